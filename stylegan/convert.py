@@ -9,6 +9,7 @@ import torch
 
 from .errors import CheckpointError
 from .networks import Generator
+from .ops import setup_filter
 from .safe_pickle import PersistentRecord, TFNetworkRecord
 
 
@@ -41,7 +42,8 @@ def _flatten_record(record, prefix=""):
 
 def _build(kwargs, state_dict, source):
     try:
-        G = Generator(**kwargs)
+        with torch.device("meta"):  # no random init: every tensor comes from the checkpoint
+            G = Generator(**kwargs)
     except TypeError as e:
         raise CheckpointError(f"{source}: unsupported generator options ({e})") from None
     missing = sorted(set(G.state_dict()) - set(state_dict))
@@ -50,7 +52,7 @@ def _build(kwargs, state_dict, source):
         raise CheckpointError(f"{source}: weights do not match a StyleGAN2 generator "
                               f"(missing {missing[:5]}, unexpected {unexpected[:5]})")
     try:
-        G.load_state_dict({k: v.float() for k, v in state_dict.items()}, strict=True)
+        G.load_state_dict({k: v.float().contiguous() for k, v in state_dict.items()}, strict=True, assign=True)
     except RuntimeError as e:
         raise CheckpointError(f"{source}: {e}") from None
     return G.eval().requires_grad_(False)
@@ -133,10 +135,11 @@ def from_tf(net, source="checkpoint"):
                 sd[f"{b}.skip.weight"] = tf[f"{t}/Skip/weight"][::-1, ::-1].transpose(3, 2, 0, 1)
     except KeyError as e:
         raise CheckpointError(f"{source}: TensorFlow network is missing variable {e}") from None
-    G = Generator(**kwargs)
-    for name, buf in G.state_dict().items():  # FIR filters are constants, not stored by TF
+    with torch.device("meta"):
+        G = Generator(**kwargs)
+    for name in G.state_dict():  # FIR filters are constants, not stored by TF
         if name.endswith("resample_filter"):
-            sd[name] = buf
+            sd[name] = setup_filter(kwargs["synthesis_kwargs"].get("resample_filter", (1, 3, 3, 1))).numpy()
     return _build(kwargs, {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in sd.items()},
                   source)
 

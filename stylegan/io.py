@@ -67,8 +67,9 @@ def _load_safetensors(path):
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({e})") from None
     try:
-        G = Generator(**json.loads(meta["init_kwargs"]))
-        G.load_state_dict(state, strict=True)
+        with torch.device("meta"):  # no random init: every tensor comes from the file
+            G = Generator(**json.loads(meta["init_kwargs"]))
+        G.load_state_dict(state, strict=True, assign=True)
     except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: weights do not match the stored generator arguments ({e})") from None
     return G.eval().requires_grad_(False)
