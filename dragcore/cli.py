@@ -1,0 +1,112 @@
+"""The command line both engines share: `python -m draggan|freedrag --seed S --point HX,HY,TX,TY ...`.
+
+Writes DIR/start.png, DIR/result.png and DIR/result.json (method, model, seed, handles, targets,
+steps, reached, seconds, distances, params, ...). Every input is validated before anything
+is written; bad input prints one line on stderr and exits with code 2 (never a traceback).
+An engine's __main__ passes its session class and its own extra arguments.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import DragInputError
+from .mask import load_mask
+
+
+def parse_point(text):
+    """'HX,HY,TX,TY' -> ((hx, hy), (tx, ty))."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 4:
+        raise DragInputError(f"--point needs HX,HY,TX,TY (a handle and its target), got {text!r}")
+    try:
+        hx, hy, tx, ty = (float(p) for p in parts)
+    except ValueError:
+        raise DragInputError(f"--point values must be numbers, got {text!r}") from None
+    return (hx, hy), (tx, ty)
+
+
+def load_model(spec=None):
+    """A model id of the registry or a file path -> (generator, name). Default: the bundled model."""
+    try:
+        import checkpoints
+    except ImportError:
+        checkpoints = None
+    if checkpoints is not None:
+        name = spec if spec else getattr(checkpoints, "DEFAULT_MODEL", None)
+        return checkpoints.load(name) if name else checkpoints.load(), name or "default"
+    if not spec:
+        raise DragInputError("no --model given and the model registry (checkpoints.py) is not available")
+    if not os.path.isfile(spec):
+        raise DragInputError(f"unknown model {spec!r}: not a file (and no model registry is available)")
+    import stylegan
+    return stylegan.load(spec), spec
+
+
+def build_parser(method, add_args=None):
+    p = argparse.ArgumentParser(prog=f"python -m {method}", description=f"Drag a generated image with {method}.")
+    p.add_argument("--seed", type=int, required=True, help="latent seed")
+    p.add_argument("--point", action="append", required=True, metavar="HX,HY,TX,TY",
+                   help="handle and target in image pixels; repeat for several points")
+    p.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: bundled model)")
+    p.add_argument("--steps", type=int, default=300, help="maximum number of Adam steps (default 300)")
+    p.add_argument("--mask", default=None, help="PNG, white where the image may change")
+    p.add_argument("--psi", type=float, default=0.7, help="truncation psi of the starting latent (default 0.7)")
+    p.add_argument("--space", default=None, help="latent space: w+ (default) or w for StyleGAN, z for a DCGAN")
+    p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate (default 0.002)")
+    p.add_argument("--mask-weight", type=float, default=10.0, help="weight of the fixed-region term (default 10)")
+    p.add_argument("--out", default=f"outputs/{method}", help=f"output folder (default outputs/{method})")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    if add_args:
+        add_args(p)
+    return p
+
+
+def _write_png(arr, path):
+    from PIL import Image
+    Image.fromarray(arr).save(path)
+
+
+def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
+    method = session_cls.method
+    args = build_parser(method, add_args).parse_args(argv)
+    try:
+        pairs = [parse_point(p) for p in args.point]
+        G, model_name = load_model(args.model)
+        kwargs = dict(seed=args.seed, psi=args.psi, lr=args.lr, mask_weight=args.mask_weight, max_steps=args.steps,
+                      device=args.device)
+        if args.space is not None:
+            kwargs["space"] = args.space
+        elif not hasattr(G, "synthesis"):
+            kwargs["space"] = "z"
+        if engine_kwargs:
+            kwargs.update(engine_kwargs(args, model_name))
+        if args.mask:
+            kwargs["mask"] = load_mask(args.mask)  # the session checks its size against the model
+        session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], **kwargs)
+    except (ValueError, KeyError, LookupError, OSError) as e:  # incl. DragInputError, CheckpointError
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a registry/loader error type we do not know: still a clean message
+        if type(e).__name__.endswith("Error") and "checkpoint" in type(e).__module__.lower():
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_png(session.preview(session.latent0), out / "start.png")
+    t0 = time.perf_counter()
+    result = session.run()
+    result = dict(result, model=model_name, seconds=round(time.perf_counter() - t0, 3),
+                  step_seconds=result["seconds"])
+    _write_png(session.preview(), out / "result.png")
+    tmp = out / "result.json.tmp"
+    tmp.write_text(json.dumps(result, indent=2))
+    os.replace(tmp, out / "result.json")
+    status = "reached" if result["reached"] else f"stopped ({result['stop_reason']})"
+    print(f"{method}: {status} after {result['steps']} steps in {result['seconds']:.1f} s; handles {result['handles']} "
+          f"-> {out}")
+    return 0

@@ -1,0 +1,60 @@
+"""Reading a feature map at image-space points, and the point sets the losses read.
+
+Every coordinate in the engines is in image pixels. A feature map of any size (the generator
+block at feature resolution, or the same map resized to the image as the official DragGAN
+does) is read with `grid_sample(align_corners=False, padding_mode='border')`: with that
+convention image pixel x sits at normalised (x + 0.5) * 2 / res - 1 whatever the map size,
+and reading an integer pixel of a res x res map returns exactly that pixel. So sampling the
+small map at sub-pixel points equals reading `F.interpolate(F, res, mode='bilinear')` at the
+same points (interpolate's default convention is also align_corners=False with edge clamping):
+the fast mode and the reference mode compute the same numbers where they read them.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def pixel_to_grid(points, res):
+    """Image pixels (x, y) -> grid_sample coordinates in [-1, 1] (align_corners=False)."""
+    return (points + 0.5) * (2.0 / res) - 1.0
+
+
+def sample(feat, points, res):
+    """Bilinear read of feat [1, C, h, w] at image-pixel points [..., 2] -> [..., C]."""
+    lead = points.shape[:-1]
+    grid = pixel_to_grid(points.reshape(1, 1, -1, 2).to(feat.dtype), res)
+    out = F.grid_sample(feat, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out[0, :, 0].t().reshape(*lead, feat.shape[1])
+
+
+def resize_to_image(feat, res):
+    """What the official implementation supervises: the feature map bilinearly resized to res x res."""
+    return F.interpolate(feat, size=(res, res), mode="bilinear", align_corners=False)
+
+
+def scaled_radius(r_at_512, res, feature_res):
+    """A radius given for 512 px models, in image px at res, never below one feature pixel."""
+    return max(r_at_512 * res / 512.0, res / feature_res)
+
+
+def _grid(r):
+    k = torch.arange(-r, r + 1, dtype=torch.float32)
+    gy, gx = torch.meshgrid(k, k, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+def disc_offsets(radius):
+    """Integer pixel offsets (dx, dy) with dx^2 + dy^2 <= radius^2: DragGAN's Omega(p, r1)."""
+    g = _grid(int(math.floor(radius)))
+    return g[(g.square().sum(dim=1) <= radius * radius + 1e-6)]
+
+
+def square_offsets(radius):
+    """Integer pixel offsets of the square |dx|, |dy| <= radius: DragGAN's tracking window."""
+    return _grid(int(math.floor(radius)))
+
+
+def patch_offsets(spacing):
+    """FreeDrag's 3x3 patch: offsets {-s, 0, +s}^2 (s in image px, may be fractional)."""
+    return _grid(1) * float(spacing)

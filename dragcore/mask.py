@@ -1,0 +1,76 @@
+"""The editable-region mask and the loss that keeps everything outside it in place.
+
+The user paints the region that may change (True / 1 = editable). Outside it both methods add
+`weight * mean |F - F0|` over the fixed area (DragGAN lambda 10 in the paper, 20 in its UI;
+FreeDrag gamma 10). The mask is given at image resolution and reduced to the feature map by
+area averaging, so a feature pixel straddling the border counts by the fraction that is fixed.
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import DragInputError
+
+
+def validate_mask(mask, res, device="cpu"):
+    """Array-like HxW (bool, or numbers in [0, 1]) -> bool tensor [res, res] of the editable region."""
+    if isinstance(mask, (str, bytes)) or hasattr(mask, "read"):
+        raise DragInputError("pass a mask array; use dragcore.mask.load_mask(path, res) for an image file")
+    if hasattr(mask, "convert") and hasattr(mask, "size"):  # a PIL image: grey level >= 128 is editable
+        mask = np.asarray(mask.convert("L")) >= 128
+    m = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.as_tensor(np.asarray(mask))
+    if m.ndim == 3 and m.shape[-1] == 1:
+        m = m[..., 0]
+    if m.ndim != 2:
+        raise DragInputError(f"mask must be a 2-D HxW array, got shape {list(m.shape)}")
+    if tuple(m.shape) != (res, res):
+        raise DragInputError(f"mask is {m.shape[1]}x{m.shape[0]} but the image is {res}x{res}")
+    if m.dtype != torch.bool:
+        if not (m.dtype.is_floating_point or m.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)):
+            raise DragInputError(f"mask has unsupported dtype {m.dtype}")
+        m = m.to(torch.float32)
+        if not torch.isfinite(m).all():
+            raise DragInputError("mask contains NaN or Inf")
+        if m.min() < 0 or m.max() > 1:
+            raise DragInputError(f"mask values must be 0/1 or bool, got range [{m.min():g}, {m.max():g}]")
+        m = m >= 0.5
+    if not m.any():
+        raise DragInputError("mask is all zeros: nothing is editable (paint the region that may change)")
+    return m.to(device)
+
+
+def load_mask(path, res=None):
+    """A PNG (or any image) painted white where editable -> bool mask (validated against res if given)."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("RGBA", "LA"):  # a transparent background is not editable
+                alpha = np.asarray(im.getchannel("A")) >= 128
+                grey = np.asarray(im.convert("L")) >= 128
+                arr = alpha & grey
+            else:
+                arr = np.asarray(im.convert("L")) >= 128
+    except FileNotFoundError:
+        raise DragInputError(f"mask file not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise DragInputError(f"cannot read mask image {path}: {e}") from None
+    if res is None:
+        return arr
+    return validate_mask(arr, res)
+
+
+def fixed_weight(mask, size):
+    """Editable bool mask [res, res] -> [1, 1, size, size] fraction of each cell that must stay fixed."""
+    m = mask.to(torch.float32)[None, None]
+    if m.shape[-1] != size:
+        m = F.adaptive_avg_pool2d(m, size) if m.shape[-1] > size else F.interpolate(m, size=(size, size), mode="nearest")
+    return 1.0 - m
+
+
+def mask_loss(feat, feat0, weight):
+    """mean |F - F0| over the fixed area (weighted by `weight`, broadcast over channels)."""
+    total = weight.sum()
+    if total <= 0:  # everything editable: nothing to hold
+        return feat.new_zeros(())
+    return ((feat - feat0).abs() * weight).sum() / (total * feat.shape[1])

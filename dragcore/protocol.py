@@ -1,0 +1,168 @@
+"""The generator protocol the drag engines use, and its adapters (StyleGAN2 in W / W+, DCGAN in Z).
+
+An engine never calls a network directly. It asks an adapter for:
+
+    latent_init(seed, psi, space) -> latent         the starting latent, in the adapter's layout
+    split(latent) -> (trainable, frozen)            what Adam optimises and what stays fixed
+    join(trainable, frozen) -> latent
+    features(latent) -> F [1, C, fr, fr]            synthesis stopped after the feature block
+    image(latent) -> [1, 3, res, res] in ~[-1, 1]
+    image_and_features(latent) -> (image, F)        one pass, for previews / the reference mode
+    resolution, feature_res, device, space_names
+
+Feature block. DragGAN supervises the output of the 6th synthesis block, the 128x128 block of
+any model of 256 px or more. Smaller models (the bundled 64 px face model) have no 6th block
+below their output, so we take the block at half the output resolution: `min(128, res // 2)`.
+That keeps the ratio of the 256 px models (features at res/2), skips the last block (whose
+features are little more than colour, since its only job is the RGB output: poor for tracking)
+and its cost. Pass `feature_res` to an adapter to override.
+"""
+import numpy as np
+import torch
+
+from .errors import DragInputError
+
+TRAINABLE_ROWS = 6  # W+ rows 0-5 are optimised (DragGAN / FreeDrag), the rest stay fixed
+
+
+def default_feature_res(resolution):
+    """The supervised block: 128 for >= 256 px (the 6th block), res / 2 below that (see module doc)."""
+    return max(4, min(128, resolution // 2))
+
+
+def seed_z(seed, z_dim, device="cpu"):
+    """z for a seed exactly as the official StyleGAN2 / DragGAN tools draw it (numpy RandomState)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise DragInputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    z = np.random.RandomState(int(seed)).randn(1, z_dim)
+    return torch.from_numpy(z).to(torch.float32).to(device)
+
+
+def _freeze(module, device):
+    # Only the latent is optimised: without this, every backward would also build weight gradients.
+    module.to(device).eval().requires_grad_(False)
+    return module
+
+
+class StyleGANAdapter:
+    """A stylegan.Generator seen through the protocol. W+ latent: [1, num_ws, w_dim] with rows
+    0-5 trainable; W latent: [1, w_dim], one shared w, all trainable."""
+
+    space_names = ("w+", "w")
+    kind = "stylegan"
+
+    def __init__(self, G, device="cpu", feature_res=None, noise_mode="const"):
+        self.G = _freeze(G, device)
+        self.device = torch.device(device)
+        self.resolution = G.img_resolution
+        self.feature_res = default_feature_res(self.resolution) if feature_res is None else int(feature_res)
+        blocks = G.synthesis.block_resolutions
+        if self.feature_res not in blocks:
+            raise DragInputError(f"feature_res {self.feature_res} is not a synthesis block ({blocks})")
+        self.noise_mode = noise_mode  # constant noise: resampling it every step makes the image flicker
+        self.rows = min(TRAINABLE_ROWS, G.num_ws)
+
+    def latent_init(self, seed, psi=0.7, space="w+"):
+        space = str(space).lower()
+        if space not in self.space_names:
+            raise DragInputError(f"space must be one of {self.space_names} for a StyleGAN model, got {space!r}")
+        if self.G.c_dim:
+            raise DragInputError("conditional StyleGAN models (c_dim > 0) are not supported by the drag engines")
+        if not (isinstance(psi, (int, float)) and np.isfinite(psi)):
+            raise DragInputError(f"truncation psi must be a finite number, got {psi!r}")
+        with torch.no_grad():
+            ws = self.G.mapping(seed_z(seed, self.G.z_dim, self.device), truncation_psi=float(psi))
+        return ws[:, 0].clone() if space == "w" else ws
+
+    def check_latent(self, latent):
+        w, n = self.G.w_dim, self.G.num_ws
+        if not isinstance(latent, torch.Tensor) or tuple(latent.shape) not in ((1, w), (1, n, w)):
+            shape = list(latent.shape) if isinstance(latent, torch.Tensor) else type(latent).__name__
+            raise DragInputError(f"latent must be W [1, {w}] or W+ [1, {n}, {w}], got {shape}")
+        if not torch.isfinite(latent).all():
+            raise DragInputError("latent contains NaN or Inf")
+        return latent.to(self.device, torch.float32)
+
+    def space_of(self, latent):
+        return "w" if latent.ndim == 2 else "w+"
+
+    def split(self, latent):
+        if latent.ndim == 2:
+            return latent, latent[:, :0]
+        return latent[:, :self.rows], latent[:, self.rows:]
+
+    def join(self, trainable, frozen):
+        return trainable if trainable.ndim == 2 else torch.cat([trainable, frozen], dim=1)
+
+    def ws(self, latent):
+        return latent.unsqueeze(1).expand(-1, self.G.num_ws, -1) if latent.ndim == 2 else latent
+
+    def features(self, latent):
+        return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
+
+    def image(self, latent):
+        return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
+
+    def image_and_features(self, latent):
+        return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+
+
+class DCGANAdapter:
+    """The DCGAN of `dcgan/` in Z space: latent z [1, z_dim], all of it trainable. Truncation
+    `psi` scales z towards the prior's mean (0), the usual truncation for a Gaussian prior."""
+
+    space_names = ("z",)
+    kind = "dcgan"
+
+    def __init__(self, G, device="cpu", feature_res=None):
+        self.G = _freeze(G, device)
+        self.device = torch.device(device)
+        self.resolution = int(getattr(G, "img_resolution", None) or G(torch.zeros(1, G.z_dim, device=self.device)).shape[-1])
+        self.feature_res = default_feature_res(self.resolution) if feature_res is None else int(feature_res)
+
+    def latent_init(self, seed, psi=0.7, space="z"):
+        if str(space).lower() not in self.space_names:
+            raise DragInputError(f"a DCGAN is dragged in Z space: space must be 'z', got {space!r}")
+        if not (isinstance(psi, (int, float)) and np.isfinite(psi)):
+            raise DragInputError(f"truncation psi must be a finite number, got {psi!r}")
+        return seed_z(seed, self.G.z_dim, self.device) * float(psi)
+
+    def check_latent(self, latent):
+        if not isinstance(latent, torch.Tensor) or tuple(latent.shape) != (1, self.G.z_dim):
+            raise DragInputError(f"latent must be z [1, {self.G.z_dim}]")
+        if not torch.isfinite(latent).all():
+            raise DragInputError("latent contains NaN or Inf")
+        return latent.to(self.device, torch.float32)
+
+    def space_of(self, latent):
+        return "z"
+
+    def split(self, latent):
+        return latent, latent[:, :0]
+
+    def join(self, trainable, frozen):
+        return trainable
+
+    def features(self, latent):
+        return self.G.features(latent, self.feature_res)
+
+    def image(self, latent):
+        return self.G(latent)
+
+    def image_and_features(self, latent):
+        if hasattr(self.G, "image_and_features"):
+            return self.G.image_and_features(latent, self.feature_res)
+        return self.G(latent), self.G.features(latent, self.feature_res)
+
+
+def adapt(generator, device="cpu", feature_res=None):
+    """Wrap a network in its adapter (an adapter passes through unchanged)."""
+    if all(hasattr(generator, a) for a in ("latent_init", "split", "join", "features", "image_and_features")):
+        return generator
+    import stylegan
+    if isinstance(generator, stylegan.Generator):
+        return StyleGANAdapter(generator, device, feature_res)
+    if hasattr(generator, "features") and hasattr(generator, "z_dim") and not hasattr(generator, "synthesis"):
+        return DCGANAdapter(generator, device, feature_res)
+    raise DragInputError(f"cannot drag a {type(generator).__name__}: expected a stylegan.Generator, "
+                         "a dcgan generator or a protocol adapter")

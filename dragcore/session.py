@@ -1,0 +1,202 @@
+"""The base drag session: the state one drag owns and the loop around an engine's step.
+
+A session is a small stateful object in the spirit of a diffusers scheduler. It owns the
+generator adapter, the latent (trainable part as one leaf tensor + frozen part), one Adam
+optimiser for the whole drag (its moments carry across steps), the reference features F0,
+the points, the optional mask, a step counter and a thread-safe stop flag. An engine
+(DragGAN, FreeDrag) implements `_step()` (exactly one forward with gradients and at most one
+Adam step) and the base turns it into `step() -> StepResult`. Rendering is separate and cheap:
+`preview()` runs the generator once without gradients, so a UI can draw every N steps.
+
+Threads: call `step()`/`run()` from one thread; `stop()`, `preview()`, `result()` and `done`
+may be called from any other (the optimiser's in-place update and the preview's read of the
+latent share a lock).
+"""
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from . import mask as maskmod
+from .errors import DragInputError
+from .points import distances, to_list, validate_points
+from .protocol import adapt
+
+
+@dataclass
+class StepResult:
+    """What one step reports (no image: render with `session.preview()`)."""
+    step: int                 # Adam steps taken so far
+    handles: list             # current handle positions [[x, y], ...], image px
+    targets: list
+    distances: list           # per point, image px
+    reached: list             # per point
+    done: bool
+    loss: float | None        # the loss of this step's Adam step (None if no step was taken)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def to_uint8(img):
+    """[1, 3, H, W] image in ~[-1, 1] -> HxWx3 uint8 numpy array."""
+    x = (img[0].detach().float().clamp(-1, 1) + 1) * 127.5
+    return x.round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def _positive(name, v, allow_zero=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise DragInputError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {v!r}")
+    return float(v)
+
+
+class DragSession:
+    method = "base"
+
+    def __init__(self, generator, handles, targets, *, seed=0, psi=0.7, space="w+", latent=None, mask=None,
+                 lr=0.002, mask_weight=10.0, max_steps=300, device=None, feature_res=None):
+        import stylegan
+        self.device = device if isinstance(device, torch.device) else stylegan.pick_device(device)
+        self.gen = adapt(generator, self.device, feature_res)
+        self.res, self.feature_res = self.gen.resolution, self.gen.feature_res
+        self.handles0, self.targets = validate_points(handles, targets, self.res, self.device)
+        self.handles = self.handles0.clone()
+        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
+            raise DragInputError(f"max_steps must be a non-negative integer, got {max_steps!r}")
+        self.max_steps = int(max_steps)
+        self.lr = _positive("lr", lr)
+        self.mask_weight = _positive("mask weight", mask_weight, allow_zero=True)
+        self.mask = None if mask is None else maskmod.validate_mask(mask, self.res, self.device)
+        self.seed, self.psi = seed, psi
+        if latent is None:
+            latent = self.gen.latent_init(seed, psi, space)
+        else:
+            latent = self.gen.check_latent(latent)
+        self.space = self.gen.space_of(latent)
+        self.latent0 = latent.detach().clone()
+        trainable, frozen = self.gen.split(self.latent0)
+        self._trainable = trainable.clone().requires_grad_(True)
+        self._frozen = frozen.clone()
+        self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
+        with torch.no_grad():
+            self.F0 = self.gen.features(self.latent0)
+        self.steps = 0
+        self.seconds = 0.0
+        self.reached_all = False
+        self.last_loss = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    # --- state -----------------------------------------------------------------------------
+    @property
+    def latent(self):
+        """The current latent (detached copy-free view of the trainable part joined with the frozen part)."""
+        return self.gen.join(self._trainable.detach(), self._frozen)
+
+    def _latent_for_grad(self):
+        return self.gen.join(self._trainable, self._frozen)
+
+    def stop(self):
+        """Ask the session to stop; honoured before the next step (safe from any thread)."""
+        self._stop.set()
+
+    @property
+    def stop_reason(self):
+        if self.reached_all:
+            return "reached"
+        if self._stop.is_set():
+            return "stopped"
+        if self.steps >= self.max_steps:
+            return "max_steps"
+        return None
+
+    @property
+    def done(self):
+        return self.stop_reason is not None
+
+    def point_reached(self):
+        """Per-point arrival flags (bool tensor [N]); engines define what arrival means."""
+        raise NotImplementedError
+
+    # --- stepping ----------------------------------------------------------------------------
+    def _step(self):
+        """One forward with gradients and at most one Adam step; returns the loss or None."""
+        raise NotImplementedError
+
+    def _adam_step(self, loss):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        with self._lock:
+            self.optimizer.step()
+        self.steps += 1
+        return float(loss.detach())
+
+    def step(self):
+        loss = None
+        if not self.done:
+            t0 = time.perf_counter()
+            loss = self._step()
+            self.seconds += time.perf_counter() - t0
+            self.last_loss = loss
+        return self.status(loss)
+
+    def status(self, loss=None):
+        return StepResult(step=self.steps, handles=to_list(self.handles), targets=to_list(self.targets),
+                          distances=[round(float(d), 3) for d in distances(self.handles, self.targets)],
+                          reached=[bool(r) for r in self.point_reached()], done=self.done, loss=loss)
+
+    def sync(self):
+        """Bring the handles up to date with the current latent (after the last Adam step)."""
+
+    def run(self, callback=None, every=1):
+        """Step until done; callback(session, StepResult) every `every` steps and at the end."""
+        every = max(1, int(every))
+        while not self.done:
+            r = self.step()
+            if callback is not None and not r.done and r.step % every == 0:
+                callback(self, r)
+        self.sync()
+        r = self.status(self.last_loss)
+        if callback is not None:
+            callback(self, r)
+        return self.result()
+
+    # --- rendering and reporting --------------------------------------------------------------
+    def render(self, latent=None):
+        """Image tensor [1, 3, res, res] for `latent` (default: the current one), no gradients."""
+        if latent is None:
+            with self._lock:
+                latent = self.latent.clone()
+        with torch.no_grad():
+            return self.gen.image(latent)
+
+    def preview(self, latent=None):
+        """The current image as an HxWx3 uint8 array (one generator pass, no gradients)."""
+        return to_uint8(self.render(latent))
+
+    def params(self):
+        """The hyper-parameters of this drag (engines extend)."""
+        return dict(lr=self.lr, mask_weight=self.mask_weight, masked=self.mask is not None, max_steps=self.max_steps,
+                    feature_res=self.feature_res)
+
+    def result(self):
+        s = self.status(self.last_loss)
+        return dict(method=self.method, seed=self.seed, psi=self.psi, space=self.space, resolution=self.res,
+                    start_handles=to_list(self.handles0), handles=s.handles, targets=s.targets,
+                    distances=s.distances, reached_points=s.reached, reached=bool(self.reached_all),
+                    steps=self.steps, stop_reason=self.stop_reason, seconds=round(self.seconds, 3),
+                    device=str(self.device), params=self.params())
+
+    # --- shared loss pieces ----------------------------------------------------------------------
+    def _mask_weight_map(self, size):
+        if self.mask is None or self.mask_weight == 0:
+            return None
+        return maskmod.fixed_weight(self.mask, size)
+
+    def _mask_term(self, feat, feat0, weight_map):
+        if weight_map is None:
+            return feat.new_zeros(())
+        return self.mask_weight * maskmod.mask_loss(feat, feat0, weight_map)

@@ -1,0 +1,103 @@
+"""The DragGAN step: point tracking against the initial handle features, then motion supervision.
+
+Per step, for every handle p_i with target t_i (all coordinates in image pixels):
+  1. F = features of the current latent (one forward, with gradients).
+  2. Tracking (from the second step on): p_i <- argmin_q ||F(q) - f_i|| over the square of
+     radius r2 around p_i, f_i = F0 at the *initial* handle (nearest neighbour, L2 over channels).
+  3. If every handle is within max(2 res/512, 2) px of its target: done, no update.
+  4. Motion supervision over the disc Omega(p_i, r1), for the handles not yet within that distance:
+     L = sum_i mean_{q, channels} |F(q).detach() - F(q + d_i)| + lambda mean_fixed |F - F0|,
+     d_i the unit vector towards t_i, F(q + d_i) bilinear. The stop-gradient on F(q) is what
+     pushes the content forward instead of pulling the target back. (The mean over the disc is
+     the paper's sum normalised, as the official code does, so lambda keeps its meaning.)
+  5. One Adam step on the trainable latent.
+r1 = 3 and r2 = 12 at 512 px, scaled with res/512 and never below one feature pixel.
+
+Modes. 'fast' (default) runs the synthesis only up to the feature block and reads F at
+sub-pixel points; 'reference' runs the whole generator and resizes F (and F0) to the image
+size, computing the loss, the mask term and tracking there, as the official implementation
+does. Both read the same points with the same bilinear convention (see dragcore.features),
+so they differ only in cost and in the resolution of the mask term.
+"""
+import torch
+
+from dragcore.errors import DragInputError
+from dragcore.features import disc_offsets, resize_to_image, sample, scaled_radius, square_offsets
+from dragcore.points import distances
+from dragcore.session import DragSession
+
+MODES = ("fast", "reference")
+
+
+def track_points(feat, handles, refs, offsets, res):
+    """Nearest-neighbour tracking: for each handle, the candidate handle + offset (clamped to the
+    image) whose feature is closest (L2) to its reference feature. feat [1, C, h, w]; handles
+    [N, 2]; refs [N, C]; offsets [K, 2] image px. -> new handles [N, 2]."""
+    cand = (handles[:, None, :] + offsets.to(handles)[None]).clamp(0, res - 1)  # [N, K, 2]
+    f = sample(feat, cand, res)  # [N, K, C]
+    idx = (f - refs[:, None, :]).square().sum(dim=-1).argmin(dim=1)
+    return cand[torch.arange(len(handles), device=cand.device), idx]
+
+
+class DragGANSession(DragSession):
+    method = "draggan"
+
+    def __init__(self, generator, handles, targets, *, mode="fast", r1=3.0, r2=12.0, **kwargs):
+        if mode not in MODES:
+            raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
+        for name, r in (("r1", r1), ("r2", r2)):
+            if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
+                raise DragInputError(f"{name} must be a positive number, got {r!r}")
+        super().__init__(generator, handles, targets, **kwargs)
+        self.mode = mode
+        self.r1 = scaled_radius(r1, self.res, self.feature_res)
+        self.r2 = scaled_radius(r2, self.res, self.feature_res)
+        self.stop_distance = max(2.0 * self.res / 512, 2.0)
+        self._disc = disc_offsets(self.r1).to(self.device)
+        self._square = square_offsets(self.r2).to(self.device)
+        self._ref_F0 = resize_to_image(self.F0, self.res) if mode == "reference" else self.F0
+        self._mask_map = self._mask_weight_map(self._ref_F0.shape[-1])
+        self.refs = sample(self.F0, self.handles0, self.res)  # f_i, read once at the initial handles
+        self._tracked_at = 0  # the step whose latent the handles correspond to
+
+    def _features(self, latent):
+        if self.mode == "fast":
+            return self.gen.features(latent)
+        _, feat = self.gen.image_and_features(latent)  # the official step renders the whole image
+        return resize_to_image(feat, self.res)
+
+    def point_reached(self):
+        return distances(self.handles, self.targets) <= self.stop_distance
+
+    def _track(self, feat):
+        if self._tracked_at != self.steps:  # F0 == F before the first update: nothing to track
+            self.handles = track_points(feat, self.handles, self.refs, self._square, self.res)
+            self._tracked_at = self.steps
+        self.reached_all = bool(self.point_reached().all())
+
+    def motion_loss(self, feat):
+        """sum over unreached handles of mean |F(q).detach() - F(q + d)| over the disc and channels."""
+        delta = self.targets - self.handles
+        dist = delta.norm(dim=1, keepdim=True)
+        active = dist[:, 0] > self.stop_distance
+        if not active.any():
+            return feat.new_zeros(())
+        p, d = self.handles[active], (delta / dist.clamp_min(1e-8))[active]
+        q = p[:, None, :] + self._disc[None]  # [N, K, 2]
+        return (sample(feat, q, self.res).detach() - sample(feat, q + d[:, None, :], self.res)).abs().mean(dim=(1, 2)).sum()
+
+    def _step(self):
+        feat = self._features(self._latent_for_grad())
+        self._track(feat.detach())
+        if self.reached_all:
+            return None
+        loss = self.motion_loss(feat) + self._mask_term(feat, self._ref_F0, self._mask_map)
+        return self._adam_step(loss)
+
+    def sync(self):
+        if self._tracked_at != self.steps:
+            with torch.no_grad():
+                self._track(self._features(self.latent))
+
+    def params(self):
+        return dict(super().params(), mode=self.mode, r1=self.r1, r2=self.r2, stop_distance=self.stop_distance)

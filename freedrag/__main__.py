@@ -1,0 +1,20 @@
+"""python -m freedrag --seed S --point HX,HY,TX,TY [...] [--l L] [--d D]: see dragcore.cli."""
+import sys
+
+from dragcore.cli import main
+
+from .engine import FreeDragSession, presets
+
+
+def add_args(p):
+    p.add_argument("--l", type=float, default=None, help="expected initial loss, 0.1-0.5 (default: model preset, 0.3)")
+    p.add_argument("--d", type=float, default=None, help="max move per sub-motion in feature px, 1-6 (default: preset, 3)")
+
+
+def engine_kwargs(args, model_name):
+    l, d = presets(model_name)
+    return dict(l=l if args.l is None else args.l, d=d if args.d is None else args.d)
+
+
+if __name__ == "__main__":
+    sys.exit(main(FreeDragSession, add_args, engine_kwargs))

@@ -1,0 +1,179 @@
+"""The FreeDrag step: no point tracking; each handle moves along its line in sub-motions.
+
+Every handle i has a start p_i^0, a target t_i, a current point h_i on the segment p_i^0 -> t_i
+(the handle position this engine reports) and a template T_i: features on a 3x3 patch of
+offsets {-s, 0, s}^2 around a point, T_i^0 = F0 on the patch around p_i^0.
+
+A sub-motion pulls the template to h_i: up to 5 Adam steps on
+    L = sum_i mean_{patch, channels} |F(h_i + o) - T_i| + gamma mean_fixed |F - F0|   (gamma 10),
+ending early once every point's loss is below 0.25 l. L_in is a point's loss at the first step,
+L_en its loss after the sub-motion. Then, per point:
+  - arrival: ||h - t|| < 1 px and L_en <= 0.25 l; an arrived point keeps lambda = 1 and stops moving;
+  - template: T <- lambda F(h) + (1 - lambda) T, lambda = 1 / (1 + exp(alpha (L_en - beta))),
+    alpha = ln 9 / (0.6 l), beta = 0.2 l (0.5 at L_en = 0.2 l, 0.1 at 0.8 l);
+  - line search for the next h (candidates scored on the end-of-sub-motion features with the
+    updated template): good move (L_en < 0.5 l) -> up to d further, the candidate whose loss is
+    closest to l; insufficient (L_en < L_in) -> keep h; bad -> back off by up to d and search
+    up to 2d forward from there for the smallest loss. 10 candidates each.
+The first h is chosen by the good-move search from p^0 on F0, so the first sub-motion also
+starts at a loss of about l ("l = expected initial loss").
+
+Step accounting. `step()` is exactly one forward and one Adam step, as DragGAN's, so step
+budgets compare fairly: a sub-motion is a small state machine across step() calls, and the
+end of a sub-motion (L_en, template update, line search) is evaluated at the start of the next
+step, on that step's forward pass, which is the same latent the "recomputed without
+gradients" L_en would see.
+
+Units: l is a loss value; d is in feature pixels (as in the paper); the patch spacing s is 3 image
+px at 512 px (3/4 of a pixel of the 128 block), scaled with res/512 and never below 3/4 of a
+feature pixel, so small models keep a real patch.
+"""
+import math
+
+import torch
+
+from dragcore.errors import DragInputError
+from dragcore.features import patch_offsets, sample
+from dragcore.points import distances
+from dragcore.session import DragSession
+
+L_RANGE, D_RANGE = (0.1, 0.5), (1.0, 6.0)
+DEFAULT_L, DEFAULT_D = 0.3, 3.0
+SUBMOTION_STEPS = 5
+CANDIDATES = 10
+
+
+def presets(model_id=None):
+    """(l, d) for a registry model: its freedrag_l / freedrag_d, else the faces preset 0.3 / 3."""
+    if model_id:
+        try:
+            import checkpoints
+            info = checkpoints.get_info(model_id)
+            l, d = getattr(info, "freedrag_l", None), getattr(info, "freedrag_d", None)
+            return (DEFAULT_L if l is None else float(l)), (DEFAULT_D if d is None else float(d))
+        except (ImportError, AttributeError, KeyError, ValueError):
+            pass  # not a registry id (a file path, or no registry): the general preset
+    return DEFAULT_L, DEFAULT_D
+
+
+def template_weight(L_en, l):
+    """lambda = 1 / (1 + exp(alpha (L_en - beta))), alpha = ln 9 / (0.6 l), beta = 0.2 l."""
+    alpha, beta = math.log(9.0) / (0.6 * l), 0.2 * l
+    return torch.sigmoid(-alpha * (torch.as_tensor(L_en, dtype=torch.float32) - beta))
+
+
+def patch_loss(feat, points, templates, patch, res):
+    """mean |F(point + o) - T| over the patch and channels. points [M, 2], templates [M|1, P, C] -> [M]."""
+    f = sample(feat, points[:, None, :] + patch[None], res)
+    return (f - templates).abs().mean(dim=(1, 2))
+
+
+def _towards(h, t, dist_max):
+    """min(dist_max / ||t - h||, 1) (t - h): a step of at most dist_max towards t."""
+    v = t - h
+    n = float(v.norm())
+    return v if n <= dist_max else v * (dist_max / n)
+
+
+def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, res):
+    """The next point of one handle: (new h [2], case). d in image px here; template [P, C]."""
+    if L_en < 0.5 * l:
+        case, start, s = "good", h, _towards(h, t, d)
+    elif L_en < L_in:
+        return h.clone(), "insufficient"
+    else:
+        case, start = "bad", h - _towards(h, t, d)
+        if torch.dot(start - p0, t - p0) < 0:  # never back off behind the start of the line
+            start = p0.clone()
+        s = _towards(start, t, 2 * d)
+    j = torch.arange(1, CANDIDATES + 1, dtype=h.dtype, device=h.device)[:, None] / CANDIDATES
+    cand = start[None] + j * s[None]
+    scores = patch_loss(feat, cand, template[None], patch, res)
+    best = (scores - l).abs().argmin() if case == "good" else scores.argmin()
+    return cand[best].clone(), case
+
+
+class FreeDragSession(DragSession):
+    method = "freedrag"
+
+    def __init__(self, generator, handles, targets, *, l=DEFAULT_L, d=DEFAULT_D, **kwargs):
+        for name, v, (lo, hi) in (("l", l, L_RANGE), ("d", d, D_RANGE)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise DragInputError(f"FreeDrag {name} must be in [{lo:g}, {hi:g}], got {v!r}")
+        super().__init__(generator, handles, targets, **kwargs)
+        self.l, self.d = float(l), float(d)
+        self.d_img = self.d * self.res / self.feature_res
+        self.spacing = max(3.0 * self.res / 512, 0.75 * self.res / self.feature_res)
+        self._patch = patch_offsets(self.spacing).to(self.device)
+        self._mask_map = self._mask_weight_map(self.feature_res)
+        n = len(self.handles0)
+        self.templates = sample(self.F0, self.handles0[:, None, :] + self._patch[None], self.res)  # [N, P, C]
+        self.arrived = torch.zeros(n, dtype=torch.bool, device=self.device)
+        self.last_lambda = torch.full((n,), float("nan"))
+        self.last_case = ["start"] * n
+        self.submotions = 0
+        self._sub_step = 0
+        self._L_in = None
+        self.handles = torch.stack([
+            line_search(self.F0, self.handles0[i], self.targets[i], self.handles0[i], self.templates[i],
+                        0.0, 0.0, self.l, self.d_img, self._patch, self.res)[0] for i in range(n)])
+
+    def point_reached(self):
+        return self.arrived.clone()
+
+    def point_losses(self, feat):
+        return patch_loss(feat, self.handles, self.templates, self._patch, self.res)
+
+    def _end_submotion(self, feat, L_en):
+        """Arrival, template update and line search after a sub-motion (feat detached)."""
+        self.submotions += 1
+        near = distances(self.handles, self.targets) < 1.0
+        self.arrived |= near & (L_en <= 0.25 * self.l)
+        lam = template_weight(L_en.cpu(), self.l)
+        lam[self.arrived.cpu()] = 1.0
+        self.last_lambda = lam
+        lam = lam.to(self.device)[:, None, None]
+        f_h = sample(feat, self.handles[:, None, :] + self._patch[None], self.res)
+        self.templates = lam * f_h + (1 - lam) * self.templates
+        new_h = self.handles.clone()
+        for i in range(len(new_h)):
+            if self.arrived[i]:
+                self.last_case[i] = "arrived"
+                continue
+            new_h[i], self.last_case[i] = line_search(
+                feat, self.handles[i], self.targets[i], self.handles0[i], self.templates[i], float(L_en[i]),
+                float(self._L_in[i]), self.l, self.d_img, self._patch, self.res)
+        self.handles = new_h
+        self.reached_all = bool(self.arrived.all())
+
+    def _step(self):
+        feat = self._features_for_grad()
+        losses = self.point_losses(feat)
+        if self._sub_step >= SUBMOTION_STEPS or (self._sub_step >= 1 and bool((losses < 0.25 * self.l).all())):
+            self._end_submotion(feat.detach(), losses.detach())
+            if self.reached_all:
+                return None
+            self._sub_step = 0
+            losses = self.point_losses(feat)
+        if self._sub_step == 0:
+            self._L_in = losses.detach()
+        loss = losses.sum() + self._mask_term(feat, self.F0, self._mask_map)
+        self._sub_step += 1
+        return self._adam_step(loss)
+
+    def _features_for_grad(self):
+        return self.gen.features(self._latent_for_grad())
+
+    def sync(self):
+        """At the end of a run: a point counts as arrived if it would at the end of its sub-motion."""
+        if self._sub_step == 0 or self.reached_all:
+            return
+        with torch.no_grad():
+            L = self.point_losses(self.gen.features(self.latent))
+        near = distances(self.handles, self.targets) < 1.0
+        self.arrived |= near & (L <= 0.25 * self.l)
+        self.reached_all = bool(self.arrived.all())
+
+    def params(self):
+        return dict(super().params(), l=self.l, d=self.d, patch_spacing=self.spacing,
+                    submotion_steps=SUBMOTION_STEPS, submotions=self.submotions)
