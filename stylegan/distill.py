@@ -111,6 +111,27 @@ class Adapters(nn.Module):
         return {r: self.convs[str(r)](feats[r]) for r in self.res}
 
 
+class Discriminator(nn.Module):
+    """Small 64 px discriminator for the optional adversarial term (sharpens what pixel losses blur).
+
+    Strided convolutions 64 -> 4 px with leaky ReLU and spectral norm (stable without R1 at
+    this size), then a linear logit. Real = teacher images, fake = student images.
+    """
+
+    def __init__(self, channels=(32, 64, 128, 256)):
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm
+        layers, c_in = [], 3
+        for c in channels:
+            layers += [sn(nn.Conv2d(c_in, c, 4, 2, 1)), nn.LeakyReLU(0.2)]
+            c_in = c
+        self.body = nn.Sequential(*layers)
+        self.head = sn(nn.Linear(c_in * 4 * 4, 1))
+
+    def forward(self, img):
+        return self.head(self.body(img).flatten(1)).squeeze(1)
+
+
 # ----------------------------------------------------------------------------------------------
 # Losses
 
@@ -299,7 +320,7 @@ def _median(xs):
     return sorted(xs)[len(xs) // 2]
 
 
-CSV_FIELDS = ["step", "wall_s", "cpu_s", "threads", "loss", "l1", "l2", "ms_l1", "hint", "val_mae"]
+CSV_FIELDS = ["step", "wall_s", "cpu_s", "threads", "loss", "l1", "l2", "ms_l1", "hint", "g_adv", "d_loss", "val_mae"]
 
 
 def _save_checkpoint(path, state):
@@ -332,6 +353,10 @@ def distill(args, log=print):
     opt = torch.optim.Adam(list(G.parameters()) + list(adapters.parameters()), lr=args.lr,
                            betas=(args.beta1, args.beta2))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    D = opt_D = None
+    if args.adv_weight > 0:
+        D = Discriminator()
+        opt_D = torch.optim.Adam(D.parameters(), lr=args.d_lr, betas=(args.beta1, args.beta2))
     zgen = torch.Generator().manual_seed(args.seed)
     step, wall_s, cpu_s = 0, 0.0, 0.0
 
@@ -344,6 +369,8 @@ def distill(args, log=print):
             adapters.load_state_dict(ck["adapters"]); opt.load_state_dict(ck["opt"])
             zgen.set_state(ck["zgen"])
             step, wall_s, cpu_s = ck["step"], ck["wall_s"], ck["cpu_s"]
+            if D is not None and "D" in ck:  # a run may switch the adversarial term on when resumed
+                D.load_state_dict(ck["D"]); opt_D.load_state_dict(ck["opt_D"])
         except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as e:
             raise ValueError(f"--resume: checkpoint {ckpt_path} is corrupt or from another student "
                              f"configuration ({type(e).__name__}: {e})") from None
@@ -370,9 +397,12 @@ def distill(args, log=print):
 
     def checkpoint():
         val = mae_255(G_ema, T, z_eval)
-        _save_checkpoint(ckpt_path, dict(G=G.state_dict(), G_ema=G_ema.state_dict(), adapters=adapters.state_dict(),
-                                         opt=opt.state_dict(), zgen=zgen.get_state(), step=step, wall_s=wall_s,
-                                         cpu_s=cpu_s, args=vars(args)))
+        state = dict(G=G.state_dict(), G_ema=G_ema.state_dict(), adapters=adapters.state_dict(),
+                     opt=opt.state_dict(), zgen=zgen.get_state(), step=step, wall_s=wall_s, cpu_s=cpu_s,
+                     args=vars(args))
+        if D is not None:
+            state.update(D=D.state_dict(), opt_D=opt_D.state_dict())
+        _save_checkpoint(ckpt_path, state)
         _export(G_ema, out / "faces64.safetensors", args, step, cpu_s, wall_s, val)
         return val
 
@@ -400,9 +430,18 @@ def distill(args, log=print):
         l1, l2, ms = pixel_losses(img, t_img)
         hint = hint_loss(adapters(s_feat), t_feat, t_scale) if hint_res else img.new_zeros(())
         loss = l1 + l2 + ms + args.hint_weight * hint
+        g_adv = d_loss = img.new_zeros(())
+        if D is not None:  # non-saturating GAN loss; D is updated below on detached images
+            g_adv = F.softplus(-D(img)).mean()
+            loss = loss + args.adv_weight * g_adv
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if D is not None:
+            d_loss = F.softplus(-D(t_img)).mean() + F.softplus(D(img.detach())).mean()
+            opt_D.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_D.step()
         # EMA with a ramp-up (as StyleGAN2-ADA): early on the half-life is a tenth of the steps so far
         ema_beta = 0.5 ** (1 / min(args.ema_halflife, 0.1 * (step + 1))) if args.ema_halflife > 0 else 0.0
         with torch.no_grad():
@@ -416,9 +455,9 @@ def distill(args, log=print):
         wall_s = base_wall + time.time() - t0
         cpu_s = base_cpu + time.process_time() - c0
         row = dict(step=step, wall_s=f"{wall_s:.1f}", cpu_s=f"{cpu_s:.1f}", threads=torch.get_num_threads(),
-                   loss=f"{loss.item():.5f}",
-                   l1=f"{l1.item():.5f}", l2=f"{l2.item():.5f}", ms_l1=f"{ms.item():.5f}",
-                   hint=f"{hint.item():.5f}", val_mae="")
+                   loss=f"{loss.item():.5f}", l1=f"{l1.item():.5f}", l2=f"{l2.item():.5f}",
+                   ms_l1=f"{ms.item():.5f}", hint=f"{hint.item():.5f}", g_adv=f"{g_adv.item():.4f}",
+                   d_loss=f"{d_loss.item():.4f}", val_mae="")
         if time.time() - last_ckpt > args.ckpt_minutes * 60:
             val = checkpoint()
             row["val_mae"] = f"{val:.3f}"
@@ -460,6 +499,9 @@ def parse_args(argv=None):
     p.add_argument("--hint-weight", type=float, default=0.25)
     p.add_argument("--hint-res", type=int, nargs="*", default=[4, 8, 16, 32])
     p.add_argument("--channels", default=None, help='JSON, e.g. \'{"4":256,"8":256,"16":128,"32":64,"64":32}\'')
+    p.add_argument("--adv-weight", type=float, default=0.0,
+                   help="weight of a non-saturating adversarial term (0: off); can be switched on at --resume")
+    p.add_argument("--d-lr", type=float, default=1e-3, help="discriminator learning rate")
     p.add_argument("--w-dim", type=int, default=256)
     p.add_argument("--map-layers", type=int, default=4)
     p.add_argument("--map-lr", type=float, default=1.0, help="mapping lr multiplier")

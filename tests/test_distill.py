@@ -44,14 +44,18 @@ def test_distill_reduces_loss_writes_checkpoint_and_resumes(tmp_path):
     assert meta["steps"] == "20" and meta["license"] == "MIT" and "gan-face-generate" in meta["source"]
     assert float(meta["heldout_mae_255"]) == pytest.approx(float(rows[-1]["val_mae"]))
 
-    # resume continues the step count, the log and the w_avg statistics
+    # resume continues the step count, the log and the w_avg statistics (here with the adversarial
+    # term switched on, as for a final sharpening phase)
     ck = torch.load(out / "checkpoint.pt", weights_only=True)
-    res = distill(parse_args(["--out", str(out), "--steps", "24", "--resume", *TINY]), log=lambda *a: None)
+    res = distill(parse_args(["--out", str(out), "--steps", "24", "--resume", "--adv-weight", "0.1", *TINY]),
+                  log=lambda *a: None)
     assert res["step"] == 24
     steps = [int(r["step"]) for r in _rows(out)]
     assert steps[0] == 1 and steps[-1] == 24 and 21 in steps
     ck2 = torch.load(out / "checkpoint.pt", weights_only=True)
-    assert ck2["step"] == 24 and ck2["cpu_s"] > ck["cpu_s"]
+    assert ck2["step"] == 24 and ck2["cpu_s"] > ck["cpu_s"] and "D" in ck2
+    adv = [float(r["d_loss"]) for r in _rows(out) if int(r["step"]) > 20]
+    assert all(0 < d < 10 for d in adv), adv
     assert not torch.equal(ck2["G"]["mapping.w_avg"], ck["G"]["mapping.w_avg"])
 
 
