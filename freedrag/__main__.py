@@ -8,12 +8,20 @@ from .engine import FreeDragSession, presets
 
 def add_args(p):
     p.add_argument("--l", type=float, default=None, help="expected initial loss, 0.1-0.5 (default: model preset, 0.3)")
+    p.add_argument("--feature-scale", default="auto",
+                   help="divide features by this before comparing with l; 'auto' (default) calibrates on the start image")
     p.add_argument("--d", type=float, default=None, help="max move per sub-motion in feature px, 1-6 (default: preset, 3)")
 
 
 def engine_kwargs(args, model_name):
     l, d = presets(model_name)
-    return dict(l=l if args.l is None else args.l, d=d if args.d is None else args.d)
+    scale = args.feature_scale
+    if scale != "auto":
+        try:
+            scale = float(scale)
+        except ValueError:
+            raise ValueError(f"--feature-scale must be a positive number or 'auto', got {scale!r}") from None
+    return dict(l=l if args.l is None else args.l, d=d if args.d is None else args.d, feature_scale=scale)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ gradients" L_en would see.
 Units: l is a loss value; d is in feature pixels (as in the paper); the patch spacing s is 3 image
 px at 512 px (3/4 of a pixel of the 128 block), scaled with res/512 and never below 3/4 of a
 feature pixel, so small models keep a real patch.
+
+Feature scale. Unlike DragGAN (whose loss terms all scale with F, and Adam does not care),
+FreeDrag compares losses with l, so l is tied to the magnitude of the model's features: the
+presets were tuned on the official StyleGAN2 models. A model whose features live on another
+scale (the distilled bundled model's are ~50x smaller) makes every move look "good" and every
+point "arrived" at once, with nothing moved. So by default (`feature_scale='auto'`) features
+are divided by a scale measured on the start image such that a move of 3 feature pixels costs
+0.3 on average: the faces preset's own premise (l = the expected initial loss of a sub-motion
+of d = 3). l and d then keep their meaning on any model. `feature_scale=1` gives the paper's
+raw units.
 """
 import math
 
@@ -41,6 +51,15 @@ L_RANGE, D_RANGE = (0.1, 0.5), (1.0, 6.0)
 DEFAULT_L, DEFAULT_D = 0.3, 3.0
 SUBMOTION_STEPS = 5
 CANDIDATES = 10
+CALIBRATION = (3, 0.3)  # 'auto' feature scale: a 3-feature-pixel move costs l = 0.3 (the faces preset)
+
+
+def auto_feature_scale(feat):
+    """The scale that makes the mean |F(x + 3 px) - F(x)| of this feature map (both axes) equal 0.3."""
+    k, l_ref = CALIBRATION
+    moves = torch.cat([(feat[..., k:] - feat[..., :-k]).abs().flatten(),
+                       (feat[..., k:, :] - feat[..., :-k, :]).abs().flatten()])
+    return float(moves.mean()) / l_ref
 
 
 def presets(model_id=None):
@@ -96,12 +115,17 @@ def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, res):
 class FreeDragSession(DragSession):
     method = "freedrag"
 
-    def __init__(self, generator, handles, targets, *, l=DEFAULT_L, d=DEFAULT_D, **kwargs):
+    def __init__(self, generator, handles, targets, *, l=DEFAULT_L, d=DEFAULT_D, feature_scale="auto", **kwargs):
+        if not (feature_scale == "auto" or (isinstance(feature_scale, (int, float)) and not isinstance(feature_scale, bool)
+                                            and math.isfinite(feature_scale) and feature_scale > 0)):
+            raise DragInputError(f"feature_scale must be a positive number or 'auto', got {feature_scale!r}")
         for name, v, (lo, hi) in (("l", l, L_RANGE), ("d", d, D_RANGE)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise DragInputError(f"FreeDrag {name} must be in [{lo:g}, {hi:g}], got {v!r}")
         super().__init__(generator, handles, targets, **kwargs)
         self.l, self.d = float(l), float(d)
+        self.feature_scale = auto_feature_scale(self.F0) if feature_scale == "auto" else float(feature_scale)
+        self.F0 = self.F0 / self.feature_scale
         self.d_img = self.d * self.res / self.feature_res
         self.spacing = max(3.0 * self.res / 512, 0.75 * self.res / self.feature_res)
         self._patch = patch_offsets(self.spacing).to(self.device)
@@ -162,18 +186,18 @@ class FreeDragSession(DragSession):
         return self._adam_step(loss)
 
     def _features_for_grad(self):
-        return self.gen.features(self._latent_for_grad())
+        return self.gen.features(self._latent_for_grad()) / self.feature_scale
 
     def sync(self):
         """At the end of a run: a point counts as arrived if it would at the end of its sub-motion."""
         if self._sub_step == 0 or self.reached_all:
             return
         with torch.no_grad():
-            L = self.point_losses(self.gen.features(self.latent))
+            L = self.point_losses(self.gen.features(self.latent) / self.feature_scale)
         near = distances(self.handles, self.targets) < 1.0
         self.arrived |= near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
     def params(self):
-        return dict(super().params(), l=self.l, d=self.d, patch_spacing=self.spacing,
+        return dict(super().params(), l=self.l, d=self.d, feature_scale=self.feature_scale, patch_spacing=self.spacing,
                     submotion_steps=SUBMOTION_STEPS, submotions=self.submotions)
