@@ -1,0 +1,124 @@
+"""The registry against a real local HTTP server speaking the Hub's download protocol."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import checkpoints
+import stylegan
+from fake_hub import FakeHub
+from official_format import write_malicious_pickle, write_official_pickle
+
+REPO = "someone/stylegan-mirror"
+
+
+def tiny_G(seed=0):
+    torch.manual_seed(seed)
+    return stylegan.Generator(16, 0, 16, 16, 3, mapping_kwargs=dict(num_layers=2),
+                              synthesis_kwargs=dict(channel_base=128, channel_max=16)).eval()
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    server = FakeHub()
+    models = {"tiny": dict(display_name="Tiny", resolution=16, category="faces", repo_id=REPO, filename="tiny.pkl")}
+    (tmp_path / "models.json").write_text(json.dumps(models))
+    monkeypatch.setenv("LATENTLAB_MODELS", str(tmp_path / "models.json"))
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "latentlab"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    yield server
+    server.close()
+
+
+def pickle_bytes(tmp_path, G):
+    write_official_pickle(tmp_path / "src.pkl", G)
+    return (tmp_path / "src.pkl").read_bytes()
+
+
+def test_download_load_and_cache_hit_without_server(hub, tmp_path):
+    G = tiny_G()
+    hub.add(REPO, "tiny.pkl", pickle_bytes(tmp_path, G))
+    assert not checkpoints.is_cached("tiny")
+    G2 = checkpoints.load("tiny")
+    z = torch.randn(2, 16)
+    assert torch.equal(G(z), G2(z))
+    assert checkpoints.is_cached("tiny") and any(m == "GET" for m, _ in hub.requests)
+    hub.close()  # the Hub goes away: the cached copy still loads, with no request at all
+    assert torch.equal(checkpoints.load("tiny")(z), G(z))
+
+
+def test_404_names_the_model(hub):
+    with pytest.raises(checkpoints.HubUnavailableError, match="'tiny'.*not found.*faces-64-offline"):
+        checkpoints.load("tiny")
+
+
+@pytest.mark.parametrize("mode", ["truncate", "corrupt"])
+def test_bad_download_leaves_nothing_in_cache(hub, tmp_path, mode):
+    data = pickle_bytes(tmp_path, tiny_G())
+    hub.add(REPO, "tiny.pkl", data, mode=mode)
+    with pytest.raises((checkpoints.HubUnavailableError, stylegan.CheckpointError)):
+        checkpoints.load("tiny")
+    assert not checkpoints.is_cached("tiny")
+    assert not [p for p in (tmp_path / "hub").rglob("*") if p.is_file() and p.stat().st_size == len(data)]
+    hub.add(REPO, "tiny.pkl", data, mode="ok")  # the server is fixed: the next attempt succeeds
+    assert checkpoints.load("tiny").img_resolution == 16
+
+
+def test_malicious_download_refused_and_not_run(hub, tmp_path):
+    marker = tmp_path / "pwned"
+    write_malicious_pickle(tmp_path / "evil.pkl", marker)
+    hub.add(REPO, "tiny.pkl", (tmp_path / "evil.pkl").read_bytes())
+    with pytest.raises(stylegan.UnsafeCheckpointError):
+        checkpoints.load("tiny")
+    assert not marker.exists() and not checkpoints.is_cached("tiny")
+
+
+def test_unreachable_hub_is_a_clear_error(hub, monkeypatch):
+    hub.close()
+    with pytest.raises(checkpoints.HubUnavailableError, match="cannot be reached.*faces-64-offline"):
+        checkpoints.load("tiny")
+
+
+def test_unknown_id_and_bad_override(tmp_path, monkeypatch):
+    with pytest.raises(checkpoints.UnknownModelError, match="known models: faces-64-offline"):
+        checkpoints.get_info("nope")
+    (tmp_path / "m.json").write_text("{not json")
+    monkeypatch.setenv("LATENTLAB_MODELS", str(tmp_path / "m.json"))
+    with pytest.raises(ValueError, match="not valid JSON"):
+        checkpoints.list_models()
+    (tmp_path / "m.json").write_text(json.dumps({"faces-ffhq-512": {"resolutionn": 3}}))
+    with pytest.raises(ValueError, match="unknown field 'resolutionn'"):
+        checkpoints.list_models()
+    (tmp_path / "m.json").write_text(json.dumps({"faces-ffhq-512": {"repo_id": "me/mirror"}}))
+    assert checkpoints.get_info("faces-ffhq-512").repo_id == "me/mirror"
+
+
+def test_registry_defaults_and_presets():
+    ids = [m.id for m in checkpoints.list_models()]
+    assert ids[0] == checkpoints.DEFAULT_MODEL
+    for mid in ("faces-ffhq-512", "cats-afhq-512", "dogs-1024", "horses-256", "cars-512", "lions-512", "elephants-512"):
+        assert mid in ids
+    assert (checkpoints.get_info("lions-512").freedrag_l, checkpoints.get_info("lions-512").freedrag_d) == (0.4, 4.0)
+    assert (checkpoints.get_info("faces-ffhq-512").freedrag_l, checkpoints.get_info("cars-512").freedrag_d) == (0.3, 3.0)
+
+
+def test_path_is_accepted_as_is(tmp_path):
+    stylegan.save(tiny_G(), tmp_path / "g.safetensors")
+    assert checkpoints.resolve(tmp_path / "g.safetensors") == tmp_path / "g.safetensors"
+    assert checkpoints.load(str(tmp_path / "g.safetensors")).img_resolution == 16
+
+
+def test_cli_lists_and_fetch_reports_errors(hub, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "checkpoints"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "faces-64-offline" in out.stdout and "tiny" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "checkpoints", "fetch", "tiny"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 1 and "not found" in bad.stderr and "Traceback" not in bad.stderr
+    hub.add(REPO, "tiny.pkl", pickle_bytes(tmp_path, tiny_G()))
+    ok = subprocess.run([sys.executable, "-m", "checkpoints", "fetch", "tiny"], capture_output=True, text=True,
+                        timeout=60)
+    assert ok.returncode == 0 and "ready (16px)" in ok.stdout
