@@ -1,0 +1,315 @@
+"""Latent Lab: one Gradio Blocks app. Wiring only: engines live in draggan/, freedrag/,
+dragcore/; drawing, masks, streaming and exports in ui/; models in checkpoints.py.
+
+    python app.py [--model ID_OR_PATH] [--share] [--server-name 0.0.0.0] [--server-port 7860]
+"""
+import argparse
+import tempfile
+import threading
+import time
+
+import gradio as gr
+import numpy as np
+
+import checkpoints
+import stylegan
+from dragcore import DragInputError, adapt
+from ui import draw, export, runner
+from ui.mask import MaskError, from_editor
+
+try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else
+    import spaces
+    gpu = spaces.GPU(duration=120)
+except Exception:  # noqa: BLE001 - any import problem means "not on ZeroGPU"
+    def gpu(fn):
+        return fn
+
+_MODELS, _MODELS_LOCK = {}, threading.Lock()   # read-only generators shared by all sessions
+DEFAULT = {"model": checkpoints.DEFAULT_MODEL}
+DEVICE = stylegan.pick_device()
+
+
+def get_model(model_id):
+    with _MODELS_LOCK:
+        if model_id not in _MODELS:
+            _MODELS[model_id] = checkpoints.load(model_id, device=DEVICE)
+        return _MODELS[model_id]
+
+
+def model_choices():
+    choices = []
+    if DEFAULT["model"] not in [m.id for m in checkpoints.list_models()]:
+        choices.append((f"{DEFAULT['model']} (file)", DEFAULT["model"]))
+    for m in checkpoints.list_models():
+        mark = " ✓ cached" if checkpoints.cached_path(m) else ("" if not m.offline else " (not built)")
+        choices.append((m.display_name + mark, m.id))
+    return choices
+
+
+def _preset(model_id):
+    try:
+        info = checkpoints.get_info(model_id)
+        return info.freedrag_l, info.freedrag_d
+    except checkpoints.UnknownModelError:
+        return 0.3, 3.0
+
+
+# --- drag tab handlers ---------------------------------------------------------------------------
+def new_image(model_id, seed, psi, space, state):
+    try:
+        G = get_model(model_id)
+        seed = int(seed)
+        gen = adapt(G, DEVICE)
+        img = gen.image(gen.latent_init(seed, float(psi), space))
+    except (checkpoints.HubUnavailableError, checkpoints.UnknownModelError, FileNotFoundError, ValueError) as e:
+        gr.Warning(str(e))
+        return (state, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+    from dragcore import to_uint8
+    frame = to_uint8(img)
+    state = dict(model=model_id, seed=seed, psi=float(psi), space=space, res=frame.shape[0], start=frame,
+                 image=frame, points=[], running=[], results={}, frames={})
+    shown = draw.render(frame)
+    l, d = _preset(model_id)
+    return state, shown, dict(background=shown, layers=[], composite=shown), l, d, "Click a handle, then its target."
+
+
+def add_point(x, y, state):
+    if not state:
+        raise gr.Error("Generate an image first (New image).")
+    try:
+        x, y = float(x), float(y)
+    except (TypeError, ValueError):
+        raise gr.Error("a point needs numeric x and y") from None
+    if not (np.isfinite(x) and np.isfinite(y)):
+        raise gr.Error("a point needs finite x and y")
+    s = draw.display_scale(state["res"])
+    if not (0 <= x < state["res"] * s and 0 <= y < state["res"] * s):
+        raise gr.Error(f"({x:.0f}, {y:.0f}) is outside the {state['res'] * s}px image")
+    state["points"].append(draw.to_model_px(x, y, state["res"]))
+    return state, draw.render(state["image"], state["points"]), _points_text(state)
+
+
+def on_click(state, evt: gr.SelectData):
+    x, y = evt.index
+    return add_point(x, y, state)
+
+
+def _points_text(state):
+    p = state["points"]
+    pairs = [f"{i // 2 + 1}: ({p[i][0]:.0f},{p[i][1]:.0f}) → " + (f"({p[i + 1][0]:.0f},{p[i + 1][1]:.0f})"
+             if i + 1 < len(p) else "click the target") for i in range(0, len(p), 2)]
+    return " · ".join(pairs) or "Click a handle, then its target."
+
+
+def undo_point(state):
+    if state and state["points"]:
+        state["points"].pop()
+    return state, (draw.render(state["image"], state["points"]) if state else None), _points_text(state or {"points": []})
+
+
+def clear_points(state):
+    if state:
+        state["points"] = []
+    return state, (draw.render(state["image"]) if state else None), "Points cleared."
+
+
+def reset_image(state):
+    if state:
+        state.update(image=state["start"], points=[], results={}, frames={})
+        shown = draw.render(state["start"])
+        return state, shown, dict(background=shown, layers=[], composite=shown), "Image reset."
+    return state, None, None, "Nothing to reset."
+
+
+def clear_mask(state):
+    shown = draw.render(state["image"]) if state else None
+    return dict(background=shown, layers=[], composite=shown) if shown is not None else None
+
+
+def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d):
+    if not state:
+        raise gr.Error("Generate an image first (New image).")
+    p = state["points"]
+    if not p:
+        raise gr.Error("Add at least one handle and its target: click the image twice.")
+    if len(p) % 2:
+        raise gr.Error(f"Handle {len(p) // 2 + 1} has no target: click where it should go, or Undo it.")
+    try:
+        mask = from_editor(editor, state["res"])
+        G = get_model(state["model"])
+        return runner.make_sessions(
+            methods, G, p[0::2], p[1::2], seed=state["seed"], psi=state["psi"], space=state["space"], mask=mask,
+            common=dict(lr=float(lr), mask_weight=float(lam), max_steps=int(max_steps), device=DEVICE),
+            per_method=dict(draggan=dict(r1=float(r1), r2=float(r2)), freedrag=dict(l=float(fd_l), d=float(fd_d)))), mask
+    except (DragInputError, MaskError, ValueError) as e:
+        raise gr.Error(str(e)) from None
+
+
+def run_drag(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d):
+    sessions, mask = _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d)
+    state["running"] = list(sessions.values())
+    state["mask"] = mask
+    blank = gr.skip()
+    for frame in runner.stream(sessions, every=5):
+        imgs = {m: draw.render(im, _pts(sessions[m])) for m, im in frame.images.items()}
+        table = runner.summary_rows(frame.results) if frame.results else gr.skip()
+        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), frame.status, table, state)
+    state["running"] = []
+    state["results"] = {m: dict(r, params=dict(r["params"], **_method_params(m, lr, lam, r1, r2, max_steps, fd_l, fd_d)))
+                        for m, r in frame.results.items()}
+    state["image"] = frame.results[methods[-1]]["frames"][-1]
+    yield (gr.skip(), gr.skip(), frame.status + " — done.", runner.summary_rows(frame.results), state)
+
+
+def _pts(session):
+    st = session.status()
+    return [q for pair in zip(st.handles, st.targets) for q in pair]
+
+
+def _method_params(m, lr, lam, r1, r2, max_steps, fd_l, fd_d):
+    extra = dict(r1=float(r1), r2=float(r2)) if m == "draggan" else dict(l=float(fd_l), d=float(fd_d))
+    return dict(lr=float(lr), mask_weight=float(lam), max_steps=int(max_steps), **extra)
+
+
+def stop(state):
+    running = (state or {}).get("running") or []
+    if not running:
+        gr.Warning("Nothing is running.")
+        return "Nothing is running."
+    for s in running:
+        s.stop()
+    return "Stopping…"
+
+
+def export_files(state):
+    if not state or not state.get("results"):
+        raise gr.Error("Run a drag first; then its result can be exported.")
+    out = tempfile.mkdtemp(prefix="latentlab_export_")
+    files = []
+    for m, r in state["results"].items():
+        record = export.edit_record(model=state["model"], seed=state["seed"], psi=state["psi"], space=state["space"],
+                                    points=state["points"], mask=state.get("mask"), method=m,
+                                    params=r["params"], steps=r["steps"])
+        files += export.export_all(out, r, record)
+    return files
+
+
+def replay(file, state):
+    if file is None:
+        raise gr.Error("Choose an edit JSON file to load.")
+    try:
+        edit = export.read_edit(file)
+    except export.EditError as e:
+        raise gr.Error(str(e)) from None
+    st, shown, editor, l, d, _ = new_image(edit["model"], edit["seed"], edit["psi"], edit["space"], state)
+    if not st or st.get("model") != edit["model"]:
+        raise gr.Error(f"could not load the edit's model {edit['model']!r}")
+    st["points"] = edit["points"]
+    p = edit["params"]
+    params = (p.get("lr", 0.002), p.get("mask_weight", 10.0), p.get("r1", 3), p.get("r2", 12), edit["steps"],
+              p.get("l", l), p.get("d", d))
+    editor = None if edit["mask"] is None else dict(background=None, composite=None, layers=[
+        np.dstack([np.zeros(edit["mask"].shape + (3,), np.uint8), edit["mask"].astype(np.uint8) * 255])])
+    last = None
+    for last in run_drag([edit["method"]], st, editor, *params):
+        pass
+    img = last[0] if edit["method"] == "draggan" else last[1]
+    img = draw.render(st["image"], st["points"])
+    return st, img, f"Replayed the {edit['method']} edit ({edit['steps']} steps)."
+
+
+# --- layout --------------------------------------------------------------------------------------
+def build():
+    with gr.Blocks(title="Latent Lab") as demo:
+        gr.Markdown("# Latent Lab\nDrag GAN images with **DragGAN** and **FreeDrag**, side by side. "
+                    "Click a handle point, then its target; optionally paint the editable region; drag.")
+        state = gr.State(None)
+        with gr.Tab("Drag"):
+            with gr.Row():
+                model = gr.Dropdown(model_choices(), value=DEFAULT["model"], label="Model")
+                seed = gr.Number(3, precision=0, label="Seed")
+                psi = gr.Slider(0, 1, 0.7, step=0.05, label="Truncation ψ")
+                space = gr.Radio(["w+", "w"], value="w+", label="Latent space")
+                new_btn = gr.Button("New image", variant="primary")
+            with gr.Row():
+                with gr.Column():
+                    image = gr.Image(label="Click: handle (red), then target (blue)", type="pil", interactive=False,
+                                     elem_id="drag-image", height=420)
+                    points_md = gr.Markdown("Click a handle, then its target.")
+                    with gr.Row():
+                        undo_btn = gr.Button("Undo last point")
+                        clear_btn = gr.Button("Clear points")
+                        reset_btn = gr.Button("Reset image")
+                with gr.Column():
+                    editor = gr.ImageEditor(label="Editable region (paint; empty = whole image)", type="numpy",
+                                            brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                                            sources=(), transforms=(), layers=False, height=420)
+                    clear_mask_btn = gr.Button("Clear mask")
+            with gr.Row():
+                dg_btn = gr.Button("Drag with DragGAN", variant="primary", elem_id="btn-draggan")
+                fd_btn = gr.Button("Drag with FreeDrag", variant="primary", elem_id="btn-freedrag")
+                both_btn = gr.Button("Compare both", elem_id="btn-compare")
+                stop_btn = gr.Button("Stop", variant="stop")
+            with gr.Accordion("DragGAN / shared parameters", open=False):
+                with gr.Row():
+                    lr = gr.Number(0.002, label="Learning rate")
+                    lam = gr.Number(10.0, label="Mask weight λ")
+                    r1 = gr.Number(3, label="r1 (px at 512)")
+                    r2 = gr.Number(12, label="r2 (px at 512)")
+                    max_steps = gr.Number(200, precision=0, label="Max steps")
+            with gr.Accordion("FreeDrag parameters", open=False):
+                with gr.Row():
+                    fd_l = gr.Slider(0.1, 0.5, 0.3, step=0.05, label="l (expected initial loss)")
+                    fd_d = gr.Slider(1, 6, 3, step=0.5, label="d (max move per sub-motion, feature px)")
+            status = gr.Markdown("")
+            with gr.Row():
+                out_dg = gr.Image(label="DragGAN", type="pil", interactive=False, elem_id="out-draggan")
+                out_fd = gr.Image(label="FreeDrag", type="pil", interactive=False, elem_id="out-freedrag")
+            table = gr.Dataframe(headers=["method", "steps", "seconds", "final distance per point (px)", "reached"],
+                                 label="Results", interactive=False)
+            with gr.Row():
+                export_btn = gr.Button("Export result (PNG, GIF, MP4, latent, edit JSON)")
+                files = gr.File(label="Exports", file_count="multiple")
+                edit_file = gr.File(label="Load edit JSON (replays the same edit)", file_types=[".json"],
+                                    type="filepath")
+            # hidden numeric inputs: the API twin of clicking the image (used by scripts and tests)
+            px, py = gr.Number(visible=False), gr.Number(visible=False)
+            add_btn = gr.Button(visible=False)
+
+        new_outputs = [state, image, editor, fd_l, fd_d, points_md]
+        new_btn.click(new_image, [model, seed, psi, space, state], new_outputs, api_name="new_image")
+        demo.load(new_image, [model, seed, psi, space, state], new_outputs)
+        image.select(on_click, [state], [state, image, points_md])
+        add_btn.click(add_point, [px, py, state], [state, image, points_md], api_name="add_point")
+        undo_btn.click(undo_point, [state], [state, image, points_md], api_name="undo_point")
+        clear_btn.click(clear_points, [state], [state, image, points_md], api_name="clear_points")
+        reset_btn.click(reset_image, [state], [state, image, editor, points_md], api_name="reset_image")
+        clear_mask_btn.click(clear_mask, [state], [editor])
+        params = [state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d]
+        outs = [out_dg, out_fd, status, table, state]
+        for btn, methods, name in ((dg_btn, ["draggan"], "drag_draggan"), (fd_btn, ["freedrag"], "drag_freedrag"),
+                                   (both_btn, ["draggan", "freedrag"], "compare")):
+            btn.click(gpu(lambda *a, _m=methods: (yield from run_drag(_m, *a))), params, outs, api_name=name)
+        stop_btn.click(stop, [state], [status], api_name="stop", queue=False)
+        export_btn.click(export_files, [state], [files], api_name="export")
+        edit_file.upload(replay, [edit_file, state], [state, image, status], api_name="replay")
+    demo.queue(default_concurrency_limit=2)
+    return demo
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Latent Lab: explore GAN latents, drag with DragGAN and FreeDrag.")
+    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL, help="registry id or path to a .pkl/.safetensors")
+    ap.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    ap.add_argument("--server-name", default="127.0.0.1")
+    ap.add_argument("--server-port", type=int, default=None)
+    args = ap.parse_args(argv)
+    DEFAULT["model"] = args.model
+    t0 = time.perf_counter()
+    get_model(args.model)  # warm: the first image is then one generator pass away
+    print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s")
+    build().launch(server_name=args.server_name, server_port=args.server_port, share=args.share)
+
+
+if __name__ == "__main__":
+    main()
