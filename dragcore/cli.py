@@ -28,21 +28,32 @@ def parse_point(text):
     return (hx, hy), (tx, ty)
 
 
-def load_model(spec=None):
-    """A model id of the registry or a file path -> (generator, name). Default: the bundled model."""
+def load_model(spec=None, device=None):
+    """A registry id or a file path -> (generator, name). Default: the registry's bundled model.
+    Every loading failure (unknown id, missing file, unreachable Hub, bad checkpoint) becomes a
+    DragInputError with the loader's message."""
     try:
         import checkpoints
-    except ImportError:
+    except ImportError:  # a checkout without the registry: files only
         checkpoints = None
-    if checkpoints is not None:
-        name = spec if spec else getattr(checkpoints, "DEFAULT_MODEL", None)
-        return checkpoints.load(name) if name else checkpoints.load(), name or "default"
-    if not spec:
-        raise DragInputError("no --model given and the model registry (checkpoints.py) is not available")
-    if not os.path.isfile(spec):
-        raise DragInputError(f"unknown model {spec!r}: not a file (and no model registry is available)")
     import stylegan
-    return stylegan.load(spec), spec
+    name = spec or (checkpoints.DEFAULT_MODEL if checkpoints else None)
+    if name is None:
+        raise DragInputError("no --model given and the model registry (checkpoints.py) is not available")
+    errors = (ValueError, OSError, KeyError, stylegan.CheckpointError, stylegan.UnsafeCheckpointError)
+    if checkpoints is not None:
+        errors += (checkpoints.HubUnavailableError,)
+    try:
+        if checkpoints is not None:
+            return checkpoints.load(name, device=device), name
+        if not os.path.isfile(name):
+            raise DragInputError(f"unknown model {name!r}: not a file (and no model registry is available)")
+        return stylegan.load(name), name
+    except DragInputError:
+        raise
+    except errors as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        raise DragInputError(f"cannot load model {name!r}: {msg}") from None
 
 
 def build_parser(method, add_args=None):
@@ -74,7 +85,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     args = build_parser(method, add_args).parse_args(argv)
     try:
         pairs = [parse_point(p) for p in args.point]
-        G, model_name = load_model(args.model)
+        G, model_name = load_model(args.model, args.device)
         kwargs = dict(seed=args.seed, psi=args.psi, lr=args.lr, mask_weight=args.mask_weight, max_steps=args.steps,
                       device=args.device)
         if args.space is not None:
@@ -86,15 +97,9 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         if args.mask:
             kwargs["mask"] = load_mask(args.mask)  # the session checks its size against the model
         session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], **kwargs)
-    except (ValueError, KeyError, LookupError, OSError) as e:  # incl. DragInputError, CheckpointError
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"error: {msg}", file=sys.stderr)
+    except ValueError as e:  # DragInputError (a ValueError) and the loaders' ValueErrors
+        print(f"error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # a registry/loader error type we do not know: still a clean message
-        if type(e).__name__.endswith("Error") and "checkpoint" in type(e).__module__.lower():
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _write_png(session.preview(session.latent0), out / "start.png")

@@ -87,6 +87,9 @@ def test_cli_bad_inputs_in_process(model_path, tmp_path, capsys):
     bad_model = ["--seed", "1", "--point", "20,30,31,30", "--model", str(tmp_path / "missing.pkl"), "--out", out]
     assert main(DragGANSession, argv=bad_model) == 2
     assert "missing.pkl" in capsys.readouterr().err
+    bad_model[-3] = "no-such-model-id"
+    assert main(DragGANSession, argv=bad_model) == 2
+    assert "no-such-model-id" in capsys.readouterr().err
     (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 4)
     bad_model[-3] = str(tmp_path / "junk.safetensors")
     assert main(DragGANSession, argv=bad_model) == 2
