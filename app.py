@@ -158,7 +158,8 @@ def run_drag(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d):
     state["results"] = {m: dict(r, params=dict(r["params"], **_method_params(m, lr, lam, r1, r2, max_steps, fd_l, fd_d)))
                         for m, r in frame.results.items()}
     state["image"] = frame.results[methods[-1]]["frames"][-1]
-    yield (gr.skip(), gr.skip(), frame.status + " — done.", runner.summary_rows(frame.results), state)
+    yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), frame.status + " — done.",
+           runner.summary_rows(frame.results), state)
 
 
 def _pts(session):

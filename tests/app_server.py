@@ -1,0 +1,62 @@
+"""Launch `python app.py` in a subprocess on 127.0.0.1 for tests; stop it afterwards."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import torch
+
+import stylegan
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "stylegan" / "pretrained" / "faces64.safetensors"
+
+
+def model_for_tests(tmp_dir):
+    """The bundled face model when it is in the checkout, else a small random 64 px generator."""
+    if BUNDLED.is_file():
+        return str(BUNDLED)
+    torch.manual_seed(0)
+    G = stylegan.Generator(100, 0, 64, 64, 3, mapping_kwargs=dict(num_layers=2),
+                           synthesis_kwargs=dict(channel_base=1024, channel_max=64))
+    path = Path(tmp_dir) / "random64.safetensors"
+    stylegan.save(G, path)
+    return str(path)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    def __init__(self, model, extra_env=None, timeout=90):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = dict(os.environ, OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False", **(extra_env or {}))
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--server-port", str(self.port)],
+                                     cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("app exited early:\n" + self.proc.stdout.read())
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                self.ready_seconds = time.perf_counter() - self.t0
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.close()
+        raise RuntimeError("app did not start in time")
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
