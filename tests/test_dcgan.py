@@ -1,0 +1,76 @@
+"""DCGAN: from-scratch training on a tiny folder, logs, plots, resume, bad input, and the
+converted pretrained model against the package it came from."""
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import dcgan
+
+
+def make_folder(path, n=16, size=72):
+    path.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (size, size + 8, 3), dtype=np.uint8)).save(path / f"{i:03d}.png")
+    return path
+
+
+def test_train_logs_plots_and_resumes(tmp_path):
+    data = make_folder(tmp_path / "faces")
+    out = tmp_path / "run"
+    r = dcgan.train(data, out, epochs=2, batch_size=8, ngf=8, ndf=8, log=lambda *a: None)
+    assert r["iterations"] == 4  # 16 images / batch 8 x 2 epochs
+    rows = list(csv.DictReader(open(out / "losses.csv")))
+    assert [int(x["iteration"]) for x in rows] == [1, 2, 3, 4]
+    assert all(np.isfinite(float(x["loss_D"])) and np.isfinite(float(x["loss_G"])) for x in rows)
+    assert Image.open(out / "loss_curves.png").format == "PNG"
+    assert Image.open(out / "samples_epoch002.png").size == (8 * 64, 8 * 64)
+    r = dcgan.train(data, out, epochs=3, batch_size=8, ngf=8, ndf=8, resume=True, log=lambda *a: None)
+    assert r["iterations"] == 6
+    assert [int(x["iteration"]) for x in csv.DictReader(open(out / "losses.csv"))] == [1, 2, 3, 4, 5, 6]
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(dcgan.DataError, match="does not exist"):
+        dcgan.train(tmp_path / "missing", tmp_path / "o")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(dcgan.DataError, match="no images"):
+        dcgan.train(tmp_path / "empty", tmp_path / "o")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.png").write_text("not an image")
+    Image.new("RGB", (32, 32)).save(bad / "small.png")
+    with pytest.warns(UserWarning, match="unreadable"), pytest.raises(dcgan.DataError, match="1 unreadable, 1 smaller"):
+        dcgan.train(bad, tmp_path / "o")
+    data = make_folder(tmp_path / "faces", n=8)
+    (tmp_path / "o2").mkdir()
+    (tmp_path / "o2" / "checkpoint.pt").write_bytes(b"garbage")
+    with pytest.raises(dcgan.CheckpointError, match="corrupt or not a checkpoint"):
+        dcgan.train(data, tmp_path / "o2", epochs=1, batch_size=8, ngf=8, ndf=8, resume=True)
+    cli = subprocess.run([sys.executable, "-m", "dcgan", "train", "--data", str(tmp_path / "empty"), "--out",
+                          str(tmp_path / "o3")], capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 2 and "no images" in cli.stderr and "Traceback" not in cli.stderr
+
+
+def test_pretrained_matches_the_package_and_has_features():
+    G = dcgan.load_pretrained()
+    z = torch.randn(4, 100, generator=torch.Generator().manual_seed(0))
+    img = G(z)
+    assert img.shape == (4, 3, 64, 64) and img.min() >= -1 and img.max() <= 1
+    x, f = G.image_and_features(z, 32)
+    assert torch.equal(x, img) and f.shape == (4, 64, 32, 32) and torch.equal(G.features(z, 16), G.features(z, 16))
+    try:
+        from gan_face_generate.models import Generator as PackageGenerator
+        import gan_face_generate
+    except ImportError:
+        pytest.skip("gan-face-generate is not installed (CI installs it with --no-deps)")
+    from pathlib import Path
+    ref = PackageGenerator(0, 3, 100, 64)
+    ref.load_state_dict(torch.load(Path(gan_face_generate.__file__).parent / "weights.tar", weights_only=True, map_location="cpu")["netG_state_dict"])
+    with torch.no_grad():
+        assert torch.equal(ref.eval()(z[:, :, None, None]), img)
