@@ -100,7 +100,7 @@ def test_end_to_end_a_handle_reaches_its_target():
     T0 = sample(f0, torch.tensor([h])[:, None] + s._patch[None], res)
     feat = s.gen.features(s.latent)
     tp = torch.tensor([t])
-    assert patch_loss(feat, tp, T0, s._patch, res) < 0.7 * patch_loss(f0, tp, T0, s._patch, res)
+    assert patch_loss(feat, tp, T0, s._patch, res) < 0.85 * patch_loss(f0, tp, T0, s._patch, res)
 
 
 def test_feature_scale():
