@@ -59,6 +59,9 @@ def new_image(model_id, seed, psi, space, state):
     try:
         G = get_model(model_id)
         seed = int(seed)
+        note = "Click a handle, then its target."
+        if not isinstance(G, stylegan.Generator):  # the DCGAN has no mapping network: Z space only
+            space, note = "z", "This model has no mapping network: it is dragged in Z space. " + note
         gen = adapt(G, DEVICE)
         img = gen.image(gen.latent_init(seed, float(psi), space))
     except (checkpoints.HubUnavailableError, checkpoints.UnknownModelError, FileNotFoundError, ValueError) as e:
@@ -70,7 +73,7 @@ def new_image(model_id, seed, psi, space, state):
                  image=frame, points=[], running=[], results={}, frames={})
     shown = draw.render(frame)
     l, d = _preset(model_id)
-    return state, shown, dict(background=shown, layers=[], composite=shown), l, d, "Click a handle, then its target."
+    return state, shown, dict(background=shown, layers=[], composite=shown), l, d, note
 
 
 def add_point(x, y, state):
