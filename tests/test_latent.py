@@ -1,0 +1,81 @@
+"""Latent explorer: interpolation endpoints and slerp, smoothness, style mixing, truncation, SeFa."""
+import pytest
+import torch
+
+import dcgan
+import stylegan
+from latent import (LatentError, apply_direction, interpolate, layer_ranges, sefa_directions, slerp, smoothness,
+                    style_mix_grid, truncation_sweep)
+from latent.util import seed_z
+
+
+@pytest.fixture(scope="module")
+def G():
+    torch.manual_seed(0)
+    return stylegan.Generator(32, 0, 32, 32, 3, mapping_kwargs=dict(num_layers=2),
+                              synthesis_kwargs=dict(channel_base=512, channel_max=32)).eval().requires_grad_(False)
+
+
+def test_interpolation_endpoints_and_slerp_norms(G):
+    for space in ("z", "w"):
+        for method in ("lerp", "slerp"):
+            frames, _ = interpolate(G, 1, 2, steps=5, space=space, method=method, psi=1.0)
+            with torch.no_grad():
+                a = G.synthesis(G.mapping(seed_z(1, 32)))
+                b = G.synthesis(G.mapping(seed_z(2, 32)))
+            assert frames.shape == (5, 3, 32, 32)
+            assert (frames[0] - a[0]).abs().max() < 1e-4 and (frames[-1] - b[0]).abs().max() < 1e-4
+    x, y = torch.randn(1, 8) * 3, torch.randn(1, 8)
+    mid = slerp(x, y, torch.tensor([[0.5]]))
+    assert torch.allclose(mid.norm(), (x.norm() + y.norm()) / 2, atol=1e-5)
+    s = smoothness(frames)
+    assert len(s["steps"]) == 4 and s["max"] >= s["mean"] > 0 and s["unevenness"] >= 1
+
+
+def test_mixing_ranges_and_grid(G):
+    assert [list(r) for r in layer_ranges(18).values()] == [list(range(0, 4)), list(range(4, 8)), list(range(8, 18))]
+    assert [list(r) for r in layer_ranges(10).values()] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    with pytest.raises(LatentError, match="at least 64 px"):
+        style_mix_grid(G, [3], [4, 5], psi=0.7)  # the 32 px test model has no fine blocks
+    torch.manual_seed(1)
+    G = stylegan.Generator(32, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
+                           synthesis_kwargs=dict(channel_base=512, channel_max=32)).eval()
+    rows, labels = style_mix_grid(G, [3], [4, 5], psi=0.7)
+    assert len(rows) == 4 and rows[0].shape == (2, 64, 64, 3)
+    assert (rows[1].astype(int) - rows[3].astype(int)).__abs__().mean() > 0  # coarse vs fine mixing differ
+    with pytest.raises(LatentError, match="unknown layer range"):
+        style_mix_grid(G, [3], [4], ranges=("everything",))
+
+
+def test_truncation_sweep_starts_at_w_avg(G):
+    imgs = truncation_sweep(G, 7, psis=(0.0, 1.0))
+    with torch.no_grad():
+        avg = G.synthesis(G.mapping.w_avg[None, None].repeat(1, G.num_ws, 1))
+    assert torch.allclose(imgs[0], avg[0], atol=1e-5)
+    with pytest.raises(LatentError, match="psi"):
+        truncation_sweep(G, 7, psis=(5.0,))
+
+
+def test_sefa_is_top_eigenvectors(G):
+    dirs, vals = sefa_directions(G, layers=[0, 1, 2], k=3)
+    assert torch.allclose(dirs @ dirs.t(), torch.eye(3), atol=1e-4)
+    A = torch.cat([G.synthesis.b4.conv1.affine.weight, G.synthesis.b8.conv0.affine.weight,
+                   G.synthesis.b8.conv1.affine.weight])
+    A = A / A.norm(dim=1, keepdim=True)
+    ref = torch.linalg.eigvalsh(A.t() @ A).flip(0)[:3]
+    assert torch.allclose(vals, ref, rtol=1e-4)
+    ws = G.mapping(seed_z(1, 32))
+    moved = apply_direction(ws, dirs[0], 2.0, [0, 1])
+    assert torch.allclose((moved - ws)[0, 0], 2 * dirs[0]) and torch.equal(moved[:, 2:], ws[:, 2:])
+    with pytest.raises(LatentError, match="layers must lie"):
+        sefa_directions(G, layers=[99])
+
+
+def test_dcgan_is_z_only():
+    D = dcgan.load_pretrained()
+    frames, _ = interpolate(D, 1, 2, steps=3, space="z", method="slerp")
+    assert frames.shape == (3, 3, 64, 64)
+    with pytest.raises(LatentError, match="no mapping network"):
+        interpolate(D, 1, 2, space="w")
+    with pytest.raises(LatentError, match="no mapping network"):
+        sefa_directions(D)
