@@ -14,6 +14,7 @@ import numpy as np
 import checkpoints
 import stylegan
 from dragcore import DragInputError, adapt
+import latent
 from ui import draw, export, runner
 from ui.mask import MaskError, from_editor
 
@@ -222,6 +223,65 @@ def replay(file, state):
     return st, img, f"Replayed the {edit['method']} edit ({edit['steps']} steps)."
 
 
+# --- latent and DCGAN tabs ---------------------------------------------------------------------
+def latent_interp(model_id, seed_a, seed_b, steps, psi):
+    try:
+        G = get_model(model_id)
+        rows, lines = [], []
+        spaces = ("z", "w") if isinstance(G, stylegan.Generator) else ("z",)
+        for space in spaces:
+            for method in ("lerp", "slerp"):
+                frames, _ = latent.interpolate(G, int(seed_a), int(seed_b), int(steps), space, method, float(psi))
+                rows.append(latent.to_uint8(frames))
+                sm = latent.smoothness(frames)
+                lines.append(f"| {space.upper()} {method} | {sm['mean']:.2f} | {sm['max']:.2f} | {sm['unevenness']:.2f} |")
+    except (latent.LatentError, ValueError, FileNotFoundError, checkpoints.HubUnavailableError) as e:
+        raise gr.Error(str(e)) from None
+    table = ("Rows top to bottom: " + ", ".join(f"{s.upper()} {m}" for s in spaces for m in ("lerp", "slerp")) +
+             "\n\n| path | mean step (/255) | max step | max/mean |\n|---|---|---|---|\n" + "\n".join(lines))
+    return latent.image_strip(rows, scale=max(1, 128 // G.img_resolution)), table
+
+
+def latent_mix(model_id, row_seed, col_seeds, psi):
+    try:
+        G = get_model(model_id)
+        cols = [int(c) for c in str(col_seeds).replace(",", " ").split()]
+        if not cols:
+            raise latent.LatentError("give at least one source seed")
+        rows, labels = latent.style_mix_grid(G, [int(row_seed)], cols, float(psi))
+    except (latent.LatentError, ValueError) as e:
+        raise gr.Error(str(e)) from None
+    return latent.image_strip(rows, scale=max(1, 128 // G.img_resolution)), "Rows: " + "; ".join(labels)
+
+
+def latent_sefa(model_id, seed, k, strength, layer_set, psi):
+    try:
+        G = get_model(model_id)
+        latent.util.require_mapping(G)
+        rows = latent.layer_ranges(G.num_ws)[layer_set] if layer_set != "all" else range(G.num_ws)
+        dirs, vals = latent.sefa_directions(G, layers=rows, k=int(k))
+        import torch
+        with torch.no_grad():
+            ws = G.mapping(latent.seed_z(int(seed), G.z_dim, next(G.parameters()).device), truncation_psi=float(psi))
+            out = [latent.to_uint8(torch.cat([G.synthesis(latent.apply_direction(ws, d, t * float(strength), rows))
+                                              for t in (-1, -0.5, 0, 0.5, 1)])) for d in dirs]
+    except (latent.LatentError, ValueError) as e:
+        raise gr.Error(str(e)) from None
+    return latent.image_strip(out, scale=max(1, 128 // G.img_resolution)), \
+        "Eigenvalues: " + ", ".join(f"{float(v):.1f}" for v in vals) + " (one row per direction, strength -s..+s)"
+
+
+def dcgan_samples(seed, n):
+    import dcgan
+    import torch
+    n = int(n)
+    if not 1 <= n <= 64:
+        raise gr.Error("number of samples must be 1..64")
+    G = dcgan.load_pretrained()
+    with torch.no_grad():
+        return dcgan.grid(G(torch.randn(n, 100, generator=torch.Generator().manual_seed(int(seed)))), nrow=8)
+
+
 # --- layout --------------------------------------------------------------------------------------
 def build():
     with gr.Blocks(title="Latent Lab") as demo:
@@ -276,6 +336,43 @@ def build():
                 files = gr.File(label="Exports", file_count="multiple")
                 edit_file = gr.File(label="Load edit JSON (replays the same edit)", file_types=[".json"],
                                     type="filepath")
+        with gr.Tab("Latent space"):
+            gr.Markdown("Z vs W: the same two seeds interpolated in Z and in W (linear and spherical), with the "
+                        "step sizes along each path; style mixing by coarse / middle / fine rows; SeFa directions.")
+            with gr.Row():
+                lat_model = gr.Dropdown(model_choices(), value=DEFAULT["model"], label="Model")
+                lat_psi = gr.Slider(0, 1, 0.7, step=0.05, label="Truncation ψ")
+            with gr.Row():
+                seed_a, seed_b = gr.Number(1, precision=0, label="Seed A"), gr.Number(2, precision=0, label="Seed B")
+                n_steps = gr.Slider(3, 16, 8, step=1, label="Frames")
+                interp_btn = gr.Button("Interpolate")
+            interp_img, interp_md = gr.Image(label="Interpolation", type="pil"), gr.Markdown()
+            with gr.Row():
+                mix_row = gr.Number(3, precision=0, label="Destination seed")
+                mix_cols = gr.Textbox("4 5 6", label="Source seeds")
+                mix_btn = gr.Button("Style mixing")
+            mix_img, mix_md = gr.Image(label="Style mixing", type="pil"), gr.Markdown()
+            with gr.Row():
+                sefa_seed = gr.Number(3, precision=0, label="Seed")
+                sefa_k = gr.Slider(1, 8, 3, step=1, label="Directions")
+                sefa_strength = gr.Slider(0.5, 20, 5, label="Strength")
+                sefa_layers = gr.Radio(["all", "coarse", "middle", "fine"], value="all", label="Layers")
+                sefa_btn = gr.Button("SeFa")
+            sefa_img, sefa_md = gr.Image(label="SeFa directions", type="pil"), gr.Markdown()
+        with gr.Tab("DCGAN"):
+            gr.Markdown("The classic DCGAN: the pretrained face model bundled with the lab (from gan-face-generate, "
+                        "MIT). Train your own with `python -m dcgan train --data DIR --out DIR` (see docs/dcgan.md); "
+                        "pick `dcgan-faces-64` in the Drag tab to drag it in Z space.")
+            with gr.Row():
+                dc_seed = gr.Number(0, precision=0, label="Seed")
+                dc_n = gr.Slider(8, 64, 32, step=8, label="Samples")
+                dc_btn = gr.Button("Sample")
+            dc_img = gr.Image(label="Samples", type="pil")
+            from pathlib import Path
+            curves = Path(__file__).parent / "docs" / "dcgan" / "loss_curves.png"
+            if curves.is_file():
+                gr.Image(str(curves), label="G and D losses of a from-scratch training run", interactive=False)
+        with gr.Row(visible=False):
             # hidden numeric inputs: the API twin of clicking the image (used by scripts and tests)
             px, py = gr.Number(visible=False), gr.Number(visible=False)
             add_btn = gr.Button(visible=False)
@@ -297,6 +394,12 @@ def build():
         stop_btn.click(stop, [state], [status], api_name="stop", queue=False)
         export_btn.click(export_files, [state], [files], api_name="export")
         edit_file.upload(replay, [edit_file, state], [state, image, status], api_name="replay")
+        interp_btn.click(latent_interp, [lat_model, seed_a, seed_b, n_steps, lat_psi], [interp_img, interp_md],
+                         api_name="interpolate")
+        mix_btn.click(latent_mix, [lat_model, mix_row, mix_cols, lat_psi], [mix_img, mix_md], api_name="style_mix")
+        sefa_btn.click(latent_sefa, [lat_model, sefa_seed, sefa_k, sefa_strength, sefa_layers, lat_psi],
+                       [sefa_img, sefa_md], api_name="sefa")
+        dc_btn.click(dcgan_samples, [dc_seed, dc_n], [dc_img], api_name="dcgan_samples")
     demo.queue(default_concurrency_limit=2)
     return demo
 

@@ -38,7 +38,7 @@ def server_model(server):
 
 
 def test_first_image_fast_and_drag_each_method(server):
-    assert server.ready_seconds < 30  # measured ~5 s here; generous for a loaded CI machine
+    assert server.ready_seconds < 60  # ~5 s on an idle 2-core machine; a bound, not the benchmark
     c, out = fresh(server)
     start = img(out[0])
     assert start.shape == (512, 512, 3)
@@ -117,3 +117,17 @@ def test_bad_input_warns_and_session_keeps_working(server, tmp_path):
     c.predict("horses-256", 1, 0.7, "w+", api_name="/new_image")  # unreachable Hub: a warning, state kept
     dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
     assert "done" in status  # the session still works after every error above
+
+
+def test_latent_and_dcgan_tabs(server):
+    c = Client(server.url, verbose=False)
+    strip, table = c.predict(server_model(server), 1, 2, 5, 0.7, api_name="/interpolate")
+    assert img(strip).shape[0] == 4 * 128 and "W lerp" in table
+    grid, labels = c.predict(server_model(server), 3, "4 5", 0.7, api_name="/style_mix")
+    assert img(grid).shape[:2] == (4 * 128, 2 * 128) and "coarse rows 0-3" in labels
+    sefa, md = c.predict(server_model(server), 3, 2, 5, "all", 0.7, api_name="/sefa")
+    assert img(sefa).shape[:2] == (2 * 128, 5 * 128) and "Eigenvalues" in md
+    with pytest.raises(Exception, match="give at least one source seed"):
+        c.predict(server_model(server), 3, " ", 0.7, api_name="/style_mix")
+    samples = c.predict(0, 16, api_name="/dcgan_samples")
+    assert img(samples).shape[:2] == (128, 512)
