@@ -1,7 +1,6 @@
 """python -m latent interp | mix | truncation | sefa  --model ID_OR_PATH --out FILE.png ...
-
-GAN inversion (W / W+ projection and PTI) is not implemented yet (issue "Latent explorer and
-GAN inversion" remains open for it)."""
+   python -m latent invert PHOTO --model ID_OR_PATH --out DIR [--steps-w N --steps-wplus N --pti-steps N --no-pti]
+"""
 import argparse
 import json
 import sys
@@ -12,9 +11,57 @@ from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid,
 from . import truncation_sweep, to_uint8, seed_z
 
 
+def invert_main(argv):
+    import checkpoints
+    from pathlib import Path
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+    from .invert import generator_delta, invert, load_image
+    ap = argparse.ArgumentParser(prog="python -m latent invert")
+    ap.add_argument("photo")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps-w", type=int, default=150)
+    ap.add_argument("--steps-wplus", type=int, default=150)
+    ap.add_argument("--pti-steps", type=int, default=150)
+    ap.add_argument("--no-pti", action="store_true")
+    ap.add_argument("--crop", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), default=None)
+    ap.add_argument("--device", default=None)
+    args = ap.parse_args(argv)
+    import stylegan
+    try:
+        G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL, device=stylegan.pick_device(args.device))
+        target = load_image(args.photo, G.img_resolution, box=args.crop)
+        bars = {}
+
+        def progress(stage, i, n, loss):
+            bar = bars.setdefault(stage, tqdm(total=n, desc=stage, leave=True))
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}")
+        r = invert(G, target, args.steps_w, args.steps_wplus, 0 if args.no_pti else args.pti_steps, progress)
+    except (LatentError, ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({"ws": r["ws"].cpu().contiguous()}, str(out / "latent.safetensors"))
+    G_final = r["G_tuned"] or r["G_noise"]
+    save_file({k: v.cpu() for k, v in generator_delta(G, G_final).items()}, str(out / "generator_delta.safetensors"),
+              metadata={"what": "tuned minus original generator weights (PTI + projected noise maps)"})
+    image_strip([to_uint8(r["reconstruction"])]).save(out / "reconstruction.png")
+    image_strip([to_uint8(r["target"])]).save(out / "target.png")
+    (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1), loss=r["loss"],
+                                                      model=args.model or checkpoints.DEFAULT_MODEL), indent=1))
+    print(json.dumps(r["psnr"]), "->", out)
+    return 0
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["invert"]:
+        return invert_main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m latent")
-    ap.add_argument("cmd", choices=["interp", "mix", "truncation", "sefa"])
+    ap.add_argument("cmd", choices=["interp", "mix", "truncation", "sefa", "invert"])
     ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
