@@ -66,7 +66,7 @@ def build_parser(method, add_args=None):
     p.add_argument("--mask", default=None, help="PNG, white where the image may change")
     p.add_argument("--psi", type=float, default=0.7, help="truncation psi of the starting latent (default 0.7)")
     p.add_argument("--space", default=None, help="latent space: w+ (default) or w for StyleGAN, z for a DCGAN")
-    p.add_argument("--lr", type=float, default=0.002, help="Adam learning rate (default 0.002)")
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.002 in W/W+, 0.01 in Z)")
     p.add_argument("--mask-weight", type=float, default=10.0, help="weight of the fixed-region term (default 10)")
     p.add_argument("--out", default=f"outputs/{method}", help=f"output folder (default outputs/{method})")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")

@@ -8,7 +8,7 @@ An engine never calls a network directly. It asks an adapter for:
     features(latent) -> F [1, C, fr, fr]            synthesis stopped after the feature block
     image(latent) -> [1, 3, res, res] in ~[-1, 1]
     image_and_features(latent) -> (image, F)        one pass, for previews / the reference mode
-    resolution, feature_res, device, space_names
+    resolution, feature_res, device, space_names, default_lr
 
 Feature block. DragGAN supervises the output of the 6th synthesis block, the 128x128 block of
 any model of 256 px or more. Smaller models (the bundled 64 px face model) have no 6th block
@@ -16,6 +16,13 @@ below their output, so we take the block at half the output resolution: `min(128
 That keeps the ratio of the 256 px models (features at res/2), skips the last block (whose
 features are little more than colour, since its only job is the RGB output: poor for tracking)
 and its cost. Pass `feature_res` to an adapter to override.
+
+The DCGAN is different: its 32x32 layer is its last hidden layer (64 channels right before
+the RGB output) and there DragGAN's motion loss is minimised by flattening the features
+instead of moving content (measured on the bundled DCGAN: the handle never moved in 200
+steps). Its 16x16 layer (128 channels) drags, so the DCGAN adapter uses res / 4. It also moves
+in Z, where coordinates are ~N(0, 1) and the paper's W-space learning rate 0.002 crawls, so its
+default learning rate is 0.01.
 """
 import numpy as np
 import torch
@@ -50,6 +57,7 @@ class StyleGANAdapter:
 
     space_names = ("w+", "w")
     kind = "stylegan"
+    default_lr = 0.002  # DragGAN paper (the official UI uses 0.001)
 
     def __init__(self, G, device="cpu", feature_res=None, noise_mode="const"):
         self.G = _freeze(G, device)
@@ -113,12 +121,13 @@ class DCGANAdapter:
 
     space_names = ("z",)
     kind = "dcgan"
+    default_lr = 0.01
 
     def __init__(self, G, device="cpu", feature_res=None):
         self.G = _freeze(G, device)
         self.device = torch.device(device)
         self.resolution = int(getattr(G, "img_resolution", None) or G(torch.zeros(1, G.z_dim, device=self.device)).shape[-1])
-        self.feature_res = default_feature_res(self.resolution) if feature_res is None else int(feature_res)
+        self.feature_res = max(4, self.resolution // 4) if feature_res is None else int(feature_res)
 
     def latent_init(self, seed, psi=0.7, space="z"):
         if str(space).lower() not in self.space_names:

@@ -57,7 +57,7 @@ class DragSession:
     method = "base"
 
     def __init__(self, generator, handles, targets, *, seed=0, psi=0.7, space="w+", latent=None, mask=None,
-                 lr=0.002, mask_weight=10.0, max_steps=300, device=None, feature_res=None):
+                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None):
         import stylegan
         self.device = device if isinstance(device, torch.device) else stylegan.pick_device(device)
         self.gen = adapt(generator, self.device, feature_res)
@@ -67,7 +67,7 @@ class DragSession:
         if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
             raise DragInputError(f"max_steps must be a non-negative integer, got {max_steps!r}")
         self.max_steps = int(max_steps)
-        self.lr = _positive("lr", lr)
+        self.lr = _positive("lr", getattr(self.gen, "default_lr", 0.002) if lr is None else lr)
         self.mask_weight = _positive("mask weight", mask_weight, allow_zero=True)
         self.mask = None if mask is None else maskmod.validate_mask(mask, self.res, self.device)
         self.seed, self.psi = seed, psi

@@ -144,3 +144,23 @@ def test_session_stop_flag_preview_and_explicit_latent():
         DragGANSession(G, [(20, 30)], [(40, 30)], max_steps=-1, device="cpu")
     with pytest.raises(DragInputError, match="lr"):
         DragGANSession(G, [(20, 30)], [(40, 30)], lr=0, device="cpu")
+
+
+def test_dcgan_adapter_on_the_pretrained_dcgan():
+    import dcgan
+    from dragcore import DCGANAdapter, seed_z
+    G = dcgan.load_pretrained()
+    a = adapt(G)
+    assert isinstance(a, DCGANAdapter) and (a.resolution, a.feature_res, a.default_lr) == (64, 16, 0.01)
+    z = a.latent_init(4, 0.7, "z")
+    assert z.shape == (1, 100) and torch.allclose(z, 0.7 * seed_z(4, 100))
+    tr, fr = a.split(z)
+    assert torch.equal(tr, z) and fr.numel() == 0 and torch.equal(a.join(tr, fr), z)
+    with torch.no_grad():
+        img, feat = a.image_and_features(z)
+        assert img.shape == (1, 3, 64, 64) and feat.shape == (1, 128, 16, 16)
+        assert torch.allclose(a.features(z), feat) and torch.allclose(a.image(z), img)
+    with pytest.raises(DragInputError, match="Z space"):
+        a.latent_init(4, 0.7, "w+")
+    with pytest.raises(DragInputError, match="latent must be z"):
+        a.check_latent(torch.zeros(1, 3))

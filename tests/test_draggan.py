@@ -124,3 +124,14 @@ def test_bad_inputs():
         args.update(kw)
         with pytest.raises(DragInputError, match=msg):
             DragGANSession(G, args.pop("handles"), args.pop("targets"), **args)
+
+
+def test_drags_the_dcgan_in_z_space():
+    import dcgan
+    G = dcgan.load_pretrained()
+    s = DragGANSession(G, [(19.2, 32)], [(29.9, 32)], seed=3, space="z", psi=1.0, max_steps=150, device="cpu")
+    assert s.space == "z" and s.lr == 0.01
+    img0 = s.preview()
+    r = s.run()
+    assert r["reached"] and r["steps"] < 150
+    assert not torch.equal(s.latent, s.latent0) and np.abs(s.preview().astype(int) - img0).mean() > 1
