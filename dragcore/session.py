@@ -93,8 +93,8 @@ class DragSession:
     # --- state -----------------------------------------------------------------------------
     @property
     def latent(self):
-        """The current latent (detached copy-free view of the trainable part joined with the frozen part)."""
-        return self.gen.join(self._trainable.detach(), self._frozen)
+        """The current latent: a fresh detached tensor (never a view of the parameter Adam updates in place)."""
+        return self.gen.join(self._trainable.detach().clone(), self._frozen)
 
     def _latent_for_grad(self):
         return self.gen.join(self._trainable, self._frozen)
@@ -169,7 +169,7 @@ class DragSession:
         """Image tensor [1, 3, res, res] for `latent` (default: the current one), no gradients."""
         if latent is None:
             with self._lock:
-                latent = self.latent.clone()
+                latent = self.latent
         with torch.no_grad():
             return self.gen.image(latent)
 
