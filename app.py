@@ -140,9 +140,10 @@ def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d):
         raise gr.Error(f"Handle {len(p) // 2 + 1} has no target: click where it should go, or Undo it.")
     try:
         mask = from_editor(editor, state["res"])
-        G = get_model(state["model"])
+        G = state.get("generator") or get_model(state["model"])  # an inverted photo brings its tuned generator
         return runner.make_sessions(
             methods, G, p[0::2], p[1::2], seed=state["seed"], psi=state["psi"], space=state["space"], mask=mask,
+            latent=state.get("latent"),
             common=dict(lr=float(lr), mask_weight=float(lam), max_steps=int(max_steps), device=DEVICE),
             per_method=dict(draggan=dict(r1=float(r1), r2=float(r2)), freedrag=dict(l=float(fd_l), d=float(fd_d)))), mask
     except (DragInputError, MaskError, ValueError) as e:
@@ -189,10 +190,13 @@ def stop(state):
 def export_files(state):
     if not state or not state.get("results"):
         raise gr.Error("Run a drag first; then its result can be exported.")
+    if state.get("generator") is not None:
+        gr.Warning("This drag started from an inverted photo: the edit JSON records it, but replaying needs the "
+                   "photo's latent and tuned generator (`python -m latent invert` writes both).")
     out = tempfile.mkdtemp(prefix="latentlab_export_")
     files = []
     for m, r in state["results"].items():
-        record = export.edit_record(model=state["model"], seed=state["seed"], psi=state["psi"], space=state["space"],
+        record = export.edit_record(model=("inverted:" if state.get("generator") is not None else "") + state["model"], seed=state["seed"], psi=state["psi"], space=state["space"],
                                     points=state["points"], mask=state.get("mask"), method=m,
                                     params=r["params"], steps=r["steps"])
         files += export.export_all(out, r, record)
@@ -206,6 +210,8 @@ def replay(file, state):
         edit = export.read_edit(file)
     except export.EditError as e:
         raise gr.Error(str(e)) from None
+    if str(edit["model"]).startswith("inverted:"):
+        raise gr.Error("this edit started from an inverted photo; it cannot be replayed from the JSON alone")
     st, shown, editor, l, d, _ = new_image(edit["model"], edit["seed"], edit["psi"], edit["space"], state)
     if not st or st.get("model") != edit["model"]:
         raise gr.Error(f"could not load the edit's model {edit['model']!r}")
@@ -269,6 +275,37 @@ def latent_sefa(model_id, seed, k, strength, layer_set, psi):
         raise gr.Error(str(e)) from None
     return latent.image_strip(out, scale=max(1, 128 // G.img_resolution)), \
         "Eigenvalues: " + ", ".join(f"{float(v):.1f}" for v in vals) + " (one row per direction, strength -s..+s)"
+
+
+def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, progress=gr.Progress()):
+    if photo is None:
+        raise gr.Error("Upload a photo first.")
+    try:
+        G = get_model(model_id)
+        latent.util.require_mapping(G)
+        target = latent.load_image(photo, G.img_resolution)
+        r = latent.invert(G, target, int(steps_w), int(steps_wplus), int(pti_steps),
+                          progress=lambda stage, i, n, loss: progress(i / n, desc=f"{stage} {i}/{n}"))
+    except (latent.LatentError, ValueError) as e:
+        raise gr.Error(str(e)) from None
+    from dragcore import to_uint8
+    inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=to_uint8(r["reconstruction"]))
+    p = r["psnr"]
+    md = (f"PSNR: W {p['w']:.1f} dB · W+ {p['w+']:.1f} dB" + (f" · W+ + PTI {p['pti']:.1f} dB" if "pti" in p else "")
+          + f" · {r['seconds']:.0f} s · loss: {r['loss']}")
+    return inv, draw.render(to_uint8(r["target"])), draw.render(inv["image"]), md
+
+
+def send_to_drag(inv, state):
+    if not inv:
+        raise gr.Error("Invert a photo first.")
+    frame = inv["image"]
+    state = dict(model=inv["model"], seed=0, psi=1.0, space="w+", res=frame.shape[0], start=frame, image=frame,
+                 points=[], running=[], results={}, frames={}, generator=inv["generator"], latent=inv["ws"])
+    shown = draw.render(frame)
+    l, d = _preset(inv["model"])
+    return state, shown, dict(background=shown, layers=[], composite=shown), l, d, \
+        "Inverted photo loaded: click a handle, then its target."
 
 
 def dcgan_samples(seed, n):
@@ -359,6 +396,24 @@ def build():
                 sefa_layers = gr.Radio(["all", "coarse", "middle", "fine"], value="all", label="Layers")
                 sefa_btn = gr.Button("SeFa")
             sefa_img, sefa_md = gr.Image(label="SeFa directions", type="pil"), gr.Markdown()
+        with gr.Tab("Inversion"):
+            gr.Markdown("Drag your own photo: it is centre-cropped and resized to the model, projected into W, then "
+                        "W+, then the generator is pivotally tuned (PTI) so the reconstruction is faithful. "
+                        "Offline the image loss is multi-scale L1 + L2 (LPIPS is used when installed with its weights).")
+            inv_state = gr.State(None)
+            with gr.Row():
+                photo = gr.Image(label="Photo", type="pil", sources=["upload"])
+                inv_target = gr.Image(label="Target (cropped)", type="pil", interactive=False)
+                inv_recon = gr.Image(label="Reconstruction", type="pil", interactive=False)
+            with gr.Row():
+                inv_model = gr.Dropdown(model_choices(), value=DEFAULT["model"], label="Model")
+                inv_w = gr.Slider(10, 500, 150, step=10, label="W steps")
+                inv_wp = gr.Slider(10, 500, 150, step=10, label="W+ steps")
+                inv_pti = gr.Slider(0, 500, 150, step=10, label="PTI steps (0 = off)")
+            with gr.Row():
+                inv_btn = gr.Button("Invert", variant="primary")
+                send_btn = gr.Button("Send to the Drag tab")
+            inv_md = gr.Markdown()
         with gr.Tab("DCGAN"):
             gr.Markdown("The classic DCGAN: the pretrained face model bundled with the lab (from gan-face-generate, "
                         "MIT). Train your own with `python -m dcgan train --data DIR --out DIR` (see docs/dcgan.md); "
@@ -399,6 +454,9 @@ def build():
         mix_btn.click(latent_mix, [lat_model, mix_row, mix_cols, lat_psi], [mix_img, mix_md], api_name="style_mix")
         sefa_btn.click(latent_sefa, [lat_model, sefa_seed, sefa_k, sefa_strength, sefa_layers, lat_psi],
                        [sefa_img, sefa_md], api_name="sefa")
+        inv_btn.click(gpu(invert_photo), [photo, inv_model, inv_w, inv_wp, inv_pti],
+                      [inv_state, inv_target, inv_recon, inv_md], api_name="invert")
+        send_btn.click(send_to_drag, [inv_state, state], new_outputs, api_name="send_to_drag")
         dc_btn.click(dcgan_samples, [dc_seed, dc_n], [dc_img], api_name="dcgan_samples")
     demo.queue(default_concurrency_limit=2)
     return demo

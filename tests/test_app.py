@@ -131,3 +131,20 @@ def test_latent_and_dcgan_tabs(server):
         c.predict(server_model(server), 3, " ", 0.7, api_name="/style_mix")
     samples = c.predict(0, 16, api_name="/dcgan_samples")
     assert img(samples).shape[:2] == (128, 512)
+
+
+def test_invert_a_photo_and_drag_it(server, tmp_path):
+    c = Client(server.url, verbose=False)
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).resize((90, 70), Image.BICUBIC).save(tmp_path / "p.png")
+    target, recon, md = c.predict(handle_file(str(tmp_path / "p.png")), server_model(server), 20, 20, 20,
+                                  api_name="/invert")
+    assert "PSNR: W" in md and "PTI" in md and img(recon).shape == (512, 512, 3)
+    c.predict(api_name="/send_to_drag")
+    c.predict(200, 256, api_name="/add_point")
+    c.predict(260, 256, api_name="/add_point")
+    dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
+    assert "done" in status and np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
+    (tmp_path / "x.txt").write_text("not an image")
+    with pytest.raises(Exception):
+        c.predict(handle_file(str(tmp_path / "x.txt")), server_model(server), 10, 10, 0, api_name="/invert")
