@@ -374,8 +374,8 @@ def distill(args, log=print):
         except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as e:
             raise ValueError(f"--resume: checkpoint {ckpt_path} is corrupt or from another student "
                              f"configuration ({type(e).__name__}: {e})") from None
-        for g in opt.param_groups:
-            g["lr"] = args.lr
+        for g in opt.param_groups:  # the command line wins over the checkpoint's optimiser settings
+            g["lr"], g["betas"] = args.lr, (args.beta1, args.beta2)
         log(f"resumed at step {step} ({wall_s / 60:.1f} min, {cpu_s / 60:.1f} CPU min so far)")
     elif csv_path.exists():
         csv_path.unlink()

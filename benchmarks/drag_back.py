@@ -1,0 +1,82 @@
+"""Drag-and-drag-back consistency (FreeDrag paper's protocol, measured without LPIPS here):
+drag an image, then drag the handles back to where they started, continuing from the edited
+latent; the closer the final image is to the start, the more consistent the method.
+
+    python -m benchmarks.drag_back [--pairs 10] [--steps 200] [--model ID] [--threads 1]
+
+For each seed: one handle at a random point of the central region and a target 1/6 of the image
+away in a random direction; both methods get the same step budget each way. Reported per method:
+PSNR (dB) and generator-feature L1 between the start and the round-trip image, steps used, and
+whether the forward drag reached its target. Writes benchmarks/results/drag_back.{json,csv,md,png}.
+LPIPS is not used: its weights cannot be downloaded on these machines.
+"""
+import argparse
+import statistics as st
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import checkpoints
+from benchmarks.report import ENGINES, bar_plot, psnr, write
+
+
+def pair(seed, res):
+    rng = np.random.RandomState(seed)
+    h = rng.uniform(0.3, 0.7, 2) * res
+    ang = rng.uniform(0, 2 * np.pi)
+    t = np.clip(h + res / 6 * np.array([np.cos(ang), np.sin(ang)]), 1, res - 2)
+    return h.tolist(), t.tolist()
+
+
+def round_trip(G, method, seed, steps, psi=0.7):
+    Engine = ENGINES[method]
+    res = G.img_resolution
+    h, t = pair(seed, res)
+    s1 = Engine(G, [h], [t], seed=seed, psi=psi, max_steps=steps, device="cpu")
+    t0 = time.perf_counter()
+    r1 = s1.run()
+    back = Engine(G, [r1["handles"][0]], [h], seed=seed, psi=psi, latent=s1.latent, max_steps=steps, device="cpu")
+    r2 = back.run()
+    seconds = time.perf_counter() - t0
+    with torch.no_grad():
+        start, end = s1.gen.image(s1.latent0), back.gen.image(back.latent)
+        f0, f1 = s1.gen.features(s1.latent0), back.gen.features(back.latent)
+    return dict(method=method, seed=seed, psnr=psnr(start, end), feature_l1=float((f0 - f1).abs().mean()),
+                forward_reached=r1["reached"], back_reached=r2["reached"], steps=r1["steps"] + r2["steps"],
+                seconds=round(seconds, 2))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default="benchmarks/results")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    G = checkpoints.load(args.model)
+    rows = []
+    for i in range(args.pairs):
+        for m in ENGINES:
+            rows.append(round_trip(G, m, 100 + i, args.steps))
+            print(rows[-1], flush=True)
+    out = Path(args.out)
+    md = [f"Drag and drag back, {args.pairs} seeds, {args.steps} steps each way, model `{args.model}`.",
+          f"Reproduce: `python -m benchmarks.drag_back --pairs {args.pairs} --steps {args.steps}`", "",
+          "| method | PSNR start vs round trip (higher = more consistent) | feature L1 (lower = better) | "
+          "forward drags that reached | s per round trip |", "|---|---|---|---|---|"]
+    for m, s in summary.items():
+        md.append(f"| {m} | {s['psnr']:.2f} dB | {s['feature_l1']:.4f} | {s['forward_reached']}/{args.pairs} | "
+                  f"{s['seconds']:.1f} |")
+    write(out, "drag_back", dict(model=args.model, pairs=args.pairs, steps=args.steps, summary=summary, rows=rows),
+          rows, md)
+    bar_plot(out / "drag_back.png", [m for m in summary], {"PSNR (dB)": [s["psnr"] for s in summary.values()]},
+             "PSNR start vs round trip (dB)", f"Drag and drag back, {args.pairs} seeds")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

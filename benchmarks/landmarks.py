@@ -1,0 +1,196 @@
+"""Face-landmark drag accuracy (DragGAN paper, section 4.2): mean distance (MD) between the
+landmarks of a dragged face and the target landmarks, for DragGAN and FreeDrag.
+
+    python -m benchmarks.landmarks [--pairs 10] [--steps 200] [--model ID] \
+        --mp-python /path/to/mediapipe-venv/bin/python
+
+Protocol. For pair i, seeds A = seed + 2i and B = seed + 2i + 1 are rendered (psi 0.7, W+),
+upscaled to 256 px (bicubic) and given to a real third-party landmark detector (mediapipe
+0.10.14 face mesh with iris refinement, in its own venv: it needs numpy<2); landmark
+coordinates are mapped back to model pixels. Handles are A's landmarks, targets B's. A is
+dragged with each method (same step budget, same defaults as the app), the result is
+detected again, and MD = mean |landmark(result) - landmark(B)| over the point set, in model
+pixels and as a fraction of the image size; "no edit" is MD between A and B.
+
+Point sets (mediapipe face-mesh indices):
+* 1 point: the nose tip (1).
+* 5 points: both iris centres (468, 473), nose tip (1), mouth corners (61, 291).
+* 68 points: the usual iBUG-68 layout re-expressed in face-mesh vertices (jaw 17, brows 10,
+  nose 9, eyes 12, lips 20); see `SUBSET_68`.
+
+A pair where detection fails on A or B is reported as failed (not dropped); an edit whose
+result has no detectable face is reported with MD null and counted in `undetected`.
+Writes benchmarks/results/landmarks.{json,csv,md,png}.
+"""
+import argparse
+import os
+import statistics as st
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import checkpoints
+from benchmarks.report import ENGINES, bar_plot, write
+from dragcore.protocol import adapt
+from dragcore.session import to_uint8
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = ROOT / "benchmarks" / "landmark_worker.py"
+
+SUBSET_1 = [1]
+SUBSET_5 = [468, 473, 1, 61, 291]
+SUBSET_68 = ([127, 234, 93, 132, 58, 172, 136, 150, 176, 152, 400, 379, 365, 397, 288, 361, 454]  # jaw
+             + [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]                                   # brows
+             + [168, 197, 5, 4, 75, 97, 2, 326, 305]                                             # nose
+             + [33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373, 380]                      # eyes
+             + [61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181,                            # outer lips
+                78, 82, 13, 312, 308, 317, 14, 87])                                              # inner lips
+SUBSETS = {"1": SUBSET_1, "5": SUBSET_5, "68": SUBSET_68}
+
+
+def default_mp_python():
+    return os.environ.get("LATENTLAB_MP_PYTHON")
+
+
+def detect(images, mp_python, size=256):
+    """{key: [478, 2] array in model pixels or None} for {key: [1, 3, res, res] image}."""
+    if not mp_python or not Path(mp_python).exists():
+        raise SystemExit("the landmark benchmark needs a Python with mediapipe==0.10.14 (numpy<2): pass "
+                         "--mp-python or set LATENTLAB_MP_PYTHON (README: 'Benchmarks' shows how to make one)")
+    with tempfile.TemporaryDirectory() as tmp:
+        res = {}
+        for key, img in images.items():
+            res[key] = img.shape[-1]
+            Image.fromarray(to_uint8(img)).resize((size, size), Image.BICUBIC).save(Path(tmp) / f"{key}.png")
+        out = Path(tmp) / "landmarks.json"
+        subprocess.run([mp_python, str(WORKER), tmp, "--json", str(out)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import json
+        found = json.loads(out.read_text())
+    return {k: None if found.get(f"{k}.png") is None else np.asarray(found[f"{k}.png"]) * res[k] for k in images}
+
+
+def md(a, b, idx):
+    return float(np.linalg.norm(a[idx] - b[idx], axis=1).mean())
+
+
+def clip_points(p, res):
+    return np.clip(p, 0, res - 1)
+
+
+def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), log=print):
+    gen = adapt(G, "cpu")
+    res = gen.resolution
+    starts = {}
+    latents = {}
+    with torch.no_grad():
+        for i in range(pairs):
+            for tag, s in (("A", seed + 2 * i), ("B", seed + 2 * i + 1)):
+                latents[f"{tag}{i}"] = gen.latent_init(s, psi, "w+")
+                starts[f"{tag}{i}"] = gen.image(latents[f"{tag}{i}"])
+    lm = detect(starts, mp_python)
+    rows, failed, edits = [], [], {}
+    for i in range(pairs):
+        a, b = lm[f"A{i}"], lm[f"B{i}"]
+        if a is None or b is None:
+            failed.append(dict(pair=i, seed_a=seed + 2 * i, seed_b=seed + 2 * i + 1,
+                               reason="no face found on " + " and ".join(t for t, x in (("A", a), ("B", b)) if x is None)))
+            log(f"pair {i}: {failed[-1]['reason']}")
+            continue
+        for k in subsets:
+            idx = SUBSETS[k]
+            h, t = clip_points(a[idx], res), clip_points(b[idx], res)
+            for m, Engine in ENGINES.items():
+                sess = Engine(G, h.tolist(), t.tolist(), seed=seed + 2 * i, psi=psi, max_steps=steps, device="cpu")
+                t0 = time.perf_counter()
+                r = sess.run()
+                sec = time.perf_counter() - t0
+                with torch.no_grad():
+                    edits[f"{m}_{k}_{i}"] = sess.gen.image(sess.latent)
+                rows.append(dict(pair=i, seed_a=seed + 2 * i, seed_b=seed + 2 * i + 1, points=int(k), method=m,
+                                 md_before=md(a, b, idx), steps=r["steps"], reached=r["reached"],
+                                 tracked_md=float(np.mean(r["distances"])), seconds=round(sec, 2)))
+                log(f"pair {i} {k:>2s} points {m:8s}: {r['steps']} steps, {sec:.1f} s")
+    found = detect(edits, mp_python) if edits else {}
+    for r in rows:
+        e = found[f"{r['method']}_{r['points']}_{r['pair']}"]
+        b = lm[f"B{r['pair']}"]
+        r["md_after"] = None if e is None else md(e, b, SUBSETS[str(r["points"])])
+    return res, rows, failed
+
+
+def summarise(rows, res, subsets):
+    summary = {}
+    for k in subsets:
+        for m in ENGINES:
+            rs = [r for r in rows if r["points"] == int(k) and r["method"] == m]
+            ok = [r for r in rs if r["md_after"] is not None]
+            if not rs:
+                continue
+            before = st.mean(r["md_before"] for r in rs)
+            after = st.mean(r["md_after"] for r in ok) if ok else None
+            before_ok = st.mean(r["md_before"] for r in ok) if ok else None
+            summary[f"{m}/{k}"] = dict(
+                method=m, points=int(k), edits=len(rs), undetected=len(rs) - len(ok), md_before=before,
+                md_after=after, md_before_frac=before / res, md_after_frac=None if after is None else after / res,
+                reduction=None if after is None else 1 - after / before_ok,
+                tracked_md=st.mean(r["tracked_md"] for r in rs), steps=st.mean(r["steps"] for r in rs),
+                seconds=st.mean(r["seconds"] for r in rs))
+    return summary
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pairs", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
+    ap.add_argument("--points", default="1,5,68", help="comma-separated point sets out of 1, 5, 68")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mp-python", default=default_mp_python(),
+                    help="interpreter with mediapipe==0.10.14 (default: $LATENTLAB_MP_PYTHON)")
+    ap.add_argument("--out", default="benchmarks/results")
+    args = ap.parse_args(argv)
+    subsets = [s.strip() for s in args.points.split(",")]
+    bad = [s for s in subsets if s not in SUBSETS]
+    if bad or args.pairs < 1 or args.steps < 0:
+        ap.error(f"--points must be out of {list(SUBSETS)} (got {bad}); --pairs >= 1; --steps >= 0")
+    torch.set_num_threads(args.threads)
+    G = checkpoints.load(args.model)
+    res, rows, failed = run(G, args.pairs, args.steps, args.mp_python, args.seed, subsets=subsets)
+    summary = summarise(rows, res, subsets)
+    cmd = f"python -m benchmarks.landmarks --pairs {args.pairs} --steps {args.steps} --points {args.points}"
+    lines = [f"Face-landmark drag accuracy, model `{args.model}` ({res} px), {args.pairs} seed pairs, "
+             f"{args.steps} steps max per edit, mediapipe face mesh on 256 px upscales.",
+             f"Reproduce: `{cmd} --mp-python MP_VENV/bin/python`", "",
+             "| points | method | MD no edit (px) | MD after (px) | after / image size | reduction | "
+             "undetected results | steps | s per edit |", "|---|---|---|---|---|---|---|---|---|"]
+    for s in summary.values():
+        fmt = (lambda v, f: "n/a" if v is None else format(v, f))
+        lines.append(f"| {s['points']} | {s['method']} | {s['md_before']:.2f} | {fmt(s['md_after'], '.2f')} | "
+                     f"{fmt(s['md_after_frac'], '.3f')} | {fmt(s['reduction'], '.0%')} | {s['undetected']}/{s['edits']} | "
+                     f"{s['steps']:.0f} | {s['seconds']:.1f} |")
+    lines.append("")
+    lines.append(f"Pairs where landmark detection failed on A or B: {len(failed)}"
+                 + "".join(f"\n- pair {f['pair']} (seeds {f['seed_a']}, {f['seed_b']}): {f['reason']}" for f in failed))
+    out = Path(args.out)
+    write(out, "landmarks", dict(model=args.model, resolution=res, pairs=args.pairs, steps=args.steps,
+                                 summary=summary, failed=failed, rows=rows), rows, lines)
+    if summary:
+        groups = [f"{k} pt" for k in subsets]
+        series = {"no edit": [summary.get(f"draggan/{k}", {}).get("md_before") for k in subsets]}
+        for m in ENGINES:
+            series[m] = [summary.get(f"{m}/{k}", {}).get("md_after") for k in subsets]
+        bar_plot(out / "landmarks.png", groups, series, "mean distance to target landmarks (px)",
+                 f"Landmark MD, {res} px model, {args.pairs} pairs")
+    return summary, failed
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() is not None else 1)

@@ -1,0 +1,57 @@
+"""What the benchmark scripts share: the engines under comparison, metrics, and writing one
+result set as JSON + CSV + a Markdown table (+ an optional matplotlib figure)."""
+import csv
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from draggan import DragGANSession
+from freedrag import FreeDragSession
+
+ENGINES = {"draggan": DragGANSession, "freedrag": FreeDragSession}
+
+
+def psnr(a, b):
+    """PSNR in dB of two images in [-1, 1] on the 0-255 scale."""
+    mse = float(((a.clamp(-1, 1) - b.clamp(-1, 1)) * 127.5).square().mean())
+    return float("inf") if mse == 0 else 10 * math.log10(255 ** 2 / mse)
+
+
+def write(out, name, data, rows, md_lines):
+    """out/name.json (data, which should include the rows), out/name.csv (rows), out/name.md."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(data, indent=1))
+    if rows:
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        with open(out / f"{name}.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+    text = "\n".join(md_lines) + "\n"
+    (out / f"{name}.md").write_text(text)
+    print(text, flush=True)
+    return out / f"{name}.md"
+
+
+def bar_plot(path, groups, series, ylabel, title):
+    """Grouped bars: groups = x labels, series = {label: [value per group]}."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    width = 0.8 / max(1, len(series))
+    for i, (label, values) in enumerate(series.items()):
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(xs, [float("nan") if v is None else v for v in values], width, label=label)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,72 @@
+"""The benchmark scripts run end to end on a tiny configuration, so their code cannot rot."""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import stylegan
+from benchmarks import drag_back
+
+
+def test_drag_back_tiny(tmp_path):
+    torch.manual_seed(0)
+    G = stylegan.Generator(32, 0, 32, 32, 3, mapping_kwargs=dict(num_layers=2),
+                           synthesis_kwargs=dict(channel_base=512, channel_max=32))
+    stylegan.save(G, tmp_path / "g.safetensors")
+    summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
+                              "--out", str(tmp_path)])
+    data = json.loads((tmp_path / "drag_back.json").read_text())
+    assert {r["method"] for r in data["rows"]} == {"draggan", "freedrag"}
+    for m in ("draggan", "freedrag"):
+        assert summary[m]["psnr"] > 0 and summary[m]["feature_l1"] >= 0
+    assert (tmp_path / "drag_back.md").read_text().count("|") > 10
+    h, t = drag_back.pair(5, 64)
+    assert abs(((t[0] - h[0]) ** 2 + (t[1] - h[1]) ** 2) ** 0.5 - 64 / 6) < 1e-6 or min(t) in (1, 62)
+
+
+def test_landmark_point_sets():
+    from benchmarks import landmarks
+    assert len(landmarks.SUBSET_68) == 68 and len(set(landmarks.SUBSET_68)) == 68
+    assert all(0 <= i < 478 for s in landmarks.SUBSETS.values() for i in s)
+    assert set(landmarks.SUBSET_1) <= set(landmarks.SUBSET_5)
+    a = np.zeros((478, 2))
+    b = a.copy()
+    b[landmarks.SUBSET_5] = [3.0, 4.0]
+    assert landmarks.md(a, b, landmarks.SUBSET_5) == 5.0 and landmarks.md(a, b, [0, 2]) == 0.0
+
+
+def _mp_python():
+    p = os.environ.get("LATENTLAB_MP_PYTHON")
+    if not p or not Path(p).exists():
+        if os.environ.get("LATENTLAB_REQUIRE_MEDIAPIPE") == "1":
+            pytest.fail("LATENTLAB_REQUIRE_MEDIAPIPE=1 but LATENTLAB_MP_PYTHON does not name a Python with mediapipe")
+        pytest.skip("no mediapipe interpreter (set LATENTLAB_MP_PYTHON)")
+    return p
+
+
+def test_landmarks_tiny_on_bundled_model(tmp_path):
+    """One pair, a few steps, on the bundled face model with the real mediapipe face mesh."""
+    from benchmarks import landmarks
+    summary, failed = landmarks.main(["--pairs", "1", "--steps", "5", "--points", "1,5", "--out", str(tmp_path),
+                                      "--mp-python", _mp_python()])
+    data = json.loads((tmp_path / "landmarks.json").read_text())
+    assert data["resolution"] == 64
+    if failed:  # reported, not dropped
+        assert data["failed"][0]["reason"].startswith("no face found")
+        assert "detection failed on A or B: 1" in (tmp_path / "landmarks.md").read_text()
+    else:
+        assert {(r["method"], r["points"]) for r in data["rows"]} == {(m, k) for m in ("draggan", "freedrag")
+                                                                        for k in (1, 5)}
+        for r in data["rows"]:
+            assert 0 < r["md_before"] < 64 and r["steps"] <= 5 and r["seconds"] > 0
+        assert (tmp_path / "landmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert summary["freedrag/5"]["edits"] == 1
+
+
+def test_landmarks_needs_mediapipe_python(tmp_path):
+    from benchmarks import landmarks
+    with pytest.raises(SystemExit, match="mediapipe"):
+        landmarks.detect({"a": torch.zeros(1, 3, 8, 8)}, str(tmp_path / "no-such-python"))
