@@ -63,6 +63,10 @@ def main(argv=None):
         for m in ENGINES:
             rows.append(round_trip(G, m, 100 + i, args.steps))
             print(rows[-1], flush=True)
+    summary = {m: dict(psnr=st.mean(r["psnr"] for r in rows if r["method"] == m),
+                       feature_l1=st.mean(r["feature_l1"] for r in rows if r["method"] == m),
+                       forward_reached=sum(r["forward_reached"] for r in rows if r["method"] == m),
+                       seconds=st.mean(r["seconds"] for r in rows if r["method"] == m)) for m in ENGINES}
     out = Path(args.out)
     md = [f"Drag and drag back, {args.pairs} seeds, {args.steps} steps each way, model `{args.model}`.",
           f"Reproduce: `python -m benchmarks.drag_back --pairs {args.pairs} --steps {args.steps}`", "",

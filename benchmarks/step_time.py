@@ -1,9 +1,9 @@
-"""DragGAN step time and peak memory: fast mode vs reference mode, measured in one run.
+"""DragGAN and FreeDrag step time and peak memory: fast mode vs reference mode, measured in one run.
 
     python -m benchmarks.step_time                        # 256, 512, 1024 px, official configs, CPU
     python -m benchmarks.step_time --res 512 --steps 5 --threads 2
 
-For every resolution and engine (DragGAN fast, DragGAN reference, FreeDrag) a fresh subprocess
+For every resolution and engine (DragGAN and FreeDrag, each in fast and reference mode) a fresh subprocess
 builds a random-weight generator with the official network config (stylegan2-ada-pytorch:
 channel_base 16384 at 256 px (paper256), 32768 at 512 and 1024 px, channel_max 512, 8 mapping
 layers, conv_clamp 256), starts a drag (one handle 30% of the image away, half the image
@@ -25,7 +25,7 @@ from pathlib import Path
 OFFICIAL = {  # resolution -> synthesis channel_base of the official configs
     256: 16384, 512: 32768, 1024: 32768,
 }
-ENGINES = ("fast", "reference", "freedrag")
+ENGINES = ("draggan-fast", "draggan-reference", "freedrag-fast", "freedrag-reference")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,10 +58,8 @@ def measure(res, engine, steps, warmup, tiny=False):
     mask[:, : res // 2 + res // 4] = True
     h, t = [0.25 * res, 0.5 * res], [0.55 * res, 0.5 * res]
     common = dict(seed=0, mask=mask, max_steps=10 ** 6, device="cpu")
-    if engine == "freedrag":
-        s = FreeDragSession(G, [h], [t], **common)
-    else:
-        s = DragGANSession(G, [h], [t], mode=engine, **common)
+    method, mode = engine.split("-")
+    s = (FreeDragSession if method == "freedrag" else DragGANSession)(G, [h], [t], mode=mode, **common)
     for _ in range(warmup):
         s.step()
     times = []
@@ -88,16 +86,17 @@ def run_child(res, engine, args):
 
 def table(rows, resolutions):
     by = {(r["res"], r["engine"]): r for r in rows}
-    lines = ["| res | fast s/step | reference s/step | speed-up | fast peak MB | reference peak MB | memory ratio | FreeDrag s/step |",
+    lines = ["| res | method | fast s/step | reference s/step | speed-up | fast peak MB | reference peak MB | memory ratio |",
              "|---|---|---|---|---|---|---|---|"]
     summary = {}
     for res in resolutions:
-        f, ref, fd = by[(res, "fast")], by[(res, "reference")], by[(res, "freedrag")]
-        speed = ref["seconds_per_step"] / f["seconds_per_step"]
-        mem = ref["peak_rss_mb"] / f["peak_rss_mb"]
-        summary[res] = dict(speedup=round(speed, 2), memory_ratio=round(mem, 2))
-        lines.append(f"| {res} | {f['seconds_per_step']:.3f} | {ref['seconds_per_step']:.3f} | {speed:.1f}x | "
-                     f"{f['peak_rss_mb']:.0f} | {ref['peak_rss_mb']:.0f} | {mem:.1f}x | {fd['seconds_per_step']:.3f} |")
+        for method in ("draggan", "freedrag"):
+            f, ref = by[(res, f"{method}-fast")], by[(res, f"{method}-reference")]
+            speed = ref["seconds_per_step"] / f["seconds_per_step"]
+            mem = ref["peak_rss_mb"] / f["peak_rss_mb"]
+            summary[f"{method}/{res}"] = dict(speedup=round(speed, 2), memory_ratio=round(mem, 2))
+            lines.append(f"| {res} | {method} | {f['seconds_per_step']:.3f} | {ref['seconds_per_step']:.3f} | "
+                         f"{speed:.1f}x | {f['peak_rss_mb']:.0f} | {ref['peak_rss_mb']:.0f} | {mem:.1f}x |")
     return "\n".join(lines), summary
 
 
@@ -120,7 +119,7 @@ def main(argv=None):
     for res in args.res:
         for engine in ENGINES:
             rows.append(run_child(res, engine, args))
-            print(f"{res:5d}px {engine:9s} {rows[-1]['seconds_per_step']:.3f} s/step  peak {rows[-1]['peak_rss_mb']:.0f} MB",
+            print(f"{res:5d}px {engine:18s} {rows[-1]['seconds_per_step']:.3f} s/step  peak {rows[-1]['peak_rss_mb']:.0f} MB",
                   flush=True)
     md, summary = table(rows, args.res)
     import torch
@@ -128,16 +127,16 @@ def main(argv=None):
                 threads=args.threads, steps=args.steps, warmup=args.warmup, tiny=args.tiny, torch=torch.__version__,
                 machine=platform.machine(), cpus=os.cpu_count(), date=time.strftime("%Y-%m-%d %H:%M"))
     targets = {}
-    if 512 in summary:
-        targets["fast >= 4x faster at 512 px"] = summary[512]["speedup"] >= 4
-    if 1024 in summary:
-        targets["fast >= 8x faster at 1024 px"] = summary[1024]["speedup"] >= 8
-        targets[">= 4x less peak memory at 1024 px"] = summary[1024]["memory_ratio"] >= 4
+    if "draggan/512" in summary:
+        targets["DragGAN fast >= 4x faster at 512 px"] = summary["draggan/512"]["speedup"] >= 4
+    if "draggan/1024" in summary:
+        targets["DragGAN fast >= 8x faster at 1024 px"] = summary["draggan/1024"]["speedup"] >= 8
+        targets["DragGAN fast: >= 4x less peak memory at 1024 px"] = summary["draggan/1024"]["memory_ratio"] >= 4
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = "step_time_tiny" if args.tiny else "step_time"
     (out / f"{name}.json").write_text(json.dumps(dict(meta=meta, rows=rows, summary=summary, targets=targets), indent=1))
-    text = (f"DragGAN step time, fast vs reference mode, and FreeDrag (CPU, {args.threads} threads, random weights, "
+    text = (f"DragGAN and FreeDrag step time, fast vs reference mode (CPU, {args.threads} threads, random weights, "
             f"official configs; median of {args.steps} steps after {args.warmup} warm-up; peak = process max RSS).\n"
             f"Reproduce: `{meta['command']}`\n\n{md}\n")
     if targets:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import DragInputError
 from .mask import load_mask
+from .session import MODES
 
 
 def parse_point(text):
@@ -70,6 +71,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--mask-weight", type=float, default=10.0, help="weight of the fixed-region term (default 10)")
     p.add_argument("--out", default=f"outputs/{method}", help=f"output folder (default outputs/{method})")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--mode", choices=MODES, default="fast",
+                   help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
+                        "features resized to the image, as the official code)")
     if add_args:
         add_args(p)
     return p
@@ -87,7 +91,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         pairs = [parse_point(p) for p in args.point]
         G, model_name = load_model(args.model, args.device)
         kwargs = dict(seed=args.seed, psi=args.psi, lr=args.lr, mask_weight=args.mask_weight, max_steps=args.steps,
-                      device=args.device)
+                      device=args.device, mode=args.mode)
         if args.space is not None:
             kwargs["space"] = args.space
         elif not hasattr(G, "synthesis"):

@@ -22,8 +22,12 @@ import torch
 
 from . import mask as maskmod
 from .errors import DragInputError
+from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
+
+
+MODES = ("fast", "reference")
 
 
 @dataclass
@@ -57,8 +61,11 @@ class DragSession:
     method = "base"
 
     def __init__(self, generator, handles, targets, *, seed=0, psi=0.7, space="w+", latent=None, mask=None,
-                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None):
+                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None, mode="fast"):
         import stylegan
+        if mode not in MODES:
+            raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
+        self.mode = mode
         self.device = device if isinstance(device, torch.device) else stylegan.pick_device(device)
         self.gen = adapt(generator, self.device, feature_res)
         self.res, self.feature_res = self.gen.resolution, self.gen.feature_res
@@ -83,6 +90,7 @@ class DragSession:
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
         with torch.no_grad():
             self.F0 = self.gen.features(self.latent0)
+        self._mask_map = self._mask_weight_map(self.res if mode == "reference" else self.feature_res)
         self.steps = 0
         self.seconds = 0.0
         self.reached_all = False
@@ -180,7 +188,7 @@ class DragSession:
     def params(self):
         """The hyper-parameters of this drag (engines extend)."""
         return dict(lr=self.lr, mask_weight=self.mask_weight, masked=self.mask is not None, max_steps=self.max_steps,
-                    feature_res=self.feature_res)
+                    feature_res=self.feature_res, mode=self.mode)
 
     def result(self):
         s = self.status(self.last_loss)
@@ -191,6 +199,19 @@ class DragSession:
                     device=str(self.device), params=self.params())
 
     # --- shared loss pieces ----------------------------------------------------------------------
+    def _features(self, latent):
+        """F for `latent`. 'fast': synthesis stopped after the feature block, F at feature resolution.
+        'reference': the whole generator runs and F is resized to the image size, as the official
+        implementations do (for comparison and the benchmarks). Points are read the same way from both."""
+        if self.mode == "fast":
+            return self.gen.features(latent)
+        _, feat = self.gen.image_and_features(latent)
+        return resize_to_image(feat, self.res)
+
+    def _at_mode_res(self, feat):
+        """A feature-resolution map (F0) at the resolution `_features` works at."""
+        return resize_to_image(feat, self.res) if self.mode == "reference" else feat
+
     def _mask_weight_map(self, size):
         if self.mask is None or self.mask_weight == 0:
             return None

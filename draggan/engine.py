@@ -22,11 +22,9 @@ so they differ only in cost and in the resolution of the mask term.
 import torch
 
 from dragcore.errors import DragInputError
-from dragcore.features import disc_offsets, resize_to_image, sample, scaled_radius, square_offsets
+from dragcore.features import disc_offsets, sample, scaled_radius, square_offsets
 from dragcore.points import distances
 from dragcore.session import DragSession
-
-MODES = ("fast", "reference")
 
 
 def track_points(feat, handles, refs, offsets, res):
@@ -42,29 +40,19 @@ def track_points(feat, handles, refs, offsets, res):
 class DragGANSession(DragSession):
     method = "draggan"
 
-    def __init__(self, generator, handles, targets, *, mode="fast", r1=3.0, r2=12.0, **kwargs):
-        if mode not in MODES:
-            raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
+    def __init__(self, generator, handles, targets, *, r1=3.0, r2=12.0, **kwargs):
         for name, r in (("r1", r1), ("r2", r2)):
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
                 raise DragInputError(f"{name} must be a positive number, got {r!r}")
         super().__init__(generator, handles, targets, **kwargs)
-        self.mode = mode
         self.r1 = scaled_radius(r1, self.res, self.feature_res)
         self.r2 = scaled_radius(r2, self.res, self.feature_res)
         self.stop_distance = max(2.0 * self.res / 512, 2.0)
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2).to(self.device)
-        self._ref_F0 = resize_to_image(self.F0, self.res) if mode == "reference" else self.F0
-        self._mask_map = self._mask_weight_map(self._ref_F0.shape[-1])
+        self._ref_F0 = self._at_mode_res(self.F0)
         self.refs = sample(self.F0, self.handles0, self.res)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
-
-    def _features(self, latent):
-        if self.mode == "fast":
-            return self.gen.features(latent)
-        _, feat = self.gen.image_and_features(latent)  # the official step renders the whole image
-        return resize_to_image(feat, self.res)
 
     def point_reached(self):
         return distances(self.handles, self.targets) <= self.stop_distance
@@ -100,4 +88,4 @@ class DragGANSession(DragSession):
                 self._track(self._features(self.latent))
 
     def params(self):
-        return dict(super().params(), mode=self.mode, r1=self.r1, r2=self.r2, stop_distance=self.stop_distance)
+        return dict(super().params(), r1=self.r1, r2=self.r2, stop_distance=self.stop_distance)

@@ -28,6 +28,10 @@ Units: l is a loss value; d is in feature pixels (as in the paper); the patch sp
 px at 512 px (3/4 of a pixel of the 128 block), scaled with res/512 and never below 3/4 of a
 feature pixel, so small models keep a real patch.
 
+Modes, as DragGAN's (dragcore.session): 'fast' reads the patches on the feature block's own
+map; 'reference' renders the whole image each step and reads them on F resized to the image
+size, as the official FreeDrag code does.
+
 Feature scale. Unlike DragGAN (whose loss terms all scale with F, and Adam does not care),
 FreeDrag compares losses with l, so l is tied to the magnitude of the model's features: the
 presets were tuned on the official StyleGAN2 models. A model whose features live on another
@@ -129,7 +133,7 @@ class FreeDragSession(DragSession):
         self.d_img = self.d * self.res / self.feature_res
         self.spacing = max(3.0 * self.res / 512, 0.75 * self.res / self.feature_res)
         self._patch = patch_offsets(self.spacing).to(self.device)
-        self._mask_map = self._mask_weight_map(self.feature_res)
+        self._ref_F0 = self._at_mode_res(self.F0)
         n = len(self.handles0)
         self.templates = sample(self.F0, self.handles0[:, None, :] + self._patch[None], self.res)  # [N, P, C]
         self.arrived = torch.zeros(n, dtype=torch.bool, device=self.device)
@@ -181,19 +185,19 @@ class FreeDragSession(DragSession):
             losses = self.point_losses(feat)
         if self._sub_step == 0:
             self._L_in = losses.detach()
-        loss = losses.sum() + self._mask_term(feat, self.F0, self._mask_map)
+        loss = losses.sum() + self._mask_term(feat, self._ref_F0, self._mask_map)
         self._sub_step += 1
         return self._adam_step(loss)
 
     def _features_for_grad(self):
-        return self.gen.features(self._latent_for_grad()) / self.feature_scale
+        return self._features(self._latent_for_grad()) / self.feature_scale
 
     def sync(self):
         """At the end of a run: a point counts as arrived if it would at the end of its sub-motion."""
         if self._sub_step == 0 or self.reached_all:
             return
         with torch.no_grad():
-            L = self.point_losses(self.gen.features(self.latent) / self.feature_scale)
+            L = self.point_losses(self._features(self.latent) / self.feature_scale)
         near = distances(self.handles, self.targets) < 1.0
         self.arrived |= near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())

@@ -70,3 +70,16 @@ def test_landmarks_needs_mediapipe_python(tmp_path):
     from benchmarks import landmarks
     with pytest.raises(SystemExit, match="mediapipe"):
         landmarks.detect({"a": torch.zeros(1, 3, 8, 8)}, str(tmp_path / "no-such-python"))
+
+
+def test_step_time_benchmark_smoke(tmp_path):
+    from benchmarks.step_time import main
+    assert main(["--res", "64", "--tiny", "--steps", "1", "--warmup", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "step_time_tiny.json").read_text())
+    rows = {r["engine"]: r for r in data["rows"]}
+    assert set(rows) == {"draggan-fast", "draggan-reference", "freedrag-fast", "freedrag-reference"}
+    for r in rows.values():
+        assert r["seconds_per_step"] > 0 and r["peak_rss_mb"] >= r["rss_after_model_mb"] > 0 and r["feature_res"] == 32
+    assert data["summary"]["draggan/64"]["speedup"] > 0 and data["summary"]["freedrag/64"]["memory_ratio"] > 0
+    md = (tmp_path / "step_time_tiny.md").read_text()
+    assert "| 64 | freedrag |" in md and "python -m benchmarks.step_time" in md

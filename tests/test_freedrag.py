@@ -103,6 +103,25 @@ def test_end_to_end_a_handle_reaches_its_target():
     assert patch_loss(feat, tp, T0, s._patch, res) < 0.85 * patch_loss(f0, tp, T0, s._patch, res)
 
 
+def test_reference_mode_reads_the_same_points_on_the_resized_map():
+    G = small_G()
+    mask = np.zeros((64, 64), bool)
+    mask[:, :40] = True
+    kw = dict(seed=5, max_steps=10, mask=mask, device="cpu")
+    fast = FreeDragSession(G, [(20, 30)], [(30, 30)], **kw)
+    ref = FreeDragSession(G, [(20, 30)], [(30, 30)], mode="reference", **kw)
+    assert ref._ref_F0.shape[-1] == 64 and fast._ref_F0.shape[-1] == fast.feature_res == 32
+    assert ref.result()["params"]["mode"] == "reference"
+    # same point losses before any update (bilinear reads of the upsampled map ~ reads of the map itself)
+    lf, lr = fast.point_losses(fast._features_for_grad()), ref.point_losses(ref._features_for_grad())
+    assert torch.allclose(lf, lr, rtol=0.2, atol=1e-3)
+    rf, rr = fast.run(), ref.run()
+    assert rf["steps"] == rr["steps"] == 10 or (rf["reached"] and rr["reached"])
+    assert np.abs(np.array(rf["handles"]) - rr["handles"]).max() <= 3
+    with pytest.raises(DragInputError, match="mode"):
+        FreeDragSession(G, [(20, 30)], [(30, 30)], mode="official", device="cpu")
+
+
 def test_feature_scale():
     G = small_G()
     auto = FreeDragSession(G, [(20, 30)], [(30, 30)], seed=1, device="cpu")
