@@ -11,6 +11,10 @@ coordinates are mapped back to model pixels. Handles are A's landmarks, targets 
 dragged with each method (same step budget, same defaults as the app), the result is
 detected again, and MD = mean |landmark(result) - landmark(B)| over the point set, in model
 pixels and as a fraction of the image size; "no edit" is MD between A and B.
+`--displacement-scale s` uses targets A + s (B - A) instead (s = 1: the paper's protocol): on a
+64 px model the A-to-B distances (1-3 px) are the size of the engines' stop distances
+(DragGAN 2 px, FreeDrag 1 px) and of the detector's noise, so s = 3 shows whether the methods
+move the face when the drag is large enough to measure.
 
 Point sets (mediapipe face-mesh indices):
 * 1 point: the nose tip (1).
@@ -20,7 +24,7 @@ Point sets (mediapipe face-mesh indices):
 
 A pair where detection fails on A or B is reported as failed (not dropped); an edit whose
 result has no detectable face is reported with MD null and counted in `undetected`.
-Writes benchmarks/results/landmarks.{json,csv,md,png}.
+Writes benchmarks/results/landmarks[_xS].{json,csv,md,png}.
 """
 import argparse
 import os
@@ -84,7 +88,7 @@ def clip_points(p, res):
     return np.clip(p, 0, res - 1)
 
 
-def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), log=print):
+def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), scale=1.0, log=print):
     gen = adapt(G, "cpu")
     res = gen.resolution
     starts = {}
@@ -95,7 +99,7 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), l
                 latents[f"{tag}{i}"] = gen.latent_init(s, psi, "w+")
                 starts[f"{tag}{i}"] = gen.image(latents[f"{tag}{i}"])
     lm = detect(starts, mp_python)
-    rows, failed, edits = [], [], {}
+    rows, failed, edits, goal = [], [], {}, {}
     for i in range(pairs):
         a, b = lm[f"A{i}"], lm[f"B{i}"]
         if a is None or b is None:
@@ -103,9 +107,10 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), l
                                reason="no face found on " + " and ".join(t for t, x in (("A", a), ("B", b)) if x is None)))
             log(f"pair {i}: {failed[-1]['reason']}")
             continue
+        goal[i] = clip_points(a + scale * (b - a), res)  # the target landmarks (B's when scale is 1)
         for k in subsets:
             idx = SUBSETS[k]
-            h, t = clip_points(a[idx], res), clip_points(b[idx], res)
+            h, t = clip_points(a[idx], res), goal[i][idx]
             for m, Engine in ENGINES.items():
                 sess = Engine(G, h.tolist(), t.tolist(), seed=seed + 2 * i, psi=psi, max_steps=steps, device="cpu")
                 t0 = time.perf_counter()
@@ -114,14 +119,13 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), l
                 with torch.no_grad():
                     edits[f"{m}_{k}_{i}"] = sess.gen.image(sess.latent)
                 rows.append(dict(pair=i, seed_a=seed + 2 * i, seed_b=seed + 2 * i + 1, points=int(k), method=m,
-                                 md_before=md(a, b, idx), steps=r["steps"], reached=r["reached"],
+                                 md_before=md(a, goal[i], idx), steps=r["steps"], reached=r["reached"],
                                  tracked_md=float(np.mean(r["distances"])), seconds=round(sec, 2)))
                 log(f"pair {i} {k:>2s} points {m:8s}: {r['steps']} steps, {sec:.1f} s")
     found = detect(edits, mp_python) if edits else {}
     for r in rows:
         e = found[f"{r['method']}_{r['points']}_{r['pair']}"]
-        b = lm[f"B{r['pair']}"]
-        r["md_after"] = None if e is None else md(e, b, SUBSETS[str(r["points"])])
+        r["md_after"] = None if e is None else md(e, goal[r["pair"]], SUBSETS[str(r["points"])])
     return res, rows, failed
 
 
@@ -153,6 +157,8 @@ def main(argv=None):
     ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
     ap.add_argument("--points", default="1,5,68", help="comma-separated point sets out of 1, 5, 68")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--displacement-scale", type=float, default=1.0,
+                    help="targets = A + s (B - A): 1 is the paper's protocol; > 1 magnifies B - A for small models")
     ap.add_argument("--mp-python", default=default_mp_python(),
                     help="interpreter with mediapipe==0.10.14 (default: $LATENTLAB_MP_PYTHON)")
     ap.add_argument("--out", default="benchmarks/results")
@@ -163,11 +169,19 @@ def main(argv=None):
         ap.error(f"--points must be out of {list(SUBSETS)} (got {bad}); --pairs >= 1; --steps >= 0")
     torch.set_num_threads(args.threads)
     G = checkpoints.load(args.model)
-    res, rows, failed = run(G, args.pairs, args.steps, args.mp_python, args.seed, subsets=subsets)
+    if not args.displacement_scale > 0:
+        ap.error("--displacement-scale must be > 0")
+    res, rows, failed = run(G, args.pairs, args.steps, args.mp_python, args.seed, subsets=subsets,
+                            scale=args.displacement_scale)
     summary = summarise(rows, res, subsets)
     cmd = f"python -m benchmarks.landmarks --pairs {args.pairs} --steps {args.steps} --points {args.points}"
+    name = "landmarks"
+    if args.displacement_scale != 1:
+        cmd += f" --displacement-scale {args.displacement_scale:g}"
+        name = f"landmarks_x{args.displacement_scale:g}"
+    what = "B's landmarks" if args.displacement_scale == 1 else f"A + {args.displacement_scale:g} (B - A)"
     lines = [f"Face-landmark drag accuracy, model `{args.model}` ({res} px), {args.pairs} seed pairs, "
-             f"{args.steps} steps max per edit, mediapipe face mesh on 256 px upscales.",
+             f"{args.steps} steps max per edit, targets = {what}, mediapipe face mesh on 256 px upscales.",
              f"Reproduce: `{cmd} --mp-python MP_VENV/bin/python`", "",
              "| points | method | MD no edit (px) | MD after (px) | after / image size | reduction | "
              "undetected results | steps | s per edit |", "|---|---|---|---|---|---|---|---|---|"]
@@ -180,14 +194,15 @@ def main(argv=None):
     lines.append(f"Pairs where landmark detection failed on A or B: {len(failed)}"
                  + "".join(f"\n- pair {f['pair']} (seeds {f['seed_a']}, {f['seed_b']}): {f['reason']}" for f in failed))
     out = Path(args.out)
-    write(out, "landmarks", dict(model=args.model, resolution=res, pairs=args.pairs, steps=args.steps,
-                                 summary=summary, failed=failed, rows=rows), rows, lines)
+    write(out, name, dict(model=args.model, resolution=res, pairs=args.pairs, steps=args.steps,
+                          displacement_scale=args.displacement_scale, summary=summary, failed=failed, rows=rows),
+          rows, lines)
     if summary:
         groups = [f"{k} pt" for k in subsets]
         series = {"no edit": [summary.get(f"draggan/{k}", {}).get("md_before") for k in subsets]}
         for m in ENGINES:
             series[m] = [summary.get(f"{m}/{k}", {}).get("md_after") for k in subsets]
-        bar_plot(out / "landmarks.png", groups, series, "mean distance to target landmarks (px)",
+        bar_plot(out / f"{name}.png", groups, series, "mean distance to target landmarks (px)",
                  f"Landmark MD, {res} px model, {args.pairs} pairs")
     return summary, failed
 

@@ -83,3 +83,15 @@ def test_step_time_benchmark_smoke(tmp_path):
     assert data["summary"]["draggan/64"]["speedup"] > 0 and data["summary"]["freedrag/64"]["memory_ratio"] > 0
     md = (tmp_path / "step_time_tiny.md").read_text()
     assert "| 64 | freedrag |" in md and "python -m benchmarks.step_time" in md
+
+
+def test_readme_blocks_are_filled_from_results(tmp_path):
+    from benchmarks import readme
+    (tmp_path / "res").mkdir()
+    (tmp_path / "res" / "speed.md").write_text("| a | b |\n|---|---|\n| 1 | 2 |\n")
+    text = "intro\n<!-- results:speed -->\nold table\n<!-- /results:speed -->\nend\n"
+    out = readme.fill(text, tmp_path / "res")
+    assert out == "intro\n<!-- results:speed -->\n| a | b |\n|---|---|\n| 1 | 2 |\n<!-- /results:speed -->\nend\n"
+    assert readme.fill(out, tmp_path / "res") == out  # idempotent
+    with pytest.raises(SystemExit, match="landmarks"):
+        readme.fill(text + "<!-- results:landmarks -->\n<!-- /results:landmarks -->\n", tmp_path / "res")
