@@ -1,0 +1,88 @@
+"""Time to first image: `python app.py` started, a real browser opens the page, the Drag tab's
+first image is visible. Default model (the bundled one), no network.
+
+    python -m benchmarks.first_image [--runs 3]
+
+Needs Playwright and Debian's chromium (the test requirements). Each run starts a fresh app
+process on a free port and polls the page from the moment the process starts; reported per run:
+seconds until the server answers and until the image is on screen. Writes
+benchmarks/results/first_image.{json,md}.
+"""
+import argparse
+import os
+import shutil
+import socket
+import statistics as st
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from benchmarks.report import write
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_run(timeout=120):
+    from playwright.sync_api import sync_playwright
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--server-port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("the app exited before serving")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.perf_counter() - t0 > timeout:
+                    raise RuntimeError("the app did not answer in time") from None
+                time.sleep(0.1)
+        served = time.perf_counter() - t0
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.goto(url)
+            page.locator("#drag-image img").first.wait_for(state="visible", timeout=timeout * 1000)
+            shown = time.perf_counter() - t0
+            browser.close()
+        return dict(served_s=round(served, 2), image_s=round(shown, 2))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    a = ap.parse_args(argv)
+    if not os.path.exists(CHROMIUM):
+        raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
+    rows = []
+    for i in range(a.runs):
+        rows.append(dict(run=i, **one_run()))
+        print(rows[-1], flush=True)
+    med = {k: st.median(r[k] for r in rows) for k in ("served_s", "image_s")}
+    lines = [f"Time to first image, `python app.py` on the bundled model, {a.runs} runs (median), "
+             f"{os.cpu_count()} CPU cores.", "Reproduce: `python -m benchmarks.first_image`", "",
+             "| server answers | first image visible in the browser | goal |", "|---|---|---|",
+             f"| {med['served_s']:.1f} s | {med['image_s']:.1f} s | < 10 s |"]
+    write(a.out, "first_image", dict(median=med, rows=rows), rows, lines)
+    return med
+
+
+if __name__ == "__main__":
+    main()
