@@ -42,8 +42,7 @@ def _flatten_record(record, prefix=""):
 
 def _build(kwargs, state_dict, source):
     try:
-        with torch.device("meta"):  # no random init: every tensor comes from the checkpoint
-            G = Generator(**kwargs)
+        G = Generator(**kwargs)  # on the CPU: see io._load_safetensors
     except TypeError as e:
         raise CheckpointError(f"{source}: unsupported generator options ({e})") from None
     missing = sorted(set(G.state_dict()) - set(state_dict))
@@ -135,8 +134,7 @@ def from_tf(net, source="checkpoint"):
                 sd[f"{b}.skip.weight"] = tf[f"{t}/Skip/weight"][::-1, ::-1].transpose(3, 2, 0, 1)
     except KeyError as e:
         raise CheckpointError(f"{source}: TensorFlow network is missing variable {e}") from None
-    with torch.device("meta"):
-        G = Generator(**kwargs)
+    G = Generator(**kwargs)
     for name in G.state_dict():  # FIR filters are constants, not stored by TF
         if name.endswith("resample_filter"):
             sd[name] = setup_filter(kwargs["synthesis_kwargs"].get("resample_filter", (1, 3, 3, 1))).numpy()

@@ -67,8 +67,9 @@ def _load_safetensors(path):
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({e})") from None
     try:
-        with torch.device("meta"):  # no random init: every tensor comes from the file
-            G = Generator(**json.loads(meta["init_kwargs"]))
+        # Built on the CPU, not the meta device: the first meta op imports torch's Python meta
+        # registrations (~2-5 s), far more than the random init it would save.
+        G = Generator(**json.loads(meta["init_kwargs"]))
         G.load_state_dict(state, strict=True, assign=True)
     except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: weights do not match the stored generator arguments ({e})") from None
