@@ -82,6 +82,7 @@ def main(argv=None):
     p.add_argument("--torch-python", default=os.environ.get("LATENTLAB_PYTHON", sys.executable),
                    help="interpreter with torch for rendering (default: $LATENTLAB_PYTHON or this one)")
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--md", help="also write a markdown table here")
     a = p.parse_args(argv)
     if a.cmd == "render":
         if a.n < 1:
@@ -107,6 +108,14 @@ def main(argv=None):
     if a.json:
         Path(a.json).write_text(json.dumps({m: dict(images=n, face_detection=det, face_mesh=mesh)
                                             for m, (n, det, mesh) in results.items()}, indent=1))
+    if a.md:
+        names = " ".join(f"--model {m}" for m in a.model)
+        lines = [f"Faces found by mediapipe 0.10.14 in {a.n} random samples (seed {a.seed}, upscaled to 256 px).",
+                 f"Reproduce: `MP_VENV/bin/python benchmarks/face_detect.py {names} --torch-python .venv/bin/python`",
+                 "", "| model | face detection (short range, conf >= 0.5) | face mesh |", "|---|---|---|"]
+        lines += [f"| {'DCGAN teacher (gan-face-generate)' if m == 'teacher' else '`' + m + '`'} | {det / n:.0%} | "
+                  f"{mesh / n:.0%} |" for m, (n, det, mesh) in results.items()]
+        Path(a.md).write_text("\n".join(lines) + "\n")
     return results
 
 
