@@ -95,3 +95,15 @@ def test_readme_blocks_are_filled_from_results(tmp_path):
     assert readme.fill(out, tmp_path / "res") == out  # idempotent
     with pytest.raises(SystemExit, match="landmarks"):
         readme.fill(text + "<!-- results:landmarks -->\n<!-- /results:landmarks -->\n", tmp_path / "res")
+
+
+def test_inversion_benchmark_tiny(tmp_path):
+    from benchmarks import inversion
+    inversion.main(["--n", "1", "--steps", "2", "2", "2", "--out", str(tmp_path / "inversion.json")])
+    data = json.loads((tmp_path / "inversion.json").read_text())
+    for kind in ("generated", "teacher"):
+        s = data["summary"][kind]
+        assert 5 < s["w"] < 60 and 5 < s["pti"] < 60 and s["seconds"] > 0
+    assert set(data["smoothness"]) == {"z-lerp", "z-slerp", "w-lerp", "w-slerp"}
+    md = (tmp_path / "inversion.md").read_text()
+    assert "| teacher (n=1) |" in md and "| w-slerp |" in md
