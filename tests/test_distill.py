@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "stylegan" / "pretrained" / "faces64.safetensors"
 TINY = ["--channels", json.dumps({"4": 32, "8": 32, "16": 16, "32": 16, "64": 8}), "--w-dim", "32",
         "--map-layers", "2", "--batch", "4", "--threads", "1", "--log-every", "1", "--quiet"]
-# Held-out MAE of the shipped student vs the teacher, measured at export (see MODEL_CARD.md),
+# Held-out MAE of the shipped student vs the teacher, measured at export: 21.46 (see MODEL_CARD.md),
 # plus margin; a random-init or mis-loaded student is at ~100/255.
-SHIPPED_MAE_BOUND = 30.0
+SHIPPED_MAE_BOUND = 25.0
 
 
 def _rows(out):
@@ -85,7 +85,6 @@ def test_teacher_exposes_activations_at_every_hint_resolution(teacher):
         4: (512, 4, 4), 8: (256, 8, 8), 16: (128, 16, 16), 32: (64, 32, 32)}
 
 
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="stylegan/pretrained/faces64.safetensors has not been exported yet")
 def test_shipped_model_reproduces_the_teacher(teacher):
     G = stylegan.load(SHIPPED)
     assert (G.z_dim, G.c_dim, G.img_resolution, G.img_channels) == (100, 0, 64, 3)
