@@ -9,7 +9,6 @@ import torch
 
 from .errors import CheckpointError
 from .networks import Generator
-from .ops import setup_filter
 from .safe_pickle import PersistentRecord, TFNetworkRecord
 
 
@@ -40,11 +39,15 @@ def _flatten_record(record, prefix=""):
     return out
 
 
-def _build(kwargs, state_dict, source):
+def _build(kwargs, state_dict, source, constant_filters=False):
+    """Our Generator with `state_dict` loaded. constant_filters: formats that do not store the FIR
+    filters (TensorFlow) take the generator's own, built from the same kwargs."""
     try:
         G = Generator(**kwargs)  # on the CPU: see io._load_safetensors
     except TypeError as e:
         raise CheckpointError(f"{source}: unsupported generator options ({e})") from None
+    if constant_filters:
+        state_dict = {**{k: v for k, v in G.state_dict().items() if k.endswith("resample_filter")}, **state_dict}
     missing = sorted(set(G.state_dict()) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(G.state_dict()))
     if missing or unexpected:
@@ -134,12 +137,8 @@ def from_tf(net, source="checkpoint"):
                 sd[f"{b}.skip.weight"] = tf[f"{t}/Skip/weight"][::-1, ::-1].transpose(3, 2, 0, 1)
     except KeyError as e:
         raise CheckpointError(f"{source}: TensorFlow network is missing variable {e}") from None
-    G = Generator(**kwargs)
-    for name in G.state_dict():  # FIR filters are constants, not stored by TF
-        if name.endswith("resample_filter"):
-            sd[name] = setup_filter(kwargs["synthesis_kwargs"].get("resample_filter", (1, 3, 3, 1))).numpy()
     return _build(kwargs, {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in sd.items()},
-                  source)
+                  source, constant_filters=True)  # FIR filters are constants, not stored by TF
 
 
 def generator_from_pickle_data(data, source="checkpoint"):
