@@ -91,13 +91,9 @@ def clip_points(p, res):
 def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), scale=1.0, log=print):
     gen = adapt(G, "cpu")
     res = gen.resolution
-    starts = {}
-    latents = {}
     with torch.no_grad():
-        for i in range(pairs):
-            for tag, s in (("A", seed + 2 * i), ("B", seed + 2 * i + 1)):
-                latents[f"{tag}{i}"] = gen.latent_init(s, psi, "w+")
-                starts[f"{tag}{i}"] = gen.image(latents[f"{tag}{i}"])
+        starts = {f"{tag}{i}": gen.image(gen.latent_init(s, psi, "w+"))
+                  for i in range(pairs) for tag, s in (("A", seed + 2 * i), ("B", seed + 2 * i + 1))}
     lm = detect(starts, mp_python)
     rows, failed, edits, goal = [], [], {}, {}
     for i in range(pairs):
