@@ -118,6 +118,33 @@ def check_size(name, n, what):
     return n
 
 
+def check_out_dir(path, flag="--out"):
+    """An output folder that can be created: not an existing file, not under a file, its nearest
+    existing parent writable. Checked before any work starts; nothing is created here."""
+    from pathlib import Path
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise LimitError(f"{flag} {path} exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise LimitError(f"{flag} {path} is under a file ({parent})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise LimitError(f"{flag} {path} cannot be written (no permission in {parent})")
+    return out
+
+
+def make_out_dir(path, flag="--out"):
+    """Create the output folder; the operating system's refusal becomes a LimitError."""
+    out = check_out_dir(path, flag)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LimitError(f"{flag} {path} cannot be created ({e.strerror or type(e).__name__})") from None
+    return out
+
+
 def markdown():
     """The README table of user-facing ranges."""
     rows = [f"| {label} (`{name}`) | {describe(name)} |" for name, (label, *_rest) in RANGES.items()]
