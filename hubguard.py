@@ -102,12 +102,17 @@ def guarded(transfer):
         _local.transfer = previous
 
 
+def _is_file_url(url):
+    return "/resolve/" in url.path
+
+
 def _on_request(request):
     """Event hook: refuse or cap every request made while a Transfer is active in this thread."""
     transfer = current()
     if transfer is None:
         return
-    transfer.start_request()
+    if _is_file_url(request.url):   # not huggingface_hub's side requests (e.g. its agent registry)
+        transfer.start_request()
     cap = transfer.remaining()
     timeout = dict(request.extensions.get("timeout") or {})
     for key in ("connect", "read", "write", "pool"):
@@ -118,7 +123,7 @@ def _on_request(request):
 def _on_response(response):
     """Event hook: count the body bytes of every response (before anyone reads them)."""
     transfer = current()
-    if transfer is None:
+    if transfer is None or not _is_file_url(response.request.url):
         return
     transfer.last_status = response.status_code
     size = response.headers.get("content-length", "")

@@ -77,7 +77,9 @@ def setting(name):
 
 def describe(name):
     label, kind, lo, hi = RANGES[name]
-    return f"{'a whole number' if kind is int else 'a number'} from {lo:g} to {hi:g}"
+    if kind is int:
+        return f"a whole number from {lo} to {hi}"
+    return f"a number from {lo:g} to {hi:g}"
 
 
 def _short(value):
