@@ -286,7 +286,9 @@ def latent_interp(model_id, seed_a, seed_b, steps, psi, uploads=None):
 
 
 def _seed_list(text, name="mix_seeds", label="Source seeds"):
-    words = str(text)[:1000].replace(",", " ").split()
+    if len(str(text)) > 2000:
+        raise limits.LimitError(f"{label}: at most 2000 characters")
+    words = str(text).replace(",", " ").split()
     if not words:
         raise latent.LatentError("give at least one source seed")
     limits.check(name, len(words), f"{label}: the number of seeds")
@@ -365,7 +367,10 @@ def upload_model(file, uploads):
     """Validate and load a model file uploaded in this session; it becomes the 'upload' choice."""
     import gradio.utils
     new = register_upload(file, gradio.utils.get_upload_folder())
-    G = get_model(UPLOAD, new)   # the sanity limits and the safe unpickler run now, not at the first drag
+    try:
+        G = get_model(UPLOAD, new)   # the sanity limits and the safe unpickler run now, not at the first drag
+    except Exception as e:  # noqa: BLE001 - said with the file's name, not the server's path to it
+        raise gr.Error("Model upload: " + ug.as_gr_error(e).message.replace(new["path"], new["name"])) from None
     note = (f"Uploaded {new['name']} ({G.img_resolution} px, sha256 {new['sha256'][:12]}): choose "
             f"'Your uploaded model' and press New image.")
     return new, gr.update(value=UPLOAD), note

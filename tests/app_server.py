@@ -1,6 +1,8 @@
 """Launch `python app.py` in a subprocess on 127.0.0.1 for tests; stop it afterwards."""
+import collections
 import os
 import socket
+import threading
 import subprocess
 import sys
 import time
@@ -41,10 +43,13 @@ class AppServer:
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--server-port", str(self.port)],
                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.output = collections.deque(maxlen=400)   # the app's last lines; drained so its pipe never fills
+        threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True).start()
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("app exited early:\n" + self.proc.stdout.read())
+                time.sleep(0.2)
+                raise RuntimeError("app exited early:\n" + "".join(self.output))
             try:
                 urllib.request.urlopen(self.url, timeout=2)
                 self.ready_seconds = time.perf_counter() - self.t0

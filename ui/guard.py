@@ -8,6 +8,7 @@
   They are drawn exactly like Gradio's components (`is_template`).
 """
 import functools
+import html
 import inspect
 import logging
 
@@ -20,20 +21,28 @@ log = logging.getLogger("latentlab")
 
 
 def message(e, limit=300):
-    """One line, at most `limit` characters."""
+    """One line, at most `limit` characters, with < > & escaped (Gradio renders messages as HTML
+    and they may quote what a user typed)."""
     text = " ".join(str(e).split()) or type(e).__name__
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    return html.escape(text, quote=False) if "<" in text or ">" in text else text
+
+
+def _user_error(text):
+    # a user's mistake, not the server's: no traceback in the server log
+    return gr.Error(text, print_exception=False)
 
 
 def as_gr_error(e):
     if isinstance(e, gr.Error):
+        e.print_exception = False
         return e
     if isinstance(e, RecursionError):
-        return gr.Error("the input is nested too deeply to be read")
+        return _user_error("the input is nested too deeply to be read")
     if isinstance(e, MemoryError):
-        return gr.Error("the request needs more memory than the server can give it; try smaller values")
+        return _user_error("the request needs more memory than the server can give it; try smaller values")
     if isinstance(e, (ValueError, LookupError, OSError, RuntimeError)):  # every error our modules raise
-        return gr.Error(message(e))
+        return _user_error(message(e))
     log.exception("unexpected error in a handler")
     return gr.Error(f"unexpected {type(e).__name__}: {message(e)}")
 
@@ -65,11 +74,11 @@ def check_image_file(source, label):
         with PIL.Image.open(source if isinstance(source, str) else io.BytesIO(source)) as im:
             w, h = im.size
     except (PIL.UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise gr.Error(f"{label}: not an image file (or a corrupt one)") from None
+        raise _user_error(f"{label}: not an image file (or a corrupt one)") from None
     try:
         limits.check_size("image_pixels", w * h, f"{label}: the image ({w}x{h} pixels)")
     except limits.LimitError as e:
-        raise gr.Error(str(e)) from None
+        raise _user_error(str(e)) from None
 
 
 def _named(base):
@@ -83,7 +92,7 @@ def _named(base):
             try:
                 return super().preprocess(payload)
             except Exception as e:  # noqa: BLE001 - Gradio's own refusal, given the field's name
-                raise gr.Error(f"{self.label or 'input'}: {message(as_gr_error(e).message)}") from None
+                raise _user_error(f"{self.label or 'input'}: {message(as_gr_error(e).message)}") from None
 
     Named.__name__ = Named.__qualname__ = base.__name__
     return Named
@@ -98,7 +107,7 @@ class ImageEditor(_named(gr.ImageEditor)):
 
     def preprocess(self, payload):
         if payload is not None and len(getattr(payload, "layers", None) or []) > 8:
-            raise gr.Error(f"{self.label}: at most 8 layers")
+            raise _user_error(f"{self.label}: at most 8 layers")
         return super().preprocess(payload)
 
     def convert_and_format_image(self, file, flatten_on_white=False):
