@@ -6,7 +6,7 @@ the FreeDrag preset (l, d) for its category, and either a file shipped in this r
 Downloads go only through `huggingface_hub.hf_hub_download` (its cache, resume, progress
 bars, token and HF_HUB_OFFLINE); the Hub endpoint is read from HF_ENDPOINT at call time.
 `hubguard` bounds every download: a dead or hanging Hub is reported within
-$LATENTLAB_HUB_TIMEOUT s (20), a transfer slower than the floor is abandoned (see limits.py).
+$LATENTLAB_HUB_TIMEOUT s (15), a transfer slower than the floor is abandoned (see limits.py).
 A downloaded pickle is validated by loading it (safely: `stylegan.load`); a file that fails
 is removed from the Hub cache so no corrupt entry survives.
 

@@ -50,7 +50,7 @@ SIZES = {
 
 # network and cache settings: (environment variable, default)
 SETTINGS = {
-    "hub_timeout": ("LATENTLAB_HUB_TIMEOUT", 20.0),        # s until the Hub's first byte, retries included
+    "hub_timeout": ("LATENTLAB_HUB_TIMEOUT", 15.0),        # s until the Hub's first byte, retries included
     "stall_window": ("LATENTLAB_HUB_STALL_WINDOW", 15.0),  # s over which a transfer must keep up ...
     "stall_min_rate": ("LATENTLAB_HUB_MIN_RATE", 16384.0),  # ... this many bytes/s, or it is abandoned
     "hub_max_requests": ("LATENTLAB_HUB_MAX_REQUESTS", 12.0),  # HTTP requests per download, retries included

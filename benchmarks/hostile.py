@@ -83,6 +83,7 @@ def measure_memory(n=100, tmp=None):
     from gradio_client import Client
     from app_server import AppServer, model_for_tests
     tmp = Path(tmp or tempfile.mkdtemp())
+    tmp.mkdir(parents=True, exist_ok=True)
     srv = AppServer(model_for_tests(tmp), extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub")))
     try:
         model = srv.proc.args[srv.proc.args.index("--model") + 1]

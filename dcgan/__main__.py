@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 
-def main(argv=None):
+def _parser():
     ap = argparse.ArgumentParser(prog="python -m dcgan")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train a DCGAN from scratch on an image folder")
@@ -30,7 +30,11 @@ def main(argv=None):
     m.add_argument("--n", type=int, default=4000)
     m.add_argument("--out", required=True)
     m.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
 
     import dcgan
     from dcgan.train import load_checkpoint

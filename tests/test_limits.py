@@ -44,7 +44,7 @@ def test_settings_from_environment(monkeypatch):
     with pytest.raises(limits.LimitError, match="LATENTLAB_HUB_TIMEOUT must be a number"):
         limits.setting("hub_timeout")
     monkeypatch.delenv("LATENTLAB_HUB_TIMEOUT")
-    assert limits.setting("hub_timeout") == 20.0
+    assert limits.setting("hub_timeout") == 15.0
 
 
 def test_out_dir_checks(tmp_path):
