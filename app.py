@@ -540,7 +540,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     try:
         checkpoints.resolve(args.model)   # a Hub model: downloaded now, bounded by hubguard
-        get_model(args.model)  # warm: the first image is then one generator pass away
+        STORE.pin(args.model)  # warm and kept: the first image is one generator pass away, for everyone
     except (ValueError, OSError, RuntimeError) as e:
         print(f"error: --model {args.model}: {ug.message(e)}", file=sys.stderr)
         return 2

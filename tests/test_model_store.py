@@ -45,6 +45,10 @@ def test_canonical_paths_share_one_entry_and_lru_is_bounded(files, tmp_path):
         store.trust(str(p))
         store.get(str(p))
     assert store.cached_keys() == [os.path.realpath(files[1]), os.path.realpath(files[2])]  # g0 evicted (LRU)
+    pinned = store.pin(checkpoints.DEFAULT_MODEL)
+    store.get(str(files[0]))
+    store.get(str(files[1]))
+    assert store.get(checkpoints.DEFAULT_MODEL) is pinned and len(store.cached_keys()) == 2  # the default stays
 
 
 def test_uploads_only_from_this_session_and_from_the_upload_folder(files, tmp_path):

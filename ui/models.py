@@ -7,7 +7,8 @@ uploaded through the model upload. Nothing else: a path written in an edit JSON 
 field is refused before any file is touched.
 
 Generators are cached by canonical path (`os.path.realpath`, so `./a/../a/g.pkl` and `g.pkl`
-are one entry), least recently used out first, at most $LATENTLAB_MODEL_CACHE (4) of them. One
+are one entry), least recently used out first, at most $LATENTLAB_MODEL_CACHE (4) of them; the
+app's default model is pinned (never evicted). One
 lock per path serialises loading the same file; the store's own lock guards only its dictionaries
 and is never held while reading or downloading. A Hub model that is not cached is downloaded by a
 background thread (one per model, bounded by `hubguard`); a request waits for it at most
@@ -79,11 +80,19 @@ class ModelStore:
         self._lock = threading.Lock()     # guards the dicts only; never held during I/O
         self._path_locks = {}             # canonical path -> Lock held while that file loads
         self._downloads = {}              # registry id -> Download
+        self._pinned = set()              # canonical paths never evicted (the app's default model)
 
     def trust(self, choice):
         """The operator's --model: a registry id needs nothing, a file path becomes a choice."""
         if checkpoints.looks_like_path(choice):
             self.trusted[str(choice)] = canonical(choice)
+
+    def pin(self, choice):
+        """Load a model now and keep it for good: the default model is always one image away."""
+        G = self.get(choice)
+        with self._lock:
+            self._pinned.update(k for k, v in self._cache.items() if v is G)
+        return G
 
     def cached_keys(self):
         with self._lock:
@@ -109,8 +118,10 @@ class ModelStore:
                 raise
             with self._lock:
                 self._cache[key] = G
-                while len(self._cache) > self.size:
-                    old, _ = self._cache.popitem(last=False)
+                evictable = [k for k in self._cache if k not in self._pinned]
+                while len(self._cache) > self.size and evictable:
+                    old = evictable.pop(0)
+                    del self._cache[old]
                     self._path_locks.pop(old, None)
             return G
 
