@@ -1,7 +1,9 @@
 """Loading and saving generators.
 
-Two formats come in: official pickles (read with the restricted unpickler, never executed)
-and our own safetensors files (weights + the constructor arguments as JSON metadata). A
+Formats read: official pickles (with the restricted unpickler, never executed) and our
+safetensors files. Version 2 (written by `save`) holds our tensor names and our
+`GeneratorConfig` as JSON metadata; version 1 (earlier releases) held the official names and
+the official constructor arguments and is read through the converter. A
 pickle is converted once and cached as safetensors next to nothing the user owns
 (`$LATENTLAB_CACHE/converted/<sha256>.safetensors`, default `~/.cache/latentlab`), so later
 loads never unpickle.
@@ -17,12 +19,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .convert import generator_from_pickle_data
+from .convert import build, from_official
 from .errors import CheckpointError, UnsafeCheckpointError
-from .networks import Generator
+from .pickles import generator_from_pickle_data
 from .safe_pickle import safe_load
 
 FORMAT = "latentlab.stylegan2"
+VERSION = "2"
 
 
 def cache_dir():
@@ -30,8 +33,8 @@ def cache_dir():
 
 
 def save(G, path, **extra_metadata):
-    """Write G as safetensors: state dict + init kwargs (JSON) in the header metadata."""
-    meta = {"format": FORMAT, "version": "1", "init_kwargs": json.dumps(G.init_kwargs)}
+    """Write G as safetensors (format version 2): state dict + config (JSON) in the header metadata."""
+    meta = {"format": FORMAT, "version": VERSION, "config": json.dumps(G.config.to_dict())}
     meta.update({k: str(v) for k, v in extra_metadata.items()})
     state = {k: v.detach().contiguous().cpu() for k, v in G.state_dict().items()}
     path = Path(path)
@@ -66,14 +69,17 @@ def _load_safetensors(path):
         state = load_file(str(path))
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({e})") from None
+    # Built on the CPU, not the meta device: the first meta op imports torch's Python meta
+    # registrations (~2-5 s), far more than the random init it would save.
+    version = meta.get("version")
     try:
-        # Built on the CPU, not the meta device: the first meta op imports torch's Python meta
-        # registrations (~2-5 s), far more than the random init it would save.
-        G = Generator(**json.loads(meta["init_kwargs"]))
-        G.load_state_dict(state, strict=True, assign=True)
-    except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: weights do not match the stored generator arguments ({e})") from None
-    return G.eval().requires_grad_(False)
+        if version == VERSION:
+            return build(json.loads(meta["config"]), state, str(path))
+        if version == "1":
+            return from_official(state, json.loads(meta["init_kwargs"]), str(path))
+    except (KeyError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: corrupt generator metadata ({type(e).__name__}: {e})") from None
+    raise CheckpointError(f"{path}: unknown Latent Lab safetensors version {version!r} (this release reads 1 and 2)")
 
 
 def _sha256(path):
