@@ -153,7 +153,7 @@ def from_tf_params(params, cfg, source="checkpoint"):
             continue
         if tf_name not in params:
             raise CheckpointError(f"{source}: TensorFlow network is missing variable {tf_name!r}")
-        ours[our_name] = torch.from_numpy(np.ascontiguousarray(_tf_layout(params[tf_name], layout), dtype=np.float32))
+        ours[our_name] = torch.from_numpy(np.array(_tf_layout(params[tf_name], layout), dtype=np.float32))
     return build(cfg, ours, source)
 
 

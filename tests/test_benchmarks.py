@@ -13,8 +13,7 @@ from benchmarks import drag_back
 
 def test_drag_back_tiny(tmp_path):
     torch.manual_seed(0)
-    G = stylegan.Generator(32, 0, 32, 32, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=512, channel_max=32))
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
     stylegan.save(G, tmp_path / "g.safetensors")
     summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                               "--out", str(tmp_path)])
