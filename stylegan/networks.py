@@ -104,7 +104,8 @@ class Stage(nn.Module):
     def add_rgb(self, x, img, ws, fir):
         """The image so far, up-sampled to this stage, plus this stage's RGB (if it has one)."""
         if img is not None:
-            img = upsample2x(img, fir)
+            with torch.autocast(img.device.type, enabled=False):  # 3 channels: keep the image in fp32
+                img = upsample2x(img, fir)
         if hasattr(self, "rgb"):
             rgb = self.rgb(x, ws[:, self.n_conv])
             img = rgb if img is None else img + rgb
@@ -124,7 +125,6 @@ class SynthesisNetwork(nn.Module):
         self.stages = nn.ModuleList(Stage(cfg, r, a, b, last=r == cfg.resolution)
                                     for r, a, b in zip(cfg.resolutions, c_in, cfg.channels))
         self.register_buffer("fir", fir_2d(cfg.fir), persistent=False)
-        self.channels_last = False  # run in NHWC layout (a speed choice, not part of the model)
 
     def stage(self, res):
         return self.stages[self.block_resolutions.index(res)]
@@ -147,8 +147,6 @@ class SynthesisNetwork(nn.Module):
             if r is not None and r not in self.block_resolutions:
                 raise ValueError(f"no synthesis block at {r}px; blocks: {self.block_resolutions}")
         x = self.const[None].expand(ws.shape[0], -1, -1, -1)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         img, feats = None, {}
         for i, (res, stage) in enumerate(zip(self.block_resolutions, self.stages)):
             rows = ws[:, self.first_row(i):]

@@ -10,6 +10,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2)  # keeps unit variance through a leaky ReLU
@@ -49,7 +50,8 @@ def up_conv3x3(x, weight, kernel):
     stride-2 transposed convolution (2H+1 wide) then the FIR over a one-pixel border, which
     lands exactly on 2H x 2W. Nine multiply-adds per input pixel and channel pair, the least of
     any ordering (filtering first would run the 3x3 at the doubled size)."""
-    y = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
+    # a contiguous [in, out, k, k] weight: a transposed view makes oneDNN write, then copy, the output
+    y = F.conv_transpose2d(x, weight.transpose(0, 1).contiguous(), stride=2)
     return _blur(y, kernel * 4, pad=1)
 
 
@@ -62,22 +64,69 @@ def demod_scale(styles, weight, eps=1e-8):
         return torch.rsqrt(styles.float().pow(2) @ energy.t() + eps)  # [N, out]
 
 
+def channel_dot(a, b):
+    """sum over H and W of a * b, [N, C]: one pass as a batched dot product when both are NCHW."""
+    n, c = a.shape[:2]
+    if a.is_contiguous() and b.is_contiguous():
+        return torch.bmm(a.reshape(n * c, 1, -1), b.reshape(n * c, -1, 1)).reshape(n, c)
+    return (a * b).sum((2, 3))
+
+
+class _ChannelScale(torch.autograd.Function):
+    """x * s[:, :, None, None]; backward in two passes over x (autograd's generic one takes three)."""
+
+    @staticmethod
+    def forward(ctx, x, s):
+        ctx.save_for_backward(x, s)
+        return x * s[:, :, None, None]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        gx = g * s[:, :, None, None] if ctx.needs_input_grad[0] else None
+        return gx, channel_dot(g, x) if ctx.needs_input_grad[1] else None
+
+
 def modulate(x, styles):
     """Scale input channels by the per-sample styles (the modulation half of the paper's
     weight modulation; the convolution itself stays shared by the whole batch)."""
-    return x * styles.to(x.dtype)[:, :, None, None]
+    return _ChannelScale.apply(x, styles.to(x.dtype))
+
+
+class _Epilogue(torch.autograd.Function):
+    """lrelu(y * scale + shift), clamped: three passes forward, five backward (autograd's
+    generic chain takes eight), saving only y and the output."""
+
+    @staticmethod
+    def forward(ctx, y, scale, shift, clamp):
+        t = torch.addcmul(shift, y, scale[:, :, None, None], out=torch.empty_like(y))  # y's layout, not shift's
+        F.leaky_relu_(t, LRELU_SLOPE)
+        if clamp is not None:
+            t.clamp_(-clamp, clamp)
+        ctx.save_for_backward(y, scale, t)
+        ctx.clamp, ctx.shift_shape = clamp, shift.shape
+        return t
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        y, scale, t = ctx.saved_tensors
+        if ctx.clamp is not None:  # the output is strictly inside the bounds exactly where the input was
+            g = torch.ops.aten.hardtanh_backward(g, t, -ctx.clamp, ctx.clamp)
+        g = torch.ops.aten.leaky_relu_backward(g, t, LRELU_SLOPE, True)  # sign of output = sign of input
+        need = ctx.needs_input_grad
+        return (g * scale[:, :, None, None] if need[0] else None, channel_dot(g, y) if need[1] else None,
+                g.sum_to_size(ctx.shift_shape) if need[2] else None, None)
 
 
 def styled_epilogue(y, scale, shift, clamp=None):
-    """lrelu(y * scale + shift) clamped to +-clamp, in three passes over y.
+    """lrelu(y * scale + shift) clamped to +-clamp.
 
     scale [N, C] folds demodulation and the activation gain; shift (broadcastable to y) folds
     bias and noise times that gain, which is exact because a leaky ReLU is positively
-    homogeneous. The ReLU runs in place on the fresh addcmul result; the clamp, done as a
-    hardtanh, has a one-pass backward."""
-    t = torch.addcmul(shift.to(y.dtype), y, scale.to(y.dtype)[:, :, None, None])
-    t = F.leaky_relu(t, LRELU_SLOPE, inplace=True)
-    return t if clamp is None else F.hardtanh(t, -clamp, clamp)
+    homogeneous (lrelu(k x) = k lrelu(x) for k > 0)."""
+    return _Epilogue.apply(y, scale.to(y.dtype), shift.to(y.dtype), clamp)
 
 
 def rgb_projection(x, weight, styles):
@@ -85,7 +134,4 @@ def rgb_projection(x, weight, styles):
     weights [N, out, in]: for the 3 RGB outputs that is far cheaper than scaling the input."""
     n, c, h, w = x.shape
     wn = weight[:, :, 0, 0].to(x.dtype)[None] * styles.to(x.dtype)[:, None, :]
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-        y = torch.bmm(x.permute(0, 2, 3, 1).reshape(n, h * w, c), wn.transpose(1, 2))
-        return y.reshape(n, h, w, -1).permute(0, 3, 1, 2)
     return torch.bmm(wn, x.reshape(n, c, h * w)).reshape(n, -1, h, w)

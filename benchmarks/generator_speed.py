@@ -1,0 +1,145 @@
+"""Speed of our StyleGAN2 generator: training forward+backward against the official layers, and
+the 512 px drag feature pass in float32 vs bfloat16 autocast.
+
+The official code is NOT part of this repository (non-commercial licence): clone
+NVlabs/stylegan2-ada-pytorch yourself and pass its folder; it is imported and run as-is (its
+custom ops fall back to their reference PyTorch implementations on CPU).
+
+    python -m benchmarks.generator_speed --official /tmp/sg2ada [--threads 2] [--repeat 5]
+
+1. Training step: batch 16 at 64 px (channel_base 16384, conv_clamp 256), synthesis forward +
+   backward to every parameter, official with force_fp32=True (its fp16 stages are CUDA-only).
+   Runs alternate official / ours / ours under bf16 autocast and the medians are compared, so all
+   see the same machine load. (channels-last layouts were tried and measured no faster, so the
+   generator does not offer them.)
+2. Feature pass: a 512 px generator (official 512 px config), synthesis up to the 128 px stage
+   (what a DragGAN step runs), forward + backward to the latent, float32 vs
+   torch.autocast(bfloat16); time and the mean relative difference of the 128 px features.
+Writes benchmarks/results/generator_speed.{json,md}.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+import torch
+
+import stylegan
+from stylegan.official_config import official_kwargs
+
+
+def import_official(path):
+    """training.networks of an official checkout (its dnnlib imports `requests` only for downloads)."""
+    sys.path.insert(0, str(Path(path).resolve()))
+    sys.modules.setdefault("requests", types.ModuleType("requests"))
+    from training import networks
+    return networks
+
+
+def random_official(off, cfg, seed):
+    """An official generator with our config's shape and random weights (non-zero noise and biases)."""
+    torch.manual_seed(seed)
+    kw = official_kwargs(cfg)
+    kw["synthesis_kwargs"]["num_fp16_res"] = 4
+    G_off = off.Generator(**kw)
+    with torch.no_grad():
+        for name, p in G_off.named_parameters():
+            if "noise_strength" in name:
+                p.copy_(torch.randn([]) * 0.3)
+            elif name.endswith("bias") and "affine" not in name:
+                p.add_(torch.randn_like(p) * 0.1)
+        G_off.mapping.w_avg.copy_(torch.randn(cfg.w_dim) * 0.5)
+    return G_off, kw
+
+
+def interleaved(fns, repeat):
+    """Median seconds of each fn, running them in turn `repeat` times after one warm-up each."""
+    times = {k: [] for k in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}, times
+
+
+def training_step(off, repeat):
+    cfg = stylegan.GeneratorConfig(resolution=64, mapping_layers=2, channel_base=16384, conv_clamp=256)
+    G_off, kw = random_official(off, cfg, seed=1)
+    G = stylegan.convert.from_official(G_off.state_dict(), kw).train().requires_grad_(True)
+    G_off.train()
+    ws = torch.randn(16, G.num_ws, 512)
+
+    def step(net, **kw):
+        def run():
+            net.zero_grad(set_to_none=True)
+            net.synthesis(ws, noise_mode="const", **kw).square().mean().backward()
+        return run
+
+    def ours_bf16():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            step(G)()
+
+    med, raw = interleaved({"official": step(G_off, force_fp32=True), "ours": step(G), "ours_bf16": ours_bf16},
+                           repeat)
+    return dict(batch=16, res=64, median_s=med, runs_s=raw, speedup=med["official"] / med["ours"],
+                speedup_bf16=med["official"] / med["ours_bf16"])
+
+
+def feature_pass(repeat):
+    torch.manual_seed(0)
+    G = stylegan.Generator(resolution=512, channel_base=32768, conv_clamp=256).eval().requires_grad_(False)
+    ws0 = G.mapping(torch.randn(1, 512), truncation_psi=0.7)
+
+    def run(bf16):
+        ws = ws0.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            feat = G.synthesis.features(ws, 128)
+        feat.float().square().mean().backward()
+        return feat.detach().float()
+
+    med, raw = interleaved({"fp32": lambda: run(False), "bf16": lambda: run(True)}, repeat)
+    f32, f16 = run(False), run(True)
+    rel = float((f16 - f32).abs().mean() / f32.abs().mean())
+    return dict(res=512, feature_res=128, median_s=med, runs_s=raw, speedup=med["fp32"] / med["bf16"],
+                mean_rel_feature_diff=rel)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--official", required=True, help="path to a clone of NVlabs/stylegan2-ada-pytorch")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out", default="benchmarks/results")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    train = training_step(import_official(args.official), args.repeat)
+    print(json.dumps({k: v for k, v in train.items() if k != "runs_s"}), flush=True)
+    feat = feature_pass(args.repeat)
+    print(json.dumps({k: v for k, v in feat.items() if k != "runs_s"}), flush=True)
+    m, f = train["median_s"], feat["median_s"]
+    md = [f"Generator speed, {args.threads} threads, medians of {args.repeat} interleaved runs "
+          f"(`python -m benchmarks.generator_speed --official PATH --threads {args.threads}`).", "",
+          "| training fwd+bwd, batch 16, 64 px | official (fp32) | ours fp32 | ours bf16 autocast | "
+          "speed-up fp32 | speed-up bf16 |", "|---|---|---|---|---|---|",
+          f"| synthesis, all parameters | {m['official']:.2f} s | {m['ours']:.2f} s | {m['ours_bf16']:.2f} s | "
+          f"{train['speedup']:.2f}x | {train['speedup_bf16']:.2f}x |", "",
+          "| 512 px feature pass (to the 128 px stage), fwd+bwd, batch 1 | fp32 | bf16 autocast | speed-up | "
+          "mean rel. feature diff |", "|---|---|---|---|---|",
+          f"| ours | {f['fp32']:.2f} s | {f['bf16']:.2f} s | {feat['speedup']:.2f}x | "
+          f"{100 * feat['mean_rel_feature_diff']:.2f} % |"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "generator_speed.json").write_text(json.dumps(dict(training=train, feature_pass=feat,
+                                                              threads=args.threads), indent=1))
+    (out / "generator_speed.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
