@@ -96,7 +96,7 @@ def modulate(x, styles):
 
 class _Epilogue(torch.autograd.Function):
     """lrelu(y * scale + shift), clamped: three passes forward, five backward (autograd's
-    generic chain takes eight), saving only y and the output."""
+    generic chain takes eight and allocates a tensor for each), saving only y and the output."""
 
     @staticmethod
     def forward(ctx, y, scale, shift, clamp):
@@ -112,12 +112,19 @@ class _Epilogue(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g):
         y, scale, t = ctx.saved_tensors
+        aten = torch.ops.aten
+        # one fresh buffer, then in place: large allocations cost page faults on every step
         if ctx.clamp is not None:  # the output is strictly inside the bounds exactly where the input was
-            g = torch.ops.aten.hardtanh_backward(g, t, -ctx.clamp, ctx.clamp)
-        g = torch.ops.aten.leaky_relu_backward(g, t, LRELU_SLOPE, True)  # sign of output = sign of input
+            g = aten.hardtanh_backward(g, t, -ctx.clamp, ctx.clamp)
+            aten.leaky_relu_backward.grad_input(g, t, LRELU_SLOPE, True, grad_input=g)
+        else:
+            g = aten.leaky_relu_backward(g, t, LRELU_SLOPE, True)  # sign of the output = sign of the input
         need = ctx.needs_input_grad
-        return (g * scale[:, :, None, None] if need[0] else None, channel_dot(g, y) if need[1] else None,
-                g.sum_to_size(ctx.shift_shape) if need[2] else None, None)
+        g_scale = channel_dot(g, y) if need[1] else None
+        g_shift = None
+        if need[2]:  # (sum_to_size returns g itself when nothing is summed: copy it before g.mul_)
+            g_shift = g.clone() if tuple(ctx.shift_shape) == tuple(g.shape) else g.sum_to_size(ctx.shift_shape)
+        return g.mul_(scale[:, :, None, None]) if need[0] else None, g_scale, g_shift, None
 
 
 def styled_epilogue(y, scale, shift, clamp=None):
