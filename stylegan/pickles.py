@@ -66,8 +66,9 @@ def from_tf(net, source="checkpoint"):
 
 def generator_from_pickle_data(data, source="checkpoint"):
     """The generator (the moving average G_ema / Gs when present) from an unpickled official file."""
-    if isinstance(data, tuple) and len(data) == 3 and all(isinstance(n, TFNetworkRecord) for n in data):
-        return from_tf(data[2], source)
+    tf_nets = [n for n in data if isinstance(n, TFNetworkRecord)] if isinstance(data, tuple) else []
+    if len(tf_nets) == 3 == len(data):  # (G, D, Gs): Gs is the moving average
+        return from_tf(tf_nets[2], source)
     if isinstance(data, PersistentRecord):
         return from_record(data, source)
     if isinstance(data, dict):

@@ -30,7 +30,7 @@ def test_modulated_conv_equals_per_sample_weights():
     torch.manual_seed(0)
     x, w, s = torch.randn(3, 8, 9, 9), torch.randn(5, 8, 3, 3), torch.randn(3, 8)
     wp = w[None] * s[:, None, :, None, None]
-    wpp = wp * (wp.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()
+    wpp = wp / wp.pow(2).sum((2, 3, 4), keepdim=True).add(1e-8).sqrt()
     ref = torch.cat([F.conv2d(x[i:i + 1], wpp[i], padding=1) for i in range(3)])
     ours = F.conv2d(modulate(x, s), w, padding=1) * demod_scale(s, w)[:, :, None, None]
     assert (ours - ref).abs().max() < 1e-5
