@@ -110,22 +110,22 @@ def training_step(off, repeat):
                 speedup_bf16_cpu=ratio(cpu, "ours_bf16"), speedup_bf16_wall=ratio(wall, "ours_bf16"))
 
 
-def feature_pass(repeat):
+def feature_pass(repeat, res=512, feature_res=128, **config):
     torch.manual_seed(0)
-    G = stylegan.Generator(resolution=512, channel_base=32768, conv_clamp=256).eval().requires_grad_(False)
-    ws0 = G.mapping(torch.randn(1, 512), truncation_psi=0.7)
+    G = stylegan.Generator(resolution=res, conv_clamp=256, **config).eval().requires_grad_(False)
+    ws0 = G.mapping(torch.randn(1, G.z_dim), truncation_psi=0.7)
 
     def run(bf16):
         ws = ws0.clone().requires_grad_(True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            feat = G.synthesis.features(ws, 128)
+            feat = G.synthesis.features(ws, feature_res)
         feat.float().square().mean().backward()
         return feat.detach().float()
 
     wall, cpu, raw = interleaved({"fp32": lambda: run(False), "bf16": lambda: run(True)}, repeat)
     f32, f16 = run(False), run(True)
     rel = float((f16 - f32).abs().mean() / f32.abs().mean())
-    return dict(res=512, feature_res=128, median_wall_s=wall, median_cpu_s=cpu, runs_s=raw,
+    return dict(res=res, feature_res=feature_res, median_wall_s=wall, median_cpu_s=cpu, runs_s=raw,
                 speedup_cpu=cpu["fp32"] / cpu["bf16"], speedup_wall=wall["fp32"] / wall["bf16"],
                 mean_rel_feature_diff=rel)
 
@@ -142,7 +142,8 @@ def markdown(args, train, tuned, feat):
             md.append(f"| {label} | " + " | ".join(cell(t, k) for k in ("official", "ours", "ours_bf16"))
                       + f" | **{t['speedup_cpu']:.2f}x** ({t['speedup_wall']:.2f}x) | {t['speedup_bf16_cpu']:.2f}x "
                         f"({t['speedup_bf16_wall']:.2f}x) |")
-    md += ["", "| 512 px feature pass to the 128 px stage, fwd+bwd to the latent, batch 1 | fp32 | bf16 autocast | "
+    md += ["", f"| {feat['res']} px feature pass to the {feat['feature_res']} px stage, fwd+bwd to the latent, "
+           "batch 1 | fp32 | bf16 autocast | "
            "speed-up | mean rel. feature difference |", "|---|---|---|---|---|",
            f"| ours | {cell(feat, 'fp32')} | {cell(feat, 'bf16')} | {feat['speedup_cpu']:.2f}x "
            f"({feat['speedup_wall']:.2f}x) | {100 * feat['mean_rel_feature_diff']:.2f} % |"]

@@ -102,7 +102,8 @@ def build(config, state, source="checkpoint"):
         raise _mismatch(source, missing, unexpected)
     for k, v in own.items():
         if tuple(state[k].shape) != tuple(v.shape):
-            raise CheckpointError(f"{source}: {k} has shape {list(state[k].shape)}, the configuration needs {list(v.shape)}")
+            raise CheckpointError(f"{source}: {k} has shape {list(state[k].shape)}, "
+                                  f"the configuration needs {list(v.shape)}")
     G.load_state_dict({k: v.float().contiguous() for k, v in state.items()}, strict=True, assign=True)
     return G.eval().requires_grad_(False)
 

@@ -84,8 +84,9 @@ class Stage(nn.Module):
         super().__init__()
         shape, clamp = cfg.stage_shape(res), cfg.conv_clamp
         self.resnet = cfg.architecture == "resnet" and c_in > 0
-        self.up = ModConv(c_in, c_out, cfg.w_dim, shape, up=True, use_noise=cfg.use_noise, clamp=clamp) if c_in else None
-        self.conv = ModConv(c_out, c_out, cfg.w_dim, shape, use_noise=cfg.use_noise, clamp=clamp)
+        conv = lambda a, up: ModConv(a, c_out, cfg.w_dim, shape, up=up, use_noise=cfg.use_noise, clamp=clamp)
+        self.up = conv(c_in, True) if c_in else None
+        self.conv = conv(c_out, False)
         if last or cfg.architecture == "skip":
             self.rgb = RGBHead(c_out, cfg.img_channels, cfg.w_dim, clamp=clamp)
         self.skip = ShortcutUp(c_in, c_out) if self.resnet else None

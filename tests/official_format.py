@@ -156,7 +156,8 @@ def write_tf_pickle(path, G):
     for r in G.config.resolutions:
         b = f"synthesis.b{r}"
         log2 = int(np.log2(r))
-        convs = [("conv1", "Conv", 0)] if r == 4 else [("conv0", "Conv0_up", 2 * log2 - 5), ("conv1", "Conv1", 2 * log2 - 4)]
+        convs = ([("conv1", "Conv", 0)] if r == 4 else
+                 [("conv0", "Conv0_up", 2 * log2 - 5), ("conv1", "Conv1", 2 * log2 - 4)])
         if r == 4:
             synth_vars.append(("4x4/Const/const", sd[f"{b}.const"].numpy()[None]))
         for ours, theirs, noise_idx in convs:

@@ -106,3 +106,11 @@ def test_inversion_benchmark_tiny(tmp_path):
     assert set(data["smoothness"]) == {"z-lerp", "z-slerp", "w-lerp", "w-slerp"}
     md = (tmp_path / "inversion.md").read_text()
     assert "| teacher (n=1) |" in md and "| w-slerp |" in md
+
+
+def test_generator_speed_feature_pass_tiny():
+    from benchmarks import generator_speed
+    r = generator_speed.feature_pass(1, res=32, feature_res=16, z_dim=32, w_dim=32, mapping_layers=2,
+                                     channel_base=512, channel_max=32)
+    assert r["median_cpu_s"]["fp32"] > 0 and r["median_cpu_s"]["bf16"] > 0
+    assert 0 < r["mean_rel_feature_diff"] < 0.05  # bf16 runs and stays close to fp32

@@ -60,7 +60,8 @@ def test_rgb_projection_and_epilogue_equal_their_definitions():
     y = (torch.randn(2, 4, 5, 5) * 3).requires_grad_(True)
     d, noise, b = torch.rand(2, 4) + 0.5, torch.randn(5, 5), torch.randn(4)
     g, c = math.sqrt(0.5), 2.0
-    ref = (F.leaky_relu(y * d[:, :, None, None] + noise + b[:, None, None], 0.2) * math.sqrt(2) * g).clamp(-c * g, c * g)
+    ref = F.leaky_relu(y * d[:, :, None, None] + noise + b[:, None, None], 0.2) * math.sqrt(2) * g
+    ref = ref.clamp(-c * g, c * g)
     k = math.sqrt(2) * g
     out = styled_epilogue(y, d * k, (noise + b[:, None, None]) * k, c * g)
     assert (out - ref).abs().max() < 1e-5 and (ref.abs() == c * g).any()
