@@ -105,6 +105,11 @@ def test_unmappable_tensors_name_the_first_missing_and_unexpected(tmp_path):
               metadata={"format": "latentlab.stylegan2", "version": "2", "config": json.dumps(G.config.to_dict())})
     with pytest.raises(stylegan.CheckpointError, match="first missing 'synthesis.const'"):
         stylegan.load(tmp_path / "shape.safetensors")
+    state["synthesis.const"] = G.state_dict()["synthesis.const"]
+    save_file(state, str(tmp_path / "shape.safetensors"),
+              metadata={"format": "latentlab.stylegan2", "version": "2", "config": json.dumps(G.config.to_dict())})
+    with pytest.raises(stylegan.CheckpointError, match=r"synthesis.stages.1.up.weight has shape \[2, 2, 3, 3\]"):
+        stylegan.load(tmp_path / "shape.safetensors")
 
 
 def test_unsupported_official_options_are_errors(tmp_path):
