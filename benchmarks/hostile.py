@@ -40,7 +40,7 @@ def _files(tmp):
     huge = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3, mapping_kwargs={},
                 synthesis_kwargs=dict(channel_base=2 ** 20, channel_max=1024))
     save_file({"x": torch.zeros(1)}, str(tmp / "bomb.safetensors"),
-              metadata={"format": "latentlab.stylegan2", "init_kwargs": json.dumps(huge)})
+              metadata={"format": "latentlab.stylegan2", "version": "1", "init_kwargs": json.dumps(huge)})
     write_malicious_pickle(tmp / "evil.pkl", tmp / "pwned")
     (tmp / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
     edit = dict(version=1, model="faces-64-offline", seed=3, psi=0.7, space="w+", points=[[20, 32], [28, 32]],

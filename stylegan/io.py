@@ -1,7 +1,9 @@
 """Loading and saving generators.
 
-Two formats come in: official pickles (read with the restricted unpickler, never executed)
-and our own safetensors files (weights + the constructor arguments as JSON metadata). A
+Formats read: official pickles (with the restricted unpickler, never executed) and our
+safetensors files. Version 2 (written by `save`) holds our tensor names and our
+`GeneratorConfig` as JSON metadata; version 1 (earlier releases) held the official names and
+the official constructor arguments and is read through the converter. A
 pickle is converted once and cached as safetensors next to nothing the user owns
 (`$LATENTLAB_CACHE/converted/<sha256>.safetensors`, default `~/.cache/latentlab`), so later
 loads never unpickle.
@@ -23,12 +25,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .convert import generator_from_pickle_data
+from .convert import build, from_official
 from .errors import CheckpointError, UnsafeCheckpointError
-from .networks import Generator
+from .config import GeneratorConfig
+from .pickles import generator_from_pickle_data
 from .safe_pickle import PersistentRecord, TFNetworkRecord, safe_load
 
 FORMAT = "latentlab.stylegan2"
+VERSION = "2"
 MAX_HEADER_BYTES = 16_000_000   # a 1024 px generator's safetensors header is ~40 KB
 LIMITS = dict(dim=1024, img_channels=4, resolution=2048, channels=1024, mapping_layers=16, kernel_size=7,
               params=100_000_000, list_len=16, int_max=1 << 20, depth=6)
@@ -117,8 +121,8 @@ def cache_dir():
 
 
 def save(G, path, **extra_metadata):
-    """Write G as safetensors: state dict + init kwargs (JSON) in the header metadata."""
-    meta = {"format": FORMAT, "version": "1", "init_kwargs": json.dumps(G.init_kwargs)}
+    """Write G as safetensors (format version 2): state dict + config (JSON) in the header metadata."""
+    meta = {"format": FORMAT, "version": VERSION, "config": json.dumps(G.config.to_dict())}
     meta.update({k: str(v) for k, v in extra_metadata.items()})
     state = {k: v.detach().contiguous().cpu() for k, v in G.state_dict().items()}
     path = Path(path)
@@ -163,23 +167,46 @@ def _load_safetensors(path):
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: safetensors file is not a Latent Lab StyleGAN2 generator "
                               f"(format {meta.get('format')!r})")
+    version = meta.get("version")
+    if version not in ("1", VERSION):
+        raise CheckpointError(f"{path}: unknown Latent Lab safetensors version {version!r} (this release reads 1 and 2)")
+    key = "config" if version == VERSION else "init_kwargs"
     try:
-        kwargs = json.loads(meta["init_kwargs"])
+        args = json.loads(meta[key])
     except (KeyError, TypeError, json.JSONDecodeError, RecursionError):
         raise CheckpointError(f"{path}: the generator arguments in the metadata are missing or corrupt") from None
-    check_generator_args(kwargs, path, _stored_params(header, path))
+    stored = _stored_params(header, path)
+    if version == VERSION:
+        check_generator_args(_official_view(args, path), path, stored)
+    else:
+        check_generator_args(args, path, stored)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({e})") from None
+    # Built on the CPU, not the meta device: the first meta op imports torch's Python meta
+    # registrations (~2-5 s), far more than the random init it would save.
+    if version == VERSION:
+        return build(args, state, str(path))
+    return from_official(state, args, str(path))
+
+
+def _official_view(cfg, source):
+    """Our config (version 2 metadata) in the official layout `check_generator_args` bounds."""
+    _scan(cfg, source)
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{source}: generator config must be a dict, got {type(cfg).__name__}")
     try:
-        # Built on the CPU, not the meta device: the first meta op imports torch's Python meta
-        # registrations (~2-5 s), far more than the random init it would save.
-        G = Generator(**kwargs)
-        G.load_state_dict(state, strict=True, assign=True)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: weights do not match the stored generator arguments ({e})") from None
-    return G.eval().requires_grad_(False)
+        c = GeneratorConfig.from_dict(cfg)  # cheap: sizes only, nothing allocated
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{source}: unsupported generator configuration ({e})") from None
+    if c.width > LIMITS["resolution"]:
+        raise CheckpointError(f"{source}: width must be at most {LIMITS['resolution']}, got {c.width}")
+    mapping = {k: v for k, v in (("num_layers", c.mapping_layers), ("layer_features", c.mapping_width),
+                                 ("embed_features", c.embed_dim)) if v is not None}
+    return dict(z_dim=c.z_dim, c_dim=c.c_dim, w_dim=c.w_dim, img_resolution=c.resolution,
+                img_channels=c.img_channels, mapping_kwargs=mapping,
+                synthesis_kwargs=dict(channels={str(r): ch for r, ch in zip(c.resolutions, c.channels)}))
 
 
 def _sha256(path):

@@ -22,8 +22,7 @@ def model_for_tests(tmp_dir):
     if BUNDLED.is_file():
         return str(BUNDLED)
     torch.manual_seed(0)
-    G = stylegan.Generator(100, 0, 64, 64, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=1024, channel_max=64))
+    G = stylegan.Generator(z_dim=100, w_dim=64, resolution=64, mapping_layers=2, channel_base=1024, channel_max=64)
     path = Path(tmp_dir) / "random64.safetensors"
     stylegan.save(G, path)
     return str(path)

@@ -194,7 +194,7 @@ def test_model_upload_bomb_unsafe_and_valid(env):
     huge = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3, mapping_kwargs={},
                 synthesis_kwargs=dict(channel_base=2 ** 20, channel_max=1024))
     save_file({"x": torch.zeros(1)}, str(tmp / "bomb.safetensors"),
-              metadata={"format": "latentlab.stylegan2", "init_kwargs": json.dumps(huge)})
+              metadata={"format": "latentlab.stylegan2", "version": "1", "init_kwargs": json.dumps(huge)})
     with pytest.raises(Exception, match="^Model upload: bomb.safetensors: the generator would have more than .* parameters"):
         c.predict(handle_file(str(tmp / "bomb.safetensors")), api_name="/upload_model")
     marker = tmp / "pwned"

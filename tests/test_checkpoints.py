@@ -17,8 +17,7 @@ REPO = "someone/stylegan-mirror"
 
 def tiny_G(seed=0):
     torch.manual_seed(seed)
-    return stylegan.Generator(16, 0, 16, 16, 3, mapping_kwargs=dict(num_layers=2),
-                              synthesis_kwargs=dict(channel_base=128, channel_max=16)).eval()
+    return stylegan.Generator(z_dim=16, w_dim=16, resolution=16, mapping_layers=2, channel_base=128, channel_max=16).eval()
 
 
 @pytest.fixture
