@@ -73,9 +73,8 @@ def test_real_models_pass_the_limits(tmp_path):
 
 
 def test_pickle_record_asking_for_a_huge_network(tmp_path):
-    G = small_G()
-    G.init_kwargs = dict(HUGE)   # the record says 1024 channels; its tensors are the small ones
-    write_official_pickle(tmp_path / "g.pkl", G)
+    # the record says 1024 channels; its tensors are the small ones
+    write_official_pickle(tmp_path / "g.pkl", small_G(), **HUGE)
     with pytest.raises(stylegan.CheckpointError, match="channel_max|parameters"):
         stylegan.load(tmp_path / "g.pkl", use_cache=False)
 
