@@ -5,6 +5,8 @@ the FreeDrag preset (l, d) for its category, and either a file shipped in this r
 (the offline models) or a Hugging Face Hub repo_id + filename (the DragGAN model zoo).
 Downloads go only through `huggingface_hub.hf_hub_download` (its cache, resume, progress
 bars, token and HF_HUB_OFFLINE); the Hub endpoint is read from HF_ENDPOINT at call time.
+`hubguard` bounds every download: a dead or hanging Hub is reported within
+$LATENTLAB_HUB_TIMEOUT s (15), a transfer slower than the floor is abandoned (see limits.py).
 A downloaded pickle is validated by loading it (safely: `stylegan.load`); a file that fails
 is removed from the Hub cache so no corrupt entry survives.
 
@@ -175,6 +177,8 @@ def _probe_hub(info, timeout=3.0):
     """Fail in seconds, not after hf_hub_download's retries, when nothing listens at the endpoint."""
     import socket
     from urllib.parse import urlparse
+    import limits
+    timeout = min(timeout, limits.setting("hub_timeout"))
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
         return  # hf_hub_download itself reports offline mode
     url = urlparse(_endpoint() or "https://huggingface.co")
@@ -187,11 +191,24 @@ def _probe_hub(info, timeout=3.0):
                                   f"The offline model {DEFAULT_MODEL!r} works with no download.") from None
 
 
-def resolve(id_or_path, progress=True):
-    """Local file for a registry id (downloading it if needed) or an existing file path."""
+def looks_like_path(text):
+    """A path rather than a registry id: registry ids have no folders and no checkpoint suffix."""
+    text = str(text)
+    return "/" in text or os.sep in text or text.startswith(("~", ".")) or Path(text).suffix in _SUFFIXES
+
+
+_SUFFIXES = (".pkl", ".safetensors", ".pt")
+
+
+def resolve(id_or_path, progress=True, transfer=None):
+    """Local file for a registry id (downloading it if needed) or an existing file path.
+    `transfer` (a hubguard.Transfer) bounds the download and reports its progress."""
     p = Path(str(id_or_path)).expanduser()
-    if p.suffix in (".pkl", ".safetensors", ".pt") and p.is_file():
+    if p.suffix in _SUFFIXES and p.is_file():
         return p
+    if str(id_or_path) not in {m.id for m in list_models()} and looks_like_path(id_or_path):
+        raise FileNotFoundError(f"no such file: {id_or_path}" if not p.exists() else
+                                f"{id_or_path} is not a checkpoint file (expected {', '.join(_SUFFIXES)})")
     info = get_info(str(id_or_path))
     if info.offline:
         path = ROOT / info.local_path
@@ -202,15 +219,20 @@ def resolve(id_or_path, progress=True):
     if cached is not None:  # released checkpoints never change: a cache hit needs no network at all
         return cached
     _probe_hub(info)
+    import hubguard
     from huggingface_hub import hf_hub_download
     from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
     (enable_progress_bars if progress else disable_progress_bars)()
     try:
-        return Path(hf_hub_download(info.repo_id, info.filename, endpoint=_endpoint(), cache_dir=_hub_cache()))
+        with hubguard.guarded(transfer or hubguard.Transfer(info.id)):
+            return Path(hf_hub_download(info.repo_id, info.filename, endpoint=_endpoint(), cache_dir=_hub_cache()))
     except Exception as e:  # any network / HTTP / offline-mode failure becomes one clear message
         from huggingface_hub import errors as hf_errors
         status = getattr(getattr(e, "response", None), "status_code", None)
-        if isinstance(e, hf_errors.LocalEntryNotFoundError):  # no connection and nothing cached
+        cause = e if isinstance(e, hubguard.HubTimeout) else e.__cause__ or e.__context__
+        if isinstance(cause, hubguard.HubTimeout):
+            why = str(cause) + ("; the partial file was removed" if "stalled" in str(cause) else "")
+        elif isinstance(e, hf_errors.LocalEntryNotFoundError):  # no connection and nothing cached
             why = f"the Hugging Face Hub could not be reached and the file is not cached"
         elif isinstance(e, (hf_errors.RemoteEntryNotFoundError, hf_errors.RepositoryNotFoundError)) or status == 404:
             why = f"{info.repo_id}/{info.filename} was not found on the Hub"
@@ -234,7 +256,7 @@ def load(id_or_path, device=None):
         return dcgan.load_pretrained(device=device)
     try:
         return stylegan.load(path, device=device)
-    except (stylegan.CheckpointError, stylegan.UnsafeCheckpointError):
+    except stylegan.CheckpointError:  # UnsafeCheckpointError is one kind
         if not Path(str(id_or_path)).is_file() and not get_info(str(id_or_path)).offline:
             _forget(path)  # a truncated/corrupt download must not stay in the Hub cache
         raise
@@ -248,6 +270,9 @@ def main(argv=None):
     f = sub.add_parser("fetch")
     f.add_argument("id")
     args = ap.parse_args(argv)
+    import stylegan
+    from huggingface_hub.utils import logging as hf_logging
+    hf_logging.set_verbosity_error()  # its retry warnings would add stderr lines to our one-line errors
     try:
         if args.cmd == "fetch":
             G = load(args.id)
@@ -259,9 +284,13 @@ def main(argv=None):
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
         return 0
-    except (UnknownModelError, HubUnavailableError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except (UnknownModelError, HubUnavailableError, stylegan.CheckpointError, OSError, ValueError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(e):
+    return " ".join(str(e).split())
 
 
 if __name__ == "__main__":

@@ -39,11 +39,11 @@ def build_generator(res, tiny=False):
     import stylegan
     torch.manual_seed(0)
     if tiny:  # smoke-test size: same code paths, tiny channels
-        return stylegan.Generator(32, 0, 32, res, 3, mapping_kwargs=dict(num_layers=2),
-                                  synthesis_kwargs=dict(channel_base=512, channel_max=32, conv_clamp=256)).eval()
+        return stylegan.Generator(z_dim=32, w_dim=32, resolution=res, mapping_layers=2, channel_base=512,
+                                  channel_max=32, conv_clamp=256).eval()
     cbase = OFFICIAL.get(res, 32768)
-    return stylegan.Generator(512, 0, 512, res, 3, mapping_kwargs=dict(num_layers=8),
-                              synthesis_kwargs=dict(channel_base=cbase, channel_max=512, conv_clamp=256)).eval()
+    return stylegan.Generator(z_dim=512, w_dim=512, resolution=res, mapping_layers=8, channel_base=cbase,
+                              channel_max=512, conv_clamp=256).eval()
 
 
 def measure(res, engine, steps, warmup, tiny=False):

@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 
-def main(argv=None):
+def _parser():
     ap = argparse.ArgumentParser(prog="python -m dcgan")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train a DCGAN from scratch on an image folder")
@@ -30,11 +30,16 @@ def main(argv=None):
     m.add_argument("--n", type=int, default=4000)
     m.add_argument("--out", required=True)
     m.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
 
     import dcgan
     from dcgan.train import load_checkpoint
     try:
+        _check_args(args)
         if args.cmd == "train":
             r = dcgan.train(args.data, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             seed=args.seed, ngf=args.ngf, ndf=args.ndf, resume=args.resume, max_iters=args.max_iters,
@@ -65,10 +70,31 @@ def main(argv=None):
                 for j, im in enumerate(x):
                     Image.fromarray(im).save(out / f"face_{i + j:06d}.png")
             print(f"{args.n} faces -> {out}")
-    except (dcgan.DataError, dcgan.CheckpointError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ValueError, OSError, FloatingPointError) as e:  # DataError, CheckpointError, LimitError are ValueErrors
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return 0
+
+
+def _check_args(args):
+    """Every number and output path against limits.py, before any work starts."""
+    import limits
+    c = limits.check
+    c("seed", args.seed, "--seed")
+    if args.cmd == "train":
+        c("batch_size", args.batch_size), c("train_lr", args.lr), c("epochs", args.epochs)
+        c("width", args.ngf, "--ngf"), c("width", args.ndf, "--ndf"), c("workers", args.workers)
+        if args.max_iters is not None:
+            c("iterations", args.max_iters)
+        limits.check_out_dir(args.out)
+        return
+    c("sample_count", args.n)
+    if args.cmd == "make-faces":
+        limits.check_out_dir(args.out)
+    elif Path(args.out).is_dir():
+        raise limits.LimitError(f"--out {args.out} is a folder; give the PNG file to write")
+    else:
+        limits.check_out_dir(Path(args.out).parent or ".", "--out's folder")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,26 @@ def build_parser(method, add_args=None):
     return p
 
 
+def _limits():
+    try:
+        import limits  # the repository's ranges; absent when dragcore is used on its own
+    except ImportError:
+        return None
+    return limits
+
+
+def _check_args(args):
+    """The numbers and the output folder against limits.py, before any work starts."""
+    lim = _limits()
+    if lim is None:
+        return
+    lim.check("seed", args.seed, "--seed"), lim.check("max_steps", args.steps, "--steps")
+    lim.check("psi", args.psi, "--psi"), lim.check("mask_weight", args.mask_weight, "--mask-weight")
+    if args.lr is not None:
+        lim.check("lr", args.lr, "--lr")
+    lim.check_out_dir(args.out)
+
+
 def _write_png(arr, path):
     from PIL import Image
     Image.fromarray(arr).save(path)
@@ -88,6 +108,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     method = session_cls.method
     args = build_parser(method, add_args).parse_args(argv)
     try:
+        _check_args(args)
         pairs = [parse_point(p) for p in args.point]
         G, model_name = load_model(args.model, args.device)
         kwargs = dict(seed=args.seed, psi=args.psi, lr=args.lr, mask_weight=args.mask_weight, max_steps=args.steps,
@@ -104,8 +125,12 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     except ValueError as e:  # DragInputError (a ValueError) and the loaders' ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out = _limits().make_out_dir(args.out) if _limits() else Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     _write_png(session.preview(session.latent0), out / "start.png")
     t0 = time.perf_counter()
     result = session.run()

@@ -90,10 +90,6 @@ class ImageLoss:
         return loss
 
 
-def _noise_layers(G):
-    return [m for m in G.synthesis.modules() if hasattr(m, "noise_const")]
-
-
 def _noise_reg(noises):
     """Multi-scale autocorrelation of the noise maps (they should stay white noise)."""
     reg = 0.0
@@ -124,11 +120,8 @@ def project(G, target, space="w", steps=200, lr=0.1, init=None, noise_weight=1e4
     if init is None:
         init = G.mapping.w_avg[None, None].repeat(1, G.num_ws, 1)
     w = (init[:, 0].clone() if space == "w" else init.clone()).detach().requires_grad_(True)
-    layers = _noise_layers(Gc)
-    noises = []
-    for m in layers:
-        m.noise_const = torch.randn_like(m.noise_const).requires_grad_(True)
-        noises.append(m.noise_const)
+    noises = [torch.randn_like(n).requires_grad_(True) for n in Gc.synthesis.noise_maps()]
+    Gc.synthesis.set_noise_maps(noises)
     opt = torch.optim.Adam([w] + noises, lr=lr, betas=(0.9, 0.999))
     for i in range(steps):
         t = i / max(1, steps - 1)
@@ -149,8 +142,7 @@ def project(G, target, space="w", steps=200, lr=0.1, init=None, noise_weight=1e4
                 n.sub_(n.mean()).div_(n.square().mean().sqrt() + 1e-8)
         if progress is not None:
             progress(i + 1, steps, float(loss))
-    for m in layers:
-        m.noise_const = m.noise_const.detach()
+    Gc.synthesis.set_noise_maps([n.detach() for n in noises])
     ws = w.detach()[:, None].repeat(1, G.num_ws, 1) if space == "w" else w.detach()
     return ws, Gc
 

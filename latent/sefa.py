@@ -10,23 +10,10 @@ import torch
 from .util import LatentError, require_mapping
 
 
-def _affines(G):
-    """The style affine layers in W+ row order (conv layers and the last ToRGB)."""
-    out = []
-    for res in G.synthesis.block_resolutions:
-        b = getattr(G.synthesis, f"b{res}")
-        if hasattr(b, "conv0"):
-            out.append(b.conv0.affine)
-        out.append(b.conv1.affine)
-    last = getattr(G.synthesis, f"b{G.img_resolution}")
-    out.append(last.torgb.affine)
-    return out[:G.num_ws]
-
-
 def sefa_directions(G, layers=None, k=5):
     """(directions [k, w_dim] orthonormal, eigenvalues [k]) for the W+ rows `layers` (default: all)."""
     require_mapping(G)
-    affines = _affines(G)
+    affines = G.synthesis.style_affines()  # one per W+ row
     layers = list(range(G.num_ws)) if layers is None else list(layers)
     if not layers or min(layers) < 0 or max(layers) >= G.num_ws:
         raise LatentError(f"layers must lie in 0..{G.num_ws - 1}, got {layers}")

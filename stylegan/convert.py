@@ -1,155 +1,194 @@
-"""Turn inert pickle records into our Generator: official PyTorch persistence records
-(stylegan2-ada-pytorch, and StyleGAN2 from the stylegan3 repository) by parameter name, and
-legacy TensorFlow StyleGAN2 networks (config-f) by a name and layout mapping.
-"""
-import re
+"""Official StyleGAN2 checkpoints -> our Generator, through one name-mapping table.
 
+Sources: stylegan2-ada-pytorch and stylegan3-repo persistence records (read by `safe_pickle`),
+StyleGAN-Human's rectangular records (the same names around a 4x2 constant), legacy TensorFlow
+networks, and version 1 of our safetensors format (official names + official constructor
+arguments). `NAME_TABLE` is the only place official tensor names appear; `official_state_dict`
+runs it backwards (the tests write official-format files with it; `benchmarks/official_parity.py`
+checks the table against the official code itself).
+"""
 import numpy as np
 import torch
 
+from .config import GeneratorConfig
 from .errors import CheckpointError
 from .networks import Generator
-from .safe_pickle import PersistentRecord, TFNetworkRecord
+from .official_config import config_from_official
+from .ops import fir_2d
+
+# kind -> (ours, official PyTorch, TensorFlow, TF layout). Fields: {i} mapping layer, {s} our stage index,
+# {r} stage height in px, {L}/{l}/{T} a synthesis layer's name in ours / official / TF, {n} its W+ row.
+# TF layouts: T transpose; conv [kh,kw,in,out] -> [out,in,kh,kw]; flip mirrors the kernel (TF ran the
+# up-sampling conv as a transposed conv); plus1: TF stores the style bias minus 1; unbatch: [1, ...] -> [...];
+# plane: [1, 1, H, W] -> [H, W]. ours None: a constant the official code stores and we do not (its FIR copies).
+NAME_TABLE = {
+    "w_avg":        ("mapping.w_mean",                     "mapping.w_avg",                     "dlatent_avg",                          ""),
+    "label_weight": ("mapping.label.weight",               "mapping.embed.weight",              "mapping/LabelEmbed/weight",            "T"),
+    "label_bias":   ("mapping.label.bias",                 "mapping.embed.bias",                "mapping/LabelEmbed/bias",              ""),
+    "fc_weight":    ("mapping.layers.{i}.weight",          "mapping.fc{i}.weight",              "mapping/Dense{i}/weight",              "T"),
+    "fc_bias":      ("mapping.layers.{i}.bias",            "mapping.fc{i}.bias",                "mapping/Dense{i}/bias",                ""),
+    "const":        ("synthesis.const",                    "synthesis.b4.const",                "synthesis/4x4/Const/const",            "unbatch"),
+    "style_weight": ("synthesis.stages.{s}.{L}.style.weight", "synthesis.b{r}.{l}.affine.weight", "synthesis/{r}x{r}/{T}/mod_weight",     "T"),
+    "style_bias":   ("synthesis.stages.{s}.{L}.style.bias",  "synthesis.b{r}.{l}.affine.bias",   "synthesis/{r}x{r}/{T}/mod_bias",       "plus1"),
+    "weight":       ("synthesis.stages.{s}.{L}.weight",    "synthesis.b{r}.{l}.weight",         "synthesis/{r}x{r}/{T}/weight",         "conv"),
+    "bias":         ("synthesis.stages.{s}.{L}.bias",      "synthesis.b{r}.{l}.bias",           "synthesis/{r}x{r}/{T}/bias",           ""),
+    "noise_scale":  ("synthesis.stages.{s}.{L}.noise_scale", "synthesis.b{r}.{l}.noise_strength", "synthesis/{r}x{r}/{T}/noise_strength", ""),
+    "noise":        ("synthesis.stages.{s}.{L}.noise",     "synthesis.b{r}.{l}.noise_const",    "synthesis/noise{n}",                   "plane"),
+    "skip":         ("synthesis.stages.{s}.skip.weight",   "synthesis.b{r}.skip.weight",        "synthesis/{r}x{r}/Skip/weight",        "conv flip"),
+    "fir_stage":    (None,                                 "synthesis.b{r}.resample_filter",    None,                                   ""),
+    "fir_layer":    (None,                                 "synthesis.b{r}.{l}.resample_filter", None,                                  ""),
+    "fir_skip":     (None,                                 "synthesis.b{r}.skip.resample_filter", None,                                 ""),
+}
+LAYER_NAMES = {"up": ("conv0", "Conv0_up"), "conv": ("conv1", "Conv1"), "rgb": ("torgb", "ToRGB")}  # TF 4x4: "Conv"
+STYLEGAN3_PREFIX = "synthesis.input."  # alias-free generators start from Fourier features, not a constant
 
 
-def _plain(x):
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(_plain(v) for v in x)
-    return x
+def _slots(G):
+    """(kind, fields) for every tensor of G, and for every FIR constant of the official layout."""
+    yield "w_avg", {}
+    if G.c_dim:
+        yield from (("label_weight", {}), ("label_bias", {}))
+    for i in range(len(G.mapping.layers)):
+        yield from (("fc_weight", {"i": i}), ("fc_bias", {"i": i}))
+    yield "const", {}
+    syn = G.synthesis
+    for s, (r, stage) in enumerate(zip(syn.block_resolutions, syn.stages)):
+        yield "fir_stage", {"r": r}
+        row = syn.first_row(s)
+        for L in ("up", "conv", "rgb"):
+            layer = getattr(stage, L, None)
+            if layer is None:
+                continue
+            l, T = LAYER_NAMES[L]
+            f = dict(s=s, r=r, L=L, l=l, T="Conv" if r == 4 and L == "conv" else T, n=row)
+            yield from ((k, f) for k in ("style_weight", "style_bias", "weight", "bias"))
+            if L != "rgb":
+                if layer.use_noise:
+                    yield from (("noise_scale", f), ("noise", f))
+                yield "fir_layer", f
+                row += 1
+        if stage.skip is not None:
+            yield from (("skip", {"s": s, "r": r}), ("fir_skip", {"r": r}))
 
 
-def _flatten_record(record, prefix=""):
-    """Parameters and buffers of a persistence record tree, by dotted name."""
-    state = record.state
-    skip = set(state.get("_non_persistent_buffers_set") or ())
-    out = {}
-    for group in ("_parameters", "_buffers"):
-        for name, t in (state.get(group) or {}).items():
-            if t is not None and name not in skip:
-                if not isinstance(t, torch.Tensor):
-                    raise CheckpointError(f"{prefix}{name} is not a tensor")
-                out[prefix + name] = t
-    for name, child in (state.get("_modules") or {}).items():
-        if isinstance(child, PersistentRecord):
-            out.update(_flatten_record(child, f"{prefix}{name}."))
-        elif child is not None:
-            raise CheckpointError(f"unexpected sub-module type at {prefix}{name}: {type(child).__name__}")
-    return out
+def name_rows(G):
+    """[(ours, official, tensorflow, tf_layout)] for G; ours is None for official FIR constants."""
+    rows = []
+    for kind, f in _slots(G):
+        ours, off, tf, layout = NAME_TABLE[kind]
+        if kind == "weight" and f["L"] == "up":
+            layout += " flip"
+        rows.append((*(None if t is None else t.format(**f) for t in (ours, off, tf)), layout))
+    return rows
 
 
-def _build(kwargs, state_dict, source, constant_filters=False):
-    """Our Generator with `state_dict` loaded. constant_filters: formats that do not store the FIR
-    filters (TensorFlow) take the generator's own, built from the same kwargs."""
+def _mismatch(source, missing, unexpected):
+    parts = [f"first missing {missing[0]!r} ({len(missing)} missing)" if missing else "",
+             f"first unexpected {unexpected[0]!r} ({len(unexpected)} unexpected)" if unexpected else ""]
+    return CheckpointError(f"{source}: tensors do not map onto a StyleGAN2 generator of this configuration: "
+                           + ", ".join(p for p in parts if p))
+
+
+def build(config, state, source="checkpoint"):
+    """Generator(config) holding `state` (our names), in eval mode without gradients."""
     try:
-        G = Generator(**kwargs)  # on the CPU: see io._load_safetensors
-    except TypeError as e:
-        raise CheckpointError(f"{source}: unsupported generator options ({e})") from None
-    if constant_filters:
-        state_dict = {**{k: v for k, v in G.state_dict().items() if k.endswith("resample_filter")}, **state_dict}
-    missing = sorted(set(G.state_dict()) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(G.state_dict()))
+        G = Generator(config)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{source}: unsupported generator configuration ({e})") from None
+    own = G.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
     if missing or unexpected:
-        raise CheckpointError(f"{source}: weights do not match a StyleGAN2 generator "
-                              f"(missing {missing[:5]}, unexpected {unexpected[:5]})")
-    try:
-        G.load_state_dict({k: v.float().contiguous() for k, v in state_dict.items()}, strict=True, assign=True)
-    except RuntimeError as e:
-        raise CheckpointError(f"{source}: {e}") from None
+        raise _mismatch(source, missing, unexpected)
+    for k, v in own.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise CheckpointError(f"{source}: {k} has shape {list(state[k].shape)}, "
+                                  f"the configuration needs {list(v.shape)}")
+    G.load_state_dict({k: v.float().contiguous() for k, v in state.items()}, strict=True, assign=True)
     return G.eval().requires_grad_(False)
 
 
-def from_persistent(record, source="checkpoint"):
-    if record.class_name != "Generator":
-        raise CheckpointError(f"{source}: expected a Generator record, found {record.class_name!r}")
-    state_dict = _flatten_record(record)
-    if any(k.startswith("synthesis.input.") for k in state_dict):
+def from_official(state, kwargs, source="checkpoint"):
+    """Our Generator from an official state dict (official names) and its constructor arguments."""
+    if any(k.startswith(STYLEGAN3_PREFIX) for k in state):
         raise CheckpointError(f"{source}: this is a StyleGAN3 (alias-free) generator; only StyleGAN2 is supported")
-    kwargs = _plain(dict(record.state.get("_init_kwargs") or {}))
-    args = tuple(record.state.get("_init_args") or ())
-    for name, value in zip(("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels"), args):
-        kwargs[name] = value
-    return _build(kwargs, state_dict, source)
+    const = state.get(NAME_TABLE["const"][1])
+    cfg = config_from_official(kwargs, None if const is None else const.shape, source)
+    G = Generator(cfg)  # only for its structure: which names exist
+    rows = name_rows(G)
+    fir = fir_2d(cfg.fir)
+    ours = {}
+    for our_name, off_name, _, _ in rows:
+        if off_name in state and our_name is None:
+            if not torch.allclose(state[off_name].float(), fir, atol=1e-6):
+                raise CheckpointError(f"{source}: {off_name} is not the FIR filter of the stated resample_filter")
+        elif off_name in state:
+            ours[our_name] = state[off_name]
+    known = {off for _, off, _, _ in rows}
+    missing = [off for our_name, off, _, _ in rows if our_name is not None and off not in state]
+    unexpected = [k for k in state if k not in known]
+    if missing or unexpected:
+        raise _mismatch(source, missing, unexpected)
+    return build(cfg, ours, source)
 
 
-def _tf_params(net, prefix=""):
-    params = {prefix + name: np.asarray(value) for name, value in net.state.get("variables", [])}
-    for name, comp in (net.state.get("components") or {}).items():
-        params.update(_tf_params(comp, f"{prefix}{name}/"))
-    return params
+def official_state_dict(G):
+    """G's tensors under the official names, FIR constants included (the inverse of from_official)."""
+    own, fir = G.state_dict(), fir_2d(G.config.fir)
+    return {off: (fir.clone() if ours is None else own[ours].detach().clone()) for ours, off, _, _ in name_rows(G)}
 
 
-def _tf_layer(tf, our_prefix, tf_prefix, flip=False):
-    """One modulated conv layer: weights [kh,kw,in,out] -> [out,in,kh,kw]; TF keeps style bias - 1."""
-    w = tf[f"{tf_prefix}/weight"]
-    if flip:  # TF did the up-sampling conv as a transposed conv: flip the kernel spatially
-        w = w[::-1, ::-1]
-    return {
-        f"{our_prefix}.weight": w.transpose(3, 2, 0, 1),
-        f"{our_prefix}.bias": tf[f"{tf_prefix}/bias"],
-        f"{our_prefix}.affine.weight": tf[f"{tf_prefix}/mod_weight"].T,
-        f"{our_prefix}.affine.bias": tf[f"{tf_prefix}/mod_bias"] + 1,
-    }
+def _tf_layout(a, layout):
+    for op in layout.split():
+        a = {"T": lambda x: x.T, "conv": lambda x: x.transpose(3, 2, 0, 1), "flip": lambda x: x[:, :, ::-1, ::-1],
+             "plus1": lambda x: x + 1, "unbatch": lambda x: x[0], "plane": lambda x: x[0, 0]}[op](a)
+    return a
 
 
-def from_tf(net, source="checkpoint"):
-    """Legacy TensorFlow StyleGAN2 (Gs) -> Generator, inferring sizes from the variables."""
-    tf = _tf_params(net)
-    kw = dict(net.state.get("static_kwargs") or {})
+def from_tf_params(params, cfg, source="checkpoint"):
+    """Our Generator from TensorFlow variables (flattened names) and the config they imply."""
+    G = Generator(cfg)
+    ours = {}
+    for our_name, _, tf_name, layout in name_rows(G):
+        if our_name is None:
+            continue
+        if tf_name not in params:
+            raise CheckpointError(f"{source}: TensorFlow network is missing variable {tf_name!r}")
+        ours[our_name] = torch.from_numpy(np.array(_tf_layout(params[tf_name], layout), dtype=np.float32))
+    return build(cfg, ours, source)
+
+
+def _tf(kind, **f):
+    return NAME_TABLE[kind][2].format(**f)
+
+
+def tf_config(params, static_kwargs=None, source="checkpoint"):
+    """The GeneratorConfig a TensorFlow StyleGAN2 (config-e/f, skip or resnet) implies, read off
+    the shapes of its variables."""
     try:
-        resolutions = sorted(int(m.group(1)) for k in tf if (m := re.fullmatch(r"synthesis/(\d+)x\1/Conv1/weight", k))
-                             ) + [4]
-        resolutions = sorted(set(resolutions))
-        img_res = max(resolutions)
-        if any(k.startswith("synthesis/") and "ToRGB_lod" in k for k in tf):
-            raise CheckpointError(f"{source}: TensorFlow 'orig' (lod) generators are not supported")
-        arch = "resnet" if any(re.fullmatch(r"synthesis/\d+x\d+/Skip/weight", k) for k in tf) else "skip"
-        channels = {r: tf[f"synthesis/{r}x{r}/Conv{'' if r == 4 else '1'}/weight"].shape[3] for r in resolutions}
-        n_map = len([k for k in tf if re.fullmatch(r"mapping/Dense\d+/weight", k)])
-        c_dim = tf["mapping/LabelEmbed/weight"].shape[0] if "mapping/LabelEmbed/weight" in tf else 0
-        w_dim = tf["dlatent_avg"].shape[0]
-        z_dim = tf["mapping/Dense0/weight"].shape[0] - (w_dim if c_dim else 0)
-        kwargs = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_res,
-                      img_channels=tf[f"synthesis/{img_res}x{img_res}/ToRGB/weight"].shape[3],
-                      mapping_kwargs=dict(num_layers=n_map, layer_features=tf["mapping/Dense0/weight"].shape[1],
-                                          lr_multiplier=kw.get("mapping_lrmul", 0.01)),
-                      synthesis_kwargs=dict(channels=channels, architecture=arch))
-        sd = {"mapping.w_avg": tf["dlatent_avg"]}
-        if c_dim:
-            sd["mapping.embed.weight"] = tf["mapping/LabelEmbed/weight"].T
-            sd["mapping.embed.bias"] = tf["mapping/LabelEmbed/bias"]
-        for i in range(n_map):
-            sd[f"mapping.fc{i}.weight"] = tf[f"mapping/Dense{i}/weight"].T
-            sd[f"mapping.fc{i}.bias"] = tf[f"mapping/Dense{i}/bias"]
-        for r in resolutions:
-            b, t = f"synthesis.b{r}", f"synthesis/{r}x{r}"
-            log2 = int(np.log2(r))
-            convs = [("conv1", "Conv", 0)] if r == 4 else [("conv0", "Conv0_up", 2 * log2 - 5), ("conv1", "Conv1", 2 * log2 - 4)]
-            for ours, theirs, noise_idx in convs:
-                sd.update(_tf_layer(tf, f"{b}.{ours}", f"{t}/{theirs}", flip=theirs == "Conv0_up"))
-                sd[f"{b}.{ours}.noise_strength"] = tf[f"{t}/{theirs}/noise_strength"]
-                sd[f"{b}.{ours}.noise_const"] = tf[f"synthesis/noise{noise_idx}"][0, 0]
-            sd.update(_tf_layer(tf, f"{b}.torgb", f"{t}/ToRGB"))
-            if r == 4:
-                sd[f"{b}.const"] = tf[f"{t}/Const/const"][0]
-            if arch == "resnet" and r > 4:
-                sd[f"{b}.skip.weight"] = tf[f"{t}/Skip/weight"][::-1, ::-1].transpose(3, 2, 0, 1)
+        res = 4
+        while _tf("weight", r=res * 2, T=LAYER_NAMES["conv"][1]) in params:
+            res *= 2
+        conv = lambda r: params[_tf("weight", r=r, T="Conv" if r == 4 else LAYER_NAMES["conv"][1])]
+        n_map = 0
+        while _tf("fc_weight", i=n_map) in params:
+            n_map += 1
+        label = params.get(_tf("label_weight"))
+        dense0 = params[_tf("fc_weight", i=0)]
+        w_dim = params[_tf("w_avg")].shape[0]
+        const = params[_tf("const")]
+        cfg = dict(z_dim=dense0.shape[0] - (0 if label is None else label.shape[1]),
+                   c_dim=0 if label is None else label.shape[0], w_dim=w_dim,
+                   embed_dim=None if label is None else label.shape[1],
+                   resolution=res, width=res * const.shape[-1] // 4,
+                   img_channels=params[_tf("weight", r=res, T=LAYER_NAMES["rgb"][1])].shape[3],
+                   mapping_layers=n_map, mapping_width=dense0.shape[1] if n_map > 1 else None,
+                   mapping_lr=float((static_kwargs or {}).get("mapping_lrmul", 0.01)),
+                   channels=[conv(2 ** k).shape[3] for k in range(2, res.bit_length())],
+                   architecture="resnet" if _tf("skip", r=8) in params else "skip")
     except KeyError as e:
         raise CheckpointError(f"{source}: TensorFlow network is missing variable {e}") from None
-    return _build(kwargs, {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in sd.items()},
-                  source, constant_filters=True)  # FIR filters are constants, not stored by TF
-
-
-def generator_from_pickle_data(data, source="checkpoint"):
-    """The generator (G_ema when present) from whatever an official pickle held."""
-    if isinstance(data, tuple) and len(data) == 3 and all(isinstance(n, TFNetworkRecord) for n in data):
-        return from_tf(data[2], source)  # (G, D, Gs): Gs is the moving average used for sampling
-    if isinstance(data, PersistentRecord):
-        return from_persistent(data, source)
-    if isinstance(data, dict):
-        for key in ("G_ema", "G"):
-            if isinstance(data.get(key), PersistentRecord):
-                return from_persistent(data[key], source)
-    raise CheckpointError(f"{source}: no StyleGAN2 generator found (expected a dict with 'G_ema' or a "
-                          f"TensorFlow (G, D, Gs) tuple, got {type(data).__name__})")
+    try:
+        return GeneratorConfig(**{k: (int(v) if hasattr(v, "__index__") else v) for k, v in cfg.items()})
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{source}: unsupported TensorFlow generator ({e})") from None

@@ -77,25 +77,14 @@ def teacher_forward(T, z):
 
 def build_student(channels=None, w_dim=256, map_layers=4, map_lr=1.0, z_dim=100, resolution=64):
     channels = {int(k): int(v) for k, v in (channels or DEFAULT_CHANNELS).items()}
-    return Generator(z_dim=z_dim, c_dim=0, w_dim=w_dim, img_resolution=resolution, img_channels=3,
-                     mapping_kwargs=dict(num_layers=map_layers, lr_multiplier=map_lr),
-                     synthesis_kwargs=dict(channels={str(k): v for k, v in channels.items()}, conv_clamp=256))
+    return Generator(z_dim=z_dim, w_dim=w_dim, resolution=resolution, mapping_layers=map_layers, mapping_lr=map_lr,
+                     channels=channels, conv_clamp=256)
 
 
 def student_forward(G, z, hint_res):
     """Image and the block outputs at hint_res, in one synthesis pass, tracking w_avg."""
     ws = G.mapping(z, update_w_avg=G.training)
-    syn = G.synthesis
-    syn._check(ws, "const")
-    x = img = None
-    feats, w_idx = {}, 0
-    for res in syn.block_resolutions:
-        block = getattr(syn, f"b{res}")
-        x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + block.num_torgb], "const")
-        w_idx += block.num_conv
-        if res in hint_res:
-            feats[res] = x
-    return img, feats
+    return G.synthesis.image_and_features(ws, hint_res, noise_mode="const")
 
 
 class Adapters(nn.Module):
@@ -194,12 +183,10 @@ def plot_losses(csv_path, png_path):
 
 def style_ranges(G):
     """w rows of each synthesis resolution group: coarse (4-8 px), middle (16-32 px), fine (64 px+)."""
-    rows, idx = {}, 0
-    for res in G.synthesis.block_resolutions:
-        block = getattr(G.synthesis, f"b{res}")
-        n = block.num_conv + (block.num_torgb if res == G.img_resolution else 0)
-        rows[res] = list(range(idx, idx + n))
-        idx += block.num_conv
+    rows = {}
+    for i, res in enumerate(G.synthesis.block_resolutions):
+        first, n_conv = G.synthesis.first_row(i), (1 if i == 0 else 2)
+        rows[res] = list(range(first, first + n_conv + (res == G.img_resolution)))
     group = lambda lo, hi: sorted({i for r, ix in rows.items() if lo <= r <= hi for i in ix})
     return {"coarse": group(4, 8), "middle": group(16, 32), "fine": group(64, 10 ** 9)}
 

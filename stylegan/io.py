@@ -1,13 +1,21 @@
 """Loading and saving generators.
 
-Two formats come in: official pickles (read with the restricted unpickler, never executed)
-and our own safetensors files (weights + the constructor arguments as JSON metadata). A
+Formats read: official pickles (with the restricted unpickler, never executed) and our
+safetensors files. Version 2 (written by `save`) holds our tensor names and our
+`GeneratorConfig` as JSON metadata; version 1 (earlier releases) held the official names and
+the official constructor arguments and is read through the converter. A
 pickle is converted once and cached as safetensors next to nothing the user owns
 (`$LATENTLAB_CACHE/converted/<sha256>.safetensors`, default `~/.cache/latentlab`), so later
 loads never unpickle.
+
+Before any network is built, the constructor arguments a file asks for are checked against
+`LIMITS` (`check_generator_args`): a few hundred bytes of metadata must not make us allocate
+gigabytes. The limits are far above every official StyleGAN2 model (<= 1024 px, 512 channels,
+8 mapping layers, ~30 M parameters).
 """
 import hashlib
 import json
+import math
 import os
 import pickle
 import struct
@@ -17,12 +25,95 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .convert import generator_from_pickle_data
+from .convert import build, from_official
 from .errors import CheckpointError, UnsafeCheckpointError
-from .networks import Generator
-from .safe_pickle import safe_load
+from .config import GeneratorConfig
+from .pickles import generator_from_pickle_data
+from .safe_pickle import PersistentRecord, TFNetworkRecord, safe_load
 
 FORMAT = "latentlab.stylegan2"
+VERSION = "2"
+MAX_HEADER_BYTES = 16_000_000   # a 1024 px generator's safetensors header is ~40 KB
+LIMITS = dict(dim=1024, img_channels=4, resolution=2048, channels=1024, mapping_layers=16, kernel_size=7,
+              params=100_000_000, list_len=16, int_max=1 << 20, depth=6)
+
+
+def _scan(x, source, depth=0):
+    """Generic bounds on any constructor argument: small containers, bounded numbers, short strings."""
+    if depth > LIMITS["depth"]:
+        raise CheckpointError(f"{source}: generator arguments are nested too deeply")
+    if isinstance(x, dict):
+        if len(x) > 64:
+            raise CheckpointError(f"{source}: generator arguments hold a dict of {len(x)} entries")
+        for k, v in x.items():
+            _scan(k, source, depth + 1), _scan(v, source, depth + 1)
+    elif isinstance(x, (list, tuple)):
+        if len(x) > LIMITS["list_len"]:
+            raise CheckpointError(f"{source}: generator argument list of {len(x)} items (at most {LIMITS['list_len']})")
+        for v in x:
+            _scan(v, source, depth + 1)
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        if not abs(x) <= LIMITS["int_max"]:
+            raise CheckpointError(f"{source}: generator argument {x!r} is out of range")
+    elif isinstance(x, str) and len(x) > 64:
+        raise CheckpointError(f"{source}: generator argument string of {len(x)} characters")
+
+
+def _int_arg(kwargs, name, lo, hi, source, default=None):
+    v = kwargs.get(name, default)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise CheckpointError(f"{source}: {name} must be an integer in [{lo}, {hi}], got {v!r}")
+    return v
+
+
+def check_generator_args(kwargs, source, stored_params=None):
+    """Refuse generator arguments beyond LIMITS, before anything is allocated. Returns a lower
+    bound of the parameter count they imply; with `stored_params` (what the file holds), a file
+    whose metadata asks for far more weights than it stores is refused too."""
+    if not isinstance(kwargs, dict):
+        raise CheckpointError(f"{source}: generator arguments must be a dict, got {type(kwargs).__name__}")
+    _scan(kwargs, source)
+    dim, L = LIMITS["dim"], LIMITS
+    z, c, w = (_int_arg(kwargs, n, lo, dim, source) for n, lo in (("z_dim", 0), ("c_dim", 0), ("w_dim", 1)))
+    res = _int_arg(kwargs, "img_resolution", 4, L["resolution"], source)
+    img_ch = _int_arg(kwargs, "img_channels", 1, L["img_channels"], source)
+    if res & (res - 1):
+        raise CheckpointError(f"{source}: img_resolution must be a power of two, got {res}")
+    m = kwargs.get("mapping_kwargs") or {}
+    s = {**(kwargs.get("synthesis_kwargs") or {}), **{k: v for k, v in kwargs.items() if k not in _TOP_ARGS}}
+    if not isinstance(m, dict) or not isinstance(s, dict):
+        raise CheckpointError(f"{source}: mapping_kwargs and synthesis_kwargs must be dicts")
+    n_map = _int_arg(m, "num_layers", 1, L["mapping_layers"], source, default=8)
+    feat = _int_arg(m, "layer_features", 1, dim, source, default=w) if m.get("layer_features") is not None else w
+    emb = 0 if c == 0 else (_int_arg(m, "embed_features", 1, dim, source) if m.get("embed_features") else w)
+    k = _int_arg(s, "kernel_size", 1, L["kernel_size"], source, default=3)
+    resolutions = [2 ** i for i in range(2, res.bit_length())]
+    channels = s.get("channels")
+    if channels is None:
+        base = _int_arg(s, "channel_base", 1, L["int_max"], source, default=32768)
+        top = _int_arg(s, "channel_max", 1, L["channels"], source, default=512)
+        channels = {r: min(base // r, top) for r in resolutions}
+    try:
+        channels = {int(r): channels[r] if r in channels else channels[str(r)] for r in resolutions}
+    except (TypeError, KeyError, AttributeError):
+        raise CheckpointError(f"{source}: synthesis channels must give a width for every resolution") from None
+    for r, ch in channels.items():
+        _int_arg({f"channels[{r}]": ch}, f"channels[{r}]", 1, L["channels"], source)
+    # a lower bound of the parameter and buffer count (weights only, no biases or affines)
+    n = c * emb + (z + emb) * feat + max(n_map - 2, 0) * feat * feat + feat * w
+    for r in resolutions:
+        cin, cout = (channels[r // 2] if r > 4 else 0), channels[r]
+        n += k * k * cin * cout + k * k * cout * cout + cout * img_ch + (16 * cout if r == 4 else 0) + 2 * r * r
+    if n > L["params"]:
+        raise CheckpointError(f"{source}: the generator would have more than {n:,} parameters "
+                              f"(at most {L['params']:,} are accepted)")
+    if stored_params is not None and n > 2 * stored_params + 100_000:
+        raise CheckpointError(f"{source}: the metadata asks for a generator of at least {n:,} parameters but the file "
+                              f"stores only {stored_params:,}")
+    return n
+
+
+_TOP_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs")
 
 
 def cache_dir():
@@ -30,8 +121,8 @@ def cache_dir():
 
 
 def save(G, path, **extra_metadata):
-    """Write G as safetensors: state dict + init kwargs (JSON) in the header metadata."""
-    meta = {"format": FORMAT, "version": "1", "init_kwargs": json.dumps(G.init_kwargs)}
+    """Write G as safetensors (format version 2): state dict + config (JSON) in the header metadata."""
+    meta = {"format": FORMAT, "version": VERSION, "config": json.dumps(G.config.to_dict())}
     meta.update({k: str(v) for k, v in extra_metadata.items()})
     state = {k: v.detach().contiguous().cpu() for k, v in G.state_dict().items()}
     path = Path(path)
@@ -41,39 +132,81 @@ def save(G, path, **extra_metadata):
     os.replace(tmp, path)  # never leave a half-written file under the final name
 
 
-def read_metadata(path):
-    """The safetensors header metadata of a file written by `save`."""
+def _read_header(path):
     with open(path, "rb") as f:
         head = f.read(8)
         if len(head) < 8:
             raise CheckpointError(f"{path}: file is empty or truncated")
         (n,) = struct.unpack("<Q", head)
-        if n > 100_000_000:
+        if n > MAX_HEADER_BYTES:
             raise CheckpointError(f"{path}: not a safetensors file (header size {n})")
         try:
             header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise CheckpointError(f"{path}: corrupt safetensors header") from None
-    return header.get("__metadata__") or {}
+    if not isinstance(header, dict) or not isinstance(header.get("__metadata__") or {}, dict):
+        raise CheckpointError(f"{path}: corrupt safetensors header")
+    return header
+
+
+def read_metadata(path):
+    """The safetensors header metadata of a file written by `save`."""
+    return _read_header(path).get("__metadata__") or {}
+
+
+def _stored_params(header, path):
+    try:
+        return sum(math.prod(int(d) for d in v["shape"]) for k, v in header.items() if k != "__metadata__")
+    except (TypeError, KeyError, ValueError):
+        raise CheckpointError(f"{path}: corrupt safetensors header (tensor shapes)") from None
 
 
 def _load_safetensors(path):
-    meta = read_metadata(path)
+    header = _read_header(path)
+    meta = header.get("__metadata__") or {}
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: safetensors file is not a Latent Lab StyleGAN2 generator "
                               f"(format {meta.get('format')!r})")
+    version = meta.get("version")
+    if version not in ("1", VERSION):
+        raise CheckpointError(f"{path}: unknown Latent Lab safetensors version {version!r} (this release reads 1 and 2)")
+    key = "config" if version == VERSION else "init_kwargs"
+    try:
+        args = json.loads(meta[key])
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError):
+        raise CheckpointError(f"{path}: the generator arguments in the metadata are missing or corrupt") from None
+    stored = _stored_params(header, path)
+    if version == VERSION:
+        check_generator_args(_official_view(args, path), path, stored)
+    else:
+        check_generator_args(args, path, stored)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path}: truncated or corrupt safetensors file ({e})") from None
+    # Built on the CPU, not the meta device: the first meta op imports torch's Python meta
+    # registrations (~2-5 s), far more than the random init it would save.
+    if version == VERSION:
+        return build(args, state, str(path))
+    return from_official(state, args, str(path))
+
+
+def _official_view(cfg, source):
+    """Our config (version 2 metadata) in the official layout `check_generator_args` bounds."""
+    _scan(cfg, source)
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{source}: generator config must be a dict, got {type(cfg).__name__}")
     try:
-        # Built on the CPU, not the meta device: the first meta op imports torch's Python meta
-        # registrations (~2-5 s), far more than the random init it would save.
-        G = Generator(**json.loads(meta["init_kwargs"]))
-        G.load_state_dict(state, strict=True, assign=True)
-    except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: weights do not match the stored generator arguments ({e})") from None
-    return G.eval().requires_grad_(False)
+        c = GeneratorConfig.from_dict(cfg)  # cheap: sizes only, nothing allocated
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{source}: unsupported generator configuration ({e})") from None
+    if c.width > LIMITS["resolution"]:
+        raise CheckpointError(f"{source}: width must be at most {LIMITS['resolution']}, got {c.width}")
+    mapping = {k: v for k, v in (("num_layers", c.mapping_layers), ("layer_features", c.mapping_width),
+                                 ("embed_features", c.embed_dim)) if v is not None}
+    return dict(z_dim=c.z_dim, c_dim=c.c_dim, w_dim=c.w_dim, img_resolution=c.resolution,
+                img_channels=c.img_channels, mapping_kwargs=mapping,
+                synthesis_kwargs=dict(channels={str(r): ch for r, ch in zip(c.resolutions, c.channels)}))
 
 
 def _sha256(path):
@@ -84,6 +217,28 @@ def _sha256(path):
     return h.hexdigest()
 
 
+def _record_params(record, depth=0):
+    """Tensor elements stored in a persistence record tree (what the pickle really holds)."""
+    if depth > 32:
+        raise CheckpointError("network records are nested too deeply")
+    state = record.state
+    n = sum(t.numel() for g in ("_parameters", "_buffers") for t in (state.get(g) or {}).values()
+            if isinstance(t, torch.Tensor))
+    return n + sum(_record_params(m, depth + 1) for m in (state.get("_modules") or {}).values()
+                   if isinstance(m, PersistentRecord))
+
+
+def _check_pickle_data(data, source):
+    """Sanity limits on what an unpickled official file asks us to build."""
+    if isinstance(data, tuple) and len(data) == 3 and isinstance(data[2], TFNetworkRecord):
+        return  # TensorFlow: every size is read from the stored arrays, so it cannot exceed the file
+    record = data.get("G_ema") or data.get("G") if isinstance(data, dict) else data
+    if isinstance(record, PersistentRecord):
+        kwargs = dict(record.state.get("_init_kwargs") or {})
+        kwargs.update(zip(_TOP_ARGS[:5], tuple(record.state.get("_init_args") or ())))
+        check_generator_args(kwargs, source, _record_params(record))
+
+
 def load_pickle(path):
     """Convert an official pickle (safely) without touching the cache."""
     try:
@@ -91,9 +246,15 @@ def load_pickle(path):
             data = safe_load(f)
     except UnsafeCheckpointError:
         raise
-    except (EOFError, pickle.UnpicklingError, ValueError, RuntimeError, TypeError, AttributeError,
-            IndexError, KeyError, struct.error, MemoryError) as e:
+    except pickle.UnpicklingError as e:
+        if "weights only load failed" in str(e).lower():  # torch's own restricted loader refused a nested stream
+            raise UnsafeCheckpointError(f"{path}: refusing to load: a tensor stream inside the pickle references "
+                                        f"something that is not a tensor (nothing was executed)") from None
         raise CheckpointError(f"{path}: truncated or corrupt pickle ({type(e).__name__}: {e})") from None
+    except (EOFError, ValueError, RuntimeError, TypeError, AttributeError, IndexError, KeyError, struct.error,
+            MemoryError, RecursionError) as e:
+        raise CheckpointError(f"{path}: truncated or corrupt pickle ({type(e).__name__}: {e})") from None
+    _check_pickle_data(data, str(path))
     return generator_from_pickle_data(data, source=str(path))
 
 

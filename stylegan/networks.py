@@ -1,282 +1,229 @@
-"""The StyleGAN2 generator: mapping network, synthesis network and their layers.
+"""The StyleGAN2 generator (Karras et al., "Analyzing and Improving the Image Quality of
+StyleGAN", CVPR 2020), written from the paper for inference, editing and distillation.
 
-Written from the StyleGAN2 paper (Karras et al., CVPR 2020) for inference, editing and
-distillation on CPU. Module, parameter and buffer names follow the official
-stylegan2-ada-pytorch state dict (`mapping.fc0.weight`, `synthesis.b64.conv0.affine.bias`,
-`synthesis.b4.const`, ...), so official weights load by name; init arguments follow the
-official ones too, so a pickled record's `init_kwargs` rebuilds the same network.
+    z --MappingNetwork--> w (one per W+ row) --SynthesisNetwork--> image
+
+The synthesis network is a constant followed by one `Stage` per resolution (4, 8, ... px);
+a stage up-samples with a styled convolution, refines with a second one and, depending on the
+architecture, adds its RGB to the up-sampled image of the stages below. W+ row k feeds the
+k-th styled convolution; a stage's to-RGB reads the row after its convolutions.
+
+Names and sizes are ours (`GeneratorConfig`); official checkpoints are translated by
+`stylegan.convert`.
 """
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
-from .ops import bias_act, modulated_conv2d, normalize_2nd_moment, setup_filter, upsample2d
+from .config import GeneratorConfig
+from .layers import NOISE_MODES, learnable, ScaledLinear, ShortcutUp, ModConv, RGBHead
+from .ops import fir_2d, unit_rms, upsample2x
 
-NOISE_MODES = ("const", "random", "none")
 
-
-def _check_finite(name, x):
-    if not torch.isfinite(x).all():
+def _require_finite(name, t):
+    if not torch.isfinite(t).all():
         raise ValueError(f"{name} contains NaN or Inf values")
 
 
-class FullyConnectedLayer(nn.Module):
-    """Equalised-learning-rate linear layer: weights stored at unit scale, scaled at run time."""
-
-    def __init__(self, in_features, out_features, bias=True, activation="linear", lr_multiplier=1.0, bias_init=0.0):
-        super().__init__()
-        self.activation = activation
-        self.weight = nn.Parameter(torch.randn([out_features, in_features]) / lr_multiplier)
-        self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-
-    def forward(self, x):
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = None if self.bias is None else self.bias.to(x.dtype) * self.bias_gain
-        if self.activation == "linear" and b is not None:
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        return bias_act(x.matmul(w.t()), b, act=self.activation)
-
-
 class MappingNetwork(nn.Module):
-    """z (and optional class label c) -> w, broadcast to num_ws rows, with truncation around w_avg."""
+    """z (+ class label) -> w: an MLP on the unit-RMS latent; keeps a running mean of w, the
+    centre of the truncation trick."""
 
-    def __init__(self, z_dim, c_dim, w_dim, num_ws, num_layers=8, embed_features=None, layer_features=None,
-                 activation="lrelu", lr_multiplier=0.01, w_avg_beta=0.995):
+    def __init__(self, cfg, num_ws):
         super().__init__()
-        self.z_dim, self.c_dim, self.w_dim, self.num_ws = z_dim, c_dim, w_dim, num_ws
-        self.num_layers, self.w_avg_beta = num_layers, w_avg_beta
-        embed_features = 0 if c_dim == 0 else (w_dim if embed_features is None else embed_features)
-        layer_features = w_dim if layer_features is None else layer_features
-        features = [z_dim + embed_features] + [layer_features] * (num_layers - 1) + [w_dim]
-        if c_dim > 0:
-            self.embed = FullyConnectedLayer(c_dim, embed_features)
-        for i in range(num_layers):
-            setattr(self, f"fc{i}", FullyConnectedLayer(features[i], features[i + 1], activation=activation,
-                                                        lr_multiplier=lr_multiplier))
-        self.register_buffer("w_avg", torch.zeros([w_dim]))
+        self.z_dim, self.c_dim, self.w_dim, self.num_ws = cfg.z_dim, cfg.c_dim, cfg.w_dim, num_ws
+        self.beta = cfg.w_avg_beta
+        hidden = cfg.mapping_width or cfg.w_dim
+        embed = (cfg.embed_dim or cfg.w_dim) if cfg.c_dim else 0
+        if cfg.c_dim:
+            self.label = ScaledLinear(cfg.c_dim, embed)
+        sizes = [cfg.z_dim + embed] + [hidden] * (cfg.mapping_layers - 1) + [cfg.w_dim]
+        self.layers = nn.ModuleList(ScaledLinear(a, b, lr_mul=cfg.mapping_lr, lrelu=True)
+                                    for a, b in zip(sizes[:-1], sizes[1:]))
+        self.register_buffer("w_mean", torch.zeros(cfg.w_dim))
+
+    @property
+    def w_avg(self):
+        """Running mean of w (the truncation centre)."""
+        return self.w_mean
+
+    def _inputs(self, z, c):
+        parts = []
+        if self.z_dim:
+            if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.z_dim:
+                raise ValueError(f"z must have shape [N, {self.z_dim}], got {list(z.shape) if z is not None else None}")
+            _require_finite("z", z)
+            parts.append(unit_rms(z.float()))
+        if self.c_dim:
+            if not isinstance(c, torch.Tensor) or c.ndim != 2 or c.shape[1] != self.c_dim:
+                raise ValueError(f"this model is conditional: c must have shape [N, {self.c_dim}]")
+            parts.append(unit_rms(self.label(c.float())))
+        return torch.cat(parts, 1) if len(parts) > 1 else parts[0]
 
     def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, update_w_avg=False):
-        x = None
-        if self.z_dim > 0:
-            if z is None or z.ndim != 2 or z.shape[1] != self.z_dim:
-                raise ValueError(f"z must have shape [N, {self.z_dim}], got {None if z is None else list(z.shape)}")
-            _check_finite("z", z)
-            x = normalize_2nd_moment(z.to(torch.float32))
-        if self.c_dim > 0:
-            if c is None or c.ndim != 2 or c.shape[1] != self.c_dim:
-                raise ValueError(f"this model is conditional: c must have shape [N, {self.c_dim}]")
-            y = normalize_2nd_moment(self.embed(c.to(torch.float32)))
-            x = y if x is None else torch.cat([x, y], dim=1)
-        for i in range(self.num_layers):
-            x = getattr(self, f"fc{i}")(x)
-        if update_w_avg:  # used while training/distilling: running mean of w for truncation
-            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
-        x = x.unsqueeze(1).repeat([1, self.num_ws, 1])
+        """ws [N, num_ws, w_dim]; rows below `truncation_cutoff` (default all) pulled towards
+        w_avg by psi. update_w_avg: track the running mean (training only)."""
+        with torch.autocast(self.w_mean.device.type, enabled=False):  # small; w stays exact
+            w = self._inputs(z, c)
+            for layer in self.layers:
+                w = layer(w)
+        if update_w_avg:
+            self.w_mean.copy_(torch.lerp(w.detach().mean(0), self.w_mean, self.beta))
+        ws = w[:, None, :].expand(-1, self.num_ws, -1)
         if truncation_psi != 1:
-            cutoff = self.num_ws if truncation_cutoff is None else truncation_cutoff
-            x = torch.cat([self.w_avg.lerp(x[:, :cutoff], truncation_psi), x[:, cutoff:]], dim=1)
-        return x
+            k = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
+            ws = torch.cat([torch.lerp(self.w_mean, ws[:, :k], truncation_psi), ws[:, k:]], 1)
+        return ws.contiguous()
 
 
-class SynthesisLayer(nn.Module):
-    """Modulated 3x3 convolution (optionally 2x up-sampling), noise input, bias, lrelu, clamp."""
+class Stage(nn.Module):
+    """One resolution: [2x up-sampling styled conv,] styled conv, [to-RGB], [resnet shortcut]."""
 
-    def __init__(self, in_channels, out_channels, w_dim, resolution, kernel_size=3, up=1, use_noise=True,
-                 activation="lrelu", resample_filter=(1, 3, 3, 1), conv_clamp=None):
+    def __init__(self, cfg, res, c_in, c_out, last):
         super().__init__()
-        self.resolution, self.up, self.use_noise = resolution, up, use_noise
-        self.activation, self.conv_clamp = activation, conv_clamp
-        self.register_buffer("resample_filter", setup_filter(resample_filter))
-        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
-        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
-        if use_noise:
-            self.register_buffer("noise_const", torch.randn([resolution, resolution]))
-            self.noise_strength = nn.Parameter(torch.zeros([]))
-        self.bias = nn.Parameter(torch.zeros([out_channels]))
+        shape, clamp = cfg.stage_shape(res), cfg.conv_clamp
+        self.resnet = cfg.architecture == "resnet" and c_in > 0
+        conv = lambda a, up: ModConv(a, c_out, cfg.w_dim, shape, up=up, use_noise=cfg.use_noise, clamp=clamp)
+        self.up = conv(c_in, True) if c_in else None
+        self.conv = conv(c_out, False)
+        if last or cfg.architecture == "skip":
+            self.rgb = RGBHead(c_out, cfg.img_channels, cfg.w_dim, clamp=clamp)
+        self.skip = ShortcutUp(c_in, c_out) if self.resnet else None
+        self.n_conv = 1 if self.up is None else 2
 
-    def forward(self, x, w, noise_mode="const", gain=1.0):
-        styles = self.affine(w)
-        x = modulated_conv2d(x, self.weight, styles, demodulate=True, up=self.up == 2,
-                             resample_filter=self.resample_filter)
-        if self.use_noise and noise_mode == "const":
-            x = x + self.noise_const * self.noise_strength
-        elif self.use_noise and noise_mode == "random":
-            x = x + torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device) * self.noise_strength
-        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
-        return bias_act(x, self.bias, act=self.activation, gain=math.sqrt(2) * gain if self.activation != "linear" else gain,
-                        clamp=clamp)
+    def forward(self, x, ws, fir, noise_mode):
+        """Features of this stage from those of the previous one; ws: this stage's W+ rows."""
+        if self.up is None:
+            return self.conv(x, ws[:, 0], fir, noise_mode)
+        if self.resnet:  # both branches scaled by sqrt(1/2) so their sum keeps unit variance
+            shortcut = self.skip(x, fir, gain=math.sqrt(0.5))
+            x = self.up(x, ws[:, 0], fir, noise_mode)
+            return shortcut + self.conv(x, ws[:, 1], fir, noise_mode, gain=math.sqrt(0.5))
+        return self.conv(self.up(x, ws[:, 0], fir, noise_mode), ws[:, 1], fir, noise_mode)
 
-
-class ToRGBLayer(nn.Module):
-    """1x1 modulated convolution to RGB, without demodulation."""
-
-    def __init__(self, in_channels, out_channels, w_dim, kernel_size=1, conv_clamp=None):
-        super().__init__()
-        self.conv_clamp = conv_clamp
-        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
-        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
-        self.bias = nn.Parameter(torch.zeros([out_channels]))
-        self.weight_gain = 1 / math.sqrt(in_channels * kernel_size ** 2)
-
-    def forward(self, x, w):
-        styles = self.affine(w) * self.weight_gain
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
-        return bias_act(x, self.bias, clamp=self.conv_clamp)
-
-
-class Conv2dLayer(nn.Module):
-    """Plain 1x1 up-sampling convolution: the residual path of the 'resnet' architecture."""
-
-    def __init__(self, in_channels, out_channels, kernel_size=1, bias=False, up=2, resample_filter=(1, 3, 3, 1)):
-        super().__init__()
-        assert kernel_size == 1 and up == 2 and not bias, "only the resnet skip layer is needed by the generator"
-        self.register_buffer("resample_filter", setup_filter(resample_filter))
-        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 1, 1]))
-        self.weight_gain = 1 / math.sqrt(in_channels)
-
-    def forward(self, x, gain=1.0):
-        x = torch.nn.functional.conv2d(x, self.weight.to(x.dtype) * self.weight_gain)
-        return upsample2d(x, self.resample_filter) * gain
-
-
-class SynthesisBlock(nn.Module):
-    """One resolution of the synthesis network: (const | up-conv) + conv, and ToRGB."""
-
-    def __init__(self, in_channels, out_channels, w_dim, resolution, img_channels, is_last, architecture="skip",
-                 resample_filter=(1, 3, 3, 1), conv_clamp=None, **layer_kwargs):
-        super().__init__()
-        if architecture not in ("orig", "skip", "resnet"):
-            raise ValueError(f"unknown synthesis architecture {architecture!r}")
-        self.in_channels, self.w_dim, self.resolution = in_channels, w_dim, resolution
-        self.img_channels, self.is_last, self.architecture = img_channels, is_last, architecture
-        self.register_buffer("resample_filter", setup_filter(resample_filter))
-        self.num_conv = self.num_torgb = 0
-        if in_channels == 0:
-            self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
-        else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2,
-                                        resample_filter=resample_filter, conv_clamp=conv_clamp, **layer_kwargs)
-            self.num_conv += 1
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp, **layer_kwargs)
-        self.num_conv += 1
-        if is_last or architecture == "skip":
-            self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
-            self.num_torgb += 1
-        if in_channels != 0 and architecture == "resnet":
-            self.skip = Conv2dLayer(in_channels, out_channels, resample_filter=resample_filter)
-
-    def forward(self, x, img, ws, noise_mode="const", need_img=True):
-        """ws: [N, num_conv + num_torgb, w_dim]. Returns (features, image so far)."""
-        if self.in_channels == 0:
-            x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            x = self.conv1(x, ws[:, 0], noise_mode)
-        elif self.architecture == "resnet":
-            y = self.skip(x, gain=math.sqrt(0.5))
-            x = self.conv0(x, ws[:, 0], noise_mode)
-            x = y + self.conv1(x, ws[:, 1], noise_mode, gain=math.sqrt(0.5))
-        else:
-            x = self.conv0(x, ws[:, 0], noise_mode)
-            x = self.conv1(x, ws[:, 1], noise_mode)
-        if not need_img:
-            return x, None
+    def add_rgb(self, x, img, ws, fir):
+        """The image so far, up-sampled to this stage, plus this stage's RGB (if it has one)."""
         if img is not None:
-            img = upsample2d(img, self.resample_filter)
-        if self.is_last or self.architecture == "skip":
-            y = self.torgb(x, ws[:, self.num_conv])
-            img = y if img is None else img + y
-        return x, img
+            with torch.autocast(img.device.type, enabled=False):  # 3 channels: keep the image in fp32
+                img = upsample2x(img, fir)
+        if hasattr(self, "rgb"):
+            rgb = self.rgb(x, ws[:, self.n_conv])
+            img = rgb if img is None else img + rgb
+        return img
 
 
 class SynthesisNetwork(nn.Module):
-    """ws [N, num_ws, w_dim] -> image, one SynthesisBlock per resolution from 4x4 up."""
+    """ws [N, num_ws, w_dim] -> image [N, img_channels, H, W] (values around [-1, 1])."""
 
-    def __init__(self, w_dim, img_resolution, img_channels, channel_base=32768, channel_max=512, num_fp16_res=0,
-                 channels=None, **block_kwargs):
+    def __init__(self, cfg):
         super().__init__()
-        if img_resolution < 4 or img_resolution & (img_resolution - 1):
-            raise ValueError(f"img_resolution must be a power of two >= 4, got {img_resolution}")
-        # fp16 blocks are a CUDA training optimisation; inference here is float32 everywhere.
-        for k in ("use_fp16", "fp16_channels_last", "fused_modconv_default"):
-            block_kwargs.pop(k, None)
-        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
-        self.block_resolutions = [2 ** i for i in range(2, int(np.log2(img_resolution)) + 1)]
-        if channels is None:
-            channels = {res: min(channel_base // res, channel_max) for res in self.block_resolutions}
-        channels = {int(k): int(v) for k, v in channels.items()}
-        self.channels = channels
-        self.num_ws = 0
-        for res in self.block_resolutions:
-            block = SynthesisBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim, res, img_channels,
-                                   is_last=res == img_resolution, **block_kwargs)
-            self.num_ws += block.num_conv + (block.num_torgb if res == img_resolution else 0)
-            setattr(self, f"b{res}", block)
+        self.block_resolutions = cfg.resolutions
+        self.channels = dict(zip(cfg.resolutions, cfg.channels))
+        self.w_dim, self.num_ws, self.img_shape = cfg.w_dim, cfg.num_ws, cfg.img_shape
+        self.const = learnable(cfg.channels[0], *cfg.stage_shape(4))
+        c_in = [0] + cfg.channels[:-1]
+        self.stages = nn.ModuleList(Stage(cfg, r, a, b, last=r == cfg.resolution)
+                                    for r, a, b in zip(cfg.resolutions, c_in, cfg.channels))
+        self.register_buffer("fir", fir_2d(cfg.fir), persistent=False)
 
-    def _check(self, ws, noise_mode):
+    def stage(self, res):
+        return self.stages[self.block_resolutions.index(res)]
+
+    @staticmethod
+    def first_row(i):
+        """W+ row of the first convolution of stage i (4 px is stage 0)."""
+        return max(2 * i - 1, 0)
+
+    def run(self, ws, noise_mode="const", upto=None, keep=(), image=True):
+        """The synthesis loop: (image or None, {res: stage output for res in keep}); stops after
+        the stage at `upto` px (none of the stages above it run)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
-        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
-            raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
-        _check_finite("ws", ws)
-
-    def _run(self, ws, noise_mode, stop_res=None, need_img=True):
-        self._check(ws, noise_mode)
-        if stop_res is not None and stop_res not in self.block_resolutions:
-            raise ValueError(f"no synthesis block at {stop_res}px; blocks: {self.block_resolutions}")
-        ws = ws.to(torch.float32)
-        x = img = feat = None
-        w_idx = 0
-        for res in self.block_resolutions:
-            block = getattr(self, f"b{res}")
-            last_needed = res == stop_res and not need_img
-            x, img = block(x, img, ws[:, w_idx:w_idx + block.num_conv + block.num_torgb], noise_mode,
-                           need_img=need_img and not last_needed)
-            w_idx += block.num_conv
-            if res == stop_res:
-                feat = x
-                if not need_img:
-                    break
-        return img, feat
+        if not isinstance(ws, torch.Tensor) or ws.ndim != 3 or tuple(ws.shape[1:]) != (self.num_ws, self.w_dim):
+            raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got "
+                             f"{list(ws.shape) if isinstance(ws, torch.Tensor) else type(ws).__name__}")
+        _require_finite("ws", ws)
+        for r in (upto, *keep):
+            if r is not None and r not in self.block_resolutions:
+                raise ValueError(f"no synthesis block at {r}px; blocks: {self.block_resolutions}")
+        x = self.const[None].expand(ws.shape[0], -1, -1, -1)
+        img, feats = None, {}
+        for i, (res, stage) in enumerate(zip(self.block_resolutions, self.stages)):
+            rows = ws[:, self.first_row(i):]
+            x = stage(x, rows, self.fir, noise_mode)
+            if image:
+                img = stage.add_rgb(x, img, rows, self.fir)
+            if res in keep:
+                feats[res] = x
+            if res == upto:
+                break
+        return img, feats
 
     def forward(self, ws, noise_mode="const", feature_res=None):
-        """Image in [-1, 1] (not clamped). With feature_res, returns (image, features of that block)."""
-        img, feat = self._run(ws, noise_mode, stop_res=feature_res)
-        return img if feature_res is None else (img, feat)
+        """The image; with feature_res, (image, output of the stage at feature_res px)."""
+        img, feats = self.run(ws, noise_mode, keep=() if feature_res is None else (feature_res,))
+        return img if feature_res is None else (img, feats[feature_res])
 
     def features(self, ws, res, noise_mode="const"):
-        """Output of block b{res}; the blocks above it are never run (what drag optimisation needs)."""
-        return self._run(ws, noise_mode, stop_res=res, need_img=False)[1]
+        """Output of the stage at `res` px; the stages above it and the RGB path never run
+        (what drag optimisation needs)."""
+        return self.run(ws, noise_mode, upto=res, keep=(res,), image=False)[1][res]
+
+    def image_and_features(self, ws, resolutions, noise_mode="const"):
+        """(image, {res: stage output}) for several stages in one pass (distillation hints)."""
+        return self.run(ws, noise_mode, keep=tuple(resolutions))
+
+    def style_affines(self):
+        """The style (affine) layer reading each W+ row, in row order: the styled convolutions,
+        then the last stage's to-RGB. SeFa factorises their stacked weights."""
+        convs = [c for s in self.stages for c in (s.up, s.conv) if c is not None]
+        return [c.style for c in convs] + [self.stages[-1].rgb.style]
+
+    def _noisy(self):
+        return [c for s in self.stages for c in (s.up, s.conv) if c is not None and c.use_noise]
+
+    def noise_maps(self):
+        """The constant noise maps (noise_mode 'const'), one per styled convolution, in order."""
+        return [c.noise for c in self._noisy()]
+
+    def set_noise_maps(self, maps):
+        """Replace the constant noise maps (e.g. with tensors being optimised by a projector)."""
+        layers = self._noisy()
+        if len(maps) != len(layers):
+            raise ValueError(f"expected {len(layers)} noise maps, got {len(maps)}")
+        for layer, m in zip(layers, maps):
+            if tuple(m.shape) != tuple(layer.noise.shape):
+                raise ValueError(f"noise map of shape {list(m.shape)} where {list(layer.noise.shape)} is needed")
+            layer.noise = m
 
 
 class Generator(nn.Module):
-    """Mapping + synthesis with the official constructor arguments.
+    """Mapping + synthesis. Build with a GeneratorConfig or its fields as keywords:
+    `Generator(z_dim=512, w_dim=512, resolution=256, channel_base=16384)`."""
 
-    Accepts both official layouts: stylegan2-ada-pytorch (`synthesis_kwargs={...}`) and the
-    stylegan3 repository's StyleGAN2 (synthesis arguments as keywords).
-    """
-
-    def __init__(self, z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs=None,
-                 synthesis_kwargs=None, **extra_synthesis_kwargs):
+    def __init__(self, config=None, **fields):
         super().__init__()
-        mapping_kwargs = dict(mapping_kwargs or {})
-        synthesis_kwargs = {**(synthesis_kwargs or {}), **extra_synthesis_kwargs}
-        self.init_kwargs = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution,
-                                img_channels=img_channels, mapping_kwargs=mapping_kwargs,
-                                synthesis_kwargs=synthesis_kwargs)
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-                                          **synthesis_kwargs)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws, **mapping_kwargs)
+        if isinstance(config, dict):
+            config = GeneratorConfig.from_dict(config)
+        if config is not None and fields:
+            raise TypeError("give a GeneratorConfig or its fields as keywords, not both")
+        self.config = config if config is not None else GeneratorConfig(**fields)
+        self.synthesis = SynthesisNetwork(self.config)
+        self.mapping = MappingNetwork(self.config, self.synthesis.num_ws)
+
+    z_dim = property(lambda self: self.config.z_dim)
+    c_dim = property(lambda self: self.config.c_dim)
+    w_dim = property(lambda self: self.config.w_dim)
+    img_channels = property(lambda self: self.config.img_channels)
+    num_ws = property(lambda self: self.synthesis.num_ws)
+    img_resolution = property(lambda self: self.config.resolution, doc="image height (as the official code)")
+    img_shape = property(lambda self: self.config.img_shape, doc="(height, width) of the images")
+
+    @property
+    def device(self):
+        return self.mapping.w_mean.device
 
     def forward(self, z, c=None, truncation_psi=1.0, truncation_cutoff=None, noise_mode="const"):
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode)
-
-    @property
-    def device(self):
-        return self.mapping.w_avg.device

@@ -1,88 +1,144 @@
-"""Low-level StyleGAN2 operations in plain PyTorch: FIR filters, 2x up-sampling,
-bias + activation with gain and clamp, and the modulated convolution.
+"""The arithmetic of StyleGAN2 in plain PyTorch: FIR up-sampling, modulated convolutions and
+the fused bias / noise / activation step that follows them.
 
-No custom CUDA/C++ ops: everything here is a handful of standard torch calls, so the
-generator runs unchanged on CPU, CUDA and MPS.
+No custom kernels: each function is a few standard torch calls, so the generator runs the same
+on CPU, CUDA and MPS and under autocast. Small per-sample coefficients (styles, demodulation)
+are computed in float32 and cast to the activations' dtype just before they touch them, so
+float32 never leaks into a bf16/fp16 pass.
 """
 import math
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
-# Activation name -> (function, default gain). lrelu keeps unit variance with gain sqrt(2).
-ACTIVATIONS = {
-    "linear": (lambda x: x, 1.0),
-    "relu": (F.relu, math.sqrt(2)),
-    "lrelu": (lambda x: F.leaky_relu(x, 0.2), math.sqrt(2)),
-}
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2)  # keeps unit variance through a leaky ReLU
 
 
-def normalize_2nd_moment(x, dim=1, eps=1e-8):
-    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+def unit_rms(v, eps=1e-8):
+    """v scaled so that each row has mean square 1 (how z and label embeddings enter the mapping)."""
+    return v * torch.rsqrt(v.pow(2).mean(1, keepdim=True) + eps)
 
 
-def setup_filter(taps=(1, 3, 3, 1)):
-    """Separable FIR kernel as a 2D tensor normalised to sum 1 (outer product of the taps)."""
-    f = torch.as_tensor(taps, dtype=torch.float32)
-    f = torch.outer(f, f)
-    return f / f.sum()
+def fir_2d(taps):
+    """2D low-pass kernel: outer product of the 4 taps, normalised to sum 1. (Four taps make
+    the padding of both up-sampling paths below exactly one pixel.)"""
+    t = torch.tensor(taps, dtype=torch.float32)
+    k = t[:, None] * t[None, :]
+    return k / k.sum()
 
 
-def bias_act(x, b=None, act="linear", gain=None, clamp=None):
-    """x + b, activation, times gain (default: the activation's own gain), then clamp to +-clamp."""
-    fn, def_gain = ACTIVATIONS[act]
-    if b is not None:
-        x = x + b.reshape([1, -1] + [1] * (x.ndim - 2))
-    x = fn(x)
-    gain = def_gain if gain is None else gain
-    if gain != 1:
-        x = x * gain
-    if clamp is not None:
-        x = x.clamp(-clamp, clamp)
-    return x
-
-
-def _depthwise(x, f2d):
+def _blur(x, kernel, pad):
+    """Depthwise correlation with the flipped kernel, i.e. a true convolution with the FIR."""
     c = x.shape[1]
-    return F.conv2d(x, f2d[None, None].to(x.dtype).expand(c, 1, *f2d.shape), groups=c)
+    k = kernel.flip(0, 1).to(x.dtype)[None, None].expand(c, 1, -1, -1)
+    return F.conv2d(x, k, padding=pad, groups=c)
 
 
-def upsample2d(x, f):
-    """2x up-sampling with the FIR filter f (gain 4, so a constant stays constant).
-
-    Equivalent to zero-insertion, padding (2, 1) and a 4x4 filter; written as a stride-2
-    transposed depthwise convolution, which never materialises the zero-stuffed image.
-    """
+def upsample2x(x, kernel):
+    """Zero-insertion 2x up-sampling followed by the FIR (times 4, so flat regions keep their
+    value), done as one stride-2 transposed depthwise convolution that never builds the
+    zero-stuffed image. Output: exactly twice the input size."""
     c = x.shape[1]
-    k = (f * 4).to(x.dtype).flip([0, 1])[None, None].expand(c, 1, *f.shape)
-    pad = (f.shape[0] - 2) // 2  # 1 for the 4-tap filter: output is exactly 2H x 2W
-    return F.conv_transpose2d(x, k, stride=2, padding=pad, groups=c)
+    k = (kernel * 4).to(x.dtype)[None, None].expand(c, 1, -1, -1)
+    return F.conv_transpose2d(x, k, stride=2, padding=1, groups=c)
 
 
-def conv3x3_up2(x, weight, f):
-    """3x3 convolution of the 2x up-sampled input, as StyleGAN2 does it: a stride-2 transposed
-    convolution (output 2H+1) followed by the FIR filter with a 1-pixel crop on each side."""
-    x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
-    # the filter is symmetric, so correlation == convolution
-    return _depthwise(F.pad(x, [1, 1, 1, 1]), f * 4)
+def up_conv3x3(x, weight, kernel):
+    """3x3 convolution of the 2x up-sampled input as the paper's generator computes it: a
+    stride-2 transposed convolution (2H+1 wide) then the FIR over a one-pixel border, which
+    lands exactly on 2H x 2W. Nine multiply-adds per input pixel and channel pair, the least of
+    any ordering (filtering first would run the 3x3 at the doubled size)."""
+    # a contiguous [in, out, k, k] weight: a transposed view makes oneDNN write, then copy, the output
+    y = F.conv_transpose2d(x, weight.transpose(0, 1).contiguous(), stride=2)
+    return _blur(y, kernel * 4, pad=1)
 
 
-def modulated_conv2d(x, weight, styles, demodulate=True, up=False, resample_filter=None):
-    """Modulated convolution without per-sample weights.
+def demod_scale(styles, weight, eps=1e-8):
+    """Per-sample, per-output-channel 1 / ||s * w||: rsqrt(s^2 @ sum_k(w^2)^T), in float32.
 
-    Modulation scales the input channels (x * s), the shared weight is applied as one ordinary
-    convolution over the whole batch, and demodulation scales the output channels by
-    rsqrt(s^2 @ sum_k(w^2)^T): the same numbers as building [N, out, in, k, k] weights, at a
-    fraction of the cost (the official op spends about half its CPU time on those weights).
-    """
-    n = x.shape[0]
-    x = x * styles.to(x.dtype).reshape(n, -1, 1, 1)
-    if up:
-        x = conv3x3_up2(x, weight.to(x.dtype), resample_filter)
-    else:
-        x = F.conv2d(x, weight.to(x.dtype), padding=weight.shape[-1] // 2)
-    if demodulate:
-        wsq = weight.square().sum(dim=[2, 3])  # [out, in]
-        dcoefs = (styles.square() @ wsq.t() + 1e-8).rsqrt()  # [N, out]
-        x = x * dcoefs.to(x.dtype).reshape(n, -1, 1, 1)
-    return x
+    Equal to the norm of the modulated weights [N, out, in, k, k] without ever building them."""
+    with torch.autocast(styles.device.type, enabled=False):
+        energy = weight.float().pow(2).sum((2, 3))          # [out, in]
+        return torch.rsqrt(styles.float().pow(2) @ energy.t() + eps)  # [N, out]
+
+
+def channel_dot(a, b):
+    """sum over H and W of a * b, [N, C]: one pass as a batched dot product when both are NCHW."""
+    n, c = a.shape[:2]
+    if a.is_contiguous() and b.is_contiguous():
+        return torch.bmm(a.reshape(n * c, 1, -1), b.reshape(n * c, -1, 1)).reshape(n, c)
+    return (a * b).sum((2, 3))
+
+
+class _ChannelScale(torch.autograd.Function):
+    """x * s[:, :, None, None]; backward in two passes over x (autograd's generic one takes three)."""
+
+    @staticmethod
+    def forward(ctx, x, s):
+        ctx.save_for_backward(x, s)
+        return x * s[:, :, None, None]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        gx = g * s[:, :, None, None] if ctx.needs_input_grad[0] else None
+        return gx, channel_dot(g, x) if ctx.needs_input_grad[1] else None
+
+
+def modulate(x, styles):
+    """Scale input channels by the per-sample styles (the modulation half of the paper's
+    weight modulation; the convolution itself stays shared by the whole batch)."""
+    return _ChannelScale.apply(x, styles.to(x.dtype))
+
+
+class _Epilogue(torch.autograd.Function):
+    """lrelu(y * scale + shift), clamped: three passes forward, five backward (autograd's
+    generic chain takes eight and allocates a tensor for each), saving only y and the output."""
+
+    @staticmethod
+    def forward(ctx, y, scale, shift, clamp):
+        t = torch.addcmul(shift, y, scale[:, :, None, None], out=torch.empty_like(y))  # y's layout, not shift's
+        F.leaky_relu_(t, LRELU_SLOPE)
+        if clamp is not None:
+            t.clamp_(-clamp, clamp)
+        ctx.save_for_backward(y, scale, t)
+        ctx.clamp, ctx.shift_shape = clamp, shift.shape
+        return t
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        y, scale, t = ctx.saved_tensors
+        aten = torch.ops.aten
+        # one fresh buffer, then in place: large allocations cost page faults on every step
+        if ctx.clamp is not None:  # the output is strictly inside the bounds exactly where the input was
+            g = aten.hardtanh_backward(g, t, -ctx.clamp, ctx.clamp)
+            aten.leaky_relu_backward.grad_input(g, t, LRELU_SLOPE, True, grad_input=g)
+        else:
+            g = aten.leaky_relu_backward(g, t, LRELU_SLOPE, True)  # sign of the output = sign of the input
+        need = ctx.needs_input_grad
+        g_scale = channel_dot(g, y) if need[1] else None
+        g_shift = None
+        if need[2]:  # (sum_to_size returns g itself when nothing is summed: copy it before g.mul_)
+            g_shift = g.clone() if tuple(ctx.shift_shape) == tuple(g.shape) else g.sum_to_size(ctx.shift_shape)
+        return g.mul_(scale[:, :, None, None]) if need[0] else None, g_scale, g_shift, None
+
+
+def styled_epilogue(y, scale, shift, clamp=None):
+    """lrelu(y * scale + shift) clamped to +-clamp.
+
+    scale [N, C] folds demodulation and the activation gain; shift (broadcastable to y) folds
+    bias and noise times that gain, which is exact because a leaky ReLU is positively
+    homogeneous (lrelu(k x) = k lrelu(x) for k > 0)."""
+    return _Epilogue.apply(y, scale.to(y.dtype), shift.to(y.dtype), clamp)
+
+
+def rgb_projection(x, weight, styles):
+    """1x1 modulated convolution without demodulation, as a batched matmul with per-sample
+    weights [N, out, in]: for the 3 RGB outputs that is far cheaper than scaling the input."""
+    n, c, h, w = x.shape
+    wn = weight[:, :, 0, 0].to(x.dtype)[None] * styles.to(x.dtype)[:, None, :]
+    return torch.bmm(wn, x.reshape(n, c, h * w)).reshape(n, -1, h, w)

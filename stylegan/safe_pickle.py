@@ -17,9 +17,7 @@ import pickle
 import numpy as np
 import torch
 
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """The pickle names a global outside the allow-list; nothing from it was executed."""
+from .errors import UnsafeCheckpointError  # noqa: F401  (raised here, defined with CheckpointError)
 
 
 class PersistentRecord:

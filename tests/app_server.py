@@ -1,6 +1,8 @@
 """Launch `python app.py` in a subprocess on 127.0.0.1 for tests; stop it afterwards."""
+import collections
 import os
 import socket
+import threading
 import subprocess
 import sys
 import time
@@ -20,8 +22,7 @@ def model_for_tests(tmp_dir):
     if BUNDLED.is_file():
         return str(BUNDLED)
     torch.manual_seed(0)
-    G = stylegan.Generator(100, 0, 64, 64, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=1024, channel_max=64))
+    G = stylegan.Generator(z_dim=100, w_dim=64, resolution=64, mapping_layers=2, channel_base=1024, channel_max=64)
     path = Path(tmp_dir) / "random64.safetensors"
     stylegan.save(G, path)
     return str(path)
@@ -41,10 +42,13 @@ class AppServer:
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--server-port", str(self.port)],
                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.output = collections.deque(maxlen=400)   # the app's last lines; drained so its pipe never fills
+        threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True).start()
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("app exited early:\n" + self.proc.stdout.read())
+                time.sleep(0.2)
+                raise RuntimeError("app exited early:\n" + "".join(self.output))
             try:
                 urllib.request.urlopen(self.url, timeout=2)
                 self.ready_seconds = time.perf_counter() - self.t0

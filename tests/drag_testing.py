@@ -9,8 +9,7 @@ import stylegan
 def small_G(res=64, seed=0):
     """A small random-weight StyleGAN2 (real network, real layers), float32 CPU."""
     torch.manual_seed(seed)
-    G = stylegan.Generator(64, 0, 64, res, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=2048, channel_max=64))
+    G = stylegan.Generator(z_dim=64, w_dim=64, resolution=res, mapping_layers=2, channel_base=2048, channel_max=64)
     return G.eval()
 
 

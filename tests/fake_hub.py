@@ -3,13 +3,17 @@
 `hf_hub_download` sends HEAD {endpoint}/{repo_id}/resolve/{revision}/{filename} (reading
 X-Repo-Commit, ETag and Content-Length) and then GET of the same URL (with a Range header when
 it resumes). Each served file has a mode: 'ok', 'missing' (404), 'truncate' (announces the full
-length, sends half and closes) or 'corrupt' (right length, wrong bytes). The server runs in a
-daemon thread, counts requests, and stops on `close()` or at the end of a `with` block.
+length, sends half and closes), 'corrupt' (right length, wrong bytes), 'hang' (accepts the
+connection and never answers, HEAD and GET alike), 'hang-body' (answers HEAD and the GET's
+headers, then sends nothing), 'trickle' (sends the body at `trickle_rate` bytes/s) or 'error'
+(HTTP 500 every time). The server runs in a daemon thread, counts requests, and stops on
+`close()` or at the end of a `with` block (which also releases every hanging answer).
 """
 import hashlib
 import http.server
 import re
 import threading
+import time
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -19,6 +23,8 @@ class FakeHub:
         self.files = {}      # (repo_id, filename) -> bytes
         self.modes = {}      # (repo_id, filename) -> mode
         self.requests = []   # (method, path)
+        self.trickle_rate = 64
+        self.released = threading.Event()   # set by close(): hanging answers end
         hub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -29,7 +35,19 @@ class FakeHub:
                 hub.requests.append((self.command, self.path))
                 m = re.fullmatch(r"/(.+?/.+?)/resolve/([^/]+)/(.+)", self.path.split("?")[0])
                 key = (m.group(1), m.group(3)) if m else None
-                if key not in hub.files or hub.modes.get(key) == "missing":
+                mode = hub.modes.get(key)
+                if mode == "hang" or (mode == "hang-body" and self.command == "GET"):
+                    if mode == "hang-body":
+                        self._headers(hub.files[key])
+                    hub.released.wait()
+                    self.close_connection = True
+                    return None, None
+                if mode == "error":
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None, None
+                if key not in hub.files or mode == "missing":
                     self.send_response(404)
                     self.send_header("X-Error-Code", "EntryNotFound")
                     self.send_header("Content-Length", "0")
@@ -66,7 +84,23 @@ class FakeHub:
                     return
                 if mode == "corrupt":
                     body = bytes(b ^ 0x5A for b in body)
+                if mode == "trickle":
+                    self._trickle(body)
+                    return
                 self.wfile.write(body)
+
+            def _trickle(self, body):
+                step = max(1, hub.trickle_rate // 20)
+                for i in range(0, len(body), step):
+                    if hub.released.is_set():
+                        break
+                    try:
+                        self.wfile.write(body[i:i + step])
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        break
+                    time.sleep(0.05)
+                self.close_connection = True
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -79,6 +113,7 @@ class FakeHub:
         self.modes[(repo_id, filename)] = mode
 
     def close(self):
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 

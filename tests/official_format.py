@@ -11,6 +11,7 @@
 """
 import collections
 import contextlib
+import json
 import os
 import pickle
 import sys
@@ -18,6 +19,9 @@ import types
 
 import numpy as np
 import torch
+
+from stylegan.convert import official_state_dict
+from stylegan.official_config import official_kwargs
 
 MODULE_SRC = "import os\nos.system('touch {marker}')  # a real pickle embeds its network source here\n"
 
@@ -61,38 +65,64 @@ class EasyDict(dict):
     pass
 
 
+BUFFERS = ("w_avg", "noise_const", "resample_filter")  # the official buffers; every other tensor is a parameter
+
+
 class _Persistent:
-    def __init__(self, module, init_kwargs=None, marker="/nonexistent"):
+    """One module of the official tree as a persistence record (children added by dotted names)."""
+
+    def __init__(self, class_name, init_kwargs=None, marker="/nonexistent"):
+        self.marker = marker
         self.meta = dict(type="class", version=6, module_src=MODULE_SRC.format(marker=marker),
-                         class_name=type(module).__name__, state=None)
-        params = collections.OrderedDict((k, v) for k, v in module._parameters.items())
-        buffers = collections.OrderedDict((k, v) for k, v in module._buffers.items())
-        children = collections.OrderedDict((k, _Persistent(m, marker=marker)) for k, m in module._modules.items())
+                         class_name=class_name, state=None)
         self.meta["state"] = {
-            "training": False, "_parameters": params, "_buffers": buffers,
+            "training": False, "_parameters": collections.OrderedDict(), "_buffers": collections.OrderedDict(),
             "_non_persistent_buffers_set": set(), "_backward_hooks": collections.OrderedDict(),
             "_forward_hooks": collections.OrderedDict(), "_forward_pre_hooks": collections.OrderedDict(),
-            "_modules": children, "_init_args": (),
+            "_modules": collections.OrderedDict(), "_init_args": (),
             "_init_kwargs": EasyDict(init_kwargs or {}),
         }
+
+    def add(self, dotted, tensor):
+        *path, leaf = dotted.split(".")
+        node = self
+        for name in path:
+            node = node.meta["state"]["_modules"].setdefault(name, _Persistent("Module", marker=self.marker))
+        node.meta["state"]["_buffers" if leaf in BUFFERS else "_parameters"][leaf] = tensor
 
     def __reduce__(self):
         return (_reconstruct_persistent_obj, (self.meta,))
 
 
-def write_official_pickle(path, G, marker="/nonexistent"):
-    kwargs = dict(G.init_kwargs)
-    kwargs["mapping_kwargs"] = EasyDict(kwargs["mapping_kwargs"])
-    kwargs["synthesis_kwargs"] = EasyDict(kwargs["synthesis_kwargs"])
-    G_ema = _Persistent(G, kwargs, marker)
-    D = _Persistent(torch.nn.Linear(4, 1), {}, marker)
-    D.meta["class_name"] = "Discriminator"
+def official_record(G, marker="/nonexistent", **extra_kwargs):
+    """G as the official code would pickle it: official names (from our converter's table run
+    backwards, so this mirrors our reader; benchmarks/official_parity.py checks the table against
+    the official code) and official constructor arguments."""
+    kwargs = {k: (EasyDict(v) if isinstance(v, dict) else v) for k, v in official_kwargs(G.config).items()}
+    kwargs.update(extra_kwargs)
+    rec = _Persistent("Generator", kwargs, marker)
+    for name, t in official_state_dict(G).items():
+        rec.add(name, t)
+    return rec
+
+
+def write_official_pickle(path, G, marker="/nonexistent", **extra_kwargs):
+    G_ema = official_record(G, marker, **extra_kwargs)
+    D = _Persistent("Discriminator", {}, marker)
+    D.add("b4.fc.weight", torch.zeros(1, 4))
     data = dict(G=G_ema, D=D, G_ema=G_ema, augment_pipe=None,
                 training_set_kwargs=EasyDict(path="~/datasets/ffhq.zip", resolution=G.img_resolution))
     with _fake_modules(**{"torch_utils.persistence": {"_reconstruct_persistent_obj": _reconstruct_persistent_obj},
                           "dnnlib.util": {"EasyDict": EasyDict}}):
         with open(path, "wb") as f:
             pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def write_v1_safetensors(path, G):
+    """Our safetensors format version 1 (official names + official constructor arguments)."""
+    from safetensors.torch import save_file
+    meta = {"format": "latentlab.stylegan2", "version": "1", "init_kwargs": json.dumps(official_kwargs(G.config))}
+    save_file({k: v.contiguous() for k, v in official_state_dict(G).items()}, str(path), metadata=meta)
 
 
 class Network:
@@ -116,16 +146,18 @@ def _tf_layer(sd, ours, flip=False):
 
 
 def write_tf_pickle(path, G):
-    """G must be skip architecture without conv_clamp (as TF config-f)."""
-    sd = {k: v.detach().cpu() for k, v in G.state_dict().items()}
+    """G must be skip architecture without conv_clamp (as TF config-f). Written from the official
+    PyTorch names with its own TF naming (independent of the converter's TF column)."""
+    sd = official_state_dict(G)
     mapping_vars = [(f"Dense{i}/{p}", (sd[f"mapping.fc{i}.weight"].numpy().T.copy() if p == "weight"
                                        else sd[f"mapping.fc{i}.bias"].numpy()))
-                    for i in range(G.mapping.num_layers) for p in ("weight", "bias")]
+                    for i in range(G.config.mapping_layers) for p in ("weight", "bias")]
     synth_vars = []
-    for r in G.synthesis.block_resolutions:
+    for r in G.config.resolutions:
         b = f"synthesis.b{r}"
         log2 = int(np.log2(r))
-        convs = [("conv1", "Conv", 0)] if r == 4 else [("conv0", "Conv0_up", 2 * log2 - 5), ("conv1", "Conv1", 2 * log2 - 4)]
+        convs = ([("conv1", "Conv", 0)] if r == 4 else
+                 [("conv0", "Conv0_up", 2 * log2 - 5), ("conv1", "Conv1", 2 * log2 - 4)])
         if r == 4:
             synth_vars.append(("4x4/Const/const", sd[f"{b}.const"].numpy()[None]))
         for ours, theirs, noise_idx in convs:
@@ -139,7 +171,7 @@ def write_tf_pickle(path, G):
         return Network(dict(version=4, name=name, static_kwargs=static, components=components or {},
                             build_module_src="raise SystemExit('never run')", build_func_name="G_main",
                             variables=variables))
-    mapping = net("G_mapping", mapping_vars, mapping_lrmul=G.mapping.fc0.bias_gain)
+    mapping = net("G_mapping", mapping_vars, mapping_lrmul=G.config.mapping_lr)
     synthesis = net("G_synthesis", synth_vars)
     Gs = net("G", [("dlatent_avg", sd["mapping.w_avg"].numpy()), ("lod", np.float32(0))],
              dict(mapping=mapping, synthesis=synthesis))

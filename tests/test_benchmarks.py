@@ -13,8 +13,7 @@ from benchmarks import drag_back
 
 def test_drag_back_tiny(tmp_path):
     torch.manual_seed(0)
-    G = stylegan.Generator(32, 0, 32, 32, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=512, channel_max=32))
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
     stylegan.save(G, tmp_path / "g.safetensors")
     summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                               "--out", str(tmp_path)])
@@ -107,3 +106,11 @@ def test_inversion_benchmark_tiny(tmp_path):
     assert set(data["smoothness"]) == {"z-lerp", "z-slerp", "w-lerp", "w-slerp"}
     md = (tmp_path / "inversion.md").read_text()
     assert "| teacher (n=1) |" in md and "| w-slerp |" in md
+
+
+def test_generator_speed_feature_pass_tiny():
+    from benchmarks import generator_speed
+    r = generator_speed.feature_pass(1, res=32, feature_res=16, z_dim=32, w_dim=32, mapping_layers=2,
+                                     channel_base=512, channel_max=32)
+    assert r["median_cpu_s"]["fp32"] > 0 and r["median_cpu_s"]["bf16"] > 0
+    assert 0 < r["mean_rel_feature_diff"] < 0.05  # bf16 runs and stays close to fp32

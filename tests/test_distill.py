@@ -56,7 +56,7 @@ def test_distill_reduces_loss_writes_checkpoint_and_resumes(tmp_path):
     assert ck2["step"] == 24 and ck2["cpu_s"] > ck["cpu_s"] and "D" in ck2
     adv = [float(r["d_loss"]) for r in _rows(out) if int(r["step"]) > 20]
     assert all(0 < d < 10 for d in adv), adv
-    assert not torch.equal(ck2["G"]["mapping.w_avg"], ck["G"]["mapping.w_avg"])
+    assert not torch.equal(ck2["G"]["mapping.w_mean"], ck["G"]["mapping.w_mean"])
 
 
 def test_resume_errors_are_clear(tmp_path):

@@ -75,7 +75,7 @@ def test_cli_bad_inputs_in_process(model_path, tmp_path, capsys):
         (DragGANSession, ["--point", "20,30,31,30", "--mask", str(tmp_path / "small.png")], "32x32"),
         (DragGANSession, ["--point", "20,30,31,30", "--mask", str(tmp_path / "nope.png")], "not found"),
         (DragGANSession, ["--point", "20,30,31,30", "--space", "q"], "space"),
-        (DragGANSession, ["--point", "20,30,31,30", "--steps", "-3"], "max_steps"),
+        (DragGANSession, ["--point", "20,30,31,30", "--steps", "-3"], "--steps must be"),
     ]
     for cls, args, msg in cases:
         assert main(cls, argv=base + args) == 2, args

@@ -16,8 +16,7 @@ from latent import LatentError, apply_delta, generator_delta, load_image, projec
 @pytest.fixture(scope="module")
 def G():
     torch.manual_seed(0)
-    G = stylegan.Generator(32, 0, 32, 16, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=256, channel_max=32))
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=16, mapping_layers=2, channel_base=256, channel_max=32)
     return G.eval().requires_grad_(False)
 
 
@@ -43,7 +42,7 @@ def test_wplus_beats_w_and_pti_improves(G):
     G2 = apply_delta(G, delta)
     with torch.no_grad():
         assert (G2.synthesis(ws) - Gt.synthesis(ws)).abs().max() < 1e-5
-    bad = {"synthesis.b4.const": torch.zeros(1, 2, 3)}
+    bad = {"synthesis.const": torch.zeros(1, 2, 3)}
     with pytest.raises(LatentError, match="does not fit"):
         apply_delta(G, bad)
 

@@ -12,8 +12,8 @@ from latent.util import seed_z
 @pytest.fixture(scope="module")
 def G():
     torch.manual_seed(0)
-    return stylegan.Generator(32, 0, 32, 32, 3, mapping_kwargs=dict(num_layers=2),
-                              synthesis_kwargs=dict(channel_base=512, channel_max=32)).eval().requires_grad_(False)
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
+    return G.eval().requires_grad_(False)
 
 
 def test_interpolation_endpoints_and_slerp_norms(G):
@@ -38,8 +38,7 @@ def test_mixing_ranges_and_grid(G):
     with pytest.raises(LatentError, match="at least 64 px"):
         style_mix_grid(G, [3], [4, 5], psi=0.7)  # the 32 px test model has no fine blocks
     torch.manual_seed(1)
-    G = stylegan.Generator(32, 0, 32, 64, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=512, channel_max=32)).eval()
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=64, mapping_layers=2, channel_base=512, channel_max=32).eval()
     rows, labels = style_mix_grid(G, [3], [4, 5], psi=0.7)
     assert len(rows) == 4 and rows[0].shape == (2, 64, 64, 3)
     assert (rows[1].astype(int) - rows[3].astype(int)).__abs__().mean() > 0  # coarse vs fine mixing differ
@@ -59,8 +58,8 @@ def test_truncation_sweep_starts_at_w_avg(G):
 def test_sefa_is_top_eigenvectors(G):
     dirs, vals = sefa_directions(G, layers=[0, 1, 2], k=3)
     assert torch.allclose(dirs @ dirs.t(), torch.eye(3), atol=1e-4)
-    A = torch.cat([G.synthesis.b4.conv1.affine.weight, G.synthesis.b8.conv0.affine.weight,
-                   G.synthesis.b8.conv1.affine.weight])
+    A = torch.cat([G.synthesis.stage(4).conv.style.weight, G.synthesis.stage(8).up.style.weight,
+                   G.synthesis.stage(8).conv.style.weight])
     A = A / A.norm(dim=1, keepdim=True)
     ref = torch.linalg.eigvalsh(A.t() @ A).flip(0)[:3]
     assert torch.allclose(vals, ref, rtol=1e-4)

@@ -4,11 +4,17 @@ The edit JSON holds everything needed to redo the same edit on the same model: m
 seed, psi, latent space, points, the mask (as a base64 PNG), method and hyper-parameters, and
 the number of steps taken. Replaying it re-creates the start latent from the seed and runs the
 same engine for the same steps: the drag is deterministic, so the image is the same.
+
+An edit JSON comes from a user, so `read_edit` checks all of it before anything runs: file size
+and nesting depth before parsing, then every field against its range in `limits`.
 """
 import base64
 import io
 import json
+import os
 from pathlib import Path
+
+import limits
 
 import imageio.v2 as imageio
 import numpy as np
@@ -59,9 +65,13 @@ def mask_from_b64(s):
     if s is None:
         return None
     try:
-        return np.asarray(Image.open(io.BytesIO(base64.b64decode(s))).convert("L")) >= 128
-    except Exception as e:
-        raise EditError(f"the edit's mask is not a valid PNG ({e})") from None
+        im = Image.open(io.BytesIO(base64.b64decode(str(s), validate=True)))
+        limits.check_size("image_pixels", im.width * im.height, "the edit's mask")
+        return np.asarray(im.convert("L")) >= 128
+    except limits.LimitError as e:
+        raise EditError(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - base64, PNG and PIL errors alike: the mask is unusable
+        raise EditError(f"the edit's mask is not a valid PNG ({type(e).__name__})") from None
 
 
 def edit_record(*, model, seed, psi, space, points, mask, method, params, steps):
@@ -70,23 +80,73 @@ def edit_record(*, model, seed, psi, space, points, mask, method, params, steps)
                 params=params, steps=int(steps))
 
 
-def read_edit(path):
-    """Parse and validate an edit JSON file -> dict (mask decoded)."""
+def json_depth(text):
+    """Deepest [ / { nesting of a JSON text, strings skipped; measured before parsing (json.loads
+    would recurse once per level and fail on a few thousand)."""
+    depth = deepest = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            escaped, in_str = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+PARAMS = {"lr": "lr", "mask_weight": "mask_weight", "r1": "r1", "r2": "r2", "l": "l", "d": "d"}
+
+
+def _field(name, value, label):
     try:
-        data = json.loads(Path(path).read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return limits.check(name, value, label=f"the edit's {label}")
+    except limits.LimitError as e:
+        raise EditError(str(e)) from None
+
+
+def read_edit(path):
+    """Parse and validate an edit JSON file -> dict (mask decoded, every number checked)."""
+    try:
+        limits.check_size("edit_json_bytes", os.path.getsize(path), "the edit JSON file")
+        text = Path(path).read_text(encoding="utf-8")
+    except limits.LimitError as e:
+        raise EditError(str(e)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise EditError(f"not an edit JSON file ({type(e).__name__})") from None
+    if json_depth(text) > limits.SIZES["edit_json_depth"]:
+        raise EditError(f"the edit JSON is nested more than {limits.SIZES['edit_json_depth']} levels deep")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
         raise EditError(f"not an edit JSON file ({e})") from None
     need = {"model", "seed", "psi", "space", "points", "method", "params", "steps"}
     if not isinstance(data, dict) or not need <= set(data):
         raise EditError(f"the edit JSON must contain {sorted(need)}")
     if data["method"] not in ("draggan", "freedrag"):
-        raise EditError(f"unknown method {data['method']!r} in the edit JSON")
+        raise EditError(f"unknown method {str(data['method'])[:40]!r} in the edit JSON")
+    if not isinstance(data["model"], str) or not data["model"] or len(data["model"]) > 200:
+        raise EditError("the edit's model must be a model id (text)")
+    if data["space"] not in ("w", "w+", "z"):
+        raise EditError(f"the edit's space must be 'w', 'w+' or 'z', got {str(data['space'])[:20]!r}")
+    if not isinstance(data["params"], dict):
+        raise EditError(f"the edit's params must be an object, got {type(data['params']).__name__}")
     pts = data["points"]
     if not isinstance(pts, list) or len(pts) < 2 or len(pts) % 2 or not all(
             isinstance(p, list) and len(p) == 2 for p in pts):
         raise EditError("the edit JSON's points must be pairs of [x, y] (handle, target, ...)")
-    data["mask"] = mask_from_b64(data.get("mask"))
-    return data
+    _field("point_pairs", len(pts) // 2, "number of point pairs")
+    for p in pts:
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in p):
+            raise EditError(f"the edit's points must be finite numbers, got {str(p)[:40]}")
+    out = dict(data, seed=_field("seed", data["seed"], "seed"), psi=_field("psi", data["psi"], "psi"),
+               steps=_field("max_steps", data["steps"], "steps"), points=[[float(x), float(y)] for x, y in pts])
+    out["params"] = {k: _field(PARAMS[k], v, f"params.{k}") for k, v in data["params"].items() if k in PARAMS}
+    out["mask"] = mask_from_b64(data.get("mask"))
+    return out
 
 
 def export_all(out_dir, result, record):

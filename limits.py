@@ -1,0 +1,157 @@
+"""Every bound on what a user can ask for, in one place: the range of each number (app fields,
+edit JSON, command lines), the size of files and JSON, and the network deadlines.
+
+`check(name, value)` converts a value to its kind and raises `LimitError` (a ValueError whose
+message names the field and its range) when it is missing, not a number, not finite, not whole
+where a whole number is needed, or outside the range. Nothing is clamped silently. The network
+and size settings can be overridden by environment variables (read at call time, so tests can
+use short deadlines). The sanity limits on checkpoint files live in `stylegan.io.LIMITS`
+(the library must not import the app's settings). `python -m limits` prints the README table.
+"""
+import math
+import os
+
+SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
+
+# name: (label shown to the user, kind, low, high)
+RANGES = {
+    "seed": ("Seed", int, 0, SEED_MAX),
+    "psi": ("Truncation ψ", float, -2.0, 2.0),
+    "max_steps": ("Max steps", int, 1, 1000),
+    "lr": ("Learning rate", float, 1e-5, 1.0),
+    "mask_weight": ("Mask weight λ", float, 0.0, 1000.0),
+    "r1": ("r1", float, 0.5, 32.0),
+    "r2": ("r2", float, 1.0, 64.0),          # DragGAN's search square grows with r2 squared
+    "l": ("FreeDrag l", float, 0.1, 0.5),     # the same range freedrag.engine checks
+    "d": ("FreeDrag d", float, 1.0, 6.0),
+    "point_pairs": ("Number of point pairs", int, 1, 16),
+    "frames": ("Frames", int, 3, 16),
+    "mix_seeds": ("Number of source seeds", int, 1, 8),
+    "sefa_k": ("Directions", int, 1, 8),
+    "sefa_strength": ("Strength", float, -50.0, 50.0),
+    "inv_steps": ("Inversion steps", int, 0, 500),
+    "dcgan_samples": ("Samples", int, 1, 64),
+    "batch_size": ("--batch-size", int, 1, 4096),
+    "train_lr": ("--lr", float, 1e-7, 1.0),
+    "epochs": ("--epochs", int, 1, 10_000),
+    "width": ("--ngf/--ndf", int, 8, 512),
+    "workers": ("--workers", int, 0, 64),
+    "iterations": ("--max-iters", int, 1, 10_000_000),
+    "sample_count": ("--n", int, 1, 100_000),
+}
+
+# sizes of things users send (bytes, pixels, nesting)
+SIZES = {
+    "edit_json_bytes": 2_000_000,     # an edit JSON with a 1024 px mask is ~20 KB
+    "edit_json_depth": 6,             # {params: {...}}, {points: [[x, y]]} need 3
+    "image_pixels": 16_000_000,       # photos to invert and painted mask layers
+    "model_upload_bytes": 1_000_000_000,   # the largest official StyleGAN2 pickle is ~380 MB
+}
+
+# network and cache settings: (environment variable, default)
+SETTINGS = {
+    "hub_timeout": ("LATENTLAB_HUB_TIMEOUT", 15.0),        # s until the Hub's first byte, retries included
+    "stall_window": ("LATENTLAB_HUB_STALL_WINDOW", 15.0),  # s over which a transfer must keep up ...
+    "stall_min_rate": ("LATENTLAB_HUB_MIN_RATE", 16384.0),  # ... this many bytes/s, or it is abandoned
+    "hub_max_requests": ("LATENTLAB_HUB_MAX_REQUESTS", 12.0),  # HTTP requests per download, retries included
+    "download_wait": ("LATENTLAB_DOWNLOAD_WAIT", 25.0),    # s an app request waits for a running download
+    "model_cache": ("LATENTLAB_MODEL_CACHE", 4.0),         # generators kept in memory by the app (LRU)
+}
+
+
+class LimitError(ValueError):
+    """A value from a user is missing, malformed or outside its documented range."""
+
+
+def setting(name):
+    env, default = SETTINGS[name]
+    raw = os.environ.get(env)
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise LimitError(f"{env} must be a number, got {raw!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise LimitError(f"{env} must be a positive number, got {raw!r}")
+    return value
+
+
+def describe(name):
+    label, kind, lo, hi = RANGES[name]
+    if kind is int:
+        return f"a whole number from {lo} to {hi}"
+    return f"a number from {lo:g} to {hi:g}"
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check(name, value, label=None):
+    """value converted to the field's kind, or LimitError naming the field and its range."""
+    default_label, kind, lo, hi = RANGES[name]
+    label = label or default_label
+    bad = LimitError(f"{label} must be {describe(name)}, got {_short(value)}")
+    if isinstance(value, bool) or value is None:
+        raise bad
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise bad from None
+    if not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise bad
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise bad from None
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise bad
+    if kind is int:
+        if number != int(number):
+            raise bad
+        return int(number)
+    return number
+
+
+def check_size(name, n, what):
+    if n > SIZES[name]:
+        raise LimitError(f"{what} is too large: {n:,} (at most {SIZES[name]:,})")
+    return n
+
+
+def check_out_dir(path, flag="--out"):
+    """An output folder that can be created: not an existing file, not under a file, its nearest
+    existing parent writable. Checked before any work starts; nothing is created here."""
+    from pathlib import Path
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise LimitError(f"{flag} {path} exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise LimitError(f"{flag} {path} is under a file ({parent})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise LimitError(f"{flag} {path} cannot be written (no permission in {parent})")
+    return out
+
+
+def make_out_dir(path, flag="--out"):
+    """Create the output folder; the operating system's refusal becomes a LimitError."""
+    out = check_out_dir(path, flag)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LimitError(f"{flag} {path} cannot be created ({e.strerror or type(e).__name__})") from None
+    return out
+
+
+def markdown():
+    """The README table of user-facing ranges."""
+    rows = [f"| {label} (`{name}`) | {describe(name)} |" for name, (label, *_rest) in RANGES.items()]
+    return "\n".join(["| field | accepted |", "|---|---|", *rows])
+
+
+if __name__ == "__main__":
+    print(markdown())

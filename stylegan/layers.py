@@ -1,0 +1,102 @@
+"""The generator's learnable layers: equalised-lr linear maps and the three kinds of synthesis
+convolution (styled 3x3, to-RGB 1x1, and the resnet shortcut).
+
+Equalised learning rate (Karras et al. 2018): weights are stored at unit variance and scaled
+by 1/sqrt(fan_in) at run time, so Adam's per-parameter step means the same for every layer.
+"""
+import math
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .ops import (LRELU_GAIN, LRELU_SLOPE, demod_scale, modulate, rgb_projection, styled_epilogue, up_conv3x3,
+                  upsample2x)
+
+NOISE_MODES = ("const", "random", "none")
+
+
+def learnable(*shape, fill=None):
+    """A parameter drawn from N(0, 1) (equalised lr stores weights at unit scale) or filled with `fill`."""
+    return nn.Parameter(torch.randn(shape) if fill is None else torch.full(shape, float(fill)))
+
+
+class ScaledLinear(nn.Module):
+    """y = x W^T g + b m, with g = lr_mul / sqrt(fan_in); optional leaky ReLU (gain sqrt 2)."""
+
+    def __init__(self, fan_in, fan_out, lr_mul=1.0, lrelu=False, bias_init=0.0):
+        super().__init__()
+        self.weight = learnable(fan_out, fan_in)
+        with torch.no_grad():
+            self.weight /= lr_mul  # stored larger so that lr_mul slows its learning (mapping: 0.01)
+        self.bias = learnable(fan_out, fill=bias_init)
+        self.gain, self.lr_mul, self.lrelu = lr_mul / math.sqrt(fan_in), lr_mul, lrelu
+
+    def forward(self, x):
+        y = F.linear(x, self.weight * self.gain, self.bias * self.lr_mul)
+        return F.leaky_relu(y, LRELU_SLOPE) * LRELU_GAIN if self.lrelu else y
+
+
+class ModConv(nn.Module):
+    """Modulated 3x3 convolution (optionally up-sampling 2x), demodulated, plus per-pixel
+    noise and a bias, then a leaky ReLU and the optional clamp (paper Fig. 2c-d)."""
+
+    def __init__(self, c_in, c_out, w_dim, shape, up=False, use_noise=True, clamp=None):
+        super().__init__()
+        self.up, self.clamp = up, clamp
+        self.style = ScaledLinear(w_dim, c_in, bias_init=1.0)
+        self.weight, self.bias = learnable(c_out, c_in, 3, 3), learnable(c_out, fill=0)
+        self.use_noise = use_noise
+        if use_noise:
+            self.noise_scale = learnable(fill=0)
+            self.register_buffer("noise", torch.randn(shape))  # the fixed map of noise_mode 'const'
+
+    def _shift(self, y, noise_mode, gain):
+        """Bias plus noise, times the activation gain, broadcastable to y."""
+        b = self.bias[:, None, None]
+        if not self.use_noise or noise_mode == "none":
+            return b * gain
+        if noise_mode == "random":
+            n = torch.randn(y.shape[0], 1, *y.shape[2:], device=y.device, dtype=torch.float32)
+        else:
+            n = self.noise
+        return (n * self.noise_scale + b) * gain
+
+    def forward(self, x, w, fir, noise_mode="const", gain=1.0):
+        with torch.autocast(x.device.type, enabled=False):  # tiny, and feeds the fp32 demodulation
+            s = self.style(w.float())
+        x = modulate(x, s)
+        w_conv = self.weight.to(x.dtype)
+        y = up_conv3x3(x, w_conv, fir) if self.up else F.conv2d(x, w_conv, padding=1)
+        k = LRELU_GAIN * gain
+        clamp = None if self.clamp is None else self.clamp * gain
+        return styled_epilogue(y, demod_scale(s, self.weight) * k, self._shift(y, noise_mode, k), clamp)
+
+
+class RGBHead(nn.Module):
+    """Modulated 1x1 convolution to image channels; no demodulation, no activation."""
+
+    def __init__(self, c_in, c_img, w_dim, clamp=None):
+        super().__init__()
+        self.clamp = clamp
+        self.style = ScaledLinear(w_dim, c_in, bias_init=1.0)
+        self.weight, self.bias = learnable(c_img, c_in, 1, 1), learnable(c_img, fill=0)
+        self.gain = 1 / math.sqrt(c_in)
+
+    def forward(self, x, w):
+        with torch.autocast(x.device.type, enabled=False):
+            s = self.style(w.float()) * self.gain
+        y = rgb_projection(x, self.weight, s).float() + self.bias[:, None, None]  # the image sums in fp32
+        return y if self.clamp is None else y.clamp(-self.clamp, self.clamp)
+
+
+class ShortcutUp(nn.Module):
+    """The resnet shortcut: a bias-free 1x1 convolution, then 2x FIR up-sampling."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.weight = learnable(c_out, c_in, 1, 1)
+        self.gain = 1 / math.sqrt(c_in)
+
+    def forward(self, x, fir, gain=1.0):
+        return upsample2x(F.conv2d(x, self.weight.to(x.dtype) * (self.gain * gain)), fir)

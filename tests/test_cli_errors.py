@@ -1,0 +1,70 @@
+"""The issue-14 command-line probes: each ends with exit code 2 and one stderr line, no traceback,
+and nothing half-written."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import stylegan
+from dcgan.__main__ import main as dcgan_main
+from dragcore.cli import main as drag_main
+from draggan import DragGANSession
+from drag_testing import small_G
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    p = tmp_path_factory.mktemp("m") / "g.safetensors"
+    stylegan.save(small_G(), p)
+    return str(p)
+
+
+def one_line_error(capsys, match):
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert match in err, err
+
+
+def test_drag_out_probes(model_path, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    base = ["--seed", "1", "--point", "20,30,28,30", "--model", model_path, "--steps", "2"]
+    for out, match in (("/proc/nope", "--out /proc/nope cannot be created"),
+                       (str(tmp_path / "afile"), "exists and is not a folder"),
+                       (str(tmp_path / "afile" / "sub"), "is under a file")):
+        assert drag_main(DragGANSession, argv=base + ["--out", out]) == 2
+        one_line_error(capsys, match)
+    for args, match in ((["--steps", "1000000000"], "--steps must be a whole number from 1 to 1000"),
+                        (["--lr", "nan"], "--lr must be a number"), (["--seed", "-5"], "--seed must be")):
+        assert drag_main(DragGANSession, argv=base + ["--out", str(tmp_path / "o")] + args) == 2
+        one_line_error(capsys, match)
+    assert drag_main(DragGANSession, argv=base[:4] + ["--model", str(tmp_path / "missing.safetensors")]) == 2
+    one_line_error(capsys, "no such file")
+    assert not (tmp_path / "o").exists()
+
+
+def test_dcgan_train_probes(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    base = ["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")]
+    for args, match in ((["--batch-size", "0"], "--batch-size must be a whole number from 1 to 4096, got 0"),
+                        (["--lr", "nan"], "--lr must be a number from 1e-07 to 1, got nan"),
+                        (["--epochs", "-1"], "--epochs must be")):
+        assert dcgan_main(base + args) == 2
+        one_line_error(capsys, match)
+    assert dcgan_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "afile" / "run")]) == 2
+    one_line_error(capsys, "is under a file")
+    assert dcgan_main(["sample", "--out", str(tmp_path), "--n", "4"]) == 2
+    one_line_error(capsys, "is a folder")
+    assert not (tmp_path / "run").exists()
+
+
+def test_as_real_processes(tmp_path):
+    """The same probes as separate processes: what a user sees on the terminal."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    for cmd in (["draggan", "--seed", "1", "--point", "20,30,28,30", "--steps", "1", "--out", "/proc/nope"],
+                ["dcgan", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--batch-size", "0"]):
+        p = subprocess.run([sys.executable, "-m", *cmd], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr

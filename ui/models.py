@@ -1,0 +1,187 @@
+"""The app's generators: which models a request may name, a bounded cache shared by all
+sessions, and Hub downloads that never block anyone else.
+
+A request names a model by a *choice*: a registry id, the file the operator started the app with
+(`python app.py --model PATH`), or `upload` / `upload:<sha256 prefix>` for the file this session
+uploaded through the model upload. Nothing else: a path written in an edit JSON or typed into a
+field is refused before any file is touched.
+
+Generators are cached by canonical path (`os.path.realpath`, so `./a/../a/g.pkl` and `g.pkl`
+are one entry), least recently used out first, at most $LATENTLAB_MODEL_CACHE (4) of them; the
+app's default model is pinned (never evicted). One
+lock per path serialises loading the same file; the store's own lock guards only its dictionaries
+and is never held while reading or downloading. A Hub model that is not cached is downloaded by a
+background thread (one per model, bounded by `hubguard`); a request waits for it at most
+$LATENTLAB_DOWNLOAD_WAIT s (25) and is then told it is still coming.
+"""
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+
+import checkpoints
+import hubguard
+import limits
+
+UPLOAD = "upload"
+
+
+class ModelChoiceError(ValueError):
+    """The request names a model that is neither in the registry nor this session's upload."""
+
+
+class ModelPending(RuntimeError):
+    """The model is still downloading; the request should come back later."""
+
+
+def canonical(path):
+    return os.path.realpath(os.fspath(path))
+
+
+def sha256_of(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Download:
+    """One background download of a registry model, bounded by its hubguard.Transfer."""
+
+    def __init__(self, info):
+        self.info, self.path, self.error = info, None, None
+        self.transfer = hubguard.Transfer(info.id)
+        self.done = threading.Event()
+        threading.Thread(target=self._run, name=f"download-{info.id}", daemon=True).start()
+
+    def _run(self):
+        try:
+            self.path = checkpoints.resolve(self.info.id, progress=False, transfer=self.transfer)
+        except Exception as e:  # noqa: BLE001 - reported to every request that waits for it
+            self.error = e
+        finally:
+            self.done.set()
+
+    def progress(self):
+        t = self.transfer
+        if not t.received:
+            return "waiting for the Hub"
+        total = f" of {t.expected / 1e6:.1f}" if t.expected else ""
+        return f"{t.received / 1e6:.1f}{total} MB"
+
+
+class ModelStore:
+    def __init__(self, device, size=None):
+        self.device = device
+        self.size = int(size or limits.setting("model_cache"))
+        self.trusted = {}                 # choice -> canonical path: the operator's --model file
+        self._cache = OrderedDict()       # canonical path -> generator
+        self._lock = threading.Lock()     # guards the dicts only; never held during I/O
+        self._path_locks = {}             # canonical path -> Lock held while that file loads
+        self._downloads = {}              # registry id -> Download
+        self._pinned = set()              # canonical paths never evicted (the app's default model)
+
+    def trust(self, choice):
+        """The operator's --model: a registry id needs nothing, a file path becomes a choice."""
+        if checkpoints.looks_like_path(choice):
+            self.trusted[str(choice)] = canonical(choice)
+
+    def pin(self, choice):
+        """Load a model now and keep it for good: the default model is always one image away."""
+        G = self.get(choice)
+        with self._lock:
+            self._pinned.update(k for k, v in self._cache.items() if v is G)
+        return G
+
+    def cached_keys(self):
+        with self._lock:
+            return list(self._cache)
+
+    def get(self, choice, uploads=None, wait=None):
+        """The generator for a choice (see the module docstring); loads it at most once at a time."""
+        key, load = self._source(choice, uploads, wait)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            lock = self._path_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            try:
+                G = load()
+            except BaseException:
+                with self._lock:
+                    self._path_locks.pop(key, None)
+                raise
+            with self._lock:
+                self._cache[key] = G
+                evictable = [k for k in self._cache if k not in self._pinned]
+                while len(self._cache) > self.size and evictable:
+                    old = evictable.pop(0)
+                    del self._cache[old]
+                    self._path_locks.pop(old, None)
+            return G
+
+    def _source(self, choice, uploads, wait):
+        """(canonical path, loader) for a choice, downloading a registry model if needed."""
+        import stylegan
+        choice = str(choice)
+        if choice in self.trusted:
+            path = self.trusted[choice]
+            return path, lambda: checkpoints.load(path, device=self.device)
+        if choice == UPLOAD or choice.startswith(UPLOAD + ":"):
+            path = upload_path(choice, uploads)
+            return path, lambda: stylegan.load(path, device=self.device, use_cache=False)
+        if choice not in {m.id for m in checkpoints.list_models()}:
+            raise ModelChoiceError(f"Model: unknown model {choice[:80]!r}; choose one from the list "
+                                   f"(paths are not accepted; upload your own file instead)")
+        info = checkpoints.get_info(choice)
+        path = checkpoints.cached_path(info)
+        if path is None and info.offline:
+            raise FileNotFoundError(f"model {info.id!r} is not built yet: {info.local_path} is missing")
+        if path is None:
+            path = self._await_download(info, limits.setting("download_wait") if wait is None else wait)
+        return canonical(path), lambda: checkpoints.load(info.id, device=self.device)
+
+    def _await_download(self, info, wait):
+        with self._lock:
+            d = self._downloads.get(info.id)
+            if d is None:
+                d = self._downloads[info.id] = Download(info)
+        if not d.done.wait(wait):
+            raise ModelPending(f"{info.id} is still downloading ({d.progress()}); the download continues in the "
+                               f"background: choose it again in a moment. Other models work meanwhile.")
+        with self._lock:
+            if self._downloads.get(info.id) is d:
+                del self._downloads[info.id]   # a failure is reported once; the next request retries
+        if d.error is not None:
+            raise d.error
+        return d.path
+
+
+def upload_path(choice, uploads):
+    """The canonical path of this session's upload named by `upload` or `upload:<sha prefix>`."""
+    if not uploads or not uploads.get("path"):
+        raise ModelChoiceError("Model: no model was uploaded in this session; upload a .pkl or .safetensors first")
+    want = choice.split(":", 1)[1] if ":" in choice else None
+    if want is not None and not uploads["sha256"].startswith(want.lower()):
+        raise ModelChoiceError(f"Model: this edit needs the uploaded model {want[:16]!r}; upload that file first "
+                               f"(this session's upload is {uploads['sha256'][:12]})")
+    return uploads["path"]
+
+
+def register_upload(path, gradio_root, max_bytes=None):
+    """Validate a file Gradio saved for this session's model upload -> the session's `uploads` dict.
+    Only files inside Gradio's upload folder are accepted, by canonical path."""
+    if not path:
+        raise ModelChoiceError("Model upload: choose a .pkl or .safetensors file")
+    real = canonical(path)
+    if os.path.commonpath([real, canonical(gradio_root)]) != canonical(gradio_root) or not os.path.isfile(real):
+        raise ModelChoiceError("Model upload: only a file uploaded through this field can be used")
+    if os.path.splitext(real)[1].lower() not in (".pkl", ".safetensors"):
+        raise ModelChoiceError("Model upload: the file must be an official .pkl or a Latent Lab .safetensors")
+    limits.check_size("model_upload_bytes", os.path.getsize(real), "Model upload: the file")
+    return dict(path=real, sha256=sha256_of(real), name=os.path.basename(real))
