@@ -30,16 +30,21 @@ class Generator(nn.Module):
     def forward(self, z):
         return self.main(self._z(z))
 
-    def image_and_features(self, z, res):
-        """Image and the activation (after ReLU) of the layer producing res x res (4/8/16/32)."""
-        x, feat = self._z(z), None
+    def activations(self, z):
+        """(image, {res: activation after the ReLU of the layer producing res x res}) for 4/8/16/32 px."""
+        x, acts = self._z(z), {}
         for layer in self.main:
             x = layer(x)
-            if isinstance(layer, nn.ReLU) and x.shape[-1] == res:
-                feat = x
-        if feat is None:
+            if isinstance(layer, nn.ReLU):
+                acts[x.shape[-1]] = x
+        return x, acts
+
+    def image_and_features(self, z, res):
+        """Image and the activation (after ReLU) of the layer producing res x res (4/8/16/32)."""
+        img, acts = self.activations(z)
+        if res not in acts:
             raise ValueError(f"no DCGAN layer at {res}px (4, 8, 16 or 32)")
-        return x, feat
+        return img, acts[res]
 
     def features(self, z, res):
         x = self._z(z)

@@ -37,6 +37,20 @@ def track_points(feat, handles, refs, offsets, res):
     return cand[torch.arange(len(handles), device=cand.device), idx]
 
 
+def motion_loss(feat, handles, targets, disc, res, stop_distance):
+    """Motion supervision: sum over the handles farther than stop_distance from their targets of
+    mean |F(q).detach() - F(q + d)| over the disc q in p + disc and the channels, d the unit
+    vector towards the target. feat [1, C, h, w]; handles, targets [N, 2]; disc [K, 2] image px."""
+    delta = targets - handles
+    dist = delta.norm(dim=1, keepdim=True)
+    active = dist[:, 0] > stop_distance
+    if not active.any():
+        return feat.new_zeros(())
+    p, d = handles[active], (delta / dist.clamp_min(1e-8))[active]
+    q = p[:, None, :] + disc[None]  # [N, K, 2]
+    return (sample(feat, q, res).detach() - sample(feat, q + d[:, None, :], res)).abs().mean(dim=(1, 2)).sum()
+
+
 class DragGANSession(DragSession):
     method = "draggan"
 
@@ -64,15 +78,7 @@ class DragGANSession(DragSession):
         self.reached_all = bool(self.point_reached().all())
 
     def motion_loss(self, feat):
-        """sum over unreached handles of mean |F(q).detach() - F(q + d)| over the disc and channels."""
-        delta = self.targets - self.handles
-        dist = delta.norm(dim=1, keepdim=True)
-        active = dist[:, 0] > self.stop_distance
-        if not active.any():
-            return feat.new_zeros(())
-        p, d = self.handles[active], (delta / dist.clamp_min(1e-8))[active]
-        q = p[:, None, :] + self._disc[None]  # [N, K, 2]
-        return (sample(feat, q, self.res).detach() - sample(feat, q + d[:, None, :], self.res)).abs().mean(dim=(1, 2)).sum()
+        return motion_loss(feat, self.handles, self.targets, self._disc, self.res, self.stop_distance)
 
     def _step(self):
         feat = self._features(self._latent_for_grad())

@@ -1,0 +1,61 @@
+"""Train the bundled face model (faces64) from scratch, in phases, resumably.
+
+    python -m training --out runs/faces64                 # the shipped run (all phases)
+    python -m training --out runs/faces64 --until 4500    # stop after the teacher phase; run again to go on
+    python -m training --figures-from MODEL --out DIR     # only the model card's figures
+"""
+import argparse
+import sys
+import time
+
+import torch
+
+from stylegan import CheckpointError, load
+
+from .figures import make_figures, plot_losses
+from .loop import CheckpointMismatch, Trainer, run
+from .recipe import Recipe
+from .student import load_teacher
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", required=True, help="run folder: checkpoint.pt, losses.csv, loss_curve.png, faces64.safetensors")
+    p.add_argument("--until", type=int, default=None, help="train up to this total step (default: the whole recipe)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
+    p.add_argument("--ckpt-minutes", type=float, default=4.0)
+    p.add_argument("--figures-from", metavar="MODEL", help="only write MODEL's figures into --out")
+    a = p.parse_args(argv)
+    if a.until is not None and a.until < 1 or a.threads < 1 or not a.ckpt_minutes > 0:
+        p.error("--until and --threads must be >= 1 and --ckpt-minutes > 0")
+    return a
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    a = parse_args(argv)
+    torch.set_num_threads(a.threads)
+    if a.figures_from:
+        try:
+            make_figures(load(a.figures_from), load_teacher(), a.out)
+        except CheckpointError as e:
+            raise SystemExit(f"training: {e}") from None
+        print(f"figures written to {a.out}")
+        return
+    recipe = Recipe()
+    trainer = Trainer(recipe, a.out)
+    if (trainer.out / "checkpoint.pt").exists():
+        try:
+            trainer.resume()
+        except CheckpointMismatch as e:
+            raise SystemExit(f"training: {e}") from None
+        print(f"resumed at step {trainer.step_n} ({trainer.wall_s / 60:.1f} min, {trainer.cpu_s / 60:.1f} CPU min so far)")
+    until = min(a.until or recipe.total, recipe.total)
+    val = run(trainer, until, "python -m training " + " ".join(argv), ckpt_minutes=a.ckpt_minutes)
+    plot_losses(trainer.out / "losses.csv", trainer.out / "loss_curve.png")
+    print(f"done: step {trainer.step_n}, {trainer.wall_s / 60:.1f} min wall, {trainer.cpu_s / 60:.1f} CPU min, "
+          f"held-out MAE {val:.2f}/255 -> {trainer.out / 'faces64.safetensors'}")
+
+
+if __name__ == "__main__":
+    main()
