@@ -33,7 +33,7 @@ def render(model, n, seed, out, size=256):
     z = torch.randn(n, 100, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         if model == "teacher":
-            from stylegan.distill import load_teacher
+            from training.student import load_teacher
             T = load_teacher()
             img = torch.cat([T.main(z[i:i + 50].reshape(-1, 100, 1, 1)) for i in range(0, n, 50)])
         else:
