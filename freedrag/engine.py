@@ -55,6 +55,7 @@ L_RANGE, D_RANGE = (0.1, 0.5), (1.0, 6.0)
 DEFAULT_L, DEFAULT_D = 0.3, 3.0
 SUBMOTION_STEPS = 5
 CANDIDATES = 10
+PATCH_SPACING = 3.0  # image px between the 3x3 patch points, at every resolution (the official code)
 CALIBRATION = (3, 0.3)  # 'auto' feature scale: a 3-feature-pixel move costs l = 0.3 (the faces preset)
 
 
@@ -131,7 +132,7 @@ class FreeDragSession(DragSession):
         self.feature_scale = auto_feature_scale(self.F0) if feature_scale == "auto" else float(feature_scale)
         self.F0 = self.F0 / self.feature_scale
         self.d_img = self.d * self.res / self.feature_res
-        self.spacing = max(3.0 * self.res / 512, 0.75 * self.res / self.feature_res)
+        self.spacing = PATCH_SPACING
         self._patch = patch_offsets(self.spacing).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
         n = len(self.handles0)
@@ -140,7 +141,7 @@ class FreeDragSession(DragSession):
         self.last_lambda = torch.full((n,), float("nan"))
         self.last_case = ["start"] * n
         self.submotions = 0
-        self._sub_step = 0
+        self._sub_step, self._sub_over = 0, False
         self._L_in = None
         self.handles = torch.stack([
             line_search(self.F0, self.handles0[i], self.targets[i], self.handles0[i], self.templates[i],
@@ -156,7 +157,7 @@ class FreeDragSession(DragSession):
         """Arrival, template update and line search after a sub-motion (feat detached)."""
         self.submotions += 1
         near = distances(self.handles, self.targets) < 1.0
-        self.arrived |= near & (L_en <= 0.25 * self.l)
+        self.arrived = near & (L_en <= 0.25 * self.l)  # re-evaluated every sub-motion, as the official code does
         lam = template_weight(L_en.cpu(), self.l)
         lam[self.arrived.cpu()] = 1.0
         self.last_lambda = lam
@@ -177,16 +178,19 @@ class FreeDragSession(DragSession):
     def _step(self):
         feat = self._features_for_grad()
         losses = self.point_losses(feat)
-        if self._sub_step >= SUBMOTION_STEPS or (self._sub_step >= 1 and bool((losses < 0.25 * self.l).all())):
+        if self._sub_over:  # this forward sees the latent after the sub-motion: its losses are L_en
             self._end_submotion(feat.detach(), losses.detach())
             if self.reached_all:
                 return None
-            self._sub_step = 0
+            self._sub_step, self._sub_over = 0, False
             losses = self.point_losses(feat)
         if self._sub_step == 0:
             self._L_in = losses.detach()
         loss = losses.sum() + self._mask_term(feat, self._ref_F0, self._mask_map)
         self._sub_step += 1
+        # The early stop reads the losses this step started from, and this step's update is still
+        # taken (as in the official loop): a sub-motion is 1-5 steps, never 0.
+        self._sub_over = self._sub_step >= SUBMOTION_STEPS or bool((losses < 0.25 * self.l).all())
         return self._adam_step(loss)
 
     def _features_for_grad(self):
@@ -199,7 +203,7 @@ class FreeDragSession(DragSession):
         with torch.no_grad():
             L = self.point_losses(self._features(self.latent) / self.feature_scale)
         near = distances(self.handles, self.targets) < 1.0
-        self.arrived |= near & (L <= 0.25 * self.l)
+        self.arrived = near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
     def params(self):

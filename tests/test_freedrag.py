@@ -94,8 +94,8 @@ def test_end_to_end_a_handle_reaches_its_target():
     h, t = [0.5 * res, 0.6 * res], [0.5 * res, 0.6 * res - res / 6]  # the same drag as DragGAN's end-to-end test
     s = FreeDragSession(G, [h], [t], seed=1, max_steps=300, device="cpu")
     r = s.run()
-    assert r["reached"] and r["distances"][0] < 1 and r["steps"] < 300
-    # content really moved: the start patch's features are found at the target
+    assert r["tracked_reached"] and r["distances"][0] < 1 and r["steps"] < 300
+    # the template loss says the start patch is now at the target (whether the picture moved: test_motion.py): the start patch's features are found at the target
     f0 = s.gen.features(s.latent0)
     T0 = sample(f0, torch.tensor([h])[:, None] + s._patch[None], res)
     feat = s.gen.features(s.latent)
@@ -116,7 +116,7 @@ def test_reference_mode_reads_the_same_points_on_the_resized_map():
     lf, lr = fast.point_losses(fast._features_for_grad()), ref.point_losses(ref._features_for_grad())
     assert torch.allclose(lf, lr, rtol=0.2, atol=1e-3)
     rf, rr = fast.run(), ref.run()
-    assert rf["steps"] == rr["steps"] == 10 or (rf["reached"] and rr["reached"])
+    assert rf["steps"] == rr["steps"] == 10 or (rf["tracked_reached"] and rr["tracked_reached"])
     assert np.abs(np.array(rf["handles"]) - rr["handles"]).max() <= 3
     with pytest.raises(DragInputError, match="mode"):
         FreeDragSession(G, [(20, 30)], [(30, 30)], mode="official", device="cpu")
