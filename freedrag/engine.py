@@ -4,11 +4,13 @@ Every handle i has a start p_i^0, a target t_i, a current point h_i on the segme
 (the handle position this engine reports) and a template T_i: features on a 3x3 patch of
 offsets {-s, 0, s}^2 around a point, T_i^0 = F0 on the patch around p_i^0.
 
-A sub-motion pulls the template to h_i: up to 5 Adam steps on
+A sub-motion pulls the template to h_i: 1-5 Adam steps on
     L = sum_i mean_{patch, channels} |F(h_i + o) - T_i| + gamma mean_fixed |F - F0|   (gamma 10),
-ending early once every point's loss is below 0.25 l. L_in is a point's loss at the first step,
-L_en its loss after the sub-motion. Then, per point:
-  - arrival: ||h - t|| < 1 px and L_en <= 0.25 l; an arrived point keeps lambda = 1 and stops moving;
+ending early after the step whose starting losses were all below 0.25 l. L_in is a point's loss
+at the first step, L_en its loss after the sub-motion. Then, per point:
+  - arrival: ||h - t|| < 1 px and L_en <= 0.25 l, re-evaluated after every sub-motion (an
+    arrived point that a later sub-motion disturbs resumes); an arrived point keeps lambda = 1
+    and stops moving;
   - template: T <- lambda F(h) + (1 - lambda) T, lambda = 1 / (1 + exp(alpha (L_en - beta))),
     alpha = ln 9 / (0.6 l), beta = 0.2 l (0.5 at L_en = 0.2 l, 0.1 at 0.8 l);
   - line search for the next h (candidates scored on the end-of-sub-motion features with the
@@ -18,19 +20,26 @@ L_en its loss after the sub-motion. Then, per point:
 The first h is chosen by the good-move search from p^0 on F0, so the first sub-motion also
 starts at a loss of about l ("l = expected initial loss").
 
-Step accounting. `step()` is exactly one forward and one Adam step, as DragGAN's, so step
-budgets compare fairly: a sub-motion is a small state machine across step() calls, and the
-end of a sub-motion (L_en, template update, line search) is evaluated at the start of the next
-step, on that step's forward pass, which is the same latent the "recomputed without
-gradients" L_en would see.
+Step accounting, as the official loop counts: `step()` is exactly one forward and one Adam step
+(as DragGAN's, so step budgets compare fairly); a sub-motion is a small state machine across
+step() calls. The early stop reads the losses the step *started* from and that step's update is
+still taken, so a sub-motion is never empty. The end of a sub-motion (L_en, arrival, template,
+line search) is evaluated at the start of the next step, on that step's forward pass: the same
+latent the official "recomputed without gradients" L_en sees. (Ending the sub-motion before that
+last step instead was the cause of arriving after 7 steps where the official arrives after 9.)
 
-Units: l is a loss value; d is in feature pixels (as in the paper); the patch spacing s is 3 image
-px at 512 px (3/4 of a pixel of the 128 block), scaled with res/512 and never below 3/4 of a
-feature pixel, so small models keep a real patch.
+Units: l is a loss value; d is in feature pixels (as in the paper); the 3x3 patch has 3 image px
+between its points at every resolution, as the official code (3 x fr / res feature px).
 
-Modes, as DragGAN's (dragcore.session): 'fast' reads the patches on the feature block's own
-map; 'reference' renders the whole image each step and reads them on F resized to the image
-size, as the official FreeDrag code does.
+Pixel convention (a deliberate difference): we read image pixel x at feature coordinate
+(x + 0.5) fr / res - 0.5, the convention of DragGAN's bilinear resize (dragcore.features), so both
+engines read a clicked pixel at the same place; the official FreeDrag reads it at x fr / res, a
+quarter of a 128-block pixel away at 256 px. benchmarks.official_drag_parity measures it.
+
+Modes: 'fast' reads the patches on the feature block's own map, which is what the official
+FreeDrag code does (its synthesis stops at that block); 'reference' renders the whole image each
+step and reads them on F resized to the image size, as the official *DragGAN* does, so both
+engines can be compared under one convention.
 
 Feature scale. Unlike DragGAN (whose loss terms all scale with F, and Adam does not care),
 FreeDrag compares losses with l, so l is tied to the magnitude of the model's features: the
