@@ -29,6 +29,19 @@ def test_sampling_small_map_equals_reading_the_resized_map():
     assert sample(feat, torch.zeros(3, 7, 2), 64).shape == (3, 7, 5)
 
 
+def test_sample_resized_is_a_bilinear_read_of_the_resized_map():
+    from dragcore.features import resize_to_image, sample_resized
+    g = torch.Generator().manual_seed(0)
+    feat = torch.randn(1, 6, 32, 32, generator=g)
+    pts = torch.rand(5, 7, 2, generator=g) * 63  # sub-pixel points, edges included below
+    pts = torch.cat([pts, torch.tensor([[[0.0, 0.0], [63.0, 63.0], [62.5, 0.3], [0.0, 63.0], [31.0, 12.0],
+                                         [10.25, 40.75], [63.0, 0.5]]])])
+    big = resize_to_image(feat, 64)
+    assert torch.allclose(sample_resized(feat, pts, 64), sample(big, pts, 64), atol=1e-5)
+    assert not torch.allclose(sample(feat, pts, 64), sample(big, pts, 64), atol=1e-2)  # a direct read is not it
+    assert torch.equal(sample_resized(big, pts, 64), sample(big, pts, 64))  # at image size: a plain read
+
+
 def test_radii_scale_with_resolution_and_never_drop_below_one_feature_pixel():
     # from 256 px up: round(r res / 512), as the official DragGAN
     assert [scaled_radius(3, r, 128) for r in (256, 512, 1024)] == [2.0, 3.0, 6.0]
