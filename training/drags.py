@@ -21,7 +21,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from dragcore.features import disc_offsets, sample, scaled_radius, square_offsets
+from dragcore.features import disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.protocol import TRAINABLE_ROWS
 from draggan.engine import motion_loss, track_points
 
@@ -66,7 +66,7 @@ def drag_latents(G, ws, handles, targets, steps, lr, feature_res):
     feat_of = lambda: G.synthesis.features(torch.cat([train, frozen], 1), feature_res)
     with torch.no_grad():
         f0 = feat_of()
-    refs = [sample(f0[i:i + 1], handles[i:i + 1], res) for i in range(len(ws))]
+    refs = [sample_resized(f0[i:i + 1], handles[i:i + 1], res) for i in range(len(ws))]
     h = handles.clone()
     for k in range(steps + 1):
         feat = feat_of() if k < steps else feat_of().detach()
