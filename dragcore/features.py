@@ -72,9 +72,10 @@ def disc_offsets(radius):
     return g[(g.square().sum(dim=1) < radius * radius - 1e-6)]
 
 
-def square_offsets(radius):
-    """Integer pixel offsets of the square |dx|, |dy| <= radius: DragGAN's tracking window."""
-    return _grid(int(math.floor(radius)))
+def square_offsets(radius, step=1.0):
+    """Offsets of the square |dx|, |dy| <= radius on a grid of `step` px: DragGAN's tracking
+    window (step 1: whole pixels, as the paper; < 1: sub-pixel tracking)."""
+    return _grid(int(math.floor(radius / step + 1e-6))) * float(step)
 
 
 def patch_offsets(spacing):

@@ -59,7 +59,7 @@ class StyleGANAdapter:
     kind = "stylegan"
     default_lr = 0.002  # DragGAN paper (the official UI uses 0.001)
 
-    def __init__(self, G, device="cpu", feature_res=None, noise_mode="const"):
+    def __init__(self, G, device="cpu", feature_res=None, noise_mode="const", rows=None):
         self.G = _freeze(G, device)
         self.device = torch.device(device)
         self.resolution = G.img_resolution
@@ -68,7 +68,9 @@ class StyleGANAdapter:
         if self.feature_res not in blocks:
             raise DragInputError(f"feature_res {self.feature_res} is not a synthesis block ({blocks})")
         self.noise_mode = noise_mode  # constant noise: resampling it every step makes the image flicker
-        self.rows = min(TRAINABLE_ROWS, G.num_ws)
+        self.rows = min(TRAINABLE_ROWS, G.num_ws) if rows is None else rows
+        if isinstance(self.rows, bool) or not isinstance(self.rows, int) or not 1 <= self.rows <= G.num_ws:
+            raise DragInputError(f"rows (trainable W+ rows) must be an integer in [1, {G.num_ws}], got {rows!r}")
 
     def latent_init(self, seed, psi=0.7, space="w+"):
         space = str(space).lower()
@@ -164,14 +166,19 @@ class DCGANAdapter:
         return self.G(latent), self.G.features(latent, self.feature_res)
 
 
-def adapt(generator, device="cpu", feature_res=None):
-    """Wrap a network in its adapter (an adapter passes through unchanged)."""
+def adapt(generator, device="cpu", feature_res=None, rows=None):
+    """Wrap a network in its adapter (an adapter passes through unchanged). rows: how many W+ rows
+    a StyleGAN drag optimises (default 6, the papers'); a DCGAN moves all of z, so rows is an error there."""
     if all(hasattr(generator, a) for a in ("latent_init", "split", "join", "features", "image_and_features")):
+        if rows is not None and rows != getattr(generator, "rows", None):
+            raise DragInputError("rows cannot be changed on an existing adapter: pass the generator instead")
         return generator
     import stylegan
     if isinstance(generator, stylegan.Generator):
-        return StyleGANAdapter(generator, device, feature_res)
+        return StyleGANAdapter(generator, device, feature_res, rows=rows)
     if hasattr(generator, "features") and hasattr(generator, "z_dim") and not hasattr(generator, "synthesis"):
+        if rows is not None:
+            raise DragInputError("rows (trainable W+ rows) applies to StyleGAN models; a DCGAN is dragged in all of z")
         return DCGANAdapter(generator, device, feature_res)
     raise DragInputError(f"cannot drag a {type(generator).__name__}: expected a stylegan.Generator, "
                          "a dcgan generator or a protocol adapter")

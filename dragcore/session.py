@@ -71,13 +71,13 @@ class DragSession:
     method = "base"
 
     def __init__(self, generator, handles, targets, *, seed=0, psi=0.7, space="w+", latent=None, mask=None,
-                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None, mode="fast"):
+                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None, mode="fast", rows=None):
         import stylegan
         if mode not in MODES:
             raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
         self.device = device if isinstance(device, torch.device) else stylegan.pick_device(device)
-        self.gen = adapt(generator, self.device, feature_res)
+        self.gen = adapt(generator, self.device, feature_res, rows)
         self.res, self.feature_res = self.gen.resolution, self.gen.feature_res
         self.handles0, self.targets = validate_points(handles, targets, self.res, self.device)
         self.handles = self.handles0.clone()
@@ -200,7 +200,7 @@ class DragSession:
     def params(self):
         """The hyper-parameters of this drag (engines extend)."""
         return dict(lr=self.lr, mask_weight=self.mask_weight, masked=self.mask is not None, max_steps=self.max_steps,
-                    feature_res=self.feature_res, mode=self.mode)
+                    feature_res=self.feature_res, mode=self.mode, rows=getattr(self.gen, "rows", None))
 
     def start_image(self):
         """The unedited image as HxWx3 uint8 (rendered once)."""

@@ -63,16 +63,22 @@ def motion_loss(feat, handles, targets, disc, res, stop_distance):
 class DragGANSession(DragSession):
     method = "draggan"
 
-    def __init__(self, generator, handles, targets, *, r1=3.0, r2=12.0, **kwargs):
-        for name, r in (("r1", r1), ("r2", r2)):
+    def __init__(self, generator, handles, targets, *, r1=3.0, r2=12.0, stop_distance=None, track_step=1.0,
+                 **kwargs):
+        for name, r in (("r1", r1), ("r2", r2), ("track_step", track_step)) + (
+                (("stop_distance", stop_distance),) if stop_distance is not None else ()):
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
                 raise DragInputError(f"{name} must be a positive number, got {r!r}")
+        if track_step > 1:
+            raise DragInputError(f"track_step is the tracking grid in image px, at most 1, got {track_step!r}")
         super().__init__(generator, handles, targets, **kwargs)
         self.r1 = scaled_radius(r1, self.res, self.feature_res)
         self.r2 = scaled_radius(r2, self.res, self.feature_res)
-        self.stop_distance = max(2.0 * self.res / 512, 2.0)
+        # the paper's stop criterion: within max(2 res/512, 2) px of the target (image px when given)
+        self.stop_distance = max(2.0 * self.res / 512, 2.0) if stop_distance is None else float(stop_distance)
+        self.track_step = float(track_step)
         self._disc = disc_offsets(self.r1).to(self.device)
-        self._square = square_offsets(self.r2).to(self.device)
+        self._square = square_offsets(self.r2, self.track_step).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
         self.refs = sample_resized(self.F0, self.handles0, self.res)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
@@ -103,4 +109,5 @@ class DragGANSession(DragSession):
                 self._track(self._features(self.latent))
 
     def params(self):
-        return dict(super().params(), r1=self.r1, r2=self.r2, stop_distance=self.stop_distance)
+        return dict(super().params(), r1=self.r1, r2=self.r2, stop_distance=self.stop_distance,
+                    track_step=self.track_step)

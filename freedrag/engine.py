@@ -138,13 +138,17 @@ def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, res):
 class FreeDragSession(DragSession):
     method = "freedrag"
 
-    def __init__(self, generator, handles, targets, *, l=DEFAULT_L, d=DEFAULT_D, feature_scale="auto", **kwargs):
+    def __init__(self, generator, handles, targets, *, l=DEFAULT_L, d=DEFAULT_D, feature_scale="auto", arrival=1.0,
+                 **kwargs):
         if not (feature_scale == "auto" or (isinstance(feature_scale, (int, float)) and not isinstance(feature_scale, bool)
                                             and math.isfinite(feature_scale) and feature_scale > 0)):
             raise DragInputError(f"feature_scale must be a positive number or 'auto', got {feature_scale!r}")
         for name, v, (lo, hi) in (("l", l, L_RANGE), ("d", d, D_RANGE)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise DragInputError(f"FreeDrag {name} must be in [{lo:g}, {hi:g}], got {v!r}")
+        if isinstance(arrival, bool) or not isinstance(arrival, (int, float)) or not 0 < arrival <= 8:
+            raise DragInputError(f"FreeDrag arrival distance must be in (0, 8] image px, got {arrival!r}")
+        self.arrival = float(arrival)  # a point has arrived within this many image px of its target (paper: 1)
         super().__init__(generator, handles, targets, **kwargs)
         self.l, self.d = float(l), float(d)
         self.feature_scale = auto_feature_scale(self.F0) if feature_scale == "auto" else float(feature_scale)
@@ -174,7 +178,7 @@ class FreeDragSession(DragSession):
     def _end_submotion(self, feat, L_en):
         """Arrival, template update and line search after a sub-motion (feat detached)."""
         self.submotions += 1
-        near = distances(self.handles, self.targets) < 1.0
+        near = distances(self.handles, self.targets) < self.arrival
         self.arrived = near & (L_en <= 0.25 * self.l)  # re-evaluated every sub-motion, as the official code does
         lam = template_weight(L_en.cpu(), self.l)
         lam[self.arrived.cpu()] = 1.0
@@ -220,10 +224,11 @@ class FreeDragSession(DragSession):
             return
         with torch.no_grad():
             L = self.point_losses(self._features(self.latent) / self.feature_scale)
-        near = distances(self.handles, self.targets) < 1.0
+        near = distances(self.handles, self.targets) < self.arrival
         self.arrived = near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
     def params(self):
-        return dict(super().params(), l=self.l, d=self.d, feature_scale=self.feature_scale, patch_spacing=self.spacing,
+        return dict(super().params(), l=self.l, d=self.d, arrival=self.arrival, feature_scale=self.feature_scale,
+                    patch_spacing=self.spacing,
                     submotion_steps=SUBMOTION_STEPS, submotions=self.submotions)
