@@ -19,6 +19,7 @@ import latent
 from ui import draw, export, runner
 from ui import guard as ug
 from ui.mask import from_editor
+from ui import models as models_ui
 from ui.models import UPLOAD, ModelStore, register_upload
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else
@@ -38,13 +39,7 @@ def get_model(model_id, uploads=None):
 
 
 def model_choices():
-    choices = []
-    if DEFAULT["model"] not in [m.id for m in checkpoints.list_models()]:
-        choices.append((f"{DEFAULT['model']} (file)", DEFAULT["model"]))
-    for m in checkpoints.list_models():
-        mark = " ✓ cached" if checkpoints.cached_path(m) else ("" if not m.offline else " (not built)")
-        choices.append((m.display_name + mark, m.id))
-    return choices + [("Your uploaded model (see 'Your own model' below)", UPLOAD)]
+    return models_ui.choices(DEFAULT["model"])
 
 
 def _preset(model_id):
@@ -390,6 +385,7 @@ def build():
                 psi = ug.Slider(0, 1, 0.7, step=0.05, label="Truncation ψ")
                 space = ug.Radio(["w+", "w"], value="w+", label="Latent space")
                 new_btn = gr.Button("New image", variant="primary")
+            model_md = gr.Markdown(models_ui.card(DEFAULT["model"]))
             with gr.Accordion("Your own model (an official StyleGAN2 .pkl or a Latent Lab .safetensors)", open=False):
                 model_file = ug.File(label="Model file (read safely: nothing in it is executed)", type="filepath",
                                      file_types=[".pkl", ".safetensors"])
@@ -500,6 +496,7 @@ def build():
                       concurrency_limit=4)
         demo.load(new_image, [model, seed, psi, space, state, uploads], new_outputs)
         model_file.upload(upload_model, [model_file, uploads], [uploads, model, points_md], api_name="upload_model")
+        model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
         image.select(on_click, [state], [state, image, points_md])
         add_btn.click(add_point, [px, py, state], [state, image, points_md], api_name="add_point")
         undo_btn.click(undo_point, [state], [state, image, points_md], api_name="undo_point")
@@ -530,11 +527,18 @@ def build():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Latent Lab: explore GAN latents, drag with DragGAN and FreeDrag.")
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL, help="registry id or path to a .pkl/.safetensors")
+    ap.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: "
+                    "$LATENTLAB_DEFAULT_MODEL, else the bundled offline model)")
     ap.add_argument("--share", action="store_true", help="create a public gradio.live link")
     ap.add_argument("--server-name", default="127.0.0.1")
     ap.add_argument("--server-port", type=int, default=None)
     args = ap.parse_args(argv)
+    named = "--model" if args.model else checkpoints.DEFAULT_ENV
+    try:
+        args.model = args.model or checkpoints.default_model()
+    except ValueError as e:
+        print(f"error: {ug.message(e)}", file=sys.stderr)
+        return 2
     DEFAULT["model"] = args.model
     STORE.trust(args.model)   # the operator's file is a choice; users can only pick or upload
     t0 = time.perf_counter()
@@ -542,7 +546,7 @@ def main(argv=None):
         checkpoints.resolve(args.model)   # a Hub model: downloaded now, bounded by hubguard
         STORE.pin(args.model)  # warm and kept: the first image is one generator pass away, for everyone
     except (ValueError, OSError, RuntimeError) as e:
-        print(f"error: --model {args.model}: {ug.message(e)}", file=sys.stderr)
+        print(f"error: {named} {args.model}: {ug.message(e)}", file=sys.stderr)
         return 2
     print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s")
     build().launch(server_name=args.server_name, server_port=args.server_port, share=args.share,

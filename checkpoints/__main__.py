@@ -23,6 +23,7 @@ def main(argv=None):
     f.add_argument("id")
     v = sub.add_parser("verify", help="which sources exist on the Hub and their sizes (downloads nothing)")
     v.add_argument("ids", nargs="*", metavar="ID", help="models to check (default: all)")
+    sub.add_parser("table", help="the registry as the README's Markdown table")
     args = ap.parse_args(argv)
     import stylegan
     from huggingface_hub.utils import logging as hf_logging
@@ -37,6 +38,10 @@ def main(argv=None):
             from . import verify
             infos = [get_info(i) for i in args.ids] if args.ids else list_models()
             return 0 if verify.run(infos) else 1
+        if args.cmd == "table":
+            models = list_models()
+            print("\n".join(describe.markdown_table(models) + [""] + describe.markdown_notes(models)))
+            return 0
         for line in describe.text_table(list_models()):
             print(line)
         return 0

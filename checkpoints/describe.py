@@ -26,7 +26,8 @@ def text_table(models):
 def _evidence(src):
     if not src.evidence:
         return "inferred"
-    return "pip package" if "pip package" in src.evidence else "Space" if "Space" in src.evidence else "linked"
+    return ("draggan pip package" if "pip package" in src.evidence else "a DragGAN Space" if "Space" in src.evidence
+            else "linked at this revision")
 
 
 def markdown_table(models):

@@ -125,7 +125,7 @@ NVIDIA_TF = ("NVIDIA Source Code License-NC (non-commercial)",
              "NVlabs/stylegan2 (TensorFlow) README: 'Nvidia Source Code License-NC'")
 SELF_DISTILLED = ("contradictory: Apache-2.0 (README) vs CC BY-NC 4.0 (LICENSE)",
                   "self-distilled-internet-photos README: 'pre-trained models are made available under Apache-2.0'; "
-                  "its LICENSE file: Creative Commons Attribution-NonCommercial 4.0. Treat as non-commercial.")
+                  "its LICENSE file: Creative Commons Attribution-NonCommercial 4.0; treat as non-commercial")
 HUMAN = ("not stated (SHHQ data: non-commercial research only)",
          "the StyleGAN-Human README states no licence for the models; its code carries NVIDIA's "
          "all-rights-reserved notice and the SHHQ dataset it was trained on is for non-commercial research only")
@@ -157,7 +157,8 @@ DEFAULTS = [
         S(MIRROR, "ada/ffhq.pkl", None, PIP),
         S(MIRROR, "stylegan2/stylegan2-ffhq-config-f.pkl", None, PIP),
         S(DRAGGAN_HUB, "stylegan2-ffhq1024x1024.pkl", None, INVERSION)], NVIDIA_ADA, 1024,
-         notes="ada/ffhq.pkl is NVIDIA's PyTorch re-release of the TensorFlow config-f FFHQ model"),
+         notes="ada/ffhq.pkl is 'FFHQ at 1024x1024, trained using original StyleGAN2' (stylegan2-ada-pytorch "
+               "README): the TensorFlow config-f model of source 2 in PyTorch form"),
     _hub("faces-metfaces-1024", "MetFaces (1024, StyleGAN2-ADA)", "metfaces", [
         S(MIRROR, "ada/metfaces.pkl", None, PIP)], NVIDIA_ADA, 1024,
          notes="1024 px per NVIDIA's README and the FreeDrag app; the draggan package's size table says 512"),

@@ -48,6 +48,7 @@ LAYOUTS = {
                                                  "horses_256", "lions_512", "parrots_512")],
 }
 DRAGGAN_FFHQ_REVISION = "20dedd0259ff3009fceefa531c3be8ae4f11cd82"
+PINNED_ONLY = {"stylegan2-ffhq-512x512.pkl"}   # named at DRAGGAN_FFHQ_REVISION only, not at main
 
 
 def serve_layouts(hub, data=lambda repo_id, path: path.encode() * 8):

@@ -148,3 +148,27 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     (tmp_path / "x.txt").write_text("not an image")
     with pytest.raises(Exception):
         c.predict(handle_file(str(tmp_path / "x.txt")), server_model(server), 10, 10, 0, api_name="/invert")
+
+
+def test_model_list_shows_shape_licence_and_cached_state(server):
+    c = Client(server.url, verbose=False)
+    dropdown = [comp for comp in c.config["components"] if comp.get("props", {}).get("label") == "Model"][0]
+    labels = [choice[0] for choice in dropdown["props"]["choices"]]
+    assert "Humans (StyleGAN-Human v2, 512x256) · 512x256 · not stated (SHHQ data: non-commercial research only)" \
+        in labels   # the test server's Hub cache is empty: not marked cached
+    assert "Faces 64px (bundled, offline) · 64x64 · MIT (distilled from gan-face-generate) · ✓ cached" in labels
+    card = c.predict("humans-512", api_name="/model_card")
+    assert "512x256 px (HxW)" in card and "downloaded on first use" in card
+    assert "`DragGan/DragGan-Models:stylegan_human_v2_512.pkl`" in card and "pads them to 512x512" in card
+
+
+def test_bad_default_model_variable_stops_the_app_with_one_line():
+    import os
+    import subprocess
+    import sys
+    from app_server import ROOT
+    p = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, LATENTLAB_DEFAULT_MODEL="faces-nope"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [p.stderr.strip()] and \
+        p.stderr.startswith("error: LATENTLAB_DEFAULT_MODEL='faces-nope' is neither a registry id")

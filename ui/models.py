@@ -206,3 +206,24 @@ def register_upload(path, gradio_root, max_bytes=None):
         raise ModelChoiceError("Model upload: the file must be an official .pkl or a Latent Lab .safetensors")
     limits.check_size("model_upload_bytes", os.path.getsize(real), "Model upload: the file")
     return dict(path=real, sha256=sha256_of(real), name=os.path.basename(real))
+
+
+def choices(default=None):
+    """The model dropdown: (label with shape, licence and cached state, choice) for every registry
+    model, the operator's --model file if it is one, and this session's upload."""
+    from checkpoints import describe
+    models = checkpoints.list_models()
+    out = [] if default is None or default in {m.id for m in models} else [(f"{default} (file)", default)]
+    out += [(describe.choice_label(m), m.id) for m in models]
+    return out + [("Your uploaded model (see 'Your own model' below)", UPLOAD)]
+
+
+def card(choice):
+    """Markdown about the chosen model: shape, where it comes from (and whether it is cached), licence."""
+    from checkpoints import describe
+    choice = str(choice or "")
+    if choice == UPLOAD or choice.startswith(UPLOAD + ":"):
+        return "Your uploaded model: used in this session only; its shape is read from the file."
+    if choice not in {m.id for m in checkpoints.list_models()}:
+        return f"The file the app was started with ({os.path.basename(choice)})."
+    return describe.card(checkpoints.get_info(choice))
