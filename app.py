@@ -66,7 +66,7 @@ def _start_image(model_id, seed, psi, space, uploads):
     gen = adapt(G, DEVICE)
     from dragcore import to_uint8
     frame = to_uint8(gen.image(gen.latent_init(seed, psi, space)))
-    return dict(model=model_id, seed=seed, psi=psi, space=space, res=frame.shape[0], start=frame,
+    return dict(model=model_id, seed=seed, psi=psi, space=space, shape=frame.shape[:2], start=frame,
                 image=frame, points=[], running=[], results={}, frames={})
 
 
@@ -97,10 +97,10 @@ def add_point(x, y, state):
         raise gr.Error("a point needs finite x and y")
     if len(state["points"]) >= 2 * limits.RANGES["point_pairs"][3]:
         raise gr.Error(f"at most {limits.RANGES['point_pairs'][3]} point pairs; Undo or Clear points first")
-    s = draw.display_scale(state["res"])
-    if not (0 <= x < state["res"] * s and 0 <= y < state["res"] * s):
-        raise gr.Error(f"({x:.0f}, {y:.0f}) is outside the {state['res'] * s}px image")
-    state["points"].append(draw.to_model_px(x, y, state["res"]))
+    w, h = draw.display_size(state["shape"])
+    if not (0 <= x < w and 0 <= y < h):
+        raise gr.Error(f"({x:.0f}, {y:.0f}) is outside the {w}x{h} image (width x height)")
+    state["points"].append(draw.to_model_px(x, y, state["shape"]))
     return state, draw.render(state["image"], state["points"]), _points_text(state)
 
 
@@ -158,7 +158,7 @@ def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, up
     if len(p) % 2:
         raise gr.Error(f"Handle {len(p) // 2 + 1} has no target: click where it should go, or Undo it.")
     v = _drag_params(lr, lam, r1, r2, max_steps, fd_l, fd_d)
-    mask = from_editor(editor, state["res"])
+    mask = from_editor(editor, state["shape"])
     G = state.get("generator") or get_model(state["model"], uploads)  # an inverted photo brings its tuned generator
     sessions = runner.make_sessions(
         methods, G, p[0::2], p[1::2], seed=state["seed"], psi=state["psi"], space=state["space"], mask=mask,
@@ -324,7 +324,7 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
              ((steps_w, "W steps"), (steps_wplus, "W+ steps"), (pti_steps, "PTI steps"))]
     G = get_model(model_id, uploads)
     latent.util.require_mapping(G)
-    target = latent.load_image(photo, G.img_resolution)
+    target = latent.load_image(photo, getattr(G, "img_shape", G.img_resolution))
     r = latent.invert(G, target, *steps, progress=lambda stage, i, n, loss: progress(i / n, desc=f"{stage} {i}/{n}"))
     from dragcore import to_uint8
     inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=to_uint8(r["reconstruction"]))
@@ -339,7 +339,7 @@ def send_to_drag(inv, state):
     if not inv:
         raise gr.Error("Invert a photo first.")
     frame = inv["image"]
-    state = dict(model=inv["model"], seed=0, psi=1.0, space="w+", res=frame.shape[0], start=frame, image=frame,
+    state = dict(model=inv["model"], seed=0, psi=1.0, space="w+", shape=frame.shape[:2], start=frame, image=frame,
                  points=[], running=[], results={}, frames={}, generator=inv["generator"], latent=inv["ws"])
     shown = draw.render(frame)
     l, d = _preset(inv["model"])
