@@ -24,7 +24,7 @@ from benchmarks.report import ENGINES, bar_plot, psnr, write
 
 def pair(seed, shape):
     """A handle in the central region of an H x W image and a target min(H, W) / 6 away."""
-    H, W = shape
+    H, W = (shape, shape) if isinstance(shape, int) else shape
     rng = np.random.RandomState(seed)
     h = rng.uniform(0.3, 0.7, 2) * np.array([W, H])
     ang = rng.uniform(0, 2 * np.pi)
