@@ -227,7 +227,7 @@ def export_files(state):
     for m, r in state["results"].items():
         record = export.edit_record(model=("inverted:" if state.get("generator") is not None else "") + state["model"], seed=state["seed"], psi=state["psi"], space=state["space"],
                                     points=state["points"], mask=state.get("mask"), method=m,
-                                    params=r["params"], steps=r["steps"])
+                                    params=r["params"], steps=r["steps"], shape=state["shape"])
         files += export.export_all(out, r, record)
     return files
 
@@ -243,6 +243,9 @@ def replay(file, state, uploads=None):
     if edit["model"].startswith("inverted:"):
         raise gr.Error("this edit started from an inverted photo; it cannot be replayed from the JSON alone")
     fresh = _start_image(edit["model"], edit["seed"], edit["psi"], edit["space"], uploads)
+    if edit.get("shape") and tuple(edit["shape"]) != tuple(fresh["shape"]):
+        raise gr.Error("the edit was made on a {}x{} image, but {} makes {}x{} images (height x width)".format(
+            *edit["shape"], edit["model"], *fresh["shape"]))
     fresh["points"] = edit["points"]
     p, (l, d) = edit["params"], _preset(fresh["model"])
     editor = None if edit["mask"] is None else dict(background=None, composite=None, layers=[
@@ -366,7 +369,9 @@ def upload_model(file, uploads):
         G = get_model(UPLOAD, new)   # the sanity limits and the safe unpickler run now, not at the first drag
     except Exception as e:  # noqa: BLE001 - said with the file's name, not the server's path to it
         raise gr.Error("Model upload: " + ug.as_gr_error(e).message.replace(new["path"], new["name"])) from None
-    note = (f"Uploaded {new['name']} ({G.img_resolution} px, sha256 {new['sha256'][:12]}): choose "
+    h, w = getattr(G, "img_shape", (G.img_resolution, G.img_resolution))
+    note = (f"Uploaded {new['name']} ({h} px" + ("" if h == w else f" x {w} px, height x width") + f", sha256 "
+            f"{new['sha256'][:12]}): choose "
             f"'Your uploaded model' and press New image.")
     return new, gr.update(value=UPLOAD), note
 
