@@ -25,7 +25,6 @@ def main(argv=None):
     v.add_argument("ids", nargs="*", metavar="ID", help="models to check (default: all)")
     sub.add_parser("table", help="the registry as the README's Markdown table")
     args = ap.parse_args(argv)
-    import stylegan
     from huggingface_hub.utils import logging as hf_logging
     hf_logging.set_verbosity_error()  # its retry warnings would add stderr lines to our one-line errors
     try:
@@ -45,7 +44,7 @@ def main(argv=None):
         for line in describe.text_table(list_models()):
             print(line)
         return 0
-    except (UnknownModelError, HubUnavailableError, stylegan.CheckpointError, OSError, ValueError) as e:
+    except (UnknownModelError, HubUnavailableError, OSError, ValueError) as e:   # stylegan.CheckpointError is a ValueError
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
 
