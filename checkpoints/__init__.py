@@ -12,6 +12,3 @@ from .hub import (HubUnavailableError, cached_path, cached_source, fetch, forget
 from .registry import (DEFAULT_ENV, DEFAULT_MODEL, DEFAULTS, DRAGGAN_HUB, MIRROR, ModelInfo, Source,
                        UnknownModelError, default_model, get_info, list_models)
 
-__all__ = ["load", "resolve", "fetch", "cached_path", "cached_source", "is_cached", "forget", "looks_like_path",
-           "list_models", "get_info", "default_model", "ModelInfo", "Source", "UnknownModelError",
-           "HubUnavailableError", "DEFAULT_MODEL", "DEFAULT_ENV", "DEFAULTS", "DRAGGAN_HUB", "MIRROR"]

@@ -63,6 +63,160 @@ def _oid(data):
     return hashlib.sha1(data).hexdigest()
 
 
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Answers for the FakeHub in `self.server.hub`."""
+
+    @property
+    def hub(self):
+        return self.server.hub
+
+    def log_message(self, *args):
+        pass
+
+    def _error(self, status, code, message=""):
+        self.send_response(status)
+        if code:
+            self.send_header("X-Error-Code", code)
+        if message:
+            self.send_header("X-Error-Message", message)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _hang(self):
+        self.hub.released.wait()
+        self.close_connection = True
+
+    def _repo_refused(self, repo_id, revision):
+        """Answer a refusal for the repo / revision (True) or let the request through (False)."""
+        if repo_id not in self.hub.repos:
+            self._error(404, "RepoNotFound", "Repository not found")
+            return True
+        mode, token = self.hub.repos[repo_id]
+        if mode == "hang":
+            self._hang()
+            return True
+        authorised = token is not None and self.headers.get("Authorization") == f"Bearer {token}"
+        if mode == "gated" and not authorised:
+            self._error(401, "GatedRepo", f"Access to model {repo_id} is restricted. You must have access "
+                                          f"to it and be authenticated to access it. Please log in.")
+            return True
+        if mode == "private" and not authorised:
+            self._error(401, "RepoNotFound", "Repository not found")
+            return True
+        if revision is not None and revision not in self.hub.revisions:
+            self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+            return True
+        return False
+
+    def _lookup(self):
+        self.hub.requests.append((self.command, self.path))
+        m = re.fullmatch(r"/(.+?/.+?)/resolve/([^/]+)/(.+)", self.path.split("?")[0])
+        key = (m.group(1), unquote(m.group(3))) if m else None
+        if key is None or self._repo_refused(key[0], unquote(m.group(2))):
+            if key is None:
+                self._error(404, "EntryNotFound")
+            return None, None
+        mode = self.hub.modes.get(key)
+        if mode == "hang" or (mode == "hang-body" and self.command == "GET"):
+            if mode == "hang-body":
+                self._headers(self.hub.files[key])
+            self._hang()
+            return None, None
+        if mode == "error":
+            self._error(500, None)
+            return None, None
+        if key not in self.hub.files or mode == "missing":
+            self._error(404, "EntryNotFound")
+            return None, None
+        return key, self.hub.files[key]
+
+    def _headers(self, data, status=200, start=0):
+        self.send_response(status)
+        self.send_header("X-Repo-Commit", COMMIT)
+        self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+        self.send_header("Content-Length", str(len(data) - start))
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.end_headers()
+
+    def _json(self, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _api(self):
+        """The repo API; True when the request was one."""
+        url = urlsplit(self.path)
+        m = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/(tree|paths-info|revision)/([^/]+)(/.*)?)?", url.path)
+        if not m:
+            return False
+        self.hub.requests.append((self.command, self.path))
+        repo_id, what, revision, sub = m.group(1), m.group(2), unquote(m.group(3) or "main"), m.group(4)
+        if self._repo_refused(repo_id, revision):
+            return True
+        hub = self.hub
+        files = {p: d for (r, p), d in hub.files.items() if r == repo_id and hub.modes.get((r, p)) != "missing"}
+        if what == "tree":
+            q = parse_qs(url.query)
+            self._json(_tree(files, unquote(sub or "/")[1:], q.get("recursive", ["false"])[0].lower() == "true"))
+        elif what == "paths-info":
+            n = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(n).decode())
+            self._json([_entry(p, files) for p in form.get("paths", []) if p in files or _is_dir(p, files)])
+        else:
+            self._json({"id": repo_id, "modelId": repo_id, "sha": COMMIT, "private": False,
+                        "siblings": [{"rfilename": p} for p in sorted(files)]})
+        return True
+
+    def do_HEAD(self):
+        key, data = self._lookup()
+        if key is not None:
+            self._headers(data)
+
+    def do_POST(self):
+        if not self._api():
+            self._error(404, None)
+
+    def do_GET(self):
+        if self._api():
+            return
+        key, data = self._lookup()
+        if key is None:
+            return
+        rng = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        start = int(rng.group(1)) if rng else 0
+        self._headers(data, 206 if start else 200, start)
+        mode = self.hub.modes.get(key, "ok")
+        body = data[start:]
+        if mode == "truncate":
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
+        if mode == "corrupt":
+            body = bytes(b ^ 0x5A for b in body)
+        if mode == "trickle":
+            self._trickle(body)
+            return
+        self.wfile.write(body)
+
+    def _trickle(self, body):
+        step = max(1, self.hub.trickle_rate // 20)
+        for i in range(0, len(body), step):
+            if self.hub.released.is_set():
+                break
+            try:
+                self.wfile.write(body[i:i + step])
+                self.wfile.flush()
+            except OSError:  # the client gave up
+                break
+            time.sleep(0.05)
+        self.close_connection = True
+
+
+
 class FakeHub:
     def __init__(self):
         self.files = {}      # (repo_id, filename) -> bytes
@@ -72,155 +226,8 @@ class FakeHub:
         self.requests = []   # (method, path)
         self.trickle_rate = 64
         self.released = threading.Event()   # set by close(): hanging answers end
-        hub = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _error(self, status, code, message=""):
-                self.send_response(status)
-                if code:
-                    self.send_header("X-Error-Code", code)
-                if message:
-                    self.send_header("X-Error-Message", message)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def _hang(self):
-                hub.released.wait()
-                self.close_connection = True
-
-            def _repo_refused(self, repo_id, revision):
-                """Answer a refusal for the repo / revision (True) or let the request through (False)."""
-                if repo_id not in hub.repos:
-                    self._error(404, "RepoNotFound", "Repository not found")
-                    return True
-                mode, token = hub.repos[repo_id]
-                if mode == "hang":
-                    self._hang()
-                    return True
-                authorised = token is not None and self.headers.get("Authorization") == f"Bearer {token}"
-                if mode == "gated" and not authorised:
-                    self._error(401, "GatedRepo", f"Access to model {repo_id} is restricted. You must have access "
-                                                  f"to it and be authenticated to access it. Please log in.")
-                    return True
-                if mode == "private" and not authorised:
-                    self._error(401, "RepoNotFound", "Repository not found")
-                    return True
-                if revision is not None and revision not in hub.revisions:
-                    self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
-                    return True
-                return False
-
-            def _lookup(self):
-                hub.requests.append((self.command, self.path))
-                m = re.fullmatch(r"/(.+?/.+?)/resolve/([^/]+)/(.+)", self.path.split("?")[0])
-                key = (m.group(1), unquote(m.group(3))) if m else None
-                if key is None or self._repo_refused(key[0], unquote(m.group(2))):
-                    if key is None:
-                        self._error(404, "EntryNotFound")
-                    return None, None
-                mode = hub.modes.get(key)
-                if mode == "hang" or (mode == "hang-body" and self.command == "GET"):
-                    if mode == "hang-body":
-                        self._headers(hub.files[key])
-                    self._hang()
-                    return None, None
-                if mode == "error":
-                    self._error(500, None)
-                    return None, None
-                if key not in hub.files or mode == "missing":
-                    self._error(404, "EntryNotFound")
-                    return None, None
-                return key, hub.files[key]
-
-            def _headers(self, data, status=200, start=0):
-                self.send_response(status)
-                self.send_header("X-Repo-Commit", COMMIT)
-                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
-                self.send_header("Content-Length", str(len(data) - start))
-                if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                self.end_headers()
-
-            def _json(self, obj):
-                body = json.dumps(obj).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def _api(self):
-                """The repo API; True when the request was one."""
-                url = urlsplit(self.path)
-                m = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/(tree|paths-info|revision)/([^/]+)(/.*)?)?",
-                                 url.path)
-                if not m:
-                    return False
-                hub.requests.append((self.command, self.path))
-                repo_id, what, revision, sub = m.group(1), m.group(2), unquote(m.group(3) or "main"), m.group(4)
-                if self._repo_refused(repo_id, revision):
-                    return True
-                files = {p: d for (r, p), d in hub.files.items() if r == repo_id and hub.modes.get((r, p)) != "missing"}
-                if what == "tree":
-                    q = parse_qs(url.query)
-                    self._json(_tree(files, unquote(sub or "/")[1:], q.get("recursive", ["false"])[0].lower() == "true"))
-                elif what == "paths-info":
-                    n = int(self.headers.get("Content-Length") or 0)
-                    form = parse_qs(self.rfile.read(n).decode())
-                    self._json([_entry(p, files) for p in form.get("paths", []) if p in files or _is_dir(p, files)])
-                else:
-                    self._json({"id": repo_id, "modelId": repo_id, "sha": COMMIT, "private": False,
-                                "siblings": [{"rfilename": p} for p in sorted(files)]})
-                return True
-
-            def do_HEAD(self):
-                key, data = self._lookup()
-                if key is not None:
-                    self._headers(data)
-
-            def do_POST(self):
-                if not self._api():
-                    self._error(404, None)
-
-            def do_GET(self):
-                if self._api():
-                    return
-                key, data = self._lookup()
-                if key is None:
-                    return
-                rng = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
-                start = int(rng.group(1)) if rng else 0
-                self._headers(data, 206 if start else 200, start)
-                mode = hub.modes.get(key, "ok")
-                body = data[start:]
-                if mode == "truncate":
-                    self.wfile.write(body[: len(body) // 2])
-                    self.close_connection = True
-                    return
-                if mode == "corrupt":
-                    body = bytes(b ^ 0x5A for b in body)
-                if mode == "trickle":
-                    self._trickle(body)
-                    return
-                self.wfile.write(body)
-
-            def _trickle(self, body):
-                step = max(1, hub.trickle_rate // 20)
-                for i in range(0, len(body), step):
-                    if hub.released.is_set():
-                        break
-                    try:
-                        self.wfile.write(body[i:i + step])
-                        self.wfile.flush()
-                    except OSError:  # the client gave up
-                        break
-                    time.sleep(0.05)
-                self.close_connection = True
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.hub = self
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

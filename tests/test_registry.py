@@ -48,10 +48,9 @@ def hub(tmp_path, monkeypatch):
 # --- the entries ---------------------------------------------------------------------------------
 def test_every_kind_the_issue_lists_is_there_with_its_facts():
     models = {m.id: m for m in checkpoints.list_models()}
-    for mid in ("faces-ffhq-512", "faces-ffhq-1024", "faces-metfaces-1024", "cats-afhq-512", "dogs-afhq-512",
-                "wild-afhq-512", "cats-256", "dogs-1024", "horses-256", "horses-lsun-256", "cars-512", "churches-256",
-                "lions-512", "elephants-512", "giraffes-512", "parrots-512", "bicycles-256", "humans-512",
-                "humans-1024"):
+    for mid in ("faces-ffhq-512 faces-ffhq-1024 faces-metfaces-1024 cats-afhq-512 dogs-afhq-512 wild-afhq-512 "
+                "cats-256 dogs-1024 horses-256 horses-lsun-256 cars-512 churches-256 lions-512 elephants-512 "
+                "giraffes-512 parrots-512 bicycles-256 humans-512 humans-1024").split():
         m = models[mid]
         assert m.sources and m.licence and m.size_mb and m.freedrag_l and m.preset_from, mid
         assert all(s.repo_id in (DGM, MIRROR) for s in m.sources)
