@@ -114,7 +114,7 @@ def _preset(category):
 _SIZE_MB = {256: 356, 512: 358, 1024: 359}
 
 PIP = "the draggan pip package (1.1.6: draggan/utils.py downloads huggingface.co/aaronb/StyleGAN2-pkl/resolve/main/PATH)"
-SPACE = "the official DragGAN Space (snapshot_download of DragGan/DragGan-Models) offers it"
+SPACE = "the DragGan/DragGan Space offers it (the Space downloads DragGan/DragGan-Models with snapshot_download)"
 INVERSION = "the DragGan-Inversion Space loads it from its snapshot_download of DragGan/DragGan-Models"
 README_LINK = "linked at this revision (huggingface.co/DragGan/DragGan-Models/blob/20dedd02...) in a public README"
 SCRIPT = ""   # file name from DragGAN's scripts/download_models.json: the repo itself is not evidenced
