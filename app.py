@@ -19,6 +19,7 @@ import latent
 from ui import draw, export, runner
 from ui import guard as ug
 from ui.mask import from_editor
+from ui import models as models_ui
 from ui.models import UPLOAD, ModelStore, register_upload
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else
@@ -38,13 +39,7 @@ def get_model(model_id, uploads=None):
 
 
 def model_choices():
-    choices = []
-    if DEFAULT["model"] not in [m.id for m in checkpoints.list_models()]:
-        choices.append((f"{DEFAULT['model']} (file)", DEFAULT["model"]))
-    for m in checkpoints.list_models():
-        mark = " ✓ cached" if checkpoints.cached_path(m) else ("" if not m.offline else " (not built)")
-        choices.append((m.display_name + mark, m.id))
-    return choices + [("Your uploaded model (see 'Your own model' below)", UPLOAD)]
+    return models_ui.choices(DEFAULT["model"])
 
 
 def _preset(model_id):
@@ -71,7 +66,7 @@ def _start_image(model_id, seed, psi, space, uploads):
     gen = adapt(G, DEVICE)
     from dragcore import to_uint8
     frame = to_uint8(gen.image(gen.latent_init(seed, psi, space)))
-    return dict(model=model_id, seed=seed, psi=psi, space=space, res=frame.shape[0], start=frame,
+    return dict(model=model_id, seed=seed, psi=psi, space=space, shape=frame.shape[:2], start=frame,
                 image=frame, points=[], running=[], results={}, frames={})
 
 
@@ -102,10 +97,10 @@ def add_point(x, y, state):
         raise gr.Error("a point needs finite x and y")
     if len(state["points"]) >= 2 * limits.RANGES["point_pairs"][3]:
         raise gr.Error(f"at most {limits.RANGES['point_pairs'][3]} point pairs; Undo or Clear points first")
-    s = draw.display_scale(state["res"])
-    if not (0 <= x < state["res"] * s and 0 <= y < state["res"] * s):
-        raise gr.Error(f"({x:.0f}, {y:.0f}) is outside the {state['res'] * s}px image")
-    state["points"].append(draw.to_model_px(x, y, state["res"]))
+    w, h = draw.display_size(state["shape"])
+    if not (0 <= x < w and 0 <= y < h):
+        raise gr.Error(f"({x:.0f}, {y:.0f}) is outside the {w}x{h} image (width x height)")
+    state["points"].append(draw.to_model_px(x, y, state["shape"]))
     return state, draw.render(state["image"], state["points"]), _points_text(state)
 
 
@@ -163,7 +158,7 @@ def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, up
     if len(p) % 2:
         raise gr.Error(f"Handle {len(p) // 2 + 1} has no target: click where it should go, or Undo it.")
     v = _drag_params(lr, lam, r1, r2, max_steps, fd_l, fd_d)
-    mask = from_editor(editor, state["res"])
+    mask = from_editor(editor, state["shape"])
     G = state.get("generator") or get_model(state["model"], uploads)  # an inverted photo brings its tuned generator
     sessions = runner.make_sessions(
         methods, G, p[0::2], p[1::2], seed=state["seed"], psi=state["psi"], space=state["space"], mask=mask,
@@ -232,7 +227,7 @@ def export_files(state):
     for m, r in state["results"].items():
         record = export.edit_record(model=("inverted:" if state.get("generator") is not None else "") + state["model"], seed=state["seed"], psi=state["psi"], space=state["space"],
                                     points=state["points"], mask=state.get("mask"), method=m,
-                                    params=r["params"], steps=r["steps"])
+                                    params=r["params"], steps=r["steps"], shape=state["shape"])
         files += export.export_all(out, r, record)
     return files
 
@@ -248,6 +243,9 @@ def replay(file, state, uploads=None):
     if edit["model"].startswith("inverted:"):
         raise gr.Error("this edit started from an inverted photo; it cannot be replayed from the JSON alone")
     fresh = _start_image(edit["model"], edit["seed"], edit["psi"], edit["space"], uploads)
+    if edit.get("shape") and tuple(edit["shape"]) != tuple(fresh["shape"]):
+        raise gr.Error("the edit was made on a {}x{} image, but {} makes {}x{} images (height x width)".format(
+            *edit["shape"], edit["model"], *fresh["shape"]))
     fresh["points"] = edit["points"]
     p, (l, d) = edit["params"], _preset(fresh["model"])
     editor = None if edit["mask"] is None else dict(background=None, composite=None, layers=[
@@ -329,7 +327,7 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
              ((steps_w, "W steps"), (steps_wplus, "W+ steps"), (pti_steps, "PTI steps"))]
     G = get_model(model_id, uploads)
     latent.util.require_mapping(G)
-    target = latent.load_image(photo, G.img_resolution)
+    target = latent.load_image(photo, getattr(G, "img_shape", G.img_resolution))
     r = latent.invert(G, target, *steps, progress=lambda stage, i, n, loss: progress(i / n, desc=f"{stage} {i}/{n}"))
     from dragcore import to_uint8
     inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=to_uint8(r["reconstruction"]))
@@ -344,7 +342,7 @@ def send_to_drag(inv, state):
     if not inv:
         raise gr.Error("Invert a photo first.")
     frame = inv["image"]
-    state = dict(model=inv["model"], seed=0, psi=1.0, space="w+", res=frame.shape[0], start=frame, image=frame,
+    state = dict(model=inv["model"], seed=0, psi=1.0, space="w+", shape=frame.shape[:2], start=frame, image=frame,
                  points=[], running=[], results={}, frames={}, generator=inv["generator"], latent=inv["ws"])
     shown = draw.render(frame)
     l, d = _preset(inv["model"])
@@ -371,7 +369,9 @@ def upload_model(file, uploads):
         G = get_model(UPLOAD, new)   # the sanity limits and the safe unpickler run now, not at the first drag
     except Exception as e:  # noqa: BLE001 - said with the file's name, not the server's path to it
         raise gr.Error("Model upload: " + ug.as_gr_error(e).message.replace(new["path"], new["name"])) from None
-    note = (f"Uploaded {new['name']} ({G.img_resolution} px, sha256 {new['sha256'][:12]}): choose "
+    h, w = getattr(G, "img_shape", (G.img_resolution, G.img_resolution))
+    note = (f"Uploaded {new['name']} ({h} px" + ("" if h == w else f" x {w} px, height x width") + f", sha256 "
+            f"{new['sha256'][:12]}): choose "
             f"'Your uploaded model' and press New image.")
     return new, gr.update(value=UPLOAD), note
 
@@ -390,6 +390,7 @@ def build():
                 psi = ug.Slider(0, 1, 0.7, step=0.05, label="Truncation ψ")
                 space = ug.Radio(["w+", "w"], value="w+", label="Latent space")
                 new_btn = gr.Button("New image", variant="primary")
+            model_md = gr.Markdown(models_ui.card(DEFAULT["model"]))
             with gr.Accordion("Your own model (an official StyleGAN2 .pkl or a Latent Lab .safetensors)", open=False):
                 model_file = ug.File(label="Model file (read safely: nothing in it is executed)", type="filepath",
                                      file_types=[".pkl", ".safetensors"])
@@ -500,6 +501,7 @@ def build():
                       concurrency_limit=4)
         demo.load(new_image, [model, seed, psi, space, state, uploads], new_outputs)
         model_file.upload(upload_model, [model_file, uploads], [uploads, model, points_md], api_name="upload_model")
+        model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
         image.select(on_click, [state], [state, image, points_md])
         add_btn.click(add_point, [px, py, state], [state, image, points_md], api_name="add_point")
         undo_btn.click(undo_point, [state], [state, image, points_md], api_name="undo_point")
@@ -530,11 +532,18 @@ def build():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Latent Lab: explore GAN latents, drag with DragGAN and FreeDrag.")
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL, help="registry id or path to a .pkl/.safetensors")
+    ap.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: "
+                    "$LATENTLAB_DEFAULT_MODEL, else the bundled offline model)")
     ap.add_argument("--share", action="store_true", help="create a public gradio.live link")
     ap.add_argument("--server-name", default="127.0.0.1")
     ap.add_argument("--server-port", type=int, default=None)
     args = ap.parse_args(argv)
+    named = "--model" if args.model else checkpoints.DEFAULT_ENV
+    try:
+        args.model = args.model or checkpoints.default_model()
+    except ValueError as e:
+        print(f"error: {ug.message(e)}", file=sys.stderr)
+        return 2
     DEFAULT["model"] = args.model
     STORE.trust(args.model)   # the operator's file is a choice; users can only pick or upload
     t0 = time.perf_counter()
@@ -542,7 +551,7 @@ def main(argv=None):
         checkpoints.resolve(args.model)   # a Hub model: downloaded now, bounded by hubguard
         STORE.pin(args.model)  # warm and kept: the first image is one generator pass away, for everyone
     except (ValueError, OSError, RuntimeError) as e:
-        print(f"error: --model {args.model}: {ug.message(e)}", file=sys.stderr)
+        print(f"error: {named} {args.model}: {ug.message(e)}", file=sys.stderr)
         return 2
     print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s")
     build().launch(server_name=args.server_name, server_port=args.server_port, share=args.share,

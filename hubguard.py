@@ -34,13 +34,18 @@ class Transfer:
     """Deadline, stall floor, request budget and progress of one download (one thread)."""
 
     def __init__(self, label="download", timeout=None, window=None, min_rate=None, max_requests=None,
-                 max_bytes=None):
+                 max_bytes=None, all_requests=False):
         self.label = label
         self.timeout = timeout or limits.setting("hub_timeout")
         self.window = window or limits.setting("stall_window")
         self.min_rate = min_rate or limits.setting("stall_min_rate")
         self.max_requests = int(max_requests or limits.setting("hub_max_requests"))
         self.max_bytes = max_bytes or limits.SIZES["model_upload_bytes"]
+        self.all_requests = all_requests  # budget and deadline also for API calls (verify), not only files
+        self.restart()
+
+    def restart(self):
+        """A fresh deadline and budget (a new download after a rejected file), same settings."""
         self.t0 = time.monotonic()
         self.requests = 0
         self.received = 0           # body bytes of every response so far
@@ -111,7 +116,7 @@ def _on_request(request):
     transfer = current()
     if transfer is None:
         return
-    if _is_file_url(request.url):   # not huggingface_hub's side requests (e.g. its agent registry)
+    if _is_file_url(request.url) or transfer.all_requests:   # not huggingface_hub's side requests
         transfer.start_request()
     cap = transfer.remaining()
     timeout = dict(request.extensions.get("timeout") or {})

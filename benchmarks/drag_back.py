@@ -26,18 +26,19 @@ import checkpoints
 from benchmarks.report import ENGINES, bar_plot, median, moved_mean, psnr, write
 
 
-def pair(seed, res):
+def pair(seed, shape):
+    """A handle in the central region of an H x W image and a target min(H, W) / 6 away."""
+    H, W = (shape, shape) if isinstance(shape, int) else shape
     rng = np.random.RandomState(seed)
-    h = rng.uniform(0.3, 0.7, 2) * res
+    h = rng.uniform(0.3, 0.7, 2) * np.array([W, H])
     ang = rng.uniform(0, 2 * np.pi)
-    t = np.clip(h + res / 6 * np.array([np.cos(ang), np.sin(ang)]), 1, res - 2)
+    t = np.clip(h + min(H, W) / 6 * np.array([np.cos(ang), np.sin(ang)]), 1, np.array([W, H]) - 2)
     return h.tolist(), t.tolist()
 
 
 def round_trip(G, method, seed, steps, psi=0.7):
     Engine = ENGINES[method]
-    res = G.img_resolution
-    h, t = pair(seed, res)
+    h, t = pair(seed, tuple(getattr(G, "img_shape", (G.img_resolution, G.img_resolution))))
     s1 = Engine(G, [h], [t], seed=seed, psi=psi, max_steps=steps, device="cpu")
     t0 = time.perf_counter()
     r1 = s1.run()

@@ -27,13 +27,17 @@ from benchmarks.report import ENGINES, write
 from dragcore import motion
 
 
-def held_out_drags(n, res, seed0=20, frac=0.1):
+def held_out_drags(n, shape, seed0=20, frac=0.1):
+    """n (seed, handle, target): a handle in the centre of an H x W image (an int: square), the target
+    frac * H away (the same drags as before on square models)."""
+    H, W = (shape, shape) if isinstance(shape, int) else shape
+    size = np.array([W, H])
     out = []
     for s in range(seed0, seed0 + n):
         rng = np.random.RandomState(s)
-        h = rng.uniform(0.35, 0.65, 2) * res
+        h = rng.uniform(0.35, 0.65, 2) * size
         a = rng.uniform(0, 2 * np.pi)
-        t = np.clip(h + frac * res * np.array([np.cos(a), np.sin(a)]), 0, res - 1)
+        t = np.clip(h + frac * H * np.array([np.cos(a), np.sin(a)]), 0, size - 1)
         out.append((s, [round(float(v), 1) for v in h], [round(float(v), 1) for v in t]))
     return out
 
@@ -55,16 +59,16 @@ def one_drag(G, method, seed, h, t, steps, lr):
 
 
 def grid(path, images, drags, scale=3):
-    res = images[0][0].shape[0] * scale
-    canvas = Image.new("RGB", (3 * res + 8, len(images) * (res + 4)), "white")
+    hh, ww = (v * scale for v in images[0][0].shape[:2])
+    canvas = Image.new("RGB", (3 * ww + 8, len(images) * (hh + 4)), "white")
     for i, (row, (_, h, t)) in enumerate(zip(images, drags)):
         for j, img in enumerate(row):
-            im = Image.fromarray(img).resize((res, res), Image.NEAREST)
+            im = Image.fromarray(img).resize((ww, hh), Image.NEAREST)
             d = ImageDraw.Draw(im)
             for (x, y), c in ((h, "red"), (t, "blue")):
                 x, y = (x + 0.5) * scale, (y + 0.5) * scale
                 d.ellipse([x - 3, y - 3, x + 3, y + 3], outline=c)
-            canvas.paste(im, (j * (res + 4), i * (res + 4)))
+            canvas.paste(im, (j * (ww + 4), i * (hh + 4)))
     canvas.save(path)
 
 
@@ -94,7 +98,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     G = checkpoints.load(args.model)
-    drags = held_out_drags(args.drags, G.img_resolution)
+    drags = held_out_drags(args.drags, tuple(getattr(G, "img_shape", (G.img_resolution,) * 2)))
     rows, images = [], []
     for seed, h, t in drags:
         pics = []

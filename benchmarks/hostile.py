@@ -133,10 +133,11 @@ def _app_seconds(env, tmp):
 
 
 def measure_hub(tmp):
-    from fake_hub import FakeHub
+    from fake_hub import DRAGGAN_FFHQ_REVISION, FakeHub
     from app_server import free_port
     rows = []
     hub = FakeHub()
+    hub.revisions.add(DRAGGAN_FFHQ_REVISION)   # the registry pins faces-ffhq-512 to that revision
     hub.add("DragGan/DragGan-Models", "stylegan2-ffhq-512x512.pkl", b"x" * 1000, mode="hang")
     dead = f"http://127.0.0.1:{free_port()}"   # nothing listens there
     try:

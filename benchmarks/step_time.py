@@ -2,6 +2,7 @@
 
     python -m benchmarks.step_time                        # 256, 512, 1024 px, official configs, CPU
     python -m benchmarks.step_time --res 512 --steps 5 --threads 2
+    python -m benchmarks.step_time --res 512x256 1024x512   # StyleGAN-Human shapes (height x width)
 
 For every resolution and engine (DragGAN and FreeDrag, each in fast and reference mode) a fresh subprocess
 builds a random-weight generator with the official network config (stylegan2-ada-pytorch:
@@ -34,15 +35,27 @@ def _rss_mb():
     return r / 1024 / 1024 if sys.platform == "darwin" else r / 1024  # bytes on macOS, KiB on Linux
 
 
+def parse_res(text):
+    """'512' -> (512, 512); '512x256' -> (512, 256): height x width."""
+    h, _, w = str(text).partition("x")
+    return int(h), int(w or h)
+
+
+def label(res):
+    h, w = parse_res(res)
+    return h if h == w else f"{h}x{w}"
+
+
 def build_generator(res, tiny=False):
     import torch
     import stylegan
     torch.manual_seed(0)
+    h, w = parse_res(res)
     if tiny:  # smoke-test size: same code paths, tiny channels
-        return stylegan.Generator(z_dim=32, w_dim=32, resolution=res, mapping_layers=2, channel_base=512,
+        return stylegan.Generator(z_dim=32, w_dim=32, resolution=h, width=w, mapping_layers=2, channel_base=512,
                                   channel_max=32, conv_clamp=256).eval()
-    cbase = OFFICIAL.get(res, 32768)
-    return stylegan.Generator(z_dim=512, w_dim=512, resolution=res, mapping_layers=8, channel_base=cbase,
+    cbase = OFFICIAL.get(h, 32768)
+    return stylegan.Generator(z_dim=512, w_dim=512, resolution=h, width=w, mapping_layers=8, channel_base=cbase,
                               channel_max=512, conv_clamp=256).eval()
 
 
@@ -54,9 +67,10 @@ def measure(res, engine, steps, warmup, tiny=False):
     from freedrag import FreeDragSession
     G = build_generator(res, tiny)
     model_mb = _rss_mb()
-    mask = np.zeros((res, res), bool)
-    mask[:, : res // 2 + res // 4] = True
-    h, t = [0.25 * res, 0.5 * res], [0.55 * res, 0.5 * res]
+    H, W = parse_res(res)
+    mask = np.zeros((H, W), bool)
+    mask[:, : W // 2 + W // 4] = True
+    h, t = [0.25 * W, 0.5 * H], [0.55 * W, 0.5 * H]
     common = dict(seed=0, mask=mask, max_steps=10 ** 6, device="cpu")
     method, mode = engine.split("-")
     s = (FreeDragSession if method == "freedrag" else DragGANSession)(G, [h], [t], mode=mode, **common)
@@ -69,7 +83,7 @@ def measure(res, engine, steps, warmup, tiny=False):
         times.append(time.perf_counter() - t0)
         if r.done:
             raise RuntimeError("the drag finished during timing; the benchmark needs a longer drag")
-    return dict(res=res, engine=engine, seconds_per_step=float(np.median(times)), step_times=times,
+    return dict(res=label(res), engine=engine, seconds_per_step=float(np.median(times)), step_times=times,
                 peak_rss_mb=round(_rss_mb(), 1), rss_after_model_mb=round(model_mb, 1),
                 feature_res=s.feature_res, threads=torch.get_num_threads())
 
@@ -80,7 +94,7 @@ def run_child(res, engine, args):
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=str(ROOT))
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if p.returncode != 0:
-        raise RuntimeError(f"{engine} at {res}px failed:\n{p.stderr[-2000:]}")
+        raise RuntimeError(f"{engine} at {res} px failed:\n{p.stderr[-2000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
@@ -90,6 +104,7 @@ def table(rows, resolutions):
              "|---|---|---|---|---|---|---|---|"]
     summary = {}
     for res in resolutions:
+        res = label(res)
         for method in ("draggan", "freedrag"):
             f, ref = by[(res, f"{method}-fast")], by[(res, f"{method}-reference")]
             speed = ref["seconds_per_step"] / f["seconds_per_step"]
@@ -102,7 +117,7 @@ def table(rows, resolutions):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--res", type=int, nargs="+", default=[256, 512, 1024])
+    p.add_argument("--res", nargs="+", default=["256", "512", "1024"], help="heights, or HxW (512x256)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per configuration (median reported)")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
@@ -119,7 +134,7 @@ def main(argv=None):
     for res in args.res:
         for engine in ENGINES:
             rows.append(run_child(res, engine, args))
-            print(f"{res:5d}px {engine:18s} {rows[-1]['seconds_per_step']:.3f} s/step  peak {rows[-1]['peak_rss_mb']:.0f} MB",
+            print(f"{res:>8s} px {engine:18s} {rows[-1]['seconds_per_step']:.3f} s/step  peak {rows[-1]['peak_rss_mb']:.0f} MB",
                   flush=True)
     md, summary = table(rows, args.res)
     import torch

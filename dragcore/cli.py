@@ -42,7 +42,7 @@ def load_model(spec=None, device=None):
     import stylegan
     name = spec or (checkpoints.DEFAULT_MODEL if checkpoints else None)
     if name is None:
-        raise DragInputError("no --model given and the model registry (checkpoints.py) is not available")
+        raise DragInputError("no --model given and the model registry (checkpoints) is not available")
     errors = (ValueError, OSError, KeyError, stylegan.CheckpointError, stylegan.UnsafeCheckpointError)
     if checkpoints is not None:
         errors += (checkpoints.HubUnavailableError,)

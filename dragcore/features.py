@@ -1,10 +1,12 @@
 """Reading a feature map at image-space points, and the point sets the losses read.
 
-Every coordinate in the engines is in image pixels. A feature map of any size (the generator
-block at feature resolution, or the same map resized to the image as the official DragGAN
-does) is read with `grid_sample(align_corners=False, padding_mode='border')`: with that
-convention image pixel x sits at normalised (x + 0.5) * 2 / res - 1 whatever the map size,
-and reading an integer pixel of a res x res map returns exactly that pixel. So sampling the
+Every coordinate in the engines is in image pixels, (x, y) of an image of `shape` (height H,
+width W; an int means square: StyleGAN-Human models are 512x256). A feature map of any size (the
+generator block at feature resolution, which has the image's aspect, or the same map resized to
+the image as the official DragGAN does) is read with `grid_sample(align_corners=False,
+padding_mode='border')`: with that convention image pixel x sits at normalised (x + 0.5) * 2 / W - 1
+(y: (y + 0.5) * 2 / H - 1) whatever the map size, and reading an integer pixel of an H x W map
+returns exactly that pixel. So sampling the
 small map at sub-pixel points equals reading `F.interpolate(F, res, mode='bilinear')` at the
 same points (interpolate's default convention is also align_corners=False with edge clamping):
 the fast mode and the reference mode compute the same numbers where they read them.
@@ -15,42 +17,57 @@ import torch
 import torch.nn.functional as F
 
 
-def pixel_to_grid(points, res):
+def as_shape(shape):
+    """(height, width) from an int (a square image) or a pair."""
+    if isinstance(shape, (tuple, list, torch.Size)):
+        return int(shape[0]), int(shape[1])
+    return int(shape), int(shape)
+
+
+def clamp_to_image(points, shape):
+    """Points [..., 2] (x, y) clamped into the image: x to [0, W - 1], y to [0, H - 1]."""
+    h, w = as_shape(shape)
+    return torch.minimum(points.clamp(min=0), points.new_tensor([w - 1.0, h - 1.0]))
+
+
+def pixel_to_grid(points, shape):
     """Image pixels (x, y) -> grid_sample coordinates in [-1, 1] (align_corners=False)."""
-    return (points + 0.5) * (2.0 / res) - 1.0
+    h, w = as_shape(shape)
+    return (points + 0.5) * points.new_tensor([2.0 / w, 2.0 / h]) - 1.0
 
 
-def sample(feat, points, res):
+def sample(feat, points, shape):
     """Bilinear read of feat [1, C, h, w] at image-pixel points [..., 2] -> [..., C]."""
     lead = points.shape[:-1]
-    grid = pixel_to_grid(points.reshape(1, 1, -1, 2).to(feat.dtype), res)
+    grid = pixel_to_grid(points.reshape(1, 1, -1, 2).to(feat.dtype), shape)
     out = F.grid_sample(feat, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out[0, :, 0].t().reshape(*lead, feat.shape[1])
 
 
-def sample_resized(feat, points, res):
-    """What a bilinear read of `resize_to_image(feat, res)` at `points` returns, without building the
+def sample_resized(feat, points, shape):
+    """What a bilinear read of `resize_to_image(feat, shape)` at `points` returns, without building the
     resized map: the four integer pixels around each point are read from `feat` (exactly the values
     of the resized map there), then blended bilinearly. Equals `sample` at integer points; between
     pixels it is the official DragGAN's bilinear-of-bilinear read, not a direct read of `feat`."""
-    if feat.shape[-1] == res and feat.shape[-2] == res:
-        return sample(feat, points, res)
-    p = points.clamp(0, res - 1)
+    if tuple(feat.shape[-2:]) == as_shape(shape):
+        return sample(feat, points, shape)
+    p = clamp_to_image(points, shape)
     p0 = p.floor()
     fx, fy = (p - p0).unbind(-1)
     corners = torch.stack([p0, p0 + p0.new_tensor([1.0, 0.0]), p0 + p0.new_tensor([0.0, 1.0]), p0 + 1.0], dim=-2)
-    v = sample(feat, corners.clamp(max=res - 1), res)  # [..., 4, C]
+    v = sample(feat, clamp_to_image(corners, shape), shape)  # [..., 4, C]
     w = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], dim=-1)
     return (v * w.unsqueeze(-1).to(v)).sum(dim=-2)
 
 
-def resize_to_image(feat, res):
-    """What the official implementation supervises: the feature map bilinearly resized to res x res."""
-    return F.interpolate(feat, size=(res, res), mode="bilinear", align_corners=False)
+def resize_to_image(feat, shape):
+    """What the official implementation supervises: the feature map bilinearly resized to the image."""
+    return F.interpolate(feat, size=as_shape(shape), mode="bilinear", align_corners=False)
 
 
 def scaled_radius(r_at_512, res, feature_res):
-    """A radius given for 512 px models, in image px at res. From 256 px up, round(r res / 512)
+    """A radius given for 512 px models, in image px at height res (as the official code scales it by
+    G.img_resolution, the height, for non-square models too). From 256 px up, round(r res / 512)
     with Python's round, as the official DragGAN computes it (r1 3 -> 2 / 3 / 6 px at 256 / 512 /
     1024). Smaller models are outside the official range (there r1 would round to 0 px): r res / 512,
     never below one feature pixel."""

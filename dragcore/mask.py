@@ -10,10 +10,13 @@ import torch
 import torch.nn.functional as F
 
 from .errors import DragInputError
+from .features import as_shape
 
 
-def validate_mask(mask, res, device="cpu"):
-    """Array-like HxW (bool, or numbers in [0, 1]) -> bool tensor [res, res] of the editable region."""
+def validate_mask(mask, shape, device="cpu"):
+    """Array-like HxW (bool, or numbers in [0, 1]) -> bool tensor [H, W] of the editable region, for an
+    image of `shape` (height, width; an int means square)."""
+    H, W = as_shape(shape)
     if isinstance(mask, (str, bytes)) or hasattr(mask, "read"):
         raise DragInputError("pass a mask array; use dragcore.mask.load_mask(path, res) for an image file")
     if hasattr(mask, "convert") and hasattr(mask, "size"):  # a PIL image: grey level >= 128 is editable
@@ -23,8 +26,8 @@ def validate_mask(mask, res, device="cpu"):
         m = m[..., 0]
     if m.ndim != 2:
         raise DragInputError(f"mask must be a 2-D HxW array, got shape {list(m.shape)}")
-    if tuple(m.shape) != (res, res):
-        raise DragInputError(f"mask is {m.shape[1]}x{m.shape[0]} but the image is {res}x{res}")
+    if tuple(m.shape) != (H, W):
+        raise DragInputError(f"mask is {m.shape[0]}x{m.shape[1]} but the image is {H}x{W} (height x width)")
     if m.dtype != torch.bool:
         if not (m.dtype.is_floating_point or m.dtype in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)):
             raise DragInputError(f"mask has unsupported dtype {m.dtype}")
@@ -39,8 +42,8 @@ def validate_mask(mask, res, device="cpu"):
     return m.to(device)
 
 
-def load_mask(path, res=None):
-    """A PNG (or any image) painted white where editable -> bool mask (validated against res if given)."""
+def load_mask(path, shape=None):
+    """A PNG (or any image) painted white where editable -> bool mask (validated against `shape` if given)."""
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as im:
@@ -55,16 +58,18 @@ def load_mask(path, res=None):
         raise DragInputError(f"mask file not found: {path}") from None
     except (UnidentifiedImageError, OSError) as e:
         raise DragInputError(f"cannot read mask image {path}: {e}") from None
-    if res is None:
+    if shape is None:
         return arr
-    return validate_mask(arr, res)
+    return validate_mask(arr, shape)
 
 
 def fixed_weight(mask, size):
-    """Editable bool mask [res, res] -> [1, 1, size, size] fraction of each cell that must stay fixed."""
+    """Editable bool mask [H, W] -> [1, 1, h, w] fraction of each cell that must stay fixed; `size` is
+    the feature map's (h, w) (an int: square)."""
+    size = as_shape(size)
     m = mask.to(torch.float32)[None, None]
-    if m.shape[-1] != size:
-        m = F.adaptive_avg_pool2d(m, size) if m.shape[-1] > size else F.interpolate(m, size=(size, size), mode="nearest")
+    if tuple(m.shape[-2:]) != size:
+        m = F.adaptive_avg_pool2d(m, size) if m.shape[-1] > size[1] else F.interpolate(m, size=size, mode="nearest")
     return 1.0 - m
 
 

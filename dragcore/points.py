@@ -1,13 +1,15 @@
 """Handle/target points: validation into tensors, and distances.
 
 Points are (x, y) in image pixels of the generator's output, pixel centres at integers, so a
-valid point lies in [0, res - 1] on both axes. Sub-pixel (float) points are allowed.
+valid point of an H x W image has x in [0, W - 1] and y in [0, H - 1]. Sub-pixel (float) points
+are allowed.
 """
 import math
 
 import torch
 
 from .errors import DragInputError
+from .features import as_shape
 
 
 def _as_pairs(name, points):
@@ -29,8 +31,10 @@ def _as_pairs(name, points):
     return pts
 
 
-def validate_points(handles, targets, res, device="cpu"):
-    """-> (handles [N, 2], targets [N, 2]) float32 tensors on device; DragInputError if unusable."""
+def validate_points(handles, targets, shape, device="cpu"):
+    """-> (handles [N, 2], targets [N, 2]) float32 tensors on device; DragInputError if unusable.
+    `shape`: the image's (height, width), or an int for a square image."""
+    H, W = as_shape(shape)
     h, t = _as_pairs("handles", handles), _as_pairs("targets", targets)
     if not h and not t:
         raise DragInputError("no points: give at least one handle with its target")
@@ -40,9 +44,9 @@ def validate_points(handles, targets, res, device="cpu"):
         for i, (x, y) in enumerate(pts):
             if not (math.isfinite(x) and math.isfinite(y)):
                 raise DragInputError(f"{name} {i} is not finite: ({x}, {y})")
-            if not (0 <= x <= res - 1 and 0 <= y <= res - 1):
-                raise DragInputError(f"{name} {i} ({x:g}, {y:g}) is outside the {res}x{res} image "
-                                     f"(valid: 0..{res - 1})")
+            if not (0 <= x <= W - 1 and 0 <= y <= H - 1):
+                where = f"valid: 0..{W - 1}" if H == W else f"height x width; valid: x 0..{W - 1}, y 0..{H - 1}"
+                raise DragInputError(f"{name} {i} ({x:g}, {y:g}) is outside the {H}x{W} image ({where})")
     as_t = lambda pts: torch.tensor(pts, dtype=torch.float32, device=device).reshape(-1, 2)
     return as_t(h), as_t(t)
 

@@ -5,10 +5,15 @@ An engine never calls a network directly. It asks an adapter for:
     latent_init(seed, psi, space) -> latent         the starting latent, in the adapter's layout
     split(latent) -> (trainable, frozen)            what Adam optimises and what stays fixed
     join(trainable, frozen) -> latent
-    features(latent) -> F [1, C, fr, fr]            synthesis stopped after the feature block
-    image(latent) -> [1, 3, res, res] in ~[-1, 1]
+    features(latent) -> F [1, C, fr, fr * W / H]    synthesis stopped after the feature block
+    image(latent) -> [1, 3, H, W] in ~[-1, 1]
     image_and_features(latent) -> (image, F)        one pass, for previews / the reference mode
-    resolution, feature_res, device, space_names, default_lr
+    shape (H, W), resolution (= H, as G.img_resolution), feature_res (the block's height), device,
+    space_names, default_lr
+
+Non-square generators (StyleGAN-Human, 512x256) keep their shape: features have the image's
+aspect, points and masks are H x W. The official DragGAN pads such images (and features, with
+zeros) to a square instead; we do not, so nothing is ever tracked into the padding.
 
 Feature block. DragGAN supervises the output of the 6th synthesis block, the 128x128 block of
 any model of 256 px or more. Smaller models (the bundled 64 px face model) have no 6th block
@@ -63,6 +68,7 @@ class StyleGANAdapter:
         self.G = _freeze(G, device)
         self.device = torch.device(device)
         self.resolution = G.img_resolution
+        self.shape = tuple(getattr(G, "img_shape", (self.resolution, self.resolution)))
         self.feature_res = default_feature_res(self.resolution) if feature_res is None else int(feature_res)
         blocks = G.synthesis.block_resolutions
         if self.feature_res not in blocks:
@@ -129,6 +135,7 @@ class DCGANAdapter:
         self.G = _freeze(G, device)
         self.device = torch.device(device)
         self.resolution = int(getattr(G, "img_resolution", None) or G(torch.zeros(1, G.z_dim, device=self.device)).shape[-1])
+        self.shape = (self.resolution, self.resolution)
         self.feature_res = max(4, self.resolution // 4) if feature_res is None else int(feature_res)
 
     def latent_init(self, seed, psi=0.7, space="z"):

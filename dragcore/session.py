@@ -78,15 +78,16 @@ class DragSession:
         self.mode = mode
         self.device = device if isinstance(device, torch.device) else stylegan.pick_device(device)
         self.gen = adapt(generator, self.device, feature_res, rows)
-        self.res, self.feature_res = self.gen.resolution, self.gen.feature_res
-        self.handles0, self.targets = validate_points(handles, targets, self.res, self.device)
+        self.res, self.feature_res = self.gen.resolution, self.gen.feature_res   # res: the height (radii scale by it)
+        self.shape = tuple(getattr(self.gen, "shape", (self.res, self.res)))   # (H, W) of the image
+        self.handles0, self.targets = validate_points(handles, targets, self.shape, self.device)
         self.handles = self.handles0.clone()
         if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
             raise DragInputError(f"max_steps must be a non-negative integer, got {max_steps!r}")
         self.max_steps = int(max_steps)
         self.lr = _positive("lr", getattr(self.gen, "default_lr", 0.002) if lr is None else lr)
         self.mask_weight = _positive("mask weight", mask_weight, allow_zero=True)
-        self.mask = None if mask is None else maskmod.validate_mask(mask, self.res, self.device)
+        self.mask = None if mask is None else maskmod.validate_mask(mask, self.shape, self.device)
         self.seed, self.psi = seed, psi
         if latent is None:
             latent = self.gen.latent_init(seed, psi, space)
@@ -100,7 +101,7 @@ class DragSession:
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
         with torch.no_grad():
             self.F0 = self.gen.features(self.latent0)
-        self._mask_map = self._mask_weight_map(self.res if mode == "reference" else self.feature_res)
+        self._mask_map = self._mask_weight_map(self.shape if mode == "reference" else tuple(self.F0.shape[-2:]))
         self.steps = 0
         self.seconds = 0.0
         self.reached_all = False
@@ -186,7 +187,7 @@ class DragSession:
 
     # --- rendering and reporting --------------------------------------------------------------
     def render(self, latent=None):
-        """Image tensor [1, 3, res, res] for `latent` (default: the current one), no gradients."""
+        """Image tensor [1, 3, H, W] for `latent` (default: the current one), no gradients."""
         if latent is None:
             with self._lock:
                 latent = self.latent
@@ -225,6 +226,7 @@ class DragSession:
         content = [m["moved_fraction"] is None or m["moved_fraction"] >= MOVED_ENOUGH for m in moved]
         points = [bool(a and b) for a, b in zip(s.tracked_reached, content)]
         return dict(method=self.method, seed=self.seed, psi=self.psi, space=self.space, resolution=self.res,
+                    shape=list(self.shape),
                     start_handles=to_list(self.handles0), handles=s.handles, targets=s.targets,
                     distances=s.distances, reached_points=points, reached=all(points),
                     tracked_reached_points=s.tracked_reached, tracked_reached=all(s.tracked_reached),
@@ -241,11 +243,11 @@ class DragSession:
         if self.mode == "fast":
             return self.gen.features(latent)
         _, feat = self.gen.image_and_features(latent)
-        return resize_to_image(feat, self.res)
+        return resize_to_image(feat, self.shape)
 
     def _at_mode_res(self, feat):
         """A feature-resolution map (F0) at the resolution `_features` works at."""
-        return resize_to_image(feat, self.res) if self.mode == "reference" else feat
+        return resize_to_image(feat, self.shape) if self.mode == "reference" else feat
 
     def _mask_weight_map(self, size):
         if self.mask is None or self.mask_weight == 0:

@@ -30,25 +30,26 @@ one pixel off the handle towards the origin; ours is centred on it.
 import torch
 
 from dragcore.errors import DragInputError
-from dragcore.features import disc_offsets, sample_resized, scaled_radius, square_offsets
+from dragcore.features import clamp_to_image, disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
 from dragcore.session import DragSession
 
 
-def track_points(feat, handles, refs, offsets, res):
+def track_points(feat, handles, refs, offsets, shape):
     """Nearest-neighbour tracking: for each handle, the candidate handle + offset (clamped to the
-    image) whose feature is closest (L2) to its reference feature. feat [1, C, h, w]; handles
-    [N, 2]; refs [N, C]; offsets [K, 2] image px. -> new handles [N, 2]."""
-    cand = (handles[:, None, :] + offsets.to(handles)[None]).clamp(0, res - 1)  # [N, K, 2]
-    f = sample_resized(feat, cand, res)  # [N, K, C]
+    image of `shape` (H, W), or an int: square) whose feature is closest (L2) to its reference
+    feature. feat [1, C, h, w]; handles [N, 2]; refs [N, C]; offsets [K, 2] image px. -> [N, 2]."""
+    cand = clamp_to_image(handles[:, None, :] + offsets.to(handles)[None], shape)  # [N, K, 2]
+    f = sample_resized(feat, cand, shape)  # [N, K, C]
     idx = (f - refs[:, None, :]).square().sum(dim=-1).argmin(dim=1)
     return cand[torch.arange(len(handles), device=cand.device), idx]
 
 
-def motion_loss(feat, handles, targets, disc, res, stop_distance):
+def motion_loss(feat, handles, targets, disc, shape, stop_distance):
     """Motion supervision: sum over the handles farther than stop_distance from their targets of
     mean |F(q).detach() - F(q + d)| over the disc q in p + disc and the channels, d the unit
-    vector towards the target. feat [1, C, h, w]; handles, targets [N, 2]; disc [K, 2] image px."""
+    vector towards the target. feat [1, C, h, w]; handles, targets [N, 2]; disc [K, 2] image px;
+    shape: the image's (H, W) (or its side)."""
     delta = targets - handles
     dist = delta.norm(dim=1, keepdim=True)
     active = dist[:, 0] > stop_distance
@@ -56,7 +57,7 @@ def motion_loss(feat, handles, targets, disc, res, stop_distance):
         return feat.new_zeros(())
     p, d = handles[active], (delta / dist.clamp_min(1e-8))[active]
     q = p[:, None, :] + disc[None]  # [N, K, 2]
-    read = lambda pts: sample_resized(feat, pts, res)
+    read = lambda pts: sample_resized(feat, pts, shape)
     return (read(q).detach() - read(q + d[:, None, :])).abs().mean(dim=(1, 2)).sum()
 
 
@@ -80,7 +81,7 @@ class DragGANSession(DragSession):
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2, self.track_step).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
-        self.refs = sample_resized(self.F0, self.handles0, self.res)  # f_i, read once at the initial handles
+        self.refs = sample_resized(self.F0, self.handles0, self.shape)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
 
     def point_reached(self):
@@ -88,12 +89,12 @@ class DragGANSession(DragSession):
 
     def _track(self, feat):
         if self._tracked_at != self.steps:  # F0 == F before the first update: nothing to track
-            self.handles = track_points(feat, self.handles, self.refs, self._square, self.res)
+            self.handles = track_points(feat, self.handles, self.refs, self._square, self.shape)
             self._tracked_at = self.steps
         self.reached_all = bool(self.point_reached().all())
 
     def motion_loss(self, feat):
-        return motion_loss(feat, self.handles, self.targets, self._disc, self.res, self.stop_distance)
+        return motion_loss(feat, self.handles, self.targets, self._disc, self.shape, self.stop_distance)
 
     def _step(self):
         feat = self._features(self._latent_for_grad())

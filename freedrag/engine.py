@@ -104,9 +104,9 @@ def template_weight(L_en, l):
     return torch.sigmoid(-alpha * (torch.as_tensor(L_en, dtype=torch.float32) - beta))
 
 
-def patch_loss(feat, points, templates, patch, res):
+def patch_loss(feat, points, templates, patch, shape):
     """mean |F(point + o) - T| over the patch and channels. points [M, 2], templates [M|1, P, C] -> [M]."""
-    f = sample(feat, points[:, None, :] + patch[None], res)
+    f = sample(feat, points[:, None, :] + patch[None], shape)
     return (f - templates).abs().mean(dim=(1, 2))
 
 
@@ -117,7 +117,7 @@ def _towards(h, t, dist_max):
     return v if n <= dist_max else v * (dist_max / n)
 
 
-def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, res):
+def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, shape):
     """The next point of one handle: (new h [2], case). d in image px here; template [P, C]."""
     if L_en < 0.5 * l:
         case, start, s = "good", h, _towards(h, t, d)
@@ -130,7 +130,7 @@ def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, res):
         s = _towards(start, t, 2 * d)
     j = torch.arange(1, CANDIDATES + 1, dtype=h.dtype, device=h.device)[:, None] / CANDIDATES
     cand = start[None] + j * s[None]
-    scores = patch_loss(feat, cand, template[None], patch, res)
+    scores = patch_loss(feat, cand, template[None], patch, shape)
     best = (scores - l).abs().argmin() if case == "good" else scores.argmin()
     return cand[best].clone(), case
 
@@ -158,7 +158,7 @@ class FreeDragSession(DragSession):
         self._patch = patch_offsets(self.spacing).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
         n = len(self.handles0)
-        self.templates = sample(self.F0, self.handles0[:, None, :] + self._patch[None], self.res)  # [N, P, C]
+        self.templates = sample(self.F0, self.handles0[:, None, :] + self._patch[None], self.shape)  # [N, P, C]
         self.arrived = torch.zeros(n, dtype=torch.bool, device=self.device)
         self.last_lambda = torch.full((n,), float("nan"))
         self.last_case = ["start"] * n
@@ -167,13 +167,13 @@ class FreeDragSession(DragSession):
         self._L_in = None
         self.handles = torch.stack([
             line_search(self.F0, self.handles0[i], self.targets[i], self.handles0[i], self.templates[i],
-                        0.0, 0.0, self.l, self.d_img, self._patch, self.res)[0] for i in range(n)])
+                        0.0, 0.0, self.l, self.d_img, self._patch, self.shape)[0] for i in range(n)])
 
     def point_reached(self):
         return self.arrived.clone()
 
     def point_losses(self, feat):
-        return patch_loss(feat, self.handles, self.templates, self._patch, self.res)
+        return patch_loss(feat, self.handles, self.templates, self._patch, self.shape)
 
     def _end_submotion(self, feat, L_en):
         """Arrival, template update and line search after a sub-motion (feat detached)."""
@@ -184,7 +184,7 @@ class FreeDragSession(DragSession):
         lam[self.arrived.cpu()] = 1.0
         self.last_lambda = lam
         lam = lam.to(self.device)[:, None, None]
-        f_h = sample(feat, self.handles[:, None, :] + self._patch[None], self.res)
+        f_h = sample(feat, self.handles[:, None, :] + self._patch[None], self.shape)
         self.templates = lam * f_h + (1 - lam) * self.templates
         new_h = self.handles.clone()
         for i in range(len(new_h)):
@@ -193,7 +193,7 @@ class FreeDragSession(DragSession):
                 continue
             new_h[i], self.last_case[i] = line_search(
                 feat, self.handles[i], self.targets[i], self.handles0[i], self.templates[i], float(L_en[i]),
-                float(self._L_in[i]), self.l, self.d_img, self._patch, self.res)
+                float(self._L_in[i]), self.l, self.d_img, self._patch, self.shape)
         self.handles = new_h
         self.reached_all = bool(self.arrived.all())
 

@@ -31,7 +31,7 @@ def invert_main(argv):
     import stylegan
     try:
         G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL, device=stylegan.pick_device(args.device))
-        target = load_image(args.photo, G.img_resolution, box=args.crop)
+        target = load_image(args.photo, tuple(G.img_shape), box=args.crop)
         bars = {}
 
         def progress(stage, i, n, loss):

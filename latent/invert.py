@@ -29,8 +29,9 @@ from .util import LatentError, require_mapping
 MAX_PIXELS = 40_000_000
 
 
-def load_image(path_or_image, res, box=None):
-    """PIL/path -> [1, 3, res, res] in [-1, 1]: RGB, square crop (centre or `box`), resize."""
+def load_image(path_or_image, shape, box=None):
+    """PIL/path -> [1, 3, H, W] in [-1, 1] for `shape` (H, W) or an int (square): RGB, crop to the
+    shape's aspect (centre, within `box` if given), resize."""
     try:
         im = path_or_image if isinstance(path_or_image, Image.Image) else Image.open(path_or_image)
         im.load()
@@ -48,9 +49,10 @@ def load_image(path_or_image, res, box=None):
         if not (0 <= x0 < x1 <= im.width and 0 <= y0 < y1 <= im.height):
             raise LatentError(f"crop box {box} is outside the {im.width}x{im.height} image")
         im = im.crop(box)
-    s = min(im.size)
-    im = im.crop(((im.width - s) // 2, (im.height - s) // 2, (im.width - s) // 2 + s, (im.height - s) // 2 + s))
-    im = im.resize((res, res), Image.LANCZOS)
+    H, W = (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
+    cw, ch = min(im.width, im.height * W // H), min(im.height, im.width * H // W)   # largest box of aspect W:H
+    x0, y0 = (im.width - cw) // 2, (im.height - ch) // 2
+    im = im.crop((x0, y0, x0 + cw, y0 + ch)).resize((W, H), Image.LANCZOS)
     return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 
@@ -201,9 +203,10 @@ def apply_delta(G, delta):
 def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None):
     """Full pipeline -> dict(ws, G_tuned or None, images, psnr per stage, seconds, loss name)."""
     require_mapping(G)
-    target = image if isinstance(image, torch.Tensor) else load_image(image, G.img_resolution)
-    if target.shape[-1] != G.img_resolution:
-        raise LatentError(f"target must be {G.img_resolution}px")
+    shape = tuple(G.img_shape)
+    target = image if isinstance(image, torch.Tensor) else load_image(image, shape)
+    if tuple(target.shape[-2:]) != shape:
+        raise LatentError(f"target must be {shape[0]}x{shape[1]} px (height x width)")
     dev = next(G.parameters()).device
     target = target.to(dev)
     loss_fn = ImageLoss(dev)

@@ -156,3 +156,59 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     (tmp_path / "x.txt").write_text("not an image")
     with pytest.raises(Exception):
         c.predict(handle_file(str(tmp_path / "x.txt")), server_model(server), 10, 10, 0, api_name="/invert")
+
+
+def test_model_list_shows_shape_licence_and_cached_state(server):
+    c = Client(server.url, verbose=False)
+    dropdown = [comp for comp in c.config["components"] if comp.get("props", {}).get("label") == "Model"][0]
+    labels = [choice[0] for choice in dropdown["props"]["choices"]]
+    assert "Humans (StyleGAN-Human v2, 512x256) · 512x256 · not stated (SHHQ data: non-commercial research only)" \
+        in labels   # the test server's Hub cache is empty: not marked cached
+    assert "Faces 64px (bundled, offline) · 64x64 · MIT (distilled from gan-face-generate) · ✓ cached" in labels
+    card = c.predict("humans-512", api_name="/model_card")
+    assert "512x256 px (HxW)" in card and "downloaded on first use" in card
+    assert "`DragGan/DragGan-Models:stylegan_human_v2_512.pkl`" in card and "pads them to 512x512" in card
+
+
+def test_bad_default_model_variable_stops_the_app_with_one_line():
+    import os
+    import subprocess
+    import sys
+    from app_server import ROOT
+    p = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, LATENTLAB_DEFAULT_MODEL="faces-nope"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [p.stderr.strip()] and \
+        p.stderr.startswith("error: LATENTLAB_DEFAULT_MODEL='faces-nope' is neither a registry id")
+
+
+def test_a_rectangular_model_clicks_drags_exports_and_replays(server, tmp_path):
+    """A 64x32 (height x width) generator uploaded in the session: shown at 256x512, clicked, dragged by
+    both engines, exported at its own shape, replayed to the same image."""
+    import stylegan
+    import torch
+    torch.manual_seed(0)
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=64, width=32, mapping_layers=2, channel_base=1024,
+                           channel_max=32).eval()
+    stylegan.save(G, tmp_path / "human.safetensors")
+    c = Client(server.url, verbose=False)
+    note = c.predict(handle_file(str(tmp_path / "human.safetensors")), api_name="/upload_model")[-1]
+    assert "(64 px x 32 px, height x width" in note
+    shown, *_ = c.predict("upload", 3, 0.7, "w+", api_name="/new_image")
+    assert img(shown).shape == (512, 256, 3)
+    with pytest.raises(Exception, match=r"\(300, 10\) is outside the 256x512 image \(width x height\)"):
+        c.predict(300, 10, api_name="/add_point")
+    c.predict(100, 200, api_name="/add_point")
+    _, text = c.predict(140, 330, api_name="/add_point")
+    assert "1: (12,25) → (17,41)" in text
+    dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 8, 0.3, 3, api_name="/compare")
+    assert img(dg).shape == img(fd).shape == (512, 256, 3) and "done" in status
+    files = c.predict(api_name="/export")
+    png = [f for f in files if f.endswith("freedrag_result.png")][0]
+    gif = [f for f in files if f.endswith("freedrag_drag.gif")][0]
+    edit = [f for f in files if f.endswith("freedrag_edit.json")][0]
+    assert img(png).shape == (64, 32, 3) and imageio.mimread(gif)[0].shape[:2] == (256, 128)
+    assert json.loads(open(edit).read())["shape"] == [64, 32]
+    c.predict(handle_file(edit), api_name="/replay")
+    again = [f for f in c.predict(api_name="/export") if f.endswith("freedrag_result.png")][0]
+    assert np.abs(img(again).astype(int) - img(png)).max() <= 1

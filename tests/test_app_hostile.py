@@ -18,7 +18,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 import stylegan  # noqa: E402
 from app_server import AppServer, model_for_tests  # noqa: E402
 from drag_testing import small_G  # noqa: E402
-from fake_hub import FakeHub  # noqa: E402
+from fake_hub import DRAGGAN_FFHQ_REVISION, FakeHub  # noqa: E402
 from official_format import write_malicious_pickle  # noqa: E402
 
 AUDIT_HOOK = '''import os, sys
@@ -44,6 +44,7 @@ def env(tmp_path_factory):
     (tmp / "audit").mkdir()
     (tmp / "audit" / "sitecustomize.py").write_text(AUDIT_HOOK)
     hub = FakeHub()
+    hub.revisions.add(DRAGGAN_FFHQ_REVISION)   # the registry pins faces-ffhq-512 to that revision
     hub.add("DragGan/DragGan-Models", "stylegan2-ffhq-512x512.pkl", b"x" * 1000, mode="hang")
     srv = AppServer(model_for_tests(tmp), extra_env=dict(
         HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp / "hub"), LATENTLAB_CACHE=str(tmp / "cache"),

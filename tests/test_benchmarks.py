@@ -34,8 +34,7 @@ def test_drag_back_tiny(tmp_path):
 def test_drag_motion_tiny(tmp_path):
     from benchmarks import drag_motion
     torch.manual_seed(0)
-    G = stylegan.Generator(32, 0, 32, 32, 3, mapping_kwargs=dict(num_layers=2),
-                           synthesis_kwargs=dict(channel_base=512, channel_max=32))
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
     stylegan.save(G, tmp_path / "g.safetensors")
     summary = drag_motion.main(["--drags", "2", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                                 "--out", str(tmp_path)])
@@ -46,6 +45,9 @@ def test_drag_motion_tiny(tmp_path):
     from PIL import Image
     with Image.open(tmp_path / "drag_motion.png") as im:
         assert im.size[0] == 3 * 96 + 8
+    assert drag_motion.held_out_drags(3, 32) == drag_motion.held_out_drags(3, (32, 32))
+    for _, h, t in drag_motion.held_out_drags(8, (64, 16)):   # height x width: x within the 16 px width
+        assert all(0 <= p[0] <= 15 and 0 <= p[1] <= 63 for p in (h, t)) and 4 <= h[0] <= 12
 
 
 def test_landmark_point_sets():
@@ -95,15 +97,16 @@ def test_landmarks_needs_mediapipe_python(tmp_path):
 
 def test_step_time_benchmark_smoke(tmp_path):
     from benchmarks.step_time import main
-    assert main(["--res", "64", "--tiny", "--steps", "1", "--warmup", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
+    # a non-square shape (height x width, as StyleGAN-Human) runs the same code as a square one
+    assert main(["--res", "64x32", "--tiny", "--steps", "1", "--warmup", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "step_time_tiny.json").read_text())
     rows = {r["engine"]: r for r in data["rows"]}
     assert set(rows) == {"draggan-fast", "draggan-reference", "freedrag-fast", "freedrag-reference"}
     for r in rows.values():
         assert r["seconds_per_step"] > 0 and r["peak_rss_mb"] >= r["rss_after_model_mb"] > 0 and r["feature_res"] == 32
-    assert data["summary"]["draggan/64"]["speedup"] > 0 and data["summary"]["freedrag/64"]["memory_ratio"] > 0
+    assert data["summary"]["draggan/64x32"]["speedup"] > 0 and data["summary"]["freedrag/64x32"]["memory_ratio"] > 0
     md = (tmp_path / "step_time_tiny.md").read_text()
-    assert "| 64 | freedrag |" in md and "python -m benchmarks.step_time" in md
+    assert "| 64x32 | freedrag |" in md and "python -m benchmarks.step_time" in md
 
 
 def test_readme_blocks_are_filled_from_results(tmp_path):

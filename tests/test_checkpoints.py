@@ -121,7 +121,7 @@ def test_cli_lists_and_fetch_reports_errors(hub, tmp_path):
     hub.add(REPO, "tiny.pkl", pickle_bytes(tmp_path, tiny_G()))
     ok = subprocess.run([sys.executable, "-m", "checkpoints", "fetch", "tiny"], capture_output=True, text=True,
                         timeout=60)
-    assert ok.returncode == 0 and "ready (16px)" in ok.stdout
+    assert ok.returncode == 0 and "ready (16x16 px" in ok.stdout
 
 
 # --- a Hub that hangs, trickles or fails: bounded by hubguard (short deadlines set by env vars) ---

@@ -99,3 +99,28 @@ def test_a_hanging_download_blocks_nobody_else(tmp_path, monkeypatch):
         (e, seconds), = errors
         assert isinstance(e, checkpoints.HubUnavailableError) and "did not answer within 3 s" in str(e)
         assert seconds < 6
+
+
+def test_a_rejected_download_moves_to_the_next_source_in_the_background(tmp_path, monkeypatch):
+    """The app's background download loads what it fetched: a truncated file from the first source is
+    removed and the second source used, without the request doing any of it."""
+    from official_format import write_official_pickle
+    G = small_G(seed=4)
+    write_official_pickle(tmp_path / "g.pkl", G)
+    good = (tmp_path / "g.pkl").read_bytes()
+    with FakeHub() as hub:
+        hub.add("me/a", "g.pkl", good[: len(good) // 3])
+        hub.add("me/b", "g.pkl", good)
+        (tmp_path / "models.json").write_text(json.dumps({"remote": dict(
+            display_name="Remote", resolution=64, category="faces",
+            sources=[dict(repo_id="me/a", filename="g.pkl"), dict(repo_id="me/b", filename="g.pkl")])}))
+        for k, v in dict(LATENTLAB_MODELS=str(tmp_path / "models.json"), HF_ENDPOINT=hub.url,
+                         HF_HUB_CACHE=str(tmp_path / "hub"), LATENTLAB_CACHE=str(tmp_path / "ll")).items():
+            monkeypatch.setenv(k, v)
+        store = ModelStore("cpu")
+        G2 = store.get("remote", wait=60)
+        import torch
+        z = torch.randn(1, G.z_dim)
+        assert torch.equal(G(z), G2(z))
+        assert store.get("remote") is G2        # cached under the file it came from
+        assert checkpoints.cached_source(checkpoints.get_info("remote"))[1].repo_id == "me/b"

@@ -1,7 +1,8 @@
 """Drawing the edit on the image: numbered handle (red) -> target (blue) arrows, the mask tint.
 
 The generator's image may be tiny (64 px), so everything is drawn on a copy upscaled by
-`display_scale(res)`; clicks on that display map back with `to_model_px`.
+`display_scale(shape)` (the same integer factor on both axes, so a 512x256 human stays 512x256);
+clicks on that display map back with `to_model_px`. A shape is (height, width); an int means square.
 """
 import math
 
@@ -11,21 +12,31 @@ from PIL import Image, ImageDraw
 DISPLAY = 512
 
 
-def display_scale(res):
-    return max(1, DISPLAY // res)
+def as_shape(shape):
+    """(height, width) from an int (square) or a pair."""
+    return (int(shape), int(shape)) if isinstance(shape, (int, float)) else (int(shape[0]), int(shape[1]))
 
 
-def to_model_px(x, y, res):
+def display_scale(shape):
+    return max(1, DISPLAY // max(as_shape(shape)))
+
+
+def display_size(shape):
+    """(width, height) of the displayed image, as PIL counts it."""
+    (h, w), s = as_shape(shape), display_scale(shape)
+    return w * s, h * s
+
+
+def to_model_px(x, y, shape):
     """A click on the displayed image -> model pixel coordinates (pixel centres)."""
-    s = display_scale(res)
-    return [min(res - 1.0, max(0.0, (x + 0.5) / s - 0.5)), min(res - 1.0, max(0.0, (y + 0.5) / s - 0.5))]
+    (h, w), s = as_shape(shape), display_scale(shape)
+    return [min(w - 1.0, max(0.0, (x + 0.5) / s - 0.5)), min(h - 1.0, max(0.0, (y + 0.5) / s - 0.5))]
 
 
 def render(image, points=(), mask=None):
     """image HxWx3 uint8 -> PIL image at display size with the mask tint and the point pairs."""
-    res = image.shape[0]
-    s = display_scale(res)
-    img = Image.fromarray(image).resize((res * s, res * s), Image.NEAREST if s >= 4 else Image.BICUBIC)
+    s = display_scale(image.shape[:2])
+    img = Image.fromarray(image).resize(display_size(image.shape[:2]), Image.NEAREST if s >= 4 else Image.BICUBIC)
     if mask is not None:  # dim the fixed (non-editable) area so the editable region stands out
         m = Image.fromarray(((~mask) * 110).astype(np.uint8)).resize(img.size, Image.NEAREST)
         img = Image.composite(Image.new("RGB", img.size, (0, 0, 0)), img, m)

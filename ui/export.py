@@ -32,8 +32,12 @@ class EditError(ValueError):
 
 
 def _upscale(frame, size=DISPLAY):
-    return np.asarray(Image.fromarray(frame).resize((size, size), Image.NEAREST if size // frame.shape[0] >= 4
-                                                    else Image.BICUBIC))
+    """The frame resized so its longer side is `size`, keeping its aspect (a 512x256 human stays 2:1),
+    both sides multiples of 16 (what H.264 wants)."""
+    h, w = frame.shape[:2]
+    k = size / max(h, w)
+    out = (max(16, round(w * k / 16) * 16), max(16, round(h * k / 16) * 16))
+    return np.asarray(Image.fromarray(frame).resize(out, Image.NEAREST if k >= 4 else Image.BICUBIC))
 
 
 def write_png(frame, path):
@@ -47,7 +51,7 @@ def write_gif(frames, path, fps=10):
 
 
 def write_mp4(frames, path, fps=10):
-    # H.264 wants even sizes and likes multiples of 16: 256 px frames
+    # H.264 wants even sizes and likes multiples of 16: frames 256 px on their longer side
     with imageio.get_writer(path, fps=fps, codec="libx264", quality=8, macro_block_size=16) as w:
         for f in frames:
             w.append_data(_upscale(f, 256))
@@ -75,10 +79,13 @@ def mask_from_b64(s):
         raise EditError(f"the edit's mask is not a valid PNG ({type(e).__name__})") from None
 
 
-def edit_record(*, model, seed, psi, space, points, mask, method, params, steps):
-    return dict(version=VERSION, model=model, seed=int(seed), psi=float(psi), space=space,
-                points=[[float(x), float(y)] for x, y in points], mask=mask_to_b64(mask), method=method,
-                params=params, steps=int(steps))
+def edit_record(*, model, seed, psi, space, points, mask, method, params, steps, shape=None):
+    rec = dict(version=VERSION, model=model, seed=int(seed), psi=float(psi), space=space,
+               points=[[float(x), float(y)] for x, y in points], mask=mask_to_b64(mask), method=method,
+               params=params, steps=int(steps))
+    if shape is not None:   # (height, width) of the image the points are on
+        rec["shape"] = [int(shape[0]), int(shape[1])]
+    return rec
 
 
 def json_depth(text):
@@ -147,6 +154,10 @@ def read_edit(path):
                steps=_field("max_steps", data["steps"], "steps"), points=[[float(x), float(y)] for x, y in pts])
     out["params"] = {k: _field(PARAMS[k], v, f"params.{k}") for k, v in data["params"].items() if k in PARAMS}
     out["mask"] = mask_from_b64(data.get("mask"))
+    shape = data.get("shape")
+    if shape is not None and not (isinstance(shape, list) and len(shape) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) and 4 <= v <= 4096 for v in shape)):
+        raise EditError(f"the edit's shape must be [height, width] in pixels, got {str(shape)[:40]}")
     return out
 
 

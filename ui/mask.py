@@ -2,14 +2,17 @@
 import numpy as np
 from PIL import Image
 
+from . import draw
+
 
 class MaskError(ValueError):
     pass
 
 
-def from_editor(value, res):
-    """Gradio ImageEditor value (dict with 'layers') -> bool mask [res, res] (True = editable), or
-    None when nothing is painted. The painted layer may be at display size: it is resized."""
+def from_editor(value, shape):
+    """Gradio ImageEditor value (dict with 'layers') -> bool mask of `shape` (height, width; an int
+    means square; True = editable), or None when nothing is painted. The painted layer may be at
+    display size (an integer multiple or fraction of the image): it is resized."""
     if value is None:
         return None
     layers = value.get("layers") if isinstance(value, dict) else None
@@ -28,8 +31,8 @@ def from_editor(value, res):
             raise MaskError("mask layers of different sizes")
     if alpha is None or not alpha.any():
         return None
-    h, w = alpha.shape
-    if h != w or (h % res and res % h):
-        raise MaskError(f"the painted mask is {w}x{h}, which does not match the {res}x{res} image")
-    small = Image.fromarray(alpha.astype(np.uint8) * 255).resize((res, res), Image.BOX)
+    (H, W), (h, w) = draw.as_shape(shape), alpha.shape
+    if h * W != w * H or (h % H and H % h):
+        raise MaskError(f"the painted mask is {h}x{w}, which does not match the {H}x{W} image (height x width)")
+    small = Image.fromarray(alpha.astype(np.uint8) * 255).resize((W, H), Image.BOX)
     return np.asarray(small) >= 128

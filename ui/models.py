@@ -47,17 +47,22 @@ def sha256_of(path, chunk=1 << 20):
 
 
 class Download:
-    """One background download of a registry model, bounded by its hubguard.Transfer."""
+    """One background download of a registry model, bounded by its hubguard.Transfer. It loads
+    (validates) what it downloaded, so a rejected file moves on to the model's next source here,
+    in the background, not in a request."""
 
-    def __init__(self, info):
-        self.info, self.path, self.error = info, None, None
+    def __init__(self, info, device):
+        self.info, self.device, self.path, self.G, self.error = info, device, None, None, None
+        self.notes = []                   # one line per source that failed before the one used
         self.transfer = hubguard.Transfer(info.id)
         self.done = threading.Event()
         threading.Thread(target=self._run, name=f"download-{info.id}", daemon=True).start()
 
     def _run(self):
         try:
-            self.path = checkpoints.resolve(self.info.id, progress=False, transfer=self.transfer)
+            self.G = checkpoints.load(self.info.id, device=self.device, transfer=self.transfer, progress=False,
+                                      report=self.notes.append)
+            self.path = checkpoints.cached_path(self.info)
         except Exception as e:  # noqa: BLE001 - reported to every request that waits for it
             self.error = e
         finally:
@@ -65,10 +70,11 @@ class Download:
 
     def progress(self):
         t = self.transfer
+        note = f"; {self.notes[-1]}" if self.notes else ""
         if not t.received:
-            return "waiting for the Hub"
+            return "waiting for the Hub" + note
         total = f" of {t.expected / 1e6:.1f}" if t.expected else ""
-        return f"{t.received / 1e6:.1f}{total} MB"
+        return f"{t.received / 1e6:.1f}{total} MB{note}"
 
 
 class ModelStore:
@@ -139,18 +145,33 @@ class ModelStore:
             raise ModelChoiceError(f"Model: unknown model {choice[:80]!r}; choose one from the list "
                                    f"(paths are not accepted; upload your own file instead)")
         info = checkpoints.get_info(choice)
+        if info.offline or info.kind == "dcgan":
+            path = checkpoints.cached_path(info)
+            if path is None:
+                raise FileNotFoundError(f"model {info.id!r} is not built yet: {info.local_path} is missing")
+            return canonical(path), lambda: checkpoints.load(info.id, device=self.device)
         path = checkpoints.cached_path(info)
-        if path is None and info.offline:
-            raise FileNotFoundError(f"model {info.id!r} is not built yet: {info.local_path} is missing")
-        if path is None:
-            path = self._await_download(info, limits.setting("download_wait") if wait is None else wait)
-        return canonical(path), lambda: checkpoints.load(info.id, device=self.device)
+        if path is not None:
+            return canonical(path), lambda: self._load_cached(path)
+        d = self._await_download(info, limits.setting("download_wait") if wait is None else wait)
+        G, d.G = d.G, None   # handed over to the cache; the download keeps no second reference
+        return canonical(d.path), (lambda: G) if G is not None else (lambda: self._load_cached(d.path))
+
+    def _load_cached(self, path):
+        """A registry file already in the Hub cache. A bad one is removed, so the next request
+        downloads again (in the background, trying the model's sources in order)."""
+        import stylegan
+        try:
+            return stylegan.load(path, device=self.device)
+        except stylegan.CheckpointError:
+            checkpoints.forget(path)
+            raise
 
     def _await_download(self, info, wait):
         with self._lock:
             d = self._downloads.get(info.id)
             if d is None:
-                d = self._downloads[info.id] = Download(info)
+                d = self._downloads[info.id] = Download(info, self.device)
         if not d.done.wait(wait):
             raise ModelPending(f"{info.id} is still downloading ({d.progress()}); the download continues in the "
                                f"background: choose it again in a moment. Other models work meanwhile.")
@@ -159,7 +180,7 @@ class ModelStore:
                 del self._downloads[info.id]   # a failure is reported once; the next request retries
         if d.error is not None:
             raise d.error
-        return d.path
+        return d
 
 
 def upload_path(choice, uploads):
@@ -185,3 +206,24 @@ def register_upload(path, gradio_root, max_bytes=None):
         raise ModelChoiceError("Model upload: the file must be an official .pkl or a Latent Lab .safetensors")
     limits.check_size("model_upload_bytes", os.path.getsize(real), "Model upload: the file")
     return dict(path=real, sha256=sha256_of(real), name=os.path.basename(real))
+
+
+def choices(default=None):
+    """The model dropdown: (label with shape, licence and cached state, choice) for every registry
+    model, the operator's --model file if it is one, and this session's upload."""
+    from checkpoints import describe
+    models = checkpoints.list_models()
+    out = [] if default is None or default in {m.id for m in models} else [(f"{default} (file)", default)]
+    out += [(describe.choice_label(m), m.id) for m in models]
+    return out + [("Your uploaded model (see 'Your own model' below)", UPLOAD)]
+
+
+def card(choice):
+    """Markdown about the chosen model: shape, where it comes from (and whether it is cached), licence."""
+    from checkpoints import describe
+    choice = str(choice or "")
+    if choice == UPLOAD or choice.startswith(UPLOAD + ":"):
+        return "Your uploaded model: used in this session only; its shape is read from the file."
+    if choice not in {m.id for m in checkpoints.list_models()}:
+        return f"The file the app was started with ({os.path.basename(choice)})."
+    return describe.card(checkpoints.get_info(choice))

@@ -1,0 +1,259 @@
+"""The registry's entries, their ordered sources and `verify`, against the fake Hub (a real HTTP
+server speaking the Hub's download and repo API) serving both public repos' layouts, with small
+real generators in the official pickle format."""
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import checkpoints
+import stylegan
+from checkpoints import describe
+from fake_hub import LAYOUTS, PINNED_ONLY, FakeHub, serve_layouts
+from official_format import write_official_pickle
+
+ROOT = Path(__file__).resolve().parent.parent
+DGM, MIRROR = checkpoints.DRAGGAN_HUB, checkpoints.MIRROR
+
+
+def tiny_G(seed=0, width=None):
+    torch.manual_seed(seed)
+    return stylegan.Generator(z_dim=16, w_dim=16, resolution=16, width=width, mapping_layers=2, channel_base=128,
+                              channel_max=16).eval()
+
+
+def pickle_bytes(tmp_path, G, name="g.pkl"):
+    write_official_pickle(tmp_path / name, G)
+    return (tmp_path / name).read_bytes()
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    server = FakeHub()
+    serve_layouts(server)
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "latentlab"))
+    for var in ("HF_HUB_OFFLINE", "HF_TOKEN", "LATENTLAB_MODELS"):
+        monkeypatch.delenv(var, raising=False)
+    yield server
+    server.close()
+
+
+# --- the entries ---------------------------------------------------------------------------------
+def test_every_kind_the_issue_lists_is_there_with_its_facts():
+    models = {m.id: m for m in checkpoints.list_models()}
+    for mid in ("faces-ffhq-512 faces-ffhq-1024 faces-metfaces-1024 cats-afhq-512 dogs-afhq-512 wild-afhq-512 "
+                "cats-256 dogs-1024 horses-256 horses-lsun-256 cars-512 churches-256 lions-512 elephants-512 "
+                "giraffes-512 parrots-512 bicycles-256 humans-512 humans-1024").split():
+        m = models[mid]
+        assert m.sources and m.licence and m.size_mb and m.freedrag_l and m.preset_from, mid
+        assert all(s.repo_id in (DGM, MIRROR) for s in m.sources)
+    assert models["humans-512"].shape == (512, 256) and models["humans-1024"].shape == (1024, 512)
+    assert models["cars-512"].shape == (512, 512) and "384x512" in models["cars-512"].notes
+    lic = models["lions-512"].licence + models["lions-512"].licence_note
+    assert "Apache-2.0" in lic and "CC BY-NC 4.0" in lic and "contradictory" in lic
+    assert (models["elephants-512"].freedrag_l, models["elephants-512"].freedrag_d) == (0.4, 4.0)
+    assert "not in FreeDrag" in models["humans-512"].preset_from
+
+
+def test_evidenced_sources_are_the_ones_the_layouts_hold():
+    """A source marked as named by public code is in the repo layout that code implies; the
+    inferred ones are exactly those that are not."""
+    for m in checkpoints.list_models():
+        for s in m.sources:
+            named = s.filename in LAYOUTS[s.repo_id] and not (s.revision is None and s.filename in PINNED_ONLY)
+            assert s.evidenced == named, (m.id, str(s))
+    assert not any(m.verified_on for m in checkpoints.list_models())   # nothing was checked on the live Hub
+
+
+def test_readme_model_table_is_the_registry():
+    readme = (ROOT / "README.md").read_text()
+    models = checkpoints.list_models()
+    for line in describe.markdown_table(models) + describe.markdown_notes(models):
+        assert line in readme, line
+
+
+def test_overrides_put_a_mirror_first_or_replace_the_sources(tmp_path, monkeypatch):
+    import json
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps({"lions-512": {"repo_id": "me/mirror"},
+                             "cats-256": {"sources": [{"repo_id": "me/a", "filename": "c.pkl", "revision": "v1"}]}}))
+    monkeypatch.setenv("LATENTLAB_MODELS", str(f))
+    lions = checkpoints.get_info("lions-512")
+    assert [str(s) for s in lions.sources] == ["me/mirror:self_distill/lions_512_pytorch.pkl",
+                                               "aaronb/StyleGAN2-pkl:self_distill/lions_512_pytorch.pkl",
+                                               "DragGan/DragGan-Models:stylegan2_lions_512_pytorch.pkl"]
+    assert [str(s) for s in checkpoints.get_info("cats-256").sources] == ["me/a@v1:c.pkl"]
+    f.write_text(json.dumps({"cats-256": {"sources": [{"repo": "x"}]}}))
+    with pytest.raises(ValueError, match="each of 'sources' must be an object"):
+        checkpoints.list_models()
+
+
+def test_default_model_variable(monkeypatch, tmp_path):
+    monkeypatch.delenv("LATENTLAB_DEFAULT_MODEL", raising=False)
+    assert checkpoints.default_model() == "faces-64-offline"
+    monkeypatch.setenv("LATENTLAB_DEFAULT_MODEL", "humans-512")
+    assert checkpoints.default_model() == "humans-512"
+    monkeypatch.setenv("LATENTLAB_DEFAULT_MODEL", "nope")
+    with pytest.raises(ValueError, match="LATENTLAB_DEFAULT_MODEL='nope' is neither a registry id"):
+        checkpoints.default_model()
+
+
+# --- sources tried in order ----------------------------------------------------------------------
+def test_renamed_file_moves_to_the_next_source_with_a_one_line_note(hub, tmp_path):
+    G = tiny_G()
+    hub.remove(MIRROR, "self_distill/lions_512_pytorch.pkl")           # renamed on the mirror
+    hub.add(MIRROR, "self_distill/lions_512.pkl", b"x" * 10)
+    hub.add(DGM, "stylegan2_lions_512_pytorch.pkl", pickle_bytes(tmp_path, G))
+    notes = []
+    G2 = checkpoints.load("lions-512", report=notes.append)
+    z = torch.randn(2, 16)
+    assert torch.equal(G(z), G2(z))
+    assert notes[0] == ("lions-512: aaronb/StyleGAN2-pkl:self_distill/lions_512_pytorch.pkl: "
+                        "self_distill/lions_512_pytorch.pkl was not found in aaronb/StyleGAN2-pkl (renamed or "
+                        "removed?); trying DragGan/DragGan-Models:stylegan2_lions_512_pytorch.pkl next")
+    assert "registry says 512x512" in notes[1]   # the tiny stand-in is 16x16: said, not hidden
+    assert checkpoints.is_cached("lions-512")
+    hub.close()   # cached: loads with no Hub at all
+    assert torch.equal(checkpoints.load("lions-512")(z), G(z))
+
+
+def test_gated_repo_needs_a_token_then_the_mirror_is_used(hub, tmp_path, monkeypatch):
+    G_dgm, G_mirror = tiny_G(1, width=8), tiny_G(2, width=8)
+    hub.add_repo(DGM, mode="gated", token="hf_secret")
+    hub.add(DGM, "stylegan_human_v2_512.pkl", pickle_bytes(tmp_path, G_dgm, "a.pkl"))
+    hub.add(MIRROR, "human/stylegan_human_v2_512.pkl", pickle_bytes(tmp_path, G_mirror, "b.pkl"))
+    notes = []
+    G = checkpoints.load("humans-512", report=notes.append)
+    z = torch.randn(1, 16)
+    assert G.img_shape == (16, 8) and torch.equal(G(z), G_mirror(z))
+    assert "humans-512: DragGan/DragGan-Models:stylegan_human_v2_512.pkl: DragGan/DragGan-Models is gated: it " \
+           "needs a token" in notes[0] and notes[0].endswith("trying aaronb/StyleGAN2-pkl:human/stylegan_human_v2_512"
+                                                             ".pkl next")
+
+
+def test_gated_repo_with_the_token_is_used(hub, tmp_path, monkeypatch):
+    G_dgm = tiny_G(1, width=8)
+    hub.add_repo(DGM, mode="gated", token="hf_secret")
+    hub.add(DGM, "stylegan_human_v2_512.pkl", pickle_bytes(tmp_path, G_dgm))
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    z = torch.randn(1, 16)
+    assert torch.equal(checkpoints.load("humans-512", report=lambda t: None)(z), G_dgm(z))
+
+
+def test_every_source_failing_is_one_line_naming_each(hub, tmp_path):
+    hub.remove(MIRROR, "self_distill/elephants_512_pytorch.pkl")
+    hub.add_repo(DGM, mode="private", token="t")
+    with pytest.raises(checkpoints.HubUnavailableError) as e:
+        checkpoints.load("elephants-512", report=lambda t: None)
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("cannot download model 'elephants-512' (Elephants (self-distilled "
+                                              "512)) from any of its 2 sources: ")
+    assert "elephants_512_pytorch.pkl was not found in aaronb/StyleGAN2-pkl" in msg
+    assert "DragGan/DragGan-Models needs a token or does not exist (HTTP 401" in msg and "faces-64-offline" in msg
+
+
+def test_rejected_file_is_removed_and_the_next_source_used(hub, tmp_path):
+    G = tiny_G(3)
+    good = pickle_bytes(tmp_path, G)
+    hub.add(DGM, "stylegan2_dogs_1024_pytorch.pkl", good[: len(good) // 2])    # a truncated upload
+    hub.add(MIRROR, "self_distill/dogs_1024_pytorch.pkl", good)
+    notes = []
+    z = torch.randn(1, 16)
+    assert torch.equal(checkpoints.load("dogs-1024", report=notes.append)(z), G(z))
+    assert notes[0].startswith("dogs-1024: DragGan/DragGan-Models:stylegan2_dogs_1024_pytorch.pkl: the file was "
+                               "rejected (") and notes[0].endswith("trying aaronb/StyleGAN2-pkl:self_distill/"
+                                                                   "dogs_1024_pytorch.pkl next")
+    blobs = [p for p in (tmp_path / "hub").rglob("*") if p.is_file() and "blobs" in p.parts]
+    assert [p.stat().st_size for p in blobs] == [len(good)]   # the rejected file left nothing behind
+
+
+def test_pinned_revision_is_requested(hub, tmp_path):
+    hub.add(DGM, "stylegan2-ffhq-512x512.pkl", pickle_bytes(tmp_path, tiny_G()))
+    checkpoints.load("faces-ffhq-512", report=lambda t: None)
+    assert any("/resolve/20dedd0259ff3009fceefa531c3be8ae4f11cd82/stylegan2-ffhq-512x512.pkl" in p
+               for _, p in hub.requests)
+
+
+def test_a_hanging_hub_stops_the_chain_at_once(hub, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENTLAB_HUB_TIMEOUT", "2")
+    hub.add(MIRROR, "self_distill/giraffes_512_pytorch.pkl", b"x" * 100, mode="hang")
+    t = time.perf_counter()
+    with pytest.raises(checkpoints.HubUnavailableError, match="giraffes-512.*did not answer within 2 s"):
+        checkpoints.load("giraffes-512")
+    assert time.perf_counter() - t < 6
+
+
+# --- the command line ----------------------------------------------------------------------------
+def _cli(*args, env=None, timeout=60):
+    t = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "checkpoints", *args], capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, **(env or {})), cwd=ROOT)
+    return p, time.perf_counter() - t
+
+
+def test_cli_fetch_notes_on_stdout_error_one_line(hub, tmp_path):
+    hub.remove(MIRROR, "self_distill/parrots_512_pytorch.pkl")
+    p, _ = _cli("fetch", "parrots-512")
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+    assert "parrots_512_pytorch.pkl was not found in aaronb/StyleGAN2-pkl" in p.stderr
+    hub.remove(MIRROR, "self_distill/horses_256_pytorch.pkl")
+    hub.add(DGM, "stylegan2_horses_256_pytorch.pkl", pickle_bytes(tmp_path, tiny_G()))
+    p, _ = _cli("fetch", "horses-256")
+    assert p.returncode == 0 and p.stdout.splitlines()[-1] == "horses-256: ready (16x16 px, HxW)"
+    assert p.stdout.startswith("note: horses-256: aaronb/StyleGAN2-pkl:self_distill/horses_256_pytorch.pkl: ")
+
+
+def test_verify_reports_sources_sizes_and_renames(hub):
+    hub.remove(MIRROR, "self_distill/lions_512_pytorch.pkl")
+    hub.add(MIRROR, "self_distill/lions_512.pkl", b"x" * 1234)
+    p, seconds = _cli("verify")
+    out = p.stdout
+    assert p.returncode == 1, p.stderr          # lions-512 has no source left
+    assert "DragGan/DragGan-Models: 6 files listed" in out and "aaronb/StyleGAN2-pkl: 21 files listed" in out
+    size = len(b"human/stylegan_human_v2_1024.pkl" * 8)
+    assert f"  1. aaronb/StyleGAN2-pkl:human/stylegan_human_v2_1024.pkl  found, {size} bytes" in out
+    assert "  1. aaronb/StyleGAN2-pkl:self_distill/lions_512_pytorch.pkl  missing (did you mean " \
+           "self_distill/lions_512.pkl?)" in out
+    assert "  2. DragGan/DragGan-Models:stylegan2_lions_512_pytorch.pkl  missing" in out
+    assert re.search(r"lions-512 .*\n.*\n.*\n  => MISSING: no source exists on the Hub", out)
+    assert "  => verified: source 1 of 2" in out and "aaronb/StyleGAN2-pkl: .pkl files no registry entry uses: " \
+                                                    "ada/brecahad.pkl, self_distill/lions_512.pkl" in out
+    p, _ = _cli("verify", "humans-512", "faces-ffhq-512")
+    assert p.returncode == 0 and "DragGan/DragGan-Models@20dedd02: 6 files listed" in p.stdout
+
+
+def test_verify_gated_repo_and_bad_id(hub):
+    hub.add_repo(DGM, mode="gated", token="t")
+    p, _ = _cli("verify", "dogs-1024")
+    assert p.returncode == 0
+    assert "DragGan/DragGan-Models: DragGan/DragGan-Models is gated: it needs a token" in p.stdout
+    assert "  1. DragGan/DragGan-Models:stylegan2_dogs_1024_pytorch.pkl  not listed (DragGan/DragGan-Models is gated" \
+           in p.stdout and "=> verified: source 2 of 2" in p.stdout
+    p, _ = _cli("verify", "nope")
+    assert p.returncode == 2 and p.stderr.startswith("error: unknown model 'nope'")
+
+
+@pytest.mark.parametrize("how", ["refused", "unresolvable", "hanging", "offline"])
+def test_verify_without_a_hub_is_one_line_within_the_deadline(hub, how):
+    env = dict(LATENTLAB_HUB_TIMEOUT="2")
+    if how == "refused":
+        hub.close()
+    elif how == "unresolvable":
+        env["HF_ENDPOINT"] = "http://hub.invalid"
+    elif how == "hanging":
+        hub.add_repo(MIRROR, mode="hang")
+    else:
+        env["HF_HUB_OFFLINE"] = "1"
+    p, seconds = _cli("verify", "lions-512", env=env)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and p.stderr.startswith("error: cannot verify the registry")
+    assert seconds < 12, seconds   # 2 s deadline (+ interpreter start-up), never huggingface_hub's retries
+    expect = {"refused": "cannot be reached", "unresolvable": "cannot be reached", "hanging": "within 2 s",
+              "offline": "HF_HUB_OFFLINE is set"}[how]
+    assert expect in p.stderr
