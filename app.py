@@ -259,7 +259,7 @@ def replay(file, state, uploads=None):
     for frame in _drive(sessions, state, mask, v):
         yield state, draw.render(next(iter(frame.images.values())), state["points"]), f"Replaying… {frame.status}"
     r = state["results"][edit["method"]]
-    why = {"stopped": "stopped by you", "reached": "all points reached", "max_steps": "as recorded"}[r["stop_reason"]]
+    why = {"stopped": "stopped by you", "arrived": "the engine's points arrived", "max_steps": "as recorded"}[r["stop_reason"]]
     yield state, draw.render(state["image"], state["points"]), \
         f"Replayed the {edit['method']} edit: {r['steps']} of {edit['steps']} steps ({why})."
 

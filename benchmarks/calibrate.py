@@ -90,9 +90,10 @@ def evaluate(G, engine, params, cases, steps, psi=0.7):
                 fractions=[round(f, 3) for f in fracs])
 
 
-def search(G, engine, candidates, cases, steps, min_psnr, log=print):
-    """Coordinate descent from the engine's defaults; returns (best params, every trial)."""
-    best, trials, best_eval = {}, [], None
+def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print):
+    """Coordinate descent from `start` (the registry's settings) and the engine's defaults;
+    returns (best params, their evaluation, every trial)."""
+    best, trials, best_eval = dict(start or {}), [], None
     for name, values in candidates:
         scored = []
         for v in values:
@@ -149,7 +150,9 @@ def main(argv=None):
     out = dict(model=args.model, seeds=args.seeds, steps=args.steps, objective="median moved_fraction (optical flow)",
                command=f"python -m benchmarks.calibrate --model {args.model} --seeds {args.seeds} --steps {args.steps}")
     for engine in engines:
-        best, ev, trials = search(G, engine, space(gen.resolution, blocks)[engine], cases, args.steps, args.min_psnr)
+        start = checkpoints.presets(args.model, calibrated=False)[engine]
+        best, ev, trials = search(G, engine, space(gen.resolution, blocks)[engine], cases, args.steps, args.min_psnr,
+                                  start)
         out[engine] = best
         out[f"{engine}_score"] = ev
         out[f"{engine}_trials"] = trials

@@ -36,13 +36,14 @@ def pair(seed, shape):
     return h.tolist(), t.tolist()
 
 
-def round_trip(G, method, seed, steps, psi=0.7):
+def round_trip(G, method, seed, steps, psi=0.7, params=None):
     Engine = ENGINES[method]
     h, t = pair(seed, tuple(getattr(G, "img_shape", (G.img_resolution, G.img_resolution))))
-    s1 = Engine(G, [h], [t], seed=seed, psi=psi, max_steps=steps, device="cpu")
+    kw = dict((params or {}).get(method, {}))
+    s1 = Engine(G, [h], [t], seed=seed, psi=psi, max_steps=steps, device="cpu", **kw)
     t0 = time.perf_counter()
     r1 = s1.run()
-    back = Engine(G, [r1["handles"][0]], [h], seed=seed, psi=psi, latent=s1.latent, max_steps=steps, device="cpu")
+    back = Engine(G, [r1["handles"][0]], [h], seed=seed, psi=psi, latent=s1.latent, max_steps=steps, device="cpu", **kw)
     r2 = back.run()
     seconds = time.perf_counter() - t0
     with torch.no_grad():
@@ -67,7 +68,7 @@ def main(argv=None):
     rows = []
     for i in range(args.pairs):
         for m in ENGINES:
-            rows.append(round_trip(G, m, 100 + i, args.steps))
+            rows.append(round_trip(G, m, 100 + i, args.steps, params=checkpoints.presets(args.model)))
             print(rows[-1], flush=True)
     summary = {m: dict(psnr=st.mean(r["psnr"] for r in rows if r["method"] == m),
                        feature_l1=st.mean(r["feature_l1"] for r in rows if r["method"] == m),

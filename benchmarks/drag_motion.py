@@ -3,7 +3,7 @@
     python -m benchmarks.drag_motion [--drags 8] [--steps 200] [--model ID] [--lr LR] [--name NAME]
 
 Drag i: seed 20 + i (psi 0.7, W+), a handle uniform in the central 30 % of the image, a target
-res/10 away in a random direction. Both engines with the app's defaults (or `--lr`). Per drag:
+res/10 away in a random direction. Both engines with the model's presets (or `--lr`). Per drag:
 the engine's verdict (`tracked_reached`), how far the engine's handle went along the request
 (`tracked_fraction`: DragGAN's tracked point, FreeDrag's line point), how far the content under
 the start handle went by optical flow (`moved_fraction`, dragcore.motion) and `reached`. The
@@ -42,8 +42,8 @@ def held_out_drags(n, shape, seed0=20, frac=0.1):
     return out
 
 
-def one_drag(G, method, seed, h, t, steps, lr):
-    kw = {} if lr is None else dict(lr=lr)
+def one_drag(G, method, seed, h, t, steps, lr, params=None):
+    kw = dict((params or {}).get(method, {}), **({} if lr is None else dict(lr=lr)))
     s = ENGINES[method](G, [h], [t], seed=seed, max_steps=steps, device="cpu", **kw)
     t0 = time.perf_counter()
     r = s.run()
@@ -103,7 +103,7 @@ def main(argv=None):
     for seed, h, t in drags:
         pics = []
         for m in ENGINES:
-            row, start, end = one_drag(G, m, seed, h, t, args.steps, args.lr)
+            row, start, end = one_drag(G, m, seed, h, t, args.steps, args.lr, checkpoints.presets(args.model))
             rows.append(row)
             pics = pics or [start]
             pics.append(end)

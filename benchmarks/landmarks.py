@@ -91,7 +91,7 @@ def clip_points(p, res):
     return np.clip(p, 0, res - 1)
 
 
-def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), scale=1.0, log=print):
+def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), scale=1.0, log=print, params=None):
     gen = adapt(G, "cpu")
     res = gen.resolution
     with torch.no_grad():
@@ -111,7 +111,8 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), s
             idx = SUBSETS[k]
             h, t = clip_points(a[idx], res), goal[i][idx]
             for m, Engine in ENGINES.items():
-                sess = Engine(G, h.tolist(), t.tolist(), seed=seed + 2 * i, psi=psi, max_steps=steps, device="cpu")
+                sess = Engine(G, h.tolist(), t.tolist(), seed=seed + 2 * i, psi=psi, max_steps=steps, device="cpu",
+                              **(params or {}).get(m, {}))
                 t0 = time.perf_counter()
                 r = sess.run()
                 sec = time.perf_counter() - t0
@@ -174,6 +175,7 @@ def main(argv=None):
     if not args.displacement_scale > 0:
         ap.error("--displacement-scale must be > 0")
     res, rows, failed = run(G, args.pairs, args.steps, args.mp_python, args.seed, subsets=subsets,
+                            params=checkpoints.presets(args.model),
                             scale=args.displacement_scale)
     summary = summarise(rows, res, subsets)
     cmd = f"python -m benchmarks.landmarks --pairs {args.pairs} --steps {args.steps} --points {args.points}"

@@ -168,7 +168,7 @@ def main(argv=None):
         ap.error(str(e))
     torch.set_num_threads(args.threads)
     G = checkpoints.load(args.model)
-    rows, start, images = run(G, seeds, args.steps, args.mp_python)
+    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=checkpoints.presets(args.model))
     summary = summarise(rows)
     res = G.img_resolution
     lines = [f"Poster edits on {len(seeds)} held-out faces (seeds {args.seeds}) of `{args.model}` ({res} px): turn = "

@@ -9,6 +9,7 @@ its Hub sources in order (`hub`), and checking those sources against the Hub (`v
 """
 from .hub import (HubUnavailableError, cached_path, cached_source, fetch, forget, is_cached, load,
                   looks_like_path, resolve)
+from .presets import PresetError, presets, presets_path
 from .registry import (DEFAULT_ENV, DEFAULT_MODEL, DEFAULTS, DRAGGAN_HUB, MIRROR, ModelInfo, Source,
                        UnknownModelError, default_model, get_info, list_models)
 

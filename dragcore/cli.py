@@ -6,6 +6,10 @@ steps, reached, tracked_reached, moved, moved_px, moved_fraction, seconds, dista
 (measured by optical flow, dragcore.motion); `tracked_reached` is the engine's own verdict. Every input is validated before anything
 is written; bad input prints one line on stderr and exits with code 2 (never a traceback).
 An engine's __main__ passes its session class and its own extra arguments.
+
+Settings not given on the command line come from the model's presets (`checkpoints.presets`:
+calibrated for the bundled model, the official hyper-parameters for the official ones), then
+from the engine's defaults.
 """
 import argparse
 import json
@@ -73,12 +77,24 @@ def build_parser(method, add_args=None):
     p.add_argument("--mask-weight", type=float, default=10.0, help="weight of the fixed-region term (default 10)")
     p.add_argument("--out", default=f"outputs/{method}", help=f"output folder (default outputs/{method})")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    p.add_argument("--rows", type=int, default=None, help="trainable W+ rows (default: model preset, else 6)")
+    p.add_argument("--feature-res", type=int, default=None,
+                   help="the synthesis block whose features are supervised (default: model preset, else min(128, res/2))")
     p.add_argument("--mode", choices=MODES, default="fast",
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
     if add_args:
         add_args(p)
     return p
+
+
+def model_presets(model_name, method):
+    """The registry's settings for this model and engine ({} without a registry or for a file)."""
+    try:
+        import checkpoints
+    except ImportError:
+        return {}
+    return dict(checkpoints.presets(model_name)[method])
 
 
 def _limits():
@@ -122,14 +138,16 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         _check_args(args)
         pairs = [parse_point(p) for p in args.point]
         G, model_name = load_model(args.model, args.device)
-        kwargs = dict(seed=args.seed, psi=args.psi, lr=args.lr, mask_weight=args.mask_weight, max_steps=args.steps,
-                      device=args.device, mode=args.mode)
+        given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res)
+        if engine_kwargs:
+            given.update(engine_kwargs(args))
+        kwargs = dict(model_presets(model_name, method), seed=args.seed, psi=args.psi, mask_weight=args.mask_weight,
+                      max_steps=args.steps, device=args.device, mode=args.mode)
+        kwargs.update({k: v for k, v in given.items() if v is not None})
         if args.space is not None:
             kwargs["space"] = args.space
         elif not hasattr(G, "synthesis"):
             kwargs["space"] = "z"
-        if engine_kwargs:
-            kwargs.update(engine_kwargs(args, model_name))
         if args.mask:
             kwargs["mask"] = load_mask(args.mask)  # the session checks its size against the model
         session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], **kwargs)

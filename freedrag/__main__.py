@@ -3,7 +3,7 @@ import sys
 
 from dragcore.cli import main
 
-from .engine import FreeDragSession, presets
+from .engine import FreeDragSession
 
 
 def add_args(p):
@@ -11,17 +11,18 @@ def add_args(p):
     p.add_argument("--feature-scale", default="auto",
                    help="divide features by this before comparing with l; 'auto' (default) calibrates on the start image")
     p.add_argument("--d", type=float, default=None, help="max move per sub-motion in feature px, 1-6 (default: preset, 3)")
+    p.add_argument("--arrival", type=float, default=None, help="arrival distance in image px (default: preset, 1)")
 
 
-def engine_kwargs(args, model_name):
-    l, d = presets(model_name)
+def engine_kwargs(args):
+    """FreeDrag's own settings from the command line (None: the model preset / engine default)."""
     scale = args.feature_scale
     if scale != "auto":
         try:
             scale = float(scale)
         except ValueError:
             raise ValueError(f"--feature-scale must be a positive number or 'auto', got {scale!r}") from None
-    return dict(l=l if args.l is None else args.l, d=d if args.d is None else args.d, feature_scale=scale)
+    return dict(l=args.l, d=args.d, arrival=args.arrival, feature_scale=scale)
 
 
 if __name__ == "__main__":

@@ -85,19 +85,6 @@ def auto_feature_scale(feat):
     return float(moves.mean()) / l_ref
 
 
-def presets(model_id=None):
-    """(l, d) for a registry model: its freedrag_l / freedrag_d, else the faces preset 0.3 / 3."""
-    if model_id:
-        try:
-            import checkpoints
-            info = checkpoints.get_info(model_id)
-            l, d = getattr(info, "freedrag_l", None), getattr(info, "freedrag_d", None)
-            return (DEFAULT_L if l is None else float(l)), (DEFAULT_D if d is None else float(d))
-        except (ImportError, AttributeError, KeyError, ValueError):
-            pass  # not a registry id (a file path, or no registry): the general preset
-    return DEFAULT_L, DEFAULT_D
-
-
 def template_weight(L_en, l):
     """lambda = 1 / (1 + exp(alpha (L_en - beta))), alpha = ln 9 / (0.6 l), beta = 0.2 l."""
     alpha, beta = math.log(9.0) / (0.6 * l), 0.2 * l

@@ -1,0 +1,49 @@
+"""Per-model engine settings: what a caller (the app, the CLIs, the benchmarks) hands each engine
+for a model. The engines never read the registry.
+
+Two sources, the second winning:
+  1. the registry: FreeDrag's l / d for the model's category (the official FreeDrag app's table);
+     every other setting stays at the engine's default, which is the official hyper-parameter;
+  2. `presets/<model id>.json`, written by `python -m benchmarks.calibrate --model ID` from drags
+     on training seeds (the file also records the command, the seeds and every trial).
+Official Hub models have no file: they keep the official hyper-parameters.
+"""
+import json
+from pathlib import Path
+
+from .registry import get_info
+
+ROOT = Path(__file__).resolve().parent.parent
+DIR = ROOT / "presets"
+ENGINES = ("draggan", "freedrag")
+
+
+class PresetError(ValueError):
+    """A presets file that cannot be used."""
+
+
+def presets_path(model_id):
+    return DIR / f"{model_id}.json"
+
+
+def presets(model_id, calibrated=True):
+    """{'draggan': {setting: value}, 'freedrag': {...}} for a registry id; {} for each engine when
+    the id is not in the registry (a file path or an uploaded model: the engines' defaults).
+    calibrated=False: the registry's settings only (what calibration starts from)."""
+    try:
+        info = get_info(model_id)
+    except ValueError:
+        return {e: {} for e in ENGINES}
+    out = {"draggan": {}, "freedrag": {"l": float(info.freedrag_l), "d": float(info.freedrag_d)}}
+    path = presets_path(info.id)
+    if calibrated and path.is_file():
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise PresetError(f"{path}: unreadable presets ({e}); re-run python -m benchmarks.calibrate") from None
+        for engine in ENGINES:
+            chosen = data.get(engine) or {}
+            if not isinstance(chosen, dict):
+                raise PresetError(f"{path}: '{engine}' must be an object of settings")
+            out[engine].update(chosen)
+    return out
