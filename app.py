@@ -427,7 +427,7 @@ def build():
             with gr.Row():
                 out_dg = gr.Image(label="DragGAN", type="pil", interactive=False, elem_id="out-draggan")
                 out_fd = gr.Image(label="FreeDrag", type="pil", interactive=False, elem_id="out-freedrag")
-            table = gr.Dataframe(headers=["method", "steps", "seconds", "final distance per point (px)", "reached"],
+            table = gr.Dataframe(headers=runner.TABLE_HEADERS,
                                  label="Results", interactive=False)
             with gr.Row():
                 export_btn = gr.Button("Export result (PNG, GIF, MP4, latent, edit JSON)")

@@ -6,8 +6,12 @@ latent; the closer the final image is to the start, the more consistent the meth
 
 For each seed: one handle at a random point of the central region and a target 1/6 of the image
 away in a random direction; both methods get the same step budget each way. Reported per method:
-PSNR (dB) and generator-feature L1 between the start and the round-trip image, steps used, and
-whether the forward drag reached its target. Writes benchmarks/results/drag_back.{json,csv,md,png}.
+PSNR (dB) and generator-feature L1 between the start and the round-trip image, steps used, and,
+beside them, the motion each way measured by optical flow (dragcore.motion: the fraction of the
+requested way the content under the handle moved): a method that moves nothing is perfectly
+consistent, so consistency only means something next to the motion achieved. `reached` counts a
+forward drag whose engine arrived *and* whose content moved at least half way; the engine's own
+verdict is `forward_tracked_reached`. Writes benchmarks/results/drag_back.{json,csv,md,png}.
 LPIPS is not used: its weights cannot be downloaded on these machines.
 """
 import argparse
@@ -19,7 +23,7 @@ import numpy as np
 import torch
 
 import checkpoints
-from benchmarks.report import ENGINES, bar_plot, psnr, write
+from benchmarks.report import ENGINES, bar_plot, median, moved_mean, psnr, write
 
 
 def pair(seed, res):
@@ -44,8 +48,9 @@ def round_trip(G, method, seed, steps, psi=0.7):
         start, end = s1.gen.image(s1.latent0), back.gen.image(back.latent)
         f0, f1 = s1.gen.features(s1.latent0), back.gen.features(back.latent)
     return dict(method=method, seed=seed, psnr=psnr(start, end), feature_l1=float((f0 - f1).abs().mean()),
-                forward_reached=r1["reached"], back_reached=r2["reached"], steps=r1["steps"] + r2["steps"],
-                seconds=round(seconds, 2))
+                forward_moved=moved_mean(r1), back_moved=moved_mean(r2), forward_reached=r1["reached"],
+                forward_tracked_reached=r1["tracked_reached"], back_reached=r2["reached"],
+                steps=r1["steps"] + r2["steps"], seconds=round(seconds, 2))
 
 
 def main(argv=None):
@@ -65,16 +70,23 @@ def main(argv=None):
             print(rows[-1], flush=True)
     summary = {m: dict(psnr=st.mean(r["psnr"] for r in rows if r["method"] == m),
                        feature_l1=st.mean(r["feature_l1"] for r in rows if r["method"] == m),
+                       forward_moved_median=median(r["forward_moved"] for r in rows if r["method"] == m),
+                       back_moved_median=median(r["back_moved"] for r in rows if r["method"] == m),
                        forward_reached=sum(r["forward_reached"] for r in rows if r["method"] == m),
+                       forward_tracked_reached=sum(r["forward_tracked_reached"] for r in rows if r["method"] == m),
                        seconds=st.mean(r["seconds"] for r in rows if r["method"] == m)) for m in ENGINES}
     out = Path(args.out)
     md = [f"Drag and drag back, {args.pairs} seeds, {args.steps} steps each way, model `{args.model}`.",
           f"Reproduce: `python -m benchmarks.drag_back --pairs {args.pairs} --steps {args.steps}`", "",
           "| method | PSNR start vs round trip (higher = more consistent) | feature L1 (lower = better) | "
-          "forward drags that reached | s per round trip |", "|---|---|---|---|---|"]
+          "content moved, forward / back (median fraction of the requested way) | forward drags reached "
+          "(engine and content >= half way) | engine said arrived | s per round trip |",
+          "|---|---|---|---|---|---|---|"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.2f}"
     for m, s in summary.items():
-        md.append(f"| {m} | {s['psnr']:.2f} dB | {s['feature_l1']:.4f} | {s['forward_reached']}/{args.pairs} | "
-                  f"{s['seconds']:.1f} |")
+        md.append(f"| {m} | {s['psnr']:.2f} dB | {s['feature_l1']:.4f} | {fmt(s['forward_moved_median'])} / "
+                  f"{fmt(s['back_moved_median'])} | {s['forward_reached']}/{args.pairs} | "
+                  f"{s['forward_tracked_reached']}/{args.pairs} | {s['seconds']:.1f} |")
     write(out, "drag_back", dict(model=args.model, pairs=args.pairs, steps=args.steps, summary=summary, rows=rows),
           rows, md)
     bar_plot(out / "drag_back.png", [m for m in summary], {"PSNR (dB)": [s["psnr"] for s in summary.values()]},

@@ -23,7 +23,10 @@ Point sets (mediapipe face-mesh indices):
   nose 9, eyes 12, lips 20); see `SUBSET_68`.
 
 A pair where detection fails on A or B is reported as failed (not dropped); an edit whose
-result has no detectable face is reported with MD null and counted in `undetected`.
+result has no detectable face is reported with MD null and counted in `undetected`. Beside the
+landmarks, every edit reports the optical-flow motion of its points (dragcore.motion, mean
+moved_fraction over the points), `reached` (engine at target and content at least half way)
+and the engine's own verdict (`tracked_reached`).
 Writes benchmarks/results/landmarks[_xS].{json,csv,md,png}.
 """
 import argparse
@@ -40,7 +43,7 @@ import torch
 from PIL import Image
 
 import checkpoints
-from benchmarks.report import ENGINES, bar_plot, write
+from benchmarks.report import ENGINES, bar_plot, median, moved_mean, write
 from dragcore.protocol import adapt
 from dragcore.session import to_uint8
 
@@ -116,6 +119,7 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), s
                     edits[f"{m}_{k}_{i}"] = sess.gen.image(sess.latent)
                 rows.append(dict(pair=i, seed_a=seed + 2 * i, seed_b=seed + 2 * i + 1, points=int(k), method=m,
                                  md_before=md(a, goal[i], idx), steps=r["steps"], reached=r["reached"],
+                                 tracked_reached=r["tracked_reached"], moved=moved_mean(r),
                                  tracked_md=float(np.mean(r["distances"])), seconds=round(sec, 2)))
                 log(f"pair {i} {k:>2s} points {m:8s}: {r['steps']} steps, {sec:.1f} s")
     found = detect(edits, mp_python) if edits else {}
@@ -140,7 +144,9 @@ def summarise(rows, res, subsets):
                 method=m, points=int(k), edits=len(rs), undetected=len(rs) - len(ok), md_before=before,
                 md_after=after, md_before_frac=before / res, md_after_frac=None if after is None else after / res,
                 reduction=None if after is None else 1 - after / before_ok,
-                tracked_md=st.mean(r["tracked_md"] for r in rs), steps=st.mean(r["steps"] for r in rs),
+                tracked_md=st.mean(r["tracked_md"] for r in rs), moved_median=median(r["moved"] for r in rs),
+                reached=sum(r["reached"] for r in rs), tracked_reached=sum(r["tracked_reached"] for r in rs),
+                steps=st.mean(r["steps"] for r in rs),
                 seconds=st.mean(r["seconds"] for r in rs))
     return summary
 
@@ -180,11 +186,13 @@ def main(argv=None):
              f"{args.steps} steps max per edit, targets = {what}, mediapipe face mesh on 256 px upscales.",
              f"Reproduce: `{cmd} --mp-python MP_VENV/bin/python`", "",
              "| points | method | MD no edit (px) | MD after (px) | after / image size | reduction | "
-             "undetected results | steps | s per edit |", "|---|---|---|---|---|---|---|---|---|"]
+             "content moved (optical flow, median fraction) | reached (engine and content) | engine said arrived | "
+             "undetected results | steps | s per edit |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary.values():
         fmt = (lambda v, f: "n/a" if v is None else format(v, f))
         lines.append(f"| {s['points']} | {s['method']} | {s['md_before']:.2f} | {fmt(s['md_after'], '.2f')} | "
-                     f"{fmt(s['md_after_frac'], '.3f')} | {fmt(s['reduction'], '.0%')} | {s['undetected']}/{s['edits']} | "
+                     f"{fmt(s['md_after_frac'], '.3f')} | {fmt(s['reduction'], '.0%')} | {fmt(s['moved_median'], '.2f')} | "
+                     f"{s['reached']}/{s['edits']} | {s['tracked_reached']}/{s['edits']} | {s['undetected']}/{s['edits']} | "
                      f"{s['steps']:.0f} | {s['seconds']:.1f} |")
     lines.append("")
     lines.append(f"Pairs where landmark detection failed on A or B: {len(failed)}"

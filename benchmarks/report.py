@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: the engines under comparison, metrics, and writing one
-result set as JSON + CSV + a Markdown table (+ an optional matplotlib figure)."""
+"""What the benchmark scripts share: the engines under comparison, metrics (PSNR; the optical-flow
+motion of a drag's result, summarised), and writing one result set as JSON + CSV + a Markdown
+table (+ an optional matplotlib figure)."""
 import csv
 import json
 import math
@@ -17,6 +18,20 @@ def psnr(a, b):
     """PSNR in dB of two images in [-1, 1] on the 0-255 scale."""
     mse = float(((a.clamp(-1, 1) - b.clamp(-1, 1)) * 127.5).square().mean())
     return float("inf") if mse == 0 else 10 * math.log10(255 ** 2 / mse)
+
+
+def moved_mean(result):
+    """Mean optical-flow moved_fraction over a result's points (None entries, zero-length requests, skipped)."""
+    vals = [f for f in result["moved_fraction"] if f is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def median(values):
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return None
+    mid = len(vals) // 2
+    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
 
 
 def write(out, name, data, rows, md_lines):

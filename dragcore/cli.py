@@ -1,7 +1,9 @@
 """The command line both engines share: `python -m draggan|freedrag --seed S --point HX,HY,TX,TY ...`.
 
 Writes DIR/start.png, DIR/result.png and DIR/result.json (method, model, seed, handles, targets,
-steps, reached, seconds, distances, params, ...). Every input is validated before anything
+steps, reached, tracked_reached, moved, moved_px, moved_fraction, seconds, distances, params, ...):
+`reached` needs the engine's point at the target *and* the content moved at least half way
+(measured by optical flow, dragcore.motion); `tracked_reached` is the engine's own verdict. Every input is validated before anything
 is written; bad input prints one line on stderr and exits with code 2 (never a traceback).
 An engine's __main__ passes its session class and its own extra arguments.
 """
@@ -104,6 +106,15 @@ def _write_png(arr, path):
     Image.fromarray(arr).save(path)
 
 
+def summary_line(result):
+    """One line: reached or not, the engine's verdict, and how far the content moved."""
+    moved = ", ".join("n/a" if f is None else f"{f:.2f}" for f in result["moved_fraction"])
+    verdict = "reached" if result["reached"] else "not reached"
+    engine = "engine: at target" if result["tracked_reached"] else f"engine: stopped ({result['stop_reason']})"
+    return (f"{verdict} after {result['steps']} steps in {result['seconds']:.1f} s ({engine}; content moved {moved} "
+            f"of the requested way; handles {result['handles']})")
+
+
 def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     method = session_cls.method
     args = build_parser(method, add_args).parse_args(argv)
@@ -131,7 +142,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    _write_png(session.preview(session.latent0), out / "start.png")
+    _write_png(session.start_image(), out / "start.png")
     t0 = time.perf_counter()
     result = session.run()
     result = dict(result, model=model_name, seconds=round(time.perf_counter() - t0, 3),
@@ -140,7 +151,5 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     tmp = out / "result.json.tmp"
     tmp.write_text(json.dumps(result, indent=2))
     os.replace(tmp, out / "result.json")
-    status = "reached" if result["reached"] else f"stopped ({result['stop_reason']})"
-    print(f"{method}: {status} after {result['steps']} steps in {result['seconds']:.1f} s; handles {result['handles']} "
-          f"-> {out}")
+    print(f"{method}: {summary_line(result)} -> {out}")
     return 0

@@ -28,13 +28,34 @@ def sample(feat, points, res):
     return out[0, :, 0].t().reshape(*lead, feat.shape[1])
 
 
+def sample_resized(feat, points, res):
+    """What a bilinear read of `resize_to_image(feat, res)` at `points` returns, without building the
+    resized map: the four integer pixels around each point are read from `feat` (exactly the values
+    of the resized map there), then blended bilinearly. Equals `sample` at integer points; between
+    pixels it is the official DragGAN's bilinear-of-bilinear read, not a direct read of `feat`."""
+    if feat.shape[-1] == res and feat.shape[-2] == res:
+        return sample(feat, points, res)
+    p = points.clamp(0, res - 1)
+    p0 = p.floor()
+    fx, fy = (p - p0).unbind(-1)
+    corners = torch.stack([p0, p0 + p0.new_tensor([1.0, 0.0]), p0 + p0.new_tensor([0.0, 1.0]), p0 + 1.0], dim=-2)
+    v = sample(feat, corners.clamp(max=res - 1), res)  # [..., 4, C]
+    w = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], dim=-1)
+    return (v * w.unsqueeze(-1).to(v)).sum(dim=-2)
+
+
 def resize_to_image(feat, res):
     """What the official implementation supervises: the feature map bilinearly resized to res x res."""
     return F.interpolate(feat, size=(res, res), mode="bilinear", align_corners=False)
 
 
 def scaled_radius(r_at_512, res, feature_res):
-    """A radius given for 512 px models, in image px at res, never below one feature pixel."""
+    """A radius given for 512 px models, in image px at res. From 256 px up, round(r res / 512)
+    with Python's round, as the official DragGAN computes it (r1 3 -> 2 / 3 / 6 px at 256 / 512 /
+    1024). Smaller models are outside the official range (there r1 would round to 0 px): r res / 512,
+    never below one feature pixel."""
+    if res >= 256:
+        return float(max(round(r_at_512 * res / 512.0), 1))
     return max(r_at_512 * res / 512.0, res / feature_res)
 
 
@@ -45,9 +66,10 @@ def _grid(r):
 
 
 def disc_offsets(radius):
-    """Integer pixel offsets (dx, dy) with dx^2 + dy^2 <= radius^2: DragGAN's Omega(p, r1)."""
-    g = _grid(int(math.floor(radius)))
-    return g[(g.square().sum(dim=1) <= radius * radius + 1e-6)]
+    """Integer pixel offsets (dx, dy) with dx^2 + dy^2 < radius^2: DragGAN's Omega(p, r1), "the pixels
+    whose distance to p is less than r1" (the paper; the official code uses the same strict test)."""
+    g = _grid(int(math.ceil(radius)))
+    return g[(g.square().sum(dim=1) < radius * radius - 1e-6)]
 
 
 def square_offsets(radius):

@@ -11,6 +11,14 @@ Adam step) and the base turns it into `step() -> StepResult`. Rendering is separ
 Threads: call `step()`/`run()` from one thread; `stop()`, `preview()`, `result()` and `done`
 may be called from any other (the optimiser's in-place update and the preview's read of the
 latent share a lock).
+
+Reached. An engine's own arrival (DragGAN: the tracked point within its stop distance;
+FreeDrag: the line point at the target with a low template loss) says where the *engine* thinks
+the handle is, not whether the picture changed. `result()` therefore also measures, with optical
+flow between the start image and the result (dragcore.motion), where the content under each
+start handle went, and a point counts as `reached` only if the engine arrived *and* the content
+moved at least half of the requested way (`MOVED_ENOUGH`). The engine's own verdict stays
+visible as `tracked_reached`.
 """
 import math
 import threading
@@ -21,6 +29,7 @@ import numpy as np
 import torch
 
 from . import mask as maskmod
+from . import motion as motionmod
 from .errors import DragInputError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
@@ -28,6 +37,7 @@ from .protocol import adapt
 
 
 MODES = ("fast", "reference")
+MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested way to count as reached
 
 
 @dataclass
@@ -36,8 +46,8 @@ class StepResult:
     step: int                 # Adam steps taken so far
     handles: list             # current handle positions [[x, y], ...], image px
     targets: list
-    distances: list           # per point, image px
-    reached: list             # per point
+    distances: list           # per point, image px (engine's handle to target)
+    tracked_reached: list     # per point: the engine's own arrival (not a measure of the image)
     done: bool
     loss: float | None        # the loss of this step's Adam step (None if no step was taken)
 
@@ -97,6 +107,8 @@ class DragSession:
         self.last_loss = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._start_image = None
+        self._motion = (None, None)  # (steps, measure) cache
 
     # --- state -----------------------------------------------------------------------------
     @property
@@ -114,7 +126,7 @@ class DragSession:
     @property
     def stop_reason(self):
         if self.reached_all:
-            return "reached"
+            return "arrived"  # the engine's points are at their targets (see result() for the image)
         if self._stop.is_set():
             return "stopped"
         if self.steps >= self.max_steps:
@@ -154,7 +166,7 @@ class DragSession:
     def status(self, loss=None):
         return StepResult(step=self.steps, handles=to_list(self.handles), targets=to_list(self.targets),
                           distances=[round(float(d), 3) for d in distances(self.handles, self.targets)],
-                          reached=[bool(r) for r in self.point_reached()], done=self.done, loss=loss)
+                          tracked_reached=[bool(r) for r in self.point_reached()], done=self.done, loss=loss)
 
     def sync(self):
         """Bring the handles up to date with the current latent (after the last Adam step)."""
@@ -190,11 +202,34 @@ class DragSession:
         return dict(lr=self.lr, mask_weight=self.mask_weight, masked=self.mask is not None, max_steps=self.max_steps,
                     feature_res=self.feature_res, mode=self.mode)
 
+    def start_image(self):
+        """The unedited image as HxWx3 uint8 (rendered once)."""
+        if self._start_image is None:
+            self._start_image = self.preview(self.latent0)
+        return self._start_image
+
+    def motion(self, image=None):
+        """Optical-flow measure of the drag so far (dragcore.motion.measure): per point moved [dx, dy],
+        moved_px and moved_fraction of the requested way, read at the start handles. Cached per step."""
+        if image is None and self._motion[0] == self.steps:
+            return self._motion[1]
+        measured = motionmod.measure(self.start_image(), self.preview() if image is None else image,
+                                     to_list(self.handles0), to_list(self.targets))
+        if image is None:
+            self._motion = (self.steps, measured)
+        return measured
+
     def result(self):
         s = self.status(self.last_loss)
+        moved = self.motion()
+        content = [m["moved_fraction"] is None or m["moved_fraction"] >= MOVED_ENOUGH for m in moved]
+        points = [bool(a and b) for a, b in zip(s.tracked_reached, content)]
         return dict(method=self.method, seed=self.seed, psi=self.psi, space=self.space, resolution=self.res,
                     start_handles=to_list(self.handles0), handles=s.handles, targets=s.targets,
-                    distances=s.distances, reached_points=s.reached, reached=bool(self.reached_all),
+                    distances=s.distances, reached_points=points, reached=all(points),
+                    tracked_reached_points=s.tracked_reached, tracked_reached=all(s.tracked_reached),
+                    moved=[m["moved"] for m in moved], moved_px=[m["moved_px"] for m in moved],
+                    moved_fraction=[m["moved_fraction"] for m in moved],
                     steps=self.steps, stop_reason=self.stop_reason, seconds=round(self.seconds, 3),
                     device=str(self.device), params=self.params())
 

@@ -14,15 +14,23 @@ Per step, for every handle p_i with target t_i (all coordinates in image pixels)
 r1 = 3 and r2 = 12 at 512 px, scaled with res/512 and never below one feature pixel.
 
 Modes. 'fast' (default) runs the synthesis only up to the feature block and reads F at
-sub-pixel points; 'reference' runs the whole generator and resizes F (and F0) to the image
-size, computing the loss, the mask term and tracking there, as the official implementation
-does. Both read the same points with the same bilinear convention (see dragcore.features),
-so they differ only in cost and in the resolution of the mask term.
+image-pixel points with `sample_resized`, which returns exactly what a bilinear read of F
+resized to the image returns (the official F(q + d) is bilinear on the resized map); 'reference'
+runs the whole generator and resizes F (and F0) to the image size, computing the loss, the mask
+term and tracking there, as the official implementation does. They differ only in cost and in
+the resolution of the mask term (benchmarks.official_drag_parity measures both against the
+official renderer).
+
+Radii as the official renderer computes them from 256 px up (round(r res / 512): r1 2 / 3 / 6 px
+at 256 / 512 / 1024), never below one feature pixel on smaller models; Omega(p, r1) holds the
+pixels *less* than r1 from p. One deliberate difference: the official renderer measures that
+distance on a grid `linspace(0, res, res)` (pixel i at i res / (res - 1)), so its disc sits up to
+one pixel off the handle towards the origin; ours is centred on it.
 """
 import torch
 
 from dragcore.errors import DragInputError
-from dragcore.features import disc_offsets, sample, scaled_radius, square_offsets
+from dragcore.features import disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
 from dragcore.session import DragSession
 
@@ -32,7 +40,7 @@ def track_points(feat, handles, refs, offsets, res):
     image) whose feature is closest (L2) to its reference feature. feat [1, C, h, w]; handles
     [N, 2]; refs [N, C]; offsets [K, 2] image px. -> new handles [N, 2]."""
     cand = (handles[:, None, :] + offsets.to(handles)[None]).clamp(0, res - 1)  # [N, K, 2]
-    f = sample(feat, cand, res)  # [N, K, C]
+    f = sample_resized(feat, cand, res)  # [N, K, C]
     idx = (f - refs[:, None, :]).square().sum(dim=-1).argmin(dim=1)
     return cand[torch.arange(len(handles), device=cand.device), idx]
 
@@ -51,7 +59,7 @@ class DragGANSession(DragSession):
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
-        self.refs = sample(self.F0, self.handles0, self.res)  # f_i, read once at the initial handles
+        self.refs = sample_resized(self.F0, self.handles0, self.res)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
 
     def point_reached(self):
@@ -72,7 +80,8 @@ class DragGANSession(DragSession):
             return feat.new_zeros(())
         p, d = self.handles[active], (delta / dist.clamp_min(1e-8))[active]
         q = p[:, None, :] + self._disc[None]  # [N, K, 2]
-        return (sample(feat, q, self.res).detach() - sample(feat, q + d[:, None, :], self.res)).abs().mean(dim=(1, 2)).sum()
+        read = lambda pts: sample_resized(feat, pts, self.res)
+        return (read(q).detach() - read(q + d[:, None, :])).abs().mean(dim=(1, 2)).sum()
 
     def _step(self):
         feat = self._features(self._latent_for_grad())

@@ -4,11 +4,13 @@ Every handle i has a start p_i^0, a target t_i, a current point h_i on the segme
 (the handle position this engine reports) and a template T_i: features on a 3x3 patch of
 offsets {-s, 0, s}^2 around a point, T_i^0 = F0 on the patch around p_i^0.
 
-A sub-motion pulls the template to h_i: up to 5 Adam steps on
+A sub-motion pulls the template to h_i: 1-5 Adam steps on
     L = sum_i mean_{patch, channels} |F(h_i + o) - T_i| + gamma mean_fixed |F - F0|   (gamma 10),
-ending early once every point's loss is below 0.25 l. L_in is a point's loss at the first step,
-L_en its loss after the sub-motion. Then, per point:
-  - arrival: ||h - t|| < 1 px and L_en <= 0.25 l; an arrived point keeps lambda = 1 and stops moving;
+ending early after the step whose starting losses were all below 0.25 l. L_in is a point's loss
+at the first step, L_en its loss after the sub-motion. Then, per point:
+  - arrival: ||h - t|| < 1 px and L_en <= 0.25 l, re-evaluated after every sub-motion (an
+    arrived point that a later sub-motion disturbs resumes); an arrived point keeps lambda = 1
+    and stops moving;
   - template: T <- lambda F(h) + (1 - lambda) T, lambda = 1 / (1 + exp(alpha (L_en - beta))),
     alpha = ln 9 / (0.6 l), beta = 0.2 l (0.5 at L_en = 0.2 l, 0.1 at 0.8 l);
   - line search for the next h (candidates scored on the end-of-sub-motion features with the
@@ -18,19 +20,35 @@ L_en its loss after the sub-motion. Then, per point:
 The first h is chosen by the good-move search from p^0 on F0, so the first sub-motion also
 starts at a loss of about l ("l = expected initial loss").
 
-Step accounting. `step()` is exactly one forward and one Adam step, as DragGAN's, so step
-budgets compare fairly: a sub-motion is a small state machine across step() calls, and the
-end of a sub-motion (L_en, template update, line search) is evaluated at the start of the next
-step, on that step's forward pass, which is the same latent the "recomputed without
-gradients" L_en would see.
+Step accounting, as the official loop counts: `step()` is exactly one forward and one Adam step
+(as DragGAN's, so step budgets compare fairly); a sub-motion is a small state machine across
+step() calls. The early stop reads the losses the step *started* from and that step's update is
+still taken, so a sub-motion is never empty. The end of a sub-motion (L_en, arrival, template,
+line search) is evaluated at the start of the next step, on that step's forward pass: the same
+latent the official "recomputed without gradients" L_en sees. (Ending the sub-motion before that
+last step instead was the cause of arriving after 7 steps where the official arrives after 9.)
 
-Units: l is a loss value; d is in feature pixels (as in the paper); the patch spacing s is 3 image
-px at 512 px (3/4 of a pixel of the 128 block), scaled with res/512 and never below 3/4 of a
-feature pixel, so small models keep a real patch.
+Units: l is a loss value; d is in feature pixels (as in the paper); the 3x3 patch has 3 image px
+between its points at every resolution, as the official code (3 x fr / res feature px).
 
-Modes, as DragGAN's (dragcore.session): 'fast' reads the patches on the feature block's own
-map; 'reference' renders the whole image each step and reads them on F resized to the image
-size, as the official FreeDrag code does.
+Pixel convention (a deliberate difference): we read image pixel x at feature coordinate
+(x + 0.5) fr / res - 0.5, the convention of DragGAN's bilinear resize (dragcore.features), so both
+engines read a clicked pixel at the same place; the official FreeDrag reads it at x fr / res, a
+quarter of a 128-block pixel away at 256 px. benchmarks.official_drag_parity measures it.
+
+Modes: 'fast' reads the patches on the feature block's own map, which is what the official
+FreeDrag code does (its synthesis stops at that block); 'reference' renders the whole image each
+step and reads them on F resized to the image size, as the official *DragGAN* does, so both
+engines can be compared under one convention.
+
+What "arrived" means. Arrival is measured against a template that adapts, so it cannot tell a
+move from an absorbed template: where a sub-motion barely lowers the loss (on the bundled 64 px
+model, 5 steps at lr 0.002 take it from 0.30 to 0.29), the line search reports "insufficient"
+again and again, each time lambda = 0.06-0.25 of the features found at h go into the template,
+the loss falls without motion, and the point ends up "arrived" over unmoved content. That is the
+paper's algorithm (it matches the official loop step for step); the session's `reached` therefore
+also asks optical flow whether the content moved (dragcore.motion), and `tracked_reached` keeps
+this engine's own verdict.
 
 Feature scale. Unlike DragGAN (whose loss terms all scale with F, and Adam does not care),
 FreeDrag compares losses with l, so l is tied to the magnitude of the model's features: the
@@ -55,6 +73,7 @@ L_RANGE, D_RANGE = (0.1, 0.5), (1.0, 6.0)
 DEFAULT_L, DEFAULT_D = 0.3, 3.0
 SUBMOTION_STEPS = 5
 CANDIDATES = 10
+PATCH_SPACING = 3.0  # image px between the 3x3 patch points, at every resolution (the official code)
 CALIBRATION = (3, 0.3)  # 'auto' feature scale: a 3-feature-pixel move costs l = 0.3 (the faces preset)
 
 
@@ -131,7 +150,7 @@ class FreeDragSession(DragSession):
         self.feature_scale = auto_feature_scale(self.F0) if feature_scale == "auto" else float(feature_scale)
         self.F0 = self.F0 / self.feature_scale
         self.d_img = self.d * self.res / self.feature_res
-        self.spacing = max(3.0 * self.res / 512, 0.75 * self.res / self.feature_res)
+        self.spacing = PATCH_SPACING
         self._patch = patch_offsets(self.spacing).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
         n = len(self.handles0)
@@ -140,7 +159,7 @@ class FreeDragSession(DragSession):
         self.last_lambda = torch.full((n,), float("nan"))
         self.last_case = ["start"] * n
         self.submotions = 0
-        self._sub_step = 0
+        self._sub_step, self._sub_over = 0, False
         self._L_in = None
         self.handles = torch.stack([
             line_search(self.F0, self.handles0[i], self.targets[i], self.handles0[i], self.templates[i],
@@ -156,7 +175,7 @@ class FreeDragSession(DragSession):
         """Arrival, template update and line search after a sub-motion (feat detached)."""
         self.submotions += 1
         near = distances(self.handles, self.targets) < 1.0
-        self.arrived |= near & (L_en <= 0.25 * self.l)
+        self.arrived = near & (L_en <= 0.25 * self.l)  # re-evaluated every sub-motion, as the official code does
         lam = template_weight(L_en.cpu(), self.l)
         lam[self.arrived.cpu()] = 1.0
         self.last_lambda = lam
@@ -177,16 +196,19 @@ class FreeDragSession(DragSession):
     def _step(self):
         feat = self._features_for_grad()
         losses = self.point_losses(feat)
-        if self._sub_step >= SUBMOTION_STEPS or (self._sub_step >= 1 and bool((losses < 0.25 * self.l).all())):
+        if self._sub_over:  # this forward sees the latent after the sub-motion: its losses are L_en
             self._end_submotion(feat.detach(), losses.detach())
             if self.reached_all:
                 return None
-            self._sub_step = 0
+            self._sub_step, self._sub_over = 0, False
             losses = self.point_losses(feat)
         if self._sub_step == 0:
             self._L_in = losses.detach()
         loss = losses.sum() + self._mask_term(feat, self._ref_F0, self._mask_map)
         self._sub_step += 1
+        # The early stop reads the losses this step started from, and this step's update is still
+        # taken (as in the official loop): a sub-motion is 1-5 steps, never 0.
+        self._sub_over = self._sub_step >= SUBMOTION_STEPS or bool((losses < 0.25 * self.l).all())
         return self._adam_step(loss)
 
     def _features_for_grad(self):
@@ -199,7 +221,7 @@ class FreeDragSession(DragSession):
         with torch.no_grad():
             L = self.point_losses(self._features(self.latent) / self.feature_scale)
         near = distances(self.handles, self.targets) < 1.0
-        self.arrived |= near & (L <= 0.25 * self.l)
+        self.arrived = near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
     def params(self):

@@ -52,6 +52,11 @@ def test_first_image_fast_and_drag_each_method(server):
         assert np.abs(shown.astype(float) - start).mean() > 0.5  # the image changed
     dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 10, 0.3, 3, api_name="/compare")
     assert {r[0] for r in table["data"]} == {"DragGAN", "FreeDrag"}
+    # the engine's verdict and the optical-flow motion side by side; "reached" only where both agree
+    assert table["headers"][4].startswith("engine: at target") and "content moved" in table["headers"][5]
+    for row in table["data"]:
+        float(row[5])  # the measured fraction of the requested way
+        assert row[6] == "yes" or row[6].startswith("no")
 
 
 def test_exports_are_valid_and_edit_json_replays(server, tmp_path):
@@ -70,6 +75,9 @@ def test_exports_are_valid_and_edit_json_replays(server, tmp_path):
         assert reader.count_frames() >= 2 and reader.get_data(0).shape == (256, 256, 3)
     edit = json.loads(open(by_ext["json"]).read())
     assert edit["method"] == "freedrag" and edit["steps"] == 12 and len(edit["points"]) == 2
+    out = edit["outcome"]  # what the run achieved, with the independent motion measure
+    assert isinstance(out["reached"], bool) and isinstance(out["tracked_reached"], bool)
+    assert len(out["moved_fraction"]) == len(out["moved_px"]) == 1
     # replay in a brand-new session: same image
     c2 = Client(server.url, verbose=False)
     c2.predict(handle_file(by_ext["json"]), api_name="/replay")

@@ -21,9 +21,31 @@ def test_drag_back_tiny(tmp_path):
     assert {r["method"] for r in data["rows"]} == {"draggan", "freedrag"}
     for m in ("draggan", "freedrag"):
         assert summary[m]["psnr"] > 0 and summary[m]["feature_l1"] >= 0
+        assert summary[m]["forward_reached"] <= summary[m]["forward_tracked_reached"]  # reached needs both
+    for r in data["rows"]:  # the motion achieved is reported beside the consistency
+        assert isinstance(r["forward_moved"], float)
+        assert isinstance(r["back_moved"], float) or r["back_moved"] is None  # None: nothing to drag back
+    assert "content moved" in (tmp_path / "drag_back.md").read_text()
     assert (tmp_path / "drag_back.md").read_text().count("|") > 10
     h, t = drag_back.pair(5, 64)
     assert abs(((t[0] - h[0]) ** 2 + (t[1] - h[1]) ** 2) ** 0.5 - 64 / 6) < 1e-6 or min(t) in (1, 62)
+
+
+def test_drag_motion_tiny(tmp_path):
+    from benchmarks import drag_motion
+    torch.manual_seed(0)
+    G = stylegan.Generator(32, 0, 32, 32, 3, mapping_kwargs=dict(num_layers=2),
+                           synthesis_kwargs=dict(channel_base=512, channel_max=32))
+    stylegan.save(G, tmp_path / "g.safetensors")
+    summary = drag_motion.main(["--drags", "2", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
+                                "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "drag_motion.json").read_text())["rows"]
+    assert len(rows) == 4 and all(isinstance(r["moved_fraction"], float) for r in rows)
+    assert all(r["reached"] == (r["tracked_reached"] and r["moved_fraction"] >= 0.5) for r in rows)
+    assert summary["draggan"]["drags"] == 2
+    from PIL import Image
+    with Image.open(tmp_path / "drag_motion.png") as im:
+        assert im.size[0] == 3 * 96 + 8
 
 
 def test_landmark_point_sets():

@@ -29,12 +29,27 @@ def test_sampling_small_map_equals_reading_the_resized_map():
     assert sample(feat, torch.zeros(3, 7, 2), 64).shape == (3, 7, 5)
 
 
+def test_sample_resized_is_a_bilinear_read_of_the_resized_map():
+    from dragcore.features import resize_to_image, sample_resized
+    g = torch.Generator().manual_seed(0)
+    feat = torch.randn(1, 6, 32, 32, generator=g)
+    pts = torch.rand(5, 7, 2, generator=g) * 63  # sub-pixel points, edges included below
+    pts = torch.cat([pts, torch.tensor([[[0.0, 0.0], [63.0, 63.0], [62.5, 0.3], [0.0, 63.0], [31.0, 12.0],
+                                         [10.25, 40.75], [63.0, 0.5]]])])
+    big = resize_to_image(feat, 64)
+    assert torch.allclose(sample_resized(feat, pts, 64), sample(big, pts, 64), atol=1e-5)
+    assert not torch.allclose(sample(feat, pts, 64), sample(big, pts, 64), atol=1e-2)  # a direct read is not it
+    assert torch.equal(sample_resized(big, pts, 64), sample(big, pts, 64))  # at image size: a plain read
+
+
 def test_radii_scale_with_resolution_and_never_drop_below_one_feature_pixel():
-    assert scaled_radius(3, 512, 128) == 4.0       # 3 px at 512 is below one 128-block pixel (4 px)
-    assert scaled_radius(12, 512, 128) == 12.0
-    assert scaled_radius(12, 1024, 128) == 24.0
-    assert scaled_radius(3, 64, 32) == 2.0          # one feature pixel of the 32 block
-    assert len(disc_offsets(3)) == 29 and len(disc_offsets(1)) == 5
+    # from 256 px up: round(r res / 512), as the official DragGAN
+    assert [scaled_radius(3, r, 128) for r in (256, 512, 1024)] == [2.0, 3.0, 6.0]
+    assert [scaled_radius(12, r, 128) for r in (256, 512, 1024)] == [6.0, 12.0, 24.0]
+    assert scaled_radius(3, 64, 32) == 2.0          # small models: one feature pixel of the 32 block
+    assert scaled_radius(3, 64, 16) == 4.0
+    # strictly less than r (the paper's "distance less than r1"): 3x3 at r 2, 25 px at r 3
+    assert len(disc_offsets(3)) == 25 and len(disc_offsets(2)) == 9 and len(disc_offsets(1)) == 1
     assert len(square_offsets(2)) == 25
     assert set(map(tuple, patch_offsets(1.5).tolist())) == {(x, y) for x in (-1.5, 0, 1.5) for y in (-1.5, 0, 1.5)}
 

@@ -43,7 +43,8 @@ def test_motion_supervision_reaches_a_target_a_sixth_of_the_image_away():
     s = DragGANSession(G, [h], [t], seed=1, max_steps=300, device="cpu")
     f_ref = s.refs[0]
     r = s.run()
-    assert r["reached"] and r["stop_reason"] == "reached" and r["distances"][0] <= s.stop_distance
+    # the engine's own arrival (whether the picture moved is judged by dragcore.motion: see test_motion.py)
+    assert r["tracked_reached"] and r["stop_reason"] == "arrived" and r["distances"][0] <= s.stop_distance
     assert 0 < r["steps"] < 300
     # the content really moved: the feature at the target now resembles the handle's original feature more
     feat = s.gen.features(s.latent)
@@ -104,7 +105,7 @@ def test_multi_point_step_schema():
     G = small_G()
     s = DragGANSession(G, [(20, 30), (44, 20)], [(26, 30), (44, 28)], seed=2, max_steps=3, device="cpu")
     r = s.step()
-    assert r.step == 1 and len(r.handles) == len(r.distances) == len(r.reached) == 2 and r.loss > 0
+    assert r.step == 1 and len(r.handles) == len(r.distances) == len(r.tracked_reached) == 2 and r.loss > 0
     assert not r.done and r.targets == [[26.0, 30.0], [44.0, 28.0]]
 
 
@@ -135,5 +136,6 @@ def test_drags_the_dcgan_in_z_space():
     assert s.space == "z" and s.lr == 0.01
     img0 = s.preview()
     r = s.run()
-    assert r["reached"] and r["steps"] < 150
+    # the engine arrives; the content really moved, though not half way (0.37 of 10.7 px by optical flow)
+    assert r["tracked_reached"] and r["steps"] < 150 and r["moved_fraction"][0] > 0.2
     assert not torch.equal(s.latent, s.latent0) and np.abs(s.preview().astype(int) - img0).mean() > 1

@@ -2,7 +2,8 @@
 
 The edit JSON holds everything needed to redo the same edit on the same model: model id,
 seed, psi, latent space, points, the mask (as a base64 PNG), method and hyper-parameters, and
-the number of steps taken. Replaying it re-creates the start latent from the seed and runs the
+the number of steps taken, plus the `outcome` of the run (reached, the engine's own verdict, and
+the optical-flow measure of how far the content moved per point). Replaying it re-creates the start latent from the seed and runs the
 same engine for the same steps: the drag is deterministic, so the image is the same.
 
 An edit JSON comes from a user, so `read_edit` checks all of it before anything runs: file size
@@ -149,6 +150,15 @@ def read_edit(path):
     return out
 
 
+OUTCOME_KEYS = ("reached", "reached_points", "tracked_reached", "tracked_reached_points", "stop_reason", "start_handles",
+                "handles", "targets", "distances", "moved", "moved_px", "moved_fraction")
+
+
+def outcome(result):
+    """What the run achieved, for the edit JSON (informational: replay does not read it)."""
+    return {k: result[k] for k in OUTCOME_KEYS if k in result}
+
+
 def export_all(out_dir, result, record):
     """Write result PNG, GIF, MP4, latent and edit JSON for one method's result; returns the paths."""
     out = Path(out_dir)
@@ -159,6 +169,6 @@ def export_all(out_dir, result, record):
              write_mp4(result["frames"], out / f"{m}_drag.mp4")]
     torch.save(result["latent"], out / f"{m}_latent.pt")
     paths.append(out / f"{m}_latent.pt")
-    (out / f"{m}_edit.json").write_text(json.dumps(record, indent=1))
+    (out / f"{m}_edit.json").write_text(json.dumps(dict(record, outcome=outcome(result)), indent=1))
     paths.append(out / f"{m}_edit.json")
     return [str(p) for p in paths]

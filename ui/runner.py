@@ -3,6 +3,8 @@
 `stream(...)` is a plain generator: each item is a `Frame` with the current image of every
 method and one status line; the last item carries each method's result dict. Both sessions
 step in turn (one Adam step each), so the two panels advance together and a Stop reaches both.
+`summary_rows` turns the results into the app's table (`TABLE_HEADERS`): the engine's own
+verdict and the optical-flow measure of what moved side by side, and "reached" only where both agree.
 """
 from dataclasses import dataclass, field
 
@@ -11,6 +13,10 @@ from freedrag import FreeDragSession
 
 ENGINES = {"draggan": DragGANSession, "freedrag": FreeDragSession}
 LABELS = {"draggan": "DragGAN", "freedrag": "FreeDrag"}
+STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "max_steps": "step limit"}
+TABLE_HEADERS = ["method", "steps", "seconds", "engine: distance to target per point (px)", "engine: at target",
+                 "content moved (fraction of the requested way, per point)", "reached (engine at target and content "
+                 ">= half way)"]
 
 
 @dataclass
@@ -34,7 +40,7 @@ def _line(sessions):
         st = s.status()
         dist = ", ".join(f"{d:.1f}" for d in st.distances)
         parts.append(f"**{LABELS[m]}** step {st.step}/{s.max_steps}, remaining px: {dist}"
-                     + (f" ({s.stop_reason})" if s.done else ""))
+                     + (f" ({STOP_REASONS.get(s.stop_reason, s.stop_reason)})" if s.done else ""))
     return " · ".join(parts)
 
 
@@ -60,10 +66,21 @@ def stream(sessions, every=5):
     yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), results)
 
 
+def _fractions(r):
+    return ", ".join("n/a" if f is None else f"{f:.2f}" for f in r["moved_fraction"])
+
+
 def summary_rows(results):
-    """Table rows: method, steps, seconds, final distance per point, reached."""
+    """Table rows (TABLE_HEADERS) for {method: result dict}."""
     rows = []
     for m, r in results.items():
-        rows.append([LABELS[m], r["steps"], r["seconds"], ", ".join(f"{d:.1f}" for d in r["distances"]),
-                     "yes" if r["reached"] else f"no ({r['stop_reason']})"])
+        engine = "yes" if r["tracked_reached"] else f"no ({STOP_REASONS.get(r['stop_reason'], r['stop_reason'])})"
+        if r["reached"]:
+            verdict = "yes"
+        elif r["tracked_reached"]:
+            verdict = "no: the content did not move half way"
+        else:
+            verdict = "no"
+        rows.append([LABELS[m], r["steps"], r["seconds"], ", ".join(f"{d:.1f}" for d in r["distances"]), engine,
+                     _fractions(r), verdict])
     return rows

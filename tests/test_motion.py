@@ -1,0 +1,109 @@
+"""The optical-flow motion measure: known synthetic warps of real generated faces, zero motion,
+bad input, and `reached` in the session results (engine verdict AND content moved)."""
+import numpy as np
+import pytest
+import torch
+
+from dragcore import motion
+from dragcore.motion import MotionError
+from dragcore.protocol import adapt
+from dragcore.session import to_uint8
+from draggan import DragGANSession
+from freedrag import FreeDragSession
+from drag_testing import drag_model
+
+TOL_PX = 0.6  # validated: max error 0.43 px over 96 warps (benchmarks.motion_accuracy)
+
+
+@pytest.fixture(scope="module")
+def faces():
+    G = drag_model()
+    gen = adapt(G, "cpu")
+    with torch.no_grad():
+        return [to_uint8(gen.image(gen.latent_init(s, 0.7, "w+"))) for s in (2000, 2001, 2002)]
+
+
+@pytest.mark.parametrize("vector,sigma", [((3.0, 0.0), 6.0), ((-2.0, 4.0), 8.0), ((5.0, -5.0), 10.0), ((1.0, 1.0), 6.0)])
+def test_known_warp_is_recovered(faces, vector, sigma):
+    res = faces[0].shape[0]
+    point = (0.45 * res, 0.55 * res)
+    target = (point[0] + vector[0], point[1] + vector[1])
+    for face in faces:
+        warped, field = motion.synthetic_warp(face, point, vector, sigma)
+        assert np.allclose(field[int(point[1]), int(point[0])], vector, atol=0.3)  # the field is what it says
+        m = motion.measure(face, warped, [point], [target])[0]
+        assert np.linalg.norm(np.subtract(m["moved"], vector)) < TOL_PX, m
+        assert m["moved_fraction"] == pytest.approx(1.0, abs=TOL_PX / np.linalg.norm(vector))
+        # a point far from the warp did not move
+        far = motion.measure(face, warped, [(point[0] - 3 * sigma, point[1] - 3 * sigma)], [(0, 0)])[0]
+        assert far["moved_px"] < 0.3 * np.linalg.norm(vector) + 0.2
+
+
+def test_identical_images_read_zero_and_a_reverse_warp_reads_backwards(faces):
+    face = faces[0]
+    m = motion.measure(face, face, [(20, 30), (40, 25)], [(30, 30), (40, 35)])
+    assert [p["moved_px"] for p in m] == [0.0, 0.0] and [p["moved_fraction"] for p in m] == [0.0, 0.0]
+    warped, _ = motion.synthetic_warp(face, (30, 32), (-4.0, 0.0), 8.0)
+    back = motion.measure(face, warped, [(30, 32)], [(36, 32)])[0]  # asked to go right, content went left
+    assert back["moved_fraction"] < -0.5
+
+
+def test_generator_tensors_and_arrays_give_the_same_answer(faces):
+    face = faces[1]
+    t = torch.from_numpy(face).permute(2, 0, 1)[None].float() / 127.5 - 1
+    warped, _ = motion.synthetic_warp(face, (32, 32), (3.0, 2.0), 8.0)
+    w = torch.from_numpy(warped).permute(2, 0, 1)[None].float() / 127.5 - 1
+    assert motion.measure(t, w, [(32, 32)], [(35, 34)]) == motion.measure(face, warped, [(32, 32)], [(35, 34)])
+
+
+def test_bad_input_is_a_clear_error_or_a_defined_value(faces):
+    face = faces[0]
+    with pytest.raises(MotionError, match="differ in size: 64x64 vs 32x32"):
+        motion.measure(face, face[:32, :32], [(5, 5)], [(6, 6)])
+    assert motion.measure(face, face, [], []) == []                      # an empty drag: nothing to report
+    zero = motion.measure(face, face, [(10, 10)], [(10, 10)])[0]        # a zero-length request: no direction
+    assert zero["moved_fraction"] is None and zero["moved_px"] == 0.0
+    with pytest.raises(MotionError, match="every handle needs a target"):
+        motion.measure(face, face, [(1, 1)], [])
+    with pytest.raises(MotionError, match="outside"):
+        motion.measure(face, face, [(500, 10)], [(10, 10)])
+    with pytest.raises(MotionError, match="finite"):
+        motion.measure(face, face, [(float("nan"), 10)], [(10, 10)])
+    with pytest.raises(MotionError, match="HxWx3"):
+        motion.measure(np.zeros(5), face, [(1, 1)], [(2, 2)])
+    with pytest.raises(MotionError, match="< sigma"):
+        motion.synthetic_warp(face, (10, 10), (9.0, 0.0), 4.0)
+
+
+def test_a_zero_step_drag_is_not_reached_even_where_the_engine_says_so():
+    G = drag_model()
+    # 1.5 px: inside DragGAN's 2 px stop distance, so the engine calls it arrived without a single step
+    s = DragGANSession(G, [(30, 32)], [(31.5, 32)], seed=1, max_steps=0, device="cpu")
+    r = s.run()
+    assert r["steps"] == 0 and r["tracked_reached_points"] == [True] and r["tracked_reached"]
+    assert r["moved_px"] == [0.0] and r["moved_fraction"] == [0.0]
+    assert r["reached"] is False and r["reached_points"] == [False]
+    f = FreeDragSession(G, [(30, 32)], [(40, 32)], seed=1, max_steps=0, device="cpu").run()
+    assert f["steps"] == 0 and not f["reached"] and f["moved_fraction"] == [0.0]
+
+
+def test_result_motion_is_measured_on_the_result_image():
+    G = drag_model()
+    s = DragGANSession(G, [(30, 32), (20, 20)], [(36, 32), (20, 20)], seed=2, max_steps=3, device="cpu")
+    r = s.run()
+    again = motion.measure(s.start_image(), s.preview(), r["start_handles"], r["targets"])
+    assert [m["moved"] for m in again] == r["moved"] and r["moved_fraction"][1] is None
+    assert len(r["moved_px"]) == len(r["reached_points"]) == len(r["tracked_reached_points"]) == 2
+
+
+def test_a_real_drag_whose_content_moves_is_reached():
+    """A drag on the bundled model that visibly moves the eye it grabs (seed 21, the left eye up by
+    res/10): FreeDrag with lr 0.02 moves the content ~0.9 of the way by optical flow."""
+    G = drag_model()
+    s = FreeDragSession(G, [(23.3, 28.0)], [(22.2, 21.7)], seed=21, lr=0.02, max_steps=200, device="cpu")
+    r = s.run()
+    assert r["tracked_reached"] and r["moved_fraction"][0] >= 0.5 and r["reached"], r
+    # the content went up by most of the 6.4 px requested (and some 4 px to the right: moved_fraction
+    # counts only the part along the request)
+    dx, dy = r["moved"][0]
+    assert dy < -4 and r["moved_px"][0] > 4
