@@ -76,6 +76,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--mode", choices=MODES, default="fast",
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
+    p.add_argument("--precision", default="auto", metavar="{auto,fp32,bf16,fp16}",
+                   help="auto (default: bf16 on CPUs with bf16 arithmetic for models of 256 px and up, bf16/fp16 on "
+                        "CUDA, else fp32), fp32, bf16 (CPUs with AVX512-BF16/AMX, CUDA) or fp16 (CUDA, MPS)")
     if add_args:
         add_args(p)
     return p
@@ -123,7 +126,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         pairs = [parse_point(p) for p in args.point]
         G, model_name = load_model(args.model, args.device)
         kwargs = dict(seed=args.seed, psi=args.psi, lr=args.lr, mask_weight=args.mask_weight, max_steps=args.steps,
-                      device=args.device, mode=args.mode)
+                      device=args.device, mode=args.mode, precision=args.precision)
         if args.space is not None:
             kwargs["space"] = args.space
         elif not hasattr(G, "synthesis"):
@@ -142,6 +145,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    print(f"{method}: precision {session.precision.describe()}")
     _write_png(session.start_image(), out / "start.png")
     t0 = time.perf_counter()
     result = session.run()
