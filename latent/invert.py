@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from stylegan.precision import choose
+
 from .losses import ImageLoss
 from .projection import project
 from .pti import pti
@@ -82,11 +84,12 @@ def _stage_progress(progress, stage):
     return None if progress is None else (lambda i, n, loss: progress(stage, i, n, loss))
 
 
-def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None):
+def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None, precision=None):
     """Run the pipeline on a path, PIL image or [1, 3, res, res] tensor in [-1, 1].
 
     Returns dict(ws, G_noise (G with the projected noise maps), G_tuned (or None without PTI),
-    reconstruction, target, psnr per stage, seconds, loss name). progress(stage, i, n, loss)."""
+    reconstruction, target, psnr per stage, seconds, loss name, precision). progress(stage, i, n,
+    loss); precision: a stylegan.precision.Precision for the synthesis passes (default float32)."""
     require_mapping(G)
     target = image if isinstance(image, torch.Tensor) else load_image(image, G.img_resolution)
     if target.shape[-1] != G.img_resolution:
@@ -95,19 +98,22 @@ def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None)
     loss_fn = ImageLoss(G.device)
     started = time.perf_counter()
     scores = {}
-    ws_w, G_w = project(G, target, "w", steps_w, loss_fn=loss_fn, progress=_stage_progress(progress, "W"))
+    precision = precision or choose("fp32", G.device)
+    ws_w, G_w = project(G, target, "w", steps_w, loss_fn=loss_fn, progress=_stage_progress(progress, "W"),
+                        precision=precision)
     with torch.no_grad():
         scores["w"] = psnr(G_w.synthesis(ws_w), target)
     pivot, G_noise = project(G, target, "w+", steps_wplus, init=ws_w, loss_fn=loss_fn,
-                             progress=_stage_progress(progress, "W+"))
+                             progress=_stage_progress(progress, "W+"), precision=precision)
     with torch.no_grad():
         recon = G_noise.synthesis(pivot)
     scores["w+"] = psnr(recon, target)
     G_tuned = None
     if pti_steps:
-        G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=loss_fn, progress=_stage_progress(progress, "PTI"))
+        G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=loss_fn, progress=_stage_progress(progress, "PTI"),
+                      precision=precision)
         with torch.no_grad():
             recon = G_tuned.synthesis(pivot)
         scores["pti"] = psnr(recon, target)
     return dict(ws=pivot, G_noise=G_noise, G_tuned=G_tuned, reconstruction=recon, target=target, psnr=scores,
-                seconds=time.perf_counter() - started, loss=loss_fn.name)
+                seconds=time.perf_counter() - started, loss=loss_fn.name, precision=precision.name)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from stylegan.precision import choose
+
 from .losses import ImageLoss
 from .util import LatentError, require_mapping
 
@@ -86,7 +88,8 @@ def latent_spread(G, samples=2000):
 class Projector:
     """Optimises a latent (and the noise maps of a private copy of G) towards `target`."""
 
-    def __init__(self, G, target, space="w", init=None, lr=0.1, noise_weight=1e4, ramp=Ramp(), loss_fn=None):
+    def __init__(self, G, target, space="w", init=None, lr=0.1, noise_weight=1e4, ramp=Ramp(), loss_fn=None,
+                 precision=None):
         require_mapping(G)
         if space not in SPACES:
             raise LatentError(f"space must be 'w' or 'w+', got {space!r}")
@@ -101,6 +104,8 @@ class Projector:
         self.noise = WhiteNoiseMaps(self.G.synthesis.noise_maps())
         self.G.synthesis.set_noise_maps(self.noise.maps)
         self.opt = torch.optim.Adam([self.latent, *self.noise.maps], lr=lr, betas=(0.9, 0.999))
+        self.precision = precision or choose("fp32", G.device)
+        self.scaler = torch.amp.GradScaler(G.device.type, enabled=self.precision.name == "fp16")
 
     def ws(self, latent=None):
         latent = self.latent if latent is None else latent
@@ -111,11 +116,13 @@ class Projector:
         for group in self.opt.param_groups:
             group["lr"] = self.lr * self.ramp.lr_factor(t)
         jitter = torch.randn_like(self.latent) * (self.sigma_w * self.ramp.noise_factor(t))
-        image = self.G.synthesis(self.ws(self.latent + jitter), noise_mode="const")
+        with self.precision.autocast():  # the synthesis only: losses stay in float32
+            image = self.G.synthesis(self.ws(self.latent + jitter), noise_mode="const").float()
         loss = self.loss_fn(image, self.target) + self.noise_weight * self.noise.penalty()
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
         self.noise.renormalise_()
         return float(loss.detach())
 
@@ -125,11 +132,14 @@ class Projector:
         return self.ws().detach().clone(), self.G
 
 
-def project(G, target, space="w", steps=200, lr=0.1, init=None, noise_weight=1e4, progress=None, loss_fn=None):
+def project(G, target, space="w", steps=200, lr=0.1, init=None, noise_weight=1e4, progress=None, loss_fn=None,
+            precision=None):
     """Project `target` ([1, 3, H, W] in [-1, 1]) into W or W+ of G -> (ws, G copy with its noise maps).
 
-    `init` ([1, num_ws, w_dim], e.g. a W result to refine in W+) replaces the start at w_avg."""
-    run = Projector(G, target, space, init=init, lr=lr, noise_weight=noise_weight, loss_fn=loss_fn)
+    `init` ([1, num_ws, w_dim], e.g. a W result to refine in W+) replaces the start at w_avg;
+    `precision`: a stylegan.precision.Precision for the synthesis passes (default float32)."""
+    run = Projector(G, target, space, init=init, lr=lr, noise_weight=noise_weight, loss_fn=loss_fn,
+                    precision=precision)
     for i in range(steps):
         loss = run.step(i / steps)
         if progress is not None:

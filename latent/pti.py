@@ -18,6 +18,8 @@ import copy
 
 import torch
 
+from stylegan.precision import choose
+
 from .losses import ImageLoss
 
 
@@ -34,23 +36,33 @@ class LocalityProbe:
         return w_r, self.G.synthesis(w_r, noise_mode="const")
 
 
-def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alpha=0.3, progress=None, loss_fn=None):
+def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alpha=0.3, progress=None, loss_fn=None,
+        precision=None):
     """Fine-tune a copy of G's synthesis so that G(pivot) reproduces `target`; returns the copy.
 
-    pivot: [1, num_ws, w_dim] (kept fixed); G itself is not changed."""
+    pivot: [1, num_ws, w_dim] (kept fixed); G itself is not changed. `precision`: a
+    stylegan.precision.Precision for the synthesis passes (default float32; the weights stay float32)."""
     tuned = copy.deepcopy(G).train().requires_grad_(True)
     target = target.to(G.device)
     loss_fn = loss_fn or ImageLoss(G.device)
     probe = LocalityProbe(G, pivot, locality_alpha) if locality_weight > 0 else None
     opt = torch.optim.Adam(tuned.synthesis.parameters(), lr=lr)
+    precision = precision or choose("fp32", G.device)
+    autocast = precision.autocast
+    scaler = torch.amp.GradScaler(G.device.type, enabled=precision.name == "fp16")  # fp16 weight gradients underflow
+
+    def synth(ws):
+        with autocast():
+            return tuned.synthesis(ws, noise_mode="const").float()
     for i in range(steps):
-        loss = loss_fn(tuned.synthesis(pivot, noise_mode="const"), target)
+        loss = loss_fn(synth(pivot), target)
         if probe is not None:
             w_r, before = probe.sample()
-            loss = loss + locality_weight * loss_fn(tuned.synthesis(w_r, noise_mode="const"), before)
+            loss = loss + locality_weight * loss_fn(synth(w_r), before)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         if progress is not None:
             progress(i + 1, steps, float(loss.detach()))
     return tuned.eval().requires_grad_(False)
