@@ -15,6 +15,7 @@ import checkpoints
 import limits
 import stylegan
 from dragcore import adapt
+from stylegan.precision import PRECISIONS
 import latent
 from ui import draw, export, runner
 from ui import guard as ug
@@ -148,7 +149,7 @@ def _drag_params(lr, lam, r1, r2, max_steps, fd_l, fd_d):
                 max_steps=c("max_steps", max_steps), l=c("l", fd_l), d=c("d", fd_d))
 
 
-def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads=None):
+def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads=None, precision="auto"):
     """Validated engine sessions for a drag; raises before anything in `state` changes."""
     if not state:
         raise gr.Error("Generate an image first (New image).")
@@ -163,7 +164,7 @@ def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, up
     sessions = runner.make_sessions(
         methods, G, p[0::2], p[1::2], seed=state["seed"], psi=state["psi"], space=state["space"], mask=mask,
         latent=state.get("latent"), common=dict(lr=v["lr"], mask_weight=v["mask_weight"], max_steps=v["max_steps"],
-                                                device=DEVICE),
+                                                device=DEVICE, precision=precision),
         per_method=dict(draggan=dict(r1=v["r1"], r2=v["r2"]), freedrag=dict(l=v["l"], d=v["d"])))
     return sessions, mask, v
 
@@ -184,8 +185,8 @@ def _drive(sessions, state, mask, v):
 
 
 @ug.handler
-def run_drag(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads=None):
-    sessions, mask, v = _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads)
+def run_drag(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads=None, precision="auto"):
+    sessions, mask, v = _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads, precision)
     blank = gr.skip()
     for frame in _drive(sessions, state, mask, v):
         imgs = {m: draw.render(im, _pts(sessions[m])) for m, im in frame.images.items()}
@@ -420,6 +421,8 @@ def build():
                     r1 = ug.Number(3, label="r1 (px at 512)", info=limits.describe("r1"))
                     r2 = ug.Number(12, label="r2 (px at 512)", info=limits.describe("r2"))
                     max_steps = ug.Number(200, label="Max steps", info=limits.describe("max_steps"))
+                    precision = gr.Radio(list(PRECISIONS), value="auto", label="Precision",
+                                         info="auto: bf16 where this machine computes it natively and it is faster")
             with gr.Accordion("FreeDrag parameters", open=False):
                 with gr.Row():
                     fd_l = ug.Slider(0.1, 0.5, 0.3, step=0.05, label="l (expected initial loss)")
@@ -508,7 +511,7 @@ def build():
         clear_btn.click(clear_points, [state], [state, image, points_md], api_name="clear_points")
         reset_btn.click(reset_image, [state], [state, image, editor, points_md], api_name="reset_image")
         clear_mask_btn.click(clear_mask, [state], [editor])
-        params = [state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads]
+        params = [state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, uploads, precision]
         outs = [out_dg, out_fd, status, table, state]
         for btn, methods, name in ((dg_btn, ["draggan"], "drag_draggan"), (fd_btn, ["freedrag"], "drag_freedrag"),
                                    (both_btn, ["draggan", "freedrag"], "compare")):

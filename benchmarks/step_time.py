@@ -1,8 +1,10 @@
-"""DragGAN and FreeDrag step time and peak memory: fast mode vs reference mode, measured in one run.
+"""DragGAN and FreeDrag step time and peak memory: fast mode vs reference mode, and (with
+--official) our DragGAN against the official DragGAN renderer, measured in one run.
 
     python -m benchmarks.step_time                        # 256, 512, 1024 px, official configs, CPU
     python -m benchmarks.step_time --res 512 --steps 5 --threads 2
     python -m benchmarks.step_time --res 512x256 1024x512   # StyleGAN-Human shapes (height x width)
+    python -m benchmarks.step_time --official PATH        # + ours vs the official renderer (a DragGAN checkout)
 
 For every resolution and engine (DragGAN and FreeDrag, each in fast and reference mode) a fresh subprocess
 builds a random-weight generator with the official network config (stylegan2-ada-pytorch:
@@ -12,6 +14,12 @@ editable so the mask term runs too, as in the official UI), runs warm-up steps, 
 `--steps` steps. Peak memory is the child's ru_maxrss (torch allocations are invisible to
 tracemalloc), so every configuration is measured in its own process. Writes
 benchmarks/results/step_time.json and step_time.md (a markdown table with the ratios).
+
+With --official, two more processes per resolution run the same drag as one whole edit of
+`--edit-steps` steps as each app shows it: ours through `ui.runner.stream` (the app's loop, a
+preview every 5 steps drawn by `ui.draw.render`, plus the first and last image), the official
+renderer with its app's preview after every step (`benchmarks.official_renderer`). Reported: seconds
+per step (the step alone), seconds per edit (steps and previews) and peak memory, and their ratios.
 """
 import argparse
 import json
@@ -27,6 +35,8 @@ OFFICIAL = {  # resolution -> synthesis channel_base of the official configs
     256: 16384, 512: 32768, 1024: 32768,
 }
 ENGINES = ("draggan-fast", "draggan-reference", "freedrag-fast", "freedrag-reference")
+EDITS = ("ours-edit", "official-edit")
+PREVIEW_EVERY = 5  # the app streams a frame every 5 steps (app.py, ui.runner.stream)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,6 +69,15 @@ def build_generator(res, tiny=False):
                               channel_max=512, conv_clamp=256).eval()
 
 
+def drag_setup(res):
+    """The drag every configuration runs: one handle 30% of the image to the right, the right quarter fixed."""
+    import numpy as np
+    H, W = parse_res(res)
+    mask = np.zeros((H, W), bool)
+    mask[:, : W // 2 + W // 4] = True
+    return [round(0.25 * W), H // 2], [round(0.55 * W), H // 2], mask
+
+
 def measure(res, engine, steps, warmup, tiny=False):
     """Runs in the child process: seconds per step and peak RSS for one configuration."""
     import numpy as np
@@ -67,10 +86,7 @@ def measure(res, engine, steps, warmup, tiny=False):
     from freedrag import FreeDragSession
     G = build_generator(res, tiny)
     model_mb = _rss_mb()
-    H, W = parse_res(res)
-    mask = np.zeros((H, W), bool)
-    mask[:, : W // 2 + W // 4] = True
-    h, t = [0.25 * W, 0.5 * H], [0.55 * W, 0.5 * H]
+    h, t, mask = drag_setup(res)
     common = dict(seed=0, mask=mask, max_steps=10 ** 6, device="cpu")
     method, mode = engine.split("-")
     s = (FreeDragSession if method == "freedrag" else DragGANSession)(G, [h], [t], mode=mode, **common)
@@ -88,9 +104,48 @@ def measure(res, engine, steps, warmup, tiny=False):
                 feature_res=s.feature_res, threads=torch.get_num_threads())
 
 
+def measure_edit(res, kind, steps, warmup, official=None, tiny=False):
+    """Runs in the child process: one whole edit of `steps` steps as the app shows it (see the module doc)."""
+    h, t, mask = drag_setup(res)
+    if kind == "official-edit":
+        from benchmarks.official_renderer import official_edit
+        side, width = parse_res(res)
+        if side != width:
+            raise ValueError(f"--official runs square official configs only, not {res}")
+        size = dict(channel_base=512, channel_max=32) if tiny else dict(channel_base=OFFICIAL.get(side, 32768))
+        r = official_edit(official, side, handle=h, target=t, editable=mask, steps=steps, warmup=warmup, **size)
+    else:
+        r = _our_edit(res, h, t, mask, steps, warmup, tiny)
+    return dict(r, res=label(res), engine=kind, peak_rss_mb=round(_rss_mb(), 1), edit_steps=steps)
+
+
+def _our_edit(res, h, t, mask, steps, warmup, tiny):
+    import torch
+    from ui import draw, runner
+    G = build_generator(res, tiny)
+    make = lambda n: runner.make_sessions(["draggan"], G, [h], [t], seed=0, psi=0.7, space="w+", mask=mask,
+                                          common=dict(max_steps=n, device="cpu"))
+    for _ in runner.stream(make(warmup), every=PREVIEW_EVERY):  # warm-up: the same work, untimed
+        pass
+    sessions = make(steps)
+    previews = 0
+    t0 = time.perf_counter()
+    for frame in runner.stream(sessions, every=PREVIEW_EVERY):
+        for image in frame.images.values():
+            draw.render(image, [h, t], mask)
+            previews += 1
+    edit_seconds = time.perf_counter() - t0
+    s = sessions["draggan"]
+    if s.steps != steps:
+        raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all")
+    return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews,
+                final_handle=s.status().handles[0], threads=torch.get_num_threads())
+
+
 def run_child(res, engine, args):
     cmd = [sys.executable, "-m", "benchmarks.step_time", "--child", engine, "--res", str(res), "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--threads", str(args.threads)] + (["--tiny"] if args.tiny else [])
+           "--warmup", str(args.warmup), "--threads", str(args.threads), "--edit-steps", str(args.edit_steps)]
+    cmd += (["--tiny"] if args.tiny else []) + (["--official", args.official] if args.official else [])
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=str(ROOT))
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -115,49 +170,113 @@ def table(rows, resolutions):
     return "\n".join(lines), summary
 
 
-def main(argv=None):
+def official_table(rows, resolutions):
+    by = {(r["res"], r["engine"]): r for r in rows}
+    lines = ["| res | ours s/step | official s/step | step speed-up | ours s/edit | official s/edit | edit speed-up "
+             "| ours peak MB | official peak MB | memory ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+    summary = {}
+    for res in map(label, resolutions):
+        o, off = by[(res, "ours-edit")], by[(res, "official-edit")]
+        ratios = dict(step=off["seconds_per_step"] / o["seconds_per_step"], edit=off["edit_seconds"] / o["edit_seconds"],
+                      memory=off["peak_rss_mb"] / o["peak_rss_mb"])
+        summary[f"draggan/{res}"] = {k: round(v, 2) for k, v in ratios.items()}
+        lines.append(f"| {res} | {o['seconds_per_step']:.3f} | {off['seconds_per_step']:.3f} | {ratios['step']:.1f}x | "
+                     f"{o['edit_seconds']:.1f} | {off['edit_seconds']:.1f} | {ratios['edit']:.1f}x | "
+                     f"{o['peak_rss_mb']:.0f} | {off['peak_rss_mb']:.0f} | {ratios['memory']:.1f}x |")
+    return "\n".join(lines), summary
+
+
+def _targets(summary, official_summary):
+    met = {}
+    if "draggan/512" in summary:
+        met["DragGAN fast >= 4x faster at 512 px"] = summary["draggan/512"]["speedup"] >= 4
+    if "draggan/1024" in summary:
+        met["DragGAN fast >= 8x faster at 1024 px"] = summary["draggan/1024"]["speedup"] >= 8
+        met["DragGAN fast: >= 4x less peak memory at 1024 px"] = summary["draggan/1024"]["memory_ratio"] >= 4
+    official = {}
+    if "draggan/512" in official_summary:
+        official["DragGAN step >= 6x the official renderer at 512 px"] = official_summary["draggan/512"]["step"] >= 6
+    if "draggan/1024" in official_summary:
+        official["DragGAN step >= 12x the official renderer at 1024 px"] = official_summary["draggan/1024"]["step"] >= 12
+        official["peak memory <= 1/4 of the official at 1024 px"] = official_summary["draggan/1024"]["memory"] >= 4
+    return met, official
+
+
+def _write(out, name, payload, text):
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=1))
+    (out / f"{name}.md").write_text(text)
+    print(text)
+
+
+def _targets_text(targets):
+    return ("\n" + "\n".join(f"- {k}: {'met' if v else 'NOT met'}" for k, v in targets.items()) + "\n") if targets else ""
+
+
+def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--res", nargs="+", default=["256", "512", "1024"], help="heights, or HxW (512x256)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per configuration (median reported)")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--official", metavar="PATH", help="a checkout of XingangPan/DragGAN: also run ours vs its renderer")
+    p.add_argument("--edit-steps", type=int, default=20, help="steps of the whole edit timed against the official app")
     p.add_argument("--tiny", action="store_true", help="tiny networks (smoke test of the script itself)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    p.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=ENGINES + EDITS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.official and not (Path(args.official) / "viz" / "renderer.py").is_file():
+        p.error(f"--official {args.official}: not a DragGAN checkout (no viz/renderer.py)")
+    return args
+
+
+def run_child_main(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    if args.child in EDITS:
+        r = measure_edit(args.res[0], args.child, args.edit_steps, args.warmup, args.official, args.tiny)
+    else:
+        r = measure(args.res[0], args.child, args.steps, args.warmup, args.tiny)
+    print(json.dumps(r))
+    return 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if args.child:
-        import torch
-        torch.set_num_threads(args.threads)
-        print(json.dumps(measure(args.res[0], args.child, args.steps, args.warmup, args.tiny)))
-        return 0
+        return run_child_main(args)
     rows = []
     for res in args.res:
-        for engine in ENGINES:
+        for engine in ENGINES + (EDITS if args.official else ()):
             rows.append(run_child(res, engine, args))
-            print(f"{res:>8s} px {engine:18s} {rows[-1]['seconds_per_step']:.3f} s/step  peak {rows[-1]['peak_rss_mb']:.0f} MB",
+            r = rows[-1]
+            edit = f"  edit {r['edit_seconds']:.1f} s" if "edit_seconds" in r else ""
+            print(f"{res:>8s} px {engine:18s} {r['seconds_per_step']:.3f} s/step{edit}  peak {r['peak_rss_mb']:.0f} MB",
                   flush=True)
-    md, summary = table(rows, args.res)
     import torch
-    meta = dict(command="python -m benchmarks.step_time " + " ".join(argv if argv is not None else sys.argv[1:]),
-                threads=args.threads, steps=args.steps, warmup=args.warmup, tiny=args.tiny, torch=torch.__version__,
-                machine=platform.machine(), cpus=os.cpu_count(), date=time.strftime("%Y-%m-%d %H:%M"))
-    targets = {}
-    if "draggan/512" in summary:
-        targets["DragGAN fast >= 4x faster at 512 px"] = summary["draggan/512"]["speedup"] >= 4
-    if "draggan/1024" in summary:
-        targets["DragGAN fast >= 8x faster at 1024 px"] = summary["draggan/1024"]["speedup"] >= 8
-        targets["DragGAN fast: >= 4x less peak memory at 1024 px"] = summary["draggan/1024"]["memory_ratio"] >= 4
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    name = "step_time_tiny" if args.tiny else "step_time"
-    (out / f"{name}.json").write_text(json.dumps(dict(meta=meta, rows=rows, summary=summary, targets=targets), indent=1))
-    text = (f"DragGAN and FreeDrag step time, fast vs reference mode (CPU, {args.threads} threads, random weights, "
-            f"official configs; median of {args.steps} steps after {args.warmup} warm-up; peak = process max RSS).\n"
-            f"Reproduce: `{meta['command']}`\n\n{md}\n")
-    if targets:
-        text += "\n" + "\n".join(f"- {k}: {'met' if v else 'NOT met'}" for k, v in targets.items()) + "\n"
-    (out / f"{name}.md").write_text(text)
-    print(text)
+    command = "python -m benchmarks.step_time " + " ".join(argv if argv is not None else sys.argv[1:])
+    meta = dict(command=command, threads=args.threads, steps=args.steps, warmup=args.warmup, tiny=args.tiny,
+                torch=torch.__version__, machine=platform.machine(), cpus=os.cpu_count(),
+                date=time.strftime("%Y-%m-%d %H:%M"))
+    md, summary = table(rows, args.res)
+    off_md, off_summary = official_table(rows, args.res) if args.official else ("", {})
+    targets, off_targets = _targets(summary, off_summary)
+    out, suffix = Path(args.out), "_tiny" if args.tiny else ""
+    _write(out, f"step_time{suffix}", dict(meta=meta, rows=[r for r in rows if r["engine"] in ENGINES],
+                                          summary=summary, targets=targets),
+           f"DragGAN and FreeDrag step time, fast vs reference mode (CPU, {args.threads} threads, random weights, "
+           f"official configs; median of {args.steps} steps after {args.warmup} warm-up; peak = process max RSS).\n"
+           f"Reproduce: `{command}`\n\n{md}\n" + _targets_text(targets))
+    if args.official:
+        _write(out, f"step_time_official{suffix}",
+               dict(meta=dict(meta, edit_steps=args.edit_steps, preview_every=PREVIEW_EVERY),
+                    rows=[r for r in rows if r["engine"] in EDITS], summary=off_summary, targets=off_targets),
+               f"Our DragGAN (fast mode) against the official DragGAN renderer, same drag, same official network config "
+               f"(CPU, {args.threads} threads, random weights, fp32). An edit is {args.edit_steps} steps as each app "
+               f"shows it: ours previews every {PREVIEW_EVERY} steps (plus the first and last image), the official app "
+               f"after every step. s/step: the step alone (mean over the edit); peak: process max RSS, each side in its "
+               f"own process. The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
+               f"Reproduce: `{command}`\n\n{off_md}\n" + _targets_text(off_targets))
     return 0
 
 

@@ -83,6 +83,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--mode", choices=MODES, default="fast",
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
+    p.add_argument("--precision", default="auto", metavar="{auto,fp32,bf16,fp16}",
+                   help="auto (default: bf16 on CPUs with bf16 arithmetic for models of 256 px and up, bf16/fp16 on "
+                        "CUDA, else fp32), fp32, bf16 (CPUs with AVX512-BF16/AMX, CUDA) or fp16 (CUDA, MPS)")
     if add_args:
         add_args(p)
     return p
@@ -142,7 +145,8 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         if engine_kwargs:
             given.update(engine_kwargs(args))
         kwargs = dict(model_presets(model_name, method), seed=args.seed, psi=args.psi, mask_weight=args.mask_weight,
-                      max_steps=args.steps, device=args.device, mode=args.mode)
+                      max_steps=args.steps, device=args.device, mode=args.mode,
+                      precision=args.precision)
         kwargs.update({k: v for k, v in given.items() if v is not None})
         if args.space is not None:
             kwargs["space"] = args.space
@@ -160,6 +164,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    print(f"{method}: precision {session.precision.describe()}")
     _write_png(session.start_image(), out / "start.png")
     t0 = time.perf_counter()
     result = session.run()

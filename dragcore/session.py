@@ -12,6 +12,12 @@ Threads: call `step()`/`run()` from one thread; `stop()`, `preview()`, `result()
 may be called from any other (the optimiser's in-place update and the preview's read of the
 latent share a lock).
 
+Precision. `precision` (fp32 | bf16 | fp16 | auto, stylegan.precision) runs every generator
+pass of the session (F0, the step's features, previews) under autocast; the features and images
+come back as float32, so losses, tracking and Adam are the same code in every precision. A
+preview is cached per step: the app's last frame, the motion measure and the CLI's result.png
+share one render.
+
 Reached. An engine's own arrival (DragGAN: the tracked point within its stop distance;
 FreeDrag: the line point at the target with a low template loss) says where the *engine* thinks
 the handle is, not whether the picture changed. `result()` therefore also measures, with optical
@@ -34,6 +40,7 @@ from .errors import DragInputError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
+from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
 
 
 MODES = ("fast", "reference")
@@ -71,7 +78,8 @@ class DragSession:
     method = "base"
 
     def __init__(self, generator, handles, targets, *, seed=0, psi=0.7, space="w+", latent=None, mask=None,
-                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None, mode="fast", rows=None):
+                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None, mode="fast", rows=None,
+                 precision="auto"):
         import stylegan
         if mode not in MODES:
             raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
@@ -80,6 +88,10 @@ class DragSession:
         self.gen = adapt(generator, self.device, feature_res, rows)
         self.res, self.feature_res = self.gen.resolution, self.gen.feature_res   # res: the height (radii scale by it)
         self.shape = tuple(getattr(self.gen, "shape", (self.res, self.res)))   # (H, W) of the image
+        try:
+            self.precision = choose_precision(precision, self.device, self.res)
+        except PrecisionError as e:
+            raise DragInputError(str(e)) from None
         self.handles0, self.targets = validate_points(handles, targets, self.shape, self.device)
         self.handles = self.handles0.clone()
         if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
@@ -100,7 +112,7 @@ class DragSession:
         self._frozen = frozen.clone()
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
         with torch.no_grad():
-            self.F0 = self.gen.features(self.latent0)
+            self.F0 = self._in_precision(self.gen.features, self.latent0)
         self._mask_map = self._mask_weight_map(self.shape if mode == "reference" else tuple(self.F0.shape[-2:]))
         self.steps = 0
         self.seconds = 0.0
@@ -109,6 +121,7 @@ class DragSession:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._start_image = None
+        self._preview = (None, None)  # (steps, image) of the last preview of the current latent
         self._motion = (None, None)  # (steps, measure) cache
 
     # --- state -----------------------------------------------------------------------------
@@ -149,11 +162,18 @@ class DragSession:
 
     def _adam_step(self, loss):
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scale = self.precision.loss_scale  # fp16: keep tiny per-element gradients in range
+        (loss * scale if scale != 1 else loss).backward()
         with self._lock:
-            self.optimizer.step()
-        self.steps += 1
+            if scale == 1 or self._unscale(scale):
+                self.optimizer.step()
+            self.steps += 1
         return float(loss.detach())
+
+    def _unscale(self, scale):
+        grad = self._trainable.grad
+        grad.div_(scale)
+        return bool(torch.isfinite(grad).all())  # an overflowed step is skipped, not applied
 
     def step(self):
         loss = None
@@ -186,27 +206,42 @@ class DragSession:
         return self.result()
 
     # --- rendering and reporting --------------------------------------------------------------
+    def _in_precision(self, fn, latent):
+        """fn(latent) under the session's autocast, returned in float32."""
+        with self.precision.autocast():
+            return to_float32(fn(latent))
+
     def render(self, latent=None):
         """Image tensor [1, 3, H, W] for `latent` (default: the current one), no gradients."""
         if latent is None:
             with self._lock:
                 latent = self.latent
         with torch.no_grad():
-            return self.gen.image(latent)
+            return self._in_precision(self.gen.image, latent)
 
     def preview(self, latent=None):
-        """The current image as an HxWx3 uint8 array (one generator pass, no gradients)."""
-        return to_uint8(self.render(latent))
+        """The current image as an HxWx3 uint8 array (one generator pass, no gradients; the current
+        latent's is rendered once per step and shared, read-only)."""
+        if latent is not None:
+            return to_uint8(self.render(latent))
+        with self._lock:
+            steps, latent = self.steps, self.latent
+        if self._preview[0] != steps:
+            image = to_uint8(self.render(latent))
+            image.flags.writeable = False
+            self._preview = (steps, image)
+        return self._preview[1]
 
     def params(self):
         """The hyper-parameters of this drag (engines extend)."""
         return dict(lr=self.lr, mask_weight=self.mask_weight, masked=self.mask is not None, max_steps=self.max_steps,
-                    feature_res=self.feature_res, mode=self.mode, rows=getattr(self.gen, "rows", None))
+                    feature_res=self.feature_res, mode=self.mode, rows=getattr(self.gen, "rows", None),
+                    precision=self.precision.name)
 
     def start_image(self):
         """The unedited image as HxWx3 uint8 (rendered once)."""
-        if self._start_image is None:
-            self._start_image = self.preview(self.latent0)
+        if self._start_image is None:  # before the first step the current image is the start image
+            self._start_image = self.preview() if self.steps == 0 else self.preview(self.latent0)
         return self._start_image
 
     def motion(self, image=None):
@@ -241,8 +276,8 @@ class DragSession:
         'reference': the whole generator runs and F is resized to the image size, as the official
         implementations do (for comparison and the benchmarks). Points are read the same way from both."""
         if self.mode == "fast":
-            return self.gen.features(latent)
-        _, feat = self.gen.image_and_features(latent)
+            return self._in_precision(self.gen.features, latent)
+        _, feat = self._in_precision(self.gen.image_and_features, latent)
         return resize_to_image(feat, self.shape)
 
     def _at_mode_res(self, feat):

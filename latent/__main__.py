@@ -1,5 +1,10 @@
-"""python -m latent interp | mix | truncation | sefa  --model ID_OR_PATH --out FILE.png ...
+"""python -m latent interp | mix | truncation | sefa  --model ID_OR_PATH --out FILE.png [--precision P] ...
    python -m latent invert PHOTO --model ID_OR_PATH --out DIR [--steps-w N --steps-wplus N --pti-steps N --no-pti]
+                          [--precision P]
+
+--precision fp32 | bf16 | fp16 | auto (default; stylegan.precision) sets the autocast of the
+generator passes: the images of interp / mix / truncation / sefa, the projection and PTI steps of
+invert (losses stay float32). An unsupported choice is refused with one line.
 """
 import argparse
 import json
@@ -9,6 +14,15 @@ import torch
 
 from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid, sefa_directions, apply_direction
 from . import truncation_sweep, to_uint8, seed_z
+
+PRECISION_HELP = "fp32, bf16, fp16 or auto (default: bf16 where the device computes it natively and the model is large)"
+
+
+def _precision(name, G):
+    from stylegan.precision import choose
+    chosen = choose(name, G.device, G.img_resolution)
+    print(f"precision {chosen.describe()}")
+    return chosen
 
 
 def invert_main(argv):
@@ -27,18 +41,23 @@ def invert_main(argv):
     ap.add_argument("--no-pti", action="store_true")
     ap.add_argument("--crop", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), default=None)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)
     import stylegan
     try:
         G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL, device=stylegan.pick_device(args.device))
+        precision = _precision(args.precision, G)
         target = load_image(args.photo, tuple(G.img_shape), box=args.crop)
         bars = {}
 
         def progress(stage, i, n, loss):
-            bar = bars.setdefault(stage, tqdm(total=n, desc=stage, leave=True))
+            if stage not in bars:  # one bar per stage (setdefault would build a new bar every call)
+                bars[stage] = tqdm(total=n, desc=stage, leave=True)
+            bar = bars[stage]
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
-        r = invert(G, target, args.steps_w, args.steps_wplus, 0 if args.no_pti else args.pti_steps, progress)
+        r = invert(G, target, args.steps_w, args.steps_wplus, 0 if args.no_pti else args.pti_steps, progress,
+                   precision=precision)
     except (LatentError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -51,6 +70,7 @@ def invert_main(argv):
     image_strip([to_uint8(r["reconstruction"])]).save(out / "reconstruction.png")
     image_strip([to_uint8(r["target"])]).save(out / "target.png")
     (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1), loss=r["loss"],
+                                                      precision=r["precision"],
                                                       model=args.model or checkpoints.DEFAULT_MODEL), indent=1))
     print(json.dumps(r["psnr"]), "->", out)
     return 0
@@ -70,38 +90,46 @@ def main(argv=None):
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--strength", type=float, default=3.0)
     ap.add_argument("--scale", type=int, default=2)
+    ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)
     import checkpoints
     try:
         G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL)
-        if args.cmd == "interp":
-            rows, report = [], {}
-            for space in ("z", "w"):
-                for method in ("lerp", "slerp"):
-                    frames, _ = interpolate(G, args.seeds[0], args.seeds[-1], args.steps, space, method, args.psi)
-                    rows.append(to_uint8(frames))
-                    report[f"{space}-{method}"] = smoothness(frames)
-            image_strip(rows, args.scale).save(args.out)
-            print(json.dumps(report, indent=1))
-        elif args.cmd == "mix":
-            rows, labels = style_mix_grid(G, args.seeds[:1], args.seeds[1:] or [args.seeds[0] + 1], args.psi)
-            image_strip(rows, args.scale).save(args.out)
-            print("\n".join(labels))
-        elif args.cmd == "truncation":
-            image_strip([to_uint8(truncation_sweep(G, args.seeds[0]))], args.scale).save(args.out)
-        else:
-            dirs, vals = sefa_directions(G, k=args.k)
-            with torch.no_grad():
-                ws = G.mapping(seed_z(args.seeds[0], G.z_dim), truncation_psi=args.psi)
-                rows = [to_uint8(torch.cat([G.synthesis(apply_direction(ws, d, s, range(G.num_ws)))
-                                            for s in (-args.strength, 0, args.strength)])) for d in dirs]
-            image_strip(rows, args.scale).save(args.out)
-            print("eigenvalues:", [round(float(v), 2) for v in vals])
+        with _precision(args.precision, G).autocast():  # the generator's images come out in float32
+            run_command(args, G)
     except (LatentError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(args.out)
     return 0
+
+
+def run_command(args, G):
+    """interp | mix | truncation | sefa: the image grid (and its report) for `args`."""
+    if args.cmd == "interp":
+        rows, report = [], {}
+        for space in ("z", "w"):
+            for method in ("lerp", "slerp"):
+                frames, _ = interpolate(G, args.seeds[0], args.seeds[-1], args.steps, space, method, args.psi)
+                rows.append(to_uint8(frames))
+                report[f"{space}-{method}"] = smoothness(frames)
+        image_strip(rows, args.scale).save(args.out)
+        print(json.dumps(report, indent=1))
+    elif args.cmd == "mix":
+        rows, labels = style_mix_grid(G, args.seeds[:1], args.seeds[1:] or [args.seeds[0] + 1], args.psi)
+        image_strip(rows, args.scale).save(args.out)
+        print("\n".join(labels))
+    elif args.cmd == "truncation":
+        image_strip([to_uint8(truncation_sweep(G, args.seeds[0]))], args.scale).save(args.out)
+    else:
+        with torch.autocast(G.device.type, enabled=False):  # the eigen-decomposition stays float32
+            dirs, vals = sefa_directions(G, k=args.k)
+        with torch.no_grad():
+            ws = G.mapping(seed_z(args.seeds[0], G.z_dim), truncation_psi=args.psi)
+            rows = [to_uint8(torch.cat([G.synthesis(apply_direction(ws, d, s, range(G.num_ws)))
+                                        for s in (-args.strength, 0, args.strength)])) for d in dirs]
+        image_strip(rows, args.scale).save(args.out)
+        print("eigenvalues:", [round(float(v), 2) for v in vals])
 
 
 if __name__ == "__main__":

@@ -1,19 +1,11 @@
-"""GAN inversion: project an image into W, then W+, then pivotal tuning (PTI).
+"""GAN inversion of a photo: W projection, refined in W+, then pivotal tuning (PTI).
 
-Projection (after the StyleGAN2 paper's projector, written from its description): Adam on the
-latent, started at w_avg, with a learning-rate ramp (linear warm-up, cosine ramp-down), Gaussian
-noise added to the latent early on (decaying to zero), and the per-layer noise maps optimised
-too under a multi-scale autocorrelation penalty so they cannot absorb the image. W first (one
-w for all layers), then W+ (one per layer) from the W result.
+    image --project(W)--> w --project(W+, from w)--> pivot --pti--> tuned generator
 
-PTI (Roich et al. 2022): keep the W+ pivot fixed and fine-tune a copy of the generator so it
-reproduces the photo exactly, with a locality regulariser: at latents between the pivot and
-random w, the tuned generator must still produce what the original one did.
-
-Loss: LPIPS is used when the `lpips` package and its weights are installed; otherwise (the
-offline default here) a multi-scale image loss, L1 + L2 on a 4-level Gaussian pyramid, which
-needs no download. Face photos are centre-cropped to a square (or to a crop box) and resized to
-the model's resolution.
+The stages live in `projection.py` (StyleGAN2 paper) and `pti.py` (Roich et al.); this module
+owns the pipeline around them: reading photos (centre-cropped to a square, or to a crop box,
+and resized to the model), PSNR as a saved PNG would score, and the generator delta that stores
+what inversion changed in the weights and noise maps next to the latent.
 """
 import copy
 import math
@@ -21,9 +13,13 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
+from stylegan.precision import choose
+
+from .losses import ImageLoss
+from .projection import project
+from .pti import pti
 from .util import LatentError, require_mapping
 
 MAX_PIXELS = 40_000_000
@@ -63,121 +59,6 @@ def psnr(a, b):
     return float("inf") if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 
 
-def _pyramid(x, levels=4):
-    out = [x]
-    for _ in range(levels - 1):
-        x = F.avg_pool2d(x, 2) if x.shape[-1] >= 8 else x
-        out.append(x)
-    return out
-
-
-class ImageLoss:
-    """LPIPS when available with its weights, else multi-scale L1 + L2 (documented fallback)."""
-
-    def __init__(self, device):
-        self.name = "multiscale-l1-l2"
-        self.lpips = None
-        try:
-            import lpips  # noqa: F401
-            self.lpips = lpips.LPIPS(net="vgg", verbose=False).to(device).eval().requires_grad_(False)
-            self.name = "lpips-vgg + l2"
-        except Exception:  # not installed, or its weights cannot be fetched offline
-            self.lpips = None
-
-    def __call__(self, x, y):
-        loss = sum((a - b).abs().mean() + (a - b).square().mean() for a, b in zip(_pyramid(x), _pyramid(y)))
-        if self.lpips is not None:
-            up = lambda t: F.interpolate(t, size=max(64, t.shape[-1]), mode="bilinear", align_corners=False)
-            loss = loss + self.lpips(up(x), up(y)).mean()
-        return loss
-
-
-def _noise_reg(noises):
-    """Multi-scale autocorrelation of the noise maps (they should stay white noise)."""
-    reg = 0.0
-    for n in noises:
-        x = n[None, None]
-        while True:
-            reg = reg + (x * torch.roll(x, 1, dims=3)).mean() ** 2 + (x * torch.roll(x, 1, dims=2)).mean() ** 2
-            if x.shape[-1] <= 8:
-                break
-            x = F.avg_pool2d(x, 2)
-    return reg
-
-
-def project(G, target, space="w", steps=200, lr=0.1, init=None, noise_weight=1e4, progress=None, loss_fn=None):
-    """Optimise a W ([1, w_dim], broadcast) or W+ ([1, num_ws, w_dim]) latent to reproduce target.
-
-    Works on a copy of G (its noise maps are optimised); returns (ws [1, num_ws, w_dim], G_copy)."""
-    require_mapping(G)
-    if space not in ("w", "w+"):
-        raise LatentError(f"space must be 'w' or 'w+', got {space!r}")
-    dev = next(G.parameters()).device
-    Gc = copy.deepcopy(G).eval().requires_grad_(False)
-    loss_fn = loss_fn or ImageLoss(dev)
-    target = target.to(dev)
-    with torch.no_grad():  # the spread of w sets the size of the exploration noise
-        w_samples = G.mapping(torch.randn(2000, G.z_dim, device=dev))[:, 0]
-        w_std = (w_samples - G.mapping.w_avg).square().sum(1).mean().sqrt().item()
-    if init is None:
-        init = G.mapping.w_avg[None, None].repeat(1, G.num_ws, 1)
-    w = (init[:, 0].clone() if space == "w" else init.clone()).detach().requires_grad_(True)
-    noises = [torch.randn_like(n).requires_grad_(True) for n in Gc.synthesis.noise_maps()]
-    Gc.synthesis.set_noise_maps(noises)
-    opt = torch.optim.Adam([w] + noises, lr=lr, betas=(0.9, 0.999))
-    for i in range(steps):
-        t = i / max(1, steps - 1)
-        ramp = min(1.0, (1 - t) / 0.25)
-        ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
-        ramp *= min(1.0, t / 0.05)
-        for g in opt.param_groups:
-            g["lr"] = lr * ramp
-        wn = w + torch.randn_like(w) * w_std * 0.05 * max(0.0, 1 - t / 0.75) ** 2
-        ws = wn[:, None].repeat(1, G.num_ws, 1) if space == "w" else wn
-        img = Gc.synthesis(ws, noise_mode="const")
-        loss = loss_fn(img, target) + noise_weight * _noise_reg(noises)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():  # keep noise maps at zero mean and unit variance
-            for n in noises:
-                n.sub_(n.mean()).div_(n.square().mean().sqrt() + 1e-8)
-        if progress is not None:
-            progress(i + 1, steps, float(loss))
-    Gc.synthesis.set_noise_maps([n.detach() for n in noises])
-    ws = w.detach()[:, None].repeat(1, G.num_ws, 1) if space == "w" else w.detach()
-    return ws, Gc
-
-
-def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alpha=0.3, progress=None, loss_fn=None):
-    """Fine-tune a copy of G so that G(pivot) reproduces target; the pivot stays fixed.
-
-    Locality: at w_r = pivot + alpha * (w_z - pivot) / ||w_z - pivot|| * ||...|| (a random direction),
-    the tuned generator matches the original one."""
-    dev = next(G.parameters()).device
-    Gt = copy.deepcopy(G).train().requires_grad_(True)
-    G0 = G
-    loss_fn = loss_fn or ImageLoss(dev)
-    params = [p for n, p in Gt.synthesis.named_parameters()]
-    opt = torch.optim.Adam(params, lr=lr)
-    target = target.to(dev)
-    for i in range(steps):
-        img = Gt.synthesis(pivot, noise_mode="const")
-        loss = loss_fn(img, target)
-        if locality_weight > 0:
-            with torch.no_grad():
-                wz = G0.mapping(torch.randn(1, G.z_dim, device=dev))
-                wr = pivot + locality_alpha * (wz - pivot)
-                ref = G0.synthesis(wr, noise_mode="const")
-            loss = loss + locality_weight * loss_fn(Gt.synthesis(wr, noise_mode="const"), ref)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if progress is not None:
-            progress(i + 1, steps, float(loss))
-    return Gt.eval().requires_grad_(False)
-
-
 def generator_delta(G, Gt):
     """The tensors PTI changed (tuned - original), to store next to the latent."""
     base = G.state_dict()
@@ -200,32 +81,42 @@ def apply_delta(G, delta):
     return Gt.eval().requires_grad_(False)
 
 
-def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None):
-    """Full pipeline -> dict(ws, G_tuned or None, images, psnr per stage, seconds, loss name)."""
+
+def _stage_progress(progress, stage):
+    return None if progress is None else (lambda i, n, loss: progress(stage, i, n, loss))
+
+
+def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None, precision=None):
+    """Run the pipeline on a path, PIL image or [1, 3, res, res] tensor in [-1, 1].
+
+    Returns dict(ws, G_noise (G with the projected noise maps), G_tuned (or None without PTI),
+    reconstruction, target, psnr per stage, seconds, loss name, precision). progress(stage, i, n,
+    loss); precision: a stylegan.precision.Precision for the synthesis passes (default float32)."""
     require_mapping(G)
     shape = tuple(G.img_shape)
     target = image if isinstance(image, torch.Tensor) else load_image(image, shape)
     if tuple(target.shape[-2:]) != shape:
         raise LatentError(f"target must be {shape[0]}x{shape[1]} px (height x width)")
-    dev = next(G.parameters()).device
-    target = target.to(dev)
-    loss_fn = ImageLoss(dev)
-    t0 = time.perf_counter()
-    report = {}
-    ws_w, Gw = project(G, target, "w", steps_w, loss_fn=loss_fn, progress=progress and (lambda i, n, l: progress("W", i, n, l)))
+    target = target.to(G.device)
+    loss_fn = ImageLoss(G.device)
+    started = time.perf_counter()
+    scores = {}
+    precision = precision or choose("fp32", G.device)
+    ws_w, G_w = project(G, target, "w", steps_w, loss_fn=loss_fn, progress=_stage_progress(progress, "W"),
+                        precision=precision)
     with torch.no_grad():
-        report["w"] = psnr(Gw.synthesis(ws_w), target)
-    ws, Gp = project(G, target, "w+", steps_wplus, init=ws_w, loss_fn=loss_fn,
-                     progress=progress and (lambda i, n, l: progress("W+", i, n, l)))
+        scores["w"] = psnr(G_w.synthesis(ws_w), target)
+    pivot, G_noise = project(G, target, "w+", steps_wplus, init=ws_w, loss_fn=loss_fn,
+                             progress=_stage_progress(progress, "W+"), precision=precision)
     with torch.no_grad():
-        recon = Gp.synthesis(ws)
-        report["w+"] = psnr(recon, target)
-    Gt = None
+        recon = G_noise.synthesis(pivot)
+    scores["w+"] = psnr(recon, target)
+    G_tuned = None
     if pti_steps:
-        Gt = pti(Gp, ws, target, pti_steps, loss_fn=loss_fn,
-                 progress=progress and (lambda i, n, l: progress("PTI", i, n, l)))
+        G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=loss_fn, progress=_stage_progress(progress, "PTI"),
+                      precision=precision)
         with torch.no_grad():
-            recon = Gt.synthesis(ws)
-        report["pti"] = psnr(recon, target)
-    return dict(ws=ws, G_noise=Gp, G_tuned=Gt, reconstruction=recon, target=target, psnr=report,
-                seconds=time.perf_counter() - t0, loss=loss_fn.name)
+            recon = G_tuned.synthesis(pivot)
+        scores["pti"] = psnr(recon, target)
+    return dict(ws=pivot, G_noise=G_noise, G_tuned=G_tuned, reconstruction=recon, target=target, psnr=scores,
+                seconds=time.perf_counter() - started, loss=loss_fn.name, precision=precision.name)

@@ -10,7 +10,8 @@ class LatentError(ValueError):
 
 def seed_z(seed, z_dim, device="cpu"):
     # numpy's RandomState, as the official StyleGAN tools (and dragcore) do: same seed, same face
-    return torch.from_numpy(np.random.RandomState(int(seed)).randn(1, z_dim)).float().to(device)
+    z = np.random.RandomState(int(seed)).standard_normal((1, z_dim))
+    return torch.tensor(z, dtype=torch.float32, device=device)
 
 
 def to_uint8(img):
