@@ -17,9 +17,10 @@ requested length, clipped to [-1, 1.5]. Guard: a setting that wrecks the image (
 the area farther than res/4 from every point below `--min-psnr`) is rejected. Ties (within 0.02)
 go to the faster setting.
 
-Search: coordinate descent, one pass per engine in the order of `SPACE` (learning rate first,
-then feature block, radii, stop/arrival distances, tracking grid), each setting tried with the
-others at their best so far. Bad input (an unknown model id, an empty seed range) is a one-line
+Search: coordinate descent, one pass per engine in the order of `space()` (learning rate first,
+then the trainable W+ rows, feature block, radii, stop/arrival distances, tracking grid), each
+setting tried with the others at their best so far. `--engines draggan` and `--engines freedrag`
+can run as two processes: each updates only its own engine's section of the file. Bad input (an unknown model id, an empty seed range) is a one-line
 error.
 """
 import argparse
@@ -44,10 +45,10 @@ def space(res, feature_blocks):
     """{engine: [(setting, candidates)]}, in the order the search visits them."""
     blocks = [b for b in feature_blocks if 8 <= b < res]
     return {
-        "draggan": [("lr", [0.001, 0.002, 0.005, 0.01, 0.02]), ("feature_res", blocks),
+        "draggan": [("lr", [0.001, 0.002, 0.005, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
                     ("r1", [3.0, 6.0, 12.0]), ("r2", [6.0, 12.0, 24.0]),
                     ("stop_distance", [0.5, 1.0, 2.0]), ("track_step", [1.0, 0.5])],
-        "freedrag": [("lr", [0.001, 0.002, 0.005, 0.01]), ("feature_res", blocks),
+        "freedrag": [("lr", [0.002, 0.005, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
                      ("l", [0.1, 0.2, 0.3, 0.4]), ("d", [1.0, 2.0, 3.0, 4.0]), ("arrival", [0.5, 1.0, 2.0])],
     }
 
@@ -154,15 +155,20 @@ def main(argv=None):
         best, ev, trials = search(G, engine, space(gen.resolution, blocks)[engine], cases, args.steps, args.min_psnr,
                                   start)
         out[engine] = best
+        out[f"{engine}_command"] = f"{out['command']} --engines {engine}"
         out[f"{engine}_score"] = ev
         out[f"{engine}_trials"] = trials
-    text = json.dumps(out, indent=1)
     if args.dry_run:
         print(json.dumps({e: out[e] for e in engines}, indent=1))
         return out
     path = checkpoints.presets_path(info.id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
+    kept = {}
+    if path.is_file():  # another engine's section, calibrated by another run, stays
+        kept = {k: v for k, v in json.loads(path.read_text()).items()
+                if any(k == e or k.startswith(e + "_") for e in ENGINES if e not in engines)}
+    out.update(kept)
+    path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"presets for {info.id}: {json.dumps({e: out[e] for e in engines})} -> {path}")
     return out
 

@@ -1,0 +1,54 @@
+"""benchmarks.calibrate: a real (tiny) sweep on the bundled model writes presets that the registry
+hands out, keeps the other engine's section, and refuses bad input with one line."""
+import importlib
+import json
+
+import pytest
+
+import checkpoints
+from benchmarks import calibrate
+presets_mod = importlib.import_module("checkpoints.presets")  # the module (the package exports its function)
+
+MODEL = "faces-64-offline"
+
+
+def test_sweep_writes_presets_and_keeps_the_other_engine(tmp_path, monkeypatch):
+    monkeypatch.setattr(presets_mod, "DIR", tmp_path)
+    other = {"draggan": {"lr": 0.123}, "draggan_command": "an earlier run"}
+    (tmp_path / f"{MODEL}.json").write_text(json.dumps(other))
+    out = calibrate.main(["--model", MODEL, "--seeds", "5000-5000", "--steps", "2", "--engines", "freedrag"])
+    cands = calibrate.space(64, checkpoints.load(MODEL).synthesis.block_resolutions)["freedrag"]
+    trials = out["freedrag_trials"]
+    assert len(trials) == sum(len(v) for _, v in cands)  # every candidate of every setting tried once
+    assert all(-1.0 <= t["score"] <= 1.5 for t in trials)
+    best = out["freedrag"]
+    assert set(best) >= {name for name, _ in cands} | {"l", "d"}
+    for name, values in cands:
+        assert best[name] in values
+    written = json.loads((tmp_path / f"{MODEL}.json").read_text())
+    assert written["draggan"] == {"lr": 0.123} and written["draggan_command"] == "an earlier run"
+    assert written["freedrag"] == best
+    handed = checkpoints.presets(MODEL)
+    assert handed["draggan"]["lr"] == 0.123 and handed["freedrag"] == {**handed["freedrag"], **best}
+    assert checkpoints.presets(MODEL, calibrated=False)["draggan"] == {}
+
+
+def test_unreadable_presets_file_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(presets_mod, "DIR", tmp_path)
+    (tmp_path / f"{MODEL}.json").write_text("{not json")
+    with pytest.raises(checkpoints.PresetError, match="unreadable presets"):
+        checkpoints.presets(MODEL)
+    (tmp_path / f"{MODEL}.json").write_text(json.dumps({"draggan": [1, 2]}))
+    with pytest.raises(checkpoints.PresetError, match="must be an object"):
+        checkpoints.presets(MODEL)
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--model", "no-such-model"], "calibrate: "),
+    (["--seeds", "x-y"], "--seeds must be"),
+    (["--seeds", "9-3"], "holds no training seeds"),
+    (["--engines", "stylegan"], "--engines must be"),
+])
+def test_bad_input(argv, msg):
+    with pytest.raises(SystemExit, match=msg):
+        calibrate.main(argv + ["--dry-run"])
