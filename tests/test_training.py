@@ -40,6 +40,8 @@ def test_all_phases_run_checkpoint_and_resume(tmp_path):
     tr2 = _tiny_trainer(tmp_path)
     tr2.resume()
     assert tr2.step_n == 8 and torch.equal(tr2.ema.G.mapping.w_mean, tr.ema.G.mapping.w_mean)
+    with open(tmp_path / "losses.csv", "a") as f:  # rows an interrupted run logged after its checkpoint
+        f.write("9,adversarial\n10,adversarial\n")
     run(tr2, 14, "test", log_every=1, log=lambda *a: None)
     rows = _rows(tmp_path)
     assert [int(r["step"]) for r in rows] == list(range(1, 15))

@@ -152,6 +152,18 @@ class Trainer:
                        recipe=json.dumps([p.__dict__ for p in self.recipe.phases]))
 
 
+def _drop_rows_after(csv_path, step):
+    """A resumed run restarts at its checkpoint: rows logged after it (by the interrupted run) go."""
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    kept = [r for r in rows if r.get("step", "").isdigit() and int(r["step"]) <= step]
+    if len(kept) != len(rows):
+        with open(csv_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS, restval="", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(kept)
+
+
 def run(trainer, until, command, ckpt_minutes=4.0, log_every=10, log=print):
     """Train until step `until` (a total: steps of earlier runs count), checkpointing every
     `ckpt_minutes` and at the end; returns the last held-out MAE."""
@@ -159,6 +171,8 @@ def run(trainer, until, command, ckpt_minutes=4.0, log_every=10, log=print):
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "losses.csv"
     new = not csv_path.exists()
+    if not new:
+        _drop_rows_after(csv_path, trainer.step_n)
     z_eval = heldout_z()
     with open(csv_path, "a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS, restval="")
