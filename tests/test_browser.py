@@ -43,13 +43,13 @@ def test_click_points_and_drag_with_freedrag(tmp_path):
             box = img.bounding_box()
             # handle at 40% / 50%, target at 60% / 50% of the displayed image
             page.mouse.click(box["x"] + 0.40 * box["width"], box["y"] + 0.5 * box["height"])
-            page.get_by_text("click the target").wait_for(timeout=20_000)
+            page.get_by_text("click the target").wait_for(timeout=60_000)
             page.mouse.click(box["x"] + 0.60 * box["width"], box["y"] + 0.5 * box["height"])
-            page.get_by_text("→ (").first.wait_for(timeout=20_000)
+            page.get_by_text("→ (").first.wait_for(timeout=60_000)
             page.locator("#btn-freedrag").click()
             page.get_by_text("done.").wait_for(timeout=120_000)
             out = page.locator("#out-freedrag img").first
-            out.wait_for(state="visible", timeout=20_000)
+            out.wait_for(state="visible", timeout=60_000)
             shot = tmp_path / "browser_freedrag.png"
             page.screenshot(path=str(shot), full_page=True)
             a = out.screenshot(path=str(tmp_path / "result.png"))
