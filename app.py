@@ -161,11 +161,12 @@ def _sessions(methods, state, editor, lr, lam, r1, r2, max_steps, fd_l, fd_d, up
     v = _drag_params(lr, lam, r1, r2, max_steps, fd_l, fd_d)
     mask = from_editor(editor, state["shape"])
     G = state.get("generator") or get_model(state["model"], uploads)  # an inverted photo brings its tuned generator
-    sessions = runner.make_sessions(
-        methods, G, p[0::2], p[1::2], seed=state["seed"], psi=state["psi"], space=state["space"], mask=mask,
-        latent=state.get("latent"), common=dict(lr=v["lr"], mask_weight=v["mask_weight"], max_steps=v["max_steps"],
-                                                device=DEVICE, precision=precision),
-        per_method=dict(draggan=dict(r1=v["r1"], r2=v["r2"]), freedrag=dict(l=v["l"], d=v["d"])))
+    from dragcore.config import with_presets
+    common = dict(seed=state["seed"], psi=state["psi"], space=state["space"], lr=v["lr"], mask_weight=v["mask_weight"],
+                  max_steps=v["max_steps"], precision=precision)
+    per = dict(draggan=dict(r1=v["r1"], r2=v["r2"]), freedrag=dict(l=v["l"], d=v["d"]))
+    sessions = runner.make_sessions({m: with_presets(m, **common, **per[m]) for m in methods}, G, p[0::2], p[1::2],
+                                    mask=mask, latent=state.get("latent"), device=DEVICE)
     return sessions, mask, v
 
 

@@ -29,6 +29,7 @@ one pixel off the handle towards the origin; ours is centred on it.
 """
 import torch
 
+from dragcore.config import DragGANConfig as C
 from dragcore.errors import DragInputError
 from dragcore.features import clamp_to_image, disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
@@ -64,8 +65,8 @@ def motion_loss(feat, handles, targets, disc, shape, stop_distance):
 class DragGANSession(DragSession):
     method = "draggan"
 
-    def __init__(self, generator, handles, targets, *, r1=3.0, r2=12.0, stop_distance=None, track_step=1.0,
-                 **kwargs):
+    def __init__(self, generator, handles, targets, *, r1=C.r1, r2=C.r2, stop_distance=C.stop_distance,
+                 track_step=C.track_step, **kwargs):
         for name, r in (("r1", r1), ("r2", r2), ("track_step", track_step)) + (
                 (("stop_distance", stop_distance),) if stop_distance is not None else ()):
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
