@@ -111,4 +111,4 @@ def with_presets(engine, preset=None, **given):
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{engine}: unknown {source} {', '.join(map(repr, unknown))} (known: {sorted(known)})")
-    return replace(cls(), **dict(preset or {}), **{k: v for k, v in given.items() if v is not None})
+    return replace(cls(), **{**dict(preset or {}), **{k: v for k, v in given.items() if v is not None}})

@@ -62,6 +62,11 @@ def motion_loss(feat, handles, targets, disc, shape, stop_distance):
     return (read(q).detach() - read(q + d[:, None, :])).abs().mean(dim=(1, 2)).sum()
 
 
+def default_stop_distance(res):
+    """The paper's stop criterion: within max(2 res/512, 2) image px of the target."""
+    return max(2.0 * res / 512, 2.0)
+
+
 class DragGANSession(DragSession):
     method = "draggan"
 
@@ -76,8 +81,7 @@ class DragGANSession(DragSession):
         super().__init__(generator, handles, targets, **kwargs)
         self.r1 = scaled_radius(r1, self.res, self.feature_res)
         self.r2 = scaled_radius(r2, self.res, self.feature_res)
-        # the paper's stop criterion: within max(2 res/512, 2) px of the target (image px when given)
-        self.stop_distance = max(2.0 * self.res / 512, 2.0) if stop_distance is None else float(stop_distance)
+        self.stop_distance = default_stop_distance(self.res) if stop_distance is None else float(stop_distance)
         self.track_step = float(track_step)
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2, self.track_step).to(self.device)
