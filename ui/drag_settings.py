@@ -23,7 +23,7 @@ class Field:
     engine: str | None  # None: both engines
     setting: str       # the dragcore.config setting
     label: str         # the component's label
-    slider: tuple | None = None   # (low, high, step) for a slider
+    bounded: bool = False   # the component itself refuses values outside the range
 
     def error_label(self):
         """The name an out-of-range value is reported with ('DragGAN: Learning rate')."""
@@ -39,8 +39,8 @@ FIELDS = [
     Field("r1", "draggan", "r1", "r1 (px at 512)"),
     Field("r2", "draggan", "r2", "r2 (px at 512)"),
     Field("max_steps", None, "max_steps", "Max steps"),
-    Field("l", "freedrag", "l", "l (expected initial loss)", (0.1, 0.5, 0.05)),
-    Field("d", "freedrag", "d", "d (max move per sub-motion, feature px)", (1, 6, 0.5)),
+    Field("l", "freedrag", "l", "l (expected initial loss)", bounded=True),
+    Field("d", "freedrag", "d", "d (max move per sub-motion, feature px)", bounded=True),
     Field("precision", None, "precision", "Precision"),
     Field("freedrag_lr", "freedrag", "lr", "Learning rate"),
     Field("stop_distance", "draggan", "stop_distance", "Stop distance (image px)"),

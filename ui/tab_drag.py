@@ -15,27 +15,27 @@ DRAGS = (("Drag with DragGAN", ["draggan"], "drag_draggan", "btn-draggan", "prim
          ("Compare both", ["draggan", "freedrag"], "compare", "btn-compare", "secondary"))
 
 
-def _field(f, value):
+def _field(f):
+    """A settings component, empty until New image (on page load) fills it with the model's values:
+    so an API call that leaves a setting out gets the chosen model's preset, not the default model's."""
     spec = config.spec(f.setting)
     if spec["choices"] is not None:   # precision
-        return gr.Radio(list(spec["choices"]), value=value, label=f.label,
+        return gr.Radio(list(spec["choices"]), value=None, label=f.label,
                         info="auto: bf16 where this machine computes it natively and it is faster")
     info = limits.describe(f.setting) + "; empty: the model's preset"
-    if f.slider:
-        lo, hi, step = f.slider
-        return ug.Slider(lo, hi, value, step=step, label=f.label, info=info)
-    return ug.Number(value, label=f.label, info=info)
+    if f.bounded:   # refused by the component itself, like the sliders these were
+        return ug.Number(None, label=f.label, info=info, minimum=spec["low"], maximum=spec["high"])
+    return ug.Number(None, label=f.label, info=info)
 
 
 def settings_fields():
     """The settings components (drag_settings.FIELDS order), in one accordion per engine and one shared."""
-    values = dict(zip(drag_settings.NAMES, drag_settings.field_values(default_model())))
     made = {}
     for group, title in drag_settings.GROUPS.items():
         with gr.Accordion(title, open=False), gr.Row():
             for f in drag_settings.FIELDS:
                 if f.engine == group:
-                    made[f.name] = _field(f, values[f.name])
+                    made[f.name] = _field(f)
     return [made[n] for n in drag_settings.NAMES]
 
 
