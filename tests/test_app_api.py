@@ -11,6 +11,9 @@ from gradio_client import Client  # noqa: E402
 from app_server import AppServer, model_for_tests  # noqa: E402
 
 MODEL = "preset-test-64"
+FIRST = ["draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d"]   # after `editor`: the app's old order
+LATER = ["precision", "freedrag_lr", "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res",
+         "freedrag_rows", "freedrag_feature_res"]
 PRESETS = {"draggan": {"lr": 0.004, "rows": 4, "stop_distance": 1.0, "track_step": 0.5, "feature_res": 16},
            "freedrag": {"lr": 0.006, "arrival": 2.0, "feature_res": 16}}
 
@@ -36,9 +39,7 @@ def test_every_endpoint_has_named_parameters(server):
     assert names["/new_image"] == ["model", "seed", "psi", "space"]
     assert names["/add_point"] == ["x", "y"] and names["/replay"] == ["file"]
     for ep in ("/drag_draggan", "/drag_freedrag", "/compare"):
-        assert names[ep] == ["editor", "draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d", "precision",
-                             "freedrag_lr", "stop_distance", "track_step", "arrival", "draggan_rows",
-                             "draggan_feature_res", "freedrag_rows", "freedrag_feature_res"]
+        assert names[ep] == ["editor", *FIRST, *LATER]
         assert all(p["parameter_has_default"] for p in api[ep]["parameters"])   # omitted: the model's preset
     assert names["/sefa"] == ["model_id", "seed", "directions", "strength", "layers", "psi"]
     assert not [(ep, n) for ep, ns in names.items() for n in ns if n.startswith("param_")]
@@ -53,9 +54,7 @@ def _edits(c):
 def test_presets_fill_the_fields_and_reach_the_engines(server):
     c = Client(server.url, verbose=False)
     _image, _editor, *fields, note = c.predict(MODEL, 3, 0.7, "w+", api_name="/new_image")
-    f = dict(zip(["draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d", "precision", "freedrag_lr",
-                  "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res", "freedrag_rows",
-                  "freedrag_feature_res"], fields))
+    f = dict(zip(FIRST + LATER, fields))
     assert "Click a handle" in note
     assert (f["draggan_lr"], f["freedrag_lr"], f["l"], f["d"]) == (0.004, 0.006, 0.2, 2.0)   # presets, registry
     assert (f["draggan_rows"], f["stop_distance"], f["track_step"], f["arrival"]) == (4, 1.0, 0.5, 2.0)
