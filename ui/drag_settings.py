@@ -15,6 +15,7 @@ import checkpoints
 import limits
 from dragcore import adapt, config
 from dragcore.engines import ENGINES
+from draggan.engine import default_stop_distance
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,6 @@ def model_configs(model_id, gen=None):
     for name, engine in ENGINES.items():
         cfg = config.with_presets(name, presets[name])
         if gen is not None:
-            from draggan.engine import default_stop_distance
             model = dict(lr=gen.default_lr, rows=getattr(gen, "rows", None), feature_res=gen.feature_res,
                          stop_distance=default_stop_distance(gen.resolution))
             cfg = replace(cfg, **{k: v for k, v in model.items() if hasattr(cfg, k) and getattr(cfg, k) is None})
