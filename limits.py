@@ -1,5 +1,7 @@
 """Every bound on what a user can ask for, in one place: the range of each number (app fields,
-edit JSON, command lines), the size of files and JSON, and the network deadlines.
+edit JSON, command lines), the size of files and JSON, and the network deadlines. The drag
+settings' ranges (seed, psi, max steps, lr, the engines' own) are declared with their defaults in
+`dragcore.config` and served here; this module adds the ranges of everything else.
 
 `check(name, value)` converts a value to its kind and raises `LimitError` (a ValueError whose
 message names the field and its range) when it is missing, not a number, not finite, not whole
@@ -11,19 +13,13 @@ use short deadlines). The sanity limits on checkpoint files live in `stylegan.io
 import math
 import os
 
-SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
+from dragcore import config as drag_config
+
+SEED_MAX = drag_config.SEED_MAX
 
 # name: (label shown to the user, kind, low, high)
 RANGES = {
-    "seed": ("Seed", int, 0, SEED_MAX),
-    "psi": ("Truncation ψ", float, -2.0, 2.0),
-    "max_steps": ("Max steps", int, 1, 1000),
-    "lr": ("Learning rate", float, 1e-5, 1.0),
-    "mask_weight": ("Mask weight λ", float, 0.0, 1000.0),
-    "r1": ("r1", float, 0.5, 32.0),
-    "r2": ("r2", float, 1.0, 64.0),          # DragGAN's search square grows with r2 squared
-    "l": ("FreeDrag l", float, 0.1, 0.5),     # the same range freedrag.engine checks
-    "d": ("FreeDrag d", float, 1.0, 6.0),
+    **drag_config.ranges(),   # seed, psi, max_steps, lr, mask_weight, rows, feature_res, r1, r2, ..., l, d, arrival
     "point_pairs": ("Number of point pairs", int, 1, 16),
     "frames": ("Frames", int, 3, 16),
     "mix_seeds": ("Number of source seeds", int, 1, 8),
@@ -85,6 +81,14 @@ def describe(name):
 def _short(value):
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_choice(name, value, label=None):
+    """A text setting of dragcore.config (space, mode, precision) among its choices, or LimitError."""
+    spec = drag_config.spec(name)
+    if value not in spec["choices"]:
+        raise LimitError(f"{label or spec['label']} must be one of {', '.join(spec['choices'])}, got {_short(value)}")
+    return value
 
 
 def check(name, value, label=None):

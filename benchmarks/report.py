@@ -8,10 +8,9 @@ from pathlib import Path
 
 import torch
 
-from draggan import DragGANSession
-from freedrag import FreeDragSession
+from dragcore.engines import session_classes
 
-ENGINES = {"draggan": DragGANSession, "freedrag": FreeDragSession}
+ENGINES = session_classes()   # {name: session class}, from the one table in dragcore.engines
 
 
 def psnr(a, b):

@@ -123,8 +123,9 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
     import torch
     from ui import draw, runner
     G = build_generator(res, tiny)
-    make = lambda n: runner.make_sessions(["draggan"], G, [h], [t], seed=0, psi=0.7, space="w+", mask=mask,
-                                          common=dict(max_steps=n, device="cpu"))
+    from dragcore.config import with_presets
+    make = lambda n: runner.make_sessions({"draggan": with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n)},
+                                          G, [h], [t], mask=mask, device="cpu")
     for _ in runner.stream(make(warmup), every=PREVIEW_EVERY):  # warm-up: the same work, untimed
         pass
     sessions = make(steps)

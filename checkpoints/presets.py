@@ -6,9 +6,11 @@ Two sources, the second winning:
      every other setting stays at the engine's default, which is the official hyper-parameter;
   2. `presets/<model id>.json`, written by `python -m benchmarks.calibrate --model ID` from drags
      on training seeds (the file also records the command, the seeds and every trial).
-Official Hub models have no file: they keep the official hyper-parameters.
+Official Hub models have no file: they keep the official hyper-parameters. $LATENTLAB_PRESETS_DIR
+replaces the `presets/` folder (read at call time: tests, or an operator's own calibrations).
 """
 import json
+import os
 from pathlib import Path
 
 from .registry import get_info
@@ -23,7 +25,7 @@ class PresetError(ValueError):
 
 
 def presets_path(model_id):
-    return DIR / f"{model_id}.json"
+    return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{model_id}.json"
 
 
 def presets(model_id, calibrated=True):

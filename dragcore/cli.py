@@ -9,7 +9,7 @@ An engine's __main__ passes its session class and its own extra arguments.
 
 Settings not given on the command line come from the model's presets (`checkpoints.presets`:
 calibrated for the bundled model, the official hyper-parameters for the official ones), then
-from the engine's defaults.
+from the engine's defaults; defaults and ranges are those of `dragcore.config`.
 """
 import argparse
 import json
@@ -18,9 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from . import config
+from .config import MODES, DragConfig as C
 from .errors import DragInputError
 from .mask import load_mask
-from .session import MODES
 
 
 def parse_point(text):
@@ -69,21 +70,22 @@ def build_parser(method, add_args=None):
     p.add_argument("--point", action="append", required=True, metavar="HX,HY,TX,TY",
                    help="handle and target in image pixels; repeat for several points")
     p.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: bundled model)")
-    p.add_argument("--steps", type=int, default=300, help="maximum number of Adam steps (default 300)")
+    p.add_argument("--steps", type=int, default=C.max_steps, help=f"maximum number of Adam steps (default {C.max_steps})")
     p.add_argument("--mask", default=None, help="PNG, white where the image may change")
-    p.add_argument("--psi", type=float, default=0.7, help="truncation psi of the starting latent (default 0.7)")
+    p.add_argument("--psi", type=float, default=C.psi, help=f"truncation psi of the starting latent (default {C.psi:g})")
     p.add_argument("--space", default=None, help="latent space: w+ (default) or w for StyleGAN, z for a DCGAN")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.002 in W/W+, 0.01 in Z)")
-    p.add_argument("--mask-weight", type=float, default=10.0, help="weight of the fixed-region term (default 10)")
+    p.add_argument("--mask-weight", type=float, default=C.mask_weight,
+                   help=f"weight of the fixed-region term (default {C.mask_weight:g})")
     p.add_argument("--out", default=f"outputs/{method}", help=f"output folder (default outputs/{method})")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--rows", type=int, default=None, help="trainable W+ rows (default: model preset, else 6)")
     p.add_argument("--feature-res", type=int, default=None,
                    help="the synthesis block whose features are supervised (default: model preset, else min(128, res/2))")
-    p.add_argument("--mode", choices=MODES, default="fast",
+    p.add_argument("--mode", choices=MODES, default=C.mode,
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
-    p.add_argument("--precision", default="auto", metavar="{auto,fp32,bf16,fp16}",
+    p.add_argument("--precision", default=C.precision, metavar="{" + ",".join(config.spec("precision")["choices"]) + "}",
                    help="auto (default: bf16 on CPUs with bf16 arithmetic for models of 256 px and up, bf16/fp16 on "
                         "CUDA, else fp32), fp32, bf16 (CPUs with AVX512-BF16/AMX, CUDA) or fp16 (CUDA, MPS)")
     if add_args:
@@ -108,15 +110,17 @@ def _limits():
     return limits
 
 
-def _check_args(args):
-    """The numbers and the output folder against limits.py, before any work starts."""
+def _check_args(args, given):
+    """The numbers (those given: the rest are the model's) and the output folder against their
+    ranges (dragcore.config via limits.py), before any work starts."""
     lim = _limits()
     if lim is None:
         return
     lim.check("seed", args.seed, "--seed"), lim.check("max_steps", args.steps, "--steps")
     lim.check("psi", args.psi, "--psi"), lim.check("mask_weight", args.mask_weight, "--mask-weight")
-    if args.lr is not None:
-        lim.check("lr", args.lr, "--lr")
+    for name, value in given.items():
+        if value is not None and name in lim.RANGES:
+            lim.check(name, value, "--" + name.replace("_", "-"))
     lim.check_out_dir(args.out)
 
 
@@ -138,16 +142,18 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     method = session_cls.method
     args = build_parser(method, add_args).parse_args(argv)
     try:
-        _check_args(args)
-        pairs = [parse_point(p) for p in args.point]
-        G, model_name = load_model(args.model, args.device)
         given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res)
         if engine_kwargs:
             given.update(engine_kwargs(args))
-        kwargs = dict(model_presets(model_name, method), seed=args.seed, psi=args.psi, mask_weight=args.mask_weight,
-                      max_steps=args.steps, device=args.device, mode=args.mode,
-                      precision=args.precision)
-        kwargs.update({k: v for k, v in given.items() if v is not None})
+        extra = {k: given.pop(k) for k in list(given) if k not in config.names(config.CONFIGS[method])}
+        _check_args(args, given)
+        pairs = [parse_point(p) for p in args.point]
+        G, model_name = load_model(args.model, args.device)
+        cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
+                                  mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
+                                  precision=args.precision, **given)
+        kwargs = dict(cfg.session_kwargs(), device=args.device, **extra)
+        kwargs.pop("space", None)
         if args.space is not None:
             kwargs["space"] = args.space
         elif not hasattr(G, "synthesis"):

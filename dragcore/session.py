@@ -36,6 +36,7 @@ import torch
 
 from . import mask as maskmod
 from . import motion as motionmod
+from .config import MODES, DragConfig as C
 from .errors import DragInputError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
@@ -43,7 +44,6 @@ from .protocol import adapt
 from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
 
 
-MODES = ("fast", "reference")
 MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested way to count as reached
 
 
@@ -77,9 +77,10 @@ def _positive(name, v, allow_zero=False):
 class DragSession:
     method = "base"
 
-    def __init__(self, generator, handles, targets, *, seed=0, psi=0.7, space="w+", latent=None, mask=None,
-                 lr=None, mask_weight=10.0, max_steps=300, device=None, feature_res=None, mode="fast", rows=None,
-                 precision="auto"):
+    # defaults: dragcore.config (None: the model decides)
+    def __init__(self, generator, handles, targets, *, seed=C.seed, psi=C.psi, space=C.space, latent=None, mask=None,
+                 lr=C.lr, mask_weight=C.mask_weight, max_steps=C.max_steps, device=None, feature_res=C.feature_res,
+                 mode=C.mode, rows=C.rows, precision=C.precision):
         import stylegan
         if mode not in MODES:
             raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")

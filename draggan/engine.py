@@ -29,6 +29,7 @@ one pixel off the handle towards the origin; ours is centred on it.
 """
 import torch
 
+from dragcore.config import DragGANConfig as C
 from dragcore.errors import DragInputError
 from dragcore.features import clamp_to_image, disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
@@ -61,11 +62,16 @@ def motion_loss(feat, handles, targets, disc, shape, stop_distance):
     return (read(q).detach() - read(q + d[:, None, :])).abs().mean(dim=(1, 2)).sum()
 
 
+def default_stop_distance(res):
+    """The paper's stop criterion: within max(2 res/512, 2) image px of the target."""
+    return max(2.0 * res / 512, 2.0)
+
+
 class DragGANSession(DragSession):
     method = "draggan"
 
-    def __init__(self, generator, handles, targets, *, r1=3.0, r2=12.0, stop_distance=None, track_step=1.0,
-                 **kwargs):
+    def __init__(self, generator, handles, targets, *, r1=C.r1, r2=C.r2, stop_distance=C.stop_distance,
+                 track_step=C.track_step, **kwargs):
         for name, r in (("r1", r1), ("r2", r2), ("track_step", track_step)) + (
                 (("stop_distance", stop_distance),) if stop_distance is not None else ()):
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
@@ -75,8 +81,7 @@ class DragGANSession(DragSession):
         super().__init__(generator, handles, targets, **kwargs)
         self.r1 = scaled_radius(r1, self.res, self.feature_res)
         self.r2 = scaled_radius(r2, self.res, self.feature_res)
-        # the paper's stop criterion: within max(2 res/512, 2) px of the target (image px when given)
-        self.stop_distance = max(2.0 * self.res / 512, 2.0) if stop_distance is None else float(stop_distance)
+        self.stop_distance = default_stop_distance(self.res) if stop_distance is None else float(stop_distance)
         self.track_step = float(track_step)
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2, self.track_step).to(self.device)

@@ -2,16 +2,21 @@
 import sys
 
 from dragcore.cli import main
+from dragcore.config import FreeDragConfig as C, spec
 
 from .engine import FreeDragSession
 
 
 def add_args(p):
-    p.add_argument("--l", type=float, default=None, help="expected initial loss, 0.1-0.5 (default: model preset, 0.3)")
+    lo_l, hi_l, lo_d, hi_d = spec("l")["low"], spec("l")["high"], spec("d")["low"], spec("d")["high"]
+    p.add_argument("--l", type=float, default=None,
+                   help=f"expected initial loss, {lo_l:g}-{hi_l:g} (default: model preset, else {C.l:g})")
     p.add_argument("--feature-scale", default="auto",
                    help="divide features by this before comparing with l; 'auto' (default) calibrates on the start image")
-    p.add_argument("--d", type=float, default=None, help="max move per sub-motion in feature px, 1-6 (default: preset, 3)")
-    p.add_argument("--arrival", type=float, default=None, help="arrival distance in image px (default: preset, 1)")
+    p.add_argument("--d", type=float, default=None,
+                   help=f"max move per sub-motion in feature px, {lo_d:g}-{hi_d:g} (default: preset, else {C.d:g})")
+    p.add_argument("--arrival", type=float, default=None,
+                   help=f"arrival distance in image px (default: preset, else {C.arrival:g})")
 
 
 def engine_kwargs(args):

@@ -64,13 +64,14 @@ import math
 
 import torch
 
+from dragcore.config import FreeDragConfig as C, spec
 from dragcore.errors import DragInputError
 from dragcore.features import patch_offsets, sample
 from dragcore.points import distances
 from dragcore.session import DragSession
 
-L_RANGE, D_RANGE = (0.1, 0.5), (1.0, 6.0)
-DEFAULT_L, DEFAULT_D = 0.3, 3.0
+L_RANGE, D_RANGE = ((spec(n)["low"], spec(n)["high"]) for n in ("l", "d"))   # the paper's ranges (dragcore.config)
+ARRIVAL_MAX = spec("arrival")["high"]
 SUBMOTION_STEPS = 5
 CANDIDATES = 10
 PATCH_SPACING = 3.0  # image px between the 3x3 patch points, at every resolution (the official code)
@@ -125,7 +126,7 @@ def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, shape):
 class FreeDragSession(DragSession):
     method = "freedrag"
 
-    def __init__(self, generator, handles, targets, *, l=DEFAULT_L, d=DEFAULT_D, feature_scale="auto", arrival=1.0,
+    def __init__(self, generator, handles, targets, *, l=C.l, d=C.d, feature_scale="auto", arrival=C.arrival,
                  **kwargs):
         if not (feature_scale == "auto" or (isinstance(feature_scale, (int, float)) and not isinstance(feature_scale, bool)
                                             and math.isfinite(feature_scale) and feature_scale > 0)):
@@ -133,8 +134,8 @@ class FreeDragSession(DragSession):
         for name, v, (lo, hi) in (("l", l, L_RANGE), ("d", d, D_RANGE)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise DragInputError(f"FreeDrag {name} must be in [{lo:g}, {hi:g}], got {v!r}")
-        if isinstance(arrival, bool) or not isinstance(arrival, (int, float)) or not 0 < arrival <= 8:
-            raise DragInputError(f"FreeDrag arrival distance must be in (0, 8] image px, got {arrival!r}")
+        if isinstance(arrival, bool) or not isinstance(arrival, (int, float)) or not 0 < arrival <= ARRIVAL_MAX:
+            raise DragInputError(f"FreeDrag arrival distance must be in (0, {ARRIVAL_MAX:g}] image px, got {arrival!r}")
         self.arrival = float(arrival)  # a point has arrived within this many image px of its target (paper: 1)
         super().__init__(generator, handles, targets, **kwargs)
         self.l, self.d = float(l), float(d)

@@ -81,7 +81,9 @@ def test_cli_bad_inputs_in_process(model_path, tmp_path, capsys):
         assert main(cls, argv=base + args) == 2, args
         err = capsys.readouterr().err
         assert msg in err and "Traceback" not in err, (args, err)
-    for args, msg in ((["--l", "0.9"], "l must be in"), (["--d", "0"], "d must be in")):
+    # the engine settings are checked against their ranges (dragcore.config) before the model loads
+    for args, msg in ((["--l", "0.9"], "--l must be a number from 0.1 to 0.5"), (["--d", "0"], "--d must be a number from 1 to 6"),
+                      (["--arrival", "9"], "--arrival must be a number from 0.1 to 8")):
         assert main(FreeDragSession, freedrag_args, freedrag_kwargs, argv=base + ["--point", "20,30,31,30"] + args) == 2
         assert msg in capsys.readouterr().err
     bad_model = ["--seed", "1", "--point", "20,30,31,30", "--model", str(tmp_path / "missing.pkl"), "--out", out]

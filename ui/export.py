@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 
 import limits
+from dragcore import config
+from dragcore.engines import ENGINES
 
 import imageio.v2 as imageio
 import numpy as np
@@ -106,11 +108,27 @@ def json_depth(text):
     return deepest
 
 
-PARAMS = {"lr": "lr", "mask_weight": "mask_weight", "r1": "r1", "r2": "r2", "l": "l", "d": "d"}
+def replayable(method):
+    """The params of an edit a replay reads: the engine's settings (dragcore.config) but the start
+    image's (seed, psi, space) and the step budget, which are fields of the edit itself."""
+    return [n for n in config.names(ENGINES[method].config) if n not in config.IMAGE + ("max_steps",)]
+
+
+def record_params(result_params, cfg):
+    """What the edit JSON records: the session's params (resolved: rows, feature block, stop distance,
+    precision), with the settings as the user gave them where the session reports a derived value
+    (DragGAN's r1 / r2 are scaled to the model)."""
+    given = {k: v for k, v in cfg.engine_settings().items() if v is not None and k != "precision"}
+    return dict(result_params, **given)
 
 
 def _field(name, value, label):
+    spec = config.spec(name) if name in config.names() else {}
+    if value is None and spec and spec["default"] is None:
+        return None   # the model decides (a DCGAN has no W+ rows)
     try:
+        if spec.get("choices") is not None:
+            return limits.check_choice(name, value, label=f"the edit's {label}")
         return limits.check(name, value, label=f"the edit's {label}")
     except limits.LimitError as e:
         raise EditError(str(e)) from None
@@ -134,7 +152,7 @@ def read_edit(path):
     need = {"model", "seed", "psi", "space", "points", "method", "params", "steps"}
     if not isinstance(data, dict) or not need <= set(data):
         raise EditError(f"the edit JSON must contain {sorted(need)}")
-    if data["method"] not in ("draggan", "freedrag"):
+    if data["method"] not in ENGINES:
         raise EditError(f"unknown method {str(data['method'])[:40]!r} in the edit JSON")
     if not isinstance(data["model"], str) or not data["model"] or len(data["model"]) > 200:
         raise EditError("the edit's model must be a model id (text)")
@@ -152,7 +170,8 @@ def read_edit(path):
             raise EditError(f"the edit's points must be finite numbers, got {str(p)[:40]}")
     out = dict(data, seed=_field("seed", data["seed"], "seed"), psi=_field("psi", data["psi"], "psi"),
                steps=_field("max_steps", data["steps"], "steps"), points=[[float(x), float(y)] for x, y in pts])
-    out["params"] = {k: _field(PARAMS[k], v, f"params.{k}") for k, v in data["params"].items() if k in PARAMS}
+    known = replayable(data["method"])
+    out["params"] = {k: _field(k, v, f"params.{k}") for k, v in data["params"].items() if k in known}
     out["mask"] = mask_from_b64(data.get("mask"))
     shape = data.get("shape")
     if shape is not None and not (isinstance(shape, list) and len(shape) == 2 and all(

@@ -218,10 +218,10 @@ def choices(default=None):
     return out + [("Your uploaded model (see 'Your own model' below)", UPLOAD)]
 
 
-def card(choice):
+def card(model):
     """Markdown about the chosen model: shape, where it comes from (and whether it is cached), licence."""
     from checkpoints import describe
-    choice = str(choice or "")
+    choice = str(model or "")
     if choice == UPLOAD or choice.startswith(UPLOAD + ":"):
         return "Your uploaded model: used in this session only; its shape is read from the file."
     if choice not in {m.id for m in checkpoints.list_models()}:

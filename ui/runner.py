@@ -8,11 +8,9 @@ verdict and the optical-flow measure of what moved side by side, and "reached" o
 """
 from dataclasses import dataclass, field
 
-from draggan import DragGANSession
-from freedrag import FreeDragSession
+from dragcore.engines import ENGINES, labels
 
-ENGINES = {"draggan": DragGANSession, "freedrag": FreeDragSession}
-LABELS = {"draggan": "DragGAN", "freedrag": "FreeDrag"}
+LABELS = labels()
 STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "max_steps": "step limit"}
 TABLE_HEADERS = ["method", "steps", "seconds", "engine: distance to target per point (px)", "engine: at target",
                  "content moved (fraction of the requested way, per point)", "reached (engine at target and content "
@@ -26,12 +24,11 @@ class Frame:
     results: dict = field(default_factory=dict)   # method -> result dict, on the last frame
 
 
-def make_sessions(methods, generator, handles, targets, *, seed, psi, space, latent=None, mask=None,
-                  common=None, per_method=None):
-    """One session per method, all from the same latent, points and mask."""
-    common, per_method = dict(common or {}), dict(per_method or {})
-    return {m: ENGINES[m](generator, handles, targets, seed=seed, psi=psi, space=space, latent=latent, mask=mask,
-                          **common, **per_method.get(m, {})) for m in methods}
+def make_sessions(configs, generator, handles, targets, *, latent=None, mask=None, device=None):
+    """One session per {method: its dragcore.config}, all from the same latent (the configs' seed, psi
+    and space, or `latent`), points and mask."""
+    return {m: ENGINES[m].session(generator, handles, targets, latent=latent, mask=mask, device=device,
+                                  **cfg.session_kwargs()) for m, cfg in configs.items()}
 
 
 def _line(sessions):

@@ -1,0 +1,114 @@
+"""Every drag setting once: its default and the range a user may ask for, per engine.
+
+`DragConfig` holds what both engines take (the start image: seed, psi, space; the optimisation:
+lr, mask weight, max steps, the supervised feature block, the trainable W+ rows, mode, precision);
+`DragGANConfig` and `FreeDragConfig` add each engine's own. Everything else reads from here:
+the sessions' keyword defaults, the command lines' defaults and checks, the app's fields, the edit
+JSON (what it records and what a replay accepts), `limits.RANGES` (the README's table of ranges)
+and the benchmarks. A default of None means "the model decides" (lr: the adapter's, 0.002 in
+W/W+ and 0.01 in Z; feature_res: `protocol.default_feature_res`; rows: 6, the papers';
+stop_distance: max(2 res/512, 2) px).
+
+Ranges bound what a *user* may ask for (app fields, command lines, edit JSON, presets); the
+sessions themselves only refuse what cannot work (a non-positive lr, l outside its paper range),
+so tests and benchmarks can still probe beyond the user ranges.
+
+Max steps: 300 everywhere (the app used 200, the session and CLI 300; 300 is the budget of the
+papers' evaluations), the app's field shows it.
+
+Per-model values (the registry's FreeDrag l / d, calibrated `presets/<id>.json`) are not defaults:
+the caller gets them from `checkpoints.presets(model_id)` and applies them with `with_presets`.
+"""
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+
+from stylegan.precision import PRECISIONS
+
+SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
+MODES = ("fast", "reference")
+SPACES = ("w+", "w", "z")
+IMAGE = ("seed", "psi", "space")   # what makes the start image; the rest is how the drag runs
+
+
+def setting(default, label, kind, low=None, high=None, choices=None):
+    """A dataclass field with its user-facing label, kind and range (or choices) as metadata."""
+    return field(default=default, metadata=dict(label=label, kind=kind, low=low, high=high, choices=choices))
+
+
+@dataclass(frozen=True)
+class DragConfig:
+    """The settings both engines take."""
+    seed: int = setting(0, "Seed", int, 0, SEED_MAX)
+    psi: float = setting(0.7, "Truncation ψ", float, -2.0, 2.0)
+    space: str = setting("w+", "Latent space", str, choices=SPACES)
+    max_steps: int = setting(300, "Max steps", int, 1, 1000)
+    lr: float = setting(None, "Learning rate", float, 1e-5, 1.0)
+    mask_weight: float = setting(10.0, "Mask weight λ", float, 0.0, 1000.0)
+    rows: int = setting(None, "Trainable W+ rows", int, 1, 32)
+    feature_res: int = setting(None, "Feature block (px)", int, 4, 1024)
+    mode: str = setting("fast", "Mode", str, choices=MODES)
+    precision: str = setting("auto", "Precision", str, choices=PRECISIONS)
+
+    def session_kwargs(self):
+        """Keyword arguments for the engine's session: every setting that is not None (None: the model decides)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def engine_settings(self):
+        """The settings of the drag itself (not the start image), as a dict."""
+        return {k: v for k, v in asdict(self).items() if k not in IMAGE}
+
+
+@dataclass(frozen=True)
+class DragGANConfig(DragConfig):
+    """DragGAN's own: radii in px at 512 (scaled with the model), stop distance and tracking grid in image px."""
+    r1: float = setting(3.0, "r1", float, 0.5, 32.0)
+    r2: float = setting(12.0, "r2", float, 1.0, 64.0)   # the search square grows with r2 squared
+    stop_distance: float = setting(None, "Stop distance (px)", float, 0.1, 64.0)
+    track_step: float = setting(1.0, "Tracking step (px)", float, 0.05, 1.0)
+
+
+@dataclass(frozen=True)
+class FreeDragConfig(DragConfig):
+    """FreeDrag's own: l (expected initial loss), d (feature px per sub-motion), arrival (image px)."""
+    l: float = setting(0.3, "FreeDrag l", float, 0.1, 0.5)   # the paper's range
+    d: float = setting(3.0, "FreeDrag d", float, 1.0, 6.0)
+    arrival: float = setting(1.0, "Arrival distance (px)", float, 0.1, 8.0)
+
+
+CONFIGS = {"draggan": DragGANConfig, "freedrag": FreeDragConfig}
+
+
+def spec(name):
+    """The metadata of a setting (label, kind, low, high, choices) and its default, by name."""
+    for cls in (DragConfig, *CONFIGS.values()):
+        for f in fields(cls):
+            if f.name == name:
+                return dict(f.metadata, default=None if f.default is MISSING else f.default)
+    raise KeyError(name)
+
+
+def names(cls=None):
+    """Setting names of one config class, or of all (each once, common ones first)."""
+    classes = [cls] if cls is not None else [DragConfig, *CONFIGS.values()]
+    return list(dict.fromkeys(f.name for c in classes for f in fields(c)))
+
+
+def ranges():
+    """{name: (label, kind, low, high)} for every numeric setting: what limits.RANGES serves."""
+    out = {}
+    for name in names():
+        s = spec(name)
+        if s["choices"] is None:
+            out[name] = (s["label"], s["kind"], s["low"], s["high"])
+    return out
+
+
+def with_presets(engine, preset=None, **given):
+    """The engine's config: its defaults, then the model's preset (`checkpoints.presets(id)[engine]`),
+    then `given` (None values in `given` are skipped). An unknown setting is a ValueError naming it."""
+    cls = CONFIGS[engine]
+    known = set(names(cls))
+    for source, values in (("preset", preset or {}), ("setting", given)):
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{engine}: unknown {source} {', '.join(map(repr, unknown))} (known: {sorted(known)})")
+    return replace(cls(), **{**dict(preset or {}), **{k: v for k, v in given.items() if v is not None}})

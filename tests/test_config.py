@@ -1,0 +1,93 @@
+"""dragcore.config is the one source of every drag setting's default and range: the sessions, the
+command lines, the app's fields, limits.RANGES and the edit JSON all read it; presets come in
+from the caller; the engines are registered once."""
+import inspect
+import json
+
+import pytest
+
+import limits
+from dragcore import config
+from dragcore.cli import build_parser
+from dragcore.config import DragConfig, DragGANConfig, FreeDragConfig, with_presets
+from dragcore.engines import ENGINES, session_classes
+from dragcore.session import DragSession
+from draggan import DragGANSession
+from freedrag import FreeDragSession
+
+
+def test_session_and_engine_defaults_are_the_config():
+    params = {**inspect.signature(DragSession.__init__).parameters}
+    for name in ("seed", "psi", "space", "max_steps", "lr", "mask_weight", "rows", "feature_res", "mode", "precision"):
+        assert params[name].default == getattr(DragConfig, name), name
+    dg = inspect.signature(DragGANSession.__init__).parameters
+    for name in ("r1", "r2", "stop_distance", "track_step"):
+        assert dg[name].default == getattr(DragGANConfig, name), name
+    fd = inspect.signature(FreeDragSession.__init__).parameters
+    for name in ("l", "d", "arrival"):
+        assert fd[name].default == getattr(FreeDragConfig, name), name
+    assert DragConfig.max_steps == 300   # the one value (the app used 200, the session and CLI 300)
+
+
+def test_cli_defaults_and_limits_ranges_are_the_config():
+    p = build_parser("draggan")
+    assert p.get_default("steps") == DragConfig.max_steps
+    assert p.get_default("psi") == DragConfig.psi and p.get_default("mask_weight") == DragConfig.mask_weight
+    assert p.get_default("mode") == DragConfig.mode and p.get_default("precision") == DragConfig.precision
+    for name in ("max_steps", "lr", "mask_weight", "r1", "r2", "l", "d", "stop_distance", "track_step", "arrival",
+                 "rows", "feature_res", "seed", "psi"):
+        s = config.spec(name)
+        assert limits.RANGES[name] == (s["label"], s["kind"], s["low"], s["high"]), name
+    with pytest.raises(limits.LimitError, match="^Max steps must be a whole number from 1 to 1000"):
+        limits.check("max_steps", 1001)
+    assert limits.check_choice("precision", "bf16") == "bf16"
+    with pytest.raises(limits.LimitError, match="^Precision must be one of auto, fp32, bf16, fp16"):
+        limits.check_choice("precision", "fp8")
+
+
+def test_the_app_fields_are_the_config_and_the_presets(monkeypatch, tmp_path):
+    from ui import drag_settings
+    values = dict(zip(drag_settings.NAMES, drag_settings.field_values("not-a-registry-model.safetensors")))
+    assert values["max_steps"] == DragConfig.max_steps and values["mask_weight"] == DragConfig.mask_weight
+    assert (values["r1"], values["r2"], values["l"], values["d"]) == (3.0, 12.0, 0.3, 3.0)
+    # a calibrated presets file for the bundled model: its values fill the fields, per engine
+    monkeypatch.setenv("LATENTLAB_PRESETS_DIR", str(tmp_path))
+    (tmp_path / "faces-64-offline.json").write_text(json.dumps(
+        {"draggan": {"lr": 0.004, "stop_distance": 1.0}, "freedrag": {"lr": 0.006, "arrival": 2.0, "l": 0.2}}))
+    values = dict(zip(drag_settings.NAMES, drag_settings.field_values("faces-64-offline")))
+    assert (values["draggan_lr"], values["freedrag_lr"]) == (0.004, 0.006)
+    assert (values["stop_distance"], values["arrival"], values["l"]) == (1.0, 2.0, 0.2)
+
+
+def test_with_presets_order_and_unknown_settings():
+    cfg = with_presets("freedrag", {"l": 0.2, "lr": 0.005}, l=0.4, d=None, max_steps=7)
+    assert (cfg.l, cfg.lr, cfg.d, cfg.max_steps) == (0.4, 0.005, FreeDragConfig.d, 7)   # given > preset > default
+    assert cfg.session_kwargs()["lr"] == 0.005 and "rows" not in cfg.session_kwargs()   # None: the model decides
+    with pytest.raises(ValueError, match="freedrag: unknown preset 'r1'"):
+        with_presets("freedrag", {"r1": 3.0})
+    with pytest.raises(ValueError, match="draggan: unknown setting 'l'"):
+        with_presets("draggan", l=0.3)
+
+
+def test_one_engine_table():
+    from benchmarks import report
+    from ui import runner
+    assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession}
+    assert report.ENGINES == session_classes() and runner.LABELS == {"draggan": "DragGAN", "freedrag": "FreeDrag"}
+    assert {n: e.config for n, e in ENGINES.items()} == config.CONFIGS
+
+
+def test_edit_json_reads_every_engine_setting(tmp_path):
+    from ui import export
+    edit = dict(model="faces-64-offline", seed=3, psi=0.7, space="w+", points=[[1, 2], [3, 4]], method="draggan",
+                steps=5, params=dict(lr=0.003, rows=4, stop_distance=1.5, track_step=0.5, precision="fp32",
+                                     masked=False, r1=2.0))
+    (tmp_path / "e.json").write_text(json.dumps(edit))
+    params = export.read_edit(tmp_path / "e.json")["params"]
+    assert params == dict(lr=0.003, rows=4, stop_distance=1.5, track_step=0.5, precision="fp32", r1=2.0)
+    for bad, match in ((dict(track_step=2.0), "params.track_step must be a number from 0.05 to 1"),
+                       (dict(precision="fp8"), "params.precision must be one of"),
+                       (dict(rows=0), "params.rows must be a whole number from 1 to 32")):
+        (tmp_path / "b.json").write_text(json.dumps(dict(edit, params=bad)))
+        with pytest.raises(export.EditError, match=match):
+            export.read_edit(tmp_path / "b.json")

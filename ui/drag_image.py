@@ -1,0 +1,131 @@
+"""Drag tab handlers for the image and its points: New image, clicks, undo / clear / reset, the mask
+editor's reset, and the model upload. Each takes the session's `DragState` and returns it."""
+import gradio as gr
+import numpy as np
+
+import limits
+import stylegan
+from dragcore import adapt, to_uint8
+from ui import draw, drag_settings
+from ui import guard as ug
+from ui.context import DEVICE, get_model
+from ui.models import UPLOAD, register_upload
+from ui.state import DragState
+
+HINT = "Click a handle, then its target."
+
+
+def start_image(model_id, seed, psi, space, uploads):
+    """A fresh DragState for (model, seed, psi, space) and the generator; raises on any bad value, touches nothing."""
+    seed, psi = limits.check("seed", seed), limits.check("psi", psi)
+    if space not in ("w+", "w", "z"):
+        raise limits.LimitError(f"Latent space must be 'w+' or 'w', got {str(space)[:20]!r}")
+    if model_id == UPLOAD:  # record which upload, so an exported edit names it
+        model_id = f"{UPLOAD}:{(uploads or {}).get('sha256', '')[:12]}"
+    G = get_model(model_id, uploads)
+    if not isinstance(G, stylegan.Generator):  # the DCGAN has no mapping network: Z space only
+        space = "z"
+    elif space == "z":
+        raise limits.LimitError("Latent space must be 'w+' or 'w' for a StyleGAN model")
+    gen = adapt(G, DEVICE)
+    frame = to_uint8(gen.image(gen.latent_init(seed, psi, space)))
+    return DragState(model=model_id, seed=seed, psi=psi, space=space, shape=frame.shape[:2], start=frame,
+                     image=frame), G
+
+
+def shown_outputs(state, G, note):
+    """What New image (and Send to the Drag tab) set: the state, the image, the mask editor, every
+    settings field (the model's presets) and the note."""
+    shown = draw.render(state.image)
+    values = drag_settings.field_values(state.model, G, DEVICE)
+    return (state, shown, dict(background=shown, layers=[], composite=shown), *values, note)
+
+
+def new_image(model, seed, psi, space, state, uploads=None):
+    """A new start image; a bad value or an unavailable model is a warning and the session stays as it was."""
+    try:
+        fresh, G = start_image(model, seed, psi, space, uploads)
+        outputs = shown_outputs(fresh, G, HINT if fresh.space != "z" else
+                                "This model has no mapping network: it is dragged in Z space. " + HINT)
+    except Exception as e:  # noqa: BLE001 - a warning and the session as it was
+        msg = ug.as_gr_error(e).message
+        gr.Warning(msg)
+        return (state, gr.skip(), gr.skip(), *[gr.skip()] * len(drag_settings.FIELDS), f"⚠ {msg}")
+    return outputs   # a new state object: a drag still running finishes into the old one
+
+
+def points_text(state):
+    p = state.points if state is not None else []
+    pairs = [f"{i // 2 + 1}: ({p[i][0]:.0f},{p[i][1]:.0f}) → " + (f"({p[i + 1][0]:.0f},{p[i + 1][1]:.0f})"
+             if i + 1 < len(p) else "click the target") for i in range(0, len(p), 2)]
+    return " · ".join(pairs) or HINT
+
+
+@ug.handler
+def add_point(x, y, state):
+    if state is None or not state.ready:
+        raise gr.Error("Generate an image first (New image).")
+    try:
+        x, y = float(x), float(y)
+    except (TypeError, ValueError, OverflowError):
+        raise gr.Error("a point needs numeric x and y") from None
+    if not (np.isfinite(x) and np.isfinite(y)):
+        raise gr.Error("a point needs finite x and y")
+    most = limits.RANGES["point_pairs"][3]
+    if len(state.points) >= 2 * most:
+        raise gr.Error(f"at most {most} point pairs; Undo or Clear points first")
+    w, h = draw.display_size(state.shape)
+    if not (0 <= x < w and 0 <= y < h):
+        raise gr.Error(f"({x:.0f}, {y:.0f}) is outside the {w}x{h} image (width x height)")
+    state.points.append(draw.to_model_px(x, y, state.shape))
+    return state, draw.render(state.image, state.points), points_text(state)
+
+
+def on_click(state, evt: gr.SelectData):
+    x, y = evt.index
+    return add_point(x, y, state)
+
+
+def undo_point(state):
+    if state is None or not state.ready:
+        return state, None, HINT
+    if state.points:
+        state.points.pop()
+    return state, draw.render(state.image, state.points), points_text(state)
+
+
+def clear_points(state):
+    if state is None or not state.ready:
+        return state, None, "Points cleared."
+    state.points = []
+    return state, draw.render(state.image), "Points cleared."
+
+
+def reset_image(state):
+    if state is None or not state.ready:
+        return state, None, None, "Nothing to reset."
+    state.reset()
+    shown = draw.render(state.start)
+    return state, shown, dict(background=shown, layers=[], composite=shown), "Image reset."
+
+
+def clear_mask(state):
+    if state is None or not state.ready:
+        return None
+    shown = draw.render(state.image)
+    return dict(background=shown, layers=[], composite=shown)
+
+
+@ug.handler
+def upload_model(file, uploads):
+    """Validate and load a model file uploaded in this session; it becomes the 'upload' choice."""
+    import gradio.utils
+    new = register_upload(file, gradio.utils.get_upload_folder())
+    try:
+        G = get_model(UPLOAD, new)   # the sanity limits and the safe unpickler run now, not at the first drag
+    except Exception as e:  # noqa: BLE001 - said with the file's name, not the server's path to it
+        raise gr.Error("Model upload: " + ug.as_gr_error(e).message.replace(new["path"], new["name"])) from None
+    h, w = getattr(G, "img_shape", (G.img_resolution, G.img_resolution))
+    note = (f"Uploaded {new['name']} ({h} px" + ("" if h == w else f" x {w} px, height x width") + f", sha256 "
+            f"{new['sha256'][:12]}): choose 'Your uploaded model' and press New image.")
+    return new, gr.update(value=UPLOAD), note

@@ -1,0 +1,109 @@
+"""The Drag tab: model and start image, points and mask, the settings of both engines, the drag
+buttons, results, exports and replay. Layout and wiring only; the handlers are in
+ui.drag_image and ui.drag_run. `build(state, uploads)` returns the components other tabs need."""
+import gradio as gr
+
+import limits
+from dragcore import config
+from ui import drag_image, drag_run, drag_settings, runner
+from ui import guard as ug
+from ui import models as models_ui
+from ui.context import default_model, gpu, model_choices
+
+DRAGS = (("Drag with DragGAN", ["draggan"], "drag_draggan", "btn-draggan", "primary"),
+         ("Drag with FreeDrag", ["freedrag"], "drag_freedrag", "btn-freedrag", "primary"),
+         ("Compare both", ["draggan", "freedrag"], "compare", "btn-compare", "secondary"))
+
+
+def _field(f):
+    """A settings component, empty until New image (on page load) fills it with the model's values:
+    so an API call that leaves a setting out gets the chosen model's preset, not the default model's."""
+    spec = config.spec(f.setting)
+    if spec["choices"] is not None:   # precision
+        return gr.Radio(list(spec["choices"]), value=None, label=f.label,
+                        info="auto: bf16 where this machine computes it natively and it is faster")
+    info = limits.describe(f.setting) + "; empty: the model's preset"
+    if f.bounded:   # refused by the component itself, like the sliders these were
+        return ug.Number(None, label=f.label, info=info, minimum=spec["low"], maximum=spec["high"])
+    return ug.Number(None, label=f.label, info=info)
+
+
+def settings_fields():
+    """The settings components (drag_settings.FIELDS order), in one accordion per engine and one shared."""
+    made = {}
+    for group, title in drag_settings.GROUPS.items():
+        with gr.Accordion(title, open=False), gr.Row():
+            for f in drag_settings.FIELDS:
+                if f.engine == group:
+                    made[f.name] = _field(f)
+    return [made[n] for n in drag_settings.NAMES]
+
+
+def _image_panel():
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(label="Click: handle (red), then target (blue)", type="pil", interactive=False,
+                             elem_id="drag-image", height=420)
+            points_md = gr.Markdown(drag_image.HINT)
+            with gr.Row():
+                buttons = [gr.Button(t) for t in ("Undo last point", "Clear points", "Reset image")]
+        with gr.Column():
+            editor = ug.ImageEditor(label="Editable region (paint; empty = whole image)", type="numpy",
+                                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                                    sources=(), transforms=(), layers=False, height=420)
+            clear_mask_btn = gr.Button("Clear mask")
+    return image, points_md, buttons, editor, clear_mask_btn
+
+
+def build(state, uploads):
+    """The tab's components; returns (New image outputs, the API components other tabs wire to)."""
+    with gr.Row():
+        model = ug.Dropdown(model_choices(), value=default_model(), label="Model")
+        seed = ug.Number(3, label="Seed")   # an example face; the engines' default seed is dragcore.config's
+        psi = ug.Slider(0, 1, config.DragConfig.psi, step=0.05, label="Truncation ψ")
+        space = ug.Radio(["w+", "w"], value=config.DragConfig.space, label="Latent space")
+        new_btn = gr.Button("New image", variant="primary")
+    model_md = gr.Markdown(models_ui.card(default_model()))
+    with gr.Accordion("Your own model (an official StyleGAN2 .pkl or a Latent Lab .safetensors)", open=False):
+        model_file = ug.File(label="Model file (read safely: nothing in it is executed)", type="filepath",
+                             file_types=[".pkl", ".safetensors"])
+    image, points_md, (undo_btn, clear_btn, reset_btn), editor, clear_mask_btn = _image_panel()
+    with gr.Row():
+        drag_btns = [gr.Button(label, variant=v, elem_id=eid) for label, _, _, eid, v in DRAGS]
+        stop_btn = gr.Button("Stop", variant="stop")
+    fields = settings_fields()
+    status = gr.Markdown("")
+    with gr.Row():
+        out_dg = gr.Image(label="DragGAN", type="pil", interactive=False, elem_id="out-draggan")
+        out_fd = gr.Image(label="FreeDrag", type="pil", interactive=False, elem_id="out-freedrag")
+    table = gr.Dataframe(headers=runner.TABLE_HEADERS, label="Results", interactive=False)
+    with gr.Row():
+        export_btn = gr.Button("Export result (PNG, GIF, MP4, latent, edit JSON)")
+        files = gr.File(label="Exports", file_count="multiple")
+        edit_file = ug.File(label="Load edit JSON (replays the same edit)", file_types=[".json"], type="filepath")
+    with gr.Row(visible=False):
+        # hidden numeric inputs: the API twin of clicking the image (used by scripts and tests)
+        px, py = ug.Number(visible=False, label="x"), ug.Number(visible=False, label="y")
+        add_btn = gr.Button(visible=False)
+
+    new_outputs = [state, image, editor, *fields, points_md]
+    start = [model, seed, psi, space, state, uploads]
+    # new_image may wait for a download: its own, larger pool keeps other users' new images flowing
+    new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4)
+    model_file.upload(drag_image.upload_model, [model_file, uploads], [uploads, model, points_md],
+                      api_name="upload_model")
+    model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
+    pts = [state, image, points_md]
+    image.select(drag_image.on_click, [state], pts, api_visibility="undocumented")   # the API twin: add_point
+    add_btn.click(drag_image.add_point, [px, py, state], pts, api_name="add_point")
+    undo_btn.click(drag_image.undo_point, [state], pts, api_name="undo_point")
+    clear_btn.click(drag_image.clear_points, [state], pts, api_name="clear_points")
+    reset_btn.click(drag_image.reset_image, [state], [state, image, editor, points_md], api_name="reset_image")
+    clear_mask_btn.click(drag_image.clear_mask, [state], [editor])
+    for btn, (_, methods, name, _, _) in zip(drag_btns, DRAGS):
+        btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
+                  [out_dg, out_fd, status, table, state], api_name=name)
+    stop_btn.click(drag_run.stop, [state], [status], api_name="stop", queue=False)
+    export_btn.click(drag_run.export_files, [state], [files], api_name="export")
+    edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status], api_name="replay")
+    return new_outputs, start
