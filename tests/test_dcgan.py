@@ -50,7 +50,7 @@ def test_bad_inputs(tmp_path):
     data = make_folder(tmp_path / "faces", n=8)
     (tmp_path / "o2").mkdir()
     (tmp_path / "o2" / "checkpoint.pt").write_bytes(b"garbage")
-    with pytest.raises(dcgan.CheckpointError, match="corrupt or not a checkpoint"):
+    with pytest.raises(dcgan.DCGANCheckpointError, match="corrupt or not a checkpoint"):
         dcgan.train(data, tmp_path / "o2", epochs=1, batch_size=8, ngf=8, ndf=8, resume=True)
     cli = subprocess.run([sys.executable, "-m", "dcgan", "train", "--data", str(tmp_path / "empty"), "--out",
                           str(tmp_path / "o3")], capture_output=True, text=True, timeout=60)

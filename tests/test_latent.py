@@ -6,7 +6,7 @@ import dcgan
 import stylegan
 from latent import (LatentError, apply_direction, interpolate, layer_ranges, sefa_directions, slerp, smoothness,
                     style_mix_grid, truncation_sweep)
-from latent.util import seed_z
+from stylegan.seeds import seed_z
 
 
 @pytest.fixture(scope="module")
