@@ -63,7 +63,14 @@ def test_pretrained_matches_the_package_and_has_features():
     img = G(z)
     assert img.shape == (4, 3, 64, 64) and img.min() >= -1 and img.max() <= 1
     x, f = G.image_and_features(z, 32)
-    assert torch.equal(x, img) and f.shape == (4, 64, 32, 32) and torch.equal(G.features(z, 16), G.features(z, 16))
+    assert torch.equal(x, img) and f.shape == (4, 64, 32, 32)
+    # the features are the ReLU outputs of the layers, computed here by slicing the network by hand:
+    # (ConvTranspose, BatchNorm, ReLU) x 4, so the 16 px ReLU is layer 8 and the 32 px one layer 11
+    with torch.no_grad():
+        by_hand = {16: G.main[:9](z[:, :, None, None]), 32: G.main[:12](z[:, :, None, None])}
+        assert isinstance(G.main[8], torch.nn.ReLU) and by_hand[16].shape == (4, 128, 16, 16)
+        assert torch.equal(G.features(z, 16), by_hand[16]) and torch.equal(f, by_hand[32])
+        assert not torch.equal(G.features(z, 16)[:1], G.features(-z, 16)[:1])   # they depend on z
     try:
         from gan_face_generate.models import Generator as PackageGenerator
         import gan_face_generate
