@@ -1,4 +1,4 @@
-"""Helpers shared by the drag-engine tests: a small real generator and the bundled face model."""
+"""Helpers shared by the tests: small real generators (random weights) and the bundled face model."""
 import pytest
 import torch
 
@@ -10,6 +10,21 @@ def small_G(res=64, seed=0):
     torch.manual_seed(seed)
     G = stylegan.Generator(z_dim=64, w_dim=64, resolution=res, mapping_layers=2, channel_base=2048, channel_max=64)
     return G.eval()
+
+
+def tiny_G(res=32, channel_base=512, seed=0):
+    """A tiny random-weight StyleGAN2 (z, w 32; channels <= 32) for the latent and benchmark tests."""
+    torch.manual_seed(seed)
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=res, mapping_layers=2, channel_base=channel_base,
+                           channel_max=32)
+    return G.eval().requires_grad_(False)
+
+
+def saved_small_G(folder, name="g.safetensors"):
+    """small_G() written as our safetensors file in `folder`; its path as a string (for CLIs)."""
+    path = folder / name
+    stylegan.save(small_G(), path)
+    return str(path)
 
 
 def face_model():

@@ -9,12 +9,11 @@ import torch
 
 import stylegan
 from benchmarks import drag_back
+from drag_testing import tiny_G
 
 
 def test_drag_back_tiny(tmp_path):
-    torch.manual_seed(0)
-    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
-    stylegan.save(G, tmp_path / "g.safetensors")
+    stylegan.save(tiny_G(), tmp_path / "g.safetensors")
     summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                               "--out", str(tmp_path)])
     data = json.loads((tmp_path / "drag_back.json").read_text())
@@ -38,9 +37,7 @@ def test_drag_back_tiny(tmp_path):
 
 def test_drag_motion_tiny(tmp_path):
     from benchmarks import drag_motion
-    torch.manual_seed(0)
-    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
-    stylegan.save(G, tmp_path / "g.safetensors")
+    stylegan.save(tiny_G(), tmp_path / "g.safetensors")
     summary = drag_motion.main(["--drags", "2", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                                 "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "drag_motion.json").read_text())["rows"]

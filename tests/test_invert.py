@@ -10,14 +10,13 @@ import torch
 from PIL import Image
 
 import stylegan
+from drag_testing import tiny_G
 from latent import LatentError, apply_delta, generator_delta, load_image, project, psnr, pti
 
 
 @pytest.fixture(scope="module")
 def G():
-    torch.manual_seed(0)
-    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=16, mapping_layers=2, channel_base=256, channel_max=32)
-    return G.eval().requires_grad_(False)
+    return tiny_G(res=16, channel_base=256)
 
 
 def test_wplus_beats_w_and_pti_improves(G):
