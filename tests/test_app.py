@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-gradio_client = pytest.importorskip("gradio_client")
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import Client, handle_file  # noqa: E402  (gradio_client comes with gradio: no skip)
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from app_server import AppServer, model_for_tests  # noqa: E402
