@@ -115,13 +115,14 @@ def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print)
 
 
 def parse_seeds(text):
+    """'A-B' (or 'A') -> [A, ..., B]; a ValueError naming --seeds otherwise (also used by poster_edits)."""
     lo, _, hi = text.partition("-")
     try:
         seeds = list(range(int(lo), int(hi or lo) + 1))
     except ValueError:
-        raise SystemExit(f"calibrate: --seeds must be 'A-B' (integers), got {text!r}") from None
+        raise ValueError(f"--seeds must be 'A-B' (integers), got {text!r}") from None
     if not seeds:
-        raise SystemExit(f"calibrate: --seeds {text!r} holds no training seeds")
+        raise ValueError(f"--seeds {text!r} holds no seeds")
     return seeds
 
 
@@ -139,7 +140,10 @@ def main(argv=None):
         info = checkpoints.get_info(args.model)
     except checkpoints.UnknownModelError as e:
         raise SystemExit(f"calibrate: {e}") from None
-    seeds = parse_seeds(args.seeds)
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError as e:
+        raise SystemExit(f"calibrate: {e}") from None
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if not engines or any(e not in ENGINES for e in engines):
         raise SystemExit(f"calibrate: --engines must be out of {list(ENGINES)}, got {args.engines!r}")

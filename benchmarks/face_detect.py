@@ -42,7 +42,8 @@ def render(model, n, seed, out, size=256):
             if G.z_dim != 100:
                 raise SystemExit(f"{model}: z_dim is {G.z_dim}, the face benchmark samples z_dim 100")
             img = torch.cat([G(z[i:i + 50], noise_mode="const") for i in range(0, n, 50)])
-    img = ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    from stylegan.imageops import to_uint8
+    img = to_uint8(img)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for i, a in enumerate(img):

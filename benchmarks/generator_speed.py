@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 import stylegan
+from benchmarks.official_parity import randomise
 from stylegan.official_config import official_kwargs
 
 
@@ -48,15 +49,7 @@ def random_official(off, cfg, seed):
     torch.manual_seed(seed)
     kw = official_kwargs(cfg)
     kw["synthesis_kwargs"]["num_fp16_res"] = 4
-    G_off = off.Generator(**kw)
-    with torch.no_grad():
-        for name, p in G_off.named_parameters():
-            if "noise_strength" in name:
-                p.copy_(torch.randn([]) * 0.3)
-            elif name.endswith("bias") and "affine" not in name:
-                p.add_(torch.randn_like(p) * 0.1)
-        G_off.mapping.w_avg.copy_(torch.randn(cfg.w_dim) * 0.5)
-    return G_off, kw
+    return randomise(off.Generator(**kw)), kw
 
 
 def interleaved(fns, repeat):

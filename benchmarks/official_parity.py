@@ -51,8 +51,11 @@ def official_networks(root, networks_file="training/networks.py"):
     return module
 
 
-def randomise(G_off, seed):
-    torch.manual_seed(seed)
+def randomise(G_off, seed=None):
+    """Non-zero noise strengths, biases and w_avg on an official generator, so every term counts
+    (seed None: from the current torch RNG state). Also used by benchmarks.generator_speed."""
+    if seed is not None:
+        torch.manual_seed(seed)
     with torch.no_grad():
         for name, p in G_off.named_parameters():
             if "noise_strength" in name:

@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 
 import checkpoints
+from benchmarks.calibrate import parse_seeds
 from benchmarks.landmarks import default_mp_python, detect
 from benchmarks.report import ENGINES, write
 from dragcore.protocol import adapt
@@ -143,14 +144,6 @@ def grid_png(path, start, images, seeds, scale=3):
     img = np.concatenate(tiles, 0)
     Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST).save(path)
     return path
-
-
-def parse_seeds(text):
-    lo, _, hi = text.partition("-")
-    seeds = list(range(int(lo), int(hi or lo) + 1))
-    if not seeds:
-        raise ValueError(f"--seeds {text!r} is empty")
-    return seeds
 
 
 def main(argv=None):

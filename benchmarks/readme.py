@@ -1,10 +1,10 @@
-"""Copy the benchmark tables (benchmarks/results/NAME.md) into the README, between markers.
+"""Copy the benchmark tables (benchmarks/results/NAME.md) into the README and docs/*.md, between markers.
 
     python -m benchmarks.readme [--readme README.md]
 
-A block `<!-- results:NAME -->` ... `<!-- /results:NAME -->` in the README is replaced by the
-contents of benchmarks/results/NAME.md, so the README shows exactly what the last run wrote.
-A marker whose results file does not exist is an error (nothing is written).
+A block `<!-- results:NAME -->` ... `<!-- /results:NAME -->` in the README or in a page of docs/ is
+replaced by the contents of benchmarks/results/NAME.md, so the page shows exactly what the last run
+wrote. A marker whose results file does not exist is an error (nothing is written).
 """
 import argparse
 import re
@@ -23,16 +23,21 @@ def fill(text, results_dir):
                      + "\n" + m.group(4), text)
 
 
+def pages(readme):
+    """The README and every page of docs/ that holds a results block."""
+    docs = sorted(p for p in (ROOT / "docs").glob("*.md") if BLOCK.search(p.read_text()))
+    return [Path(readme)] + docs
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--readme", default=str(ROOT / "README.md"))
     p.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
     a = p.parse_args(argv)
-    path = Path(a.readme)
-    text = path.read_text()
-    new = fill(text, a.results)
-    path.write_text(new)
-    print(f"{path}: {len(BLOCK.findall(new))} result blocks filled")
+    filled = [(path, fill(path.read_text(), a.results)) for path in pages(a.readme)]   # all checked first
+    for path, new in filled:
+        path.write_text(new)
+        print(f"{path}: {len(BLOCK.findall(new))} result blocks filled")
 
 
 if __name__ == "__main__":

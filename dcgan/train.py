@@ -16,17 +16,16 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from stylegan.imageops import to_uint8
+
 from .data import ImageFolder
+from .errors import DCGANCheckpointError
 from .model import Discriminator, Generator, init_weights
-
-
-class CheckpointError(ValueError):
-    pass
 
 
 def grid(images, nrow=8):
     """[N, 3, H, W] in [-1, 1] -> PIL grid."""
-    x = ((images.detach().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    x = to_uint8(images)
     n, h, w, _ = x.shape
     rows = math.ceil(n / nrow)
     out = np.zeros((rows * h, nrow * w, 3), np.uint8)
@@ -54,12 +53,12 @@ def load_checkpoint(path):
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(ck, dict) or not {"G", "D", "optG", "optD", "iteration", "epoch"} <= set(ck):
-            raise CheckpointError(f"{path} is not a DCGAN training checkpoint")
+            raise DCGANCheckpointError(f"{path} is not a DCGAN training checkpoint")
         return ck
-    except CheckpointError:
+    except DCGANCheckpointError:
         raise
     except Exception as e:  # truncated zip, not a torch file, unsafe content...
-        raise CheckpointError(f"cannot resume from {path}: corrupt or not a checkpoint ({type(e).__name__})") from None
+        raise DCGANCheckpointError(f"cannot resume from {path}: corrupt or not a checkpoint ({type(e).__name__})") from None
 
 
 def train(data, out, epochs=5, batch_size=128, lr=2e-4, seed=0, ngf=64, ndf=64, resume=False, max_iters=None,
@@ -77,13 +76,13 @@ def train(data, out, epochs=5, batch_size=128, lr=2e-4, seed=0, ngf=64, ndf=64, 
     ckpt = out / "checkpoint.pt"
     if resume:
         if not ckpt.is_file():
-            raise CheckpointError(f"--resume: no checkpoint at {ckpt}")
+            raise DCGANCheckpointError(f"--resume: no checkpoint at {ckpt}")
         ck = load_checkpoint(ckpt)
         try:
             G.load_state_dict(ck["G"]), D.load_state_dict(ck["D"])
             optG.load_state_dict(ck["optG"]), optD.load_state_dict(ck["optD"])
         except (RuntimeError, ValueError, KeyError) as e:
-            raise CheckpointError(f"checkpoint {ckpt} does not match this model ({e})") from None
+            raise DCGANCheckpointError(f"checkpoint {ckpt} does not match this model ({e})") from None
         iteration, start_epoch = int(ck["iteration"]), int(ck["epoch"])
         log(f"resumed at iteration {iteration}, epoch {start_epoch}")
     loader = torch.utils.data.DataLoader(dataset, batch_size=min(batch_size, len(dataset)), shuffle=True,

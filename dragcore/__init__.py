@@ -1,8 +1,12 @@
 """Primitives shared by the drag engines (DragGAN, FreeDrag): the generator protocol, feature
-sampling at image-space points, masks, point validation, the base session and the CLI."""
-from .errors import DragInputError
+sampling at image-space points, masks, point validation, the base session and the CLI.
+
+Errors (dragcore.errors, shared by draggan and freedrag): `DragInputError` (a ValueError) for every
+bad input, and its subclass `MotionError` from the motion measure; a precision the device cannot run
+(stylegan's PrecisionError) and a bad seed are reported as DragInputError too."""
+from .errors import DragInputError, MotionError
 from .protocol import DCGANAdapter, StyleGANAdapter, adapt, default_feature_res, seed_z
 from .session import DragSession, StepResult, to_uint8
 
-__all__ = ["DragInputError", "DCGANAdapter", "StyleGANAdapter", "adapt", "default_feature_res", "seed_z",
+__all__ = ["DragInputError", "MotionError", "DCGANAdapter", "StyleGANAdapter", "adapt", "default_feature_res", "seed_z",
            "DragSession", "StepResult", "to_uint8"]

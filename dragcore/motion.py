@@ -36,11 +36,9 @@ import math
 
 import numpy as np
 
-from .errors import DragInputError
+from stylegan.imageops import to_uint8
 
-
-class MotionError(DragInputError):
-    """The two images or the points cannot be compared (different sizes, bad shapes)."""
+from .errors import MotionError
 
 
 FLOW = dict(min_size=512, preset="medium", radius_frac=0.03, min_radius=2.0)
@@ -57,7 +55,7 @@ def _as_uint8(img):
             t = t[0]
         if t.ndim != 3:
             raise MotionError(f"expected an image tensor [1, C, H, W], got shape {list(img.shape)}")
-        img = ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+        img = to_uint8(t)
     a = np.asarray(img)
     if a.ndim == 3 and a.shape[2] in (1, 3, 4):
         a = a[..., :3] if a.shape[2] != 1 else a[..., 0]

@@ -32,6 +32,8 @@ default learning rate is 0.01.
 import numpy as np
 import torch
 
+from stylegan import seeds
+
 from .errors import DragInputError
 
 TRAINABLE_ROWS = 6  # W+ rows 0-5 are optimised (DragGAN / FreeDrag), the rest stay fixed
@@ -43,11 +45,11 @@ def default_feature_res(resolution):
 
 
 def seed_z(seed, z_dim, device="cpu"):
-    """z for a seed exactly as the official StyleGAN2 / DragGAN tools draw it (numpy RandomState)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
-        raise DragInputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    z = np.random.RandomState(int(seed)).randn(1, z_dim)
-    return torch.from_numpy(z).to(torch.float32).to(device)
+    """stylegan.seeds.seed_z, with a bad seed reported as the drag input error it is."""
+    try:
+        return seeds.seed_z(seed, z_dim, device)
+    except ValueError as e:
+        raise DragInputError(str(e)) from None
 
 
 def _freeze(module, device):

@@ -41,6 +41,7 @@ from .errors import DragInputError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
+from stylegan import imageops
 from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
 
 
@@ -63,9 +64,8 @@ class StepResult:
 
 
 def to_uint8(img):
-    """[1, 3, H, W] image in ~[-1, 1] -> HxWx3 uint8 numpy array."""
-    x = (img[0].detach().float().clamp(-1, 1) + 1) * 127.5
-    return x.round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    """The one image of a generator's [1, 3, H, W] output -> HxWx3 uint8 (stylegan.imageops.to_uint8)."""
+    return imageops.to_uint8(img[0])
 
 
 def _positive(name, v, allow_zero=False):

@@ -8,7 +8,9 @@ consecutive frames along the path (mean, max, and max/mean: 1.0 = perfectly even
 """
 import torch
 
-from .util import LatentError, require_mapping, seed_z
+from stylegan.seeds import seed_z
+
+from .util import LatentError, require_mapping
 
 SPACES = ("z", "w")
 METHODS = ("lerp", "slerp")

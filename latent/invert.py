@@ -8,13 +8,13 @@ and resized to the model), PSNR as a saved PNG would score, and the generator de
 what inversion changed in the weights and noise maps next to the latent.
 """
 import copy
-import math
 import time
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from stylegan.imageops import psnr
 from stylegan.precision import choose
 
 from .losses import ImageLoss
@@ -50,13 +50,6 @@ def load_image(path_or_image, shape, box=None):
     x0, y0 = (im.width - cw) // 2, (im.height - ch) // 2
     im = im.crop((x0, y0, x0 + cw, y0 + ch)).resize((W, H), Image.LANCZOS)
     return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
-
-
-def psnr(a, b):
-    """PSNR in dB of images in [-1, 1] (after quantising to 8 bits, as a saved PNG would be)."""
-    q = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round()
-    mse = (q(a) - q(b)).square().mean().item()
-    return float("inf") if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 
 
 def generator_delta(G, Gt):

@@ -6,7 +6,10 @@ middle = 16-32 px, fine = 64 px and up. In W+ rows that is 0-3 / 4-7 / 8-(num_ws
 """
 import torch
 
-from .util import LatentError, require_mapping, seed_z, to_uint8
+from stylegan.imageops import to_uint8
+from stylegan.seeds import seed_z
+
+from .util import LatentError, require_mapping
 
 def layer_ranges(num_ws):
     """{'coarse', 'middle', 'fine'} -> W+ rows. Block b{2^k} reads rows 2k-5 and 2k-4 (b4: row 0)."""

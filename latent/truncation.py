@@ -1,7 +1,9 @@
 """Truncation sweep: the same z at several psi, from w_avg (psi 0) to the untruncated w (psi 1)."""
 import torch
 
-from .util import LatentError, require_mapping, seed_z
+from stylegan.seeds import seed_z
+
+from .util import LatentError, require_mapping
 
 
 def truncation_sweep(G, seed, psis=(0.0, 0.25, 0.5, 0.7, 1.0)):

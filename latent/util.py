@@ -1,22 +1,11 @@
-"""Small shared pieces: seeds -> z, images -> uint8 / strips, the model checks."""
+"""Small shared pieces of the latent tools: the package's error, image strips, the model check.
+(Seeds -> z and images -> uint8 are stylegan.seeds.seed_z and stylegan.imageops.to_uint8.)"""
 import numpy as np
-import torch
 from PIL import Image
 
 
 class LatentError(ValueError):
-    pass
-
-
-def seed_z(seed, z_dim, device="cpu"):
-    # numpy's RandomState, as the official StyleGAN tools (and dragcore) do: same seed, same face
-    z = np.random.RandomState(int(seed)).standard_normal((1, z_dim))
-    return torch.tensor(z, dtype=torch.float32, device=device)
-
-
-def to_uint8(img):
-    """[N, 3, H, W] in ~[-1, 1] -> [N, H, W, 3] uint8 numpy."""
-    return ((img.detach().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    """A latent-space operation asked for with input that cannot work (the one error of `latent`)."""
 
 
 def image_strip(rows, scale=1):

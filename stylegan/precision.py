@@ -30,15 +30,13 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import PrecisionError  # noqa: F401  (raised here, defined with the package's other errors)
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUTO_MIN_RES = 256
 FP16_LOSS_SCALE = 2.0 ** 12
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 log = logging.getLogger("latentlab")
-
-
-class PrecisionError(ValueError):
-    """A precision this device cannot run (or a name that is not a precision)."""
 
 
 def cpu_has_bf16():

@@ -1,6 +1,5 @@
-"""Helpers shared by the drag-engine tests: a small real generator and the bundled face model."""
-import os
-
+"""Helpers shared by the tests: small real generators (random weights) and the bundled face model."""
+import pytest
 import torch
 
 import stylegan
@@ -13,18 +12,35 @@ def small_G(res=64, seed=0):
     return G.eval()
 
 
+def tiny_G(res=32, channel_base=512, seed=0):
+    """A tiny random-weight StyleGAN2 (z, w 32; channels <= 32) for the latent and benchmark tests."""
+    torch.manual_seed(seed)
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=res, mapping_layers=2, channel_base=channel_base,
+                           channel_max=32)
+    return G.eval().requires_grad_(False)
+
+
+def saved_small_G(folder, name="g.safetensors"):
+    """small_G() written as our safetensors file in `folder`; its path as a string (for CLIs)."""
+    path = folder / name
+    stylegan.save(small_G(), path)
+    return str(path)
+
+
 def face_model():
-    """The bundled offline 64 px face model through the registry, or None until it ships."""
+    """The shipped offline 64 px face model, loaded through the registry as the app loads it.
+
+    A missing or unloadable shipped model fails the test that asked for it, with the reason: the
+    end-to-end tests speak of *that* model, so they never run on a stand-in."""
+    import checkpoints
+    mid = checkpoints.DEFAULT_MODEL
     try:
-        import checkpoints
-    except ImportError:
-        return None
-    try:
-        return checkpoints.load(getattr(checkpoints, "DEFAULT_MODEL", None) or "faces64")
-    except Exception:  # registry present but the bundled weights are not (yet)
-        return None
+        return checkpoints.load(mid)
+    except (FileNotFoundError, ValueError) as e:   # stylegan.CheckpointError is a ValueError
+        pytest.fail(f"the shipped model {mid!r} ({checkpoints.get_info(mid).local_path}) cannot be loaded: "
+                    f"{' '.join(str(e).split())}", pytrace=False)
 
 
 def drag_model():
-    """The model end-to-end drag tests use: the bundled face model when present, else small_G()."""
-    return face_model() or small_G()
+    """The model the end-to-end drag tests use: the shipped face model (see face_model)."""
+    return face_model()

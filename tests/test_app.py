@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-gradio_client = pytest.importorskip("gradio_client")
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import Client, handle_file  # noqa: E402  (gradio_client comes with gradio: no skip)
+from gradio_client.exceptions import AppError  # noqa: E402
 
 from app_server import AppServer, model_for_tests  # noqa: E402
 
@@ -154,7 +154,7 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
     assert "done" in status and np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
     (tmp_path / "x.txt").write_text("not an image")
-    with pytest.raises(Exception):
+    with pytest.raises(AppError, match="Photo: not an image file"):   # the handler's gr.Error, nothing else
         c.predict(handle_file(str(tmp_path / "x.txt")), server_model(server), 10, 10, 0, api_name="/invert")
 
 

@@ -9,18 +9,22 @@ import torch
 
 import stylegan
 from benchmarks import drag_back
+from drag_testing import tiny_G
 
 
 def test_drag_back_tiny(tmp_path):
-    torch.manual_seed(0)
-    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
-    stylegan.save(G, tmp_path / "g.safetensors")
+    stylegan.save(tiny_G(), tmp_path / "g.safetensors")
     summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                               "--out", str(tmp_path)])
     data = json.loads((tmp_path / "drag_back.json").read_text())
     assert {r["method"] for r in data["rows"]} == {"draggan", "freedrag"}
     for m in ("draggan", "freedrag"):
-        assert summary[m]["psnr"] > 0 and summary[m]["feature_l1"] >= 0
+        mine = [r for r in data["rows"] if r["method"] == m]
+        # the summary is the mean of the rows (one pair here), and each row's PSNR is finite: the round
+        # trip changed the image (3 steps each way), so a PSNR of inf would mean nothing was measured
+        assert summary[m]["psnr"] == pytest.approx(sum(r["psnr"] for r in mine) / len(mine))
+        assert summary[m]["feature_l1"] == pytest.approx(sum(r["feature_l1"] for r in mine) / len(mine))
+        assert all(0 < r["psnr"] < float("inf") and r["feature_l1"] > 0 for r in mine)
         assert summary[m]["forward_reached"] <= summary[m]["forward_tracked_reached"]  # reached needs both
     for r in data["rows"]:  # the motion achieved is reported beside the consistency
         assert isinstance(r["forward_moved"], float)
@@ -33,9 +37,7 @@ def test_drag_back_tiny(tmp_path):
 
 def test_drag_motion_tiny(tmp_path):
     from benchmarks import drag_motion
-    torch.manual_seed(0)
-    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
-    stylegan.save(G, tmp_path / "g.safetensors")
+    stylegan.save(tiny_G(), tmp_path / "g.safetensors")
     summary = drag_motion.main(["--drags", "2", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                                 "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "drag_motion.json").read_text())["rows"]
@@ -104,9 +106,32 @@ def test_step_time_benchmark_smoke(tmp_path):
     assert set(rows) == {"draggan-fast", "draggan-reference", "freedrag-fast", "freedrag-reference"}
     for r in rows.values():
         assert r["seconds_per_step"] > 0 and r["peak_rss_mb"] >= r["rss_after_model_mb"] > 0 and r["feature_res"] == 32
-    assert data["summary"]["draggan/64x32"]["speedup"] > 0 and data["summary"]["freedrag/64x32"]["memory_ratio"] > 0
+    for method in ("draggan", "freedrag"):   # the ratios are those of the recorded times and peaks
+        fast, ref = rows[f"{method}-fast"], rows[f"{method}-reference"]
+        s = data["summary"][f"{method}/64x32"]
+        assert s["speedup"] == round(ref["seconds_per_step"] / fast["seconds_per_step"], 2)
+        assert s["memory_ratio"] == round(ref["peak_rss_mb"] / fast["peak_rss_mb"], 2)
     md = (tmp_path / "step_time_tiny.md").read_text()
     assert "| 64x32 | freedrag |" in md and "python -m benchmarks.step_time" in md
+
+
+def test_psnr_is_the_analytic_value():
+    """benchmarks' PSNR (float images) and the inversion's (8-bit images): one implementation, two modes."""
+    from benchmarks.report import psnr
+    from latent import psnr as psnr_8bit
+    a = torch.rand(1, 3, 16, 16) * 1.6 - 0.8
+    assert psnr(a, a.clone()) == float("inf") and psnr_8bit(a, a.clone()) == float("inf")
+    # a constant offset of d on the [-1, 1] scale is 127.5 d on the 0-255 scale: PSNR = 20 log10(255 / (127.5 d))
+    d = 0.01
+    assert psnr(a, a + d) == pytest.approx(20 * np.log10(255 / (127.5 * d)), abs=1e-3)
+    # +-1 grey level on alternate pixels (exactly on the 8-bit grid): mse 0.5, 51.14 dB in both modes
+    grid = (torch.randint(0, 254, (1, 3, 16, 16)).float()) / 127.5 - 1
+    step = torch.zeros_like(grid)
+    step[..., ::2] = 1 / 127.5
+    assert psnr_8bit(grid, grid + step) == pytest.approx(10 * np.log10(255 ** 2 / 0.5), abs=1e-3)
+    assert psnr(grid, grid + step) == pytest.approx(10 * np.log10(255 ** 2 / 0.5), abs=1e-3)
+    # below half a grey level the 8-bit PSNR sees nothing (a saved PNG would not), the float one does
+    assert psnr_8bit(grid, grid + 0.3 / 127.5) == float("inf") and psnr(grid, grid + 0.3 / 127.5) < 60
 
 
 def test_readme_blocks_are_filled_from_results(tmp_path):
@@ -127,7 +152,8 @@ def test_inversion_benchmark_tiny(tmp_path):
     data = json.loads((tmp_path / "inversion.json").read_text())
     for kind in ("generated", "teacher"):
         s = data["summary"][kind]
-        assert 5 < s["w"] < 60 and 5 < s["pti"] < 60 and s["seconds"] > 0
+        assert 5 < s["w"] < 60 and 5 < s["pti"] < 60
+        assert s == pytest.approx(data["rows"][kind][0])   # n=1: the summary is that one inversion
     assert set(data["smoothness"]) == {"z-lerp", "z-slerp", "w-lerp", "w-slerp"}
     md = (tmp_path / "inversion.md").read_text()
     assert "| teacher (n=1) |" in md and "| w-slerp |" in md
@@ -137,5 +163,6 @@ def test_generator_speed_feature_pass_tiny():
     from benchmarks import generator_speed
     r = generator_speed.feature_pass(1, res=32, feature_res=16, z_dim=32, w_dim=32, mapping_layers=2,
                                      channel_base=512, channel_max=32)
-    assert r["median_cpu_s"]["fp32"] > 0 and r["median_cpu_s"]["bf16"] > 0
+    assert r["speedup_cpu"] == r["median_cpu_s"]["fp32"] / r["median_cpu_s"]["bf16"]   # the ratio of the recorded times
+    assert r["runs_s"]["cpu"] == {k: [m] for k, m in r["median_cpu_s"].items()}  # repeat 1
     assert 0 < r["mean_rel_feature_diff"] < 0.05  # bf16 runs and stays close to fp32

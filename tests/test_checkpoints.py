@@ -203,3 +203,32 @@ def test_missing_file_says_no_such_file(tmp_path):
         checkpoints.resolve("nope")
     p, _ = _cli("fetch", str(tmp_path / "missing.pkl"))
     assert p.returncode == 2 and "no such file" in p.stderr
+
+
+def test_a_dcgan_entry_loads_its_own_resolved_file(tmp_path, monkeypatch):
+    """A `kind: "dcgan"` entry loads the file it resolves to (a LATENTLAB_MODELS override included),
+    not always the bundled DCGAN; a file that is not a DCGAN is a one-line DCGANCheckpointError."""
+    import dcgan
+    from safetensors.torch import save_file
+    torch.manual_seed(3)
+    mine = dcgan.Generator(ngf=8).apply(dcgan.init_weights)
+    save_file({k: v.contiguous() for k, v in mine.state_dict().items()}, str(tmp_path / "mine.safetensors"))
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file at all")
+    (tmp_path / "m.json").write_text(json.dumps({
+        "dcgan-faces-64": {"local_path": str(tmp_path / "mine.safetensors")},
+        "my-dcgan": {"display_name": "mine", "resolution": 64, "category": "faces", "kind": "dcgan",
+                     "local_path": str(tmp_path / "mine.safetensors")},
+        "bad-dcgan": {"display_name": "bad", "resolution": 64, "category": "faces", "kind": "dcgan",
+                      "local_path": str(tmp_path / "bad.safetensors")}}))
+    monkeypatch.setenv("LATENTLAB_MODELS", str(tmp_path / "m.json"))
+    z = torch.randn(2, 100, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want = mine.eval()(z)
+        for mid in ("dcgan-faces-64", "my-dcgan"):
+            G = checkpoints.load(mid)
+            assert isinstance(G, dcgan.Generator) and G.main[0].weight.shape == (100, 64, 4, 4)   # ngf 8, not 64
+            assert torch.equal(G(z), want), mid
+    with pytest.raises(dcgan.DCGANCheckpointError, match=r"bad\.safetensors: not a DCGAN generator's weights"):
+        checkpoints.load("bad-dcgan")
+    monkeypatch.delenv("LATENTLAB_MODELS")
+    assert checkpoints.load("dcgan-faces-64").main[0].weight.shape == (100, 512, 4, 4)   # the bundled one, ngf 64

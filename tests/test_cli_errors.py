@@ -7,20 +7,17 @@ from pathlib import Path
 
 import pytest
 
-import stylegan
 from dcgan.__main__ import main as dcgan_main
 from dragcore.cli import main as drag_main
 from draggan import DragGANSession
-from drag_testing import small_G
+from drag_testing import saved_small_G
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    p = tmp_path_factory.mktemp("m") / "g.safetensors"
-    stylegan.save(small_G(), p)
-    return str(p)
+    return saved_small_G(tmp_path_factory.mktemp("m"))
 
 
 def one_line_error(capsys, match):

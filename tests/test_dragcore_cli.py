@@ -10,21 +10,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import stylegan
 from dragcore.cli import main
 from draggan import DragGANSession
 from freedrag import FreeDragSession
 from freedrag.__main__ import add_args as freedrag_args, engine_kwargs as freedrag_kwargs
-from drag_testing import small_G
+from drag_testing import saved_small_G
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    p = tmp_path_factory.mktemp("model") / "small64.safetensors"
-    stylegan.save(small_G(), p)
-    return str(p)
+    return saved_small_G(tmp_path_factory.mktemp("model"), "small64.safetensors")
 
 
 def _run(method, *args):

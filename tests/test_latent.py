@@ -6,14 +6,13 @@ import dcgan
 import stylegan
 from latent import (LatentError, apply_direction, interpolate, layer_ranges, sefa_directions, slerp, smoothness,
                     style_mix_grid, truncation_sweep)
-from latent.util import seed_z
+from drag_testing import tiny_G
+from stylegan.seeds import seed_z
 
 
 @pytest.fixture(scope="module")
 def G():
-    torch.manual_seed(0)
-    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
-    return G.eval().requires_grad_(False)
+    return tiny_G(res=32, channel_base=512)
 
 
 def test_interpolation_endpoints_and_slerp_norms(G):

@@ -45,7 +45,7 @@ def test_choice_and_refusals(caplog):
 
 @needs_bf16
 def test_bf16_features_and_preview_close_to_fp32():
-    G = face_model() or small_G()
+    G = face_model()
     h, t = [20.0, 32.0], [30.0, 32.0]
     s32 = DragGANSession(G, [h], [t], seed=3, device="cpu", precision="fp32")
     s16 = DragGANSession(G, [h], [t], seed=3, device="cpu", precision="bf16")
@@ -62,7 +62,7 @@ def test_bf16_features_and_preview_close_to_fp32():
 
 @needs_bf16
 def test_bf16_freedrag_runs_and_moves_its_handle():
-    G = face_model() or small_G()
+    G = face_model()
     s = FreeDragSession(G, [[20.0, 32.0]], [[30.0, 32.0]], seed=3, device="cpu", precision="bf16", max_steps=15)
     s.run()
     assert s.handles[0, 0] > 21.0 and s.params()["precision"] == "bf16"

@@ -3,6 +3,7 @@ rest of the repo uses, non-square generators, reduced precision and devices.
 (Loaders and the converter: test_stylegan_formats.py.)"""
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -214,3 +215,20 @@ def test_pick_device_is_cpu_here_and_rejects_missing_accelerators():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             stylegan.pick_device("cuda")
+
+
+def test_imageops_and_seeds_are_the_shared_conversions():
+    from stylegan.imageops import to_uint8
+    from stylegan.seeds import seed_z
+    x = torch.tensor([-1.5, -1.0, 0.0, 0.999, 2.0]).view(1, 1, 1, 5).expand(2, 3, 1, 5)
+    u = to_uint8(x)
+    assert u.shape == (2, 1, 5, 3) and u.dtype == np.uint8
+    assert u[0, 0, :, 0].tolist() == [0, 0, 128, 255, 255]            # clamped, (x + 1) 127.5 rounded
+    assert to_uint8(x[0]).shape == (1, 5, 3) and (to_uint8(x[0]) == u[0]).all()   # one image: no batch axis
+    with pytest.raises(ValueError, match="expected images"):
+        to_uint8(x[0, 0])
+    z = seed_z(42, 8)   # the official tools' draw: numpy RandomState(seed).randn
+    assert torch.equal(z, torch.from_numpy(np.random.RandomState(42).randn(1, 8)).float())
+    for bad in (-1, 2 ** 32, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="seed must be an integer"):
+            seed_z(bad, 8)

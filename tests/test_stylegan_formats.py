@@ -52,6 +52,10 @@ def test_files_written_before_the_rewrite_render_the_same(name):
 @pytest.mark.parametrize("arch,c_dim,width", [("skip", 0, None), ("resnet", 0, None), ("orig", 0, None),
                                               ("skip", 4, None), ("skip", 0, 16), ("resnet", 0, 16)])
 def test_official_pickle_roundtrip(tmp_path, arch, c_dim, width):
+    """Our reader against our own writer of the official record layout: the writer mirrors the reader's
+    name table, so this checks the record parsing and the configurations, not that the names are the
+    official ones. The real check is `python -m benchmarks.official_parity` (the official code loads
+    the same file); tests/data/tiny_official.pkl pins the mapping from before the rewrite."""
     G = small_G(arch=arch, c_dim=c_dim, width=width)
     write_official_pickle(tmp_path / "net.pkl", G)
     G2 = stylegan.load(tmp_path / "net.pkl")
@@ -140,6 +144,10 @@ def test_pickle_is_cached_as_safetensors(tmp_path):
 
 
 def test_tf_pickle_roundtrip(tmp_path):
+    """Our reader against our own writer of the TensorFlow layout (the writer mirrors the reader's
+    name table), so it checks parsing and the tensor transposes, not that the names are NVIDIA's.
+    `python -m benchmarks.official_parity` is the real check of the official PyTorch layout; the
+    TensorFlow names have no such check here (it would need TensorFlow 1 and NVIDIA's TF code)."""
     G = small_G(conv_clamp=None)
     write_tf_pickle(tmp_path / "tf.pkl", G)
     G2 = stylegan.load(tmp_path / "tf.pkl")

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from latent.mixing import layer_ranges
-from latent.util import to_uint8
+from stylegan.imageops import to_uint8
 
 
 def _grid(imgs, cols, gap=2):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from stylegan.imageops import quantize
 from stylegan.io import save as save_generator
 
 from . import drags, losses
@@ -43,8 +44,7 @@ def heldout_z(n=100):
 @torch.no_grad()
 def mae_255(G, T, z, batch=50):
     """Mean absolute pixel difference student vs teacher, in /255 units, after quantising both."""
-    q = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round()
-    total = sum((q(G(z[i:i + batch])) - q(T(z[i:i + batch]))).abs().mean().item() * len(z[i:i + batch])
+    total = sum((quantize(G(z[i:i + batch])) - quantize(T(z[i:i + batch]))).abs().mean().item() * len(z[i:i + batch])
                 for i in range(0, len(z), batch))
     return total / len(z)
 

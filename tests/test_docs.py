@@ -1,0 +1,99 @@
+"""The docs run as written: every ```python block of docs/*.md executes on the bundled model, every
+`python -m ...` command of docs/*.md and the README names a module that answers `--help` and
+whose help lists each `--option` the command uses, and the benchmark tables in docs/ are the
+ones in benchmarks/results (filled by `python -m benchmarks.readme`).
+
+A block is skipped only when its first line is the visible marker `# docs-test: skip (reason)`."""
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+SKIP = re.compile(r"^# docs-test: skip \((.+)\)$")
+COMMAND = re.compile(r"python3? -m ([A-Za-z_][\w.]*)((?:[ \t]+(?:\\\n[ \t]*)?(?!\|(?:\s|$))[^\s`]+)*)")  # to ` or a lone |
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+
+
+def python_blocks():
+    for page in DOCS:
+        for i, m in enumerate(re.finditer(r"```python\n(.*?)```", page.read_text(), re.S)):
+            yield pytest.param(m.group(1), id=f"{page.name}#{i + 1}")
+
+
+def commands():
+    """(page, module, subcommand or None, [--options]) for every `python -m` command."""
+    found = []
+    for page in DOCS + [ROOT / "README.md"]:
+        for m in COMMAND.finditer(page.read_text()):
+            module, words = m.group(1), m.group(2).replace("\\\n", " ").split()
+            if module in ("venv", "pip", "pytest"):
+                continue
+            words = [w.split("#")[0] for w in words]
+            words = words[:next((i for i, w in enumerate(words) if not w), len(words))]   # stop at a comment
+            sub = words[0] if words and re.fullmatch(r"[a-z][\w-]*", words[0]) else None
+            options = sorted({re.match(r"--[\w-]+", w.lstrip("[")).group(0) for w in words
+                              if re.match(r"--[\w-]+", w.lstrip("["))})
+            found.append((page.name, module, sub, options))
+    return found
+
+
+@lru_cache(maxsize=None)
+def help_text(module, sub=None):
+    argv = [sys.executable, "-m", module] + ([sub] if sub else []) + ["--help"]
+    p = subprocess.run(argv, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_the_command_parser_reads_options_across_lines_and_stops_at_comments():
+    text = ("python -m draggan  --seed 3 [--space w+|w] \\\n     [--mask M.png] --out DIR   # a --comment\n"
+            "| `python -m dcgan train --data D` | x |\n| python -m latent mix | y |")
+    got = [(m.group(1), m.group(2)) for m in COMMAND.finditer(text)]
+    assert [g[0] for g in got] == ["draggan", "dcgan", "latent"]
+    assert "--out" in got[0][1] and "--data" in got[1][1] and got[2][1].split() == ["mix"]
+
+
+@pytest.mark.parametrize("code", list(python_blocks()))
+def test_python_block_runs_as_written(code):
+    first = code.splitlines()[0] if code.strip() else ""
+    if SKIP.match(first):
+        pytest.skip(SKIP.match(first).group(1))
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, f"the block fails as written:\n{p.stderr[-3000:]}"
+
+
+def test_every_documented_command_answers_help_and_knows_its_options():
+    cmds = commands()
+    assert len(cmds) > 20 and {"draggan", "freedrag", "dcgan", "benchmarks.step_time"} <= {c[1] for c in cmds}
+    keys = sorted({(module, sub) for _, module, sub, _ in cmds}, key=lambda k: (k[0], k[1] or ""))
+    with ThreadPoolExecutor(2) as ex:   # each is a fresh interpreter importing torch
+        list(ex.map(lambda k: help_text(*k), keys))
+    problems = []
+    for page, module, sub, options in cmds:
+        rc, text = help_text(module, sub)
+        if rc != 0 and sub is not None:          # a positional argument (a file), not a subcommand
+            rc, text = help_text(module)
+        if rc != 0 or "usage:" not in text:
+            problems.append(f"{page}: python -m {module} {sub or ''} --help exits {rc}: {text.strip()[-300:]}")
+            continue
+        unknown = [o for o in options if not re.search(re.escape(o) + r"(?![\w-])", text)]
+        if unknown:
+            problems.append(f"{page}: python -m {module} {sub or ''}: {unknown} not in its --help")
+    assert not problems, "\n".join(problems)
+
+
+def test_benchmark_tables_in_docs_are_the_results():
+    from benchmarks import readme
+    pages = [p for p in DOCS if readme.BLOCK.search(p.read_text())]
+    assert ROOT / "docs" / "drag.md" in pages
+    for page in pages:
+        text = page.read_text()
+        assert "BENCHMARK_TABLE" not in text
+        assert readme.fill(text, ROOT / "benchmarks" / "results") == text, \
+            f"{page.name}: a results block differs from benchmarks/results: run python -m benchmarks.readme"
