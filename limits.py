@@ -158,4 +158,7 @@ def markdown():
 
 
 if __name__ == "__main__":
+    import argparse
+    argparse.ArgumentParser(prog="python -m limits",
+                            description="Print every bounded input and its range as a Markdown table.").parse_args()
     print(markdown())

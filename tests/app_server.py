@@ -9,23 +9,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-import torch
-
-import stylegan
-
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "stylegan" / "pretrained" / "faces64.safetensors"
 
 
 def model_for_tests(tmp_dir):
-    """The bundled face model when it is in the checkout, else a small random 64 px generator."""
-    if BUNDLED.is_file():
-        return str(BUNDLED)
-    torch.manual_seed(0)
-    G = stylegan.Generator(z_dim=100, w_dim=64, resolution=64, mapping_layers=2, channel_base=1024, channel_max=64)
-    path = Path(tmp_dir) / "random64.safetensors"
-    stylegan.save(G, path)
-    return str(path)
+    """The bundled face model; its absence is a failure, never a silent swap for another model."""
+    if not BUNDLED.is_file():
+        raise FileNotFoundError(f"the bundled model {BUNDLED} is missing from this checkout")
+    return str(BUNDLED)
 
 
 def free_port():

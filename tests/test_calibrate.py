@@ -46,7 +46,7 @@ def test_unreadable_presets_file_is_one_clear_error(tmp_path, monkeypatch):
 @pytest.mark.parametrize("argv, msg", [
     (["--model", "no-such-model"], "calibrate: "),
     (["--seeds", "x-y"], "--seeds must be"),
-    (["--seeds", "9-3"], "holds no training seeds"),
+    (["--seeds", "9-3"], "holds no seeds"),
     (["--engines", "stylegan"], "--engines must be"),
 ])
 def test_bad_input(argv, msg):

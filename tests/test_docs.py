@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 SKIP = re.compile(r"^# docs-test: skip \((.+)\)$")
 COMMAND = re.compile(r"python3? -m ([A-Za-z_][\w.]*)((?:[ \t]+(?:\\\n[ \t]*)?(?!\|(?:\s|$))[^\s`]+)*)")  # to ` or a lone |
+LOCAL_APP = "http://127.0.0.1:7860/"   # the app's default address in docs/api.md
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
 
 
@@ -64,7 +65,17 @@ def test_python_block_runs_as_written(code):
     first = code.splitlines()[0] if code.strip() else ""
     if SKIP.match(first):
         pytest.skip(SKIP.match(first).group(1))
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900)
+    server = None
+    if LOCAL_APP in code:  # a gradio_client example: run it against a real app on a free port
+        from app_server import BUNDLED, AppServer
+        server = AppServer(str(BUNDLED))
+        code = code.replace(LOCAL_APP, server.url)
+    try:
+        p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                           timeout=900)
+    finally:
+        if server is not None:
+            server.close()
     assert p.returncode == 0, f"the block fails as written:\n{p.stderr[-3000:]}"
 
 
