@@ -41,12 +41,19 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SEEDS = "5000-5011"
 
 
+def radii(res, image_px):
+    """Radii in the engines' unit (px of a 512 px model, scaled by res / 512) that are the given
+    distances in image px at this resolution: the official 3 / 12 would all shrink to one feature
+    pixel on a small model, and a sweep over settings that are all equal learns nothing."""
+    return [round(p * 512.0 / res, 3) for p in image_px]
+
+
 def space(res, feature_blocks):
     """{engine: [(setting, candidates)]}, in the order the search visits them."""
     blocks = [b for b in feature_blocks if 8 <= b < res]
     return {
         "draggan": [("lr", [0.001, 0.002, 0.005, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
-                    ("r1", [3.0, 6.0, 12.0]), ("r2", [6.0, 12.0, 24.0]),
+                    ("r1", radii(res, (2, 3, 6))), ("r2", radii(res, (4, 8, 12))),
                     ("stop_distance", [0.5, 1.0, 2.0]), ("track_step", [1.0, 0.5])],
         "freedrag": [("lr", [0.002, 0.005, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
                      ("l", [0.1, 0.2, 0.3, 0.4]), ("d", [1.0, 2.0, 3.0, 4.0]), ("arrival", [0.5, 1.0, 2.0])],

@@ -110,10 +110,10 @@ def main(argv=None):
             print(row, flush=True)
         images.append(pics)
     summ = summary(rows)
-    lr = "engine defaults" if args.lr is None else f"lr {args.lr:g}"
+    lr = "the model's presets (`checkpoints.presets`)" if args.lr is None else f"the model's presets, lr {args.lr:g}"
     md = [f"Engine handle vs optical-flow motion, `{args.model}`, {args.drags} held-out drags (seeds 20..), "
           f"res/10 in random directions, {args.steps} steps max, {lr}.",
-          f"Reproduce: `python -m benchmarks.drag_motion --drags {args.drags} --steps {args.steps}"
+          f"Reproduce: `python -m benchmarks.drag_motion --model {args.model} --drags {args.drags} --steps {args.steps}"
           + ("" if args.lr is None else f" --lr {args.lr:g}") + f" --name {args.name}`", "",
           "| method | content moved (median / mean of requested way) | engine's handle (median of requested way) | "
           "engine says arrived | reached (engine and content >= 0.5) | engine agrees with flow | steps (median) |",
