@@ -63,6 +63,9 @@ def load_checkpoint(path):
 
 def train(data, out, epochs=5, batch_size=128, lr=2e-4, seed=0, ngf=64, ndf=64, resume=False, max_iters=None,
           workers=0, device="cpu", log=print):
+    """Train G and D on the image folder `data`, writing checkpoints, losses and sample grids to `out`.
+    (Over 60 lines on purpose: the classic alternating D / G loop kept in one piece, as the paper and
+    the PyTorch tutorial present it.)"""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     dataset = ImageFolder(data)
