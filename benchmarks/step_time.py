@@ -99,7 +99,8 @@ def measure(res, engine, steps, warmup, tiny=False):
         times.append(time.perf_counter() - t0)
         if r.done:
             raise RuntimeError("the drag finished during timing; the benchmark needs a longer drag")
-    return dict(res=label(res), engine=engine, seconds_per_step=float(np.median(times)), step_times=times,
+    return dict(res=label(res), engine=engine, precision=s.precision.name, seconds_per_step=float(np.median(times)),
+                step_times=times,
                 peak_rss_mb=round(_rss_mb(), 1), rss_after_model_mb=round(model_mb, 1),
                 feature_res=s.feature_res, threads=torch.get_num_threads())
 
@@ -140,7 +141,7 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
     if s.steps != steps:
         raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all")
     return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews,
-                final_handle=s.status().handles[0], threads=torch.get_num_threads())
+                final_handle=s.status().handles[0], threads=torch.get_num_threads(), precision=s.precision.name)
 
 
 def run_child(res, engine, args):
@@ -201,6 +202,11 @@ def _targets(summary, official_summary):
         official["DragGAN step >= 12x the official renderer at 1024 px"] = official_summary["draggan/1024"]["step"] >= 12
         official["peak memory <= 1/4 of the official at 1024 px"] = official_summary["draggan/1024"]["memory"] >= 4
     return met, official
+
+
+def _precisions(rows):
+    used = sorted({f"{r['res']} px: {r['precision']}" for r in rows if r.get("precision")})
+    return ", ".join(used) or "unrecorded"
 
 
 def _write(out, name, payload, text):
@@ -266,14 +272,17 @@ def main(argv=None):
     _write(out, f"step_time{suffix}", dict(meta=meta, rows=[r for r in rows if r["engine"] in ENGINES],
                                           summary=summary, targets=targets),
            f"DragGAN and FreeDrag step time, fast vs reference mode (CPU, {args.threads} threads, random weights, "
-           f"official configs; median of {args.steps} steps after {args.warmup} warm-up; peak = process max RSS).\n"
+           f"official configs; median of {args.steps} steps after {args.warmup} warm-up; peak = process max RSS; "
+           f"both modes at the sessions' default precision 'auto': {_precisions(rows)}).\n"
            f"Reproduce: `{command}`\n\n{md}\n" + _targets_text(targets))
     if args.official:
         _write(out, f"step_time_official{suffix}",
                dict(meta=dict(meta, edit_steps=args.edit_steps, preview_every=PREVIEW_EVERY),
                     rows=[r for r in rows if r["engine"] in EDITS], summary=off_summary, targets=off_targets),
                f"Our DragGAN (fast mode) against the official DragGAN renderer, same drag, same official network config "
-               f"(CPU, {args.threads} threads, random weights, fp32). An edit is {args.edit_steps} steps as each app "
+               f"(CPU, {args.threads} threads, random weights; ours at the app's default precision 'auto' "
+               f"({_precisions(rows)}), the official renderer in fp32, its only CPU path). "
+               f"An edit is {args.edit_steps} steps as each app "
                f"shows it: ours previews every {PREVIEW_EVERY} steps (plus the first and last image), the official app "
                f"after every step. s/step: the step alone (mean over the edit); peak: process max RSS, each side in its "
                f"own process. The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
