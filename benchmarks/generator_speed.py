@@ -126,7 +126,7 @@ def feature_pass(repeat, res=512, feature_res=128, **config):
 def markdown(args, train, tuned, feat):
     cell = lambda d, k: f"{d['median_cpu_s'][k]:.2f} s ({d['median_wall_s'][k]:.2f} s)"
     md = [f"Generator speed, {args.threads} thread(s), medians of {args.repeat} interleaved runs, CPU time "
-          f"(wall time in brackets; the machine is shared). "
+          f"(wall time in brackets; CPU time is what to compare on a shared machine). "
           f"`python -m benchmarks.generator_speed --official PATH --threads {args.threads} --repeat {args.repeat}`", "",
           "| training fwd+bwd, batch 16, 64 px | official (fp32) | ours fp32 | ours bf16 autocast | "
           "ours fp32 vs official | ours bf16 vs official |", "|---|---|---|---|---|---|"]
