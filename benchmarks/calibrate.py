@@ -20,8 +20,8 @@ go to the faster setting.
 Search: coordinate descent, one pass per engine in the order of `space()` (learning rate first,
 then the trainable W+ rows, feature block, radii, stop/arrival distances, tracking grid), each
 setting tried with the others at their best so far. `--engines draggan` and `--engines freedrag`
-can run as two processes: each updates only its own engine's section of the file. Bad input (an unknown model id, an empty seed range) is a one-line
-error.
+can run as two processes: each updates only its own engine's section of the file. Bad input (an
+unknown model id, an empty seed range) is a one-line error.
 """
 import argparse
 import json

@@ -75,6 +75,9 @@ def test_one_engine_table():
     assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession}
     assert report.ENGINES == session_classes() and runner.LABELS == {"draggan": "DragGAN", "freedrag": "FreeDrag"}
     assert {n: e.config for n, e in ENGINES.items()} == config.CONFIGS
+    import importlib
+    presets_mod = importlib.import_module("checkpoints.presets")   # keeps a torch-free copy of the names
+    assert presets_mod.ENGINES == tuple(ENGINES) and set(presets_mod.presets("faces-64-offline")) == set(ENGINES)
 
 
 def test_edit_json_reads_every_engine_setting(tmp_path):
