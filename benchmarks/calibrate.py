@@ -60,21 +60,23 @@ def space(res, feature_blocks):
     }
 
 
-def drags(seeds, res):
-    """One (handle, target) per seed: the handle in the central half, target res/12..res/6 away."""
+def drags(seeds, shape):
+    """One (handle, target) per seed in an H x W image: the handle in the central part, the target
+    1/12..1/6 of the height away in a random direction, kept inside the image."""
+    H, W = shape
     out = []
     for s in seeds:
         rng = np.random.RandomState(s)
-        h = rng.uniform(0.3, 0.7, 2) * res
-        ang, length = rng.uniform(0, 2 * np.pi), rng.uniform(res / 12, res / 6)
-        t = np.clip(h + length * np.array([np.cos(ang), np.sin(ang)]), 0, res - 1)
+        h = rng.uniform(0.3, 0.7, 2) * np.array([W, H])
+        ang, length = rng.uniform(0, 2 * np.pi), rng.uniform(H / 12, H / 6)
+        t = np.clip(h + length * np.array([np.cos(ang), np.sin(ang)]), 0, np.array([W, H]) - 1)
         out.append((s, h.tolist(), t.tolist()))
     return out
 
 
-def far_mask(res, points, radius):
-    ys, xs = np.mgrid[0:res, 0:res]
-    m = np.ones((res, res), bool)
+def far_mask(shape, points, radius):
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
+    m = np.ones(shape, bool)
     for x, y in points:
         m &= (xs - x) ** 2 + (ys - y) ** 2 > radius ** 2
     return torch.from_numpy(m)
@@ -92,7 +94,7 @@ def evaluate(G, engine, params, cases, steps, psi=0.7):
         fracs.append(float(np.clip(fr if fr is not None else 0.0, -1.0, 1.5)))
         with torch.no_grad():
             a, b = sess.render(sess.latent0), sess.render()
-        m = far_mask(sess.res, [h, t], sess.res / 4)
+        m = far_mask(sess.shape, [h, t], sess.res / 4)
         psnrs.append(psnr(a[..., m], b[..., m]))
     return dict(score=st.median(fracs), mean=st.mean(fracs), far_psnr=st.median(psnrs), seconds=st.mean(secs),
                 fractions=[round(f, 3) for f in fracs])
@@ -157,7 +159,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     G = checkpoints.load(args.model)
     gen = adapt(G, "cpu")
-    cases = drags(seeds, gen.resolution)
+    cases = drags(seeds, tuple(getattr(gen, "shape", (gen.resolution,) * 2)))
     blocks = G.synthesis.block_resolutions
     out = dict(model=args.model, seeds=args.seeds, steps=args.steps, objective="median moved_fraction (optical flow)",
                command=f"python -m benchmarks.calibrate --model {args.model} --seeds {args.seeds} --steps {args.steps}")
