@@ -1,6 +1,9 @@
 """The benchmark scripts run end to end on a tiny configuration, so their code cannot rot."""
 import json
 import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,9 @@ import torch
 import stylegan
 from benchmarks import drag_back
 from drag_testing import tiny_G
+from stylegan.precision import cpu_has_bf16
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_drag_back_tiny(tmp_path):
@@ -166,3 +172,24 @@ def test_generator_speed_feature_pass_tiny():
     assert r["speedup_cpu"] == r["median_cpu_s"]["fp32"] / r["median_cpu_s"]["bf16"]   # the ratio of the recorded times
     assert r["runs_s"]["cpu"] == {k: [m] for k, m in r["median_cpu_s"].items()}  # repeat 1
     assert 0 < r["mean_rel_feature_diff"] < 0.05  # bf16 runs and stays close to fp32
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="needs a CPU with bfloat16 arithmetic")
+def test_training_precision_tiny(tmp_path):
+    from benchmarks import training_precision
+    training_precision.main(["--steps", "2", "--every", "1", "--out", str(tmp_path)])
+    s = json.loads((tmp_path / "training_precision.json").read_text())["summary"]
+    assert [r["step"] for r in s["mae"]] == [1, 2]
+    # same weights and z stream: bf16 tracks fp32 far closer than an fp32 run from another seed does
+    assert all(r["bf16_gap"] < 0.2 * r["fp32_noise"] for r in s["mae"])
+    assert s["bf16_speedup"] == s["median_step_cpu_s"]["fp32 seed 0"] / s["median_step_cpu_s"]["bf16 seed 0"]
+    assert "| 2 |" in (tmp_path / "training_precision.md").read_text()
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="ONEDNN_MAX_CPU_ISA names x86 ISAs")
+def test_training_precision_refuses_emulated_bf16(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "benchmarks.training_precision", "--out", str(tmp_path)],
+                       cwd=ROOT, env=dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX512_CORE"),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.startswith("error: training_precision: this CPU has no bfloat16")
+    assert "Traceback" not in p.stderr and not list(tmp_path.iterdir())

@@ -15,6 +15,7 @@ import torch
 
 from stylegan.imageops import quantize
 from stylegan.io import save as save_generator
+from stylegan.precision import cpu_has_bf16
 
 from . import drags, losses
 from .student import EMA, HINT_RES, Adapters, build_student, load_teacher
@@ -22,15 +23,6 @@ from .student import EMA, HINT_RES, Adapters, build_student, load_teacher
 EVAL_SEED = 20260101  # held-out z for the MAE figure; never used for training
 FIELDS = ["step", "phase", "wall_s", "cpu_s", "loss", "l1", "l2", "ms_l1", "hint", "g_adv", "d_loss",
           "drag_pix", "drag_feat", "claimed", "val_mae"]
-
-
-def _cpu_has_bf16():
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 class CheckpointMismatch(ValueError):
@@ -53,7 +45,7 @@ class Trainer:
     def __init__(self, recipe, out, student=None):
         self.recipe, self.out = recipe, Path(out)
         # bfloat16 autocast of the networks (losses, weights and optimiser stay fp32), where supported
-        self.bf16 = recipe.bf16 and torch.backends.mkldnn.is_available() and _cpu_has_bf16()
+        self.bf16 = recipe.bf16 and cpu_has_bf16()
         self.T = load_teacher()
         self.G = (student or build_student()).train().requires_grad_(True)
         self.ema = EMA(self.G, recipe.ema_halflife)
