@@ -133,7 +133,7 @@ def markdown(args, train, tuned, feat):
     for label, t in (("glibc malloc defaults", train), ("mmap threshold raised to 1 GB", tuned)):
         if t:
             md.append(f"| {label} | " + " | ".join(cell(t, k) for k in ("official", "ours", "ours_bf16"))
-                      + f" | **{t['speedup_cpu']:.2f}x** ({t['speedup_wall']:.2f}x) | {t['speedup_bf16_cpu']:.2f}x "
+                      + f" | **{t['speedup_cpu']:.2f}x** ({t['speedup_wall']:.2f}x) | **{t['speedup_bf16_cpu']:.2f}x** "
                         f"({t['speedup_bf16_wall']:.2f}x) |")
     md += ["", f"| {feat['res']} px feature pass to the {feat['feature_res']} px stage, fwd+bwd to the latent, "
            "batch 1 | fp32 | bf16 autocast | "
