@@ -37,6 +37,8 @@ def trainers(workdir):
     for name, bf16, seed in RUNS:
         torch.manual_seed(seed)
         out[name] = Trainer(Recipe(bf16=bf16, seed=seed), Path(workdir) / name.replace(" ", "_"))
+        if out[name].bf16 != bf16:  # the recipe falls back to fp32 where bf16 is not native: that is no comparison
+            raise RuntimeError(f"{name}: the trainer runs {'bf16' if out[name].bf16 else 'fp32'}")
     return out
 
 

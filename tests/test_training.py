@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import stylegan
+from stylegan.precision import cpu_has_bf16
 from training import drags
 from training.__main__ import main as train_main
 from training.loop import CheckpointMismatch, Trainer, mae_255, run
@@ -61,7 +62,7 @@ def test_teacher_phase_reduces_the_loss(tmp_path):
     assert sum(loss[-8:]) / 8 < 0.7 * sum(loss[:8]) / 8, loss
 
 
-def test_resume_errors_are_clear(tmp_path):
+def test_resume_errors_are_clear(tmp_path, capsys):
     with pytest.raises(CheckpointMismatch, match="no checkpoint"):
         _tiny_trainer(tmp_path).resume()
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
@@ -69,6 +70,9 @@ def test_resume_errors_are_clear(tmp_path):
         _tiny_trainer(tmp_path).resume()
     with pytest.raises(SystemExit, match="corrupt"):
         train_main(["--out", str(tmp_path), "--until", "2"])
+    # the CLI says which precision it trains in (the recipe asks for bf16 where the CPU has it)
+    assert capsys.readouterr().out.startswith("precision: bf16 autocast\n" if cpu_has_bf16() else
+                                              "precision: fp32 (this CPU has no bfloat16 arithmetic)\n")
 
 
 @pytest.mark.parametrize("argv", [["--until", "0"], ["--threads", "0"], ["--ckpt-minutes", "0"]])

@@ -44,6 +44,8 @@ def main(argv=None):
         return
     recipe = Recipe()
     trainer = Trainer(recipe, a.out)
+    print("precision: " + ("bf16 autocast" if trainer.bf16 else
+                           "fp32" + (" (this CPU has no bfloat16 arithmetic)" if recipe.bf16 else "")))
     if (trainer.out / "checkpoint.pt").exists():
         try:
             trainer.resume()
