@@ -23,6 +23,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 
 from stylegan.precision import PRECISIONS
 
+from .tracking import TRACKERS
+
 SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
 MODES = ("fast", "reference")
 SPACES = ("w+", "w", "z")
@@ -47,6 +49,7 @@ class DragConfig:
     feature_res: int = setting(None, "Feature block (px)", int, 4, 1024)
     mode: str = setting("fast", "Mode", str, choices=MODES)
     precision: str = setting("auto", "Precision", str, choices=PRECISIONS)
+    tracker: str = setting("features", "Tracker", str, choices=TRACKERS)   # dragcore.tracking
 
     def session_kwargs(self):
         """Keyword arguments for the engine's session: every setting that is not None (None: the model decides)."""

@@ -60,7 +60,12 @@ def _freeze(module, device):
 
 class StyleGANAdapter:
     """A stylegan.Generator seen through the protocol. W+ latent: [1, num_ws, w_dim] with rows
-    0-5 trainable; W latent: [1, w_dim], one shared w, all trainable."""
+    0-5 trainable; W latent: [1, w_dim], one shared w, all trainable.
+
+    A generator with a warp pathway (stylegan.warp) has one more W+ row, its deformation code:
+    W+ latents are [1, num_ws + 1, w_dim] (a latent without it gets a zero code), and the code
+    is trainable with the first rows, so a drag can move content through the pathway. W latents
+    have no code (a drag in W never warps)."""
 
     space_names = ("w+", "w")
     kind = "stylegan"
@@ -79,6 +84,7 @@ class StyleGANAdapter:
         self.rows = min(TRAINABLE_ROWS, G.num_ws) if rows is None else rows
         if isinstance(self.rows, bool) or not isinstance(self.rows, int) or not 1 <= self.rows <= G.num_ws:
             raise DragInputError(f"rows (trainable W+ rows) must be an integer in [1, {G.num_ws}], got {rows!r}")
+        self.code_rows = 0 if getattr(G.synthesis, "warp", None) is None else 1   # the deformation code row
 
     def latent_init(self, seed, psi=0.7, space="w+"):
         space = str(space).lower()
@@ -90,27 +96,40 @@ class StyleGANAdapter:
             raise DragInputError(f"truncation psi must be a finite number, got {psi!r}")
         with torch.no_grad():
             ws = self.G.mapping(seed_z(seed, self.G.z_dim, self.device), truncation_psi=float(psi))
-        return ws[:, 0].clone() if space == "w" else ws
+        return ws[:, 0].clone() if space == "w" else self.with_code(ws)
+
+    def with_code(self, ws):
+        """W+ style rows [1, num_ws, w_dim] -> this adapter's W+ latent (a zero deformation code appended)."""
+        if not self.code_rows:
+            return ws
+        return torch.cat([ws, ws.new_zeros(ws.shape[0], self.code_rows, ws.shape[2])], 1)
 
     def check_latent(self, latent):
         w, n = self.G.w_dim, self.G.num_ws
-        if not isinstance(latent, torch.Tensor) or tuple(latent.shape) not in ((1, w), (1, n, w)):
+        shapes = [(1, w), (1, n, w)] + ([(1, n + self.code_rows, w)] if self.code_rows else [])
+        if not isinstance(latent, torch.Tensor) or tuple(latent.shape) not in shapes:
             shape = list(latent.shape) if isinstance(latent, torch.Tensor) else type(latent).__name__
-            raise DragInputError(f"latent must be W [1, {w}] or W+ [1, {n}, {w}], got {shape}")
+            plus = f" (or [1, {n + self.code_rows}, {w}] with the deformation code)" if self.code_rows else ""
+            raise DragInputError(f"latent must be W [1, {w}] or W+ [1, {n}, {w}]{plus}, got {shape}")
         if not torch.isfinite(latent).all():
             raise DragInputError("latent contains NaN or Inf")
-        return latent.to(self.device, torch.float32)
+        latent = latent.to(self.device, torch.float32)
+        return self.with_code(latent) if latent.ndim == 3 and latent.shape[1] == n else latent
 
     def space_of(self, latent):
         return "w" if latent.ndim == 2 else "w+"
 
     def split(self, latent):
+        """(trainable, frozen): W+ rows 0..rows-1 (and the deformation code, last) | the other style rows."""
         if latent.ndim == 2:
             return latent, latent[:, :0]
-        return latent[:, :self.rows], latent[:, self.rows:]
+        n = self.G.num_ws
+        return torch.cat([latent[:, :self.rows], latent[:, n:]], 1), latent[:, self.rows:n]
 
     def join(self, trainable, frozen):
-        return trainable if trainable.ndim == 2 else torch.cat([trainable, frozen], dim=1)
+        if trainable.ndim == 2:
+            return trainable
+        return torch.cat([trainable[:, :self.rows], frozen, trainable[:, self.rows:]], dim=1)
 
     def ws(self, latent):
         return latent.unsqueeze(1).expand(-1, self.G.num_ws, -1) if latent.ndim == 2 else latent

@@ -34,10 +34,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from . import fidelity
 from . import mask as maskmod
 from . import motion as motionmod
+from . import tracking
 from .config import MODES, DragConfig as C
-from .errors import DragInputError
+from .errors import DragInputError, MotionError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
@@ -80,11 +82,13 @@ class DragSession:
     # defaults: dragcore.config (None: the model decides)
     def __init__(self, generator, handles, targets, *, seed=C.seed, psi=C.psi, space=C.space, latent=None, mask=None,
                  lr=C.lr, mask_weight=C.mask_weight, max_steps=C.max_steps, device=None, feature_res=C.feature_res,
-                 mode=C.mode, rows=C.rows, precision=C.precision):
+                 mode=C.mode, rows=C.rows, precision=C.precision, tracker=C.tracker):
         import stylegan
         if mode not in MODES:
             raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
+        self.tracker = tracking.check_tracker(tracker)
+        self.tracker_fallbacks, self.tracker_note = 0, None   # flow failures (the step used the feature rule)
         self.device = device if isinstance(device, torch.device) else stylegan.pick_device(device)
         self.gen = adapt(generator, self.device, feature_res, rows)
         self.res, self.feature_res = self.gen.resolution, self.gen.feature_res   # res: the height (radii scale by it)
@@ -155,6 +159,16 @@ class DragSession:
     def point_reached(self):
         """Per-point arrival flags (bool tensor [N]); engines define what arrival means."""
         raise NotImplementedError
+
+    def content_handles(self):
+        """[N, 2]: where the content under the start handles is in the current image (optical flow,
+        dragcore.tracking), or None if the flow failed (counted and noted in the report)."""
+        try:
+            return tracking.content_points(self.start_image(), self.preview(), self.handles0)
+        except MotionError as e:
+            self.tracker_fallbacks += 1
+            self.tracker_note = f"optical flow failed ({e}); the feature tracker was used for those steps"
+            return None
 
     # --- stepping ----------------------------------------------------------------------------
     def _step(self):
@@ -237,7 +251,8 @@ class DragSession:
         """The hyper-parameters of this drag (engines extend)."""
         return dict(lr=self.lr, mask_weight=self.mask_weight, masked=self.mask is not None, max_steps=self.max_steps,
                     feature_res=self.feature_res, mode=self.mode, rows=getattr(self.gen, "rows", None),
-                    precision=self.precision.name)
+                    precision=self.precision.name, tracker=self.tracker,
+                    deformation_code=bool(getattr(self.gen, "code_rows", 0)) and self.space == "w+")
 
     def start_image(self):
         """The unedited image as HxWx3 uint8 (rendered once)."""
@@ -268,6 +283,8 @@ class DragSession:
                     tracked_reached_points=s.tracked_reached, tracked_reached=all(s.tracked_reached),
                     moved=[m["moved"] for m in moved], moved_px=[m["moved_px"] for m in moved],
                     moved_fraction=[m["moved_fraction"] for m in moved],
+                    **fidelity.measure(self.start_image(), self.preview(), to_list(self.handles0) + s.targets),
+                    tracker_fallbacks=self.tracker_fallbacks, tracker_note=self.tracker_note,
                     steps=self.steps, stop_reason=self.stop_reason, seconds=round(self.seconds, 3),
                     device=str(self.device), params=self.params())
 

@@ -85,6 +85,7 @@ class DragGANSession(DragSession):
         self.track_step = float(track_step)
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2, self.track_step).to(self.device)
+        self._refine = square_offsets(self.res / self.feature_res, self.track_step).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
         self.refs = sample_resized(self.F0, self.handles0, self.shape)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
@@ -94,7 +95,11 @@ class DragGANSession(DragSession):
 
     def _track(self, feat):
         if self._tracked_at != self.steps:  # F0 == F before the first update: nothing to track
-            self.handles = track_points(feat, self.handles, self.refs, self._square, self.shape)
+            content = self.content_handles() if self.tracker == "flow" else None
+            if content is None:   # the official nearest neighbour around the last handle
+                self.handles = track_points(feat, self.handles, self.refs, self._square, self.shape)
+            else:                 # content-true: the flow's point, refined within one feature pixel
+                self.handles = track_points(feat, content, self.refs, self._refine, self.shape)
             self._tracked_at = self.steps
         self.reached_all = bool(self.point_reached().all())
 

@@ -69,6 +69,7 @@ from dragcore.errors import DragInputError
 from dragcore.features import patch_offsets, sample
 from dragcore.points import distances
 from dragcore.session import DragSession
+from dragcore.tracking import cap_ahead
 
 L_RANGE, D_RANGE = ((spec(n)["low"], spec(n)["high"]) for n in ("l", "d"))   # the paper's ranges (dragcore.config)
 ARRIVAL_MAX = spec("arrival")["high"]
@@ -182,6 +183,11 @@ class FreeDragSession(DragSession):
             new_h[i], self.last_case[i] = line_search(
                 feat, self.handles[i], self.targets[i], self.handles0[i], self.templates[i], float(L_en[i]),
                 float(self._L_in[i]), self.l, self.d_img, self._patch, self.shape)
+        if self.tracker == "flow":   # never more than d ahead of where the content is
+            content = self.content_handles()
+            if content is not None:
+                new_h = torch.where(self.arrived[:, None], new_h,
+                                    cap_ahead(new_h, self.handles0, self.targets, content, self.d_img))
         self.handles = new_h
         self.reached_all = bool(self.arrived.all())
 

@@ -35,6 +35,9 @@ class GeneratorConfig:
     conv_clamp: float = None         # clamp conv outputs to +-conv_clamp (keeps fp16 finite)
     use_noise: bool = True
     fir: list = (1, 3, 3, 1)         # separable low-pass taps used by every 2x up-sampling
+    warp_res: int = None             # the warp pathway (stylegan.warp) after this stage; None: none
+    warp_grid: int = 8               # its k x k displacement bumps
+    warp_gain: float = 0.1           # its displacement per unit of deformation code (image units)
 
     def __post_init__(self):
         if not _is_pow2(self.resolution) or self.resolution < 4:
@@ -61,6 +64,15 @@ class GeneratorConfig:
         if len(self.fir) != 4:
             raise ValueError(f"fir must have 4 taps, got {self.fir}")
         self.conv_clamp = None if self.conv_clamp is None else float(self.conv_clamp)
+        if self.warp_res is not None:
+            if self.warp_res not in self.resolutions[:-1]:
+                raise ValueError(f"warp_res must be a stage below the output {self.resolutions[:-1]}, got {self.warp_res!r}")
+            if isinstance(self.warp_grid, bool) or not isinstance(self.warp_grid, int) or not 2 <= self.warp_grid <= 32:
+                raise ValueError(f"warp_grid must be an integer in [2, 32], got {self.warp_grid!r}")
+            if isinstance(self.warp_gain, bool) or not isinstance(self.warp_gain, (int, float)) \
+                    or not 0 < self.warp_gain <= 10:
+                raise ValueError(f"warp_gain must be a number in (0, 10], got {self.warp_gain!r}")
+            self.warp_gain = float(self.warp_gain)
 
     @property
     def resolutions(self):
@@ -79,6 +91,11 @@ class GeneratorConfig:
     def num_ws(self):
         """W+ rows: one per convolution (1 at 4 px, 2 per later stage) plus the final to-RGB."""
         return 2 * len(self.resolutions)
+
+    @property
+    def code_rows(self):
+        """Latent rows after the style rows: 1 (the deformation code) with a warp pathway, else 0."""
+        return 0 if self.warp_res is None else 1
 
     def to_dict(self):
         return dataclasses.asdict(self)

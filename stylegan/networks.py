@@ -19,6 +19,7 @@ from torch import nn
 from .config import GeneratorConfig
 from .layers import NOISE_MODES, learnable, ScaledLinear, ShortcutUp, ModConv, RGBHead
 from .ops import fir_2d, unit_rms, upsample2x
+from .warp import WarpField
 
 
 def _require_finite(name, t):
@@ -121,6 +122,8 @@ class SynthesisNetwork(nn.Module):
         self.block_resolutions = cfg.resolutions
         self.channels = dict(zip(cfg.resolutions, cfg.channels))
         self.w_dim, self.num_ws, self.img_shape = cfg.w_dim, cfg.num_ws, cfg.img_shape
+        self.warp_res = cfg.warp_res
+        self.warp = None if cfg.warp_res is None else WarpField(cfg.w_dim, cfg.warp_grid, cfg.warp_gain)
         self.const = learnable(cfg.channels[0], *cfg.stage_shape(4))
         c_in = [0] + cfg.channels[:-1]
         self.stages = nn.ModuleList(Stage(cfg, r, a, b, last=r == cfg.resolution)
@@ -137,13 +140,16 @@ class SynthesisNetwork(nn.Module):
 
     def run(self, ws, noise_mode="const", upto=None, keep=(), image=True):
         """The synthesis loop: (image or None, {res: stage output for res in keep}); stops after
-        the stage at `upto` px (none of the stages above it run)."""
+        the stage at `upto` px (none of the stages above it run). With a warp pathway, ws may carry
+        the deformation code as one more row ([N, num_ws + 1, w_dim], stylegan.warp)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
-        if not isinstance(ws, torch.Tensor) or ws.ndim != 3 or tuple(ws.shape[1:]) != (self.num_ws, self.w_dim):
-            raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got "
+        rows = (self.num_ws,) if self.warp is None else (self.num_ws, self.num_ws + 1)
+        if not isinstance(ws, torch.Tensor) or ws.ndim != 3 or ws.shape[1] not in rows or ws.shape[2] != self.w_dim:
+            raise ValueError(f"ws must have shape [N, {' or '.join(map(str, rows))}, {self.w_dim}], got "
                              f"{list(ws.shape) if isinstance(ws, torch.Tensor) else type(ws).__name__}")
         _require_finite("ws", ws)
+        code = ws[:, self.num_ws] if ws.shape[1] > self.num_ws else None
         for r in (upto, *keep):
             if r is not None and r not in self.block_resolutions:
                 raise ValueError(f"no synthesis block at {r}px; blocks: {self.block_resolutions}")
@@ -154,6 +160,10 @@ class SynthesisNetwork(nn.Module):
             x = stage(x, rows, self.fir, noise_mode)
             if image:
                 img = stage.add_rgb(x, img, rows, self.fir)
+            if code is not None and res == self.warp_res:
+                u = self.warp.field(code, *x.shape[-2:])
+                x = self.warp.apply(x, u)
+                img = None if img is None else self.warp.apply(img, u)
             if res in keep:
                 feats[res] = x
             if res == upto:
