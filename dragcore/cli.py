@@ -88,6 +88,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--precision", default=C.precision, metavar="{" + ",".join(config.spec("precision")["choices"]) + "}",
                    help="auto (default: bf16 on CPUs with bf16 arithmetic for models of 256 px and up, bf16/fp16 on "
                         "CUDA, else fp32), fp32, bf16 (CPUs with AVX512-BF16/AMX, CUDA) or fp16 (CUDA, MPS)")
+    p.add_argument("--tracker", default=None, metavar="{" + ",".join(config.spec("tracker")["choices"]) + "}",
+                   help="where the engine thinks the content is: features (the official rule) or flow (optical flow "
+                        "of the current image, content-true); default: the model's preset, else features")
     if add_args:
         add_args(p)
     return p
@@ -134,15 +137,18 @@ def summary_line(result):
     moved = ", ".join("n/a" if f is None else f"{f:.2f}" for f in result["moved_fraction"])
     verdict = "reached" if result["reached"] else "not reached"
     engine = "engine: at target" if result["tracked_reached"] else f"engine: stopped ({result['stop_reason']})"
+    far = "n/a" if result["far_field"] is None else f"{result['far_field']:.1f}"
+    note = f"; {result['tracker_note']}" if result.get("tracker_note") else ""
     return (f"{verdict} after {result['steps']} steps in {result['seconds']:.1f} s ({engine}; content moved {moved} "
-            f"of the requested way; handles {result['handles']})")
+            f"of the requested way; colour cast {result['colour_cast']:.1f}/255, far-field change {far}/255; "
+            f"handles {result['handles']}{note})")
 
 
 def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     method = session_cls.method
     args = build_parser(method, add_args).parse_args(argv)
     try:
-        given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res)
+        given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker)
         if engine_kwargs:
             given.update(engine_kwargs(args))
         extra = {k: given.pop(k) for k in list(given) if k not in config.names(config.CONFIGS[method])}

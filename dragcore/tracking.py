@@ -7,8 +7,8 @@
               DragGAN poster's "miss tracking").
     flow      content-true: the optical flow of the current image from the start image, read
               at each start handle (dragcore.motion), i.e. where the pixels under the handle
-              went. DragGAN then refines that point by the feature match in a window of one
-              feature pixel around it; FreeDrag never lets its line point run more than d
+              went. DragGAN then refines that point by the feature match within one image
+              pixel (a window too small to run ahead); FreeDrag never lets its line point run more than d
               ahead of it.
 
 A flow that cannot be computed (an image too small for it, NaN) never ends a drag: that step

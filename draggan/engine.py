@@ -62,6 +62,9 @@ def motion_loss(feat, handles, targets, disc, shape, stop_distance):
     return (read(q).detach() - read(q + d[:, None, :])).abs().mean(dim=(1, 2)).sum()
 
 
+REFINE_PX = 1.0   # tracker 'flow': the feature match refines the flow's point within this many image px
+
+
 def default_stop_distance(res):
     """The paper's stop criterion: within max(2 res/512, 2) image px of the target."""
     return max(2.0 * res / 512, 2.0)
@@ -85,7 +88,7 @@ class DragGANSession(DragSession):
         self.track_step = float(track_step)
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2, self.track_step).to(self.device)
-        self._refine = square_offsets(self.res / self.feature_res, self.track_step).to(self.device)
+        self._refine = square_offsets(REFINE_PX, self.track_step).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
         self.refs = sample_resized(self.F0, self.handles0, self.shape)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
@@ -98,7 +101,7 @@ class DragGANSession(DragSession):
             content = self.content_handles() if self.tracker == "flow" else None
             if content is None:   # the official nearest neighbour around the last handle
                 self.handles = track_points(feat, self.handles, self.refs, self._square, self.shape)
-            else:                 # content-true: the flow's point, refined within one feature pixel
+            else:                 # content-true: the flow's point, refined by the feature match within REFINE_PX
                 self.handles = track_points(feat, content, self.refs, self._refine, self.shape)
             self._tracked_at = self.steps
         self.reached_all = bool(self.point_reached().all())

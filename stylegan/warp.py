@@ -4,10 +4,14 @@ A generator built with `warp_res` set (GeneratorConfig) resamples, right after i
 `warp_res` px, that stage's features and the RGB image so far by a displacement field u:
 
     out(x) = in(x - u(x))        content at x moves to about x + u(x)
-    u(x)   = gain * sum_j a_j exp(-|x - c_j|^2 / (2 sigma^2)),    a = (P code) viewed as [k*k, 2]
+    u(x)   = gain * sum_j a_j b(|x - c_j| / R),    a = (P code) viewed as [k*k, 2]
+    b(r)   = (1 - r^2)^3 for r < 1, else 0
 
-c_j are the k x k bump centres on a regular grid of [-1, 1]^2 (image units, x then y), sigma =
-2 / k, P a [2 k^2, w_dim] map. The *deformation code* is its own latent row, appended after the
+c_j are the k x k bump centres on a regular grid of [-1, 1]^2 (image units, x then y), R = 3 / k
+(1.5 grid spacings), P a [2 k^2, w_dim] map. The bumps have compact support on purpose: an
+engine optimises the code with Adam, which scales every coordinate's step to about the learning
+rate however small its gradient is, so a Gaussian's far tail would move content everywhere;
+a bump farther than R from what the loss reads gets no gradient at all and stays put. The *deformation code* is its own latent row, appended after the
 style rows of W+ ([N, num_ws + 1, w_dim]); the mapping network never produces it, so every
 sampled image, truncation, interpolation and style mix (all made of mapped rows) has no code and
 is not warped. A drag engine optimises the code together with the trainable W+ rows
@@ -46,7 +50,7 @@ class WarpField(nn.Module):
     def __init__(self, w_dim, grid=8, gain=0.1):
         super().__init__()
         self.k, self.gain = int(grid), float(gain)
-        self.sigma = 2.0 / self.k
+        self.radius = 3.0 / self.k
         n = 2 * self.k * self.k
         self.centres = nn.Parameter(grid_centres(self.k))
         proj = torch.zeros(n, w_dim)
@@ -59,7 +63,7 @@ class WarpField(nn.Module):
     def field(self, code, h, w):
         g = base_grid(h, w, code.device)                                  # [h, w, 2]
         d2 = (g[None] - self.centres[:, None, None, :].to(code)).square().sum(-1)   # [k*k, h, w]
-        bumps = torch.exp(-d2 / (2 * self.sigma ** 2))
+        bumps = (1 - d2 / self.radius ** 2).clamp(min=0) ** 3
         a = (code.float() @ self.proj.t().float()).view(code.shape[0], -1, 2)       # [N, k*k, 2]
         return self.gain * torch.einsum("njc,jhw->nhwc", a, bumps)
 
@@ -71,4 +75,4 @@ class WarpField(nn.Module):
                                  padding_mode="border", align_corners=False).to(x.dtype)
 
     def extra_repr(self):
-        return f"grid={self.k}, gain={self.gain}, sigma={self.sigma:.3f}"
+        return f"grid={self.k}, gain={self.gain}, radius={self.radius:.3f}"

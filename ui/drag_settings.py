@@ -51,6 +51,8 @@ FIELDS = [
     Field("draggan_feature_res", "draggan", "feature_res", "Feature block (px)"),
     Field("freedrag_rows", "freedrag", "rows", "Trainable W+ rows"),
     Field("freedrag_feature_res", "freedrag", "feature_res", "Feature block (px)"),
+    Field("draggan_tracker", "draggan", "tracker", "Tracker"),
+    Field("freedrag_tracker", "freedrag", "tracker", "Tracker"),
 ]
 NAMES = [f.name for f in FIELDS]
 GROUPS = {None: "Shared settings", "draggan": "DragGAN settings", "freedrag": "FreeDrag settings"}

@@ -15,13 +15,16 @@ DRAGS = (("Drag with DragGAN", ["draggan"], "drag_draggan", "btn-draggan", "prim
          ("Compare both", ["draggan", "freedrag"], "compare", "btn-compare", "secondary"))
 
 
+CHOICE_INFO = dict(precision="auto: bf16 where this machine computes it natively and it is faster",
+                   tracker="features: the official nearest neighbour; flow: where optical flow sees the content")
+
+
 def _field(f):
     """A settings component, empty until New image (on page load) fills it with the model's values:
     so an API call that leaves a setting out gets the chosen model's preset, not the default model's."""
     spec = config.spec(f.setting)
-    if spec["choices"] is not None:   # precision
-        return gr.Radio(list(spec["choices"]), value=None, label=f.label,
-                        info="auto: bf16 where this machine computes it natively and it is faster")
+    if spec["choices"] is not None:   # precision, tracker
+        return gr.Radio(list(spec["choices"]), value=None, label=f.label, info=CHOICE_INFO[f.setting])
     info = limits.describe(f.setting) + "; empty: the model's preset"
     if f.bounded:   # refused by the component itself, like the sliders these were
         return ug.Number(None, label=f.label, info=info, minimum=spec["low"], maximum=spec["high"])

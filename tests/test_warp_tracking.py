@@ -1,0 +1,147 @@
+"""The warp pathway (stylegan.warp), the trackers (dragcore.tracking) and the report's colour cast
+and far-field change (dragcore.fidelity), on real networks and real drags."""
+import numpy as np
+import pytest
+import torch
+
+import stylegan
+from dragcore import DragInputError, adapt, fidelity, motion, tracking
+from dragcore.protocol import StyleGANAdapter
+from draggan.engine import DragGANSession
+from drag_testing import face_model, small_G
+from freedrag.engine import FreeDragSession
+from training.warp import with_warp
+
+
+@pytest.fixture(scope="module")
+def warped():
+    """small_G with a warp pathway after its 16 px stage (same weights; 4 x 4 bumps: 32 code entries of 64)."""
+    return with_warp(small_G(), res=16, grid=4, gain=1.0)
+
+
+def test_warp_changes_nothing_without_a_code(warped):
+    G = small_G()
+    ws = G.mapping(torch.randn(2, G.z_dim), truncation_psi=0.7)
+    assert ws.shape[1] == G.num_ws == warped.num_ws   # the mapping never makes a code row
+    with torch.no_grad():
+        plain, same = G.synthesis(ws), warped.synthesis(ws)
+        zero = warped.synthesis(torch.cat([ws, ws.new_zeros(2, 1, ws.shape[2])], 1))
+    assert torch.equal(plain, same)
+    assert (zero - plain).abs().max() < 1e-5
+
+
+def test_a_code_moves_content_locally(warped):
+    ws = warped.mapping(torch.randn(1, warped.z_dim, generator=torch.Generator().manual_seed(3)), truncation_psi=0.7)
+    code = torch.zeros(1, 1, ws.shape[2])
+    k = warped.synthesis.warp.k
+    j = (k // 2) * k + k // 2           # a bump near the image centre, pushed right
+    code[0, 0, 2 * j] = 0.06
+    with torch.no_grad():
+        a = warped.synthesis(torch.cat([ws, torch.zeros_like(code)], 1))
+        b = warped.synthesis(torch.cat([ws, code], 1))
+    cx, cy = warped.synthesis.warp.centres[j].tolist()
+    centre = [(cx + 1) * 32 - 0.5, (cy + 1) * 32 - 0.5]
+    dx, dy = motion.read_flow(motion.dense_flow(a, b), centre)
+    assert dx > 1.0 and abs(dy) < 0.5 * dx    # 0.06 x gain 1 = 0.06 image units = ~1.9 px at 64 px
+    change = (b - a).abs().mean(1)[0]
+    far = torch.from_numpy(fidelity.far_mask((64, 64), [centre], frac=0.5))   # bump radius 3/k = 24 px
+    assert change[far].max() < 1e-4            # compact bumps: nothing far from the bump changed
+
+
+def test_warp_round_trips_through_safetensors(warped, tmp_path):
+    stylegan.save(warped, tmp_path / "w.safetensors")
+    G2 = stylegan.load(tmp_path / "w.safetensors")
+    assert G2.config.warp_res == 16 and G2.synthesis.warp is not None
+    ws = G2.mapping(torch.randn(1, G2.z_dim), truncation_psi=0.7)
+    ws = torch.cat([ws, torch.randn(1, 1, ws.shape[2]) * 0.03], 1)
+    with torch.no_grad():
+        assert torch.equal(G2.synthesis(ws), warped.synthesis(ws))
+
+
+@pytest.mark.parametrize("bad", [dict(warp_res=64), dict(warp_res=16, warp_grid=1), dict(warp_res=16, warp_gain=0)])
+def test_bad_warp_configs_are_refused(bad):
+    with pytest.raises(ValueError, match="warp_"):
+        stylegan.GeneratorConfig(resolution=64, **bad)
+
+
+def test_adapter_carries_and_trains_the_code(warped):
+    gen = StyleGANAdapter(warped)
+    lat = gen.latent_init(3, 0.7, "w+")
+    assert lat.shape == (1, warped.num_ws + 1, warped.w_dim) and not lat[:, -1].any()
+    assert gen.check_latent(lat[:, :-1]).shape == lat.shape           # a style-only latent gets a zero code
+    tr, fr = gen.split(lat)
+    assert tr.shape[1] == gen.rows + 1 and torch.equal(gen.join(tr, fr), lat)
+    with pytest.raises(DragInputError, match="deformation code"):
+        gen.check_latent(torch.zeros(1, warped.num_ws + 2, warped.w_dim))
+
+
+def test_unknown_tracker_is_one_line_naming_the_choices():
+    with pytest.raises(DragInputError, match="tracker must be one of features, flow, got 'sift'"):
+        DragGANSession(small_G(), [[20, 20]], [[26, 20]], tracker="sift")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return face_model()
+
+
+def test_flow_tracker_stops_where_the_content_is(bundled):
+    """DragGAN with the content-true tracker: its final handle is where optical flow (computed
+    independently, from the start image to the result) sees the content."""
+    s = DragGANSession(bundled, [[32, 38]], [[38.4, 38]], seed=1000, max_steps=60, lr=0.01, tracker="flow",
+                       r1=24, r2=32, stop_distance=1.0)
+    r = s.run()
+    seen = np.add(r["start_handles"][0], motion.measure(s.start_image(), s.preview(), r["start_handles"],
+                                                      r["targets"])[0]["moved"])
+    assert np.linalg.norm(np.subtract(r["handles"][0], seen)) <= 1.5
+    assert r["params"]["tracker"] == "flow" and r["tracker_fallbacks"] == 0
+
+
+def test_freedrag_line_point_never_runs_ahead_of_the_content(bundled):
+    s = FreeDragSession(bundled, [[32, 38]], [[38.4, 38]], seed=1001, max_steps=40, tracker="flow", lr=0.02,
+                        l=0.1, d=4, rows=3)
+    for _ in range(40):
+        s.step()
+        if s.submotions and s._sub_step == 1:   # a sub-motion just ended: the line point was chosen
+            content = tracking.content_points(s.start_image(), s.preview(), s.handles0)
+            capped = tracking.cap_ahead(s.handles, s.handles0, s.targets, content, s.d_img)
+            assert torch.allclose(capped, s.handles, atol=1e-4) or bool(s.arrived.all())
+
+
+def test_a_failed_flow_falls_back_and_says_so(bundled):
+    """A flow that cannot be computed (here: a preview too small for it) never ends the drag."""
+    class TinyPreview(DragGANSession):
+        def preview(self, latent=None):
+            return np.zeros((2, 2, 3), np.uint8) if self.steps else super().preview(latent)
+    s = TinyPreview(bundled, [[32, 38]], [[38.4, 38]], seed=1000, max_steps=3, lr=0.01, tracker="flow")
+    for _ in range(3):
+        s.step()
+    assert s.steps == 3 and s.tracker_fallbacks >= 2
+    assert "optical flow failed" in s.tracker_note and "feature tracker" in s.tracker_note
+
+
+def test_cap_ahead_is_a_projection_cap():
+    starts, targets = torch.tensor([[0.0, 0.0]]), torch.tensor([[10.0, 0.0]])
+    content = torch.tensor([[2.0, 1.0]])
+    assert tracking.cap_ahead(torch.tensor([[9.0, 0.0]]), starts, targets, content, 3.0).tolist() == [[5.0, 0.0]]
+    assert tracking.cap_ahead(torch.tensor([[4.0, 0.0]]), starts, targets, content, 3.0).tolist() == [[4.0, 0.0]]
+
+
+def test_fidelity_figures():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 200, (64, 64, 3)).astype(np.uint8)
+    assert fidelity.measure(a, a, [[32, 32]]) == dict(colour_cast=0.0, far_field=0.0)
+    b = a.copy()
+    b[..., 0] += 10                                   # a red cast over the whole picture
+    m = fidelity.measure(a, b, [[32, 32]])
+    assert m["colour_cast"] == 10.0 and m["far_field"] == pytest.approx(10 / 3, abs=0.01)
+    c = a.copy()
+    c[28:36, 28:36] = 255                             # a change only next to the handle
+    assert fidelity.measure(a, c, [[32, 32]])["far_field"] == 0.0
+    assert fidelity.far_field(a, b, [[x, y] for x in range(0, 64, 8) for y in range(0, 64, 8)]) is None
+
+
+def test_reports_carry_the_figures(bundled):
+    r = FreeDragSession(bundled, [[32, 38]], [[36, 38]], seed=1002, max_steps=6).run()
+    assert {"colour_cast", "far_field", "tracker_fallbacks", "tracker_note"} <= set(r)
+    assert r["colour_cast"] >= 0 and r["far_field"] >= 0 and r["params"]["tracker"] == "features"

@@ -1,0 +1,59 @@
+"""Give a generator the warp pathway (stylegan.warp): the bundled model's room to move.
+
+    python -m training.warp --from stylegan/pretrained/faces64.safetensors --out runs/faces64w/faces64.safetensors \\
+        [--res 16] [--grid 8] [--gain 1.0]
+
+The distilled face model has no W+ latent near a face that shows the same face with a feature
+moved (measured: benchmarks.poster_edits); a drag then repaints instead of moving. This command
+adds an explicit, smooth displacement of the content after the `--res` px stage, driven by its
+own deformation-code row (zero for every sampled, truncated, interpolated or style-mixed latent,
+so no image the model made before changes), and writes the generator with its provenance in the
+file's metadata. Every other weight is copied unchanged. The layout (stage, grid, gain) was chosen
+by measurement (README: "The bundled model"); the pathway is not trained: its map is the
+identity (code entry i is bump coefficient i). Running it again rewrites the same file.
+"""
+import argparse
+import json
+import sys
+
+from stylegan import CheckpointError, Generator, GeneratorConfig, load, read_metadata, save
+
+
+def with_warp(G, res=16, grid=8, gain=1.0):
+    """A copy of G (same weights) with a warp pathway after its `res` px stage."""
+    cfg = GeneratorConfig.from_dict(dict(G.config.to_dict(), warp_res=res, warp_grid=grid, warp_gain=gain))
+    out = Generator(cfg)
+    missing, unexpected = out.load_state_dict(G.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("synthesis.warp.") for k in missing):
+        raise ValueError(f"the generator does not fit its copy: missing {missing}, unexpected {unexpected}")
+    return out.eval().requires_grad_(False)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m training.warp", description=__doc__.split("\n\n")[0])
+    p.add_argument("--from", dest="source", required=True, help="the generator (.safetensors or official .pkl)")
+    p.add_argument("--out", required=True, help="the .safetensors file to write")
+    p.add_argument("--res", type=int, default=16, help="the stage after which content is displaced (default 16)")
+    p.add_argument("--grid", type=int, default=8, help="k: a k x k grid of displacement bumps (default 8)")
+    p.add_argument("--gain", type=float, default=1.0, help="displacement per unit of code, image units (default 1.0)")
+    a = p.parse_args(argv)
+    try:
+        G = load(a.source)
+        if G.synthesis.warp is not None:
+            raise ValueError(f"{a.source} already has a warp pathway")
+        W = with_warp(G, a.res, a.grid, a.gain)
+    except (CheckpointError, ValueError, OSError) as e:
+        print(f"training.warp: {e}", file=sys.stderr)
+        return 2
+    meta = {k: v for k, v in read_metadata(a.source).items() if k not in ("format", "version", "config")} \
+        if str(a.source).endswith(".safetensors") else {}
+    meta["warp"] = json.dumps(dict(res=a.res, grid=a.grid, gain=a.gain, trained=False,
+                                   command="python -m training.warp " + " ".join(argv)))
+    save(W, a.out, **meta)
+    print(f"{a.out}: warp pathway after the {a.res} px stage, {a.grid}x{a.grid} bumps, gain {a.gain:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
