@@ -13,15 +13,18 @@ in a random direction (W+, psi 0.7, no mask), the same drags for every setting.
 
 Objective: what the picture shows, not what the engine claims: the median over the drags of
 the content's motion along the request (optical flow, `dragcore.motion`), as a fraction of the
-requested length, clipped to [-1, 1.5]. Guard: a setting that wrecks the image (median PSNR of
-the area farther than res/4 from every point below `--min-psnr`) is rejected. Ties (within 0.02)
-go to the faster setting.
+requested length, clipped to [-1, 1.5]. Guards: a setting that wrecks the image (median PSNR of
+the area farther than res/4 from every point below `--min-psnr`) or repaints it (median colour cast
+above `--max-cast` or far-field change above `--max-far`, /255, dragcore.fidelity) is rejected.
+Ties (within 0.02) go to the faster setting. `--tracker` calibrates with that tracker (written into
+the presets); by default the engines' own default tracker.
 
 Search: coordinate descent, one pass per engine in the order of `space()` (learning rate first,
 then the trainable W+ rows, feature block, radii, stop/arrival distances, tracking grid), each
 setting tried with the others at their best so far. `--engines draggan` and `--engines freedrag`
-can run as two processes: each updates only its own engine's section of the file. Bad input (an
-unknown model id, an empty seed range) is a one-line error.
+can run as two processes: each updates only its own engine's section of the file. `--settings lr,rows`
+sweeps only those settings, from the model's current presets (`--from-presets`) or the registry's.
+Bad input (an unknown model id, an empty seed range, an unknown setting) is a one-line error.
 """
 import argparse
 import json
@@ -84,23 +87,25 @@ def far_mask(shape, points, radius):
 
 def evaluate(G, engine, params, cases, steps, psi=0.7):
     """Median clipped moved_fraction, median far-field PSNR and mean seconds over the drags."""
-    fracs, psnrs, secs = [], [], []
+    fracs, psnrs, secs, casts, fars = [], [], [], [], []
     for seed, h, t in cases:
         sess = ENGINES[engine](G, [h], [t], seed=seed, psi=psi, max_steps=steps, device="cpu", **params)
         t0 = time.perf_counter()
         r = sess.run()
         secs.append(time.perf_counter() - t0)
         fr = r["moved_fraction"][0]
+        casts.append(r["colour_cast"])
+        fars.append(r["far_field"] if r["far_field"] is not None else 0.0)
         fracs.append(float(np.clip(fr if fr is not None else 0.0, -1.0, 1.5)))
         with torch.no_grad():
             a, b = sess.render(sess.latent0), sess.render()
         m = far_mask(sess.shape, [h, t], sess.res / 4)
         psnrs.append(psnr(a[..., m], b[..., m]))
     return dict(score=st.median(fracs), mean=st.mean(fracs), far_psnr=st.median(psnrs), seconds=st.mean(secs),
-                fractions=[round(f, 3) for f in fracs])
+                colour_cast=st.median(casts), far_field=st.median(fars), fractions=[round(f, 3) for f in fracs])
 
 
-def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print):
+def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print, max_cast=3.0, max_far=6.0):
     """Coordinate descent from `start` (the registry's settings) and the engine's defaults;
     returns (best params, their evaluation, every trial)."""
     best, trials, best_eval = dict(start or {}), [], None
@@ -109,10 +114,11 @@ def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print)
         for v in values:
             params = {**best, name: v}
             ev = evaluate(G, engine, params, cases, steps)
-            ok = ev["far_psnr"] >= min_psnr
+            ok = ev["far_psnr"] >= min_psnr and ev["colour_cast"] <= max_cast and ev["far_field"] <= max_far
             trials.append(dict(engine=engine, params=params, accepted=ok, **ev))
             log(f"{engine:8s} {json.dumps(params):70s} motion {ev['score']:+.2f} (mean {ev['mean']:+.2f}) "
-                f"far PSNR {ev['far_psnr']:.1f} dB {ev['seconds']:.1f} s{'' if ok else '  REJECTED'}")
+                f"far PSNR {ev['far_psnr']:.1f} dB cast {ev['colour_cast']:.1f} far {ev['far_field']:.1f} "
+                f"{ev['seconds']:.1f} s{'' if ok else '  REJECTED'}")
             if ok:
                 scored.append((ev, v))
         if not scored:
@@ -142,6 +148,12 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--engines", default="draggan,freedrag")
     ap.add_argument("--min-psnr", type=float, default=20.0, help="reject settings whose far-field PSNR is lower")
+    ap.add_argument("--max-cast", type=float, default=3.0, help="reject settings whose median colour cast (/255) is higher")
+    ap.add_argument("--max-far", type=float, default=6.0, help="reject settings whose median far-field change (/255) is higher")
+    ap.add_argument("--tracker", default=None, help="calibrate with this tracker (features, flow); it goes into the presets")
+    ap.add_argument("--settings", default=None, help="sweep only these settings (comma-separated; default: all)")
+    ap.add_argument("--from-presets", action="store_true",
+                    help="start from the model's current presets (default: the registry's settings only)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dry-run", action="store_true", help="print the presets, do not write presets/ID.json")
     args = ap.parse_args(argv)
@@ -162,11 +174,22 @@ def main(argv=None):
     cases = drags(seeds, tuple(getattr(gen, "shape", (gen.resolution,) * 2)))
     blocks = G.synthesis.block_resolutions
     out = dict(model=args.model, seeds=args.seeds, steps=args.steps, objective="median moved_fraction (optical flow)",
-               command=f"python -m benchmarks.calibrate --model {args.model} --seeds {args.seeds} --steps {args.steps}")
+               command=f"python -m benchmarks.calibrate --model {args.model} --seeds {args.seeds} --steps {args.steps}"
+                       + (f" --tracker {args.tracker}" if args.tracker else ""))
     for engine in engines:
-        start = checkpoints.presets(args.model, calibrated=False)[engine]
-        best, ev, trials = search(G, engine, space(gen.resolution, blocks)[engine], cases, args.steps, args.min_psnr,
-                                  start)
+        start = checkpoints.presets(args.model, calibrated=args.from_presets)[engine]
+        if args.tracker:
+            start = dict(start, tracker=args.tracker)
+        candidates = space(gen.resolution, blocks)[engine]
+        if args.settings:
+            wanted = [n.strip() for n in args.settings.split(",") if n.strip()]
+            unknown = sorted(set(wanted) - {n for n, _ in candidates})
+            if unknown:
+                raise SystemExit(f"calibrate: --settings: {engine} has no setting {', '.join(unknown)} to sweep "
+                                 f"(known: {', '.join(n for n, _ in candidates)})")
+            candidates = [(n, v) for n, v in candidates if n in wanted]
+        best, ev, trials = search(G, engine, candidates, cases, args.steps, args.min_psnr,
+                                  start, max_cast=args.max_cast, max_far=args.max_far)
         out[engine] = best
         out[f"{engine}_command"] = f"{out['command']} --engines {engine}"
         out[f"{engine}_score"] = ev

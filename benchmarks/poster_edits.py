@@ -14,6 +14,11 @@ over the points of an edit). A result with no detectable face scores as lost. Be
 what the engine itself claims (tracked handle at the target) and what optical flow measured
 (`dragcore.motion`), so a claimed arrival that the image does not show is visible.
 
+Beside the landmarks, every result reports what it changed that it should not have (dragcore.fidelity):
+colour cast (largest change of a channel's mean, /255) and far-field change (mean |change| farther than
+res/4 from every point, /255), and whether the engine's own arrival agrees with optical flow (the engine
+claims arrival exactly when the content moved at least half way). `--tracker` overrides the presets' tracker.
+
 Reference rows on the same faces: **no edit** (the start detected against itself through a
 round trip: scores ~0, the detector's noise) and **ideal local move** (the start image warped so
 that the content around each handle moves exactly onto its target, Gaussian weight sigma = res/8):
@@ -31,8 +36,10 @@ from PIL import Image
 
 import checkpoints
 from benchmarks.calibrate import parse_seeds
+from dragcore import fidelity
+from dragcore.session import MOVED_ENOUGH
 from benchmarks.landmarks import default_mp_python, detect
-from benchmarks.report import ENGINES, write
+from benchmarks.report import ENGINES, median, write
 from dragcore.protocol import adapt
 from dragcore.session import to_uint8
 
@@ -92,7 +99,8 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
         for edit, (h, t, ids) in requests(lm0, res, s).items():
             images[f"ideal_{edit}_{s}"] = ideal_move(start[s], h, t, res / 8)
             images[f"none_{edit}_{s}"] = start[s]
-            pending += [(s, edit, "ideal local move", h, t, ids, None), (s, edit, "no edit", h, t, ids, None)]
+            ideal = fidelity.measure(to_uint8(start[s]), to_uint8(images[f"ideal_{edit}_{s}"]), h + t)
+            pending += [(s, edit, "ideal local move", h, t, ids, ideal), (s, edit, "no edit", h, t, ids, None)]
             for m, Engine in ENGINES.items():
                 sess = Engine(G, h, t, seed=s, psi=psi, max_steps=steps, device="cpu", **(params or {}).get(m, {}))
                 t0 = time.perf_counter()
@@ -108,8 +116,13 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
         row = dict(seed=s, edit=edit, method=m, handles=h, targets=t, landmarks=ids,
                    motion=landmark_motion(lm[f"s{s}"], lm1, ids, h, t), lost=lm1 is None)
         if r is not None:
+            row.update(colour_cast=r["colour_cast"], far_field=r["far_field"])
+        if r is not None and "steps" in r:
+            moved = all(f is None or f >= MOVED_ENOUGH for f in r["moved_fraction"])
             row.update(steps=r["steps"], seconds=round(r["seconds_wall"], 2), engine_reached=r["reached"],
-                       engine_distances=r["distances"])
+                       engine_distances=r["distances"], tracked_reached=r["tracked_reached"],
+                       flow_moved=r["moved_fraction"], arrival_agrees=r["tracked_reached"] == moved,
+                       tracker=r["params"]["tracker"])
         rows.append(row)
     return rows, start, images
 
@@ -123,9 +136,13 @@ def summarise(rows):
                 continue
             scores = [r["motion"] if r["motion"] is not None else float("nan") for r in rs]
             ok = [x for x in scores if x == x]
+            fig = lambda k: median(r.get(k) for r in rs)
+            agree = [r["arrival_agrees"] for r in rs if "arrival_agrees" in r]
             out[f"{m}/{edit}"] = dict(method=m, edit=edit, edits=len(rs), lost=sum(r["lost"] for r in rs),
                                       median=st.median(ok) if ok else None, mean=st.mean(ok) if ok else None,
                                       at_least_half=sum(x >= 0.5 for x in ok),
+                                      colour_cast=fig("colour_cast"), far_field=fig("far_field"),
+                                      arrival_agrees=sum(agree) / len(agree) if agree else None,
                                       seconds=st.mean(r["seconds"] for r in rs) if "seconds" in rs[0] else None)
     return out
 
@@ -152,6 +169,7 @@ def main(argv=None):
     ap.add_argument("--seeds", default="1000-1011", help="held-out seeds, 'A-B' (never used by calibration)")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tracker", default=None, help="override the presets' tracker (features, flow) for both engines")
     ap.add_argument("--mp-python", default=default_mp_python())
     ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
@@ -161,20 +179,29 @@ def main(argv=None):
         ap.error(str(e))
     torch.set_num_threads(args.threads)
     G = checkpoints.load(args.model)
-    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=checkpoints.presets(args.model))
+    params = checkpoints.presets(args.model)
+    if args.tracker:
+        params = {m: dict(p, tracker=args.tracker) for m, p in params.items()}
+    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params)
     summary = summarise(rows)
     res = G.img_resolution
+    trackers = ", ".join(f"{m} {p.get('tracker', 'features')}" for m, p in params.items())
     lines = [f"Poster edits on {len(seeds)} held-out faces (seeds {args.seeds}) of `{args.model}` ({res} px): turn = "
              f"nose tip sideways by res/10 ({res / 10:.1f} px), smile = mouth corners out and up by res/20 "
              f"({res / 20:.1f} px); {args.steps} steps max; landmark motion along the request / requested length, "
              "mediapipe face mesh on 256 px upscales.",
              f"Reproduce: `python -m benchmarks.poster_edits --model {args.model} --seeds {args.seeds} "
              f"--steps {args.steps} --mp-python MP_VENV/bin/python`", "",
-             "| method | edit | median motion | mean | edits >= 0.5 | face lost | s per edit |", "|---|---|---|---|---|---|---|"]
+             f"Trackers: {trackers}. "
+             "Colour cast and far-field change: medians, /255. Arrival agrees: share of results where the engine "
+             "claims arrival exactly when optical flow sees the content at least half way.", "",
+             "| method | edit | median motion | mean | edits >= 0.5 | face lost | colour cast | far field | "
+             "arrival agrees | s per edit |", "|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v, f: "n/a" if v is None else format(v, f)
     for s in summary.values():
         lines.append(f"| {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {fmt(s['mean'], '.2f')} | "
-                     f"{s['at_least_half']}/{s['edits']} | {s['lost']}/{s['edits']} | {fmt(s['seconds'], '.1f')} |")
+                     f"{s['at_least_half']}/{s['edits']} | {s['lost']}/{s['edits']} | {fmt(s['colour_cast'], '.1f')} | "
+                     f"{fmt(s['far_field'], '.1f')} | {fmt(s['arrival_agrees'], '.0%')} | {fmt(s['seconds'], '.1f')} |")
     out = Path(args.out)
     write(out, "poster_edits", dict(model=args.model, seeds=seeds, steps=args.steps, summary=summary, rows=rows),
           [r for r in rows if r.get("edit")], lines)
