@@ -55,7 +55,7 @@ def space(res, feature_blocks):
     """{engine: [(setting, candidates)]}, in the order the search visits them."""
     blocks = [b for b in feature_blocks if 8 <= b < res]
     return {
-        "draggan": [("lr", [0.001, 0.002, 0.005, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
+        "draggan": [("lr", [0.001, 0.003, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
                     ("r1", radii(res, (2, 3, 6))), ("r2", radii(res, (4, 8, 12))),
                     ("stop_distance", [0.5, 1.0, 2.0]), ("track_step", [1.0, 0.5])],
         "freedrag": [("lr", [0.002, 0.005, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),

@@ -91,18 +91,33 @@ def clip_points(p, res):
     return np.clip(p, 0, res - 1)
 
 
+def most_different(G, faces, k, mp_python, seed=0, psi=0.7):
+    """The k pairs (seed_a, seed_b) of the faces seed..seed+faces-1 whose 5-landmark MD is largest
+    (faces without a detectable face are left out)."""
+    gen = adapt(G, "cpu")
+    with torch.no_grad():
+        lm = detect({f"s{s}": gen.image(gen.latent_init(s, psi, "w+")) for s in range(seed, seed + faces)}, mp_python)
+    found = [s for s in range(seed, seed + faces) if lm[f"s{s}"] is not None]
+    pairs = [(a, b) for i, a in enumerate(found) for b in found[i + 1:]]
+    pairs.sort(key=lambda p: -md(lm[f"s{p[0]}"], lm[f"s{p[1]}"], SUBSETS["5"]))
+    return pairs[:k]
+
+
 def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), scale=1.0, log=print, params=None):
+    """pairs: a count (seeds seed + 2i -> seed + 2i + 1) or a list of (seed_a, seed_b)."""
     gen = adapt(G, "cpu")
     res = gen.resolution
+    seeds = [(seed + 2 * i, seed + 2 * i + 1) for i in range(pairs)] if isinstance(pairs, int) else list(pairs)
+    pairs = len(seeds)
     with torch.no_grad():
         starts = {f"{tag}{i}": gen.image(gen.latent_init(s, psi, "w+"))
-                  for i in range(pairs) for tag, s in (("A", seed + 2 * i), ("B", seed + 2 * i + 1))}
+                  for i in range(pairs) for tag, s in zip("AB", seeds[i])}
     lm = detect(starts, mp_python)
     rows, failed, edits, goal = [], [], {}, {}
     for i in range(pairs):
         a, b = lm[f"A{i}"], lm[f"B{i}"]
         if a is None or b is None:
-            failed.append(dict(pair=i, seed_a=seed + 2 * i, seed_b=seed + 2 * i + 1,
+            failed.append(dict(pair=i, seed_a=seeds[i][0], seed_b=seeds[i][1],
                                reason="no face found on " + " and ".join(t for t, x in (("A", a), ("B", b)) if x is None)))
             log(f"pair {i}: {failed[-1]['reason']}")
             continue
@@ -111,14 +126,14 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), s
             idx = SUBSETS[k]
             h, t = clip_points(a[idx], res), goal[i][idx]
             for m, Engine in ENGINES.items():
-                sess = Engine(G, h.tolist(), t.tolist(), seed=seed + 2 * i, psi=psi, max_steps=steps, device="cpu",
+                sess = Engine(G, h.tolist(), t.tolist(), seed=seeds[i][0], psi=psi, max_steps=steps, device="cpu",
                               **(params or {}).get(m, {}))
                 t0 = time.perf_counter()
                 r = sess.run()
                 sec = time.perf_counter() - t0
                 with torch.no_grad():
                     edits[f"{m}_{k}_{i}"] = sess.gen.image(sess.latent)
-                rows.append(dict(pair=i, seed_a=seed + 2 * i, seed_b=seed + 2 * i + 1, points=int(k), method=m,
+                rows.append(dict(pair=i, seed_a=seeds[i][0], seed_b=seeds[i][1], points=int(k), method=m,
                                  md_before=md(a, goal[i], idx), steps=r["steps"], reached=r["reached"],
                                  tracked_reached=r["tracked_reached"], moved=moved_mean(r),
                                  tracked_md=float(np.mean(r["distances"])), seconds=round(sec, 2)))
@@ -159,6 +174,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
     ap.add_argument("--points", default="1,5,68", help="comma-separated point sets out of 1, 5, 68")
+    ap.add_argument("--most-different", type=int, default=None, metavar="K",
+                    help="instead of consecutive pairs: the K pairs of the 2 x --pairs faces from --seed whose "
+                         "5-landmark distance is largest")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--displacement-scale", type=float, default=1.0,
                     help="targets = A + s (B - A): 1 is the paper's protocol; > 1 magnifies B - A for small models")
@@ -174,12 +192,18 @@ def main(argv=None):
     G = checkpoints.load(args.model)
     if not args.displacement_scale > 0:
         ap.error("--displacement-scale must be > 0")
-    res, rows, failed = run(G, args.pairs, args.steps, args.mp_python, args.seed, subsets=subsets,
+    pairs = args.pairs
+    if args.most_different:
+        pairs = most_different(G, 2 * args.pairs, args.most_different, args.mp_python, args.seed)
+    res, rows, failed = run(G, pairs, args.steps, args.mp_python, args.seed, subsets=subsets,
                             params=checkpoints.presets(args.model),
                             scale=args.displacement_scale)
     summary = summarise(rows, res, subsets)
     cmd = f"python -m benchmarks.landmarks --pairs {args.pairs} --steps {args.steps} --points {args.points}"
     name = "landmarks"
+    if args.most_different:
+        cmd += f" --seed {args.seed} --most-different {args.most_different}"
+        name = "landmarks_most_different"
     if args.displacement_scale != 1:
         cmd += f" --displacement-scale {args.displacement_scale:g}"
         name = f"landmarks_x{args.displacement_scale:g}"

@@ -24,7 +24,11 @@ the handle is, not whether the picture changed. `result()` therefore also measur
 flow between the start image and the result (dragcore.motion), where the content under each
 start handle went, and a point counts as `reached` only if the engine arrived *and* the content
 moved at least half of the requested way (`MOVED_ENOUGH`). The engine's own verdict stays
-visible as `tracked_reached`.
+visible as `tracked_reached`. Beside it, what else the drag changed (dragcore.fidelity): the
+colour cast and the far-field change of the result.
+
+Tracker (dragcore.tracking): `features` is the official rule; with `flow` an engine asks
+`content_handles()` where optical flow sees the content under its start handles now.
 """
 import math
 import threading

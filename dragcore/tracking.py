@@ -22,6 +22,7 @@ from . import motion
 from .errors import DragInputError, MotionError
 
 TRACKERS = ("features", "flow")
+FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
 
 
 def check_tracker(tracker):
@@ -34,7 +35,7 @@ def check_tracker(tracker):
 def content_points(start, current, handles0):
     """[N, 2] tensor: where the content under each start handle is in `current` (HxWx3 uint8 images),
     by optical flow; raises MotionError if the flow cannot be computed or is not finite."""
-    flow = motion.dense_flow(start, current)
+    flow = motion.dense_flow(start, current, min_size=FLOW_MIN_SIZE)
     pts = []
     for h in handles0.tolist():
         dx, dy = motion.read_flow(flow, h)

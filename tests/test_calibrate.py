@@ -33,6 +33,17 @@ def test_sweep_writes_presets_and_keeps_the_other_engine(tmp_path, monkeypatch):
     assert checkpoints.presets(MODEL, calibrated=False)["draggan"] == {}
 
 
+def test_sweep_of_chosen_settings_with_a_tracker(tmp_path, monkeypatch):
+    monkeypatch.setattr(presets_mod, "DIR", tmp_path)
+    out = calibrate.main(["--model", MODEL, "--seeds", "5000-5000", "--steps", "2", "--engines", "draggan",
+                          "--settings", "stop_distance", "--tracker", "flow"])
+    trials = out["draggan_trials"]
+    assert [t["params"]["stop_distance"] for t in trials] == [0.5, 1.0, 2.0]   # only the chosen setting swept
+    assert all(t["params"]["tracker"] == "flow" for t in trials) and out["draggan"]["tracker"] == "flow"
+    assert all(t["colour_cast"] >= 0 and t["far_field"] >= 0 for t in trials)   # the guards' figures
+    assert checkpoints.presets(MODEL)["draggan"]["tracker"] == "flow"
+
+
 def test_unreadable_presets_file_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(presets_mod, "DIR", tmp_path)
     (tmp_path / f"{MODEL}.json").write_text("{not json")
@@ -48,6 +59,7 @@ def test_unreadable_presets_file_is_one_clear_error(tmp_path, monkeypatch):
     (["--seeds", "x-y"], "--seeds must be"),
     (["--seeds", "9-3"], "holds no seeds"),
     (["--engines", "stylegan"], "--engines must be"),
+    (["--engines", "draggan", "--settings", "l"], "draggan has no setting l to sweep"),
 ])
 def test_bad_input(argv, msg):
     with pytest.raises(SystemExit, match=msg):
