@@ -109,3 +109,14 @@ def test_benchmark_tables_in_docs_are_the_results():
         assert "BENCHMARK_TABLE" not in text
         assert readme.fill(text, ROOT / "benchmarks" / "results") == text, \
             f"{page.name}: a results block differs from benchmarks/results: run python -m benchmarks.readme"
+
+
+def test_every_local_link_and_picture_of_the_docs_exists():
+    """README and docs/*.md: every relative link to a page or picture names a file of the repository."""
+    missing = []
+    for page in DOCS + [ROOT / "README.md"]:
+        for target in re.findall(r"\]\(([^)\s#:]+\.(?:png|gif|jpg|md|json|py))(?:#[^)]*)?\)", page.read_text()):
+            if not (page.parent / target).is_file():
+                missing.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not missing, "links to missing files:\n" + "\n".join(missing)
+    assert "](docs/app/" in (ROOT / "README.md").read_text()   # the README shows the app's screenshots
