@@ -150,10 +150,12 @@ def inverted(folder):
     d = Path(folder)
     if not d.is_dir():
         raise DragInputError(f"--inverted {folder}: not a folder (python -m latent invert PHOTO --out DIR writes one)")
-    for name in (LATENT_FILE, DELTA_FILE):
-        if not (d / name).is_file():
-            raise DragInputError(f"--inverted {folder}: no {name} in it (python -m latent invert PHOTO --out DIR "
-                                 f"writes {LATENT_FILE} and {DELTA_FILE})")
+    if not (d / LATENT_FILE).is_file():
+        raise DragInputError(f"--inverted {folder}: no {LATENT_FILE} in it (python -m latent invert PHOTO --out DIR "
+                             f"writes {LATENT_FILE} and {DELTA_FILE})")
+    if not (d / DELTA_FILE).is_file():
+        raise DragInputError(f"--inverted {folder}: no {DELTA_FILE} in it, so not an inverted photo (a drag that "
+                             f"started from a seed or a latent continues with --latent {d / LATENT_FILE})")
     latent, meta = read_latent(d / LATENT_FILE, "--inverted")
     return Start(latent=latent, delta=d / DELTA_FILE, model=recorded_model(meta, d),
                  source=dict(kind="inverted", dir=str(folder)))

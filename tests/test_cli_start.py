@@ -149,6 +149,7 @@ def test_bad_starts_are_one_line_and_exit_2(inverted, tmp_path, capsys):
         (["--latent", str(tmp_path / "other.pt"), "--psi", "0.5"], "--psi"),
         (["--inverted", str(tmp_path / "missing")], "not a folder"),
         (["--inverted", str(no_delta)], "no generator_delta.safetensors"),
+        (["--inverted", str(tmp_path)], "no latent.safetensors"),
         (["--inverted", str(wrong)], "does not fit model"),
         (["--inverted", str(foreign)], "'not.a.layer'"),
         (["--inverted", str(inverted), "--model", "faces-ffhq-512"], "made with model"),
