@@ -19,10 +19,12 @@ from safetensors.torch import load_file, save_file
 
 import checkpoints
 from dragcore.cli import main
+from dragcore.config import DragConfig
 from draggan import DragGANSession
 from drag_testing import face_model, small_G
 from latent import generator_delta
 from stylegan.imageops import to_uint8
+from stylegan.seeds import seed_z
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "tests" / "data" / "astronaut_64.png"
@@ -79,14 +81,18 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
 def test_latent_from_the_app_export_and_from_a_drag_continue(tmp_path, capsys):
     G = face_model()
     with torch.no_grad():
-        ws = G.mapping(torch.from_numpy(np.random.RandomState(5).randn(1, G.z_dim)).float(), truncation_psi=0.7)
+        ws = G.mapping(seed_z(5, G.z_dim), truncation_psi=DragConfig.psi)   # seed 5's latent, as a session makes it
     torch.save(ws.cpu(), tmp_path / "freedrag_latent.pt")   # what the app's Export writes (ui/export.py)
-    a, b = tmp_path / "a", tmp_path / "b"
+    a, b, s = tmp_path / "a", tmp_path / "b", tmp_path / "s"
+    assert main(DragGANSession, argv=["--seed", "5", "--point", "20,32,26,32", "--steps", "1", "--out", str(s),
+                                      "--device", "cpu"]) == 0
+    assert json.loads((s / "result.json").read_text())["source"] == {"kind": "seed", "seed": 5, "psi": DragConfig.psi}
     assert main(DragGANSession, argv=["--latent", str(tmp_path / "freedrag_latent.pt"), "--point", "20,32,26,32",
                                       "--steps", "4", "--out", str(a), "--device", "cpu"]) == 0
     with torch.no_grad():
         expected = to_uint8(G.synthesis(ws)[0]).astype(np.int16)
     assert np.array_equal(_png(a / "start.png"), expected)
+    assert np.array_equal(_png(a / "start.png"), _png(s / "start.png"))   # the same image as from --seed 5
     r = json.loads((a / "result.json").read_text())
     assert r["source"] == {"kind": "latent", "file": str(tmp_path / "freedrag_latent.pt")} and r["seed"] is None
     saved = load_file(str(a / "latent.safetensors"))["latent"]
