@@ -69,7 +69,7 @@ def detect(images, mp_python, size=256):
     """{key: [478, 2] array in model pixels or None} for {key: [1, 3, res, res] image}."""
     if not mp_python or not Path(mp_python).exists():
         raise SystemExit("the landmark benchmark needs a Python with mediapipe==0.10.14 (numpy<2): pass "
-                         "--mp-python or set LATENTLAB_MP_PYTHON (README: 'Benchmarks' shows how to make one)")
+                         "--mp-python or set LATENTLAB_MP_PYTHON (docs/benchmarks.md shows how to make one)")
     with tempfile.TemporaryDirectory() as tmp:
         res = {}
         for key, img in images.items():

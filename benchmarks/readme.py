@@ -1,10 +1,12 @@
-"""Copy the benchmark tables (benchmarks/results/NAME.md) into the README and docs/*.md, between markers.
+"""Copy the benchmark tables (benchmarks/results/NAME.md) into docs/benchmarks.md (and any other page
+with a marker: docs/*.md, the README), between markers.
 
     python -m benchmarks.readme [--readme README.md]
 
-A block `<!-- results:NAME -->` ... `<!-- /results:NAME -->` in the README or in a page of docs/ is
+A block `<!-- results:NAME -->` ... `<!-- /results:NAME -->` in a page of docs/ or in the README is
 replaced by the contents of benchmarks/results/NAME.md, so the page shows exactly what the last run
-wrote. A marker whose results file does not exist is an error (nothing is written).
+wrote. A marker whose results file does not exist is an error (nothing is written). The tables live
+in docs/benchmarks.md; the README links there (tests/test_docs.py checks every page's blocks).
 """
 import argparse
 import re

@@ -1,7 +1,7 @@
 """Models: the registry of generators the lab knows (`registry`), getting one onto this machine from
 its Hub sources in order (`hub`), and checking those sources against the Hub (`verify`).
 
-    python -m checkpoints              # list models: shape, licence, state, cached or not
+    python -m checkpoints              # list models: shape, licence, state, cached or not, presets
     python -m checkpoints fetch ID     # download (trying its sources in order) and convert one
     python -m checkpoints verify [ID]  # which sources exist on the Hub, and their sizes
 

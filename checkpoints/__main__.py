@@ -18,7 +18,7 @@ def main(argv=None):
     import argparse
     ap = argparse.ArgumentParser(prog="python -m checkpoints", description="List, fetch and verify Latent Lab models.")
     sub = ap.add_subparsers(dest="cmd")
-    sub.add_parser("list", help="the registry: shape, licence, state, cached or not")
+    sub.add_parser("list", help="the registry: shape, licence, state, cached or not, and the presets each model's drags use")
     f = sub.add_parser("fetch", help="download (trying the sources in order) and convert one model")
     f.add_argument("id")
     v = sub.add_parser("verify", help="which sources exist on the Hub and their sizes (downloads nothing)")

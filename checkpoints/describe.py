@@ -1,6 +1,11 @@
 """The registry as text: the `python -m checkpoints` listing, the README's model table (generated
-here, so it always says what the registry says), and the app's labels and model cards."""
+here, so it always says what the registry says), and the app's labels and model cards.
+
+Engine settings shown here are the model's presets as the app, the CLIs and the benchmarks use them
+(`checkpoints.presets`: a calibrated `presets/<id>.json` over the registry's FreeDrag l / d), never
+the registry's values alone."""
 from .hub import cached_path
+from .presets import ENGINES, ROOT, presets, presets_path
 
 
 def _size(info):
@@ -15,12 +20,42 @@ def _cached(info):
     return "not built" if info.offline else "not downloaded"
 
 
+def _ld(preset):
+    """FreeDrag's l and d as the model uses them (its presets)."""
+    return preset["freedrag"]["l"], preset["freedrag"]["d"]
+
+
+def _calibrated(info):
+    return presets_path(info.id).is_file()
+
+
+def _preset_file(info):
+    """presets/<id>.json relative to the repository (absolute when $LATENTLAB_PRESETS_DIR is elsewhere)."""
+    path = presets_path(info.id).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def settings_text(values):
+    """{'lr': 0.01, 'r1': 24.0} -> 'lr=0.01 r1=24'."""
+    return " ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in values.items())
+
+
 def text_table(models):
-    head = ("id", "shape", "kind", "FreeDrag", "size", "licence", "state", "here")
-    rows = [head] + [(m.id, m.shape_text, m.kind, f"l={m.freedrag_l:g} d={m.freedrag_d:g}", _size(m), m.licence,
-                      m.state, _cached(m)) for m in models]
+    """The `python -m checkpoints list` table, then every setting of each calibrated model's presets."""
+    all_presets = {m.id: presets(m.id) for m in models}
+    head = ("id", "shape", "kind", "FreeDrag", "presets", "size", "licence", "state", "here")
+    rows = [head] + [(m.id, m.shape_text, m.kind, "l={:g} d={:g}".format(*_ld(all_presets[m.id])),
+                      "calibrated" if _calibrated(m) else "defaults", _size(m), m.licence, m.state, _cached(m))
+                     for m in models]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines += ["", "presets: calibrated = presets/<id>.json (python -m benchmarks.calibrate), every setting below; "
+                  "defaults = the engines' defaults (the official hyper-parameters) with FreeDrag's l / d above"]
+    for m in models:
+        if _calibrated(m):
+            lines.append(f"  {m.id} ({_preset_file(m)}):")
+            lines += [f"    {e}: {settings_text(all_presets[m.id][e])}" for e in ENGINES]
+    return lines
 
 
 def _evidence(src):
@@ -39,8 +74,9 @@ def markdown_table(models):
             where = f"this repo: `{m.local_path}`"
         else:
             where = "<br>".join(f"{i}. `{s}` ({_evidence(s)})" for i, s in enumerate(m.sources, 1))
-        lines.append(f"| `{m.id}` | {m.display_name} | {m.shape_text} | {m.licence} | {m.freedrag_l:g} / "
-                     f"{m.freedrag_d:g} | {_size(m)} | {where} | {m.state} |")
+        l, d = _ld(presets(m.id))
+        lines.append(f"| `{m.id}` | {m.display_name} | {m.shape_text} | {m.licence} | {l:g} / {d:g} | {_size(m)} | "
+                     f"{where} | {m.state} |")
     return lines
 
 
@@ -54,10 +90,16 @@ def markdown_notes(models):
     for m in models:
         if m.notes:
             out.append(f"- `{m.id}`: {m.notes}.")
-    presets = sorted({m.id for m in models if "not in FreeDrag" in m.preset_from})
-    if presets:
-        out.append(f"- FreeDrag l / d come from the official FreeDrag app's table; {', '.join(presets)} are not in "
+    faces = sorted({m.id for m in models if "not in FreeDrag" in m.preset_from and not _calibrated(m)})
+    calibrated = [m for m in models if _calibrated(m)]
+    if faces:
+        out.append(f"- FreeDrag l / d come from the official FreeDrag app's table; {', '.join(faces)} are not in "
                    f"it and use its faces preset.")
+    for m in calibrated:
+        p = presets(m.id)
+        out.append(f"- `{m.id}`: calibrated presets (`{_preset_file(m)}`, "
+                   f"`python -m benchmarks.calibrate`): " + "; ".join(f"{e} {settings_text(p[e])}" for e in ENGINES)
+                   + ".")
     return out
 
 

@@ -1,7 +1,14 @@
 """The command line both engines share: `python -m draggan|freedrag --seed S --point HX,HY,TX,TY ...`.
 
-Writes DIR/start.png, DIR/result.png and DIR/result.json (method, model, seed, handles, targets,
-steps, reached, tracked_reached, moved, moved_px, moved_fraction, seconds, distances, params, ...):
+The drag starts from one of: `--seed S` (a generated image), `--inverted DIR` (a photo inverted by
+`python -m latent invert`: its latent, dragged with its tuned generator) or `--latent FILE` (an
+exported latent: the app's `.pt` or a `latent.safetensors`, to continue an edit); see
+dragcore.sources.
+
+Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
+from; with an inverted photo's generator_delta.safetensors beside it) and DIR/result.json (method,
+model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
+moved_fraction, seconds, distances, params, ...):
 `reached` needs the engine's point at the target *and* the content moved at least half way
 (measured by optical flow, dragcore.motion); `tracked_reached` is the engine's own verdict. Every input is validated before anything
 is written; bad input prints one line on stderr and exits with code 2 (never a traceback).
@@ -18,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import config
+from . import config, sources
 from .config import MODES, DragConfig as C
 from .errors import DragInputError
 from .mask import load_mask
@@ -66,13 +73,13 @@ def load_model(spec=None, device=None):
 
 def build_parser(method, add_args=None):
     p = argparse.ArgumentParser(prog=f"python -m {method}", description=f"Drag a generated image with {method}.")
-    p.add_argument("--seed", type=int, required=True, help="latent seed")
+    p.add_argument("--seed", type=int, default=None, help="latent seed (or start from --inverted / --latent)")
     p.add_argument("--point", action="append", required=True, metavar="HX,HY,TX,TY",
                    help="handle and target in image pixels; repeat for several points")
     p.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: bundled model)")
     p.add_argument("--steps", type=int, default=C.max_steps, help=f"maximum number of Adam steps (default {C.max_steps})")
     p.add_argument("--mask", default=None, help="PNG, white where the image may change")
-    p.add_argument("--psi", type=float, default=C.psi, help=f"truncation psi of the starting latent (default {C.psi:g})")
+    p.add_argument("--psi", type=float, default=None, help=f"truncation psi of the seed's latent (default {C.psi:g})")
     p.add_argument("--space", default=None, help="latent space: w+ (default) or w for StyleGAN, z for a DCGAN")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.002 in W/W+, 0.01 in Z)")
     p.add_argument("--mask-weight", type=float, default=C.mask_weight,
@@ -91,9 +98,52 @@ def build_parser(method, add_args=None):
     p.add_argument("--tracker", default=None, metavar="{" + ",".join(config.spec("tracker")["choices"]) + "}",
                    help="where the engine thinks the content is: features (the official rule) or flow (optical flow "
                         "of the current image, content-true); default: the model's preset, else features")
+    add_source_args(p)
     if add_args:
         add_args(p)
     return p
+
+
+# --- where the drag starts: a seed, an inverted photo, an exported latent (dragcore.sources) --------
+def add_source_args(p):
+    p.add_argument("--inverted", default=None, metavar="DIR",
+                   help="start from a photo inverted by python -m latent invert (its latent.safetensors, dragged "
+                        "with its generator_delta.safetensors); also a drag's own --out folder, to continue it")
+    p.add_argument("--latent", default=None, metavar="FILE",
+                   help="start from an exported latent: the app's <method>_latent.pt or a latent.safetensors "
+                        "(a drag's --out folder has one), to continue an edit")
+
+
+def load_start(args):
+    """(generator, model name, sources.Start) for --seed / --inverted / --latent (exactly one), the
+    files checked against the model: a latent of another shape or a delta that does not fit it is a
+    DragInputError naming the flag."""
+    given = [f for f, v in (("--seed", args.seed), ("--inverted", args.inverted), ("--latent", args.latent))
+             if v is not None]
+    if not given:
+        raise DragInputError("say where the drag starts: --seed S (a generated image), --inverted DIR (a photo "
+                             "inverted by python -m latent invert) or --latent FILE (an exported latent)")
+    if len(given) > 1:
+        raise DragInputError(f"{' and '.join(given)}: give only one of them (each says where the drag starts)")
+    if args.seed is not None:
+        G, name = load_model(args.model, args.device)
+        psi = C.psi if args.psi is None else args.psi
+        return G, name, sources.Start(source=dict(kind="seed", seed=args.seed, psi=psi))
+    flag, where = given[0], args.inverted or args.latent
+    if args.psi is not None:
+        raise DragInputError(f"--psi sets the truncation of a seed's latent; {flag} starts from its own latent")
+    start = sources.inverted(args.inverted) if args.inverted is not None else sources.exported(args.latent)
+    if args.model is not None and start.model is not None and args.model != start.model:
+        raise DragInputError(f"{flag} {where} was made with model {start.model!r}, not --model {args.model!r} "
+                             f"(leave --model out to use its own)")
+    G, name = load_model(args.model or start.model, args.device)
+    space = sources.check_fits(start.latent, G, f"{flag} {where}", name)
+    if args.space is not None and str(args.space).lower() != space:
+        raise DragInputError(f"--space {args.space}: the latent of {flag} is in {space.upper()}; leave --space out")
+    if start.delta is not None:
+        from latent import apply_delta   # the inversion's own inverse of generator_delta
+        G = apply_delta(G, sources.read_delta(start.delta, G, name))
+    return G, name, start
 
 
 def model_presets(model_name, method):
@@ -119,8 +169,11 @@ def _check_args(args, given):
     lim = _limits()
     if lim is None:
         return
-    lim.check("seed", args.seed, "--seed"), lim.check("max_steps", args.steps, "--steps")
-    lim.check("psi", args.psi, "--psi"), lim.check("mask_weight", args.mask_weight, "--mask-weight")
+    if args.seed is not None:
+        lim.check("seed", args.seed, "--seed")
+    if args.psi is not None:
+        lim.check("psi", args.psi, "--psi")
+    lim.check("max_steps", args.steps, "--steps"), lim.check("mask_weight", args.mask_weight, "--mask-weight")
     for name, value in given.items():
         if value is not None and name in lim.RANGES:
             lim.check(name, value, "--" + name.replace("_", "-"))
@@ -154,13 +207,15 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         extra = {k: given.pop(k) for k in list(given) if k not in config.names(config.CONFIGS[method])}
         _check_args(args, given)
         pairs = [parse_point(p) for p in args.point]
-        G, model_name = load_model(args.model, args.device)
+        G, model_name, start = load_start(args)
         cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
                                   mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
                                   precision=args.precision, **given)
         kwargs = dict(cfg.session_kwargs(), device=args.device, **extra)
         kwargs.pop("space", None)
-        if args.space is not None:
+        if start.latent is not None:   # --inverted / --latent: the latent is the start (its space, no seed)
+            kwargs.update(latent=start.latent, seed=None, psi=None)
+        elif args.space is not None:
             kwargs["space"] = args.space
         elif not hasattr(G, "synthesis"):
             kwargs["space"] = "z"
@@ -180,9 +235,10 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
     _write_png(session.start_image(), out / "start.png")
     t0 = time.perf_counter()
     result = session.run()
-    result = dict(result, model=model_name, seconds=round(time.perf_counter() - t0, 3),
+    result = dict(result, model=model_name, source=start.source, seconds=round(time.perf_counter() - t0, 3),
                   step_seconds=result["seconds"])
     _write_png(session.preview(), out / "result.png")
+    result["files"] = sources.save(out, session.latent, model_name, method, start)
     tmp = out / "result.json.tmp"
     tmp.write_text(json.dumps(result, indent=2))
     os.replace(tmp, out / "result.json")

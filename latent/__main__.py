@@ -2,6 +2,10 @@
    python -m latent invert PHOTO --model ID_OR_PATH --out DIR [--steps-w N --steps-wplus N --pti-steps N --no-pti]
                           [--precision P]
 
+invert writes DIR/latent.safetensors (the W+ pivot, with the model in its metadata),
+DIR/generator_delta.safetensors (tuned minus original weights and noise maps), reconstruction.png,
+target.png and metrics.json; `python -m draggan|freedrag --inverted DIR` drags it headless.
+
 --precision fp32 | bf16 | fp16 | auto (default; stylegan.precision) sets the autocast of the
 generator passes: the images of interp / mix / truncation / sefa, the projection and PTI steps of
 invert (losses stay float32). An unsupported choice is refused with one line.
@@ -63,7 +67,8 @@ def invert_main(argv):
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    save_file({"ws": r["ws"].cpu().contiguous()}, str(out / "latent.safetensors"))
+    model = args.model or checkpoints.DEFAULT_MODEL   # recorded: `python -m draggan --inverted DIR` drags on it
+    save_file({"ws": r["ws"].cpu().contiguous()}, str(out / "latent.safetensors"), metadata={"model": model})
     G_final = r["G_tuned"] or r["G_noise"]
     save_file({k: v.cpu() for k, v in generator_delta(G, G_final).items()}, str(out / "generator_delta.safetensors"),
               metadata={"what": "tuned minus original generator weights (PTI + projected noise maps)"})
@@ -71,7 +76,7 @@ def invert_main(argv):
     image_strip([to_uint8(r["target"])]).save(out / "target.png")
     (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1), loss=r["loss"],
                                                       precision=r["precision"],
-                                                      model=args.model or checkpoints.DEFAULT_MODEL), indent=1))
+                                                      model=model), indent=1))
     print(json.dumps(r["psnr"]), "->", out)
     return 0
 

@@ -101,10 +101,22 @@ def test_every_documented_command_answers_help_and_knows_its_options():
 
 def test_benchmark_tables_in_docs_are_the_results():
     from benchmarks import readme
-    pages = [p for p in DOCS if readme.BLOCK.search(p.read_text())]
-    assert ROOT / "docs" / "drag.md" in pages
+    pages = [p for p in readme.pages(ROOT / "README.md") if readme.BLOCK.search(p.read_text())]
+    assert {ROOT / "docs" / "drag.md", ROOT / "docs" / "benchmarks.md"} <= set(pages)
+    assert "(docs/benchmarks.md)" in (ROOT / "README.md").read_text()   # the README links the tables
     for page in pages:
         text = page.read_text()
         assert "BENCHMARK_TABLE" not in text
         assert readme.fill(text, ROOT / "benchmarks" / "results") == text, \
             f"{page.name}: a results block differs from benchmarks/results: run python -m benchmarks.readme"
+
+
+def test_every_local_link_and_picture_of_the_docs_exists():
+    """README and docs/*.md: every relative link to a page or picture names a file of the repository."""
+    missing = []
+    for page in DOCS + [ROOT / "README.md"]:
+        for target in re.findall(r"\]\(([^)\s#:]+\.(?:png|gif|jpg|md|json|py))(?:#[^)]*)?\)", page.read_text()):
+            if not (page.parent / target).is_file():
+                missing.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not missing, "links to missing files:\n" + "\n".join(missing)
+    assert "](docs/app/" in (ROOT / "README.md").read_text()   # the README shows the app's screenshots

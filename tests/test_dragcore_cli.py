@@ -93,7 +93,6 @@ def test_cli_bad_inputs_in_process(model_path, tmp_path, capsys):
     bad_model[-3] = str(tmp_path / "junk.safetensors")
     assert main(DragGANSession, argv=bad_model) == 2
     assert "error:" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:  # argparse: missing --seed
-        main(DragGANSession, argv=["--point", "1,2,3,4"])
-    assert e.value.code == 2
+    assert main(DragGANSession, argv=["--point", "1,2,3,4"]) == 2   # no --seed, --inverted or --latent
+    assert "say where the drag starts" in capsys.readouterr().err
     assert not Path(out).exists()

@@ -79,6 +79,36 @@ def test_readme_model_table_is_the_registry():
         assert line in readme, line
 
 
+def test_list_shows_the_presets_each_model_uses(tmp_path, monkeypatch, capsys):
+    """`python -m checkpoints list` prints the values the engines get (checkpoints.presets), not the
+    registry's FreeDrag l / d: the bundled model's calibrated l=0.1 d=4, not the official 0.3 / 3."""
+    from checkpoints.__main__ import main
+
+    def listing():
+        assert main(["list"]) == 0
+        out = capsys.readouterr().out
+        return out, {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")}
+    out, rows = listing()
+    bundled, info = checkpoints.presets("faces-64-offline"), checkpoints.get_info("faces-64-offline")
+    row = rows["faces-64-offline"]
+    assert f"l={bundled['freedrag']['l']:g} d={bundled['freedrag']['d']:g}" in row and "calibrated" in row
+    assert (bundled["freedrag"]["l"], bundled["freedrag"]["d"]) != (info.freedrag_l, info.freedrag_d)
+    assert f"l={info.freedrag_l:g} d={info.freedrag_d:g}" not in row
+    for engine in ("draggan", "freedrag"):    # every calibrated setting, under the table
+        assert f"{engine}: {describe.settings_text(bundled[engine])}" in out
+    assert "l=0.4 d=4" in rows["lions-512"] and "defaults" in rows["lions-512"]   # the FreeDrag app's table
+    # an operator's own presets folder: the listing follows it
+    monkeypatch.setenv("LATENTLAB_PRESETS_DIR", str(tmp_path))
+    (tmp_path / "lions-512.json").write_text('{"freedrag": {"l": 0.2, "d": 2}, "draggan": {"r1": 5}}')
+    out, rows = listing()
+    assert "l=0.2 d=2" in rows["lions-512"] and "calibrated" in rows["lions-512"] and "draggan: r1=5" in out
+    assert "l=0.3 d=3" in rows["faces-64-offline"] and "defaults" in rows["faces-64-offline"]
+    (tmp_path / "lions-512.json").write_text("{not json")
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "lions-512.json" in err and err.count("\n") == 1
+
+
 def test_overrides_put_a_mirror_first_or_replace_the_sources(tmp_path, monkeypatch):
     import json
     f = tmp_path / "m.json"

@@ -23,7 +23,7 @@ class Field:
     name: str          # the API parameter
     engine: str | None  # None: both engines
     setting: str       # the dragcore.config setting
-    label: str         # the component's label
+    label: str         # the component's label (unique: gradio_client names /new_image's outputs after it)
     bounded: bool = False   # the component itself refuses values outside the range
 
     def error_label(self):
@@ -35,7 +35,7 @@ class Field:
 
 
 FIELDS = [
-    Field("draggan_lr", "draggan", "lr", "Learning rate"),
+    Field("draggan_lr", "draggan", "lr", "DragGAN lr"),
     Field("mask_weight", None, "mask_weight", "Mask weight λ"),
     Field("r1", "draggan", "r1", "r1 (px at 512)"),
     Field("r2", "draggan", "r2", "r2 (px at 512)"),
@@ -43,16 +43,16 @@ FIELDS = [
     Field("l", "freedrag", "l", "l (expected initial loss)", bounded=True),
     Field("d", "freedrag", "d", "d (max move per sub-motion, feature px)", bounded=True),
     Field("precision", None, "precision", "Precision"),
-    Field("freedrag_lr", "freedrag", "lr", "Learning rate"),
+    Field("freedrag_lr", "freedrag", "lr", "FreeDrag lr"),
     Field("stop_distance", "draggan", "stop_distance", "Stop distance (image px)"),
     Field("track_step", "draggan", "track_step", "Tracking step (image px, ≤ 1)"),
     Field("arrival", "freedrag", "arrival", "Arrival distance (image px)"),
-    Field("draggan_rows", "draggan", "rows", "Trainable W+ rows"),
-    Field("draggan_feature_res", "draggan", "feature_res", "Feature block (px)"),
-    Field("freedrag_rows", "freedrag", "rows", "Trainable W+ rows"),
-    Field("freedrag_feature_res", "freedrag", "feature_res", "Feature block (px)"),
-    Field("draggan_tracker", "draggan", "tracker", "Tracker"),
-    Field("freedrag_tracker", "freedrag", "tracker", "Tracker"),
+    Field("draggan_rows", "draggan", "rows", "DragGAN W+ rows"),
+    Field("draggan_feature_res", "draggan", "feature_res", "DragGAN feature block (px)"),
+    Field("freedrag_rows", "freedrag", "rows", "FreeDrag W+ rows"),
+    Field("freedrag_feature_res", "freedrag", "feature_res", "FreeDrag feature block (px)"),
+    Field("draggan_tracker", "draggan", "tracker", "DragGAN tracker"),
+    Field("freedrag_tracker", "freedrag", "tracker", "FreeDrag tracker"),
 ]
 NAMES = [f.name for f in FIELDS]
 GROUPS = {None: "Shared settings", "draggan": "DragGAN settings", "freedrag": "FreeDrag settings"}

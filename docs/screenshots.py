@@ -1,0 +1,161 @@
+"""Regenerate the app screenshots the README shows, from the real app.
+
+    python -m docs.screenshots [--out docs/app] [--width 1280 --height 800]
+
+Starts `python app.py` on the bundled offline model on a free port, drives Debian's chromium headless
+through Playwright in a 1280x800 window as a user would (a handle and its target clicked on the
+image, then *Compare both* with the model's presets), and writes into --out:
+
+    drag_points.png    the first screen, with a handle (red) and its target (blue)
+    drag_compare.png   after Compare both, scrolled to the drag buttons: status, both results, the table
+    drag_results.png   the whole page after Compare both: both results, the status and the table
+
+Needs the test requirements (playwright) and chromium (`apt-get install chromium`). Nothing is
+written unless every step worked; a failure is one line on stderr and exit code 1.
+"""
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+MODEL = "faces-64-offline"   # the bundled model, by its registry id (as a new user sees it)
+NAMES = ("drag_points.png", "drag_compare.png", "drag_results.png")
+HANDLE, TARGET = (0.42, 0.55), (0.58, 0.55)   # fractions of the displayed image
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """`python app.py --model faces-64-offline` on a free port, until close()."""
+
+    def __init__(self, timeout=120):
+        self.url = f"http://127.0.0.1:{free_port()}/"
+        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--model", MODEL, "--server-port",
+                                      self.url.rsplit(":", 1)[1].strip("/")], cwd=ROOT, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the app exited with code {self.proc.returncode}: {self._tail()}")
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return
+            except OSError:
+                if time.time() > deadline:
+                    self.close()
+                    raise RuntimeError("the app did not answer in time") from None
+                time.sleep(0.3)
+
+    def _tail(self):
+        self.log.seek(0)
+        return " ".join(self.log.read().decode(errors="replace").split()[-40:])
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def _click(page, image, where):
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + where[0] * box["width"], box["y"] + where[1] * box["height"])
+
+
+def capture(url, out, width, height, timeout_s=240):
+    """Drive the app at `url` and write NAMES into the folder `out`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
+    ms = timeout_s * 1000
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(url)
+            image = page.locator("#drag-image img").first
+            image.wait_for(state="visible", timeout=ms)
+            page.wait_for_timeout(1000)
+            _click(page, image, HANDLE)
+            page.get_by_text("click the target").first.wait_for(timeout=ms)
+            # the image is replaced by one with the handle drawn; a click that lands while Gradio swaps
+            # it is dropped, so click again only while the app still asks for the target
+            for attempt in range(3):
+                page.wait_for_timeout(1500)
+                _click(page, page.locator("#drag-image img").first, TARGET)
+                try:
+                    page.get_by_text("→ (").first.wait_for(timeout=30_000)
+                    break
+                except PlaywrightTimeout:
+                    if attempt == 2 or not page.get_by_text("click the target").count():
+                        raise
+            page.wait_for_timeout(1000)   # the image with both points drawn
+            page.mouse.move(0, 0)
+            page.screenshot(path=str(out / NAMES[0]))
+            page.locator("#btn-compare").click()
+            page.get_by_text("done.").first.wait_for(timeout=ms)
+            for panel in ("#out-draggan img", "#out-freedrag img"):
+                page.locator(panel).first.wait_for(state="visible", timeout=ms)
+            page.wait_for_timeout(1500)   # the table and the last frames settle
+            top = page.locator("#btn-compare").bounding_box()["y"]
+            page.evaluate(f"window.scrollTo(0, {max(0, top - 16)} + window.scrollY)")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(out / NAMES[1]))
+            page.screenshot(path=str(out / NAMES[2]), full_page=True)
+        finally:
+            browser.close()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m docs.screenshots", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(ROOT / "docs" / "app"), help="folder for the PNGs (default docs/app)")
+    ap.add_argument("--width", type=int, default=1280, help="browser window width in px (default 1280)")
+    ap.add_argument("--height", type=int, default=800, help="browser window height in px (default 800)")
+    args = ap.parse_args(argv)
+    if not os.path.exists(CHROMIUM):
+        print("error: needs Debian's chromium (apt-get install chromium)", file=sys.stderr)
+        return 1
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        print("error: needs playwright (pip install -r requirements-test.txt)", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    with tempfile.TemporaryDirectory() as tmp:   # written only when every step worked
+        try:
+            app = App()
+        except RuntimeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        try:
+            capture(app.url, Path(tmp), args.width, args.height)
+        except Exception as e:   # Playwright's timeouts and errors: one line, no half-written folder
+            print(f"error: the browser run failed: {' '.join(str(e).split())[:300]}", file=sys.stderr)
+            return 1
+        finally:
+            app.close()
+        out.mkdir(parents=True, exist_ok=True)
+        for name in NAMES:
+            shutil.copyfile(Path(tmp) / name, out / name)
+            print(out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

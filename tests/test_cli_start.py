@@ -1,0 +1,172 @@
+"""Where a headless drag starts (dragcore.sources): `--inverted DIR` drags a real photo inverted by the
+real `python -m latent invert`, `--latent FILE` continues from an exported latent, result.json says
+which, and every bad start is one stderr line and exit code 2 with nothing written.
+
+The photo is tests/data/astronaut_64.png (see tests/data/README.md): NASA's public-domain portrait of
+Eileen Collins, as scikit-image ships it (`skimage.data.astronaut()`), cropped to the face."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+import checkpoints
+from dragcore.cli import main
+from dragcore.config import DragConfig
+from draggan import DragGANSession
+from drag_testing import face_model, small_G
+from latent import generator_delta
+from stylegan.imageops import to_uint8
+from stylegan.seeds import seed_z
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTO = ROOT / "tests" / "data" / "astronaut_64.png"
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _png(path):
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def inverted(tmp_path_factory):
+    """A real (short) inversion of the example photo on the bundled model, by the real command."""
+    out = tmp_path_factory.mktemp("inv") / "astronaut"
+    p = _run("latent", "invert", str(PHOTO), "--out", str(out), "--steps-w", "10", "--steps-wplus", "10",
+             "--pti-steps", "10", "--device", "cpu")
+    assert p.returncode == 0, p.stderr[-2000:]
+    return out
+
+
+def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(inverted, tmp_path):
+    out = tmp_path / "dg"
+    p = _run("draggan", "--inverted", str(inverted), "--point", "32,40,37,40", "--steps", "8", "--out", str(out),
+             "--device", "cpu")
+    assert p.returncode == 0, p.stderr[-2000:]
+    # the drag starts from the inversion's own reconstruction: its latent through the tuned generator ...
+    start = _png(out / "start.png")
+    assert np.array_equal(start, _png(inverted / "reconstruction.png"))
+    # ... not the latent through the untouched generator (the delta is really applied)
+    ws = load_file(str(inverted / "latent.safetensors"))["ws"]
+    with torch.no_grad():
+        untuned = to_uint8(face_model().synthesis(ws)[0]).astype(np.int16)
+    assert np.abs(untuned - start).mean() > 1.0
+    r = json.loads((out / "result.json").read_text())
+    assert r["source"] == {"kind": "inverted", "dir": str(inverted)} and r["model"] == checkpoints.DEFAULT_MODEL
+    assert r["seed"] is None and r["space"] == "w+" and 0 < r["steps"] <= 8
+    assert r["files"] == ["latent.safetensors", "generator_delta.safetensors"]
+    assert not np.array_equal(start, _png(out / "result.png"))
+    # the output folder is itself an inverted photo: FreeDrag continues where DragGAN stopped
+    out2 = tmp_path / "fd"
+    p = _run("freedrag", "--inverted", str(out), "--point", "35,40,38,40", "--steps", "3", "--out", str(out2),
+             "--device", "cpu")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert np.array_equal(_png(out2 / "start.png"), _png(out / "result.png"))
+    assert json.loads((out2 / "result.json").read_text())["source"] == {"kind": "inverted", "dir": str(out)}
+
+
+def test_latent_from_the_app_export_and_from_a_drag_continue(tmp_path, capsys):
+    G = face_model()
+    with torch.no_grad():
+        ws = G.mapping(seed_z(5, G.z_dim), truncation_psi=DragConfig.psi)   # seed 5's latent, as a session makes it
+    torch.save(ws.cpu(), tmp_path / "freedrag_latent.pt")   # what the app's Export writes (ui/export.py)
+    a, b, s = tmp_path / "a", tmp_path / "b", tmp_path / "s"
+    assert main(DragGANSession, argv=["--seed", "5", "--point", "20,32,26,32", "--steps", "1", "--out", str(s),
+                                      "--device", "cpu"]) == 0
+    assert json.loads((s / "result.json").read_text())["source"] == {"kind": "seed", "seed": 5, "psi": DragConfig.psi}
+    assert main(DragGANSession, argv=["--latent", str(tmp_path / "freedrag_latent.pt"), "--point", "20,32,26,32",
+                                      "--steps", "4", "--out", str(a), "--device", "cpu"]) == 0
+    with torch.no_grad():
+        expected = to_uint8(G.synthesis(ws)[0]).astype(np.int16)
+    assert np.array_equal(_png(a / "start.png"), expected)
+    assert np.array_equal(_png(a / "start.png"), _png(s / "start.png"))   # the same image as from --seed 5
+    r = json.loads((a / "result.json").read_text())
+    assert r["source"] == {"kind": "latent", "file": str(tmp_path / "freedrag_latent.pt")} and r["seed"] is None
+    saved = load_file(str(a / "latent.safetensors"))["latent"]
+    assert saved.shape == ws.shape and not torch.equal(saved, ws)   # the dragged latent, not the start
+    # continue from the drag's own latent: the next drag starts at the first one's result
+    assert main(DragGANSession, argv=["--latent", str(a / "latent.safetensors"), "--point", "21,32,26,32",
+                                      "--steps", "4", "--out", str(b), "--device", "cpu"]) == 0
+    assert np.array_equal(_png(b / "start.png"), _png(a / "result.png"))
+    # a W latent (one row) is dragged in W
+    torch.save(ws[:, 0].clone(), tmp_path / "w.pt")
+    assert main(DragGANSession, argv=["--latent", str(tmp_path / "w.pt"), "--point", "20,32,26,32", "--steps", "2",
+                                      "--out", str(tmp_path / "w"), "--device", "cpu"]) == 0
+    assert json.loads((tmp_path / "w" / "result.json").read_text())["space"] == "w"
+    capsys.readouterr()
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_bad_starts_are_one_line_and_exit_2(inverted, tmp_path, capsys):
+    G = face_model()
+    other = small_G()   # a real generator of another shape (w 64)
+    with torch.no_grad():
+        other_ws = other.mapping(torch.randn(1, other.z_dim))
+    torch.save(other_ws, tmp_path / "other.pt")
+    torch.save({"a": torch.zeros(1, 256), "b": torch.zeros(1, 256)}, tmp_path / "two.pt")
+    torch.save(torch.zeros(1, G.num_ws, G.w_dim, dtype=torch.int64), tmp_path / "ints.pt")
+    torch.save(torch.full((1, G.num_ws, G.w_dim), float("nan")), tmp_path / "nan.pt")
+    torch.save(_Boom(), tmp_path / "evil.pt")   # weights_only refuses it; nothing runs
+    (tmp_path / "garbage.pt").write_bytes(b"not a latent at all")
+    (tmp_path / "big.safetensors").write_bytes(b"\0" * (17 * 2**20))
+    # an inversion whose delta belongs to another generator (same layer names, other shapes)
+    wrong = tmp_path / "wrong_delta"
+    shutil.copytree(inverted, wrong)
+    tuned = small_G(seed=1)
+    save_file(generator_delta(other, tuned), str(wrong / "generator_delta.safetensors"))
+    foreign = tmp_path / "foreign_delta"
+    shutil.copytree(inverted, foreign)
+    save_file({"not.a.layer": torch.zeros(3)}, str(foreign / "generator_delta.safetensors"))
+    no_delta = tmp_path / "no_delta"
+    shutil.copytree(inverted, no_delta)
+    (no_delta / "generator_delta.safetensors").unlink()
+    out = tmp_path / "never"
+    pt = ["--point", "20,32,26,32", "--out", str(out), "--device", "cpu"]
+    cases = [
+        ([], "say where the drag starts"),
+        (["--inverted", str(inverted), "--latent", str(tmp_path / "other.pt")], "--inverted and --latent: give only one"),
+        (["--seed", "3", "--latent", str(tmp_path / "other.pt")], "--seed and --latent"),
+        (["--latent", str(tmp_path / "missing.pt")], "file not found"),
+        (["--latent", str(tmp_path / "other.pt")], "another model"),
+        (["--latent", str(tmp_path / "two.pt")], "no latent in it"),
+        (["--latent", str(tmp_path / "ints.pt")], "floating-point"),
+        (["--latent", str(tmp_path / "nan.pt")], "NaN"),
+        (["--latent", str(tmp_path / "evil.pt")], "not a latent file"),
+        (["--latent", str(tmp_path / "garbage.pt")], "not a latent file"),
+        (["--latent", str(tmp_path / "big.safetensors")], "is not a latent"),
+        (["--latent", str(inverted / "latent.safetensors")], "use --inverted"),
+        (["--latent", str(tmp_path / "other.pt"), "--psi", "0.5"], "--psi"),
+        (["--inverted", str(tmp_path / "missing")], "not a folder"),
+        (["--inverted", str(no_delta)], "no generator_delta.safetensors"),
+        (["--inverted", str(tmp_path)], "no latent.safetensors"),
+        (["--inverted", str(wrong)], "does not fit model"),
+        (["--inverted", str(foreign)], "'not.a.layer'"),
+        (["--inverted", str(inverted), "--model", "faces-ffhq-512"], "made with model"),
+        (["--inverted", str(inverted), "--space", "w"], "--space"),
+    ]
+    for args, msg in cases:
+        assert main(DragGANSession, argv=args + pt) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, (args, err)
+        assert msg in err, (args, err)
+    assert not out.exists()   # nothing half-written
+    # as a real process: the same one line
+    p = _run("freedrag", "--latent", str(tmp_path / "other.pt"), *pt)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "another model" in p.stderr, p.stderr
