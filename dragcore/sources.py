@@ -86,7 +86,7 @@ def _tensor_from(values, flag, path):
 def read_latent(path, flag="--latent"):
     """A latent file -> (float32 CPU tensor, metadata dict). .safetensors, else a torch.save file read
     with weights_only=True."""
-    from safetensors import SafetensorError, safe_open
+    from safetensors import safe_open
     path = Path(path)
     _size_ok(path, flag)
     meta = {}
@@ -97,8 +97,8 @@ def read_latent(path, flag="--latent"):
                 values = {k: f.get_tensor(k) for k in f.keys()}
         else:
             values = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, Exception) as e:   # an untrusted file: any failure to parse it means "not a latent"
-        # (weights_only refuses anything but tensors and plain containers: UnpicklingError, RuntimeError, ...)
+    except Exception as e:   # an untrusted file: any failure to parse it means "not a latent" (SafetensorError;
+        # weights_only refuses anything but tensors and plain containers: UnpicklingError, RuntimeError, ...)
         raise DragInputError(f"{flag} {path}: not a latent file ({type(e).__name__}; only tensors are read); "
                              f"expected the app's .pt export or a latent.safetensors") from None
     latent = _tensor_from(values, flag, path)
