@@ -8,8 +8,9 @@
     flow      content-true: the optical flow of the current image from the start image, read
               at each start handle (dragcore.motion), i.e. where the pixels under the handle
               went. DragGAN then refines that point by the feature match within one image
-              pixel (a window too small to run ahead); FreeDrag never lets its line point run more than d
-              ahead of it.
+              pixel (a window too small to run ahead); FreeDrag never lets its line point run
+              more than d ahead of it, and counts a point arrived only where the content is
+              at the target too.
 
 A flow that cannot be computed (an image too small for it, NaN) never ends a drag: that step
 falls back to the feature rule and the report says how often (`tracker_fallbacks`).

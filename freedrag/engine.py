@@ -76,6 +76,7 @@ ARRIVAL_MAX = spec("arrival")["high"]
 SUBMOTION_STEPS = 5
 CANDIDATES = 10
 PATCH_SPACING = 3.0  # image px between the 3x3 patch points, at every resolution (the official code)
+FLOW_ARRIVAL_PX = 1.0   # tracker 'flow': the content must also be this close to the target (flow noise ~0.2 px)
 CALIBRATION = (3, 0.3)  # 'auto' feature scale: a 3-feature-pixel move costs l = 0.3 (the faces preset)
 
 
@@ -164,10 +165,19 @@ class FreeDragSession(DragSession):
     def point_losses(self, feat):
         return patch_loss(feat, self.handles, self.templates, self._patch, self.shape)
 
+    def _near(self):
+        """(per point: the line point within the arrival distance of its target, and with tracker 'flow'
+        the content too; the content points or None)."""
+        near = distances(self.handles, self.targets) < self.arrival
+        content = self.content_handles() if self.tracker == "flow" else None
+        if content is not None:   # content-true: arrived only where the content is at the target too
+            near &= distances(content, self.targets) <= max(self.arrival, FLOW_ARRIVAL_PX)
+        return near, content
+
     def _end_submotion(self, feat, L_en):
         """Arrival, template update and line search after a sub-motion (feat detached)."""
         self.submotions += 1
-        near = distances(self.handles, self.targets) < self.arrival
+        near, content = self._near()
         self.arrived = near & (L_en <= 0.25 * self.l)  # re-evaluated every sub-motion, as the official code does
         lam = template_weight(L_en.cpu(), self.l)
         lam[self.arrived.cpu()] = 1.0
@@ -183,11 +193,9 @@ class FreeDragSession(DragSession):
             new_h[i], self.last_case[i] = line_search(
                 feat, self.handles[i], self.targets[i], self.handles0[i], self.templates[i], float(L_en[i]),
                 float(self._L_in[i]), self.l, self.d_img, self._patch, self.shape)
-        if self.tracker == "flow":   # never more than d ahead of where the content is
-            content = self.content_handles()
-            if content is not None:
-                new_h = torch.where(self.arrived[:, None], new_h,
-                                    cap_ahead(new_h, self.handles0, self.targets, content, self.d_img))
+        if content is not None:   # never more than d ahead of where the content is
+            new_h = torch.where(self.arrived[:, None], new_h,
+                                cap_ahead(new_h, self.handles0, self.targets, content, self.d_img))
         self.handles = new_h
         self.reached_all = bool(self.arrived.all())
 
@@ -218,8 +226,7 @@ class FreeDragSession(DragSession):
             return
         with torch.no_grad():
             L = self.point_losses(self._features(self.latent) / self.feature_scale)
-        near = distances(self.handles, self.targets) < self.arrival
-        self.arrived = near & (L <= 0.25 * self.l)
+        self.arrived = self._near()[0] & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
     def params(self):

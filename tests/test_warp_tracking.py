@@ -106,6 +106,9 @@ def test_freedrag_line_point_never_runs_ahead_of_the_content(bundled):
             content = tracking.content_points(s.start_image(), s.preview(), s.handles0)
             capped = tracking.cap_ahead(s.handles, s.handles0, s.targets, content, s.d_img)
             assert torch.allclose(capped, s.handles, atol=1e-4) or bool(s.arrived.all())
+    if s.reached_all:   # arrived only where the content is at the target too
+        content = tracking.content_points(s.start_image(), s.preview(), s.handles0)
+        assert float((content - s.targets).norm(dim=1).max()) <= 1.0 + 1e-4
 
 
 def test_a_failed_flow_falls_back_and_says_so(bundled):
