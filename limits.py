@@ -42,6 +42,7 @@ SIZES = {
     "edit_json_depth": 6,             # {params: {...}}, {points: [[x, y]]} need 3
     "image_pixels": 16_000_000,       # photos to invert and painted mask layers
     "model_upload_bytes": 1_000_000_000,   # the largest official StyleGAN2 pickle is ~380 MB
+    "chain_drags": 20,                # drags in one image's chain (app and edit JSON): each keeps its frames
 }
 
 # network and cache settings: (environment variable, default)
