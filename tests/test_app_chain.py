@@ -146,6 +146,24 @@ def test_compare_continues_each_engine_and_continue_from_one(server):
         assert (exported(c2)[m]["latent"] - e["latent"]).abs().max() <= 1e-5, m
 
 
+def test_a_drag_that_arrives_at_once_is_a_0_step_link_that_replays(server):
+    c = Client(server.url, verbose=False)
+    c.predict(server.proc.args[server.proc.args.index("--model") + 1], 4, 0.7, "w+", api_name="/new_image")
+    c.predict(200, 256, api_name="/add_point")
+    c.predict(216, 256, api_name="/add_point")   # 2 model px: already within DragGAN's stop distance
+    _, _, status, table = c.predict(None, max_steps=5, api_name="/drag_draggan")
+    assert table["data"][0][5] == 0 and "Drag 1 of the chain" in status
+    c.predict(api_name="/clear_points")
+    c.predict(200, 300, api_name="/add_point")
+    c.predict(260, 300, api_name="/add_point")
+    c.predict(None, max_steps=6, api_name="/drag_draggan")
+    e = exported(c)["draggan"]
+    assert [d["steps"] for d in e["edit"]["drags"]] == [0, 6]
+    c2 = Client(server.url, verbose=False)
+    c2.predict(handle_file(e["json"]), api_name="/replay")
+    assert (exported(c2)["draggan"]["latent"] - e["latent"]).abs().max() <= 1e-5
+
+
 def test_a_chain_is_bounded(server):
     most = limits.SIZES["chain_drags"]
     c, _ = fresh(server, seed=9)
@@ -158,3 +176,30 @@ def test_a_chain_is_bounded(server):
     c.predict(api_name="/undo_drag")
     _, _, status, _ = c.predict(None, max_steps=1, api_name="/drag_draggan")   # the session still works
     assert f"Drag {most} of the chain" in status
+
+
+def test_edit_json_chain_is_read_and_checked(tmp_path):
+    """A version-1 edit reads as a chain of one; a chain is at most limits.SIZES['chain_drags'] drags
+    long; a bad field of a later drag names that drag."""
+    from ui import export
+    one = dict(method="draggan", points=[[1, 2], [3, 4]], mask=None, params=dict(lr=0.003), steps=5)
+    v1 = dict(version=1, model="faces-64-offline", seed=3, psi=0.7, space="w+", **one)
+    (tmp_path / "v1.json").write_text(json.dumps(v1))
+    edit = export.read_edit(tmp_path / "v1.json")
+    assert edit["method"] == "draggan" and edit["drags"] == [dict(one, points=[[1.0, 2.0], [3.0, 4.0]])]
+    most = limits.SIZES["chain_drags"]
+    head = dict(version=2, model="faces-64-offline", seed=3, psi=0.7, space="w+")
+    (tmp_path / "v2.json").write_text(json.dumps(dict(head, drags=[one, dict(one, method="freedrag")])))
+    assert [d["method"] for d in export.read_edit(tmp_path / "v2.json")["drags"]] == ["draggan", "freedrag"]
+    assert export.read_edit(tmp_path / "v2.json")["method"] == "freedrag"
+    (tmp_path / "v2.json").write_text(json.dumps(dict(head, drags=[one, dict(one, steps=0)])))   # arrived at once
+    assert [d["steps"] for d in export.read_edit(tmp_path / "v2.json")["drags"]] == [5, 0]
+    for drags, match in (([one] * (most + 1), f"a list of 1 to {most} drags .* got {most + 1}"),
+                         ([], f"a list of 1 to {most} drags .* got 0"),
+                         ([one, dict(one, steps=-1)], "the edit's drag 2 steps must be a whole number"),
+                         ([one, dict(one, params=dict(lr=9))], "the edit's drag 2 params.lr must be"),
+                         ([one, dict(one, method="x")], r"unknown method 'x' in the edit JSON \(drag 2\)"),
+                         ([one, dict(one, points=[[1, 2]])], "the edit JSON's drag 2 points must be pairs")):
+        (tmp_path / "bad.json").write_text(json.dumps(dict(head, drags=drags)))
+        with pytest.raises(export.EditError, match=match):
+            export.read_edit(tmp_path / "bad.json")

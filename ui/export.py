@@ -211,7 +211,8 @@ def _read_drag(d, where):
             raise EditError(f"the edit's {where}points must be finite numbers, got {str(p)[:40]}")
     known = replayable(d["method"])
     return dict(method=d["method"], points=[[float(x), float(y)] for x, y in pts],
-                steps=_field("max_steps", d["steps"], f"{where}steps"),
+                # 0: the engine's points were already at their targets (a drag again after arriving)
+                steps=0 if type(d["steps"]) is int and d["steps"] == 0 else _field("max_steps", d["steps"], f"{where}steps"),
                 params={k: _field(k, v, f"{where}params.{k}") for k, v in d["params"].items() if k in known},
                 mask=mask_from_b64(d.get("mask")))
 

@@ -132,7 +132,7 @@ def build(state, uploads):
                              api_visibility="undocumented"))   # the API twin: continue_from
     show_chain(cont_api_btn.click(drag_chain.continue_from, [cont_method, state], [state, image, points_md, status],
                                   api_name="continue_from"))
-    clear_mask_btn.click(drag_image.clear_mask, [state], [editor])
+    clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask")
     for btn, (_, methods, name, _, _) in zip(drag_btns, DRAGS):
         show_chain(btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
                              [out_dg, out_fd, status, table, state], api_name=name))
