@@ -145,17 +145,29 @@ def test_latent_and_dcgan_tabs(server):
 
 
 def test_invert_a_photo_and_drag_it(server, tmp_path):
+    """The Inversion tab's example photo (public domain, shipped with the app): inverted, sent to the
+    Drag tab, dragged twice (the second drag continues with the photo's tuned generator from the
+    first's result), then reset to the exact reconstruction."""
+    from ui.tab_invert import EXAMPLE
+    assert EXAMPLE.stat().st_size < 100_000 and Image.open(EXAMPLE).size == (256, 256)
+    assert "public domain" in (EXAMPLE.parent / "README.md").read_text()
     c = Client(server.url, verbose=False)
-    rng = np.random.default_rng(0)
-    Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).resize((90, 70), Image.BICUBIC).save(tmp_path / "p.png")
-    target, recon, md = c.predict(handle_file(str(tmp_path / "p.png")), server_model(server), 20, 20, 20,
-                                  api_name="/invert")
+    offered = [comp for comp in c.config["components"] if comp.get("type") == "dataset"]
+    assert any(EXAMPLE.name in json.dumps(comp["props"].get("samples")) for comp in offered)
+    target, recon, md = c.predict(handle_file(str(EXAMPLE)), server_model(server), 20, 20, 20, api_name="/invert")
     assert "PSNR: W" in md and "PTI" in md and img(recon).shape == (512, 512, 3)
-    c.predict(api_name="/send_to_drag")
+    shown, *_ = c.predict(api_name="/send_to_drag")
+    assert np.array_equal(img(shown), img(recon))
     c.predict(200, 256, api_name="/add_point")
     c.predict(260, 256, api_name="/add_point")
     dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
-    assert "done" in status and np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
+    assert "done" in status and "from the inverted photo" in status
+    assert np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
+    dg2, _, status, _ = c.predict(None, max_steps=3, api_name="/drag_draggan")
+    assert "Drag 2 of the chain" in status and "from the result of drag 1" in status
+    assert not np.array_equal(img(dg2), img(dg))
+    shown, *_ = c.predict(api_name="/reset_image")
+    assert np.array_equal(img(shown), img(recon))   # the inverted photo, exactly
     (tmp_path / "x.txt").write_text("not an image")
     with pytest.raises(AppError, match="Photo: not an image file"):   # the handler's gr.Error, nothing else
         c.predict(handle_file(str(tmp_path / "x.txt")), server_model(server), 10, 10, 0, api_name="/invert")

@@ -4,6 +4,7 @@ image restore the exact earlier images; Compare both continues each engine from 
 or both from one chosen result; the exports record the whole chain, and loading the edit JSON
 replays it to the same latent."""
 import json
+import time
 
 import imageio.v2 as imageio
 import numpy as np
@@ -162,6 +163,27 @@ def test_a_drag_that_arrives_at_once_is_a_0_step_link_that_replays(server):
     c2 = Client(server.url, verbose=False)
     c2.predict(handle_file(e["json"]), api_name="/replay")
     assert (exported(c2)["draggan"]["latent"] - e["latent"]).abs().max() <= 1e-5
+
+
+def test_the_chain_does_not_change_under_a_running_drag(server):
+    c, start = fresh(server, seed=11)
+    c.predict(None, max_steps=2, api_name="/drag_draggan")
+    c.predict(api_name="/clear_points")
+    c.predict(40, 40, api_name="/add_point")
+    c.predict(470, 470, api_name="/add_point")
+    job = c.submit(None, max_steps=1000, api_name="/drag_draggan")
+    time.sleep(4)
+    for endpoint in ("/undo_drag", "/reset_image"):
+        with pytest.raises(Exception, match="A drag is running: wait for it to finish, or Stop it first"):
+            c.predict(api_name=endpoint)
+    assert "Stopping" in c.predict(api_name="/stop")
+    _, _, status, table = job.result(timeout=60)
+    assert "Drag 2 of the chain" in status and "(stopped)" in status and 0 < table["data"][0][5] < 1000
+    steps = exported(c)["draggan"]["edit"]["drags"][1]["steps"]
+    assert steps == table["data"][0][5]   # the steps really taken
+    c.predict(api_name="/undo_drag")
+    shown, *_ = c.predict(api_name="/reset_image")
+    assert np.array_equal(img(shown), start)
 
 
 def test_a_chain_is_bounded(server):

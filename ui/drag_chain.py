@@ -65,6 +65,12 @@ def view(state):
             gr.update(visible=last is not None and len(last.results) > 1))
 
 
+def _idle(state):
+    """The chain changes only between drags (a running drag pushes its record onto the chain it started from)."""
+    if state is not None and state.running:
+        raise gr.Error("A drag is running: wait for it to finish, or Stop it first.")
+
+
 def _shown(state, status):
     shown = draw.render(state.image, state.points)
     return state, shown, points_text(state), status
@@ -77,6 +83,7 @@ def undo_drag(state):
         raise gr.Error("Generate an image first (New image).")
     if not state.chain:
         raise gr.Error("There is no drag to undo: the image is the start image.")
+    _idle(state)
     state.undo()
     return _shown(state, "Undid the last drag. " + chain_text(state))
 
@@ -89,6 +96,7 @@ def continue_from(method, state):
     if method not in state.results:
         have = ", ".join(state.results)
         raise gr.Error(f"method: the last drag has no {str(method)[:20]!r} result (it has: {have})")
+    _idle(state)
     state.choose(method)
     return _shown(state, f"Both engines continue from {runner.LABELS[method]}'s result of drag "
                          f"{len(state.chain)}. " + chain_text(state))

@@ -102,10 +102,13 @@ def clear_points(state):
     return state, draw.render(state.image), "Points cleared."
 
 
+@ug.handler
 def reset_image(state):
     """Back to the start image (the seed's, or the inverted photo): the chain, points and mask are cleared."""
     if state is None or not state.ready:
         return state, None, None, HINT, "Nothing to reset: generate an image first (New image)."
+    if state.running:
+        raise gr.Error("A drag is running: wait for it to finish, or Stop it first.")
     undone = len(state.chain)
     state.reset()
     shown = draw.render(state.start)

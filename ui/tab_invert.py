@@ -61,10 +61,10 @@ def build(uploads, drag_state, drag_outputs, show_chain):
                         "(public domain, via scikit-image's data.astronaut())")
         with gr.Column():
             _, target = captioned(gr.Image, "**Target** (cropped)", label="Target (cropped)", type="pil",
-                                  interactive=False)
+                                  interactive=False, format="png")
         with gr.Column():
             _, recon = captioned(gr.Image, "**Reconstruction**", label="Reconstruction", type="pil",
-                                 interactive=False)
+                                 interactive=False, format="png")
     with gr.Row():
         model = ug.Dropdown(model_choices(), value=default_model(), label="Model")
         steps_w = ug.Slider(10, 500, 150, step=10, label="W steps")
