@@ -32,7 +32,7 @@ def check_points(state):
 
 
 def check_chain(state):
-    most = limits.SIZES["chain_drags"]
+    most = limits.max_chain()
     if len(state.chain) >= most:
         raise gr.Error(f"This image already has {most} drags in its chain, the most a chain keeps: Undo drag or "
                        f"Reset image (export the result first to keep it).")

@@ -10,7 +10,7 @@ drag is deterministic, so the image is the same. A version-1 file (one drag, its
 level) reads as a chain of one.
 
 An edit JSON comes from a user, so `read_edit` checks all of it before anything runs: file size
-and nesting depth before parsing, then the number of drags (`limits.SIZES['chain_drags']`) and
+and nesting depth before parsing, then the number of drags (`limits.max_chain()`) and
 every field against its range in `limits`.
 """
 import base64
@@ -173,7 +173,7 @@ def read_edit(path):
         raise EditError("the edit's model must be a model id (text)")
     if data["space"] not in ("w", "w+", "z"):
         raise EditError(f"the edit's space must be 'w', 'w+' or 'z', got {str(data['space'])[:20]!r}")
-    most = limits.SIZES["chain_drags"]
+    most = limits.max_chain()
     if not isinstance(drags, list) or not 1 <= len(drags) <= most:
         n = len(drags) if isinstance(drags, list) else type(drags).__name__
         raise EditError(f"the edit's drags must be a list of 1 to {most} drags (a chain is at most {most} long), "

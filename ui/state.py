@@ -50,7 +50,7 @@ class DragState:
     image: np.ndarray | None = None   # the image shown for clicking: the start, or the last drag's shown result
     points: list = field(default_factory=list)    # [handle, target, handle, ...] in model px, as shown
     running: list = field(default_factory=list)   # the sessions of the drag in progress (Stop reaches them)
-    chain: list = field(default_factory=list)     # DragRecord per drag, in order (limits.SIZES['chain_drags'])
+    chain: list = field(default_factory=list)     # DragRecord per drag, in order (at most limits.max_chain())
     generator: object = None     # an inverted photo's tuned generator ...
     latent: object = None        # ... and its W+ latent (the start; None: the seed's)
 
