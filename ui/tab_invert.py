@@ -66,7 +66,7 @@ def build(uploads, drag_state, drag_outputs, show_chain):
             _, recon = captioned(gr.Image, "**Reconstruction**", label="Reconstruction", type="pil",
                                  interactive=False, format="png")
     with gr.Row():
-        model = ug.Dropdown(model_choices(), value=default_model(), label="Model")
+        model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=2)
         steps_w = ug.Slider(10, 500, 150, step=10, label="W steps")
         steps_wp = ug.Slider(10, 500, 150, step=10, label="W+ steps")
         steps_pti = ug.Slider(0, 500, 150, step=10, label="PTI steps (0 = off)")
