@@ -109,12 +109,14 @@ def build(state, uploads):
     start = [model, seed, psi, space, state, uploads]
     chain_view = [image, points_md, click_md, cap_dg, cap_fd, out_dg, out_fd, table, details, continue_row]
 
-    def show_chain(event):   # what the tab shows of the chain, after anything that changed it
-        return event.then(drag_chain.view, [state], chain_view, api_visibility="undocumented", queue=False)
+    def show_chain(event):
+        """After anything that changed the state: what the tab shows of the chain, and the Model
+        dropdown back on the model of the image shown (a failed New image leaves the old one)."""
+        return event.then(drag_chain.view, [state], chain_view, api_visibility="undocumented", queue=False) \
+            .then(drag_image.model_shown, [state], [model], api_visibility="undocumented", queue=False)
 
     # new_image may wait for a download: its own, larger pool keeps other users' new images flowing
-    show_chain(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4)) \
-        .then(drag_image.model_shown, [state], [model], api_visibility="undocumented", queue=False)
+    show_chain(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4))
     model_file.upload(drag_image.upload_model, [model_file, uploads], [uploads, model, points_md],
                       api_name="upload_model")
     model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
