@@ -44,16 +44,15 @@ def plan(state, methods, mask):
                       sources={m: state.source(m) for m in methods})
 
 
-def make_sessions(configs, state, record, uploads=None, latent=None):
-    """Engine sessions for the drag `record` plans, each from its engine's head in `state` (or all
-    from `latent` when given); every input validated, nothing in `state` changed."""
+def make_sessions(configs, state, record, uploads=None):
+    """Engine sessions for the drag `record` plans, each from its engine's head in `state`; every
+    input validated, nothing in `state` changed."""
     G = state.generator or get_model(state.model, uploads)  # an inverted photo brings its tuned generator
     sessions = {}
     for m, cfg in configs.items():
         pts = record.points[m]
-        start = latent if latent is not None else state.head_latent(record.sources[m])
-        sessions.update(runner.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, latent=start,
-                                             device=DEVICE))
+        sessions.update(runner.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
+                                             latent=state.head_latent(record.sources[m])))
     return sessions
 
 

@@ -1,4 +1,4 @@
-"""Running drags for a UI: one method, or both from the identical start, as a stream of frames.
+"""Running drags for a UI: one method, or both (each from the start it is given), as a stream of frames.
 
 `stream(...)` is a plain generator: each item is a `Frame` with the current image of every
 method and one status line; the last item carries each method's result dict. Both sessions
