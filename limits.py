@@ -52,7 +52,7 @@ SETTINGS = {
     "hub_max_requests": ("LATENTLAB_HUB_MAX_REQUESTS", 12.0),  # HTTP requests per download, retries included
     "download_wait": ("LATENTLAB_DOWNLOAD_WAIT", 25.0),    # s an app request waits for a running download
     "model_cache": ("LATENTLAB_MODEL_CACHE", 4.0),         # generators kept in memory by the app (LRU)
-    "chain_drags": ("LATENTLAB_CHAIN_DRAGS", 20.0),        # drags in one image's chain (app, edit JSON): each keeps its frames
+    "chain_drags": ("LATENTLAB_CHAIN_DRAGS", 20.0),        # drags in one image's chain (each keeps its frames)
 }
 
 

@@ -23,8 +23,8 @@ MOST = 5   # the test server's chain bound (LATENTLAB_CHAIN_DRAGS; 20 by default
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("chain")
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub"),
-                                                          LATENTLAB_CHAIN_DRAGS=str(MOST)))
+    srv = AppServer(model_for_tests(tmp), extra_env=dict(
+        HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub"), LATENTLAB_CHAIN_DRAGS=str(MOST)))
     yield srv
     srv.close()
 

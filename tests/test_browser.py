@@ -152,8 +152,8 @@ def test_successive_drags_and_a_table_that_fits_1280x800(tmp_path):
             for name in ("method", "reached", "content moved", "colour cast", "far-field change", "steps", "seconds"):
                 box = table.locator("th").filter(has_text=name).first.bounding_box()
                 assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= min(right, 1280) + 1, name
-            assert page.evaluate("""() => [...document.querySelectorAll('#results-table *')]
-                                    .every(e => e.scrollWidth <= e.clientWidth + 1 || getComputedStyle(e).overflowX === 'visible')""")
+            assert page.evaluate("""() => [...document.querySelectorAll('#results-table *')].every(
+                e => e.scrollWidth <= e.clientWidth + 1 || getComputedStyle(e).overflowX === 'visible')""")
             # drag 2: new points on drag 1's result, a few steps
             page.get_by_text("Clear points").click()
             page.get_by_text("Points cleared.").wait_for(timeout=30_000)

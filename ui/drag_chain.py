@@ -34,7 +34,8 @@ def chain_text(state):
         nxt = "each engine continues from its own result (or continue both from one of them)"
     else:
         nxt = f"the next drag continues from {runner.LABELS[last.shown()]}'s result"
-    return f"**{n} drag{'s' if n > 1 else ''} in the chain**; {nxt}. *Undo drag* goes back one, *Reset image* to the start."
+    return (f"**{n} drag{'s' if n > 1 else ''} in the chain**; {nxt}. *Undo drag* goes back one, "
+            "*Reset image* to the start.")
 
 
 def _caption(state, method):

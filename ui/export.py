@@ -198,7 +198,8 @@ def _read_drag(d, where):
     if not isinstance(d, dict) or not need <= set(d):
         raise EditError(f"the edit's {where or 'drag '}must contain {sorted(need)}")
     if d["method"] not in ENGINES:
-        raise EditError(f"unknown method {str(d['method'])[:40]!r} in the edit JSON" + (f" ({where.strip()})" if where else ""))
+        raise EditError(f"unknown method {str(d['method'])[:40]!r} in the edit JSON"
+                        + (f" ({where.strip()})" if where else ""))
     if not isinstance(d["params"], dict):
         raise EditError(f"the edit's {where}params must be an object, got {type(d['params']).__name__}")
     pts = d["points"]
@@ -210,15 +211,16 @@ def _read_drag(d, where):
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in p):
             raise EditError(f"the edit's {where}points must be finite numbers, got {str(p)[:40]}")
     known = replayable(d["method"])
+    arrived = type(d["steps"]) is int and d["steps"] == 0   # the engine's points were at their targets already
     return dict(method=d["method"], points=[[float(x), float(y)] for x, y in pts],
-                # 0: the engine's points were already at their targets (a drag again after arriving)
-                steps=0 if type(d["steps"]) is int and d["steps"] == 0 else _field("max_steps", d["steps"], f"{where}steps"),
+                steps=0 if arrived else _field("max_steps", d["steps"], f"{where}steps"),
                 params={k: _field(k, v, f"{where}params.{k}") for k, v in d["params"].items() if k in known},
                 mask=mask_from_b64(d.get("mask")))
 
 
-OUTCOME_KEYS = ("reached", "reached_points", "tracked_reached", "tracked_reached_points", "stop_reason", "start_handles",
-                "handles", "targets", "distances", "moved", "moved_px", "moved_fraction", "colour_cast", "far_field")
+OUTCOME_KEYS = ("reached", "reached_points", "tracked_reached", "tracked_reached_points", "stop_reason",
+                "start_handles", "handles", "targets", "distances", "moved", "moved_px", "moved_fraction",
+                "colour_cast", "far_field")
 
 
 def outcome(result):

@@ -30,7 +30,7 @@ class DragRecord:
     """One drag of a chain."""
     points: dict                 # method -> [handle, target, ...] it was given (model px)
     mask: np.ndarray | None      # the editable region (None: the whole image)
-    sources: dict                # method -> the engine of the previous drag whose result it started from (None: the start)
+    sources: dict                # method -> the previous drag's engine whose result it started at (None: the start)
     results: dict = field(default_factory=dict)   # method -> result dict (+ params as recorded, image, frames, latent)
     chosen: str | None = None    # "Continue both from <method>'s result": every engine's next drag starts there
 

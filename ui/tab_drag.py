@@ -64,7 +64,8 @@ def build(state, uploads):
     `show_chain(event)`, which refreshes the chain's view after an event of another tab)."""
     with gr.Row(equal_height=True):
         model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=4)
-        seed = ug.Number(3, label="Seed", scale=1, min_width=90)   # an example face; the engines' default seed is dragcore.config's
+        # seed 3: an example face; the engines' default seed is dragcore.config's
+        seed = ug.Number(3, label="Seed", scale=1, min_width=90)
         psi = ug.Slider(0, 1, config.DragConfig.psi, step=0.05, label="Truncation ψ", scale=2, min_width=160)
         space = ug.Radio(["w+", "w"], value=config.DragConfig.space, label="Latent space", scale=1, min_width=120)
         new_btn = gr.Button("New image", variant="primary", scale=1, min_width=110)
@@ -140,5 +141,6 @@ def build(state, uploads):
                              [out_dg, out_fd, status, table, state], api_name=name))
     stop_btn.click(drag_run.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_run.export_files, [state], [files], api_name="export")
-    show_chain(edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status], api_name="replay"))
+    show_chain(edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status],
+                                api_name="replay"))
     return new_outputs, start, show_chain
