@@ -28,11 +28,11 @@ def build():
                     "Click a handle point, then its target; optionally paint the editable region; drag.")
         state, uploads = gr.State(DragState()), gr.State(None)   # per session: drag state; the uploaded model
         with gr.Tab("Drag"):
-            drag_outputs, start_inputs = tab_drag.build(state, uploads)
+            drag_outputs, start_inputs, show_chain = tab_drag.build(state, uploads)
         with gr.Tab("Latent space"):
             tab_latent.build(uploads)
         with gr.Tab("Inversion"):
-            tab_invert.build(uploads, state, drag_outputs)
+            tab_invert.build(uploads, state, drag_outputs, show_chain)
         with gr.Tab("DCGAN"):
             tab_dcgan.build()
         # the first image, as soon as the page opens (the API has /new_image for it)

@@ -52,11 +52,17 @@ SETTINGS = {
     "hub_max_requests": ("LATENTLAB_HUB_MAX_REQUESTS", 12.0),  # HTTP requests per download, retries included
     "download_wait": ("LATENTLAB_DOWNLOAD_WAIT", 25.0),    # s an app request waits for a running download
     "model_cache": ("LATENTLAB_MODEL_CACHE", 4.0),         # generators kept in memory by the app (LRU)
+    "chain_drags": ("LATENTLAB_CHAIN_DRAGS", 20.0),        # drags in one image's chain (each keeps its frames)
 }
 
 
 class LimitError(ValueError):
     """A value from a user is missing, malformed or outside its documented range."""
+
+
+def max_chain():
+    """The most drags one image's chain holds (the app's chain and an edit JSON's `drags`)."""
+    return int(setting("chain_drags"))
 
 
 def setting(name):

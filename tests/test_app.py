@@ -52,11 +52,12 @@ def test_first_image_fast_and_drag_each_method(server):
         assert np.abs(shown.astype(float) - start).mean() > 0.5  # the image changed
     dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 10, 0.3, 3, api_name="/compare")
     assert {r[0] for r in table["data"]} == {"DragGAN", "FreeDrag"}
-    # the engine's verdict and the optical-flow motion side by side; "reached" only where both agree
-    assert table["headers"][4].startswith("engine: at target") and "content moved" in table["headers"][5]
+    # one short row per method: "reached" (engine at target and content at least half way), the motion
+    assert table["headers"][:3] == ["method", "reached", "content moved (of the way)"]
+    assert table["headers"][5:] == ["steps", "seconds"]
     for row in table["data"]:
-        float(row[5])  # the measured fraction of the requested way
-        assert row[6] == "yes" or row[6].startswith("no")
+        float(row[2])  # the measured fraction of the requested way
+        assert row[1] == "yes" or row[1].startswith("no")
 
 
 def test_exports_are_valid_and_edit_json_replays(server, tmp_path):
@@ -74,8 +75,10 @@ def test_exports_are_valid_and_edit_json_replays(server, tmp_path):
     with imageio.get_reader(by_ext["mp4"], format="FFMPEG") as reader:
         assert reader.count_frames() >= 2 and reader.get_data(0).shape == (256, 256, 3)
     edit = json.loads(open(by_ext["json"]).read())
-    assert edit["method"] == "freedrag" and edit["steps"] == 12 and len(edit["points"]) == 2
-    out = edit["outcome"]  # what the run achieved, with the independent motion measure
+    assert edit["method"] == "freedrag" and len(edit["drags"]) == 1
+    drag = edit["drags"][0]
+    assert drag["method"] == "freedrag" and drag["steps"] == 12 and len(drag["points"]) == 2
+    out = drag["outcome"]  # what the run achieved, with the independent motion measure
     assert isinstance(out["reached"], bool) and isinstance(out["tracked_reached"], bool)
     assert len(out["moved_fraction"]) == len(out["moved_px"]) == 1
     # replay in a brand-new session: same image
@@ -142,17 +145,29 @@ def test_latent_and_dcgan_tabs(server):
 
 
 def test_invert_a_photo_and_drag_it(server, tmp_path):
+    """The Inversion tab's example photo (public domain, shipped with the app): inverted, sent to the
+    Drag tab, dragged twice (the second drag continues with the photo's tuned generator from the
+    first's result), then reset to the exact reconstruction."""
+    from ui.tab_invert import EXAMPLE
+    assert EXAMPLE.stat().st_size < 100_000 and Image.open(EXAMPLE).size == (256, 256)
+    assert "public domain" in (EXAMPLE.parent / "README.md").read_text()
     c = Client(server.url, verbose=False)
-    rng = np.random.default_rng(0)
-    Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).resize((90, 70), Image.BICUBIC).save(tmp_path / "p.png")
-    target, recon, md = c.predict(handle_file(str(tmp_path / "p.png")), server_model(server), 20, 20, 20,
-                                  api_name="/invert")
+    offered = [comp for comp in c.config["components"] if comp.get("type") == "dataset"]
+    assert any(EXAMPLE.name in json.dumps(comp["props"].get("samples")) for comp in offered)
+    target, recon, md = c.predict(handle_file(str(EXAMPLE)), server_model(server), 20, 20, 20, api_name="/invert")
     assert "PSNR: W" in md and "PTI" in md and img(recon).shape == (512, 512, 3)
-    c.predict(api_name="/send_to_drag")
+    shown, *_ = c.predict(api_name="/send_to_drag")
+    assert np.array_equal(img(shown), img(recon))
     c.predict(200, 256, api_name="/add_point")
     c.predict(260, 256, api_name="/add_point")
     dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
-    assert "done" in status and np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
+    assert "done" in status and "from the inverted photo" in status
+    assert np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
+    dg2, _, status, _ = c.predict(None, max_steps=3, api_name="/drag_draggan")
+    assert "Drag 2 of the chain" in status and "from the result of drag 1" in status
+    assert not np.array_equal(img(dg2), img(dg))
+    shown, *_ = c.predict(api_name="/reset_image")
+    assert np.array_equal(img(shown), img(recon))   # the inverted photo, exactly
     (tmp_path / "x.txt").write_text("not an image")
     with pytest.raises(AppError, match="Photo: not an image file"):   # the handler's gr.Error, nothing else
         c.predict(handle_file(str(tmp_path / "x.txt")), server_model(server), 10, 10, 0, api_name="/invert")
@@ -165,6 +180,9 @@ def test_model_list_shows_shape_licence_and_cached_state(server):
     assert "Humans (StyleGAN-Human v2, 512x256) · 512x256 · not stated (SHHQ data: non-commercial research only)" \
         in labels   # the test server's Hub cache is empty: not marked cached
     assert "Faces 64px (bundled, offline) · 64x64 · MIT (distilled from gan-face-generate) · ✓ cached" in labels
+    # the operator's --model file by its name: a label never shows a server path
+    assert labels[0] == "faces64.safetensors (the file the app was started with)"
+    assert not [label for label in labels if server_model(server) in label or "/" + "stylegan" in label]
     card = c.predict("humans-512", api_name="/model_card")
     assert "512x256 px (HxW)" in card and "downloaded on first use" in card
     assert "`DragGan/DragGan-Models:stylegan_human_v2_512.pkl`" in card and "pads them to 512x512" in card

@@ -38,6 +38,7 @@ def test_every_endpoint_has_named_parameters(server):
     names = {ep: [p["parameter_name"] for p in info["parameters"]] for ep, info in api.items()}
     assert names["/new_image"] == ["model", "seed", "psi", "space"]
     assert names["/add_point"] == ["x", "y"] and names["/replay"] == ["file"]
+    assert names["/continue_from"] == ["method"] and names["/undo_drag"] == names["/reset_image"] == []
     for ep in ("/drag_draggan", "/drag_freedrag", "/compare"):
         assert names[ep] == ["editor", *FIRST, *LATER]
         assert all(p["parameter_has_default"] for p in api[ep]["parameters"])   # omitted: the model's preset
@@ -47,7 +48,7 @@ def test_every_endpoint_has_named_parameters(server):
 
 def _edits(c):
     files = c.predict(api_name="/export")
-    return {f.rsplit("/", 1)[-1].split("_")[0]: json.loads(open(f).read())
+    return {f.rsplit("/", 1)[-1].split("_")[0]: json.loads(open(f).read())["drags"][-1]   # the last drag
             for f in files if f.endswith("_edit.json")}
 
 

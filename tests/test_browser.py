@@ -1,5 +1,8 @@
 """A real browser (Debian's chromium driven by Playwright): open the app, click a handle and a
-target on the image, press "Drag with FreeDrag", and see the result image appear and differ."""
+target on the image, press "Drag with FreeDrag", and see the result image appear and differ; and on
+a 1280x800 screen, two successive drags (the second starts from the first's result), a results
+table whose key columns are visible without scrolling sideways, Reset image, and the Model
+dropdown going back to the model shown after a model fails to load."""
 import os
 import shutil
 from pathlib import Path
@@ -40,6 +43,7 @@ def test_click_points_and_drag_with_freedrag(tmp_path):
             img = page.locator("#drag-image img").first
             img.wait_for(state="visible", timeout=60_000)
             page.wait_for_timeout(500)
+            img.screenshot(path=str(tmp_path / "start.png"))   # the start image, before any point is drawn
             box = img.bounding_box()
             # handle at 40% / 50%, target at 60% / 50% of the displayed image
             page.mouse.click(box["x"] + 0.40 * box["width"], box["y"] + 0.5 * box["height"])
@@ -64,8 +68,7 @@ def test_click_points_and_drag_with_freedrag(tmp_path):
             out.wait_for(state="visible", timeout=60_000)
             shot = tmp_path / "browser_freedrag.png"
             page.screenshot(path=str(shot), full_page=True)
-            a = out.screenshot(path=str(tmp_path / "result.png"))
-            b = img.screenshot(path=str(tmp_path / "start.png"))
+            out.screenshot(path=str(tmp_path / "result.png"))
             browser.close()
         assert shot.stat().st_size > 10_000
         ra = np.asarray(Image.open(tmp_path / "result.png").convert("L").resize((64, 64)), float)
@@ -75,5 +78,118 @@ def test_click_points_and_drag_with_freedrag(tmp_path):
         if keep:
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, Path(keep) / "browser_freedrag.png")
+    finally:
+        server.close()
+
+
+def _click_pair(page, handle, target):
+    """Click a handle and its target (fractions of the displayed image). The image is replaced by one
+    with the handle drawn: a click that lands while Gradio swaps it is dropped, so the target is
+    clicked again only while the app still asks for it (no extra point is ever added)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    pairs = page.get_by_text("→ (").count()
+    image = page.locator("#drag-image img").first
+    image.scroll_into_view_if_needed()   # mouse clicks land only inside the viewport
+    box = image.bounding_box()
+    page.mouse.click(box["x"] + handle[0] * box["width"], box["y"] + handle[1] * box["height"])
+    page.get_by_text("click the target").wait_for(timeout=60_000)
+    for attempt in range(3):
+        page.wait_for_timeout(1500)
+        image = page.locator("#drag-image img").first
+        image.scroll_into_view_if_needed()
+        box = image.bounding_box()
+        page.mouse.click(box["x"] + target[0] * box["width"], box["y"] + target[1] * box["height"])
+        try:
+            page.get_by_text("click the target").wait_for(state="detached", timeout=40_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    assert page.get_by_text("→ (").count() >= min(pairs, 1)
+
+
+def _drag(page, button, max_steps, n):
+    """Set Max steps, press a drag button and wait until drag n of the chain is done and shown."""
+    page.get_by_label("Max steps").fill(str(max_steps))
+    page.locator(button).click()
+    status = page.locator("#drag-status")
+    status.get_by_text(f"Drag {n} of the chain").wait_for(timeout=120_000)
+    status.get_by_text("done.").wait_for(timeout=120_000)
+    page.get_by_text(f"result of drag {n}").first.wait_for(timeout=60_000)   # the image to click is the result
+    page.wait_for_timeout(1500)
+    return status.inner_text()
+
+
+def _shot(page, selector, path):
+    page.locator(selector).first.screenshot(path=str(path))
+    return np.asarray(Image.open(path).convert("L").resize((64, 64), Image.BOX), float)
+
+
+def test_successive_drags_and_a_table_that_fits_1280x800(tmp_path):
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+    server = AppServer(model_for_tests(tmp_path), extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9",
+                                                                 HF_HUB_CACHE=str(tmp_path / "hub")))
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(server.url)
+            page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(tmp_path / "first_screen.png"))
+            seed = _shot(page, "#drag-image img", tmp_path / "seed.png")
+            page.get_by_text("Shared settings").click()
+            _click_pair(page, (0.40, 0.5), (0.60, 0.5))
+            status1 = _drag(page, "#btn-freedrag", 40, 1)
+            first = _shot(page, "#drag-image img", tmp_path / "drag1.png")
+            # the results table: its key columns on screen, nothing to scroll sideways
+            table = page.locator("#results-table")
+            table.scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "results_table.png"))
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+            right = table.bounding_box()["x"] + table.bounding_box()["width"]
+            for name in ("method", "reached", "content moved", "colour cast", "far-field change", "steps", "seconds"):
+                box = table.locator("th").filter(has_text=name).first.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= min(right, 1280) + 1, name
+            assert page.evaluate("""() => [...document.querySelectorAll('#results-table *')].every(
+                e => e.scrollWidth <= e.clientWidth + 1 || getComputedStyle(e).overflowX === 'visible')""")
+            # drag 2: new points on drag 1's result, a few steps
+            page.get_by_text("Clear points").click()
+            page.get_by_text("Points cleared.").wait_for(timeout=30_000)
+            page.wait_for_timeout(1000)
+            _click_pair(page, (0.5, 0.30), (0.5, 0.42))
+            status2 = _drag(page, "#btn-freedrag", 3, 2)
+            second = _shot(page, "#drag-image img", tmp_path / "drag2.png")
+            page.screenshot(path=str(tmp_path / "after_two_drags.png"), full_page=True)
+            # Reset image: the seed's image again
+            page.locator("#btn-reset").click()
+            page.get_by_text("the chain is empty").wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)
+            reset = _shot(page, "#drag-image img", tmp_path / "reset.png")
+            # a model that cannot be loaded (no Hub): a warning, and the dropdown goes back to the model shown
+            model = page.get_by_label("Model").first
+            shown_model = model.input_value()
+            model.click()
+            page.get_by_role("option", name="Horses (self-distilled 256)").first.click()
+            page.get_by_text("New image").first.click()
+            page.get_by_text("horses-256").first.wait_for(timeout=90_000)
+            page.wait_for_timeout(1500)
+            back = model.input_value()
+            browser.close()
+        d1, d21, d2s = (np.abs(a - b).mean() for a, b in ((first, seed), (second, first), (second, seed)))
+        print(f"mean |gray| change: drag 1 vs seed {d1:.2f}, drag 2 vs drag 1 {d21:.2f}, drag 2 vs seed {d2s:.2f}")
+        assert "FreeDrag from the start image" in status1
+        assert "FreeDrag from the result of drag 1" in status2
+        assert np.abs(first - seed).mean() > 1.0      # drag 1 changed the image
+        # a 3-step drag 2 stays close to its start: drag 1's result, not the seed's image
+        assert np.abs(second - first).mean() < 0.5 * np.abs(second - seed).mean()
+        assert np.abs(reset - seed).mean() < 0.2
+        assert back == shown_model and "faces64.safetensors" in back and "/" not in back
+        keep = os.environ.get("LATENTLAB_SCREENSHOT_DIR")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for name in ("first_screen.png", "results_table.png", "after_two_drags.png"):
+                shutil.copy(tmp_path / name, Path(keep) / name)
     finally:
         server.close()

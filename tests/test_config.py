@@ -88,7 +88,7 @@ def test_edit_json_reads_every_engine_setting(tmp_path):
                 steps=5, params=dict(lr=0.003, rows=4, stop_distance=1.5, track_step=0.5, precision="fp32",
                                      masked=False, r1=2.0))
     (tmp_path / "e.json").write_text(json.dumps(edit))
-    params = export.read_edit(tmp_path / "e.json")["params"]
+    params = export.read_edit(tmp_path / "e.json")["drags"][0]["params"]   # a version-1 edit: a chain of one
     assert params == dict(lr=0.003, rows=4, stop_distance=1.5, track_step=0.5, precision="fp32", r1=2.0)
     for bad, match in ((dict(track_step=2.0), "params.track_step must be a number from 0.05 to 1"),
                        (dict(precision="fp8"), "params.precision must be one of"),

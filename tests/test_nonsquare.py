@@ -137,8 +137,8 @@ def test_exports_keep_the_aspect(tmp_path):
     assert imageio.mimread(tmp_path / "a.gif")[0].shape[:2] == (256, 128)
     with imageio.get_reader(tmp_path / "a.mp4", format="FFMPEG") as reader:
         assert reader.get_data(0).shape[:2] == (256, 128)
-    rec = export.edit_record(model="m", seed=1, psi=0.7, space="w+", points=[[1, 2], [3, 4]], mask=None,
-                             method="draggan", params={}, steps=3, shape=(H, W))
+    rec = export.edit_record(model="m", seed=1, psi=0.7, space="w+", shape=(H, W), drags=[export.drag_entry(
+        method="draggan", points=[[1, 2], [3, 4]], mask=None, params={}, steps=3)])
     (tmp_path / "e.json").write_text(json.dumps(rec))
     assert export.read_edit(tmp_path / "e.json")["shape"] == [H, W]
     (tmp_path / "e.json").write_text(json.dumps(dict(rec, shape=[64])))

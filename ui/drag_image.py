@@ -1,5 +1,6 @@
-"""Drag tab handlers for the image and its points: New image, clicks, undo / clear / reset, the mask
-editor's reset, and the model upload. Each takes the session's `DragState` and returns it."""
+"""Drag tab handlers for the image and its points: New image, clicks, undo / clear points, Reset
+image, the mask editor's reset, and the model upload. Each takes the session's `DragState` and
+returns it."""
 import gradio as gr
 import numpy as np
 
@@ -101,12 +102,26 @@ def clear_points(state):
     return state, draw.render(state.image), "Points cleared."
 
 
+@ug.handler
 def reset_image(state):
+    """Back to the start image (the seed's, or the inverted photo): the chain, points and mask are cleared."""
     if state is None or not state.ready:
-        return state, None, None, "Nothing to reset."
+        return state, None, None, HINT, "Nothing to reset: generate an image first (New image)."
+    if state.running:
+        raise gr.Error("A drag is running: wait for it to finish, or Stop it first.")
+    undone = len(state.chain)
     state.reset()
     shown = draw.render(state.start)
-    return state, shown, dict(background=shown, layers=[], composite=shown), "Image reset."
+    return (state, shown, dict(background=shown, layers=[], composite=shown), HINT,
+            f"Image reset to the start ({undone} drag{'' if undone == 1 else 's'} undone); the chain is empty.")
+
+
+def model_shown(state):
+    """The Model dropdown's value for the model of the image shown (after a failed New image it goes
+    back to it)."""
+    if state is None or state.model is None:
+        return gr.skip()
+    return gr.update(value=UPLOAD if state.model.startswith(UPLOAD + ":") else state.model)
 
 
 def clear_mask(state):

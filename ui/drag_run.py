@@ -1,18 +1,22 @@
 """Drag tab handlers that run engines: the three drag endpoints, Stop, Export and the replay of an
-edit JSON. Settings arrive as the fields of ui.drag_settings (named API parameters)."""
+edit JSON, and the chain's Undo drag / Continue both from one result. Every drag continues the
+session's chain (ui.state): each engine starts from its head, and the finished drag is pushed onto
+the chain. Settings arrive as the fields of ui.drag_settings (named API parameters)."""
 import inspect
 import tempfile
 
 import gradio as gr
-import numpy as np
 
 import checkpoints
+import limits
 from dragcore import config
 from ui import draw, drag_settings, export, runner
 from ui import guard as ug
 from ui.context import DEVICE, get_model
+from ui.drag_chain import origin
 from ui.drag_image import start_image
 from ui.mask import from_editor
+from ui.state import DragRecord
 
 _NEED_IMAGE = "Generate an image first (New image)."
 
@@ -27,26 +31,50 @@ def check_points(state):
         raise gr.Error(f"Handle {len(p) // 2 + 1} has no target: click where it should go, or Undo it.")
 
 
-def make_sessions(configs, state, editor, uploads=None):
-    """Engine sessions for a drag, every input validated; raises before anything in `state` changes."""
-    mask = from_editor(editor, state.shape)
+def check_chain(state):
+    most = limits.max_chain()
+    if len(state.chain) >= most:
+        raise gr.Error(f"This image already has {most} drags in its chain, the most a chain keeps: Undo drag or "
+                       f"Reset image (export the result first to keep it).")
+
+
+def plan(state, methods, mask):
+    """The record of the next drag of `state` with `methods`: each engine's points and head."""
+    return DragRecord(points={m: state.points_for(m) for m in methods}, mask=mask,
+                      sources={m: state.source(m) for m in methods})
+
+
+def make_sessions(configs, state, record, uploads=None):
+    """Engine sessions for the drag `record` plans, each from its engine's head in `state`; every
+    input validated, nothing in `state` changed."""
     G = state.generator or get_model(state.model, uploads)  # an inverted photo brings its tuned generator
-    handles, targets = state.pairs()
-    sessions = runner.make_sessions(configs, G, handles, targets, mask=mask, latent=state.latent, device=DEVICE)
-    return sessions, mask
+    sessions = {}
+    for m, cfg in configs.items():
+        pts = record.points[m]
+        sessions.update(runner.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
+                                             latent=state.head_latent(record.sources[m])))
+    return sessions
 
 
-def drive(sessions, configs, state, mask):
-    """Run the sessions, registered in the state so Stop reaches them; yields frames and leaves the
-    results (with the steps really taken and the settings used) in `state`."""
-    state.running, state.mask = list(sessions.values()), mask
+def _finished(record, results, configs):
+    """The record with each engine's result: the settings as recorded, the final image, the frames
+    as the GIF shows them."""
+    for m, r in results.items():
+        record.results[m] = dict(r, params=export.record_params(r["params"], configs[m]), image=r["frames"][-1],
+                                 frames=[export.gif_frame(f) for f in r["frames"]])
+    return record
+
+
+def drive(sessions, configs, state, record):
+    """Run the sessions, registered in the state so Stop reaches them; yields frames and pushes the
+    finished drag (the steps really taken, the settings used, each result) onto the state's chain."""
+    state.running = list(sessions.values())
     try:
         for frame in runner.stream(sessions, every=5):
             yield frame
     finally:
         state.running = []
-    state.results = {m: dict(r, params=export.record_params(r["params"], configs[m])) for m, r in frame.results.items()}
-    state.image = frame.results[list(sessions)[-1]]["frames"][-1]
+    state.push(_finished(record, frame.results, configs))
 
 
 def _handle_pts(session):
@@ -55,16 +83,21 @@ def _handle_pts(session):
 
 
 def run_drag(methods, state, editor, values, uploads=None):
-    """Drag with `methods` (one or both engines, the same start), streaming both panels."""
+    """Drag with `methods` (one engine, or both each from its own head), streaming both panels; the
+    drag continues the session's chain."""
     check_points(state)
+    check_chain(state)
     configs = drag_settings.configs(methods, state.model, state.seed, state.psi, state.space, values)
-    sessions, mask = make_sessions(configs, state, editor, uploads)
-    blank = gr.skip()
-    for frame in drive(sessions, configs, state, mask):
+    record = plan(state, methods, from_editor(editor, state.shape))
+    sessions = make_sessions(configs, state, record, uploads)
+    n, blank = len(state.chain) + 1, gr.skip()
+    head = f"**Drag {n} of the chain** · "
+    for frame in drive(sessions, configs, state, record):
         imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
         table = runner.summary_rows(frame.results) if frame.results else gr.skip()
-        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), frame.status, table, state)
-    yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), frame.status + " — done.",
+        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, state)
+    starts = "; ".join(f"{runner.LABELS[m]} {origin(state, record, m, n)}" for m in methods)
+    yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), f"{head}{frame.status} — done. ({starts}.)",
            runner.summary_rows(frame.results), state)
 
 
@@ -93,7 +126,9 @@ def stop(state):
 
 @ug.handler
 def export_files(state):
-    if state is None or not state.results:
+    """Per engine of the last drag: its result, the GIF / MP4 of the whole chain that led to it, its
+    latent and the edit JSON of that chain."""
+    if state is None or not state.chain:
         raise gr.Error("Run a drag first; then its result can be exported.")
     inverted = state.generator is not None
     if inverted:
@@ -102,45 +137,80 @@ def export_files(state):
     out = tempfile.mkdtemp(prefix="latentlab_export_")
     files = []
     for m, r in state.results.items():
+        lineage = state.lineage(m)
+        drags = [export.drag_entry(method=e, points=rec.points[e], mask=rec.mask, params=rec.results[e]["params"],
+                                   steps=rec.results[e]["steps"], outcome=export.outcome(rec.results[e]))
+                 for rec, e in lineage]
         record = export.edit_record(model=("inverted:" if inverted else "") + state.model, seed=state.seed,
-                                    psi=state.psi, space=state.space, points=state.points, mask=state.mask, method=m,
-                                    params=r["params"], steps=r["steps"], shape=state.shape)
-        files += export.export_all(out, r, record)
+                                    psi=state.psi, space=state.space, drags=drags, shape=state.shape)
+        frames = [f for rec, e in lineage for f in rec.results[e]["frames"]]
+        files += export.export_all(out, record, r["image"], frames, r["latent"])
     return files
 
 
+def _config(fresh, drag):
+    """A replayed drag's config: the edit's own settings; what it does not record: the model's
+    presets, then the defaults."""
+    m = drag["method"]
+    return {m: config.with_presets(m, checkpoints.presets(fresh.model)[m], seed=fresh.seed, psi=fresh.psi,
+                                   space=fresh.space, max_steps=drag["steps"], **drag["params"])}
+
+
+def _record(drag, state):
+    mask = drag["mask"] if drag["mask"] is not None and drag["mask"].any() else None
+    return DragRecord(points={drag["method"]: drag["points"]}, mask=mask,
+                      sources={drag["method"]: state.source(drag["method"])})
+
+
 def _replay_setup(edit, uploads):
-    """The fresh state, configs, sessions and mask of an edit, all checked; nothing changed yet."""
+    """The fresh state and every drag's config, all checked (each drag's sessions are built once on
+    the start latent, which checks its points, mask and settings on the model); nothing changed yet."""
     if edit["model"].startswith("inverted:"):
         raise gr.Error("this edit started from an inverted photo; it cannot be replayed from the JSON alone")
     fresh, _ = start_image(edit["model"], edit["seed"], edit["psi"], edit["space"], uploads)
     if edit.get("shape") and tuple(edit["shape"]) != tuple(fresh.shape):
         raise gr.Error("the edit was made on a {}x{} image, but {} makes {}x{} images (height x width)".format(
             *edit["shape"], edit["model"], *fresh.shape))
-    fresh.points = edit["points"]
-    m = edit["method"]
-    # the edit's own settings; what it does not record: the model's presets, then the defaults
-    cfg = config.with_presets(m, checkpoints.presets(fresh.model)[m], seed=fresh.seed, psi=fresh.psi,
-                              space=fresh.space, max_steps=edit["steps"], **edit["params"])
-    editor = None if edit["mask"] is None else dict(background=None, composite=None, layers=[
-        np.dstack([np.zeros(edit["mask"].shape + (3,), np.uint8), edit["mask"].astype(np.uint8) * 255])])
-    sessions, mask = make_sessions({m: cfg}, fresh, editor, uploads)
-    return fresh, {m: cfg}, sessions, mask
+    configs, first = [_config(fresh, d) for d in edit["drags"]], None
+    for k, (drag, cfg) in enumerate(zip(edit["drags"], configs)):
+        try:
+            sessions = make_sessions(cfg, fresh, _record(drag, fresh), uploads)
+        except Exception as e:  # noqa: BLE001 - said with the drag it belongs to
+            if len(configs) == 1:
+                raise
+            raise gr.Error(f"drag {k + 1} of the edit: {ug.as_gr_error(e).message}") from None
+        first = first or sessions   # the first drag starts there: its sessions are the ones it runs
+    return fresh, configs, first
 
 
 @ug.handler
 def replay(file, state, uploads=None):
-    """Redo an exported edit. Every field is checked and the model, image and sessions are built
-    before the session's state changes: a bad edit leaves the previous image as it was. The drag
-    runs like any other (Stop reaches it) and the status reports the steps it really took."""
+    """Redo an exported edit: its drags in order, each from the previous one's result. Every field
+    of every drag is checked and the model, image and sessions are built before the session's state
+    changes: a bad edit leaves the previous image as it was. Each drag runs like any other (Stop
+    reaches it and ends the replay there) and the status reports the steps each really took."""
     if file is None:
         raise gr.Error("Choose an edit JSON file to load.")
     edit = export.read_edit(file)
-    fresh, configs, sessions, mask = _replay_setup(edit, uploads)
+    fresh, configs, first = _replay_setup(edit, uploads)
     state = state.adopt(fresh) if state is not None else fresh   # this object: Stop sees the running replay
-    for frame in drive(sessions, configs, state, mask):
-        yield state, draw.render(next(iter(frame.images.values())), state.points), f"Replaying… {frame.status}"
-    r = state.results[edit["method"]]
-    why = {"stopped": "stopped by you", "arrived": "the engine's points arrived", "max_steps": "as recorded"}[r["stop_reason"]]
-    yield state, draw.render(state.image, state.points), \
-        f"Replayed the {edit['method']} edit: {r['steps']} of {edit['steps']} steps ({why})."
+    n = len(edit["drags"])
+    for k, (drag, cfg) in enumerate(zip(edit["drags"], configs)):
+        record = _record(drag, state)
+        state.points = drag["points"]
+        sessions = first if k == 0 else make_sessions(cfg, state, record, uploads)
+        for frame in drive(sessions, cfg, state, record):
+            yield state, draw.render(next(iter(frame.images.values())), state.points), \
+                f"Replaying{f' drag {k + 1} of {n}' if n > 1 else ''}… {frame.status}"
+        if state.results[drag["method"]]["stop_reason"] == "stopped":
+            break
+    why = {"stopped": "stopped by you", "arrived": "the engine's points arrived", "max_steps": "as recorded"}
+    done = [(d, rec.results[d["method"]]) for d, rec in zip(edit["drags"], state.chain)]
+    if n == 1:
+        (d, r), = done
+        text = f"Replayed the {d['method']} edit: {r['steps']} of {d['steps']} steps ({why[r['stop_reason']]})."
+    else:
+        text = f"Replayed {len(done)} of the {n} drags of the {edit['method']} edit: " + "; ".join(
+            f"drag {i + 1} ({runner.LABELS[d['method']]}) {r['steps']} of {d['steps']} steps ({why[r['stop_reason']]})"
+            for i, (d, r) in enumerate(done)) + "."
+    yield state, draw.render(state.image, state.points), text

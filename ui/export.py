@@ -1,13 +1,17 @@
-"""Exports of a finished drag, and the edit JSON that replays it.
+"""Exports of a finished drag chain, and the edit JSON that replays it.
 
-The edit JSON holds everything needed to redo the same edit on the same model: model id,
-seed, psi, latent space, points, the mask (as a base64 PNG), method and hyper-parameters, and
-the number of steps taken, plus the `outcome` of the run (reached, the engine's own verdict, and
-the optical-flow measure of how far the content moved per point). Replaying it re-creates the start latent from the seed and runs the
-same engine for the same steps: the drag is deterministic, so the image is the same.
+The edit JSON holds everything needed to redo the same edit on the same model: model id, seed,
+psi, latent space and image shape, then `drags`: every drag of the chain that led to the exported
+result, in order, each with its points, mask (a base64 PNG), method, hyper-parameters, the steps it
+really took and its `outcome` (reached, the engine's own verdict, and the optical-flow measure of
+how far the content moved per point; informational). Replaying it re-creates the start latent from
+the seed and runs each drag with its engine for its steps, from the previous drag's result: the
+drag is deterministic, so the image is the same. A version-1 file (one drag, its fields at the top
+level) reads as a chain of one.
 
 An edit JSON comes from a user, so `read_edit` checks all of it before anything runs: file size
-and nesting depth before parsing, then every field against its range in `limits`.
+and nesting depth before parsing, then the number of drags (`limits.max_chain()`) and
+every field against its range in `limits`.
 """
 import base64
 import io
@@ -26,7 +30,7 @@ from PIL import Image
 
 from .draw import DISPLAY
 
-VERSION = 1
+VERSION = 2   # 1: a single drag, its fields at the top level (still read)
 
 
 class EditError(ValueError):
@@ -81,10 +85,20 @@ def mask_from_b64(s):
         raise EditError(f"the edit's mask is not a valid PNG ({type(e).__name__})") from None
 
 
-def edit_record(*, model, seed, psi, space, points, mask, method, params, steps, shape=None):
-    rec = dict(version=VERSION, model=model, seed=int(seed), psi=float(psi), space=space,
-               points=[[float(x), float(y)] for x, y in points], mask=mask_to_b64(mask), method=method,
-               params=params, steps=int(steps))
+def drag_entry(*, method, points, mask, params, steps, outcome=None):
+    """One drag of an edit JSON's `drags`."""
+    entry = dict(method=method, points=[[float(x), float(y)] for x, y in points], mask=mask_to_b64(mask),
+                 params=params, steps=int(steps))
+    if outcome is not None:
+        entry["outcome"] = outcome
+    return entry
+
+
+def edit_record(*, model, seed, psi, space, drags, shape=None):
+    """The edit JSON of a chain: `drags` are `drag_entry` dicts, first to last; `method` names the
+    engine of the last one (whose result the file goes with)."""
+    rec = dict(version=VERSION, model=model, seed=int(seed), psi=float(psi), space=space, method=drags[-1]["method"],
+               drags=list(drags))
     if shape is not None:   # (height, width) of the image the points are on
         rec["shape"] = [int(shape[0]), int(shape[1])]
     return rec
@@ -149,30 +163,24 @@ def read_edit(path):
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as e:
         raise EditError(f"not an edit JSON file ({e})") from None
-    need = {"model", "seed", "psi", "space", "points", "method", "params", "steps"}
-    if not isinstance(data, dict) or not need <= set(data):
-        raise EditError(f"the edit JSON must contain {sorted(need)}")
-    if data["method"] not in ENGINES:
-        raise EditError(f"unknown method {str(data['method'])[:40]!r} in the edit JSON")
+    if not isinstance(data, dict):
+        raise EditError("the edit JSON must be an object with the model, seed, psi, space and drags")
+    drags = data["drags"] if "drags" in data else [{k: data[k] for k in DRAG_KEYS if k in data}]   # version 1
+    need = {"model", "seed", "psi", "space"}
+    if not need <= set(data):
+        raise EditError(f"the edit JSON must contain {sorted(need | {'drags'})}")
     if not isinstance(data["model"], str) or not data["model"] or len(data["model"]) > 200:
         raise EditError("the edit's model must be a model id (text)")
     if data["space"] not in ("w", "w+", "z"):
         raise EditError(f"the edit's space must be 'w', 'w+' or 'z', got {str(data['space'])[:20]!r}")
-    if not isinstance(data["params"], dict):
-        raise EditError(f"the edit's params must be an object, got {type(data['params']).__name__}")
-    pts = data["points"]
-    if not isinstance(pts, list) or len(pts) < 2 or len(pts) % 2 or not all(
-            isinstance(p, list) and len(p) == 2 for p in pts):
-        raise EditError("the edit JSON's points must be pairs of [x, y] (handle, target, ...)")
-    _field("point_pairs", len(pts) // 2, "number of point pairs")
-    for p in pts:
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in p):
-            raise EditError(f"the edit's points must be finite numbers, got {str(p)[:40]}")
+    most = limits.max_chain()
+    if not isinstance(drags, list) or not 1 <= len(drags) <= most:
+        n = len(drags) if isinstance(drags, list) else type(drags).__name__
+        raise EditError(f"the edit's drags must be a list of 1 to {most} drags (a chain is at most {most} long), "
+                        f"got {n}")
     out = dict(data, seed=_field("seed", data["seed"], "seed"), psi=_field("psi", data["psi"], "psi"),
-               steps=_field("max_steps", data["steps"], "steps"), points=[[float(x), float(y)] for x, y in pts])
-    known = replayable(data["method"])
-    out["params"] = {k: _field(k, v, f"params.{k}") for k, v in data["params"].items() if k in known}
-    out["mask"] = mask_from_b64(data.get("mask"))
+               drags=[_read_drag(d, f"drag {i + 1} " if len(drags) > 1 else "") for i, d in enumerate(drags)])
+    out["method"] = out["drags"][-1]["method"]
     shape = data.get("shape")
     if shape is not None and not (isinstance(shape, list) and len(shape) == 2 and all(
             isinstance(v, int) and not isinstance(v, bool) and 4 <= v <= 4096 for v in shape)):
@@ -180,8 +188,39 @@ def read_edit(path):
     return out
 
 
-OUTCOME_KEYS = ("reached", "reached_points", "tracked_reached", "tracked_reached_points", "stop_reason", "start_handles",
-                "handles", "targets", "distances", "moved", "moved_px", "moved_fraction")
+DRAG_KEYS = ("method", "points", "mask", "params", "steps")
+
+
+def _read_drag(d, where):
+    """One drag of an edit (`where`: '' for a single drag, 'drag 2 ' in a chain) -> dict of DRAG_KEYS,
+    mask decoded, every number checked."""
+    need = {"points", "method", "params", "steps"}
+    if not isinstance(d, dict) or not need <= set(d):
+        raise EditError(f"the edit's {where or 'drag '}must contain {sorted(need)}")
+    if d["method"] not in ENGINES:
+        raise EditError(f"unknown method {str(d['method'])[:40]!r} in the edit JSON"
+                        + (f" ({where.strip()})" if where else ""))
+    if not isinstance(d["params"], dict):
+        raise EditError(f"the edit's {where}params must be an object, got {type(d['params']).__name__}")
+    pts = d["points"]
+    if not isinstance(pts, list) or len(pts) < 2 or len(pts) % 2 or not all(
+            isinstance(p, list) and len(p) == 2 for p in pts):
+        raise EditError(f"the edit JSON's {where}points must be pairs of [x, y] (handle, target, ...)")
+    _field("point_pairs", len(pts) // 2, f"{where}number of point pairs")
+    for p in pts:
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in p):
+            raise EditError(f"the edit's {where}points must be finite numbers, got {str(p)[:40]}")
+    known = replayable(d["method"])
+    arrived = type(d["steps"]) is int and d["steps"] == 0   # the engine's points were at their targets already
+    return dict(method=d["method"], points=[[float(x), float(y)] for x, y in pts],
+                steps=0 if arrived else _field("max_steps", d["steps"], f"{where}steps"),
+                params={k: _field(k, v, f"{where}params.{k}") for k, v in d["params"].items() if k in known},
+                mask=mask_from_b64(d.get("mask")))
+
+
+OUTCOME_KEYS = ("reached", "reached_points", "tracked_reached", "tracked_reached_points", "stop_reason",
+                "start_handles", "handles", "targets", "distances", "moved", "moved_px", "moved_fraction",
+                "colour_cast", "far_field")
 
 
 def outcome(result):
@@ -189,16 +228,22 @@ def outcome(result):
     return {k: result[k] for k in OUTCOME_KEYS if k in result}
 
 
-def export_all(out_dir, result, record):
-    """Write result PNG, GIF, MP4, latent and edit JSON for one method's result; returns the paths."""
+def gif_frame(frame):
+    """A frame as the GIF and MP4 show it (at most 256 px on its longer side): what a chain keeps of
+    every drag's progress, so a long chain of a large model stays small."""
+    return frame if max(frame.shape[:2]) <= 256 else _upscale(frame, 256)
+
+
+def export_all(out_dir, record, image, frames, latent):
+    """Write result PNG, the chain's GIF and MP4, the latent and the edit JSON (`record`) of one
+    method's result; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     m = record["method"]
-    paths = [write_png(result["frames"][-1], out / f"{m}_result.png"),
-             write_gif(result["frames"], out / f"{m}_drag.gif"),
-             write_mp4(result["frames"], out / f"{m}_drag.mp4")]
-    torch.save(result["latent"], out / f"{m}_latent.pt")
+    paths = [write_png(image, out / f"{m}_result.png"), write_gif(frames, out / f"{m}_drag.gif"),
+             write_mp4(frames, out / f"{m}_drag.mp4")]
+    torch.save(latent, out / f"{m}_latent.pt")
     paths.append(out / f"{m}_latent.pt")
-    (out / f"{m}_edit.json").write_text(json.dumps(dict(record, outcome=outcome(result)), indent=1))
+    (out / f"{m}_edit.json").write_text(json.dumps(record, indent=1))
     paths.append(out / f"{m}_edit.json")
     return [str(p) for p in paths]

@@ -210,10 +210,12 @@ def register_upload(path, gradio_root, max_bytes=None):
 
 def choices(default=None):
     """The model dropdown: (label with shape, licence and cached state, choice) for every registry
-    model, the operator's --model file if it is one, and this session's upload."""
+    model, the operator's --model file if it is one (labelled by its file name: a label never shows
+    a server path), and this session's upload."""
     from checkpoints import describe
     models = checkpoints.list_models()
-    out = [] if default is None or default in {m.id for m in models} else [(f"{default} (file)", default)]
+    out = [] if default is None or default in {m.id for m in models} else [
+        (f"{os.path.basename(str(default))} (the file the app was started with)", default)]
     out += [(describe.choice_label(m), m.id) for m in models]
     return out + [("Your uploaded model (see 'Your own model' below)", UPLOAD)]
 

@@ -1,10 +1,13 @@
-"""Running drags for a UI: one method, or both from the identical start, as a stream of frames.
+"""Running drags for a UI: one method, or both (each from the start it is given), as a stream of frames.
 
 `stream(...)` is a plain generator: each item is a `Frame` with the current image of every
 method and one status line; the last item carries each method's result dict. Both sessions
 step in turn (one Adam step each), so the two panels advance together and a Stop reaches both.
-`summary_rows` turns the results into the app's table (`TABLE_HEADERS`): the engine's own
-verdict and the optical-flow measure of what moved side by side, and "reached" only where both agree.
+`summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
+narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
+least half way, by optical flow), the content moved, the colour cast and far-field change (when
+the engine reports them), steps and seconds. `detail_rows` is the per-point table
+(`DETAIL_HEADERS`): the engine's own distance and verdict beside the measured motion.
 """
 from dataclasses import dataclass, field
 
@@ -12,9 +15,10 @@ from dragcore.engines import ENGINES, labels
 
 LABELS = labels()
 STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "max_steps": "step limit"}
-TABLE_HEADERS = ["method", "steps", "seconds", "engine: distance to target per point (px)", "engine: at target",
-                 "content moved (fraction of the requested way, per point)", "reached (engine at target and content "
-                 ">= half way)"]
+TABLE_HEADERS = ["method", "reached", "content moved (of the way)", "colour cast (/255)", "far-field change (/255)",
+                 "steps", "seconds"]
+DETAIL_HEADERS = ["method", "point", "engine: distance to target (px)", "engine: at target", "content moved (px)",
+                  "content moved (of the way)", "reached"]
 
 
 @dataclass
@@ -63,21 +67,32 @@ def stream(sessions, every=5):
     yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), results)
 
 
-def _fractions(r):
-    return ", ".join("n/a" if f is None else f"{f:.2f}" for f in r["moved_fraction"])
+def _fraction(f):
+    return "n/a" if f is None else f"{f:.2f}"
+
+
+def _per255(value):
+    return "—" if value is None else f"{float(value):.1f}"
+
+
+def _verdict(r, reached, tracked):
+    if reached:
+        return "yes"
+    if tracked:
+        return "no: content < half way"
+    return f"no ({STOP_REASONS.get(r['stop_reason'], r['stop_reason'])})"
 
 
 def summary_rows(results):
     """Table rows (TABLE_HEADERS) for {method: result dict}."""
-    rows = []
-    for m, r in results.items():
-        engine = "yes" if r["tracked_reached"] else f"no ({STOP_REASONS.get(r['stop_reason'], r['stop_reason'])})"
-        if r["reached"]:
-            verdict = "yes"
-        elif r["tracked_reached"]:
-            verdict = "no: the content did not move half way"
-        else:
-            verdict = "no"
-        rows.append([LABELS[m], r["steps"], r["seconds"], ", ".join(f"{d:.1f}" for d in r["distances"]), engine,
-                     _fractions(r), verdict])
-    return rows
+    return [[LABELS[m], _verdict(r, r["reached"], r["tracked_reached"]),
+             ", ".join(_fraction(f) for f in r["moved_fraction"]), _per255(r.get("colour_cast")),
+             _per255(r.get("far_field")), r["steps"], r["seconds"]] for m, r in results.items()]
+
+
+def detail_rows(results):
+    """Per-point rows (DETAIL_HEADERS) for {method: result dict}."""
+    return [[LABELS[m], i + 1, round(r["distances"][i], 1), "yes" if r["tracked_reached_points"][i] else "no",
+             None if r["moved_px"][i] is None else round(r["moved_px"][i], 1), _fraction(r["moved_fraction"][i]),
+             _verdict(r, r["reached_points"][i], r["tracked_reached_points"][i])]
+            for m, r in results.items() for i in range(len(r["distances"]))]

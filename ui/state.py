@@ -3,10 +3,40 @@
 Handlers change it in place and return it, so a Stop from the same session reaches the sessions a
 running drag registered in `running`. A replay or an inverted photo `adopt`s a fresh state into
 the same object for the same reason.
+
+Drags build on each other. `chain` holds the drags made on this image, in order, one `DragRecord`
+each: the points and mask it was given, per engine the result it started from, and per engine its
+result (settings as recorded, the steps it really took, the resulting latent, image and frames).
+An engine's next drag starts from the *head* the last drag left it (`source`): the result chosen
+with *Continue both from ...*, else the engine's own result, else the last drag's only result;
+before any drag, the start (the seed's latent, or an inverted photo's with its tuned generator,
+which every drag of the chain uses). The handles stay where that engine left them, with their
+targets, until the user changes the points. `undo` pops the last drag, `reset` empties the chain;
+the start image and every result are kept as the uint8 images that were shown, so both restore
+the exact earlier picture.
 """
 from dataclasses import dataclass, field, fields
 
 import numpy as np
+
+
+def engine_points(result):
+    """[handle, target, ...] where a drag's engine left its handles."""
+    return [list(q) for pair in zip(result["handles"], result["targets"]) for q in pair]
+
+
+@dataclass
+class DragRecord:
+    """One drag of a chain."""
+    points: dict                 # method -> [handle, target, ...] it was given (model px)
+    mask: np.ndarray | None      # the editable region (None: the whole image)
+    sources: dict                # method -> the previous drag's engine whose result it started at (None: the start)
+    results: dict = field(default_factory=dict)   # method -> result dict (+ params as recorded, image, frames, latent)
+    chosen: str | None = None    # "Continue both from <method>'s result": every engine's next drag starts there
+
+    def shown(self):
+        """The engine whose result the clickable image shows (the first one run, unless one was chosen)."""
+        return self.chosen or next(iter(self.results))
 
 
 @dataclass
@@ -17,18 +47,22 @@ class DragState:
     space: str = "w+"
     shape: tuple = (0, 0)        # (height, width) of the model's image
     start: np.ndarray | None = None   # the unedited image, HxWx3 uint8
-    image: np.ndarray | None = None   # the current image (the last drag's result)
-    points: list = field(default_factory=list)    # [handle, target, handle, ...] in model px
+    image: np.ndarray | None = None   # the image shown for clicking: the start, or the last drag's shown result
+    points: list = field(default_factory=list)    # [handle, target, handle, ...] in model px, as shown
     running: list = field(default_factory=list)   # the sessions of the drag in progress (Stop reaches them)
-    results: dict = field(default_factory=dict)   # method -> result dict of the last drag
-    mask: np.ndarray | None = None    # the editable region of the last drag
+    chain: list = field(default_factory=list)     # DragRecord per drag, in order (at most limits.max_chain())
     generator: object = None     # an inverted photo's tuned generator ...
-    latent: object = None        # ... and its W+ latent
+    latent: object = None        # ... and its W+ latent (the start; None: the seed's)
 
     @property
     def ready(self):
         """An image to click on exists."""
         return self.image is not None
+
+    @property
+    def results(self):
+        """method -> result dict of the last drag ({} before the first)."""
+        return self.chain[-1].results if self.chain else {}
 
     def adopt(self, other):
         """Become `other`, keeping this object (a running replay stays reachable by Stop)."""
@@ -36,9 +70,70 @@ class DragState:
             setattr(self, f.name, getattr(other, f.name))
         return self
 
-    def reset(self):
-        self.image, self.points, self.results = self.start, [], {}
-
     def pairs(self):
-        """(handles, targets) of the complete pairs."""
+        """(handles, targets) of the complete pairs shown."""
         return self.points[0::2], self.points[1::2]
+
+    # --- the chain -------------------------------------------------------------------------------
+    def source(self, method):
+        """The engine of the last drag whose result `method`'s next drag starts from (None: the start)."""
+        if not self.chain:
+            return None
+        last = self.chain[-1]
+        if last.chosen:
+            return last.chosen
+        return method if method in last.results else last.shown()
+
+    def head_latent(self, source):
+        """The latent a drag from `source` (a `source()` value) starts at; None: the seed's."""
+        return self.latent if source is None else self.chain[-1].results[source]["latent"]
+
+    def points_for(self, method):
+        """The points `method`'s next drag is given: where its source's engine left them (with their
+        targets) while the points shown are the ones the last drag left; else the points shown."""
+        src = self.source(method)
+        if src is not None:
+            last = self.chain[-1]
+            if self.points == engine_points(last.results[last.shown()]):
+                return engine_points(last.results[src])
+        return [list(p) for p in self.points]
+
+    def push(self, record):
+        """A finished drag joins the chain; its shown result becomes the image to click on."""
+        self.chain.append(record)
+        self._show()
+
+    def undo(self):
+        """Back to before the last drag: its start image, and the points it was given. -> the record."""
+        record = self.chain.pop()
+        self._show()
+        shown = self.chain[-1].shown() if self.chain else None
+        self.points = [list(p) for p in record.points.get(shown, next(iter(record.points.values())))]
+        return record
+
+    def choose(self, method):
+        """Every engine's next drag starts from `method`'s result of the last drag."""
+        self.chain[-1].chosen = method
+        self._show()
+
+    def reset(self):
+        """Back to the start image: the chain and the points are cleared."""
+        self.chain, self.points, self.image = [], [], self.start
+
+    def lineage(self, method):
+        """[(record, engine)] of the drags that led to `method`'s result of the last drag, first to last."""
+        out, cur = [], method
+        for record in reversed(self.chain):
+            out.append((record, cur))
+            cur = record.sources[cur]
+            if cur is None:
+                break
+        return out[::-1]
+
+    def _show(self):
+        if self.chain:
+            last = self.chain[-1]
+            r = last.results[last.shown()]
+            self.image, self.points = r["image"], engine_points(r)
+        else:
+            self.image = self.start

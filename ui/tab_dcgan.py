@@ -5,6 +5,7 @@ import gradio as gr
 
 import limits
 from ui import guard as ug
+from ui.panels import captioned
 
 CURVES = Path(__file__).resolve().parent.parent / "docs" / "dcgan" / "loss_curves.png"
 
@@ -27,7 +28,8 @@ def build():
         seed = ug.Number(0, label="Seed")
         n = ug.Slider(8, 64, 32, step=8, label="Samples")
         btn = gr.Button("Sample")
-    img = gr.Image(label="Samples", type="pil")
+    _, img = captioned(gr.Image, "**Samples**", label="Samples", type="pil")
     if CURVES.is_file():
-        gr.Image(str(CURVES), label="G and D losses of a from-scratch training run", interactive=False)
+        captioned(gr.Image, "**G and D losses** of a from-scratch training run", value=str(CURVES),
+                  label="G and D losses of a from-scratch training run", interactive=False)
     btn.click(dcgan_samples, [seed, n], [img], api_name="dcgan_samples")

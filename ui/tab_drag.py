@@ -1,14 +1,16 @@
 """The Drag tab: model and start image, points and mask, the settings of both engines, the drag
-buttons, results, exports and replay. Layout and wiring only; the handlers are in
-ui.drag_image and ui.drag_run. `build(state, uploads)` returns the components other tabs need."""
+buttons, the chain (Undo drag, Reset image, Continue both from one result), results, exports and
+replay. Layout and wiring only; the handlers are in ui.drag_image, ui.drag_run and ui.drag_chain.
+`build(state, uploads)` returns the components other tabs need."""
 import gradio as gr
 
 import limits
 from dragcore import config
-from ui import drag_image, drag_run, drag_settings, runner
+from ui import drag_chain, drag_image, drag_run, drag_settings, runner
 from ui import guard as ug
 from ui import models as models_ui
 from ui.context import default_model, gpu, model_choices
+from ui.panels import captioned
 
 DRAGS = (("Drag with DragGAN", ["draggan"], "drag_draggan", "btn-draggan", "primary"),
          ("Drag with FreeDrag", ["freedrag"], "drag_freedrag", "btn-freedrag", "primary"),
@@ -45,54 +47,80 @@ def settings_fields():
 def _image_panel():
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label="Click: handle (red), then target (blue)", type="pil", interactive=False,
-                             elem_id="drag-image", height=420)
+            click_md, image = captioned(gr.Image, drag_chain.CLICK, label="Click: handle (red), then target (blue)",
+                                        type="pil", interactive=False, elem_id="drag-image", height=420, format="png")
             points_md = gr.Markdown(drag_image.HINT)
             with gr.Row():
-                buttons = [gr.Button(t) for t in ("Undo last point", "Clear points", "Reset image")]
+                buttons = [gr.Button(t) for t in ("Undo last point", "Clear points")]
         with gr.Column():
-            editor = ug.ImageEditor(label="Editable region (paint; empty = whole image)", type="numpy",
-                                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
-                                    sources=(), transforms=(), layers=False, height=420)
+            _, editor = captioned(ug.ImageEditor, "**Editable region** (paint; empty = whole image; it stays for "
+                                  "the next drags, *Clear mask* shows the current image)",
+                                  label="Editable region (paint; empty = whole image)", type="numpy",
+                                  brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                                  sources=(), transforms=(), layers=False, height=420)
             clear_mask_btn = gr.Button("Clear mask")
-    return image, points_md, buttons, editor, clear_mask_btn
+    return click_md, image, points_md, buttons, editor, clear_mask_btn
 
 
 def build(state, uploads):
-    """The tab's components; returns (New image outputs, the API components other tabs wire to)."""
-    with gr.Row():
-        model = ug.Dropdown(model_choices(), value=default_model(), label="Model")
-        seed = ug.Number(3, label="Seed")   # an example face; the engines' default seed is dragcore.config's
-        psi = ug.Slider(0, 1, config.DragConfig.psi, step=0.05, label="Truncation ψ")
-        space = ug.Radio(["w+", "w"], value=config.DragConfig.space, label="Latent space")
-        new_btn = gr.Button("New image", variant="primary")
+    """The tab's components; returns (New image outputs, the API components other tabs wire to, and
+    `show_chain(event)`, which refreshes the chain's view after an event of another tab)."""
+    with gr.Row(equal_height=True):
+        model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=4)
+        # seed 3: an example face; the engines' default seed is dragcore.config's
+        seed = ug.Number(3, label="Seed", scale=1, min_width=90)
+        psi = ug.Slider(0, 1, config.DragConfig.psi, step=0.05, label="Truncation ψ", scale=2, min_width=160)
+        space = ug.Radio(["w+", "w"], value=config.DragConfig.space, label="Latent space", scale=1, min_width=120)
+        new_btn = gr.Button("New image", variant="primary", scale=1, min_width=110)
     model_md = gr.Markdown(models_ui.card(default_model()))
     with gr.Accordion("Your own model (an official StyleGAN2 .pkl or a Latent Lab .safetensors)", open=False):
         model_file = ug.File(label="Model file (read safely: nothing in it is executed)", type="filepath",
                              file_types=[".pkl", ".safetensors"])
-    image, points_md, (undo_btn, clear_btn, reset_btn), editor, clear_mask_btn = _image_panel()
+    click_md, image, points_md, (undo_btn, clear_btn), editor, clear_mask_btn = _image_panel()
     with gr.Row():
         drag_btns = [gr.Button(label, variant=v, elem_id=eid) for label, _, _, eid, v in DRAGS]
         stop_btn = gr.Button("Stop", variant="stop")
-    fields = settings_fields()
-    status = gr.Markdown("")
     with gr.Row():
-        out_dg = gr.Image(label="DragGAN", type="pil", interactive=False, elem_id="out-draggan")
-        out_fd = gr.Image(label="FreeDrag", type="pil", interactive=False, elem_id="out-freedrag")
-    table = gr.Dataframe(headers=runner.TABLE_HEADERS, label="Results", interactive=False)
+        undo_drag_btn = gr.Button("Undo drag", elem_id="btn-undo-drag")
+        reset_btn = gr.Button("Reset image", elem_id="btn-reset")
+    fields = settings_fields()
+    status = gr.Markdown("", elem_id="drag-status")
+    with gr.Row():
+        with gr.Column():
+            cap_dg, out_dg = captioned(gr.Image, "**DragGAN**", label="DragGAN", type="pil", interactive=False,
+                                       elem_id="out-draggan", format="png")
+        with gr.Column():
+            cap_fd, out_fd = captioned(gr.Image, "**FreeDrag**", label="FreeDrag", type="pil", interactive=False,
+                                       elem_id="out-freedrag", format="png")
+    with gr.Row(visible=False) as continue_row:
+        cont_btns = {m: gr.Button(f"Continue both from {runner.LABELS[m]} result", elem_id=f"btn-continue-{m}")
+                     for m in runner.LABELS}
+    table = gr.Dataframe(headers=runner.TABLE_HEADERS, label="Results", interactive=False, elem_id="results-table")
+    with gr.Accordion("Per-point details", open=False):
+        details = gr.Dataframe(headers=runner.DETAIL_HEADERS, label="Per point", interactive=False)
     with gr.Row():
         export_btn = gr.Button("Export result (PNG, GIF, MP4, latent, edit JSON)")
         files = gr.File(label="Exports", file_count="multiple")
         edit_file = ug.File(label="Load edit JSON (replays the same edit)", file_types=[".json"], type="filepath")
     with gr.Row(visible=False):
-        # hidden numeric inputs: the API twin of clicking the image (used by scripts and tests)
+        # hidden inputs: the API twins of clicking the image and of the Continue buttons (scripts and tests)
         px, py = ug.Number(visible=False, label="x"), ug.Number(visible=False, label="y")
         add_btn = gr.Button(visible=False)
+        cont_method = ug.Radio(list(runner.LABELS), label="method", visible=False)
+        cont_api_btn = gr.Button(visible=False)
 
     new_outputs = [state, image, editor, *fields, points_md]
     start = [model, seed, psi, space, state, uploads]
+    chain_view = [image, points_md, click_md, cap_dg, cap_fd, out_dg, out_fd, table, details, continue_row]
+
+    def show_chain(event):
+        """After anything that changed the state: what the tab shows of the chain, and the Model
+        dropdown back on the model of the image shown (a failed New image leaves the old one)."""
+        return event.then(drag_chain.view, [state], chain_view, api_visibility="undocumented", queue=False) \
+            .then(drag_image.model_shown, [state], [model], api_visibility="undocumented", queue=False)
+
     # new_image may wait for a download: its own, larger pool keeps other users' new images flowing
-    new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4)
+    show_chain(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4))
     model_file.upload(drag_image.upload_model, [model_file, uploads], [uploads, model, points_md],
                       api_name="upload_model")
     model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
@@ -101,12 +129,21 @@ def build(state, uploads):
     add_btn.click(drag_image.add_point, [px, py, state], pts, api_name="add_point")
     undo_btn.click(drag_image.undo_point, [state], pts, api_name="undo_point")
     clear_btn.click(drag_image.clear_points, [state], pts, api_name="clear_points")
-    reset_btn.click(drag_image.reset_image, [state], [state, image, editor, points_md], api_name="reset_image")
-    clear_mask_btn.click(drag_image.clear_mask, [state], [editor])
+    show_chain(reset_btn.click(drag_image.reset_image, [state], [state, image, editor, points_md, status],
+                               api_name="reset_image"))
+    show_chain(undo_drag_btn.click(drag_chain.undo_drag, [state], [state, image, points_md, status],
+                                   api_name="undo_drag"))
+    for m, btn in cont_btns.items():
+        show_chain(btn.click(lambda s, m=m: drag_chain.continue_from(m, s), [state], [state, image, points_md, status],
+                             api_visibility="undocumented"))   # the API twin: continue_from
+    show_chain(cont_api_btn.click(drag_chain.continue_from, [cont_method, state], [state, image, points_md, status],
+                                  api_name="continue_from"))
+    clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask")
     for btn, (_, methods, name, _, _) in zip(drag_btns, DRAGS):
-        btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
-                  [out_dg, out_fd, status, table, state], api_name=name)
+        show_chain(btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
+                             [out_dg, out_fd, status, table, state], api_name=name))
     stop_btn.click(drag_run.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_run.export_files, [state], [files], api_name="export")
-    edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status], api_name="replay")
-    return new_outputs, start
+    show_chain(edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status],
+                                api_name="replay"))
+    return new_outputs, start, show_chain

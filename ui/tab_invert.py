@@ -1,5 +1,8 @@
 """The Inversion tab: a photo projected into W, then W+, then pivotal tuning (PTI); the result can
-be sent to the Drag tab (its latent and tuned generator become the drag's start)."""
+be sent to the Drag tab (its latent and tuned generator become the drag's start). A public-domain
+example photo is offered (ui/examples/README.md says where it comes from)."""
+from pathlib import Path
+
 import gradio as gr
 
 import latent
@@ -9,7 +12,10 @@ from ui import draw
 from ui import guard as ug
 from ui.context import default_model, get_model, gpu, model_choices
 from ui.drag_image import shown_outputs
+from ui.panels import captioned
 from ui.state import DragState
+
+EXAMPLE = Path(__file__).resolve().parent / "examples" / "astronaut.jpg"   # NASA, public domain (via scikit-image)
 
 
 @ug.handler
@@ -40,18 +46,27 @@ def send_to_drag(inv, state):
     return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target.")
 
 
-def build(uploads, drag_state, drag_outputs):
-    """The tab; `drag_outputs` are the Drag tab's New image outputs (Send to the Drag tab fills them)."""
+def build(uploads, drag_state, drag_outputs, show_chain):
+    """The tab; `drag_outputs` are the Drag tab's New image outputs (Send to the Drag tab fills them)
+    and `show_chain` refreshes the Drag tab's view of the (new, empty) chain."""
     gr.Markdown("Drag your own photo: it is centre-cropped and resized to the model, projected into W, then "
                 "W+, then the generator is pivotally tuned (PTI) so the reconstruction is faithful. "
                 "Offline the image loss is multi-scale L1 + L2 (LPIPS is used when installed with its weights).")
     inv_state = gr.State(None)
     with gr.Row():
-        photo = ug.Image(label="Photo", type="pil", sources=["upload"])
-        target = gr.Image(label="Target (cropped)", type="pil", interactive=False)
-        recon = gr.Image(label="Reconstruction", type="pil", interactive=False)
+        with gr.Column():
+            _, photo = captioned(ug.Image, "**Photo** (upload one, or take the example below)", label="Photo",
+                                 type="pil", sources=["upload"])
+            gr.Examples([[str(EXAMPLE)]], inputs=[photo], label="Example photo: NASA astronaut portrait "
+                        "(public domain, via scikit-image's data.astronaut())")
+        with gr.Column():
+            _, target = captioned(gr.Image, "**Target** (cropped)", label="Target (cropped)", type="pil",
+                                  interactive=False, format="png")
+        with gr.Column():
+            _, recon = captioned(gr.Image, "**Reconstruction**", label="Reconstruction", type="pil",
+                                 interactive=False, format="png")
     with gr.Row():
-        model = ug.Dropdown(model_choices(), value=default_model(), label="Model")
+        model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=2)
         steps_w = ug.Slider(10, 500, 150, step=10, label="W steps")
         steps_wp = ug.Slider(10, 500, 150, step=10, label="W+ steps")
         steps_pti = ug.Slider(0, 500, 150, step=10, label="PTI steps (0 = off)")
@@ -61,4 +76,4 @@ def build(uploads, drag_state, drag_outputs):
     md = gr.Markdown()
     inv_btn.click(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
                   [inv_state, target, recon, md], api_name="invert")
-    send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag")
+    show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag"))

@@ -7,6 +7,7 @@ import limits
 import stylegan
 from ui import guard as ug
 from ui.context import default_model, get_model, model_choices
+from ui.panels import captioned
 
 
 @ug.handler
@@ -73,20 +74,23 @@ def build(uploads):
         seed_a, seed_b = ug.Number(1, label="Seed A"), ug.Number(2, label="Seed B")
         n_steps = ug.Slider(3, 16, 8, step=1, label="Frames")
         interp_btn = gr.Button("Interpolate")
-    interp_img, interp_md = gr.Image(label="Interpolation", type="pil"), gr.Markdown()
+    _, interp_img = captioned(gr.Image, "**Interpolation**", label="Interpolation", type="pil")
+    interp_md = gr.Markdown()
     with gr.Row():
         mix_row = ug.Number(3, label="Destination seed")
         mix_cols = ug.Textbox("4 5 6", label="Source seeds", max_length=200,
                               info=f"at most {limits.RANGES['mix_seeds'][3]} seeds")
         mix_btn = gr.Button("Style mixing")
-    mix_img, mix_md = gr.Image(label="Style mixing", type="pil"), gr.Markdown()
+    _, mix_img = captioned(gr.Image, "**Style mixing**", label="Style mixing", type="pil")
+    mix_md = gr.Markdown()
     with gr.Row():
         sefa_seed = ug.Number(3, label="Seed")
         sefa_k = ug.Slider(1, 8, 3, step=1, label="Directions")
         sefa_strength = ug.Slider(0.5, 20, 5, label="Strength")
         sefa_layers = ug.Radio(["all", "coarse", "middle", "fine"], value="all", label="Layers")
         sefa_btn = gr.Button("SeFa")
-    sefa_img, sefa_md = gr.Image(label="SeFa directions", type="pil"), gr.Markdown()
+    _, sefa_img = captioned(gr.Image, "**SeFa directions**", label="SeFa directions", type="pil")
+    sefa_md = gr.Markdown()
     interp_btn.click(latent_interp, [model, seed_a, seed_b, n_steps, psi, uploads], [interp_img, interp_md],
                      api_name="interpolate")
     mix_btn.click(latent_mix, [model, mix_row, mix_cols, psi, uploads], [mix_img, mix_md], api_name="style_mix")
