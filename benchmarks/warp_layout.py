@@ -77,7 +77,7 @@ def main(argv=None):
             print(rows[-1], flush=True)
     fmt = lambda v, f: "n/a" if v is None else format(v, f)
     lines = [f"Warp pathway layouts (stage px : grid k : gain) on the bundled model's weights, the model's presets, "
-             f"{len(cases)} calibration drags (training seeds {args.seeds}, res/12-res/6 in random directions), "
+             f"{len(cases)} calibration drags (training seeds {args.seeds}, res/20-res/6 in random directions), "
              f"{args.steps} steps max. Reproduce: `python -m benchmarks.warp_layout --seeds {args.seeds} --layouts "
              f"{' '.join(args.layouts)}`", "",
              "| layout | engine | content moved (median) | colour cast | far field | s per drag |", "|---|---|---|---|---|---|"]
