@@ -193,3 +193,23 @@ def test_training_precision_refuses_emulated_bf16(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stderr.startswith("error: training_precision: this CPU has no bfloat16")
     assert "Traceback" not in p.stderr and not list(tmp_path.iterdir())
+
+
+def test_warp_layout_tiny(tmp_path):
+    """benchmarks.warp_layout: a layout is the bundled weights plus that pathway; 'none' has none."""
+    from benchmarks import warp_layout
+    rows = warp_layout.main(["--seeds", "5000-5000", "--steps", "2", "--layouts", "none", "16:4:0.5",
+                             "--out", str(tmp_path)])
+    assert [(r["layout"], r["engine"]) for r in rows] == [("none", "draggan"), ("none", "freedrag"),
+                                                          ("16:4:0.5", "draggan"), ("16:4:0.5", "freedrag")]
+    assert all(r["colour_cast"] is not None and r["seconds"] > 0 for r in rows)
+    assert "| 16:4:0.5 | draggan |" in (tmp_path / "warp_layout.md").read_text()
+    G = warp_layout.layout_model(warp_layout.without_warp(stylegan.load(ROOT / "stylegan/pretrained/faces64.safetensors")),
+                                 "16:4:0.5")
+    assert (G.config.warp_res, G.config.warp_grid, G.config.warp_gain) == (16, 4, 0.5)
+
+
+def test_tracking_cost_tiny(tmp_path):
+    from benchmarks import tracking_cost
+    rows = tracking_cost.main(["--res", "64", "--steps", "1", "--out", str(tmp_path)])
+    assert rows[0]["res"] == 64 and rows[0]["flow_s"] > 0 and rows[0]["features_s"] > 0
