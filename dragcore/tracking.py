@@ -9,8 +9,8 @@
               at each start handle (dragcore.motion), i.e. where the pixels under the handle
               went. DragGAN then refines that point by the feature match within one image
               pixel (a window too small to run ahead); FreeDrag never lets its line point run
-              more than d ahead of it, and counts a point arrived only where the content is
-              at the target too.
+              more than d ahead of it, and counts a point arrived when the content is at
+              the target (instead of the official low template loss).
 
 A flow that cannot be computed (an image too small for it, NaN) never ends a drag: that step
 falls back to the feature rule and the report says how often (`tracker_fallbacks`).

@@ -65,6 +65,12 @@ def motion_loss(feat, handles, targets, disc, shape, stop_distance):
 REFINE_PX = 1.0   # tracker 'flow': the feature match refines the flow's point within this many image px
 
 
+def flow_every(res):
+    """Tracker 'flow' runs its flow every k steps (the feature rule in between): 1 up to 128 px, res / 128
+    above, where rendering the whole image for the flow costs more than a step (benchmarks.tracking_cost)."""
+    return max(1, res // 128)
+
+
 def default_stop_distance(res):
     """The paper's stop criterion: within max(2 res/512, 2) image px of the target."""
     return max(2.0 * res / 512, 2.0)
@@ -89,6 +95,7 @@ class DragGANSession(DragSession):
         self._disc = disc_offsets(self.r1).to(self.device)
         self._square = square_offsets(self.r2, self.track_step).to(self.device)
         self._refine = square_offsets(REFINE_PX, self.track_step).to(self.device)
+        self.flow_every = flow_every(self.res)
         self._ref_F0 = self._at_mode_res(self.F0)
         self.refs = sample_resized(self.F0, self.handles0, self.shape)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
@@ -98,7 +105,8 @@ class DragGANSession(DragSession):
 
     def _track(self, feat):
         if self._tracked_at != self.steps:  # F0 == F before the first update: nothing to track
-            content = self.content_handles() if self.tracker == "flow" else None
+            flow_now = self.tracker == "flow" and self.steps % self.flow_every == 0
+            content = self.content_handles() if flow_now else None
             if content is None:   # the official nearest neighbour around the last handle
                 self.handles = track_points(feat, self.handles, self.refs, self._square, self.shape)
             else:                 # content-true: the flow's point, refined by the feature match within REFINE_PX

@@ -178,7 +178,9 @@ class FreeDragSession(DragSession):
         """Arrival, template update and line search after a sub-motion (feat detached)."""
         self.submotions += 1
         near, content = self._near()
-        self.arrived = near & (L_en <= 0.25 * self.l)  # re-evaluated every sub-motion, as the official code does
+        # re-evaluated every sub-motion, as the official code does; with tracker 'flow' the content itself is
+        # at the target (flow), which is what the template's low loss stands for in the official rule
+        self.arrived = near if content is not None else near & (L_en <= 0.25 * self.l)
         lam = template_weight(L_en.cpu(), self.l)
         lam[self.arrived.cpu()] = 1.0
         self.last_lambda = lam
@@ -226,7 +228,8 @@ class FreeDragSession(DragSession):
             return
         with torch.no_grad():
             L = self.point_losses(self._features(self.latent) / self.feature_scale)
-        self.arrived = self._near()[0] & (L <= 0.25 * self.l)
+        near, content = self._near()
+        self.arrived = near if content is not None else near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
     def params(self):
