@@ -258,6 +258,26 @@ def load_pickle(path):
     return generator_from_pickle_data(data, source=str(path))
 
 
+def looks_like_safetensors(path):
+    """A safetensors file by its structure, not one byte: an 8-byte little-endian header length
+    that fits in the file, then a header that parses as a JSON object. (Its first byte is the low
+    byte of that length, which is 0x80, '(', '}' or ']' for 1 length in 64: a pickle's opcodes.)"""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(9)
+            if len(head) < 9 or head[8:9] != b"{":
+                return False
+            (n,) = struct.unpack("<Q", head[:8])
+            if n > MAX_HEADER_BYTES or 8 + n > size:
+                return False
+            f.seek(8)
+            header = json.loads(f.read(n))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(header, dict)
+
+
 def load(path, device=None, use_cache=True):
     """Generator from an official pickle or our safetensors file, in eval mode (no grads)."""
     path = Path(path)
@@ -267,7 +287,9 @@ def load(path, device=None, use_cache=True):
         head = f.read(16)
     if not head:
         raise CheckpointError(f"{path}: file is empty")
-    if head[:1] == b"\x80" or head[:1] in (b"(", b"}", b"]"):  # pickle protocol 2+ or 0/1
+    if looks_like_safetensors(path):   # first: its 8-byte header length may start with a pickle opcode
+        G = _load_safetensors(path)
+    elif head[:1] == b"\x80" or head[:1] in (b"(", b"}", b"]"):  # pickle protocol 2+ or 0/1
         cached = cache_dir() / "converted" / f"{_sha256(path)}.safetensors" if use_cache else None
         if cached is not None and cached.is_file():
             try:

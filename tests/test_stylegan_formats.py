@@ -211,3 +211,40 @@ def test_bad_files_give_clear_errors(tmp_path):
     (tmp_path / "list.pkl").write_bytes(pickle.dumps([1, 2, 3]))
     with pytest.raises(stylegan.CheckpointError, match="no StyleGAN2 generator"):
         stylegan.load(tmp_path / "list.pkl")
+
+
+def _save_with_length_byte(G, path, byte):
+    """G saved by stylegan.save with its 8-byte header length starting (low byte first) with `byte`:
+    by padding the metadata where safetensors' 8-byte header alignment allows it (0x80, '('), else
+    by re-padding the header with the spaces the format allows, as a writer without alignment
+    would ('}', ']')."""
+    import struct
+    for pad in range(0, 2048, 8):
+        stylegan.save(G, path, pad="x" * pad)
+        if path.read_bytes()[:1] == byte:
+            return path
+    data = path.read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = data[8:8 + n].rstrip(b" ")
+    header += b" " * ((byte[0] - len(header)) % 256)
+    path.write_bytes(struct.pack("<Q", len(header)) + header + data[8 + n:])
+    return path
+
+
+@pytest.mark.parametrize("byte", [b"\x80", b"(", b"}", b"]"])
+def test_safetensors_whose_length_starts_like_a_pickle_loads(tmp_path, byte):
+    """A safetensors file starts with its header length: 1 length in 64 starts with a byte that also
+    starts a pickle. The file is recognised by a header that parses, before any pickle test."""
+    G = small_G(res=32)
+    path = _save_with_length_byte(G, tmp_path / "g.safetensors", byte)
+    assert path.read_bytes()[:1] == byte and path.read_bytes()[8:9] == b"{"
+    z = torch.randn(2, 32)
+    assert torch.equal(stylegan.load(path)(z), G(z))
+    assert not (tmp_path / "cache" / "converted").exists()   # never taken for a pickle
+
+
+def test_a_pickle_is_still_a_pickle(tmp_path):
+    write_official_pickle(tmp_path / "net.pkl", small_G())
+    assert not stylegan.io.looks_like_safetensors(tmp_path / "net.pkl")
+    stylegan.load(tmp_path / "net.pkl")
+    assert list((tmp_path / "cache" / "converted").glob("*.safetensors"))   # converted once, as pickles are
