@@ -79,6 +79,70 @@ def hostile_requests(client, tmp, n, model):
     return messages
 
 
+def _message_files(tmp):
+    """The files of the issue-25 message probes: edit JSONs, a 30000x30000 PNG (about 100 KB)."""
+    from PIL import Image
+    edit = dict(version=1, model="faces-64-offline", seed=3, psi=0.7, space="w+", points=[[20, 32], [28, 32]],
+                mask=None, method="draggan", params={}, steps=5)
+    for name, fields in (("e3_list", dict(method=["draggan"])), ("e3_object", dict(method={"a": 1})),
+                         ("html", dict(model="<b>x</b>"))):
+        (tmp / f"{name}.json").write_text(json.dumps(dict(edit, **fields)))
+    (tmp / "e4.json").write_text(json.dumps(edit).replace('"steps": 5', '"steps": ' + "9" * 5000))
+    if not (tmp / "bomb.png").exists():
+        Image.new("1", (30000, 30000)).save(tmp / "bomb.png")
+
+
+# issue 25's message probes: (id, what is sent, endpoint, arguments(tmp, model), what the message must say)
+MESSAGE_PROBES = [
+    ("E3", "edit JSON whose method is a list", "/replay", lambda t, m: [_file(t / "e3_list.json")], "unknown method"),
+    ("E3", "edit JSON whose method is an object", "/replay", lambda t, m: [_file(t / "e3_object.json")],
+     "unknown method"),
+    ("E4", "edit JSON with a 5000-digit steps", "/replay", lambda t, m: [_file(t / "e4.json")],
+     "the edit's steps must be a whole number from 1 to 1000"),
+    ("U12", "30000x30000 PNG as the photo", "/invert", lambda t, m: [_file(t / "bomb.png"), m, 10, 10, 0],
+     "Photo: the image has too many pixels"),
+    ("U13", "30000x30000 PNG as an editor layer", "/drag_draggan",
+     lambda t, m: [dict(background=None, layers=[_file(t / "bomb.png")], composite=None)],
+     "Editable region (paint; empty = whole image): the image has too many pixels"),
+    ("U14", "editor value that is text", "/drag_draggan", lambda t, m: ["hello"],
+     "Editable region (paint; empty = whole image): not an image editor value"),
+    ("U14", "editor value that is a list", "/drag_draggan", lambda t, m: [[1, 2]],
+     "Editable region (paint; empty = whole image): not an image editor value"),
+    ("A3", "psi as a string", "/new_image", lambda t, m: [m, 3, "abc", "w+"], "Truncation ψ: must be a number"),
+    ("A3", "psi as None", "/interpolate", lambda t, m: [m, 1, 2, 5, None], "Truncation ψ: must be a number"),
+    ("A4", "precision fp64", "/drag_draggan", lambda t, m: [None, None, None, None, None, 2, None, None, "fp64"],
+     "Precision: "),
+    ("HTML", "a model id with HTML in an edit JSON", "/replay", lambda t, m: [_file(t / "html.json")],
+     "unknown model '<b>x</b>'"),
+    ("BOOL", "booleans as /add_point coordinates", "/add_point", lambda t, m: [True, False], "x: must be a number"),
+]
+
+
+def _file(path):
+    from gradio_client import handle_file
+    return handle_file(str(path))
+
+
+def message_probes(client, tmp, model):
+    """Send every MESSAGE_PROBES probe in one session (with an image and a point pair); one row each:
+    refused, the message, whether it says what it must (and carries no HTML escape)."""
+    _message_files(tmp)
+    client.predict(model, 3, 0.7, "w+", api_name="/new_image")
+    client.predict(180, 256, api_name="/add_point")
+    client.predict(240, 256, api_name="/add_point")
+    rows = []
+    for pid, what, api, args, expect in MESSAGE_PROBES:
+        try:
+            client.predict(*args(tmp, model), api_name=api)
+            refused, text = False, ""
+        except Exception as e:  # noqa: BLE001 - each must be refused with its message
+            refused, text = True, " ".join(str(e).split())
+        rows.append(dict(probe=pid, what=what, endpoint=api, refused=refused, message=text[:200],
+                         named=refused and expect in text and "&lt;" not in text and "&gt;" not in text
+                         and "unexpected" not in text))
+    return rows
+
+
 def measure_memory(n=100, tmp=None):
     from gradio_client import Client
     from app_server import AppServer, model_for_tests

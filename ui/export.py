@@ -77,6 +77,8 @@ def mask_from_b64(s):
         return np.asarray(im.convert("L")) >= 128
     except limits.LimitError as e:
         raise EditError(str(e)) from None
+    except Image.DecompressionBombError:
+        raise EditError(f"the edit's mask has too many pixels (at most {limits.SIZES['image_pixels']:,})") from None
     except Exception as e:  # noqa: BLE001 - base64, PNG and PIL errors alike: the mask is unusable
         raise EditError(f"the edit's mask is not a valid PNG ({type(e).__name__})") from None
 
@@ -134,6 +136,12 @@ def _field(name, value, label):
         raise EditError(str(e)) from None
 
 
+def _json_int(digits):
+    """JSON integers as Python ints, except one too long to convert (Python refuses 4300 digits and
+    more): kept as its text, so the field it is in reports it with its range."""
+    return int(digits) if len(digits) <= 100 else digits
+
+
 def read_edit(path):
     """Parse and validate an edit JSON file -> dict (mask decoded, every number checked)."""
     try:
@@ -146,13 +154,13 @@ def read_edit(path):
     if json_depth(text) > limits.SIZES["edit_json_depth"]:
         raise EditError(f"the edit JSON is nested more than {limits.SIZES['edit_json_depth']} levels deep")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
     except (json.JSONDecodeError, RecursionError) as e:
         raise EditError(f"not an edit JSON file ({e})") from None
     need = {"model", "seed", "psi", "space", "points", "method", "params", "steps"}
     if not isinstance(data, dict) or not need <= set(data):
         raise EditError(f"the edit JSON must contain {sorted(need)}")
-    if data["method"] not in ENGINES:
+    if not isinstance(data["method"], str) or data["method"] not in ENGINES:
         raise EditError(f"unknown method {str(data['method'])[:40]!r} in the edit JSON")
     if not isinstance(data["model"], str) or not data["model"] or len(data["model"]) > 200:
         raise EditError("the edit's model must be a model id (text)")

@@ -20,7 +20,7 @@ def _field(f):
     so an API call that leaves a setting out gets the chosen model's preset, not the default model's."""
     spec = config.spec(f.setting)
     if spec["choices"] is not None:   # precision
-        return gr.Radio(list(spec["choices"]), value=None, label=f.label,
+        return ug.Radio(list(spec["choices"]), value=None, label=f.label,
                         info="auto: bf16 where this machine computes it natively and it is faster")
     info = limits.describe(f.setting) + "; empty: the model's preset"
     if f.bounded:   # refused by the component itself, like the sliders these were
