@@ -1,14 +1,13 @@
 """Drag tab handlers that run engines: the three drag endpoints, Stop, Export and the replay of an
 edit JSON. Settings arrive as the fields of ui.drag_settings (named API parameters)."""
 import inspect
-import tempfile
 
 import gradio as gr
 import numpy as np
 
 import checkpoints
 from dragcore import config
-from ui import draw, drag_settings, export, runner
+from ui import draw, drag_settings, export, runner, runs, scratch
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.drag_image import start_image
@@ -37,14 +36,12 @@ def make_sessions(configs, state, editor, uploads=None):
 
 
 def drive(sessions, configs, state, mask):
-    """Run the sessions, registered in the state so Stop reaches them; yields frames and leaves the
-    results (with the steps really taken and the settings used) in `state`."""
-    state.running, state.mask = list(sessions.values()), mask
-    try:
-        for frame in runner.stream(sessions, every=5):
-            yield frame
-    finally:
-        state.running = []
+    """Run the sessions, attached to the session's run so Stop reaches them (ui.runs); yields frames
+    and leaves the results (with the steps really taken and the settings used) in `state`."""
+    runs.current().attach([s.stop for s in sessions.values()])   # issue 25: Stop by session, not by state
+    state.mask = mask
+    for frame in runner.stream(sessions, every=5):
+        yield frame
     state.results = {m: dict(r, params=export.record_params(r["params"], configs[m])) for m, r in frame.results.items()}
     state.image = frame.results[list(sessions)[-1]]["frames"][-1]
 
@@ -78,17 +75,13 @@ def drag_endpoint(methods):
     endpoint.__signature__ = inspect.Signature(
         [P(n, P.POSITIONAL_OR_KEYWORD, default=None) for n in ("editor", *drag_settings.NAMES, "state", "uploads")])
     endpoint.__name__ = endpoint.__qualname__ = "drag_" + "_".join(methods)
-    return ug.handler(endpoint)
+    kind = "compare" if len(methods) > 1 else "drag"   # one run at a time per session (ui.runs)
+    return ug.handler(runs.exclusive(kind, lambda note: (gr.skip(), gr.skip(), note, gr.skip(), gr.skip()))(endpoint))
 
 
-def stop(state):
-    running = state.running if state is not None else []
-    if not running:
-        gr.Warning("Nothing is running.")
-        return "Nothing is running."
-    for s in running:
-        s.stop()
-    return "Stopping…"
+def stop(state=None):
+    """The session's run (drag, compare, replay, inversion), running or waiting in the queue (ui.runs)."""
+    return runs.stop()
 
 
 @ug.handler
@@ -99,7 +92,7 @@ def export_files(state):
     if inverted:
         gr.Warning("This drag started from an inverted photo: the edit JSON records it, but replaying needs the "
                    "photo's latent and tuned generator (`python -m latent invert` writes both).")
-    out = tempfile.mkdtemp(prefix="latentlab_export_")
+    out = scratch.new_folder("export_")   # under the app's own temporary folder, pruned (ui.scratch)
     files = []
     for m, r in state.results.items():
         record = export.edit_record(model=("inverted:" if inverted else "") + state.model, seed=state.seed,
@@ -129,6 +122,7 @@ def _replay_setup(edit, uploads):
 
 
 @ug.handler
+@runs.exclusive("replay", lambda note: (gr.skip(), gr.skip(), note))
 def replay(file, state, uploads=None):
     """Redo an exported edit. Every field is checked and the model, image and sessions are built
     before the session's state changes: a bad edit leaves the previous image as it was. The drag

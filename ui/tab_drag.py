@@ -5,7 +5,7 @@ import gradio as gr
 
 import limits
 from dragcore import config
-from ui import drag_image, drag_run, drag_settings, runner
+from ui import drag_image, drag_run, drag_settings, runner, runs
 from ui import guard as ug
 from ui import models as models_ui
 from ui.context import default_model, gpu, model_choices
@@ -102,8 +102,9 @@ def build(state, uploads):
     clear_mask_btn.click(drag_image.clear_mask, [state], [editor])
     for btn, (_, methods, name, _, _) in zip(drag_btns, DRAGS):
         btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
-                  [out_dg, out_fd, status, table, state], api_name=name)
+                  [out_dg, out_fd, status, table, state], api_name=name, **runs.QUEUE)
     stop_btn.click(drag_run.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_run.export_files, [state], [files], api_name="export")
-    edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status], api_name="replay")
+    edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status], api_name="replay",
+                     **runs.QUEUE)
     return new_outputs, start
