@@ -1,8 +1,8 @@
 """The per-user state of the Drag tab: one `DragState` per browser session (a `gr.State`).
 
-Handlers change it in place and return it, so a Stop from the same session reaches the sessions a
-running drag registered in `running`. A replay or an inverted photo `adopt`s a fresh state into
-the same object for the same reason.
+Handlers change it in place and return it. Stop reaches a session's run through ui.runs (by the
+Gradio session, not this object), and a replay `adopt`s its fresh state only once it owns the
+session's one run, so nothing adopts a state that a run is writing.
 """
 from dataclasses import dataclass, field, fields
 
@@ -19,7 +19,7 @@ class DragState:
     start: np.ndarray | None = None   # the unedited image, HxWx3 uint8
     image: np.ndarray | None = None   # the current image (the last drag's result)
     points: list = field(default_factory=list)    # [handle, target, handle, ...] in model px
-    running: list = field(default_factory=list)   # the sessions of the drag in progress (Stop reaches them)
+    running: list = field(default_factory=list)   # unused since issue 25 (Stop goes through ui.runs)
     results: dict = field(default_factory=dict)   # method -> result dict of the last drag
     mask: np.ndarray | None = None    # the editable region of the last drag
     generator: object = None     # an inverted photo's tuned generator ...
