@@ -155,6 +155,7 @@ def closed_sessions_memory(n=12, tmp=None, root=None):
     from gradio_client import Client, handle_file
     from app_server import AppServer, model_for_tests
     tmp = Path(tmp or tempfile.mkdtemp())
+    tmp.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (64, 64), (120, 90, 60)).save(tmp / "photo.png")
     srv = AppServer(model_for_tests(tmp), root=root)
     try:
@@ -448,6 +449,7 @@ def main(argv=None):
                     "and message probes")
     ap.add_argument("--before", default=None, metavar="DIR", help="also run issue 25's probes against the app in "
                     "another checkout DIR (e.g. `git worktree add DIR COMMIT`): a before/after table")
+    ap.add_argument("--before-label", default=None, help="what --before is, for the table (e.g. 'commit 1d60230')")
     ap.add_argument("--long-steps", type=int, default=300, help="steps of the long runs of R1, R2 and R4")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args(argv)
@@ -473,7 +475,7 @@ def main(argv=None):
         cols = [k for k in ("before", "after") if k in runs]
         cells = {k: issue25_cells(runs[k]) for k in cols}
         md += ["", f"Runs, Stop, the queue, memory and exports (issue 25; long runs of {args.long_steps} steps"
-               + (f"; before: `{args.before}`" if args.before else "") + "):", "",
+               + (f"; before: {args.before_label or args.before}" if args.before else "") + "):", "",
                "| probe | " + " | ".join(cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
         for i, (probe, target) in enumerate(ISSUE25_TARGETS):
             md.append(f"| {probe} | " + " | ".join(cells[k][i] for k in cols) + f" | {target} |")
