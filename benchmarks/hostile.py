@@ -418,13 +418,14 @@ ISSUE25_TARGETS = [
 def issue25_cells(r):
     """One table cell per ISSUE25_TARGETS row, from issue25()'s result."""
     r2 = r["R2"]
-    stopped = sum("(stopped)" in o for o in r2["outcomes"])
-    before = sum("before it started" in o for o in r2["outcomes"])
-    worst = max((s for s in r2["seconds_after_stop"] if s is not None), default=None)
-    still = sum(s is None for s in r2["seconds_after_stop"])
-    r2_text = (f"{stopped} stopped running, {before} stopped before they started, " if stopped + before else
-               f"answers: {sorted(set(r2['stop_answers']))}, ") + \
-        (f"{still} still running 60 s after Stop" if still else f"all ended within {worst} s")
+    ends = list(zip(r2["outcomes"], r2["seconds_after_stop"]))
+    counts = [(sum(s is not None and "(stopped)" in o for o, s in ends), "stopped while running"),
+              (sum(s is not None and "before it started" in o for o, s in ends), "stopped before they started"),
+              (sum(s is not None and "(stopped)" not in o and "before it started" not in o for o, s in ends),
+               "ran to their end"),
+              (sum(s is None for _, s in ends), "still running")]
+    r2_text = ", ".join(f"{n} {what}" for n, what in counts if n) + (
+        f" {r2['last_done_s']} s after Stop" if counts[-1][0] else f"; all ended within {r2['last_done_s']} s of Stop")
     r3 = r["R3"]
     r3_text = ("refused" if "already running" in r3["replay"] else "ran") + f"; exported seeds {r3['exported_seeds']}"
     r4 = r["R4"]
@@ -439,6 +440,30 @@ def issue25_cells(r):
             _stop_text(r["R7"]["outcome"], r["R7"]["seconds_after_stop"]) +
             f"; another user's New image {r['R7']['other_user_image_s']} s",
             f"{named}/{len(r['messages'])}"]
+
+
+def report(mem, hub, runs, requests, long_steps, before=None):
+    """The Markdown of a run (benchmarks/results/hostile.md)."""
+    md = ["Hostile input and a hanging Hub against `python app.py` (default deadlines).",
+          f"Reproduce: `python -m benchmarks.hostile --requests {requests}`", "",
+          "| measure | value | target |", "|---|---|---|",
+          f"| RSS after warm-up / after {mem['requests']} hostile requests | {mem['rss_start_mb']} / {mem['rss_end_mb']} MB "
+          f"(+{mem['growth_mb']} MB) | <= +200 MB |",
+          f"| hostile requests refused with a message | {mem['refused']}/{mem['requests']} | all |",
+          f"| next valid drag works | {'yes' if mem['next_valid_request_ok'] else 'no'} | yes |"]
+    for r in hub:
+        md.append(f"| {r['case']}: {r['client']} reports it | {r['seconds']} s | <= 30 s |")
+        if r["other_user_image_s"] is not None:
+            md.append(f"| {r['case']}: another user's bundled-model image meanwhile | {r['other_user_image_s']} s | <= 5 s |")
+    if runs:
+        cols = [k for k in ("before", "after") if k in runs]
+        cells = {k: issue25_cells(runs[k]) for k in cols}
+        md += ["", f"Runs, Stop, the queue, memory and exports (issue 25; long runs of {long_steps} steps"
+               + (f"; before: {before}, with `--before DIR`" if before else "") + "):", "",
+               "| probe | " + " | ".join(cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
+        for i, (probe, target) in enumerate(ISSUE25_TARGETS):
+            md.append(f"| {probe} | " + " | ".join(cells[k][i] for k in cols) + f" | {target} |")
+    return md
 
 
 def main(argv=None):
@@ -460,25 +485,7 @@ def main(argv=None):
     runs = {} if args.skip_runs else {"after": issue25(tmp / "after", None, args.long_steps)}
     if args.before and not args.skip_runs:
         runs["before"] = issue25(tmp / "before", args.before, args.long_steps)
-    md = ["Hostile input and a hanging Hub against `python app.py` (default deadlines).",
-          f"Reproduce: `python -m benchmarks.hostile --requests {args.requests}`", "",
-          "| measure | value | target |", "|---|---|---|",
-          f"| RSS after warm-up / after {mem['requests']} hostile requests | {mem['rss_start_mb']} / {mem['rss_end_mb']} MB "
-          f"(+{mem['growth_mb']} MB) | <= +200 MB |",
-          f"| hostile requests refused with a message | {mem['refused']}/{mem['requests']} | all |",
-          f"| next valid drag works | {'yes' if mem['next_valid_request_ok'] else 'no'} | yes |"]
-    for r in hub:
-        md.append(f"| {r['case']}: {r['client']} reports it | {r['seconds']} s | <= 30 s |")
-        if r["other_user_image_s"] is not None:
-            md.append(f"| {r['case']}: another user's bundled-model image meanwhile | {r['other_user_image_s']} s | <= 5 s |")
-    if runs:
-        cols = [k for k in ("before", "after") if k in runs]
-        cells = {k: issue25_cells(runs[k]) for k in cols}
-        md += ["", f"Runs, Stop, the queue, memory and exports (issue 25; long runs of {args.long_steps} steps"
-               + (f"; before: {args.before_label or args.before}" if args.before else "") + "):", "",
-               "| probe | " + " | ".join(cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
-        for i, (probe, target) in enumerate(ISSUE25_TARGETS):
-            md.append(f"| {probe} | " + " | ".join(cells[k][i] for k in cols) + f" | {target} |")
+    md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before))
     write(args.out, "hostile", dict(memory=mem, hub=hub, issue25=runs), hub, md)
 
 
