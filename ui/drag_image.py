@@ -7,7 +7,7 @@ import numpy as np
 import limits
 import stylegan
 from dragcore import adapt, to_uint8
-from ui import draw, drag_settings
+from ui import draw, drag_settings, runs
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.models import UPLOAD, register_upload
@@ -107,8 +107,7 @@ def reset_image(state):
     """Back to the start image (the seed's, or the inverted photo): the chain, points and mask are cleared."""
     if state is None or not state.ready:
         return state, None, None, HINT, "Nothing to reset: generate an image first (New image)."
-    if state.running:
-        raise gr.Error("A drag is running: wait for it to finish, or Stop it first.")
+    runs.idle()   # the chain changes only between runs (ui.runs)
     undone = len(state.chain)
     state.reset()
     shown = draw.render(state.start)
