@@ -105,6 +105,24 @@ def test_r3_no_replay_into_a_running_drag(srv):
         assert rec["seed"] == 77 and drag["points"] == [list(to_model_px(x, x, (64, 64))) for x in (40, 470)], rec
 
 
+def test_new_image_during_a_drag_is_not_written_over(srv):
+    """A New image while a drag runs replaces the session's image for good: the drag ends in the state it
+    started from (its chain) and never sends that state back over the new image's."""
+    c = session(srv, seed=3)
+    job = c.submit(**steps_kw(300), api_name="/drag_draggan")
+    wait_running(job)
+    c.predict(srv.proc.args[srv.proc.args.index("--model") + 1], 5, 0.7, "w+", api_name="/new_image")
+    assert c.predict(api_name="/stop").startswith("Stopping the drag")
+    assert "(stopped)" in status_of(job)
+    with pytest.raises(Exception, match="There is no drag to undo"):
+        c.predict(api_name="/undo_drag")
+    c.predict(40, 40, api_name="/add_point")
+    c.predict(470, 470, api_name="/add_point")
+    assert "Drag 1 of the chain" in status_of(c.submit(**steps_kw(2), api_name="/drag_draggan"))
+    seeds = [json.loads(Path(f).read_text())["seed"] for f in c.predict(api_name="/export") if f.endswith("_edit.json")]
+    assert seeds == [5], seeds
+
+
 def test_r4_one_users_queue_does_not_hold_another(srv):
     """R4: one session enqueues six 300-step compares; another user's 3-step compare finishes while the
     one of them that runs is still running (the other five are refused the moment they reach a worker)."""

@@ -52,7 +52,7 @@ def new_image(model, seed, psi, space, state, uploads=None):
         msg = ug.as_gr_error(e).message
         gr.Warning(msg)
         return (state, gr.skip(), gr.skip(), *[gr.skip()] * len(drag_settings.FIELDS), f"⚠ {msg}")
-    return outputs   # a new state object: a drag still running finishes into the old one
+    return outputs   # a new state object: a run still going finishes into the old one (ui.drag_run.IN_PLACE)
 
 
 def points_text(state):

@@ -18,6 +18,10 @@ from ui.mask import from_editor
 from ui.state import DragRecord
 
 _NEED_IMAGE = "Generate an image first (New image)."
+# A run changes the state object it started with in place and never sends it back as an output: a New
+# image (or Send to the Drag tab) while it runs replaces the session's state, and the run, which ends
+# in the state it started from, must not write the older one back over it.
+IN_PLACE = gr.skip()
 
 
 def check_points(state):
@@ -92,10 +96,10 @@ def run_drag(methods, state, editor, values, uploads=None):
     for frame in drive(sessions, configs, state, record):
         imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
         table = runner.summary_rows(frame.results) if frame.results else gr.skip()
-        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, state)
+        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, IN_PLACE)
     starts = "; ".join(f"{runner.LABELS[m]} {origin(state, record, m, n)}" for m in methods)
     yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), f"{head}{frame.status} — done. ({starts}.)",
-           runner.summary_rows(frame.results), state)
+           runner.summary_rows(frame.results), IN_PLACE)
 
 
 def drag_endpoint(methods):
@@ -187,6 +191,7 @@ def replay(file, state, uploads=None):
         raise gr.Error("Choose an edit JSON file to load.")
     edit = export.read_edit(file)
     fresh, configs, first = _replay_setup(edit, uploads)
+    out = IN_PLACE if state is not None else fresh
     state = state.adopt(fresh) if state is not None else fresh   # this object: the session's gr.State holds it
     n = len(edit["drags"])
     for k, (drag, cfg) in enumerate(zip(edit["drags"], configs)):
@@ -194,7 +199,7 @@ def replay(file, state, uploads=None):
         state.points = drag["points"]
         sessions = first if k == 0 else make_sessions(cfg, state, record, uploads)
         for frame in drive(sessions, cfg, state, record):
-            yield state, draw.render(next(iter(frame.images.values())), state.points), \
+            yield out, draw.render(next(iter(frame.images.values())), state.points), \
                 f"Replaying{f' drag {k + 1} of {n}' if n > 1 else ''}… {frame.status}"
         if state.results[drag["method"]]["stop_reason"] == "stopped":
             break
@@ -207,4 +212,4 @@ def replay(file, state, uploads=None):
         text = f"Replayed {len(done)} of the {n} drags of the {edit['method']} edit: " + "; ".join(
             f"drag {i + 1} ({runner.LABELS[d['method']]}) {r['steps']} of {d['steps']} steps ({why[r['stop_reason']]})"
             for i, (d, r) in enumerate(done)) + "."
-    yield state, draw.render(state.image, state.points), text
+    yield out, draw.render(state.image, state.points), text
