@@ -68,6 +68,10 @@ class Run:
 class _Slot:
     run: Run | None = None
     stopped_at: float = float("-inf")   # time.monotonic() of the session's last Stop
+    used: float = field(default_factory=time.monotonic)
+
+
+IDLE_SLOTS = 1000   # beyond this many sessions on record, those idle for an hour are forgotten
 
 
 _LOCK = threading.Lock()
@@ -104,7 +108,12 @@ def _begin(kind):
     if session is None:
         return run
     with _LOCK:
+        if len(_SLOTS) > IDLE_SLOTS:   # sessions that never close (API clients without a heartbeat)
+            old = time.monotonic() - 3600
+            for key in [k for k, v in _SLOTS.items() if v.run is None and v.used < old]:
+                del _SLOTS[key]
         slot = _SLOTS.setdefault(session, _Slot())
+        slot.used = time.monotonic()
         if queued_at <= slot.stopped_at:
             return None
         if slot.run is not None:
@@ -191,7 +200,7 @@ def stop():
     session, now = _context()[0], time.monotonic()
     with _LOCK:
         slot = _SLOTS.setdefault(session, _Slot()) if session is not None else _Slot()
-        slot.stopped_at, run = now, slot.run
+        slot.stopped_at, slot.used, run = now, now, slot.run
     waiting = _waiting(session) if session is not None else 0
     if run is not None:
         run.stop()
@@ -200,12 +209,6 @@ def stop():
         return "Stopped: the run waiting in the queue will not start."
     gr.Warning("Nothing is running.")
     return "Nothing is running."
-
-
-def running_sessions():
-    """How many sessions have a run or a Stop on record (for tests: closed sessions leave none)."""
-    with _LOCK:
-        return len(_SLOTS)
 
 
 def _trim_heap():
