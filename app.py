@@ -15,7 +15,7 @@ import gradio as gr
 import checkpoints
 import limits
 from ui import guard as ug
-from ui import tab_dcgan, tab_drag, tab_invert, tab_latent
+from ui import runs, scratch, tab_dcgan, tab_drag, tab_invert, tab_latent
 from ui.context import DEFAULT, STORE
 from ui.drag_image import new_image
 from ui.state import DragState
@@ -37,6 +37,8 @@ def build():
             tab_dcgan.build()
         # the first image, as soon as the page opens (the API has /new_image for it)
         demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
+        # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/runs.py)
+        demo.unload(runs.session_closed)
     demo.queue(default_concurrency_limit=2)
     return demo
 
@@ -69,6 +71,7 @@ def main(argv=None):
         print(f"error: {named} {args.model}: {ug.message(e)}", file=sys.stderr)
         return 2
     print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s")
+    scratch.clean_on_exit()   # the app's temporary folder (exports) goes with the process, SIGTERM too
     build().launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
                    max_file_size=limits.SIZES["model_upload_bytes"])
 

@@ -84,7 +84,11 @@ def describe(name):
     return f"a number from {lo:g} to {hi:g}"
 
 
-def _short(value):
+def short(value):
+    """A value as quoted in a message: at most 40 characters (a 5000-digit integer is described, not
+    converted: Python refuses to print one)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"a whole number of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -93,7 +97,7 @@ def check_choice(name, value, label=None):
     """A text setting of dragcore.config (space, mode, precision) among its choices, or LimitError."""
     spec = drag_config.spec(name)
     if value not in spec["choices"]:
-        raise LimitError(f"{label or spec['label']} must be one of {', '.join(spec['choices'])}, got {_short(value)}")
+        raise LimitError(f"{label or spec['label']} must be one of {', '.join(spec['choices'])}, got {short(value)}")
     return value
 
 
@@ -101,7 +105,7 @@ def check(name, value, label=None):
     """value converted to the field's kind, or LimitError naming the field and its range."""
     default_label, kind, lo, hi = RANGES[name]
     label = label or default_label
-    bad = LimitError(f"{label} must be {describe(name)}, got {_short(value)}")
+    bad = LimitError(f"{label} must be {describe(name)}, got {short(value)}")
     if isinstance(value, bool) or value is None:
         raise bad
     if isinstance(value, str):

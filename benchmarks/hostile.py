@@ -6,9 +6,14 @@ deadlines (no test shortcuts):
   models, huge r2, 300 mixing seeds, deep / huge JSON, out-of-range numbers); target <= 200 MB growth;
 - a dead Hub (nothing listens) and a hanging Hub (accepts, never answers): seconds until
   `python -m checkpoints fetch` and the app's New image report it; target <= 30 s;
-- another user's New image on the bundled model while the download hangs; target <= 5 s.
+- another user's New image on the bundled model while the download hangs; target <= 5 s;
+- issue 25: Stop against a second run in a session (R1), against queued runs (R2), a replay during a
+  compare (R3), another user's short run behind one session's six long ones (R4), RSS after 12
+  sessions that invert and close (R5), export folders (R6), Stop during an inversion (R7), and the
+  message probes (E3, E4, U12-U14, A3, A4, HTML escapes, booleans); `--before DIR` runs the same
+  against another checkout's app for a before/after table.
 
-    python -m benchmarks.hostile [--requests 100] [--skip-hub]
+    python -m benchmarks.hostile [--requests 100] [--skip-hub] [--skip-runs] [--before DIR]
 
 Writes benchmarks/results/hostile.{json,csv,md}.
 """
@@ -77,6 +82,222 @@ def hostile_requests(client, tmp, n, model):
         else:
             raise AssertionError(f"hostile request {i} (kind {i % len(kinds)}) was accepted")
     return messages
+
+
+def _message_files(tmp):
+    """The files of the issue-25 message probes: edit JSONs, a 30000x30000 PNG (about 100 KB)."""
+    from PIL import Image
+    edit = dict(version=1, model="faces-64-offline", seed=3, psi=0.7, space="w+", points=[[20, 32], [28, 32]],
+                mask=None, method="draggan", params={}, steps=5)
+    for name, fields in (("e3_list", dict(method=["draggan"])), ("e3_object", dict(method={"a": 1})),
+                         ("html", dict(model="<b>x</b>"))):
+        (tmp / f"{name}.json").write_text(json.dumps(dict(edit, **fields)))
+    (tmp / "e4.json").write_text(json.dumps(edit).replace('"steps": 5', '"steps": ' + "9" * 5000))
+    if not (tmp / "bomb.png").exists():
+        Image.new("1", (30000, 30000)).save(tmp / "bomb.png")
+
+
+# issue 25's message probes: (id, what is sent, endpoint, arguments(tmp, model), what the message must say)
+MESSAGE_PROBES = [
+    ("E3", "edit JSON whose method is a list", "/replay", lambda t, m: [_file(t / "e3_list.json")], "unknown method"),
+    ("E3", "edit JSON whose method is an object", "/replay", lambda t, m: [_file(t / "e3_object.json")],
+     "unknown method"),
+    ("E4", "edit JSON with a 5000-digit steps", "/replay", lambda t, m: [_file(t / "e4.json")],
+     "the edit's steps must be a whole number from 1 to 1000"),
+    ("U12", "30000x30000 PNG as the photo", "/invert", lambda t, m: [_file(t / "bomb.png"), m, 10, 10, 0],
+     "Photo: the image has too many pixels"),
+    ("U13", "30000x30000 PNG as an editor layer", "/drag_draggan",
+     lambda t, m: [dict(background=None, layers=[_file(t / "bomb.png")], composite=None)],
+     "Editable region (paint; empty = whole image): the image has too many pixels"),
+    ("U14", "editor value that is text", "/drag_draggan", lambda t, m: ["hello"],
+     "Editable region (paint; empty = whole image): not an image editor value"),
+    ("U14", "editor value that is a list", "/drag_draggan", lambda t, m: [[1, 2]],
+     "Editable region (paint; empty = whole image): not an image editor value"),
+    ("A3", "psi as a string", "/new_image", lambda t, m: [m, 3, "abc", "w+"], "Truncation ψ: must be a number"),
+    ("A3", "psi as None", "/interpolate", lambda t, m: [m, 1, 2, 5, None], "Truncation ψ: must be a number"),
+    ("A4", "precision fp64", "/drag_draggan", lambda t, m: [None, None, None, None, None, 2, None, None, "fp64"],
+     "Precision: "),
+    ("HTML", "a model id with HTML in an edit JSON", "/replay", lambda t, m: [_file(t / "html.json")],
+     "unknown model '<b>x</b>'"),
+    ("BOOL", "booleans as /add_point coordinates", "/add_point", lambda t, m: [True, False], "x: must be a number"),
+]
+
+
+def _file(path):
+    from gradio_client import handle_file
+    return handle_file(str(path))
+
+
+def message_probes(client, tmp, model):
+    """Send every MESSAGE_PROBES probe in one session (with an image and a point pair); one row each:
+    refused, the message, whether it says what it must (and carries no HTML escape)."""
+    _message_files(tmp)
+    client.predict(model, 3, 0.7, "w+", api_name="/new_image")
+    client.predict(180, 256, api_name="/add_point")
+    client.predict(240, 256, api_name="/add_point")
+    rows = []
+    for pid, what, api, args, expect in MESSAGE_PROBES:
+        try:
+            client.predict(*args(tmp, model), api_name=api)
+            refused, text = False, ""
+        except Exception as e:  # noqa: BLE001 - each must be refused with its message
+            refused, text = True, " ".join(str(e).split())
+        rows.append(dict(probe=pid, what=what, endpoint=api, refused=refused, message=text[:200],
+                         named=refused and expect in text and "&lt;" not in text and "&gt;" not in text
+                         and "unexpected" not in text))
+    return rows
+
+
+def closed_sessions_memory(n=12, tmp=None, root=None):
+    """Issue 25 R5: n sessions, one after another, each inverts a photo (10/10/10 steps), sends it to the
+    Drag tab and closes; RSS of the app after a warm-up session and after the n (settled 5 s)."""
+    from PIL import Image
+    from gradio_client import Client, handle_file
+    from app_server import AppServer, model_for_tests
+    tmp = Path(tmp or tempfile.mkdtemp())
+    tmp.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(tmp / "photo.png")
+    srv = AppServer(model_for_tests(tmp), root=root)
+    try:
+        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+
+        def one():
+            c = Client(srv.url, verbose=False)
+            c.predict(handle_file(str(tmp / "photo.png")), model, 10, 10, 10, api_name="/invert")
+            c.predict(api_name="/send_to_drag")
+            c.close()
+        one()   # warm: every code path loaded once
+        time.sleep(3)
+        start = rss_mb(srv.proc.pid)
+        t = time.perf_counter()
+        for _ in range(n):
+            one()
+        seconds = time.perf_counter() - t
+        time.sleep(5)
+        end = rss_mb(srv.proc.pid)
+    finally:
+        srv.close()
+    return dict(sessions=n, rss_start_mb=round(start, 1), rss_end_mb=round(end, 1), growth_mb=round(end - start, 1),
+                seconds=round(seconds, 1))
+
+
+def _session(srv, model, seed=3):
+    """A session with an image and one far point pair (a drag that does not arrive early)."""
+    from gradio_client import Client
+    c = Client(srv.url, verbose=False)
+    c.predict(model, seed, 0.7, "w+", api_name="/new_image")
+    c.predict(40, 40, api_name="/add_point")
+    c.predict(470, 470, api_name="/add_point")
+    return c
+
+
+def _outcome(job, timeout):
+    """(status line or error message, seconds until the job ended; None if still running at timeout)."""
+    t = time.perf_counter()
+    while not job.done() and time.perf_counter() - t < timeout:
+        time.sleep(0.1)
+    if not job.done():
+        return "still running", None
+    try:
+        out = job.result(timeout=1)
+        return " ".join(str(out[2] if len(out) > 2 else out[-1]).split()), round(time.perf_counter() - t, 1)
+    except Exception as e:  # noqa: BLE001 - a refusal is an outcome
+        return " ".join(str(e).split())[:160], round(time.perf_counter() - t, 1)
+
+
+def _started(job, timeout=60):
+    t = time.perf_counter()
+    while not job.outputs() and not job.done() and time.perf_counter() - t < timeout:
+        time.sleep(0.1)
+
+
+def measure_runs(tmp, root=None, long_steps=300, patience=60):
+    """Issue 25 R1-R4, R6, R7 against the app of `root` (default: this checkout), as the issue ran them
+    (long runs of `long_steps`); a run that goes on after Stop is waited for at most `patience` s."""
+    from gradio_client import handle_file
+    from app_server import AppServer, model_for_tests
+    tmp = Path(tmp)
+    (tmp / "sys").mkdir(parents=True, exist_ok=True)
+    srv = AppServer(model_for_tests(tmp), extra_env=dict(TMPDIR=str(tmp / "sys")), root=root)
+    model = srv.proc.args[srv.proc.args.index("--model") + 1]
+    kw = lambda n: dict(editor=None, max_steps=n)   # noqa: E731
+    out = {}
+    try:
+        # R1: a long compare, a short drag a second later, Stop after the short one
+        c = _session(srv, model)
+        long = c.submit(**kw(long_steps), api_name="/compare")
+        _started(long)
+        time.sleep(1)
+        short, _ = _outcome(c.submit(**kw(5), api_name="/drag_draggan"), patience)
+        t = time.perf_counter()
+        answer = c.predict(api_name="/stop")
+        status, after = _outcome(long, patience)
+        out["R1"] = dict(short_run=short, stop_answer=answer, long_run=status, seconds_after_stop=after,
+                         stopped="(stopped)" in status)
+        # R2: six sessions start long compares, all press Stop at 3 s
+        clients = [_session(srv, model, seed=s) for s in range(6)]
+        jobs = [cl.submit(**kw(long_steps), api_name="/compare") for cl in clients]
+        time.sleep(3)
+        answers = [cl.predict(api_name="/stop") for cl in clients]
+        t = time.perf_counter()
+        ends = [_outcome(j, patience) for j in jobs]
+        out["R2"] = dict(stop_answers=answers, outcomes=[e[0] for e in ends], seconds_after_stop=[e[1] for e in ends],
+                         all_stopped=all(e[1] is not None and ("(stopped)" in e[0] or "before it started" in e[0])
+                                         for e in ends), last_done_s=round(time.perf_counter() - t, 1))
+        for j in jobs:   # nothing of R2 may still run into R3
+            _outcome(j, 600)
+        # R3: a replay of a 5-step edit (seed 3) during a 150-step compare (seed 77)
+        c = _session(srv, model, seed=77)
+        long = c.submit(**kw(150), api_name="/compare")
+        _started(long)
+        edit = tmp / "r3.json"
+        edit.write_text(json.dumps(dict(version=1, model="faces-64-offline", seed=3, psi=0.7, space="w+",
+                                        points=[[20.0, 32.0], [28.0, 32.0]], mask=None, method="draggan",
+                                        params={}, steps=5)))
+        replay, _ = _outcome(c.submit(handle_file(str(edit)), api_name="/replay"), 600)
+        _outcome(long, 600)
+        seeds = sorted({json.loads(Path(f).read_text())["seed"] for f in c.predict(api_name="/export")
+                        if f.endswith("_edit.json")})
+        out["R3"] = dict(replay=replay, exported_seeds=seeds, consistent=seeds == [77])
+        # R4: one session enqueues six long compares; another user's 3-step compare
+        a, b = _session(srv, model), _session(srv, model, seed=5)
+        t0 = time.perf_counter()
+        jobs = [a.submit(**kw(long_steps), api_name="/compare") for _ in range(6)]
+        _started(jobs[0])
+        time.sleep(1)
+        t = time.perf_counter()
+        short, _ = _outcome(b.submit(**kw(3), api_name="/compare"), 1800)
+        wait = round(time.perf_counter() - t, 1)
+        ended = {}
+        while len(ended) < len(jobs) and time.perf_counter() - t0 < 1800:
+            ended.update({i: time.perf_counter() - t0 for i, j in enumerate(jobs) if i not in ended and j.done()})
+            time.sleep(0.1)
+        outcomes = {i: _outcome(j, 1)[0] for i, j in enumerate(jobs)}
+        ran = [ended[i] for i, o in outcomes.items() if "done" in o and i in ended]
+        out["R4"] = dict(short_run=short, short_wait_s=wait, refused=sum("already running" in o for o in outcomes.values()),
+                         first_long_run_s=round(min(ran), 1) if ran else None)
+        # R6: twenty exports
+        for _ in range(20):
+            c.predict(api_name="/export")
+        loose = len(list((tmp / "sys").glob("latentlab_export_*")))
+        owned = sum(len([q for q in p.iterdir()]) for p in (tmp / "sys").glob("latentlab_app_*"))
+        out["R6"] = dict(exports=20, folders_left=loose + owned, loose_in_tmp=loose)
+        # R7: a 500/500/500 inversion, Stop at 4 s; another user's New image meanwhile
+        from PIL import Image
+        Image.new("RGB", (64, 64), (120, 90, 60)).save(tmp / "photo.png")
+        job = c.submit(handle_file(str(tmp / "photo.png")), model, 500, 500, 500, api_name="/invert")
+        time.sleep(4)
+        t = time.perf_counter()
+        b.predict(model, 5, 0.7, "w+", api_name="/new_image")
+        other = round(time.perf_counter() - t, 2)
+        answer = c.predict(api_name="/stop")
+        status, after = _outcome(job, patience)
+        out["R7"] = dict(stop_answer=answer, outcome=status, seconds_after_stop=after, other_user_image_s=other)
+    finally:
+        srv.close()
+    out["R6"]["folders_after_exit"] = (len(list((tmp / "sys").glob("latentlab_export_*")))
+                                       + len(list((tmp / "sys").glob("latentlab_app_*"))))
+    return out
 
 
 def measure_memory(n=100, tmp=None):
@@ -154,18 +375,77 @@ def measure_hub(tmp):
     return rows
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--requests", type=int, default=100)
-    ap.add_argument("--skip-hub", action="store_true")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    args = ap.parse_args(argv)
-    from benchmarks.report import write
-    tmp = Path(tempfile.mkdtemp(prefix="latentlab_hostile_"))
-    mem = measure_memory(args.requests, tmp / "mem")
-    hub = [] if args.skip_hub else measure_hub(tmp)
+def issue25(tmp, root=None, long_steps=300):
+    """Every issue-25 probe against the app of `root` (default: this checkout)."""
+    from gradio_client import Client
+    from app_server import AppServer, model_for_tests
+    tmp = Path(tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
+    srv = AppServer(model_for_tests(tmp), root=root)
+    try:
+        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        messages = message_probes(Client(srv.url, verbose=False), tmp, model)
+    finally:
+        srv.close()
+    return dict(measure_runs(tmp / "runs", root, long_steps), R5=closed_sessions_memory(12, tmp / "r5", root),
+                messages=messages)
+
+
+def _stop_text(status, seconds):
+    """How a run ended after Stop, in a few words."""
+    import re
+    if seconds is None:
+        return "still running 60 s after Stop"
+    step = re.search(r"step (\d+)/(\d+)", status)
+    where = f" at step {step.group(1)} of {step.group(2)}" if step else ""
+    if "stopped" in status:
+        return f"stopped{where}, {seconds} s after Stop"
+    return f"ran to its end{where}, {seconds} s after Stop"
+
+
+ISSUE25_TARGETS = [
+    ("R1: Stop after a second run was started in the session", "stopped within a step"),
+    ("R2: six sessions' long compares (2 running, 4 queued), all Stop at 3 s", "all stop; queued never start"),
+    ("R3: a replay during a compare", "refused; export consistent"),
+    ("R4: another user's 3-step compare behind one session's six long ones: wait", "<= one long run"),
+    ("R5: RSS after 12 sessions invert, send to Drag, close", "<= +100 MB"),
+    ("R6: folders left by 20 exports (while running / after exit)", "bounded / none"),
+    ("R7: a 500/500/500 inversion, Stop at 4 s", "stops between steps"),
+    ("messages: E3, E4, U12-U14, A3, A4, HTML, booleans: named, no escape, no traceback", "all"),
+]
+
+
+def issue25_cells(r):
+    """One table cell per ISSUE25_TARGETS row, from issue25()'s result."""
+    r2 = r["R2"]
+    ends = list(zip(r2["outcomes"], r2["seconds_after_stop"]))
+    counts = [(sum(s is not None and "(stopped)" in o for o, s in ends), "stopped while running"),
+              (sum(s is not None and "before it started" in o for o, s in ends), "stopped before they started"),
+              (sum(s is not None and "(stopped)" not in o and "before it started" not in o for o, s in ends),
+               "ran to their end"),
+              (sum(s is None for _, s in ends), "still running")]
+    r2_text = ", ".join(f"{n} {what}" for n, what in counts if n) + (
+        f" {r2['last_done_s']} s after Stop" if counts[-1][0] else f"; all ended within {r2['last_done_s']} s of Stop")
+    r3 = r["R3"]
+    r3_text = ("refused" if "already running" in r3["replay"] else "ran") + f"; exported seeds {r3['exported_seeds']}"
+    r4 = r["R4"]
+    r5 = r["R5"]
+    r6 = r["R6"]
+    named = sum(m["named"] for m in r["messages"])
+    return [f"Stop says {r['R1']['stop_answer']!r}; the long run {_stop_text(r['R1']['long_run'], r['R1']['seconds_after_stop'])}",
+            r2_text, r3_text, f"{r4['short_wait_s']} s (one long run: {r4['first_long_run_s']} s; {r4['refused']} of "
+                              f"the six refused)",
+            f"{r5['rss_start_mb']} -> {r5['rss_end_mb']} MB ({r5['growth_mb']:+} MB)",
+            f"{r6['folders_left']} ({r6['loose_in_tmp']} loose in the system temp) / {r6['folders_after_exit']}",
+            _stop_text(r["R7"]["outcome"], r["R7"]["seconds_after_stop"]) +
+            f"; another user's New image {r['R7']['other_user_image_s']} s",
+            f"{named}/{len(r['messages'])}"]
+
+
+def report(mem, hub, runs, requests, long_steps, before=None):
+    """The Markdown of a run (benchmarks/results/hostile.md)."""
     md = ["Hostile input and a hanging Hub against `python app.py` (default deadlines).",
-          f"Reproduce: `python -m benchmarks.hostile --requests {args.requests}`", "",
+          f"Reproduce: `python -m benchmarks.hostile --requests {requests}`", "",
           "| measure | value | target |", "|---|---|---|",
           f"| RSS after warm-up / after {mem['requests']} hostile requests | {mem['rss_start_mb']} / {mem['rss_end_mb']} MB "
           f"(+{mem['growth_mb']} MB) | <= +200 MB |",
@@ -175,7 +455,38 @@ def main(argv=None):
         md.append(f"| {r['case']}: {r['client']} reports it | {r['seconds']} s | <= 30 s |")
         if r["other_user_image_s"] is not None:
             md.append(f"| {r['case']}: another user's bundled-model image meanwhile | {r['other_user_image_s']} s | <= 5 s |")
-    write(args.out, "hostile", dict(memory=mem, hub=hub), hub, md)
+    if runs:
+        cols = [k for k in ("before", "after") if k in runs]
+        cells = {k: issue25_cells(runs[k]) for k in cols}
+        md += ["", f"Runs, Stop, the queue, memory and exports (issue 25; long runs of {long_steps} steps"
+               + (f"; before: {before}, with `--before DIR`" if before else "") + "):", "",
+               "| probe | " + " | ".join(cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
+        for i, (probe, target) in enumerate(ISSUE25_TARGETS):
+            md.append(f"| {probe} | " + " | ".join(cells[k][i] for k in cols) + f" | {target} |")
+    return md
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=100)
+    ap.add_argument("--skip-hub", action="store_true")
+    ap.add_argument("--skip-runs", action="store_true", help="skip issue 25's run, Stop, queue, memory, export "
+                    "and message probes")
+    ap.add_argument("--before", default=None, metavar="DIR", help="also run issue 25's probes against the app in "
+                    "another checkout DIR (e.g. `git worktree add DIR COMMIT`): a before/after table")
+    ap.add_argument("--before-label", default=None, help="what --before is, for the table (e.g. 'commit 1d60230')")
+    ap.add_argument("--long-steps", type=int, default=300, help="steps of the long runs of R1, R2 and R4")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = ap.parse_args(argv)
+    from benchmarks.report import write
+    tmp = Path(tempfile.mkdtemp(prefix="latentlab_hostile_"))
+    mem = measure_memory(args.requests, tmp / "mem")
+    hub = [] if args.skip_hub else measure_hub(tmp)
+    runs = {} if args.skip_runs else {"after": issue25(tmp / "after", None, args.long_steps)}
+    if args.before and not args.skip_runs:
+        runs["before"] = issue25(tmp / "before", args.before, args.long_steps)
+    md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before))
+    write(args.out, "hostile", dict(memory=mem, hub=hub, issue25=runs), hub, md)
 
 
 if __name__ == "__main__":

@@ -177,6 +177,7 @@ def _check_args(args, given):
     for name, value in given.items():
         if value is not None and name in lim.RANGES:
             lim.check(name, value, "--" + name.replace("_", "-"))
+    lim.check("point_pairs", len(args.point), "the number of --point pairs")   # the app's limit
     lim.check_out_dir(args.out)
 
 
@@ -207,11 +208,13 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         extra = {k: given.pop(k) for k in list(given) if k not in config.names(config.CONFIGS[method])}
         _check_args(args, given)
         pairs = [parse_point(p) for p in args.point]
+        import stylegan
+        device = args.device = stylegan.pick_device(args.device)   # an unusable --device: one line, first
         G, model_name, start = load_start(args)
         cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
                                   mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
                                   precision=args.precision, **given)
-        kwargs = dict(cfg.session_kwargs(), device=args.device, **extra)
+        kwargs = dict(cfg.session_kwargs(), device=device, **extra)
         kwargs.pop("space", None)
         if start.latent is not None:   # --inverted / --latent: the latent is the start (its space, no seed)
             kwargs.update(latent=start.latent, seed=None, psi=None)
@@ -220,7 +223,8 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         elif not hasattr(G, "synthesis"):
             kwargs["space"] = "z"
         if args.mask:
-            kwargs["mask"] = load_mask(args.mask)  # the session checks its size against the model
+            lim = _limits()   # the session checks its size against the model
+            kwargs["mask"] = load_mask(args.mask, max_pixels=lim.SIZES["image_pixels"] if lim else None)
         session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], **kwargs)
     except ValueError as e:  # DragInputError (a ValueError) and the loaders' ValueErrors
         print(f"error: {e}", file=sys.stderr)

@@ -42,11 +42,20 @@ def validate_mask(mask, shape, device="cpu"):
     return m.to(device)
 
 
-def load_mask(path, shape=None):
-    """A PNG (or any image) painted white where editable -> bool mask (validated against `shape` if given)."""
+def load_mask(path, shape=None, max_pixels=None):
+    """A PNG (or any image) painted white where editable -> bool mask (validated against `shape` if given).
+    Only a regular file is opened (a FIFO would block the reader forever); an image of more than
+    `max_pixels` pixels (default: Pillow's decompression-bomb limit) is refused from its header."""
+    import os
+    import stat
     from PIL import Image, UnidentifiedImageError
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise DragInputError(f"mask {path}: not a regular file (a folder, FIFO or device cannot be a mask)")
         with Image.open(path) as im:
+            w, h = im.size
+            if max_pixels is not None and w * h > max_pixels:
+                raise DragInputError(f"mask {path}: the image is too large ({w}x{h} pixels, at most {max_pixels:,})")
             im.load()
             if im.mode in ("RGBA", "LA"):  # a transparent background is not editable
                 alpha = np.asarray(im.getchannel("A")) >= 128
@@ -56,7 +65,11 @@ def load_mask(path, shape=None):
                 arr = np.asarray(im.convert("L")) >= 128
     except FileNotFoundError:
         raise DragInputError(f"mask file not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as e:
+    except DragInputError:
+        raise
+    except Image.DecompressionBombError:
+        raise DragInputError(f"mask {path}: the image has too many pixels to be decoded safely") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
         raise DragInputError(f"cannot read mask image {path}: {e}") from None
     if shape is None:
         return arr

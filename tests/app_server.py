@@ -27,13 +27,14 @@ def free_port():
 
 
 class AppServer:
-    def __init__(self, model, extra_env=None, timeout=90):
+    def __init__(self, model, extra_env=None, timeout=90, root=None):
+        """`root`: the checkout whose app.py runs (default: this one; benchmarks compare another)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = dict(os.environ, OMP_NUM_THREADS="1", GRADIO_ANALYTICS_ENABLED="False", **(extra_env or {}))
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--server-port", str(self.port)],
-                                     cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     cwd=root or ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.output = collections.deque(maxlen=400)   # the app's last lines; drained so its pipe never fills
         threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True).start()
         deadline = time.time() + timeout

@@ -13,7 +13,7 @@ from app_server import AppServer, model_for_tests  # noqa: E402
 MODEL = "preset-test-64"
 FIRST = ["draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d"]   # after `editor`: the app's old order
 LATER = ["precision", "freedrag_lr", "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res",
-         "freedrag_rows", "freedrag_feature_res"]
+         "freedrag_rows", "freedrag_feature_res", "draggan_tracker", "freedrag_tracker"]
 PRESETS = {"draggan": {"lr": 0.004, "rows": 4, "stop_distance": 1.0, "track_step": 0.5, "feature_res": 16},
            "freedrag": {"lr": 0.006, "arrival": 2.0, "feature_res": 16}}
 

@@ -179,6 +179,8 @@ def test_the_chain_does_not_change_under_a_running_drag(server):
     for endpoint in ("/undo_drag", "/reset_image"):
         with pytest.raises(Exception, match="A drag is running: wait for it to finish, or Stop it first"):
             c.predict(api_name=endpoint)
+    with pytest.raises(Exception, match="A drag is running: wait for it to finish, or Stop it first"):
+        c.predict("draggan", api_name="/continue_from")
     assert "Stopping" in c.predict(api_name="/stop")
     _, _, status, table = job.result(timeout=60)
     assert "Drag 2 of the chain" in status and "(stopped)" in status and 0 < table["data"][0][5] < 1000

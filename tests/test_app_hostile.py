@@ -265,3 +265,16 @@ def test_memory_after_100_hostile_requests(tmp_path):
     print(f"RSS {r['rss_start_mb']} -> {r['rss_end_mb']} MB after {r['requests']} hostile requests ({r['seconds']} s)")
     assert r["refused"] == 100 and r["next_valid_request_ok"] and not r["unsafe_code_ran"]
     assert r["growth_mb"] < 200
+
+
+def test_issue25_message_probes_name_their_field(env):
+    """E3, E4, U12-U14, A3, A4, HTML escapes, booleans as coordinates (issue 25): each refused with one
+    sentence naming the field, no HTML escape, no traceback in the server's log; the session still works."""
+    from benchmarks.hostile import message_probes
+    c = Client(env["server"].url, verbose=False)
+    before = sum("Traceback" in line for line in env["server"].output)
+    rows = message_probes(c, env["tmp"], model(env))
+    bad = [r for r in rows if not r["named"]]
+    assert not bad, bad
+    assert sum("Traceback" in line for line in env["server"].output) == before, "".join(env["server"].output)[-3000:]
+    works(c)

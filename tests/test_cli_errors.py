@@ -65,3 +65,44 @@ def test_as_real_processes(tmp_path):
                 ["dcgan", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--batch-size", "0"]):
         p = subprocess.run([sys.executable, "-m", *cmd], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+
+
+def test_mask_bomb_fifo_and_folder(model_path, tmp_path, capsys):
+    """Issue 25 C2/C3: a decompression bomb (30000x30000, a few KB of PNG) and non-regular files as
+    --mask: one line and exit code 2; the FIFO is refused before it is opened (opening one blocks)."""
+    from PIL import Image
+    Image.new("1", (30000, 30000)).save(tmp_path / "bomb.png")
+    assert (tmp_path / "bomb.png").stat().st_size < 200_000
+    Image.new("L", (5000, 4000)).save(tmp_path / "big.png")   # under Pillow's limit, over the app's 16 MP
+    os.mkfifo(tmp_path / "fifo.png")
+    base = ["--seed", "1", "--point", "20,30,28,30", "--model", model_path, "--steps", "1", "--out", str(tmp_path / "o")]
+    for mask, match in (("bomb.png", "too many pixels"), ("big.png", "5000x4000 pixels, at most 16,000,000"),
+                        ("fifo.png", "not a regular file"), (".", "not a regular file")):
+        assert drag_main(DragGANSession, argv=base + ["--mask", str(tmp_path / mask)]) == 2
+        one_line_error(capsys, match)
+    assert not (tmp_path / "o").exists()
+
+
+def test_unusable_device_and_too_many_points(model_path, tmp_path, capsys):
+    """Issue 25 C4/C5: a device this machine cannot run on is one line; the points limit is the app's."""
+    base = ["--seed", "1", "--model", model_path, "--steps", "1", "--out", str(tmp_path / "o")]
+    import torch
+    cuda = "but is not available" if not torch.cuda.is_available() else "CUDA device(s)"
+    for device, match in (("cuda:9", cuda), ("meta", "unknown device 'meta'"), ("garbage", "unknown device 'garbage'"),
+                          ("cpu:x", "unknown device")):
+        assert drag_main(DragGANSession, argv=base + ["--point", "20,30,28,30", "--device", device]) == 2
+        one_line_error(capsys, match)
+    import limits
+    most = limits.RANGES["point_pairs"][3]
+    assert drag_main(DragGANSession, argv=base + ["--point", "20,30,28,30"] * (most + 1)) == 2
+    one_line_error(capsys, f"the number of --point pairs must be a whole number from 1 to {most}, got {most + 1}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_fifo_mask_as_a_real_process(tmp_path):
+    """What hung before: a FIFO as --mask, in a process of its own (killed by the timeout if it blocks)."""
+    os.mkfifo(tmp_path / "m.png")
+    p = subprocess.run([sys.executable, "-m", "draggan", "--seed", "1", "--point", "20,30,28,30", "--steps", "1",
+                        "--mask", str(tmp_path / "m.png"), "--out", str(tmp_path / "o")], cwd=ROOT,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "not a regular file" in p.stderr, p.stderr

@@ -5,7 +5,7 @@ between two results). The chain itself is ui.state's; drags are run by ui.drag_r
 import gradio as gr
 
 from dragcore.engines import ENGINES
-from ui import draw, runner
+from ui import draw, runner, runs
 from ui import guard as ug
 from ui.drag_image import points_text
 
@@ -66,12 +66,6 @@ def view(state):
             gr.update(visible=last is not None and len(last.results) > 1))
 
 
-def _idle(state):
-    """The chain changes only between drags (a running drag pushes its record onto the chain it started from)."""
-    if state is not None and state.running:
-        raise gr.Error("A drag is running: wait for it to finish, or Stop it first.")
-
-
 def _shown(state, status):
     shown = draw.render(state.image, state.points)
     return state, shown, points_text(state), status
@@ -84,7 +78,7 @@ def undo_drag(state):
         raise gr.Error("Generate an image first (New image).")
     if not state.chain:
         raise gr.Error("There is no drag to undo: the image is the start image.")
-    _idle(state)
+    runs.idle()   # the chain changes only between runs (ui.runs)
     state.undo()
     return _shown(state, "Undid the last drag. " + chain_text(state))
 
@@ -97,7 +91,7 @@ def continue_from(method, state):
     if method not in state.results:
         have = ", ".join(state.results)
         raise gr.Error(f"method: the last drag has no {str(method)[:20]!r} result (it has: {have})")
-    _idle(state)
+    runs.idle()   # the chain changes only between runs (ui.runs)
     state.choose(method)
     return _shown(state, f"Both engines continue from {runner.LABELS[method]}'s result of drag "
                          f"{len(state.chain)}. " + chain_text(state))

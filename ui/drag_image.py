@@ -7,7 +7,7 @@ import numpy as np
 import limits
 import stylegan
 from dragcore import adapt, to_uint8
-from ui import draw, drag_settings
+from ui import draw, drag_settings, runs
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.models import UPLOAD, register_upload
@@ -52,7 +52,7 @@ def new_image(model, seed, psi, space, state, uploads=None):
         msg = ug.as_gr_error(e).message
         gr.Warning(msg)
         return (state, gr.skip(), gr.skip(), *[gr.skip()] * len(drag_settings.FIELDS), f"⚠ {msg}")
-    return outputs   # a new state object: a drag still running finishes into the old one
+    return outputs   # a new state object: a run still going finishes into the old one (ui.drag_run.IN_PLACE)
 
 
 def points_text(state):
@@ -107,8 +107,7 @@ def reset_image(state):
     """Back to the start image (the seed's, or the inverted photo): the chain, points and mask are cleared."""
     if state is None or not state.ready:
         return state, None, None, HINT, "Nothing to reset: generate an image first (New image)."
-    if state.running:
-        raise gr.Error("A drag is running: wait for it to finish, or Stop it first.")
+    runs.idle()   # the chain changes only between runs (ui.runs)
     undone = len(state.chain)
     state.reset()
     shown = draw.render(state.start)

@@ -3,14 +3,13 @@ edit JSON, and the chain's Undo drag / Continue both from one result. Every drag
 session's chain (ui.state): each engine starts from its head, and the finished drag is pushed onto
 the chain. Settings arrive as the fields of ui.drag_settings (named API parameters)."""
 import inspect
-import tempfile
 
 import gradio as gr
 
 import checkpoints
 import limits
 from dragcore import config
-from ui import draw, drag_settings, export, runner
+from ui import draw, drag_settings, export, runner, runs, scratch
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.drag_chain import origin
@@ -19,6 +18,10 @@ from ui.mask import from_editor
 from ui.state import DragRecord
 
 _NEED_IMAGE = "Generate an image first (New image)."
+# A run changes the state object it started with in place and never sends it back as an output: a New
+# image (or Send to the Drag tab) while it runs replaces the session's state, and the run, which ends
+# in the state it started from, must not write the older one back over it.
+IN_PLACE = gr.skip()
 
 
 def check_points(state):
@@ -66,14 +69,12 @@ def _finished(record, results, configs):
 
 
 def drive(sessions, configs, state, record):
-    """Run the sessions, registered in the state so Stop reaches them; yields frames and pushes the
-    finished drag (the steps really taken, the settings used, each result) onto the state's chain."""
-    state.running = list(sessions.values())
-    try:
-        for frame in runner.stream(sessions, every=5):
-            yield frame
-    finally:
-        state.running = []
+    """Run the sessions, attached to the session's run so Stop reaches them (ui.runs); yields frames
+    and pushes the finished drag (the steps really taken, the settings used, each result) onto the
+    state's chain."""
+    runs.current().attach([s.stop for s in sessions.values()])   # issue 25: Stop by session, not by state
+    for frame in runner.stream(sessions, every=5):
+        yield frame
     state.push(_finished(record, frame.results, configs))
 
 
@@ -95,10 +96,10 @@ def run_drag(methods, state, editor, values, uploads=None):
     for frame in drive(sessions, configs, state, record):
         imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
         table = runner.summary_rows(frame.results) if frame.results else gr.skip()
-        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, state)
+        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, IN_PLACE)
     starts = "; ".join(f"{runner.LABELS[m]} {origin(state, record, m, n)}" for m in methods)
     yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), f"{head}{frame.status} — done. ({starts}.)",
-           runner.summary_rows(frame.results), state)
+           runner.summary_rows(frame.results), IN_PLACE)
 
 
 def drag_endpoint(methods):
@@ -111,17 +112,13 @@ def drag_endpoint(methods):
     endpoint.__signature__ = inspect.Signature(
         [P(n, P.POSITIONAL_OR_KEYWORD, default=None) for n in ("editor", *drag_settings.NAMES, "state", "uploads")])
     endpoint.__name__ = endpoint.__qualname__ = "drag_" + "_".join(methods)
-    return ug.handler(endpoint)
+    kind = "compare" if len(methods) > 1 else "drag"   # one run at a time per session (ui.runs)
+    return ug.handler(runs.exclusive(kind, lambda note: (gr.skip(), gr.skip(), note, gr.skip(), gr.skip()))(endpoint))
 
 
-def stop(state):
-    running = state.running if state is not None else []
-    if not running:
-        gr.Warning("Nothing is running.")
-        return "Nothing is running."
-    for s in running:
-        s.stop()
-    return "Stopping…"
+def stop(state=None):
+    """The session's run (drag, compare, replay, inversion), running or waiting in the queue (ui.runs)."""
+    return runs.stop()
 
 
 @ug.handler
@@ -134,7 +131,7 @@ def export_files(state):
     if inverted:
         gr.Warning("This drag started from an inverted photo: the edit JSON records it, but replaying needs the "
                    "photo's latent and tuned generator (`python -m latent invert` writes both).")
-    out = tempfile.mkdtemp(prefix="latentlab_export_")
+    out = scratch.new_folder("export_")   # under the app's own temporary folder, pruned (ui.scratch)
     files = []
     for m, r in state.results.items():
         lineage = state.lineage(m)
@@ -184,6 +181,7 @@ def _replay_setup(edit, uploads):
 
 
 @ug.handler
+@runs.exclusive("replay", lambda note: (gr.skip(), gr.skip(), note))
 def replay(file, state, uploads=None):
     """Redo an exported edit: its drags in order, each from the previous one's result. Every field
     of every drag is checked and the model, image and sessions are built before the session's state
@@ -193,14 +191,15 @@ def replay(file, state, uploads=None):
         raise gr.Error("Choose an edit JSON file to load.")
     edit = export.read_edit(file)
     fresh, configs, first = _replay_setup(edit, uploads)
-    state = state.adopt(fresh) if state is not None else fresh   # this object: Stop sees the running replay
+    out = IN_PLACE if state is not None else fresh
+    state = state.adopt(fresh) if state is not None else fresh   # this object: the session's gr.State holds it
     n = len(edit["drags"])
     for k, (drag, cfg) in enumerate(zip(edit["drags"], configs)):
         record = _record(drag, state)
         state.points = drag["points"]
         sessions = first if k == 0 else make_sessions(cfg, state, record, uploads)
         for frame in drive(sessions, cfg, state, record):
-            yield state, draw.render(next(iter(frame.images.values())), state.points), \
+            yield out, draw.render(next(iter(frame.images.values())), state.points), \
                 f"Replaying{f' drag {k + 1} of {n}' if n > 1 else ''}… {frame.status}"
         if state.results[drag["method"]]["stop_reason"] == "stopped":
             break
@@ -213,4 +212,4 @@ def replay(file, state, uploads=None):
         text = f"Replayed {len(done)} of the {n} drags of the {edit['method']} edit: " + "; ".join(
             f"drag {i + 1} ({runner.LABELS[d['method']]}) {r['steps']} of {d['steps']} steps ({why[r['stop_reason']]})"
             for i, (d, r) in enumerate(done)) + "."
-    yield state, draw.render(state.image, state.points), text
+    yield out, draw.render(state.image, state.points), text

@@ -81,6 +81,8 @@ def mask_from_b64(s):
         return np.asarray(im.convert("L")) >= 128
     except limits.LimitError as e:
         raise EditError(str(e)) from None
+    except Image.DecompressionBombError:
+        raise EditError(f"the edit's mask has too many pixels (at most {limits.SIZES['image_pixels']:,})") from None
     except Exception as e:  # noqa: BLE001 - base64, PNG and PIL errors alike: the mask is unusable
         raise EditError(f"the edit's mask is not a valid PNG ({type(e).__name__})") from None
 
@@ -148,6 +150,12 @@ def _field(name, value, label):
         raise EditError(str(e)) from None
 
 
+def _json_int(digits):
+    """JSON integers as Python ints, except one too long to convert (Python refuses 4300 digits and
+    more): kept as its text, so the field it is in reports it with its range."""
+    return int(digits) if len(digits) <= 100 else digits
+
+
 def read_edit(path):
     """Parse and validate an edit JSON file -> dict (mask decoded, every number checked)."""
     try:
@@ -160,7 +168,7 @@ def read_edit(path):
     if json_depth(text) > limits.SIZES["edit_json_depth"]:
         raise EditError(f"the edit JSON is nested more than {limits.SIZES['edit_json_depth']} levels deep")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
     except (json.JSONDecodeError, RecursionError) as e:
         raise EditError(f"not an edit JSON file ({e})") from None
     if not isinstance(data, dict):
@@ -197,7 +205,7 @@ def _read_drag(d, where):
     need = {"points", "method", "params", "steps"}
     if not isinstance(d, dict) or not need <= set(d):
         raise EditError(f"the edit's {where or 'drag '}must contain {sorted(need)}")
-    if d["method"] not in ENGINES:
+    if not isinstance(d["method"], str) or d["method"] not in ENGINES:   # a list or object too
         raise EditError(f"unknown method {str(d['method'])[:40]!r} in the edit JSON"
                         + (f" ({where.strip()})" if where else ""))
     if not isinstance(d["params"], dict):

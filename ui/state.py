@@ -1,8 +1,9 @@
 """The per-user state of the Drag tab: one `DragState` per browser session (a `gr.State`).
 
-Handlers change it in place and return it, so a Stop from the same session reaches the sessions a
-running drag registered in `running`. A replay or an inverted photo `adopt`s a fresh state into
-the same object for the same reason.
+Handlers change it in place and return it. Stop reaches a session's run through ui.runs (by the
+Gradio session, not this object), and the chain changes (undo, reset, continue, a replay's `adopt`)
+only while the session has no run (ui.runs.idle, ui.runs.exclusive), so nothing changes or adopts a
+state that a run is writing.
 
 Drags build on each other. `chain` holds the drags made on this image, in order, one `DragRecord`
 each: the points and mask it was given, per engine the result it started from, and per engine its
@@ -49,7 +50,6 @@ class DragState:
     start: np.ndarray | None = None   # the unedited image, HxWx3 uint8
     image: np.ndarray | None = None   # the image shown for clicking: the start, or the last drag's shown result
     points: list = field(default_factory=list)    # [handle, target, handle, ...] in model px, as shown
-    running: list = field(default_factory=list)   # the sessions of the drag in progress (Stop reaches them)
     chain: list = field(default_factory=list)     # DragRecord per drag, in order (at most limits.max_chain())
     generator: object = None     # an inverted photo's tuned generator ...
     latent: object = None        # ... and its W+ latent (the start; None: the seed's)
@@ -65,7 +65,7 @@ class DragState:
         return self.chain[-1].results if self.chain else {}
 
     def adopt(self, other):
-        """Become `other`, keeping this object (a running replay stays reachable by Stop)."""
+        """Become `other`, keeping this object (the one the session's gr.State and its callers hold)."""
         for f in fields(self):
             setattr(self, f.name, getattr(other, f.name))
         return self

@@ -6,7 +6,7 @@ import gradio as gr
 
 import limits
 from dragcore import config
-from ui import drag_chain, drag_image, drag_run, drag_settings, runner
+from ui import drag_chain, drag_image, drag_run, drag_settings, runner, runs
 from ui import guard as ug
 from ui import models as models_ui
 from ui.context import default_model, gpu, model_choices
@@ -26,7 +26,7 @@ def _field(f):
     so an API call that leaves a setting out gets the chosen model's preset, not the default model's."""
     spec = config.spec(f.setting)
     if spec["choices"] is not None:   # precision, tracker
-        return gr.Radio(list(spec["choices"]), value=None, label=f.label, info=CHOICE_INFO[f.setting])
+        return ug.Radio(list(spec["choices"]), value=None, label=f.label, info=CHOICE_INFO[f.setting])
     info = limits.describe(f.setting) + "; empty: the model's preset"
     if f.bounded:   # refused by the component itself, like the sliders these were
         return ug.Number(None, label=f.label, info=info, minimum=spec["low"], maximum=spec["high"])
@@ -141,9 +141,9 @@ def build(state, uploads):
     clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask")
     for btn, (_, methods, name, _, _) in zip(drag_btns, DRAGS):
         show_chain(btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
-                             [out_dg, out_fd, status, table, state], api_name=name))
+                             [out_dg, out_fd, status, table, state], api_name=name, **runs.QUEUE))
     stop_btn.click(drag_run.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_run.export_files, [state], [files], api_name="export")
     show_chain(edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status],
-                                api_name="replay"))
+                                api_name="replay", **runs.QUEUE))
     return new_outputs, start, show_chain

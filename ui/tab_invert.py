@@ -8,7 +8,7 @@ import gradio as gr
 import latent
 import limits
 from dragcore import to_uint8
-from ui import draw
+from ui import draw, runs
 from ui import guard as ug
 from ui.context import default_model, get_model, gpu, model_choices
 from ui.drag_image import shown_outputs
@@ -19,6 +19,7 @@ EXAMPLE = Path(__file__).resolve().parent / "examples" / "astronaut.jpg"   # NAS
 
 
 @ug.handler
+@runs.exclusive("inversion", lambda note: (gr.skip(), gr.skip(), gr.skip(), note))
 def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None, progress=gr.Progress()):
     if photo is None:
         raise gr.Error("Upload a photo first.")
@@ -27,7 +28,16 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
     G = get_model(model_id, uploads)
     latent.util.require_mapping(G)
     target = latent.load_image(photo, getattr(G, "img_shape", G.img_resolution))
-    r = latent.invert(G, target, *steps, progress=lambda stage, i, n, loss: progress(i / n, desc=f"{stage} {i}/{n}"))
+    run, where = runs.current(), []
+
+    def step(stage, i, n, loss):   # between two steps: Stop ends the inversion here
+        where[:] = [f"{stage} step {i}/{n}"]
+        progress(i / n, desc=f"{stage} {i}/{n}")
+        run.check()
+    try:
+        r = latent.invert(G, target, *steps, progress=step)
+    except runs.Stopped:
+        return gr.skip(), gr.skip(), gr.skip(), f"Inversion stopped by you at {where[0]}."
     inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=to_uint8(r["reconstruction"]))
     p = r["psnr"]
     md = (f"PSNR: W {p['w']:.1f} dB · W+ {p['w+']:.1f} dB" + (f" · W+ + PTI {p['pti']:.1f} dB" if "pti" in p else "")
@@ -72,8 +82,10 @@ def build(uploads, drag_state, drag_outputs, show_chain):
         steps_pti = ug.Slider(0, 500, 150, step=10, label="PTI steps (0 = off)")
     with gr.Row():
         inv_btn = gr.Button("Invert", variant="primary")
+        stop_btn = gr.Button("Stop", variant="stop")
         send_btn = gr.Button("Send to the Drag tab")
     md = gr.Markdown()
     inv_btn.click(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
-                  [inv_state, target, recon, md], api_name="invert")
+                  [inv_state, target, recon, md], api_name="invert", **runs.QUEUE)
+    stop_btn.click(runs.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
     show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag"))

@@ -1,0 +1,237 @@
+"""One run at a time per session, a Stop that reaches it, and what a closed session gives back.
+
+A *run* is what computes for seconds to minutes: a drag, a compare, a replay, an inversion. Rules:
+
+- **One at a time per session, refused.** A run that starts while the same session has one running
+  is refused with one sentence (`exclusive`); it is not queued behind it. What changes the drag
+  chain between runs (Undo drag, Reset image, Continue both from ...) is refused the same way while
+  one runs (`idle`). So nothing adopts or writes state that a run is writing.
+- **Stop reaches the session's run** (`stop`), by the Gradio session, not by a state object (New
+  image replaces the state; the run it left goes on). The running run stops at its next step (the
+  engines' sessions are `attach`ed to it; an inversion calls `check` between steps). A run of the
+  session still waiting in Gradio's queue when Stop is pressed never starts: it reports
+  "Stopped before it started."
+- **A fair queue** is Gradio's: every run shares one concurrency group (`QUEUE`: `RUN_WORKERS`
+  at a time, first come first served). A session's second run, when it reaches a worker, is refused at
+  once, so one user's queue holds another user's run for at most the one long run it is computing.
+- **A closed session gives its memory back** (`session_closed`, Gradio's unload event): its run is
+  stopped and its state (tuned generators, inversion results, drag results) deleted at once, not an
+  hour later (Gradio keeps a closed session's state for an hour so a reopened tab finds it).
+
+The session and the time the run was queued are read from Gradio's request context
+(`gradio.context.LocalContext`, which Gradio sets for every handler call, also in worker threads).
+Outside Gradio (a direct call) every call is its own session.
+"""
+import ctypes
+import ctypes.util
+import functools
+import inspect
+import threading
+import time
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+RUN_WORKERS = 2    # runs computing at once, all sessions together (the machine's cores)
+QUEUE = dict(concurrency_id="runs", concurrency_limit=RUN_WORKERS)   # the `.click(...)` arguments of every run
+STOPPED_BEFORE = "Stopped before it started."
+
+
+class Stopped(Exception):
+    """Raised by `Run.check` once Stop was pressed: a step loop without a stop flag of its own ends there."""
+
+
+@dataclass
+class Run:
+    kind: str                                   # "drag", "compare", "replay", "inversion"
+    session: str | None = None                  # Gradio's session hash
+    stoppers: list = field(default_factory=list)   # callables that stop the engines' sessions
+    stopped: bool = False
+
+    def stop(self):
+        self.stopped = True
+        for s in list(self.stoppers):
+            s()
+
+    def attach(self, stoppers):
+        """The engines' `stop` methods: Stop calls them (at once if it was already pressed)."""
+        self.stoppers.extend(stoppers)
+        if self.stopped:
+            self.stop()
+
+    def check(self):
+        if self.stopped:
+            raise Stopped()
+
+
+@dataclass
+class _Slot:
+    run: Run | None = None
+    stopped_at: float = float("-inf")   # time.monotonic() of the session's last Stop
+    used: float = field(default_factory=time.monotonic)
+
+
+IDLE_SLOTS = 1000   # beyond this many sessions on record, those idle for an hour are forgotten
+
+
+_LOCK = threading.Lock()
+_SLOTS = {}          # session hash -> _Slot
+
+
+def _context():
+    """(session hash or None, time.monotonic() at which Gradio queued this event, or now)."""
+    try:
+        from gradio.context import LocalContext
+        request, event_id, blocks = (LocalContext.request.get(None), LocalContext.event_id.get(None),
+                                     LocalContext.blocks.get(None))
+    except (ImportError, LookupError):
+        return None, time.monotonic()
+    session = getattr(request, "session_hash", None) if request is not None else None
+    queue = getattr(blocks, "_queue", None)
+    event = queue.event_ids_to_events.get(event_id) if queue is not None and event_id else None
+    return session, getattr(event, "enqueue_time", None) or time.monotonic()
+
+
+def _a(kind):
+    return ("An " if kind[0] in "aeiou" else "A ") + kind
+
+
+def _refusal(run):
+    return gr.Error(f"{_a(run.kind)} is already running in this session: wait for it to finish or press Stop.",
+                    print_exception=False)
+
+
+def _begin(kind):
+    """The session's new Run; None when a Stop came after it was queued; gr.Error when one runs."""
+    session, queued_at = _context()
+    run = Run(kind, session)
+    if session is None:
+        return run
+    with _LOCK:
+        if len(_SLOTS) > IDLE_SLOTS:   # sessions that never close (API clients without a heartbeat)
+            old = time.monotonic() - 3600
+            for key in [k for k, v in _SLOTS.items() if v.run is None and v.used < old]:
+                del _SLOTS[key]
+        slot = _SLOTS.setdefault(session, _Slot())
+        slot.used = time.monotonic()
+        if queued_at <= slot.stopped_at:
+            return None
+        if slot.run is not None:
+            raise _refusal(slot.run)
+        slot.run = run
+    return run
+
+
+def _end(run):
+    with _LOCK:
+        slot = _SLOTS.get(run.session)
+        if slot is not None and slot.run is run:
+            slot.run = None
+
+
+def current():
+    """The session's running Run (the one this handler started), or a fresh one outside Gradio."""
+    session, _ = _context()
+    with _LOCK:
+        slot = _SLOTS.get(session)
+        return slot.run if slot is not None and slot.run is not None else Run("run")
+
+
+def busy():
+    """The session's run in progress (None: the session runs nothing; outside Gradio always None)."""
+    session, _ = _context()
+    with _LOCK:
+        slot = _SLOTS.get(session)
+        return slot.run if slot is not None else None
+
+
+def idle():
+    """Between runs, or one sentence: what changes a session's drag chain (Undo drag, Reset image,
+    Continue both from ...) waits for its run, which pushes its drag onto the chain it started from."""
+    run = busy()
+    if run is not None:
+        raise gr.Error(f"{_a(run.kind)} is running: wait for it to finish, or Stop it first.", print_exception=False)
+
+
+def exclusive(kind, stopped_outputs):
+    """Make a handler (plain or generator) a run of `kind`: refused while the session runs another,
+    "Stopped before it started" (`stopped_outputs(message)`: the handler's outputs) when a Stop came
+    while it waited in the queue."""
+    def wrap(fn):
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def gen(*args, **kwargs):
+                run = _begin(kind)
+                if run is None:
+                    yield stopped_outputs(STOPPED_BEFORE)
+                    return
+                try:
+                    yield from fn(*args, **kwargs)
+                finally:
+                    _end(run)
+            return gen
+
+        @functools.wraps(fn)
+        def plain(*args, **kwargs):
+            run = _begin(kind)
+            if run is None:
+                return stopped_outputs(STOPPED_BEFORE)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _end(run)
+        return plain
+    return wrap
+
+
+def _waiting(session):
+    """How many of the session's runs wait in Gradio's queue (0 when the queue cannot be read)."""
+    try:
+        from gradio.context import LocalContext
+        queue = LocalContext.blocks.get(None)._queue
+        events = queue.event_queue_per_concurrency_id[QUEUE["concurrency_id"]].queue
+        return sum(e.session_hash == session for e in list(events))
+    except (AttributeError, KeyError, LookupError, ImportError):
+        return 0
+
+
+def stop():
+    """Stop the session's run and every run of it that waits in the queue; the status line."""
+    session, now = _context()[0], time.monotonic()
+    with _LOCK:
+        slot = _SLOTS.setdefault(session, _Slot()) if session is not None else _Slot()
+        slot.stopped_at, slot.used, run = now, now, slot.run
+    waiting = _waiting(session) if session is not None else 0
+    if run is not None:
+        run.stop()
+        return f"Stopping the {run.kind}…" + (" The run waiting in the queue will not start." if waiting else "")
+    if waiting:
+        return "Stopped: the run waiting in the queue will not start."
+    gr.Warning("Nothing is running.")
+    return "Nothing is running."
+
+
+def _trim_heap():
+    """Hand freed memory back to the operating system (glibc keeps freed heap pages otherwise)."""
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass   # not glibc: nothing to trim
+
+
+def session_closed(request: gr.Request):
+    """Gradio's unload event: stop the session's run, forget it, and delete the session's state now."""
+    session = getattr(request, "session_hash", None)
+    with _LOCK:
+        slot = _SLOTS.pop(session, None)
+    if slot is not None and slot.run is not None:
+        slot.run.stop()
+    app = getattr(getattr(request, "request", None), "app", None)
+    holder = getattr(app, "state_holder", None)
+    if holder is not None and session is not None:
+        holder.delete_state(session)   # runs each gr.State's delete_callback, drops the values
+        holder.session_data.pop(session, None)
+    import gc
+    gc.collect()
+    _trim_heap()
