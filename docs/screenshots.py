@@ -30,7 +30,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
         "--disable-component-update", "--disable-sync"]
 MODEL = "faces-64-offline"   # the bundled model, by its registry id (as a new user sees it)
 NAMES = ("drag_points.png", "drag_compare.png", "drag_results.png")
-HANDLE, TARGET = (0.42, 0.55), (0.58, 0.55)   # fractions of the displayed image
+HANDLE, TARGET = (0.45, 0.60), (0.55, 0.60)   # fractions of the displayed image
 
 
 def free_port():
@@ -76,6 +76,7 @@ class App:
 
 
 def _click(page, image, where):
+    image.scroll_into_view_if_needed()   # mouse clicks land only inside the viewport
     box = image.bounding_box()
     page.mouse.click(box["x"] + where[0] * box["width"], box["y"] + where[1] * box["height"])
 
