@@ -98,12 +98,12 @@ def test_result_motion_is_measured_on_the_result_image():
 
 def test_a_real_drag_whose_content_moves_is_reached():
     """A drag on the bundled model that visibly moves what it grabs (calibration's training seed
-    5011: a point between the eyes 9.5 px to the left), FreeDrag with the model's calibrated
-    presets: optical flow sees the content go ~0.7 of the way, so the drag counts as reached."""
+    5011: a point between the eyes 9.5 px to the left), DragGAN with the model's calibrated presets
+    (flow tracker): optical flow sees the content go ~0.8 of the way, so the drag counts as reached."""
     import checkpoints
     G = drag_model()
-    s = FreeDragSession(G, [(30.59, 35.16)], [(21.16, 34.44)], seed=5011, psi=0.7, max_steps=200, device="cpu",
-                        **checkpoints.presets(checkpoints.DEFAULT_MODEL)["freedrag"])
+    s = DragGANSession(G, [(30.59, 35.16)], [(21.16, 34.44)], seed=5011, psi=0.7, max_steps=200, device="cpu",
+                       **checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"])
     r = s.run()
     assert r["tracked_reached"] and r["moved_fraction"][0] >= 0.5 and r["reached"], r
     # the content went left by most of the 9.5 px requested (moved_fraction counts only that part)
