@@ -40,6 +40,7 @@ import torch
 
 import checkpoints
 from benchmarks.report import ENGINES, psnr
+from dragcore import fidelity
 from dragcore.protocol import adapt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,11 +81,8 @@ def drags(seeds, shape):
 
 
 def far_mask(shape, points, radius):
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
-    m = np.ones(shape, bool)
-    for x, y in points:
-        m &= (xs - x) ** 2 + (ys - y) ** 2 > radius ** 2
-    return torch.from_numpy(m)
+    """dragcore.fidelity.far_mask as a torch mask (indexes the rendered images)."""
+    return torch.from_numpy(fidelity.far_mask(shape, points, radius))
 
 
 def evaluate(G, engine, params, cases, steps, psi=0.7):

@@ -22,20 +22,20 @@ def colour_cast(start, result):
     return float(np.abs(b.mean(0) - a.mean(0)).max())
 
 
-def far_mask(shape, points, frac=FAR):
-    """Bool [H, W]: pixels farther than frac * H from every (x, y) in points."""
+def far_mask(shape, points, radius):
+    """Bool [H, W]: pixels farther than `radius` px from every (x, y) in points."""
     h, w = shape
     ys, xs = np.mgrid[0:h, 0:w]
     far = np.ones((h, w), bool)
     for x, y in points:
-        far &= (xs - x) ** 2 + (ys - y) ** 2 > (frac * h) ** 2
+        far &= (xs - x) ** 2 + (ys - y) ** 2 > radius ** 2
     return far
 
 
 def far_field(start, result, points, frac=FAR):
     """Mean |result - start| over the far-field pixels (/255), or None if none is far enough."""
     a, b = np.asarray(start, np.float64), np.asarray(result, np.float64)
-    far = far_mask(a.shape[:2], points, frac)
+    far = far_mask(a.shape[:2], points, frac * a.shape[0])
     if not far.any():
         return None
     return float(np.abs(b - a)[far].mean())
