@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 import checkpoints
-from benchmarks.report import ENGINES, psnr
+from benchmarks.report import ENGINES, make_session, psnr
 from dragcore import fidelity
 from dragcore.protocol import adapt
 
@@ -89,13 +89,13 @@ def evaluate(G, engine, params, cases, steps, psi=0.7):
     """Median clipped moved_fraction, median far-field PSNR and mean seconds over the drags."""
     fracs, psnrs, secs, casts, fars = [], [], [], [], []
     for seed, h, t in cases:
-        sess = ENGINES[engine](G, [h], [t], seed=seed, psi=psi, max_steps=steps, device="cpu", **params)
+        sess = make_session(engine, G, [h], [t], params, seed=seed, psi=psi, max_steps=steps)
         t0 = time.perf_counter()
         r = sess.run()
         secs.append(time.perf_counter() - t0)
-        fr = r["moved_fraction"][0]
-        casts.append(r["colour_cast"])
-        fars.append(r["far_field"] if r["far_field"] is not None else 0.0)
+        fr = r.moved_fraction[0]
+        casts.append(r.colour_cast)
+        fars.append(r.far_field if r.far_field is not None else 0.0)
         fracs.append(float(np.clip(fr if fr is not None else 0.0, -1.0, 1.5)))
         with torch.no_grad():
             a, b = sess.render(sess.latent0), sess.render()

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import checkpoints
-from benchmarks.report import ENGINES, bar_plot, median, moved_mean, psnr, write
+from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, psnr, write
 
 
 def pair(seed, shape):
@@ -37,22 +37,21 @@ def pair(seed, shape):
 
 
 def round_trip(G, method, seed, steps, psi=0.7, params=None):
-    Engine = ENGINES[method]
     h, t = pair(seed, tuple(getattr(G, "img_shape", (G.img_resolution, G.img_resolution))))
-    kw = dict((params or {}).get(method, {}))
-    s1 = Engine(G, [h], [t], seed=seed, psi=psi, max_steps=steps, device="cpu", **kw)
+    preset = (params or {}).get(method)
+    s1 = make_session(method, G, [h], [t], preset, seed=seed, psi=psi, max_steps=steps)
     t0 = time.perf_counter()
     r1 = s1.run()
-    back = Engine(G, [r1["handles"][0]], [h], seed=seed, psi=psi, latent=s1.latent, max_steps=steps, device="cpu", **kw)
+    back = make_session(method, G, [r1.handles[0]], [h], preset, latent=s1.latent, seed=seed, psi=psi, max_steps=steps)
     r2 = back.run()
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         start, end = s1.gen.image(s1.latent0), back.gen.image(back.latent)
         f0, f1 = s1.gen.features(s1.latent0), back.gen.features(back.latent)
     return dict(method=method, seed=seed, psnr=psnr(start, end), feature_l1=float((f0 - f1).abs().mean()),
-                forward_moved=moved_mean(r1), back_moved=moved_mean(r2), forward_reached=r1["reached"],
-                forward_tracked_reached=r1["tracked_reached"], back_reached=r2["reached"],
-                steps=r1["steps"] + r2["steps"], seconds=round(seconds, 2))
+                forward_moved=moved_mean(r1), back_moved=moved_mean(r2), forward_reached=r1.reached,
+                forward_tracked_reached=r1.tracked_reached, back_reached=r2.reached,
+                steps=r1.steps + r2.steps, seconds=round(seconds, 2))
 
 
 def main(argv=None):

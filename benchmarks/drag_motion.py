@@ -23,7 +23,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import checkpoints
-from benchmarks.report import ENGINES, write
+from benchmarks.report import ENGINES, make_session, write
 from dragcore import motion
 
 
@@ -43,16 +43,15 @@ def held_out_drags(n, shape, seed0=20, frac=0.1):
 
 
 def one_drag(G, method, seed, h, t, steps, lr, params=None):
-    kw = dict((params or {}).get(method, {}), **({} if lr is None else dict(lr=lr)))
-    s = ENGINES[method](G, [h], [t], seed=seed, max_steps=steps, device="cpu", **kw)
+    s = make_session(method, G, [h], [t], (params or {}).get(method), seed=seed, max_steps=steps, lr=lr)
     t0 = time.perf_counter()
     r = s.run()
-    start, end = s.preview(s.latent0), s.preview()
+    start, end = s.report.start_image(), s.report.preview()
     m = motion.measure(start, end, [h], [t])[0]
     u = np.subtract(t, h)
-    tracked = float(np.dot(np.subtract(r["handles"][0], h), u) / np.dot(u, u))
-    engine_says = bool(r.get("tracked_reached", r.get("reached")))
-    row = dict(method=method, seed=seed, handle=h, target=t, steps=r["steps"], seconds=round(time.perf_counter() - t0, 2),
+    tracked = float(np.dot(np.subtract(r.handles[0], h), u) / np.dot(u, u))
+    engine_says = r.tracked_reached
+    row = dict(method=method, seed=seed, handle=h, target=t, steps=r.steps, seconds=round(time.perf_counter() - t0, 2),
                tracked_reached=engine_says, tracked_fraction=round(tracked, 3), moved=m["moved"],
                moved_fraction=m["moved_fraction"], reached=engine_says and m["moved_fraction"] >= 0.5)
     return row, start, end

@@ -43,9 +43,9 @@ import torch
 from PIL import Image
 
 import checkpoints
-from benchmarks.report import ENGINES, bar_plot, median, moved_mean, write
+from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, write
 from dragcore.protocol import adapt
-from dragcore.session import to_uint8
+from dragcore.report import to_uint8
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "landmark_worker.py"
@@ -125,18 +125,18 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), s
         for k in subsets:
             idx = SUBSETS[k]
             h, t = clip_points(a[idx], res), goal[i][idx]
-            for m, Engine in ENGINES.items():
-                sess = Engine(G, h.tolist(), t.tolist(), seed=seeds[i][0], psi=psi, max_steps=steps, device="cpu",
-                              **(params or {}).get(m, {}))
+            for m in ENGINES:
+                sess = make_session(m, G, h.tolist(), t.tolist(), (params or {}).get(m), seed=seeds[i][0], psi=psi,
+                                    max_steps=steps)
                 t0 = time.perf_counter()
                 r = sess.run()
                 sec = time.perf_counter() - t0
                 with torch.no_grad():
                     edits[f"{m}_{k}_{i}"] = sess.gen.image(sess.latent)
                 rows.append(dict(pair=i, seed_a=seeds[i][0], seed_b=seeds[i][1], points=int(k), method=m,
-                                 md_before=md(a, goal[i], idx), steps=r["steps"], reached=r["reached"],
-                                 tracked_reached=r["tracked_reached"], moved=moved_mean(r),
-                                 tracked_md=float(np.mean(r["distances"])), seconds=round(sec, 2)))
+                                 md_before=md(a, goal[i], idx), steps=r.steps, reached=r.reached,
+                                 tracked_reached=r.tracked_reached, moved=moved_mean(r),
+                                 tracked_md=float(np.mean(r.distances)), seconds=round(sec, 2)))
                 log(f"pair {i} {k:>2s} points {m:8s}: {r['steps']} steps, {sec:.1f} s")
     found = detect(edits, mp_python) if edits else {}
     for r in rows:

@@ -187,7 +187,7 @@ class OfficialDiscDragGAN(DragGANSession):
             if float((t - p).norm()) <= self.stop_distance:
                 continue
             d = (t - p) / (t - p).norm()
-            rows, cols = torch.where((pos[:, None] - p[1]) ** 2 + (pos[None, :] - p[0]) ** 2 < self.r1 ** 2)
+            rows, cols = torch.where((pos[:, None] - p[1]) ** 2 + (pos[None, :] - p[0]) ** 2 < self.r1_px ** 2)
             q = torch.stack([cols, rows], dim=1).float()
             total = total + (sample_resized(feat, q, res).detach() - sample_resized(feat, q + d, res)).abs().mean()
         return total
@@ -196,7 +196,7 @@ class OfficialDiscDragGAN(DragGANSession):
 def ours(engine, G, w0, steps, mode, shift=0.0, **kw):
     """Our session stepped `steps` times; `shift` moves the points (to emulate another pixel convention)."""
     h, t = [[v + shift for v in HANDLE]], [[v + shift for v in TARGET]]
-    s = engine(G, h, t, latent=w0.clone(), max_steps=steps, mode=mode, device="cpu", **kw)
+    s = engine(G, h, t, engine.Config(max_steps=steps, mode=mode, **kw), latent=w0.clone(), device="cpu")
     handles, losses, arrived, t0 = [], [], None, time.perf_counter()
     for k in range(steps):
         was_done = s.done

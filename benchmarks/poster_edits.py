@@ -37,11 +37,11 @@ from PIL import Image
 import checkpoints
 from benchmarks.calibrate import parse_seeds
 from dragcore import fidelity
-from dragcore.session import MOVED_ENOUGH
+from dragcore.report import MOVED_ENOUGH
 from benchmarks.landmarks import default_mp_python, detect
-from benchmarks.report import ENGINES, median, write
+from benchmarks.report import ENGINES, make_session, median, write
 from dragcore.protocol import adapt
-from dragcore.session import to_uint8
+from dragcore.report import to_uint8
 
 NOSE, MOUTH = 1, (61, 291)
 EDITS = ("turn", "smile")
@@ -101,11 +101,11 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
             images[f"none_{edit}_{s}"] = start[s]
             ideal = fidelity.measure(to_uint8(start[s]), to_uint8(images[f"ideal_{edit}_{s}"]), h + t)
             pending += [(s, edit, "ideal local move", h, t, ids, ideal), (s, edit, "no edit", h, t, ids, None)]
-            for m, Engine in ENGINES.items():
-                sess = Engine(G, h, t, seed=s, psi=psi, max_steps=steps, device="cpu", **(params or {}).get(m, {}))
+            for m in ENGINES:
+                sess = make_session(m, G, h, t, (params or {}).get(m), seed=s, psi=psi, max_steps=steps)
                 t0 = time.perf_counter()
                 r = sess.run()
-                r["seconds_wall"] = time.perf_counter() - t0
+                seconds = time.perf_counter() - t0
                 images[f"{m}_{edit}_{s}"] = sess.render()
                 pending.append((s, edit, m, h, t, ids, r))
                 log(f"seed {s} {edit:5s} {m:8s}: {r['steps']} steps, {r['seconds_wall']:.1f} s")
@@ -116,13 +116,13 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
         row = dict(seed=s, edit=edit, method=m, handles=h, targets=t, landmarks=ids,
                    motion=landmark_motion(lm[f"s{s}"], lm1, ids, h, t), lost=lm1 is None)
         if r is not None:
-            row.update(colour_cast=r["colour_cast"], far_field=r["far_field"])
+            row.update(colour_cast=r.colour_cast, far_field=r.far_field)
         if r is not None and "steps" in r:
-            moved = all(f is None or f >= MOVED_ENOUGH for f in r["moved_fraction"])
-            row.update(steps=r["steps"], seconds=round(r["seconds_wall"], 2), engine_reached=r["reached"],
-                       engine_distances=r["distances"], tracked_reached=r["tracked_reached"],
-                       flow_moved=r["moved_fraction"], arrival_agrees=r["tracked_reached"] == moved,
-                       tracker=r["params"]["tracker"])
+            moved = all(f is None or f >= MOVED_ENOUGH for f in r.moved_fraction)
+            row.update(steps=r.steps, seconds=round(seconds, 2), engine_reached=r.reached,
+                       engine_distances=r.distances, tracked_reached=r.tracked_reached,
+                       flow_moved=r.moved_fraction, arrival_agrees=r.tracked_reached == moved,
+                       tracker=r.params["tracker"])
         rows.append(row)
     return rows, start, images
 

@@ -5,11 +5,18 @@ import csv
 import json
 from pathlib import Path
 
-import torch
 
+from dragcore import config
 from dragcore.engines import session_classes
 
 ENGINES = session_classes()   # {name: session class}, from the one table in dragcore.engines
+
+
+def make_session(engine, G, handles, targets, preset=None, *, latent=None, mask=None, device="cpu", **settings):
+    """A session of `engine` on G: its dragcore.config with `preset` (a model's settings for this
+    engine, e.g. checkpoints.presets(id)[engine]), then `settings` (None values skipped)."""
+    cfg = config.with_presets(engine, preset, **settings)
+    return ENGINES[engine](G, handles, targets, cfg, latent=latent, mask=mask, device=device)
 
 
 def psnr(a, b):
@@ -21,7 +28,7 @@ def psnr(a, b):
 
 def moved_mean(result):
     """Mean optical-flow moved_fraction over a result's points (None entries, zero-length requests, skipped)."""
-    vals = [f for f in result["moved_fraction"] if f is not None]
+    vals = [f for f in result.moved_fraction if f is not None]
     return sum(vals) / len(vals) if vals else None
 
 

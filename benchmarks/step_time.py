@@ -87,9 +87,9 @@ def measure(res, engine, steps, warmup, tiny=False):
     G = build_generator(res, tiny)
     model_mb = _rss_mb()
     h, t, mask = drag_setup(res)
-    common = dict(seed=0, mask=mask, max_steps=10 ** 6, device="cpu")
     method, mode = engine.split("-")
-    s = (FreeDragSession if method == "freedrag" else DragGANSession)(G, [h], [t], mode=mode, **common)
+    cls = FreeDragSession if method == "freedrag" else DragGANSession
+    s = cls(G, [h], [t], cls.Config(seed=0, max_steps=10 ** 6, mode=mode), mask=mask, device="cpu")
     for _ in range(warmup):
         s.step()
     times = []

@@ -18,14 +18,15 @@ import torch
 import checkpoints
 from benchmarks.report import write
 from benchmarks.step_time import build_generator, drag_setup
+from dragcore.config import DragGANConfig
 from draggan import DragGANSession
 from draggan.engine import flow_every
 
 
 def step_seconds(G, tracker, steps):
     h, t, _ = drag_setup(G.img_resolution)
-    s = DragGANSession(G, [h], [t], seed=0, max_steps=steps + 2, tracker=tracker, stop_distance=0.1, lr=0.002,
-                       precision="fp32")
+    s = DragGANSession(G, [h], [t], DragGANConfig(seed=0, max_steps=steps + 2, tracker=tracker, stop_distance=0.1,
+                                                  lr=0.002, precision="fp32"))
     s.step(), s.step()   # the first step tracks nothing: warm up past it
     times = []
     for _ in range(steps):

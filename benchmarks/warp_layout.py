@@ -17,7 +17,7 @@ import torch
 
 import checkpoints
 from benchmarks.calibrate import drags, parse_seeds
-from benchmarks.report import ENGINES, median, write
+from benchmarks.report import ENGINES, make_session, median, write
 from stylegan import Generator, GeneratorConfig
 from training.warp import with_warp
 
@@ -42,13 +42,13 @@ def layout_model(base, layout):
 def evaluate(G, engine, params, cases, steps):
     moved, cast, far, secs = [], [], [], []
     for seed, h, t in cases:
-        s = ENGINES[engine](G, [h], [t], seed=seed, max_steps=steps, device="cpu", **params)
+        s = make_session(engine, G, [h], [t], params, seed=seed, max_steps=steps)
         t0 = time.perf_counter()
         r = s.run()
         secs.append(time.perf_counter() - t0)
-        moved.append(r["moved_fraction"][0])
-        cast.append(r["colour_cast"])
-        far.append(r["far_field"])
+        moved.append(r.moved_fraction[0])
+        cast.append(r.colour_cast)
+        far.append(r.far_field)
     return dict(moved=median(moved), colour_cast=median(cast), far_field=median(far), seconds=st.mean(secs))
 
 

@@ -36,7 +36,8 @@ def presets(model_id, calibrated=True):
         info = get_info(model_id)
     except ValueError:
         return {e: {} for e in ENGINES}
-    out = {"draggan": {}, "freedrag": {"l": float(info.freedrag_l), "d": float(info.freedrag_d)}}
+    table = {"l": info.freedrag_l, "d": info.freedrag_d}
+    out = {"draggan": {}, "freedrag": {k: float(v) for k, v in table.items() if v is not None}}
     path = presets_path(info.id)
     if calibrated and path.is_file():
         try:

@@ -46,8 +46,8 @@ class ModelInfo:
     resolution: int                  # image height (px), as G.img_resolution
     category: str
     kind: str = "stylegan"           # 'stylegan' (W / W+) or 'dcgan' (Z only)
-    freedrag_l: float = 0.3
-    freedrag_d: float = 3.0
+    freedrag_l: float | None = None  # FreeDrag's (l, d) from its app's table; None: the engine's defaults
+    freedrag_d: float | None = None
     sources: tuple = ()              # Hub models: Source, tried in order
     local_path: str | None = None    # models shipped in this repository (relative to it)
     licence: str = ""                # short label, as the model's source states it
@@ -105,7 +105,7 @@ FREEDRAG_APP = {"faces": (0.3, 3.0), "horses": (0.3, 3.0), "elephants": (0.4, 4.
 def _preset(category):
     if category in FREEDRAG_APP:
         return FREEDRAG_APP[category] + ("the official FreeDrag app",)
-    return 0.3, 3.0, "not in FreeDrag's table: the faces preset"
+    return None, None, "not in FreeDrag's table: the engine's defaults (dragcore.config, the faces preset)"
 
 
 # Download size estimate for every official StyleGAN2 / ADA / self-distilled / StyleGAN-Human pickle: it

@@ -8,7 +8,7 @@ dragcore.sources.
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
 from; with an inverted photo's generator_delta.safetensors beside it) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
-moved_fraction, seconds, distances, params, ...):
+moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
 `reached` needs the engine's point at the target *and* the content moved at least half way
 (measured by optical flow, dragcore.motion); `tracked_reached` is the engine's own verdict. Every input is validated before anything
 is written; bad input prints one line on stderr and exits with code 2 (never a traceback).
@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import config, sources
@@ -187,15 +188,15 @@ def _write_png(arr, path):
 
 
 def summary_line(result):
-    """One line: reached or not, the engine's verdict, and how far the content moved."""
-    moved = ", ".join("n/a" if f is None else f"{f:.2f}" for f in result["moved_fraction"])
-    verdict = "reached" if result["reached"] else "not reached"
-    engine = "engine: at target" if result["tracked_reached"] else f"engine: stopped ({result['stop_reason']})"
-    far = "n/a" if result["far_field"] is None else f"{result['far_field']:.1f}"
-    note = f"; {result['tracker_note']}" if result.get("tracker_note") else ""
-    return (f"{verdict} after {result['steps']} steps in {result['seconds']:.1f} s ({engine}; content moved {moved} "
-            f"of the requested way; colour cast {result['colour_cast']:.1f}/255, far-field change {far}/255; "
-            f"handles {result['handles']}{note})")
+    """One line from a DragResult: reached or not, the engine's verdict, and how far the content moved."""
+    moved = ", ".join("n/a" if f is None else f"{f:.2f}" for f in result.moved_fraction)
+    verdict = "reached" if result.reached else "not reached"
+    engine = "engine: at target" if result.tracked_reached else f"engine: stopped ({result.stop_reason})"
+    far = "n/a" if result.far_field is None else f"{result.far_field:.1f}"
+    note = f"; {result.tracker_note}" if result.tracker_note else ""
+    return (f"{verdict} after {result.steps} steps in {result.seconds:.1f} s ({engine}; content moved {moved} "
+            f"of the requested way; colour cast {result.colour_cast:.1f}/255, far-field change {far}/255; "
+            f"handles {result.handles}{note})")
 
 
 def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
@@ -205,7 +206,6 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker)
         if engine_kwargs:
             given.update(engine_kwargs(args))
-        extra = {k: given.pop(k) for k in list(given) if k not in config.names(config.CONFIGS[method])}
         _check_args(args, given)
         pairs = [parse_point(p) for p in args.point]
         import stylegan
@@ -214,18 +214,18 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
                                   mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
                                   precision=args.precision, **given)
-        kwargs = dict(cfg.session_kwargs(), device=device, **extra)
-        kwargs.pop("space", None)
         if start.latent is not None:   # --inverted / --latent: the latent is the start (its space, no seed)
-            kwargs.update(latent=start.latent, seed=None, psi=None)
+            cfg = replace(cfg, seed=None, psi=None)
         elif args.space is not None:
-            kwargs["space"] = args.space
+            cfg = replace(cfg, space=args.space)
         elif not hasattr(G, "synthesis"):
-            kwargs["space"] = "z"
+            cfg = replace(cfg, space="z")
+        mask = None
         if args.mask:
             lim = _limits()   # the session checks its size against the model
-            kwargs["mask"] = load_mask(args.mask, max_pixels=lim.SIZES["image_pixels"] if lim else None)
-        session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], **kwargs)
+            mask = load_mask(args.mask, max_pixels=lim.SIZES["image_pixels"] if lim else None)
+        session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
+                              device=device)
     except ValueError as e:  # DragInputError (a ValueError) and the loaders' ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -236,15 +236,15 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{method}: precision {session.precision.describe()}")
-    _write_png(session.start_image(), out / "start.png")
+    _write_png(session.report.start_image(), out / "start.png")
     t0 = time.perf_counter()
     result = session.run()
-    result = dict(result, model=model_name, source=start.source, seconds=round(time.perf_counter() - t0, 3),
-                  step_seconds=result["seconds"])
-    _write_png(session.preview(), out / "result.png")
-    result["files"] = sources.save(out, session.latent, model_name, method, start)
+    record = dict(result.to_dict(), model=model_name, source=start.source, seconds=round(time.perf_counter() - t0, 3),
+                  step_seconds=result.seconds)
+    _write_png(session.report.preview(), out / "result.png")
+    record["files"] = sources.save(out, session.latent, model_name, method, start)
     tmp = out / "result.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2))
+    tmp.write_text(json.dumps(record, indent=2))
     os.replace(tmp, out / "result.json")
     print(f"{method}: {summary_line(result)} -> {out}")
     return 0

@@ -7,14 +7,16 @@ the sessions' keyword defaults, the command lines' defaults and checks, the app'
 JSON (what it records and what a replay accepts), `limits.RANGES` (the README's table of ranges)
 and the benchmarks. A default of None means "the model decides" (lr: the adapter's, 0.002 in
 W/W+ and 0.01 in Z; feature_res: `protocol.default_feature_res`; rows: 6, the papers';
-stop_distance: max(2 res/512, 2) px).
+stop_distance: max(2 res/512, 2) px; feature_scale: measured on the start image).
 
 Ranges bound what a *user* may ask for (app fields, command lines, edit JSON, presets); the
 sessions themselves only refuse what cannot work (a non-positive lr, l outside its paper range),
 so tests and benchmarks can still probe beyond the user ranges.
 
-Max steps: 300 everywhere (the app used 200, the session and CLI 300; 300 is the budget of the
-papers' evaluations), the app's field shows it.
+Max steps: 300, the budget of the papers' evaluations.
+
+Units: a setting keeps one unit everywhere. DragGAN's r1 / r2 are px at 512 and stay so in every
+config and export; the session's derived values carry their unit in their name (`r1_px`, image px).
 
 Per-model values (the registry's FreeDrag l / d, calibrated `presets/<id>.json`) are not defaults:
 the caller gets them from `checkpoints.presets(model_id)` and applies them with `with_presets`.
@@ -51,10 +53,6 @@ class DragConfig:
     precision: str = setting("auto", "Precision", str, choices=PRECISIONS)
     tracker: str = setting("features", "Tracker", str, choices=TRACKERS)   # dragcore.tracking
 
-    def session_kwargs(self):
-        """Keyword arguments for the engine's session: every setting that is not None (None: the model decides)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
     def engine_settings(self):
         """The settings of the drag itself (not the start image), as a dict."""
         return {k: v for k, v in asdict(self).items() if k not in IMAGE}
@@ -71,10 +69,12 @@ class DragGANConfig(DragConfig):
 
 @dataclass(frozen=True)
 class FreeDragConfig(DragConfig):
-    """FreeDrag's own: l (expected initial loss), d (feature px per sub-motion), arrival (image px)."""
+    """FreeDrag's own: l (expected initial loss), d (feature px per sub-motion), arrival (image px),
+    feature_scale (features are divided by it before losses are compared with l)."""
     l: float = setting(0.3, "FreeDrag l", float, 0.1, 0.5)   # the paper's range
     d: float = setting(3.0, "FreeDrag d", float, 1.0, 6.0)
     arrival: float = setting(1.0, "Arrival distance (px)", float, 0.1, 8.0)
+    feature_scale: float = setting(None, "Feature scale", float, 1e-6, 1e6)   # None: auto, measured on the start image
 
 
 CONFIGS = {"draggan": DragGANConfig, "freedrag": FreeDragConfig}

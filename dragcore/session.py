@@ -1,31 +1,23 @@
-"""The base drag session: the state one drag owns and the loop around an engine's step.
+"""The drag session: the optimisation one drag owns, in the spirit of a diffusers scheduler.
 
-A session is a small stateful object in the spirit of a diffusers scheduler. It owns the
-generator adapter, the latent (trainable part as one leaf tensor + frozen part), one Adam
-optimiser for the whole drag (its moments carry across steps), the reference features F0,
-the points, the optional mask, a step counter and a thread-safe stop flag. An engine
-(DragGAN, FreeDrag) implements `_step()` (exactly one forward with gradients and at most one
-Adam step) and the base turns it into `step() -> StepResult`. Rendering is separate and cheap:
-`preview()` runs the generator once without gradients, so a UI can draw every N steps.
+`DragSession(G, handles, targets, config, latent=..., mask=..., device=...)` takes the drag's
+settings as one `dragcore.config` object (the engine's own class: `DragGANConfig`,
+`FreeDragConfig`; None: its defaults) and owns the generator adapter, the latent (trainable part
+as one leaf tensor + frozen part), one Adam optimiser for the whole drag (its moments carry
+across steps), the reference features F0, the points, the optional mask, a step counter and a
+thread-safe stop flag. An engine (DragGAN, FreeDrag) implements `_step()` (exactly one forward
+with gradients and at most one Adam step) and the base turns it into `step() -> StepResult`.
 
-Threads: call `step()`/`run()` from one thread; `stop()`, `preview()`, `result()` and `done`
-may be called from any other (the optimiser's in-place update and the preview's read of the
-latent share a lock).
+What the user sees is the reporter's (`session.report`, dragcore.report): previews, the start
+image, the optical-flow measure and the typed `DragResult` of `run()` / `report.result()`.
+
+Threads: call `step()`/`run()` from one thread; `stop()`, `report.preview()`, `report.result()`
+and `done` may be called from any other (the optimiser's in-place update and a render's read of
+the latent share a lock).
 
 Precision. `precision` (fp32 | bf16 | fp16 | auto, stylegan.precision) runs every generator
 pass of the session (F0, the step's features, previews) under autocast; the features and images
-come back as float32, so losses, tracking and Adam are the same code in every precision. A
-preview is cached per step: the app's last frame, the motion measure and the CLI's result.png
-share one render.
-
-Reached. An engine's own arrival (DragGAN: the tracked point within its stop distance;
-FreeDrag: the line point at the target with a low template loss) says where the *engine* thinks
-the handle is, not whether the picture changed. `result()` therefore also measures, with optical
-flow between the start image and the result (dragcore.motion), where the content under each
-start handle went, and a point counts as `reached` only if the engine arrived *and* the content
-moved at least half of the requested way (`MOVED_ENOUGH`). The engine's own verdict stays
-visible as `tracked_reached`. Beside it, what else the drag changed (dragcore.fidelity): the
-colour cast and the far-field change of the result.
+come back as float32, so losses, tracking and Adam are the same code in every precision.
 
 Tracker (dragcore.tracking): `features` is the official rule; with `flow` an engine asks
 `content_handles()` where optical flow sees the content under its start handles now.
@@ -33,30 +25,26 @@ Tracker (dragcore.tracking): `features` is the official rule; with `flow` an eng
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
-from . import fidelity
 from . import mask as maskmod
-from . import motion as motionmod
 from . import tracking
-from .config import MODES, DragConfig as C
+from .config import IMAGE, MODES, DragConfig
 from .errors import DragInputError, MotionError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
-from stylegan import imageops
+from .report import Reporter
+from stylegan.device import pick_device
 from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
-
-
-MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested way to count as reached
 
 
 @dataclass
 class StepResult:
-    """What one step reports (no image: render with `session.preview()`)."""
+    """What one step reports (no image: render with `session.report.preview()`)."""
     step: int                 # Adam steps taken so far
     handles: list             # current handle positions [[x, y], ...], image px
     targets: list
@@ -69,12 +57,8 @@ class StepResult:
         return asdict(self)
 
 
-def to_uint8(img):
-    """The one image of a generator's [1, 3, H, W] output -> HxWx3 uint8 (stylegan.imageops.to_uint8)."""
-    return imageops.to_uint8(img[0])
-
-
-def _positive(name, v, allow_zero=False):
+def positive(name, v, allow_zero=False):
+    """`v` as a float, or a DragInputError if it is not a finite positive (or non-negative) number."""
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise DragInputError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, got {v!r}")
     return float(v)
@@ -82,38 +66,34 @@ def _positive(name, v, allow_zero=False):
 
 class DragSession:
     method = "base"
+    Config = DragConfig   # each engine's own dragcore.config class
 
-    # defaults: dragcore.config (None: the model decides)
-    def __init__(self, generator, handles, targets, *, seed=C.seed, psi=C.psi, space=C.space, latent=None, mask=None,
-                 lr=C.lr, mask_weight=C.mask_weight, max_steps=C.max_steps, device=None, feature_res=C.feature_res,
-                 mode=C.mode, rows=C.rows, precision=C.precision, tracker=C.tracker):
-        import stylegan
-        if mode not in MODES:
-            raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
-        self.mode = mode
-        self.tracker = tracking.check_tracker(tracker)
+    def __init__(self, generator, handles, targets, config=None, *, latent=None, mask=None, device=None):
+        self.config = cfg = self.checked_config(config)
+        if cfg.mode not in MODES:
+            raise DragInputError(f"mode must be one of {MODES}, got {cfg.mode!r}")
+        self.mode = cfg.mode
+        self.tracker = tracking.check_tracker(cfg.tracker)
         self.tracker_fallbacks, self.tracker_note = 0, None   # flow failures (the step used the feature rule)
-        self.device = device if isinstance(device, torch.device) else stylegan.pick_device(device)
-        self.gen = adapt(generator, self.device, feature_res, rows)
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.gen = adapt(generator, self.device, cfg.feature_res, cfg.rows)
         self.res, self.feature_res = self.gen.resolution, self.gen.feature_res   # res: the height (radii scale by it)
         self.shape = tuple(getattr(self.gen, "shape", (self.res, self.res)))   # (H, W) of the image
         try:
-            self.precision = choose_precision(precision, self.device, self.res)
+            self.precision = choose_precision(cfg.precision, self.device, self.res)
         except PrecisionError as e:
             raise DragInputError(str(e)) from None
         self.handles0, self.targets = validate_points(handles, targets, self.shape, self.device)
         self.handles = self.handles0.clone()
-        if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
-            raise DragInputError(f"max_steps must be a non-negative integer, got {max_steps!r}")
-        self.max_steps = int(max_steps)
-        self.lr = _positive("lr", getattr(self.gen, "default_lr", 0.002) if lr is None else lr)
-        self.mask_weight = _positive("mask weight", mask_weight, allow_zero=True)
+        steps = cfg.max_steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise DragInputError(f"max_steps must be a non-negative integer, got {steps!r}")
+        self.max_steps = int(steps)
+        self.lr = positive("lr", getattr(self.gen, "default_lr", 0.002) if cfg.lr is None else cfg.lr)
+        self.mask_weight = positive("mask weight", cfg.mask_weight, allow_zero=True)
         self.mask = None if mask is None else maskmod.validate_mask(mask, self.shape, self.device)
-        self.seed, self.psi = seed, psi
-        if latent is None:
-            latent = self.gen.latent_init(seed, psi, space)
-        else:
-            latent = self.gen.check_latent(latent)
+        self.seed, self.psi = cfg.seed, cfg.psi
+        latent = self.gen.latent_init(cfg.seed, cfg.psi, cfg.space) if latent is None else self.gen.check_latent(latent)
         self.space = self.gen.space_of(latent)
         self.latent0 = latent.detach().clone()
         trainable, frozen = self.gen.split(self.latent0)
@@ -122,22 +102,33 @@ class DragSession:
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
         with torch.no_grad():
             self.F0 = self._in_precision(self.gen.features, self.latent0)
-        self._mask_map = self._mask_weight_map(self.shape if mode == "reference" else tuple(self.F0.shape[-2:]))
+        self._mask_map = self._mask_weight_map(self.shape if self.mode == "reference" else tuple(self.F0.shape[-2:]))
         self.steps = 0
         self.seconds = 0.0
         self.reached_all = False
         self.last_loss = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._start_image = None
-        self._preview = (None, None)  # (steps, image) of the last preview of the current latent
-        self._motion = (None, None)  # (steps, measure) cache
+        self.report = Reporter(self)
+
+    @classmethod
+    def checked_config(cls, config):
+        """`config`, or the engine's defaults for None; another engine's config is a DragInputError."""
+        cfg = cls.Config() if config is None else config
+        if not isinstance(cfg, cls.Config):
+            raise DragInputError(f"{cls.method} takes a {cls.Config.__name__}, got {type(config).__name__}")
+        return cfg
 
     # --- state -----------------------------------------------------------------------------
     @property
     def latent(self):
         """The current latent: a fresh detached tensor (never a view of the parameter Adam updates in place)."""
         return self.gen.join(self._trainable.detach().clone(), self._frozen)
+
+    def snapshot(self):
+        """(steps, latent) read together (safe from any thread)."""
+        with self._lock:
+            return self.steps, self.latent
 
     def _latent_for_grad(self):
         return self.gen.join(self._trainable, self._frozen)
@@ -149,7 +140,7 @@ class DragSession:
     @property
     def stop_reason(self):
         if self.reached_all:
-            return "arrived"  # the engine's points are at their targets (see result() for the image)
+            return "arrived"  # the engine's points are at their targets (the report measures the image)
         if self._stop.is_set():
             return "stopped"
         if self.steps >= self.max_steps:
@@ -168,11 +159,23 @@ class DragSession:
         """[N, 2]: where the content under the start handles is in the current image (optical flow,
         dragcore.tracking), or None if the flow failed (counted and noted in the report)."""
         try:
-            return tracking.content_points(self.start_image(), self.preview(), self.handles0)
+            return tracking.content_points(self.report.start_image(), self.report.preview(), self.handles0)
         except MotionError as e:
             self.tracker_fallbacks += 1
             self.tracker_note = f"optical flow failed ({e}); the feature tracker was used for those steps"
             return None
+
+    def settings(self):
+        """The drag's settings in dragcore.config units (replayable), with what the model decided
+        (lr, rows, feature block) and the precision that ran filled in. Engines extend."""
+        given = {k: v for k, v in asdict(self.config).items() if k not in IMAGE}
+        return dict(given, lr=self.lr, rows=getattr(self.gen, "rows", None), feature_res=self.feature_res,
+                    precision=self.precision.name)
+
+    def derived(self):
+        """Values the session derived from its settings, named with their unit. Engines extend."""
+        return dict(masked=self.mask is not None,
+                    deformation_code=bool(getattr(self.gen, "code_rows", 0)) and self.space == "w+")
 
     # --- stepping ----------------------------------------------------------------------------
     def _step(self):
@@ -212,7 +215,8 @@ class DragSession:
         """Bring the handles up to date with the current latent (after the last Adam step)."""
 
     def run(self, callback=None, every=1):
-        """Step until done; callback(session, StepResult) every `every` steps and at the end."""
+        """Step until done; callback(session, StepResult) every `every` steps and at the end.
+        Returns the DragResult (dragcore.report)."""
         every = max(1, int(every))
         while not self.done:
             r = self.step()
@@ -222,9 +226,9 @@ class DragSession:
         r = self.status(self.last_loss)
         if callback is not None:
             callback(self, r)
-        return self.result()
+        return self.report.result()
 
-    # --- rendering and reporting --------------------------------------------------------------
+    # --- rendering -----------------------------------------------------------------------------
     def _in_precision(self, fn, latent):
         """fn(latent) under the session's autocast, returned in float32."""
         with self.precision.autocast():
@@ -233,64 +237,9 @@ class DragSession:
     def render(self, latent=None):
         """Image tensor [1, 3, H, W] for `latent` (default: the current one), no gradients."""
         if latent is None:
-            with self._lock:
-                latent = self.latent
+            latent = self.snapshot()[1]
         with torch.no_grad():
             return self._in_precision(self.gen.image, latent)
-
-    def preview(self, latent=None):
-        """The current image as an HxWx3 uint8 array (one generator pass, no gradients; the current
-        latent's is rendered once per step and shared, read-only)."""
-        if latent is not None:
-            return to_uint8(self.render(latent))
-        with self._lock:
-            steps, latent = self.steps, self.latent
-        if self._preview[0] != steps:
-            image = to_uint8(self.render(latent))
-            image.flags.writeable = False
-            self._preview = (steps, image)
-        return self._preview[1]
-
-    def params(self):
-        """The hyper-parameters of this drag (engines extend)."""
-        return dict(lr=self.lr, mask_weight=self.mask_weight, masked=self.mask is not None, max_steps=self.max_steps,
-                    feature_res=self.feature_res, mode=self.mode, rows=getattr(self.gen, "rows", None),
-                    precision=self.precision.name, tracker=self.tracker,
-                    deformation_code=bool(getattr(self.gen, "code_rows", 0)) and self.space == "w+")
-
-    def start_image(self):
-        """The unedited image as HxWx3 uint8 (rendered once)."""
-        if self._start_image is None:  # before the first step the current image is the start image
-            self._start_image = self.preview() if self.steps == 0 else self.preview(self.latent0)
-        return self._start_image
-
-    def motion(self, image=None):
-        """Optical-flow measure of the drag so far (dragcore.motion.measure): per point moved [dx, dy],
-        moved_px and moved_fraction of the requested way, read at the start handles. Cached per step."""
-        if image is None and self._motion[0] == self.steps:
-            return self._motion[1]
-        measured = motionmod.measure(self.start_image(), self.preview() if image is None else image,
-                                     to_list(self.handles0), to_list(self.targets))
-        if image is None:
-            self._motion = (self.steps, measured)
-        return measured
-
-    def result(self):
-        s = self.status(self.last_loss)
-        moved = self.motion()
-        content = [m["moved_fraction"] is None or m["moved_fraction"] >= MOVED_ENOUGH for m in moved]
-        points = [bool(a and b) for a, b in zip(s.tracked_reached, content)]
-        return dict(method=self.method, seed=self.seed, psi=self.psi, space=self.space, resolution=self.res,
-                    shape=list(self.shape),
-                    start_handles=to_list(self.handles0), handles=s.handles, targets=s.targets,
-                    distances=s.distances, reached_points=points, reached=all(points),
-                    tracked_reached_points=s.tracked_reached, tracked_reached=all(s.tracked_reached),
-                    moved=[m["moved"] for m in moved], moved_px=[m["moved_px"] for m in moved],
-                    moved_fraction=[m["moved_fraction"] for m in moved],
-                    **fidelity.measure(self.start_image(), self.preview(), to_list(self.handles0) + s.targets),
-                    tracker_fallbacks=self.tracker_fallbacks, tracker_note=self.tracker_note,
-                    steps=self.steps, stop_reason=self.stop_reason, seconds=round(self.seconds, 3),
-                    device=str(self.device), params=self.params())
 
     # --- shared loss pieces ----------------------------------------------------------------------
     def _features(self, latent):

@@ -29,7 +29,7 @@ one pixel off the handle towards the origin; ours is centred on it.
 """
 import torch
 
-from dragcore.config import DragGANConfig as C
+from dragcore.config import DragGANConfig
 from dragcore.errors import DragInputError
 from dragcore.features import clamp_to_image, disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
@@ -78,22 +78,23 @@ def default_stop_distance(res):
 
 class DragGANSession(DragSession):
     method = "draggan"
+    Config = DragGANConfig
 
-    def __init__(self, generator, handles, targets, *, r1=C.r1, r2=C.r2, stop_distance=C.stop_distance,
-                 track_step=C.track_step, **kwargs):
-        for name, r in (("r1", r1), ("r2", r2), ("track_step", track_step)) + (
-                (("stop_distance", stop_distance),) if stop_distance is not None else ()):
+    def __init__(self, generator, handles, targets, config=None, **kwargs):
+        cfg = self.checked_config(config)
+        for name in ("r1", "r2", "track_step") + (("stop_distance",) if cfg.stop_distance is not None else ()):
+            r = getattr(cfg, name)
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
                 raise DragInputError(f"{name} must be a positive number, got {r!r}")
-        if track_step > 1:
-            raise DragInputError(f"track_step is the tracking grid in image px, at most 1, got {track_step!r}")
-        super().__init__(generator, handles, targets, **kwargs)
-        self.r1 = scaled_radius(r1, self.res, self.feature_res)
-        self.r2 = scaled_radius(r2, self.res, self.feature_res)
-        self.stop_distance = default_stop_distance(self.res) if stop_distance is None else float(stop_distance)
-        self.track_step = float(track_step)
-        self._disc = disc_offsets(self.r1).to(self.device)
-        self._square = square_offsets(self.r2, self.track_step).to(self.device)
+        if cfg.track_step > 1:
+            raise DragInputError(f"track_step is the tracking grid in image px, at most 1, got {cfg.track_step!r}")
+        super().__init__(generator, handles, targets, cfg, **kwargs)
+        self.r1_px = scaled_radius(cfg.r1, self.res, self.feature_res)   # cfg.r1 / r2 are px at 512
+        self.r2_px = scaled_radius(cfg.r2, self.res, self.feature_res)
+        self.stop_distance = default_stop_distance(self.res) if cfg.stop_distance is None else float(cfg.stop_distance)
+        self.track_step = float(cfg.track_step)
+        self._disc = disc_offsets(self.r1_px).to(self.device)
+        self._square = square_offsets(self.r2_px, self.track_step).to(self.device)
         self._refine = square_offsets(REFINE_PX, self.track_step).to(self.device)
         self.flow_every = flow_every(self.res)
         self._ref_F0 = self._at_mode_res(self.F0)
@@ -130,6 +131,8 @@ class DragGANSession(DragSession):
             with torch.no_grad():
                 self._track(self._features(self.latent))
 
-    def params(self):
-        return dict(super().params(), r1=self.r1, r2=self.r2, stop_distance=self.stop_distance,
-                    track_step=self.track_step)
+    def settings(self):
+        return dict(super().settings(), stop_distance=self.stop_distance)
+
+    def derived(self):
+        return dict(super().derived(), r1_px=self.r1_px, r2_px=self.r2_px, flow_every=self.flow_every)

@@ -22,7 +22,9 @@ def add_args(p):
 def engine_kwargs(args):
     """FreeDrag's own settings from the command line (None: the model preset / engine default)."""
     scale = args.feature_scale
-    if scale != "auto":
+    if scale == "auto":
+        scale = None   # dragcore.config: None is measured on the start image
+    else:
         try:
             scale = float(scale)
         except ValueError:

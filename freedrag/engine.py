@@ -54,7 +54,7 @@ Feature scale. Unlike DragGAN (whose loss terms all scale with F, and Adam does 
 FreeDrag compares losses with l, so l is tied to the magnitude of the model's features: the
 presets were tuned on the official StyleGAN2 models. A model whose features live on another
 scale (the distilled bundled model's are ~50x smaller) makes every move look "good" and every
-point "arrived" at once, with nothing moved. So by default (`feature_scale='auto'`) features
+point "arrived" at once, with nothing moved. So by default (`feature_scale=None`, auto) features
 are divided by a scale measured on the start image such that a move of 3 feature pixels costs
 0.3 on average: the faces preset's own premise (l = the expected initial loss of a sub-motion
 of d = 3). l and d then keep their meaning on any model. `feature_scale=1` gives the paper's
@@ -64,7 +64,7 @@ import math
 
 import torch
 
-from dragcore.config import FreeDragConfig as C, spec
+from dragcore.config import FreeDragConfig, spec
 from dragcore.errors import DragInputError
 from dragcore.features import patch_offsets, sample
 from dragcore.points import distances
@@ -127,23 +127,27 @@ def line_search(feat, h, t, p0, template, L_en, L_in, l, d, patch, shape):
 
 class FreeDragSession(DragSession):
     method = "freedrag"
+    Config = FreeDragConfig
 
-    def __init__(self, generator, handles, targets, *, l=C.l, d=C.d, feature_scale="auto", arrival=C.arrival,
-                 **kwargs):
-        if not (feature_scale == "auto" or (isinstance(feature_scale, (int, float)) and not isinstance(feature_scale, bool)
-                                            and math.isfinite(feature_scale) and feature_scale > 0)):
-            raise DragInputError(f"feature_scale must be a positive number or 'auto', got {feature_scale!r}")
-        for name, v, (lo, hi) in (("l", l, L_RANGE), ("d", d, D_RANGE)):
+    def __init__(self, generator, handles, targets, config=None, **kwargs):
+        cfg = self.checked_config(config)
+        scale = cfg.feature_scale
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                                  or not math.isfinite(scale) or scale <= 0):
+            raise DragInputError(f"feature_scale must be a positive number or None (auto), got {scale!r}")
+        for name, (lo, hi) in (("l", L_RANGE), ("d", D_RANGE)):
+            v = getattr(cfg, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise DragInputError(f"FreeDrag {name} must be in [{lo:g}, {hi:g}], got {v!r}")
+        arrival = cfg.arrival
         if isinstance(arrival, bool) or not isinstance(arrival, (int, float)) or not 0 < arrival <= ARRIVAL_MAX:
             raise DragInputError(f"FreeDrag arrival distance must be in (0, {ARRIVAL_MAX:g}] image px, got {arrival!r}")
+        super().__init__(generator, handles, targets, cfg, **kwargs)
         self.arrival = float(arrival)  # a point has arrived within this many image px of its target (paper: 1)
-        super().__init__(generator, handles, targets, **kwargs)
-        self.l, self.d = float(l), float(d)
-        self.feature_scale = auto_feature_scale(self.F0) if feature_scale == "auto" else float(feature_scale)
+        self.l, self.d = float(cfg.l), float(cfg.d)   # d in feature px, as in the paper
+        self.feature_scale = auto_feature_scale(self.F0) if scale is None else float(scale)
         self.F0 = self.F0 / self.feature_scale
-        self.d_img = self.d * self.res / self.feature_res
+        self.d_px = self.d * self.res / self.feature_res   # d in image px
         self.spacing = PATCH_SPACING
         self._patch = patch_offsets(self.spacing).to(self.device)
         self._ref_F0 = self._at_mode_res(self.F0)
@@ -157,7 +161,7 @@ class FreeDragSession(DragSession):
         self._L_in = None
         self.handles = torch.stack([
             line_search(self.F0, self.handles0[i], self.targets[i], self.handles0[i], self.templates[i],
-                        0.0, 0.0, self.l, self.d_img, self._patch, self.shape)[0] for i in range(n)])
+                        0.0, 0.0, self.l, self.d_px, self._patch, self.shape)[0] for i in range(n)])
 
     def point_reached(self):
         return self.arrived.clone()
@@ -194,10 +198,10 @@ class FreeDragSession(DragSession):
                 continue
             new_h[i], self.last_case[i] = line_search(
                 feat, self.handles[i], self.targets[i], self.handles0[i], self.templates[i], float(L_en[i]),
-                float(self._L_in[i]), self.l, self.d_img, self._patch, self.shape)
+                float(self._L_in[i]), self.l, self.d_px, self._patch, self.shape)
         if content is not None:   # never more than d ahead of where the content is
             new_h = torch.where(self.arrived[:, None], new_h,
-                                cap_ahead(new_h, self.handles0, self.targets, content, self.d_img))
+                                cap_ahead(new_h, self.handles0, self.targets, content, self.d_px))
         self.handles = new_h
         self.reached_all = bool(self.arrived.all())
 
@@ -232,7 +236,9 @@ class FreeDragSession(DragSession):
         self.arrived = near if content is not None else near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
-    def params(self):
-        return dict(super().params(), l=self.l, d=self.d, arrival=self.arrival, feature_scale=self.feature_scale,
-                    patch_spacing=self.spacing,
+    def settings(self):
+        return dict(super().settings(), feature_scale=self.feature_scale)
+
+    def derived(self):
+        return dict(super().derived(), d_px=self.d_px, patch_spacing_px=self.spacing,
                     submotion_steps=SUBMOTION_STEPS, submotions=self.submotions)

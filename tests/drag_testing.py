@@ -44,3 +44,10 @@ def face_model():
 def drag_model():
     """The model the end-to-end drag tests use: the shipped face model (see face_model)."""
     return face_model()
+
+
+def make_session(cls, G, handles, targets, **kw):
+    """cls(G, handles, targets, cls.Config(settings...), latent=, mask=, device=) from one dict of
+    keywords: for tests that build a session from a table of cases."""
+    placed = {k: kw.pop(k) for k in ("latent", "mask", "device") if k in kw}
+    return cls(G, handles, targets, cls.Config(**kw), **placed)

@@ -1,7 +1,6 @@
 """dragcore.config is the one source of every drag setting's default and range: the sessions, the
 command lines, the app's fields, limits.RANGES and the edit JSON all read it; presets come in
 from the caller; the engines are registered once."""
-import inspect
 import json
 
 import pytest
@@ -11,22 +10,28 @@ from dragcore import config
 from dragcore.cli import build_parser
 from dragcore.config import DragConfig, DragGANConfig, FreeDragConfig, with_presets
 from dragcore.engines import ENGINES, session_classes
-from dragcore.session import DragSession
+from dragcore import DragInputError
 from draggan import DragGANSession
+from drag_testing import small_G
 from freedrag import FreeDragSession
 
 
-def test_session_and_engine_defaults_are_the_config():
-    params = {**inspect.signature(DragSession.__init__).parameters}
-    for name in ("seed", "psi", "space", "max_steps", "lr", "mask_weight", "rows", "feature_res", "mode", "precision"):
-        assert params[name].default == getattr(DragConfig, name), name
-    dg = inspect.signature(DragGANSession.__init__).parameters
-    for name in ("r1", "r2", "stop_distance", "track_step"):
-        assert dg[name].default == getattr(DragGANConfig, name), name
-    fd = inspect.signature(FreeDragSession.__init__).parameters
-    for name in ("l", "d", "arrival"):
-        assert fd[name].default == getattr(FreeDragConfig, name), name
-    assert DragConfig.max_steps == 300   # the one value (the app used 200, the session and CLI 300)
+def test_a_session_takes_one_config_and_reports_it_in_its_units():
+    G = small_G()
+    s = DragGANSession(G, [(20, 30)], [(30, 30)], device="cpu")   # no config: the engine's defaults
+    assert s.config == DragGANConfig() and s.max_steps == DragConfig.max_steps == 300
+    cfg = DragGANConfig(seed=4, r1=6.0, r2=24.0, max_steps=2, precision="fp32")
+    r = DragGANSession(G, [(20, 30)], [(30, 30)], cfg, device="cpu").run()
+    # the settings keep the config's unit (r1 / r2: px at 512), so an export replays them as given;
+    # what the session derived is named with its unit (64 px model: 6 px at 512 -> 1 image px, floored
+    # at one feature px = 2 image px)
+    assert (r.params["r1"], r.params["r2"], r.params["precision"]) == (6.0, 24.0, "fp32")
+    assert (r.derived["r1_px"], r.derived["r2_px"]) == (2.0, 3.0)
+    assert r.params["lr"] == 0.002 and r.params["rows"] == 6   # what the model decided, filled in
+    f = FreeDragSession(G, [(20, 30)], [(30, 30)], FreeDragConfig(max_steps=1), device="cpu").run()
+    assert f.params["feature_scale"] > 0 and f.derived["d_px"] == FreeDragConfig.d * 64 / 32
+    with pytest.raises(DragInputError, match="freedrag takes a FreeDragConfig, got DragGANConfig"):
+        FreeDragSession(G, [(20, 30)], [(30, 30)], DragGANConfig(), device="cpu")
 
 
 def test_cli_defaults_and_limits_ranges_are_the_config():
@@ -61,10 +66,27 @@ def test_the_app_fields_are_the_config_and_the_presets(monkeypatch, tmp_path):
     assert (values["stop_distance"], values["arrival"], values["l"]) == (1.0, 2.0, 0.2)
 
 
+def test_a_shared_field_follows_each_engines_own_preset(monkeypatch, tmp_path):
+    """Mask weight, max steps and precision are one field for both engines: where the engines' presets
+    differ the field is left empty and each engine's drag runs with its own preset."""
+    from ui import drag_settings
+    monkeypatch.setenv("LATENTLAB_PRESETS_DIR", str(tmp_path))
+    (tmp_path / "faces-64-offline.json").write_text(json.dumps(
+        {"draggan": {"mask_weight": 5.0, "max_steps": 120}, "freedrag": {"mask_weight": 20.0, "max_steps": 120}}))
+    values = drag_settings.field_values("faces-64-offline")
+    shown = dict(zip(drag_settings.NAMES, values))
+    assert shown["mask_weight"] is None and shown["max_steps"] == 120
+    cfgs = drag_settings.configs(["draggan", "freedrag"], "faces-64-offline", 1, 0.7, "w+", values)
+    assert (cfgs["draggan"].mask_weight, cfgs["freedrag"].mask_weight) == (5.0, 20.0)
+    values[drag_settings.NAMES.index("mask_weight")] = 7.0   # a value the user typed goes to both
+    cfgs = drag_settings.configs(["draggan", "freedrag"], "faces-64-offline", 1, 0.7, "w+", values)
+    assert (cfgs["draggan"].mask_weight, cfgs["freedrag"].mask_weight) == (7.0, 7.0)
+
+
 def test_with_presets_order_and_unknown_settings():
     cfg = with_presets("freedrag", {"l": 0.2, "lr": 0.005}, l=0.4, d=None, max_steps=7)
     assert (cfg.l, cfg.lr, cfg.d, cfg.max_steps) == (0.4, 0.005, FreeDragConfig.d, 7)   # given > preset > default
-    assert cfg.session_kwargs()["lr"] == 0.005 and "rows" not in cfg.session_kwargs()   # None: the model decides
+    assert cfg.lr == 0.005 and cfg.rows is None   # None: the model decides
     with pytest.raises(ValueError, match="freedrag: unknown preset 'r1'"):
         with_presets("freedrag", {"r1": 3.0})
     with pytest.raises(ValueError, match="draggan: unknown setting 'l'"):

@@ -44,14 +44,15 @@ def test_drag_steps_and_previews(device, engine, precision):
         if not native_dtypes(device):
             pytest.skip(f"{device} has no native reduced precision")
         precision = native_dtypes(device)[0]
-    s = engine(small_G(), [[20.0, 32.0]], [[30.0, 32.0]], seed=2, device=device, precision=precision, max_steps=4)
+    s = engine(small_G(), [[20.0, 32.0]], [[30.0, 32.0]], engine.Config(seed=2, precision=precision, max_steps=4),
+               device=device)
     assert s.precision.name in ["fp32"] + native_dtypes(device)
-    start = s.preview()
+    start = s.report.preview()
     result = s.run()
-    assert result["steps"] >= 1 and result["device"].startswith(device)
-    assert start.shape == (64, 64, 3) and s.preview().dtype == start.dtype
-    assert abs(s.preview().astype(float) - start.astype(float)).mean() > 0  # the image changed
-    assert result["params"]["precision"] == s.precision.name
+    assert result.steps >= 1 and result.device.startswith(device)
+    assert start.shape == (64, 64, 3) and s.report.preview().dtype == start.dtype
+    assert abs(s.report.preview().astype(float) - start.astype(float)).mean() > 0  # the image changed
+    assert result.params["precision"] == s.precision.name
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -13,6 +13,7 @@ from dragcore.mask import fixed_weight, load_mask, mask_loss, validate_mask
 from dragcore.points import validate_points
 from draggan import DragGANSession
 from drag_testing import small_G
+from dragcore.config import DragGANConfig
 
 
 def test_sampling_small_map_equals_reading_the_resized_map():
@@ -140,15 +141,15 @@ def test_stylegan_adapter_latents_and_features():
 
 def test_session_stop_flag_preview_and_explicit_latent():
     G = small_G()
-    s = DragGANSession(G, [(20, 30)], [(40, 30)], seed=1, device="cpu", max_steps=50)
+    s = DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(seed=1, max_steps=50), device="cpu")
     seen = []
     s.run(callback=lambda sess, r: (seen.append(r.step), sess.stop() if r.step == 3 else None))
     assert s.steps == 3 and s.stop_reason == "stopped" and s.done and seen[-1] == 3
     assert s.step().step == 3  # a stopped session does not step again
-    img = s.preview()
+    img = s.report.preview()
     assert img.shape == (64, 64, 3) and img.dtype == np.uint8
     # stop from another thread while running
-    s2 = DragGANSession(G, [(20, 30)], [(40, 30)], latent=s.latent, device="cpu", max_steps=10_000)
+    s2 = DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(max_steps=10_000), latent=s.latent, device="cpu")
     timer = threading.Timer(0.3, s2.stop)
     timer.start()
     s2.run()
@@ -156,9 +157,9 @@ def test_session_stop_flag_preview_and_explicit_latent():
     assert s2.stop_reason == "stopped" and 0 < s2.steps < 10_000
     assert torch.equal(s2.latent0, s.latent)
     with pytest.raises(DragInputError, match="max_steps"):
-        DragGANSession(G, [(20, 30)], [(40, 30)], max_steps=-1, device="cpu")
+        DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(max_steps=-1), device="cpu")
     with pytest.raises(DragInputError, match="lr"):
-        DragGANSession(G, [(20, 30)], [(40, 30)], lr=0, device="cpu")
+        DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(lr=0), device="cpu")
 
 
 def test_dcgan_adapter_on_the_pretrained_dcgan():

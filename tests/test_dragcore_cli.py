@@ -46,7 +46,7 @@ def test_cli_writes_start_result_and_json(method, model_path, tmp_path):
     assert r["method"] == method and r["model"] == model_path and r["seed"] == 3
     assert r["targets"] == [[28.0, 30.0], [40.0, 34.0]] and np.shape(r["handles"]) == (2, 2)
     assert isinstance(r["reached"], bool) and 0 < r["steps"] <= 12 and r["seconds"] > 0
-    assert len(r["distances"]) == 2 and r["params"]["masked"] is True
+    assert len(r["distances"]) == 2 and r["derived"]["masked"] is True
     if method == "freedrag":
         assert (r["params"]["l"], r["params"]["d"]) == (0.3, 3.0)
     assert not np.array_equal(np.asarray(Image.open(out / "start.png")), np.asarray(Image.open(out / "result.png")))

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from dragcore import DragInputError
 from dragcore.features import sample, square_offsets
 from draggan import DragGANSession, track_points
-from drag_testing import drag_model, small_G
+from drag_testing import drag_model, make_session, small_G
+from dragcore.config import DragGANConfig
 
 
 def _smooth_random_map(c, size, seed=0):
@@ -40,12 +41,12 @@ def test_motion_supervision_reaches_a_target_a_sixth_of_the_image_away():
     # An upward drag from the face centre. On the shipped model DragGAN reached 7 of 12 probed 1/6-image drags
     # (seeds 0-5, this one and a horizontal one) within 300 steps; this one in 139 (see the closing note).
     h, t = [0.5 * res, 0.6 * res], [0.5 * res, 0.6 * res - res / 6]
-    s = DragGANSession(G, [h], [t], seed=1, max_steps=300, device="cpu")
+    s = DragGANSession(G, [h], [t], DragGANConfig(seed=1, max_steps=300), device="cpu")
     f_ref = s.refs[0]
     r = s.run()
     # the engine's own arrival (whether the picture moved is judged by dragcore.motion: see test_motion.py)
-    assert r["tracked_reached"] and r["stop_reason"] == "arrived" and r["distances"][0] <= s.stop_distance
-    assert 0 < r["steps"] < 300
+    assert r.tracked_reached and r.stop_reason == "arrived" and r.distances[0] <= s.stop_distance
+    assert 0 < r.steps < 300
     # the content really moved: the feature at the target now resembles the handle's original feature more
     feat = s.gen.features(s.latent)
     before = (sample(s.F0, torch.tensor([t]), res)[0] - f_ref).norm()
@@ -55,13 +56,13 @@ def test_motion_supervision_reaches_a_target_a_sixth_of_the_image_away():
 
 def test_only_trainable_rows_change():
     G = small_G()
-    s = DragGANSession(G, [(20, 30)], [(40, 30)], seed=1, max_steps=5, device="cpu")
+    s = DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(seed=1, max_steps=5), device="cpu")
     s.run()
     assert s.steps == 5
     lat, lat0 = s.latent, s.latent0
     assert torch.equal(lat[:, 6:], lat0[:, 6:])
     assert ((lat[:, :6] - lat0[:, :6]).abs().amax(dim=2) > 0).all()  # every trainable row moved
-    w = DragGANSession(G, [(20, 30)], [(40, 30)], seed=1, space="w", max_steps=3, device="cpu")
+    w = DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(seed=1, space="w", max_steps=3), device="cpu")
     w.run()
     assert w.latent.shape == (1, G.w_dim) and not torch.equal(w.latent, w.latent0)
     assert w.optimizer.state[w._trainable]["step"] == 3  # one optimiser, its moments kept across steps
@@ -73,7 +74,7 @@ def test_mask_keeps_the_fixed_region():
     box[16:48, 8:40] = True  # editable region around the drag
     changes = {}
     for name, mask in (("free", None), ("masked", box)):
-        s = DragGANSession(G, [(16, 32)], [(27, 32)], seed=1, max_steps=100, mask=mask, device="cpu")
+        s = DragGANSession(G, [(16, 32)], [(27, 32)], DragGANConfig(seed=1, max_steps=100), mask=mask, device="cpu")
         img0 = s.render(s.latent0)
         s.run()
         d = (s.render() - img0).abs().mean(dim=1)[0]
@@ -85,25 +86,25 @@ def test_mask_keeps_the_fixed_region():
 
 def test_same_seed_same_result_and_modes_agree():
     G = small_G()
-    runs = [DragGANSession(G, [(20, 30)], [(30, 36)], seed=7, max_steps=8, device="cpu") for _ in range(2)]
+    runs = [DragGANSession(G, [(20, 30)], [(30, 36)], DragGANConfig(seed=7, max_steps=8), device="cpu") for _ in range(2)]
     results = [s.run() for s in runs]
-    assert results[0]["handles"] == results[1]["handles"] and torch.equal(runs[0].latent, runs[1].latent)
-    other = DragGANSession(G, [(20, 30)], [(30, 36)], seed=8, max_steps=8, device="cpu")
+    assert results[0].handles == results[1].handles and torch.equal(runs[0].latent, runs[1].latent)
+    other = DragGANSession(G, [(20, 30)], [(30, 36)], DragGANConfig(seed=8, max_steps=8), device="cpu")
     other.run()
     assert not torch.equal(other.latent, runs[0].latent)
     # reference mode: the same maths on the feature map resized to the image
-    ref = DragGANSession(G, [(20, 30)], [(30, 36)], seed=7, max_steps=8, mode="reference", device="cpu")
-    fast = DragGANSession(G, [(20, 30)], [(30, 36)], seed=7, max_steps=8, device="cpu")
+    ref = DragGANSession(G, [(20, 30)], [(30, 36)], DragGANConfig(seed=7, max_steps=8, mode="reference"), device="cpu")
+    fast = DragGANSession(G, [(20, 30)], [(30, 36)], DragGANConfig(seed=7, max_steps=8), device="cpu")
     assert ref._ref_F0.shape[-1] == 64 and fast._ref_F0.shape[-1] == 32
     lr, lf = ref.step().loss, fast.step().loss
     assert abs(lr - lf) < 0.15 * lf
     ref.run(), fast.run()
-    assert np.abs(np.array(ref.result()["handles"]) - fast.result()["handles"]).max() <= 2
+    assert np.abs(np.array(ref.report.result().handles) - fast.report.result().handles).max() <= 2
 
 
 def test_multi_point_step_schema():
     G = small_G()
-    s = DragGANSession(G, [(20, 30), (44, 20)], [(26, 30), (44, 28)], seed=2, max_steps=3, device="cpu")
+    s = DragGANSession(G, [(20, 30), (44, 20)], [(26, 30), (44, 28)], DragGANConfig(seed=2, max_steps=3), device="cpu")
     r = s.step()
     assert r.step == 1 and len(r.handles) == len(r.distances) == len(r.tracked_reached) == 2 and r.loss > 0
     assert not r.done and r.targets == [[26.0, 30.0], [44.0, 28.0]]
@@ -126,16 +127,16 @@ def test_bad_inputs():
         args = dict(handles=[(1, 2)], targets=[(3, 4)], device="cpu")
         args.update(kw)
         with pytest.raises(DragInputError, match=msg):
-            DragGANSession(G, args.pop("handles"), args.pop("targets"), **args)
+            make_session(DragGANSession, G, args.pop("handles"), args.pop("targets"), **args)
 
 
 def test_drags_the_dcgan_in_z_space():
     import dcgan
     G = dcgan.load_pretrained()
-    s = DragGANSession(G, [(19.2, 32)], [(29.9, 32)], seed=3, space="z", psi=1.0, max_steps=150, device="cpu")
+    s = DragGANSession(G, [(19.2, 32)], [(29.9, 32)], DragGANConfig(seed=3, space="z", psi=1.0, max_steps=150), device="cpu")
     assert s.space == "z" and s.lr == 0.01
-    img0 = s.preview()
+    img0 = s.report.preview()
     r = s.run()
     # the engine arrives; the content really moved, though not half way (0.37 of 10.7 px by optical flow)
-    assert r["tracked_reached"] and r["steps"] < 150 and r["moved_fraction"][0] > 0.2
-    assert not torch.equal(s.latent, s.latent0) and np.abs(s.preview().astype(int) - img0).mean() > 1
+    assert r.tracked_reached and r.steps < 150 and r.moved_fraction[0] > 0.2
+    assert not torch.equal(s.latent, s.latent0) and np.abs(s.report.preview().astype(int) - img0).mean() > 1

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from dragcore import DragInputError, StepResult
+from dragcore import DragInputError, DragResult, StepResult
 from dragcore.features import patch_offsets, sample
 from draggan import DragGANSession
 from freedrag import FreeDragSession, line_search, template_weight
 from freedrag.engine import auto_feature_scale, patch_loss
-from drag_testing import drag_model, small_G
+from drag_testing import drag_model, make_session, small_G
+from dragcore.config import DragGANConfig, FreeDragConfig
 
 
 def test_template_weight():
@@ -57,7 +58,7 @@ def test_line_search_cases_on_a_constructed_feature_map():
 def test_arrived_point_keeps_lambda_one_and_stops_moving():
     G = small_G()
     # point 0 starts on its target (arrives after its first sub-motion); point 1 has a long way to go
-    s = FreeDragSession(G, [(20, 30), (40, 20)], [(20, 30), (40, 45)], seed=1, max_steps=40, device="cpu")
+    s = FreeDragSession(G, [(20, 30), (40, 20)], [(20, 30), (40, 45)], FreeDragConfig(seed=1, max_steps=40), device="cpu")
     seen_arrival, checked = False, 0
     while not s.done:
         before = s.handles[0].clone()
@@ -76,7 +77,7 @@ def test_arrived_point_keeps_lambda_one_and_stops_moving():
 
 def test_one_adam_step_per_step_and_submotions_of_at_most_five():
     G = small_G()
-    s = FreeDragSession(G, [(20, 30)], [(44, 30)], seed=1, max_steps=23, device="cpu")
+    s = FreeDragSession(G, [(20, 30)], [(44, 30)], FreeDragConfig(seed=1, max_steps=23), device="cpu")
     runs = 0
     while not s.done:
         before = s.steps
@@ -94,7 +95,7 @@ def test_early_stop_takes_the_step_whose_starting_loss_is_below_a_quarter_l():
     (the sub-motion goes on), step 2 starts below it (taken, then the sub-motion ends), and step 3's
     forward pass closes sub-motion 1 after exactly 2 steps (ending before step 2 was the old bug)."""
     G = small_G()
-    s = FreeDragSession(G, [(20, 30)], [(44, 30)], seed=1, max_steps=20, device="cpu", lr=1e-3)
+    s = FreeDragSession(G, [(20, 30)], [(44, 30)], FreeDragConfig(seed=1, max_steps=20, lr=1e-3), device="cpu")
     thr = 0.25 * s.l
     s.templates = sample(s.F0, s.handles[:, None, :] + s._patch[None], s.res) + (thr + 1e-4)
     starts = []
@@ -110,9 +111,9 @@ def test_end_to_end_a_handle_reaches_its_target():
     G = drag_model()
     res = G.img_resolution
     h, t = [0.5 * res, 0.6 * res], [0.5 * res, 0.6 * res - res / 6]  # the same drag as DragGAN's end-to-end test
-    s = FreeDragSession(G, [h], [t], seed=1, max_steps=300, device="cpu")
+    s = FreeDragSession(G, [h], [t], FreeDragConfig(seed=1, max_steps=300), device="cpu")
     r = s.run()
-    assert r["tracked_reached"] and r["distances"][0] < 1 and r["steps"] < 300
+    assert r.tracked_reached and r.distances[0] < 1 and r.steps < 300
     # the template loss says the start patch is now at the target (whether the picture moved: test_motion.py): the start patch's features are found at the target
     f0 = s.gen.features(s.latent0)
     T0 = sample(f0, torch.tensor([h])[:, None] + s._patch[None], res)
@@ -126,36 +127,36 @@ def test_reference_mode_reads_the_same_points_on_the_resized_map():
     mask = np.zeros((64, 64), bool)
     mask[:, :40] = True
     kw = dict(seed=5, max_steps=10, mask=mask, device="cpu")
-    fast = FreeDragSession(G, [(20, 30)], [(30, 30)], **kw)
-    ref = FreeDragSession(G, [(20, 30)], [(30, 30)], mode="reference", **kw)
+    fast = make_session(FreeDragSession, G, [(20, 30)], [(30, 30)], **kw)
+    ref = make_session(FreeDragSession, G, [(20, 30)], [(30, 30)], mode="reference", **kw)
     assert ref._ref_F0.shape[-1] == 64 and fast._ref_F0.shape[-1] == fast.feature_res == 32
-    assert ref.result()["params"]["mode"] == "reference"
+    assert ref.report.result().params["mode"] == "reference"
     # same point losses before any update (bilinear reads of the upsampled map ~ reads of the map itself)
     lf, lr = fast.point_losses(fast._features_for_grad()), ref.point_losses(ref._features_for_grad())
     assert torch.allclose(lf, lr, rtol=0.2, atol=1e-3)
     rf, rr = fast.run(), ref.run()
-    assert rf["steps"] == rr["steps"] == 10 or (rf["tracked_reached"] and rr["tracked_reached"])
-    assert np.abs(np.array(rf["handles"]) - rr["handles"]).max() <= 3
+    assert rf.steps == rr.steps == 10 or (rf.tracked_reached and rr.tracked_reached)
+    assert np.abs(np.array(rf.handles) - rr.handles).max() <= 3
     with pytest.raises(DragInputError, match="mode"):
-        FreeDragSession(G, [(20, 30)], [(30, 30)], mode="official", device="cpu")
+        FreeDragSession(G, [(20, 30)], [(30, 30)], FreeDragConfig(mode="official"), device="cpu")
 
 
 def test_feature_scale():
     G = small_G()
-    auto = FreeDragSession(G, [(20, 30)], [(30, 30)], seed=1, device="cpu")
-    raw = FreeDragSession(G, [(20, 30)], [(30, 30)], seed=1, device="cpu", feature_scale=1.0)
+    auto = FreeDragSession(G, [(20, 30)], [(30, 30)], FreeDragConfig(seed=1), device="cpu")
+    raw = FreeDragSession(G, [(20, 30)], [(30, 30)], FreeDragConfig(seed=1, feature_scale=1.0), device="cpu")
     assert auto_feature_scale(auto.F0) == pytest.approx(1.0, rel=1e-5)  # calibrated: a 3 px move costs 0.3
     assert torch.allclose(auto.F0 * auto.feature_scale, raw.F0)
     for bad in (0, -1, float("nan"), "big"):
         with pytest.raises(DragInputError, match="feature_scale"):
-            FreeDragSession(G, [(20, 30)], [(30, 30)], device="cpu", feature_scale=bad)
+            FreeDragSession(G, [(20, 30)], [(30, 30)], FreeDragConfig(feature_scale=bad), device="cpu")
 
 
 def test_both_engines_share_the_step_and_result_schema():
     G = small_G()
     args = ([(20, 30), (44, 20)], [(26, 30), (44, 28)])
-    a = DragGANSession(G, *args, seed=2, max_steps=3, device="cpu")
-    b = FreeDragSession(G, *args, seed=2, max_steps=3, device="cpu")
+    a = DragGANSession(G, *args, DragGANConfig(seed=2, max_steps=3), device="cpu")
+    b = FreeDragSession(G, *args, FreeDragConfig(seed=2, max_steps=3), device="cpu")
     ra, rb = a.step(), b.step()
     assert type(ra) is type(rb) is StepResult
     for field in dataclasses.fields(StepResult):
@@ -164,11 +165,12 @@ def test_both_engines_share_the_step_and_result_schema():
         if isinstance(va, list):
             assert np.shape(va) == np.shape(vb)
     ra, rb = a.run(), b.run()
-    assert set(ra) == set(rb) and ra["method"] == "draggan" and rb["method"] == "freedrag"
-    for k in ra:
-        if k != "params":
-            assert type(ra[k]) is type(rb[k]) and np.shape(ra[k]) == np.shape(rb[k]), k
-    assert a.preview().shape == b.preview().shape == (64, 64, 3)
+    assert type(ra) is type(rb) is DragResult and ra.method == "draggan" and rb.method == "freedrag"
+    for field in dataclasses.fields(DragResult):
+        va, vb = getattr(ra, field.name), getattr(rb, field.name)
+        if field.name not in ("params", "derived"):   # each engine's own settings
+            assert type(va) is type(vb) and np.shape(va) == np.shape(vb), field.name
+    assert a.report.preview().shape == b.report.preview().shape == (64, 64, 3)
 
 
 def test_bad_inputs():
@@ -184,4 +186,4 @@ def test_bad_inputs():
         args = dict(handles=[(1, 2)], targets=[(3, 4)], device="cpu")
         args.update(kw)
         with pytest.raises(DragInputError, match=msg):
-            FreeDragSession(G, args.pop("handles"), args.pop("targets"), **args)
+            make_session(FreeDragSession, G, args.pop("handles"), args.pop("targets"), **args)

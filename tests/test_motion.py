@@ -7,10 +7,11 @@ import torch
 from dragcore import motion
 from dragcore.motion import MotionError
 from dragcore.protocol import adapt
-from dragcore.session import to_uint8
+from dragcore.report import to_uint8
 from draggan import DragGANSession
 from freedrag import FreeDragSession
 from drag_testing import drag_model
+from dragcore.config import DragGANConfig, FreeDragConfig, with_presets
 
 TOL_PX = 0.6  # validated: max error 0.43 px over 96 warps (benchmarks.motion_accuracy)
 
@@ -78,22 +79,22 @@ def test_bad_input_is_a_clear_error_or_a_defined_value(faces):
 def test_a_zero_step_drag_is_not_reached_even_where_the_engine_says_so():
     G = drag_model()
     # 1.5 px: inside DragGAN's 2 px stop distance, so the engine calls it arrived without a single step
-    s = DragGANSession(G, [(30, 32)], [(31.5, 32)], seed=1, max_steps=0, device="cpu")
+    s = DragGANSession(G, [(30, 32)], [(31.5, 32)], DragGANConfig(seed=1, max_steps=0), device="cpu")
     r = s.run()
-    assert r["steps"] == 0 and r["tracked_reached_points"] == [True] and r["tracked_reached"]
-    assert r["moved_px"] == [0.0] and r["moved_fraction"] == [0.0]
-    assert r["reached"] is False and r["reached_points"] == [False]
-    f = FreeDragSession(G, [(30, 32)], [(40, 32)], seed=1, max_steps=0, device="cpu").run()
-    assert f["steps"] == 0 and not f["reached"] and f["moved_fraction"] == [0.0]
+    assert r.steps == 0 and r.tracked_reached_points == [True] and r.tracked_reached
+    assert r.moved_px == [0.0] and r.moved_fraction == [0.0]
+    assert r.reached is False and r.reached_points == [False]
+    f = FreeDragSession(G, [(30, 32)], [(40, 32)], FreeDragConfig(seed=1, max_steps=0), device="cpu").run()
+    assert f.steps == 0 and not f.reached and f.moved_fraction == [0.0]
 
 
 def test_result_motion_is_measured_on_the_result_image():
     G = drag_model()
-    s = DragGANSession(G, [(30, 32), (20, 20)], [(36, 32), (20, 20)], seed=2, max_steps=3, device="cpu")
+    s = DragGANSession(G, [(30, 32), (20, 20)], [(36, 32), (20, 20)], DragGANConfig(seed=2, max_steps=3), device="cpu")
     r = s.run()
-    again = motion.measure(s.start_image(), s.preview(), r["start_handles"], r["targets"])
-    assert [m["moved"] for m in again] == r["moved"] and r["moved_fraction"][1] is None
-    assert len(r["moved_px"]) == len(r["reached_points"]) == len(r["tracked_reached_points"]) == 2
+    again = motion.measure(s.report.start_image(), s.report.preview(), r.start_handles, r.targets)
+    assert [m["moved"] for m in again] == r.moved and r.moved_fraction[1] is None
+    assert len(r.moved_px) == len(r.reached_points) == len(r.tracked_reached_points) == 2
 
 
 def test_a_real_drag_whose_content_moves_is_reached():
@@ -102,10 +103,11 @@ def test_a_real_drag_whose_content_moves_is_reached():
     (flow tracker): optical flow sees the content go ~0.8 of the way, so the drag counts as reached."""
     import checkpoints
     G = drag_model()
-    s = DragGANSession(G, [(30.59, 35.16)], [(21.16, 34.44)], seed=5011, psi=0.7, max_steps=200, device="cpu",
-                       **checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"])
+    cfg = with_presets("draggan", checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"], seed=5011, psi=0.7,
+                       max_steps=200)
+    s = DragGANSession(G, [(30.59, 35.16)], [(21.16, 34.44)], cfg, device="cpu")
     r = s.run()
-    assert r["tracked_reached"] and r["moved_fraction"][0] >= 0.5 and r["reached"], r
+    assert r.tracked_reached and r.moved_fraction[0] >= 0.5 and r.reached, r
     # the content went left by most of the 9.5 px requested (moved_fraction counts only that part)
-    dx, dy = r["moved"][0]
-    assert dx < -5 and abs(dy) < 3 and r["moved_px"][0] > 5
+    dx, dy = r.moved[0]
+    assert dx < -5 and abs(dy) < 3 and r.moved_px[0] > 5

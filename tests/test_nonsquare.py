@@ -18,9 +18,11 @@ from dragcore.features import resize_to_image, sample, sample_resized
 from dragcore.mask import fixed_weight, validate_mask
 from dragcore.points import validate_points
 from freedrag import FreeDragSession
+from drag_testing import make_session
 from official_format import write_official_pickle
 from ui import draw, export
 from ui.mask import MaskError, from_editor
+from dragcore.config import DragGANConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 H, W = 64, 32
@@ -81,18 +83,19 @@ def test_both_engines_drag_a_rectangular_generator(Engine):
     mask[20:, :] = True
     kw = dict(seed=1, psi=0.7, max_steps=12, device="cpu", mask=mask)
     handles, targets = [[8.0, 30.0], [24.0, 50.0]], [[12.0, 42.0], [20.0, 58.0]]   # along the long axis and across
-    s = Engine(G, handles, targets, **kw)
+    s = make_session(Engine, G, handles, targets, **kw)
     assert s.F0.shape[-2:] == (32, 16) and s.shape == (H, W)   # the 32x16 block: the image's aspect
     r = s.run()
-    assert r["shape"] == [H, W] and r["steps"] > 0 and s.preview().shape == (H, W, 3)
-    assert all(0 <= x <= W - 1 and 0 <= y <= H - 1 for x, y in r["handles"])
-    assert np.abs(s.preview().astype(float) - s.start_image()).mean() > 0.1     # the image changed
-    assert len(r["moved_fraction"]) == 2                                          # the flow measure ran on it
+    assert r.shape == [H, W] and r.steps > 0 and s.report.preview().shape == (H, W, 3)
+    assert all(0 <= x <= W - 1 and 0 <= y <= H - 1 for x, y in r.handles)
+    assert np.abs(s.report.preview().astype(float) - s.report.start_image()).mean() > 0.1     # the image changed
+    assert len(r.moved_fraction) == 2                                          # the flow measure ran on it
     if Engine is FreeDragSession:   # FreeDrag's fast mode reads the small map directly (see freedrag/engine.py)
         return
     # DragGAN's fast mode reads the 32x16 map exactly where reference mode reads the map resized to 64x32
     kw.update(mask=None, max_steps=1)
-    fast, ref = Engine(G, handles, targets, mode="fast", **kw), Engine(G, handles, targets, mode="reference", **kw)
+    fast = make_session(Engine, G, handles, targets, mode="fast", **kw)
+    ref = make_session(Engine, G, handles, targets, mode="reference", **kw)
     assert abs(fast.step().loss - ref.step().loss) < 1e-4 * max(1.0, abs(fast.last_loss))
 
 
@@ -100,7 +103,7 @@ def test_draggan_tracks_inside_the_rectangle():
     from draggan.engine import track_points
     from dragcore.features import square_offsets
     G = rect_G()
-    s = DragGANSession(G, [[30.0, 62.0]], [[10.0, 5.0]], seed=2, device="cpu", max_steps=1)
+    s = DragGANSession(G, [[30.0, 62.0]], [[10.0, 5.0]], DragGANConfig(seed=2, max_steps=1), device="cpu")
     refs = sample_resized(s.F0, s.handles0, s.shape)
     moved = track_points(s.F0, s.handles0, refs, square_offsets(5), s.shape)   # F == F0: stays on the handle
     assert moved.tolist() == [[30.0, 62.0]]

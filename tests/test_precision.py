@@ -19,6 +19,7 @@ from dragcore import DragInputError
 from drag_testing import face_model, small_G
 from freedrag import FreeDragSession
 from stylegan.precision import AUTO_MIN_RES, PrecisionError, choose, native_dtypes
+from dragcore.config import DragGANConfig, FreeDragConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU_BF16 = "bf16" in native_dtypes("cpu")
@@ -47,36 +48,36 @@ def test_choice_and_refusals(caplog):
 def test_bf16_features_and_preview_close_to_fp32():
     G = face_model()
     h, t = [20.0, 32.0], [30.0, 32.0]
-    s32 = DragGANSession(G, [h], [t], seed=3, device="cpu", precision="fp32")
-    s16 = DragGANSession(G, [h], [t], seed=3, device="cpu", precision="bf16")
+    s32 = DragGANSession(G, [h], [t], DragGANConfig(seed=3, precision="fp32"), device="cpu")
+    s16 = DragGANSession(G, [h], [t], DragGANConfig(seed=3, precision="bf16"), device="cpu")
     assert s16.precision.name == "bf16" and s16.F0.dtype == torch.float32
     rel = (s16.F0 - s32.F0).abs().mean() / s32.F0.abs().mean()
     assert 0 < rel < 0.05  # bf16 really ran (not bit-identical) and stayed close
-    a, b = s32.preview().astype(float), s16.preview().astype(float)
+    a, b = s32.report.preview().astype(float), s16.report.preview().astype(float)
     assert 0 < np.abs(a - b).mean() < 3.0  # of 255
     for _ in range(5):
         s32.step(), s16.step()
     assert float((s32.handles - s16.handles).norm(dim=1).max()) <= 2.0
-    assert s16.result()["params"]["precision"] == "bf16"
+    assert s16.report.result().params["precision"] == "bf16"
 
 
 @needs_bf16
 def test_bf16_freedrag_runs_and_moves_its_handle():
     G = face_model()
-    s = FreeDragSession(G, [[20.0, 32.0]], [[30.0, 32.0]], seed=3, device="cpu", precision="bf16", max_steps=15)
+    s = FreeDragSession(G, [[20.0, 32.0]], [[30.0, 32.0]], FreeDragConfig(seed=3, precision="bf16", max_steps=15), device="cpu")
     s.run()
-    assert s.handles[0, 0] > 21.0 and s.params()["precision"] == "bf16"
+    assert s.handles[0, 0] > 21.0 and s.settings()["precision"] == "bf16"
 
 
 def test_preview_is_rendered_once_per_step():
-    s = DragGANSession(small_G(), [[20.0, 32.0]], [[30.0, 32.0]], seed=1, device="cpu", precision="fp32")
-    first = s.preview()
-    assert s.preview() is first and s.start_image() is first  # step 0: the start image is the current image
+    s = DragGANSession(small_G(), [[20.0, 32.0]], [[30.0, 32.0]], DragGANConfig(seed=1, precision="fp32"), device="cpu")
+    first = s.report.preview()
+    assert s.report.preview() is first and s.report.start_image() is first  # step 0: the start image is the current image
     assert not first.flags.writeable
     s.step()
-    second = s.preview()
-    assert second is not first and s.preview() is second
-    assert s.start_image() is first and np.array_equal(s.preview(s.latent0), first)
+    second = s.report.preview()
+    assert second is not first and s.report.preview() is second
+    assert s.report.start_image() is first and np.array_equal(s.report.preview(s.latent0), first)
 
 
 def _drag_cli(precision, tmp_path, env=None):

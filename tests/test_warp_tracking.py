@@ -7,10 +7,12 @@ import torch
 import stylegan
 from dragcore import DragInputError, adapt, fidelity, motion, tracking
 from dragcore.protocol import StyleGANAdapter
+from dragcore.report import Reporter
 from draggan.engine import DragGANSession
 from drag_testing import face_model, small_G
 from freedrag.engine import FreeDragSession
 from training.warp import with_warp
+from dragcore.config import DragGANConfig, FreeDragConfig
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def test_adapter_carries_and_trains_the_code(warped):
 
 def test_unknown_tracker_is_one_line_naming_the_choices():
     with pytest.raises(DragInputError, match="tracker must be one of features, flow, got 'sift'"):
-        DragGANSession(small_G(), [[20, 20]], [[26, 20]], tracker="sift")
+        DragGANSession(small_G(), [[20, 20]], [[26, 20]], DragGANConfig(tracker="sift"))
 
 
 @pytest.fixture(scope="module")
@@ -88,35 +90,34 @@ def bundled():
 def test_flow_tracker_stops_where_the_content_is(bundled):
     """DragGAN with the content-true tracker: its final handle is where optical flow (computed
     independently, from the start image to the result) sees the content."""
-    s = DragGANSession(bundled, [[32, 38]], [[38.4, 38]], seed=1000, max_steps=60, lr=0.01, tracker="flow",
-                       r1=24, r2=32, stop_distance=1.0)
+    s = DragGANSession(bundled, [[32, 38]], [[38.4, 38]], DragGANConfig(seed=1000, max_steps=60, lr=0.01, tracker="flow", r1=24, r2=32, stop_distance=1.0))
     r = s.run()
-    seen = np.add(r["start_handles"][0], motion.measure(s.start_image(), s.preview(), r["start_handles"],
-                                                      r["targets"])[0]["moved"])
-    assert np.linalg.norm(np.subtract(r["handles"][0], seen)) <= 1.5
-    assert r["params"]["tracker"] == "flow" and r["tracker_fallbacks"] == 0
+    seen = np.add(r.start_handles[0], motion.measure(s.report.start_image(), s.report.preview(), r.start_handles,
+                                                      r.targets)[0]["moved"])
+    assert np.linalg.norm(np.subtract(r.handles[0], seen)) <= 1.5
+    assert r.params["tracker"] == "flow" and r.tracker_fallbacks == 0
 
 
 def test_freedrag_line_point_never_runs_ahead_of_the_content(bundled):
-    s = FreeDragSession(bundled, [[32, 38]], [[38.4, 38]], seed=1001, max_steps=40, tracker="flow", lr=0.02,
-                        l=0.1, d=4, rows=3)
+    s = FreeDragSession(bundled, [[32, 38]], [[38.4, 38]], FreeDragConfig(seed=1001, max_steps=40, tracker="flow", lr=0.02, l=0.1, d=4, rows=3))
     for _ in range(40):
         s.step()
         if s.submotions and s._sub_step == 1:   # a sub-motion just ended: the line point was chosen
-            content = tracking.content_points(s.start_image(), s.preview(), s.handles0)
-            capped = tracking.cap_ahead(s.handles, s.handles0, s.targets, content, s.d_img)
+            content = tracking.content_points(s.report.start_image(), s.report.preview(), s.handles0)
+            capped = tracking.cap_ahead(s.handles, s.handles0, s.targets, content, s.d_px)
             assert torch.allclose(capped, s.handles, atol=1e-4) or bool(s.arrived.all())
     if s.reached_all:   # arrived only where the content is at the target too
-        content = tracking.content_points(s.start_image(), s.preview(), s.handles0)
+        content = tracking.content_points(s.report.start_image(), s.report.preview(), s.handles0)
         assert float((content - s.targets).norm(dim=1).max()) <= 1.0 + 1e-4
 
 
 def test_a_failed_flow_falls_back_and_says_so(bundled):
     """A flow that cannot be computed (here: a preview too small for it) never ends the drag."""
-    class TinyPreview(DragGANSession):
+    class TinyPreview(Reporter):
         def preview(self, latent=None):
-            return np.zeros((2, 2, 3), np.uint8) if self.steps else super().preview(latent)
-    s = TinyPreview(bundled, [[32, 38]], [[38.4, 38]], seed=1000, max_steps=3, lr=0.01, tracker="flow")
+            return np.zeros((2, 2, 3), np.uint8) if self.session.steps else super().preview(latent)
+    s = DragGANSession(bundled, [[32, 38]], [[38.4, 38]], DragGANConfig(seed=1000, max_steps=3, lr=0.01, tracker="flow"))
+    s.report = TinyPreview(s)
     for _ in range(3):
         s.step()
     assert s.steps == 3 and s.tracker_fallbacks >= 2
@@ -145,6 +146,6 @@ def test_fidelity_figures():
 
 
 def test_reports_carry_the_figures(bundled):
-    r = FreeDragSession(bundled, [[32, 38]], [[36, 38]], seed=1002, max_steps=6).run()
-    assert {"colour_cast", "far_field", "tracker_fallbacks", "tracker_note"} <= set(r)
-    assert r["colour_cast"] >= 0 and r["far_field"] >= 0 and r["params"]["tracker"] == "features"
+    r = FreeDragSession(bundled, [[32, 38]], [[36, 38]], FreeDragConfig(seed=1002, max_steps=6)).run()
+    assert {"colour_cast", "far_field", "tracker_fallbacks", "tracker_note"} <= set(r.to_dict())
+    assert r.colour_cast >= 0 and r.far_field >= 0 and r.params["tracker"] == "features"

@@ -21,9 +21,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from dragcore.config import DragGANConfig
 from dragcore.features import disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.protocol import TRAINABLE_ROWS
-from draggan.engine import motion_loss, track_points
+from draggan.engine import default_stop_distance, motion_loss, track_points
 
 
 def random_drags(n, res, generator):
@@ -56,9 +57,10 @@ def drag_latents(G, ws, handles, targets, steps, lr, feature_res):
     0-5, nearest-neighbour tracking, one optimiser for the batch (Adam is element-wise, so each
     face is its own drag). Returns (ws after the drag, tracked handles)."""
     res = G.img_resolution
-    r1, r2 = scaled_radius(3.0, res, feature_res), scaled_radius(12.0, res, feature_res)
-    disc, square = disc_offsets(r1), square_offsets(r2)
-    stop = max(2.0 * res / 512, 2.0)
+    cfg = DragGANConfig()   # the engine's defaults (dragcore.config) and its stop rule
+    disc = disc_offsets(scaled_radius(cfg.r1, res, feature_res))
+    square = square_offsets(scaled_radius(cfg.r2, res, feature_res))
+    stop = default_stop_distance(res)
     rows = min(TRAINABLE_ROWS, G.num_ws)
     train = ws[:, :rows].detach().clone().requires_grad_(True)
     frozen = ws[:, rows:].detach()

@@ -8,6 +8,7 @@ from dragcore.engines import ENGINES
 from ui import draw, runner, runs
 from ui import guard as ug
 from ui.drag_image import points_text
+from ui.state import engine_points
 
 CLICK = "**Click** a handle (red), then its target (blue)"
 
@@ -56,8 +57,7 @@ def view(state):
     if state is None or not state.ready:
         return (gr.skip(),) * 9 + (gr.update(visible=False),)
     results = state.results
-    panels = [draw.render(results[m]["image"], [q for pair in zip(results[m]["handles"], results[m]["targets"])
-                                                for q in pair]) if m in results else None for m in ENGINES]
+    panels = [draw.render(results[m].image, engine_points(results[m])) if m in results else None for m in ENGINES]
     last = state.chain[-1] if state.chain else None
     shown = f" · showing {runner.LABELS[last.shown()]}'s result of drag {len(state.chain)}" if last else ""
     return (draw.render(state.image, state.points), points_text(state), CLICK + shown,

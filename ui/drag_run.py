@@ -3,6 +3,7 @@ edit JSON, and the chain's Undo drag / Continue both from one result. Every drag
 session's chain (ui.state): each engine starts from its head, and the finished drag is pushed onto
 the chain. Settings arrive as the fields of ui.drag_settings (named API parameters)."""
 import inspect
+from dataclasses import replace
 
 import gradio as gr
 
@@ -59,23 +60,21 @@ def make_sessions(configs, state, record, uploads=None):
     return sessions
 
 
-def _finished(record, results, configs):
-    """The record with each engine's result: the settings as recorded, the final image, the frames
-    as the GIF shows them."""
-    for m, r in results.items():
-        record.results[m] = dict(r, params=export.record_params(r["params"], configs[m]), image=r["frames"][-1],
-                                 frames=[export.gif_frame(f) for f in r["frames"]])
+def _finished(record, runs):
+    """The record with each engine's run, its frames as the GIF shows them."""
+    for m, run in runs.items():
+        record.results[m] = replace(run, frames=[export.gif_frame(f) for f in run.frames])
     return record
 
 
-def drive(sessions, configs, state, record):
+def drive(sessions, state, record):
     """Run the sessions, attached to the session's run so Stop reaches them (ui.runs); yields frames
     and pushes the finished drag (the steps really taken, the settings used, each result) onto the
     state's chain."""
     runs.current().attach([s.stop for s in sessions.values()])   # issue 25: Stop by session, not by state
     for frame in runner.stream(sessions, every=5):
         yield frame
-    state.push(_finished(record, frame.results, configs))
+    state.push(_finished(record, frame.results))
 
 
 def _handle_pts(session):
@@ -93,7 +92,7 @@ def run_drag(methods, state, editor, values, uploads=None):
     sessions = make_sessions(configs, state, record, uploads)
     n, blank = len(state.chain) + 1, gr.skip()
     head = f"**Drag {n} of the chain** · "
-    for frame in drive(sessions, configs, state, record):
+    for frame in drive(sessions, state, record):
         imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
         table = runner.summary_rows(frame.results) if frame.results else gr.skip()
         yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, IN_PLACE)
@@ -135,13 +134,13 @@ def export_files(state):
     files = []
     for m, r in state.results.items():
         lineage = state.lineage(m)
-        drags = [export.drag_entry(method=e, points=rec.points[e], mask=rec.mask, params=rec.results[e]["params"],
-                                   steps=rec.results[e]["steps"], outcome=export.outcome(rec.results[e]))
+        drags = [export.drag_entry(method=e, points=rec.points[e], mask=rec.mask, params=rec.results[e].result.params,
+                                   steps=rec.results[e].result.steps, outcome=export.outcome(rec.results[e].result))
                  for rec, e in lineage]
         record = export.edit_record(model=("inverted:" if inverted else "") + state.model, seed=state.seed,
                                     psi=state.psi, space=state.space, drags=drags, shape=state.shape)
-        frames = [f for rec, e in lineage for f in rec.results[e]["frames"]]
-        files += export.export_all(out, record, r["image"], frames, r["latent"])
+        frames = [f for rec, e in lineage for f in rec.results[e].frames]
+        files += export.export_all(out, record, r.image, frames, r.latent)
     return files
 
 
@@ -198,18 +197,18 @@ def replay(file, state, uploads=None):
         record = _record(drag, state)
         state.points = drag["points"]
         sessions = first if k == 0 else make_sessions(cfg, state, record, uploads)
-        for frame in drive(sessions, cfg, state, record):
+        for frame in drive(sessions, state, record):
             yield out, draw.render(next(iter(frame.images.values())), state.points), \
                 f"Replaying{f' drag {k + 1} of {n}' if n > 1 else ''}… {frame.status}"
-        if state.results[drag["method"]]["stop_reason"] == "stopped":
+        if state.results[drag["method"]].result.stop_reason == "stopped":
             break
     why = {"stopped": "stopped by you", "arrived": "the engine's points arrived", "max_steps": "as recorded"}
-    done = [(d, rec.results[d["method"]]) for d, rec in zip(edit["drags"], state.chain)]
+    done = [(d, rec.results[d["method"]].result) for d, rec in zip(edit["drags"], state.chain)]
     if n == 1:
         (d, r), = done
-        text = f"Replayed the {d['method']} edit: {r['steps']} of {d['steps']} steps ({why[r['stop_reason']]})."
+        text = f"Replayed the {d['method']} edit: {r.steps} of {d['steps']} steps ({why[r.stop_reason]})."
     else:
         text = f"Replayed {len(done)} of the {n} drags of the {edit['method']} edit: " + "; ".join(
-            f"drag {i + 1} ({runner.LABELS[d['method']]}) {r['steps']} of {d['steps']} steps ({why[r['stop_reason']]})"
+            f"drag {i + 1} ({runner.LABELS[d['method']]}) {r.steps} of {d['steps']} steps ({why[r.stop_reason]})"
             for i, (d, r) in enumerate(done)) + "."
     yield out, draw.render(state.image, state.points), text

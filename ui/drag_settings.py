@@ -1,12 +1,13 @@
 """The Drag tab's settings fields: one per engine setting a user can change, built from
 dragcore.config (defaults, ranges, labels) and filled with the model's presets on New image.
 
-`FIELDS` is the order of the drag endpoints' API parameters after `editor` (the first eight are
-the order the app has always had, so positional gradio_client calls keep working). An engine's
+`FIELDS` is the order of the drag endpoints' API parameters after `editor` (new fields go at the
+end, so positional gradio_client calls keep working). An engine's
 own field (its learning rate, rows, feature block, radii, l, d, ...) goes to that engine only;
 a shared one (mask weight, max steps, precision) to both. The two engines' learning rates, rows
-and feature blocks are separate fields because a calibrated preset may choose them differently.
-Settings of a preset that have no field (none today) still reach the engine: a drag starts from
+and feature blocks are separate fields because a calibrated preset may choose them differently; a
+shared field whose presets differ between the engines is left empty, and each engine keeps its own.
+Settings of a preset that have no field (FreeDrag's feature scale) still reach the engine: a drag starts from
 `with_presets(engine, checkpoints.presets(model))` and the fields override it.
 """
 from dataclasses import dataclass, replace
@@ -76,13 +77,20 @@ def model_configs(model_id, gen=None):
 def field_values(model_id, G=None, device="cpu"):
     """The value of every field (FIELDS order) for a model: its presets, else the engines' defaults,
     with what the model decides resolved on the generator G when given."""
-    cfgs = model_configs(model_id, adapt(G, device) if G is not None else None)
+    return values_of(model_configs(model_id, adapt(G, device) if G is not None else None))
+
+
+def values_of(cfgs):
+    """The fields' values (FIELDS order) for {engine: config}. An engine's field shows its own
+    config's value; a shared field shows the value both configs agree on, else nothing (None: each
+    engine keeps its own preset, see `configs`)."""
     values = []
     for f in FIELDS:
         if f.engine is not None:
             values.append(getattr(cfgs[f.engine], f.setting))
-        else:   # a shared field: the DragGAN preset's value (the engines' presets agree on these today)
-            values.append(getattr(cfgs["draggan"], f.setting))
+        else:
+            own = {getattr(c, f.setting) for c in cfgs.values()}
+            values.append(own.pop() if len(own) == 1 else None)
     return values
 
 

@@ -130,14 +130,6 @@ def replayable(method):
     return [n for n in config.names(ENGINES[method].config) if n not in config.IMAGE + ("max_steps",)]
 
 
-def record_params(result_params, cfg):
-    """What the edit JSON records: the session's params (resolved: rows, feature block, stop distance,
-    precision), with the settings as the user gave them where the session reports a derived value
-    (DragGAN's r1 / r2 are scaled to the model)."""
-    given = {k: v for k, v in cfg.engine_settings().items() if v is not None and k != "precision"}
-    return dict(result_params, **given)
-
-
 def _field(name, value, label):
     spec = config.spec(name) if name in config.names() else {}
     if value is None and spec and spec["default"] is None:
@@ -233,7 +225,7 @@ OUTCOME_KEYS = ("reached", "reached_points", "tracked_reached", "tracked_reached
 
 def outcome(result):
     """What the run achieved, for the edit JSON (informational: replay does not read it)."""
-    return {k: result[k] for k in OUTCOME_KEYS if k in result}
+    return {k: getattr(result, k) for k in OUTCOME_KEYS}
 
 
 def gif_frame(frame):

@@ -12,6 +12,7 @@ the engine reports them), steps and seconds. `detail_rows` is the per-point tabl
 from dataclasses import dataclass, field
 
 from dragcore.engines import ENGINES, labels
+from ui.state import EngineRun
 
 LABELS = labels()
 STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "max_steps": "step limit"}
@@ -25,14 +26,14 @@ DETAIL_HEADERS = ["method", "point", "engine: distance to target (px)", "engine:
 class Frame:
     images: dict                      # method -> HxWx3 uint8
     status: str
-    results: dict = field(default_factory=dict)   # method -> result dict, on the last frame
+    results: dict = field(default_factory=dict)   # method -> ui.state.EngineRun, on the last frame
 
 
 def make_sessions(configs, generator, handles, targets, *, latent=None, mask=None, device=None):
     """One session per {method: its dragcore.config}, all from the same latent (the configs' seed, psi
     and space, or `latent`), points and mask."""
-    return {m: ENGINES[m].session(generator, handles, targets, latent=latent, mask=mask, device=device,
-                                  **cfg.session_kwargs()) for m, cfg in configs.items()}
+    return {m: ENGINES[m].session(generator, handles, targets, cfg, latent=latent, mask=mask, device=device)
+            for m, cfg in configs.items()}
 
 
 def _line(sessions):
@@ -47,7 +48,7 @@ def _line(sessions):
 
 def stream(sessions, every=5):
     """Step every session in turn until all are done; yield a Frame every `every` steps."""
-    frames = {m: [s.preview()] for m, s in sessions.items()}
+    frames = {m: [s.report.preview()] for m, s in sessions.items()}
     yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
     k = 0
     while not all(s.done for s in sessions.values()):
@@ -57,13 +58,13 @@ def stream(sessions, every=5):
         k += 1
         if k % every == 0:
             for m, s in sessions.items():
-                frames[m].append(s.preview())
+                frames[m].append(s.report.preview())
             yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
     results = {}
     for m, s in sessions.items():
         s.sync()
-        frames[m].append(s.preview())
-        results[m] = dict(s.result(), frames=frames[m], latent=s.latent.detach().cpu())
+        frames[m].append(s.report.preview())
+        results[m] = EngineRun(s.report.result(), image=frames[m][-1], frames=frames[m], latent=s.latent.detach().cpu())
     yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), results)
 
 
@@ -80,19 +81,22 @@ def _verdict(r, reached, tracked):
         return "yes"
     if tracked:
         return "no: content < half way"
-    return f"no ({STOP_REASONS.get(r['stop_reason'], r['stop_reason'])})"
+    return f"no ({STOP_REASONS.get(r.stop_reason, r.stop_reason)})"
 
 
-def summary_rows(results):
-    """Table rows (TABLE_HEADERS) for {method: result dict}."""
-    return [[LABELS[m], _verdict(r, r["reached"], r["tracked_reached"]),
-             ", ".join(_fraction(f) for f in r["moved_fraction"]), _per255(r.get("colour_cast")),
-             _per255(r.get("far_field")), r["steps"], r["seconds"]] for m, r in results.items()]
+def summary_rows(runs):
+    """Table rows (TABLE_HEADERS) for {method: EngineRun}."""
+    rows = []
+    for m, run in runs.items():
+        r = run.result
+        rows.append([LABELS[m], _verdict(r, r.reached, r.tracked_reached), ", ".join(map(_fraction, r.moved_fraction)),
+                     _per255(r.colour_cast), _per255(r.far_field), r.steps, r.seconds])
+    return rows
 
 
-def detail_rows(results):
-    """Per-point rows (DETAIL_HEADERS) for {method: result dict}."""
-    return [[LABELS[m], i + 1, round(r["distances"][i], 1), "yes" if r["tracked_reached_points"][i] else "no",
-             None if r["moved_px"][i] is None else round(r["moved_px"][i], 1), _fraction(r["moved_fraction"][i]),
-             _verdict(r, r["reached_points"][i], r["tracked_reached_points"][i])]
-            for m, r in results.items() for i in range(len(r["distances"]))]
+def detail_rows(runs):
+    """Per-point rows (DETAIL_HEADERS) for {method: EngineRun}."""
+    return [[LABELS[m], i + 1, round(r.distances[i], 1), "yes" if r.tracked_reached_points[i] else "no",
+             None if r.moved_px[i] is None else round(r.moved_px[i], 1), _fraction(r.moved_fraction[i]),
+             _verdict(r, r.reached_points[i], r.tracked_reached_points[i])]
+            for m, r in ((m, run.result) for m, run in runs.items()) for i in range(len(r.distances))]

@@ -20,10 +20,21 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from dragcore.report import DragResult
 
-def engine_points(result):
+
+@dataclass(frozen=True)
+class EngineRun:
+    """One engine's finished drag in the app."""
+    result: DragResult     # what the engine's reporter measured (dragcore.report)
+    image: np.ndarray      # the result as shown, HxWx3 uint8
+    frames: list           # the frames the drag streamed (GIF size once the drag is in a chain)
+    latent: object         # the latent it left (its next drag starts there)
+
+
+def engine_points(run):
     """[handle, target, ...] where a drag's engine left its handles."""
-    return [list(q) for pair in zip(result["handles"], result["targets"]) for q in pair]
+    return [list(q) for pair in zip(run.result.handles, run.result.targets) for q in pair]
 
 
 @dataclass
@@ -32,7 +43,7 @@ class DragRecord:
     points: dict                 # method -> [handle, target, ...] it was given (model px)
     mask: np.ndarray | None      # the editable region (None: the whole image)
     sources: dict                # method -> the previous drag's engine whose result it started at (None: the start)
-    results: dict = field(default_factory=dict)   # method -> result dict (+ params as recorded, image, frames, latent)
+    results: dict = field(default_factory=dict)   # method -> EngineRun
     chosen: str | None = None    # "Continue both from <method>'s result": every engine's next drag starts there
 
     def shown(self):
@@ -61,7 +72,7 @@ class DragState:
 
     @property
     def results(self):
-        """method -> result dict of the last drag ({} before the first)."""
+        """method -> EngineRun of the last drag ({} before the first)."""
         return self.chain[-1].results if self.chain else {}
 
     def adopt(self, other):
@@ -86,7 +97,7 @@ class DragState:
 
     def head_latent(self, source):
         """The latent a drag from `source` (a `source()` value) starts at; None: the seed's."""
-        return self.latent if source is None else self.chain[-1].results[source]["latent"]
+        return self.latent if source is None else self.chain[-1].results[source].latent
 
     def points_for(self, method):
         """The points `method`'s next drag is given: where its source's engine left them (with their
@@ -134,6 +145,6 @@ class DragState:
         if self.chain:
             last = self.chain[-1]
             r = last.results[last.shown()]
-            self.image, self.points = r["image"], engine_points(r)
+            self.image, self.points = r.image, engine_points(r)
         else:
             self.image = self.start

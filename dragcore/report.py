@@ -1,0 +1,124 @@
+"""The reporter of a drag: what the picture shows, measured apart from the engine's own signal.
+
+A session (dragcore.session) owns the optimisation; its `report` (a `Reporter`) owns everything a
+user looks at: the preview of the current latent (rendered once per step and shared, read-only:
+the app's last frame, the motion measure and the CLI's result.png read the same array), the start
+image, the optical-flow measure of where the content under each start handle went
+(dragcore.motion), and the typed `DragResult` that the app, the command lines, the exports and
+the benchmarks read.
+
+Reached. An engine's own arrival (DragGAN: the tracked point within its stop distance; FreeDrag:
+the line point at the target) says where the *engine* thinks the handle is, not whether the picture
+changed. A point counts as `reached` only if the engine arrived *and* the content moved at least
+`MOVED_ENOUGH` of the requested way by optical flow from the start image to the result; the
+engine's verdict stays visible as `tracked_reached`. Beside it, what else the drag changed
+(dragcore.fidelity): the colour cast and the far-field change.
+"""
+from dataclasses import asdict, dataclass
+
+from . import fidelity
+from . import motion as motionmod
+from .points import to_list
+from stylegan import imageops
+
+MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested way to count as reached
+
+
+def to_uint8(img):
+    """The one image of a generator's [1, 3, H, W] output -> HxWx3 uint8 (stylegan.imageops.to_uint8)."""
+    return imageops.to_uint8(img[0])
+
+
+@dataclass(frozen=True)
+class DragResult:
+    """One drag's outcome. Points are [[x, y], ...] in image px; per-point lists follow the points."""
+    method: str
+    seed: int | None              # the start image's seed and psi (None when the drag started from a latent)
+    psi: float | None
+    space: str
+    resolution: int               # the image height
+    shape: list                   # [H, W]
+    start_handles: list
+    handles: list                 # where the engine thinks each handle is now
+    targets: list
+    distances: list               # engine's handle to target, px
+    reached_points: list          # engine at target and content moved >= MOVED_ENOUGH of the way
+    reached: bool
+    tracked_reached_points: list  # the engine's own verdict
+    tracked_reached: bool
+    moved: list                   # [dx, dy] of the content under each start handle (optical flow), px
+    moved_px: list
+    moved_fraction: list          # of the requested way, along it (None for a zero-length drag)
+    colour_cast: float            # /255 (dragcore.fidelity)
+    far_field: float | None       # /255
+    tracker_fallbacks: int        # steps where the flow tracker failed and the feature rule ran
+    tracker_note: str | None
+    steps: int
+    stop_reason: str | None       # arrived | stopped | max_steps
+    seconds: float                # time spent in steps
+    device: str
+    params: dict                  # the drag's settings in dragcore.config units, the model's choices filled in
+    derived: dict                 # what the session derived from them, named with their unit (r1_px, ...)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class Reporter:
+    """Previews, the start image, the motion measure and the result of one session."""
+
+    def __init__(self, session):
+        self.session = session
+        self._start_image = None
+        self._preview = (None, None)  # (steps, image) of the last preview of the current latent
+        self._motion = (None, None)   # (steps, measure)
+
+    def preview(self, latent=None):
+        """The current image (or `latent`'s) as HxWx3 uint8: one generator pass, no gradients; the
+        current latent's is rendered once per step and shared, read-only."""
+        s = self.session
+        if latent is not None:
+            return to_uint8(s.render(latent))
+        steps, latent = s.snapshot()
+        if self._preview[0] != steps:
+            image = to_uint8(s.render(latent))
+            image.flags.writeable = False
+            self._preview = (steps, image)
+        return self._preview[1]
+
+    def start_image(self):
+        """The unedited image as HxWx3 uint8 (rendered once)."""
+        if self._start_image is None:  # before the first step the current image is the start image
+            s = self.session
+            self._start_image = self.preview() if s.steps == 0 else self.preview(s.latent0)
+        return self._start_image
+
+    def motion(self, image=None):
+        """Optical-flow measure of the drag so far (dragcore.motion.measure): per point moved [dx, dy],
+        moved_px and moved_fraction of the requested way, read at the start handles. Cached per step."""
+        s = self.session
+        if image is None and self._motion[0] == s.steps:
+            return self._motion[1]
+        measured = motionmod.measure(self.start_image(), self.preview() if image is None else image,
+                                     to_list(s.handles0), to_list(s.targets))
+        if image is None:
+            self._motion = (s.steps, measured)
+        return measured
+
+    def result(self):
+        s = self.session
+        st = s.status(s.last_loss)
+        moved = self.motion()
+        content = [m["moved_fraction"] is None or m["moved_fraction"] >= MOVED_ENOUGH for m in moved]
+        points = [bool(a and b) for a, b in zip(st.tracked_reached, content)]
+        return DragResult(
+            method=s.method, seed=s.seed, psi=s.psi, space=s.space, resolution=s.res, shape=list(s.shape),
+            start_handles=to_list(s.handles0), handles=st.handles, targets=st.targets, distances=st.distances,
+            reached_points=points, reached=all(points),
+            tracked_reached_points=st.tracked_reached, tracked_reached=all(st.tracked_reached),
+            moved=[m["moved"] for m in moved], moved_px=[m["moved_px"] for m in moved],
+            moved_fraction=[m["moved_fraction"] for m in moved],
+            **fidelity.measure(self.start_image(), self.preview(), to_list(s.handles0) + st.targets),
+            tracker_fallbacks=s.tracker_fallbacks, tracker_note=s.tracker_note,
+            steps=s.steps, stop_reason=s.stop_reason, seconds=round(s.seconds, 3), device=str(s.device),
+            params=s.settings(), derived=s.derived())
