@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from dragcore.engines import session_classes
+from apps.engines import session_classes
 
-ENGINES = session_classes()   # {name: session class}, from the one table in dragcore.engines
+ENGINES = session_classes()   # {name: session class}, from the one table in apps.engines
 
 
 def psnr(a, b):

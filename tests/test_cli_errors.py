@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.drag_cli import main as drag_main
 from dcgan.__main__ import main as dcgan_main
-from dragcore.cli import main as drag_main
 from draggan import DragGANSession
 from drag_testing import saved_small_G
 
