@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from apps.engines import session_classes
+from stylegan import imageops
 
 ENGINES = session_classes()   # {name: session class}, from the one table in apps.engines
 
@@ -15,8 +16,7 @@ ENGINES = session_classes()   # {name: session class}, from the one table in app
 def psnr(a, b):
     """PSNR in dB of two images in [-1, 1] on the 0-255 scale, of the float images (not rounded to 8
     bits first): stylegan.imageops.psnr, the one implementation, as every benchmark has measured it."""
-    from stylegan.imageops import psnr as shared
-    return shared(a, b, quantize_first=False)
+    return imageops.psnr(a, b, quantize_first=False)
 
 
 def moved_mean(result):

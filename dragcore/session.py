@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+import stylegan
+
 from . import fidelity
 from . import mask as maskmod
 from . import motion as motionmod
@@ -87,7 +89,6 @@ class DragSession:
     def __init__(self, generator, handles, targets, *, seed=C.seed, psi=C.psi, space=C.space, latent=None, mask=None,
                  lr=C.lr, mask_weight=C.mask_weight, max_steps=C.max_steps, device=None, feature_res=C.feature_res,
                  mode=C.mode, rows=C.rows, precision=C.precision, tracker=C.tracker):
-        import stylegan
         if mode not in MODES:
             raise DragInputError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
