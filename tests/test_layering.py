@@ -132,8 +132,9 @@ def import_graph(files=None):
         rel = path.relative_to(ROOT)
         src = node_of(rel)
         for dst, line in imports_of(rel, path.read_text()):
-            if dst in ours and dst != src:
-                edges.setdefault((src, dst), []).append(f"{rel.as_posix()}:{line}")
+            where = f"{rel.as_posix()}:{line}"
+            if dst in ours and dst != src and where not in edges.get((src, dst), ()):
+                edges.setdefault((src, dst), []).append(where)
     return edges
 
 
