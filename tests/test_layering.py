@@ -247,7 +247,7 @@ def test_the_import_parser_sees_lazy_relative_and_importlib_imports():
 
 
 def test_the_cycle_checker_reports_a_cycle_with_its_edges():
-    edges = {("dragcore", "checkpoints"): ["dragcore/cli.py:51"], ("checkpoints", "hubguard"): ["checkpoints/hub.py:98"],
+    edges = {("dragcore", "checkpoints"): ["dragcore/run.py:51"], ("checkpoints", "hubguard"): ["checkpoints/hub.py:98"],
              ("hubguard", "limits"): ["hubguard.py:22"], ("limits", "dragcore"): ["limits.py:16"],
              ("ui", "dragcore"): ["ui/x.py:1"], ("a", "b"): ["a/x.py:1"], ("b", "a"): ["b/y.py:2"],
              ("stylegan", "stylegan"): []}
@@ -258,7 +258,7 @@ def test_the_cycle_checker_reports_a_cycle_with_its_edges():
     text = describe_cycle(*next(mc for mc in cycles if "limits" in mc[0]), edges)
     assert text.startswith("checkpoints, dragcore, hubguard, limits import each other; a cycle: "
                            "checkpoints -> hubguard -> limits -> dragcore -> checkpoints")
-    assert "limits -> dragcore: limits.py:16" in text and "dragcore -> checkpoints: dragcore/cli.py:51" in text
+    assert "limits -> dragcore: limits.py:16" in text and "dragcore -> checkpoints: dragcore/run.py:51" in text
     assert find_cycles({("a", "b"): ["x:1"], ("b", "c"): ["y:1"]}) == []
 
 
