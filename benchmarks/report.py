@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 
+from apps.engines import session_classes
 from dragcore import config
-from dragcore.engines import session_classes
+from stylegan import imageops
 
-ENGINES = session_classes()   # {name: session class}, from the one table in dragcore.engines
+ENGINES = session_classes()   # {name: session class}, from the one table in apps.engines
 
 
 def make_session(engine, G, handles, targets, preset=None, *, latent=None, mask=None, device="cpu", **settings):
@@ -22,8 +23,7 @@ def make_session(engine, G, handles, targets, preset=None, *, latent=None, mask=
 def psnr(a, b):
     """PSNR in dB of two images in [-1, 1] on the 0-255 scale, of the float images (not rounded to 8
     bits first): stylegan.imageops.psnr, the one implementation, as every benchmark has measured it."""
-    from stylegan.imageops import psnr as shared
-    return shared(a, b, quantize_first=False)
+    return imageops.psnr(a, b, quantize_first=False)
 
 
 def moved_mean(result):

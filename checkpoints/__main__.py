@@ -6,6 +6,7 @@ source on the Hub, 0 when every one has at least one.
 import sys
 
 from . import describe
+from . import verify
 from .hub import HubUnavailableError, load
 from .registry import UnknownModelError, get_info, list_models
 
@@ -34,7 +35,6 @@ def main(argv=None):
             print(f"{args.id}: ready ({shape[0]}x{shape[1]} px, HxW)")
             return 0
         if args.cmd == "verify":
-            from . import verify
             infos = [get_info(i) for i in args.ids] if args.ids else list_models()
             return 0 if verify.run(infos) else 1
         if args.cmd == "table":

@@ -17,7 +17,7 @@ from .registry import get_info
 
 ROOT = Path(__file__).resolve().parent.parent
 DIR = ROOT / "presets"
-ENGINES = ("draggan", "freedrag")   # dragcore.engines' names, kept here so `checkpoints` imports no torch
+ENGINES = ("draggan", "freedrag")   # apps.engines' names, kept here so `checkpoints` imports no torch
 
 
 class PresetError(ValueError):

@@ -5,6 +5,11 @@ from pathlib import Path
 
 import torch
 
+import dcgan
+import limits
+from dcgan.train import load_checkpoint
+from stylegan.imageops import to_uint8
+
 
 def _parser():
     ap = argparse.ArgumentParser(prog="python -m dcgan")
@@ -35,10 +40,6 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-
-    import dcgan
-    from dcgan.train import load_checkpoint
-    from stylegan.imageops import to_uint8
     try:
         _check_args(args)
         if args.cmd == "train":
@@ -79,7 +80,6 @@ def main(argv=None):
 
 def _check_args(args):
     """Every number and output path against limits.py, before any work starts."""
-    import limits
     c = limits.check
     c("seed", args.seed, "--seed")
     if args.cmd == "train":

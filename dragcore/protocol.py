@@ -32,6 +32,7 @@ default learning rate is 0.01.
 import numpy as np
 import torch
 
+import stylegan
 from stylegan import seeds
 
 from .errors import DragInputError
@@ -201,7 +202,6 @@ def adapt(generator, device="cpu", feature_res=None, rows=None):
         if rows is not None and rows != getattr(generator, "rows", None):
             raise DragInputError("rows cannot be changed on an existing adapter: pass the generator instead")
         return generator
-    import stylegan
     if isinstance(generator, stylegan.Generator):
         return StyleGANAdapter(generator, device, feature_res, rows=rows)
     if hasattr(generator, "features") and hasattr(generator, "z_dim") and not hasattr(generator, "synthesis"):

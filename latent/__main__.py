@@ -16,25 +16,27 @@ import sys
 
 import torch
 
+import checkpoints
+import stylegan
+from stylegan.precision import choose
+
 from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid, sefa_directions, apply_direction
 from . import truncation_sweep, to_uint8, seed_z
+from .invert import generator_delta, invert, load_image
 
 PRECISION_HELP = "fp32, bf16, fp16 or auto (default: bf16 where the device computes it natively and the model is large)"
 
 
 def _precision(name, G):
-    from stylegan.precision import choose
     chosen = choose(name, G.device, G.img_resolution)
     print(f"precision {chosen.describe()}")
     return chosen
 
 
 def invert_main(argv):
-    import checkpoints
     from pathlib import Path
     from safetensors.torch import save_file
     from tqdm import tqdm
-    from .invert import generator_delta, invert, load_image
     ap = argparse.ArgumentParser(prog="python -m latent invert")
     ap.add_argument("photo")
     ap.add_argument("--model", default=None)
@@ -47,7 +49,6 @@ def invert_main(argv):
     ap.add_argument("--device", default=None)
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)
-    import stylegan
     try:
         G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL, device=stylegan.pick_device(args.device))
         precision = _precision(args.precision, G)
@@ -97,7 +98,6 @@ def main(argv=None):
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)
-    import checkpoints
     try:
         G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL)
         with _precision(args.precision, G).autocast():  # the generator's images come out in float32

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+import checkpoints
 import stylegan
 
 
@@ -32,7 +33,6 @@ def face_model():
 
     A missing or unloadable shipped model fails the test that asked for it, with the reason: the
     end-to-end tests speak of *that* model, so they never run on a stand-in."""
-    import checkpoints
     mid = checkpoints.DEFAULT_MODEL
     try:
         return checkpoints.load(mid)

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 import checkpoints
+import dcgan
+import hubguard
 import stylegan
 from fake_hub import FakeHub
 from official_format import write_malicious_pickle, write_official_pickle
@@ -162,7 +164,6 @@ def test_request_budget_bounds_retries(hub, tmp_path, monkeypatch):
 
 
 def test_oversized_download_is_refused(hub, tmp_path, monkeypatch):
-    import hubguard
     hub.add(REPO, "tiny.pkl", b"x" * 5000)
     with pytest.raises(checkpoints.HubUnavailableError, match="more than the 1,000 allowed"):
         checkpoints.resolve("tiny", progress=False, transfer=hubguard.Transfer("tiny", max_bytes=1000))
@@ -208,7 +209,6 @@ def test_missing_file_says_no_such_file(tmp_path):
 def test_a_dcgan_entry_loads_its_own_resolved_file(tmp_path, monkeypatch):
     """A `kind: "dcgan"` entry loads the file it resolves to (a LATENTLAB_MODELS override included),
     not always the bundled DCGAN; a file that is not a DCGAN is a one-line DCGANCheckpointError."""
-    import dcgan
     from safetensors.torch import save_file
     torch.manual_seed(3)
     mine = dcgan.Generator(ngf=8).apply(dcgan.init_weights)

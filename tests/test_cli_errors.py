@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import limits
+from apps.drag_cli import main as drag_main
 from dcgan.__main__ import main as dcgan_main
-from dragcore.cli import main as drag_main
 from draggan import DragGANSession
 from drag_testing import saved_small_G
 
@@ -92,7 +93,6 @@ def test_unusable_device_and_too_many_points(model_path, tmp_path, capsys):
                           ("cpu:x", "unknown device")):
         assert drag_main(DragGANSession, argv=base + ["--point", "20,30,28,30", "--device", device]) == 2
         one_line_error(capsys, match)
-    import limits
     most = limits.RANGES["point_pairs"][3]
     assert drag_main(DragGANSession, argv=base + ["--point", "20,30,28,30"] * (most + 1)) == 2
     one_line_error(capsys, f"the number of --point pairs must be a whole number from 1 to {most}, got {most + 1}")

@@ -6,10 +6,10 @@ import json
 import pytest
 
 import limits
+from apps.drag_cli import build_parser
+from apps.engines import ENGINES, session_classes
 from dragcore import config
-from dragcore.cli import build_parser
 from dragcore.config import DragConfig, DragGANConfig, FreeDragConfig, with_presets
-from dragcore.engines import ENGINES, session_classes
 from dragcore import DragInputError
 from draggan import DragGANSession
 from drag_testing import small_G

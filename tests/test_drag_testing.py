@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+import checkpoints
 import stylegan
 from drag_testing import drag_model, face_model
 
@@ -14,7 +15,6 @@ def test_drag_model_is_the_shipped_face_model():
 
 @pytest.mark.parametrize("content", [None, b"not a checkpoint"], ids=["missing", "corrupt"])
 def test_a_missing_or_broken_shipped_model_fails_the_test_with_the_reason(tmp_path, monkeypatch, content):
-    import checkpoints
     path = tmp_path / "faces64.safetensors"
     if content is not None:
         path.write_bytes(content)

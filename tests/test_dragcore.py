@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
+import dcgan
 import stylegan
-from dragcore import DragInputError, StyleGANAdapter, adapt, default_feature_res
-from dragcore.features import (disc_offsets, patch_offsets, resize_to_image, sample, scaled_radius,
-                               square_offsets)
+from dragcore import DCGANAdapter, DragInputError, StyleGANAdapter, adapt, default_feature_res, seed_z
+from dragcore.features import (disc_offsets, patch_offsets, resize_to_image, sample, sample_resized,
+                               scaled_radius, square_offsets)
 from dragcore.mask import fixed_weight, load_mask, mask_loss, validate_mask
 from dragcore.points import validate_points
 from draggan import DragGANSession
@@ -31,7 +32,6 @@ def test_sampling_small_map_equals_reading_the_resized_map():
 
 
 def test_sample_resized_is_a_bilinear_read_of_the_resized_map():
-    from dragcore.features import resize_to_image, sample_resized
     g = torch.Generator().manual_seed(0)
     feat = torch.randn(1, 6, 32, 32, generator=g)
     pts = torch.rand(5, 7, 2, generator=g) * 63  # sub-pixel points, edges included below
@@ -163,8 +163,6 @@ def test_session_stop_flag_preview_and_explicit_latent():
 
 
 def test_dcgan_adapter_on_the_pretrained_dcgan():
-    import dcgan
-    from dragcore import DCGANAdapter, seed_z
     G = dcgan.load_pretrained()
     a = adapt(G)
     assert isinstance(a, DCGANAdapter) and (a.resolution, a.feature_res, a.default_lr) == (64, 16, 0.01)

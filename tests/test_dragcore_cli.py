@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dragcore.cli import main
+from apps.drag_cli import main
+from apps.engine_options import freedrag_args, freedrag_kwargs
 from draggan import DragGANSession
 from freedrag import FreeDragSession
-from freedrag.__main__ import add_args as freedrag_args, engine_kwargs as freedrag_kwargs
 from drag_testing import saved_small_G
 
 ROOT = Path(__file__).resolve().parents[1]

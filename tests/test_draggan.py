@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import dcgan
 from dragcore import DragInputError
 from dragcore.features import sample, square_offsets
 from draggan import DragGANSession, track_points
@@ -131,7 +132,6 @@ def test_bad_inputs():
 
 
 def test_drags_the_dcgan_in_z_space():
-    import dcgan
     G = dcgan.load_pretrained()
     s = DragGANSession(G, [(19.2, 32)], [(29.9, 32)], DragGANConfig(seed=3, space="z", psi=1.0, max_steps=150), device="cpu")
     assert s.space == "z" and s.lr == 0.01

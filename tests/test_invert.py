@@ -12,6 +12,7 @@ from PIL import Image
 import stylegan
 from drag_testing import tiny_G
 from latent import LatentError, apply_delta, generator_delta, load_image, project, psnr, pti
+from latent.pti import LocalityProbe
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,6 @@ def test_cli_writes_outputs(tmp_path, G):
 def test_pti_locality_probe_is_the_docstring_formula(G):
     """latent/pti.py: w_r = w_p + alpha (w_z - w_p), w_z = map(z), z ~ N(0, I), compared against the
     untouched generator's image at w_r; and L = L_rec + lambda_loc L_loc is what one step minimises."""
-    from latent.pti import LocalityProbe
     pivot = G.mapping(torch.randn(1, 32, generator=torch.Generator().manual_seed(5)))
     torch.manual_seed(9)
     w_r, before = LocalityProbe(G, pivot, 0.3).sample()

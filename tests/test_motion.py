@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import checkpoints
 from dragcore import motion
 from dragcore.motion import MotionError
 from dragcore.protocol import adapt
@@ -101,7 +102,6 @@ def test_a_real_drag_whose_content_moves_is_reached():
     """A drag on the bundled model that visibly moves what it grabs (calibration's training seed
     5011: a point between the eyes 9.5 px to the left), DragGAN with the model's calibrated presets
     (flow tracker): optical flow sees the content go ~0.8 of the way, so the drag counts as reached."""
-    import checkpoints
     G = drag_model()
     cfg = with_presets("draggan", checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"], seed=5011, psi=0.7,
                        max_steps=200)

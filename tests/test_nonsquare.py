@@ -13,8 +13,9 @@ import torch
 
 import stylegan
 from draggan import DragGANSession
+from draggan.engine import track_points
 from dragcore import DragInputError
-from dragcore.features import resize_to_image, sample, sample_resized
+from dragcore.features import resize_to_image, sample, sample_resized, square_offsets
 from dragcore.mask import fixed_weight, validate_mask
 from dragcore.points import validate_points
 from freedrag import FreeDragSession
@@ -100,8 +101,6 @@ def test_both_engines_drag_a_rectangular_generator(Engine):
 
 
 def test_draggan_tracks_inside_the_rectangle():
-    from draggan.engine import track_points
-    from dragcore.features import square_offsets
     G = rect_G()
     s = DragGANSession(G, [[30.0, 62.0]], [[10.0, 5.0]], DragGANConfig(seed=2, max_steps=1), device="cpu")
     refs = sample_resized(s.F0, s.handles0, s.shape)

@@ -14,6 +14,7 @@ import torch
 import checkpoints
 import stylegan
 from checkpoints import describe
+from checkpoints.__main__ import main
 from fake_hub import LAYOUTS, PINNED_ONLY, FakeHub, serve_layouts
 from official_format import write_official_pickle
 
@@ -82,7 +83,6 @@ def test_readme_model_table_is_the_registry():
 def test_list_shows_the_presets_each_model_uses(tmp_path, monkeypatch, capsys):
     """`python -m checkpoints list` prints the values the engines get (checkpoints.presets), not the
     registry's FreeDrag l / d: the bundled model's calibrated l=0.1 d=4, not the official 0.3 / 3."""
-    from checkpoints.__main__ import main
 
     def listing():
         assert main(["list"]) == 0

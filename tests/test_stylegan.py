@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 
 import stylegan
+from stylegan.imageops import to_uint8
 from stylegan.ops import demod_scale, fir_2d, modulate, rgb_projection, styled_epilogue, up_conv3x3, upsample2x
+from stylegan.seeds import seed_z
 
 
 def small_G(seed=0, res=32, arch="skip", c_dim=0, conv_clamp=256, width=None):
@@ -218,8 +220,6 @@ def test_pick_device_is_cpu_here_and_rejects_missing_accelerators():
 
 
 def test_imageops_and_seeds_are_the_shared_conversions():
-    from stylegan.imageops import to_uint8
-    from stylegan.seeds import seed_z
     x = torch.tensor([-1.5, -1.0, 0.0, 0.999, 2.0]).view(1, 1, 1, 5).expand(2, 3, 1, 5)
     u = to_uint8(x)
     assert u.shape == (2, 1, 5, 3) and u.dtype == np.uint8

@@ -4,7 +4,7 @@ result panels with captions saying where each drag started, the results tables a
 between two results). The chain itself is ui.state's; drags are run by ui.drag_run."""
 import gradio as gr
 
-from dragcore.engines import ENGINES
+from apps.engines import ENGINES
 from ui import draw, runner, runs
 from ui import guard as ug
 from ui.drag_image import points_text

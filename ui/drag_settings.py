@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 import checkpoints
 import limits
+from apps.engines import ENGINES
 from dragcore import adapt, config
-from dragcore.engines import ENGINES
 from draggan.engine import default_stop_distance
 
 

@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 
 import limits
+from apps.engines import ENGINES
 from dragcore import config
-from dragcore.engines import ENGINES
 
 import imageio.v2 as imageio
 import numpy as np

@@ -22,6 +22,8 @@ from collections import OrderedDict
 import checkpoints
 import hubguard
 import limits
+import stylegan
+from checkpoints import describe
 
 UPLOAD = "upload"
 
@@ -133,7 +135,6 @@ class ModelStore:
 
     def _source(self, choice, uploads, wait):
         """(canonical path, loader) for a choice, downloading a registry model if needed."""
-        import stylegan
         choice = str(choice)
         if choice in self.trusted:
             path = self.trusted[choice]
@@ -160,7 +161,6 @@ class ModelStore:
     def _load_cached(self, path):
         """A registry file already in the Hub cache. A bad one is removed, so the next request
         downloads again (in the background, trying the model's sources in order)."""
-        import stylegan
         try:
             return stylegan.load(path, device=self.device)
         except stylegan.CheckpointError:
@@ -212,7 +212,6 @@ def choices(default=None):
     """The model dropdown: (label with shape, licence and cached state, choice) for every registry
     model, the operator's --model file if it is one (labelled by its file name: a label never shows
     a server path), and this session's upload."""
-    from checkpoints import describe
     models = checkpoints.list_models()
     out = [] if default is None or default in {m.id for m in models} else [
         (f"{os.path.basename(str(default))} (the file the app was started with)", default)]
@@ -222,7 +221,6 @@ def choices(default=None):
 
 def card(model):
     """Markdown about the chosen model: shape, where it comes from (and whether it is cached), licence."""
-    from checkpoints import describe
     choice = str(model or "")
     if choice == UPLOAD or choice.startswith(UPLOAD + ":"):
         return "Your uploaded model: used in this session only; its shape is read from the file."

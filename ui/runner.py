@@ -11,7 +11,7 @@ the engine reports them), steps and seconds. `detail_rows` is the per-point tabl
 """
 from dataclasses import dataclass, field
 
-from dragcore.engines import ENGINES, labels
+from apps.engines import ENGINES, labels
 from ui.state import EngineRun
 
 LABELS = labels()

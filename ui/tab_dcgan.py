@@ -3,6 +3,7 @@ from pathlib import Path
 
 import gradio as gr
 
+import dcgan
 import limits
 from ui import guard as ug
 from ui.panels import captioned
@@ -12,7 +13,6 @@ CURVES = Path(__file__).resolve().parent.parent / "docs" / "dcgan" / "loss_curve
 
 @ug.handler
 def dcgan_samples(seed, n):
-    import dcgan
     import torch
     seed, n = limits.check("seed", seed), limits.check("dcgan_samples", n)
     G = dcgan.load_pretrained()

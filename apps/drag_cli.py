@@ -12,7 +12,8 @@ moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.Drag
 `reached` needs the engine's point at the target *and* the content moved at least half way
 (measured by optical flow, dragcore.motion); `tracked_reached` is the engine's own verdict. Every input is validated before anything
 is written; bad input prints one line on stderr and exits with code 2 (never a traceback).
-An engine's __main__ passes its session class and its own extra arguments.
+An engine's __main__ (draggan/__main__.py, freedrag/__main__.py) passes its session class and its own
+extra arguments.
 
 Settings not given on the command line come from the model's presets (`checkpoints.presets`:
 calibrated for the bundled model, the official hyper-parameters for the official ones), then
@@ -24,12 +25,15 @@ import os
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-from . import config, sources
-from .config import MODES, DragConfig as C
-from .errors import DragInputError
-from .mask import load_mask
+import checkpoints
+import limits
+import stylegan
+from dragcore import config, sources
+from dragcore.config import MODES, DragConfig as C
+from dragcore.errors import DragInputError
+from dragcore.mask import load_mask
+from latent import apply_delta   # the inversion's own inverse of generator_delta
 
 
 def parse_point(text):
@@ -48,23 +52,11 @@ def load_model(spec=None, device=None):
     """A registry id or a file path -> (generator, name). Default: the registry's bundled model.
     Every loading failure (unknown id, missing file, unreachable Hub, bad checkpoint) becomes a
     DragInputError with the loader's message."""
+    name = spec or checkpoints.DEFAULT_MODEL
+    errors = (ValueError, OSError, KeyError, stylegan.CheckpointError, stylegan.UnsafeCheckpointError,
+              checkpoints.HubUnavailableError)
     try:
-        import checkpoints
-    except ImportError:  # a checkout without the registry: files only
-        checkpoints = None
-    import stylegan
-    name = spec or (checkpoints.DEFAULT_MODEL if checkpoints else None)
-    if name is None:
-        raise DragInputError("no --model given and the model registry (checkpoints) is not available")
-    errors = (ValueError, OSError, KeyError, stylegan.CheckpointError, stylegan.UnsafeCheckpointError)
-    if checkpoints is not None:
-        errors += (checkpoints.HubUnavailableError,)
-    try:
-        if checkpoints is not None:
-            return checkpoints.load(name, device=device), name
-        if not os.path.isfile(name):
-            raise DragInputError(f"unknown model {name!r}: not a file (and no model registry is available)")
-        return stylegan.load(name), name
+        return checkpoints.load(name, device=device), name
     except DragInputError:
         raise
     except errors as e:
@@ -142,44 +134,28 @@ def load_start(args):
     if args.space is not None and str(args.space).lower() != space:
         raise DragInputError(f"--space {args.space}: the latent of {flag} is in {space.upper()}; leave --space out")
     if start.delta is not None:
-        from latent import apply_delta   # the inversion's own inverse of generator_delta
         G = apply_delta(G, sources.read_delta(start.delta, G, name))
     return G, name, start
 
 
 def model_presets(model_name, method):
-    """The registry's settings for this model and engine ({} without a registry or for a file)."""
-    try:
-        import checkpoints
-    except ImportError:
-        return {}
+    """The registry's settings for this model and engine ({} for a file)."""
     return dict(checkpoints.presets(model_name)[method])
-
-
-def _limits():
-    try:
-        import limits  # the repository's ranges; absent when dragcore is used on its own
-    except ImportError:
-        return None
-    return limits
 
 
 def _check_args(args, given):
     """The numbers (those given: the rest are the model's) and the output folder against their
     ranges (dragcore.config via limits.py), before any work starts."""
-    lim = _limits()
-    if lim is None:
-        return
     if args.seed is not None:
-        lim.check("seed", args.seed, "--seed")
+        limits.check("seed", args.seed, "--seed")
     if args.psi is not None:
-        lim.check("psi", args.psi, "--psi")
-    lim.check("max_steps", args.steps, "--steps"), lim.check("mask_weight", args.mask_weight, "--mask-weight")
+        limits.check("psi", args.psi, "--psi")
+    limits.check("max_steps", args.steps, "--steps"), limits.check("mask_weight", args.mask_weight, "--mask-weight")
     for name, value in given.items():
-        if value is not None and name in lim.RANGES:
-            lim.check(name, value, "--" + name.replace("_", "-"))
-    lim.check("point_pairs", len(args.point), "the number of --point pairs")   # the app's limit
-    lim.check_out_dir(args.out)
+        if value is not None and name in limits.RANGES:
+            limits.check(name, value, "--" + name.replace("_", "-"))
+    limits.check("point_pairs", len(args.point), "the number of --point pairs")   # the app's limit
+    limits.check_out_dir(args.out)
 
 
 def _write_png(arr, path):
@@ -208,7 +184,6 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
             given.update(engine_kwargs(args))
         _check_args(args, given)
         pairs = [parse_point(p) for p in args.point]
-        import stylegan
         device = args.device = stylegan.pick_device(args.device)   # an unusable --device: one line, first
         G, model_name, start = load_start(args)
         cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
@@ -222,15 +197,15 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
             cfg = replace(cfg, space="z")
         mask = None
         if args.mask:
-            lim = _limits()   # the session checks its size against the model
-            mask = load_mask(args.mask, max_pixels=lim.SIZES["image_pixels"] if lim else None)
+            # the session checks its size against the model
+            mask = load_mask(args.mask, max_pixels=limits.SIZES["image_pixels"])
         session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                               device=device)
     except ValueError as e:  # DragInputError (a ValueError) and the loaders' ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        out = _limits().make_out_dir(args.out) if _limits() else Path(args.out)
+        out = limits.make_out_dir(args.out)
         out.mkdir(parents=True, exist_ok=True)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,13 +1,14 @@
 """The drag engines, registered once: name -> display name, config class and session class.
 
 The app, the replay of an edit JSON, the runner and the benchmarks look engines up here. The
-session classes live in `draggan/` and `freedrag/`, which import dragcore, so they are imported
-when first asked for (dragcore never imports them at import time).
+session classes live in `draggan/` and `freedrag/` (libraries on top of dragcore); this table is
+of the tool tier, so it imports them directly.
 """
-import importlib
 from dataclasses import dataclass
 
-from .config import DragGANConfig, FreeDragConfig
+from dragcore.config import DragGANConfig, FreeDragConfig
+from draggan.engine import DragGANSession
+from freedrag.engine import FreeDragSession
 
 
 @dataclass(frozen=True)
@@ -15,17 +16,12 @@ class Engine:
     name: str          # the id used in edit JSON, API names and result dicts
     label: str         # shown to users
     config: type       # its dragcore.config class
-    module: str        # where its session class lives
-    class_name: str
-
-    @property
-    def session(self):
-        return getattr(importlib.import_module(self.module), self.class_name)
+    session: type      # its session class (a dragcore.session.DragSession)
 
 
 ENGINES = {
-    "draggan": Engine("draggan", "DragGAN", DragGANConfig, "draggan.engine", "DragGANSession"),
-    "freedrag": Engine("freedrag", "FreeDrag", FreeDragConfig, "freedrag.engine", "FreeDragSession"),
+    "draggan": Engine("draggan", "DragGAN", DragGANConfig, DragGANSession),
+    "freedrag": Engine("freedrag", "FreeDrag", FreeDragConfig, FreeDragSession),
 }
 
 
