@@ -1,6 +1,7 @@
 """Latent Lab: one Gradio Blocks app. This file is the entry point: it builds the tabs (one module
 each under ui/: tab_drag, tab_latent, tab_invert, tab_dcgan) and launches the server. Engines live
-in draggan/, freedrag/ and dragcore/ (settings: dragcore/config.py); models in checkpoints/.
+in draggan/, freedrag/ and dragcore/ (settings: dragcore/config.py); models in checkpoints/; the
+map: docs/architecture.md.
 
     python app.py [--model ID_OR_PATH] [--share] [--server-name 0.0.0.0] [--server-port 7860]
 

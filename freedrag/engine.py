@@ -25,8 +25,8 @@ Step accounting, as the official loop counts: `step()` is exactly one forward an
 step() calls. The early stop reads the losses the step *started* from and that step's update is
 still taken, so a sub-motion is never empty. The end of a sub-motion (L_en, arrival, template,
 line search) is evaluated at the start of the next step, on that step's forward pass: the same
-latent the official "recomputed without gradients" L_en sees. (Ending the sub-motion before that
-last step instead was the cause of arriving after 7 steps where the official arrives after 9.)
+latent the official "recomputed without gradients" L_en sees (ending it one step earlier arrives
+2 steps sooner than the official loop).
 
 Units: l is a loss value; d is in feature pixels (as in the paper); the 3x3 patch has 3 image px
 between its points at every resolution, as the official code (3 x fr / res feature px).

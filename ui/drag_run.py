@@ -71,7 +71,7 @@ def drive(sessions, state, record):
     """Run the sessions, attached to the session's run so Stop reaches them (ui.runs); yields frames
     and pushes the finished drag (the steps really taken, the settings used, each result) onto the
     state's chain."""
-    runs.current().attach([s.stop for s in sessions.values()])   # issue 25: Stop by session, not by state
+    runs.current().attach([s.stop for s in sessions.values()])   # Stop by browser session, not by state object
     for frame in runner.stream(sessions, every=5):
         yield frame
     state.push(_finished(record, frame.results))

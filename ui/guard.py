@@ -1,4 +1,4 @@
-"""The Gradio side of input safety (the one module of ui/ that imports gradio).
+"""The Gradio side of input safety: what every handler and input component of the app goes through.
 
 - `handler(fn)`: every exception a handler raises reaches the user as one sentence in a
   `gr.Error` (never Gradio's bare "Error"); unexpected ones are also logged with their traceback.
