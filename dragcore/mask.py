@@ -92,3 +92,17 @@ def mask_loss(feat, feat0, weight):
     if total <= 0:  # everything editable: nothing to hold
         return feat.new_zeros(())
     return ((feat - feat0).abs() * weight).sum() / (total * feat.shape[1])
+
+
+class FixedRegion:
+    """The term that keeps the region outside the mask as it was: weight * mean over the fixed
+    region (weighted by `fixed_weight` at `size`) of |F - F0|; zero without a mask or at weight 0."""
+
+    def __init__(self, mask, weight, size):
+        self.weight = weight
+        self.map = None if mask is None or weight == 0 else fixed_weight(mask, size)
+
+    def __call__(self, feat, feat0):
+        if self.map is None:
+            return feat.new_zeros(())
+        return self.weight * mask_loss(feat, feat0, self.map)

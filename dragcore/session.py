@@ -102,7 +102,8 @@ class DragSession:
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
         with torch.no_grad():
             self.F0 = self._in_precision(self.gen.features, self.latent0)
-        self._mask_map = self._mask_weight_map(self.shape if self.mode == "reference" else tuple(self.F0.shape[-2:]))
+        self.fixed = maskmod.FixedRegion(self.mask, self.mask_weight,   # the mask term, at the resolution F is read at
+                                         self.shape if self.mode == "reference" else tuple(self.F0.shape[-2:]))
         self.steps = 0
         self.seconds = 0.0
         self.reached_all = False
@@ -186,16 +187,13 @@ class DragSession:
         self.optimizer.zero_grad(set_to_none=True)
         scale = self.precision.loss_scale  # fp16: keep tiny per-element gradients in range
         (loss * scale if scale != 1 else loss).backward()
+        if scale != 1:
+            self._trainable.grad.div_(scale)
         with self._lock:
-            if scale == 1 or self._unscale(scale):
+            if scale == 1 or bool(torch.isfinite(self._trainable.grad).all()):   # an overflowed step is skipped
                 self.optimizer.step()
             self.steps += 1
         return float(loss.detach())
-
-    def _unscale(self, scale):
-        grad = self._trainable.grad
-        grad.div_(scale)
-        return bool(torch.isfinite(grad).all())  # an overflowed step is skipped, not applied
 
     def step(self):
         loss = None
@@ -241,7 +239,7 @@ class DragSession:
         with torch.no_grad():
             return self._in_precision(self.gen.image, latent)
 
-    # --- shared loss pieces ----------------------------------------------------------------------
+    # --- what the engines' losses read ----------------------------------------------------------------------
     def _features(self, latent):
         """F for `latent`. 'fast': synthesis stopped after the feature block, F at feature resolution.
         'reference': the whole generator runs and F is resized to the image size, as the official
@@ -254,13 +252,3 @@ class DragSession:
     def _at_mode_res(self, feat):
         """A feature-resolution map (F0) at the resolution `_features` works at."""
         return resize_to_image(feat, self.shape) if self.mode == "reference" else feat
-
-    def _mask_weight_map(self, size):
-        if self.mask is None or self.mask_weight == 0:
-            return None
-        return maskmod.fixed_weight(self.mask, size)
-
-    def _mask_term(self, feat, feat0, weight_map):
-        if weight_map is None:
-            return feat.new_zeros(())
-        return self.mask_weight * maskmod.mask_loss(feat, feat0, weight_map)

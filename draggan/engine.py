@@ -123,7 +123,7 @@ class DragGANSession(DragSession):
         self._track(feat.detach())
         if self.reached_all:
             return None
-        loss = self.motion_loss(feat) + self._mask_term(feat, self._ref_F0, self._mask_map)
+        loss = self.motion_loss(feat) + self.fixed(feat, self._ref_F0)
         return self._adam_step(loss)
 
     def sync(self):

@@ -216,7 +216,7 @@ class FreeDragSession(DragSession):
             losses = self.point_losses(feat)
         if self._sub_step == 0:
             self._L_in = losses.detach()
-        loss = losses.sum() + self._mask_term(feat, self._ref_F0, self._mask_map)
+        loss = losses.sum() + self.fixed(feat, self._ref_F0)
         self._sub_step += 1
         # The early stop reads the losses this step started from, and this step's update is still
         # taken (as in the official loop): a sub-motion is 1-5 steps, never 0.
