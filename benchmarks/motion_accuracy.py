@@ -22,7 +22,7 @@ import checkpoints
 from benchmarks.report import write
 from dragcore import motion
 from dragcore.protocol import adapt
-from dragcore.session import to_uint8
+from dragcore.report import to_uint8
 
 MAGNITUDES = (1, 2, 3, 5, 7, 9, 11, 13)
 SETTINGS = [("DIS medium, upscale to >= 512 px (shipped)", "dis", 512, "medium"),
