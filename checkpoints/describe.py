@@ -21,8 +21,10 @@ def _cached(info):
 
 
 def _ld(preset):
-    """FreeDrag's l and d as the model uses them (its presets)."""
-    return preset["freedrag"]["l"], preset["freedrag"]["d"]
+    """FreeDrag's l and d as the model uses them (its presets), as text: 'l=0.4 d=4', or 'defaults'
+    where the model keeps the engine's (dragcore.config)."""
+    own = preset["freedrag"]
+    return " ".join(f"{k}={own[k]:g}" for k in ("l", "d") if k in own) or "defaults"
 
 
 def _calibrated(info):
@@ -44,7 +46,7 @@ def text_table(models):
     """The `python -m checkpoints list` table, then every setting of each calibrated model's presets."""
     all_presets = {m.id: presets(m.id) for m in models}
     head = ("id", "shape", "kind", "FreeDrag", "presets", "size", "licence", "state", "here")
-    rows = [head] + [(m.id, m.shape_text, m.kind, "l={:g} d={:g}".format(*_ld(all_presets[m.id])),
+    rows = [head] + [(m.id, m.shape_text, m.kind, _ld(all_presets[m.id]),
                       "calibrated" if _calibrated(m) else "defaults", _size(m), m.licence, m.state, _cached(m))
                      for m in models]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -74,8 +76,7 @@ def markdown_table(models):
             where = f"this repo: `{m.local_path}`"
         else:
             where = "<br>".join(f"{i}. `{s}` ({_evidence(s)})" for i, s in enumerate(m.sources, 1))
-        l, d = _ld(presets(m.id))
-        lines.append(f"| `{m.id}` | {m.display_name} | {m.shape_text} | {m.licence} | {l:g} / {d:g} | {_size(m)} | "
+        lines.append(f"| `{m.id}` | {m.display_name} | {m.shape_text} | {m.licence} | {_ld(presets(m.id))} | {_size(m)} | "
                      f"{where} | {m.state} |")
     return lines
 
@@ -94,7 +95,7 @@ def markdown_notes(models):
     calibrated = [m for m in models if _calibrated(m)]
     if faces:
         out.append(f"- FreeDrag l / d come from the official FreeDrag app's table; {', '.join(faces)} are not in "
-                   f"it and use its faces preset.")
+                   f"it and keep the engine's defaults (`dragcore/config.py`, the faces preset).")
     for m in calibrated:
         p = presets(m.id)
         out.append(f"- `{m.id}`: calibrated presets (`{_preset_file(m)}`, "

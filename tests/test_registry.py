@@ -13,7 +13,7 @@ import torch
 
 import checkpoints
 import stylegan
-from checkpoints import describe
+from checkpoints import describe, registry
 from checkpoints.__main__ import main
 from fake_hub import LAYOUTS, PINNED_ONLY, FakeHub, serve_layouts
 from official_format import write_official_pickle
@@ -53,7 +53,11 @@ def test_every_kind_the_issue_lists_is_there_with_its_facts():
                 "cats-256 dogs-1024 horses-256 horses-lsun-256 cars-512 churches-256 lions-512 elephants-512 "
                 "giraffes-512 parrots-512 bicycles-256 humans-512 humans-1024").split():
         m = models[mid]
-        assert m.sources and m.licence and m.size_mb and m.freedrag_l and m.preset_from, mid
+        assert m.sources and m.licence and m.size_mb and m.preset_from, mid
+        # FreeDrag's (l, d) from its app's table; a category it does not list keeps the engine's defaults
+        listed = m.category in registry.FREEDRAG_APP
+        assert (m.freedrag_l is not None) == listed and ("FreeDrag app" in m.preset_from) == listed, mid
+        assert checkpoints.presets(mid)["freedrag"] == ({"l": m.freedrag_l, "d": m.freedrag_d} if listed else {}), mid
         assert all(s.repo_id in (DGM, MIRROR) for s in m.sources)
     assert models["humans-512"].shape == (512, 256) and models["humans-1024"].shape == (1024, 512)
     assert models["cars-512"].shape == (512, 512) and "384x512" in models["cars-512"].notes
