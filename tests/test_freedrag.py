@@ -77,14 +77,18 @@ def test_arrived_point_keeps_lambda_one_and_stops_moving():
 def test_one_adam_step_per_step_and_submotions_of_at_most_five():
     G = small_G()
     s = FreeDragSession(G, [(20, 30)], [(44, 30)], seed=1, max_steps=23, device="cpu")
-    runs = 0
+    assert s.params()["submotion_steps"] == 5
+    runs, in_submotion = 0, 0
     while not s.done:
-        before = s.steps
+        before, subs = s.steps, s.submotions
         r = s.step()
         assert r.step == before + 1 or (r.done and r.step == before)
         runs += int(r.step == before + 1)
-        assert s._sub_step <= 5
-    assert s.steps == 23 == runs and s.optimizer.state[s._trainable]["step"] == 23
+        # a step that ends a sub-motion (the count goes up) is the first step of the next one
+        in_submotion = 1 if s.submotions > subs else in_submotion + 1
+        assert in_submotion <= 5
+    (param,) = s.optimizer.param_groups[0]["params"]   # the one tensor the optimiser trains
+    assert s.steps == 23 == runs and s.optimizer.state[param]["step"] == 23
     assert s.submotions >= 23 // 5
 
 
