@@ -13,6 +13,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from app_server import AppServer, model_for_tests  # noqa: E402
 
+pytestmark = pytest.mark.integration   # the launched app through gradio_client
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

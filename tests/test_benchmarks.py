@@ -18,6 +18,7 @@ from stylegan.precision import cpu_has_bf16
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.integration   # ~2 s
 def test_drag_back_tiny(tmp_path):
     stylegan.save(tiny_G(), tmp_path / "g.safetensors")
     summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
@@ -78,6 +79,7 @@ def _mp_python():
     return p
 
 
+@pytest.mark.integration   # the mediapipe interpreter in a subprocess
 def test_landmarks_tiny_on_bundled_model(tmp_path):
     """One pair, a few steps, on the bundled face model with the real mediapipe face mesh. The pair is
     seeds 0 and 1, whose faces the mesh finds (pair 0 of benchmarks/results/landmarks.json, which lists no
@@ -128,6 +130,7 @@ def test_landmarks_needs_mediapipe_python(tmp_path):
         landmarks.detect({"a": torch.zeros(1, 3, 8, 8)}, str(tmp_path / "no-such-python"))
 
 
+@pytest.mark.integration   # ~13 s, a subprocess per engine
 def test_step_time_benchmark_smoke(tmp_path):
     from benchmarks.step_time import main
     # a non-square shape (height x width, as StyleGAN-Human) runs the same code as a square one
@@ -177,6 +180,7 @@ def test_readme_blocks_are_filled_from_results(tmp_path):
         readme.fill(text + "<!-- results:landmarks -->\n<!-- /results:landmarks -->\n", tmp_path / "res")
 
 
+@pytest.mark.integration   # ~2 s
 def test_inversion_benchmark_tiny(tmp_path):
     from benchmarks import inversion
     inversion.main(["--n", "1", "--steps", "2", "2", "2", "--out", str(tmp_path / "inversion.json")])
@@ -199,6 +203,7 @@ def test_generator_speed_feature_pass_tiny():
     assert 0 < r["mean_rel_feature_diff"] < 0.05  # bf16 runs and stays close to fp32
 
 
+@pytest.mark.integration   # ~13 s, training
 @pytest.mark.skipif(not cpu_has_bf16(), reason="needs a CPU with bfloat16 arithmetic")
 def test_training_precision_tiny(tmp_path):
     from benchmarks import training_precision
@@ -211,6 +216,7 @@ def test_training_precision_tiny(tmp_path):
     assert "| 2 |" in (tmp_path / "training_precision.md").read_text()
 
 
+@pytest.mark.integration   # a subprocess
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="ONEDNN_MAX_CPU_ISA names x86 ISAs")
 def test_training_precision_refuses_emulated_bf16(tmp_path):
     p = subprocess.run([sys.executable, "-m", "benchmarks.training_precision", "--out", str(tmp_path)],

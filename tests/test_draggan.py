@@ -34,6 +34,7 @@ def test_tracking_finds_a_known_shift_exactly():
     assert 0 <= new.min() and new.max() <= 63
 
 
+@pytest.mark.integration   # a long drag, ~13 s
 def test_motion_supervision_reaches_a_target_a_sixth_of_the_image_away():
     G = drag_model()
     res = G.img_resolution
@@ -69,6 +70,7 @@ def test_only_trainable_rows_change():
     assert w.optimizer.state[param]["step"] == 3  # one optimiser, its moments kept across steps
 
 
+@pytest.mark.integration   # two 100-step drags, ~2 s
 def test_mask_keeps_the_fixed_region():
     G = small_G()
     box = np.zeros((64, 64), bool)

@@ -54,6 +54,7 @@ def test_line_search_cases_on_a_constructed_feature_map():
     assert case == "bad" and torch.allclose(new, torch.tensor([12.0, 32.0]))
 
 
+@pytest.mark.integration   # ~2 s
 def test_arrived_point_keeps_lambda_one_and_stops_moving():
     G = small_G()
     # point 0 starts on its target (arrives after its first sub-motion); point 1 has a long way to go
@@ -110,6 +111,7 @@ def test_early_stop_takes_the_step_whose_starting_loss_is_below_a_quarter_l():
     assert s.steps == 3 and s.submotions == 1 and s._sub_step == 1  # sub-motion 1: steps 1-2; step 3 opens the next
 
 
+@pytest.mark.integration   # a long drag, ~16 s
 def test_end_to_end_a_handle_reaches_its_target():
     G = drag_model()
     res = G.img_resolution
@@ -125,6 +127,7 @@ def test_end_to_end_a_handle_reaches_its_target():
     assert patch_loss(feat, tp, T0, s._patch, res) < 0.85 * patch_loss(f0, tp, T0, s._patch, res)
 
 
+@pytest.mark.integration   # ~15 s
 def test_reference_mode_reads_the_same_points_on_the_resized_map():
     G = small_G()
     mask = np.zeros((64, 64), bool)
@@ -155,6 +158,7 @@ def test_feature_scale():
             FreeDragSession(G, [(20, 30)], [(30, 30)], device="cpu", feature_scale=bad)
 
 
+@pytest.mark.integration   # ~4 s
 def test_both_engines_share_the_step_and_result_schema():
     G = small_G()
     args = ([(20, 30), (44, 20)], [(26, 30), (44, 28)])
