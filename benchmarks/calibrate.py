@@ -28,7 +28,6 @@ can run as two processes: each updates only its own engine's section of the file
 sweeps only those settings, from the model's current presets (`--from-presets`) or the registry's.
 Bad input (an unknown model id, an empty seed range, an unknown setting) is a one-line error.
 """
-import argparse
 import json
 import statistics as st
 import sys
@@ -39,6 +38,8 @@ import numpy as np
 import torch
 
 import checkpoints
+from benchmarks import cli
+from benchmarks.cli import parse_seeds
 from benchmarks.report import ENGINES, make_session, psnr
 from dragcore import fidelity
 from dragcore.protocol import adapt
@@ -129,23 +130,9 @@ def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print,
     return best, best_eval, trials
 
 
-def parse_seeds(text):
-    """'A-B' (or 'A') -> [A, ..., B]; a ValueError naming --seeds otherwise (also used by poster_edits)."""
-    lo, _, hi = text.partition("-")
-    try:
-        seeds = list(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        raise ValueError(f"--seeds must be 'A-B' (integers), got {text!r}") from None
-    if not seeds:
-        raise ValueError(f"--seeds {text!r} holds no seeds")
-    return seeds
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
-    ap.add_argument("--seeds", default=TRAIN_SEEDS, help="training seeds 'A-B' (reported benchmarks use others)")
-    ap.add_argument("--steps", type=int, default=200)
+    ap = cli.parser(__doc__, model=True, seeds=TRAIN_SEEDS, seeds_help="training seeds 'A-B' (reported benchmarks use others)",
+                    steps=200, out=None)
     ap.add_argument("--engines", default="draggan,freedrag")
     ap.add_argument("--min-psnr", type=float, default=20.0, help="reject settings whose far-field PSNR is lower")
     ap.add_argument("--max-cast", type=float, default=3.0, help="reject settings whose median colour cast (/255) is higher")
@@ -154,7 +141,6 @@ def main(argv=None):
     ap.add_argument("--settings", default=None, help="sweep only these settings (comma-separated; default: all)")
     ap.add_argument("--from-presets", action="store_true",
                     help="start from the model's current presets (default: the registry's settings only)")
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dry-run", action="store_true", help="print the presets, do not write presets/ID.json")
     args = ap.parse_args(argv)
     try:
@@ -168,7 +154,7 @@ def main(argv=None):
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if not engines or any(e not in ENGINES for e in engines):
         raise SystemExit(f"calibrate: --engines must be out of {list(ENGINES)}, got {args.engines!r}")
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     G = checkpoints.load(args.model)
     gen = adapt(G, "cpu")
     cases = drags(seeds, tuple(getattr(gen, "shape", (gen.resolution,) * 2)))

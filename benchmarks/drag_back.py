@@ -14,7 +14,6 @@ forward drag whose engine arrived *and* whose content moved at least half way; t
 verdict is `forward_tracked_reached`. Writes benchmarks/results/drag_back.{json,csv,md,png}.
 LPIPS is not used: its weights cannot be downloaded on these machines.
 """
-import argparse
 import statistics as st
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 import checkpoints
+from benchmarks import cli
 from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, psnr, write
 
 
@@ -55,14 +55,10 @@ def round_trip(G, method, seed, steps, psi=0.7, params=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser()
+    ap = cli.parser(__doc__, model=True, steps=200)
     ap.add_argument("--pairs", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     G = checkpoints.load(args.model)
     rows = []
     for i in range(args.pairs):

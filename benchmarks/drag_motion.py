@@ -13,16 +13,15 @@ content shows as tracked_fraction >> moved_fraction. Writes benchmarks/results/N
 (NAME defaults to drag_motion): the png is start / DragGAN / FreeDrag per drag, handle red,
 target blue.
 """
-import argparse
 import statistics as st
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
 import checkpoints
+from benchmarks import cli
 from benchmarks.report import ENGINES, make_session, write
 from dragcore import motion
 
@@ -86,16 +85,12 @@ def summary(rows):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__, model=True, steps=200)
     ap.add_argument("--drags", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
     ap.add_argument("--lr", type=float, default=None, help="Adam learning rate for both engines (default: theirs)")
     ap.add_argument("--name", default="drag_motion")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     G = checkpoints.load(args.model)
     drags = held_out_drags(args.drags, tuple(getattr(G, "img_shape", (G.img_resolution,) * 2)))
     rows, images = [], []

@@ -9,7 +9,6 @@ the moment the process starts; reported per run: seconds until the server answer
 image is on screen. Writes
 benchmarks/results/first_image.{json,md}.
 """
-import argparse
 import os
 import shutil
 import socket
@@ -20,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks import cli
 from benchmarks.report import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,9 +71,8 @@ def one_run(timeout=120):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     a = ap.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")

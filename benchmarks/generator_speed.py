@@ -21,7 +21,6 @@ custom ops fall back to their reference PyTorch implementations on CPU).
    torch.autocast(bfloat16); time and the mean relative difference of the 128 px features.
 Writes benchmarks/results/generator_speed.{json,md}.
 """
-import argparse
 import json
 import statistics
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 import torch
 
 import stylegan
+from benchmarks import cli
 from benchmarks.official_parity import randomise
 from stylegan.official_config import official_kwargs
 
@@ -144,13 +144,11 @@ def markdown(args, train, tuned, feat):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__, threads_help="1: CPU time then measures work, not OpenMP spinning")
     ap.add_argument("--official", required=True, help="path to a clone of NVlabs/stylegan2-ada-pytorch")
-    ap.add_argument("--threads", type=int, default=1, help="1: CPU time then measures work, not OpenMP spinning")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     off = import_official(args.official)
     brief = lambda d: print(json.dumps({k: v for k, v in (d or {}).items() if k != "runs_s"}), flush=True)
     train = training_step(off, args.repeat)

@@ -7,7 +7,6 @@ reconstructions; (2) n images the model did not generate (samples of the DCGAN t
 and the PTI gain over W+; seconds per inversion; (3) Z vs W interpolation smoothness over n seed
 pairs. Writes benchmarks/results/inversion.{json,csv,md}.
 """
-import argparse
 import json
 import statistics as st
 import time
@@ -17,19 +16,17 @@ import torch
 
 import checkpoints
 import dcgan
+from benchmarks import cli
 from benchmarks.report import write
 from latent import interpolate, invert, smoothness, seed_z
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser()
+    ap = cli.parser(__doc__, model=True, out="benchmarks/results/inversion.json")
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--steps", type=int, nargs=3, default=[80, 80, 100], metavar=("W", "WPLUS", "PTI"))
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/results/inversion.json")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     G = checkpoints.load(args.model)
     T = dcgan.load_pretrained()
     rows = {"generated": [], "teacher": []}

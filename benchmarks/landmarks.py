@@ -29,7 +29,6 @@ moved_fraction over the points), `reached` (engine at target and content at leas
 and the engine's own verdict (`tracked_reached`).
 Writes benchmarks/results/landmarks[_xS].{json,csv,md,png}.
 """
-import argparse
 import os
 import statistics as st
 import subprocess
@@ -43,6 +42,7 @@ import torch
 from PIL import Image
 
 import checkpoints
+from benchmarks import cli
 from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, write
 from dragcore.protocol import adapt
 from dragcore.report import to_uint8
@@ -168,27 +168,23 @@ def summarise(rows, res, subsets):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__, model=True, steps=200)
     ap.add_argument("--pairs", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
     ap.add_argument("--points", default="1,5,68", help="comma-separated point sets out of 1, 5, 68")
     ap.add_argument("--most-different", type=int, default=None, metavar="K",
                     help="instead of consecutive pairs: the K pairs of the 2 x --pairs faces from --seed whose "
                          "5-landmark distance is largest")
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--displacement-scale", type=float, default=1.0,
                     help="targets = A + s (B - A): 1 is the paper's protocol; > 1 magnifies B - A for small models")
     ap.add_argument("--mp-python", default=default_mp_python(),
                     help="interpreter with mediapipe==0.10.14 (default: $LATENTLAB_MP_PYTHON)")
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
     subsets = [s.strip() for s in args.points.split(",")]
     bad = [s for s in subsets if s not in SUBSETS]
     if bad or args.pairs < 1 or args.steps < 0:
         ap.error(f"--points must be out of {list(SUBSETS)} (got {bad}); --pairs >= 1; --steps >= 0")
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     G = checkpoints.load(args.model)
     if not args.displacement_scale > 0:
         ap.error("--displacement-scale must be > 0")

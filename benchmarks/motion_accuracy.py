@@ -11,7 +11,6 @@ moved_fraction for moves of >= 3 px, the apparent motion on the zero-motion pair
 flow. The first row is the shipped setting (motion.FLOW). Writes
 benchmarks/results/motion_accuracy.{json,csv,md}.
 """
-import argparse
 import math
 import time
 
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 
 import checkpoints
+from benchmarks import cli
 from benchmarks.report import write
 from dragcore import motion
 from dragcore.protocol import adapt
@@ -90,10 +90,8 @@ def evaluate(name, kind, min_size, preset, warps, zeros):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
+    ap = cli.parser(__doc__, threads=None, model=True)   # one thread always (set below)
     ap.add_argument("--faces", type=int, default=12)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     G = checkpoints.load(args.model)

@@ -23,7 +23,6 @@ handle and the final image of each side's own generator, compared by PSNR.
 
 Writes benchmarks/results/official_drag_parity.{json,md}.
 """
-import argparse
 import contextlib
 import io
 import math
@@ -38,6 +37,7 @@ import numpy as np
 import torch
 
 import stylegan
+from benchmarks import cli
 from benchmarks.report import psnr, write
 from dragcore.features import sample_resized
 from draggan import DragGANSession
@@ -270,18 +270,16 @@ def run(draggan_path, freedrag_path, steps, seed, workdir):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__, threads=2)
     ap.add_argument("--draggan", required=True, help="checkout of XingangPan/DragGAN")
     ap.add_argument("--freedrag", required=True, help="checkout of LPengYang/FreeDrag")
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
     for p, f in ((args.draggan, "viz/renderer.py"), (args.freedrag, "functions.py")):
         if not (Path(p) / f).is_file():
             ap.error(f"{p} does not look like the checkout it should be ({f} missing)")
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     with tempfile.TemporaryDirectory() as tmp:
         rows, checks = run(args.draggan, args.freedrag, args.steps, args.seed, tmp)
     md = [f"Ours vs the official code: random-weight {RES} px official pickles, seed {args.seed} (psi 0.7, W+), "

@@ -16,7 +16,6 @@ with force_fp32=True) at 64/256/512/1024 px (64 px also for the resnet and orig 
 and a conditional model) and for the rectangular StyleGAN-Human network at 512x256 and
 1024x512, with and without truncation. Writes benchmarks/results/official_parity.{json,md}.
 """
-import argparse
 import importlib.util
 import json
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 import torch
 
 import stylegan
+from benchmarks import cli
 from stylegan.convert import from_official
 
 SQUARE = {  # resolution -> official config (channel_base, mapping layers)
@@ -114,13 +114,11 @@ def human_configs(human):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__, threads=2)
     ap.add_argument("--official", required=True, help="path to a clone of NVlabs/stylegan2-ada-pytorch")
     ap.add_argument("--human", help="path to stylegan_human/ of a DragGAN clone (the rectangular generator)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     rows = square_configs(official_networks(args.official))
     if args.human:
         rows += human_configs(official_networks(args.human, "training_scripts/sg2/training/networks.py"))

@@ -7,11 +7,11 @@ Each DIR holds a poster_edits.json; per run and method: the median landmark moti
 arrival agrees with optical flow; the ideal local move of the same faces as the reference row.
 Writes benchmarks/results/poster_edits_compare.{json,md}.
 """
-import argparse
 import json
 import shlex
 from pathlib import Path
 
+from benchmarks import cli
 from benchmarks.report import write
 
 METHODS = ("draggan", "freedrag")
@@ -31,9 +31,8 @@ def rows_of(label, data):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__, threads=None)
     ap.add_argument("runs", nargs="+", metavar="LABEL=DIR")
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
     rows, ideal_done = [], False
     for spec in args.runs:

@@ -25,7 +25,6 @@ that the content around each handle moves exactly onto its target, Gaussian weig
 the mesh reads a moved nose as a partly moved face, so this is what a perfectly local edit scores.
 Writes benchmarks/results/poster_edits.{json,csv,md,png}.
 """
-import argparse
 import statistics as st
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ import torch
 from PIL import Image
 
 import checkpoints
-from benchmarks.calibrate import parse_seeds
+from benchmarks import cli
 from dragcore import fidelity
 from dragcore.report import MOVED_ENOUGH
 from benchmarks.landmarks import default_mp_python, detect
@@ -164,20 +163,13 @@ def grid_png(path, start, images, seeds, scale=3):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
-    ap.add_argument("--seeds", default="1000-1011", help="held-out seeds, 'A-B' (never used by calibration)")
-    ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--threads", type=int, default=1)
+    ap = cli.parser(__doc__, model=True, seeds="1000-1011", seeds_help="held-out seeds, 'A-B' (never used by calibration)",
+                    steps=200)
     ap.add_argument("--tracker", default=None, help="override the presets' tracker (features, flow) for both engines")
     ap.add_argument("--mp-python", default=default_mp_python())
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    try:
-        seeds = parse_seeds(args.seeds)
-    except ValueError as e:
-        ap.error(str(e))
-    torch.set_num_threads(args.threads)
+    seeds = cli.seed_list(ap, args)
+    cli.setup(args)
     G = checkpoints.load(args.model)
     params = checkpoints.presets(args.model)
     if args.tracker:

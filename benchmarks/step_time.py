@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import cli
+
 OFFICIAL = {  # resolution -> synthesis channel_base of the official configs
     256: 16384, 512: 32768, 1024: 32768,
 }
@@ -227,15 +229,13 @@ def _targets_text(targets):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = cli.parser(__doc__, threads=2, out=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--res", nargs="+", default=["256", "512", "1024"], help="heights, or HxW (512x256)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per configuration (median reported)")
     p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--official", metavar="PATH", help="a checkout of XingangPan/DragGAN: also run ours vs its renderer")
     p.add_argument("--edit-steps", type=int, default=20, help="steps of the whole edit timed against the official app")
     p.add_argument("--tiny", action="store_true", help="tiny networks (smoke test of the script itself)")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--child", choices=ENGINES + EDITS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.official and not (Path(args.official) / "viz" / "renderer.py").is_file():
@@ -244,8 +244,7 @@ def parse_args(argv):
 
 
 def run_child_main(args):
-    import torch
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     if args.child in EDITS:
         r = measure_edit(args.res[0], args.child, args.edit_steps, args.warmup, args.official, args.tiny)
     else:

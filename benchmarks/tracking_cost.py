@@ -9,13 +9,11 @@ runs every draggan.engine.flow_every(res) steps, so the mean is its amortised co
 tracker renders the current image (no gradients) and computes one optical flow (dragcore.tracking);
 the extra time per step is reported beside the step itself. Writes benchmarks/results/tracking_cost.{json,md}.
 """
-import argparse
 import statistics as st
 import time
 
-import torch
-
 import checkpoints
+from benchmarks import cli
 from benchmarks.report import write
 from benchmarks.step_time import build_generator, drag_setup
 from dragcore.config import DragGANConfig
@@ -37,13 +35,11 @@ def step_seconds(G, tracker, steps):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.parser(__doc__)
     ap.add_argument("--res", type=int, nargs="+", default=[64, 512, 1024])
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     rows = []
     for res in args.res:
         G = checkpoints.load(checkpoints.DEFAULT_MODEL) if res == 64 else build_generator(res)

@@ -15,7 +15,6 @@ and reports the held-out MAE to the teacher (the training's own quality figure, 
 |fp32 seed 1 - fp32 seed 0|. Step times are CPU-time medians (one thread by default, so CPU time
 measures work, not OpenMP spinning). Writes benchmarks/results/training_precision.{json,md}.
 """
-import argparse
 import json
 import statistics
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import cli
 from stylegan.precision import cpu_has_bf16
 from training.loop import Trainer, heldout_z, mae_255
 from training.recipe import Recipe
@@ -86,18 +86,15 @@ def markdown(args, s):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", type=int, default=600)
+    ap = cli.parser(__doc__, steps=600)
     ap.add_argument("--every", type=int, default=100, help="held-out MAE every this many steps")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
     if args.steps < 2 or args.every < 1 or args.threads < 1:
         ap.error("--steps must be >= 2, --every and --threads >= 1")
     if not cpu_has_bf16():
         ap.exit(2, "error: training_precision: this CPU has no bfloat16 arithmetic (oneDNN would emulate it), "
                    "so there is no bf16 training to compare\n")
-    torch.set_num_threads(args.threads)
+    cli.setup(args)
     with tempfile.TemporaryDirectory() as tmp:
         cpu, mae = race(trainers(tmp), args.steps, args.every)
     s = summary(cpu, mae)

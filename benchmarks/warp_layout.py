@@ -9,14 +9,12 @@ Reported per layout and engine: the content's motion along the request by optica
 the colour cast and far-field change (medians, /255, dragcore.fidelity) and seconds per drag.
 "none" is the model without a pathway. Writes benchmarks/results/warp_layout.{json,md}.
 """
-import argparse
 import statistics as st
 import time
 
-import torch
-
 import checkpoints
-from benchmarks.calibrate import drags, parse_seeds
+from benchmarks import cli
+from benchmarks.calibrate import drags
 from benchmarks.report import ENGINES, make_session, median, write
 from stylegan import Generator, GeneratorConfig
 from training.warp import with_warp
@@ -53,18 +51,11 @@ def evaluate(G, engine, params, cases, steps):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", default="5000-5005", help="training seeds (the calibration's)")
-    ap.add_argument("--steps", type=int, default=200)
+    ap = cli.parser(__doc__, seeds="5000-5005", seeds_help="training seeds (the calibration's)", steps=200)
     ap.add_argument("--layouts", nargs="+", default=list(DEFAULT_LAYOUTS), help="'none' or RES:GRID:GAIN")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/results")
     args = ap.parse_args(argv)
-    try:
-        seeds = parse_seeds(args.seeds)
-    except ValueError as e:
-        ap.error(str(e))
-    torch.set_num_threads(args.threads)
+    seeds = cli.seed_list(ap, args)
+    cli.setup(args)
     model = checkpoints.DEFAULT_MODEL
     base = without_warp(checkpoints.load(model))
     presets = checkpoints.presets(model)

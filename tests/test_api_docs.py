@@ -10,6 +10,8 @@ from gradio_client.utils import sanitize_parameter_names
 
 from app_server import BUNDLED, AppServer
 
+pytestmark = pytest.mark.integration   # the launched app's API (and its ui import)
+
 ROOT = Path(__file__).resolve().parents[1]
 API = ROOT / "docs" / "api.md"
 ROW = re.compile(r"^\|(.+?)\|(.+?)\|(.*)\|\s*$")

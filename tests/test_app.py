@@ -13,6 +13,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from app_server import AppServer, model_for_tests  # noqa: E402
 
+pytestmark = pytest.mark.integration   # the launched app through gradio_client
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -23,13 +25,19 @@ def server(tmp_path_factory):
     srv.close()
 
 
+# The drag endpoints' settings, by name (docs/api.md): DragGAN's learning rate, the fixed-region weight λ,
+# DragGAN's motion-supervision and tracking radii (px at 512), FreeDrag's expected initial loss l and its
+# max move per sub-motion d (feature px). Each call names its step budget, max_steps, beside them.
+SETTINGS = dict(draggan_lr=0.002, mask_weight=10, r1=3, r2=12, l=0.3, d=3)
+
+
 def img(path):
     return np.asarray(Image.open(path).convert("RGB"))
 
 
 def fresh(server, seed=3):
     c = Client(server.url, verbose=False)
-    out = c.predict(server_model(server), seed, 0.7, "w+", api_name="/new_image")
+    out = c.predict(model=server_model(server), seed=seed, psi=0.7, space="w+", api_name="/new_image")
     return c, out
 
 
@@ -46,11 +54,11 @@ def test_first_image_fast_and_drag_each_method(server):
     _, text = c.predict(300, 256, api_name="/add_point")
     assert "→ (37,32)" in text
     for name in ("/drag_draggan", "/drag_freedrag"):
-        dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 15, 0.3, 3, api_name=name)
+        dg, fd, status, table, *_ = c.predict(editor=None, max_steps=15, **SETTINGS, api_name=name)
         assert "done" in status and "step 15/15" in status
         shown = img(dg if name == "/drag_draggan" else fd)
         assert np.abs(shown.astype(float) - start).mean() > 0.5  # the image changed
-    dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 10, 0.3, 3, api_name="/compare")
+    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=10, **SETTINGS, api_name="/compare")
     assert {r[0] for r in table["data"]} == {"DragGAN", "FreeDrag"}
     # one short row per method: "reached" (engine at target and content at least half way), the motion
     assert table["headers"][:3] == ["method", "reached", "content moved (of the way)"]
@@ -64,7 +72,7 @@ def test_exports_are_valid_and_edit_json_replays(server, tmp_path):
     c, _ = fresh(server, seed=5)
     c.predict(180, 200, api_name="/add_point")
     c.predict(260, 200, api_name="/add_point")
-    c.predict(None, 0.002, 10, 3, 12, 12, 0.3, 3, api_name="/drag_freedrag")
+    c.predict(editor=None, max_steps=12, **SETTINGS, api_name="/drag_freedrag")
     files = c.predict(api_name="/export")
     by_ext = {f.rsplit(".", 1)[-1]: f for f in files}
     assert set(by_ext) == {"png", "gif", "mp4", "pt", "json"}
@@ -107,40 +115,44 @@ def test_bad_input_warns_and_session_keeps_working(server, tmp_path):
     c = Client(server.url, verbose=False)
     with pytest.raises(Exception, match="Generate an image first"):
         c.predict(10, 10, api_name="/add_point")
-    c.predict(server_model(server), 1, 0.7, "w+", api_name="/new_image")
+    c.predict(model=server_model(server), seed=1, psi=0.7, space="w+", api_name="/new_image")
     with pytest.raises(Exception, match="at least one handle"):
-        c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
+        c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_draggan")
     c.predict(100, 100, api_name="/add_point")
     with pytest.raises(Exception, match="has no target"):
-        c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_freedrag")
+        c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_freedrag")
     with pytest.raises(Exception, match="outside"):
         c.predict(5000, 10, api_name="/add_point")
     c.predict(140, 100, api_name="/add_point")
     with pytest.raises(Exception, match="greater than maximum value 0.5"):
-        c.predict(None, 0.002, 10, 3, 12, 5, 0.9, 3, api_name="/drag_freedrag")
+        c.predict(editor=None, max_steps=5, **dict(SETTINGS, l=0.9), api_name="/drag_freedrag")   # l above 0.5
     (tmp_path / "bad.json").write_text("this is not json")
     with pytest.raises(Exception, match="not an edit JSON"):
         c.predict(handle_file(str(tmp_path / "bad.json")), api_name="/replay")
     status = c.predict(api_name="/stop")
     assert "Nothing is running" in status
     with pytest.raises(Exception, match="not in the list of choices"):
-        c.predict("no-such-model", 1, 0.7, "w+", api_name="/new_image")
-    c.predict("horses-256", 1, 0.7, "w+", api_name="/new_image")  # unreachable Hub: a warning, state kept
-    dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
+        c.predict(model="no-such-model", seed=1, psi=0.7, space="w+", api_name="/new_image")
+    # unreachable Hub: a warning, state kept
+    c.predict(model="horses-256", seed=1, psi=0.7, space="w+", api_name="/new_image")
+    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_draggan")
     assert "done" in status  # the session still works after every error above
 
 
 def test_latent_and_dcgan_tabs(server):
     c = Client(server.url, verbose=False)
-    strip, table = c.predict(server_model(server), 1, 2, 5, 0.7, api_name="/interpolate")
+    strip, table = c.predict(model_id=server_model(server), seed_a=1, seed_b=2, steps=5, psi=0.7,
+                             api_name="/interpolate")
     assert img(strip).shape[0] == 4 * 128 and "W lerp" in table
-    grid, labels = c.predict(server_model(server), 3, "4 5", 0.7, api_name="/style_mix")
+    grid, labels = c.predict(model_id=server_model(server), row_seed=3, col_seeds="4 5", psi=0.7,
+                             api_name="/style_mix")
     assert img(grid).shape[:2] == (4 * 128, 2 * 128) and "coarse rows 0-3" in labels
-    sefa, md = c.predict(server_model(server), 3, 2, 5, "all", 0.7, api_name="/sefa")
+    sefa, md = c.predict(model_id=server_model(server), seed=3, directions=2, strength=5, layers="all", psi=0.7,
+                         api_name="/sefa")
     assert img(sefa).shape[:2] == (2 * 128, 5 * 128) and "Eigenvalues" in md
     with pytest.raises(Exception, match="give at least one source seed"):
-        c.predict(server_model(server), 3, " ", 0.7, api_name="/style_mix")
-    samples = c.predict(0, 16, api_name="/dcgan_samples")
+        c.predict(model_id=server_model(server), row_seed=3, col_seeds=" ", psi=0.7, api_name="/style_mix")
+    samples = c.predict(seed=0, n=16, api_name="/dcgan_samples")
     assert img(samples).shape[:2] == (128, 512)
 
 
@@ -154,23 +166,25 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     c = Client(server.url, verbose=False)
     offered = [comp for comp in c.config["components"] if comp.get("type") == "dataset"]
     assert any(EXAMPLE.name in json.dumps(comp["props"].get("samples")) for comp in offered)
-    target, recon, md = c.predict(handle_file(str(EXAMPLE)), server_model(server), 20, 20, 20, api_name="/invert")
+    target, recon, md = c.predict(photo=handle_file(str(EXAMPLE)), model_id=server_model(server), steps_w=20,
+                                  steps_wplus=20, pti_steps=20, api_name="/invert")
     assert "PSNR: W" in md and "PTI" in md and img(recon).shape == (512, 512, 3)
     shown, *_ = c.predict(api_name="/send_to_drag")
     assert np.array_equal(img(shown), img(recon))
     c.predict(200, 256, api_name="/add_point")
     c.predict(260, 256, api_name="/add_point")
-    dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
+    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_draggan")
     assert "done" in status and "from the inverted photo" in status
     assert np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
-    dg2, _, status, _ = c.predict(None, max_steps=3, api_name="/drag_draggan")
+    dg2, _, status, _ = c.predict(editor=None, max_steps=3, api_name="/drag_draggan")
     assert "Drag 2 of the chain" in status and "from the result of drag 1" in status
     assert not np.array_equal(img(dg2), img(dg))
     shown, *_ = c.predict(api_name="/reset_image")
     assert np.array_equal(img(shown), img(recon))   # the inverted photo, exactly
     (tmp_path / "x.txt").write_text("not an image")
     with pytest.raises(AppError, match="Photo: not an image file"):   # the handler's gr.Error, nothing else
-        c.predict(handle_file(str(tmp_path / "x.txt")), server_model(server), 10, 10, 0, api_name="/invert")
+        c.predict(photo=handle_file(str(tmp_path / "x.txt")), model_id=server_model(server), steps_w=10,
+                  steps_wplus=10, pti_steps=0, api_name="/invert")
 
 
 def test_model_list_shows_shape_licence_and_cached_state(server):
@@ -212,14 +226,14 @@ def test_a_rectangular_model_clicks_drags_exports_and_replays(server, tmp_path):
     c = Client(server.url, verbose=False)
     note = c.predict(handle_file(str(tmp_path / "human.safetensors")), api_name="/upload_model")[-1]
     assert "(64 px x 32 px, height x width" in note
-    shown, *_ = c.predict("upload", 3, 0.7, "w+", api_name="/new_image")
+    shown, *_ = c.predict(model="upload", seed=3, psi=0.7, space="w+", api_name="/new_image")
     assert img(shown).shape == (512, 256, 3)
     with pytest.raises(Exception, match=r"\(300, 10\) is outside the 256x512 image \(width x height\)"):
         c.predict(300, 10, api_name="/add_point")
     c.predict(100, 200, api_name="/add_point")
     _, text = c.predict(140, 330, api_name="/add_point")
     assert "1: (12,25) → (17,41)" in text
-    dg, fd, status, table, *_ = c.predict(None, 0.002, 10, 3, 12, 8, 0.3, 3, api_name="/compare")
+    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=8, **SETTINGS, api_name="/compare")
     assert img(dg).shape == img(fd).shape == (512, 256, 3) and "done" in status
     files = c.predict(api_name="/export")
     png = [f for f in files if f.endswith("freedrag_result.png")][0]

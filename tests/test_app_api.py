@@ -10,6 +10,8 @@ from gradio_client import Client  # noqa: E402
 
 from app_server import AppServer, model_for_tests  # noqa: E402
 
+pytestmark = pytest.mark.integration   # the launched app through gradio_client
+
 MODEL = "preset-test-64"
 FIRST = ["draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d"]   # after `editor`: the app's old order
 LATER = ["precision", "freedrag_lr", "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res",

@@ -17,6 +17,8 @@ from gradio_client import Client, handle_file  # noqa: E402  (gradio_client come
 import limits  # noqa: E402
 from app_server import AppServer, model_for_tests  # noqa: E402
 
+pytestmark = pytest.mark.integration   # the launched app through gradio_client
+
 MOST = 5   # the test server's chain bound (LATENTLAB_CHAIN_DRAGS; 20 by default): the tests' chains are shorter
 
 

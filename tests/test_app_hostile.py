@@ -20,6 +20,8 @@ from drag_testing import small_G  # noqa: E402
 from fake_hub import DRAGGAN_FFHQ_REVISION, FakeHub  # noqa: E402
 from official_format import write_malicious_pickle  # noqa: E402
 
+pytestmark = pytest.mark.integration   # the launched app, hostile requests
+
 AUDIT_HOOK = '''import os, sys
 _watch, _log = os.environ.get("LATENTLAB_AUDIT_WATCH"), os.environ.get("LATENTLAB_AUDIT_LOG")
 def _hook(event, args):

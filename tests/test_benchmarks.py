@@ -18,6 +18,7 @@ from stylegan.precision import cpu_has_bf16
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.integration   # ~2 s
 def test_drag_back_tiny(tmp_path):
     stylegan.save(tiny_G(), tmp_path / "g.safetensors")
     summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
@@ -78,23 +79,49 @@ def _mp_python():
     return p
 
 
+@pytest.mark.integration   # the mediapipe interpreter in a subprocess
 def test_landmarks_tiny_on_bundled_model(tmp_path):
-    """One pair, a few steps, on the bundled face model with the real mediapipe face mesh."""
+    """One pair, a few steps, on the bundled face model with the real mediapipe face mesh. The pair is
+    seeds 0 and 1, whose faces the mesh finds (pair 0 of benchmarks/results/landmarks.json, which lists no
+    failed pair): both engines drag both point sets and every result is measured."""
     from benchmarks import landmarks
     summary, failed = landmarks.main(["--pairs", "1", "--steps", "5", "--points", "1,5", "--out", str(tmp_path),
                                       "--mp-python", _mp_python()])
     data = json.loads((tmp_path / "landmarks.json").read_text())
     assert data["resolution"] == 64
-    if failed:  # reported, not dropped
-        assert data["failed"][0]["reason"].startswith("no face found")
-        assert "detection failed on A or B: 1" in (tmp_path / "landmarks.md").read_text()
-    else:
-        assert {(r["method"], r["points"]) for r in data["rows"]} == {(m, k) for m in ("draggan", "freedrag")
-                                                                        for k in (1, 5)}
-        for r in data["rows"]:
-            assert 0 < r["md_before"] < 64 and r["steps"] <= 5 and r["seconds"] > 0
-        assert (tmp_path / "landmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert summary["freedrag/5"]["edits"] == 1
+    assert failed == [] and data["failed"] == []
+    assert {(r["method"], r["points"]) for r in data["rows"]} == {(m, k) for m in ("draggan", "freedrag")
+                                                                    for k in (1, 5)}
+    for r in data["rows"]:
+        assert 0 < r["md_before"] < 64 and r["steps"] <= 5 and r["seconds"] > 0
+    assert (tmp_path / "landmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert summary["freedrag/5"]["edits"] == 1
+    assert "detection failed on A or B: 0" in (tmp_path / "landmarks.md").read_text()
+
+
+def test_landmarks_reports_a_pair_without_a_face(tmp_path):
+    """A pair whose B has no detectable face is reported as failed, not dropped, and nothing is dragged.
+    The detector is a stand-in for the mediapipe interpreter that answers as landmark_worker.py does:
+    478 points for every A image, null (no face) for every B image."""
+    from benchmarks import landmarks
+    fake = tmp_path / "fake-mp-python"
+    fake.write_text(f"#!{sys.executable}\n"
+                    "import json, sys\n"
+                    "from pathlib import Path\n"
+                    "folder, out = Path(sys.argv[2]), Path(sys.argv[4])   # WORKER DIR --json OUT\n"
+                    "face = [[0.5, 0.5]] * 478\n"
+                    "out.write_text(json.dumps({f.name: face if f.name.startswith('A') else None\n"
+                    "                           for f in folder.glob('*.png')}))\n")
+    fake.chmod(0o755)
+    out = tmp_path / "out"
+    summary, failed = landmarks.main(["--pairs", "1", "--steps", "5", "--points", "1,5", "--out", str(out),
+                                      "--mp-python", str(fake)])
+    assert failed == [dict(pair=0, seed_a=0, seed_b=1, reason="no face found on B")]
+    data = json.loads((out / "landmarks.json").read_text())
+    assert data["failed"] == failed and data["rows"] == [] and summary == {}
+    assert ("detection failed on A or B: 1\n- pair 0 (seeds 0, 1): no face found on B"
+            in (out / "landmarks.md").read_text())
+    assert not (out / "landmarks.png").exists()   # no edits: no plot
 
 
 def test_landmarks_needs_mediapipe_python(tmp_path):
@@ -103,6 +130,7 @@ def test_landmarks_needs_mediapipe_python(tmp_path):
         landmarks.detect({"a": torch.zeros(1, 3, 8, 8)}, str(tmp_path / "no-such-python"))
 
 
+@pytest.mark.integration   # ~13 s, a subprocess per engine
 def test_step_time_benchmark_smoke(tmp_path):
     from benchmarks.step_time import main
     # a non-square shape (height x width, as StyleGAN-Human) runs the same code as a square one
@@ -152,6 +180,7 @@ def test_readme_blocks_are_filled_from_results(tmp_path):
         readme.fill(text + "<!-- results:landmarks -->\n<!-- /results:landmarks -->\n", tmp_path / "res")
 
 
+@pytest.mark.integration   # ~2 s
 def test_inversion_benchmark_tiny(tmp_path):
     from benchmarks import inversion
     inversion.main(["--n", "1", "--steps", "2", "2", "2", "--out", str(tmp_path / "inversion.json")])
@@ -174,6 +203,7 @@ def test_generator_speed_feature_pass_tiny():
     assert 0 < r["mean_rel_feature_diff"] < 0.05  # bf16 runs and stays close to fp32
 
 
+@pytest.mark.integration   # ~13 s, training
 @pytest.mark.skipif(not cpu_has_bf16(), reason="needs a CPU with bfloat16 arithmetic")
 def test_training_precision_tiny(tmp_path):
     from benchmarks import training_precision
@@ -186,6 +216,7 @@ def test_training_precision_tiny(tmp_path):
     assert "| 2 |" in (tmp_path / "training_precision.md").read_text()
 
 
+@pytest.mark.integration   # a subprocess
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="ONEDNN_MAX_CPU_ISA names x86 ISAs")
 def test_training_precision_refuses_emulated_bf16(tmp_path):
     p = subprocess.run([sys.executable, "-m", "benchmarks.training_precision", "--out", str(tmp_path)],

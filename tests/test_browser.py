@@ -13,6 +13,8 @@ from PIL import Image
 
 from app_server import AppServer, model_for_tests
 
+pytestmark = pytest.mark.integration   # a real browser on the launched app
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -12,6 +12,7 @@ presets_mod = importlib.import_module("checkpoints.presets")  # the module (the 
 MODEL = "faces-64-offline"
 
 
+@pytest.mark.integration   # ~5 s, a real sweep
 def test_sweep_writes_presets_and_keeps_the_other_engine(tmp_path, monkeypatch):
     monkeypatch.setattr(presets_mod, "DIR", tmp_path)
     other = {"draggan": {"lr": 0.123}, "draggan_command": "an earlier run"}

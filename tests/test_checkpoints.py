@@ -58,6 +58,7 @@ def test_404_names_the_model(hub):
         checkpoints.load("tiny")
 
 
+@pytest.mark.integration   # the fake Hub, ~5 s truncating
 @pytest.mark.parametrize("mode", ["truncate", "corrupt"])
 def test_bad_download_leaves_nothing_in_cache(hub, tmp_path, mode):
     data = pickle_bytes(tmp_path, tiny_G())
@@ -114,6 +115,7 @@ def test_path_is_accepted_as_is(tmp_path):
     assert checkpoints.load(str(tmp_path / "g.safetensors")).img_resolution == 16
 
 
+@pytest.mark.integration   # the CLI in subprocesses
 def test_cli_lists_and_fetch_reports_errors(hub, tmp_path):
     out = subprocess.run([sys.executable, "-m", "checkpoints"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "faces-64-offline" in out.stdout and "tiny" in out.stdout
@@ -135,6 +137,7 @@ def leftovers(tmp_path):
     return [p for p in (tmp_path / "hub").rglob("*") if p.is_file() and ("incomplete" in p.name or "blobs" in p.parts)]
 
 
+@pytest.mark.integration   # the fake Hub, 2-3 s each
 @pytest.mark.parametrize("mode, match", [
     ("hang", "did not answer within 2 s"),
     ("hang-body", "did not send the file within 2 s"),
@@ -178,6 +181,7 @@ def _cli(*args, env=None, timeout=60):
     return p, time.perf_counter() - t
 
 
+@pytest.mark.integration   # the CLI in a subprocess against a hanging fake Hub
 def test_cli_fetch_hanging_hub_one_line_in_seconds(hub, tmp_path):
     hub.add(REPO, "tiny.pkl", b"x" * 1000, mode="hang")
     p, seconds = _cli("fetch", "tiny", env=FAST)
@@ -185,6 +189,7 @@ def test_cli_fetch_hanging_hub_one_line_in_seconds(hub, tmp_path):
     assert p.stderr.strip().count("\n") == 0 and "did not answer within 2 s" in p.stderr and "Traceback" not in p.stderr
 
 
+@pytest.mark.integration   # the CLI in a subprocess
 def test_cli_fetch_malicious_pickle_is_refused_in_one_line(hub, tmp_path):
     marker = tmp_path / "pwned"
     write_malicious_pickle(tmp_path / "evil.pkl", marker)
@@ -195,6 +200,7 @@ def test_cli_fetch_malicious_pickle_is_refused_in_one_line(hub, tmp_path):
     assert not marker.exists() and not checkpoints.is_cached("tiny")
 
 
+@pytest.mark.integration   # the CLI in a subprocess
 def test_missing_file_says_no_such_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         checkpoints.resolve(tmp_path / "missing.safetensors")

@@ -27,6 +27,7 @@ def one_line_error(capsys, match):
     assert match in err, err
 
 
+@pytest.mark.integration   # ~2 s of drags
 def test_drag_out_probes(model_path, tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     base = ["--seed", "1", "--point", "20,30,28,30", "--model", model_path, "--steps", "2"]
@@ -59,6 +60,7 @@ def test_dcgan_train_probes(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.integration   # the CLIs in subprocesses
 def test_as_real_processes(tmp_path):
     """The same probes as separate processes: what a user sees on the terminal."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -68,6 +70,7 @@ def test_as_real_processes(tmp_path):
         assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
 
 
+@pytest.mark.integration   # ~3 s
 def test_mask_bomb_fifo_and_folder(model_path, tmp_path, capsys):
     """Issue 25 C2/C3: a decompression bomb (30000x30000, a few KB of PNG) and non-regular files as
     --mask: one line and exit code 2; the FIFO is refused before it is opened (opening one blocks)."""
@@ -99,6 +102,7 @@ def test_unusable_device_and_too_many_points(model_path, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.integration   # a subprocess
 def test_fifo_mask_as_a_real_process(tmp_path):
     """What hung before: a FIFO as --mask, in a process of its own (killed by the timeout if it blocks)."""
     os.mkfifo(tmp_path / "m.png")

@@ -26,6 +26,8 @@ from latent import generator_delta
 from stylegan.imageops import to_uint8
 from stylegan.seeds import seed_z
 
+pytestmark = pytest.mark.integration   # the drag CLI from inverted photos and exported latents, 4-15 s each
+
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "tests" / "data" / "astronaut_64.png"
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))

@@ -21,6 +21,7 @@ def make_folder(path, n=16, size=72):
     return path
 
 
+@pytest.mark.integration   # a training run, ~15 s
 def test_train_logs_plots_and_resumes(tmp_path):
     data = make_folder(tmp_path / "faces")
     out = tmp_path / "run"
@@ -36,6 +37,7 @@ def test_train_logs_plots_and_resumes(tmp_path):
     assert [int(x["iteration"]) for x in csv.DictReader(open(out / "losses.csv"))] == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.integration   # ends with a short training run
 def test_bad_inputs(tmp_path):
     with pytest.raises(dcgan.DataError, match="does not exist"):
         dcgan.train(tmp_path / "missing", tmp_path / "o")

@@ -12,6 +12,8 @@ from freedrag import FreeDragSession
 from latent import project, psnr
 from stylegan.precision import choose, native_dtypes
 
+pytestmark = pytest.mark.integration   # a projection and drags per device and precision, 1-13 s each
+
 
 def _available(name):
     if name == "cuda":

@@ -60,6 +60,7 @@ def test_the_command_parser_reads_options_across_lines_and_stops_at_comments():
     assert "--out" in got[0][1] and "--data" in got[1][1] and got[2][1].split() == ["mix"]
 
 
+@pytest.mark.integration   # docs/api.md's block starts the app (~45 s)
 @pytest.mark.parametrize("code", list(python_blocks()))
 def test_python_block_runs_as_written(code):
     first = code.splitlines()[0] if code.strip() else ""
@@ -79,6 +80,7 @@ def test_python_block_runs_as_written(code):
     assert p.returncode == 0, f"the block fails as written:\n{p.stderr[-3000:]}"
 
 
+@pytest.mark.integration   # --help of every command in subprocesses (~65 s)
 def test_every_documented_command_answers_help_and_knows_its_options():
     cmds = commands()
     assert len(cmds) > 20 and {"draggan", "freedrag", "dcgan", "benchmarks.step_time"} <= {c[1] for c in cmds}

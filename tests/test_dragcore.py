@@ -139,6 +139,7 @@ def test_stylegan_adapter_latents_and_features():
         adapt(torch.nn.Linear(2, 2))
 
 
+@pytest.mark.integration   # ~5 s
 def test_session_stop_flag_preview_and_explicit_latent():
     G = small_G()
     s = DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(seed=1, max_steps=50), device="cpu")

@@ -30,6 +30,7 @@ def _run(method, *args):
                           timeout=300)
 
 
+@pytest.mark.integration   # the CLI in a subprocess
 @pytest.mark.parametrize("method", ["draggan", "freedrag"])
 def test_cli_writes_start_result_and_json(method, model_path, tmp_path):
     mask = np.zeros((64, 64), np.uint8)
@@ -52,6 +53,7 @@ def test_cli_writes_start_result_and_json(method, model_path, tmp_path):
     assert not np.array_equal(np.asarray(Image.open(out / "start.png")), np.asarray(Image.open(out / "result.png")))
 
 
+@pytest.mark.integration   # the CLI in a subprocess
 def test_cli_bad_input_is_a_clean_error(model_path, tmp_path):
     out = tmp_path / "never"
     p = _run("draggan", "--seed", "1", "--point", "20,30,99,30", "--model", model_path, "--out", str(out))

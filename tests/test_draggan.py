@@ -36,6 +36,7 @@ def test_tracking_finds_a_known_shift_exactly():
     assert 0 <= new.min() and new.max() <= 63
 
 
+@pytest.mark.integration   # a long drag, ~13 s
 def test_motion_supervision_reaches_a_target_a_sixth_of_the_image_away():
     G = drag_model()
     res = G.img_resolution
@@ -66,9 +67,12 @@ def test_only_trainable_rows_change():
     w = DragGANSession(G, [(20, 30)], [(40, 30)], DragGANConfig(seed=1, space="w", max_steps=3), device="cpu")
     w.run()
     assert w.latent.shape == (1, G.w_dim) and not torch.equal(w.latent, w.latent0)
-    assert w.optimizer.state[w._trainable]["step"] == 3  # one optimiser, its moments kept across steps
+    (param,) = w.optimizer.param_groups[0]["params"]   # the one tensor the optimiser trains: the W latent
+    assert torch.equal(param.detach(), w.latent)
+    assert w.optimizer.state[param]["step"] == 3  # one optimiser, its moments kept across steps
 
 
+@pytest.mark.integration   # two 100-step drags, ~2 s
 def test_mask_keeps_the_fixed_region():
     G = small_G()
     box = np.zeros((64, 64), bool)
@@ -111,24 +115,28 @@ def test_multi_point_step_schema():
     assert not r.done and r.targets == [[26.0, 30.0], [44.0, 28.0]]
 
 
-def test_bad_inputs():
-    G = small_G()
-    cases = [
-        (dict(handles=[(70, 2)], targets=[(3, 4)]), "outside"),
-        (dict(handles=[(1, 2)], targets=[]), "needs a target"),
-        (dict(handles=[], targets=[]), "no points"),
-        (dict(handles=[(float("nan"), 2)], targets=[(3, 4)]), "not finite"),
-        (dict(mask=np.ones((32, 32), bool)), "image is 64x64"),
-        (dict(mask=np.zeros((64, 64), bool)), "all zeros"),
-        (dict(mode="turbo"), "mode"),
-        (dict(r1=0), "r1"),
-        (dict(space="z"), "space"),
-    ]
-    for kw, msg in cases:
-        args = dict(handles=[(1, 2)], targets=[(3, 4)], device="cpu")
-        args.update(kw)
-        with pytest.raises(DragInputError, match=msg):
-            make_session(DragGANSession, G, args.pop("handles"), args.pop("targets"), **args)
+@pytest.fixture(scope="module")
+def G_small():
+    return small_G()
+
+
+@pytest.mark.parametrize("kw, msg", [
+    pytest.param(dict(handles=[(70, 2)], targets=[(3, 4)]), "outside", id="point-outside"),
+    pytest.param(dict(handles=[(1, 2)], targets=[]), "needs a target", id="handle-without-target"),
+    pytest.param(dict(handles=[], targets=[]), "no points", id="no-points"),
+    pytest.param(dict(handles=[(float("nan"), 2)], targets=[(3, 4)]), "not finite", id="nan-point"),
+    pytest.param(dict(mask=np.ones((32, 32), bool)), "image is 64x64", id="mask-wrong-size"),
+    pytest.param(dict(mask=np.zeros((64, 64), bool)), "all zeros", id="mask-all-zeros"),
+    pytest.param(dict(mode="turbo"), "mode", id="unknown-mode"),
+    pytest.param(dict(r1=0), "r1", id="r1-zero"),
+    pytest.param(dict(space="z"), "space", id="z-space-on-stylegan"),
+])
+def test_bad_inputs(G_small, kw, msg):
+    G = G_small
+    args = dict(handles=[(1, 2)], targets=[(3, 4)], device="cpu")
+    args.update(kw)
+    with pytest.raises(DragInputError, match=msg):
+        make_session(DragGANSession, G, args.pop("handles"), args.pop("targets"), **args)
 
 
 def test_drags_the_dcgan_in_z_space():

@@ -55,6 +55,7 @@ def test_line_search_cases_on_a_constructed_feature_map():
     assert case == "bad" and torch.allclose(new, torch.tensor([12.0, 32.0]))
 
 
+@pytest.mark.integration   # ~2 s
 def test_arrived_point_keeps_lambda_one_and_stops_moving():
     G = small_G()
     # point 0 starts on its target (arrives after its first sub-motion); point 1 has a long way to go
@@ -78,14 +79,18 @@ def test_arrived_point_keeps_lambda_one_and_stops_moving():
 def test_one_adam_step_per_step_and_submotions_of_at_most_five():
     G = small_G()
     s = FreeDragSession(G, [(20, 30)], [(44, 30)], FreeDragConfig(seed=1, max_steps=23), device="cpu")
-    runs = 0
+    assert s.derived()["submotion_steps"] == 5
+    runs, in_submotion = 0, 0
     while not s.done:
-        before = s.steps
+        before, subs = s.steps, s.submotions
         r = s.step()
         assert r.step == before + 1 or (r.done and r.step == before)
         runs += int(r.step == before + 1)
-        assert s._sub_step <= 5
-    assert s.steps == 23 == runs and s.optimizer.state[s._trainable]["step"] == 23
+        # a step that ends a sub-motion (the count goes up) is the first step of the next one
+        in_submotion = 1 if s.submotions > subs else in_submotion + 1
+        assert in_submotion <= 5
+    (param,) = s.optimizer.param_groups[0]["params"]   # the one tensor the optimiser trains
+    assert s.steps == 23 == runs and s.optimizer.state[param]["step"] == 23
     assert s.submotions >= 23 // 5
 
 
@@ -107,6 +112,7 @@ def test_early_stop_takes_the_step_whose_starting_loss_is_below_a_quarter_l():
     assert s.steps == 3 and s.submotions == 1 and s._sub_step == 1  # sub-motion 1: steps 1-2; step 3 opens the next
 
 
+@pytest.mark.integration   # a long drag, ~16 s
 def test_end_to_end_a_handle_reaches_its_target():
     G = drag_model()
     res = G.img_resolution
@@ -122,6 +128,7 @@ def test_end_to_end_a_handle_reaches_its_target():
     assert patch_loss(feat, tp, T0, s._patch, res) < 0.85 * patch_loss(f0, tp, T0, s._patch, res)
 
 
+@pytest.mark.integration   # ~15 s
 def test_reference_mode_reads_the_same_points_on_the_resized_map():
     G = small_G()
     mask = np.zeros((64, 64), bool)
@@ -152,6 +159,7 @@ def test_feature_scale():
             FreeDragSession(G, [(20, 30)], [(30, 30)], FreeDragConfig(feature_scale=bad), device="cpu")
 
 
+@pytest.mark.integration   # ~4 s
 def test_both_engines_share_the_step_and_result_schema():
     G = small_G()
     args = ([(20, 30), (44, 20)], [(26, 30), (44, 28)])

@@ -20,6 +20,7 @@ def G():
     return tiny_G(res=16, channel_base=256)
 
 
+@pytest.mark.integration   # inversions, ~30 s
 def test_wplus_beats_w_and_pti_improves(G):
     torch.manual_seed(1)
     with torch.no_grad():
@@ -65,6 +66,7 @@ def test_image_loading_and_bad_uploads(tmp_path):
         load_image(tmp_path / "gray.png", 16, box=(0, 0, 99, 99))
 
 
+@pytest.mark.integration   # the CLI, ~9 s
 def test_cli_writes_outputs(tmp_path, G):
     stylegan.save(G, tmp_path / "g.safetensors")
     Image.fromarray((np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8)).save(tmp_path / "p.png")

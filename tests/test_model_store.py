@@ -69,6 +69,7 @@ def test_uploads_only_from_this_session_and_from_the_upload_folder(files, tmp_pa
         store.get("upload:0123456789ab", up)
 
 
+@pytest.mark.integration   # a hanging fake Hub, ~3 s
 def test_a_hanging_download_blocks_nobody_else(tmp_path, monkeypatch):
     with FakeHub() as hub:
         hub.add("me/m", "g.pkl", b"x" * 100, mode="hang")

@@ -77,6 +77,7 @@ def test_bad_input_is_a_clear_error_or_a_defined_value(faces):
         motion.synthetic_warp(face, (10, 10), (9.0, 0.0), 4.0)
 
 
+@pytest.mark.integration   # ~2 s
 def test_a_zero_step_drag_is_not_reached_even_where_the_engine_says_so():
     G = drag_model()
     # 1.5 px: inside DragGAN's 2 px stop distance, so the engine calls it arrived without a single step
@@ -89,6 +90,7 @@ def test_a_zero_step_drag_is_not_reached_even_where_the_engine_says_so():
     assert f.steps == 0 and not f.reached and f.moved_fraction == [0.0]
 
 
+@pytest.mark.integration   # ~2 s
 def test_result_motion_is_measured_on_the_result_image():
     G = drag_model()
     s = DragGANSession(G, [(30, 32), (20, 20)], [(36, 32), (20, 20)], DragGANConfig(seed=2, max_steps=3), device="cpu")
@@ -98,6 +100,7 @@ def test_result_motion_is_measured_on_the_result_image():
     assert len(r.moved_px) == len(r.reached_points) == len(r.tracked_reached_points) == 2
 
 
+@pytest.mark.integration   # a long drag, ~20 s
 def test_a_real_drag_whose_content_moves_is_reached():
     """A drag on the bundled model that visibly moves what it grabs (calibration's training seed
     5011: a point between the eyes 9.5 px to the left), DragGAN with the model's calibrated presets

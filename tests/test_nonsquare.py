@@ -77,6 +77,7 @@ def test_ui_clicks_drawing_and_editor_masks():
         from_editor({"layers": [np.full((512, 512, 4), 255, np.uint8)]}, (H, W))
 
 
+@pytest.mark.integration   # up to ~5 s
 @pytest.mark.parametrize("Engine", [DragGANSession, FreeDragSession])
 def test_both_engines_drag_a_rectangular_generator(Engine):
     G = rect_G()
@@ -116,6 +117,7 @@ def _cli(method, *args):
     return p
 
 
+@pytest.mark.integration   # the CLI, ~4 s
 @pytest.mark.parametrize("method", ["draggan", "freedrag"])
 def test_cli_drags_a_stylegan_human_style_pickle(tmp_path, method):
     write_official_pickle(tmp_path / "human.pkl", rect_G(), square=False)

@@ -44,6 +44,7 @@ def test_choice_and_refusals(caplog):
             choose("bf16", "cpu")
 
 
+@pytest.mark.integration   # ~5 s
 @needs_bf16
 def test_bf16_features_and_preview_close_to_fp32():
     G = face_model()
@@ -61,6 +62,7 @@ def test_bf16_features_and_preview_close_to_fp32():
     assert s16.report.result().params["precision"] == "bf16"
 
 
+@pytest.mark.integration   # ~5 s
 @needs_bf16
 def test_bf16_freedrag_runs_and_moves_its_handle():
     G = face_model()
@@ -87,6 +89,7 @@ def _drag_cli(precision, tmp_path, env=None):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.integration   # the CLI in a subprocess
 @pytest.mark.skipif(not X86, reason="ONEDNN_MAX_CPU_ISA caps are x86 ISA names")
 def test_cli_refuses_bf16_where_the_cpu_only_emulates_it(tmp_path):
     capped = dict(ONEDNN_MAX_CPU_ISA="AVX512_CORE")
@@ -99,6 +102,7 @@ def test_cli_refuses_bf16_where_the_cpu_only_emulates_it(tmp_path):
     assert "precision fp32 (auto: " in p.stdout
 
 
+@pytest.mark.integration   # the CLI in subprocesses
 def test_cli_precision_errors_and_choice(tmp_path):
     p = _drag_cli("fp16", tmp_path)
     assert p.returncode == 2 and p.stderr == "error: precision fp16: float16 autocast is for CUDA and MPS; " \

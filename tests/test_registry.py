@@ -215,6 +215,7 @@ def test_pinned_revision_is_requested(hub, tmp_path):
                for _, p in hub.requests)
 
 
+@pytest.mark.integration   # a hanging fake Hub, ~2 s
 def test_a_hanging_hub_stops_the_chain_at_once(hub, tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTLAB_HUB_TIMEOUT", "2")
     hub.add(MIRROR, "self_distill/giraffes_512_pytorch.pkl", b"x" * 100, mode="hang")
@@ -232,6 +233,7 @@ def _cli(*args, env=None, timeout=60):
     return p, time.perf_counter() - t
 
 
+@pytest.mark.integration   # the CLI against the fake Hub
 def test_cli_fetch_notes_on_stdout_error_one_line(hub, tmp_path):
     hub.remove(MIRROR, "self_distill/parrots_512_pytorch.pkl")
     p, _ = _cli("fetch", "parrots-512")
@@ -244,6 +246,7 @@ def test_cli_fetch_notes_on_stdout_error_one_line(hub, tmp_path):
     assert p.stdout.startswith("note: horses-256: aaronb/StyleGAN2-pkl:self_distill/horses_256_pytorch.pkl: ")
 
 
+@pytest.mark.integration   # the fake Hub, ~4 s
 def test_verify_reports_sources_sizes_and_renames(hub):
     hub.remove(MIRROR, "self_distill/lions_512_pytorch.pkl")
     hub.add(MIRROR, "self_distill/lions_512.pkl", b"x" * 1234)
@@ -263,6 +266,7 @@ def test_verify_reports_sources_sizes_and_renames(hub):
     assert p.returncode == 0 and "DragGan/DragGan-Models@20dedd02: 6 files listed" in p.stdout
 
 
+@pytest.mark.integration   # the fake Hub, ~2 s
 def test_verify_gated_repo_and_bad_id(hub):
     hub.add_repo(DGM, mode="gated", token="t")
     p, _ = _cli("verify", "dogs-1024")
@@ -274,6 +278,7 @@ def test_verify_gated_repo_and_bad_id(hub):
     assert p.returncode == 2 and p.stderr.startswith("error: unknown model 'nope'")
 
 
+@pytest.mark.integration   # deadlines against a dead fake Hub, 1.5-5 s
 @pytest.mark.parametrize("how", ["refused", "unresolvable", "hanging", "offline"])
 def test_verify_without_a_hub_is_one_line_within_the_deadline(hub, how):
     env = dict(LATENTLAB_HUB_TIMEOUT="2")

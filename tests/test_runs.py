@@ -10,6 +10,8 @@ from gradio_client import Client, handle_file
 from app_server import AppServer, model_for_tests
 from benchmarks.hostile import rss_mb
 
+pytestmark = pytest.mark.integration   # runs, Stop and the queue on the launched app
+
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):

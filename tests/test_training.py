@@ -30,6 +30,7 @@ def _rows(out):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.integration   # training, ~4 s
 def test_all_phases_run_checkpoint_and_resume(tmp_path):
     tr = _tiny_trainer(tmp_path)
     run(tr, 8, "test", log_every=1, log=lambda *a: None)  # teacher phase and part of the adversarial one
@@ -54,6 +55,7 @@ def test_all_phases_run_checkpoint_and_resume(tmp_path):
     assert not torch.equal(ck2["G"]["mapping.w_mean"], ck["G"]["mapping.w_mean"])
 
 
+@pytest.mark.integration   # training, ~2 s
 def test_teacher_phase_reduces_the_loss(tmp_path):
     recipe = dataclasses.replace(tiny((40, 41, 42)), phases=tiny((40, 41, 42)).phases[:1])
     tr = Trainer(recipe, tmp_path, student=build_student(channels=[32, 32, 16, 16, 8], w_dim=32, mapping_layers=2))
@@ -62,6 +64,7 @@ def test_teacher_phase_reduces_the_loss(tmp_path):
     assert sum(loss[-8:]) / 8 < 0.7 * sum(loss[:8]) / 8, loss
 
 
+@pytest.mark.integration   # training, ~2 s
 def test_resume_errors_are_clear(tmp_path, capsys):
     with pytest.raises(CheckpointMismatch, match="no checkpoint"):
         _tiny_trainer(tmp_path).resume()
