@@ -33,6 +33,7 @@ from dragcore import config, sources
 from dragcore.config import MODES, DragConfig as C
 from dragcore.errors import DragInputError
 from dragcore.mask import load_mask
+from dragcore.protocol import DCGANAdapter, StyleGANAdapter
 from latent import apply_delta   # the inversion's own inverse of generator_delta
 
 
@@ -74,7 +75,8 @@ def build_parser(method, add_args=None):
     p.add_argument("--mask", default=None, help="PNG, white where the image may change")
     p.add_argument("--psi", type=float, default=None, help=f"truncation psi of the seed's latent (default {C.psi:g})")
     p.add_argument("--space", default=None, help="latent space: w+ (default) or w for StyleGAN, z for a DCGAN")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 0.002 in W/W+, 0.01 in Z)")
+    p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default: model preset, else {StyleGANAdapter.default_lr:g} in W/W+, "
+                                                          f"{DCGANAdapter.default_lr:g} in Z)")
     p.add_argument("--mask-weight", type=float, default=C.mask_weight,
                    help=f"weight of the fixed-region term (default {C.mask_weight:g})")
     p.add_argument("--out", default=f"outputs/{method}", help=f"output folder (default outputs/{method})")

@@ -13,7 +13,7 @@ from freedrag.engine import FreeDragSession
 
 @dataclass(frozen=True)
 class Engine:
-    name: str          # the id used in edit JSON, API names and result dicts
+    name: str          # the id used in edit JSON, API names and results
     label: str         # shown to users
     config: type       # its dragcore.config class
     session: type      # its session class (a dragcore.session.DragSession)

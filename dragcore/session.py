@@ -89,7 +89,7 @@ class DragSession:
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise DragInputError(f"max_steps must be a non-negative integer, got {steps!r}")
         self.max_steps = int(steps)
-        self.lr = positive("lr", getattr(self.gen, "default_lr", 0.002) if cfg.lr is None else cfg.lr)
+        self.lr = positive("lr", self.gen.default_lr if cfg.lr is None else cfg.lr)
         self.mask_weight = positive("mask weight", cfg.mask_weight, allow_zero=True)
         self.mask = None if mask is None else maskmod.validate_mask(mask, self.shape, self.device)
         self.seed, self.psi = cfg.seed, cfg.psi
@@ -240,8 +240,8 @@ class DragSession:
             return self._in_precision(self.gen.image, latent)
 
     # --- what the engines' losses read ----------------------------------------------------------------------
-    def _features(self, latent):
-        """F for `latent`. 'fast': synthesis stopped after the feature block, F at feature resolution.
+    def features(self, latent):
+        """F for `latent` in the session's mode and precision (with gradients if `latent` has them). 'fast': synthesis stopped after the feature block, F at feature resolution.
         'reference': the whole generator runs and F is resized to the image size, as the official
         implementations do (for comparison and the benchmarks). Points are read the same way from both."""
         if self.mode == "fast":

@@ -97,7 +97,7 @@ class DragGANSession(DragSession):
         self._square = square_offsets(self.r2_px, self.track_step).to(self.device)
         self._refine = square_offsets(REFINE_PX, self.track_step).to(self.device)
         self.flow_every = flow_every(self.res)
-        self._ref_F0 = self._at_mode_res(self.F0)
+        self.ref_F0 = self._at_mode_res(self.F0)
         self.refs = sample_resized(self.F0, self.handles0, self.shape)  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
 
@@ -119,17 +119,17 @@ class DragGANSession(DragSession):
         return motion_loss(feat, self.handles, self.targets, self._disc, self.shape, self.stop_distance)
 
     def _step(self):
-        feat = self._features(self._latent_for_grad())
+        feat = self.features(self._latent_for_grad())
         self._track(feat.detach())
         if self.reached_all:
             return None
-        loss = self.motion_loss(feat) + self.fixed(feat, self._ref_F0)
+        loss = self.motion_loss(feat) + self.fixed(feat, self.ref_F0)
         return self._adam_step(loss)
 
     def sync(self):
         if self._tracked_at != self.steps:
             with torch.no_grad():
-                self._track(self._features(self.latent))
+                self._track(self.features(self.latent))
 
     def settings(self):
         return dict(super().settings(), stop_distance=self.stop_distance)

@@ -149,25 +149,25 @@ class FreeDragSession(DragSession):
         self.F0 = self.F0 / self.feature_scale
         self.d_px = self.d * self.res / self.feature_res   # d in image px
         self.spacing = PATCH_SPACING
-        self._patch = patch_offsets(self.spacing).to(self.device)
-        self._ref_F0 = self._at_mode_res(self.F0)
+        self.patch = patch_offsets(self.spacing).to(self.device)
+        self.ref_F0 = self._at_mode_res(self.F0)
         n = len(self.handles0)
-        self.templates = sample(self.F0, self.handles0[:, None, :] + self._patch[None], self.shape)  # [N, P, C]
+        self.templates = sample(self.F0, self.handles0[:, None, :] + self.patch[None], self.shape)  # [N, P, C]
         self.arrived = torch.zeros(n, dtype=torch.bool, device=self.device)
         self.last_lambda = torch.full((n,), float("nan"))
         self.last_case = ["start"] * n
         self.submotions = 0
-        self._sub_step, self._sub_over = 0, False
+        self.submotion_step, self._sub_over = 0, False   # Adam steps taken in the current sub-motion
         self._L_in = None
         self.handles = torch.stack([
             line_search(self.F0, self.handles0[i], self.targets[i], self.handles0[i], self.templates[i],
-                        0.0, 0.0, self.l, self.d_px, self._patch, self.shape)[0] for i in range(n)])
+                        0.0, 0.0, self.l, self.d_px, self.patch, self.shape)[0] for i in range(n)])
 
     def point_reached(self):
         return self.arrived.clone()
 
     def point_losses(self, feat):
-        return patch_loss(feat, self.handles, self.templates, self._patch, self.shape)
+        return patch_loss(feat, self.handles, self.templates, self.patch, self.shape)
 
     def _near(self):
         """(per point: the line point within the arrival distance of its target, and with tracker 'flow'
@@ -189,7 +189,7 @@ class FreeDragSession(DragSession):
         lam[self.arrived.cpu()] = 1.0
         self.last_lambda = lam
         lam = lam.to(self.device)[:, None, None]
-        f_h = sample(feat, self.handles[:, None, :] + self._patch[None], self.shape)
+        f_h = sample(feat, self.handles[:, None, :] + self.patch[None], self.shape)
         self.templates = lam * f_h + (1 - lam) * self.templates
         new_h = self.handles.clone()
         for i in range(len(new_h)):
@@ -198,7 +198,7 @@ class FreeDragSession(DragSession):
                 continue
             new_h[i], self.last_case[i] = line_search(
                 feat, self.handles[i], self.targets[i], self.handles0[i], self.templates[i], float(L_en[i]),
-                float(self._L_in[i]), self.l, self.d_px, self._patch, self.shape)
+                float(self._L_in[i]), self.l, self.d_px, self.patch, self.shape)
         if content is not None:   # never more than d ahead of where the content is
             new_h = torch.where(self.arrived[:, None], new_h,
                                 cap_ahead(new_h, self.handles0, self.targets, content, self.d_px))
@@ -206,32 +206,33 @@ class FreeDragSession(DragSession):
         self.reached_all = bool(self.arrived.all())
 
     def _step(self):
-        feat = self._features_for_grad()
+        feat = self.features(self._latent_for_grad())
         losses = self.point_losses(feat)
         if self._sub_over:  # this forward sees the latent after the sub-motion: its losses are L_en
             self._end_submotion(feat.detach(), losses.detach())
             if self.reached_all:
                 return None
-            self._sub_step, self._sub_over = 0, False
+            self.submotion_step, self._sub_over = 0, False
             losses = self.point_losses(feat)
-        if self._sub_step == 0:
+        if self.submotion_step == 0:
             self._L_in = losses.detach()
-        loss = losses.sum() + self.fixed(feat, self._ref_F0)
-        self._sub_step += 1
+        loss = losses.sum() + self.fixed(feat, self.ref_F0)
+        self.submotion_step += 1
         # The early stop reads the losses this step started from, and this step's update is still
         # taken (as in the official loop): a sub-motion is 1-5 steps, never 0.
-        self._sub_over = self._sub_step >= SUBMOTION_STEPS or bool((losses < 0.25 * self.l).all())
+        self._sub_over = self.submotion_step >= SUBMOTION_STEPS or bool((losses < 0.25 * self.l).all())
         return self._adam_step(loss)
 
-    def _features_for_grad(self):
-        return self._features(self._latent_for_grad()) / self.feature_scale
+    def features(self, latent):
+        """F for `latent` in this engine's units (divided by the feature scale, as l expects)."""
+        return super().features(latent) / self.feature_scale
 
     def sync(self):
         """At the end of a run: a point counts as arrived if it would at the end of its sub-motion."""
-        if self._sub_step == 0 or self.reached_all:
+        if self.submotion_step == 0 or self.reached_all:
             return
         with torch.no_grad():
-            L = self.point_losses(self._features(self.latent) / self.feature_scale)
+            L = self.point_losses(self.features(self.latent))
         near, content = self._near()
         self.arrived = near if content is not None else near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())

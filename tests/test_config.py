@@ -39,7 +39,7 @@ def test_cli_defaults_and_limits_ranges_are_the_config():
     assert p.get_default("steps") == DragConfig.max_steps
     assert p.get_default("mask_weight") == DragConfig.mask_weight
     # --psi is None unless given (a drag from --inverted / --latent has no psi); a seed's default is the config's
-    assert p.get_default("psi") is None and f"(default {DragConfig.psi:g})" in p._option_string_actions["--psi"].help
+    assert p.get_default("psi") is None and f"(default {DragConfig.psi:g})" in " ".join(p.format_help().split())
     assert p.get_default("mode") == DragConfig.mode and p.get_default("precision") == DragConfig.precision
     for name in ("max_steps", "lr", "mask_weight", "r1", "r2", "l", "d", "stop_distance", "track_step", "arrival",
                  "rows", "feature_res", "seed", "psi"):

@@ -100,7 +100,7 @@ def test_same_seed_same_result_and_modes_agree():
     # reference mode: the same maths on the feature map resized to the image
     ref = DragGANSession(G, [(20, 30)], [(30, 36)], DragGANConfig(seed=7, max_steps=8, mode="reference"), device="cpu")
     fast = DragGANSession(G, [(20, 30)], [(30, 36)], DragGANConfig(seed=7, max_steps=8), device="cpu")
-    assert ref._ref_F0.shape[-1] == 64 and fast._ref_F0.shape[-1] == 32
+    assert ref.ref_F0.shape[-1] == 64 and fast.ref_F0.shape[-1] == 32
     lr, lf = ref.step().loss, fast.step().loss
     assert abs(lr - lf) < 0.15 * lf
     ref.run(), fast.run()

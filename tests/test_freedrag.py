@@ -102,14 +102,14 @@ def test_early_stop_takes_the_step_whose_starting_loss_is_below_a_quarter_l():
     G = small_G()
     s = FreeDragSession(G, [(20, 30)], [(44, 30)], FreeDragConfig(seed=1, max_steps=20, lr=1e-3), device="cpu")
     thr = 0.25 * s.l
-    s.templates = sample(s.F0, s.handles[:, None, :] + s._patch[None], s.res) + (thr + 1e-4)
+    s.templates = sample(s.F0, s.handles[:, None, :] + s.patch[None], s.res) + (thr + 1e-4)
     starts = []
     for _ in range(3):
         with torch.no_grad():
-            starts.append(float(s.point_losses(s._features(s.latent) / s.feature_scale)))
+            starts.append(float(s.point_losses(s.features(s.latent))))
         s.step()
     assert starts[0] > thr > starts[1]
-    assert s.steps == 3 and s.submotions == 1 and s._sub_step == 1  # sub-motion 1: steps 1-2; step 3 opens the next
+    assert s.steps == 3 and s.submotions == 1 and s.submotion_step == 1  # sub-motion 1: steps 1-2; step 3 opens the next
 
 
 @pytest.mark.integration   # a long drag, ~16 s
@@ -122,10 +122,10 @@ def test_end_to_end_a_handle_reaches_its_target():
     assert r.tracked_reached and r.distances[0] < 1 and r.steps < 300
     # the template loss says the start patch is now at the target (whether the picture moved: test_motion.py): the start patch's features are found at the target
     f0 = s.gen.features(s.latent0)
-    T0 = sample(f0, torch.tensor([h])[:, None] + s._patch[None], res)
+    T0 = sample(f0, torch.tensor([h])[:, None] + s.patch[None], res)
     feat = s.gen.features(s.latent)
     tp = torch.tensor([t])
-    assert patch_loss(feat, tp, T0, s._patch, res) < 0.85 * patch_loss(f0, tp, T0, s._patch, res)
+    assert patch_loss(feat, tp, T0, s.patch, res) < 0.85 * patch_loss(f0, tp, T0, s.patch, res)
 
 
 @pytest.mark.integration   # ~15 s
@@ -136,10 +136,10 @@ def test_reference_mode_reads_the_same_points_on_the_resized_map():
     kw = dict(seed=5, max_steps=10, mask=mask, device="cpu")
     fast = make_session(FreeDragSession, G, [(20, 30)], [(30, 30)], **kw)
     ref = make_session(FreeDragSession, G, [(20, 30)], [(30, 30)], mode="reference", **kw)
-    assert ref._ref_F0.shape[-1] == 64 and fast._ref_F0.shape[-1] == fast.feature_res == 32
+    assert ref.ref_F0.shape[-1] == 64 and fast.ref_F0.shape[-1] == fast.feature_res == 32
     assert ref.report.result().params["mode"] == "reference"
     # same point losses before any update (bilinear reads of the upsampled map ~ reads of the map itself)
-    lf, lr = fast.point_losses(fast._features_for_grad()), ref.point_losses(ref._features_for_grad())
+    lf, lr = fast.point_losses(fast.features(fast.latent)), ref.point_losses(ref.features(ref.latent))
     assert torch.allclose(lf, lr, rtol=0.2, atol=1e-3)
     rf, rr = fast.run(), ref.run()
     assert rf.steps == rr.steps == 10 or (rf.tracked_reached and rr.tracked_reached)

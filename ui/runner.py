@@ -1,7 +1,7 @@
 """Running drags for a UI: one method, or both (each from the start it is given), as a stream of frames.
 
 `stream(...)` is a plain generator: each item is a `Frame` with the current image of every
-method and one status line; the last item carries each method's result dict. Both sessions
+method and one status line; the last item carries each method's `ui.state.EngineRun`. Both sessions
 step in turn (one Adam step each), so the two panels advance together and a Stop reaches both.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
