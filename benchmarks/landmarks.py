@@ -137,7 +137,7 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), s
                                  md_before=md(a, goal[i], idx), steps=r.steps, reached=r.reached,
                                  tracked_reached=r.tracked_reached, moved=moved_mean(r),
                                  tracked_md=float(np.mean(r.distances)), seconds=round(sec, 2)))
-                log(f"pair {i} {k:>2s} points {m:8s}: {r['steps']} steps, {sec:.1f} s")
+                log(f"pair {i} {k:>2s} points {m:8s}: {r.steps} steps, {sec:.1f} s")
     found = detect(edits, mp_python) if edits else {}
     for r in rows:
         e = found[f"{r['method']}_{r['points']}_{r['pair']}"]
