@@ -1,4 +1,4 @@
-"""Hostile input and a hanging Hub against the real app (issue 14 targets), with the default
+"""Hostile input and a hanging Hub against the real app, with the default
 deadlines (no test shortcuts):
 
 - memory: RSS of the `python app.py` process after warm-up and after N hostile requests
@@ -7,7 +7,7 @@ deadlines (no test shortcuts):
 - a dead Hub (nothing listens) and a hanging Hub (accepts, never answers): seconds until
   `python -m checkpoints fetch` and the app's New image report it; target <= 30 s;
 - another user's New image on the bundled model while the download hangs; target <= 5 s;
-- issue 25: Stop against a second run in a session (R1), against queued runs (R2), a replay during a
+- runs: Stop against a second run in a session (R1), against queued runs (R2), a replay during a
   compare (R3), another user's short run behind one session's six long ones (R4), RSS after 12
   sessions that invert and close (R5), export folders (R6), Stop during an inversion (R7), and the
   message probes (E3, E4, U12-U14, A3, A4, HTML escapes, booleans); `--before DIR` runs the same
@@ -97,7 +97,7 @@ def _message_files(tmp):
         Image.new("1", (30000, 30000)).save(tmp / "bomb.png")
 
 
-# issue 25's message probes: (id, what is sent, endpoint, arguments(tmp, model), what the message must say)
+# the named-message probes: (id, what is sent, endpoint, arguments(tmp, model), what the message must say)
 MESSAGE_PROBES = [
     ("E3", "edit JSON whose method is a list", "/replay", lambda t, m: [_file(t / "e3_list.json")], "unknown method"),
     ("E3", "edit JSON whose method is an object", "/replay", lambda t, m: [_file(t / "e3_object.json")],
@@ -458,7 +458,7 @@ def report(mem, hub, runs, requests, long_steps, before=None):
     if runs:
         cols = [k for k in ("before", "after") if k in runs]
         cells = {k: issue25_cells(runs[k]) for k in cols}
-        md += ["", f"Runs, Stop, the queue, memory and exports (issue 25; long runs of {long_steps} steps"
+        md += ["", f"Runs, Stop, the queue, memory and exports (long runs of {long_steps} steps"
                + (f"; before: {before}, with `--before DIR`" if before else "") + "):", "",
                "| probe | " + " | ".join(cols) + " | target |", "|---" * (len(cols) + 2) + "|"]
         for i, (probe, target) in enumerate(ISSUE25_TARGETS):
@@ -470,9 +470,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=100)
     ap.add_argument("--skip-hub", action="store_true")
-    ap.add_argument("--skip-runs", action="store_true", help="skip issue 25's run, Stop, queue, memory, export "
+    ap.add_argument("--skip-runs", action="store_true", help="skip the run, Stop, queue, memory, export "
                     "and message probes")
-    ap.add_argument("--before", default=None, metavar="DIR", help="also run issue 25's probes against the app in "
+    ap.add_argument("--before", default=None, metavar="DIR", help="also run the run probes against the app in "
                     "another checkout DIR (e.g. `git worktree add DIR COMMIT`): a before/after table")
     ap.add_argument("--before-label", default=None, help="what --before is, for the table (e.g. 'commit 1d60230')")
     ap.add_argument("--long-steps", type=int, default=300, help="steps of the long runs of R1, R2 and R4")

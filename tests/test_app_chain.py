@@ -1,4 +1,4 @@
-"""Drags that build on each other, through the launched app and gradio_client (issue 23): every drag
+"""Drags that build on each other, through the launched app and gradio_client: every drag
 starts from the current result with the handles where the engine left them; Undo drag and Reset
 image restore the exact earlier images; Compare both continues each engine from its own result,
 or both from one chosen result; the exports record the whole chain, and loading the edit JSON

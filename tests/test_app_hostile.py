@@ -1,4 +1,4 @@
-"""The launched app against a hostile user (issue 14), through gradio_client: every probe gets
+"""The launched app against a hostile user, through gradio_client: every probe gets
 one clear message naming the field, the next valid request works, no file outside the registry
 and this session's uploads is opened because of user input (an audit hook in the app process
 logs every open of a watched folder), and a hanging Hub blocks nobody."""
@@ -270,7 +270,7 @@ def test_memory_after_100_hostile_requests(tmp_path):
 
 
 def test_issue25_message_probes_name_their_field(env):
-    """E3, E4, U12-U14, A3, A4, HTML escapes, booleans as coordinates (issue 25): each refused with one
+    """E3, E4, U12-U14, A3, A4, HTML escapes, booleans as coordinates: each refused with one
     sentence naming the field, no HTML escape, no traceback in the server's log; the session still works."""
     from benchmarks.hostile import message_probes
     c = Client(env["server"].url, verbose=False)

@@ -300,7 +300,7 @@ def library_files():
 
 
 def test_no_temporary_fallback_left_in_the_library():
-    # issue 17: stylegan/distill.py had a "TEMPORARY until dcgan/ lands" fallback; distillation is training/ now
+    # the library holds no stop-gap code paths marked TEMPORARY (distillation lives in training/)
     assert not (ROOT / "stylegan" / "distill.py").exists()
     hits = [str(p.relative_to(ROOT)) for p in library_files() if "TEMPORARY" in p.read_text()]
     assert not hits, f"temporary fallbacks left in {hits}"

@@ -1,5 +1,5 @@
-"""One run per session, a Stop that always stops, a fair queue, memory and disk that come back
-(issue 25), with real concurrent gradio_client sessions against the real app (`python app.py`)."""
+"""One run per session, a Stop that always stops, a fair queue, memory and disk that come back,
+with real concurrent gradio_client sessions against the real app (`python app.py`)."""
 import json
 import time
 from pathlib import Path
