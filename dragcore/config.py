@@ -21,7 +21,7 @@ config and export; the session's derived values carry their unit in their name (
 Per-model values (the registry's FreeDrag l / d, calibrated `presets/<id>.json`) are not defaults:
 the caller gets them from `checkpoints.presets(model_id)` and applies them with `with_presets`.
 """
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 
 from stylegan.precision import PRECISIONS
 
@@ -52,10 +52,11 @@ class DragConfig:
     mode: str = setting("fast", "Mode", str, choices=MODES)
     precision: str = setting("auto", "Precision", str, choices=PRECISIONS)
     tracker: str = setting("features", "Tracker", str, choices=TRACKERS)   # dragcore.tracking
+    fallback: str | None = field(default=None, compare=False)   # not a setting: why `with_presets` changed the tracker
 
     def engine_settings(self):
         """The settings of the drag itself (not the start image), as a dict."""
-        return {k: v for k, v in asdict(self).items() if k not in IMAGE}
+        return {k: getattr(self, k) for k in names(type(self)) if k not in IMAGE}
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def spec(name):
 def names(cls=None):
     """Setting names of one config class, or of all (each once, common ones first)."""
     classes = [cls] if cls is not None else [DragConfig, *CONFIGS.values()]
-    return list(dict.fromkeys(f.name for c in classes for f in fields(c)))
+    return list(dict.fromkeys(f.name for c in classes for f in fields(c) if "label" in f.metadata))
 
 
 def ranges():
@@ -107,11 +108,20 @@ def ranges():
 
 def with_presets(engine, preset=None, **given):
     """The engine's config: its defaults, then the model's preset (`checkpoints.presets(id)[engine]`),
-    then `given` (None values in `given` are skipped). An unknown setting is a ValueError naming it."""
+    then `given` (None values in `given` are skipped). An unknown setting is a ValueError naming it.
+    A tracker the preset does not cover (neither `features`, the official rule, nor the tracker the
+    preset was calibrated with) falls back to `features`, and `fallback` says so (the drag's report
+    carries it as its tracker note)."""
     cls = CONFIGS[engine]
     known = set(names(cls))
     for source, values in (("preset", preset or {}), ("setting", given)):
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{engine}: unknown {source} {', '.join(map(repr, unknown))} (known: {sorted(known)})")
-    return replace(cls(), **{**dict(preset or {}), **{k: v for k, v in given.items() if v is not None}})
+    cfg = replace(cls(), **{**dict(preset or {}), **{k: v for k, v in given.items() if v is not None}})
+    covered = {"features", (preset or {}).get("tracker")}   # the official rule, and what the preset was calibrated with
+    if cfg.tracker in TRACKERS and cfg.tracker not in covered:
+        cfg = replace(cfg, tracker="features", fallback=f"tracker {cfg.tracker!r} is not calibrated for this model "
+                                                          f"(its presets cover {', '.join(sorted(c for c in covered if c))}); "
+                                                          f"the features tracker was used")
+    return cfg

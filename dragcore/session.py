@@ -32,7 +32,7 @@ import torch
 
 from . import mask as maskmod
 from . import tracking
-from .config import IMAGE, MODES, DragConfig
+from .config import MODES, DragConfig
 from .errors import DragInputError, MotionError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
@@ -74,7 +74,8 @@ class DragSession:
             raise DragInputError(f"mode must be one of {MODES}, got {cfg.mode!r}")
         self.mode = cfg.mode
         self.tracker = tracking.check_tracker(cfg.tracker)
-        self.tracker_fallbacks, self.tracker_note = 0, None   # flow failures (the step used the feature rule)
+        self.tracker_fallbacks = 0   # flow failures (the step used the feature rule)
+        self.tracker_note = cfg.fallback   # a tracker the model's presets do not cover ran as `features`
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.gen = adapt(generator, self.device, cfg.feature_res, cfg.rows)
         self.res, self.feature_res = self.gen.resolution, self.gen.feature_res   # res: the height (radii scale by it)
@@ -169,8 +170,7 @@ class DragSession:
     def settings(self):
         """The drag's settings in dragcore.config units (replayable), with what the model decided
         (lr, rows, feature block) and the precision that ran filled in. Engines extend."""
-        given = {k: v for k, v in asdict(self.config).items() if k not in IMAGE}
-        return dict(given, lr=self.lr, rows=getattr(self.gen, "rows", None), feature_res=self.feature_res,
+        return dict(self.config.engine_settings(), lr=self.lr, rows=getattr(self.gen, "rows", None), feature_res=self.feature_res,
                     precision=self.precision.name)
 
     def derived(self):

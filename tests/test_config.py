@@ -93,6 +93,19 @@ def test_with_presets_order_and_unknown_settings():
         with_presets("draggan", l=0.3)
 
 
+def test_a_tracker_the_presets_do_not_cover_falls_back_to_features_and_says_so():
+    calibrated = {"lr": 0.003, "tracker": "flow"}
+    assert with_presets("draggan", calibrated).tracker == "flow"                  # the preset's own tracker
+    assert with_presets("draggan", calibrated, tracker="features").fallback is None   # the official rule: always
+    cfg = with_presets("freedrag", {"l": 0.3}, tracker="flow")                 # an official model's presets
+    assert cfg.tracker == "features" and "'flow' is not calibrated for this model" in cfg.fallback
+    assert "fallback" not in config.names() and "fallback" not in cfg.engine_settings()   # not a setting
+    r = FreeDragSession(small_G(), [(20, 30)], [(26, 30)], cfg, device="cpu").run()
+    assert r.params["tracker"] == "features" and r.tracker_note == cfg.fallback   # the report says so
+    with pytest.raises(DragInputError, match="tracker must be one of features, flow, got 'sift'"):
+        FreeDragSession(small_G(), [(20, 30)], [(26, 30)], with_presets("freedrag", {}, tracker="sift"))
+
+
 def test_one_engine_table():
     from benchmarks import report
     from ui import runner

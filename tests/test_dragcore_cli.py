@@ -38,7 +38,8 @@ def test_cli_writes_start_result_and_json(method, model_path, tmp_path):
     Image.fromarray(mask).save(tmp_path / "mask.png")
     out = tmp_path / "out"
     p = _run(method, "--seed", "3", "--point", "20,30,28,30", "--point", "40,40,40,34", "--model", model_path,
-             "--steps", "12", "--mask", str(tmp_path / "mask.png"), "--out", str(out), "--device", "cpu")
+             "--steps", "12", "--mask", str(tmp_path / "mask.png"), "--out", str(out), "--device", "cpu",
+             "--tracker", "flow")
     assert p.returncode == 0, p.stderr
     for name in ("start.png", "result.png"):
         with Image.open(out / name) as im:
@@ -48,6 +49,9 @@ def test_cli_writes_start_result_and_json(method, model_path, tmp_path):
     assert r["targets"] == [[28.0, 30.0], [40.0, 34.0]] and np.shape(r["handles"]) == (2, 2)
     assert isinstance(r["reached"], bool) and 0 < r["steps"] <= 12 and r["seconds"] > 0
     assert len(r["distances"]) == 2 and r["derived"]["masked"] is True
+    # a model file has no presets: the flow tracker is not calibrated for it, the drag ran with features and says so
+    assert r["params"]["tracker"] == "features" and "'flow' is not calibrated for this model" in r["tracker_note"]
+    assert "the features tracker was used" in p.stdout
     if method == "freedrag":
         assert (r["params"]["l"], r["params"]["d"]) == (0.3, 3.0)
     assert not np.array_equal(np.asarray(Image.open(out / "start.png")), np.asarray(Image.open(out / "result.png")))

@@ -97,7 +97,9 @@ def run_drag(methods, state, editor, values, uploads=None):
         table = runner.summary_rows(frame.results) if frame.results else gr.skip()
         yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, IN_PLACE)
     starts = "; ".join(f"{runner.LABELS[m]} {origin(state, record, m, n)}" for m in methods)
-    yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), f"{head}{frame.status} — done. ({starts}.)",
+    notes = "".join(f" {runner.LABELS[m]}: {run.result.tracker_note}." for m, run in frame.results.items()
+                    if run.result.tracker_note)
+    yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), f"{head}{frame.status} — done. ({starts}.){notes}",
            runner.summary_rows(frame.results), IN_PLACE)
 
 
