@@ -54,7 +54,7 @@ class DragResult:
     tracker_fallbacks: int        # steps where the flow tracker failed and the feature rule ran
     tracker_note: str | None
     steps: int
-    stop_reason: str | None       # arrived | stopped | max_steps
+    stop_reason: str | None       # arrived | stopped | stalled (tracker 'flow') | max_steps
     seconds: float                # time spent in steps
     device: str
     params: dict                  # the drag's settings in dragcore.config units, the model's choices filled in

@@ -108,6 +108,8 @@ class DragSession:
         self.steps = 0
         self.seconds = 0.0
         self.reached_all = False
+        self.stalled = False   # tracker 'flow': the content stopped coming closer (dragcore.tracking.Progress)
+        self._progress = tracking.Progress()
         self.last_loss = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -145,6 +147,8 @@ class DragSession:
             return "arrived"  # the engine's points are at their targets (the report measures the image)
         if self._stop.is_set():
             return "stopped"
+        if self.stalled:
+            return "stalled"   # the content stopped coming closer (tracker 'flow')
         if self.steps >= self.max_steps:
             return "max_steps"
         return None
@@ -159,13 +163,16 @@ class DragSession:
 
     def content_handles(self):
         """[N, 2]: where the content under the start handles is in the current image (optical flow,
-        dragcore.tracking), or None if the flow failed (counted and noted in the report)."""
+        dragcore.tracking), or None if the flow failed (counted and noted in the report). Also ends a
+        drag whose content has stopped coming closer (`stalled`)."""
         try:
-            return tracking.content_points(self.report.start_image(), self.report.preview(), self.handles0)
+            content = tracking.content_points(self.report.start_image(), self.report.preview(), self.handles0)
         except MotionError as e:
             self.tracker_fallbacks += 1
             self.tracker_note = f"optical flow failed ({e}); the feature tracker was used for those steps"
             return None
+        self.stalled = self._progress.stalled(self.steps, float(distances(content, self.targets).sum()))
+        return content
 
     def settings(self):
         """The drag's settings in dragcore.config units (replayable), with what the model decided

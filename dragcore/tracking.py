@@ -14,6 +14,12 @@
 
 A flow that cannot be computed (an image too small for it, NaN) never ends a drag: that step
 falls back to the feature rule and the report says how often (`tracker_fallbacks`).
+
+Stall. With `flow` the engine sees where the content is, so it also sees when the content stops
+coming: a move the model cannot show (far beyond what its latent neighbourhood holds) would keep
+the engine pushing until max_steps while the W+ rows repaint the picture. `Progress` ends such a
+drag: when the content has not come `STALL_PX` closer to its targets (summed over the points) for
+`STALL_STEPS` steps, the session stops with stop_reason 'stalled'.
 """
 import math
 
@@ -23,6 +29,8 @@ from . import motion
 from .errors import DragInputError, MotionError
 
 TRACKERS = ("features", "flow")
+STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops as 'stalled'
+STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
 
 
@@ -57,3 +65,18 @@ def cap_ahead(points, starts, targets, content, ahead):
     over = along > limit
     capped = starts + u * limit.clamp(min=0).minimum(length)
     return torch.where(over, capped, points)
+
+
+class Progress:
+    """Whether the content still comes closer to its targets (see 'Stall' above)."""
+
+    def __init__(self, steps=STALL_STEPS, px=STALL_PX):
+        self.steps, self.px = steps, px
+        self.best, self.best_at = math.inf, 0
+
+    def stalled(self, step, remaining):
+        """Record the content's remaining distance (image px, summed over the points) at `step`; True
+        once it has not improved by `px` for `steps` steps."""
+        if remaining < self.best - self.px:
+            self.best, self.best_at = remaining, step
+        return step - self.best_at >= self.steps

@@ -150,3 +150,24 @@ def test_reports_carry_the_figures(bundled):
     r = FreeDragSession(bundled, [[32, 38]], [[36, 38]], FreeDragConfig(seed=1002, max_steps=6)).run()
     assert {"colour_cast", "far_field", "tracker_fallbacks", "tracker_note"} <= set(r.to_dict())
     assert r.colour_cast >= 0 and r.far_field >= 0 and r.params["tracker"] == "features"
+
+
+def test_progress_stalls_only_without_progress():
+    p = tracking.Progress(steps=3, px=0.25)
+    assert not any(p.stalled(k, 10.0 - k) for k in range(10))   # 1 px closer every step: never stalled
+    assert not p.stalled(11, 0.7)                                # 0.3 px better than the best (1.0 at step 9)
+    assert not p.stalled(13, 0.6)                                # less than 0.25 px better: the clock runs from 11
+    assert p.stalled(14, 0.6)                                    # 3 steps without progress
+
+
+@pytest.mark.integration   # 40+ steps with a flow each
+@pytest.mark.parametrize("engine", [DragGANSession, FreeDragSession])
+def test_a_drag_whose_content_does_not_come_stops_as_stalled(engine):
+    """With the flow tracker, a drag whose content does not come (here: a learning rate too small to
+    move anything) ends when STALL_STEPS steps brought it no closer, instead of pushing until
+    max_steps; the report says why. The feature tracker has no such rule."""
+    cfg = engine.Config(seed=1, tracker="flow", max_steps=300, lr=1e-5)
+    r = engine(small_G(), [[20, 32]], [[44, 32]], cfg, device="cpu").run()
+    # flow readings: every step (DragGAN at 64 px), at the end of each sub-motion of <= 5 steps (FreeDrag)
+    assert r.stop_reason == "stalled" and tracking.STALL_STEPS <= r.steps <= tracking.STALL_STEPS + 10
+    assert not r.tracked_reached and abs(r.moved_fraction[0]) < 0.1

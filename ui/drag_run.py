@@ -204,7 +204,8 @@ def replay(file, state, uploads=None):
                 f"Replaying{f' drag {k + 1} of {n}' if n > 1 else ''}… {frame.status}"
         if state.results[drag["method"]].result.stop_reason == "stopped":
             break
-    why = {"stopped": "stopped by you", "arrived": "the engine's points arrived", "max_steps": "as recorded"}
+    why = {"stopped": "stopped by you", "arrived": "the engine's points arrived", "max_steps": "as recorded",
+           "stalled": "the content stopped moving"}
     done = [(d, rec.results[d["method"]].result) for d, rec in zip(edit["drags"], state.chain)]
     if n == 1:
         (d, r), = done

@@ -15,7 +15,8 @@ from apps.engines import ENGINES, labels
 from ui.state import EngineRun
 
 LABELS = labels()
-STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "max_steps": "step limit"}
+STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "stalled": "content stopped moving",
+                "max_steps": "step limit"}
 TABLE_HEADERS = ["method", "reached", "content moved (of the way)", "colour cast (/255)", "far-field change (/255)",
                  "steps", "seconds"]
 DETAIL_HEADERS = ["method", "point", "engine: distance to target (px)", "engine: at target", "content moved (px)",
