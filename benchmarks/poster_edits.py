@@ -107,7 +107,7 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
                 seconds = time.perf_counter() - t0
                 images[f"{m}_{edit}_{s}"] = sess.render()
                 pending.append((s, edit, m, h, t, ids, r))
-                log(f"seed {s} {edit:5s} {m:8s}: {r['steps']} steps, {r['seconds_wall']:.1f} s")
+                log(f"seed {s} {edit:5s} {m:8s}: {r.steps} steps, {seconds:.1f} s")
     found = detect(images, mp_python)
     key = {"ideal local move": "ideal", "no edit": "none"}
     for s, edit, m, h, t, ids, r in pending:
