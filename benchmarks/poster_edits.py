@@ -99,24 +99,25 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
             images[f"ideal_{edit}_{s}"] = ideal_move(start[s], h, t, res / 8)
             images[f"none_{edit}_{s}"] = start[s]
             ideal = fidelity.measure(to_uint8(start[s]), to_uint8(images[f"ideal_{edit}_{s}"]), h + t)
-            pending += [(s, edit, "ideal local move", h, t, ids, ideal), (s, edit, "no edit", h, t, ids, None)]
+            pending += [(s, edit, "ideal local move", h, t, ids, ideal, None), (s, edit, "no edit", h, t, ids, None, None)]
             for m in ENGINES:
                 sess = make_session(m, G, h, t, (params or {}).get(m), seed=s, psi=psi, max_steps=steps)
                 t0 = time.perf_counter()
                 r = sess.run()
                 seconds = time.perf_counter() - t0
                 images[f"{m}_{edit}_{s}"] = sess.render()
-                pending.append((s, edit, m, h, t, ids, r))
+                pending.append((s, edit, m, h, t, ids, r, seconds))
                 log(f"seed {s} {edit:5s} {m:8s}: {r.steps} steps, {seconds:.1f} s")
     found = detect(images, mp_python)
     key = {"ideal local move": "ideal", "no edit": "none"}
-    for s, edit, m, h, t, ids, r in pending:
+    for s, edit, m, h, t, ids, r, seconds in pending:
         lm1 = found[f"{key.get(m, m)}_{edit}_{s}"]
         row = dict(seed=s, edit=edit, method=m, handles=h, targets=t, landmarks=ids,
                    motion=landmark_motion(lm[f"s{s}"], lm1, ids, h, t), lost=lm1 is None)
-        if r is not None:
+        if isinstance(r, dict):   # the ideal move: its fidelity.measure
+            row.update(colour_cast=r["colour_cast"], far_field=r["far_field"])
+        elif r is not None:       # an engine's DragResult
             row.update(colour_cast=r.colour_cast, far_field=r.far_field)
-        if r is not None and "steps" in r:
             moved = all(f is None or f >= MOVED_ENOUGH for f in r.moved_fraction)
             row.update(steps=r.steps, seconds=round(seconds, 2), engine_reached=r.reached,
                        engine_distances=r.distances, tracked_reached=r.tracked_reached,
