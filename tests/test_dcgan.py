@@ -48,8 +48,10 @@ def test_bad_inputs(tmp_path):
     bad.mkdir()
     (bad / "a.png").write_text("not an image")
     Image.new("RGB", (32, 32)).save(bad / "small.png")
-    with pytest.warns(UserWarning, match="unreadable"), pytest.raises(dcgan.DataError, match="1 unreadable, 1 smaller"):
+    with pytest.warns(UserWarning) as said, pytest.raises(dcgan.DataError, match="1 unreadable, 1 smaller"):
         dcgan.train(bad, tmp_path / "o")
+    messages = " ".join(str(w.message) for w in said)   # each skipped kind is said once, by name
+    assert "unreadable" in messages and "skipping 1 image(s) smaller than 64px: small.png" in messages
     data = make_folder(tmp_path / "faces", n=8)
     (tmp_path / "o2").mkdir()
     (tmp_path / "o2" / "checkpoint.pt").write_bytes(b"garbage")
