@@ -1,6 +1,6 @@
 """How the bundled model's warp pathway was laid out: candidate layouts of stylegan.warp, measured.
 
-    python -m benchmarks.warp_layout [--seeds 5000-5005] [--steps 200] [--layouts 16:8:1.0 16:8:0.3 ...]
+    python -m benchmarks.warp_layout [--seeds 5000-5005] [--steps 200] [--layouts 32:11:1.0 16:8:1.0 ...]
 
 Each layout RES:GRID:GAIN is added to the bundled model's weights (training.warp.with_warp; the
 shipped pathway is taken off first), then both engines drag with the model's presets (their
@@ -19,7 +19,7 @@ from benchmarks.report import ENGINES, make_session, median, write
 from stylegan import Generator, GeneratorConfig
 from training.warp import with_warp
 
-DEFAULT_LAYOUTS = ("none", "16:8:0.3", "16:8:1.0", "16:11:1.0", "8:8:1.0")
+DEFAULT_LAYOUTS = ("none", "16:8:0.3", "16:8:1.0", "16:11:1.0", "8:8:1.0", "32:11:1.0")
 
 
 def without_warp(G):

@@ -1,7 +1,7 @@
 """Give a generator the warp pathway (stylegan.warp): the bundled model's room to move.
 
     python -m training.warp --from stylegan/pretrained/faces64.safetensors --out runs/faces64w/faces64.safetensors \\
-        [--res 16] [--grid 8] [--gain 1.0]
+        [--res 32] [--grid 11] [--gain 1.0]   # the bundled model's layout (defaults: 16, 8, 1.0)
 
 The distilled face model has no W+ latent near a face that shows the same face with a feature
 moved (measured: benchmarks.poster_edits); a drag then repaints instead of moving. This command
