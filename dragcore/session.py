@@ -177,8 +177,8 @@ class DragSession:
     def settings(self):
         """The drag's settings in dragcore.config units (replayable), with what the model decided
         (lr, rows, feature block) and the precision that ran filled in. Engines extend."""
-        return dict(self.config.engine_settings(), lr=self.lr, rows=getattr(self.gen, "rows", None), feature_res=self.feature_res,
-                    precision=self.precision.name)
+        return dict(self.config.engine_settings(), lr=self.lr, rows=getattr(self.gen, "rows", None),
+                    feature_res=self.feature_res, precision=self.precision.name)
 
     def derived(self):
         """Values the session derived from its settings, named with their unit. Engines extend."""

@@ -1,7 +1,7 @@
 """Give a generator the warp pathway (stylegan.warp): the bundled model's room to move.
 
     python -m training.warp --from stylegan/pretrained/faces64.safetensors --out runs/faces64w/faces64.safetensors \\
-        [--res 32] [--grid 11] [--gain 1.0]   # the bundled model's layout (defaults: 16, 8, 1.0)
+        [--res 32] [--grid 11] [--gain 1.0]   # defaults: the bundled model's layout (LAYOUT)
 
 The distilled face model has no W+ latent near a face that shows the same face with a feature
 moved (measured: benchmarks.poster_edits); a drag then repaints instead of moving. This command
@@ -19,7 +19,10 @@ import sys
 from stylegan import CheckpointError, Generator, GeneratorConfig, load, read_metadata, save
 
 
-def with_warp(G, res=16, grid=8, gain=1.0):
+LAYOUT = dict(res=32, grid=11, gain=1.0)   # the bundled model's (benchmarks.warp_layout chose it)
+
+
+def with_warp(G, res=LAYOUT["res"], grid=LAYOUT["grid"], gain=LAYOUT["gain"]):
     """A copy of G (same weights) with a warp pathway after its `res` px stage."""
     cfg = GeneratorConfig.from_dict(dict(G.config.to_dict(), warp_res=res, warp_grid=grid, warp_gain=gain))
     out = Generator(cfg)
@@ -34,9 +37,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.warp", description=__doc__.split("\n\n")[0])
     p.add_argument("--from", dest="source", required=True, help="the generator (.safetensors or official .pkl)")
     p.add_argument("--out", required=True, help="the .safetensors file to write")
-    p.add_argument("--res", type=int, default=16, help="the stage after which content is displaced (default 16)")
-    p.add_argument("--grid", type=int, default=8, help="k: a k x k grid of displacement bumps (default 8)")
-    p.add_argument("--gain", type=float, default=1.0, help="displacement per unit of code, image units (default 1.0)")
+    p.add_argument("--res", type=int, default=LAYOUT["res"],
+                   help=f"the stage after which content is displaced (default {LAYOUT['res']})")
+    p.add_argument("--grid", type=int, default=LAYOUT["grid"],
+                   help=f"k: a k x k grid of displacement bumps (default {LAYOUT['grid']})")
+    p.add_argument("--gain", type=float, default=LAYOUT["gain"],
+                   help=f"displacement per unit of code, image units (default {LAYOUT['gain']:g})")
     a = p.parse_args(argv)
     try:
         G = load(a.source)
