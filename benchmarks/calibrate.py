@@ -22,7 +22,7 @@ Ties (within 0.02) go to the faster setting. `--tracker` calibrates with that tr
 the presets); by default the engines' own default tracker.
 
 Search: coordinate descent, one pass per engine in the order of `space()` (learning rate first,
-then the trainable W+ rows, feature block, radii, stop/arrival distances, tracking grid), each
+then the trainable W+ rows (0, the warp code alone, on a model with a warp pathway), feature block, radii, stop/arrival distances, tracking grid), each
 setting tried with the others at their best so far. `--engines draggan` and `--engines freedrag`
 can run as two processes: each updates only its own engine's section of the file. `--settings lr,rows`
 sweeps only those settings, from the model's current presets (`--from-presets`) or the registry's.
@@ -55,14 +55,16 @@ def radii(res, image_px):
     return [round(p * 512.0 / res, 3) for p in image_px]
 
 
-def space(res, feature_blocks):
-    """{engine: [(setting, candidates)]}, in the order the search visits them."""
+def space(res, feature_blocks, warp=False):
+    """{engine: [(setting, candidates)]}, in the order the search visits them. warp: the model has a
+    warp pathway, so rows 0 (only its deformation code moves) is a candidate too."""
     blocks = [b for b in feature_blocks if 8 <= b < res]
+    rows = [0, 3, 4, 6] if warp else [3, 4, 6]
     return {
-        "draggan": [("lr", [0.001, 0.003, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
+        "draggan": [("lr", [0.001, 0.003, 0.01, 0.02]), ("rows", rows), ("feature_res", blocks),
                     ("r1", radii(res, (2, 3, 6))), ("r2", radii(res, (4, 8, 12))),
                     ("stop_distance", [0.5, 1.0, 2.0]), ("track_step", [1.0, 0.5])],
-        "freedrag": [("lr", [0.002, 0.005, 0.01, 0.02]), ("rows", [3, 4, 6]), ("feature_res", blocks),
+        "freedrag": [("lr", [0.002, 0.005, 0.01, 0.02]), ("rows", rows), ("feature_res", blocks),
                      ("l", [0.1, 0.2, 0.3, 0.4]), ("d", [1.0, 2.0, 3.0, 4.0]), ("arrival", [0.5, 1.0, 2.0])],
     }
 
@@ -166,7 +168,7 @@ def main(argv=None):
         start = checkpoints.presets(args.model, calibrated=args.from_presets)[engine]
         if args.tracker:
             start = dict(start, tracker=args.tracker)
-        candidates = space(gen.resolution, blocks)[engine]
+        candidates = space(gen.resolution, blocks, G.synthesis.warp is not None)[engine]
         if args.settings:
             wanted = [n.strip() for n in args.settings.split(",") if n.strip()]
             unknown = sorted(set(wanted) - {n for n, _ in candidates})

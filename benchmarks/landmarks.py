@@ -26,7 +26,9 @@ A pair where detection fails on A or B is reported as failed (not dropped); an e
 result has no detectable face is reported with MD null and counted in `undetected`. Beside the
 landmarks, every edit reports the optical-flow motion of its points (dragcore.motion, mean
 moved_fraction over the points), `reached` (engine at target and content at least half way)
-and the engine's own verdict (`tracked_reached`).
+and the engine's own verdict (`tracked_reached`). A reference row, **ideal local move**
+(benchmarks.ideal: A warped so the content around each handle lands exactly on its target), shows
+what the detector makes of a perfectly local edit of the same size: the MD cut a local drag can get.
 Writes benchmarks/results/landmarks[_xS].{json,csv,md,png}.
 """
 import os
@@ -43,6 +45,7 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import cli
+from benchmarks.ideal import ideal_move
 from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, write
 from dragcore.protocol import adapt
 from dragcore.report import to_uint8
@@ -59,6 +62,7 @@ SUBSET_68 = ([127, 234, 93, 132, 58, 172, 136, 150, 176, 152, 400, 379, 365, 397
              + [61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181,                            # outer lips
                 78, 82, 13, 312, 308, 317, 14, 87])                                              # inner lips
 SUBSETS = {"1": SUBSET_1, "5": SUBSET_5, "68": SUBSET_68}
+IDEAL = "ideal local move"   # the reference row: A warped so each handle's content lands on its target
 
 
 def default_mp_python():
@@ -125,6 +129,10 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), s
         for k in subsets:
             idx = SUBSETS[k]
             h, t = clip_points(a[idx], res), goal[i][idx]
+            edits[f"{IDEAL}_{k}_{i}"] = ideal_move(starts[f"A{i}"], h.tolist(), t.tolist(), res / 8)
+            rows.append(dict(pair=i, seed_a=seeds[i][0], seed_b=seeds[i][1], points=int(k), method=IDEAL,
+                             md_before=md(a, goal[i], idx), steps=0, reached=None, tracked_reached=None,
+                             moved=None, tracked_md=None, seconds=0.0))
             for m in ENGINES:
                 sess = make_session(m, G, h.tolist(), t.tolist(), (params or {}).get(m), seed=seeds[i][0], psi=psi,
                                     max_steps=steps)
@@ -148,7 +156,7 @@ def run(G, pairs, steps, mp_python, seed=0, psi=0.7, subsets=("1", "5", "68"), s
 def summarise(rows, res, subsets):
     summary = {}
     for k in subsets:
-        for m in ENGINES:
+        for m in (IDEAL,) + tuple(ENGINES):
             rs = [r for r in rows if r["points"] == int(k) and r["method"] == m]
             ok = [r for r in rs if r["md_after"] is not None]
             if not rs:
@@ -160,8 +168,10 @@ def summarise(rows, res, subsets):
                 method=m, points=int(k), edits=len(rs), undetected=len(rs) - len(ok), md_before=before,
                 md_after=after, md_before_frac=before / res, md_after_frac=None if after is None else after / res,
                 reduction=None if after is None else 1 - after / before_ok,
-                tracked_md=st.mean(r["tracked_md"] for r in rs), moved_median=median(r["moved"] for r in rs),
-                reached=sum(r["reached"] for r in rs), tracked_reached=sum(r["tracked_reached"] for r in rs),
+                tracked_md=None if m == IDEAL else st.mean(r["tracked_md"] for r in rs),
+                moved_median=None if m == IDEAL else median(r["moved"] for r in rs),
+                reached=None if m == IDEAL else sum(r["reached"] for r in rs),
+                tracked_reached=None if m == IDEAL else sum(r["tracked_reached"] for r in rs),
                 steps=st.mean(r["steps"] for r in rs),
                 seconds=st.mean(r["seconds"] for r in rs))
     return summary
@@ -212,10 +222,11 @@ def main(argv=None):
              "undetected results | steps | s per edit |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary.values():
         fmt = (lambda v, f: "n/a" if v is None else format(v, f))
+        ref = s["method"] == IDEAL
         lines.append(f"| {s['points']} | {s['method']} | {s['md_before']:.2f} | {fmt(s['md_after'], '.2f')} | "
                      f"{fmt(s['md_after_frac'], '.3f')} | {fmt(s['reduction'], '.0%')} | {fmt(s['moved_median'], '.2f')} | "
-                     f"{s['reached']}/{s['edits']} | {s['tracked_reached']}/{s['edits']} | {s['undetected']}/{s['edits']} | "
-                     f"{s['steps']:.0f} | {s['seconds']:.1f} |")
+                     + ("n/a | n/a | " if ref else f"{s['reached']}/{s['edits']} | {s['tracked_reached']}/{s['edits']} | ")
+                     + f"{s['undetected']}/{s['edits']} | " + ("n/a | n/a |" if ref else f"{s['steps']:.0f} | {s['seconds']:.1f} |"))
     lines.append("")
     lines.append(f"Pairs where landmark detection failed on A or B: {len(failed)}"
                  + "".join(f"\n- pair {f['pair']} (seeds {f['seed_a']}, {f['seed_b']}): {f['reason']}" for f in failed))
@@ -226,7 +237,7 @@ def main(argv=None):
     if summary:
         groups = [f"{k} pt" for k in subsets]
         series = {"no edit": [summary.get(f"draggan/{k}", {}).get("md_before") for k in subsets]}
-        for m in ENGINES:
+        for m in (IDEAL,) + tuple(ENGINES):
             series[m] = [summary.get(f"{m}/{k}", {}).get("md_after") for k in subsets]
         bar_plot(out / f"{name}.png", groups, series, "mean distance to target landmarks (px)",
                  f"Landmark MD, {res} px model, {args.pairs} pairs")

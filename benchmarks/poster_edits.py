@@ -37,6 +37,7 @@ import checkpoints
 from benchmarks import cli
 from dragcore import fidelity
 from dragcore.report import MOVED_ENOUGH
+from benchmarks.ideal import ideal_move
 from benchmarks.landmarks import default_mp_python, detect
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore.protocol import adapt
@@ -67,19 +68,6 @@ def landmark_motion(lm0, lm1, ids, handles, targets):
         req = np.subtract(t, h)
         fr.append(float((lm1[i] - lm0[i]) @ req / (req @ req)))
     return float(np.mean(fr))
-
-
-def ideal_move(img, handles, targets, sigma):
-    """img [1, 3, H, W] warped so content near each handle moves onto its target (Gaussian weights)."""
-    import torch.nn.functional as F
-    _, _, h, w = img.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
-    ux, uy = torch.zeros_like(xs), torch.zeros_like(ys)
-    for (hx, hy), (tx, ty) in zip(handles, targets):
-        g = torch.exp(-((xs - tx) ** 2 + (ys - ty) ** 2) / (2 * sigma ** 2))  # weight at the destination
-        ux, uy = ux + (tx - hx) * g, uy + (ty - hy) * g
-    grid = torch.stack([(xs - ux + 0.5) * 2 / w - 1, (ys - uy + 0.5) * 2 / h - 1], -1)[None]
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):

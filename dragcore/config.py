@@ -6,7 +6,8 @@ lr, mask weight, max steps, the supervised feature block, the trainable W+ rows,
 the sessions' keyword defaults, the command lines' defaults and checks, the app's fields, the edit
 JSON (what it records and what a replay accepts), `limits.RANGES` (the README's table of ranges)
 and the benchmarks. A default of None means "the model decides" (lr: the adapter's, 0.002 in
-W/W+ and 0.01 in Z; feature_res: `protocol.default_feature_res`; rows: 6, the papers';
+W/W+ and 0.01 in Z; feature_res: `protocol.default_feature_res`; rows: 6, the papers'
+(0 on a model with a warp pathway: only its deformation code moves);
 stop_distance: max(2 res/512, 2) px; feature_scale: measured on the start image).
 
 Ranges bound what a *user* may ask for (app fields, command lines, edit JSON, presets); the
@@ -47,7 +48,7 @@ class DragConfig:
     max_steps: int = setting(300, "Max steps", int, 1, 1000)
     lr: float = setting(None, "Learning rate", float, 1e-5, 1.0)
     mask_weight: float = setting(10.0, "Mask weight λ", float, 0.0, 1000.0)
-    rows: int = setting(None, "Trainable W+ rows", int, 1, 32)
+    rows: int = setting(None, "Trainable W+ rows", int, 0, 32)   # 0: the warp code only
     feature_res: int = setting(None, "Feature block (px)", int, 4, 1024)
     mode: str = setting("fast", "Mode", str, choices=MODES)
     precision: str = setting("auto", "Precision", str, choices=PRECISIONS)

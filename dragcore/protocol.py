@@ -83,9 +83,12 @@ class StyleGANAdapter:
             raise DragInputError(f"feature_res {self.feature_res} is not a synthesis block ({blocks})")
         self.noise_mode = noise_mode  # constant noise: resampling it every step makes the image flicker
         self.rows = min(TRAINABLE_ROWS, G.num_ws) if rows is None else rows
-        if isinstance(self.rows, bool) or not isinstance(self.rows, int) or not 1 <= self.rows <= G.num_ws:
-            raise DragInputError(f"rows (trainable W+ rows) must be an integer in [1, {G.num_ws}], got {rows!r}")
         self.code_rows = 0 if getattr(G.synthesis, "warp", None) is None else 1   # the deformation code row
+        low = 0 if self.code_rows else 1   # 0: only the deformation code moves (a drag through the warp alone)
+        if isinstance(self.rows, bool) or not isinstance(self.rows, int) or not low <= self.rows <= G.num_ws:
+            why = "" if self.code_rows or rows != 0 else \
+                " (0, only the deformation code, needs a model with a warp pathway; this one has none)"
+            raise DragInputError(f"rows (trainable W+ rows) must be an integer in [{low}, {G.num_ws}], got {rows!r}{why}")
 
     def latent_init(self, seed, psi=0.7, space="w+"):
         space = str(space).lower()

@@ -90,10 +90,13 @@ def test_landmarks_tiny_on_bundled_model(tmp_path):
     data = json.loads((tmp_path / "landmarks.json").read_text())
     assert data["resolution"] == 64
     assert failed == [] and data["failed"] == []
-    assert {(r["method"], r["points"]) for r in data["rows"]} == {(m, k) for m in ("draggan", "freedrag")
+    assert {(r["method"], r["points"]) for r in data["rows"]} == {(m, k) for m in ("draggan", "freedrag", landmarks.IDEAL)
                                                                     for k in (1, 5)}
     for r in data["rows"]:
-        assert 0 < r["md_before"] < 64 and r["steps"] <= 5 and r["seconds"] > 0
+        assert 0 < r["md_before"] < 64 and r["steps"] <= 5
+        assert (r["seconds"] > 0) == (r["method"] != landmarks.IDEAL)   # the reference row runs no engine
+    ideal = [r for r in data["rows"] if r["method"] == landmarks.IDEAL]
+    assert all(r["md_after"] is not None for r in ideal)   # seeds 0 and 1: the warped A is still a face
     assert (tmp_path / "landmarks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert summary["freedrag/5"]["edits"] == 1
     assert "detection failed on A or B: 0" in (tmp_path / "landmarks.md").read_text()

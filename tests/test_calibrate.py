@@ -18,7 +18,9 @@ def test_sweep_writes_presets_and_keeps_the_other_engine(tmp_path, monkeypatch):
     other = {"draggan": {"lr": 0.123}, "draggan_command": "an earlier run"}
     (tmp_path / f"{MODEL}.json").write_text(json.dumps(other))
     out = calibrate.main(["--model", MODEL, "--seeds", "5000-5000", "--steps", "2", "--engines", "freedrag"])
-    cands = calibrate.space(64, checkpoints.load(MODEL).synthesis.block_resolutions)["freedrag"]
+    G = checkpoints.load(MODEL)
+    cands = calibrate.space(64, G.synthesis.block_resolutions, G.synthesis.warp is not None)["freedrag"]
+    assert 0 in dict(cands)["rows"]   # the bundled model has a warp pathway: the code alone is a candidate
     trials = out["freedrag_trials"]
     assert len(trials) == sum(len(v) for _, v in cands)  # every candidate of every setting tried once
     assert all(-1.0 <= t["score"] <= 1.5 for t in trials)

@@ -127,7 +127,7 @@ def test_edit_json_reads_every_engine_setting(tmp_path):
     assert params == dict(lr=0.003, rows=4, stop_distance=1.5, track_step=0.5, precision="fp32", r1=2.0)
     for bad, match in ((dict(track_step=2.0), "params.track_step must be a number from 0.05 to 1"),
                        (dict(precision="fp8"), "params.precision must be one of"),
-                       (dict(rows=0), "params.rows must be a whole number from 1 to 32")):
+                       (dict(rows=-1), "params.rows must be a whole number from 0 to 32")):
         (tmp_path / "b.json").write_text(json.dumps(dict(edit, params=bad)))
         with pytest.raises(export.EditError, match=match):
             export.read_edit(tmp_path / "b.json")

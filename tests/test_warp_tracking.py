@@ -77,6 +77,18 @@ def test_adapter_carries_and_trains_the_code(warped):
         gen.check_latent(torch.zeros(1, warped.num_ws + 2, warped.w_dim))
 
 
+def test_rows_zero_trains_only_the_code(warped):
+    """rows 0 on a model with a warp pathway: a drag moves content through the code alone, every
+    style row stays as it was; on a model without one, rows 0 is refused with the reason."""
+    s = DragGANSession(warped, [[20, 30]], [[28, 30]], DragGANConfig(seed=2, max_steps=8, rows=0, lr=0.01))
+    start = s.latent.clone()
+    r = s.run()
+    assert torch.equal(s.latent[:, :warped.num_ws], start[:, :warped.num_ws])
+    assert s.latent[:, -1].abs().max() > 0 and r.params["rows"] == 0
+    with pytest.raises(DragInputError, match=r"0, only the deformation code, needs a model with a warp pathway"):
+        DragGANSession(small_G(), [[20, 30]], [[28, 30]], DragGANConfig(rows=0))
+
+
 def test_unknown_tracker_is_one_line_naming_the_choices():
     with pytest.raises(DragInputError, match="tracker must be one of features, flow, got 'sift'"):
         DragGANSession(small_G(), [[20, 20]], [[26, 20]], DragGANConfig(tracker="sift"))
