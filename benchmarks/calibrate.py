@@ -18,8 +18,9 @@ the content's motion along the request (optical flow, `dragcore.motion`), as a f
 requested length, clipped to [-1, 1.5]. Guards: a setting that wrecks the image (median PSNR of
 the area farther than res/4 from every point below `--min-psnr`) or repaints it (median colour cast
 above `--max-cast` or far-field change above `--max-far`, /255, dragcore.fidelity) is rejected.
-Ties (within 0.02) go to the faster setting. `--tracker` calibrates with that tracker (written into
-the presets); by default the engines' own default tracker.
+Ties (within 0.02) go to the more local setting (far-field change, to 1/255), then to the faster.
+`--tracker` calibrates with that tracker (written into the presets); by default the engines' own
+default tracker.
 
 Search: coordinate descent, one pass per engine in the order of `space()` (learning rate first,
 then the trainable W+ rows (0, the warp code alone, on a model with a warp pathway), feature block, radii, stop/arrival distances, tracking grid), each
@@ -127,7 +128,8 @@ def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print,
         if not scored:
             continue
         top = max(e["score"] for e, _ in scored)
-        ev, v = min(((e, v) for e, v in scored if e["score"] >= top - 0.02), key=lambda x: x[0]["seconds"])
+        ev, v = min(((e, v) for e, v in scored if e["score"] >= top - 0.02),
+                    key=lambda x: (round(x[0]["far_field"]), x[0]["seconds"]))   # the more local, then the faster
         best[name], best_eval = v, ev
     return best, best_eval, trials
 

@@ -133,6 +133,22 @@ def test_landmarks_needs_mediapipe_python(tmp_path):
         landmarks.detect({"a": torch.zeros(1, 3, 8, 8)}, str(tmp_path / "no-such-python"))
 
 
+@pytest.mark.integration   # ~10 s, real fits on the bundled model
+def test_reachability_the_pathway_moves_what_w_plus_cannot(tmp_path):
+    """One held-out face, four local moves, 20 Adam steps each. The reference rows score what they
+    must (no edit: 0; the ideal move: reached 1), and the optical flow, not the fit's loss, sees the
+    deformation code move the content while the W+ rows alone (the model without its pathway) do not."""
+    from benchmarks import reachability
+    summary = reachability.main(["--seeds", "3000", "--steps", "20", "--out", str(tmp_path)])
+    assert list(summary) == ["no edit", "ideal local move", "W+ rows 0-5", "code only", "W+ rows 0-5 + code"]
+    assert summary["no edit"]["moved"] == 0 and summary["no edit"]["reached"] == 0
+    assert summary["ideal local move"]["reached"] == 1 and summary["ideal local move"]["moved"] > 0.8
+    assert summary["code only"]["moved"] > 0.6 > 0.3 > summary["W+ rows 0-5"]["moved"]
+    assert summary["code only"]["reached"] > summary["W+ rows 0-5"]["reached"]
+    rows = json.loads((tmp_path / "reachability.json").read_text())["rows"]
+    assert len(rows) == 4 * 5 and "| code only |" in (tmp_path / "reachability.md").read_text()
+
+
 @pytest.mark.integration   # ~13 s, a subprocess per engine
 def test_step_time_benchmark_smoke(tmp_path):
     from benchmarks.step_time import main
