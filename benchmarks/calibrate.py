@@ -14,8 +14,9 @@ the poster's smile (res/20) to beyond its turn (res/10), so a stop distance that
 small edits shows in the score.
 
 Objective: what the picture shows, not what the engine claims: the median over the drags of
-the content's motion along the request (optical flow, `dragcore.motion`), as a fraction of the
-requested length, clipped to [-1, 1.5]. Guards: a setting that wrecks the image (median PSNR of
+1 - |1 - f|, f the content's motion along the request (optical flow, `dragcore.motion`) as a
+fraction of the requested length, clipped to [-1, 1.5]: 1 is the content exactly at the target,
+and a drag that overshoots by a tenth scores as one that stops a tenth short. Guards: a setting that wrecks the image (median PSNR of
 the area farther than res/4 from every point below `--min-psnr`) or repaints it (median colour cast
 above `--max-cast` or far-field change above `--max-far`, /255, dragcore.fidelity) is rejected.
 Ties (within 0.02) go to the more local setting (far-field change, to 1/255), then to the faster.
@@ -90,7 +91,7 @@ def far_mask(shape, points, radius):
 
 
 def evaluate(G, engine, params, cases, steps, psi=0.7):
-    """Median clipped moved_fraction, median far-field PSNR and mean seconds over the drags."""
+    """Median of 1 - |1 - moved_fraction| (clipped), median far-field PSNR and mean seconds over the drags."""
     fracs, psnrs, secs, casts, fars = [], [], [], [], []
     for seed, h, t in cases:
         sess = make_session(engine, G, [h], [t], params, seed=seed, psi=psi, max_steps=steps)
@@ -105,7 +106,8 @@ def evaluate(G, engine, params, cases, steps, psi=0.7):
             a, b = sess.render(sess.latent0), sess.render()
         m = far_mask(sess.shape, [h, t], sess.res / 4)
         psnrs.append(psnr(a[..., m], b[..., m]))
-    return dict(score=st.median(fracs), mean=st.mean(fracs), far_psnr=st.median(psnrs), seconds=st.mean(secs),
+    hits = [1 - abs(1 - f) for f in fracs]   # overshooting the target misses it as much as stopping short
+    return dict(score=st.median(hits), mean=st.mean(fracs), far_psnr=st.median(psnrs), seconds=st.mean(secs),
                 colour_cast=st.median(casts), far_field=st.median(fars), fractions=[round(f, 3) for f in fracs])
 
 
@@ -163,7 +165,7 @@ def main(argv=None):
     gen = adapt(G, "cpu")
     cases = drags(seeds, tuple(getattr(gen, "shape", (gen.resolution,) * 2)))
     blocks = G.synthesis.block_resolutions
-    out = dict(model=args.model, seeds=args.seeds, steps=args.steps, objective="median moved_fraction (optical flow)",
+    out = dict(model=args.model, seeds=args.seeds, steps=args.steps, objective="median 1 - |1 - moved_fraction| (optical flow)",
                command=f"python -m benchmarks.calibrate --model {args.model} --seeds {args.seeds} --steps {args.steps}"
                        + (f" --tracker {args.tracker}" if args.tracker else ""))
     for engine in engines:

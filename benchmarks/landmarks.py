@@ -27,7 +27,7 @@ result has no detectable face is reported with MD null and counted in `undetecte
 landmarks, every edit reports the optical-flow motion of its points (dragcore.motion, mean
 moved_fraction over the points), `reached` (engine at target and content at least half way)
 and the engine's own verdict (`tracked_reached`). A reference row, **ideal local move**
-(benchmarks.ideal: A warped so the content around each handle lands exactly on its target), shows
+(dragcore.localmove: A warped so the content around each handle lands exactly on its target), shows
 what the detector makes of a perfectly local edit of the same size: the MD cut a local drag can get.
 Writes benchmarks/results/landmarks[_xS].{json,csv,md,png}.
 """
@@ -45,7 +45,7 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import cli
-from benchmarks.ideal import ideal_move
+from dragcore.localmove import ideal_move
 from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, write
 from dragcore.protocol import adapt
 from dragcore.report import to_uint8

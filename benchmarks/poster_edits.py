@@ -37,7 +37,7 @@ import checkpoints
 from benchmarks import cli
 from dragcore import fidelity
 from dragcore.report import MOVED_ENOUGH
-from benchmarks.ideal import ideal_move
+from dragcore.localmove import ideal_move
 from benchmarks.landmarks import default_mp_python, detect
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore.protocol import adapt

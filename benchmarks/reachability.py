@@ -5,7 +5,7 @@
 A drag engine can only move what the model can show moved. This benchmark asks the model
 directly, without any engine: for each held-out face I = G(w) and a random local move T (the
 content around a point of the face's central half carried by 3-12 % of the image in a random
-direction, Gaussian falloff sigma = res/8: `benchmarks.ideal`), the latent is optimised (Adam,
+direction, Gaussian falloff sigma = res/8: `dragcore.localmove`), the latent is optimised (Adam,
 `--steps`, L1 to the picture) toward J = T(I), in each of these sets of trainable rows:
 
 * **W+ rows 0-5**: what the papers' engines optimise; on a model without a warp pathway this is all
@@ -31,7 +31,7 @@ import torch
 
 import checkpoints
 from benchmarks import cli
-from benchmarks.ideal import ideal_move
+from dragcore.localmove import ideal_move
 from benchmarks.report import median, write
 from dragcore import fidelity, motion
 from dragcore.protocol import TRAINABLE_ROWS, adapt

@@ -1,11 +1,13 @@
 """The warp pathway (stylegan.warp), the trackers (dragcore.tracking) and the report's colour cast
 and far-field change (dragcore.fidelity), on real networks and real drags."""
+import json
+
 import numpy as np
 import pytest
 import torch
 
 import stylegan
-from dragcore import DragInputError, adapt, fidelity, motion, tracking
+from dragcore import DragInputError, fidelity, motion, tracking
 from dragcore.protocol import StyleGANAdapter
 from dragcore.report import Reporter
 from draggan.engine import DragGANSession
@@ -183,3 +185,34 @@ def test_a_drag_whose_content_does_not_come_stops_as_stalled(engine):
     # flow readings: every step (DragGAN at 64 px), at the end of each sub-motion of <= 5 steps (FreeDrag)
     assert r.stop_reason == "stalled" and tracking.STALL_STEPS <= r.steps <= tracking.STALL_STEPS + 10
     assert not r.tracked_reached and abs(r.moved_fraction[0]) < 0.1
+
+
+@pytest.mark.integration   # ~5 s, real reachability steps
+def test_reach_learns_only_the_centres_and_resumes_exactly(tmp_path):
+    """training.reach: the centres move, every other weight and every unedited render stay as they
+    were, the file records the run, and 2 + 2 resumed steps give exactly the 4-step run's centres."""
+    from training import reach
+    src = tmp_path / "w.safetensors"
+    stylegan.save(with_warp(small_G(), res=16, grid=4, gain=1.0), src)
+    common = ["--from", str(src), "--batch", "2", "--inner", "2", "--save-every", "1", "--lr", "0.01"]
+    assert reach.main(common + ["--out", str(tmp_path / "a.safetensors"), "--steps", "4"]) == 0
+    assert reach.main(common + ["--out", str(tmp_path / "b.safetensors"), "--steps", "2"]) == 0
+    assert reach.main(common + ["--out", str(tmp_path / "b.safetensors"), "--steps", "4"]) == 0   # resumes at 2
+    G0, A, B = (stylegan.load(p) for p in (src, tmp_path / "a.safetensors", tmp_path / "b.safetensors"))
+    assert torch.equal(A.synthesis.warp.centres, B.synthesis.warp.centres)
+    assert not torch.equal(A.synthesis.warp.centres, G0.synthesis.warp.centres)
+    sd0, sda = G0.state_dict(), A.state_dict()
+    assert [k for k in sd0 if not torch.equal(sd0[k], sda[k])] == ["synthesis.warp.centres"]
+    ws = G0.mapping(torch.randn(2, G0.z_dim, generator=torch.Generator().manual_seed(1)), truncation_psi=0.7)
+    with torch.no_grad():
+        assert torch.equal(G0.synthesis(ws), A.synthesis(ws))
+    meta = json.loads(stylegan.read_metadata(tmp_path / "a.safetensors")["warp"])
+    assert meta["trained"] is True and meta["reach"]["steps"] == 4
+
+
+def test_reach_refuses_a_model_without_a_pathway(tmp_path, capsys):
+    from training import reach
+    src = tmp_path / "plain.safetensors"
+    stylegan.save(small_G(), src)
+    assert reach.main(["--from", str(src), "--out", str(tmp_path / "o.safetensors"), "--steps", "1"]) == 2
+    assert "has no warp pathway (add one with python -m training.warp)" in capsys.readouterr().err

@@ -1,9 +1,11 @@
-"""The ideal local move: the reference edit every drag benchmark scores beside the engines.
+"""The ideal local move: a picture with the content around each handle carried onto its target.
 
 The start image is warped so that the content around each handle lands exactly on its target and
 nothing else moves (a Gaussian-weighted displacement, weight read at the destination). It is what a
-perfectly local drag would show; a landmark detector's score for it is the best a local edit can get
-under that judge (benchmarks.poster_edits, benchmarks.landmarks).
+perfectly local drag would show: the reference row every drag benchmark scores beside the engines
+(a landmark detector's score for it is the best a local edit can get under that judge:
+benchmarks.poster_edits, benchmarks.landmarks, benchmarks.reachability), and the picture the warp
+pathway is trained to reach (training.reach). Differentiable, batched over nothing: one image.
 """
 import torch
 import torch.nn.functional as F
