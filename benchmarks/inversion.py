@@ -7,9 +7,7 @@ reconstructions; (2) n images the model did not generate (samples of the DCGAN t
 and the PTI gain over W+; seconds per inversion; (3) Z vs W interpolation smoothness over n seed
 pairs. Writes benchmarks/results/inversion.{json,csv,md}.
 """
-import json
 import statistics as st
-import time
 from pathlib import Path
 
 import torch

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 
-import stylegan
 from benchmarks import cli
 from stylegan.convert import from_official
 
@@ -123,8 +122,8 @@ def main(argv=None):
     if args.human:
         rows += human_configs(official_networks(args.human, "training_scripts/sg2/training/networks.py"))
     worst = max(r["image_max_abs"] for r in rows)
-    md = [f"Parity with the official code through our converter (random weights, noise 'const', fp32; worst of "
-          f"psi 1 / 0.7 / 0.5 with cutoff 8). `python -m benchmarks.official_parity --official PATH --human PATH`",
+    md = ["Parity with the official code through our converter (random weights, noise 'const', fp32; worst of "
+          "psi 1 / 0.7 / 0.5 with cutoff 8). `python -m benchmarks.official_parity --official PATH --human PATH`",
           "", "| configuration | image | max abs diff, mapping | max abs diff, image | largest image value |",
           "|---|---|---|---|---|"]
     for name in dict.fromkeys(r["config"] for r in rows):
