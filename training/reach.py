@@ -141,7 +141,6 @@ def main(argv=None):
     if state is not None:
         print(f"resuming from {state_path} at step {state['step']}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     state = train(G, a.steps, a.batch, a.inner, lr=a.lr, seed=a.seed, state=state,
                   save_state=lambda s: torch.save(s, state_path), save_every=a.save_every)
     meta = {k: v for k, v in read_metadata(a.source).items() if k not in ("format", "version", "config")}
