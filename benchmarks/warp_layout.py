@@ -7,7 +7,8 @@ shipped pathway is taken off first), then both engines drag with the model's pre
 tracker included) on the calibration drags of the given *training* seeds (benchmarks.calibrate.drags).
 Reported per layout and engine: the content's motion along the request by optical flow (median),
 the colour cast and far-field change (medians, /255, dragcore.fidelity) and seconds per drag.
-"none" is the model without a pathway. Writes benchmarks/results/warp_layout.{json,md}.
+"none" is the model without a pathway (where a preset moves the code alone, rows 0, it drags with
+the engines' default rows instead: it has no code). Writes benchmarks/results/warp_layout.{json,md}.
 """
 import statistics as st
 import time
@@ -64,7 +65,11 @@ def main(argv=None):
     for layout in args.layouts:
         G = layout_model(base, layout)
         for engine in ENGINES:
-            rows.append(dict(layout=layout, engine=engine, **evaluate(G, engine, presets[engine], cases, args.steps)))
+            params = presets[engine]
+            if G.synthesis.warp is None and params.get("rows") == 0:   # no code to move alone: the papers' rows
+                params = dict(params, rows=None)
+            rows.append(dict(layout=layout, engine=engine, rows=params.get("rows"),
+                             **evaluate(G, engine, params, cases, args.steps)))
             print(rows[-1], flush=True)
     fmt = lambda v, f: "n/a" if v is None else format(v, f)
     lines = [f"Warp pathway layouts (stage px : grid k : gain) on the bundled model's weights, the model's presets, "
