@@ -123,7 +123,18 @@ def _drag(page, button, max_steps, n):
 
 
 def _shot(page, selector, path):
-    page.locator(selector).first.screenshot(path=str(path))
+    """The element as the user sees it once it has settled: no longer marked pending by Gradio (a pending
+    block flashes between half and full opacity every 0.5 s), then two screenshots 0.3 s apart that agree."""
+    block = selector.split()[0]
+    page.wait_for_function(f"() => !document.querySelector('{block}.pending, {block} .pending')", timeout=60_000)
+    before = None
+    for _ in range(40):
+        page.locator(selector).first.screenshot(path=str(path))
+        now = Path(path).read_bytes()
+        if now == before:
+            break
+        before = now
+        page.wait_for_timeout(300)
     return np.asarray(Image.open(path).convert("L").resize((64, 64), Image.BOX), float)
 
 
