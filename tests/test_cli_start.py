@@ -99,7 +99,8 @@ def test_latent_from_the_app_export_and_from_a_drag_continue(tmp_path, capsys):
     assert r["source"] == {"kind": "latent", "file": str(tmp_path / "freedrag_latent.pt")} and r["seed"] is None
     saved = load_file(str(a / "latent.safetensors"))["latent"]
     # the dragged latent (with the bundled model's deformation code row, stylegan.warp), not the start
-    assert saved.shape == (1, ws.shape[1] + G.config.code_rows, ws.shape[2]) and not torch.equal(saved[:, :ws.shape[1]], ws)
+    start = torch.cat([ws, ws.new_zeros(1, G.config.code_rows, ws.shape[2])], 1)   # the start, with a zero code
+    assert saved.shape == start.shape and not torch.equal(saved, start)
     # continue from the drag's own latent: the next drag starts at the first one's result
     assert main(DragGANSession, argv=["--latent", str(a / "latent.safetensors"), "--point", "21,32,26,32",
                                       "--steps", "4", "--out", str(b), "--device", "cpu"]) == 0
