@@ -16,18 +16,19 @@ small edits shows in the score.
 Objective: what the picture shows, not what the engine claims: the median over the drags of
 1 - |1 - f|, f the content's motion along the request (optical flow, `dragcore.motion`) as a
 fraction of the requested length, clipped to [-1, 1.5]: 1 is the content exactly at the target,
-and a drag that overshoots by a tenth scores as one that stops a tenth short. Guards: a setting that wrecks the image (median PSNR of
-the area farther than res/4 from every point below `--min-psnr`) or repaints it (median colour cast
-above `--max-cast` or far-field change above `--max-far`, /255, dragcore.fidelity) is rejected.
+and a drag that overshoots by a tenth scores as one that stops a tenth short. Guards: a setting
+that wrecks the image (median PSNR of the area farther than res/4 from every point below
+`--min-psnr`) or repaints it (median colour cast above `--max-cast` or far-field change above
+`--max-far`, /255, dragcore.fidelity) is rejected.
 Ties (within 0.02) go to the more local setting (far-field change, to 1/255), then to the faster.
 `--tracker` calibrates with that tracker (written into the presets); by default the engines' own
 default tracker.
 
 Search: coordinate descent, one pass per engine in the order of `space()` (learning rate first,
-then the trainable W+ rows (0, the warp code alone, on a model with a warp pathway), feature block, radii, stop/arrival distances, tracking grid), each
-setting tried with the others at their best so far. `--engines draggan` and `--engines freedrag`
-can run as two processes: each updates only its own engine's section of the file. `--settings lr,rows`
-sweeps only those settings, from the model's current presets (`--from-presets`) or the registry's.
+then the trainable W+ rows (0, the warp code alone, on a model with a warp pathway), feature
+block, radii, stop/arrival distances, tracking grid), each setting tried with the others at their
+best so far. `--engines draggan` and `--engines freedrag` can run as two processes: each updates
+only its own engine's section of the file. `--settings lr,rows` sweeps only those settings, from the model's current presets (`--from-presets`) or the registry's.
 Bad input (an unknown model id, an empty seed range, an unknown setting) is a one-line error.
 """
 import json
