@@ -28,7 +28,8 @@ Search: coordinate descent, one pass per engine in the order of `space()` (learn
 then the trainable W+ rows (0, the warp code alone, on a model with a warp pathway), feature
 block, radii, stop/arrival distances, tracking grid), each setting tried with the others at their
 best so far. `--engines draggan` and `--engines freedrag` can run as two processes: each updates
-only its own engine's section of the file. `--settings lr,rows` sweeps only those settings, from the model's current presets (`--from-presets`) or the registry's.
+only its own engine's section of the file. `--settings lr,rows` sweeps only those settings, from
+the model's current presets (`--from-presets`) or the registry's.
 Bad input (an unknown model id, an empty seed range, an unknown setting) is a one-line error.
 """
 import json
