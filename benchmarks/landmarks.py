@@ -45,8 +45,8 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import cli
-from dragcore.localmove import ideal_move
 from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, write
+from dragcore.localmove import ideal_move
 from dragcore.protocol import adapt
 from dragcore.report import to_uint8
 

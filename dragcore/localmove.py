@@ -5,7 +5,9 @@ nothing else moves (a Gaussian-weighted displacement, weight read at the destina
 perfectly local drag would show: the reference row every drag benchmark scores beside the engines
 (a landmark detector's score for it is the best a local edit can get under that judge:
 benchmarks.poster_edits, benchmarks.landmarks, benchmarks.reachability), and the picture the warp
-pathway is trained to reach (training.reach). Differentiable, batched over nothing: one image.
+pathway is trained to reach (training.reach). Differentiable; one image at a time.
+Its twin `dragcore.motion.synthetic_warp` moves one point by exactly its vector (an inverted field,
+uint8 images) to validate the optical-flow measure; this one is the cheap, torch, many-point form.
 """
 import torch
 import torch.nn.functional as F
