@@ -31,9 +31,9 @@ import torch
 
 import checkpoints
 from benchmarks import cli
-from dragcore.localmove import ideal_move
 from benchmarks.report import median, write
 from dragcore import fidelity, motion
+from dragcore.localmove import ideal_move
 from dragcore.protocol import TRAINABLE_ROWS, adapt
 from dragcore.report import to_uint8
 
