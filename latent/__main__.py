@@ -22,7 +22,7 @@ from stylegan.precision import choose
 
 from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid, sefa_directions, apply_direction
 from . import truncation_sweep, to_uint8, seed_z
-from .invert import generator_delta, invert, load_image
+from .invert import apply_delta, generator_delta, invert, load_image
 
 PRECISION_HELP = "fp32, bf16, fp16 or auto (default: bf16 where the device computes it natively and the model is large)"
 
@@ -71,9 +71,14 @@ def invert_main(argv):
     model = args.model or checkpoints.DEFAULT_MODEL   # recorded: `python -m draggan --inverted DIR` drags on it
     save_file({"ws": r["ws"].cpu().contiguous()}, str(out / "latent.safetensors"), metadata={"model": model})
     G_final = r["G_tuned"] or r["G_noise"]
-    save_file({k: v.cpu() for k, v in generator_delta(G, G_final).items()}, str(out / "generator_delta.safetensors"),
+    delta = {k: v.cpu() for k, v in generator_delta(G, G_final).items()}
+    save_file(delta, str(out / "generator_delta.safetensors"),
               metadata={"what": "tuned minus original generator weights (PTI + projected noise maps)"})
-    image_strip([to_uint8(r["reconstruction"])]).save(out / "reconstruction.png")
+    # the reconstruction as every reader of this folder rebuilds it (original + delta, which can differ from the
+    # tuned weights by a float rounding), so a drag from this folder starts from exactly this picture
+    with torch.no_grad():
+        recon = apply_delta(G, delta).synthesis(r["ws"].to(next(G.parameters()).device))
+    image_strip([to_uint8(recon)]).save(out / "reconstruction.png")
     image_strip([to_uint8(r["target"])]).save(out / "target.png")
     (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1), loss=r["loss"],
                                                       precision=r["precision"],
