@@ -33,7 +33,11 @@ RANGES = {
     "width": ("--ngf/--ndf", int, 8, 512),
     "workers": ("--workers", int, 0, 64),
     "iterations": ("--max-iters", int, 1, 10_000_000),
-    "sample_count": ("--n", int, 1, 100_000),
+    "sample_count": ("--n", int, 1, 100_000),   # dcgan make-faces: written 64 at a time
+    "grid_samples": ("--n", int, 1, 1024),      # dcgan sample: one grid image
+    "scale": ("--scale", int, 1, 16),           # latent interp|mix|truncation|sefa: pixel repeat of the grid
+    "grid_seeds": ("Number of --seeds", int, 1, 9),
+    "crop": ("--crop", int, 0, 100_000),
 }
 
 # sizes of things users send (bytes, pixels, nesting)
@@ -53,6 +57,7 @@ SETTINGS = {
     "download_wait": ("LATENTLAB_DOWNLOAD_WAIT", 25.0),    # s an app request waits for a running download
     "model_cache": ("LATENTLAB_MODEL_CACHE", 4.0),         # generators kept in memory by the app (LRU)
     "chain_drags": ("LATENTLAB_CHAIN_DRAGS", 20.0),        # drags in one image's chain (each keeps its frames)
+    "cli_memory_gb": ("LATENTLAB_CLI_MEMORY_GB", 6.0),     # GB a command line's size knobs may ask for
 }
 
 
@@ -128,6 +133,35 @@ def check(name, value, label=None):
     return number
 
 
+def gigabytes(nbytes):
+    return f"~{nbytes / 1e9:.1f} GB" if nbytes >= 1e8 else f"~{max(nbytes, 1) / 1e6:.0f} MB"
+
+
+def check_sized(name, value, label, need):
+    """`check` for a size knob, whose refusal also says what the value would cost: need(value) ->
+    bytes (an estimate)."""
+    try:
+        return check(name, value, label)
+    except LimitError as e:
+        try:
+            big = float(value) > RANGES[name][3]
+            cost = need(float(value)) if big else 0
+        except (TypeError, ValueError, OverflowError):
+            raise e from None
+        if not math.isfinite(cost) or cost <= 0:
+            raise e from None
+        raise LimitError(f"{e} (it would need {gigabytes(cost)} of memory)") from None
+
+
+def check_memory(what, nbytes):
+    """LimitError when a command line's estimated memory use is over the budget (cli_memory_gb)."""
+    budget = setting("cli_memory_gb") * 1e9
+    if nbytes > budget:
+        raise LimitError(f"{what} needs {gigabytes(nbytes)} of memory, more than the {budget / 1e9:g} GB budget "
+                         f"({SETTINGS['cli_memory_gb'][0]}); ask for less")
+    return nbytes
+
+
 def check_size(name, n, what):
     if n > SIZES[name]:
         raise LimitError(f"{what} is too large: {n:,} (at most {SIZES[name]:,})")
@@ -146,6 +180,8 @@ def check_out_dir(path, flag="--out"):
         parent = parent.parent
     if not parent.is_dir():
         raise LimitError(f"{flag} {path} is under a file ({parent})")
+    if str(parent.resolve()).startswith(("/proc", "/sys", "/dev")):
+        raise LimitError(f"{flag} {path} cannot be created ({parent} is a system folder)")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise LimitError(f"{flag} {path} cannot be written (no permission in {parent})")
     return out

@@ -1,10 +1,17 @@
-"""python -m dcgan train | sample | make-faces (see README / docs/dcgan.md)."""
+"""python -m dcgan train | sample | make-faces (see README / docs/dcgan.md).
+
+Every number, file and output path is checked first (limits.py, clisafe); outputs appear only when
+complete: `sample` writes its grid through a temporary file, `make-faces` and a fresh `train` fill a
+temporary folder renamed into place at the end (`train --resume` goes on in its own folder, whose
+checkpoint is replaced atomically). Exit codes: 0 done, 2 bad input (one line), 130 interrupted.
+"""
 import argparse
 import sys
 from pathlib import Path
 
 import torch
 
+import clisafe
 import dcgan
 import limits
 from dcgan.train import load_checkpoint
@@ -29,7 +36,7 @@ def _parser():
     s = sub.add_parser("sample", help="a sample grid from a checkpoint or the pretrained model")
     s.add_argument("--checkpoint", default="pretrained")
     s.add_argument("--out", required=True)
-    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--n", type=int, default=64, help=f"images in the grid (at most {limits.RANGES['grid_samples'][3]})")
     s.add_argument("--seed", type=int, default=0)
     m = sub.add_parser("make-faces", help="write samples of the pretrained DCGAN as a face folder")
     m.add_argument("--n", type=int, default=4000)
@@ -38,44 +45,73 @@ def _parser():
     return ap
 
 
-def main(argv=None):
-    args = _parser().parse_args(argv)
+TRAIN_FILES = ("checkpoint.pt", "losses.csv", "loss_curves.png", "samples_epoch*")
+BATCH = 64   # images generated at once (sample, make-faces)
+
+
+def _generate(G, n, seed):
+    """n images [n, 3, 64, 64] in [-1, 1], BATCH at a time (memory bounded whatever n is)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for i in range(0, n, BATCH):
+            yield i, G(torch.randn(min(BATCH, n - i), 100, generator=gen))
+
+
+def _sample_generator(spec):
+    if spec == "pretrained":
+        return dcgan.load_pretrained()
+    ck = load_checkpoint(clisafe.regular_file(spec, "--checkpoint"))
+    G = dcgan.Generator(ngf=limits.check("width", ck.get("ngf", 64), "the checkpoint's ngf"))
     try:
-        _check_args(args)
-        if args.cmd == "train":
-            r = dcgan.train(args.data, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            seed=args.seed, ngf=args.ngf, ndf=args.ndf, resume=args.resume, max_iters=args.max_iters,
-                            workers=args.workers)
-            print(f"done: {r['iterations']} iterations in {r['seconds']:.0f}s -> {args.out}")
-        elif args.cmd == "sample":
-            if args.checkpoint == "pretrained":
-                G = dcgan.load_pretrained()
-            else:
-                ck = load_checkpoint(args.checkpoint)
-                G = dcgan.Generator(ngf=ck.get("ngf", 64))
-                G.load_state_dict(ck["G"])
-                G.eval()
-            z = torch.randn(args.n, 100, generator=torch.Generator().manual_seed(args.seed))
-            with torch.no_grad():
-                dcgan.grid(G(z)).save(args.out)
-            print(args.out)
+        G.load_state_dict(ck["G"])
+    except (RuntimeError, TypeError, KeyError) as e:
+        raise dcgan.DCGANCheckpointError(f"--checkpoint {spec} does not hold this DCGAN's generator "
+                                         f"({clisafe.one_line(e, 120)})") from None
+    if not all(torch.isfinite(p).all() for p in G.state_dict().values()):
+        raise dcgan.DCGANCheckpointError(f"--checkpoint {spec}: its generator holds NaN or Inf weights")
+    return G.eval()
+
+
+def _main(argv):
+    args = _parser().parse_args(argv)
+    _check_args(args)
+    if args.cmd == "train":
+        if args.resume:   # a run goes on in its own folder
+            r = _train(args, args.out)
         else:
-            G = dcgan.load_pretrained()
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            gen = torch.Generator().manual_seed(args.seed)
-            for i in range(0, args.n, 64):
-                z = torch.randn(min(64, args.n - i), 100, generator=gen)
-                with torch.no_grad():
-                    x = to_uint8(G(z))
-                from PIL import Image
-                for j, im in enumerate(x):
+            with clisafe.atomic_dir(args.out) as tmp:
+                r = _train(args, tmp)
+        print(f"done: {r['iterations']} iterations in {r['seconds']:.0f}s -> {args.out}")
+    elif args.cmd == "sample":
+        G = _sample_generator(args.checkpoint)
+        images = torch.cat([x for _, x in _generate(G, args.n, args.seed)])
+        with clisafe.atomic_file(args.out) as tmp:
+            dcgan.grid(images).save(tmp)
+        print(args.out)
+    else:
+        from PIL import Image
+        G = dcgan.load_pretrained()
+        with clisafe.atomic_dir(args.out) as out:
+            for i, x in _generate(G, args.n, args.seed):
+                for j, im in enumerate(to_uint8(x)):
                     Image.fromarray(im).save(out / f"face_{i + j:06d}.png")
-            print(f"{args.n} faces -> {out}")
-    except (ValueError, OSError, FloatingPointError) as e:  # DCGANError and LimitError are ValueErrors
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+        print(f"{args.n} faces -> {args.out}")
     return 0
+
+
+def _train(args, out):
+    return dcgan.train(args.data, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                       ngf=args.ngf, ndf=args.ndf, resume=args.resume, max_iters=args.max_iters, workers=args.workers)
+
+
+def main(argv=None):
+    # DCGANError and LimitError are ValueErrors; FloatingPointError: the losses diverged
+    return clisafe.run(_main, argv, "dcgan", (ValueError, OSError, FloatingPointError))
+
+
+def grid_bytes(n):
+    """A coarse estimate of `sample`'s memory: the images as floats and the grid (3 bytes a pixel, twice)."""
+    return n * 64 * 64 * 3 * (4 + 6)
 
 
 def _check_args(args):
@@ -87,15 +123,22 @@ def _check_args(args):
         c("width", args.ngf, "--ngf"), c("width", args.ndf, "--ndf"), c("workers", args.workers)
         if args.max_iters is not None:
             c("iterations", args.max_iters)
+        if not Path(args.data).is_dir():
+            raise dcgan.DataError(f"--data {args.data}: not a folder of images")
         limits.check_out_dir(args.out)
+        if not args.resume:
+            clisafe.check_replaceable(args.out, TRAIN_FILES)
         return
-    c("sample_count", args.n)
     if args.cmd == "make-faces":
+        c("sample_count", args.n)
         limits.check_out_dir(args.out)
-    elif Path(args.out).is_dir():
-        raise limits.LimitError(f"--out {args.out} is a folder; give the PNG file to write")
-    else:
-        limits.check_out_dir(Path(args.out).parent or ".", "--out's folder")
+        clisafe.check_replaceable(args.out, ("face_*",))
+        return
+    limits.check_sized("grid_samples", args.n, "--n", grid_bytes)
+    limits.check_memory(f"dcgan sample --n {args.n}", grid_bytes(args.n))
+    clisafe.check_out_file(args.out)
+    if args.checkpoint != "pretrained":
+        clisafe.regular_file(args.checkpoint, "--checkpoint")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
 """A flat folder of face images (the CelebA `img_align_celeba` layout works as is), centre-cropped
-to a square and resized to 64x64, as tensors in [-1, 1]."""
+to a square and resized to 64x64, as tensors in [-1, 1]. Files are read by imagefile: FIFOs, devices,
+bombs and unreadable files are skipped with one warning naming them."""
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+import imagefile
 
 from .errors import DataError
+
+MAX_PIXELS = 40_000_000   # an image of the folder; larger ones (and decompression bombs) are skipped, named
 
 EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -23,23 +28,24 @@ def scan(folder, min_size=64):
     good, bad, small = [], [], []
     for p in files:
         try:
-            with Image.open(p) as im:
-                im.verify()
-            with Image.open(p) as im:
-                (small if min(im.size) < min_size else good).append(p)
-        except (UnidentifiedImageError, OSError, SyntaxError):
-            bad.append(p)
+            size = imagefile.probe(p, p.name, MAX_PIXELS)   # a regular file, bounded, checked without decoding
+        except imagefile.ImageFileError as e:
+            bad.append((p, str(e)))
+            continue
+        (small if min(size) < min_size else good).append(p)
     if bad:
-        warnings.warn(f"skipping {len(bad)} unreadable file(s): {', '.join(p.name for p in bad[:5])}")
+        warnings.warn(f"skipping {len(bad)} unreadable file(s): {'; '.join(why for _, why in bad[:3])}")
     if small:
         warnings.warn(f"skipping {len(small)} image(s) smaller than {min_size}px: {', '.join(p.name for p in small[:5])}")
     if not good:
-        raise DataError(f"no usable images in {folder}: {len(bad)} unreadable, {len(small)} smaller than {min_size}px")
+        why = f" ({bad[0][1]})" if bad else ""
+        raise DataError(f"no usable images in {folder}: {len(bad)} unreadable, {len(small)} smaller than "
+                        f"{min_size}px{why}")
     return good
 
 
 def load_image(path, size=64):
-    im = Image.open(path).convert("RGB")
+    im = imagefile.read_rgb(path, Path(path).name, MAX_PIXELS)
     w, h = im.size
     s = min(w, h)
     im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)).resize((size, size), Image.BICUBIC)

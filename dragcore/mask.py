@@ -45,32 +45,16 @@ def validate_mask(mask, shape, device="cpu"):
 def load_mask(path, shape=None, max_pixels=None):
     """A PNG (or any image) painted white where editable -> bool mask (validated against `shape` if given).
     Only a regular file is opened (a FIFO would block the reader forever); an image of more than
-    `max_pixels` pixels (default: Pillow's decompression-bomb limit) is refused from its header."""
-    import os
-    import stat
-    from PIL import Image, UnidentifiedImageError
+    `max_pixels` pixels (default imagefile.MAX_PIXELS) is refused from its header; imagefile reads it."""
+    import imagefile
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise DragInputError(f"mask {path}: not a regular file (a folder, FIFO or device cannot be a mask)")
-        with Image.open(path) as im:
-            w, h = im.size
-            if max_pixels is not None and w * h > max_pixels:
-                raise DragInputError(f"mask {path}: the image is too large ({w}x{h} pixels, at most {max_pixels:,})")
-            im.load()
-            if im.mode in ("RGBA", "LA"):  # a transparent background is not editable
-                alpha = np.asarray(im.getchannel("A")) >= 128
-                grey = np.asarray(im.convert("L")) >= 128
-                arr = alpha & grey
-            else:
-                arr = np.asarray(im.convert("L")) >= 128
-    except FileNotFoundError:
-        raise DragInputError(f"mask file not found: {path}") from None
-    except DragInputError:
-        raise
-    except Image.DecompressionBombError:
-        raise DragInputError(f"mask {path}: the image has too many pixels to be decoded safely") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DragInputError(f"cannot read mask image {path}: {e}") from None
+        im = imagefile.open_image(path, f"mask {path}", max_pixels or imagefile.MAX_PIXELS)
+    except imagefile.ImageFileError as e:
+        raise DragInputError(str(e)) from None
+    if im.mode in ("RGBA", "LA"):  # a transparent background is not editable
+        arr = (np.asarray(im.getchannel("A")) >= 128) & (np.asarray(im.convert("L")) >= 128)
+    else:
+        arr = np.asarray(im.convert("L")) >= 128
     if shape is None:
         return arr
     return validate_mask(arr, shape)

@@ -9,6 +9,11 @@ target.png and metrics.json; `python -m draggan|freedrag --inverted DIR` drags i
 --precision fp32 | bf16 | fp16 | auto (default; stylegan.precision) sets the autocast of the
 generator passes: the images of interp / mix / truncation / sefa, the projection and PTI steps of
 invert (losses stay float32). An unsupported choice is refused with one line.
+
+Every number, the photo and the output are checked (limits.py, clisafe) before the model is loaded,
+and the memory the grid needs before it is drawn; outputs appear only when complete (clisafe:
+a temporary file or folder renamed into place). A DCGAN takes `interp` (in Z); the other commands
+need a StyleGAN2 model. Exit codes: 0 done, 2 bad input (one line), 130 interrupted.
 """
 import argparse
 import json
@@ -17,6 +22,8 @@ import sys
 import torch
 
 import checkpoints
+import clisafe
+import limits
 import stylegan
 from stylegan.precision import choose
 
@@ -25,12 +32,57 @@ from . import truncation_sweep, to_uint8, seed_z
 from .invert import apply_delta, generator_delta, invert, load_image
 
 PRECISION_HELP = "fp32, bf16, fp16 or auto (default: bf16 where the device computes it natively and the model is large)"
+INVERT_FILES = ("latent.safetensors", "generator_delta.safetensors", "reconstruction.png", "target.png", "metrics.json")
+ERRORS = (ValueError, OSError, checkpoints.HubUnavailableError)   # LatentError, LimitError, CheckpointError: ValueErrors
+
+
+def _device(G):
+    return next(G.parameters()).device
+
+
+def _shape(G):
+    return tuple(getattr(G, "img_shape", (G.img_resolution, G.img_resolution)))
 
 
 def _precision(name, G):
-    chosen = choose(name, G.device, G.img_resolution)
+    chosen = choose(name, _device(G), max(_shape(G)))
     print(f"precision {chosen.describe()}")
     return chosen
+
+
+def _load(model):
+    """The model (registry id or file), its name."""
+    name = model or checkpoints.DEFAULT_MODEL
+    try:
+        return checkpoints.load(name), name
+    except KeyError as e:
+        raise LatentError(f"cannot load model {name!r}: {e.args[0] if e.args else e}") from None
+
+
+def _needs_stylegan(G, cmd, name):
+    """A DCGAN has no W space: only `interp` (in Z) takes it; the rest name the kind they take."""
+    if not hasattr(G, "mapping"):
+        raise LatentError(f"latent {cmd} needs a StyleGAN2 model (one with a mapping network); {name!r} is a DCGAN, "
+                          f"which `latent interp` takes (in Z)")
+
+
+def grid_bytes(n_images, shape, scale, batch):
+    """A coarse estimate of what drawing a grid needs: the grid, its enlarged copy and the PNG encoder's
+    buffer (3 bytes a pixel each), and the synthesis activations of one batch (~64 floats an output pixel)."""
+    H, W = shape
+    return n_images * H * W * scale * scale * 3 * 3 + batch * H * W * 3 * 4 * 64
+
+
+def _grid_size(args, G):
+    """(images in the grid, images synthesised at once) of a command."""
+    if args.cmd == "interp":
+        return (2 if not hasattr(G, "mapping") else 4) * args.steps, args.steps
+    if args.cmd == "mix":
+        cols = max(len(args.seeds) - 1, 1)
+        return cols * (1 + 3), 1
+    if args.cmd == "truncation":
+        return 5, 5
+    return args.k * 3, 1
 
 
 def invert_main(argv):
@@ -40,7 +92,7 @@ def invert_main(argv):
     ap = argparse.ArgumentParser(prog="python -m latent invert")
     ap.add_argument("photo")
     ap.add_argument("--model", default=None)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="output folder (replaced as a whole when the inversion is done)")
     ap.add_argument("--steps-w", type=int, default=150)
     ap.add_argument("--steps-wplus", type=int, default=150)
     ap.add_argument("--pti-steps", type=int, default=150)
@@ -49,97 +101,128 @@ def invert_main(argv):
     ap.add_argument("--device", default=None)
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)
-    try:
-        G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL, device=stylegan.pick_device(args.device))
-        precision = _precision(args.precision, G)
-        target = load_image(args.photo, tuple(G.img_shape), box=args.crop)
-        bars = {}
+    # inputs first: numbers, the photo, the output folder; then the model
+    for flag in ("steps_w", "steps_wplus", "pti_steps"):
+        limits.check("inv_steps", getattr(args, flag), "--" + flag.replace("_", "-"))
+    for v in args.crop or ():
+        limits.check("crop", v, "--crop")
+    clisafe.regular_file(args.photo, "cannot read the image")
+    limits.check_out_dir(args.out)
+    clisafe.check_replaceable(args.out, INVERT_FILES)
+    device = stylegan.pick_device(args.device)
+    G, model = _load(args.model)
+    _needs_stylegan(G, "invert", model)
+    G = G.to(device)
+    precision = _precision(args.precision, G)
+    target = load_image(args.photo, _shape(G), box=args.crop)
+    bars = {}
 
-        def progress(stage, i, n, loss):
-            if stage not in bars:  # one bar per stage (setdefault would build a new bar every call)
-                bars[stage] = tqdm(total=n, desc=stage, leave=True)
-            bar = bars[stage]
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}")
-        r = invert(G, target, args.steps_w, args.steps_wplus, 0 if args.no_pti else args.pti_steps, progress,
-                   precision=precision)
-    except (LatentError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model = args.model or checkpoints.DEFAULT_MODEL   # recorded: `python -m draggan --inverted DIR` drags on it
-    save_file({"ws": r["ws"].cpu().contiguous()}, str(out / "latent.safetensors"), metadata={"model": model})
-    G_final = r["G_tuned"] or r["G_noise"]
-    delta = {k: v.cpu() for k, v in generator_delta(G, G_final).items()}
-    save_file(delta, str(out / "generator_delta.safetensors"),
-              metadata={"what": "tuned minus original generator weights (PTI + projected noise maps)"})
-    # the reconstruction as every reader of this folder rebuilds it (original + delta, which can differ from the
-    # tuned weights by a float rounding), so a drag from this folder starts from exactly this picture
-    with torch.no_grad():
-        recon = apply_delta(G, delta).synthesis(r["ws"].to(next(G.parameters()).device))
-    image_strip([to_uint8(recon)]).save(out / "reconstruction.png")
-    image_strip([to_uint8(r["target"])]).save(out / "target.png")
-    (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1), loss=r["loss"],
-                                                      precision=r["precision"],
-                                                      model=model), indent=1))
-    print(json.dumps(r["psnr"]), "->", out)
+    def progress(stage, i, n, loss):
+        if stage not in bars:  # one bar per stage (setdefault would build a new bar every call)
+            bars[stage] = tqdm(total=n, desc=stage, leave=True)
+        bar = bars[stage]
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+    r = invert(G, target, args.steps_w, args.steps_wplus, 0 if args.no_pti else args.pti_steps, progress,
+               precision=precision)
+    for bar in bars.values():
+        bar.close()
+    with clisafe.atomic_dir(args.out) as out:   # the folder appears (or is replaced) only when complete
+        save_file({"ws": r["ws"].cpu().contiguous()}, str(out / "latent.safetensors"), metadata={"model": model})
+        G_final = r["G_tuned"] or r["G_noise"]
+        delta = {k: v.cpu() for k, v in generator_delta(G, G_final).items()}
+        save_file(delta, str(out / "generator_delta.safetensors"),
+                  metadata={"what": "tuned minus original generator weights (PTI + projected noise maps)"})
+        # the reconstruction as every reader of this folder rebuilds it (original + delta, which can differ from
+        # the tuned weights by a float rounding), so a drag from this folder starts from exactly this picture
+        with torch.no_grad():
+            recon = apply_delta(G, delta).synthesis(r["ws"].to(_device(G)))
+        image_strip([to_uint8(recon)]).save(out / "reconstruction.png")
+        image_strip([to_uint8(r["target"])]).save(out / "target.png")
+        (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1),
+                                                          loss=r["loss"], precision=r["precision"], model=model),
+                                                     indent=1))
+    print(json.dumps(r["psnr"]), "->", Path(args.out))
     return 0
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+def _check_grid_args(args):
+    """The grid commands' numbers and output file, before the model is loaded."""
+    c = limits.check
+    c("grid_seeds", len(args.seeds), "the number of --seeds")
+    for s in args.seeds:
+        c("seed", s, "--seeds")
+    c("frames", args.steps, "--steps"), c("psi", args.psi, "--psi"), c("sefa_k", args.k, "--k")
+    c("sefa_strength", args.strength, "--strength")
+    limits.check_sized("scale", args.scale, "--scale",
+                       lambda s: grid_bytes(_grid_size(args, _Sizes)[0], (64, 64), int(min(s, 1e6)), 1))
+    clisafe.check_out_file(args.out)
+
+
+class _Sizes:   # the bundled model's shape, for the estimate quoted when --scale is out of range
+    mapping = True
+
+
+def _main(argv):
     if argv[:1] == ["invert"]:
         return invert_main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m latent")
     ap.add_argument("cmd", choices=["interp", "mix", "truncation", "sefa", "invert"])
     ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="the image file to write (.png, .jpg, ...)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=8, help="frames of an interpolation")
     ap.add_argument("--psi", type=float, default=0.7)
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--strength", type=float, default=3.0)
-    ap.add_argument("--scale", type=int, default=2)
+    ap.add_argument("--scale", type=int, default=2, help="pixel repeat of the grid")
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)
-    try:
-        G = checkpoints.load(args.model or checkpoints.DEFAULT_MODEL)
-        with _precision(args.precision, G).autocast():  # the generator's images come out in float32
-            run_command(args, G)
-    except (LatentError, ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    _check_grid_args(args)
+    G, name = _load(args.model)
+    if args.cmd != "interp":
+        _needs_stylegan(G, args.cmd, name)
+    n, batch = _grid_size(args, G)
+    limits.check_memory(f"latent {args.cmd} at --scale {args.scale} ({n} images of {'x'.join(map(str, _shape(G)))} px)",
+                        grid_bytes(n, _shape(G), args.scale, batch))
+    with _precision(args.precision, G).autocast():  # the generator's images come out in float32
+        image = run_command(args, G)
+    with clisafe.atomic_file(args.out) as tmp:
+        image.save(tmp)
     print(args.out)
     return 0
 
 
+def main(argv=None):
+    return clisafe.run(_main, sys.argv[1:] if argv is None else argv, "latent", ERRORS)
+
+
 def run_command(args, G):
-    """interp | mix | truncation | sefa: the image grid (and its report) for `args`."""
+    """interp | mix | truncation | sefa: the image grid (and its report printed) for `args`."""
     if args.cmd == "interp":
         rows, report = [], {}
-        for space in ("z", "w"):
+        spaces = ("z", "w") if hasattr(G, "mapping") else ("z",)   # a DCGAN has only Z
+        for space in spaces:
             for method in ("lerp", "slerp"):
                 frames, _ = interpolate(G, args.seeds[0], args.seeds[-1], args.steps, space, method, args.psi)
                 rows.append(to_uint8(frames))
                 report[f"{space}-{method}"] = smoothness(frames)
-        image_strip(rows, args.scale).save(args.out)
         print(json.dumps(report, indent=1))
-    elif args.cmd == "mix":
+        return image_strip(rows, args.scale)
+    if args.cmd == "mix":
         rows, labels = style_mix_grid(G, args.seeds[:1], args.seeds[1:] or [args.seeds[0] + 1], args.psi)
-        image_strip(rows, args.scale).save(args.out)
         print("\n".join(labels))
-    elif args.cmd == "truncation":
-        image_strip([to_uint8(truncation_sweep(G, args.seeds[0]))], args.scale).save(args.out)
-    else:
-        with torch.autocast(G.device.type, enabled=False):  # the eigen-decomposition stays float32
-            dirs, vals = sefa_directions(G, k=args.k)
-        with torch.no_grad():
-            ws = G.mapping(seed_z(args.seeds[0], G.z_dim), truncation_psi=args.psi)
-            rows = [to_uint8(torch.cat([G.synthesis(apply_direction(ws, d, s, range(G.num_ws)))
-                                        for s in (-args.strength, 0, args.strength)])) for d in dirs]
-        image_strip(rows, args.scale).save(args.out)
-        print("eigenvalues:", [round(float(v), 2) for v in vals])
+        return image_strip(rows, args.scale)
+    if args.cmd == "truncation":
+        return image_strip([to_uint8(truncation_sweep(G, args.seeds[0]))], args.scale)
+    with torch.autocast(_device(G).type, enabled=False):  # the eigen-decomposition stays float32
+        dirs, vals = sefa_directions(G, k=args.k)
+    with torch.no_grad():
+        ws = G.mapping(seed_z(args.seeds[0], G.z_dim, _device(G)), truncation_psi=args.psi)
+        rows = [to_uint8(torch.cat([G.synthesis(apply_direction(ws, d, s, range(G.num_ws)))
+                                    for s in (-args.strength, 0, args.strength)])) for d in dirs]
+    print("eigenvalues:", [round(float(v), 2) for v in vals])
+    return image_strip(rows, args.scale)
 
 
 if __name__ == "__main__":

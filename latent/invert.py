@@ -8,14 +8,13 @@ and resized to the model), PSNR as a saved PNG would score, and the generator de
 what inversion changed in the weights and noise maps next to the latent.
 """
 import copy
-import os
-import stat
 import time
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+import imagefile
 from stylegan.imageops import psnr
 from stylegan.precision import choose
 
@@ -28,26 +27,19 @@ MAX_PIXELS = 40_000_000
 
 
 def load_image(path_or_image, shape, box=None):
-    """PIL/path -> [1, 3, H, W] in [-1, 1] for `shape` (H, W) or an int (square): RGB, crop to the
-    shape's aspect (centre, within `box` if given), resize."""
+    """PIL/path -> [1, 3, H, W] in [-1, 1] for `shape` (H, W) or an int (square): read by imagefile (a
+    regular file only, pixels bounded, EXIF upright, 16-bit and CMYK in their real levels, transparency
+    on white), cropped to the shape's aspect (centre, within `box` if given), resized."""
     try:
-        if not isinstance(path_or_image, Image.Image) and not stat.S_ISREG(os.stat(path_or_image).st_mode):
-            raise LatentError("cannot read the image: not a regular file (a folder, FIFO or device)")
-        im = path_or_image if isinstance(path_or_image, Image.Image) else Image.open(path_or_image)
-        if im.width * im.height > MAX_PIXELS:   # from the header, before decoding
-            raise LatentError(f"the image is {im.width}x{im.height}; at most {MAX_PIXELS // 1_000_000} MP is accepted")
-        im.load()
-    except Image.DecompressionBombError:
-        raise LatentError(f"the image has too many pixels; at most {MAX_PIXELS // 1_000_000} MP is accepted") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        if isinstance(e, LatentError):
-            raise
-        raise LatentError(f"cannot read the image: not an image file or corrupt ({type(e).__name__})") from None
-    if im.mode in ("RGBA", "LA", "P"):  # transparent areas become white, not black
-        bg = Image.new("RGB", im.size, (255, 255, 255))
-        bg.paste(im.convert("RGBA"), mask=im.convert("RGBA").split()[-1])
-        im = bg
-    im = im.convert("RGB")
+        if isinstance(path_or_image, Image.Image):
+            if path_or_image.width * path_or_image.height > MAX_PIXELS:
+                raise LatentError(f"the image is {path_or_image.width}x{path_or_image.height}; "
+                                  f"at most {MAX_PIXELS // 1_000_000} MP is accepted")
+            im = imagefile.to_rgb(imagefile.normalise(path_or_image))
+        else:
+            im = imagefile.read_rgb(path_or_image, "the photo", MAX_PIXELS)
+    except imagefile.ImageFileError as e:
+        raise LatentError(str(e)) from None
     if box is not None:
         x0, y0, x1, y1 = box
         if not (0 <= x0 < x1 <= im.width and 0 <= y0 < y1 <= im.height):

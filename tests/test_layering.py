@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A node may import nodes of lower layers only (a package imports itself freely).
 LAYERS = [
     ("stylegan",),                          # the generator: imports nothing of ours
+    ("clisafe", "imagefile"),               # exit codes, atomic outputs; reading users' image files
     ("dragcore", "latent", "dcgan"),        # drag primitives, latent tools, the DCGAN
     ("draggan", "freedrag", "limits"),      # the engines; limits serves dragcore.config's ranges
     ("hubguard",),                          # Hub deadlines: reads its settings from limits
@@ -30,7 +31,7 @@ LAYERS = [
      "latent.__main__", "training.__main__"),   # entry points: `python -m pkg`
     ("app", "docs", "tests"),               # the app's launcher, doc tooling, the tests
 ]
-LIBRARY = ("stylegan", "dragcore", "latent", "dcgan", "draggan", "freedrag", "limits", "hubguard", "checkpoints")
+LIBRARY = ("stylegan", "clisafe", "imagefile", "dragcore", "latent", "dcgan", "draggan", "freedrag", "limits", "hubguard", "checkpoints")
 TOOLS = ("apps", "training", "ui", "benchmarks", "app", "docs", "tests")
 
 LAYER = {name: i for i, layer in enumerate(LAYERS) for name in layer}

@@ -1,0 +1,245 @@
+"""What every command line (and every export) shares: exit codes, one-line errors, input files that
+cannot hang, bounded JSON, and outputs that never look finished when they are not.
+
+Exit codes: 0 done, 2 bad input (one `error: ...` line on stderr, never a traceback), 130
+interrupted (Ctrl-C: one line). `run(main, argv, prog)` applies them around an entry point.
+
+Atomic outputs: `atomic_dir(out)` yields a fresh temporary folder beside `out`; when the block ends
+normally the folder is renamed into place (an older `out` is swapped out and removed), and when it
+ends by an error or Ctrl-C the temporary folder is deleted and `out` is untouched. So a user who runs
+again into the same folder finds the old complete set or the new one, never a mix.
+`atomic_file(path)` is the same for one file. `check_replaceable` refuses, before any work, an
+existing folder holding files the command did not write (a swap would delete them).
+
+Inputs: `regular_file` refuses what is not a regular file (a FIFO would block its reader forever,
+a device would never end) and `json_file` / `check_json_depth` bound nesting before parsing.
+Imports nothing of ours (the lowest layer).
+"""
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+
+EXIT_OK, EXIT_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+MAX_JSON_DEPTH = 64          # our JSON files need at most 4 levels
+MAX_JSON_BYTES = 16_000_000  # metrics.json, LATENTLAB_MODELS: a few KB
+
+
+class InputError(ValueError):
+    """A command line's input or output path cannot be used (one line, exit 2)."""
+
+
+def one_line(e, limit=400):
+    """An exception's message as one line of at most `limit` characters."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def run(main, argv=None, prog="latentlab", errors=(ValueError, OSError)):
+    """Call `main(argv)` and turn its end into an exit code: its return value (None: 0); an error of
+    `errors` (and RecursionError, MemoryError) -> one line and 2; Ctrl-C -> one line and 130.
+    argparse's own usage errors (SystemExit 2) pass through."""
+    try:
+        rc = main(argv)
+    except KeyboardInterrupt:
+        _quiet_interrupts()
+        print(f"{prog}: interrupted; no output was left half-written", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    except (RecursionError, MemoryError) as e:
+        print(f"error: the input is too deeply nested or too large ({type(e).__name__})", file=sys.stderr)
+        return EXIT_INPUT
+    except errors as e:
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK if rc is None else rc
+
+
+def _quiet_interrupts():
+    """A second Ctrl-C while Python shuts down prints nothing more."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+def regular_file(path, flag):
+    """`path` as a Path if it is a regular file; else InputError naming the flag (checked with stat:
+    nothing is opened)."""
+    p = Path(path).expanduser()
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise InputError(f"{flag} {path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{flag} {path}: cannot be read ({e.strerror or type(e).__name__})") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{flag} {path}: not a regular file (a folder, FIFO or device cannot be read here)")
+    return p
+
+
+def check_json_depth(text, where, limit=MAX_JSON_DEPTH):
+    """InputError if a JSON text nests [ / { deeper than `limit` (measured before parsing: json.loads
+    recurses once per level)."""
+    depth = deepest = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            escaped, in_str = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise InputError(f"{where} is nested more than {limit} levels deep")
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def json_file(path, where, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH):
+    """A JSON file read with bounded size and nesting; InputError naming `where` otherwise."""
+    p = regular_file(path, where)
+    if p.stat().st_size > max_bytes:
+        raise InputError(f"{where} {path}: {p.stat().st_size:,} bytes is too large (at most {max_bytes:,})")
+    try:
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{where} {path}: cannot be read ({type(e).__name__})") from None
+    check_json_depth(text, f"{where} {path}", max_depth)
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise InputError(f"{where} {path} is not valid JSON: {one_line(e, 120)}") from None
+
+
+def finite(value, flag):
+    """A float flag's value if finite; InputError naming the flag otherwise (argparse reads 'nan')."""
+    if not math.isfinite(value):
+        raise InputError(f"{flag} must be a finite number, got {value}")
+    return value
+
+
+# --- outputs --------------------------------------------------------------------------------------
+def check_out_file(path, flag="--out", suffixes=(".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")):
+    """An output file that can be written: not a folder, a known extension, its folder writable or
+    creatable. Checked before any work; nothing is created."""
+    p = Path(path).expanduser()
+    if str(path).endswith(os.sep) or p.is_dir():
+        raise InputError(f"{flag} {path} is a folder; give the file to write (e.g. {Path(path) / 'out.png'})")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise InputError(f"{flag} {path}: unknown file extension {p.suffix or '(none)'!r}; "
+                         f"use one of {', '.join(suffixes)}")
+    if p.exists() and not p.is_file():
+        raise InputError(f"{flag} {path} exists and is not a regular file")
+    _writable_parent(p.parent, flag, path)
+    return p
+
+
+def _writable_parent(folder, flag, path):
+    parent = Path(folder)
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{flag} {path} is under a file ({parent})")
+    if str(parent.resolve()).startswith(("/proc", "/sys", "/dev")):
+        raise InputError(f"{flag} {path} cannot be created ({parent} is a system folder)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {path} cannot be written (no permission in {parent})")
+
+
+def check_replaceable(out, ours, flag="--out"):
+    """An existing output folder may be replaced only when it is empty or holds only entries this
+    command writes (`ours`: names or name prefixes ending in '*'); a folder of the user's own files is
+    refused before any work, since the swap would remove them."""
+    out = Path(out).expanduser()
+    if not out.is_dir():
+        return out
+    def owned(name):
+        return any(name == o or (o.endswith("*") and name.startswith(o[:-1])) for o in ours)
+    foreign = sorted(p.name for p in out.iterdir() if not owned(p.name))
+    if foreign:
+        raise InputError(f"{flag} {out} holds files this command did not write (e.g. {foreign[0]}); give a new or "
+                         f"empty folder (the output replaces the whole folder when it is done)")
+    return out
+
+
+def _tmp_name(path, tag):
+    return f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.contextmanager
+def _no_interrupts():
+    """SIGINT held back for the few renames that publish a result (the main thread only)."""
+    main = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    if main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def atomic_dir(out):
+    """Yield a new temporary folder beside `out`; on success it becomes `out` (replacing an older one),
+    on any exception (Ctrl-C included) it is deleted and `out` is left as it was."""
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / _tmp_name(out, "partial")
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    with _no_interrupts():
+        old = None
+        if out.exists():
+            old = out.parent / _tmp_name(out, "old")
+            os.rename(out, old)
+        os.rename(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yield a temporary path beside `path` with the same extension (so writers pick the format from
+    it); on success it replaces `path`, on any exception it is deleted."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / (_tmp_name(path, "partial") + path.suffix)
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if not tmp.exists():
+        return
+    with _no_interrupts():
+        os.replace(tmp, path)
+
+
+def publish_files(folder, out):
+    """Move every file of `folder` (a finished temporary folder) into the existing folder `out`, then
+    remove `folder`: for exports that add a set of files to a folder shared with other sets."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with _no_interrupts():
+        names = sorted(os.listdir(folder))
+        for name in names:
+            os.replace(Path(folder) / name, out / name)
+    shutil.rmtree(folder, ignore_errors=True)
+    return [out / n for n in names]
