@@ -127,7 +127,7 @@ def _regular(path, what):
         try:
             mode = os.stat(path).st_mode
         except FileNotFoundError:
-            raise ImageFileError(f"{what}: no such file") from None
+            raise ImageFileError(f"{what}: file not found") from None
         except OSError as e:
             raise ImageFileError(f"cannot read {what} ({e.strerror or type(e).__name__})") from None
         if not stat.S_ISREG(mode):

@@ -11,7 +11,9 @@ model, source, seed, handles, targets, steps, reached, tracked_reached, moved, m
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
 `reached` needs the engine's point at the target *and* the content moved at least half way
 (measured by optical flow, dragcore.motion); `tracked_reached` is the engine's own verdict. Every input is validated before anything
-is written; bad input prints one line on stderr and exits with code 2 (never a traceback).
+is written; bad input prints one line on stderr and exits with code 2 (never a traceback), Ctrl-C one line and
+130. The files are written into a temporary folder beside --out and renamed into place when the drag is done
+(clisafe.atomic_dir), so --out holds a complete set or the previous one, never a mix.
 An engine's __main__ (draggan/__main__.py, freedrag/__main__.py) passes its session class and its own
 extra arguments.
 
@@ -21,12 +23,12 @@ from the engine's defaults; defaults and ranges are those of `dragcore.config`.
 """
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import replace
 
 import checkpoints
+import clisafe
 import limits
 import stylegan
 from dragcore import config, sources
@@ -158,6 +160,10 @@ def _check_args(args, given):
             limits.check(name, value, "--" + name.replace("_", "-"))
     limits.check("point_pairs", len(args.point), "the number of --point pairs")   # the app's limit
     limits.check_out_dir(args.out)
+    clisafe.check_replaceable(args.out, DRAG_FILES)
+
+
+DRAG_FILES = ("start.png", "result.png", "result.json", sources.LATENT_FILE, sources.DELTA_FILE)
 
 
 def _write_png(arr, path):
@@ -178,50 +184,47 @@ def summary_line(result):
 
 
 def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
+    """Parse, check, drag; the exit code (0 done, 2 bad input: one line, 130 interrupted)."""
+    args = build_parser(session_cls.method, add_args).parse_args(argv)
+    errors = (ValueError, OSError, checkpoints.HubUnavailableError)   # DragInputError, LimitError: ValueErrors
+    return clisafe.run(lambda _: _drag(session_cls, args, engine_kwargs), None, session_cls.method, errors)
+
+
+def _drag(session_cls, args, engine_kwargs):
     method = session_cls.method
-    args = build_parser(method, add_args).parse_args(argv)
-    try:
-        given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker)
-        if engine_kwargs:
-            given.update(engine_kwargs(args))
-        _check_args(args, given)
-        pairs = [parse_point(p) for p in args.point]
-        device = args.device = stylegan.pick_device(args.device)   # an unusable --device: one line, first
-        G, model_name, start = load_start(args)
-        cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
-                                  mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
-                                  precision=args.precision, **given)
-        if start.latent is not None:   # --inverted / --latent: the latent is the start (its space, no seed)
-            cfg = replace(cfg, seed=None, psi=None)
-        elif args.space is not None:
-            cfg = replace(cfg, space=args.space)
-        elif not hasattr(G, "synthesis"):
-            cfg = replace(cfg, space="z")
-        mask = None
-        if args.mask:
-            # the session checks its size against the model
-            mask = load_mask(args.mask, max_pixels=limits.SIZES["image_pixels"])
-        session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
-                              device=device)
-    except ValueError as e:  # DragInputError (a ValueError) and the loaders' ValueErrors
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
-        out = limits.make_out_dir(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-    except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{method}: precision {session.precision.describe()}")
-    _write_png(session.report.start_image(), out / "start.png")
-    t0 = time.perf_counter()
-    result = session.run()
-    record = dict(result.to_dict(), model=model_name, source=start.source, seconds=round(time.perf_counter() - t0, 3),
-                  step_seconds=result.seconds)
-    _write_png(session.report.preview(), out / "result.png")
-    record["files"] = sources.save(out, session.latent, model_name, method, start)
-    tmp = out / "result.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, out / "result.json")
-    print(f"{method}: {summary_line(result)} -> {out}")
+    given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker)
+    if engine_kwargs:
+        given.update(engine_kwargs(args))
+    _check_args(args, given)
+    pairs = [parse_point(p) for p in args.point]
+    device = args.device = stylegan.pick_device(args.device)   # an unusable --device: one line, first
+    G, model_name, start = load_start(args)
+    cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
+                              mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
+                              precision=args.precision, **given)
+    if start.latent is not None:   # --inverted / --latent: the latent is the start (its space, no seed)
+        cfg = replace(cfg, seed=None, psi=None)
+    elif args.space is not None:
+        cfg = replace(cfg, space=args.space)
+    elif not hasattr(G, "synthesis"):
+        cfg = replace(cfg, space="z")
+    mask = None
+    if args.mask:
+        # the session checks its size against the model
+        mask = load_mask(args.mask, max_pixels=limits.SIZES["image_pixels"])
+    session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
+                          device=device)
+    print(f"{method}: precision {session.precision.describe()}", flush=True)
+    # every file goes to a temporary folder beside --out, renamed into place when the drag is done: an
+    # interrupted drag never leaves a new start.png beside an older result
+    with clisafe.atomic_dir(args.out) as out:
+        _write_png(session.report.start_image(), out / "start.png")
+        t0 = time.perf_counter()
+        result = session.run()
+        record = dict(result.to_dict(), model=model_name, source=start.source,
+                      seconds=round(time.perf_counter() - t0, 3), step_seconds=result.seconds)
+        _write_png(session.report.preview(), out / "result.png")
+        record["files"] = sources.save(out, session.latent, model_name, method, start)
+        (out / "result.json").write_text(json.dumps(record, indent=2))
+    print(f"{method}: {summary_line(result)} -> {args.out}")
     return 0

@@ -27,6 +27,7 @@ import torch
 from .errors import DragInputError
 
 MAX_LATENT_BYTES = 16 * 2**20      # a W+ latent of a 1024 px model is 36 KB
+MAX_ABS = 1e4                      # no latent or weight change comes near: W entries are tens, weights ~1
 LATENT_FILE, DELTA_FILE, METRICS_FILE = "latent.safetensors", "generator_delta.safetensors", "metrics.json"
 LATENT_KEYS = ("latent", "ws")     # the tensor's name in a latent.safetensors: ours, latent invert's
 
@@ -56,9 +57,17 @@ def check_fits(latent, G, what, model):
         want = " or ".join(f"{s.upper()} {list(k)}" for k, s in shapes.items())
         raise DragInputError(f"{what} holds a latent of shape {list(latent.shape)}, but model {model!r} needs {want} "
                              f"(a latent for another model? name it with --model)")
-    if not torch.isfinite(latent).all():
-        raise DragInputError(f"{what} holds NaN or Inf")
+    _finite(latent, what, "latent")
     return shapes[tuple(latent.shape)]
+
+
+def _finite(t, what, kind):
+    """DragInputError unless every value is finite and within MAX_ABS (1e38 overflows the first step)."""
+    if not torch.isfinite(t).all():
+        raise DragInputError(f"{what} holds NaN or Inf")
+    big = float(t.abs().max()) if t.numel() else 0.0
+    if big > MAX_ABS:
+        raise DragInputError(f"{what} holds {big:.3g}, not a {kind} (its values stay within {MAX_ABS:g})")
 
 
 def _size_ok(path, flag):
@@ -128,7 +137,10 @@ def read_delta(path, G, model, flag="--inverted"):
                                          f"the model's is {want} (a delta for another model?)")
                 if not state[k].is_floating_point():
                     raise DragInputError(f"{where} changes {k!r}, which is not a weight")
-            return {k: f.get_tensor(k).to(torch.float32) for k in f.keys()}
+            delta = {k: f.get_tensor(k).to(torch.float32) for k in f.keys()}
+        for k, v in delta.items():
+            _finite(v, f"{where} ({k})", "generator delta")
+        return delta
     except (SafetensorError, OSError) as e:
         raise DragInputError(f"{where} is not a generator delta ({str(e).splitlines()[0][:120]})") from None
 
