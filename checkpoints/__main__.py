@@ -1,9 +1,11 @@
 """python -m checkpoints [list | fetch ID | verify [ID ...]]: see checkpoints/__init__.py.
 
-Errors are one stderr line and exit code 2. `verify` exits 1 when a checked Hub model has no
-source on the Hub, 0 when every one has at least one.
+Errors are one stderr line and exit code 2 (Ctrl-C: one line and 130). `verify` exits 1 when a
+checked Hub model has no source on the Hub, 0 when every one has at least one.
 """
 import sys
+
+import clisafe
 
 from . import describe
 from . import verify
@@ -26,6 +28,10 @@ def main(argv=None):
     v.add_argument("ids", nargs="*", metavar="ID", help="models to check (default: all)")
     sub.add_parser("table", help="the registry as the README's Markdown table")
     args = ap.parse_args(argv)
+    return clisafe.run(lambda _: _main(args), None, "checkpoints", ())
+
+
+def _main(args):
     from huggingface_hub.utils import logging as hf_logging
     hf_logging.set_verbosity_error()  # its retry warnings would add stderr lines to our one-line errors
     try:

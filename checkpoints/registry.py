@@ -10,10 +10,11 @@ with the Hub reachable and records the date.
 
 Users override or add entries with a JSON file named by $LATENTLAB_MODELS (see `overrides`).
 """
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import clisafe
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "faces-64-offline"
@@ -224,12 +225,9 @@ def _read_overrides():
     path = os.environ.get("LATENTLAB_MODELS")
     if not path:
         return {}
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ValueError(f"LATENTLAB_MODELS points at {path}, which does not exist") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"LATENTLAB_MODELS file {path} is not valid JSON: {e}") from None
+    if not Path(path).exists():
+        raise ValueError(f"LATENTLAB_MODELS points at {path}, which does not exist")
+    data = clisafe.json_file(path, "LATENTLAB_MODELS file", max_depth=8)   # regular, bounded size and nesting
     if not isinstance(data, dict):
         raise ValueError(f"LATENTLAB_MODELS file {path} must hold an object of id -> fields")
     for mid, fields in data.items():

@@ -146,17 +146,21 @@ def read_delta(path, G, model, flag="--inverted"):
 
 
 def recorded_model(meta, folder=None):
-    """The model a latent was made with: its metadata, else an inversion's metrics.json; None if neither says."""
+    """The model a latent was made with: its metadata, else an inversion's metrics.json; None if neither
+    says. A metrics.json that is not a regular file, too large, nested too deeply or not JSON is refused
+    (a DragInputError), not passed over for the default model."""
+    import clisafe
     if meta.get("model"):
         return meta["model"]
     metrics = Path(folder) / METRICS_FILE if folder is not None else None
-    if metrics is not None and metrics.is_file():
-        try:
-            model = json.loads(metrics.read_text()).get("model")
-        except (OSError, ValueError, AttributeError):
-            return None
-        return model if isinstance(model, str) and model else None
-    return None
+    if metrics is None or not (metrics.exists() or metrics.is_symlink()):
+        return None
+    try:
+        data = clisafe.json_file(metrics, "--inverted", max_bytes=1_000_000, max_depth=8)
+    except clisafe.InputError as e:
+        raise DragInputError(str(e)) from None
+    model = data.get("model") if isinstance(data, dict) else None
+    return model if isinstance(model, str) and model else None
 
 
 def inverted(folder):

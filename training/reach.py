@@ -32,7 +32,8 @@ from pathlib import Path
 import torch
 
 from dragcore.localmove import ideal_move
-from stylegan import CheckpointError, load, read_metadata, save
+import clisafe
+from stylegan import load, read_metadata, save
 
 AMPLITUDE = (0.03, 0.12)   # move length / image size, drawn log-uniformly
 PSI = 0.7
@@ -129,20 +130,29 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.steps < 1 or a.batch < 1 or a.inner < 1 or not a.lr > 0 or a.save_every < 1:
         p.error("--steps, --batch, --inner and --save-every must be >= 1 and --lr > 0")
+    return clisafe.run(lambda _: _main(a, argv), None, "training.reach", (ValueError, OSError, RuntimeError))
+
+
+def _main(a, argv):
     out, state_path = Path(a.out), Path(str(a.out) + ".state.pt")
-    try:
-        G = load(a.source)
-        if G.synthesis.warp is None:
-            raise ValueError(f"{a.source} has no warp pathway (add one with python -m training.warp)")
-        state = torch.load(state_path, weights_only=True) if state_path.is_file() else None
-    except (CheckpointError, ValueError, OSError, RuntimeError) as e:
-        print(f"training.reach: {e}", file=sys.stderr)
-        return 2
+    clisafe.regular_file(a.source, "--from")
+    clisafe.check_out_file(a.out, suffixes=(".safetensors",))
+    if not (a.steps <= 100_000 and a.batch <= 64 and a.inner <= 1000 and math.isfinite(a.lr) and a.lr < 1):
+        raise ValueError("--steps at most 100000, --batch at most 64, --inner at most 1000 and --lr below 1")
+    G = load(a.source)
+    if G.synthesis.warp is None:
+        raise ValueError(f"{a.source} has no warp pathway (add one with python -m training.warp)")
+    state = torch.load(clisafe.regular_file(state_path, "the run's state"), weights_only=True) \
+        if state_path.exists() else None
     if state is not None:
         print(f"resuming from {state_path} at step {state['step']}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    state = train(G, a.steps, a.batch, a.inner, lr=a.lr, seed=a.seed, state=state,
-                  save_state=lambda s: torch.save(s, state_path), save_every=a.save_every)
+
+    def save_state(s):   # replaced whole: an interrupted save never leaves half a state to resume from
+        with clisafe.atomic_file(state_path) as tmp:
+            torch.save(s, tmp)
+    state = train(G, a.steps, a.batch, a.inner, lr=a.lr, seed=a.seed, state=state, save_state=save_state,
+                  save_every=a.save_every)
     meta = {k: v for k, v in read_metadata(a.source).items() if k not in ("format", "version", "config")}
     warp = json.loads(meta.get("warp", "{}"))
     last = state["history"][-50:]

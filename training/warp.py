@@ -14,9 +14,11 @@ identity (code entry i is bump coefficient i). Running it again rewrites the sam
 """
 import argparse
 import json
+import math
 import sys
 
-from stylegan import CheckpointError, Generator, GeneratorConfig, load, read_metadata, save
+import clisafe
+from stylegan import Generator, GeneratorConfig, load, read_metadata, save
 
 
 LAYOUT = dict(res=32, grid=11, gain=1.0)   # the bundled model's (benchmarks.warp_layout chose it)
@@ -44,19 +46,24 @@ def main(argv=None):
     p.add_argument("--gain", type=float, default=LAYOUT["gain"],
                    help=f"displacement per unit of code, image units (default {LAYOUT['gain']:g})")
     a = p.parse_args(argv)
-    try:
-        G = load(a.source)
-        if G.synthesis.warp is not None:
-            raise ValueError(f"{a.source} already has a warp pathway")
-        W = with_warp(G, a.res, a.grid, a.gain)
-    except (CheckpointError, ValueError, OSError) as e:
-        print(f"training.warp: {e}", file=sys.stderr)
-        return 2
+    return clisafe.run(lambda _: _main(a, argv), None, "training.warp", (ValueError, OSError))
+
+
+def _main(a, argv):
+    clisafe.regular_file(a.source, "--from")
+    clisafe.check_out_file(a.out, suffixes=(".safetensors",))
+    if not (1 <= a.grid <= 64 and 4 <= a.res <= 2048 and math.isfinite(a.gain) and 0 < a.gain <= 10):
+        raise ValueError(f"--grid must be from 1 to 64, --res from 4 to 2048 and --gain a number in (0, 10]; got "
+                         f"{a.grid}, {a.res}, {a.gain:g}")
+    G = load(a.source)   # CheckpointError is a ValueError
+    if G.synthesis.warp is not None:
+        raise ValueError(f"{a.source} already has a warp pathway")
+    W = with_warp(G, a.res, a.grid, a.gain)
     meta = {k: v for k, v in read_metadata(a.source).items() if k not in ("format", "version", "config")} \
         if str(a.source).endswith(".safetensors") else {}
     meta["warp"] = json.dumps(dict(res=a.res, grid=a.grid, gain=a.gain, trained=False,
                                    command="python -m training.warp " + " ".join(argv)))
-    save(W, a.out, **meta)
+    save(W, a.out, **meta)   # written beside, renamed into place
     print(f"{a.out}: warp pathway after the {a.res} px stage, {a.grid}x{a.grid} bumps, gain {a.gain:g}")
     return 0
 
