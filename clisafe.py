@@ -133,7 +133,7 @@ def check_out_file(path, flag="--out", suffixes=(".png", ".jpg", ".jpeg", ".webp
     creatable. Checked before any work; nothing is created."""
     p = Path(path).expanduser()
     if str(path).endswith(os.sep) or p.is_dir():
-        raise InputError(f"{flag} {path} is a folder; give the file to write (e.g. {Path(path) / 'out.png'})")
+        raise InputError(f"{flag} {path} is a folder; give the file to write (e.g. {Path(path) / ('out' + (suffixes[0] if suffixes else '.png'))})")
     if suffixes and p.suffix.lower() not in suffixes:
         raise InputError(f"{flag} {path}: unknown file extension {p.suffix or '(none)'!r}; "
                          f"use one of {', '.join(suffixes)}")

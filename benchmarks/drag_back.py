@@ -15,6 +15,7 @@ verdict is `forward_tracked_reached`. Writes benchmarks/results/drag_back.{json,
 LPIPS is not used: its weights cannot be downloaded on these machines.
 """
 import statistics as st
+import sys
 import time
 from pathlib import Path
 
@@ -92,4 +93,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -14,6 +14,7 @@ content shows as tracked_fraction >> moved_fraction. Writes benchmarks/results/N
 target blue.
 """
 import statistics as st
+import sys
 import time
 from pathlib import Path
 
@@ -124,4 +125,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

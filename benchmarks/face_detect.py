@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -121,4 +123,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -8,6 +8,7 @@ and the PTI gain over W+; seconds per inversion; (3) Z vs W interpolation smooth
 pairs. Writes benchmarks/results/inversion.{json,csv,md}.
 """
 import statistics as st
+import sys
 from pathlib import Path
 
 import torch
@@ -64,4 +65,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -12,6 +12,7 @@ flow. The first row is the shipped setting (motion.FLOW). Writes
 benchmarks/results/motion_accuracy.{json,csv,md}.
 """
 import math
+import sys
 import time
 
 import numpy as np
@@ -115,4 +116,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

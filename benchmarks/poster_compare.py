@@ -9,6 +9,7 @@ Writes benchmarks/results/poster_edits_compare.{json,md}.
 """
 import json
 import shlex
+import sys
 from pathlib import Path
 
 from benchmarks import cli
@@ -61,4 +62,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

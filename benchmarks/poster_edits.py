@@ -26,6 +26,7 @@ the mesh reads a moved nose as a partly moved face, so this is what a perfectly 
 Writes benchmarks/results/poster_edits.{json,csv,md,png}.
 """
 import statistics as st
+import sys
 import time
 from pathlib import Path
 
@@ -191,4 +192,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -10,7 +10,10 @@ in docs/benchmarks.md; the README links there (tests/test_docs.py checks every p
 """
 import argparse
 import re
+import sys
 from pathlib import Path
+
+from benchmarks import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"(<!-- results:([\w-]+) -->\n)(.*?)(<!-- /results:\2 -->)", re.S)
@@ -43,4 +46,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

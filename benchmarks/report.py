@@ -41,18 +41,22 @@ def median(values):
 
 
 def write(out, name, data, rows, md_lines):
-    """out/name.json (data, which should include the rows), out/name.csv (rows), out/name.md."""
+    """out/name.json (data, which should include the rows), out/name.csv (rows), out/name.md: written
+    beside, then moved in together (clisafe), so an interrupted run leaves the previous set whole."""
+    import clisafe
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(data, indent=1))
-    if rows:
-        fields = list(dict.fromkeys(k for r in rows for k in r))
-        with open(out / f"{name}.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields)
-            w.writeheader()
-            w.writerows(rows)
-    text = "\n".join(md_lines) + "\n"
-    (out / f"{name}.md").write_text(text)
+    with clisafe.atomic_dir(out / f".{name}") as tmp:
+        (tmp / f"{name}.json").write_text(json.dumps(data, indent=1))
+        if rows:
+            fields = list(dict.fromkeys(k for r in rows for k in r))
+            with open(tmp / f"{name}.csv", "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=fields)
+                w.writeheader()
+                w.writerows(rows)
+        text = "\n".join(md_lines) + "\n"
+        (tmp / f"{name}.md").write_text(text)
+    clisafe.publish_files(out / f".{name}", out)
     print(text, flush=True)
     return out / f"{name}.md"
 

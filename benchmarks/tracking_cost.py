@@ -10,6 +10,7 @@ tracker renders the current image (no gradients) and computes one optical flow (
 the extra time per step is reported beside the step itself. Writes benchmarks/results/tracking_cost.{json,md}.
 """
 import statistics as st
+import sys
 import time
 
 import checkpoints
@@ -60,4 +61,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

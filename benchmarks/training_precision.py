@@ -17,6 +17,7 @@ measures work, not OpenMP spinning). Writes benchmarks/results/training_precisio
 """
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -108,4 +109,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -11,6 +11,7 @@ the colour cast and far-field change (medians, /255, dragcore.fidelity) and seco
 the engines' default rows instead: it has no code). Writes benchmarks/results/warp_layout.{json,md}.
 """
 import statistics as st
+import sys
 import time
 
 import checkpoints
@@ -85,4 +86,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))
