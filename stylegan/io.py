@@ -149,16 +149,49 @@ def _read_header(path):
     return header
 
 
+def _data_bytes(path):
+    """Bytes after a safetensors file's header: what its tensors can hold."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+    return os.path.getsize(path) - 8 - n
+
+
 def read_metadata(path):
     """The safetensors header metadata of a file written by `save`."""
     return _read_header(path).get("__metadata__") or {}
 
 
-def _stored_params(header, path):
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+                "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1}
+
+
+def _stored_params(header, path, data_bytes=None):
+    """Weights the file really stores, counted by its bytes: each tensor's byte range must hold exactly
+    its shape, the ranges may not overlap (two names for the same bytes) and must lie in the file."""
+    spans = []
     try:
-        return sum(math.prod(int(d) for d in v["shape"]) for k, v in header.items() if k != "__metadata__")
-    except (TypeError, KeyError, ValueError):
+        for k, v in header.items():
+            if k == "__metadata__":
+                continue
+            n = math.prod(int(d) for d in v["shape"])
+            begin, end = (int(x) for x in v["data_offsets"])
+            size = _DTYPE_BYTES[v["dtype"]]
+            if n < 0 or begin < 0 or end - begin != n * size:
+                raise CheckpointError(f"{path}: tensor {k!r} claims {n:,} values of {v['dtype']} but the file "
+                                      f"stores {max(end - begin, 0):,} bytes for it")
+            spans.append((begin, end, n))
+    except (TypeError, KeyError, ValueError) as e:
+        if isinstance(e, CheckpointError):
+            raise
         raise CheckpointError(f"{path}: corrupt safetensors header (tensor shapes)") from None
+    spans.sort()
+    for (b0, e0, _), (b1, e1, _) in zip(spans, spans[1:]):
+        if b1 < e0:
+            raise CheckpointError(f"{path}: two tensors share the same bytes (overlapping data offsets)")
+    if data_bytes is not None and spans and spans[-1][1] > data_bytes:
+        raise CheckpointError(f"{path}: the header claims {spans[-1][1]:,} bytes of weights but the file stores "
+                              f"{data_bytes:,}")
+    return sum(n for _, _, n in spans)
 
 
 def _load_safetensors(path):
@@ -175,7 +208,7 @@ def _load_safetensors(path):
         args = json.loads(meta[key])
     except (KeyError, TypeError, json.JSONDecodeError, RecursionError):
         raise CheckpointError(f"{path}: the generator arguments in the metadata are missing or corrupt") from None
-    stored = _stored_params(header, path)
+    stored = _stored_params(header, path, _data_bytes(path))
     if version == VERSION:
         check_generator_args(_official_view(args, path), path, stored)
     else:
@@ -217,15 +250,46 @@ def _sha256(path):
     return h.hexdigest()
 
 
-def _record_params(record, depth=0):
-    """Tensor elements stored in a persistence record tree (what the pickle really holds)."""
+def _dense(t):
+    """A tensor whose elements occupy distinct memory (no stride 0, no dimension stepping over another)."""
+    dims = sorted((st, sz) for st, sz in zip(t.stride(), t.shape) if sz > 1)
+    span = 1
+    for st, sz in dims:
+        if st < span:
+            return False
+        span = st * sz
+    return True
+
+
+def _record_tensors(record, depth=0):
+    """Every tensor of a persistence record tree (parameters and buffers)."""
     if depth > 32:
         raise CheckpointError("network records are nested too deeply")
     state = record.state
-    n = sum(t.numel() for g in ("_parameters", "_buffers") for t in (state.get(g) or {}).values()
-            if isinstance(t, torch.Tensor))
-    return n + sum(_record_params(m, depth + 1) for m in (state.get("_modules") or {}).values()
-                   if isinstance(m, PersistentRecord))
+    for g in ("_parameters", "_buffers"):
+        yield from (t for t in (state.get(g) or {}).values() if isinstance(t, torch.Tensor))
+    for m in (state.get("_modules") or {}).values():
+        if isinstance(m, PersistentRecord):
+            yield from _record_tensors(m, depth + 1)
+
+
+def _record_params(record, source="checkpoint"):
+    """Tensor elements a persistence record tree really stores, counted by the bytes of its storages:
+    a tensor that is a stride-0 or overlapping view, or tensors that share bytes (so they claim more
+    weights than the file holds), are refused."""
+    claimed, storages = 0, {}
+    for t in _record_tensors(record):
+        if not _dense(t):
+            raise CheckpointError(f"{source}: a tensor of shape {list(t.shape)} is a view that repeats its bytes "
+                                  f"(stride {list(t.stride())}): refused, the file does not store those weights")
+        st = t.untyped_storage()
+        storages[st.data_ptr()] = max(storages.get(st.data_ptr(), 0), st.nbytes())
+        claimed += t.numel() * t.element_size()
+    stored = sum(storages.values())
+    if claimed > stored:
+        raise CheckpointError(f"{source}: its tensors claim {claimed:,} bytes of weights but share {stored:,} bytes "
+                              f"of storage (views of the same bytes): refused")
+    return sum(t.numel() for t in _record_tensors(record))
 
 
 def _check_pickle_data(data, source):
@@ -236,7 +300,7 @@ def _check_pickle_data(data, source):
     if isinstance(record, PersistentRecord):
         kwargs = dict(record.state.get("_init_kwargs") or {})
         kwargs.update(zip(_TOP_ARGS[:5], tuple(record.state.get("_init_args") or ())))
-        check_generator_args(kwargs, source, _record_params(record))
+        check_generator_args(kwargs, source, _record_params(record, source))
 
 
 def load_pickle(path):

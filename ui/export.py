@@ -19,6 +19,7 @@ import json
 import os
 from pathlib import Path
 
+import clisafe
 import limits
 from apps.engines import ENGINES
 from dragcore import config
@@ -236,14 +237,16 @@ def gif_frame(frame):
 
 def export_all(out_dir, record, image, frames, latent):
     """Write result PNG, the chain's GIF and MP4, the latent and the edit JSON (`record`) of one
-    method's result; returns the paths."""
+    method's result; returns the paths. The five files are written into a temporary folder and moved
+    into `out_dir` together when all are written (clisafe), so a failed or stopped export never leaves
+    a result PNG without its edit JSON."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     m = record["method"]
-    paths = [write_png(image, out / f"{m}_result.png"), write_gif(frames, out / f"{m}_drag.gif"),
-             write_mp4(frames, out / f"{m}_drag.mp4")]
-    torch.save(latent, out / f"{m}_latent.pt")
-    paths.append(out / f"{m}_latent.pt")
-    (out / f"{m}_edit.json").write_text(json.dumps(record, indent=1))
-    paths.append(out / f"{m}_edit.json")
-    return [str(p) for p in paths]
+    with clisafe.atomic_dir(out / f".{m}_export") as tmp:
+        write_png(image, tmp / f"{m}_result.png"), write_gif(frames, tmp / f"{m}_drag.gif")
+        write_mp4(frames, tmp / f"{m}_drag.mp4")
+        torch.save(latent, tmp / f"{m}_latent.pt")
+        (tmp / f"{m}_edit.json").write_text(json.dumps(record, indent=1))
+    moved = {p.name: p for p in clisafe.publish_files(out / f".{m}_export", out)}
+    names = [f"{m}_result.png", f"{m}_drag.gif", f"{m}_drag.mp4", f"{m}_latent.pt", f"{m}_edit.json"]
+    return [str(moved[n]) for n in names]
