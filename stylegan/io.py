@@ -189,8 +189,8 @@ def _stored_params(header, path, data_bytes=None):
         if b1 < e0:
             raise CheckpointError(f"{path}: two tensors share the same bytes (overlapping data offsets)")
     if data_bytes is not None and spans and spans[-1][1] > data_bytes:
-        raise CheckpointError(f"{path}: the header claims {spans[-1][1]:,} bytes of weights but the file stores "
-                              f"{data_bytes:,}")
+        raise CheckpointError(f"{path}: truncated or corrupt: the header claims {spans[-1][1]:,} bytes of "
+                              f"weights, the file stores {data_bytes:,}")
     return sum(n for _, _, n in spans)
 
 
