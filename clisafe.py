@@ -128,7 +128,10 @@ def finite(value, flag):
 
 
 # --- outputs --------------------------------------------------------------------------------------
-def check_out_file(path, flag="--out", suffixes=(".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")):
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+def check_out_file(path, flag="--out", suffixes=IMAGE_SUFFIXES):
     """An output file that can be written: not a folder, a known extension, its folder writable or
     creatable. Checked before any work; nothing is created."""
     p = Path(path).expanduser()

@@ -67,7 +67,8 @@ def _open(path, what, max_pixels, decode=True):
                 raise
             im = Image.open(io.BytesIO(stripped))
         if im.width * im.height > max_pixels:
-            raise ImageFileError(f"{what}: the image is too large ({im.width}x{im.height} pixels, at most {max_pixels:,})")
+            raise ImageFileError(f"{what}: the image is too large ({im.width}x{im.height} pixels, "
+                                 f"at most {max_pixels:,})")
         if decode:
             im.load()
         else:

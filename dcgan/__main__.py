@@ -76,6 +76,7 @@ def _main(argv):
     args = _parser().parse_args(argv)
     _check_args(args)
     if args.cmd == "train":
+        print(f"dcgan: training on {args.data} -> {args.out}", flush=True)
         if args.resume:   # a run goes on in its own folder
             r = _train(args, args.out)
         else:

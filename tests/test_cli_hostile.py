@@ -1,0 +1,301 @@
+"""Issue 31, the command-line and file side: every CLI checks its inputs and size knobs first (one
+line, exit 2), Ctrl-C is one line and 130, outputs are complete or absent (clisafe), weights files are
+counted by the bytes they store, and image files come in their real levels (imagefile)."""
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, PngImagePlugin
+
+import clisafe
+import imagefile
+import stylegan
+from apps.drag_cli import main as drag_main
+from draggan import DragGANSession
+from benchmarks.hostile_cli import bomb_png, overlapping_safetensors, views_pickle
+from drag_testing import saved_small_G, small_G
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_line_error(capsys, match):
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert match in err, err
+
+
+# --- images: real levels per mode, and a message per refusal ------------------------------------------
+def _png(im, path, **kw):
+    im.save(path, **kw)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I", "F", "LA", "P", "PA-trns", "CMYK", "1", "RGBA", "exif", "text"])
+def test_every_mode_comes_in_with_its_real_levels(tmp_path, mode):
+    """A known picture saved in each mode reads back as the RGB a user sees."""
+    grey = np.full((8, 12), 128, np.uint8)
+    if mode == "I;16":
+        im, want = Image.fromarray(np.full((8, 12), 32896, np.uint16)), (128, 128, 128)   # 16-bit mid-grey
+        assert Image.open(_png(im, tmp_path / "x.png")).mode == "I;16"
+    elif mode == "I":
+        im, want = Image.fromarray(np.full((8, 12), 65535, np.int32), "I"), (255, 255, 255)
+    elif mode == "F":
+        im, want = Image.fromarray(np.full((8, 12), 0.5, np.float32), "F"), (128, 128, 128)
+    elif mode == "LA":
+        a = np.stack([grey, np.full_like(grey, 255)], -1)
+        a[:, :6, 1] = 0   # left half transparent: white
+        im, want = Image.fromarray(a, "LA"), None
+    elif mode == "P":
+        im, want = Image.new("RGB", (12, 8), (200, 40, 10)).convert("P", palette=Image.ADAPTIVE), (200, 40, 10)
+    elif mode == "PA-trns":
+        im = Image.new("P", (12, 8), 0)
+        im.putpalette([0, 0, 0, 10, 200, 30] + [0] * 762)
+        im.info["transparency"] = 0   # index 0 transparent: white
+        im, want = im, (255, 255, 255)
+    elif mode == "CMYK":
+        im, want = Image.new("RGB", (12, 8), (0, 128, 255)).convert("CMYK"), (0, 128, 255)
+    elif mode == "1":
+        im, want = Image.new("1", (12, 8), 1), (255, 255, 255)
+    elif mode == "RGBA":
+        im, want = Image.new("RGBA", (12, 8), (10, 20, 30, 0)), (255, 255, 255)
+    elif mode == "exif":   # stored 12 wide x 8 high, EXIF orientation 6: stands 8 wide x 12 high
+        im = Image.new("RGB", (12, 8), (0, 0, 0))
+        im.paste((255, 0, 0), (0, 0, 12, 2))   # a red top band, which turns into the right-hand column
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        path = tmp_path / "x.jpg"
+        im.save(path, exif=exif, quality=100)
+        got = imagefile.read_rgb(path)
+        assert got.size == (8, 12)
+        a = np.asarray(got).astype(int)
+        assert a[:, -1, 0].mean() > 200 and a[:, 0, 0].mean() < 60
+        return
+    else:   # text: a 3 MB compressed comment, more than Pillow reads by default
+        info = PngImagePlugin.PngInfo()
+        info.add_text("comment", "x" * 3_000_000, zip=True)
+        im, want = Image.new("RGB", (12, 8), (10, 20, 30)), (10, 20, 30)
+        with pytest.raises(ValueError):
+            Image.open(_png(im, tmp_path / "y.png", pnginfo=info))
+        path = _png(im, tmp_path / "x.png", pnginfo=info)
+        assert np.asarray(imagefile.read_rgb(path))[0, 0].tolist() == list(want)
+        return
+    path = _png(im, tmp_path / ("x.tif" if mode in ("CMYK", "F", "I") else "x.png"))
+    got = np.asarray(imagefile.read_rgb(path)).astype(int)
+    assert got.shape == (8, 12, 3)
+    if mode == "LA":
+        assert got[0, 0].tolist() == [255] * 3 and got[0, -1].tolist() == [128] * 3
+    else:
+        assert np.abs(got - np.array(want)).max() <= 1, (mode, got[0, 0])
+
+
+def test_each_image_refusal_has_its_message(tmp_path):
+    os.mkfifo(tmp_path / "fifo.png")
+    bomb_png(tmp_path / "bomb.png")
+    Image.new("L", (500, 500)).save(tmp_path / "big.png")
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG not really")
+    for name, limit, match in (("fifo.png", None, "not a regular file"), (".", None, "not a regular file"),
+                               ("bomb.png", None, "too many pixels"), ("big.png", 1000, "too large (500x500 pixels"),
+                               ("junk.png", None, "not an image file or corrupt"), ("nope.png", None, "not found")):
+        with pytest.raises(imagefile.ImageFileError, match=match.replace("(", r"\(")) as e:
+            imagefile.open_image(tmp_path / name, max_pixels=limit or imagefile.MAX_PIXELS)
+        assert "\n" not in str(e.value)
+
+
+def test_latent_photo_16_bit_grey_is_mid_grey():
+    from latent import load_image
+    im = Image.fromarray(np.full((64, 64), 32768, np.uint16))
+    x = load_image(im, 32)
+    assert abs(float(x.mean()) - 0.0) < 0.01   # mid-grey, not clipped to white (1.0)
+
+
+# --- clisafe: atomic outputs ---------------------------------------------------------------------------
+def test_atomic_dir_swaps_whole_sets_and_keeps_the_old_one_on_failure(tmp_path):
+    out = tmp_path / "out"
+    with clisafe.atomic_dir(out) as d:
+        (d / "start.png").write_text("1"), (d / "result.json").write_text("1")
+    for exc in (KeyboardInterrupt, ValueError):   # interrupted or failed halfway: the old set stays whole
+        with pytest.raises(exc):
+            with clisafe.atomic_dir(out) as d:
+                (d / "start.png").write_text("2")
+                raise exc()
+        assert {p.name: p.read_text() for p in out.iterdir()} == {"start.png": "1", "result.json": "1"}
+    with clisafe.atomic_dir(out) as d:
+        (d / "start.png").write_text("3")
+    assert {p.name: p.read_text() for p in out.iterdir()} == {"start.png": "3"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]   # no temporary folder left
+    with pytest.raises(KeyboardInterrupt):
+        with clisafe.atomic_file(tmp_path / "a.png") as f:
+            f.write_text("half")
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    (out / "thesis.pdf").write_text("mine")
+    with pytest.raises(clisafe.InputError, match="did not write .e.g. thesis.pdf"):
+        clisafe.check_replaceable(out, ("start.png",))
+
+
+def test_json_nesting_is_bounded_before_parsing(tmp_path, monkeypatch):
+    import checkpoints
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(clisafe.InputError, match="nested more than"):
+        clisafe.json_file(tmp_path / "deep.json", "x")
+    monkeypatch.setenv("LATENTLAB_MODELS", str(tmp_path / "deep.json"))
+    with pytest.raises(ValueError, match="LATENTLAB_MODELS file .* nested more than 8 levels"):
+        checkpoints.list_models()
+
+
+# --- weights counted by the bytes they store -------------------------------------------------------------
+def test_views_and_overlaps_are_refused(tmp_path):
+    stride0, shared = views_pickle(tmp_path / "s0.pkl", "stride0"), views_pickle(tmp_path / "sh.pkl", "shared")
+    assert stride0.stat().st_size < 200_000
+    with pytest.raises(stylegan.CheckpointError, match="repeats its bytes"):
+        stylegan.load(stride0, use_cache=False)
+    with pytest.raises(stylegan.CheckpointError, match="share .* bytes of storage"):
+        stylegan.load(shared, use_cache=False)
+    # safetensors: every tensor's byte range moved to offset 0 (two names for the same bytes)
+    stylegan.save(small_G(), tmp_path / "g.safetensors")
+    overlapping_safetensors(tmp_path / "o.safetensors", tmp_path / "g.safetensors")
+    with pytest.raises(stylegan.CheckpointError, match="share the same bytes"):
+        stylegan.load(tmp_path / "o.safetensors")
+
+
+# --- the command lines, in process -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    return saved_small_G(tmp_path_factory.mktemp("m"))
+
+
+def test_latent_cli_checks_everything_first(tmp_path, capsys):
+    from latent.__main__ import main
+    (tmp_path / "afile").write_text("x")
+    os.mkfifo(tmp_path / "fifo.png")
+    png = str(tmp_path / "a.png")
+    for argv, match in (
+            (["interp", "--scale", "400", "--out", png], "--scale must be a whole number from 1 to 16, got 400 (it "
+                                                          "would need ~188.7 GB"),
+            (["interp", "--scale", "0", "--out", png], "--scale must be"),
+            (["interp", "--psi", "nan", "--out", png], "--psi must be a number from -2 to 2, got nan"),
+            (["interp", "--out", str(tmp_path)], "is a folder; give the file to write"),
+            (["interp", "--out", str(tmp_path / "a.txt")], "unknown file extension '.txt'"),
+            (["interp", "--out", "/proc/x.png"], "cannot be created (/proc is a system folder)"),
+            (["mix", "--seeds", *map(str, range(20)), "--out", png], "the number of --seeds must be"),
+            (["mix", "--model", "dcgan-faces-64", "--out", png], "latent mix needs a StyleGAN2 model"),
+            (["invert", str(tmp_path / "fifo.png"), "--out", str(tmp_path / "i")], "not a regular file"),
+            (["invert", png, "--steps-w", "-1", "--out", str(tmp_path / "i")], "--steps-w must be a whole number"),
+            (["invert", png, "--steps-wplus", "1000000000", "--out", str(tmp_path / "i")], "--steps-wplus must be"),
+            (["invert", str(tmp_path / "afile"), "--out", str(tmp_path / "afile")], "exists and is not a folder"),
+            (["invert", str(tmp_path / "afile"), "--out", "/proc/x"], "/proc is a system folder"),
+            (["invert", str(tmp_path / "afile"), "--model", "dcgan-faces-64", "--out", str(tmp_path / "i")],
+             "latent invert needs a StyleGAN2 model")):
+        assert main(argv) == 2, argv
+        one_line_error(capsys, match)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "fifo.png"]   # nothing written
+    assert main(["interp", "--model", "dcgan-faces-64", "--steps", "3", "--scale", "1", "--out", png]) == 0
+    assert Image.open(png).size == (3 * 64, 2 * 64)   # a DCGAN interpolates in Z: lerp and slerp rows
+
+
+def test_dcgan_and_training_clis_check_everything_first(tmp_path, capsys, monkeypatch):
+    from dcgan.__main__ import main as dcgan_main
+    from training.__main__ import main as training_main
+    from checkpoints.__main__ import main as checkpoints_main
+    os.mkfifo(tmp_path / "fifo.pt")
+    (tmp_path / "data").mkdir()
+    os.mkfifo(tmp_path / "data" / "a.png")
+    bomb_png(tmp_path / "data" / "b.png")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.pdf").write_text("x")
+    s = str(tmp_path / "s.png")
+    for argv, match in ((["sample", "--n", "100000", "--out", s], "--n must be a whole number from 1 to 1024, got "
+                                                                   "100000 (it would need ~12.3 GB of memory)"),
+                        (["sample", "--n", "0", "--out", s], "--n must be"),
+                        (["sample", "--out", str(tmp_path / "s.txt")], "unknown file extension"),
+                        (["sample", "--checkpoint", str(tmp_path / "fifo.pt"), "--out", s], "not a regular file"),
+                        (["make-faces", "--n", "1000000", "--out", str(tmp_path / "f")], "--n must be"),
+                        (["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "mine")], "did not write"),
+                        (["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r")], "not a folder")):
+        assert dcgan_main(argv) == 2, argv
+        one_line_error(capsys, match)
+    with pytest.warns(UserWarning, match="skipping 2 unreadable"):
+        assert dcgan_main(["train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, "no usable images")
+    assert not (tmp_path / "r").exists()
+    assert training_main(["--figures-from", str(tmp_path / "missing"), "--out", str(tmp_path / "figs")]) == 2
+    one_line_error(capsys, "--figures-from")
+    assert training_main(["--figures-from", str(tmp_path / "fifo.pt"), "--out", str(tmp_path / "figs")]) == 2
+    one_line_error(capsys, "not a regular file")
+    (tmp_path / "deep.json").write_text("{" * 100_000)
+    monkeypatch.setenv("LATENTLAB_MODELS", str(tmp_path / "deep.json"))
+    assert checkpoints_main(["list"]) == 2
+    one_line_error(capsys, "nested more than")
+
+
+def test_benchmark_parsers_check_their_flags(tmp_path):
+    from benchmarks import cli
+    ap = cli.parser("x", model=False, seeds="1-3", steps=10, out=str(tmp_path / "r.json"))
+    for argv, match in ((["--threads", "0"], "--threads must be"), (["--steps", "-5"], "--steps must be"),
+                        (["--seeds", "1-100000000"], "at most 1000 seeds"), (["--out", str(tmp_path)], "is a folder"),
+                        (["--out", "/proc/r.json"], "/proc")):
+        with pytest.raises(ValueError, match=match):
+            ap.parse_args(argv)
+    assert ap.parse_args([]).steps == 10
+
+
+def test_drag_refuses_nan_and_huge_latents_and_deltas_before_writing(model_path, tmp_path, capsys):
+    from safetensors.torch import save_file
+    G = stylegan.load(model_path)
+    ws = G.mapping(torch.randn(1, G.z_dim))
+    for value, match in ((float("nan"), "NaN or Inf"), (1e38, "holds 1e+38, not a latent")):
+        save_file({"latent": ws.clone().fill_(value)}, str(tmp_path / "l.safetensors"), metadata={"model": model_path})
+        assert drag_main(DragGANSession, argv=["--latent", str(tmp_path / "l.safetensors"), "--point", "20,30,26,30",
+                                               "--out", str(tmp_path / "o")]) == 2
+        one_line_error(capsys, match)
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    save_file({"ws": ws}, str(inv / "latent.safetensors"), metadata={"model": model_path})
+    name, w = next((k, v) for k, v in G.state_dict().items() if v.is_floating_point() and v.ndim > 1)
+    save_file({name: torch.full_like(w, 1e38)}, str(inv / "generator_delta.safetensors"))
+    assert drag_main(DragGANSession, argv=["--inverted", str(inv), "--point", "20,30,26,30", "--out",
+                                           str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "not a generator delta")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.integration   # one drag subprocess, interrupted
+def test_ctrl_c_leaves_the_finished_drag_whole(model_path, tmp_path, capsys):
+    """The reported bug: a drag stopped with Ctrl-C in a folder holding a finished drag left a new
+    start.png beside the old result. Now: one line, exit 130, the old set byte for byte."""
+    out = tmp_path / "drag"
+    assert drag_main(DragGANSession, argv=["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--model",
+                                           model_path, "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"start.png", "result.png", "result.json", "latent.safetensors"} <= set(before)
+    p = subprocess.Popen([sys.executable, "-m", "draggan", "--seed", "2", "--point", "20,30,40,30", "--steps", "1000",
+                          "--model", model_path, "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1",
+                                                                     PYTHONUNBUFFERED="1"))
+    try:
+        assert "precision" in p.stdout.readline()   # the run has started
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        err = p.communicate(timeout=60)[1]
+    finally:
+        p.kill()
+    assert p.returncode == 130 and err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err, err
+    assert {q.name: q.read_bytes() for q in out.iterdir()} == before
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["drag"]   # no temporary folder left behind
+
+
+def test_hostile_cli_probes_are_named_and_expect_an_outcome(tmp_path):
+    from benchmarks import hostile_cli
+    ps = hostile_cli.probes(tmp_path)
+    assert len({p.name for p in ps}) == len(ps) >= 40
+    assert all(p.expect in (0, 2, 130) and p.match for p in ps)
+    assert {p.argv[0] for p in ps} >= {"latent", "dcgan", "draggan", "checkpoints", "training", "training.warp",
+                                       "benchmarks.drag_back"}
