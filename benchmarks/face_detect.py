@@ -22,8 +22,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import cli
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -123,4 +121,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main))
+    main()
