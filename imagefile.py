@@ -12,7 +12,9 @@ place that knows the file's pitfalls:
   LAB converted, palette and grey with alpha (P, PA, LA, RGBA) composited on a background.
 
 `open_image` returns a loaded PIL image in L, LA, RGB or RGBA; `to_rgb` flattens it on white;
-every refusal is an `ImageFileError` (a ValueError) naming the file. Imports nothing of ours.
+every refusal is an `ImageFileError` (a ValueError) naming the file. Importing this module raises
+Pillow's limit on one decompressed PNG text chunk from 1 MB to TEXT_CHUNK_BYTES for the whole process
+(the app's uploads are decoded by Gradio, through Pillow). Imports nothing of ours.
 """
 import io
 import os
@@ -20,9 +22,11 @@ import stat
 import struct
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000
+TEXT_CHUNK_BYTES = 16 * 2**20   # Pillow's total for all text chunks stays 64 MB
+PngImagePlugin.MAX_TEXT_CHUNK = max(PngImagePlugin.MAX_TEXT_CHUNK, TEXT_CHUNK_BYTES)
 TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 

@@ -4,7 +4,7 @@ sees it: `python -m latent | dcgan | draggan | checkpoints | training | training
 Every probe is named and says what must happen: exit 2 with one `error:` line naming the problem
 (bad input; argparse's usage line aside), exit 130 with one line (Ctrl-C, sent once the run has
 started), or exit 0 (an input that must work: a DCGAN in `latent interp`, a 16-bit grey photo, a PNG
-with a 3 MB text chunk). Never a traceback, never a hang (each probe is killed after --timeout
+with a 20 MB text chunk). Never a traceback, never a hang (each probe is killed after --timeout
 seconds), and nothing half-written: the files and bytes of the probe's output folder are counted
 before and after, and an interrupted run into a folder holding a finished one must leave that folder
 byte for byte as it was. Each probe runs under an 8 GB address-space limit (the machine has 24 GB
@@ -64,7 +64,7 @@ def _files(tmp):
     bomb_png(tmp / "bomb.png")
     Image.fromarray(np.full((64, 64), 32768, np.uint16)).save(tmp / "grey16.png")   # mid-grey, 16 bit
     info = PngImagePlugin.PngInfo()
-    info.add_text("comment", "x" * 3_000_000, zip=True)
+    info.add_text("comment", "x" * 20_000_000, zip=True)
     Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)).save(
         tmp / "text_chunk.png", pnginfo=info)
     (tmp / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -245,7 +245,7 @@ def probes(tmp):
         P("latent invert 16-bit grey PNG (real levels)",
           ["latent", "invert", str(tmp / "grey16.png"), "--model", m, "--steps-w", "1", "--steps-wplus", "1",
            "--no-pti", "--out", str(o / "g16")], expect=0, match="->", check=_grey_target(o / "g16")),
-        P("latent invert PNG with a 3 MB text chunk",
+        P("latent invert PNG with a 20 MB text chunk",
           ["latent", "invert", str(tmp / "text_chunk.png"), "--model", m, "--steps-w", "1", "--steps-wplus", "1",
            "--no-pti", "--out", str(o / "txt")], expect=0, match="->"),
         P("latent interp --model stride-0 views pickle", ["latent", "interp", "--model", str(tmp / "views_stride0.pkl"),

@@ -66,7 +66,7 @@ def build(uploads, drag_state, drag_outputs, show_chain):
     with gr.Row():
         with gr.Column():
             _, photo = captioned(ug.Image, "**Photo** (upload one, or take the example below)", label="Photo",
-                                 type="pil", sources=["upload"])
+                                 type="pil", sources=["upload"], image_mode=None)   # its own mode: imagefile levels
             gr.Examples([[str(EXAMPLE)]], inputs=[photo], label="Example photo: NASA astronaut portrait "
                         "(public domain, via scikit-image's data.astronaut())")
         with gr.Column():
