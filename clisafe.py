@@ -152,7 +152,7 @@ def _writable_parent(folder, flag, path):
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"{flag} {path} is under a file ({parent})")
-    if str(parent.resolve()).startswith(("/proc", "/sys", "/dev")):
+    if parent.resolve().parts[1:2] in (("proc",), ("sys",)):   # kernel interfaces, not folders
         raise InputError(f"{flag} {path} cannot be created ({parent} is a system folder)")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{flag} {path} cannot be written (no permission in {parent})")

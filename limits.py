@@ -180,7 +180,7 @@ def check_out_dir(path, flag="--out"):
         parent = parent.parent
     if not parent.is_dir():
         raise LimitError(f"{flag} {path} is under a file ({parent})")
-    if str(parent.resolve()).startswith(("/proc", "/sys", "/dev")):
+    if parent.resolve().parts[1:2] in (("proc",), ("sys",)):   # kernel interfaces, not folders
         raise LimitError(f"{flag} {path} cannot be created ({parent} is a system folder)")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise LimitError(f"{flag} {path} cannot be written (no permission in {parent})")

@@ -361,7 +361,7 @@ def run_one(p, tmp, root=ROOT, timeout=180):
             out_f.write(line)
             if p.interrupt_on and not sent and p.interrupt_on in line:
                 time.sleep(1.0)
-                proc.send_signal(signal.SIGINT)
+                os.killpg(proc.pid, signal.SIGINT)   # as a terminal's Ctrl-C: the whole process group
                 sent = True
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()

@@ -7,6 +7,7 @@ checkpoint is replaced atomically). Exit codes: 0 done, 2 bad input (one line), 
 """
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -76,7 +77,12 @@ def _main(argv):
     args = _parser().parse_args(argv)
     _check_args(args)
     if args.cmd == "train":
-        print(f"dcgan: training on {args.data} -> {args.out}", flush=True)
+        with warnings.catch_warnings(record=True) as said:   # shown as lines, once the folder is usable
+            warnings.simplefilter("always")
+            args.data = dcgan.ImageFolder(args.data)   # no usable image: a DataError, the one line
+        for w in said:
+            print(f"warning: {clisafe.one_line(w.message)}", file=sys.stderr)
+        print(f"dcgan: training on {len(args.data)} images -> {args.out}", flush=True)
         if args.resume:   # a run goes on in its own folder
             r = _train(args, args.out)
         else:

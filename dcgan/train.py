@@ -68,7 +68,7 @@ def train(data, out, epochs=5, batch_size=128, lr=2e-4, seed=0, ngf=64, ndf=64, 
     the PyTorch tutorial present it.)"""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    dataset = ImageFolder(data)
+    dataset = data if isinstance(data, ImageFolder) else ImageFolder(data)   # a folder, or one already scanned
     torch.manual_seed(seed)
     G, D = Generator(ngf=ngf).to(device), Discriminator(ndf=ndf).to(device)
     G.apply(init_weights), D.apply(init_weights)
