@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import clisafe
 from benchmarks import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -414,22 +415,40 @@ def run(tmp=None, root=ROOT, names=None, timeout=180, log=print):
     return rows
 
 
+def table(rows, before=None):
+    """The report's Markdown rows; with `before` (rows of a run against another checkout), its outcome too."""
+    then = {r["probe"]: r for r in before or []}
+    head = "| probe | expected | exit | ok | peak RSS MB | s | message, or why it failed |"
+    if then:
+        head = "| probe | expected | before: exit, ok | exit | ok | peak RSS MB | s | message, or why it failed |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        b = then.get(r["probe"])
+        was = [f"{b['exit']}, {'yes' if b['ok'] else 'NO'}" if b else "-"] if then else []
+        cells = [r["probe"], r["expect"], *was, r["exit"], "yes" if r["ok"] else "NO", r["peak_rss_mb"], r["seconds"],
+                 (r["why"] or r["message"]).replace("|", "/")[:160]]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return lines
+
+
 def main(argv=None):
     ap = cli.parser(__doc__, threads=None)
     ap.add_argument("--only", nargs="+", default=None, help="run the probes whose names contain one of these")
     ap.add_argument("--timeout", type=int, default=180, help="seconds before a probe counts as hung")
     ap.add_argument("--root", default=str(ROOT), help="the checkout whose command lines are probed")
+    ap.add_argument("--before", default=None, help="hostile_cli.json of a run against another checkout, "
+                                                   "shown beside this one")
     args = ap.parse_args(argv)
+    before = clisafe.json_file(args.before, "--before")["rows"] if args.before else None
     with tempfile.TemporaryDirectory(prefix="hostile_cli_") as tmp:
         rows = run(Path(tmp) / "probe", Path(args.root).resolve(), args.only, args.timeout)
     failed = [r for r in rows if not r["ok"]]
-    lines = [f"Hostile command-line probes (`python -m benchmarks.hostile_cli`{' --root ' + args.root if args.root != str(ROOT) else ''}): "
-             f"{len(rows)} probes, {len(failed)} failed.", "",
-             "| probe | expected | exit | ok | peak RSS MB | s | message or why it failed |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['probe']} | {r['expect']} | {r['exit']} | {'yes' if r['ok'] else 'NO'} | {r['peak_rss_mb']} | "
-              f"{r['seconds']} | {(r['why'] or r['message']).replace('|', '/')} |" for r in rows]
+    was = f"; before: {sum(not r['ok'] for r in before)} of {len(before)} failed" if before else ""
+    lines = [f"Hostile input to every command line, each probe a process of its own: {len(rows)} probes, "
+             f"{len(failed)} failed{was}.", "Reproduce: `python -m benchmarks.hostile_cli`", ""] + table(rows, before)
     from benchmarks.report import write
-    write(args.out, "hostile_cli", dict(probes=len(rows), failed=len(failed), rows=rows), rows, lines)
+    write(args.out, "hostile_cli", dict(probes=len(rows), failed=len(failed), root=str(args.root), rows=rows,
+                                        before=before), rows, lines)
     return 0 if not failed else 1
 
 

@@ -56,4 +56,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    import clisafe
+    sys.exit(clisafe.run(main, None, "dcgan.pretrained"))
