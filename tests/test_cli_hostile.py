@@ -201,6 +201,15 @@ def test_latent_cli_checks_everything_first(tmp_path, capsys):
     assert Image.open(png).size == (3 * 64, 2 * 64)   # a DCGAN interpolates in Z: lerp and slerp rows
 
 
+def test_memory_budget_is_checked_against_the_model_before_drawing(tmp_path, capsys, monkeypatch):
+    from latent.__main__ import main
+    monkeypatch.setenv("LATENTLAB_CLI_MEMORY_GB", "0.05")
+    assert main(["interp", "--scale", "16", "--steps", "16", "--out", str(tmp_path / "a.png")]) == 2
+    one_line_error(capsys, "latent interp at --scale 16 (64 images of 64x64 px) needs ~0.7 GB of memory, more than "
+                           "the 0.05 GB budget (LATENTLAB_CLI_MEMORY_GB)")
+    assert not list(tmp_path.iterdir())
+
+
 def test_dcgan_and_training_clis_check_everything_first(tmp_path, capsys, monkeypatch):
     from dcgan.__main__ import main as dcgan_main
     from training.__main__ import main as training_main
