@@ -17,13 +17,11 @@ Imports nothing of ours (the lowest layer).
 """
 import contextlib
 import json
-import math
 import os
 import shutil
 import signal
 import stat
 import sys
-import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -118,13 +116,6 @@ def json_file(path, where, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH):
         return json.loads(text)
     except ValueError as e:
         raise InputError(f"{where} {path} is not valid JSON: {one_line(e, 120)}") from None
-
-
-def finite(value, flag):
-    """A float flag's value if finite; InputError naming the flag otherwise (argparse reads 'nan')."""
-    if not math.isfinite(value):
-        raise InputError(f"{flag} must be a finite number, got {value}")
-    return value
 
 
 # --- outputs --------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from the engine's defaults; defaults and ranges are those of `dragcore.config`.
 """
 import argparse
 import json
-import sys
 import time
 from dataclasses import replace
 

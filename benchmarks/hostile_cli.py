@@ -438,10 +438,15 @@ def main(argv=None):
     ap.add_argument("--root", default=str(ROOT), help="the checkout whose command lines are probed")
     ap.add_argument("--before", default=None, help="hostile_cli.json of a run against another checkout, "
                                                    "shown beside this one")
+    ap.add_argument("--rows-from", default=None, metavar="JSON",
+                    help="no probes: rebuild the report from a run's hostile_cli.json (e.g. to add --before)")
     args = ap.parse_args(argv)
     before = clisafe.json_file(args.before, "--before")["rows"] if args.before else None
-    with tempfile.TemporaryDirectory(prefix="hostile_cli_") as tmp:
-        rows = run(Path(tmp) / "probe", Path(args.root).resolve(), args.only, args.timeout)
+    if args.rows_from:
+        rows = clisafe.json_file(args.rows_from, "--rows-from")["rows"]
+    else:
+        with tempfile.TemporaryDirectory(prefix="hostile_cli_") as tmp:
+            rows = run(Path(tmp) / "probe", Path(args.root).resolve(), args.only, args.timeout)
     failed = [r for r in rows if not r["ok"]]
     was = f"; before: {sum(not r['ok'] for r in before)} of {len(before)} failed" if before else ""
     lines = [f"Hostile input to every command line, each probe a process of its own: {len(rows)} probes, "

@@ -1,10 +1,8 @@
 """Issue 31, the command-line and file side: every CLI checks its inputs and size knobs first (one
 line, exit 2), Ctrl-C is one line and 130, outputs are complete or absent (clisafe), weights files are
 counted by the bytes they store, and image files come in their real levels (imagefile)."""
-import json
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
