@@ -19,6 +19,7 @@ Writes benchmarks/results/hostile_cli.{json,csv,md}.
 """
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -377,7 +378,7 @@ def run_one(p, tmp, root=ROOT, timeout=180):
              and "it/s]" not in ln and "s/it]" not in ln and "%|" not in ln]   # progress bars are not messages
     why = None
     if killed.is_set():
-        why = f"killed after {timeout} s (hung)"
+        why = f"killed after {timeout} s (hung, or working instead of refusing)"
     elif "Traceback" in stderr:
         why = "traceback: " + stderr.strip().splitlines()[-1][:160]
     elif proc.returncode != p.expect:
@@ -426,7 +427,7 @@ def table(rows, before=None):
         b = then.get(r["probe"])
         was = [f"{b['exit']}, {'yes' if b['ok'] else 'NO'}" if b else "-"] if then else []
         cells = [r["probe"], r["expect"], *was, r["exit"], "yes" if r["ok"] else "NO", r["peak_rss_mb"], r["seconds"],
-                 (r["why"] or r["message"]).replace("|", "/")[:160]]
+                 re.sub(r"/tmp/hostile_cli_\w+/probe", "TMP", r["why"] or r["message"]).replace("|", "/")[:160]]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return lines
 
