@@ -79,6 +79,11 @@ def _files(tmp):
     inv = tmp / "inverted_nan"
     inv.mkdir()
     save_file({"ws": ws.contiguous()}, str(inv / "latent.safetensors"), metadata={"model": str(tmp / "small.safetensors")})
+    deep = tmp / "inverted_deep_metrics"   # no model in the latent's metadata: metrics.json is read for it
+    deep.mkdir()
+    save_file({"ws": ws.contiguous()}, str(deep / "latent.safetensors"))
+    save_file({}, str(deep / "generator_delta.safetensors"))
+    (deep / "metrics.json").write_text("[" * 100_000 + "]" * 100_000)
     name, weight = next((k, v) for k, v in G.state_dict().items() if v.is_floating_point() and v.ndim > 1)
     save_file({name: torch.full_like(weight, float("nan"))}, str(inv / "generator_delta.safetensors"))
     # weights files that claim more than they store: stride-0 views of one number, views sharing bytes
@@ -287,6 +292,9 @@ def probes(tmp):
         P("draggan --inverted delta holding NaN", ["draggan", "--inverted", str(tmp / "inverted_nan"), "--point",
                                                    "20,30,26,30", "--out", str(o / "d")], match="NaN",
           check=_absent(o / "d")),
+        P("draggan --inverted metrics.json nested 100000 deep", ["draggan", "--inverted", str(tmp / "inverted_deep_metrics"),
+                                                                 "--point", "20,30,26,30", "--out", str(o / "d")],
+          match="nested more than", check=_absent(o / "d")),
         P("draggan --out foreign folder", ["draggan", "--seed", "1", "--model", m, "--point", "20,30,26,30", "--out",
                                            str(tmp / "foreign")], match="did not write"),
         P("draggan --mask FIFO", ["draggan", "--seed", "1", "--model", m, "--point", "20,30,26,30", "--mask",

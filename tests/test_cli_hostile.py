@@ -270,6 +270,13 @@ def test_drag_refuses_nan_and_huge_latents_and_deltas_before_writing(model_path,
     assert drag_main(DragGANSession, argv=["--inverted", str(inv), "--point", "20,30,26,30", "--out",
                                            str(tmp_path / "o")]) == 2
     one_line_error(capsys, "not a generator delta")
+    (inv / "generator_delta.safetensors").unlink()
+    save_file({}, str(inv / "generator_delta.safetensors"))
+    save_file({"ws": ws}, str(inv / "latent.safetensors"))   # no model recorded: metrics.json is read for it
+    (inv / "metrics.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert drag_main(DragGANSession, argv=["--inverted", str(inv), "--point", "20,30,26,30", "--out",
+                                           str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "metrics.json is nested more than 8 levels deep")
     assert not (tmp_path / "o").exists()
 
 
