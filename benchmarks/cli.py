@@ -42,9 +42,13 @@ def check(args, ap=None):
     if getattr(args, "threads", None) is not None:
         if not 1 <= args.threads <= 256:
             raise ValueError(f"--threads must be a whole number from 1 to 256, got {limits.short(args.threads)}")
-    if isinstance(getattr(args, "seeds", None), str):
-        seeds = parse_seeds(args.seeds)
-        if len(seeds) > MAX_SEEDS or seeds[0] < 0 or seeds[-1] > limits.SEED_MAX:
+    if isinstance(getattr(args, "seeds", None), str):   # counted, not listed (a malformed range: the module's message)
+        lo, _, hi = args.seeds.partition("-")
+        try:
+            lo, hi = int(lo), int(hi or lo)
+        except ValueError:
+            lo = hi = None
+        if lo is not None and (hi - lo >= MAX_SEEDS or lo < 0 or hi > limits.SEED_MAX):
             raise ValueError(f"--seeds {args.seeds!r}: at most {MAX_SEEDS} seeds from 0 to {limits.SEED_MAX}")
     out = getattr(args, "out", None)
     if isinstance(out, str) and ap is not None:
