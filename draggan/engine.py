@@ -30,6 +30,7 @@ one pixel off the handle towards the origin; ours is centred on it.
 import torch
 
 from dragcore.config import DragGANConfig
+from dragcore.engine import declare
 from dragcore.errors import DragInputError
 from dragcore.features import clamp_to_image, disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
@@ -136,3 +137,7 @@ class DragGANSession(DragSession):
 
     def derived(self):
         return dict(super().derived(), r1_px=self.r1_px, r2_px=self.r2_px, flow_every=self.flow_every)
+
+
+ENGINE = declare("draggan", "DragGAN", DragGANConfig, DragGANSession,
+                 "Drag a generated image with DragGAN (motion supervision + nearest-neighbour point tracking).")

@@ -65,6 +65,7 @@ import math
 import torch
 
 from dragcore.config import FreeDragConfig, spec
+from dragcore.engine import declare
 from dragcore.errors import DragInputError
 from dragcore.features import patch_offsets, sample
 from dragcore.points import distances
@@ -243,3 +244,8 @@ class FreeDragSession(DragSession):
     def derived(self):
         return dict(super().derived(), d_px=self.d_px, patch_spacing_px=self.spacing,
                     submotion_steps=SUBMOTION_STEPS, submotions=self.submotions)
+
+
+ENGINE = declare("freedrag", "FreeDrag", FreeDragConfig, FreeDragSession,
+                 "Drag a generated image with FreeDrag (adaptive template, line search, no point tracking).",
+                 app_hidden=("feature_scale",))
