@@ -28,7 +28,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 
 from stylegan.precision import PRECISIONS
 
-from .tracking import TRACKERS
+from .tracking import TRACKERS, covered
 
 SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
 MODES = ("fast", "reference")
@@ -126,9 +126,8 @@ def ranges():
 def with_presets(engine, preset=None, **given):
     """The engine's config: its defaults, then the model's preset (`checkpoints.presets(id)[engine]`),
     then `given` (None values in `given` are skipped). An unknown setting is a ValueError naming it.
-    A tracker the preset does not cover (neither `features`, the official rule, nor the tracker the
-    preset was calibrated with) falls back to `features`, and `fallback` says so (the drag's report
-    carries it as its tracker note)."""
+    A tracker the preset does not cover falls back to `features` (`dragcore.tracking.covered`), and
+    `fallback` says so (the drag's report carries it as its tracker note)."""
     cls = CONFIGS[engine]
     known = set(names(cls))
     for source, values in (("preset", preset or {}), ("setting", given)):
@@ -136,9 +135,7 @@ def with_presets(engine, preset=None, **given):
         if unknown:
             raise ValueError(f"{engine}: unknown {source} {', '.join(map(repr, unknown))} (known: {sorted(known)})")
     cfg = replace(cls(), **{**dict(preset or {}), **{k: v for k, v in given.items() if v is not None}})
-    covered = {"features", (preset or {}).get("tracker")}   # the official rule, and what the preset was calibrated with
-    if cfg.tracker in TRACKERS and cfg.tracker not in covered:
-        cfg = replace(cfg, tracker="features", fallback=f"tracker {cfg.tracker!r} is not calibrated for this model "
-                                                          f"(its presets cover {', '.join(sorted(c for c in covered if c))}); "
-                                                          f"the features tracker was used")
+    tracker, note = covered(cfg.tracker, (preset or {}).get("tracker"))   # dragcore.tracking: the fallback rule
+    if note is not None:
+        cfg = replace(cfg, tracker=tracker, fallback=note)
     return cfg

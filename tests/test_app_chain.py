@@ -139,7 +139,7 @@ def test_compare_continues_each_engine_and_continue_from_one(server):
     with pytest.raises(Exception, match="method: Value: 'nope' .* is not in the list of choices"):
         c.predict("nope", api_name="/continue_from")
     shown, _, status = c.predict("draggan", api_name="/continue_from")
-    assert "Both engines continue from DragGAN's result of drag 2" in status
+    assert "Every engine continues from DragGAN's result of drag 2" in status
     _, _, status, _ = c.predict(None, max_steps=5, api_name="/compare")
     assert "Drag 3 of the chain" in status and "FreeDrag from DragGAN's result of drag 2" in status
     both = exported(c)

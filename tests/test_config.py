@@ -103,7 +103,7 @@ def test_a_tracker_the_presets_do_not_cover_falls_back_to_features_and_says_so()
     assert "fallback" not in config.names() and "fallback" not in cfg.engine_settings()   # not a setting
     r = FreeDragSession(small_G(), [(20, 30)], [(26, 30)], cfg, device="cpu").run()
     assert r.params["tracker"] == "features" and r.tracker_note == cfg.fallback   # the report says so
-    with pytest.raises(DragInputError, match="tracker must be one of features, flow, got 'sift'"):
+    with pytest.raises(DragInputError, match="tracker must be one of features, flow, discriminative, got 'sift'"):
         FreeDragSession(small_G(), [(20, 30)], [(26, 30)], with_presets("freedrag", {}, tracker="sift"))
 
 
