@@ -6,6 +6,7 @@ the app's buttons, panels and table rows). Adding an engine: its module, and one
 """
 import draggan.engine     # noqa: F401  (declares "draggan")
 import freedrag.engine    # noqa: F401  (declares "freedrag")
+import stabledrag.engine  # noqa: F401  (declares "stabledrag")
 from dragcore.engine import ENGINES, Engine   # noqa: F401  (the table; live: a later declaration joins it)
 
 

@@ -2,7 +2,7 @@
 
 `DragConfig` holds what every engine takes (the start image: seed, psi, space; the optimisation:
 lr, mask weight, max steps, the supervised feature block, the trainable W+ rows, mode, precision,
-tracker); `DragGANConfig` and `FreeDragConfig` add each bundled engine's own.
+tracker); `DragGANConfig`, `FreeDragConfig` and `StableDragConfig` add each bundled engine's own.
 `CONFIGS` is the registry by engine name: these three, and any config an engine declares
 (`dragcore.engine.declare`, which may keep its config class in its own module). Everything else reads from here:
 the sessions' keyword defaults, the command lines' defaults and checks, the app's fields, the edit
@@ -93,9 +93,19 @@ class FreeDragConfig(DragConfig):
                                    help="divide features by this before comparing with l (auto: calibrated on the start image)")
 
 
+@dataclass(frozen=True)
+class StableDragConfig(DragGANConfig):
+    """StableDrag-GAN's own, on top of DragGAN's radii: the tracker is the discriminative one by default,
+    tau is the confidence below which motion supervision reads the initial template (stabledrag.engine)."""
+    tracker: str = setting("discriminative", "Tracker", str, choices=TRACKERS, app_label="tracker")
+    tau: float = setting(0.4, "Confidence threshold τ", float, 0.0, 1.0,
+                         help="below this tracking confidence, motion supervision reads the initial template",
+                         app_label="τ (confidence threshold)")
+
+
 # the bundled engines' configs (their modules declare them again, dragcore.engine), so a library caller needs
 # no engine imported for `with_presets`; an engine declared elsewhere adds its own
-CONFIGS = {"draggan": DragGANConfig, "freedrag": FreeDragConfig}
+CONFIGS = {"draggan": DragGANConfig, "freedrag": FreeDragConfig, "stabledrag": StableDragConfig}
 
 
 def spec(name):
@@ -135,7 +145,7 @@ def with_presets(engine, preset=None, **given):
         if unknown:
             raise ValueError(f"{engine}: unknown {source} {', '.join(map(repr, unknown))} (known: {sorted(known)})")
     cfg = replace(cls(), **{**dict(preset or {}), **{k: v for k, v in given.items() if v is not None}})
-    tracker, note = covered(cfg.tracker, (preset or {}).get("tracker"))   # dragcore.tracking: the fallback rule
+    tracker, note = covered(cfg.tracker, (preset or {}).get("tracker"), official=cls().tracker)   # dragcore.tracking: the fallback rule
     if note is not None:
         cfg = replace(cfg, tracker=tracker, fallback=note)
     return cfg

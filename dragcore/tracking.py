@@ -51,13 +51,15 @@ STALL_PX = 0.25    # ... progress: the content this much closer to its targets (
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
 
 
-def covered(tracker, preset_tracker=None):
+def covered(tracker, preset_tracker=None, official="features"):
     """(the tracker to run, a note or None): `tracker` when the presets cover it (`features`, the
-    official rule, or `preset_tracker`, the one they were calibrated with), else `features`."""
-    if tracker not in TRACKERS or tracker in ("features", preset_tracker):
+    official rule, the engine's own `official` one, or `preset_tracker`, the one they were calibrated
+    with), else `features`."""
+    if tracker not in TRACKERS or tracker in ("features", official, preset_tracker):
         return tracker, None
+    cover = sorted({c for c in ("features", official, preset_tracker) if c})
     return "features", (f"tracker {tracker!r} is not calibrated for this model (its presets cover "
-                        f"{', '.join(sorted(c for c in ('features', preset_tracker) if c))}); the features tracker was used")
+                        f"{', '.join(cover)}); the features tracker was used")
 
 
 def flow_every(res):
