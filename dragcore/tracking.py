@@ -43,9 +43,9 @@ from .points import distances
 TRACKERS = ("features", "flow", "discriminative")
 R2_AT_512 = 12.0   # the search square of a tracker in an engine without its own r2 (DragGAN's default, px at 512)
 REFINE_PX = 1.0    # tracker 'flow': DragGAN refines the flow's point by the feature match within this many image px
-LABEL_SIGMA_FPX = 1.0   # tracker 'discriminative': the learned response's fall-off, in feature px
-RIDGE = 0.1        # ... its filter's pull towards the start feature (relative to the window's mean energy)
-MATCH_WEIGHT = 1.0  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
+LABEL_SIGMA_FPX = 0.5   # tracker 'discriminative': the learned response's fall-off, in feature px
+RIDGE = 1.0        # ... its filter's pull towards the start feature (relative to the window's mean energy)
+MATCH_WEIGHT = 4.0  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
 STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops as 'stalled'
 STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
