@@ -62,7 +62,7 @@ def frames_of(steps):
 
 def test_successive_drags_undo_and_reset(server):
     c, start = fresh(server)
-    dg1, _, _, _, status, _ = c.predict(None, max_steps=30, api_name="/drag_draggan")
+    dg1, _, _, status, _ = c.predict(None, max_steps=30, api_name="/drag_draggan")
     assert status.startswith("**Drag 1 of the chain**") and "DragGAN from the start image" in status
     first = exported(c)["draggan"]
     r1 = img(first["png"])
