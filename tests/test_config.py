@@ -68,12 +68,13 @@ def test_the_app_fields_are_the_config_and_the_presets(monkeypatch, tmp_path):
 
 
 def test_a_shared_field_follows_each_engines_own_preset(monkeypatch, tmp_path):
-    """Mask weight, max steps and precision are one field for both engines: where the engines' presets
+    """Mask weight, max steps and precision are one field for every engine: where the engines' presets
     differ the field is left empty and each engine's drag runs with its own preset."""
     from ui import drag_settings
     monkeypatch.setenv("LATENTLAB_PRESETS_DIR", str(tmp_path))
     (tmp_path / "faces-64-offline.json").write_text(json.dumps(
-        {"draggan": {"mask_weight": 5.0, "max_steps": 120}, "freedrag": {"mask_weight": 20.0, "max_steps": 120}}))
+        {"draggan": {"mask_weight": 5.0, "max_steps": 120}, "freedrag": {"mask_weight": 20.0, "max_steps": 120},
+         "stabledrag": {"max_steps": 120}}))
     values = drag_settings.field_values("faces-64-offline")
     shown = dict(zip(drag_settings.NAMES, values))
     assert shown["mask_weight"] is None and shown["max_steps"] == 120
@@ -110,7 +111,8 @@ def test_a_tracker_the_presets_do_not_cover_falls_back_to_features_and_says_so()
 def test_one_engine_table():
     from benchmarks import report
     from ui import runner
-    assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession}
+    from stabledrag import StableDragSession
+    assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession, "stabledrag": StableDragSession}
     assert report.ENGINES == session_classes() and runner.label("freedrag") == "FreeDrag"
     assert {n: e.config for n, e in ENGINES.items()} == config.CONFIGS
     # presets hold every engine: a section of the file, or {} (the engine's defaults)
