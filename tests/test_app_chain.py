@@ -184,7 +184,7 @@ def test_the_chain_does_not_change_under_a_running_drag(server):
     with pytest.raises(Exception, match="A drag is running: wait for it to finish, or Stop it first"):
         c.predict("draggan", api_name="/continue_from")
     assert "Stopping" in c.predict(api_name="/stop")
-    _, _, status, table = job.result(timeout=60)
+    _, _, _, status, table = job.result(timeout=60)
     assert "Drag 2 of the chain" in status and "(stopped)" in status and 0 < table["data"][0][5] < 1000
     steps = exported(c)["draggan"]["edit"]["drags"][1]["steps"]
     assert steps == table["data"][0][5]   # the steps really taken
