@@ -15,6 +15,7 @@ import gradio as gr
 
 import checkpoints
 import limits
+from apps.engines import ENGINES
 from ui import guard as ug
 from ui import runs, scratch, tab_dcgan, tab_drag, tab_invert, tab_latent
 from ui.context import DEFAULT, STORE
@@ -25,7 +26,8 @@ from ui.state import DragState
 def build():
     # uploads (photos, edits, models) older than a day are deleted every hour
     with gr.Blocks(title="Latent Lab", delete_cache=(3600, 86400)) as demo:
-        gr.Markdown("# Latent Lab\nDrag GAN images with **DragGAN** and **FreeDrag**, side by side. "
+        names = ", ".join(f"**{e.label}**" for e in ENGINES.values())
+        gr.Markdown(f"# Latent Lab\nDrag GAN images with {names}, side by side. "
                     "Click a handle point, then its target; optionally paint the editable region; drag.")
         state, uploads = gr.State(DragState()), gr.State(None)   # per session: drag state; the uploaded model
         with gr.Tab("Drag"):

@@ -17,8 +17,26 @@ from dragcore import config as drag_config
 
 SEED_MAX = drag_config.SEED_MAX
 
+
+class _Ranges(dict):
+    """The table below, and every drag setting's range read live from dragcore.config (an engine
+    declared later, dragcore.engine, brings its own settings)."""
+
+    def _live(self):
+        return {k: v for k, v in drag_config.ranges().items() if not dict.__contains__(self, k)}
+
+    def __missing__(self, name):
+        return self._live()[name]
+
+    def __contains__(self, name):
+        return dict.__contains__(self, name) or name in self._live()
+
+    def items(self):
+        return list(dict.items(self)) + list(self._live().items())
+
+
 # name: (label shown to the user, kind, low, high)
-RANGES = {
+RANGES = _Ranges({
     **drag_config.ranges(),   # seed, psi, max_steps, lr, mask_weight, rows, feature_res, r1, r2, ..., l, d, arrival
     "point_pairs": ("Number of point pairs", int, 1, 16),
     "frames": ("Frames", int, 3, 16),
@@ -38,7 +56,7 @@ RANGES = {
     "scale": ("--scale", int, 1, 16),           # latent interp|mix|truncation|sefa: pixel repeat of the grid
     "grid_seeds": ("Number of --seeds", int, 1, 9),
     "crop": ("--crop", int, 0, 100_000),
-}
+})
 
 # sizes of things users send (bytes, pixels, nesting)
 SIZES = {

@@ -67,7 +67,9 @@ def load_model(spec=None, device=None):
 
 
 def build_parser(method, add_args=None):
-    p = argparse.ArgumentParser(prog=f"python -m {method}", description=f"Drag a generated image with {method}.")
+    from .engines import ENGINES   # the engine's own one-line summary (dragcore.engine)
+    summary = ENGINES[method].summary if method in ENGINES else ""
+    p = argparse.ArgumentParser(prog=f"python -m {method}", description=summary or f"Drag a generated image with {method}.")
     p.add_argument("--seed", type=int, default=None, help="latent seed (or start from --inverted / --latent)")
     p.add_argument("--point", action="append", required=True, metavar="HX,HY,TX,TY",
                    help="handle and target in image pixels; repeat for several points")
@@ -92,8 +94,9 @@ def build_parser(method, add_args=None):
                    help="auto (default: bf16 on CPUs with bf16 arithmetic for models of 256 px and up, bf16/fp16 on "
                         "CUDA, else fp32), fp32, bf16 (CPUs with AVX512-BF16/AMX, CUDA) or fp16 (CUDA, MPS)")
     p.add_argument("--tracker", default=None, metavar="{" + ",".join(config.spec("tracker")["choices"]) + "}",
-                   help="where the engine thinks the content is: features (the official rule) or flow (optical flow "
-                        "of the current image, content-true); default: the model's preset, else features")
+                   help="where the engine thinks the content is (dragcore.tracking): features (the official rule), flow "
+                        "(optical flow of the current image, content-true) or discriminative (a filter learned at the first "
+                        "step, with a confidence); default: the model's preset, else the engine's own")
     add_source_args(p)
     if add_args:
         add_args(p)

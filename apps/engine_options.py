@@ -1,57 +1,70 @@
-"""Each engine's own command-line options, on top of the shared ones of `apps.drag_cli`: DragGAN's
-radii, stop distance and tracking grid; FreeDrag's l, d, arrival and feature scale. `main(method)`
-is what `python -m draggan` / `python -m freedrag` run."""
-from dragcore.config import DragGANConfig as DG, FreeDragConfig as FD, spec
+"""Each engine's own command-line options, derived from its declaration (`dragcore.engine`): one
+flag per setting in `Engine.options` (`--r1`, `--l`, `--feature-scale`, ...), typed, described
+and range-checked from the setting's `dragcore.config.setting()` metadata, on top of the shared
+options of `apps.drag_cli`. `main(method)` is what `python -m <method>` runs."""
+import argparse
+
+from dragcore import config
 
 from . import drag_cli
 from .engines import ENGINES
 
 
-def draggan_args(p):
-    p.add_argument("--r1", type=float, default=None,
-                   help=f"motion-supervision radius, px at 512 px (default: preset, else {DG.r1:g})")
-    p.add_argument("--r2", type=float, default=None, help=f"tracking radius, px at 512 px (default: preset, else {DG.r2:g})")
-    p.add_argument("--stop-distance", type=float, default=None,
-                   help="stop within this many image px of the target (default: preset, else max(2 res/512, 2))")
-    p.add_argument("--track-step", type=float, default=None,
-                   help=f"tracking grid in image px, <= 1; below 1 tracks at sub-pixel positions "
-                        f"(default: preset, else {DG.track_step:g})")
+def flag(name):
+    return "--" + name.replace("_", "-")
 
 
-def draggan_kwargs(args):
-    """DragGAN's own settings from the command line (None: the model preset / engine default)."""
-    return dict(r1=args.r1, r2=args.r2, stop_distance=args.stop_distance, track_step=args.track_step)
+def _value(name):
+    """argparse type of a setting: its kind; a choice among its choices; 'auto' for a setting whose
+    default is None (the model or the start image decides)."""
+    s = config.spec(name)
 
-
-def freedrag_args(p):
-    lo_l, hi_l, lo_d, hi_d = spec("l")["low"], spec("l")["high"], spec("d")["low"], spec("d")["high"]
-    p.add_argument("--l", type=float, default=None,
-                   help=f"expected initial loss, {lo_l:g}-{hi_l:g} (default: model preset, else {FD.l:g})")
-    p.add_argument("--feature-scale", default="auto",
-                   help="divide features by this before comparing with l; 'auto' (default) calibrates on the start image")
-    p.add_argument("--d", type=float, default=None,
-                   help=f"max move per sub-motion in feature px, {lo_d:g}-{hi_d:g} (default: preset, else {FD.d:g})")
-    p.add_argument("--arrival", type=float, default=None,
-                   help=f"arrival distance in image px (default: preset, else {FD.arrival:g})")
-
-
-def freedrag_kwargs(args):
-    """FreeDrag's own settings from the command line (None: the model preset / engine default)."""
-    scale = args.feature_scale
-    if scale == "auto":
-        scale = None   # dragcore.config: None is measured on the start image
-    else:
+    def parse(text):
+        if s["default"] is None and str(text).strip().lower() == "auto":
+            return None
+        if s["choices"] is not None:
+            return text
         try:
-            scale = float(scale)
+            return s["kind"](float(text)) if s["kind"] is int and float(text).is_integer() else s["kind"](text)
         except ValueError:
-            raise ValueError(f"--feature-scale must be a positive number or 'auto', got {scale!r}") from None
-    return dict(l=args.l, d=args.d, arrival=args.arrival, feature_scale=scale)
+            auto = " or 'auto'" if s["default"] is None else ""
+            raise argparse.ArgumentTypeError(f"must be a number{auto}, got {text!r}") from None
+    parse.__name__ = name
+    return parse
 
 
-OPTIONS = {"draggan": (draggan_args, draggan_kwargs), "freedrag": (freedrag_args, freedrag_kwargs)}
+def help_text(engine, name):
+    """A flag's help: what it means, its range or choices, and where its default comes from."""
+    s = config.spec(name)
+    default = getattr(engine.config(), name)
+    what = s["help"] or s["label"]
+    if s["choices"] is not None:
+        rng = "one of " + ", ".join(s["choices"])
+    else:
+        rng = f"{s['low']:g}-{s['high']:g}"
+    dflt = "auto" if default is None else f"{default:g}" if isinstance(default, (int, float)) else str(default)
+    return f"{what}; {rng} (default: the model's preset, else {dflt})".replace("%", "%%")
+
+
+def arguments(engine):
+    """The function that adds `engine`'s own flags to a parser."""
+    def add(p):
+        g = p.add_argument_group(f"{engine.label} settings")
+        for name in engine.options:
+            s = config.spec(name)
+            meta = "{" + ",".join(s["choices"]) + "}" if s["choices"] is not None else None
+            g.add_argument(flag(name), dest=name, type=_value(name), default=None, metavar=meta,
+                           help=help_text(engine, name))
+    return add
+
+
+def settings(engine):
+    """The function that reads `engine`'s own settings from parsed arguments (None: not given, the
+    model's preset, else the engine's default)."""
+    return lambda args: {name: getattr(args, name) for name in engine.options}
 
 
 def main(method, argv=None):
     """`python -m <method> ...`: the shared CLI with the engine's session class and options."""
-    add_args, engine_kwargs = OPTIONS[method]
-    return drag_cli.main(ENGINES[method].session, add_args, engine_kwargs, argv=argv)
+    engine = ENGINES[method]
+    return drag_cli.main(engine.session, arguments(engine), settings(engine), argv=argv)

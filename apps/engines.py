@@ -1,28 +1,13 @@
-"""The drag engines, registered once: name -> display name, config class and session class.
-
-The app, the replay of an edit JSON, the runner and the benchmarks look engines up here. The
-session classes live in `draggan/` and `freedrag/` (libraries on top of dragcore); this table is
-of the tool tier, so it imports them directly.
+"""The drag engines of this repository: one import line each. Each engine module declares itself
+(`dragcore.engine.declare`: name, label, config class, session class, which settings a user sees);
+importing it is what puts it in `ENGINES`, the one table the app, the command line, the replay of
+an edit JSON, the runner and the benchmarks look engines up in (declaration order: the order of
+the app's buttons, panels and table rows). Adding an engine: its module, and one line here.
 """
-from dataclasses import dataclass
-
-from dragcore.config import DragGANConfig, FreeDragConfig
-from draggan.engine import DragGANSession
-from freedrag.engine import FreeDragSession
-
-
-@dataclass(frozen=True)
-class Engine:
-    name: str          # the id used in edit JSON, API names and results
-    label: str         # shown to users
-    config: type       # its dragcore.config class
-    session: type      # its session class (a dragcore.session.DragSession)
-
-
-ENGINES = {
-    "draggan": Engine("draggan", "DragGAN", DragGANConfig, DragGANSession),
-    "freedrag": Engine("freedrag", "FreeDrag", FreeDragConfig, FreeDragSession),
-}
+import draggan.engine     # noqa: F401  (declares "draggan")
+import freedrag.engine    # noqa: F401  (declares "freedrag")
+import stabledrag.engine  # noqa: F401  (declares "stabledrag")
+from dragcore.engine import ENGINES, Engine   # noqa: F401  (the table; live: a later declaration joins it)
 
 
 def session_classes():
@@ -31,4 +16,11 @@ def session_classes():
 
 
 def labels():
+    """{name: label} for every engine."""
     return {name: e.label for name, e in ENGINES.items()}
+
+
+def label(name):
+    """An engine's label (its name if it is not declared)."""
+    e = ENGINES.get(name)
+    return e.label if e is not None else str(name)

@@ -45,7 +45,7 @@ import checkpoints
 from benchmarks import cli
 from benchmarks.cli import parse_seeds
 from benchmarks.report import ENGINES, make_session, psnr
-from dragcore import fidelity
+from dragcore import config, fidelity
 from dragcore.protocol import adapt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +70,9 @@ def space(res, feature_blocks, warp=False):
                     ("stop_distance", [0.5, 1.0, 2.0]), ("track_step", [1.0, 0.5])],
         "freedrag": [("lr", [0.002, 0.005, 0.01, 0.02]), ("rows", rows), ("feature_res", blocks),
                      ("l", [0.1, 0.2, 0.3, 0.4]), ("d", [1.0, 2.0, 3.0, 4.0]), ("arrival", [0.5, 1.0, 2.0])],
+        "stabledrag": [("lr", [0.001, 0.003, 0.01, 0.02]), ("rows", rows), ("feature_res", blocks),
+                       ("r1", radii(res, (2, 3, 6))), ("r2", radii(res, (4, 8, 12))), ("tau", [0.2, 0.4, 0.6]),
+                       ("stop_distance", [0.5, 1.0, 2.0]), ("track_step", [1.0, 0.5])],
     }
 
 
@@ -149,6 +152,8 @@ def main(argv=None):
     ap.add_argument("--settings", default=None, help="sweep only these settings (comma-separated; default: all)")
     ap.add_argument("--from-presets", action="store_true",
                     help="start from the model's current presets (default: the registry's settings only)")
+    ap.add_argument("--start-from", default=None, metavar="ENGINE",
+                    help="start from another engine's calibrated presets (the settings both take, its tracker left out)")
     ap.add_argument("--dry-run", action="store_true", help="print the presets, do not write presets/ID.json")
     args = ap.parse_args(argv)
     try:
@@ -169,9 +174,17 @@ def main(argv=None):
     blocks = G.synthesis.block_resolutions
     out = dict(model=args.model, seeds=args.seeds, steps=args.steps, objective="median 1 - |1 - moved_fraction| (optical flow)",
                command=f"python -m benchmarks.calibrate --model {args.model} --seeds {args.seeds} --steps {args.steps}"
-                       + (f" --tracker {args.tracker}" if args.tracker else ""))
+                       + (f" --tracker {args.tracker}" if args.tracker else "")
+                       + (f" --start-from {args.start_from}" if args.start_from else "")
+                       + (f" --settings {args.settings}" if args.settings else ""))
     for engine in engines:
         start = checkpoints.presets(args.model, calibrated=args.from_presets)[engine]
+        if args.start_from:
+            if args.start_from not in ENGINES:
+                raise SystemExit(f"calibrate: --start-from must be out of {list(ENGINES)}, got {args.start_from!r}")
+            other = checkpoints.presets(args.model)[args.start_from]
+            own = set(config.names(config.CONFIGS[engine])) - {"tracker"}
+            start = {**{k: v for k, v in other.items() if k in own}, **start}
         if args.tracker:
             start = dict(start, tracker=args.tracker)
         candidates = space(gen.resolution, blocks, G.synthesis.warp is not None)[engine]

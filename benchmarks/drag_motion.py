@@ -59,7 +59,8 @@ def one_drag(G, method, seed, h, t, steps, lr, params=None):
 
 def grid(path, images, drags, scale=3):
     hh, ww = (v * scale for v in images[0][0].shape[:2])
-    canvas = Image.new("RGB", (3 * ww + 8, len(images) * (hh + 4)), "white")
+    cols = len(images[0])   # the start, then one column per engine
+    canvas = Image.new("RGB", (cols * ww + 4 * (cols - 1), len(images) * (hh + 4)), "white")
     for i, (row, (_, h, t)) in enumerate(zip(images, drags)):
         for j, img in enumerate(row):
             im = Image.fromarray(img).resize((ww, hh), Image.NEAREST)

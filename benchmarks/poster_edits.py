@@ -2,7 +2,7 @@
 
     python -m benchmarks.poster_edits [--model ID] [--seeds 1000-1011] [--steps 200] --mp-python MP_VENV/bin/python
 
-Two edits per face, both methods from the identical start (W+, psi 0.7, no mask, the model's presets):
+Two edits per face, every engine (apps.engines) from the identical start (W+, psi 0.7, no mask, the model's presets):
 * **turn** ("turn the face", DragGAN's poster): the nose tip dragged sideways by res/10
   (to the right on even seeds, to the left on odd ones);
 * **smile** (FreeDrag's poster): both mouth corners dragged out and up by res/20.
@@ -36,7 +36,7 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import cli
-from dragcore import fidelity
+from dragcore import config, fidelity
 from dragcore.report import MOVED_ENOUGH
 from dragcore.localmove import ideal_move
 from benchmarks.landmarks import default_mp_python, detect
@@ -155,7 +155,8 @@ def grid_png(path, start, images, seeds, scale=3):
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, seeds="1000-1011", seeds_help="held-out seeds, 'A-B' (never used by calibration)",
                     steps=200)
-    ap.add_argument("--tracker", default=None, help="override the presets' tracker (features, flow) for both engines")
+    ap.add_argument("--tracker", default=None, help="override the presets' tracker (features, flow, discriminative) "
+                                                    "for every engine")
     ap.add_argument("--mp-python", default=default_mp_python())
     args = ap.parse_args(argv)
     seeds = cli.seed_list(ap, args)
@@ -167,7 +168,7 @@ def main(argv=None):
     rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params)
     summary = summarise(rows)
     res = G.img_resolution
-    trackers = ", ".join(f"{m} {p.get('tracker', 'features')}" for m, p in params.items())
+    trackers = ", ".join(f"{m} {config.with_presets(m, params[m]).tracker}" for m in ENGINES)
     lines = [f"Poster edits on {len(seeds)} held-out faces (seeds {args.seeds}) of `{args.model}` ({res} px): turn = "
              f"nose tip sideways by res/10 ({res / 10:.1f} px), smile = mouth corners out and up by res/20 "
              f"({res / 20:.1f} px); {args.steps} steps max; landmark motion along the request / requested length, "

@@ -5,7 +5,7 @@ Engine settings shown here are the model's presets as the app, the CLIs and the 
 (`checkpoints.presets`: a calibrated `presets/<id>.json` over the registry's FreeDrag l / d), never
 the registry's values alone."""
 from .hub import cached_path
-from .presets import ENGINES, ROOT, presets, presets_path
+from .presets import ROOT, presets, presets_path
 
 
 def _size(info):
@@ -23,7 +23,7 @@ def _cached(info):
 def _ld(preset):
     """FreeDrag's l and d as the model uses them (its presets), as text: 'l=0.4 d=4', or 'defaults'
     where the model keeps the engine's (dragcore.config)."""
-    own = preset["freedrag"]
+    own = preset["freedrag"]   # the README's column of the official FreeDrag app's table
     return " ".join(f"{k}={own[k]:g}" for k in ("l", "d") if k in own) or "defaults"
 
 
@@ -56,7 +56,7 @@ def text_table(models):
     for m in models:
         if _calibrated(m):
             lines.append(f"  {m.id} ({_preset_file(m)}):")
-            lines += [f"    {e}: {settings_text(all_presets[m.id][e])}" for e in ENGINES]
+            lines += [f"    {e}: {settings_text(all_presets[m.id][e])}" for e in sorted(all_presets[m.id])]
     return lines
 
 
@@ -99,7 +99,7 @@ def markdown_notes(models):
     for m in calibrated:
         p = presets(m.id)
         out.append(f"- `{m.id}`: calibrated presets (`{_preset_file(m)}`, "
-                   f"`python -m benchmarks.calibrate`): " + "; ".join(f"{e} {settings_text(p[e])}" for e in ENGINES)
+                   f"`python -m benchmarks.calibrate`): " + "; ".join(f"{e} {settings_text(p[e])}" for e in sorted(p))
                    + ".")
     return out
 

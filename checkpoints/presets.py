@@ -2,12 +2,19 @@
 for a model. The engines never read the registry.
 
 Two sources, the second winning:
-  1. the registry: FreeDrag's l / d for the model's category (the official FreeDrag app's table);
-     every other setting stays at the engine's default, which is the official hyper-parameter;
+  1. the registry: `ModelInfo.presets`, per engine (FreeDrag's l / d for the model's category, the
+     official FreeDrag app's table); every other setting stays at the engine's default, which is
+     the official hyper-parameter;
   2. `presets/<model id>.json`, written by `python -m benchmarks.calibrate --model ID` from drags
-     on training seeds (the file also records the command, the seeds and every trial).
+     on training seeds (the file also records the command, the seeds and every trial). Its engine
+     sections are the objects named by an engine name (lower-case letters and digits,
+     dragcore.engine); its other keys (`<engine>_score`, `<engine>_trials`, ...) are the record.
 Official Hub models have no file: they keep the official hyper-parameters. $LATENTLAB_PRESETS_DIR
 replaces the `presets/` folder (read at call time: tests, or an operator's own calibrations).
+
+`presets(id)` holds a section for every engine the registry or the file names, and answers {} for
+any other engine: an engine declared anywhere (dragcore.engine) gets its defaults, and this
+module needs no list of engines (nor torch).
 """
 import json
 import os
@@ -17,36 +24,48 @@ from .registry import get_info
 
 ROOT = Path(__file__).resolve().parent.parent
 DIR = ROOT / "presets"
-ENGINES = ("draggan", "freedrag")   # apps.engines' names, kept here so `checkpoints` imports no torch
 
 
 class PresetError(ValueError):
     """A presets file that cannot be used."""
 
 
+class Presets(dict):
+    """{engine: {setting: value}}; an engine without a section gets a fresh {} (its defaults)."""
+
+    def __missing__(self, engine):
+        return {}
+
+
 def presets_path(model_id):
     return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{model_id}.json"
 
 
+def is_engine_key(key):
+    return key.isascii() and key.isalnum() and key.islower()
+
+
 def presets(model_id, calibrated=True):
-    """{'draggan': {setting: value}, 'freedrag': {...}} for a registry id; {} for each engine when
-    the id is not in the registry (a file path or an uploaded model: the engines' defaults).
+    """`Presets` ({'draggan': {setting: value}, ...}) for a registry id; empty (every engine's
+    defaults) when the id is not in the registry (a file path or an uploaded model).
     calibrated=False: the registry's settings only (what calibration starts from)."""
     try:
         info = get_info(model_id)
     except ValueError:
-        return {e: {} for e in ENGINES}
-    table = {"l": info.freedrag_l, "d": info.freedrag_d}
-    out = {"draggan": {}, "freedrag": {k: float(v) for k, v in table.items() if v is not None}}
+        return Presets()
+    out = Presets({e: {k: float(v) for k, v in table.items() if v is not None} for e, table in info.presets.items()})
     path = presets_path(info.id)
     if calibrated and path.is_file():
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as e:
             raise PresetError(f"{path}: unreadable presets ({e}); re-run python -m benchmarks.calibrate") from None
-        for engine in ENGINES:
-            chosen = data.get(engine) or {}
+        if not isinstance(data, dict):
+            raise PresetError(f"{path}: presets must be an object of engine sections")
+        for engine, chosen in data.items():
+            if not is_engine_key(engine) or engine in ("model", "seeds", "steps", "objective", "command"):
+                continue
             if not isinstance(chosen, dict):
                 raise PresetError(f"{path}: '{engine}' must be an object of settings")
-            out[engine].update(chosen)
+            out[engine] = {**out[engine], **chosen}
     return out

@@ -47,15 +47,14 @@ class ModelInfo:
     resolution: int                  # image height (px), as G.img_resolution
     category: str
     kind: str = "stylegan"           # 'stylegan' (W / W+) or 'dcgan' (Z only)
-    freedrag_l: float | None = None  # FreeDrag's (l, d) from its app's table; None: the engine's defaults
-    freedrag_d: float | None = None
+    presets: dict = field(default_factory=dict, compare=False)   # engine -> settings from the sources' tables
     sources: tuple = ()              # Hub models: Source, tried in order
     local_path: str | None = None    # models shipped in this repository (relative to it)
     licence: str = ""                # short label, as the model's source states it
     width: int | None = None         # image width (px); None = square
     size_mb: float | None = None     # download size (bundled: exact; Hub: estimate, `verify` gives the real one)
     licence_note: str = field(default="", compare=False)   # where the licence is stated, contradictions
-    preset_from: str = field(default="", compare=False)    # where the FreeDrag (l, d) comes from
+    preset_from: str = field(default="", compare=False)    # where `presets` comes from
     notes: str = field(default="", compare=False)          # rendering notes (letterboxing, padding)
     verified_on: str = field(default="", compare=False)    # date the sources were checked on the live Hub
 
@@ -103,16 +102,22 @@ FREEDRAG_APP = {"faces": (0.3, 3.0), "horses": (0.3, 3.0), "elephants": (0.4, 4.
                 "cars": (0.3, 3.0), "churches": (0.3, 3.0), "metfaces": (0.3, 3.0)}
 
 
-def _preset(category):
+def _preset(category, l=None, d=None):
+    """(the registry's presets {engine: settings}, where they come from) for a category; l / d: a
+    LATENTLAB_MODELS entry's own FreeDrag values (its `freedrag_l` / `freedrag_d` keys)."""
+    table, source = {}, "not in FreeDrag's table: the engine's defaults (dragcore.config, the faces preset)"
     if category in FREEDRAG_APP:
-        return FREEDRAG_APP[category] + ("the official FreeDrag app",)
-    return None, None, "not in FreeDrag's table: the engine's defaults (dragcore.config, the faces preset)"
+        table, source = dict(zip("ld", FREEDRAG_APP[category])), "the official FreeDrag app"
+    given = {k: float(v) for k, v in (("l", l), ("d", d)) if v is not None}
+    if given:
+        table, source = {**table, **given}, "your LATENTLAB_MODELS file"
+    return ({"freedrag": table} if table else {}), source
 
 
 # Download size estimate for every official StyleGAN2 / ADA / self-distilled / StyleGAN-Human pickle: it
 # holds G, G_ema and D in float32, ~30.0-30.4 M parameters each for G (channel_base 32768, max 512,
 # 8 mapping layers) and ~28.9-29.0 M for D (256 px: 356 MB, 512: 358 MB, 1024: 359 MB).
-_SIZE_MB = {256: 356, 512: 358, 1024: 359}
+_SIZE_MB = {256: 356, 512: 358, 1024: 359}   # another resolution: no estimate (None)
 
 PIP = "the draggan pip package (1.1.6: draggan/utils.py downloads huggingface.co/aaronb/StyleGAN2-pkl/resolve/main/PATH)"
 SPACE = "the DragGan/DragGan Space offers it (the Space downloads DragGan/DragGan-Models with snapshot_download)"
@@ -133,16 +138,16 @@ HUMAN = ("not stated (SHHQ data: non-commercial research only)",
 
 
 def _hub(id, name, category, sources, licence, res, width=None, notes=""):
-    l, d, preset_from = _preset(category)
-    return ModelInfo(id, name, res, category, freedrag_l=l, freedrag_d=d, sources=tuple(sources), licence=licence[0],
-                     licence_note=licence[1], width=width, size_mb=_SIZE_MB[res], preset_from=preset_from, notes=notes)
+    presets, preset_from = _preset(category)
+    return ModelInfo(id, name, res, category, presets=presets, sources=tuple(sources), licence=licence[0],
+                     licence_note=licence[1], width=width, size_mb=_SIZE_MB.get(res), preset_from=preset_from, notes=notes)
 
 
 def _bundled(id, name, path, licence, **kw):
-    l, d, preset_from = _preset("faces")
+    presets, preset_from = _preset("faces")
     size = (ROOT / path).stat().st_size / 1e6 if (ROOT / path).is_file() else None
-    return ModelInfo(id, name, 64, "faces", local_path=path, licence=licence, size_mb=size, freedrag_l=l,
-                     freedrag_d=d, preset_from=preset_from, **kw)
+    return ModelInfo(id, name, 64, "faces", local_path=path, licence=licence, size_mb=size, presets=presets,
+                     preset_from=preset_from, **kw)
 
 
 S = Source
@@ -269,15 +274,19 @@ def _apply(mid, base, fields):
                       "your LATENTLAB_MODELS file")
         sources = (mine,) + tuple(s for s in sources if (s.repo_id, s.filename, s.revision) !=
                                   (mine.repo_id, mine.filename, mine.revision))
+    l, d = fields.pop("freedrag_l", None), fields.pop("freedrag_d", None)
     if base is not None:
+        if l is not None or d is not None or "category" in fields:
+            fields["presets"], fields["preset_from"] = _preset(fields.get("category", base.category),
+                                                               *(v if v is not None else base.presets.get("freedrag", {}).get(k)
+                                                                 for k, v in (("l", l), ("d", d))))
         return replace(base, sources=sources, **fields)
     missing = {"display_name", "resolution", "category"} - set(fields)
     if missing or not (sources or "local_path" in fields):
         raise ValueError(f"LATENTLAB_MODELS: new entry {mid!r} needs display_name, resolution, category and "
                          f"either repo_id + filename, sources, or local_path")
-    l, d, preset_from = _preset(fields["category"])
-    return ModelInfo(mid, **{"freedrag_l": l, "freedrag_d": d, "preset_from": preset_from, "sources": sources,
-                             **fields})
+    presets, preset_from = _preset(fields["category"], l, d)
+    return ModelInfo(mid, **{"presets": presets, "preset_from": preset_from, "sources": sources, **fields})
 
 
 def list_models():

@@ -1,8 +1,10 @@
 """Every drag setting once: its default and the range a user may ask for, per engine.
 
-`DragConfig` holds what both engines take (the start image: seed, psi, space; the optimisation:
-lr, mask weight, max steps, the supervised feature block, the trainable W+ rows, mode, precision);
-`DragGANConfig` and `FreeDragConfig` add each engine's own. Everything else reads from here:
+`DragConfig` holds what every engine takes (the start image: seed, psi, space; the optimisation:
+lr, mask weight, max steps, the supervised feature block, the trainable W+ rows, mode, precision,
+tracker); `DragGANConfig`, `FreeDragConfig` and `StableDragConfig` add each bundled engine's own.
+`CONFIGS` is the registry by engine name: these three, and any config an engine declares
+(`dragcore.engine.declare`, which may keep its config class in its own module). Everything else reads from here:
 the sessions' keyword defaults, the command lines' defaults and checks, the app's fields, the edit
 JSON (what it records and what a replay accepts), `limits.RANGES` (the README's table of ranges)
 and the benchmarks. A default of None means "the model decides" (lr: the adapter's, 0.002 in
@@ -26,7 +28,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 
 from stylegan.precision import PRECISIONS
 
-from .tracking import TRACKERS
+from .tracking import TRACKERS, covered
 
 SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
 MODES = ("fast", "reference")
@@ -34,9 +36,11 @@ SPACES = ("w+", "w", "z")
 IMAGE = ("seed", "psi", "space")   # what makes the start image; the rest is how the drag runs
 
 
-def setting(default, label, kind, low=None, high=None, choices=None):
-    """A dataclass field with its user-facing label, kind and range (or choices) as metadata."""
-    return field(default=default, metadata=dict(label=label, kind=kind, low=low, high=high, choices=choices))
+def setting(default, label, kind, low=None, high=None, choices=None, help="", app_label=None):
+    """A dataclass field with its user-facing label, kind, range (or choices), what it means (`help`,
+    shown by the command line) and its app field's label (`app_label`, default: the label) as metadata."""
+    return field(default=default, metadata=dict(label=label, kind=kind, low=low, high=high, choices=choices, help=help,
+                                                app_label=app_label or label))
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,13 @@ class DragConfig:
     psi: float = setting(0.7, "Truncation ψ", float, -2.0, 2.0)
     space: str = setting("w+", "Latent space", str, choices=SPACES)
     max_steps: int = setting(300, "Max steps", int, 1, 1000)
-    lr: float = setting(None, "Learning rate", float, 1e-5, 1.0)
+    lr: float = setting(None, "Learning rate", float, 1e-5, 1.0, app_label="lr")
     mask_weight: float = setting(10.0, "Mask weight λ", float, 0.0, 1000.0)
-    rows: int = setting(None, "Trainable W+ rows", int, 0, 32)   # 0: the warp code only
-    feature_res: int = setting(None, "Feature block (px)", int, 4, 1024)
+    rows: int = setting(None, "Trainable W+ rows", int, 0, 32, app_label="W+ rows")   # 0: the warp code only
+    feature_res: int = setting(None, "Feature block (px)", int, 4, 1024, app_label="feature block (px)")
     mode: str = setting("fast", "Mode", str, choices=MODES)
     precision: str = setting("auto", "Precision", str, choices=PRECISIONS)
-    tracker: str = setting("features", "Tracker", str, choices=TRACKERS)   # dragcore.tracking
+    tracker: str = setting("features", "Tracker", str, choices=TRACKERS, app_label="tracker")   # dragcore.tracking
     fallback: str | None = field(default=None, compare=False)   # not a setting: why `with_presets` changed the tracker
 
     def engine_settings(self):
@@ -63,23 +67,45 @@ class DragConfig:
 @dataclass(frozen=True)
 class DragGANConfig(DragConfig):
     """DragGAN's own: radii in px at 512 (scaled with the model), stop distance and tracking grid in image px."""
-    r1: float = setting(3.0, "r1", float, 0.5, 32.0)
-    r2: float = setting(12.0, "r2", float, 1.0, 64.0)   # the search square grows with r2 squared
-    stop_distance: float = setting(None, "Stop distance (px)", float, 0.1, 64.0)
-    track_step: float = setting(1.0, "Tracking step (px)", float, 0.05, 1.0)
+    r1: float = setting(3.0, "r1", float, 0.5, 32.0, help="motion-supervision radius, px at 512 px",
+                        app_label="r1 (px at 512)")
+    r2: float = setting(12.0, "r2", float, 1.0, 64.0, help="tracking radius, px at 512 px",
+                        app_label="r2 (px at 512)")   # the search square grows with r2 squared
+    stop_distance: float = setting(None, "Stop distance (px)", float, 0.1, 64.0,
+                                   help="stop within this many image px of the target (auto: max(2 res/512, 2))",
+                                   app_label="Stop distance (image px)")
+    track_step: float = setting(1.0, "Tracking step (px)", float, 0.05, 1.0,
+                                help="tracking grid in image px, <= 1; below 1 tracks at sub-pixel positions",
+                                app_label="Tracking step (image px, ≤ 1)")
 
 
 @dataclass(frozen=True)
 class FreeDragConfig(DragConfig):
     """FreeDrag's own: l (expected initial loss), d (feature px per sub-motion), arrival (image px),
     feature_scale (features are divided by it before losses are compared with l)."""
-    l: float = setting(0.3, "FreeDrag l", float, 0.1, 0.5)   # the paper's range
-    d: float = setting(3.0, "FreeDrag d", float, 1.0, 6.0)
-    arrival: float = setting(1.0, "Arrival distance (px)", float, 0.1, 8.0)
-    feature_scale: float = setting(None, "Feature scale", float, 1e-6, 1e6)   # None: auto, measured on the start image
+    l: float = setting(0.3, "FreeDrag l", float, 0.1, 0.5, help="expected initial loss",
+                        app_label="l (expected initial loss)")   # the paper's range
+    d: float = setting(3.0, "FreeDrag d", float, 1.0, 6.0, help="max move per sub-motion in feature px",
+                        app_label="d (max move per sub-motion, feature px)")
+    arrival: float = setting(1.0, "Arrival distance (px)", float, 0.1, 8.0, help="arrival distance in image px",
+                             app_label="Arrival distance (image px)")
+    feature_scale: float = setting(None, "Feature scale", float, 1e-6, 1e6,   # None: auto, measured on the start image
+                                   help="divide features by this before comparing with l (auto: calibrated on the start image)")
 
 
-CONFIGS = {"draggan": DragGANConfig, "freedrag": FreeDragConfig}
+@dataclass(frozen=True)
+class StableDragConfig(DragGANConfig):
+    """StableDrag-GAN's own, on top of DragGAN's radii: the tracker is the discriminative one by default,
+    tau is the confidence below which motion supervision reads the initial template (stabledrag.engine)."""
+    tracker: str = setting("discriminative", "Tracker", str, choices=TRACKERS, app_label="tracker")
+    tau: float = setting(0.4, "Confidence threshold τ", float, 0.0, 1.0,
+                         help="below this tracking confidence, motion supervision reads the initial template",
+                         app_label="τ (confidence threshold)")
+
+
+# the bundled engines' configs (their modules declare them again, dragcore.engine), so a library caller needs
+# no engine imported for `with_presets`; an engine declared elsewhere adds its own
+CONFIGS = {"draggan": DragGANConfig, "freedrag": FreeDragConfig, "stabledrag": StableDragConfig}
 
 
 def spec(name):
@@ -110,9 +136,8 @@ def ranges():
 def with_presets(engine, preset=None, **given):
     """The engine's config: its defaults, then the model's preset (`checkpoints.presets(id)[engine]`),
     then `given` (None values in `given` are skipped). An unknown setting is a ValueError naming it.
-    A tracker the preset does not cover (neither `features`, the official rule, nor the tracker the
-    preset was calibrated with) falls back to `features`, and `fallback` says so (the drag's report
-    carries it as its tracker note)."""
+    A tracker the preset does not cover falls back to `features` (`dragcore.tracking.covered`), and
+    `fallback` says so (the drag's report carries it as its tracker note)."""
     cls = CONFIGS[engine]
     known = set(names(cls))
     for source, values in (("preset", preset or {}), ("setting", given)):
@@ -120,9 +145,7 @@ def with_presets(engine, preset=None, **given):
         if unknown:
             raise ValueError(f"{engine}: unknown {source} {', '.join(map(repr, unknown))} (known: {sorted(known)})")
     cfg = replace(cls(), **{**dict(preset or {}), **{k: v for k, v in given.items() if v is not None}})
-    covered = {"features", (preset or {}).get("tracker")}   # the official rule, and what the preset was calibrated with
-    if cfg.tracker in TRACKERS and cfg.tracker not in covered:
-        cfg = replace(cfg, tracker="features", fallback=f"tracker {cfg.tracker!r} is not calibrated for this model "
-                                                          f"(its presets cover {', '.join(sorted(c for c in covered if c))}); "
-                                                          f"the features tracker was used")
+    tracker, note = covered(cfg.tracker, (preset or {}).get("tracker"), official=cls().tracker)   # dragcore.tracking: the fallback rule
+    if note is not None:
+        cfg = replace(cfg, tracker=tracker, fallback=note)
     return cfg

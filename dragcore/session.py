@@ -19,8 +19,9 @@ Precision. `precision` (fp32 | bf16 | fp16 | auto, stylegan.precision) runs ever
 pass of the session (F0, the step's features, previews) under autocast; the features and images
 come back as float32, so losses, tracking and Adam are the same code in every precision.
 
-Tracker (dragcore.tracking): `features` is the official rule; with `flow` an engine asks
-`content_handles()` where optical flow sees the content under its start handles now.
+Tracker (dragcore.tracking): the engine makes it (`self.make_tracker(radius_px, step_px)`, its
+search square) and asks it where the content is (`self.tracking.locate(feat, around)`); the
+session reports its failures and notes and ends a drag it finds stalled.
 """
 import math
 import threading
@@ -33,7 +34,7 @@ import torch
 from . import mask as maskmod
 from . import tracking
 from .config import MODES, DragConfig
-from .errors import DragInputError, MotionError
+from .errors import DragInputError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
@@ -73,9 +74,8 @@ class DragSession:
         if cfg.mode not in MODES:
             raise DragInputError(f"mode must be one of {MODES}, got {cfg.mode!r}")
         self.mode = cfg.mode
-        self.tracker = tracking.check_tracker(cfg.tracker)
-        self.tracker_fallbacks = 0   # flow failures (the step used the feature rule)
-        self.tracker_note = cfg.fallback   # a tracker the model's presets do not cover ran as `features`
+        self.tracker = tracking.check_tracker(cfg.tracker)   # its name; the Tracker: `self.tracking`
+        self.tracking = None
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.gen = adapt(generator, self.device, cfg.feature_res, cfg.rows)
         self.res, self.feature_res = self.gen.resolution, self.gen.feature_res   # res: the height (radii scale by it)
@@ -108,8 +108,6 @@ class DragSession:
         self.steps = 0
         self.seconds = 0.0
         self.reached_all = False
-        self.stalled = False   # tracker 'flow': the content stopped coming closer (dragcore.tracking.Progress)
-        self._progress = tracking.Progress()
         self.last_loss = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -161,18 +159,25 @@ class DragSession:
         """Per-point arrival flags (bool tensor [N]); engines define what arrival means."""
         raise NotImplementedError
 
-    def content_handles(self):
-        """[N, 2]: where the content under the start handles is in the current image (optical flow,
-        dragcore.tracking), or None if the flow failed (counted and noted in the report). Also ends a
-        drag whose content has stopped coming closer (`stalled`)."""
-        try:
-            content = tracking.content_points(self.report.start_image(), self.report.preview(), self.handles0)
-        except MotionError as e:
-            self.tracker_fallbacks += 1
-            self.tracker_note = f"optical flow failed ({e}); the feature tracker was used for those steps"
-            return None
-        self.stalled = self._progress.stalled(self.steps, float(distances(content, self.targets).sum()))
-        return content
+    def make_tracker(self, radius_px=None, step_px=1.0):
+        """The session's Tracker (dragcore.tracking), searching `radius_px` image px around the last point."""
+        self.tracking = tracking.make(self.tracker, self, radius_px, step_px)
+        return self.tracking
+
+    @property
+    def stalled(self):
+        """The tracker saw the content stop coming closer (dragcore.tracking: 'Stall')."""
+        return self.tracking is not None and self.tracking.stalled
+
+    @property
+    def tracker_fallbacks(self):
+        """Steps where the tracker had no answer because it failed (the engine's rule ran)."""
+        return 0 if self.tracking is None else self.tracking.fallbacks
+
+    @property
+    def tracker_note(self):
+        """Why the tracker differs from what was asked: it failed, or the presets did not cover it."""
+        return (self.tracking.note if self.tracking is not None else None) or self.config.fallback
 
     def settings(self):
         """The drag's settings in dragcore.config units (replayable), with what the model decided

@@ -1,25 +1,35 @@
-"""Trackers: where the grabbed content is now, as the engines see it.
+"""Trackers: where the grabbed content is now, and how sure that is. Any engine takes any tracker.
 
-    features  the official rule: the nearest neighbour of the handle's start feature in a window
-              around the last handle (DragGAN), or no tracking at all (FreeDrag's line point). It
-              can run ahead of the content: a patch elsewhere that *looks* like the handle's
-              features is taken for it, the engine believes it arrived and stops early (the
-              DragGAN poster's "miss tracking").
-    flow      content-true: the optical flow of the current image from the start image, read
-              at each start handle (dragcore.motion), i.e. where the pixels under the handle
-              went. DragGAN then refines that point by the feature match within one image
-              pixel (a window too small to run ahead); FreeDrag never lets its line point run
-              more than d ahead of it, and counts a point arrived when the content is at
-              the target (instead of the official low template loss).
+A `Tracker` (made by `make(name, session)`) has one job: `locate(feat, around)` returns, for each
+handle, where the content under its start point is in the current features `feat` (searching
+near `around`, the last known points), or None when it has no answer this step (the engine then
+uses its official rule); `confidence` holds how sure the last answer was ([N] in [0, 1], 1 where
+the tracker does not measure it).
 
-A flow that cannot be computed (an image too small for it, NaN) never ends a drag: that step
-falls back to the feature rule and the report says how often (`tracker_fallbacks`).
+    features        the official rule: the nearest neighbour (L2 over channels) of the handle's
+                    start feature in the square of radius r2 around the last point (DragGAN;
+                    FreeDrag's official rule tracks nothing). It can run ahead of the content: a
+                    patch that *looks* like the handle is taken for it (the poster's "miss tracking").
+    flow            content-true: the optical flow of the current image from the start image, read
+                    at each start handle (dragcore.motion): where the pixels under the handle went.
+                    `coarse`: DragGAN refines that point by its feature match within REFINE_PX.
+                    Every `flow_every(res)` steps (rendering the image costs more than a step
+                    above 128 px); a flow that cannot be computed never ends a drag: that step has
+                    no answer (the engine's rule runs) and the report says how often.
+    discriminative  StableDrag's (Cui et al. 2024): per handle a 1 x C filter z, learned on the
+                    first step's features to answer 1 at the handle and a Gaussian fall-off around
+                    it over the r2 square (so a look-alike nearby is pushed towards 0), combined
+                    with the feature-difference match; the filter's response at the chosen point
+                    is the confidence.
 
-Stall. With `flow` the engine sees where the content is, so it also sees when the content stops
-coming: a move the model cannot show (far beyond what its latent neighbourhood holds) would keep
-the engine pushing until max_steps while the W+ rows repaint the picture. `Progress` ends such a
-drag: when the content has not come `STALL_PX` closer to its targets (summed over the points) for
-`STALL_STEPS` steps, the session stops with stop_reason 'stalled'.
+Stall. A content-true tracker (`stalls`: flow) also sees when the content stops coming: a move the
+model cannot show would keep the engine pushing until max_steps while the W+ rows repaint the
+picture. `Progress` ends such a drag: when the content has not come `STALL_PX` closer to its targets
+(summed over the points) for `STALL_STEPS` steps, the session stops with stop_reason 'stalled'.
+
+Fallback. A model's presets are calibrated with one tracker; `covered(tracker, preset)` keeps a
+tracker the presets cover (the official `features`, or the one they were calibrated with) and
+otherwise runs `features`, with a note the drag's report carries (dragcore.config.with_presets).
 """
 import math
 
@@ -27,11 +37,45 @@ import torch
 
 from . import motion
 from .errors import DragInputError, MotionError
+from .features import clamp_to_image, sample_resized, scaled_radius, square_offsets
+from .points import distances
 
-TRACKERS = ("features", "flow")
+TRACKERS = ("features", "flow", "discriminative")
+R2_AT_512 = 12.0   # the search square of a tracker in an engine without its own r2 (DragGAN's default, px at 512)
+REFINE_PX = 1.0    # tracker 'flow': DragGAN refines the flow's point by the feature match within this many image px
+LABEL_SIGMA_FPX = 0.5   # tracker 'discriminative': the learned response's fall-off, in feature px
+RIDGE = 1.0        # ... its filter's pull towards the start feature (relative to the window's mean energy)
+MATCH_WEIGHT = 4.0  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
 STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops as 'stalled'
 STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
+
+
+def covered(tracker, preset_tracker=None, official="features"):
+    """(the tracker to run, a note or None): `tracker` when the presets cover it (`features`, the
+    official rule, the engine's own `official` one, or `preset_tracker`, the one they were calibrated
+    with), else `features`."""
+    if tracker not in TRACKERS or tracker in ("features", official, preset_tracker):
+        return tracker, None
+    cover = sorted({c for c in ("features", official, preset_tracker) if c})
+    return "features", (f"tracker {tracker!r} is not calibrated for this model (its presets cover "
+                        f"{', '.join(cover)}); the features tracker was used")
+
+
+def flow_every(res):
+    """Tracker 'flow' runs its flow every k steps (no answer in between): 1 up to 128 px, res / 128
+    above, where rendering the whole image for the flow costs more than a step (benchmarks.tracking_cost)."""
+    return max(1, res // 128)
+
+
+def track_points(feat, handles, refs, offsets, shape):
+    """Nearest-neighbour tracking: for each handle, the candidate handle + offset (clamped to the
+    image of `shape` (H, W), or an int: square) whose feature is closest (L2) to its reference
+    feature. feat [1, C, h, w]; handles [N, 2]; refs [N, C]; offsets [K, 2] image px. -> [N, 2]."""
+    cand = clamp_to_image(handles[:, None, :] + offsets.to(handles)[None], shape)  # [N, K, 2]
+    f = sample_resized(feat, cand, shape)  # [N, K, C]
+    idx = (f - refs[:, None, :]).square().sum(dim=-1).argmin(dim=1)
+    return cand[torch.arange(len(handles), device=cand.device), idx]
 
 
 def check_tracker(tracker):
@@ -80,3 +124,111 @@ class Progress:
         if remaining < self.best - self.px:
             self.best, self.best_at = remaining, step
         return step - self.best_at >= self.steps
+
+
+# --- the trackers ------------------------------------------------------------------------------------------
+class Tracker:
+    """Base: no answer (the engine's own rule), full confidence, no stall rule."""
+    name = "base"
+    coarse = False    # its points are refined by the engine's feature match (flow)
+    stalls = False    # it ends a drag whose content stops coming (Progress)
+
+    def __init__(self, session, radius_px=None, step_px=1.0):
+        s = self.session = session
+        self.radius_px = radius_px if radius_px is not None else scaled_radius(R2_AT_512, s.res, s.feature_res)
+        self.window = square_offsets(self.radius_px, step_px).to(s.device)
+        self.refs = sample_resized(s.F0, s.handles0, s.shape)   # f_i: the start features at the handles
+        self.confidence = torch.ones(len(s.handles0), device=s.device)
+        self.fallbacks, self.note, self.stalled = 0, None, False
+        self._progress = Progress()
+
+    def locate(self, feat, around, force=False):
+        """[N, 2] points (or None: no answer this step); `force`: answer now even if the tracker
+        answers only every few steps (FreeDrag asks at the end of a sub-motion)."""
+        return None
+
+
+class FeatureTracker(Tracker):
+    name = "features"
+
+    def locate(self, feat, around, force=False):
+        s = self.session
+        return track_points(feat, around, self.refs, self.window, s.shape)
+
+
+class FlowTracker(Tracker):
+    name, coarse, stalls = "flow", True, True
+
+    def __init__(self, session, radius_px=None, step_px=1.0):
+        super().__init__(session, radius_px, step_px)
+        self.every = flow_every(session.res)
+
+    def locate(self, feat, around, force=False):
+        s = self.session
+        if s.steps % self.every and not force:
+            return None
+        try:
+            content = content_points(s.report.start_image(), s.report.preview(), s.handles0)
+        except MotionError as e:
+            self.fallbacks += 1
+            self.note = f"optical flow failed ({e}); the feature tracker was used for those steps"
+            return None
+        self.stalled = self._progress.stalled(s.steps, float(distances(content, s.targets).sum()))
+        return content
+
+
+class DiscriminativeTracker(Tracker):
+    """StableDrag's tracker. The filter z_i of each handle is learned once, on the start features
+    (the first step's, F == F0), by least squares with a pull towards its start: minimise
+    ||X z - y||^2 + rho ||z - z0||^2 over the window X (the features of the r2 square around the
+    handle), y a Gaussian of LABEL_SIGMA_FPX feature px peaking at 1 on the handle, z0 = f / |f|^2 (so
+    z0 . f = 1), rho = RIDGE times the window's mean energy per channel (closed form: a C x C solve;
+    the paper learns the same objective by gradient steps). Locating scores every point q of the
+    square around the last point by z . F(q) - MATCH_WEIGHT |F(q) - f|^2 / |f|^2 and takes the best;
+    the confidence is z . F there, clamped to [0, 1]."""
+    name = "discriminative"
+
+    def __init__(self, session, radius_px=None, step_px=1.0):
+        super().__init__(session, radius_px, step_px)
+        s = self.session
+        sigma = LABEL_SIGMA_FPX * s.res / s.feature_res
+        y = torch.exp(-self.window.square().sum(1) / (2 * sigma * sigma))   # [K]
+        X = sample_resized(s.F0, clamp_to_image(s.handles0[:, None, :] + self.window[None], s.shape), s.shape)  # [N, K, C]
+        self.filters = torch.stack([learn_filter(X[i], y, self.refs[i]) for i in range(len(X))])   # [N, C]
+        self.ref_energy = self.refs.square().sum(1).clamp_min(1e-12)   # [N]
+
+    def scores(self, feat, around):
+        """(candidates [N, K, 2], response [N, K], combined score [N, K])."""
+        s = self.session
+        cand = clamp_to_image(around[:, None, :] + self.window[None], s.shape)
+        f = sample_resized(feat, cand, s.shape)   # [N, K, C]
+        response = (f * self.filters[:, None, :]).sum(-1)
+        match = (f - self.refs[:, None, :]).square().sum(-1) / self.ref_energy[:, None]
+        return cand, response, response - MATCH_WEIGHT * match
+
+    def locate(self, feat, around, force=False):
+        cand, response, score = self.scores(feat, around)
+        idx = score.argmax(dim=1)
+        rows = torch.arange(len(cand), device=cand.device)
+        self.confidence = response[rows, idx].clamp(0, 1)
+        return cand[rows, idx]
+
+
+def learn_filter(X, y, f):
+    """argmin_z ||X z - y||^2 + rho ||z - z0||^2, z0 = f / |f|^2, rho = RIDGE mean_k |X_k|^2 / C.
+    X [K, C] (float64 for the solve), y [K], f [C] -> z [C]."""
+    Xd, yd, fd = X.double(), y.double().to(X.device), f.double()
+    z0 = fd / fd.square().sum().clamp_min(1e-12)
+    rho = RIDGE * float(Xd.square().sum(1).mean()) / X.shape[1] + 1e-12
+    A = Xd.T @ Xd + rho * torch.eye(X.shape[1], dtype=torch.float64, device=X.device)
+    z = z0 + torch.linalg.solve(A, Xd.T @ (yd - Xd @ z0))
+    return z.to(X.dtype)
+
+
+KINDS = {"features": FeatureTracker, "flow": FlowTracker, "discriminative": DiscriminativeTracker}
+
+
+def make(name, session, radius_px=None, step_px=1.0):
+    """The tracker `name` for a session (its F0, handles, shape, device, report), searching a square of
+    `radius_px` image px (default: DragGAN's r2 at this resolution) on a grid of `step_px`."""
+    return KINDS[check_tracker(name)](session, radius_px, step_px)

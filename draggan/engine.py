@@ -1,4 +1,4 @@
-"""The DragGAN step: point tracking against the initial handle features, then motion supervision.
+"""The DragGAN step: point tracking (dragcore.tracking; the official nearest neighbour by default) against the initial handle features, then motion supervision.
 
 Per step, for every handle p_i with target t_i (all coordinates in image pixels):
   1. F = features of the current latent (one forward, with gradients).
@@ -30,20 +30,12 @@ one pixel off the handle towards the origin; ours is centred on it.
 import torch
 
 from dragcore.config import DragGANConfig
+from dragcore.engine import declare
 from dragcore.errors import DragInputError
-from dragcore.features import clamp_to_image, disc_offsets, sample_resized, scaled_radius, square_offsets
+from dragcore.features import disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
 from dragcore.session import DragSession
-
-
-def track_points(feat, handles, refs, offsets, shape):
-    """Nearest-neighbour tracking: for each handle, the candidate handle + offset (clamped to the
-    image of `shape` (H, W), or an int: square) whose feature is closest (L2) to its reference
-    feature. feat [1, C, h, w]; handles [N, 2]; refs [N, C]; offsets [K, 2] image px. -> [N, 2]."""
-    cand = clamp_to_image(handles[:, None, :] + offsets.to(handles)[None], shape)  # [N, K, 2]
-    f = sample_resized(feat, cand, shape)  # [N, K, C]
-    idx = (f - refs[:, None, :]).square().sum(dim=-1).argmin(dim=1)
-    return cand[torch.arange(len(handles), device=cand.device), idx]
+from dragcore.tracking import REFINE_PX, flow_every, track_points   # noqa: F401  (flow_every, track_points: this engine's API)
 
 
 def motion_loss(feat, handles, targets, disc, shape, stop_distance):
@@ -60,15 +52,6 @@ def motion_loss(feat, handles, targets, disc, shape, stop_distance):
     q = p[:, None, :] + disc[None]  # [N, K, 2]
     read = lambda pts: sample_resized(feat, pts, shape)
     return (read(q).detach() - read(q + d[:, None, :])).abs().mean(dim=(1, 2)).sum()
-
-
-REFINE_PX = 1.0   # tracker 'flow': the feature match refines the flow's point within this many image px
-
-
-def flow_every(res):
-    """Tracker 'flow' runs its flow every k steps (the feature rule in between): 1 up to 128 px, res / 128
-    above, where rendering the whole image for the flow costs more than a step (benchmarks.tracking_cost)."""
-    return max(1, res // 128)
 
 
 def default_stop_distance(res):
@@ -94,11 +77,11 @@ class DragGANSession(DragSession):
         self.stop_distance = default_stop_distance(self.res) if cfg.stop_distance is None else float(cfg.stop_distance)
         self.track_step = float(cfg.track_step)
         self._disc = disc_offsets(self.r1_px).to(self.device)
-        self._square = square_offsets(self.r2_px, self.track_step).to(self.device)
         self._refine = square_offsets(REFINE_PX, self.track_step).to(self.device)
         self.flow_every = flow_every(self.res)
         self.ref_F0 = self._at_mode_res(self.F0)
-        self.refs = sample_resized(self.F0, self.handles0, self.shape)  # f_i, read once at the initial handles
+        self.make_tracker(self.r2_px, self.track_step)   # dragcore.tracking: its search square is r2
+        self.refs = self.tracking.refs  # f_i, read once at the initial handles
         self._tracked_at = 0  # the step whose latent the handles correspond to
 
     def point_reached(self):
@@ -106,12 +89,13 @@ class DragGANSession(DragSession):
 
     def _track(self, feat):
         if self._tracked_at != self.steps:  # F0 == F before the first update: nothing to track
-            flow_now = self.tracker == "flow" and self.steps % self.flow_every == 0
-            content = self.content_handles() if flow_now else None
-            if content is None:   # the official nearest neighbour around the last handle
-                self.handles = track_points(feat, self.handles, self.refs, self._square, self.shape)
-            else:                 # content-true: the flow's point, refined by the feature match within REFINE_PX
-                self.handles = track_points(feat, content, self.refs, self._refine, self.shape)
+            found = self.tracking.locate(feat, self.handles)
+            if found is None:     # no answer this step: the official nearest neighbour around the last handle
+                self.handles = track_points(feat, self.handles, self.refs, self.tracking.window, self.shape)
+            elif self.tracking.coarse:   # content-true: the flow's point, refined by the feature match within REFINE_PX
+                self.handles = track_points(feat, found, self.refs, self._refine, self.shape)
+            else:
+                self.handles = found
             self._tracked_at = self.steps
         self.reached_all = bool(self.point_reached().all())
 
@@ -136,3 +120,7 @@ class DragGANSession(DragSession):
 
     def derived(self):
         return dict(super().derived(), r1_px=self.r1_px, r2_px=self.r2_px, flow_every=self.flow_every)
+
+
+ENGINE = declare("draggan", "DragGAN", DragGANConfig, DragGANSession,
+                 "Drag a generated image with DragGAN (motion supervision + nearest-neighbour point tracking).")

@@ -65,6 +65,7 @@ import math
 import torch
 
 from dragcore.config import FreeDragConfig, spec
+from dragcore.engine import declare
 from dragcore.errors import DragInputError
 from dragcore.features import patch_offsets, sample
 from dragcore.points import distances
@@ -159,6 +160,8 @@ class FreeDragSession(DragSession):
         self.submotions = 0
         self.submotion_step, self._sub_over = 0, False   # Adam steps taken in the current sub-motion
         self._L_in = None
+        self.make_tracker()   # dragcore.tracking; the official rule ('features') tracks nothing here
+        self._content = self.handles0.clone()   # where a content tracker last found the content
         self.handles = torch.stack([
             line_search(self.F0, self.handles0[i], self.targets[i], self.handles0[i], self.templates[i],
                         0.0, 0.0, self.l, self.d_px, self.patch, self.shape)[0] for i in range(n)])
@@ -169,11 +172,15 @@ class FreeDragSession(DragSession):
     def point_losses(self, feat):
         return patch_loss(feat, self.handles, self.templates, self.patch, self.shape)
 
-    def _near(self):
-        """(per point: the line point within the arrival distance of its target, and with tracker 'flow'
-        the content too; the content points or None)."""
+    def _near(self, feat):
+        """(per point: the line point within the arrival distance of its target, and with a content
+        tracker (any but the official 'features') the content too; the content points or None)."""
         near = distances(self.handles, self.targets) < self.arrival
-        content = self.content_handles() if self.tracker == "flow" else None
+        content = None
+        if self.tracker != "features":
+            content = self.tracking.locate(feat, self._content, force=True)
+            if content is not None:
+                self._content = content
         if content is not None:   # content-true: arrived only where the content is at the target too
             near &= distances(content, self.targets) <= max(self.arrival, FLOW_ARRIVAL_PX)
         return near, content
@@ -181,7 +188,7 @@ class FreeDragSession(DragSession):
     def _end_submotion(self, feat, L_en):
         """Arrival, template update and line search after a sub-motion (feat detached)."""
         self.submotions += 1
-        near, content = self._near()
+        near, content = self._near(feat)
         # re-evaluated every sub-motion, as the official code does; with tracker 'flow' the content itself is
         # at the target (flow), which is what the template's low loss stands for in the official rule
         self.arrived = near if content is not None else near & (L_en <= 0.25 * self.l)
@@ -232,8 +239,9 @@ class FreeDragSession(DragSession):
         if self.submotion_step == 0 or self.reached_all:
             return
         with torch.no_grad():
-            L = self.point_losses(self.features(self.latent))
-        near, content = self._near()
+            feat = self.features(self.latent)
+            L = self.point_losses(feat)
+        near, content = self._near(feat)
         self.arrived = near if content is not None else near & (L <= 0.25 * self.l)
         self.reached_all = bool(self.arrived.all())
 
@@ -243,3 +251,8 @@ class FreeDragSession(DragSession):
     def derived(self):
         return dict(super().derived(), d_px=self.d_px, patch_spacing_px=self.spacing,
                     submotion_steps=SUBMOTION_STEPS, submotions=self.submotions)
+
+
+ENGINE = declare("freedrag", "FreeDrag", FreeDragConfig, FreeDragSession,
+                 "Drag a generated image with FreeDrag (adaptive template, line search, no point tracking).",
+                 app_hidden=("feature_scale",))

@@ -54,12 +54,12 @@ def test_first_image_fast_and_drag_each_method(server):
     _, text = c.predict(300, 256, api_name="/add_point")
     assert "→ (37,32)" in text
     for name in ("/drag_draggan", "/drag_freedrag"):
-        dg, fd, status, table, *_ = c.predict(editor=None, max_steps=15, **SETTINGS, api_name=name)
+        dg, fd, _sd, status, table, *_ = c.predict(editor=None, max_steps=15, **SETTINGS, api_name=name)
         assert "done" in status and "step 15/15" in status
         shown = img(dg if name == "/drag_draggan" else fd)
         assert np.abs(shown.astype(float) - start).mean() > 0.5  # the image changed
-    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=10, **SETTINGS, api_name="/compare")
-    assert {r[0] for r in table["data"]} == {"DragGAN", "FreeDrag"}
+    dg, fd, _sd, status, table, *_ = c.predict(editor=None, max_steps=10, **SETTINGS, api_name="/compare")
+    assert {r[0] for r in table["data"]} == {"DragGAN", "FreeDrag", "StableDrag"}
     # one short row per method: "reached" (engine at target and content at least half way), the motion
     assert table["headers"][:3] == ["method", "reached", "content moved (of the way)"]
     assert table["headers"][5:] == ["steps", "seconds"]
@@ -135,7 +135,7 @@ def test_bad_input_warns_and_session_keeps_working(server, tmp_path):
         c.predict(model="no-such-model", seed=1, psi=0.7, space="w+", api_name="/new_image")
     # unreachable Hub: a warning, state kept
     c.predict(model="horses-256", seed=1, psi=0.7, space="w+", api_name="/new_image")
-    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_draggan")
+    dg, fd, _sd, status, table, *_ = c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_draggan")
     assert "done" in status  # the session still works after every error above
 
 
@@ -173,10 +173,10 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     assert np.array_equal(img(shown), img(recon))
     c.predict(200, 256, api_name="/add_point")
     c.predict(260, 256, api_name="/add_point")
-    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_draggan")
+    dg, fd, _sd, status, table, *_ = c.predict(editor=None, max_steps=5, **SETTINGS, api_name="/drag_draggan")
     assert "done" in status and "from the inverted photo" in status
     assert np.abs(img(dg).astype(float) - img(recon)).mean() > 0.1
-    dg2, _, status, _ = c.predict(editor=None, max_steps=3, api_name="/drag_draggan")
+    dg2, _, _, status, _ = c.predict(editor=None, max_steps=3, api_name="/drag_draggan")
     assert "Drag 2 of the chain" in status and "from the result of drag 1" in status
     assert not np.array_equal(img(dg2), img(dg))
     shown, *_ = c.predict(api_name="/reset_image")
@@ -233,7 +233,7 @@ def test_a_rectangular_model_clicks_drags_exports_and_replays(server, tmp_path):
     c.predict(100, 200, api_name="/add_point")
     _, text = c.predict(140, 330, api_name="/add_point")
     assert "1: (12,25) → (17,41)" in text
-    dg, fd, status, table, *_ = c.predict(editor=None, max_steps=8, **SETTINGS, api_name="/compare")
+    dg, fd, _sd, status, table, *_ = c.predict(editor=None, max_steps=8, **SETTINGS, api_name="/compare")
     assert img(dg).shape == img(fd).shape == (512, 256, 3) and "done" in status
     files = c.predict(api_name="/export")
     png = [f for f in files if f.endswith("freedrag_result.png")][0]

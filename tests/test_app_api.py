@@ -15,7 +15,10 @@ pytestmark = pytest.mark.integration   # the launched app through gradio_client
 MODEL = "preset-test-64"
 FIRST = ["draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d"]   # after `editor`: the app's old order
 LATER = ["precision", "freedrag_lr", "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res",
-         "freedrag_rows", "freedrag_feature_res", "draggan_tracker", "freedrag_tracker"]
+         "freedrag_rows", "freedrag_feature_res", "draggan_tracker", "freedrag_tracker",
+         # then the fields of the engines declared later (StableDrag), in declaration order
+         "stabledrag_lr", "stabledrag_rows", "stabledrag_feature_res", "stabledrag_tracker", "stabledrag_r1",
+         "stabledrag_r2", "stabledrag_stop_distance", "stabledrag_track_step", "tau"]
 PRESETS = {"draggan": {"lr": 0.004, "rows": 4, "stop_distance": 1.0, "track_step": 0.5, "feature_res": 16},
            "freedrag": {"lr": 0.006, "arrival": 2.0, "feature_res": 16}}
 
@@ -41,7 +44,7 @@ def test_every_endpoint_has_named_parameters(server):
     assert names["/new_image"] == ["model", "seed", "psi", "space"]
     assert names["/add_point"] == ["x", "y"] and names["/replay"] == ["file"]
     assert names["/continue_from"] == ["method"] and names["/undo_drag"] == names["/reset_image"] == []
-    for ep in ("/drag_draggan", "/drag_freedrag", "/compare"):
+    for ep in ("/drag_draggan", "/drag_freedrag", "/drag_stabledrag", "/compare"):
         assert names[ep] == ["editor", *FIRST, *LATER]
         assert all(p["parameter_has_default"] for p in api[ep]["parameters"])   # omitted: the model's preset
     assert names["/sefa"] == ["model_id", "seed", "directions", "strength", "layers", "psi"]

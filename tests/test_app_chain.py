@@ -62,12 +62,12 @@ def frames_of(steps):
 
 def test_successive_drags_undo_and_reset(server):
     c, start = fresh(server)
-    dg1, _, status, _ = c.predict(None, max_steps=30, api_name="/drag_draggan")
+    dg1, _, _, status, _ = c.predict(None, max_steps=30, api_name="/drag_draggan")
     assert status.startswith("**Drag 1 of the chain**") and "DragGAN from the start image" in status
     first = exported(c)["draggan"]
     r1 = img(first["png"])
     # drag again: the handle continues from where the engine left it, towards the same target
-    _, _, status, _ = c.predict(None, max_steps=1, api_name="/drag_draggan")
+    _, _, _, status, _ = c.predict(None, max_steps=1, api_name="/drag_draggan")
     assert status.startswith("**Drag 2 of the chain**") and "DragGAN from the result of drag 1" in status
     second = exported(c)["draggan"]
     r2 = img(second["png"])
@@ -112,7 +112,7 @@ def test_two_drag_chain_with_a_mask_replays_to_the_same_latent(server, tmp_path)
     layer[60:300, 120:400] = 255          # the editable region, painted at display size
     Image.fromarray(layer).save(tmp_path / "mask.png")
     editor = dict(background=None, layers=[handle_file(str(tmp_path / "mask.png"))], composite=None)
-    _, _, status, _ = c.predict(editor, max_steps=8, api_name="/drag_freedrag")
+    _, _, _, status, _ = c.predict(editor, max_steps=8, api_name="/drag_freedrag")
     assert "Drag 2 of the chain" in status
     e = exported(c)["freedrag"]
     drags = e["edit"]["drags"]
@@ -130,17 +130,17 @@ def test_two_drag_chain_with_a_mask_replays_to_the_same_latent(server, tmp_path)
 def test_compare_continues_each_engine_and_continue_from_one(server):
     c, _ = fresh(server, seed=7)
     c.predict(None, max_steps=10, api_name="/compare")
-    _, _, status, table = c.predict(None, max_steps=5, api_name="/compare")
+    _, _, _, status, table = c.predict(None, max_steps=5, api_name="/compare")
     assert "DragGAN from its own result of drag 1; FreeDrag from its own result of drag 1" in status
-    assert [r[0] for r in table["data"]] == ["DragGAN", "FreeDrag"]
+    assert [r[0] for r in table["data"]] == ["DragGAN", "FreeDrag", "StableDrag"]
     own = exported(c)
     assert [d["method"] for d in own["freedrag"]["edit"]["drags"]] == ["freedrag", "freedrag"]
     assert [d["method"] for d in own["draggan"]["edit"]["drags"]] == ["draggan", "draggan"]
     with pytest.raises(Exception, match="method: Value: 'nope' .* is not in the list of choices"):
         c.predict("nope", api_name="/continue_from")
     shown, _, status = c.predict("draggan", api_name="/continue_from")
-    assert "Both engines continue from DragGAN's result of drag 2" in status
-    _, _, status, _ = c.predict(None, max_steps=5, api_name="/compare")
+    assert "Every engine continues from DragGAN's result of drag 2" in status
+    _, _, _, status, _ = c.predict(None, max_steps=5, api_name="/compare")
     assert "Drag 3 of the chain" in status and "FreeDrag from DragGAN's result of drag 2" in status
     both = exported(c)
     assert [d["method"] for d in both["freedrag"]["edit"]["drags"]] == ["draggan", "draggan", "freedrag"]
@@ -157,7 +157,7 @@ def test_a_drag_that_arrives_at_once_is_a_0_step_link_that_replays(server):
     c.predict(server.proc.args[server.proc.args.index("--model") + 1], 4, 0.7, "w+", api_name="/new_image")
     c.predict(200, 256, api_name="/add_point")
     c.predict(216, 256, api_name="/add_point")   # 2 model px: already within DragGAN's stop distance
-    _, _, status, table = c.predict(None, max_steps=5, api_name="/drag_draggan")
+    _, _, _, status, table = c.predict(None, max_steps=5, api_name="/drag_draggan")
     assert table["data"][0][5] == 0 and "Drag 1 of the chain" in status
     c.predict(api_name="/clear_points")
     c.predict(200, 300, api_name="/add_point")
@@ -184,7 +184,7 @@ def test_the_chain_does_not_change_under_a_running_drag(server):
     with pytest.raises(Exception, match="A drag is running: wait for it to finish, or Stop it first"):
         c.predict("draggan", api_name="/continue_from")
     assert "Stopping" in c.predict(api_name="/stop")
-    _, _, status, table = job.result(timeout=60)
+    _, _, _, status, table = job.result(timeout=60)
     assert "Drag 2 of the chain" in status and "(stopped)" in status and 0 < table["data"][0][5] < 1000
     steps = exported(c)["draggan"]["edit"]["drags"][1]["steps"]
     assert steps == table["data"][0][5]   # the steps really taken
@@ -203,7 +203,7 @@ def test_a_chain_is_bounded(server):
     with pytest.raises(Exception, match="method: the last drag has no 'freedrag' result"):
         c.predict("freedrag", api_name="/continue_from")
     c.predict(api_name="/undo_drag")
-    _, _, status, _ = c.predict(None, max_steps=1, api_name="/drag_draggan")   # the session still works
+    _, _, _, status, _ = c.predict(None, max_steps=1, api_name="/drag_draggan")   # the session still works
     assert f"Drag {most} of the chain" in status
 
 

@@ -85,7 +85,7 @@ def works(c):
     """The session still answers a valid drag."""
     c.predict(180, 256, api_name="/add_point")
     c.predict(240, 256, api_name="/add_point")
-    _dg, _fd, status, _table = c.predict(None, *DRAG, api_name="/drag_freedrag")
+    _dg, _fd, _sd, status, _table = c.predict(None, *DRAG, api_name="/drag_freedrag")
     assert "done" in status
 
 
@@ -166,7 +166,7 @@ def test_out_of_range_numbers_name_their_field(env):
         assert time.perf_counter() - t < 10, api   # refused before any work
     with pytest.raises(Exception, match="Truncation ψ: Value 1e\\+308 is greater than maximum value 1"):
         c.predict(m, 3, 1e308, "w+", api_name="/new_image")
-    _dg, _fd, status, _t = c.predict(None, *DRAG, api_name="/drag_draggan")
+    _dg, _fd, _sd, status, _t = c.predict(None, *DRAG, api_name="/drag_draggan")
     assert "done" in status
 
 
@@ -184,7 +184,7 @@ def test_bad_images_and_mask_layers(env):
     layer = dict(background=None, layers=[handle_file(str(env["tmp"] / "huge.png"))], composite=None)
     with pytest.raises(Exception, match="5000x4000 pixels.*too large"):
         c.predict(layer, *DRAG, api_name="/drag_draggan")
-    _dg, _fd, status, _t = c.predict(None, *DRAG, api_name="/drag_draggan")
+    _dg, _fd, _sd, status, _t = c.predict(None, *DRAG, api_name="/drag_draggan")
     assert "done" in status
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from apps.engines import ENGINES
 import torch
 
 import stylegan
@@ -24,7 +26,7 @@ def test_drag_back_tiny(tmp_path):
     summary = drag_back.main(["--pairs", "1", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                               "--out", str(tmp_path)])
     data = json.loads((tmp_path / "drag_back.json").read_text())
-    assert {r["method"] for r in data["rows"]} == {"draggan", "freedrag"}
+    assert {r["method"] for r in data["rows"]} == set(ENGINES)
     for m in ("draggan", "freedrag"):
         mine = [r for r in data["rows"] if r["method"] == m]
         # the summary is the mean of the rows (one pair here), and each row's PSNR is finite: the round
@@ -48,12 +50,12 @@ def test_drag_motion_tiny(tmp_path):
     summary = drag_motion.main(["--drags", "2", "--steps", "3", "--model", str(tmp_path / "g.safetensors"),
                                 "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "drag_motion.json").read_text())["rows"]
-    assert len(rows) == 4 and all(isinstance(r["moved_fraction"], float) for r in rows)
+    assert len(rows) == 2 * len(ENGINES) and all(isinstance(r["moved_fraction"], float) for r in rows)
     assert all(r["reached"] == (r["tracked_reached"] and r["moved_fraction"] >= 0.5) for r in rows)
     assert summary["draggan"]["drags"] == 2
     from PIL import Image
     with Image.open(tmp_path / "drag_motion.png") as im:
-        assert im.size[0] == 3 * 96 + 8
+        assert im.size[0] == (1 + len(ENGINES)) * 96 + 4 * len(ENGINES)   # the start, then one column per engine
     assert drag_motion.held_out_drags(3, 32) == drag_motion.held_out_drags(3, (32, 32))
     for _, h, t in drag_motion.held_out_drags(8, (64, 16)):   # height x width: x within the 16 px width
         assert all(0 <= p[0] <= 15 and 0 <= p[1] <= 63 for p in (h, t)) and 4 <= h[0] <= 12
@@ -90,7 +92,7 @@ def test_landmarks_tiny_on_bundled_model(tmp_path):
     data = json.loads((tmp_path / "landmarks.json").read_text())
     assert data["resolution"] == 64
     assert failed == [] and data["failed"] == []
-    assert {(r["method"], r["points"]) for r in data["rows"]} == {(m, k) for m in ("draggan", "freedrag", landmarks.IDEAL)
+    assert {(r["method"], r["points"]) for r in data["rows"]} == {(m, k) for m in (*ENGINES, landmarks.IDEAL)
                                                                     for k in (1, 5)}
     for r in data["rows"]:
         assert 0 < r["md_before"] < 64 and r["steps"] <= 5
@@ -250,8 +252,7 @@ def test_warp_layout_tiny(tmp_path):
     from benchmarks import warp_layout
     rows = warp_layout.main(["--seeds", "5000-5000", "--steps", "2", "--layouts", "none", "16:4:0.5",
                              "--out", str(tmp_path)])
-    assert [(r["layout"], r["engine"]) for r in rows] == [("none", "draggan"), ("none", "freedrag"),
-                                                          ("16:4:0.5", "draggan"), ("16:4:0.5", "freedrag")]
+    assert [(r["layout"], r["engine"]) for r in rows] == [(lay, m) for lay in ("none", "16:4:0.5") for m in ENGINES]
     assert all(r["colour_cast"] is not None and r["seconds"] > 0 for r in rows)
     assert "| 16:4:0.5 | draggan |" in (tmp_path / "warp_layout.md").read_text()
     G = warp_layout.layout_model(warp_layout.without_warp(stylegan.load(ROOT / "stylegan/pretrained/faces64.safetensors")),

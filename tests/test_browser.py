@@ -206,3 +206,30 @@ def test_successive_drags_and_a_table_that_fits_1280x800(tmp_path):
                 shutil.copy(tmp_path / name, Path(keep) / name)
     finally:
         server.close()
+
+
+def test_three_engines_fit_a_1280x800_screen(tmp_path):
+    """One result panel and one drag button per engine (and Compare all, Stop) side by side on a
+    1280x800 screen: the panels share a row, nothing needs sideways scrolling."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+    from apps.engines import ENGINES
+    server = AppServer(model_for_tests(tmp_path))
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(server.url)
+            page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
+            panels = [page.locator(f"#out-{m}").bounding_box() for m in ENGINES]
+            buttons = [page.locator(f"#btn-{m}").bounding_box() for m in (*ENGINES, "compare")]
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            page.screenshot(path=str(tmp_path / "three.png"), full_page=True)
+            browser.close()
+        assert len(panels) == 3 and wide <= 1280
+        assert max(b["y"] for b in panels) - min(b["y"] for b in panels) < 4          # one row
+        assert all(b["x"] >= 0 and b["x"] + b["width"] <= 1280 and b["width"] > 200 for b in panels)
+        assert max(b["y"] for b in buttons) - min(b["y"] for b in buttons) < 4        # the buttons too
+        assert all(b["x"] + b["width"] <= 1280 for b in buttons)
+    finally:
+        server.close()

@@ -105,8 +105,9 @@ def test_registry_defaults_and_presets():
     assert ids[0] == checkpoints.DEFAULT_MODEL
     for mid in ("faces-ffhq-512", "cats-afhq-512", "dogs-1024", "horses-256", "cars-512", "lions-512", "elephants-512"):
         assert mid in ids
-    assert (checkpoints.get_info("lions-512").freedrag_l, checkpoints.get_info("lions-512").freedrag_d) == (0.4, 4.0)
-    assert (checkpoints.get_info("faces-ffhq-512").freedrag_l, checkpoints.get_info("cars-512").freedrag_d) == (0.3, 3.0)
+    assert checkpoints.get_info("lions-512").presets["freedrag"] == {"l": 0.4, "d": 4.0}
+    assert (checkpoints.get_info("faces-ffhq-512").presets["freedrag"]["l"],
+            checkpoints.get_info("cars-512").presets["freedrag"]["d"]) == (0.3, 3.0)
 
 
 def test_path_is_accepted_as_is(tmp_path):

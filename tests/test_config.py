@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+import checkpoints
 import limits
 from apps.drag_cli import build_parser
 from apps.engines import ENGINES, session_classes
@@ -67,12 +68,13 @@ def test_the_app_fields_are_the_config_and_the_presets(monkeypatch, tmp_path):
 
 
 def test_a_shared_field_follows_each_engines_own_preset(monkeypatch, tmp_path):
-    """Mask weight, max steps and precision are one field for both engines: where the engines' presets
+    """Mask weight, max steps and precision are one field for every engine: where the engines' presets
     differ the field is left empty and each engine's drag runs with its own preset."""
     from ui import drag_settings
     monkeypatch.setenv("LATENTLAB_PRESETS_DIR", str(tmp_path))
     (tmp_path / "faces-64-offline.json").write_text(json.dumps(
-        {"draggan": {"mask_weight": 5.0, "max_steps": 120}, "freedrag": {"mask_weight": 20.0, "max_steps": 120}}))
+        {"draggan": {"mask_weight": 5.0, "max_steps": 120}, "freedrag": {"mask_weight": 20.0, "max_steps": 120},
+         "stabledrag": {"max_steps": 120}}))
     values = drag_settings.field_values("faces-64-offline")
     shown = dict(zip(drag_settings.NAMES, values))
     assert shown["mask_weight"] is None and shown["max_steps"] == 120
@@ -102,19 +104,20 @@ def test_a_tracker_the_presets_do_not_cover_falls_back_to_features_and_says_so()
     assert "fallback" not in config.names() and "fallback" not in cfg.engine_settings()   # not a setting
     r = FreeDragSession(small_G(), [(20, 30)], [(26, 30)], cfg, device="cpu").run()
     assert r.params["tracker"] == "features" and r.tracker_note == cfg.fallback   # the report says so
-    with pytest.raises(DragInputError, match="tracker must be one of features, flow, got 'sift'"):
+    with pytest.raises(DragInputError, match="tracker must be one of features, flow, discriminative, got 'sift'"):
         FreeDragSession(small_G(), [(20, 30)], [(26, 30)], with_presets("freedrag", {}, tracker="sift"))
 
 
 def test_one_engine_table():
     from benchmarks import report
     from ui import runner
-    assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession}
-    assert report.ENGINES == session_classes() and runner.LABELS == {"draggan": "DragGAN", "freedrag": "FreeDrag"}
+    from stabledrag import StableDragSession
+    assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession, "stabledrag": StableDragSession}
+    assert report.ENGINES == session_classes() and runner.label("freedrag") == "FreeDrag"
     assert {n: e.config for n, e in ENGINES.items()} == config.CONFIGS
-    import importlib
-    presets_mod = importlib.import_module("checkpoints.presets")   # keeps a torch-free copy of the names
-    assert presets_mod.ENGINES == tuple(ENGINES) and set(presets_mod.presets("faces-64-offline")) == set(ENGINES)
+    # presets hold every engine: a section of the file, or {} (the engine's defaults)
+    assert set(checkpoints.presets("faces-64-offline")) >= {"draggan", "freedrag"}
+    assert checkpoints.presets("faces-64-offline")["no-such-engine"] == {}
 
 
 def test_edit_json_reads_every_engine_setting(tmp_path):

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from apps.drag_cli import main
-from apps.engine_options import freedrag_args, freedrag_kwargs
+from apps.engine_options import arguments, settings
+from apps.engines import ENGINES
 from draggan import DragGANSession
 from freedrag import FreeDragSession
 from drag_testing import saved_small_G
@@ -87,7 +88,7 @@ def test_cli_bad_inputs_in_process(model_path, tmp_path, capsys):
     # the engine settings are checked against their ranges (dragcore.config) before the model loads
     for args, msg in ((["--l", "0.9"], "--l must be a number from 0.1 to 0.5"), (["--d", "0"], "--d must be a number from 1 to 6"),
                       (["--arrival", "9"], "--arrival must be a number from 0.1 to 8")):
-        assert main(FreeDragSession, freedrag_args, freedrag_kwargs, argv=base + ["--point", "20,30,31,30"] + args) == 2
+        assert main(FreeDragSession, arguments(ENGINES['freedrag']), settings(ENGINES['freedrag']), argv=base + ["--point", "20,30,31,30"] + args) == 2
         assert msg in capsys.readouterr().err
     bad_model = ["--seed", "1", "--point", "20,30,31,30", "--model", str(tmp_path / "missing.pkl"), "--out", out]
     assert main(DragGANSession, argv=bad_model) == 2

@@ -22,16 +22,18 @@ LAYERS = [
     ("clisafe", "imagefile"),               # exit codes, atomic outputs; reading users' image files
     ("dragcore", "latent", "dcgan"),        # drag primitives, latent tools, the DCGAN
     ("draggan", "freedrag", "limits"),      # the engines; limits serves dragcore.config's ranges
+    ("stabledrag",),                        # an engine on top of DragGAN's step
     ("hubguard",),                          # Hub deadlines: reads its settings from limits
     ("checkpoints",),                       # the registry: loads stylegan / dcgan, guarded by hubguard
     ("apps",),                              # tool tier from here on: engine table, drag CLI
     ("training", "ui"),                     # weights' tools; the Gradio app's handlers (use apps)
     ("benchmarks",),                        # measure the libraries, training's teacher and ui's runner
-    ("checkpoints.__main__", "dcgan.__main__", "draggan.__main__", "freedrag.__main__",
+    ("checkpoints.__main__", "dcgan.__main__", "draggan.__main__", "freedrag.__main__", "stabledrag.__main__",
      "latent.__main__", "training.__main__"),   # entry points: `python -m pkg`
     ("app", "docs", "tests"),               # the app's launcher, doc tooling, the tests
 ]
-LIBRARY = ("stylegan", "clisafe", "imagefile", "dragcore", "latent", "dcgan", "draggan", "freedrag", "limits", "hubguard", "checkpoints")
+LIBRARY = ("stylegan", "clisafe", "imagefile", "dragcore", "latent", "dcgan", "draggan", "freedrag", "stabledrag",
+           "limits", "hubguard", "checkpoints")
 TOOLS = ("apps", "training", "ui", "benchmarks", "app", "docs", "tests")
 
 LAYER = {name: i for i, layer in enumerate(LAYERS) for name in layer}

@@ -56,14 +56,14 @@ def test_every_kind_the_issue_lists_is_there_with_its_facts():
         assert m.sources and m.licence and m.size_mb and m.preset_from, mid
         # FreeDrag's (l, d) from its app's table; a category it does not list keeps the engine's defaults
         listed = m.category in registry.FREEDRAG_APP
-        assert (m.freedrag_l is not None) == listed and ("FreeDrag app" in m.preset_from) == listed, mid
-        assert checkpoints.presets(mid)["freedrag"] == ({"l": m.freedrag_l, "d": m.freedrag_d} if listed else {}), mid
+        assert bool(m.presets) == listed and ("FreeDrag app" in m.preset_from) == listed, mid
+        assert checkpoints.presets(mid)["freedrag"] == m.presets.get("freedrag", {}), mid
         assert all(s.repo_id in (DGM, MIRROR) for s in m.sources)
     assert models["humans-512"].shape == (512, 256) and models["humans-1024"].shape == (1024, 512)
     assert models["cars-512"].shape == (512, 512) and "384x512" in models["cars-512"].notes
     lic = models["lions-512"].licence + models["lions-512"].licence_note
     assert "Apache-2.0" in lic and "CC BY-NC 4.0" in lic and "contradictory" in lic
-    assert (models["elephants-512"].freedrag_l, models["elephants-512"].freedrag_d) == (0.4, 4.0)
+    assert models["elephants-512"].presets == {"freedrag": {"l": 0.4, "d": 4.0}}
     assert "not in FreeDrag" in models["humans-512"].preset_from
 
 
@@ -96,8 +96,8 @@ def test_list_shows_the_presets_each_model_uses(tmp_path, monkeypatch, capsys):
     bundled, info = checkpoints.presets("faces-64-offline"), checkpoints.get_info("faces-64-offline")
     row = rows["faces-64-offline"]
     assert f"l={bundled['freedrag']['l']:g} d={bundled['freedrag']['d']:g}" in row and "calibrated" in row
-    assert (bundled["freedrag"]["l"], bundled["freedrag"]["d"]) != (info.freedrag_l, info.freedrag_d)
-    assert f"l={info.freedrag_l:g} d={info.freedrag_d:g}" not in row
+    assert (bundled["freedrag"]["l"], bundled["freedrag"]["d"]) != (info.presets["freedrag"]["l"], info.presets["freedrag"]["d"])
+    assert f"l={info.presets['freedrag']['l']:g} d={info.presets['freedrag']['d']:g}" not in row
     for engine in ("draggan", "freedrag"):    # every calibrated setting, under the table
         assert f"{engine}: {describe.settings_text(bundled[engine])}" in out
     assert "l=0.4 d=4" in rows["lions-512"] and "defaults" in rows["lions-512"]   # the FreeDrag app's table

@@ -92,7 +92,7 @@ def test_rows_zero_trains_only_the_code(warped):
 
 
 def test_unknown_tracker_is_one_line_naming_the_choices():
-    with pytest.raises(DragInputError, match="tracker must be one of features, flow, got 'sift'"):
+    with pytest.raises(DragInputError, match="tracker must be one of features, flow, discriminative, got 'sift'"):
         DragGANSession(small_G(), [[20, 20]], [[26, 20]], DragGANConfig(tracker="sift"))
 
 

@@ -1,10 +1,10 @@
-"""The drag chain's handlers and view: Undo drag, Continue both from one result, and `view`, what
-the Drag tab shows of the chain after any change (the image to click on with its points, both
-result panels with captions saying where each drag started, the results tables and the choice
-between two results). The chain itself is ui.state's; drags are run by ui.drag_run."""
+"""The drag chain's handlers and view: Undo drag, Continue all from one result, and `view`, what
+the Drag tab shows of the chain after any change (the image to click on with its points, one
+result panel per engine with a caption saying where its drag started, the results tables and the
+choice between the results). The chain itself is ui.state's; drags are run by ui.drag_run."""
 import gradio as gr
 
-from apps.engines import ENGINES
+from apps.engines import ENGINES, label
 from ui import draw, runner, runs
 from ui import guard as ug
 from ui.drag_image import points_text
@@ -19,7 +19,7 @@ def origin(state, record, method, n):
     if src is None:
         return "from the inverted photo" if state.generator is not None else "from the start image"
     if src != method:
-        return f"from {runner.LABELS[src]}'s result of drag {n - 1}"
+        return f"from {label(src)}'s result of drag {n - 1}"
     return f"from its own result of drag {n - 1}" if len(state.chain[n - 2].results) > 1 else \
         f"from the result of drag {n - 1}"
 
@@ -32,34 +32,34 @@ def chain_text(state):
             "inverted photo." if state.generator is not None else "start image.")
     last = state.chain[-1]
     if len(last.results) > 1 and not last.chosen:
-        nxt = "each engine continues from its own result (or continue both from one of them)"
+        nxt = "each engine continues from its own result (or continue all from one of them)"
     else:
-        nxt = f"the next drag continues from {runner.LABELS[last.shown()]}'s result"
+        nxt = f"the next drag continues from {label(last.shown())}'s result"
     return (f"**{n} drag{'s' if n > 1 else ''} in the chain**; {nxt}. *Undo drag* goes back one, "
             "*Reset image* to the start.")
 
 
 def _caption(state, method):
-    name = f"**{runner.LABELS[method]}**"
+    name = f"**{label(method)}**"
     if not state.chain:
         return name
     n, last = len(state.chain), state.chain[-1]
     if method not in last.results:
         return f"{name} · not run in drag {n}"
-    chosen = " · **both engines continue from here**" if last.chosen == method else ""
+    chosen = " · **every engine continues from here**" if last.chosen == method else ""
     return f"{name} · drag {n}, {origin(state, last, method, n)}{chosen}"
 
 
 def view(state):
-    """What the tab shows of the chain: (image to click, points text, its caption, DragGAN caption,
-    FreeDrag caption, DragGAN panel, FreeDrag panel, results table, per-point table, the row of
-    'Continue both from ...' buttons)."""
+    """What the tab shows of the chain: (image to click, points text, its caption, a caption per
+    engine, a panel per engine, results table, per-point table, the row of 'Continue all from ...'
+    buttons)."""
     if state is None or not state.ready:
-        return (gr.skip(),) * 9 + (gr.update(visible=False),)
+        return (gr.skip(),) * (5 + 2 * len(ENGINES)) + (gr.update(visible=False),)
     results = state.results
     panels = [draw.render(results[m].image, engine_points(results[m])) if m in results else None for m in ENGINES]
     last = state.chain[-1] if state.chain else None
-    shown = f" · showing {runner.LABELS[last.shown()]}'s result of drag {len(state.chain)}" if last else ""
+    shown = f" · showing {label(last.shown())}'s result of drag {len(state.chain)}" if last else ""
     return (draw.render(state.image, state.points), points_text(state), CLICK + shown,
             *[_caption(state, m) for m in ENGINES], *panels,
             runner.summary_rows(results), runner.detail_rows(results),
@@ -85,13 +85,13 @@ def undo_drag(state):
 
 @ug.handler
 def continue_from(method, state):
-    """Both engines' next drags start from `method`'s result of the last drag."""
+    """Every engine's next drag starts from `method`'s result of the last drag."""
     if state is None or not state.chain:
-        raise gr.Error("Run a drag first; then both engines can continue from its result.")
+        raise gr.Error("Run a drag first; then every engine can continue from its result.")
     if method not in state.results:
         have = ", ".join(state.results)
         raise gr.Error(f"method: the last drag has no {str(method)[:20]!r} result (it has: {have})")
     runs.idle()   # the chain changes only between runs (ui.runs)
     state.choose(method)
-    return _shown(state, f"Both engines continue from {runner.LABELS[method]}'s result of drag "
+    return _shown(state, f"Every engine continues from {label(method)}'s result of drag "
                          f"{len(state.chain)}. " + chain_text(state))

@@ -1,5 +1,6 @@
-"""Drag tab handlers that run engines: the three drag endpoints, Stop, Export and the replay of an
-edit JSON, and the chain's Undo drag / Continue both from one result. Every drag continues the
+"""Drag tab handlers that run engines: the drag endpoints (one per engine, and Compare all), Stop,
+Export and the replay of an edit JSON. Outputs follow the declared engines (apps.engines): one
+result panel per engine, then the status, the table and the state. Every drag continues the
 session's chain (ui.state): each engine starts from its head, and the finished drag is pushed onto
 the chain. Settings arrive as the fields of ui.drag_settings (named API parameters)."""
 import inspect
@@ -9,6 +10,7 @@ import gradio as gr
 
 import checkpoints
 import limits
+from apps.engines import ENGINES, label
 from dragcore import config
 from ui import draw, drag_settings, export, runner, runs, scratch
 from ui import guard as ug
@@ -82,25 +84,30 @@ def _handle_pts(session):
     return [q for pair in zip(st.handles, st.targets) for q in pair]
 
 
+def panels(imgs):
+    """One value per engine's result panel: its image, or gr.skip() for an engine not in `imgs`."""
+    return tuple(imgs.get(m, gr.skip()) for m in ENGINES)
+
+
 def run_drag(methods, state, editor, values, uploads=None):
-    """Drag with `methods` (one engine, or both each from its own head), streaming both panels; the
-    drag continues the session's chain."""
+    """Drag with `methods` (one engine, or several each from its own head), streaming their panels;
+    the drag continues the session's chain."""
     check_points(state)
     check_chain(state)
     configs = drag_settings.configs(methods, state.model, state.seed, state.psi, state.space, values)
     record = plan(state, methods, from_editor(editor, state.shape))
     sessions = make_sessions(configs, state, record, uploads)
-    n, blank = len(state.chain) + 1, gr.skip()
+    n = len(state.chain) + 1
     head = f"**Drag {n} of the chain** · "
     for frame in drive(sessions, state, record):
         imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
         table = runner.summary_rows(frame.results) if frame.results else gr.skip()
-        yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), head + frame.status, table, IN_PLACE)
-    starts = "; ".join(f"{runner.LABELS[m]} {origin(state, record, m, n)}" for m in methods)
-    notes = "".join(f" {runner.LABELS[m]}: {run.result.tracker_note}." for m, run in frame.results.items()
+        yield (*panels(imgs), head + frame.status, table, IN_PLACE)
+    starts = "; ".join(f"{label(m)} {origin(state, record, m, n)}" for m in methods)
+    notes = "".join(f" {label(m)}: {run.result.tracker_note}." for m, run in frame.results.items()
                     if run.result.tracker_note)
-    yield (imgs.get("draggan", blank), imgs.get("freedrag", blank), f"{head}{frame.status} — done. ({starts}.){notes}",
-           runner.summary_rows(frame.results), IN_PLACE)
+    yield (*panels(imgs), f"{head}{frame.status} — done. ({starts}.){notes}", runner.summary_rows(frame.results),
+           IN_PLACE)
 
 
 def drag_endpoint(methods):
@@ -114,7 +121,8 @@ def drag_endpoint(methods):
         [P(n, P.POSITIONAL_OR_KEYWORD, default=None) for n in ("editor", *drag_settings.NAMES, "state", "uploads")])
     endpoint.__name__ = endpoint.__qualname__ = "drag_" + "_".join(methods)
     kind = "compare" if len(methods) > 1 else "drag"   # one run at a time per session (ui.runs)
-    return ug.handler(runs.exclusive(kind, lambda note: (gr.skip(), gr.skip(), note, gr.skip(), gr.skip()))(endpoint))
+    refused = lambda note: (*panels({}), note, gr.skip(), gr.skip())   # noqa: E731
+    return ug.handler(runs.exclusive(kind, refused)(endpoint))
 
 
 def stop(state=None):
@@ -212,6 +220,6 @@ def replay(file, state, uploads=None):
         text = f"Replayed the {d['method']} edit: {r.steps} of {d['steps']} steps ({why[r.stop_reason]})."
     else:
         text = f"Replayed {len(done)} of the {n} drags of the {edit['method']} edit: " + "; ".join(
-            f"drag {i + 1} ({runner.LABELS[d['method']]}) {r.steps} of {d['steps']} steps ({why[r.stop_reason]})"
+            f"drag {i + 1} ({label(d['method'])}) {r.steps} of {d['steps']} steps ({why[r.stop_reason]})"
             for i, (d, r) in enumerate(done)) + "."
     yield out, draw.render(state.image, state.points), text

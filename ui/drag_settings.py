@@ -1,13 +1,16 @@
-"""The Drag tab's settings fields: one per engine setting a user can change, built from
-dragcore.config (defaults, ranges, labels) and filled with the model's presets on New image.
+"""The Drag tab's settings fields: one per engine setting a user can change, derived from the
+declared engines (dragcore.engine: each engine's `options`) and dragcore.config (defaults, ranges,
+labels), and filled with the model's presets on New image.
 
-`FIELDS` is the order of the drag endpoints' API parameters after `editor` (new fields go at the
-end, so positional gradio_client calls keep working). An engine's
-own field (its learning rate, rows, feature block, radii, l, d, ...) goes to that engine only;
-a shared one (mask weight, max steps, precision) to both. The two engines' learning rates, rows
-and feature blocks are separate fields because a calibrated preset may choose them differently; a
-shared field whose presets differ between the engines is left empty, and each engine keeps its own.
-Settings of a preset that have no field (FreeDrag's feature scale) still reach the engine: a drag starts from
+`FIELDS` is the order of the drag endpoints' API parameters after `editor`. Shared fields (mask
+weight, max steps, precision) go to every engine; each engine has its own learning rate, rows,
+feature block and tracker (`<engine>_lr`, ...: a calibrated preset may choose them differently),
+and a field per own setting, named after the setting (`r1`, `l`) unless an engine declared earlier
+already has that name (`stabledrag_r1`). The fields of the first two engines keep the positional
+order gradio_client callers have used (`API_ORDER`); every other field follows in declaration
+order, so a new engine's fields go at the end. A shared field whose presets differ between the
+engines is left empty, and each engine keeps its own. Settings an engine keeps out of the app
+(`app_hidden`: FreeDrag's feature scale) still reach it: a drag starts from
 `with_presets(engine, checkpoints.presets(model))` and the fields override it.
 """
 from dataclasses import dataclass, replace
@@ -22,7 +25,7 @@ from draggan.engine import default_stop_distance
 @dataclass(frozen=True)
 class Field:
     name: str          # the API parameter
-    engine: str | None  # None: both engines
+    engine: str | None  # None: every engine
     setting: str       # the dragcore.config setting
     label: str         # the component's label (unique: gradio_client names /new_image's outputs after it)
     bounded: bool = False   # the component itself refuses values outside the range
@@ -35,28 +38,48 @@ class Field:
         return f"{ENGINES[self.engine].label}: {base}"
 
 
-FIELDS = [
-    Field("draggan_lr", "draggan", "lr", "DragGAN lr"),
-    Field("mask_weight", None, "mask_weight", "Mask weight λ"),
-    Field("r1", "draggan", "r1", "r1 (px at 512)"),
-    Field("r2", "draggan", "r2", "r2 (px at 512)"),
-    Field("max_steps", None, "max_steps", "Max steps"),
-    Field("l", "freedrag", "l", "l (expected initial loss)", bounded=True),
-    Field("d", "freedrag", "d", "d (max move per sub-motion, feature px)", bounded=True),
-    Field("precision", None, "precision", "Precision"),
-    Field("freedrag_lr", "freedrag", "lr", "FreeDrag lr"),
-    Field("stop_distance", "draggan", "stop_distance", "Stop distance (image px)"),
-    Field("track_step", "draggan", "track_step", "Tracking step (image px, ≤ 1)"),
-    Field("arrival", "freedrag", "arrival", "Arrival distance (image px)"),
-    Field("draggan_rows", "draggan", "rows", "DragGAN W+ rows"),
-    Field("draggan_feature_res", "draggan", "feature_res", "DragGAN feature block (px)"),
-    Field("freedrag_rows", "freedrag", "rows", "FreeDrag W+ rows"),
-    Field("freedrag_feature_res", "freedrag", "feature_res", "FreeDrag feature block (px)"),
-    Field("draggan_tracker", "draggan", "tracker", "DragGAN tracker"),
-    Field("freedrag_tracker", "freedrag", "tracker", "FreeDrag tracker"),
-]
-NAMES = [f.name for f in FIELDS]
-GROUPS = {None: "Shared settings", "draggan": "DragGAN settings", "freedrag": "FreeDrag settings"}
+SHARED = ("mask_weight", "max_steps", "precision")   # one field for every engine
+PER_ENGINE = ("lr", "rows", "feature_res", "tracker")   # one field per engine
+BOUNDED = ("l", "d")   # refused by the component itself, like the sliders these were
+# the positional order of the first fields (the app's API since its first release); later fields follow
+API_ORDER = ("draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d", "precision", "freedrag_lr",
+             "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res", "freedrag_rows",
+             "freedrag_feature_res", "draggan_tracker", "freedrag_tracker")
+
+
+def fields():
+    """Every settings field of the declared engines, in API order."""
+    made = [Field(s, None, s, config.spec(s)["app_label"]) for s in SHARED]
+    taken = set(SHARED)
+    for engine in ENGINES.values():
+        for s in PER_ENGINE:
+            made.append(Field(f"{engine.name}_{s}", engine.name, s, f"{engine.label} {config.spec(s)['app_label']}"))
+        for s in engine.options:
+            if s in engine.app_hidden:
+                continue
+            plain = s not in taken
+            taken.add(s)
+            label = config.spec(s)["app_label"]
+            made.append(Field(s if plain else f"{engine.name}_{s}", engine.name, s,
+                              label if plain else f"{engine.label} {label}", bounded=s in BOUNDED))
+    rank = {n: i for i, n in enumerate(API_ORDER)}
+    return sorted(made, key=lambda f: rank.get(f.name, len(rank)))   # stable: the rest in declaration order
+
+
+def groups():
+    """{engine name or None: accordion title}."""
+    return {None: "Shared settings", **{e.name: f"{e.label} settings" for e in ENGINES.values()}}
+
+
+def __getattr__(name):
+    """FIELDS, NAMES and GROUPS, derived from the engines declared now (a later declaration joins them)."""
+    if name == "FIELDS":
+        return fields()
+    if name == "NAMES":
+        return [f.name for f in fields()]
+    if name == "GROUPS":
+        return groups()
+    raise AttributeError(name)
 
 
 def model_configs(model_id, gen=None):
@@ -75,7 +98,7 @@ def model_configs(model_id, gen=None):
 
 
 def field_values(model_id, G=None, device="cpu"):
-    """The value of every field (FIELDS order) for a model: its presets, else the engines' defaults,
+    """The value of every field (`fields()` order) for a model: its presets, else the engines' defaults,
     with what the model decides resolved on the generator G when given."""
     return values_of(model_configs(model_id, adapt(G, device) if G is not None else None))
 
@@ -85,7 +108,7 @@ def values_of(cfgs):
     config's value; a shared field shows the value both configs agree on, else nothing (None: each
     engine keeps its own preset, see `configs`)."""
     values = []
-    for f in FIELDS:
+    for f in fields():
         if f.engine is not None:
             values.append(getattr(cfgs[f.engine], f.setting))
         else:
@@ -107,9 +130,10 @@ def configs(methods, model_id, seed, psi, space, values):
     """{method: config} for a drag: the model's presets, then the fields' values (checked, each
     error naming its field; None: not given), then the start image's seed, psi and space."""
     presets = checkpoints.presets(model_id)
-    checked = {f.name: _checked(f, v) for f, v in zip(FIELDS, values)}
+    every = fields()
+    checked = {f.name: _checked(f, v) for f, v in zip(every, values)}
     out = {}
     for m in methods:
-        given = {f.setting: checked[f.name] for f in FIELDS if f.engine in (None, m)}
+        given = {f.setting: checked[f.name] for f in every if f.name in checked and f.engine in (None, m)}
         out[m] = config.with_presets(m, presets[m], seed=seed, psi=psi, space=space, **given)
     return out

@@ -1,8 +1,8 @@
-"""Running drags for a UI: one method, or both (each from the start it is given), as a stream of frames.
+"""Running drags for a UI: one method, or several (each from the start it is given), as a stream of frames.
 
 `stream(...)` is a plain generator: each item is a `Frame` with the current image of every
-method and one status line; the last item carries each method's `ui.state.EngineRun`. Both sessions
-step in turn (one Adam step each), so the two panels advance together and a Stop reaches both.
+method and one status line; the last item carries each method's `ui.state.EngineRun`. The sessions
+step in turn (one Adam step each), so the panels advance together and a Stop reaches all.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
@@ -11,10 +11,9 @@ the engine reports them), steps and seconds. `detail_rows` is the per-point tabl
 """
 from dataclasses import dataclass, field
 
-from apps.engines import ENGINES, labels
+from apps.engines import ENGINES, label
 from ui.state import EngineRun
 
-LABELS = labels()
 STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "stalled": "content stopped moving",
                 "max_steps": "step limit"}
 TABLE_HEADERS = ["method", "reached", "content moved (of the way)", "colour cast (/255)", "far-field change (/255)",
@@ -42,7 +41,7 @@ def _line(sessions):
     for m, s in sessions.items():
         st = s.status()
         dist = ", ".join(f"{d:.1f}" for d in st.distances)
-        parts.append(f"**{LABELS[m]}** step {st.step}/{s.max_steps}, remaining px: {dist}"
+        parts.append(f"**{label(m)}** step {st.step}/{s.max_steps}, remaining px: {dist}"
                      + (f" ({STOP_REASONS.get(s.stop_reason, s.stop_reason)})" if s.done else ""))
     return " · ".join(parts)
 
@@ -90,14 +89,14 @@ def summary_rows(runs):
     rows = []
     for m, run in runs.items():
         r = run.result
-        rows.append([LABELS[m], _verdict(r, r.reached, r.tracked_reached), ", ".join(map(_fraction, r.moved_fraction)),
+        rows.append([label(m), _verdict(r, r.reached, r.tracked_reached), ", ".join(map(_fraction, r.moved_fraction)),
                      _per255(r.colour_cast), _per255(r.far_field), r.steps, r.seconds])
     return rows
 
 
 def detail_rows(runs):
     """Per-point rows (DETAIL_HEADERS) for {method: EngineRun}."""
-    return [[LABELS[m], i + 1, round(r.distances[i], 1), "yes" if r.tracked_reached_points[i] else "no",
+    return [[label(m), i + 1, round(r.distances[i], 1), "yes" if r.tracked_reached_points[i] else "no",
              None if r.moved_px[i] is None else round(r.moved_px[i], 1), _fraction(r.moved_fraction[i]),
              _verdict(r, r.reached_points[i], r.tracked_reached_points[i])]
             for m, r in ((m, run.result) for m, run in runs.items()) for i in range(len(r.distances))]

@@ -1,24 +1,28 @@
-"""The Drag tab: model and start image, points and mask, the settings of both engines, the drag
-buttons, the chain (Undo drag, Reset image, Continue both from one result), results, exports and
-replay. Layout and wiring only; the handlers are in ui.drag_image, ui.drag_run and ui.drag_chain.
-`build(state, uploads)` returns the components other tabs need."""
+"""The Drag tab: model and start image, points and mask, the settings of every engine, the drag
+buttons (one per engine and Compare all), one result panel per engine, the chain (Undo drag, Reset
+image, Continue all from one result), results, exports and replay. Layout and wiring only; the
+handlers are in ui.drag_image, ui.drag_run and ui.drag_chain. Buttons, panels and fields follow the
+declared engines (apps.engines). `build(state, uploads)` returns the components other tabs need."""
 import gradio as gr
 
 import limits
 from dragcore import config
+from apps.engines import ENGINES
 from ui import drag_chain, drag_image, drag_run, drag_settings, runner, runs
 from ui import guard as ug
 from ui import models as models_ui
 from ui.context import default_model, gpu, model_choices
 from ui.panels import captioned
 
-DRAGS = (("Drag with DragGAN", ["draggan"], "drag_draggan", "btn-draggan", "primary"),
-         ("Drag with FreeDrag", ["freedrag"], "drag_freedrag", "btn-freedrag", "primary"),
-         ("Compare both", ["draggan", "freedrag"], "compare", "btn-compare", "secondary"))
+def drags():
+    """(button label, methods, API name, element id, variant): one per engine, then Compare all."""
+    one = [(f"Drag with {e.label}", [e.name], f"drag_{e.name}", f"btn-{e.name}", "primary") for e in ENGINES.values()]
+    return one + [("Compare all", list(ENGINES), "compare", "btn-compare", "secondary")]
 
 
 CHOICE_INFO = dict(precision="auto: bf16 where this machine computes it natively and it is faster",
-                   tracker="features: the official nearest neighbour; flow: where optical flow sees the content")
+                   tracker="features: the official nearest neighbour; flow: where optical flow sees the content; "
+                           "discriminative: a filter learned at the first step, with a confidence")
 
 
 def _field(f):
@@ -26,7 +30,7 @@ def _field(f):
     so an API call that leaves a setting out gets the chosen model's preset, not the default model's."""
     spec = config.spec(f.setting)
     if spec["choices"] is not None:   # precision, tracker
-        return ug.Radio(list(spec["choices"]), value=None, label=f.label, info=CHOICE_INFO[f.setting])
+        return ug.Radio(list(spec["choices"]), value=None, label=f.label, info=CHOICE_INFO.get(f.setting, spec["help"]))
     info = limits.describe(f.setting) + "; empty: the model's preset"
     if f.bounded:   # refused by the component itself, like the sliders these were
         return ug.Number(None, label=f.label, info=info, minimum=spec["low"], maximum=spec["high"])
@@ -36,12 +40,13 @@ def _field(f):
 def settings_fields():
     """The settings components (drag_settings.FIELDS order), in one accordion per engine and one shared."""
     made = {}
-    for group, title in drag_settings.GROUPS.items():
+    every = drag_settings.fields()
+    for group, title in drag_settings.groups().items():
         with gr.Accordion(title, open=False), gr.Row():
-            for f in drag_settings.FIELDS:
+            for f in every:
                 if f.engine == group:
                     made[f.name] = _field(f)
-    return [made[n] for n in drag_settings.NAMES]
+    return [made[f.name] for f in every]
 
 
 def _image_panel():
@@ -78,23 +83,23 @@ def build(state, uploads):
                              file_types=[".pkl", ".safetensors"])
     click_md, image, points_md, (undo_btn, clear_btn), editor, clear_mask_btn = _image_panel()
     with gr.Row():
-        drag_btns = [gr.Button(label, variant=v, elem_id=eid) for label, _, _, eid, v in DRAGS]
+        drag_btns = [gr.Button(label, variant=v, elem_id=eid) for label, _, _, eid, v in drags()]
         stop_btn = gr.Button("Stop", variant="stop")
     with gr.Row():
         undo_drag_btn = gr.Button("Undo drag", elem_id="btn-undo-drag")
         reset_btn = gr.Button("Reset image", elem_id="btn-reset")
     fields = settings_fields()
     status = gr.Markdown("", elem_id="drag-status")
+    caps, outs = [], []
     with gr.Row():
-        with gr.Column():
-            cap_dg, out_dg = captioned(gr.Image, "**DragGAN**", label="DragGAN", type="pil", interactive=False,
-                                       elem_id="out-draggan", format="png")
-        with gr.Column():
-            cap_fd, out_fd = captioned(gr.Image, "**FreeDrag**", label="FreeDrag", type="pil", interactive=False,
-                                       elem_id="out-freedrag", format="png")
+        for e in ENGINES.values():   # one result panel per engine
+            with gr.Column(min_width=160):
+                cap, out = captioned(gr.Image, f"**{e.label}**", label=e.label, type="pil", interactive=False,
+                                     elem_id=f"out-{e.name}", format="png")
+                caps.append(cap), outs.append(out)
     with gr.Row(visible=False) as continue_row:
-        cont_btns = {m: gr.Button(f"Continue both from {runner.LABELS[m]} result", elem_id=f"btn-continue-{m}")
-                     for m in runner.LABELS}
+        cont_btns = {m: gr.Button(f"Continue all from {e.label}'s result", elem_id=f"btn-continue-{m}")
+                     for m, e in ENGINES.items()}
     table = gr.Dataframe(headers=runner.TABLE_HEADERS, label="Results", interactive=False, elem_id="results-table")
     with gr.Accordion("Per-point details", open=False):
         details = gr.Dataframe(headers=runner.DETAIL_HEADERS, label="Per point", interactive=False)
@@ -106,12 +111,12 @@ def build(state, uploads):
         # hidden inputs: the API twins of clicking the image and of the Continue buttons (scripts and tests)
         px, py = ug.Number(visible=False, label="x"), ug.Number(visible=False, label="y")
         add_btn = gr.Button(visible=False)
-        cont_method = ug.Radio(list(runner.LABELS), label="method", visible=False)
+        cont_method = ug.Radio(list(ENGINES), label="method", visible=False)
         cont_api_btn = gr.Button(visible=False)
 
     new_outputs = [state, image, editor, *fields, points_md]
     start = [model, seed, psi, space, state, uploads]
-    chain_view = [image, points_md, click_md, cap_dg, cap_fd, out_dg, out_fd, table, details, continue_row]
+    chain_view = [image, points_md, click_md, *caps, *outs, table, details, continue_row]
 
     def show_chain(event):
         """After anything that changed the state: what the tab shows of the chain, and the Model
@@ -139,9 +144,9 @@ def build(state, uploads):
     show_chain(cont_api_btn.click(drag_chain.continue_from, [cont_method, state], [state, image, points_md, status],
                                   api_name="continue_from"))
     clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask")
-    for btn, (_, methods, name, _, _) in zip(drag_btns, DRAGS):
+    for btn, (_, methods, name, _, _) in zip(drag_btns, drags()):
         show_chain(btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
-                             [out_dg, out_fd, status, table, state], api_name=name, **runs.QUEUE))
+                             [*outs, status, table, state], api_name=name, **runs.QUEUE))
     stop_btn.click(drag_run.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_run.export_files, [state], [files], api_name="export")
     show_chain(edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status],

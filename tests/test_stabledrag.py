@@ -1,0 +1,40 @@
+"""StableDrag-GAN (stabledrag.engine): a real drag on a real network moves its handle, the
+confidence-based enhancement reads the initial template exactly where the confidence is below tau,
+and bad settings are one clear error."""
+import pytest
+import torch
+
+from dragcore import DragInputError
+from dragcore.config import StableDragConfig
+from dragcore.features import disc_offsets
+from draggan.engine import motion_loss
+from drag_testing import small_G
+from stabledrag import StableDragSession, enhanced_motion_loss
+
+
+def test_a_stabledrag_drag_moves_its_handle_with_a_confidence():
+    s = StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(seed=1, max_steps=12, lr=0.01,
+                                                                                precision="fp32"), device="cpu")
+    r = s.run()
+    assert r.method == "stabledrag" and r.params["tracker"] == "discriminative" and r.params["tau"] == 0.4
+    assert r.handles[0][0] > 20.0 and len(r.derived["confidence"]) == 1 and 0 <= r.derived["confidence"][0] <= 1
+
+
+def test_enhancement_reads_the_template_only_below_tau():
+    torch.manual_seed(0)
+    F0 = torch.randn(1, 8, 16, 16)
+    feat = (F0 + 0.3 * torch.randn_like(F0)).requires_grad_(True)
+    h0, h, t = torch.tensor([[20.0, 30.0]]), torch.tensor([[23.0, 30.0]]), torch.tensor([[40.0, 30.0]])
+    disc = disc_offsets(3.0)
+    plain = motion_loss(feat, h, t, disc, 64, 2.0)
+    confident = enhanced_motion_loss(feat, F0, h, h0, t, disc, 64, 2.0, torch.tensor([0.9]), 0.5)
+    unsure = enhanced_motion_loss(feat, F0, h, h0, t, disc, 64, 2.0, torch.tensor([0.1]), 0.5)
+    assert torch.equal(confident, plain) and not torch.allclose(unsure, plain)
+    unsure.backward()   # the template is a constant: the gradient reaches the current features only
+    assert feat.grad is not None and feat.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("tau", [-0.1, 1.5, "x", True])
+def test_bad_tau_is_one_clear_error(tau):
+    with pytest.raises(DragInputError, match="tau must be a number from 0 to 1"):
+        StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(tau=tau), device="cpu")
