@@ -175,7 +175,8 @@ def _write_png(arr, path):
 
 def summary_line(result):
     """One line from a DragResult: reached or not, the engine's verdict, and how far the content moved."""
-    moved = ", ".join("n/a" if f is None else f"{f:.2f}" for f in result.moved_fraction)
+    moved = ", ".join("held" if h else "n/a" if f is None else f"{f:.2f}"
+                      for f, h in zip(result.moved_fraction, result.held_points))
     verdict = "reached" if result.reached else "not reached"
     engine = "engine: at target" if result.tracked_reached else f"engine: stopped ({result.stop_reason})"
     far = "n/a" if result.far_field is None else f"{result.far_field:.1f}"

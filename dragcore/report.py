@@ -11,9 +11,14 @@ Reached. An engine's own arrival (DragGAN: the tracked point within its stop dis
 the line point at the target) says where the *engine* thinks the handle is, not whether the picture
 changed. A point counts as `reached` only if the engine arrived *and* the content moved at least
 `MOVED_ENOUGH` of the requested way by optical flow from the start image to the result; the
-engine's verdict stays visible as `tracked_reached`. Beside it, what else the drag changed
+engine's verdict stays visible as `tracked_reached`. Only the points that ask for a move of at least
+`HELD_BELOW` px count towards `reached`: a point already at its target (say, the handle of the last
+drag, left a fraction of a pixel from its target) is `held`, still supervised as in the official
+app, and neither reached nor missed. The app's tables, the command lines, the exports and the
+benchmarks all read these fields, so they share the rule. Beside it, what else the drag changed
 (dragcore.fidelity): the colour cast and the far-field change.
 """
+import math
 from dataclasses import asdict, dataclass
 
 from . import fidelity
@@ -22,6 +27,7 @@ from .points import to_list
 from stylegan import imageops
 
 MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested way to count as reached
+HELD_BELOW = 1.0    # px: a point asking for a shorter move is held in place, not counted as reached or missed
 
 
 def to_uint8(img):
@@ -43,7 +49,7 @@ class DragResult:
     targets: list
     distances: list               # engine's handle to target, px
     reached_points: list          # engine at target and content moved >= MOVED_ENOUGH of the way
-    reached: bool
+    reached: bool                 # every point that asks for a move (held_points False) reached
     tracked_reached_points: list  # the engine's own verdict
     tracked_reached: bool
     moved: list                   # [dx, dy] of the content under each start handle (optical flow), px
@@ -59,9 +65,23 @@ class DragResult:
     device: str
     params: dict                  # the drag's settings in dragcore.config units, the model's choices filled in
     derived: dict                 # what the session derived from them, named with their unit (r1_px, ...)
+    held_points: list             # the point asked for a move shorter than HELD_BELOW px: held, not counted
 
     def to_dict(self):
         return asdict(self)
+
+
+def held_points(handles, targets):
+    """Per point: does it ask for a move shorter than HELD_BELOW px (so it is held, not counted)?"""
+    return [math.dist(h, t) < HELD_BELOW for h, t in zip(handles, targets)]
+
+
+def reached_points(tracked, moved_fraction, held):
+    """(per point: engine arrived and content moved >= MOVED_ENOUGH of the way; the drag's verdict):
+    the drag is reached when every point that asks for a move is (all points, if none asks)."""
+    points = [bool(t and (f is None or f >= MOVED_ENOUGH)) for t, f in zip(tracked, moved_fraction)]
+    asked = [p for p, h in zip(points, held) if not h]
+    return points, all(asked) if asked else all(points)
 
 
 class Reporter:
@@ -109,12 +129,12 @@ class Reporter:
         s = self.session
         st = s.status(s.last_loss)
         moved = self.motion()
-        content = [m["moved_fraction"] is None or m["moved_fraction"] >= MOVED_ENOUGH for m in moved]
-        points = [bool(a and b) for a, b in zip(st.tracked_reached, content)]
+        held = held_points(to_list(s.handles0), st.targets)
+        points, reached = reached_points(st.tracked_reached, [m["moved_fraction"] for m in moved], held)
         return DragResult(
             method=s.method, seed=s.seed, psi=s.psi, space=s.space, resolution=s.res, shape=list(s.shape),
             start_handles=to_list(s.handles0), handles=st.handles, targets=st.targets, distances=st.distances,
-            reached_points=points, reached=all(points),
+            reached_points=points, reached=reached, held_points=held,
             tracked_reached_points=st.tracked_reached, tracked_reached=all(st.tracked_reached),
             moved=[m["moved"] for m in moved], moved_px=[m["moved_px"] for m in moved],
             moved_fraction=[m["moved_fraction"] for m in moved],

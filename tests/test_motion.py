@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import checkpoints
-from dragcore import motion
+from dragcore import motion, report
 from dragcore.motion import MotionError
 from dragcore.protocol import adapt
 from dragcore.report import to_uint8
@@ -114,3 +114,30 @@ def test_a_real_drag_whose_content_moves_is_reached():
     # the content went left by most of the 9.5 px requested (moved_fraction counts only that part)
     dx, dy = r.moved[0]
     assert dx < -5 and abs(dy) < 3 and r.moved_px[0] > 5
+
+
+
+def test_only_points_that_ask_for_a_move_decide_reached():
+    """The reported case: drag 2 of a chain, the new pair moved 1.03 of the way, the left-over handle of
+    drag 1 (a sub-pixel request) 'moved 0.37'. The left-over point is held: the drag is reached."""
+    held = report.held_points([(30, 32), (20, 20)], [(40, 32), (20.3, 20)])
+    assert held == [False, True]
+    assert report.reached_points([True, True], [1.03, 0.37], held) == ([True, False], True)
+    assert report.reached_points([True, True], [1.03, 0.37], [False, False]) == ([True, False], False)
+    assert report.reached_points([True, True], [0.30, 1.0], held) == ([False, True], False)
+    assert report.reached_points([True], [0.2], [True]) == ([False], False)   # nothing asked: every point counts
+
+
+@pytest.mark.integration   # ~3 s
+def test_a_held_point_is_shown_as_held_in_the_result_the_tables_and_the_cli():
+    from apps.drag_cli import summary_line
+    from ui.runner import detail_rows, summary_rows
+    from ui.state import EngineRun
+    G = drag_model()
+    r = DragGANSession(G, [(30, 32), (20.0, 20.0)], [(31.5, 32), (20.3, 20.0)], DragGANConfig(seed=1, max_steps=0),
+                       device="cpu").run()
+    assert r.held_points == [False, True] and r.reached is False   # the asked-for point's content did not move
+    runs = {"draggan": EngineRun(r, image=None, frames=[], latent=None)}
+    rows = detail_rows(runs)
+    assert rows[1][-1].startswith("held") and rows[0][-1].startswith("no")
+    assert summary_rows(runs)[0][2].endswith("held") and "held" in summary_line(r)

@@ -219,8 +219,8 @@ def _read_drag(d, where):
                 mask=mask_from_b64(d.get("mask")))
 
 
-OUTCOME_KEYS = ("reached", "reached_points", "tracked_reached", "tracked_reached_points", "stop_reason",
-                "start_handles", "handles", "targets", "distances", "moved", "moved_px", "moved_fraction",
+OUTCOME_KEYS = ("reached", "reached_points", "held_points", "tracked_reached", "tracked_reached_points",
+                "stop_reason", "start_handles", "handles", "targets", "distances", "moved", "moved_px", "moved_fraction",
                 "colour_cast", "far_field")
 
 

@@ -72,11 +72,17 @@ def _fraction(f):
     return "n/a" if f is None else f"{f:.2f}"
 
 
+def _moved_cell(r):
+    return ", ".join("held" if h else _fraction(f) for f, h in zip(r.moved_fraction, r.held_points))
+
+
 def _per255(value):
     return "—" if value is None else f"{float(value):.1f}"
 
 
-def _verdict(r, reached, tracked):
+def _verdict(r, reached, tracked, held=False):
+    if held:
+        return "held (at its target)"
     if reached:
         return "yes"
     if tracked:
@@ -89,7 +95,7 @@ def summary_rows(runs):
     rows = []
     for m, run in runs.items():
         r = run.result
-        rows.append([label(m), _verdict(r, r.reached, r.tracked_reached), ", ".join(map(_fraction, r.moved_fraction)),
+        rows.append([label(m), _verdict(r, r.reached, r.tracked_reached), _moved_cell(r),
                      _per255(r.colour_cast), _per255(r.far_field), r.steps, r.seconds])
     return rows
 
@@ -98,5 +104,5 @@ def detail_rows(runs):
     """Per-point rows (DETAIL_HEADERS) for {method: EngineRun}."""
     return [[label(m), i + 1, round(r.distances[i], 1), "yes" if r.tracked_reached_points[i] else "no",
              None if r.moved_px[i] is None else round(r.moved_px[i], 1), _fraction(r.moved_fraction[i]),
-             _verdict(r, r.reached_points[i], r.tracked_reached_points[i])]
+             _verdict(r, r.reached_points[i], r.tracked_reached_points[i], r.held_points[i])]
             for m, r in ((m, run.result) for m, run in runs.items()) for i in range(len(r.distances))]
