@@ -53,7 +53,10 @@ SETTINGS = {
     "download_wait": ("LATENTLAB_DOWNLOAD_WAIT", 25.0),    # s an app request waits for a running download
     "model_cache": ("LATENTLAB_MODEL_CACHE", 4.0),         # generators kept in memory by the app (LRU)
     "chain_drags": ("LATENTLAB_CHAIN_DRAGS", 20.0),        # drags in one image's chain (each keeps its frames)
+    "session_idle": ("LATENTLAB_SESSION_IDLE", 900.0),     # s a session without a heartbeat is kept idle (ui.sessions)
+    "gradio_cap_mb": ("LATENTLAB_GRADIO_CAP_MB", 2048.0),  # MB of this app's files in Gradio's folder (ui.disk)
 }
+WHOLE_SETTINGS = {"hub_max_requests", "model_cache", "chain_drags"}   # counts: whole numbers >= 1
 
 
 class LimitError(ValueError):
@@ -71,10 +74,19 @@ def setting(name):
     try:
         value = float(raw) if raw else default
     except ValueError:
-        raise LimitError(f"{env} must be a number, got {raw!r}") from None
+        raise LimitError(f"{env} must be a number, got {short(raw)}") from None
     if not (math.isfinite(value) and value > 0):
-        raise LimitError(f"{env} must be a positive number, got {raw!r}")
+        raise LimitError(f"{env} must be a positive number, got {short(raw)}")
+    if name in WHOLE_SETTINGS and value != int(value):
+        raise LimitError(f"{env} must be a whole number from 1, got {short(raw)}")
     return value
+
+
+def check_settings():
+    """Every operator setting read now, so a bad environment variable stops the app at start with
+    one line naming it (LimitError), never a failure in every later request."""
+    for name in SETTINGS:
+        setting(name)
 
 
 def describe(name):
