@@ -391,6 +391,353 @@ def issue25(tmp, root=None, long_steps=300):
                 messages=messages)
 
 
+# --- issue 31: memory and disk bounded by construction, every handler's message ------------------------------
+
+def deps(url):
+    """{api name: fn_index} of the launched app (from /config)."""
+    import urllib.request
+    config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
+    return {d.get("api_name"): d["id"] for d in config["dependencies"]}
+
+
+def _post(url, body, timeout=60):
+    """(HTTP status, text) of a JSON POST."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def raw_call(url, fn_index, data, session, event_data=None, timeout=300):
+    """One event through the raw queue API (`/gradio_api/queue/join`, then the session's event stream),
+    as a client that never opens a heartbeat -> dict(status=HTTP status of the join, ok, output, error)."""
+    import urllib.request
+    status, text = _post(url + "gradio_api/queue/join", dict(data=data, fn_index=fn_index, session_hash=session,
+                                                              event_data=event_data, trigger_id=None))
+    if status != 200:
+        try:
+            error = json.loads(text).get("detail") or text
+        except ValueError:
+            error = text
+        return dict(status=status, ok=False, output=None, error=str(error))
+    with urllib.request.urlopen(f"{url}gradio_api/queue/data?session_hash={session}", timeout=timeout) as r:
+        for line in r:
+            if not line.startswith(b"data:"):
+                continue
+            msg = json.loads(line[5:])
+            if msg.get("msg") == "process_completed":
+                out = msg.get("output") or {}
+                return dict(status=status, ok=bool(msg.get("success")), output=out.get("data"),
+                            error=None if msg.get("success") else out.get("error"))
+    return dict(status=status, ok=False, output=None, error="the event stream ended without a result")
+
+
+def raw_upload(url, path):
+    """A file sent to Gradio's `/upload` as a browser does -> (HTTP status, the FileData dict or the refusal)."""
+    import urllib.error
+    import urllib.request
+    import uuid
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{Path(path).name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + Path(path).read_bytes() + \
+        f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(url + "gradio_api/upload", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            server_path = json.loads(r.read())[0]
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    return 200, dict(path=server_path, orig_name=Path(path).name, meta={"_type": "gradio.FileData"})
+
+
+def folder_usage(root):
+    """(files, bytes) under `root` (Gradio's folder of a test or benchmark run)."""
+    sizes = []
+    for p in Path(root).rglob("*"):
+        try:
+            if p.is_file():
+                sizes.append(p.stat().st_size)
+        except OSError:   # removed while counting
+            pass
+    return len(sizes), sum(sizes)
+
+
+def _photo(tmp):
+    from PIL import Image
+    path = Path(tmp) / "photo.png"
+    if not path.exists():
+        Image.new("RGB", (64, 64), (120, 90, 60)).save(path)
+    return path
+
+
+def vanished_sessions(srv, tmp, n=50, steps=10, idle=None, settle=120):
+    """M1: n sessions through the raw queue API, never a heartbeat: each opens (New image), inverts a
+    photo (the Inversion tab, `steps` W / W+ / PTI steps) and vanishes without closing. RSS of the app
+    after a warm-up session, at its peak, and once the idle limit has passed (polled until the sweep
+    gave the sessions back, at most `settle` s past it) -> dict."""
+    import uuid
+    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+
+    def one():
+        s = uuid.uuid4().hex[:12]
+        a = raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
+        _, photo = raw_upload(url, _photo(tmp))
+        b = raw_call(url, fns["invert"], [photo, model, steps, steps, steps, None], s)
+        return a["ok"] and b["ok"], (a["error"] or b["error"])
+    ok, err = one()   # warm: every code path loaded once
+    if not ok:
+        raise RuntimeError(f"the warm-up session failed: {err}")
+    time.sleep((idle or 0) + 3)
+    base = peak = rss_mb(srv.proc.pid)
+    failures, t = [], time.perf_counter()
+    for _ in range(n):
+        ok, err = one()
+        peak = max(peak, rss_mb(srv.proc.pid))
+        if not ok:
+            failures.append(err)
+    seconds, t_end = time.perf_counter() - t, time.monotonic()
+    after = rss_mb(srv.proc.pid)
+    while time.monotonic() - t_end < (idle or 0) + settle:
+        time.sleep(1)
+        after = rss_mb(srv.proc.pid)
+        if time.monotonic() - t_end > (idle or 0) + 2 and after - base < 100:
+            break
+    return dict(sessions=n, failures=len(failures), rss_before_mb=round(base, 1), rss_peak_mb=round(peak, 1),
+                rss_after_mb=round(after, 1), growth_mb=round(after - base, 1), seconds=round(seconds, 1),
+                after_s=round(time.monotonic() - t_end, 1), errors=failures[:3])
+
+
+def session_kept(srv, idle):
+    """A gradio_client session (it holds a heartbeat) idle past the limit keeps its image; a raw one
+    (no heartbeat) is given back -> dict(client_kept, raw_given_back, raw_message)."""
+    import uuid
+    from gradio_client import Client
+    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    c = Client(url, verbose=False)
+    c.predict(model, 3, 0.7, "w+", api_name="/new_image")
+    s = uuid.uuid4().hex[:12]
+    raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
+    time.sleep(idle + min(30.0, idle / 4) + 2)
+    raw = raw_call(url, fns["add_point"], [100, 100, None], s)
+    kept = "1: (" in c.predict(100, 100, api_name="/add_point")[-1]
+    c.close()
+    return dict(client_kept=kept, raw_given_back=not raw["ok"] and "Generate an image first" in str(raw["error"]),
+                raw_message=raw["error"])
+
+
+def refused_upload_files(tmp):
+    """The refused uploads of D1, written once: (name, endpoint, message it must give)."""
+    import torch
+    import stylegan
+    from drag_testing import small_G
+    tmp = Path(tmp)
+    (tmp / "junk.safetensors").write_bytes(os.urandom(5_000_000))
+    G = small_G()
+    with torch.no_grad():
+        for p in G.parameters():
+            p.fill_(float("nan"))
+    stylegan.save(G, tmp / "nan.safetensors")
+    (tmp / "junk.json").write_text("{not json" + " " * 200_000)
+    (tmp / "junk.png").write_bytes(b"not an image" * 10_000)
+    return [("junk.safetensors", "/upload_model", "Model upload: junk.safetensors: not a checkpoint"),
+            ("nan.safetensors", "/upload_model", "the weights hold NaN or Inf values"),
+            ("junk.json", "/replay", "not an edit JSON file"),
+            ("junk.png", "/invert", "Photo: not an image file")]
+
+
+def refused_uploads(srv, gradio_dir, tmp, n=50):
+    """D1: n refused uploads (5 MB junk model, all-NaN model, broken edit JSON, not-an-image photo, in
+    turn), each sent to `/upload` and then to its handler through the raw queue API -> Gradio's folder
+    (files, bytes) before, at peak (each upload received) and after, and each refusal's message."""
+    import uuid
+    model, fns = srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    files = refused_upload_files(tmp)
+    session = uuid.uuid4().hex[:12]
+    raw_call(srv.url, fns["new_image"], [model, 3, 0.7, "w+", None, None], session)
+    before = peak = folder_usage(gradio_dir)
+    bad, grew = [], []
+    for i in range(n):
+        name, api, expect = files[i % len(files)]
+        status, fd = raw_upload(srv.url, Path(tmp) / name)
+        peak = max(peak, folder_usage(gradio_dir), key=lambda u: u[1])
+        data = {"/upload_model": [fd, None], "/replay": [fd, None, None], "/invert": [fd, model, 10, 10, 0, None]}[api]
+        r = raw_call(srv.url, fns[api[1:]], data, session) if status == 200 else dict(ok=False, error=fd)
+        if r["ok"] or expect not in str(r["error"]):
+            bad.append(f"{name}: {'accepted' if r['ok'] else str(r['error'])[:120]}")
+        now = folder_usage(gradio_dir)
+        if now != before:
+            grew.append(f"{name}: {now[0] - before[0]:+} files, {now[1] - before[1]:+} bytes")
+    after = folder_usage(gradio_dir)
+    return dict(uploads=n, files_before=before[0], bytes_before=before[1], files_peak=peak[0], bytes_peak=peak[1],
+                files_after=after[0], bytes_after=after[1], wrong_messages=bad[:5], left_files=grew[:5])
+
+
+def upload_cap(srv, gradio_dir, tmp, cap_mb):
+    """D2: a file larger than what is left under the cap is refused by `/upload` (413, one sentence);
+    the folder is as it was."""
+    big = Path(tmp) / "big.bin"
+    big.write_bytes(b"\0" * int(cap_mb * 1_000_000 + 1_000_000))
+    before = folder_usage(gradio_dir)
+    status, answer = raw_upload(srv.url, big)
+    after = folder_usage(gradio_dir)
+    big.unlink()
+    return dict(cap_mb=cap_mb, status=status, message=str(answer)[:160], files_before=before[0], bytes_before=before[1],
+                files_after=after[0], bytes_after=after[1])
+
+
+def exit_cleanup(tmp, sig):
+    """D3: an app in its own GRADIO_TEMP_DIR does a New image, an accepted model upload and a refused
+    one, then gets `sig` (SIGTERM or SIGINT): (files, bytes) of the folder before launch, while it runs,
+    and after it exits."""
+    import signal
+    from gradio_client import Client, handle_file
+    import stylegan
+    from app_server import AppServer, model_for_tests
+    from drag_testing import small_G
+    tmp = Path(tmp)
+    gradio_dir = tmp / f"gradio_{sig}"
+    gradio_dir.mkdir(parents=True, exist_ok=True)
+    stylegan.save(small_G(seed=7), tmp / "mine.safetensors")
+    before = folder_usage(gradio_dir)
+    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir)))
+    try:
+        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        c = Client(srv.url, verbose=False)
+        c.predict(model, 3, 0.7, "w+", api_name="/new_image")
+        c.predict(handle_file(str(tmp / "mine.safetensors")), api_name="/upload_model")
+        running = folder_usage(gradio_dir)
+        c.close()
+        srv.proc.send_signal(sig)
+        code = srv.proc.wait(timeout=60)
+    finally:
+        srv.close()
+    after = folder_usage(gradio_dir)
+    return dict(signal=signal.Signals(sig).name, exit_code=code, files_before=before[0], files_running=running[0],
+                bytes_running=running[1], files_after=after[0], bytes_after=after[1])
+
+
+def app_messages(srv, tmp):
+    """A1-A7: the message of each app-side probe of issue 31 -> rows (probe, what, refused, message, ok)."""
+    import uuid
+    from gradio_client import Client
+    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    rows = []
+
+    def row(pid, what, refused, message, ok):
+        rows.append(dict(probe=pid, what=what, refused=refused, message=" ".join(str(message).split())[:200], ok=ok))
+    s = uuid.uuid4().hex[:12]
+    raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
+    for what, event in (("no index", {"value": None}), ("index null", {"index": None, "value": None}),
+                        ("event is text", "abc"), ("index of text", {"index": ["a", "b"], "value": None})):
+        r = raw_call(url, fns["on_click"], [None], s, event_data=event)
+        row("A1", f"image click, malformed event ({what})", not r["ok"], r["error"],
+            not r["ok"] and "The click did not give a pixel of the image" in str(r["error"]))
+    c = Client(url, verbose=False)
+    c.predict(model, 3, 0.7, "w+", api_name="/new_image")
+    for x in (1e308, -1e300, 10 ** 30):
+        try:
+            c.predict(x, 5, api_name="/add_point")
+            row("A2", f"/add_point x={x:g}", False, "accepted", False)
+        except Exception as e:  # noqa: BLE001 - refused with a short message
+            row("A2", f"/add_point x={x:g}", True, e, "outside the" in str(e) and len(str(e)) < 100)
+    c.predict(40, 40, api_name="/add_point")
+    c.predict(470, 470, api_name="/add_point")
+    job = c.submit(editor=None, max_steps=200, api_name="/drag_draggan")
+    t = time.perf_counter()
+    while not job.outputs() and not job.done() and time.perf_counter() - t < 120:
+        time.sleep(0.1)
+    for api, args in (("/add_point", (200, 200)), ("/undo_point", ()), ("/clear_points", ())):
+        try:
+            c.predict(*args, api_name=api)
+            row("A3", f"{api} while a drag streams", False, "accepted", False)
+        except Exception as e:  # noqa: BLE001 - refused with one line
+            row("A3", f"{api} while a drag streams", True, e, "is running: points can be changed when it ends" in str(e))
+    c.predict(api_name="/stop")
+    job.result(timeout=120)
+    r = raw_call(url, 99999, [], s)
+    row("A4", "queue join with an unknown fn_index", not r["ok"], f"HTTP {r['status']}: {r['error']}",
+        r["status"] == 400 and "unknown fn_index 99999" in str(r["error"]))
+    for index in (999, "x", -1):
+        status, text = _post(url + "gradio_api/run/predict", dict(data=[index], fn_index=fns["load_example"],
+                                                                   session_hash=s))
+        row("A5", f"example loader with index {index!r}", status != 200, f"HTTP {status}: {text}",
+            "Example: no example number" in text)
+    c.close()
+    return rows
+
+
+def operator_settings():
+    """A6: `python app.py` with a bad operator environment variable: exit 2 and one line naming it, in
+    seconds (before any model loads) -> rows."""
+    rows = []
+    for env in (dict(LATENTLAB_CHAIN_DRAGS="0.5"), dict(LATENTLAB_CHAIN_DRAGS="abc"),
+                dict(LATENTLAB_SESSION_IDLE="-1"), dict(LATENTLAB_GRADIO_CAP_MB="nan"),
+                dict(LATENTLAB_MODEL_CACHE="1e400"), dict(LATENTLAB_PRESETS_DIR="/nonexistent")):
+        (name, value), = env.items()
+        t = time.perf_counter()
+        p = subprocess.run([sys.executable, "app.py", "--server-port", "9"], cwd=ROOT, capture_output=True, text=True,
+                           env=dict(os.environ, **env), timeout=120)
+        lines = p.stderr.strip().splitlines()
+        rows.append(dict(probe="A6", what=f"{name}={value}", refused=p.returncode == 2, message=p.stderr.strip()[:200],
+                         ok=p.returncode == 2 and len(lines) == 1 and name in lines[0] and "Traceback" not in p.stderr,
+                         seconds=round(time.perf_counter() - t, 1)))
+    return rows
+
+
+def issue31(tmp, sessions=50, uploads=50, idle=20.0, cap_mb=300):
+    """Every app-side probe of issue 31 against one launched app (idle limit `idle` s, Gradio folder cap
+    `cap_mb`, its own GRADIO_TEMP_DIR), then the exit probes (SIGTERM, SIGINT) on two more."""
+    import signal
+    from app_server import AppServer, model_for_tests
+    tmp = Path(tmp)
+    gradio_dir = tmp / "gradio"
+    gradio_dir.mkdir(parents=True, exist_ok=True)
+    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir), LATENTLAB_SESSION_IDLE=str(idle),
+                                                         LATENTLAB_GRADIO_CAP_MB=str(cap_mb)))
+    try:
+        out = dict(idle_s=idle, M1=vanished_sessions(srv, tmp, sessions, idle=idle), M2=session_kept(srv, idle),
+                   D1=refused_uploads(srv, gradio_dir, tmp, uploads), D2=upload_cap(srv, gradio_dir, tmp, cap_mb),
+                   messages=app_messages(srv, tmp))
+    finally:
+        srv.close()
+    out["D3"] = [exit_cleanup(tmp, signal.SIGTERM), exit_cleanup(tmp, signal.SIGINT)]
+    out["messages"] += operator_settings()
+    return out
+
+
+def issue31_rows(r):
+    """(probe, result, target, pass) rows of issue31()'s result."""
+    m1, m2, d1, d2 = r["M1"], r["M2"], r["D1"], r["D2"]
+    rows = [("M1: RSS before / peak / after {} raw sessions (no heartbeat) open, invert, vanish; after the {:g} s "
+             "idle limit".format(m1["sessions"], r["idle_s"]),
+             f"{m1['rss_before_mb']} / {m1['rss_peak_mb']} / {m1['rss_after_mb']} MB ({m1['growth_mb']:+} MB, "
+             f"{m1['after_s']} s after the last; {m1['failures']} failed)", "<= +100 MB, 0 failed",
+             m1["growth_mb"] <= 100 and not m1["failures"]),
+            ("M2: idle past the limit: a client with a heartbeat keeps its image; a raw session is given back",
+             f"kept: {m2['client_kept']}; given back: {m2['raw_given_back']}", "kept; given back",
+             m2["client_kept"] and m2["raw_given_back"]),
+            (f"D1: Gradio's folder before / peak / after {d1['uploads']} refused uploads (files, bytes)",
+             f"{d1['files_before']}, {d1['bytes_before']:,} / {d1['files_peak']}, {d1['bytes_peak']:,} / "
+             f"{d1['files_after']}, {d1['bytes_after']:,}" + (f"; {d1['wrong_messages']}" if d1["wrong_messages"] else ""),
+             "after = before, each refused with its message",
+             (d1["files_after"], d1["bytes_after"]) == (d1["files_before"], d1["bytes_before"]) and not d1["wrong_messages"]),
+            (f"D2: an upload past the {d2['cap_mb']} MB cap", f"HTTP {d2['status']}: {d2['message'][:90]}; folder "
+             f"{d2['bytes_before']:,} -> {d2['bytes_after']:,} bytes", "413, folder unchanged",
+             d2["status"] == 413 and d2["bytes_after"] == d2["bytes_before"])]
+    for e in r["D3"]:
+        rows.append((f"D3: {e['signal']}: Gradio's folder before launch / running / after exit (files)",
+                     f"{e['files_before']} / {e['files_running']} ({e['bytes_running']:,} bytes) / {e['files_after']} "
+                     f"(exit code {e['exit_code']})", "after = before", e["files_after"] == e["files_before"]))
+    for m in r["messages"]:
+        rows.append((f"{m['probe']}: {m['what']}", m["message"][:140], "one clear line", m["ok"]))
+    return rows
+
+
 def _stop_text(status, seconds):
     """How a run ended after Stop, in a few words."""
     import re

@@ -9,7 +9,7 @@
 - **A refused upload is deleted at once** (`discard`): a model file, edit JSON or image that a
   handler or an input component refuses is removed before the message is sent.
 - **A total cap** (`$LATENTLAB_GRADIO_CAP_MB`, default 2048 MB: `limits.SETTINGS["gradio_cap_mb"]`):
-  an upload that would take the folder past it is refused before its body is read (HTTP 413, one
+  an upload that would take the folder past it is refused before any of it is written (HTTP 413, one
   sentence; `Uploads`, an ASGI middleware installed through `launch(app_kwargs=...)`), and after
   every upload and every session sweep the oldest files go until the rest fit (`enforce_cap`).
 """
@@ -146,8 +146,8 @@ def enforce_cap(blocks=None, cap=None):
 
 
 class Uploads:
-    """ASGI middleware: an upload that would take Gradio's folder past the cap is refused before its
-    body is read; after each upload the cap is enforced."""
+    """ASGI middleware: an upload that would take Gradio's folder past the cap (by its Content-Length)
+    is refused before any of it is written; after each upload the cap is enforced."""
 
     blocks = None   # set by app.py once the Blocks are built
 
@@ -169,6 +169,10 @@ class Uploads:
             from starlette.responses import PlainTextResponse
             text = (f"The server's upload folder is full ({used / 1e6:.0f} of {cap_bytes() / 1e6:.0f} MB in use): "
                     f"try again later or upload a smaller file.")
+            more = True
+            while more:   # read and drop the body (nothing is written), so the client hears the answer
+                msg = await receive()
+                more = msg.get("type") == "http.request" and msg.get("more_body", False)
             return await PlainTextResponse(text, status_code=413)(scope, receive, send)
         with _LOCK:
             _IN_FLIGHT[0] += 1
