@@ -11,11 +11,17 @@ deadlines (no test shortcuts):
   compare (R3), another user's short run behind one session's six long ones (R4), RSS after 12
   sessions that invert and close (R5), export folders (R6), Stop during an inversion (R7), and the
   message probes (E3, E4, U12-U14, A3, A4, HTML escapes, booleans); `--before DIR` runs the same
-  against another checkout's app for a before/after table.
+  against another checkout's app for a before/after table;
+- issue 31, the app side (`issue31`): memory after 50 sessions of the raw queue API (no heartbeat) that
+  open, invert and vanish, once the idle limit has passed (M1), a heartbeat session kept (M2); Gradio's
+  folder (files, bytes) before / peak / after 50 refused uploads (D1), an upload past the cap (D2),
+  after SIGTERM and SIGINT (D3); one line for malformed clicks, huge coordinates, points during a drag,
+  an unknown fn_index, bad example indexes and bad operator settings (A1-A6). The command-line probes
+  of issue 31 are benchmarks/hostile_cli.py's.
 
-    python -m benchmarks.hostile [--requests 100] [--skip-hub] [--skip-runs] [--before DIR]
+    python -m benchmarks.hostile [--requests 100] [--skip-hub] [--skip-runs] [--skip-issue31] [--before DIR]
 
-Writes benchmarks/results/hostile.{json,csv,md}.
+Writes benchmarks/results/hostile.{json,csv,md} (with `--only-issue31`: hostile_issue31.*).
 """
 import argparse
 import json
@@ -789,6 +795,18 @@ def issue25_cells(r):
             f"{named}/{len(r['messages'])}"]
 
 
+def issue31_report(r, cli=None):
+    """The Markdown rows of the issue-31 probes (and the command-line ones, when given)."""
+    rows = issue31_rows(r) if r else []
+    md = ["", f"Issue 31, the app side (idle limit {r['idle_s']:g} s for the run; default 900):" if r else "", "",
+          "| probe | result | target | pass |", "|---|---|---|---|"]
+    md += [f"| {p} | {res} | {target} | {'yes' if ok else '**no**'} |" for p, res, target, ok in rows]
+    md.append(f"\n{sum(not ok for *_, ok in rows)} failures of {len(rows)} app-side probes.")
+    if cli is not None:
+        md += ["", cli]
+    return md
+
+
 def report(mem, hub, runs, requests, long_steps, before=None):
     """The Markdown of a run (benchmarks/results/hostile.md)."""
     md = ["Hostile input and a hanging Hub against `python app.py` (default deadlines).",
@@ -823,17 +841,41 @@ def main(argv=None):
                     "another checkout DIR (e.g. `git worktree add DIR COMMIT`): a before/after table")
     ap.add_argument("--before-label", default=None, help="what --before is, for the table (e.g. 'commit 1d60230')")
     ap.add_argument("--long-steps", type=int, default=300, help="steps of the long runs of R1, R2 and R4")
+    ap.add_argument("--skip-issue31", action="store_true", help="skip the issue-31 app probes (idle sessions, "
+                    "Gradio's folder, messages)")
+    ap.add_argument("--only-issue31", action="store_true", help="run only the issue-31 probes")
+    ap.add_argument("--sessions", type=int, default=50, help="vanished sessions of M1")
+    ap.add_argument("--uploads", type=int, default=50, help="refused uploads of D1")
+    ap.add_argument("--idle", type=float, default=20.0, help="LATENTLAB_SESSION_IDLE (s) of the issue-31 app")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args(argv)
     from benchmarks.report import write
     tmp = Path(tempfile.mkdtemp(prefix="latentlab_hostile_"))
-    mem = measure_memory(args.requests, tmp / "mem")
+    if args.only_issue31:
+        args.skip_hub = args.skip_runs = True
+    mem = None if args.only_issue31 else measure_memory(args.requests, tmp / "mem")
     hub = [] if args.skip_hub else measure_hub(tmp)
     runs = {} if args.skip_runs else {"after": issue25(tmp / "after", None, args.long_steps)}
     if args.before and not args.skip_runs:
         runs["before"] = issue25(tmp / "before", args.before, args.long_steps)
-    md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before))
-    write(args.out, "hostile", dict(memory=mem, hub=hub, issue25=runs), hub, md)
+    i31 = None if args.skip_issue31 else issue31(tmp / "issue31", args.sessions, args.uploads, args.idle)
+    cli = cli_probes(tmp / "cli") if not args.skip_issue31 else None
+    md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before)) \
+        if mem else ["Hostile input against `python app.py`: the issue-31 probes only.",
+                     "Reproduce: `python -m benchmarks.hostile --only-issue31`"]
+    if i31 is not None:
+        md += issue31_report(i31, cli and cli.get("markdown"))
+    rows = (hub or []) + ([dict(probe=p, result=res, target=t, ok=ok) for p, res, t, ok in issue31_rows(i31)]
+                          if i31 else [])
+    write(args.out, "hostile_issue31" if args.only_issue31 else "hostile",
+          dict(memory=mem, hub=hub, issue25=runs, issue31=i31, cli=cli), rows, md)
+
+
+def cli_probes(tmp):
+    """The command-line probes of issue 31 (benchmarks/hostile_cli.py, the other half of the issue)."""
+    # TODO(lead): benchmarks/hostile_cli.py is written on branch h31cli; once merged, call its entry here
+    # (e.g. `from benchmarks import hostile_cli; return hostile_cli.run(tmp)`) so one report holds both halves.
+    return None
 
 
 if __name__ == "__main__":
