@@ -46,6 +46,8 @@ SIZES = {
 
 # network and cache settings: (environment variable, default)
 SETTINGS = {
+    "session_idle": ("LATENTLAB_SESSION_IDLE", 900.0),     # s a session without a heartbeat is kept idle (ui.sessions)
+    "gradio_cap_mb": ("LATENTLAB_GRADIO_CAP_MB", 2048.0),  # MB of the app's folder in Gradio's (ui.disk)
     "hub_timeout": ("LATENTLAB_HUB_TIMEOUT", 15.0),        # s until the Hub's first byte, retries included
     "stall_window": ("LATENTLAB_HUB_STALL_WINDOW", 15.0),  # s over which a transfer must keep up ...
     "stall_min_rate": ("LATENTLAB_HUB_MIN_RATE", 16384.0),  # ... this many bytes/s, or it is abandoned
@@ -53,10 +55,7 @@ SETTINGS = {
     "download_wait": ("LATENTLAB_DOWNLOAD_WAIT", 25.0),    # s an app request waits for a running download
     "model_cache": ("LATENTLAB_MODEL_CACHE", 4.0),         # generators kept in memory by the app (LRU)
     "chain_drags": ("LATENTLAB_CHAIN_DRAGS", 20.0),        # drags in one image's chain (each keeps its frames)
-    "session_idle": ("LATENTLAB_SESSION_IDLE", 900.0),     # s a session without a heartbeat is kept idle (ui.sessions)
-    "gradio_cap_mb": ("LATENTLAB_GRADIO_CAP_MB", 2048.0),  # MB of this app's files in Gradio's folder (ui.disk)
 }
-WHOLE_SETTINGS = {"hub_max_requests", "model_cache", "chain_drags"}   # counts: whole numbers >= 1
 
 
 class LimitError(ValueError):
@@ -66,6 +65,9 @@ class LimitError(ValueError):
 def max_chain():
     """The most drags one image's chain holds (the app's chain and an edit JSON's `drags`)."""
     return int(setting("chain_drags"))
+
+
+WHOLE_SETTINGS = {"hub_max_requests", "model_cache", "chain_drags"}   # counts: whole numbers >= 1
 
 
 def setting(name):

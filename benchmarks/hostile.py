@@ -19,7 +19,7 @@ deadlines (no test shortcuts):
   an unknown fn_index, bad example indexes and bad operator settings (A1-A6). The command-line probes
   of issue 31 are benchmarks/hostile_cli.py's.
 
-    python -m benchmarks.hostile [--requests 100] [--skip-hub] [--skip-runs] [--skip-issue31] [--before DIR]
+    python -m benchmarks.hostile [--requests 100] [--skip-hub] [--skip-runs] [--skip-issue31] [--skip-cli] [--before DIR]
 
 Writes benchmarks/results/hostile.{json,csv,md} (with `--only-issue31`: hostile_issue31.*).
 """
@@ -844,6 +844,8 @@ def main(argv=None):
     ap.add_argument("--skip-issue31", action="store_true", help="skip the issue-31 app probes (idle sessions, "
                     "Gradio's folder, messages)")
     ap.add_argument("--only-issue31", action="store_true", help="run only the issue-31 probes")
+    ap.add_argument("--skip-cli", action="store_true", help="leave out the command-line probes of issue 31 "
+                    "(benchmarks/hostile_cli.py)")
     ap.add_argument("--sessions", type=int, default=50, help="vanished sessions of M1")
     ap.add_argument("--uploads", type=int, default=50, help="refused uploads of D1")
     ap.add_argument("--idle", type=float, default=20.0, help="LATENTLAB_SESSION_IDLE (s) of the issue-31 app")
@@ -859,7 +861,7 @@ def main(argv=None):
     if args.before and not args.skip_runs:
         runs["before"] = issue25(tmp / "before", args.before, args.long_steps)
     i31 = None if args.skip_issue31 else issue31(tmp / "issue31", args.sessions, args.uploads, args.idle)
-    cli = cli_probes(tmp / "cli") if not args.skip_issue31 else None
+    cli = None if args.skip_issue31 or args.skip_cli else cli_probes(tmp / "cli")
     md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before)) \
         if mem else ["Hostile input against `python app.py`: the issue-31 probes only.",
                      "Reproduce: `python -m benchmarks.hostile --only-issue31`"]
@@ -871,11 +873,18 @@ def main(argv=None):
           dict(memory=mem, hub=hub, issue25=runs, issue31=i31, cli=cli), rows, md)
 
 
-def cli_probes(tmp):
-    """The command-line probes of issue 31 (benchmarks/hostile_cli.py, the other half of the issue)."""
-    # TODO(lead): benchmarks/hostile_cli.py is written on branch h31cli; once merged, call its entry here
-    # (e.g. `from benchmarks import hostile_cli; return hostile_cli.run(tmp)`) so one report holds both halves.
-    return None
+def cli_probes(tmp, timeout=180):
+    """The command-line probes of issue 31 (benchmarks/hostile_cli.py, the other half of the issue, from
+    branch h31cli) -> dict(probes, failed, rows, markdown) for this report."""
+    # TODO(lead): benchmarks/hostile_cli.py comes with branch h31cli; on a checkout without it, pass --skip-cli.
+    from benchmarks import hostile_cli
+    rows = hostile_cli.run(Path(tmp), timeout=timeout)
+    failed = [r for r in rows if not r["ok"]]
+    md = [f"Command lines (`benchmarks/hostile_cli.py`): {len(rows)} probes, {len(failed)} failed.", "",
+          "| probe | expected | exit | ok | peak RSS MB | message or why it failed |", "|---|---|---|---|---|---|"]
+    md += [f"| {r['probe']} | {r['expect']} | {r['exit']} | {'yes' if r['ok'] else '**no**'} | {r['peak_rss_mb']} | "
+           f"{(r['why'] or r['message']).replace('|', '/')} |" for r in rows]
+    return dict(probes=len(rows), failed=len(failed), rows=rows, markdown="\n".join(md))
 
 
 if __name__ == "__main__":
