@@ -418,6 +418,13 @@ def _post(url, body, timeout=60):
         return e.code, e.read().decode()
 
 
+def raw_join(url, fn_index, data, session):
+    """An event joined through the raw queue API whose result is never read (its stream never opened)
+    -> the HTTP status of the join."""
+    return _post(url + "gradio_api/queue/join", dict(data=data, fn_index=fn_index, session_hash=session,
+                                                      event_data=None, trigger_id=None))[0]
+
+
 def raw_call(url, fn_index, data, session, event_data=None, timeout=300):
     """One event through the raw queue API (`/gradio_api/queue/join`, then the session's event stream),
     as a client that never opens a heartbeat -> dict(status=HTTP status of the join, ok, output, error)."""
@@ -483,16 +490,21 @@ def _photo(tmp):
 
 def vanished_sessions(srv, tmp, n=50, steps=10, idle=None, settle=120):
     """M1: n sessions through the raw queue API, never a heartbeat: each opens (New image), inverts a
-    photo (the Inversion tab, `steps` W / W+ / PTI steps) and vanishes without closing. RSS of the app
-    after a warm-up session, at its peak, and once the idle limit has passed (polled until the sweep
-    gave the sessions back, at most `settle` s past it) -> dict."""
+    photo (the Inversion tab, `steps` W / W+ / PTI steps) and vanishes without closing; every other
+    one never even reads its results (its event stream is never opened). RSS of the app after a
+    warm-up session, at its peak, and once the idle limit has passed (polled until the sweep gave the
+    sessions back, at most `settle` s past it) -> dict."""
     import uuid
     url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
 
-    def one():
+    def one(read=True):
         s = uuid.uuid4().hex[:12]
-        a = raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
         _, photo = raw_upload(url, _photo(tmp))
+        if not read:
+            codes = (raw_join(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s),
+                     raw_join(url, fns["invert"], [photo, model, steps, steps, steps, None], s))
+            return codes == (200, 200), f"join answered {codes}"
+        a = raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
         b = raw_call(url, fns["invert"], [photo, model, steps, steps, steps, None], s)
         return a["ok"] and b["ok"], (a["error"] or b["error"])
     ok, err = one()   # warm: every code path loaded once
@@ -501,11 +513,14 @@ def vanished_sessions(srv, tmp, n=50, steps=10, idle=None, settle=120):
     time.sleep((idle or 0) + 3)
     base = peak = rss_mb(srv.proc.pid)
     failures, t = [], time.perf_counter()
-    for _ in range(n):
-        ok, err = one()
+    for i in range(n):
+        ok, err = one(read=i % 2 == 0)
         peak = max(peak, rss_mb(srv.proc.pid))
         if not ok:
             failures.append(err)
+    while _queued(srv) and time.perf_counter() - t < 1800:   # the unread inversions finish
+        peak = max(peak, rss_mb(srv.proc.pid))
+        time.sleep(1)
     seconds, t_end = time.perf_counter() - t, time.monotonic()
     after = rss_mb(srv.proc.pid)
     while time.monotonic() - t_end < (idle or 0) + settle:
@@ -518,6 +533,14 @@ def vanished_sessions(srv, tmp, n=50, steps=10, idle=None, settle=120):
                 after_s=round(time.monotonic() - t_end, 1), errors=failures[:3])
 
 
+def _queued(srv):
+    """Events waiting or running in the app's queue (Gradio's /queue/status)."""
+    import urllib.request
+    with urllib.request.urlopen(srv.url + "gradio_api/queue/status", timeout=30) as r:
+        status = json.loads(r.read())
+    return int(status.get("queue_size") or 0)   # waiting (a running inversion ends within seconds)
+
+
 def session_kept(srv, idle):
     """A gradio_client session (it holds a heartbeat) idle past the limit keeps its image; a raw one
     (no heartbeat) is given back -> dict(client_kept, raw_given_back, raw_message)."""
@@ -526,13 +549,19 @@ def session_kept(srv, idle):
     url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
     c = Client(url, verbose=False)
     c.predict(model, 3, 0.7, "w+", api_name="/new_image")
-    s = uuid.uuid4().hex[:12]
+    s, unread = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
     raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
+    raw_join(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], unread)   # its result is never read
+    t = time.perf_counter()
+    while _queued(srv) and time.perf_counter() - t < 60:
+        time.sleep(0.2)
     time.sleep(idle + min(30.0, idle / 4) + 2)
     raw = raw_call(url, fns["add_point"], [100, 100, None], s)
+    late = raw_call(url, fns["add_point"], [100, 100, None], unread)
     kept = "1: (" in c.predict(100, 100, api_name="/add_point")[-1]
     c.close()
     return dict(client_kept=kept, raw_given_back=not raw["ok"] and "Generate an image first" in str(raw["error"]),
+                unread_given_back=not late["ok"] and "Generate an image first" in str(late["error"]),
                 raw_message=raw["error"])
 
 
@@ -724,9 +753,10 @@ def issue31_rows(r):
              f"{m1['rss_before_mb']} / {m1['rss_peak_mb']} / {m1['rss_after_mb']} MB ({m1['growth_mb']:+} MB, "
              f"{m1['after_s']} s after the last; {m1['failures']} failed)", "<= +100 MB, 0 failed",
              m1["growth_mb"] <= 100 and not m1["failures"]),
-            ("M2: idle past the limit: a client with a heartbeat keeps its image; a raw session is given back",
-             f"kept: {m2['client_kept']}; given back: {m2['raw_given_back']}", "kept; given back",
-             m2["client_kept"] and m2["raw_given_back"]),
+            ("M2: idle past the limit: a client with a heartbeat keeps its image; raw sessions (one that never "
+             "read its results) are given back",
+             f"kept: {m2['client_kept']}; given back: {m2['raw_given_back']}, unread {m2['unread_given_back']}",
+             "kept; given back", m2["client_kept"] and m2["raw_given_back"] and m2["unread_given_back"]),
             (f"D1: Gradio's folder before / peak / after {d1['uploads']} refused uploads (files, bytes)",
              f"{d1['files_before']}, {d1['bytes_before']:,} / {d1['files_peak']}, {d1['bytes_peak']:,} / "
              f"{d1['files_after']}, {d1['bytes_after']:,}" + (f"; {d1['wrong_messages']}" if d1["wrong_messages"] else ""),

@@ -241,9 +241,8 @@ def session_busy(blocks, session):
         slot = _SLOTS.get(session)
         if slot is not None and slot.run is not None:
             return True
-    queue = getattr(blocks, "_queue", None)
-    pending = getattr(queue, "pending_event_ids_session", None) or {}
-    return bool(pending.get(session))
+    events = getattr(getattr(blocks, "_queue", None), "event_ids_to_events", None) or {}
+    return any(getattr(e, "session_hash", None) == session for e in list(events.values()))   # waiting or running
 
 
 def forget(session, holder, blocks=None):
@@ -269,6 +268,12 @@ def forget(session, holder, blocks=None):
     streams = getattr(blocks, "pending_streams", None)
     if isinstance(streams, dict):
         streams.pop(session, None)
+    queue = getattr(blocks, "_queue", None)
+    if queue is not None and not session_busy(blocks, session):
+        for name in ("pending_messages_per_session", "pending_event_ids_session"):   # results nobody read
+            held = getattr(queue, name, None)
+            if isinstance(held, dict):
+                held.pop(session, None)
 
 
 def session_closed(request: gr.Request):
