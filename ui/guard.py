@@ -227,8 +227,27 @@ class ImageEditor(_named(gr.ImageEditor)):
         return super().convert_and_format_image(file, flatten_on_white=flatten_on_white)
 
 
-Number, Slider, Dropdown, Radio, Textbox, File, Image = (_named(c) for c in (
-    gr.Number, gr.Slider, gr.Dropdown, gr.Radio, gr.Textbox, gr.File, gr.Image))
+class File(_named(gr.File)):
+    """gr.File whose `filepath` preprocessing creates nothing: Gradio's own opens an empty temporary file
+    in its folder for every file it hands a handler, and never removes it."""
+    is_template = True
+    __qualname__ = "File"
+
+    def get_block_name(self):
+        return "file"
+
+    def _process_single_file(self, f):
+        if self.type != "filepath":
+            return super()._process_single_file(f)
+        from gradio.utils import NamedString
+        from gradio_client import utils as client_utils
+        if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
+            raise gr.Error(f"Invalid file type. Please upload a file that is one of these formats: {self.file_types}")
+        return NamedString(f.path)
+
+
+Number, Slider, Dropdown, Radio, Textbox, Image = (_named(c) for c in (
+    gr.Number, gr.Slider, gr.Dropdown, gr.Radio, gr.Textbox, gr.Image))
 
 
 def ranged(name, value, step=None, **kwargs):

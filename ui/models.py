@@ -82,13 +82,17 @@ class Download:
 class ModelStore:
     def __init__(self, device, size=None):
         self.device = device
-        self.size = int(size or limits.setting("model_cache"))
+        self._size = size   # None: $LATENTLAB_MODEL_CACHE, read when needed (a bad value is reported at start)
         self.trusted = {}                 # choice -> canonical path: the operator's --model file
         self._cache = OrderedDict()       # canonical path -> generator
         self._lock = threading.Lock()     # guards the dicts only; never held during I/O
         self._path_locks = {}             # canonical path -> Lock held while that file loads
         self._downloads = {}              # registry id -> Download
         self._pinned = set()              # canonical paths never evicted (the app's default model)
+
+    @property
+    def size(self):
+        return int(self._size or limits.setting("model_cache"))
 
     def trust(self, choice):
         """The operator's --model: a registry id needs nothing, a file path becomes a choice."""
