@@ -625,7 +625,7 @@ def upload_cap(srv, gradio_dir, tmp, cap_mb):
                 files_after=after[0], bytes_after=after[1])
 
 
-def exit_cleanup(tmp, sig):
+def exit_cleanup(tmp, sig, root=None):
     """D3: an app in its own GRADIO_TEMP_DIR does a New image, an accepted model upload and a refused
     one, then gets `sig` (SIGTERM or SIGINT): (files, bytes) of the folder before launch, while it runs,
     and after it exits."""
@@ -639,7 +639,7 @@ def exit_cleanup(tmp, sig):
     gradio_dir.mkdir(parents=True, exist_ok=True)
     stylegan.save(small_G(seed=7), tmp / "mine.safetensors")
     before = folder_usage(gradio_dir)
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir)))
+    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir)), root=root)
     try:
         model = srv.proc.args[srv.proc.args.index("--model") + 1]
         c = Client(srv.url, verbose=False)
@@ -706,7 +706,7 @@ def app_messages(srv, tmp):
     return rows
 
 
-def operator_settings():
+def operator_settings(root=None):
     """A6: `python app.py` with a bad operator environment variable: exit 2 and one line naming it, in
     seconds (before any model loads) -> rows."""
     rows = []
@@ -715,7 +715,7 @@ def operator_settings():
                 dict(LATENTLAB_MODEL_CACHE="1e400"), dict(LATENTLAB_PRESETS_DIR="/nonexistent")):
         (name, value), = env.items()
         t = time.perf_counter()
-        p = subprocess.run([sys.executable, "app.py", "--server-port", "9"], cwd=ROOT, capture_output=True, text=True,
+        p = subprocess.run([sys.executable, "app.py", "--server-port", "9"], cwd=root or ROOT, capture_output=True, text=True,
                            env=dict(os.environ, **env), timeout=120)
         lines = p.stderr.strip().splitlines()
         rows.append(dict(probe="A6", what=f"{name}={value}", refused=p.returncode == 2, message=p.stderr.strip()[:200],
@@ -724,7 +724,7 @@ def operator_settings():
     return rows
 
 
-def issue31(tmp, sessions=50, uploads=50, idle=20.0, cap_mb=300):
+def issue31(tmp, sessions=50, uploads=50, idle=20.0, cap_mb=300, root=None):
     """Every app-side probe of issue 31 against one launched app (idle limit `idle` s, Gradio folder cap
     `cap_mb`, its own GRADIO_TEMP_DIR), then the exit probes (SIGTERM, SIGINT) on two more."""
     import signal
@@ -733,15 +733,15 @@ def issue31(tmp, sessions=50, uploads=50, idle=20.0, cap_mb=300):
     gradio_dir = tmp / "gradio"
     gradio_dir.mkdir(parents=True, exist_ok=True)
     srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir), LATENTLAB_SESSION_IDLE=str(idle),
-                                                         LATENTLAB_GRADIO_CAP_MB=str(cap_mb)))
+                                                         LATENTLAB_GRADIO_CAP_MB=str(cap_mb)), root=root)
     try:
         out = dict(idle_s=idle, M1=vanished_sessions(srv, tmp, sessions, idle=idle), M2=session_kept(srv, idle),
                    D1=refused_uploads(srv, gradio_dir, tmp, uploads), D2=upload_cap(srv, gradio_dir, tmp, cap_mb),
                    messages=app_messages(srv, tmp))
     finally:
         srv.close()
-    out["D3"] = [exit_cleanup(tmp, signal.SIGTERM), exit_cleanup(tmp, signal.SIGINT)]
-    out["messages"] += operator_settings()
+    out["D3"] = [exit_cleanup(tmp, signal.SIGTERM, root), exit_cleanup(tmp, signal.SIGINT, root)]
+    out["messages"] += operator_settings(root)
     return out
 
 
@@ -825,13 +825,21 @@ def issue25_cells(r):
             f"{named}/{len(r['messages'])}"]
 
 
-def issue31_report(r, cli=None):
-    """The Markdown rows of the issue-31 probes (and the command-line ones, when given)."""
-    rows = issue31_rows(r) if r else []
-    md = ["", f"Issue 31, the app side (idle limit {r['idle_s']:g} s for the run; default 900):" if r else "", "",
-          "| probe | result | target | pass |", "|---|---|---|---|"]
-    md += [f"| {p} | {res} | {target} | {'yes' if ok else '**no**'} |" for p, res, target, ok in rows]
-    md.append(f"\n{sum(not ok for *_, ok in rows)} failures of {len(rows)} app-side probes.")
+def issue31_report(r, cli=None, before=None, before_label=None):
+    """The Markdown rows of the issue-31 probes (with `before`: the same probes against another
+    checkout, a column of their own), and the command-line ones when given."""
+    rows = issue31_rows(r)
+    old = {p: res for p, res, _, _ in issue31_rows(before)} if before else {}
+    md = ["", f"Issue 31, the app side (idle limit {r['idle_s']:g} s for the run; default 900)"
+          + (f"; before: {before_label}" if before else "") + ":", ""]
+    if before:
+        md += ["| probe | before | after | target | pass |", "|---|---|---|---|---|"]
+        md += [f"| {p} | {old.get(p, '')} | {res} | {target} | {'yes' if ok else '**no**'} |" for p, res, target, ok in rows]
+    else:
+        md += ["| probe | result | target | pass |", "|---|---|---|---|"]
+        md += [f"| {p} | {res} | {target} | {'yes' if ok else '**no**'} |" for p, res, target, ok in rows]
+    md.append(f"\n{sum(not ok for *_, ok in rows)} failures of {len(rows)} app-side probes"
+              + (f" ({sum(not ok for *_, ok in issue31_rows(before))} before)." if before else "."))
     if cli is not None:
         md += ["", cli]
     return md
@@ -891,16 +899,19 @@ def main(argv=None):
     if args.before and not args.skip_runs:
         runs["before"] = issue25(tmp / "before", args.before, args.long_steps)
     i31 = None if args.skip_issue31 else issue31(tmp / "issue31", args.sessions, args.uploads, args.idle)
+    i31_before = issue31(tmp / "issue31_before", args.sessions, args.uploads, args.idle, root=args.before) \
+        if args.before and not args.skip_issue31 else None
     cli = None if args.skip_issue31 or args.skip_cli else cli_probes(tmp / "cli")
     md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before)) \
         if mem else ["Hostile input against `python app.py`: the issue-31 probes only.",
-                     "Reproduce: `python -m benchmarks.hostile --only-issue31`"]
+                     "Reproduce: `python -m benchmarks.hostile --only-issue31" + (" --skip-cli" if args.skip_cli else "")
+                     + (" --before DIR` (DIR: a checkout of the code before; see --help)" if args.before else "`")]
     if i31 is not None:
-        md += issue31_report(i31, cli and cli.get("markdown"))
+        md += issue31_report(i31, cli and cli.get("markdown"), i31_before, args.before_label or args.before)
     rows = (hub or []) + ([dict(probe=p, result=res, target=t, ok=ok) for p, res, t, ok in issue31_rows(i31)]
                           if i31 else [])
     write(args.out, "hostile_issue31" if args.only_issue31 else "hostile",
-          dict(memory=mem, hub=hub, issue25=runs, issue31=i31, cli=cli), rows, md)
+          dict(memory=mem, hub=hub, issue25=runs, issue31=i31, issue31_before=i31_before, cli=cli), rows, md)
 
 
 def cli_probes(tmp, timeout=180):
