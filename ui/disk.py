@@ -25,7 +25,8 @@ from pathlib import Path
 import limits
 
 PREFIX = "latentlab_gradio_"
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()         # one cap pass at a time
+_COUNT = threading.Lock()        # guards _IN_FLIGHT only (taken on the event loop: never held long)
 _IN_FLIGHT = [0]    # uploads being received now
 _OWN = []           # this process's folder, once made
 
@@ -174,12 +175,12 @@ class Uploads:
                 msg = await receive()
                 more = msg.get("type") == "http.request" and msg.get("more_body", False)
             return await PlainTextResponse(text, status_code=413)(scope, receive, send)
-        with _LOCK:
+        with _COUNT:
             _IN_FLIGHT[0] += 1
         try:
             return await self.app(scope, receive, send)
         finally:
-            with _LOCK:
+            with _COUNT:
                 _IN_FLIGHT[0] -= 1
             await anyio.to_thread.run_sync(enforce_cap, Uploads.blocks)
 
