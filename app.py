@@ -92,7 +92,11 @@ def main(argv=None):
     print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s")
     scratch.clean_on_exit()   # the app's temporary folder (exports) goes with the process, SIGTERM too
     disk.on_sigterm(scratch.remove)   # SIGTERM ends the app as Ctrl-C does: Gradio's copies go too (ui.disk)
-    disk.use_own_folder()     # Gradio's files of this process in one folder: capped, removed at exit (ui.disk)
+    try:
+        disk.use_own_folder()   # Gradio's files of this process in one folder: capped, removed at exit (ui.disk)
+    except OSError as e:
+        print(f"error: Gradio's folder (GRADIO_TEMP_DIR) cannot be made: {ug.message(e)}", file=sys.stderr)
+        return 2
     demo = build()
     disk.Uploads.blocks = ug.KnownEvents.blocks = demo
     sessions.start(demo)      # sessions without a heartbeat are given back once idle (ui.sessions)
