@@ -841,8 +841,10 @@ def issue25_cells(r):
 def issue31_report(r, cli=None, before=None, before_label=None):
     """The Markdown rows of the issue-31 probes (with `before`: the same probes against another
     checkout, a column of their own), and the command-line ones when given."""
-    rows = issue31_rows(r)
-    old = {p: res for p, res, _, _ in issue31_rows(before)} if before else {}
+    def cell(text):   # one table cell: one line, no column separator
+        return " ".join(str(text).split()).replace("|", "/")
+    rows = [(p, cell(res), target, ok) for p, res, target, ok in issue31_rows(r)]
+    old = {p: cell(res) for p, res, _, _ in issue31_rows(before)} if before else {}
     md = ["", f"Issue 31, the app side (idle limit {r['idle_s']:g} s for the run; default 900)"
           + (f"; before: {before_label}" if before else "") + ":", ""]
     if before:
