@@ -17,7 +17,7 @@ import checkpoints
 import limits
 from apps.engines import ENGINES
 from ui import guard as ug
-from ui import runs, scratch, tab_dcgan, tab_drag, tab_invert, tab_latent
+from ui import disk, runs, scratch, sessions, tab_dcgan, tab_drag, tab_invert, tab_latent
 from ui.context import DEFAULT, STORE
 from ui.drag_image import new_image
 from ui.state import DragState
@@ -43,7 +43,7 @@ def build():
         # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/runs.py)
         demo.unload(runs.session_closed)
     demo.queue(default_concurrency_limit=2)
-    return demo
+    return ug.guard_all(demo)   # every handler, of every tab, through the error helper (ui.guard)
 
 
 def parse_args(argv=None):
@@ -56,8 +56,26 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
+def check_environment():
+    """The operator's environment variables, checked at start (LimitError naming the variable):
+    every number of limits.SETTINGS, and the folders the app reads or writes."""
+    import os
+    limits.check_settings()
+    presets = os.environ.get("LATENTLAB_PRESETS_DIR")
+    if presets and not os.path.isdir(presets):
+        raise limits.LimitError(f"LATENTLAB_PRESETS_DIR {limits.short(presets)} is not a folder")
+    for name in ("LATENTLAB_CACHE", "GRADIO_TEMP_DIR"):
+        if os.environ.get(name):
+            limits.check_out_dir(os.environ[name], name)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    try:
+        check_environment()   # operator environment variables: one line naming the bad one
+    except limits.LimitError as e:
+        print(f"error: {ug.message(e)}", file=sys.stderr)
+        return 2
     named = "--model" if args.model else checkpoints.DEFAULT_ENV
     try:
         args.model = args.model or checkpoints.default_model()
@@ -75,8 +93,23 @@ def main(argv=None):
         return 2
     print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s")
     scratch.clean_on_exit()   # the app's temporary folder (exports) goes with the process, SIGTERM too
-    build().launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
-                   max_file_size=limits.SIZES["model_upload_bytes"])
+    disk.on_sigterm(scratch.remove)   # SIGTERM ends the app as Ctrl-C does: Gradio's copies go too (ui.disk)
+    try:
+        disk.use_own_folder()   # Gradio's files of this process in one folder: capped, removed at exit (ui.disk)
+    except OSError as e:
+        print(f"error: Gradio's folder (GRADIO_TEMP_DIR) cannot be made: {ug.message(e)}", file=sys.stderr)
+        return 2
+    demo = build()
+    disk.Uploads.blocks = ug.KnownEvents.blocks = demo
+    sessions.start(demo)      # sessions without a heartbeat are given back once idle (ui.sessions)
+    from starlette.middleware import Middleware
+    # ASGI middleware (a public hook of launch): heartbeats seen, the upload cap, unknown fn_index
+    middleware = [Middleware(m) for m in (sessions.Heartbeats, disk.Uploads, ug.KnownEvents)]
+    try:
+        demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
+                    max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware))
+    except KeyboardInterrupt:   # before the server was up: nothing of Gradio's to close
+        return 130
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ SIZES = {
 
 # network and cache settings: (environment variable, default)
 SETTINGS = {
+    "session_idle": ("LATENTLAB_SESSION_IDLE", 900.0),     # s a session without a heartbeat is kept idle (ui.sessions)
+    "gradio_cap_mb": ("LATENTLAB_GRADIO_CAP_MB", 2048.0),  # MB of the app's folder in Gradio's (ui.disk)
     "hub_timeout": ("LATENTLAB_HUB_TIMEOUT", 15.0),        # s until the Hub's first byte, retries included
     "stall_window": ("LATENTLAB_HUB_STALL_WINDOW", 15.0),  # s over which a transfer must keep up ...
     "stall_min_rate": ("LATENTLAB_HUB_MIN_RATE", 16384.0),  # ... this many bytes/s, or it is abandoned
@@ -88,16 +90,28 @@ def max_chain():
     return int(setting("chain_drags"))
 
 
+WHOLE_SETTINGS = {"hub_max_requests", "model_cache", "chain_drags"}   # counts: whole numbers >= 1
+
+
 def setting(name):
     env, default = SETTINGS[name]
     raw = os.environ.get(env)
     try:
         value = float(raw) if raw else default
     except ValueError:
-        raise LimitError(f"{env} must be a number, got {raw!r}") from None
+        raise LimitError(f"{env} must be a number, got {short(raw)}") from None
     if not (math.isfinite(value) and value > 0):
-        raise LimitError(f"{env} must be a positive number, got {raw!r}")
+        raise LimitError(f"{env} must be a positive number, got {short(raw)}")
+    if name in WHOLE_SETTINGS and value != int(value):
+        raise LimitError(f"{env} must be a whole number from 1, got {short(raw)}")
     return value
+
+
+def check_settings():
+    """Every operator setting read now, so a bad environment variable stops the app at start with
+    one line naming it (LimitError), never a failure in every later request."""
+    for name in SETTINGS:
+        setting(name)
 
 
 def describe(name):

@@ -11,11 +11,17 @@ deadlines (no test shortcuts):
   compare (R3), another user's short run behind one session's six long ones (R4), RSS after 12
   sessions that invert and close (R5), export folders (R6), Stop during an inversion (R7), and the
   message probes (E3, E4, U12-U14, A3, A4, HTML escapes, booleans); `--before DIR` runs the same
-  against another checkout's app for a before/after table.
+  against another checkout's app for a before/after table;
+- issue 31, the app side (`issue31`): memory after 50 sessions of the raw queue API (no heartbeat) that
+  open, invert and vanish, once the idle limit has passed (M1), a heartbeat session kept (M2); Gradio's
+  folder (files, bytes) before / peak / after 50 refused uploads (D1), an upload past the cap (D2),
+  after SIGTERM and SIGINT (D3); one line for malformed clicks, huge coordinates, points during a drag,
+  an unknown fn_index, bad example indexes and bad operator settings (A1-A6). The command-line probes
+  of issue 31 are benchmarks/hostile_cli.py's.
 
-    python -m benchmarks.hostile [--requests 100] [--skip-hub] [--skip-runs] [--before DIR]
+    python -m benchmarks.hostile [--requests 100] [--skip-hub] [--skip-runs] [--skip-issue31] [--skip-cli] [--before DIR]
 
-Writes benchmarks/results/hostile.{json,csv,md}.
+Writes benchmarks/results/hostile.{json,csv,md} (with `--only-issue31`: hostile_issue31.*).
 """
 import argparse
 import json
@@ -391,6 +397,396 @@ def issue25(tmp, root=None, long_steps=300):
                 messages=messages)
 
 
+# --- issue 31: memory and disk bounded by construction, every handler's message ------------------------------
+
+def deps(url):
+    """{api name: fn_index} of the launched app (from /config)."""
+    import urllib.request
+    config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
+    return {d.get("api_name"): d["id"] for d in config["dependencies"]}
+
+
+def _post(url, body, timeout=60):
+    """(HTTP status, text) of a JSON POST."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def raw_join(url, fn_index, data, session):
+    """An event joined through the raw queue API whose result is never read (its stream never opened)
+    -> the HTTP status of the join."""
+    return _post(url + "gradio_api/queue/join", dict(data=data, fn_index=fn_index, session_hash=session,
+                                                      event_data=None, trigger_id=None))[0]
+
+
+def raw_call(url, fn_index, data, session, event_data=None, timeout=300):
+    """One event through the raw queue API (`/gradio_api/queue/join`, then the session's event stream),
+    as a client that never opens a heartbeat -> dict(status=HTTP status of the join, ok, output, error)."""
+    import urllib.request
+    status, text = _post(url + "gradio_api/queue/join", dict(data=data, fn_index=fn_index, session_hash=session,
+                                                              event_data=event_data, trigger_id=None))
+    if status != 200:
+        try:
+            error = json.loads(text).get("detail") or text
+        except ValueError:
+            error = text
+        return dict(status=status, ok=False, output=None, error=str(error))
+    with urllib.request.urlopen(f"{url}gradio_api/queue/data?session_hash={session}", timeout=timeout) as r:
+        for line in r:
+            if not line.startswith(b"data:"):
+                continue
+            msg = json.loads(line[5:])
+            if msg.get("msg") == "process_completed":
+                out = msg.get("output") or {}
+                return dict(status=status, ok=bool(msg.get("success")), output=out.get("data"),
+                            error=None if msg.get("success") else out.get("error"))
+    return dict(status=status, ok=False, output=None, error="the event stream ended without a result")
+
+
+def raw_upload(url, path):
+    """A file sent to Gradio's `/upload` as a browser does -> (HTTP status, the FileData dict or the refusal)."""
+    import urllib.error
+    import urllib.request
+    import uuid
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{Path(path).name}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + Path(path).read_bytes() + \
+        f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(url + "gradio_api/upload", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            server_path = json.loads(r.read())[0]
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    return 200, dict(path=server_path, orig_name=Path(path).name, meta={"_type": "gradio.FileData"})
+
+
+def folder_usage(root):
+    """(files, bytes) under `root` (Gradio's folder of a test or benchmark run)."""
+    sizes = []
+    for p in Path(root).rglob("*"):
+        try:
+            if p.is_file():
+                sizes.append(p.stat().st_size)
+        except OSError:   # removed while counting
+            pass
+    return len(sizes), sum(sizes)
+
+
+def _photo(tmp):
+    from PIL import Image
+    path = Path(tmp) / "photo.png"
+    if not path.exists():
+        Image.new("RGB", (64, 64), (120, 90, 60)).save(path)
+    return path
+
+
+def vanished_sessions(srv, tmp, n=50, steps=10, idle=None, settle=120):
+    """M1: n sessions through the raw queue API, never a heartbeat: each opens (New image), inverts a
+    photo (the Inversion tab, `steps` W / W+ / PTI steps) and vanishes without closing; every other
+    one never even reads its results (its event stream is never opened). RSS of the app after a
+    warm-up session, at its peak, and once the idle limit has passed (polled until the sweep gave the
+    sessions back, at most `settle` s past it) -> dict."""
+    import uuid
+    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+
+    def one(read=True):
+        s = uuid.uuid4().hex[:12]
+        _, photo = raw_upload(url, _photo(tmp))
+        if not read:
+            codes = (raw_join(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s),
+                     raw_join(url, fns["invert"], [photo, model, steps, steps, steps, None], s))
+            return codes == (200, 200), f"join answered {codes}"
+        a = raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
+        b = raw_call(url, fns["invert"], [photo, model, steps, steps, steps, None], s)
+        return a["ok"] and b["ok"], (a["error"] or b["error"])
+    ok, err = one()   # warm: every code path loaded once
+    if not ok:
+        raise RuntimeError(f"the warm-up session failed: {err}")
+    time.sleep((idle or 0) + 3)
+    base = peak = rss_mb(srv.proc.pid)
+    failures, t = [], time.perf_counter()
+    for i in range(n):
+        ok, err = one(read=i % 2 == 0)
+        peak = max(peak, rss_mb(srv.proc.pid))
+        if not ok:
+            failures.append(err)
+    while _queued(srv) and time.perf_counter() - t < 1800:   # the unread inversions finish
+        peak = max(peak, rss_mb(srv.proc.pid))
+        time.sleep(1)
+    seconds, t_end = time.perf_counter() - t, time.monotonic()
+    after = rss_mb(srv.proc.pid)
+    while time.monotonic() - t_end < (idle or 0) + settle:
+        time.sleep(1)
+        after = rss_mb(srv.proc.pid)
+        if time.monotonic() - t_end > (idle or 0) + 2 and after - base < 100:
+            break
+    return dict(sessions=n, failures=len(failures), rss_before_mb=round(base, 1), rss_peak_mb=round(peak, 1),
+                rss_after_mb=round(after, 1), growth_mb=round(after - base, 1), seconds=round(seconds, 1),
+                after_s=round(time.monotonic() - t_end, 1), errors=failures[:3])
+
+
+def _queued(srv):
+    """Events waiting or running in the app's queue (Gradio's /queue/status)."""
+    import urllib.request
+    with urllib.request.urlopen(srv.url + "gradio_api/queue/status", timeout=30) as r:
+        status = json.loads(r.read())
+    return int(status.get("queue_size") or 0)   # waiting (a running inversion ends within seconds)
+
+
+def session_kept(srv, idle):
+    """A gradio_client session (it holds a heartbeat) idle past the limit keeps its image; a raw one
+    (no heartbeat) is given back -> dict(client_kept, raw_given_back, raw_message)."""
+    import uuid
+    from gradio_client import Client
+    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    c = Client(url, verbose=False)
+    c.predict(model, 3, 0.7, "w+", api_name="/new_image")
+    s, unread = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
+    raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
+    raw_join(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], unread)   # its result is never read
+    t = time.perf_counter()
+    while _queued(srv) and time.perf_counter() - t < 60:
+        time.sleep(0.2)
+    time.sleep(idle + min(30.0, idle / 4) + 2)
+    raw = raw_call(url, fns["add_point"], [100, 100, None], s)
+    late = raw_call(url, fns["add_point"], [100, 100, None], unread)
+    kept = "1: (" in c.predict(100, 100, api_name="/add_point")[-1]
+    c.close()
+    return dict(client_kept=kept, raw_given_back=not raw["ok"] and "Generate an image first" in str(raw["error"]),
+                unread_given_back=not late["ok"] and "Generate an image first" in str(late["error"]),
+                raw_message=raw["error"])
+
+
+def refused_upload_files(tmp):
+    """The refused uploads of D1, written once: (name, endpoint, message it must give)."""
+    import torch
+    import stylegan
+    from drag_testing import small_G
+    tmp = Path(tmp)
+    (tmp / "junk.safetensors").write_bytes(b"junk" * 1_250_000)
+    G = small_G()
+    with torch.no_grad():
+        for p in G.parameters():
+            p.fill_(float("nan"))
+    stylegan.save(G, tmp / "nan.safetensors")
+    (tmp / "junk.json").write_text("{not json" + " " * 200_000)
+    (tmp / "junk.png").write_bytes(b"not an image" * 10_000)
+    return [("junk.safetensors", "/upload_model", "Model upload: junk.safetensors: not a"),
+            ("nan.safetensors", "/upload_model", "the weights hold NaN or Inf values"),
+            ("junk.json", "/replay", "not an edit JSON file"),
+            ("junk.png", "/invert", "Photo: not an image file")]
+
+
+def refused_uploads(srv, gradio_dir, tmp, n=50):
+    """D1: n refused uploads (5 MB junk model, all-NaN model, broken edit JSON, not-an-image photo, in
+    turn), each sent to `/upload` and then to its handler through the raw queue API -> Gradio's folder
+    (files, bytes) before, at peak (each upload received) and after, and each refusal's message."""
+    import uuid
+    model, fns = srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    files = refused_upload_files(tmp)
+    session = uuid.uuid4().hex[:12]
+    raw_call(srv.url, fns["new_image"], [model, 3, 0.7, "w+", None, None], session)
+    before = peak = folder_usage(gradio_dir)
+    bad, grew = [], []
+    for i in range(n):
+        name, api, expect = files[i % len(files)]
+        status, fd = raw_upload(srv.url, Path(tmp) / name)
+        peak = max(peak, folder_usage(gradio_dir), key=lambda u: u[1])
+        data = {"/upload_model": [fd, None], "/replay": [fd, None, None], "/invert": [fd, model, 10, 10, 0, None]}[api]
+        r = raw_call(srv.url, fns[api[1:]], data, session) if status == 200 else dict(ok=False, error=fd)
+        if r["ok"] or expect not in str(r["error"]):
+            bad.append(f"{name}: {'accepted' if r['ok'] else str(r['error'])[:120]}")
+        now = folder_usage(gradio_dir)
+        if now != before:
+            grew.append(f"{name}: {now[0] - before[0]:+} files, {now[1] - before[1]:+} bytes")
+    after = folder_usage(gradio_dir)
+    return dict(uploads=n, files_before=before[0], bytes_before=before[1], files_peak=peak[0], bytes_peak=peak[1],
+                files_after=after[0], bytes_after=after[1], wrong_messages=bad[:5], left_files=grew[:5])
+
+
+def upload_cap(srv, gradio_dir, tmp, cap_mb):
+    """D2: a file larger than what is left under the cap is refused by `/upload` (413, one sentence);
+    the folder is as it was."""
+    big = Path(tmp) / "big.bin"
+    big.write_bytes(b"\0" * int(cap_mb * 1_000_000 + 1_000_000))
+    before = folder_usage(gradio_dir)
+    status, answer = raw_upload(srv.url, big)
+    after = folder_usage(gradio_dir)
+    big.unlink()
+    return dict(cap_mb=cap_mb, status=status, message=str(answer)[:160], files_before=before[0], bytes_before=before[1],
+                files_after=after[0], bytes_after=after[1])
+
+
+def exit_cleanup(tmp, sig, root=None):
+    """D3: an app in its own GRADIO_TEMP_DIR does a New image, an accepted model upload and a refused
+    one, then gets `sig` (SIGTERM or SIGINT): (files, bytes) of the folder before launch, while it runs,
+    and after it exits."""
+    import signal
+    from gradio_client import Client, handle_file
+    import stylegan
+    from app_server import AppServer, model_for_tests
+    from drag_testing import small_G
+    tmp = Path(tmp)
+    gradio_dir = tmp / f"gradio_{sig}"
+    gradio_dir.mkdir(parents=True, exist_ok=True)
+    stylegan.save(small_G(seed=7), tmp / "mine.safetensors")
+    before = folder_usage(gradio_dir)
+    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir)), root=root)
+    try:
+        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        c = Client(srv.url, verbose=False)
+        c.predict(model, 3, 0.7, "w+", api_name="/new_image")
+        c.predict(handle_file(str(tmp / "mine.safetensors")), api_name="/upload_model")
+        running = folder_usage(gradio_dir)
+        c.close()
+        srv.proc.send_signal(sig)
+        code = srv.proc.wait(timeout=60)
+    finally:
+        srv.close()
+    after = folder_usage(gradio_dir)
+    return dict(signal=signal.Signals(sig).name, exit_code=code, files_before=before[0], files_running=running[0],
+                bytes_running=running[1], files_after=after[0], bytes_after=after[1])
+
+
+def app_messages(srv, tmp):
+    """A1-A7: the message of each app-side probe of issue 31 -> rows (probe, what, refused, message, ok)."""
+    import uuid
+    from gradio_client import Client
+    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    rows = []
+
+    def row(pid, what, refused, message, ok):
+        rows.append(dict(probe=pid, what=what, refused=refused, message=" ".join(str(message).split())[:200], ok=ok))
+    s = uuid.uuid4().hex[:12]
+    raw_call(url, fns["new_image"], [model, 3, 0.7, "w+", None, None], s)
+    for what, event in (("no index", {"value": None}), ("index null", {"index": None, "value": None}),
+                        ("event is text", "abc"), ("index of text", {"index": ["a", "b"], "value": None})):
+        r = raw_call(url, fns["on_click"], [None], s, event_data=event)
+        row("A1", f"image click, malformed event ({what})", not r["ok"], r["error"],
+            not r["ok"] and "The click did not give a pixel of the image" in str(r["error"]))
+    c = Client(url, verbose=False)
+    c.predict(model, 3, 0.7, "w+", api_name="/new_image")
+    for x in (1e308, -1e300, 10 ** 30):
+        try:
+            c.predict(x, 5, api_name="/add_point")
+            row("A2", f"/add_point x={x:g}", False, "accepted", False)
+        except Exception as e:  # noqa: BLE001 - refused with a short message
+            row("A2", f"/add_point x={x:g}", True, e, "outside the" in str(e) and len(str(e)) < 100)
+    c.predict(40, 40, api_name="/add_point")
+    c.predict(470, 470, api_name="/add_point")
+    job = c.submit(editor=None, max_steps=200, api_name="/drag_draggan")
+    t = time.perf_counter()
+    while not job.outputs() and not job.done() and time.perf_counter() - t < 120:
+        time.sleep(0.1)
+    for api, args in (("/add_point", (200, 200)), ("/undo_point", ()), ("/clear_points", ())):
+        try:
+            c.predict(*args, api_name=api)
+            row("A3", f"{api} while a drag streams", False, "accepted", False)
+        except Exception as e:  # noqa: BLE001 - refused with one line
+            row("A3", f"{api} while a drag streams", True, e, "is running: points can be changed when it ends" in str(e))
+    c.predict(api_name="/stop")
+    job.result(timeout=120)
+    r = raw_call(url, 99999, [], s)
+    row("A4", "queue join with an unknown fn_index", not r["ok"], f"HTTP {r['status']}: {r['error']}",
+        r["status"] == 400 and "unknown fn_index 99999" in str(r["error"]))
+    for index in (999, "x", -1):
+        status, text = _post(url + "gradio_api/run/predict", dict(data=[index], fn_index=fns["load_example"],
+                                                                   session_hash=s))
+        row("A5", f"example loader with index {index!r}", status != 200, f"HTTP {status}: {text}",
+            "Example: no example number" in text)
+    c.close()
+    return rows
+
+
+def operator_settings(root=None, timeout=120):
+    """A6: `python app.py` with a bad operator environment variable: exit 2 and one line naming it, in
+    seconds (before any model loads); an app that starts anyway is stopped once it serves -> rows."""
+    rows = []
+    for env in (dict(LATENTLAB_CHAIN_DRAGS="0.5"), dict(LATENTLAB_CHAIN_DRAGS="abc"),
+                dict(LATENTLAB_SESSION_IDLE="-1"), dict(LATENTLAB_GRADIO_CAP_MB="nan"),
+                dict(LATENTLAB_MODEL_CACHE="1e400"), dict(LATENTLAB_PRESETS_DIR="/nonexistent")):
+        (name, value), = env.items()
+        from app_server import free_port
+        t = time.perf_counter()
+        p = subprocess.Popen([sys.executable, "app.py", "--server-port", str(free_port())], cwd=root or ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, **env))
+        started = False
+        for line in p.stdout:   # the app prints its URL once it serves: then it started anyway
+            if "Running on" in line or time.perf_counter() - t > timeout:
+                started = True
+                p.terminate()
+                break
+        try:
+            err = p.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            err = p.communicate()[1]
+        lines = err.strip().splitlines()
+        message = "started anyway (stopped once it served)" if started else err.strip()[:200]
+        rows.append(dict(probe="A6", what=f"{name}={value}", refused=p.returncode == 2, message=message,
+                         ok=not started and p.returncode == 2 and len(lines) == 1 and name in lines[0]
+                         and "Traceback" not in err, seconds=round(time.perf_counter() - t, 1)))
+    return rows
+
+
+def issue31(tmp, sessions=50, uploads=50, idle=20.0, cap_mb=300, root=None):
+    """Every app-side probe of issue 31 against one launched app (idle limit `idle` s, Gradio folder cap
+    `cap_mb`, its own GRADIO_TEMP_DIR), then the exit probes (SIGTERM, SIGINT) on two more."""
+    import signal
+    from app_server import AppServer, model_for_tests
+    tmp = Path(tmp)
+    gradio_dir = tmp / "gradio"
+    gradio_dir.mkdir(parents=True, exist_ok=True)
+    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir), LATENTLAB_SESSION_IDLE=str(idle),
+                                                         LATENTLAB_GRADIO_CAP_MB=str(cap_mb)), root=root)
+    try:
+        out = dict(idle_s=idle, M1=vanished_sessions(srv, tmp, sessions, idle=idle), M2=session_kept(srv, idle),
+                   D1=refused_uploads(srv, gradio_dir, tmp, uploads), D2=upload_cap(srv, gradio_dir, tmp, cap_mb),
+                   messages=app_messages(srv, tmp))
+    finally:
+        srv.close()
+    out["D3"] = [exit_cleanup(tmp, signal.SIGTERM, root), exit_cleanup(tmp, signal.SIGINT, root)]
+    out["messages"] += operator_settings(root)
+    return out
+
+
+def issue31_rows(r):
+    """(probe, result, target, pass) rows of issue31()'s result."""
+    m1, m2, d1, d2 = r["M1"], r["M2"], r["D1"], r["D2"]
+    rows = [("M1: RSS before / peak / after {} raw sessions (no heartbeat) open, invert, vanish; after the {:g} s "
+             "idle limit".format(m1["sessions"], r["idle_s"]),
+             f"{m1['rss_before_mb']} / {m1['rss_peak_mb']} / {m1['rss_after_mb']} MB ({m1['growth_mb']:+} MB, "
+             f"{m1['after_s']} s after the last; {m1['failures']} failed)", "<= +100 MB, 0 failed",
+             m1["growth_mb"] <= 100 and not m1["failures"]),
+            ("M2: idle past the limit: a client with a heartbeat keeps its image; raw sessions (one that never "
+             "read its results) are given back",
+             f"kept: {m2['client_kept']}; given back: {m2['raw_given_back']}, unread {m2['unread_given_back']}",
+             "kept; given back", m2["client_kept"] and m2["raw_given_back"] and m2["unread_given_back"]),
+            (f"D1: Gradio's folder before / peak / after {d1['uploads']} refused uploads (files, bytes)",
+             f"{d1['files_before']}, {d1['bytes_before']:,} / {d1['files_peak']}, {d1['bytes_peak']:,} / "
+             f"{d1['files_after']}, {d1['bytes_after']:,}" + (f"; {d1['wrong_messages']}" if d1["wrong_messages"] else ""),
+             "after = before, each refused with its message",
+             (d1["files_after"], d1["bytes_after"]) == (d1["files_before"], d1["bytes_before"]) and not d1["wrong_messages"]),
+            (f"D2: an upload past the {d2['cap_mb']} MB cap", f"HTTP {d2['status']}: {d2['message'][:90]}; folder "
+             f"{d2['bytes_before']:,} -> {d2['bytes_after']:,} bytes", "413, folder unchanged",
+             d2["status"] == 413 and d2["bytes_after"] == d2["bytes_before"])]
+    for e in r["D3"]:
+        rows.append((f"D3: {e['signal']}: Gradio's folder before launch / running / after exit (files)",
+                     f"{e['files_before']} / {e['files_running']} ({e['bytes_running']:,} bytes) / {e['files_after']} "
+                     f"(exit code {e['exit_code']})", "after = before", e["files_after"] == e["files_before"]))
+    for m in r["messages"]:
+        rows.append((f"{m['probe']}: {m['what']}", m["message"][:140], "one clear line", m["ok"]))
+    return rows
+
+
 def _stop_text(status, seconds):
     """How a run ended after Stop, in a few words."""
     import re
@@ -442,6 +838,28 @@ def issue25_cells(r):
             f"{named}/{len(r['messages'])}"]
 
 
+def issue31_report(r, cli=None, before=None, before_label=None):
+    """The Markdown rows of the issue-31 probes (with `before`: the same probes against another
+    checkout, a column of their own), and the command-line ones when given."""
+    def cell(text):   # one table cell: one line, no column separator
+        return " ".join(str(text).split()).replace("|", "/")
+    rows = [(p, cell(res), target, ok) for p, res, target, ok in issue31_rows(r)]
+    old = {p: cell(res) for p, res, _, _ in issue31_rows(before)} if before else {}
+    md = ["", f"Issue 31, the app side (idle limit {r['idle_s']:g} s for the run; default 900)"
+          + (f"; before: {before_label}" if before else "") + ":", ""]
+    if before:
+        md += ["| probe | before | after | target | pass |", "|---|---|---|---|---|"]
+        md += [f"| {p} | {old.get(p, '')} | {res} | {target} | {'yes' if ok else '**no**'} |" for p, res, target, ok in rows]
+    else:
+        md += ["| probe | result | target | pass |", "|---|---|---|---|"]
+        md += [f"| {p} | {res} | {target} | {'yes' if ok else '**no**'} |" for p, res, target, ok in rows]
+    md.append(f"\n{sum(not ok for *_, ok in rows)} failures of {len(rows)} app-side probes"
+              + (f" ({sum(not ok for *_, ok in issue31_rows(before))} before)." if before else "."))
+    if cli is not None:
+        md += ["", cli]
+    return md
+
+
 def report(mem, hub, runs, requests, long_steps, before=None):
     """The Markdown of a run (benchmarks/results/hostile.md)."""
     md = ["Hostile input and a hanging Hub against `python app.py` (default deadlines).",
@@ -476,17 +894,53 @@ def main(argv=None):
                     "another checkout DIR (e.g. `git worktree add DIR COMMIT`): a before/after table")
     ap.add_argument("--before-label", default=None, help="what --before is, for the table (e.g. 'commit 1d60230')")
     ap.add_argument("--long-steps", type=int, default=300, help="steps of the long runs of R1, R2 and R4")
+    ap.add_argument("--skip-issue31", action="store_true", help="skip the issue-31 app probes (idle sessions, "
+                    "Gradio's folder, messages)")
+    ap.add_argument("--only-issue31", action="store_true", help="run only the issue-31 probes")
+    ap.add_argument("--skip-cli", action="store_true", help="leave out the command-line probes of issue 31 "
+                    "(benchmarks/hostile_cli.py)")
+    ap.add_argument("--sessions", type=int, default=50, help="vanished sessions of M1")
+    ap.add_argument("--uploads", type=int, default=50, help="refused uploads of D1")
+    ap.add_argument("--idle", type=float, default=20.0, help="LATENTLAB_SESSION_IDLE (s) of the issue-31 app")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args(argv)
     from benchmarks.report import write
     tmp = Path(tempfile.mkdtemp(prefix="latentlab_hostile_"))
-    mem = measure_memory(args.requests, tmp / "mem")
+    if args.only_issue31:
+        args.skip_hub = args.skip_runs = True
+    mem = None if args.only_issue31 else measure_memory(args.requests, tmp / "mem")
     hub = [] if args.skip_hub else measure_hub(tmp)
     runs = {} if args.skip_runs else {"after": issue25(tmp / "after", None, args.long_steps)}
     if args.before and not args.skip_runs:
         runs["before"] = issue25(tmp / "before", args.before, args.long_steps)
-    md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before))
-    write(args.out, "hostile", dict(memory=mem, hub=hub, issue25=runs), hub, md)
+    i31 = None if args.skip_issue31 else issue31(tmp / "issue31", args.sessions, args.uploads, args.idle)
+    i31_before = issue31(tmp / "issue31_before", args.sessions, args.uploads, args.idle, root=args.before) \
+        if args.before and not args.skip_issue31 else None
+    cli = None if args.skip_issue31 or args.skip_cli else cli_probes(tmp / "cli")
+    md = report(mem, hub, runs, args.requests, args.long_steps, args.before and (args.before_label or args.before)) \
+        if mem else ["Hostile input against `python app.py`: the issue-31 probes only.",
+                     "Reproduce: `python -m benchmarks.hostile --only-issue31" + (" --skip-cli" if args.skip_cli else "")
+                     + (" --before DIR` (DIR: a checkout of the code before; see --help)" if args.before else "`")]
+    if i31 is not None:
+        md += issue31_report(i31, cli and cli.get("markdown"), i31_before, args.before_label or args.before)
+    rows = (hub or []) + ([dict(probe=p, result=res, target=t, ok=ok) for p, res, t, ok in issue31_rows(i31)]
+                          if i31 else [])
+    write(args.out, "hostile_issue31" if args.only_issue31 else "hostile",
+          dict(memory=mem, hub=hub, issue25=runs, issue31=i31, issue31_before=i31_before, cli=cli), rows, md)
+
+
+def cli_probes(tmp, timeout=180):
+    """The command-line probes of issue 31 (benchmarks/hostile_cli.py, the other half of the issue, from
+    branch h31cli) -> dict(probes, failed, rows, markdown) for this report."""
+    # TODO(lead): benchmarks/hostile_cli.py comes with branch h31cli; on a checkout without it, pass --skip-cli.
+    from benchmarks import hostile_cli
+    rows = hostile_cli.run(Path(tmp), timeout=timeout)
+    failed = [r for r in rows if not r["ok"]]
+    md = [f"Command lines (`benchmarks/hostile_cli.py`): {len(rows)} probes, {len(failed)} failed.", "",
+          "| probe | expected | exit | ok | peak RSS MB | message or why it failed |", "|---|---|---|---|---|---|"]
+    md += [f"| {r['probe']} | {r['expect']} | {r['exit']} | {'yes' if r['ok'] else '**no**'} | {r['peak_rss_mb']} | "
+           f"{(r['why'] or r['message']).replace('|', '/')} |" for r in rows]
+    return dict(probes=len(rows), failed=len(failed), rows=rows, markdown="\n".join(md))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,16 @@
 """The launched app against a hostile user, through gradio_client: every probe gets
 one clear message naming the field, the next valid request works, no file outside the registry
 and this session's uploads is opened because of user input (an audit hook in the app process
-logs every open of a watched folder), and a hanging Hub blocks nobody."""
+logs every open of a watched folder), and a hanging Hub blocks nobody.
+
+Issue 31 (the app started in its own GRADIO_TEMP_DIR, so nothing else on the machine changes the
+counts, with a short idle limit and a small cap on Gradio's folder; the probes are
+benchmarks/hostile.py's): sessions without a heartbeat are given back, refused uploads leave Gradio's
+folder file for file and byte for byte as it was, an upload past the cap is refused, every probe gets
+one clear line, and SIGTERM (the last test) leaves Gradio's folder as it was before the launch."""
 import json
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -16,6 +23,7 @@ from gradio_client import Client, handle_file  # noqa: E402  (gradio_client come
 
 import stylegan  # noqa: E402
 from app_server import AppServer, model_for_tests  # noqa: E402
+from benchmarks import hostile  # noqa: E402
 from drag_testing import small_G  # noqa: E402
 from fake_hub import DRAGGAN_FFHQ_REVISION, FakeHub  # noqa: E402
 from official_format import write_malicious_pickle  # noqa: E402
@@ -34,6 +42,8 @@ if _watch and _log:
     sys.addaudithook(_hook)
 '''
 DRAG = (0.002, 10, 3, 12, 5, 0.3, 3)   # lr, λ, r1, r2, steps, l, d
+IDLE = 2.0     # s: LATENTLAB_SESSION_IDLE of the launched app (gradio_client sessions hold a heartbeat: kept)
+CAP_MB = 40    # LATENTLAB_GRADIO_CAP_MB of the launched app
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +57,13 @@ def env(tmp_path_factory):
     hub = FakeHub()
     hub.revisions.add(DRAGGAN_FFHQ_REVISION)   # the registry pins faces-ffhq-512 to that revision
     hub.add("DragGan/DragGan-Models", "stylegan2-ffhq-512x512.pkl", b"x" * 1000, mode="hang")
+    (tmp / "gradio").mkdir()   # Gradio's folder of this app alone: the issue-31 tests count its files
     srv = AppServer(model_for_tests(tmp), extra_env=dict(
         HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp / "hub"), LATENTLAB_CACHE=str(tmp / "cache"),
         LATENTLAB_HUB_TIMEOUT="3", PYTHONPATH=str(tmp / "audit"),
-        LATENTLAB_AUDIT_WATCH=str(secret), LATENTLAB_AUDIT_LOG=str(tmp / "opened.log")))
-    yield dict(server=srv, tmp=tmp, secret=secret, log=tmp / "opened.log", hub=hub)
+        LATENTLAB_AUDIT_WATCH=str(secret), LATENTLAB_AUDIT_LOG=str(tmp / "opened.log"),
+        GRADIO_TEMP_DIR=str(tmp / "gradio"), LATENTLAB_SESSION_IDLE=str(IDLE), LATENTLAB_GRADIO_CAP_MB=str(CAP_MB)))
+    yield dict(server=srv, tmp=tmp, secret=secret, log=tmp / "opened.log", hub=hub, gradio=tmp / "gradio")
     srv.close()
     hub.close()
 
@@ -164,7 +176,7 @@ def test_out_of_range_numbers_name_their_field(env):
         with pytest.raises(Exception, match=match):
             c.predict(*args, api_name=api)
         assert time.perf_counter() - t < 10, api   # refused before any work
-    with pytest.raises(Exception, match="Truncation ψ: Value 1e\\+308 is greater than maximum value 1"):
+    with pytest.raises(Exception, match="Truncation ψ: Value 1e\\+308 is greater than maximum value 2"):
         c.predict(m, 3, 1e308, "w+", api_name="/new_image")
     _dg, _fd, _sd, status, _t = c.predict(None, *DRAG, api_name="/drag_draggan")
     assert "done" in status
@@ -280,3 +292,55 @@ def test_issue25_message_probes_name_their_field(env):
     assert not bad, bad
     assert sum("Traceback" in line for line in env["server"].output) == before, "".join(env["server"].output)[-3000:]
     works(c)
+
+
+# --- issue 31 -------------------------------------------------------------------------------------
+
+def test_session_without_heartbeat_is_given_back_once_idle(env):
+    r = hostile.session_kept(env["server"], IDLE)
+    assert r["raw_given_back"] and r["unread_given_back"], r   # also one that never read its results
+    assert r["client_kept"], r   # gradio_client holds a heartbeat: idle past the limit, its image stays
+
+
+def test_refused_uploads_leave_gradio_folder_as_it_was(env):
+    r = hostile.refused_uploads(env["server"], env["gradio"], env["tmp"], n=4)   # junk model, NaN model, edit JSON, image
+    assert not r["wrong_messages"], r
+    assert r["bytes_peak"] >= r["bytes_before"] + 5_000_000   # the uploads really reached the folder ...
+    assert (r["files_after"], r["bytes_after"]) == (r["files_before"], r["bytes_before"]), r   # ... and went
+
+
+def test_upload_past_the_cap_is_refused(env):
+    r = hostile.upload_cap(env["server"], env["gradio"], env["tmp"], CAP_MB)
+    assert r["status"] == 413 and "upload folder is full" in r["message"], r
+    assert r["bytes_after"] == r["bytes_before"], r
+
+
+def test_every_probe_gets_one_clear_line(env):
+    """A1 malformed clicks, A2 huge coordinates, A3 points during a drag, A4 unknown fn_index, A5 example index."""
+    before = sum("Traceback" in line for line in env["server"].output)
+    rows = hostile.app_messages(env["server"], env["tmp"])
+    assert {r["probe"] for r in rows} == {"A1", "A2", "A3", "A4", "A5"}
+    bad = [r for r in rows if not r["ok"]]
+    assert not bad, bad
+    assert sum("Traceback" in line for line in env["server"].output) == before, "".join(env["server"].output)[-3000:]
+
+
+def test_sigterm_leaves_gradio_folder_as_before_launch(env):
+    """Last in this module (it ends the app): SIGTERM ends the app as Ctrl-C does, and Gradio's copies
+    go with it."""
+    srv = env["server"]
+    assert hostile.folder_usage(env["gradio"])[0] > 0   # the app has written there (examples, images, uploads)
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(timeout=60) == 0
+    assert hostile.folder_usage(env["gradio"]) == (0, 0)   # the folder was empty before the launch
+
+
+@pytest.mark.slow   # ~3 min: the issue's target, also reported by `python -m benchmarks.hostile`
+def test_rss_after_50_vanished_sessions(tmp_path):
+    srv = AppServer(model_for_tests(tmp_path), extra_env=dict(GRADIO_TEMP_DIR=str(tmp_path), LATENTLAB_SESSION_IDLE="10"))
+    try:
+        r = hostile.vanished_sessions(srv, tmp_path, 50, idle=10)
+    finally:
+        srv.close()
+    print(r)
+    assert r["failures"] == 0 and r["growth_mb"] <= 100, r

@@ -7,7 +7,7 @@ import numpy as np
 import limits
 import stylegan
 from dragcore import adapt, to_uint8
-from ui import draw, drag_settings, runs
+from ui import disk, draw, drag_settings, runs
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.models import UPLOAD, register_upload
@@ -62,6 +62,15 @@ def points_text(state):
     return " · ".join(pairs) or HINT
 
 
+def _points_free():
+    """Points change only between drags: a drag reads them when it starts and leaves its own at the end,
+    so a point added meanwhile would be shown and then dropped. Refused with one sentence instead."""
+    run = runs.busy()
+    if run is not None and run.kind != "inversion":
+        raise gr.Error(f"{runs.article(run.kind)} is running: points can be changed when it ends (or press Stop).",
+                       print_exception=False)
+
+
 @ug.handler
 def add_point(x, y, state):
     if state is None or not state.ready:
@@ -72,17 +81,21 @@ def add_point(x, y, state):
         raise gr.Error("a point needs numeric x and y") from None
     if not (np.isfinite(x) and np.isfinite(y)):
         raise gr.Error("a point needs finite x and y")
+    _points_free()
     most = limits.RANGES["point_pairs"][3]
     if len(state.points) >= 2 * most:
         raise gr.Error(f"at most {most} point pairs; Undo or Clear points first")
     w, h = draw.display_size(state.shape)
     if not (0 <= x < w and 0 <= y < h):
-        raise gr.Error(f"({x:.0f}, {y:.0f}) is outside the {w}x{h} image (width x height)")
+        raise gr.Error(f"({ug.number(x)}, {ug.number(y)}) is outside the {w}x{h} image (width x height)")
     state.points.append(draw.to_model_px(x, y, state.shape))
     return state, draw.render(state.image, state.points), points_text(state)
 
 
-def on_click(state, evt: gr.SelectData):
+def on_click(state, evt: ug.Click):
+    if evt.index is None:
+        raise gr.Error("The click did not give a pixel of the image (expected an index [x, y]); click the image again.",
+                       print_exception=False)
     x, y = evt.index
     return add_point(x, y, state)
 
@@ -90,6 +103,7 @@ def on_click(state, evt: gr.SelectData):
 def undo_point(state):
     if state is None or not state.ready:
         return state, None, HINT
+    _points_free()
     if state.points:
         state.points.pop()
     return state, draw.render(state.image, state.points), points_text(state)
@@ -98,6 +112,7 @@ def undo_point(state):
 def clear_points(state):
     if state is None or not state.ready:
         return state, None, "Points cleared."
+    _points_free()
     state.points = []
     return state, draw.render(state.image), "Points cleared."
 
@@ -133,11 +148,15 @@ def clear_mask(state):
 @ug.handler
 def upload_model(file, uploads):
     """Validate and load a model file uploaded in this session; it becomes the 'upload' choice."""
-    import gradio.utils
-    new = register_upload(file, gradio.utils.get_upload_folder())
+    try:
+        new = register_upload(file, str(disk.folder()))
+    except Exception:
+        disk.discard(file)   # a refused upload leaves nothing in Gradio's folder (ui.disk)
+        raise
     try:
         G = get_model(UPLOAD, new)   # the sanity limits and the safe unpickler run now, not at the first drag
     except Exception as e:  # noqa: BLE001 - said with the file's name, not the server's path to it
+        disk.discard(new["path"])
         raise gr.Error("Model upload: " + ug.as_gr_error(e).message.replace(new["path"], new["name"])) from None
     h, w = getattr(G, "img_shape", (G.img_resolution, G.img_resolution))
     note = (f"Uploaded {new['name']} ({h} px" + ("" if h == w else f" x {w} px, height x width") + f", sha256 "

@@ -12,7 +12,7 @@ import checkpoints
 import limits
 from apps.engines import ENGINES, label
 from dragcore import config
-from ui import draw, drag_settings, export, runner, runs, scratch
+from ui import disk, draw, drag_settings, export, runner, runs, scratch
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.drag_chain import origin
@@ -198,8 +198,12 @@ def replay(file, state, uploads=None):
     reaches it and ends the replay there) and the status reports the steps each really took."""
     if file is None:
         raise gr.Error("Choose an edit JSON file to load.")
-    edit = export.read_edit(file)
-    fresh, configs, first = _replay_setup(edit, uploads)
+    try:
+        edit = export.read_edit(file)
+        fresh, configs, first = _replay_setup(edit, uploads)
+    except Exception:
+        disk.discard(file)   # a refused edit leaves nothing in Gradio's folder (ui.disk)
+        raise
     out = IN_PLACE if state is not None else fresh
     state = state.adopt(fresh) if state is not None else fresh   # this object: the session's gr.State holds it
     n = len(edit["drags"])

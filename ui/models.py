@@ -82,13 +82,17 @@ class Download:
 class ModelStore:
     def __init__(self, device, size=None):
         self.device = device
-        self.size = int(size or limits.setting("model_cache"))
+        self._size = size   # None: $LATENTLAB_MODEL_CACHE, read when needed (a bad value is reported at start)
         self.trusted = {}                 # choice -> canonical path: the operator's --model file
         self._cache = OrderedDict()       # canonical path -> generator
         self._lock = threading.Lock()     # guards the dicts only; never held during I/O
         self._path_locks = {}             # canonical path -> Lock held while that file loads
         self._downloads = {}              # registry id -> Download
         self._pinned = set()              # canonical paths never evicted (the app's default model)
+
+    @property
+    def size(self):
+        return int(self._size or limits.setting("model_cache"))
 
     def trust(self, choice):
         """The operator's --model: a registry id needs nothing, a file path becomes a choice."""
@@ -141,7 +145,7 @@ class ModelStore:
             return path, lambda: checkpoints.load(path, device=self.device)
         if choice == UPLOAD or choice.startswith(UPLOAD + ":"):
             path = upload_path(choice, uploads)
-            return path, lambda: stylegan.load(path, device=self.device, use_cache=False)
+            return path, lambda: finite(stylegan.load(path, device=self.device, use_cache=False))
         if choice not in {m.id for m in checkpoints.list_models()}:
             raise ModelChoiceError(f"Model: unknown model {choice[:80]!r}; choose one from the list "
                                    f"(paths are not accepted; upload your own file instead)")
@@ -181,6 +185,17 @@ class ModelStore:
         if d.error is not None:
             raise d.error
         return d
+
+
+def finite(G):
+    """G, or CheckpointError when any of its weights is NaN or Inf (such a model draws nothing):
+    an upload is refused at once, not at its first image."""
+    import torch
+    bad = [name for name, t in G.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise stylegan.CheckpointError(f"the weights hold NaN or Inf values ({bad[0][:60]}{more}); the file is unusable")
+    return G
 
 
 def upload_path(choice, uploads):

@@ -16,7 +16,9 @@ A *run* is what computes for seconds to minutes: a drag, a compare, a replay, an
   once, so one user's queue holds another user's run for at most the one long run it is computing.
 - **A closed session gives its memory back** (`session_closed`, Gradio's unload event): its run is
   stopped and its state (tuned generators, inversion results, drag results) deleted at once, not an
-  hour later (Gradio keeps a closed session's state for an hour so a reopened tab finds it).
+  hour later (Gradio keeps a closed session's state for an hour so a reopened tab finds it). A
+  session that never closes (no heartbeat) is given back the same way (`forget`) once idle past
+  the limit (ui.sessions).
 
 The session and the time the run was queued are read from Gradio's request context
 (`gradio.context.LocalContext`, which Gradio sets for every handler call, also in worker threads).
@@ -92,12 +94,18 @@ def _context():
     return session, getattr(event, "enqueue_time", None) or time.monotonic()
 
 
-def _a(kind):
+def session_hash():
+    """The Gradio session of the handler call in progress (None outside Gradio)."""
+    return _context()[0]
+
+
+def article(kind):
+    """'A drag', 'An inversion'."""
     return ("An " if kind[0] in "aeiou" else "A ") + kind
 
 
 def _refusal(run):
-    return gr.Error(f"{_a(run.kind)} is already running in this session: wait for it to finish or press Stop.",
+    return gr.Error(f"{article(run.kind)} is already running in this session: wait for it to finish or press Stop.",
                     print_exception=False)
 
 
@@ -150,7 +158,7 @@ def idle():
     Continue both from ...) waits for its run, which pushes its drag onto the chain it started from."""
     run = busy()
     if run is not None:
-        raise gr.Error(f"{_a(run.kind)} is running: wait for it to finish, or Stop it first.", print_exception=False)
+        raise gr.Error(f"{article(run.kind)} is running: wait for it to finish, or Stop it first.", print_exception=False)
 
 
 def exclusive(kind, stopped_outputs):
@@ -220,18 +228,58 @@ def _trim_heap():
         pass   # not glibc: nothing to trim
 
 
-def session_closed(request: gr.Request):
-    """Gradio's unload event: stop the session's run, forget it, and delete the session's state now."""
-    session = getattr(request, "session_hash", None)
+def trim():
+    """Collect garbage now and hand freed memory back to the operating system."""
+    import gc
+    gc.collect()
+    _trim_heap()
+
+
+def session_busy(blocks, session):
+    """The session has a run, or an event waiting in Gradio's queue (an idle session has neither)."""
+    with _LOCK:
+        slot = _SLOTS.get(session)
+        if slot is not None and slot.run is not None:
+            return True
+    events = getattr(getattr(blocks, "_queue", None), "event_ids_to_events", None) or {}
+    return any(getattr(e, "session_hash", None) == session for e in list(events.values()))   # waiting or running
+
+
+def forget(session, holder, blocks=None):
+    """Give back everything the app and Gradio hold for `session`: its run is stopped, its run
+    record dropped, each gr.State's value deleted (its delete_callback runs) and Gradio's per-session
+    record (state, config copy, caches, streams) removed. Used for a closed tab (`session_closed`)
+    and for a session idle past the limit (ui.sessions)."""
     with _LOCK:
         slot = _SLOTS.pop(session, None)
     if slot is not None and slot.run is not None:
         slot.run.stop()
-    app = getattr(getattr(request, "request", None), "app", None)
-    holder = getattr(app, "state_holder", None)
-    if holder is not None and session is not None:
-        holder.delete_state(session)   # runs each gr.State's delete_callback, drops the values
+    if holder is None or session is None:
+        return
+    holder.delete_state(session)   # runs each gr.State's delete_callback, drops the values
+    with holder.lock:
         holder.session_data.pop(session, None)
-    import gc
-    gc.collect()
-    _trim_heap()
+        holder.time_last_used.pop(session, None)
+    try:
+        from gradio import caching
+        caching.clear_session_caches(session)
+    except (ImportError, AttributeError):
+        pass
+    streams = getattr(blocks, "pending_streams", None)
+    if isinstance(streams, dict):
+        streams.pop(session, None)
+    queue = getattr(blocks, "_queue", None)
+    if queue is not None and not session_busy(blocks, session):
+        for name in ("pending_messages_per_session", "pending_event_ids_session"):   # results nobody read
+            held = getattr(queue, name, None)
+            if isinstance(held, dict):
+                held.pop(session, None)
+
+
+def session_closed(request: gr.Request):
+    """Gradio's unload event: stop the session's run, forget it, and delete the session's state now."""
+    session = getattr(request, "session_hash", None)
+    app = getattr(getattr(request, "request", None), "app", None)
+    blocks = app.get_blocks() if hasattr(app, "get_blocks") else None
+    forget(session, getattr(app, "state_holder", None), blocks)
+    trim()

@@ -26,7 +26,7 @@ def build():
                 "pick `dcgan-faces-64` in the Drag tab to drag it in Z space.")
     with gr.Row():
         seed = ug.Number(0, label="Seed")
-        n = ug.Slider(8, 64, 32, step=8, label="Samples")
+        n = ug.ranged("dcgan_samples", 32)
         btn = gr.Button("Sample")
     _, img = captioned(gr.Image, "**Samples**", label="Samples", type="pil")
     if CURVES.is_file():

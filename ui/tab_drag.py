@@ -74,7 +74,7 @@ def build(state, uploads):
         model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=4)
         # seed 3: an example face; the engines' default seed is dragcore.config's
         seed = ug.Number(3, label="Seed", scale=1, min_width=90)
-        psi = ug.Slider(0, 1, config.DragConfig.psi, step=0.05, label="Truncation ψ", scale=2, min_width=160)
+        psi = ug.ranged("psi", config.DragConfig.psi, step=0.05, scale=2, min_width=160)
         space = ug.Radio(["w+", "w"], value=config.DragConfig.space, label="Latent space", scale=1, min_width=120)
         new_btn = gr.Button("New image", variant="primary", scale=1, min_width=110)
     model_md = gr.Markdown(models_ui.card(default_model()))

@@ -77,9 +77,9 @@ def build(uploads, drag_state, drag_outputs, show_chain):
                                  interactive=False, format="png")
     with gr.Row():
         model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=2)
-        steps_w = ug.Slider(10, 500, 150, step=10, label="W steps")
-        steps_wp = ug.Slider(10, 500, 150, step=10, label="W+ steps")
-        steps_pti = ug.Slider(0, 500, 150, step=10, label="PTI steps (0 = off)")
+        steps_w = ug.ranged("inv_steps", 150, step=10, label="W steps")
+        steps_wp = ug.ranged("inv_steps", 150, step=10, label="W+ steps")
+        steps_pti = ug.ranged("inv_steps", 150, step=10, label="PTI steps (0 = off)")
     with gr.Row():
         inv_btn = gr.Button("Invert", variant="primary")
         stop_btn = gr.Button("Stop", variant="stop")

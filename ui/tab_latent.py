@@ -69,10 +69,10 @@ def build(uploads):
                 "step sizes along each path; style mixing by coarse / middle / fine rows; SeFa directions.")
     with gr.Row():
         model = ug.Dropdown(model_choices(), value=default_model(), label="Model")
-        psi = ug.Slider(0, 1, 0.7, step=0.05, label="Truncation ψ")
+        psi = ug.ranged("psi", 0.7, step=0.05)
     with gr.Row():
         seed_a, seed_b = ug.Number(1, label="Seed A"), ug.Number(2, label="Seed B")
-        n_steps = ug.Slider(3, 16, 8, step=1, label="Frames")
+        n_steps = ug.ranged("frames", 8)
         interp_btn = gr.Button("Interpolate")
     _, interp_img = captioned(gr.Image, "**Interpolation**", label="Interpolation", type="pil")
     interp_md = gr.Markdown()
@@ -85,8 +85,8 @@ def build(uploads):
     mix_md = gr.Markdown()
     with gr.Row():
         sefa_seed = ug.Number(3, label="Seed")
-        sefa_k = ug.Slider(1, 8, 3, step=1, label="Directions")
-        sefa_strength = ug.Slider(0.5, 20, 5, label="Strength")
+        sefa_k = ug.ranged("sefa_k", 3)
+        sefa_strength = ug.ranged("sefa_strength", 5, step=0.5)
         sefa_layers = ug.Radio(["all", "coarse", "middle", "fine"], value="all", label="Layers")
         sefa_btn = gr.Button("SeFa")
     _, sefa_img = captioned(gr.Image, "**SeFa directions**", label="SeFa directions", type="pil")

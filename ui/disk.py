@@ -1,0 +1,196 @@
+"""Gradio's folder: where Gradio keeps uploads and the images it serves, and what the app may take there.
+
+- **One folder per app process** (`use_own_folder`): `$GRADIO_TEMP_DIR` (default <system temp>/gradio)
+  gets a subfolder `latentlab_gradio_<pid>_<random>` and Gradio is pointed at it, so everything Gradio
+  writes for this app (uploads, every image it serves, the examples) is in one place that the app
+  alone owns. It is removed when the app exits, by Ctrl-C (SIGINT) and by SIGTERM alike
+  (`on_sigterm` makes SIGTERM end the app exactly as Ctrl-C does); a folder left by a killed app
+  is removed at the next start.
+- **A refused upload is deleted at once** (`discard`): a model file, edit JSON or image that a
+  handler or an input component refuses is removed before the message is sent.
+- **A total cap** (`$LATENTLAB_GRADIO_CAP_MB`, default 2048 MB: `limits.SETTINGS["gradio_cap_mb"]`):
+  an upload that would take the folder past it is refused before any of it is written (HTTP 413, one
+  sentence; `Uploads`, an ASGI middleware installed through `launch(app_kwargs=...)`), and after
+  every upload and every session sweep the oldest files go until the rest fit (`enforce_cap`).
+"""
+import atexit
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import limits
+
+PREFIX = "latentlab_gradio_"
+_LOCK = threading.Lock()         # one cap pass at a time
+_COUNT = threading.Lock()        # guards _IN_FLIGHT only (taken on the event loop: never held long)
+_IN_FLIGHT = [0]    # uploads being received now
+_OWN = []           # this process's folder, once made
+
+
+def folder():
+    import gradio.utils
+    return Path(gradio.utils.get_upload_folder())
+
+
+def cap_bytes():
+    return int(limits.setting("gradio_cap_mb") * 1_000_000)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def use_own_folder():
+    """Point Gradio at a new folder of this process under $GRADIO_TEMP_DIR (removed at exit); remove
+    the folders of app processes that are gone. Call before the Blocks are built."""
+    base = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    base.mkdir(parents=True, exist_ok=True)
+    for p in base.glob(PREFIX + "*"):
+        pid = p.name[len(PREFIX):].split("_")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+    own = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}_", dir=base)
+    os.environ["GRADIO_TEMP_DIR"] = own
+    _OWN[:] = [own]
+    atexit.register(remove_own_folder)
+    return Path(own)
+
+
+def remove_own_folder():
+    if _OWN:
+        shutil.rmtree(_OWN[0], ignore_errors=True)
+
+
+def _inside(path, root):
+    try:
+        real, top = os.path.realpath(path), os.path.realpath(root)
+    except (TypeError, ValueError):
+        return False
+    return real != top and os.path.commonpath([real, top]) == top
+
+
+def discard(path):
+    """Delete a refused upload (only a file inside Gradio's folder), and its folder once empty."""
+    path = getattr(path, "path", path)
+    if not isinstance(path, (str, os.PathLike)) or not _inside(path, folder()):
+        return False
+    try:
+        os.remove(path)
+    except OSError:
+        return False
+    parent = os.path.dirname(os.path.realpath(path))
+    if _inside(parent, folder()):
+        try:
+            os.rmdir(parent)
+        except OSError:
+            pass   # not empty: another file of the same upload folder
+    return True
+
+
+def _files():
+    """(path, bytes, mtime) of every file in Gradio's folder, oldest first."""
+    out = []
+    for dirpath, _, names in os.walk(folder()):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            out.append((p, st.st_size, st.st_mtime))
+    return sorted(out, key=lambda t: t[2])
+
+
+def usage():
+    """(files, bytes) in Gradio's folder."""
+    files = _files()
+    return len(files), sum(size for _, size, _ in files)
+
+
+def _kept(blocks):
+    keep = set()
+    for component in getattr(blocks, "blocks", {}).values():
+        keep.update(os.path.realpath(f) for f in getattr(component, "keep_in_cache", set()))
+    return keep
+
+
+def enforce_cap(blocks=None, cap=None):
+    """The oldest files go until the rest fit the cap (the examples Gradio keeps stay); the empty
+    staging files Gradio leaves beside finished uploads go too. -> bytes freed."""
+    cap = cap_bytes() if cap is None else cap
+    top = os.path.realpath(folder())
+    with _LOCK:
+        files, keep, freed = _files(), _kept(blocks), 0
+        if not _IN_FLIGHT[0]:   # no upload is being received: a top-level empty tmp file is a leftover
+            for p, size, _ in files:
+                if size == 0 and os.path.dirname(os.path.realpath(p)) == top and os.path.basename(p).startswith("tmp"):
+                    discard(p)
+        total = sum(size for _, size, _ in files)
+        for p, size, mtime in files:
+            if total - freed <= cap:
+                break
+            if os.path.realpath(p) in keep or (_IN_FLIGHT[0] and time.time() - mtime < 60):
+                continue
+            if discard(p):
+                freed += size
+        return freed
+
+
+class Uploads:
+    """ASGI middleware: an upload that would take Gradio's folder past the cap (by its Content-Length)
+    is refused before any of it is written; after each upload the cap is enforced."""
+
+    blocks = None   # set by app.py once the Blocks are built
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "http" or scope.get("method") != "POST" \
+                or not scope.get("path", "").rstrip("/").endswith("/upload"):
+            return await self.app(scope, receive, send)
+        import anyio
+        headers = dict(scope.get("headers") or [])
+        try:
+            incoming = int(headers.get(b"content-length", b"0"))
+        except ValueError:
+            incoming = 0
+        _, used = await anyio.to_thread.run_sync(usage)
+        if used + incoming > cap_bytes():
+            from starlette.responses import PlainTextResponse
+            text = (f"The server's upload folder is full ({used / 1e6:.0f} of {cap_bytes() / 1e6:.0f} MB in use): "
+                    f"try again later or upload a smaller file.")
+            more = True
+            while more:   # read and drop the body (nothing is written), so the client hears the answer
+                msg = await receive()
+                more = msg.get("type") == "http.request" and msg.get("more_body", False)
+            return await PlainTextResponse(text, status_code=413)(scope, receive, send)
+        with _COUNT:
+            _IN_FLIGHT[0] += 1
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            with _COUNT:
+                _IN_FLIGHT[0] -= 1
+            await anyio.to_thread.run_sync(enforce_cap, Uploads.blocks)
+
+
+def on_sigterm(before=None):
+    """SIGTERM becomes Ctrl-C in the main thread: Gradio closes its server the same way and the app
+    exits normally (removing its folders); `before()` runs first (ui.scratch's folder)."""
+    def handle(*_):
+        if before is not None:
+            before()
+        raise KeyboardInterrupt
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handle)
