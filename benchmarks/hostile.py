@@ -930,9 +930,8 @@ def main(argv=None):
 
 
 def cli_probes(tmp, timeout=180):
-    """The command-line probes of issue 31 (benchmarks/hostile_cli.py, the other half of the issue, from
-    branch h31cli) -> dict(probes, failed, rows, markdown) for this report."""
-    # TODO(lead): benchmarks/hostile_cli.py comes with branch h31cli; on a checkout without it, pass --skip-cli.
+    """The command-line probes of issue 31 (benchmarks/hostile_cli.py, each a process of its own)
+    -> dict(probes, failed, rows, markdown) for this report."""
     from benchmarks import hostile_cli
     rows = hostile_cli.run(Path(tmp), timeout=timeout)
     failed = [r for r in rows if not r["ok"]]
