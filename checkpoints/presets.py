@@ -8,6 +8,8 @@ Two sources, the second winning:
      on training seeds (the file also records the command, the seeds and every trial).
 Official Hub models have no file: they keep the official hyper-parameters. $LATENTLAB_PRESETS_DIR
 replaces the `presets/` folder (read at call time: tests, or an operator's own calibrations).
+A model *file* (not a registry id) gets the presets its metadata carries (`presets`: an adapted
+model keeps its source's, `training.adapt`), else the engines' defaults.
 """
 import json
 import os
@@ -35,7 +37,7 @@ def presets(model_id, calibrated=True):
     try:
         info = get_info(model_id)
     except ValueError:
-        return {e: {} for e in ENGINES}
+        return file_presets(model_id)
     table = {"l": info.freedrag_l, "d": info.freedrag_d}
     out = {"draggan": {}, "freedrag": {k: float(v) for k, v in table.items() if v is not None}}
     path = presets_path(info.id)
@@ -49,4 +51,23 @@ def presets(model_id, calibrated=True):
             if not isinstance(chosen, dict):
                 raise PresetError(f"{path}: '{engine}' must be an object of settings")
             out[engine].update(chosen)
+    return out
+
+
+def file_presets(path):
+    """The presets a .safetensors file's metadata carries ({} per engine when none or not a file)."""
+    out = {e: {} for e in ENGINES}
+    p = Path(str(path)).expanduser()
+    if p.suffix != ".safetensors" or not p.is_file():
+        return out
+    from stylegan import CheckpointError, read_metadata   # lazy: torch only when a file is asked about
+    try:
+        data = json.loads(read_metadata(p).get("presets") or "{}")
+    except (CheckpointError, OSError, json.JSONDecodeError, RecursionError):
+        return out
+    if isinstance(data, dict):
+        for engine in ENGINES:
+            chosen = data.get(engine)
+            if isinstance(chosen, dict):
+                out[engine].update(chosen)
     return out
