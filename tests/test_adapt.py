@@ -191,3 +191,21 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_exits_130(tmp_path):
     card = json.loads(stylegan.read_metadata(out)["adapted"])
     assert card["steps"] == ck["step"] > 0                     # the model file is the last checkpoint
     stylegan.load(out)
+
+
+def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
+    """The Adapt tab's handlers on the shipped model: frames stream, the end offers the file, and
+    'Use this model' makes it the model box's value, loaded by the store with its source's presets."""
+    from ui import tab_adapt
+    from ui.context import get_model
+    files = sorted(str(p) for p in Path(sepia_shots).glob("*.png"))[:3]
+    frames = list(tab_adapt.start(files, 2, checkpoints.DEFAULT_MODEL, None))
+    status, curves, compare, path, button = frames[-1]
+    assert "Done at step 2/2" in status and Path(curves).is_file() and compare.size[0] >= 512
+    assert path and json.loads(stylegan.read_metadata(path)["adapted"])["shots"] == 3
+    update, note = tab_adapt.use_model(path)
+    assert update["value"] == path and (update["choices"][-1][1] == path) and "Drag tab" in note
+    assert get_model(path).synthesis.warp is not None
+    assert checkpoints.presets(path) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
+    with pytest.raises(Exception, match="3 to 50 pictures"):
+        list(tab_adapt.start([], 2, checkpoints.DEFAULT_MODEL, None))

@@ -47,11 +47,11 @@ DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept 
 
 @dataclass
 class Settings:
-    steps: int = 400            # total steps (a resumed run counts the earlier ones)
+    steps: int = 300            # total steps (a resumed run counts the earlier ones)
     batch: int = 8              # latents per step (and pictures per discriminator step)
-    lr: float = 0.002           # generator (synthesis) Adam learning rate
+    lr: float = 0.001           # generator (synthesis) Adam learning rate
     d_lr: float = 0.002         # discriminator Adam learning rate
-    dcl: float = 1.0            # weight of the distance-consistency loss (0: off)
+    dcl: float = 1000.0         # weight of the distance-consistency loss (0: off; Ojha et al. use 1e3)
     anchors: int = 10           # anchor latents judged as whole images (0: every latent judged whole)
     anchor_sigma: float = 0.05  # spread of the latents drawn around an anchor, in z units
     augment: str = "color,translation,cutout"   # DiffAugment policy ("" for none)
@@ -105,6 +105,9 @@ class Adapter:
         self.G.synthesis.requires_grad_(True)
         if self.G.synthesis.warp is not None:
             self.G.synthesis.warp.requires_grad_(False)
+        for name, p in self.G.synthesis.named_parameters():
+            if name.endswith("noise_scale"):   # free noise strengths let the discriminator ask for speckle
+                p.requires_grad_(False)
         self.shots = shots.float()
         torch.manual_seed(self.s.seed)   # the discriminator's initial weights
         self.D = cc.PatchDiscriminator()
