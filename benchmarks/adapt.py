@@ -190,13 +190,14 @@ def report(args, rows, drags, name="adapt"):
              ">= 0.9); diversity = mean pairwise RMS pixel distance of 64 samples (0-255), and over the "
              "source's; correspondence = mediapipe landmarks of the same 32 latents before/after.", "",
              "| domain | model | SWD | / source | copy ratio | samples nearer a shot | diversity | / source | "
-             "faces kept | landmark median px | min (load) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "faces kept | landmark median px | CPU min (wall min, load) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         kept = f"{r['kept']}/{r['source_faces']}" if "kept" in r else ""
         lines.append(f"| {r['domain']} | {r['model']} | {f(r.get('swd'), '.1f')} | {f(r.get('swd_ratio'))} | "
                      f"{f(r.get('copy_median'))} | {f(r.get('copy_below'), '.0%')} | {f(r.get('diversity'), '.1f')} | "
                      f"{f(r.get('diversity_ratio'))} | {kept} | {f(r.get('median_px'))} | "
-                     f"{f(r.get('wall_min'), '.1f')}{' (' + f(r.get('load'), '.1f') + ')' if 'load' in r else ''} |")
+                     f"{f(r.get('cpu_min'), '.1f')}" + (f" ({f(r.get('wall_min'), '.1f')}, {f(r.get('load'), '.1f')})"
+                                                      if 'load' in r else "") + " |")
     lines += ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
               f"seeds {args.drag_seeds}, {args.drag_steps} steps max): median landmark motion along the request / "
               "requested length.", "", "| domain | method | median motion | faces lost |", "|---|---|---|---|"]
