@@ -184,7 +184,10 @@ def main(argv=None):
 def report(args, rows, drags, name="adapt"):
     f = lambda v, p=".2f": "" if v is None else format(v, p)
     lines = [f"Few-shot adaptation of `{args.model}` to 10 shots per domain, {args.steps} steps "
-             f"(`python -m benchmarks.adapt --steps {args.steps}{' --ablation' if args.ablation else ''} "
+             f"(`python -m benchmarks.adapt --domains {','.join(dict.fromkeys(r['domain'] for r in rows))} "
+             f"--steps {args.steps}{' --ablation' if args.ablation else ''}"
+             f"{' --variants ' + args.variants if getattr(args, 'variants', None) else ''}"
+             f"{' --no-drags' if not drags else f' --drag-seeds {args.drag_seeds} --drag-steps {args.drag_steps}'} "
              f"--mp-python MP_VENV/bin/python`). SWD x 1e3 to 200 held-out targets (lower is closer); copy "
              "ratio = median over 64 samples of nearest distance to the shots / to 10 held-out targets (pass "
              ">= 0.9); diversity = mean pairwise RMS pixel distance of 64 samples (0-255), and over the "
