@@ -201,7 +201,7 @@ def report(args, rows, drags, name="adapt"):
                      f"{f(r.get('diversity_ratio'))} | {kept} | {f(r.get('median_px'))} | "
                      f"{f(r.get('cpu_min'), '.1f')}" + (f" ({f(r.get('wall_min'), '.1f')}, {f(r.get('load'), '.1f')})"
                                                       if 'load' in r else "") + " |")
-    lines += ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
+    lines += [] if not drags else ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
               f"seeds {args.drag_seeds}, {args.drag_steps} steps max): median landmark motion along the request / "
               "requested length.", "", "| domain | method | median motion | faces lost |", "|---|---|---|---|"]
     for d, summary in drags.items():
