@@ -1,7 +1,7 @@
 """Few-shot adaptation: a generator of your own kind of image from about ten pictures, with the
 source model's latent space still aligned (so drags, mixing, interpolation and SeFa keep working).
 
-    python -m training.adapt --images DIR --out MODEL.safetensors [--model ID_OR_FILE] [--steps 400]
+    python -m training.adapt --images DIR --out MODEL.safetensors [--model ID_OR_FILE] [--steps 300]
     python -m training.adapt --images DIR --out MODEL.safetensors --resume --steps 800   # go on
 
 The source (the bundled face model unless `--model`) is copied; its copy's synthesis network is
