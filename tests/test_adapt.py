@@ -210,3 +210,22 @@ def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
     assert checkpoints.presets(path) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
     with pytest.raises(Exception, match="3 to 50 pictures"):
         list(tab_adapt.start([], 2, checkpoints.DEFAULT_MODEL, None))
+
+
+def test_benchmark_measures_tell_near_from_far_and_copies_from_new():
+    """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
+    set, and a copier of the shots scores far below a generator's fresh samples."""
+    from benchmarks.adapt import copy_ratio
+    from benchmarks.swd import mean_pairwise, swd
+    G = face_model()
+    with torch.no_grad():
+        a = G(torch.randn(60, G.z_dim, generator=torch.Generator().manual_seed(1)))
+        b = G(torch.randn(60, G.z_dim, generator=torch.Generator().manual_seed(2)))
+    blurred = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(b[:30], 4), scale_factor=4,
+                                              mode="bilinear")
+    near, far = swd(a[:30], b[:30], patches=64)["mean"], swd(a[:30], blurred, patches=64)["mean"]
+    assert near < 0.7 * far
+    shots, held = b[:10], b[10:]
+    copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
+    assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
+    assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])
