@@ -17,7 +17,7 @@ import checkpoints
 import limits
 from apps.engines import ENGINES
 from ui import guard as ug
-from ui import disk, runs, scratch, sessions, tab_dcgan, tab_drag, tab_invert, tab_latent
+from ui import disk, runs, scratch, sessions, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent
 from ui.context import DEFAULT, STORE
 from ui.drag_image import new_image
 from ui.state import DragState
@@ -38,6 +38,8 @@ def build():
             tab_invert.build(uploads, state, drag_outputs, show_chain)
         with gr.Tab("DCGAN"):
             tab_dcgan.build()
+        with gr.Tab("Adapt"):
+            tab_adapt.build(start_inputs[0], uploads)   # start_inputs[0]: the Drag tab's model box
         # the first image, as soon as the page opens (the API has /new_image for it)
         demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
         # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/runs.py)

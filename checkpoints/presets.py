@@ -15,6 +15,8 @@ replaces the `presets/` folder (read at call time: tests, or an operator's own c
 `presets(id)` holds a section for every engine the registry or the file names, and answers {} for
 any other engine: an engine declared anywhere (dragcore.engine) gets its defaults, and this
 module needs no list of engines (nor torch).
+A model *file* (not a registry id) gets the presets its metadata carries (`presets`: an adapted
+model keeps its source's, `training.adapt`), else the engines' defaults.
 """
 import json
 import os
@@ -52,7 +54,7 @@ def presets(model_id, calibrated=True):
     try:
         info = get_info(model_id)
     except ValueError:
-        return Presets()
+        return file_presets(model_id)
     out = Presets({e: {k: float(v) for k, v in table.items() if v is not None} for e, table in info.presets.items()})
     path = presets_path(info.id)
     if calibrated and path.is_file():
@@ -68,4 +70,22 @@ def presets(model_id, calibrated=True):
             if not isinstance(chosen, dict):
                 raise PresetError(f"{path}: '{engine}' must be an object of settings")
             out[engine] = {**out[engine], **chosen}
+    return out
+
+
+def file_presets(path):
+    """The presets a .safetensors file's metadata carries (`Presets`: empty when none or not a file)."""
+    out = Presets()
+    p = Path(str(path)).expanduser()
+    if p.suffix != ".safetensors" or not p.is_file():
+        return out
+    from stylegan import CheckpointError, read_metadata   # lazy: torch only when a file is asked about
+    try:
+        data = json.loads(read_metadata(p).get("presets") or "{}")
+    except (CheckpointError, OSError, json.JSONDecodeError, RecursionError):
+        return out
+    if isinstance(data, dict):
+        for engine, chosen in data.items():
+            if is_engine_key(engine) and isinstance(chosen, dict):
+                out[engine] = dict(chosen)
     return out

@@ -26,7 +26,8 @@ LAYERS = [
     ("hubguard",),                          # Hub deadlines: reads its settings from limits
     ("checkpoints",),                       # the registry: loads stylegan / dcgan, guarded by hubguard
     ("apps",),                              # tool tier from here on: engine table, drag CLI
-    ("training", "ui"),                     # weights' tools; the Gradio app's handlers (use apps)
+    ("training",),                          # weights' tools (use apps)
+    ("ui",),                                # the Gradio app's handlers (the Adapt tab runs training.adapt)
     ("benchmarks",),                        # measure the libraries, training's teacher and ui's runner
     ("checkpoints.__main__", "dcgan.__main__", "draggan.__main__", "freedrag.__main__", "stabledrag.__main__",
      "latent.__main__", "training.__main__"),   # entry points: `python -m pkg`

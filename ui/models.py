@@ -240,5 +240,19 @@ def card(model):
     if choice == UPLOAD or choice.startswith(UPLOAD + ":"):
         return "Your uploaded model: used in this session only; its shape is read from the file."
     if choice not in {m.id for m in checkpoints.list_models()}:
-        return f"The file the app was started with ({os.path.basename(choice)})."
+        adapted = _adapted_card(choice)
+        return adapted or f"The file the app was started with ({os.path.basename(choice)})."
     return describe.card(checkpoints.get_info(choice))
+
+
+def _adapted_card(path):
+    """One line about an adapted model file (training.adapt's card in its metadata), else None."""
+    import json
+    try:
+        card = json.loads(stylegan.read_metadata(path).get("adapted") or "null")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(card, dict):
+        return None
+    return (f"An adapted model ({os.path.basename(path)}): {card.get('from_model')} fine-tuned on {card.get('shots')} "
+            f"pictures for {card.get('steps')} steps; drags use its source's presets.")

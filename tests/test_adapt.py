@@ -1,0 +1,231 @@
+"""Few-shot adaptation (training.adapt) on generated pictures only: a few real steps move the model
+toward the pictures while each latent keeps its layout, a resumed run equals a straight one bit for
+bit, the written file is a first-class model (loads with --model, carries its card and its source's
+presets), and every bad input is one line with exit code 2."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import checkpoints
+import stylegan
+from drag_testing import face_model, saved_small_G, small_G
+from stylegan.imageops import to_uint8
+from training import adapt as ta
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _sepia(img):
+    grey = img.mean(1, keepdim=True)
+    return torch.cat([grey * 0.9 + 0.25, grey * 0.8 + 0.05, grey * 0.6 - 0.15], 1).clamp(-1, 1)
+
+
+def _write(images, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, a in enumerate(to_uint8(images)):
+        Image.fromarray(a).save(folder / f"{i:02d}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sepia_shots(tmp_path_factory):
+    """Six sepia renderings of the shipped model's own faces (generated pictures, never photos)."""
+    G = face_model()
+    with torch.no_grad():
+        img = G(torch.randn(6, G.z_dim, generator=torch.Generator().manual_seed(11)), truncation_psi=0.7)
+    return _write(_sepia(img), tmp_path_factory.mktemp("sepia"))
+
+
+def test_steps_move_toward_the_pictures_and_keep_each_latents_layout(sepia_shots, tmp_path):
+    S = face_model()
+    shots, names, notes = ta.read_shots(sepia_shots, 64)
+    assert len(names) == 6 and not notes
+    a = ta.Adapter(S, shots, ta.Settings(steps=12, batch=4, lr=0.002))
+    z = torch.randn(16, S.z_dim, generator=torch.Generator().manual_seed(3))
+    src, before = a.samples(z, 0.7)
+    assert torch.equal(src, before)                           # a copy of the source to start with
+    gap0 = ta.colour_gap(before, shots)
+    out = tmp_path / "m.safetensors"
+    assert ta.train(a, 12, out, lambda: {}, progress=False, save_every=100)
+    _, after = a.samples(z, 0.7)
+    assert ta.colour_gap(after, shots) < 0.8 * gap0           # the domain gap falls
+    rows = list(__import__("csv").DictReader(open(ta.run_dir(out) / "losses.csv")))
+    assert [int(r["step"]) for r in rows] == list(range(1, 13)) and (ta.run_dir(out) / "loss_curves.png").is_file()
+    # correspondence: each adapted image is nearest (normalised grey layout) to its own source image
+    def layout(x):
+        g = x.mean(1).flatten(1)
+        return (g - g.mean(1, keepdim=True)) / g.std(1, keepdim=True)
+    d = torch.cdist(layout(after), layout(src))
+    assert (d.argmin(1) == torch.arange(16)).float().mean() >= 0.9
+    # mapping and warp pathway untouched: the latent space is the source's
+    G = stylegan.load(out)
+    for k, v in S.state_dict().items():
+        if k.startswith("mapping.") or k.startswith("synthesis.warp."):
+            assert torch.equal(G.state_dict()[k], v), k
+
+
+def _tiny_shots(folder, n=4, size=(64, 64)):
+    G = small_G()
+    with torch.no_grad():
+        img = _sepia(G(torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(5))))
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, a in enumerate(to_uint8(img)):
+        Image.fromarray(a).resize(size).save(folder / f"{i}.png")
+    return folder
+
+
+def test_two_plus_two_resumed_steps_equal_four_straight(tmp_path, capsys):
+    model = saved_small_G(tmp_path)
+    shots = _tiny_shots(tmp_path / "shots")
+    common = ["--images", str(shots), "--model", model, "--batch", "4", "--no-progress", "--save-every", "1"]
+    assert ta.main(common + ["--out", str(tmp_path / "a.safetensors"), "--steps", "2"]) == 0
+    assert ta.main(common + ["--out", str(tmp_path / "a.safetensors"), "--steps", "4", "--resume"]) == 0
+    assert ta.main(common + ["--out", str(tmp_path / "b.safetensors"), "--steps", "4"]) == 0
+    a, b = stylegan.load(tmp_path / "a.safetensors"), stylegan.load(tmp_path / "b.safetensors")
+    sa, sb = a.state_dict(), b.state_dict()
+    assert any(not torch.equal(sa[k], small_G().state_dict()[k]) for k in sa)     # it trained
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)                             # bit-exact
+    ca = torch.load(ta.run_dir(tmp_path / "a.safetensors") / "state.pt", weights_only=True)
+    cb = torch.load(ta.run_dir(tmp_path / "b.safetensors") / "state.pt", weights_only=True)
+    assert ca["step"] == cb["step"] == 4 and all(torch.equal(ca["D"][k], cb["D"][k]) for k in ca["D"])
+    rows = (ta.run_dir(tmp_path / "a.safetensors") / "losses.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    # the file is a first-class model: its card and its source's presets travel in the metadata
+    meta = stylegan.read_metadata(tmp_path / "a.safetensors")
+    card = json.loads(meta["adapted"])
+    assert card["shots"] == 4 and card["steps"] == 4 and card["from_model"] == "g.safetensors"
+    assert card["settings"]["dcl"] == ta.Settings().dcl and "adapted from g.safetensors" in meta["source"]
+    # stopping between checkpoints keeps the last completed step usable
+    calls = iter(range(100))
+    ad = ta.Adapter(stylegan.load(model), ta.read_shots(shots, 64)[0], ta.Settings(batch=4))
+    assert not ta.train(ad, 10, tmp_path / "c.safetensors", lambda: {}, stop=lambda: next(calls) >= 3,
+                        progress=False, save_every=50)
+    assert torch.load(ta.run_dir(tmp_path / "c.safetensors") / "state.pt", weights_only=True)["step"] == 3
+    stylegan.load(tmp_path / "c.safetensors")
+    capsys.readouterr()
+
+
+def test_adapted_model_carries_the_source_presets_into_every_cli(tmp_path, capsys):
+    """An adapted file of the bundled model drags with the bundled model's presets (read from its metadata)."""
+    S = face_model()
+    shots = _write(_sepia(S(torch.randn(3, S.z_dim, generator=torch.Generator().manual_seed(1)))).detach(),
+                   tmp_path / "shots")
+    out = tmp_path / "faces_sepia.safetensors"
+    assert ta.main(["--images", str(shots), "--out", str(out), "--steps", "1", "--batch", "3", "--no-progress"]) == 0
+    assert checkpoints.presets(str(out)) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
+    assert checkpoints.presets(str(out))["draggan"]          # the bundled model's calibrated ones, not {}
+    from apps.drag_cli import model_presets
+    assert model_presets(str(out), "freedrag") == checkpoints.presets(checkpoints.DEFAULT_MODEL)["freedrag"]
+    G = checkpoints.load(str(out))
+    assert G.synthesis.warp is not None                      # the warp pathway carried over
+    from latent.__main__ import main as latent_main
+    assert latent_main(["mix", "--model", str(out), "--out", str(tmp_path / "mix.png")]) == 0
+    capsys.readouterr()
+
+
+def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
+    model = saved_small_G(tmp_path)
+
+    def run(images, out=None, *extra):
+        code = ta.main(["--images", str(images), "--out", str(out or tmp_path / "o.safetensors"), "--model", model,
+                        "--steps", "1", "--batch", "3", "--no-progress", *extra])
+        err = capsys.readouterr().err.strip()
+        return code, err
+
+    few = _tiny_shots(tmp_path / "few", n=2)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no pictures")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    in_dir = _tiny_shots(tmp_path / "withfifo", n=3)
+    os.mkfifo(in_dir / "pipe.png")
+    cases = [(few, "2 images; adaptation needs at least 3"), (empty, "no images in the folder"),
+             (fifo, "is a FIFO"), ("/dev/null", "is a device"), (in_dir, "pipe.png is a FIFO"),
+             (tmp_path / "nowhere", "no such folder")]
+    for images, msg in cases:
+        code, err = run(images)
+        assert code == 2 and msg in err and len(err.splitlines()) == 1 and "Traceback" not in err, (images, err)
+    assert not (tmp_path / "o.safetensors").exists()
+    ok = _tiny_shots(tmp_path / "ok", n=3, size=(80, 60))            # another size and aspect: cropped, resized
+    assert run(ok)[0] == 0
+    code, err = run(ok)                                              # the output exists now
+    assert code == 2 and "already exists" in err and "--force" in err
+    code, err = run(ok, None, "--force")
+    assert code == 0 and "centre-cropped to a square, then resized to 64x64" in err
+    code, err = run(ok, tmp_path / "x.safetensors", "--resume")
+    assert code == 2 and "no checkpoint" in err
+    code, err = run(ok, "/dev/null")
+    assert code == 2 and "give a .safetensors file name" in err
+    os.mkfifo(tmp_path / "p.safetensors")
+    code, err = run(ok, tmp_path / "p.safetensors")
+    assert code == 2 and "is a FIFO" in err
+
+
+@pytest.mark.slow
+@pytest.mark.integration   # a subprocess interrupted with SIGINT (~6 s idle, ~20 s on a loaded machine)
+def test_ctrl_c_keeps_the_last_checkpoint_and_exits_130(tmp_path):
+    model = saved_small_G(tmp_path)
+    shots = _tiny_shots(tmp_path / "shots")
+    out = tmp_path / "m.safetensors"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "training.adapt", "--images", str(shots), "--out", str(out),
+                          "--model", model, "--steps", "100000", "--batch", "4", "--save-every", "5",
+                          "--no-progress"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    csv_path = ta.run_dir(out) / "losses.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out.is_file() and len(csv_path.read_text().splitlines()) > 3):
+        time.sleep(0.2)
+    p.send_signal(2)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-1000:]
+    assert "stopped at step" in err and "Traceback" not in err
+    ck = torch.load(ta.run_dir(out) / "state.pt", weights_only=True)
+    card = json.loads(stylegan.read_metadata(out)["adapted"])
+    assert card["steps"] == ck["step"] > 0                     # the model file is the last checkpoint
+    stylegan.load(out)
+
+
+def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
+    """The Adapt tab's handlers on the shipped model: frames stream, the end offers the file, and
+    'Use this model' makes it the model box's value, loaded by the store with its source's presets."""
+    from ui import tab_adapt
+    from ui.context import get_model
+    files = sorted(str(p) for p in Path(sepia_shots).glob("*.png"))[:3]
+    frames = list(tab_adapt.start(files, 2, checkpoints.DEFAULT_MODEL, None))
+    status, curves, compare, path, button = frames[-1]
+    assert "Done at step 2/2" in status and Path(curves).is_file() and compare.size[0] >= 512
+    assert path and json.loads(stylegan.read_metadata(path)["adapted"])["shots"] == 3
+    update, note = tab_adapt.use_model(path)
+    assert update["value"] == path and (update["choices"][-1][1] == path) and "Drag tab" in note
+    assert get_model(path).synthesis.warp is not None
+    assert checkpoints.presets(path) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
+    with pytest.raises(Exception, match="3 to 50 pictures"):
+        list(tab_adapt.start([], 2, checkpoints.DEFAULT_MODEL, None))
+
+
+def test_benchmark_measures_tell_near_from_far_and_copies_from_new():
+    """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
+    set, and a copier of the shots scores far below a generator's fresh samples."""
+    from benchmarks.adapt import copy_ratio
+    from benchmarks.swd import mean_pairwise, swd
+    G = face_model()
+    with torch.no_grad():
+        a = G(torch.randn(60, G.z_dim, generator=torch.Generator().manual_seed(1)))
+        b = G(torch.randn(60, G.z_dim, generator=torch.Generator().manual_seed(2)))
+    blurred = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(b[:30], 4), scale_factor=4,
+                                              mode="bilinear")
+    near, far = swd(a[:30], b[:30], patches=64)["mean"], swd(a[:30], blurred, patches=64)["mean"]
+    assert near < 0.7 * far
+    shots, held = b[:10], b[10:]
+    copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
+    assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
+    assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])

@@ -1,0 +1,461 @@
+"""Few-shot adaptation: a generator of your own kind of image from about ten pictures, with the
+source model's latent space still aligned (so drags, mixing, interpolation and SeFa keep working).
+
+    python -m training.adapt --images DIR --out MODEL.safetensors [--model ID_OR_FILE] [--steps 300]
+    python -m training.adapt --images DIR --out MODEL.safetensors --resume --steps 800   # go on
+
+The source (the bundled face model unless `--model`) is copied; its copy's synthesis network is
+fine-tuned toward the pictures while the mapping network and the warp pathway stay frozen, so a
+latent means the same face layout before and after. The objective (training.correspondence,
+training.diffaug): the adversarial loss of a small discriminator that sees every image through
+differentiable augmentation, whole images only for latents near a few anchors and patches for
+all others, plus the distance-consistency loss to the frozen source; optionally FreezeD.
+
+The run folder `MODEL.run/` (beside the output) holds `state.pt` (generator, discriminator,
+optimisers, random state, step: read only with torch.load(weights_only=True)), `losses.csv` and
+`loss_curves.png`, rewritten at every checkpoint. MODEL is written at every checkpoint too
+(atomically), so Ctrl-C or Stop leaves the last checkpoint usable. `--resume` continues to a new
+`--steps` total; 2 + 2 resumed steps give the same weights as 4 straight ones.
+
+The output is the same safetensors format, loadable everywhere with `--model FILE`; its metadata
+carries the model card (`adapted`: from what, how many pictures, the settings, the cost) and the
+source's engine presets (`presets`, read by checkpoints.presets).
+"""
+import csv
+import json
+import os
+import signal
+import stat
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+
+import checkpoints
+import stylegan
+from stylegan.io import read_metadata
+
+from . import correspondence as cc
+from .diffaug import augment
+from .shots import ShotError, read_shots
+
+CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap"]
+DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
+
+
+@dataclass
+class Settings:
+    steps: int = 300            # total steps (a resumed run counts the earlier ones)
+    batch: int = 8              # latents per step (and pictures per discriminator step)
+    lr: float = 0.001           # generator (synthesis) Adam learning rate
+    d_lr: float = 0.002         # discriminator Adam learning rate
+    dcl: float = 1000.0         # weight of the distance-consistency loss (0: off; Ojha et al. use 1e3)
+    anchors: int = 10           # anchor latents judged as whole images (0: every latent judged whole)
+    anchor_sigma: float = 0.05  # spread of the latents drawn around an anchor, in z units
+    augment: str = "color,translation,cutout"   # DiffAugment policy ("" for none)
+    freeze_d: int = 0           # FreezeD: the discriminator's first blocks kept at their warm-up weights
+    d_warmup: int = 0           # steps at the start where only the discriminator learns
+    seed: int = 0
+
+    def policy(self):
+        return tuple(p for p in self.augment.split(",") if p)
+
+
+class AdaptError(ValueError):
+    """A run that cannot start or resume (one line)."""
+
+
+def check_settings(s, n_shots=None):
+    for name in ("steps", "batch"):
+        if getattr(s, name) < 1:
+            raise AdaptError(f"--{name} must be at least 1, got {getattr(s, name)}")
+    if s.batch < 3 and s.dcl > 0:
+        raise AdaptError("--batch must be at least 3 with the distance-consistency loss (it compares each sample "
+                         "with the others)")
+    for name in ("lr", "d_lr"):
+        if not 0 < getattr(s, name) <= 0.1:
+            raise AdaptError(f"--{name.replace('_', '-')} must be in (0, 0.1], got {getattr(s, name)}")
+    if not 0 <= s.dcl <= 1e4 or s.anchors < 0 or not 0 <= s.anchor_sigma <= 10 or s.d_warmup < 0:
+        raise AdaptError("--dcl must be in [0, 1e4], --anchors and --d-warmup >= 0, --anchor-sigma in [0, 10]")
+    if not 0 <= s.freeze_d <= 3:
+        raise AdaptError(f"--freeze-d must be 0-3 (the discriminator has 4 blocks), got {s.freeze_d}")
+    bad = [p for p in s.policy() if p not in ("color", "translation", "cutout")]
+    if bad:
+        raise AdaptError(f"--augment: unknown transform {bad[0]!r} (color, translation, cutout)")
+
+
+def colour_gap(fake, real):
+    """|per-channel mean difference| + |per-channel std difference|, averaged: a cheap, logged domain gap."""
+    f, r = fake.detach().float(), real.float()
+    return float((f.mean((0, 2, 3)) - r.mean((0, 2, 3))).abs().mean() + (f.std((0, 2, 3)) - r.std((0, 2, 3))).abs().mean())
+
+
+class Adapter:
+    """One adaptation run: the frozen source, the adapted copy, the discriminator, the optimisers
+    and one random stream; `step()` is one step, `state()` / `load_state()` make it resumable."""
+
+    def __init__(self, source, shots, settings=None):
+        self.s = settings or Settings()
+        self.src = source.eval().requires_grad_(False)
+        self.G = stylegan.Generator(source.config)
+        self.G.load_state_dict(source.state_dict())
+        self.G.eval().requires_grad_(False)
+        self.G.synthesis.requires_grad_(True)
+        if self.G.synthesis.warp is not None:
+            self.G.synthesis.warp.requires_grad_(False)
+        for name, p in self.G.synthesis.named_parameters():
+            if name.endswith("noise_scale"):   # free noise strengths let the discriminator ask for speckle
+                p.requires_grad_(False)
+        self.shots = shots.float()
+        torch.manual_seed(self.s.seed)   # the discriminator's initial weights
+        self.D = cc.PatchDiscriminator()
+        self.params = [p for p in self.G.synthesis.parameters() if p.requires_grad]
+        self.opt = torch.optim.Adam(self.params, lr=self.s.lr, betas=(0.0, 0.99))
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.s.d_lr, betas=(0.0, 0.99))
+        self.rng = torch.Generator().manual_seed(self.s.seed)
+        self.anchor_z = torch.randn(max(self.s.anchors, 1), source.z_dim,
+                                    generator=torch.Generator().manual_seed(self.s.seed + 1))
+        self.stages = tuple(r for r in DCL_STAGES if r in self.G.synthesis.block_resolutions)
+        self.step_n, self.wall_s = 0, 0.0
+        if self.s.freeze_d and not self.s.d_warmup:
+            self.D.freeze(self.s.freeze_d)
+
+    def _latents(self, anchor):
+        s = self.s
+        if anchor and s.anchors:
+            idx = torch.randint(0, s.anchors, (s.batch,), generator=self.rng)
+            return self.anchor_z[idx] + s.anchor_sigma * torch.randn(s.batch, self.src.z_dim, generator=self.rng)
+        return torch.randn(s.batch, self.src.z_dim, generator=self.rng)
+
+    def step(self):
+        """One step; returns its CSV row (floats)."""
+        s = self.s
+        level = "image" if not s.anchors or self.step_n % 2 == 0 else "patch"
+        z = self._latents(level == "image")
+        real = self.shots[torch.randint(0, len(self.shots), (s.batch,), generator=self.rng)]
+        with torch.no_grad():
+            ws = self.src.mapping(z)
+            src_feats = self.src.synthesis.run(ws, keep=self.stages)[1] if s.dcl else {}
+        train_g = self.step_n >= s.d_warmup
+        if self.step_n == s.d_warmup and s.freeze_d and s.d_warmup:
+            self.D.freeze(s.freeze_d)
+        row = dict(step=self.step_n + 1, level=level, loss_G=float("nan"), dcl=float("nan"))
+        if train_g:
+            self.D.requires_grad_(False)
+            img, feats = self.G.synthesis.run(ws, keep=self.stages)
+            adv = cc.g_adv(self.D, augment(img, self.rng, s.policy()), level)
+            dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
+            self.opt.zero_grad(set_to_none=True)
+            (adv + s.dcl * dcl).backward()
+            self.opt.step()
+            row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()))
+            fake = img.detach()
+        else:
+            with torch.no_grad():
+                fake = self.G.synthesis(ws)
+        self.D.requires_grad_(True)
+        if s.freeze_d and self.step_n >= s.d_warmup:
+            self.D.freeze(s.freeze_d)
+        loss_d, d_real, d_fake = cc.d_adv(self.D, augment(real, self.rng, s.policy()),
+                                          augment(fake, self.rng, s.policy()), level)
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_D.step()
+        self.step_n += 1
+        row.update(loss_D=float(loss_d.detach()), D_real=float(d_real), D_fake=float(d_fake),
+                   colour_gap=colour_gap(fake, self.shots))
+        return row
+
+    @torch.no_grad()
+    def samples(self, z, psi=1.0):
+        """(source images, adapted images) of the same latents."""
+        ws = self.src.mapping(z, truncation_psi=psi)
+        return self.src.synthesis(ws), self.G.synthesis(ws)
+
+    # --- resuming ----------------------------------------------------------------------------
+    def state(self):
+        return dict(G=self.G.state_dict(), D=self.D.state_dict(), opt=self.opt.state_dict(),
+                    opt_D=self.opt_D.state_dict(), rng=self.rng.get_state(), step=self.step_n,
+                    wall_s=self.wall_s, settings={k: v for k, v in asdict(self.s).items() if k != "steps"})
+
+    def load_state(self, ck):
+        mine = {k: v for k, v in asdict(self.s).items() if k != "steps"}
+        if ck.get("settings") != mine:
+            diff = sorted(k for k in mine if (ck.get("settings") or {}).get(k) != mine[k])
+            raise AdaptError(f"--resume: the checkpoint was made with other settings ({', '.join(diff)}); "
+                             f"give the same ones, or start again with --force")
+        self.G.load_state_dict(ck["G"])
+        if self.s.freeze_d and ck["step"] >= self.s.d_warmup:
+            self.D.freeze(self.s.freeze_d)
+        self.D.load_state_dict(ck["D"])
+        self.opt.load_state_dict(ck["opt"])
+        self.opt_D.load_state_dict(ck["opt_D"])
+        self.rng.set_state(ck["rng"])
+        self.step_n, self.wall_s = ck["step"], ck["wall_s"]
+
+    def export(self):
+        """The adapted generator (eval mode, no gradients), separate from the training copy."""
+        G = stylegan.Generator(self.G.config)
+        G.load_state_dict(self.G.state_dict())
+        return G.eval().requires_grad_(False)
+
+
+# --- files ------------------------------------------------------------------------------------------
+def run_dir(out):
+    out = Path(out)
+    return out.with_name(out.name[:-len(".safetensors")] + ".run" if out.name.endswith(".safetensors")
+                         else out.name + ".run")
+
+
+def model_card(adapter, source_spec, n_shots, images, seconds, command):
+    """The metadata an adapted file carries: the source's card, then what this adaptation did."""
+    meta = {}
+    spec = str(source_spec)
+    path = Path(spec) if checkpoints.looks_like_path(spec) else checkpoints.cached_path(checkpoints.get_info(spec))
+    if path is not None and str(path).endswith(".safetensors") and Path(path).is_file():
+        meta = {k: v for k, v in read_metadata(path).items() if k not in ("format", "version", "config")}
+    lineage = meta.get("source", "")
+    meta["source"] = f"adapted from {Path(spec).name if checkpoints.looks_like_path(spec) else spec}" + \
+        (f" ({lineage})" if lineage else "")
+    meta["adapted"] = json.dumps(dict(from_model=Path(spec).name if checkpoints.looks_like_path(spec) else spec,
+                                      shots=n_shots, images=images, steps=adapter.step_n,
+                                      settings={k: v for k, v in asdict(adapter.s).items() if k != "steps"},
+                                      frozen="mapping network, warp pathway", wall_seconds=round(seconds),
+                                      command=command))
+    meta["presets"] = json.dumps(checkpoints.presets(spec))
+    return meta
+
+
+def write_outputs(adapter, out, meta, rows_csv, plot=True):
+    folder = run_dir(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "state.pt.tmp"
+    torch.save(adapter.state(), tmp)
+    os.replace(tmp, folder / "state.pt")
+    stylegan.save(adapter.export(), out, **meta)
+    if plot:
+        plot_losses(rows_csv, folder / "loss_curves.png")
+
+
+def _drop_rows_after(csv_path, step):
+    """A resumed run restarts at its checkpoint: rows the interrupted run logged after it go."""
+    with open(csv_path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= step]
+    with open(csv_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def plot_losses(csv_path, png_path):
+    """G and D adversarial losses and the distance-consistency term per step, like the DCGAN trainer's curves."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))
+    for key, label in (("loss_D", "D"), ("loss_G", "G (adversarial)")):
+        pts = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "", "nan")]
+        if pts:
+            ax[0].plot(*zip(*pts), label=label, lw=0.8)
+    ax[0].set_xlabel("step"), ax[0].set_ylabel("softplus loss"), ax[0].legend(), ax[0].set_title("adversarial losses")
+    for key, label in (("dcl", "distance consistency"), ("colour_gap", "colour gap to the pictures")):
+        pts = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "", "nan")]
+        if pts:
+            ax[1].plot(*zip(*pts), label=label, lw=0.8)
+    ax[1].set_xlabel("step"), ax[1].legend(), ax[1].set_title("what keeps the layout / domain gap")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+    return png_path
+
+
+def check_out(out, force, resume):
+    """Refuse an output that is not a writable regular-file path, or that exists without --force/--resume."""
+    out = Path(out)
+    if not out.name.endswith(".safetensors"):
+        raise AdaptError(f"--out {out}: give a .safetensors file name")
+    try:
+        mode = os.stat(out).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or special file"
+        raise AdaptError(f"--out {out}: is {kind}, not a file the model can be written to")
+    state = run_dir(out) / "state.pt"
+    if resume:
+        if not state.is_file():
+            raise AdaptError(f"--resume: no checkpoint at {state} (run without --resume to start)")
+    elif (mode is not None or state.exists()) and not force:
+        raise AdaptError(f"--out {out}: already exists (its run folder: {run_dir(out)}); --resume to continue it, "
+                         f"--force to start again and overwrite it")
+
+
+def train(adapter, until, out, meta_fn, stop=lambda: False, save_every=50, progress=True, on_row=None):
+    """Step `adapter` until step `until` or `stop()`; checkpoints (state + MODEL) every `save_every`
+    steps and at the end. Returns True if it ran to `until`."""
+    folder = run_dir(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / "losses.csv"
+    if csv_path.exists():
+        _drop_rows_after(csv_path, adapter.step_n)
+    else:
+        with open(csv_path, "w", newline="") as f:
+            csv.DictWriter(f, fieldnames=CSV_FIELDS).writeheader()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=until, initial=adapter.step_n, desc="adapt", unit="step", file=sys.stderr)
+    t0, base = time.time(), adapter.wall_s
+    done_steps, plotted = adapter.step_n, time.time()
+    try:
+        with open(csv_path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+            while adapter.step_n < until and not stop():
+                row = adapter.step()
+                adapter.wall_s = base + time.time() - t0
+                row["wall_s"] = adapter.wall_s
+                writer.writerow({k: (f"{v:.5f}" if isinstance(v, float) else v) for k, v in row.items()})
+                if on_row:
+                    on_row(row)
+                if bar:
+                    bar.update(1)
+                    bar.set_postfix(D=f"{row['loss_D']:.3f}", G=f"{row['loss_G']:.3f}", dcl=f"{row['dcl']:.4f}")
+                if adapter.step_n % save_every == 0 or adapter.step_n == until:
+                    f.flush()
+                    redraw = time.time() - plotted > 60
+                    write_outputs(adapter, out, meta_fn(), csv_path, plot=redraw)
+                    plotted = time.time() if redraw else plotted
+                    done_steps = adapter.step_n
+            f.flush()
+        if adapter.step_n != done_steps:   # stopped between checkpoints: this step is complete, keep it
+            write_outputs(adapter, out, meta_fn(), csv_path, plot=False)
+        plot_losses(csv_path, folder / "loss_curves.png")
+    finally:
+        if bar:
+            bar.close()
+    return adapter.step_n >= until
+
+
+# --- the command line ---------------------------------------------------------------------------------
+def parse_args(argv):
+    import argparse
+    d = Settings()
+    p = argparse.ArgumentParser(prog="python -m training.adapt", description=__doc__.split("\n\n")[0])
+    p.add_argument("--images", required=True, metavar="DIR", help="a folder of 3-50 pictures (5-50 recommended)")
+    p.add_argument("--out", required=True, metavar="MODEL.safetensors", help="the adapted generator to write")
+    p.add_argument("--model", default=None, help="the source: a registry id or a StyleGAN2 file (default: the "
+                                                 "bundled face model)")
+    p.add_argument("--steps", type=int, default=d.steps, help=f"total steps (default {d.steps})")
+    p.add_argument("--batch", type=int, default=d.batch, help=f"latents per step (default {d.batch})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"generator learning rate (default {d.lr:g})")
+    p.add_argument("--d-lr", type=float, default=d.d_lr, help=f"discriminator learning rate (default {d.d_lr:g})")
+    p.add_argument("--dcl", type=float, default=d.dcl, help=f"distance-consistency weight, 0 = off (default {d.dcl:g})")
+    p.add_argument("--anchors", type=int, default=d.anchors,
+                   help=f"anchor latents judged as whole images; the others patch-wise; 0 = all whole (default {d.anchors})")
+    p.add_argument("--anchor-sigma", type=float, default=d.anchor_sigma, help=argparse.SUPPRESS)
+    p.add_argument("--augment", default=d.augment, help=f"DiffAugment transforms, '' for none (default {d.augment})")
+    p.add_argument("--freeze-d", type=int, default=d.freeze_d, help=f"FreezeD: discriminator blocks frozen (default {d.freeze_d})")
+    p.add_argument("--d-warmup", type=int, default=d.d_warmup, help=f"discriminator-only steps first (default {d.d_warmup})")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--resume", action="store_true", help="continue the run of --out to --steps")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out and its run folder")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+class _Interrupt:
+    """First Ctrl-C: finish the current step, checkpoint, exit 130. A second one stops at once."""
+
+    def __init__(self):
+        self.hit = False
+
+    def __call__(self, signum, frame):
+        if self.hit:
+            raise KeyboardInterrupt
+        self.hit = True
+        print("\ntraining.adapt: stopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr)
+
+
+def load_source(spec):
+    try:
+        G = checkpoints.load(spec or checkpoints.DEFAULT_MODEL)
+    except (ValueError, OSError, RuntimeError) as e:
+        raise AdaptError(f"--model: cannot load {spec or checkpoints.DEFAULT_MODEL!r}: {' '.join(str(e).split())}") from None
+    if not isinstance(G, stylegan.Generator):
+        raise AdaptError(f"--model {spec}: adaptation needs a StyleGAN2 generator, not {type(G).__name__}")
+    return G
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    a = parse_args(argv)
+    s = Settings(**{f.name: getattr(a, f.name) for f in fields(Settings)})
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    try:
+        if a.save_every < 1:
+            raise AdaptError("--save-every must be at least 1")
+        check_settings(s)
+        check_out(a.out, a.force, a.resume)
+        spec = a.model or checkpoints.DEFAULT_MODEL
+        G = load_source(spec)
+        shots, names, notes = read_shots(a.images, G.img_resolution)
+        if G.img_shape[0] != G.img_shape[1]:
+            raise AdaptError(f"--model {spec}: a {G.img_shape[0]}x{G.img_shape[1]} model; adaptation takes square models")
+        adapter = Adapter(G, shots, s)
+        if a.resume:
+            try:
+                ck = torch.load(run_dir(a.out) / "state.pt", map_location="cpu", weights_only=True)
+            except Exception as e:  # noqa: BLE001 - truncated, foreign or unsafe: one line
+                raise AdaptError(f"--resume: {run_dir(a.out) / 'state.pt'} is not a readable checkpoint "
+                                 f"({type(e).__name__})") from None
+            try:
+                adapter.load_state(ck)
+            except (KeyError, RuntimeError, ValueError, TypeError) as e:
+                if isinstance(e, AdaptError):
+                    raise
+                raise AdaptError(f"--resume: the checkpoint does not fit this model ({type(e).__name__})") from None
+            if adapter.step_n >= s.steps:
+                raise AdaptError(f"--resume: the run is already at step {adapter.step_n}; give a larger --steps")
+        elif a.force:
+            for p in (run_dir(a.out) / "state.pt", run_dir(a.out) / "losses.csv"):
+                p.unlink(missing_ok=True)
+    except (AdaptError, ShotError) as e:
+        print(f"training.adapt: {e}", file=sys.stderr)
+        return 2
+    for n in notes:
+        print(f"training.adapt: note: {n}", file=sys.stderr)
+    command = "python -m training.adapt " + " ".join(argv)
+    meta = lambda: model_card(adapter, spec, len(names), str(Path(a.images).name), adapter.wall_s, command)
+    print(f"adapting {spec} to {len(names)} pictures of {a.images} ({s.steps} steps; from step {adapter.step_n})",
+          file=sys.stderr)
+    handler = _Interrupt()
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        finished = train(adapter, s.steps, a.out, meta, stop=lambda: handler.hit, save_every=a.save_every,
+                         progress=not a.no_progress)
+    except KeyboardInterrupt:
+        print(f"training.adapt: aborted; the last checkpoint ({run_dir(a.out) / 'state.pt'}) and {a.out} are kept",
+              file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if not finished:
+        print(f"training.adapt: stopped at step {adapter.step_n}; {a.out} holds it (continue with --resume)",
+              file=sys.stderr)
+        return 130
+    print(f"{a.out}: adapted to {len(names)} pictures in {adapter.step_n} steps ({adapter.wall_s / 60:.1f} min); "
+          f"losses: {run_dir(a.out) / 'loss_curves.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

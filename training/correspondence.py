@@ -1,0 +1,84 @@
+"""Few-shot adaptation that keeps the source's latent layout (Ojha et al. 2021, "Few-shot Image
+Generation via Cross-domain Correspondence"), plus FreezeD (Mo et al. 2020).
+
+* **Distance consistency.** For a batch of latents, each sample's cosine similarities to the
+  other samples of the batch, at a few generator stages, are turned into a distribution (softmax
+  over the others). The adapted generator is asked to keep the source generator's distributions
+  (KL divergence, summed over stages, mean over samples): two latents that made similar faces
+  keep making similar pictures, so diversity and the latent-to-picture correspondence survive
+  ten shots.
+* **Anchors and a patch-level discriminator.** Only latents near a few fixed anchors are judged
+  as whole images; all others are judged only patch by patch (a logit per receptive field of an
+  intermediate discriminator map). Ten pictures can then define what whole images look like in
+  a small region of the latent space without every latent collapsing onto them.
+* **FreezeD.** The discriminator's first blocks can be frozen: low-level filters stop adapting
+  to ten pictures.
+
+The discriminator is `training.losses.Discriminator` (64 px, spectral norm) with one more 1 x 1
+head on its 8 x 8 map; images of another size are resized to 64 px before it.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .losses import Discriminator
+
+D_RES = 64
+PATCH_BLOCKS = 3            # the patch head reads the map after this many blocks (8 x 8 at 64 px)
+
+
+def pair_distributions(f):
+    """f [N, ...] -> log of each sample's softmax over its cosine similarities to the N - 1 others [N, N - 1]."""
+    f = F.normalize(f.flatten(1).float(), dim=1)
+    sim = f @ f.t()
+    n = sim.shape[0]
+    off = ~torch.eye(n, dtype=torch.bool, device=sim.device)
+    return F.log_softmax(sim[off].view(n, n - 1), dim=1)
+
+
+def distance_consistency(src_feats, tgt_feats):
+    """Sum over stages of mean_i KL(adapted_i || source_i) of the pair distributions (source detached)."""
+    total = 0.0
+    for r in src_feats:
+        log_src = pair_distributions(src_feats[r].detach())
+        log_tgt = pair_distributions(tgt_feats[r])
+        total = total + (log_tgt.exp() * (log_tgt - log_src)).sum(1).mean()
+    return total
+
+
+class PatchDiscriminator(Discriminator):
+    """The 64 px discriminator with an image-level logit and, beside it, a logit per 8 x 8 patch."""
+
+    def __init__(self, channels=(32, 64, 128, 256)):
+        super().__init__(channels)
+        sn = nn.utils.parametrizations.spectral_norm
+        self.patch_head = sn(nn.Conv2d(channels[PATCH_BLOCKS - 1], 1, 1))
+
+    def blocks(self):
+        """The conv layers in order (FreezeD freezes a prefix of them)."""
+        return [m for m in self.body if isinstance(m, nn.Conv2d)]
+
+    def freeze(self, k):
+        for conv in self.blocks()[:k]:
+            conv.requires_grad_(False)
+
+    def logits(self, img, level):
+        """'image': [N] logits; 'patch': [N * patches] logits."""
+        if img.shape[-1] != D_RES or img.shape[-2] != D_RES:
+            img = F.interpolate(img, size=(D_RES, D_RES), mode="bilinear", align_corners=False, antialias=True)
+        x = self.body[:2 * PATCH_BLOCKS](img)
+        if level == "patch":
+            return self.patch_head(x).flatten()
+        x = self.body[2 * PATCH_BLOCKS:](x)
+        return self.head(x.flatten(1)).squeeze(1)
+
+
+def g_adv(D, fake, level):
+    """Non-saturating generator loss at a level."""
+    return F.softplus(-D.logits(fake, level)).mean()
+
+
+def d_adv(D, real, fake, level):
+    """(loss, mean D(real), mean D(fake)) at a level; fakes detached."""
+    lr, lf = D.logits(real, level), D.logits(fake.detach(), level)
+    return F.softplus(-lr).mean() + F.softplus(lf).mean(), lr.detach().mean(), lf.detach().mean()

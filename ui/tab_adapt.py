@@ -1,0 +1,133 @@
+"""The Adapt tab: few-shot adaptation in the app (training.adapt). Upload a few pictures, choose the
+steps, Start (a run of this session: Stop reaches it at its next step), watch the losses and the
+same seeds rendered by the source and by the model being adapted, side by side, then "Use this
+model": the adapted file becomes a choice of the Drag tab's model box, with its source's presets.
+
+The source is the model chosen in the Drag tab. The pictures and the adapted file live in a folder
+of the app's scratch space (ui.scratch); the model is trusted by the store by its path (the path is
+made here, never typed by a user).
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import gradio as gr
+
+from ui import guard as ug
+from ui import runs, scratch
+from ui.context import STORE, get_model, model_choices
+
+MAX_STEPS = 2000
+PREVIEW_EVERY = 10      # steps between two frames of the live view
+SEEDS = range(8)        # the same seeds before and after
+
+
+def _compare(adapter):
+    """Source (top row) and adapted (bottom row) images of the same seeds, as a PIL image."""
+    import torch
+    from PIL import Image
+    from stylegan.imageops import to_uint8
+    import numpy as np
+    z = torch.stack([torch.randn(adapter.src.z_dim, generator=torch.Generator().manual_seed(s)) for s in SEEDS])
+    src, ad = adapter.samples(z, 0.7)
+    rows = [np.concatenate(list(to_uint8(x)), 1) for x in (src, ad)]
+    img = np.concatenate(rows, 0)
+    k = max(1, 512 // img.shape[1])
+    return Image.fromarray(img).resize((img.shape[1] * k, img.shape[0] * k), Image.NEAREST)
+
+
+def _outputs(status, curves=None, compare=None, result=None, use=False):
+    return status, curves, compare, result, gr.update(interactive=use)
+
+
+@ug.handler
+@runs.exclusive("adaptation", lambda note: _outputs(note))
+def start(files, steps, model, uploads):
+    """Adapt the Drag tab's model to the uploaded pictures; yields (status, loss curves, before/after,
+    the adapted file for 'Use this model', the button's state)."""
+    from training import adapt as ta
+    from training.shots import EXTENSIONS
+    steps = int(steps or 0)
+    if not 1 <= steps <= MAX_STEPS:
+        raise gr.Error(f"Steps: a number from 1 to {MAX_STEPS}", print_exception=False)
+    paths = [f if isinstance(f, str) else getattr(f, "name", None) for f in (files or [])]
+    if not paths:
+        raise gr.Error("Pictures: upload 3 to 50 pictures of your kind of image", print_exception=False)
+    folder = Path(scratch.new_folder("adapt_"))
+    shots_dir = folder / "pictures"
+    shots_dir.mkdir()
+    for i, p in enumerate(paths):
+        ext = os.path.splitext(str(p))[1].lower()
+        if ext not in EXTENSIONS:
+            raise gr.Error(f"Pictures: {os.path.basename(str(p))} is not an image ({', '.join(EXTENSIONS)})",
+                           print_exception=False)
+        shutil.copyfile(p, shots_dir / f"{i:02d}{ext}")
+    G = get_model(model, uploads)
+    if not hasattr(G, "synthesis"):
+        raise gr.Error("Adapt: choose a StyleGAN2 model in the Drag tab (this one is a DCGAN)", print_exception=False)
+    shots, names, notes = ta.read_shots(shots_dir, G.img_resolution)
+    if G.img_shape[0] != G.img_shape[1]:
+        raise gr.Error("Adapt: the model must be square", print_exception=False)
+    adapter = ta.Adapter(G, shots, ta.Settings(steps=steps))
+    out = folder / "adapted.safetensors"
+    run = runs.current()
+    spec = model if model in {m for _, m in model_choices()} and not str(model).startswith("upload") else \
+        (uploads or {}).get("name", str(model))
+    meta = lambda: ta.model_card(adapter, spec, len(names), "uploaded in the app", adapter.wall_s, "the app's Adapt tab")
+    note = (" " + " ".join(notes)) if notes else ""
+    yield _outputs(f"Adapting to {len(names)} pictures…{note}", None, _compare(adapter))
+    rows = []
+    while adapter.step_n < steps and not run.stopped:
+        until = min(steps, adapter.step_n + PREVIEW_EVERY)
+        ta.train(adapter, until, out, meta, stop=lambda: run.stopped, progress=False, save_every=steps,
+                 on_row=rows.append)
+        last = rows[-1] if rows else {}
+        yield _outputs(f"Step {adapter.step_n}/{steps}: D {last.get('loss_D', float('nan')):.3f}, "
+                       f"G {last.get('loss_G', float('nan')):.3f}, distance consistency "
+                       f"{last.get('dcl', float('nan')):.4f}.{note}",
+                       str(ta.run_dir(out) / "loss_curves.png"), _compare(adapter))
+    # every train() call above ended with a checkpoint: the file holds the last completed step
+    done = "Stopped" if adapter.step_n < steps else "Done"
+    yield _outputs(f"{done} at step {adapter.step_n}/{steps} ({adapter.wall_s / 60:.1f} min). Press 'Use this "
+                   f"model' to drag it.", str(ta.run_dir(out) / "loss_curves.png"), _compare(adapter),
+                   str(out), use=adapter.step_n > 0)
+
+
+@ug.handler
+def use_model(path):
+    """The adapted file becomes a choice of the Drag tab's model box (and is loaded now)."""
+    if not path or not Path(path).is_file():
+        raise gr.Error("Use this model: adapt a model first", print_exception=False)
+    STORE.trust(path)
+    get_model(path)
+    from stylegan import read_metadata
+    card = json.loads(read_metadata(path).get("adapted", "{}"))
+    label = f"Adapted: {card.get('from_model', 'model')} + {card.get('shots', '?')} pictures, {card.get('steps', '?')} steps"
+    return gr.update(choices=model_choices() + [(label, path)], value=path), \
+        f"'{label}' is now the Drag tab's model: press New image there."
+
+
+def build(model, uploads):
+    """The tab; `model` is the Drag tab's model box (the source, and where 'Use this model' puts the result)."""
+    gr.Markdown("Few-shot adaptation: a model of your own kind of image from a few pictures (5-50 work best), "
+                "fine-tuned from the model chosen in the Drag tab while its latent space stays aligned, so "
+                "drags and style mixing keep working (`python -m training.adapt` does the same headless). "
+                "Pictures of another size are centre-cropped to a square and resized.")
+    with gr.Row():
+        files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath")
+        with gr.Column():
+            steps = ug.Slider(10, MAX_STEPS, 300, step=10, label="Steps")
+            with gr.Row():
+                start_btn = gr.Button("Start", variant="primary")
+                stop_btn = gr.Button("Stop", variant="stop")
+            use_btn = gr.Button("Use this model", interactive=False)
+    status = gr.Markdown("")
+    with gr.Row():
+        curves = gr.Image(label="Losses", type="filepath", interactive=False)
+        compare = gr.Image(label="Same seeds: source (top) vs adapted (bottom)", type="pil", interactive=False)
+    result = gr.State(None)
+    start_btn.click(start, [files, steps, model, uploads], [status, curves, compare, result, use_btn],
+                    api_name="adapt", **runs.QUEUE)
+    stop_btn.click(lambda: runs.stop(), None, [status], api_name="adapt_stop", queue=False)
+    use_btn.click(use_model, [result], [model, status], api_name="adapt_use")
