@@ -56,6 +56,8 @@ RANGES = _Ranges({
     "scale": ("--scale", int, 1, 16),           # latent interp|mix|truncation|sefa: pixel repeat of the grid
     "grid_seeds": ("Number of --seeds", int, 1, 9),
     "crop": ("--crop", int, 0, 100_000),
+    "adapt_steps": ("Adaptation steps", int, 1, 20_000),   # training.adapt --steps, the Adapt tab
+    "adapt_batch": ("--batch", int, 1, 64),
 })
 
 # sizes of things users send (bytes, pixels, nesting)

@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 import checkpoints
+import limits
 import stylegan
 from stylegan.io import read_metadata
 
@@ -69,8 +70,10 @@ class AdaptError(ValueError):
 
 def check_settings(s, n_shots=None):
     for name in ("steps", "batch"):
-        if getattr(s, name) < 1:
-            raise AdaptError(f"--{name} must be at least 1, got {getattr(s, name)}")
+        try:
+            limits.check(f"adapt_{name}", getattr(s, name), f"--{name}")
+        except limits.LimitError as e:
+            raise AdaptError(str(e)) from None
     if s.batch < 3 and s.dcl > 0:
         raise AdaptError("--batch must be at least 3 with the distance-consistency loss (it compares each sample "
                          "with the others)")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import gradio as gr
 
+import limits
+
 from ui import guard as ug
 from ui import runs, scratch
 from ui.context import STORE, get_model, model_choices
 
-MAX_STEPS = 2000
 PREVIEW_EVERY = 10      # steps between two frames of the live view
 SEEDS = range(8)        # the same seeds before and after
 
@@ -48,9 +49,7 @@ def start(files, steps, model, uploads):
     the adapted file for 'Use this model', the button's state)."""
     from training import adapt as ta
     from training.shots import EXTENSIONS
-    steps = int(steps or 0)
-    if not 1 <= steps <= MAX_STEPS:
-        raise gr.Error(f"Steps: a number from 1 to {MAX_STEPS}", print_exception=False)
+    steps = limits.check("adapt_steps", steps, "Steps")
     paths = [f if isinstance(f, str) else getattr(f, "name", None) for f in (files or [])]
     if not paths:
         raise gr.Error("Pictures: upload 3 to 50 pictures of your kind of image", print_exception=False)
@@ -117,7 +116,7 @@ def build(model, uploads):
     with gr.Row():
         files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath")
         with gr.Column():
-            steps = ug.Slider(10, MAX_STEPS, 300, step=10, label="Steps")
+            steps = ug.ranged("adapt_steps", 300, step=10, label="Steps")
             with gr.Row():
                 start_btn = gr.Button("Start", variant="primary")
                 stop_btn = gr.Button("Stop", variant="stop")
