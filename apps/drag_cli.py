@@ -6,7 +6,8 @@ exported latent: the app's `.pt` or a `latent.safetensors`, to continue an edit)
 dragcore.sources.
 
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
-from; with an inverted photo's generator_delta.safetensors beside it) and DIR/result.json (method,
+from; with an inverted photo's generator_delta.safetensors beside it), for a photo inverted with its face
+aligned DIR/result_in_photo.png (the result back in the photo: apps.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
 `reached` needs the engine's point at the target *and* the content moved at least half way
@@ -34,6 +35,7 @@ from dragcore.config import MODES, DragConfig as C
 from dragcore.errors import DragInputError
 from dragcore.mask import load_mask
 from dragcore.protocol import DCGANAdapter, StyleGANAdapter
+from apps import in_photo
 from latent import apply_delta   # the inversion's own inverse of generator_delta
 
 
@@ -203,6 +205,9 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
             mask = load_mask(args.mask, max_pixels=limits.SIZES["image_pixels"])
         session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                               device=device)
+        photo = None
+        if args.inverted is not None and hasattr(G, "img_shape"):
+            photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))
     except ValueError as e:  # DragInputError (a ValueError) and the loaders' ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -220,6 +225,10 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
                   step_seconds=result.seconds)
     _write_png(session.report.preview(), out / "result.png")
     record["files"] = sources.save(out, session.latent, model_name, method, start)
+    if photo is not None:
+        record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)
+    elif args.inverted is not None:
+        print(f"{method}: no {in_photo.RESULT}: {args.inverted} was inverted without aligning the face (--no-align)")
     tmp = out / "result.json.tmp"
     tmp.write_text(json.dumps(record, indent=2))
     os.replace(tmp, out / "result.json")

@@ -28,6 +28,12 @@ def presets_path(model_id):
     return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{model_id}.json"
 
 
+def layout_path(model_id):
+    """`presets/<model id>.layout.json`: where the model draws a face (latent.align.Layout, written by
+    `python -m latent layout --model ID`), which photos are aligned to before inversion."""
+    return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{model_id}.layout.json"
+
+
 def presets(model_id, calibrated=True):
     """{'draggan': {setting: value}, 'freedrag': {...}} for a registry id; {} for each engine when
     the id is not in the registry (a file path or an uploaded model: the engines' defaults).
