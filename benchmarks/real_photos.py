@@ -132,7 +132,7 @@ def invert_photo(G, photo, layout, recipe):
         if r["G_tuned"] is not None:
             stages["PTI"] = r["G_tuned"].synthesis(r["ws"])
     return dict(target=target, stages=stages, ws=r["ws"], G=r["G_tuned"] or r["G_noise"], alignment=alignment,
-                seconds=r["stage_seconds"], loss=r["loss"])
+                seconds=r["stage_seconds"], cpu_seconds=r["cpu_seconds"], loss=r["loss"])
 
 
 def run(G, photos, layout, recipes, drags, steps, mp_python, log=print):
@@ -167,7 +167,8 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print):
                              landmarks_px=lm_distance(s_lm, t_lm), photo_face=t_lm is not None,
                              face_kept=s_lm is not None, seconds={"W": out["seconds"].get("w"),
                                                                  "W+": out["seconds"].get("w+"),
-                                                                 "PTI": out["seconds"].get("pti")}[stage]))
+                                                                 "PTI": out["seconds"].get("pti")}[stage],
+                             cpu_seconds=out["cpu_seconds"]))
         if t_lm is not None:
             aligned_lm[key] = t_lm
     drag_rows, drag_images = [], {}
@@ -219,7 +220,7 @@ def summarise(rows, drag_rows):
             recipe=name, stage=stage, photos=len(rs), psnr=median(r["psnr"] for r in rs),
             face_psnr=median(r["face_psnr"] for r in rs), landmarks_px=median(r["landmarks_px"] for r in rs),
             faces_kept=sum(r["face_kept"] for r in rs if r["photo_face"]), photo_faces=sum(r["photo_face"] for r in rs),
-            seconds=median(r["seconds"] for r in rs),
+            seconds=median(r["seconds"] for r in rs), cpu_seconds=median(r["cpu_seconds"] for r in rs),
             no_face=sum(1 for x in rows if x["recipe"] == name and x.get("stage") is None))
     drags = {}
     for name in dict.fromkeys(r["recipe"] for r in drag_rows):
@@ -330,11 +331,12 @@ def main(argv=None):
              f"Reproduce: `python -m benchmarks.real_photos --set {args.set}" + (f" --n {args.n}" if args.n else "")
              + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --mp-python MP_VENV/bin/python`", "",
              "| recipe | stage | photos | PSNR (median) | face PSNR (eyes to mouth) | landmarks vs photo (px) | "
-             "faces kept | s (end of stage) | no usable face |", "|---|---|---|---|---|---|---|---|---|"]
+             "faces kept | s (end of stage) | CPU s (whole inversion) | no usable face |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary.values():
         lines.append(f"| {s['recipe']} | {s['stage']} | {s['photos']} | {fmt(s['psnr'], '.2f')} | "
                      f"{fmt(s['face_psnr'], '.2f')} | {fmt(s['landmarks_px'], '.2f')} | {s['faces_kept']}/{s['photo_faces']} | "
-                     f"{fmt(s['seconds'], '.1f')} | {s['no_face']} |")
+                     f"{fmt(s['seconds'], '.1f')} | {fmt(s['cpu_seconds'], '.1f')} | {s['no_face']} |")
     lines += ["", f"Alignment judged by mediapipe: median distance (px) of the photos' eye / nose / mouth centres from "
               f"the model's mean positions ({n_found} samples): "
               + ", ".join(f"{k} {v:.2f}" for k, v in align_err.items()), ""]
@@ -353,10 +355,11 @@ def main(argv=None):
                                      load=[load0, load1], summary=summary, drags=drag_summary,
                                      alignment_error_px=align_err, rows=rows, drag_rows=drag_rows),
           [r for r in rows if r.get("stage")], lines)
-    fig = figure(Path(args.figure_dir) / f"{name}.png", photos, kept, drag_images, layout,
-                 name="after" if "after" in drags else (drags[0] if drags else "after"))
-    if fig:
-        print("figure (CelebA: keep it out of the repository):", fig)
+    for recipe in drags:
+        tag = "" if recipe == "after" else "_" + "".join(c if c.isalnum() else "_" for c in recipe)
+        fig = figure(Path(args.figure_dir) / f"{name}{tag}.png", photos, kept, drag_images, layout, name=recipe)
+        if fig:
+            print("figure (CelebA: keep it out of the repository):", fig)
     return summary
 
 

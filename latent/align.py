@@ -125,27 +125,55 @@ def _eye_pair(candidates, box):
     return best
 
 
+REFINE_BOX = 128   # the second look: each face re-detected in a crop where its box is this many px wide
+
+
+def _faces(gray, min_size, cascade):
+    return [tuple(float(v) for v in f) for f in cascade.detectMultiScale(gray, 1.05, 5, minSize=(min_size,) * 2)]
+
+
+def _refine(gray, box, face_cascade, eye_cascade):
+    """A face's box and eye pair, detected again in a crop around it resized so that its box is REFINE_BOX
+    px wide: the same face gives the same answer at any size it has in the photo."""
+    import cv2
+    x, y, w, h = box
+    k = REFINE_BOX / w
+    cx, cy, half = x + w / 2, y + h / 2, w   # a crop twice the box
+    M = np.array([[k, 0, REFINE_BOX - k * cx], [0, k, REFINE_BOX - k * cy]])
+    side = 2 * REFINE_BOX
+    crop = cv2.warpAffine(gray, M, (side, side), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    found = _faces(crop, REFINE_BOX // 2, face_cascade)
+    if found:   # the detection nearest the crop's centre
+        bx, by, bw, bh = min(found, key=lambda f: abs(f[0] + f[2] / 2 - REFINE_BOX) + abs(f[1] + f[3] / 2 - REFINE_BOX))
+        if abs(bx + bw / 2 - REFINE_BOX) < REFINE_BOX / 2 and abs(by + bh / 2 - REFINE_BOX) < REFINE_BOX / 2:
+            cx, cy = (bx + bw / 2 - REFINE_BOX) / k + cx, (by + bh / 2 - REFINE_BOX) / k + cy
+            w = h = bw / k
+            M = np.array([[k, 0, REFINE_BOX - k * cx], [0, k, REFINE_BOX - k * cy]])
+            crop = cv2.warpAffine(gray, M, (side, side), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    kw = REFINE_BOX * w * k / REFINE_BOX   # the box's width in the crop
+    top = REFINE_BOX - kw / 2
+    roi = crop[int(top):int(top + 0.62 * kw), int(top):int(top + kw)]   # eyes sit in the upper part of the box
+    cands = [(top + ex + ew / 2, top + ey + eh / 2) for ex, ey, ew, eh in
+             eye_cascade.detectMultiScale(roi, 1.05, 3, minSize=(int(kw // 9),) * 2, maxSize=(int(kw // 3),) * 2)]
+    pair = _eye_pair(cands, (top, top, kw, kw))
+    box = (cx - w / 2, cy - h / 2, w, h)
+    if pair is not None:
+        pair = tuple(((ex - REFINE_BOX) / k + cx, (ey - REFINE_BOX) / k + cy) for ex, ey in pair)
+    return Face(box=box, eyes=pair)
+
+
 def detect_faces(rgb, min_size=20):
     """Faces in an [H, W, 3] uint8 RGB array, largest first, each with its eye pair when found."""
     import cv2
     gray = cv2.equalizeHist(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY))
-    shrink = max(1.0, max(gray.shape) / 1024)   # detection on at most 1024 px: the cascades are slow on more
+    shrink = max(1.0, max(gray.shape) / 1024)   # the first look on at most 1024 px: the cascades are slow on more
     small = cv2.resize(gray, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA) if shrink > 1 else gray
-    found = _cascade("haarcascade_frontalface_alt2.xml").detectMultiScale(
-        small, 1.05, 5, minSize=(max(12, int(min_size / shrink)),) * 2)
-    eyes = _cascade("haarcascade_eye.xml")
-    faces = []
-    for bx, by, bw, bh in sorted((tuple(int(v) for v in f) for f in found), key=lambda f: -f[2] * f[3]):
-        box = tuple(v * shrink for v in (bx, by, bw, bh))
-        x, y, w, h = (int(round(v)) for v in box)
-        roi = gray[y:y + int(0.62 * h), x:x + w]   # eyes sit in the upper part of the box
-        cands = []
-        if roi.size:
-            for ex, ey, ew, eh in eyes.detectMultiScale(roi, 1.05, 3, minSize=(max(4, w // 9),) * 2,
-                                                        maxSize=(max(5, w // 3),) * 2):
-                cands.append((x + ex + ew / 2, y + ey + eh / 2))
-        faces.append(Face(box=box, eyes=_eye_pair(cands, box)))
-    return faces
+    face_cascade, eye_cascade = _cascade("haarcascade_frontalface_alt2.xml"), _cascade("haarcascade_eye.xml")
+    found = [tuple(v * shrink for v in f) for f in _faces(small, max(12, int(min_size / shrink)), face_cascade)]
+    faces = [_refine(gray, f, face_cascade, eye_cascade) for f in sorted(found, key=lambda f: -f[2] * f[3])]
+    return sorted(faces, key=lambda f: -f.box[2] * f.box[3])
 
 
 def _similarity(face, layout, size):

@@ -105,7 +105,8 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
     """Run the pipeline on a path, PIL image or [1, 3, res, res] tensor in [-1, 1].
 
     Returns dict(ws, G_noise (G with the projected noise maps), G_tuned (or None without PTI),
-    reconstruction, target, psnr per stage, seconds (stage_seconds: cumulative at the end of each stage), loss name, precision).
+    reconstruction, target, psnr per stage, seconds (stage_seconds: cumulative
+    at the end of each stage; cpu_seconds: the process's CPU time), loss name, precision).
     progress(stage, i, n, loss); precision: a stylegan.precision.Precision for the synthesis passes
     (default float32). pti_loss ('l2' or 'multiscale', latent.losses.make_loss), noise_lr (0: the
     noise maps stay as projected) and locality_weight are PTI's settings."""
@@ -116,7 +117,7 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
         raise LatentError(f"target must be {shape[0]}x{shape[1]} px (height x width)")
     target = target.to(G.device)
     loss_fn = ImageLoss(G.device)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     scores, seconds = {}, {}
     precision = precision or choose("fp32", G.device)
     ws_w, G_w = project(G, target, "w", steps_w, loss_fn=loss_fn, progress=_stage_progress(progress, "W"),
@@ -144,4 +145,5 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
         loss += ", noise maps tuned"
     return dict(ws=pivot, ws_w=ws_w, G_w=G_w, G_noise=G_noise, G_tuned=G_tuned, reconstruction=recon, target=target,
                 psnr=scores, seconds=time.perf_counter() - started, stage_seconds=seconds, loss=loss,
+                cpu_seconds=time.process_time() - cpu_started,
                 precision=precision.name)
