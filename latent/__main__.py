@@ -113,9 +113,9 @@ def invert_main(argv):
 def align_photo(path, G, model, crop=None):
     """(the photo as RGB PIL, the aligned target [1, 3, H, W], its Alignment); the model's layout must exist."""
     import numpy as np
-    layout_file = checkpoints.layout_path(model)
-    if not layout_file.is_file():
-        raise LatentError(f"model {model!r} has no face layout ({layout_file.name}): run python -m latent layout "
+    layout_file = checkpoints.layout_file(model)
+    if layout_file is None or not layout_file.is_file():
+        raise LatentError(f"model {model!r} has no face layout: run python -m latent layout "
                           f"--model {model}, or pass --no-align to centre-crop")
     photo = load_photo(path)
     aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (G.img_shape[1], G.img_shape[0]), box=crop)

@@ -247,3 +247,14 @@ def export_all(out_dir, record, image, frames, latent):
     (out / f"{m}_edit.json").write_text(json.dumps(record, indent=1))
     paths.append(out / f"{m}_edit.json")
     return [str(p) for p in paths]
+
+
+def write_in_photo(photo, image, out_dir, method):
+    """An inverted photo's drag back in the photo (`<method>_result_in_photo.png`); photo: DragState.photo
+    (the photo, its alignment and the reconstruction), None for a seed's drag (nothing written)."""
+    if not photo:
+        return []
+    from latent.align import paste_back
+    path = Path(out_dir) / f"{method}_result_in_photo.png"
+    Image.fromarray(paste_back(photo["photo"], image, photo["alignment"], reference=photo["reference"])).save(path)
+    return [str(path)]
