@@ -65,6 +65,7 @@ RECIPES = {
     "after": dict(align=True),                                          # latent.invert's defaults
     "aligned, old PTI": dict(BEFORE, align=True),
     "l2": dict(align=True, noise_lr=0.0),
+    "l2 + noise 0.05": dict(align=True, noise_lr=0.05),
     "multiscale + noise": dict(align=True, pti_loss="multiscale"),
     "l2 + noise, no locality": dict(align=True, locality_weight=0.0),
     "l2 + noise, 150 PTI steps": dict(align=True, pti_steps=150),

@@ -97,7 +97,7 @@ def _stage_progress(progress, stage):
 # docs/benchmarks.md): short W and W+ stages give the pivot, PTI does the rest with a plain L2 loss and
 # the constant noise maps tuned beside the weights.
 STEPS_W, STEPS_WPLUS, PTI_STEPS = 60, 60, 100
-PTI_LOSS, PTI_NOISE_LR, PTI_LOCALITY = "l2", 0.05, 0.1
+PTI_LOSS, PTI_NOISE_LR, PTI_LOCALITY = "l2", 0.02, 0.1
 
 
 def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STEPS, progress=None, precision=None,
