@@ -331,8 +331,12 @@ def main(argv=None):
         ids = [i for i in ids if i in chosen]
     if args.merge:
         parts = [json.loads(Path(f).read_text()) for f in args.merge]
-        rows = [r for p in parts for r in p["rows"]]
-        drag_rows = [r for p in parts for r in p["drag_rows"]]
+        seen = {}   # a photo run twice (overlapping --ids) counts once: its first run
+        for p in parts:
+            for r in p["rows"]:
+                seen.setdefault((r["recipe"], r["photo"]), id(p))
+        rows = [r for p in parts for r in p["rows"] if seen[(r["recipe"], r["photo"])] == id(p)]
+        drag_rows = [r for p in parts for r in p["drag_rows"] if seen.get((r["recipe"], r["photo"])) == id(p)]
         ids = sorted({i for p in parts for i in p["photos"]})
         load0, load1 = min(p["load"][0] for p in parts), max(p["load"][1] for p in parts)
         n_found, align_err = parts[0]["model_samples"], layout_summary(rows)

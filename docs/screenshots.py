@@ -18,6 +18,7 @@ Needs the test requirements (playwright) and chromium (`apt-get install chromium
 written unless every step worked; a failure is one line on stderr and exit code 1.
 """
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -151,9 +152,17 @@ def photo_figure(out, scale=4):
         fit = lambda im: im.resize((round(im.width * side / im.height), side), Image.LANCZOS)
         tiles = [("photo", fit(photo)), ("aligned", big(inv / "aligned.png")),
                  ("reconstruction", big(inv / "reconstruction.png"))]
+        fx, fy, fw, fh = json.loads((inv / "alignment.json").read_text())["face"]
+        m = 0.8 * max(fw, fh)   # the photo around the face, so the edit shows at this size
+        pw, ph = photo.size   # a square around the face, slid inside the photo
+        half = min(max(fw, fh) / 2 + m, pw / 2, ph / 2)
+        cx, cy = min(max(fx + fw / 2, half), pw - half), min(max(fy + fh / 2, half), ph - half)
+        box = tuple(round(v) for v in (cx - half, cy - half, cx + half, cy + half))
+        near = lambda p: Image.open(p).convert("RGB").crop(box).resize((side, side), Image.LANCZOS)
+        tiles.insert(1, ("photo, around the face", near(inv / "photo.png")))
         for method, name in (("draggan", "DragGAN"), ("freedrag", "FreeDrag")):
             tiles += [(name, big(Path(tmp) / method / "result.png")),
-                      (f"{name}, in the photo", fit(Image.open(Path(tmp) / method / "result_in_photo.png").convert("RGB")))]
+                      (f"{name}, in the photo", near(Path(tmp) / method / "result_in_photo.png"))]
         width = sum(t.width for _, t in tiles) + 8 * (len(tiles) - 1)
         sheet = Image.new("RGB", (width, side + 22), "white")
         draw, left = ImageDraw.Draw(sheet), 0
