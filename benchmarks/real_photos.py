@@ -384,8 +384,9 @@ def main(argv=None):
             lines.append(f"| {s['recipe']} | {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {lost} | "
                          f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {fmt(s['seconds'], '.1f')} |")
     if args.merge:
-        lines[1] = ("Reproduce: the runs merged (`python -m benchmarks.real_photos --merge " + " ".join(args.merge)
-                    + "`), each `python -m benchmarks.real_photos --set " + args.set + " --ids A-B ...`")
+        lines[1] = (f"Reproduce: {len(args.merge)} runs of `python -m benchmarks.real_photos --set {args.set} --ids A-B "
+                    f"--recipes ... --drags ...` (one photo each, several processes) merged with "
+                    f"`python -m benchmarks.real_photos --set {args.set} --merge RUN.json ...`")
     name = "real_photos" if args.set == "report" else f"real_photos_{args.set}"
     if args.ids and not args.merge:
         name += "_" + args.ids

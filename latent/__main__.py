@@ -10,8 +10,8 @@ reconstruction.png, target.png (= aligned.png, what was inverted), alignment.jso
 photo px -> model px, and the photo's path), photo.png (the original, to paste a drag back into) and
 metrics.json; `python -m draggan|freedrag --inverted DIR` drags it headless (and writes
 result_in_photo.png). --crop looks for the face only inside the box; --no-align centre-crops instead
-(a model without a layout, or a picture that is not a face). No face, a face too small, or several
-faces (the largest is used) are said in one line.
+(a picture that is not a face; a model without a layout is centre-cropped too, with a note). No face, a
+face too small, or several faces (the largest is used) are said in one line.
 
 layout measures where the model draws faces (mean face box and eyes over --n samples) and writes it to
 presets/<model>.layout.json (--out: elsewhere), the layout invert aligns photos to.
@@ -111,12 +111,14 @@ def invert_main(argv):
 
 
 def align_photo(path, G, model, crop=None):
-    """(the photo as RGB PIL, the aligned target [1, 3, H, W], its Alignment); the model's layout must exist."""
+    """(the photo as RGB PIL, the target [1, 3, H, W], its Alignment or None). A model without a face layout
+    (not a face model, or not measured: python -m latent layout) is centre-cropped, and a note says so."""
     import numpy as np
     layout_file = checkpoints.layout_file(model)
     if layout_file is None or not layout_file.is_file():
-        raise LatentError(f"model {model!r} has no face layout: run python -m latent layout "
-                          f"--model {model}, or pass --no-align to centre-crop")
+        print(f"note: model {model!r} has no face layout (python -m latent layout --model ...): the photo is "
+              f"centre-cropped, not aligned, and no result_in_photo.png can be made")
+        return None, load_image(path, tuple(G.img_shape), box=crop), None
     photo = load_photo(path)
     aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (G.img_shape[1], G.img_shape[0]), box=crop)
     if alignment.note:
