@@ -31,7 +31,6 @@ far field. Writes benchmarks/results/real_photos[_tune].{json,csv,md} and FIGURE
 import io
 import json
 import os
-import statistics as st
 import subprocess
 import sys
 import tempfile
