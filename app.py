@@ -30,16 +30,17 @@ def build():
         gr.Markdown(f"# Latent Lab\nDrag GAN images with {names}, side by side. "
                     "Click a handle point, then its target; optionally paint the editable region; drag.")
         state, uploads = gr.State(DragState()), gr.State(None)   # per session: drag state; the uploaded model
-        with gr.Tab("Drag"):
-            drag_outputs, start_inputs, show_chain = tab_drag.build(state, uploads)
-        with gr.Tab("Latent space"):
-            tab_latent.build(uploads)
-        with gr.Tab("Inversion"):
-            tab_invert.build(uploads, state, drag_outputs, show_chain)
-        with gr.Tab("DCGAN"):
-            tab_dcgan.build()
-        with gr.Tab("Adapt"):
-            tab_adapt.build(start_inputs[0], uploads)   # start_inputs[0]: the Drag tab's model box
+        with gr.Tabs() as tabs:
+            with gr.Tab("Drag", id="drag"):
+                drag_outputs, start_inputs, show_chain = tab_drag.build(state, uploads)
+            with gr.Tab("Latent space"):
+                tab_latent.build(uploads)
+            with gr.Tab("Inversion"):
+                tab_invert.build(uploads, state, drag_outputs, show_chain, tabs)
+            with gr.Tab("DCGAN"):
+                tab_dcgan.build()
+            with gr.Tab("Adapt"):
+                tab_adapt.build(start_inputs[0], uploads)   # start_inputs[0]: the Drag tab's model box
         # the first image, as soon as the page opens (the API has /new_image for it)
         demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
         # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/runs.py)

@@ -6,7 +6,8 @@ exported latent: the app's `.pt` or a `latent.safetensors`, to continue an edit)
 dragcore.sources.
 
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
-from; with an inverted photo's generator_delta.safetensors beside it) and DIR/result.json (method,
+from; with an inverted photo's generator_delta.safetensors beside it), for a photo inverted with its face
+aligned DIR/result_in_photo.png (the result back in the photo: apps.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
 `reached` needs the engine's point at the target *and* the content moved at least half way
@@ -35,6 +36,7 @@ from dragcore.config import MODES, DragConfig as C
 from dragcore.errors import DragInputError
 from dragcore.mask import load_mask
 from dragcore.protocol import DCGANAdapter, StyleGANAdapter
+from apps import in_photo
 from latent import apply_delta   # the inversion's own inverse of generator_delta
 
 
@@ -217,6 +219,9 @@ def _drag(session_cls, args, engine_kwargs):
         mask = load_mask(args.mask, max_pixels=limits.SIZES["image_pixels"])
     session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                           device=device)
+    photo = None
+    if args.inverted is not None and hasattr(G, "img_shape"):
+        photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))
     print(f"{method}: precision {session.precision.describe()}", flush=True)
     # every file goes to a temporary folder beside --out, renamed into place when the drag is done: an
     # interrupted drag never leaves a new start.png beside an older result
@@ -228,6 +233,11 @@ def _drag(session_cls, args, engine_kwargs):
                       seconds=round(time.perf_counter() - t0, 3), step_seconds=result.seconds)
         _write_png(session.report.preview(), out / "result.png")
         record["files"] = sources.save(out, session.latent, model_name, method, start)
+        if photo is not None:
+            record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)
+        elif args.inverted is not None:
+            print(f"{method}: no {in_photo.RESULT}: {args.inverted} was inverted without aligning the face "
+                  "(--no-align)")
         (out / "result.json").write_text(json.dumps(record, indent=2))
     print(f"{method}: {summary_line(result)} -> {args.out}")
     return 0

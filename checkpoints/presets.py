@@ -47,6 +47,29 @@ def is_engine_key(key):
     return key.isascii() and key.isalnum() and key.islower()
 
 
+def layout_path(model_id):
+    """`presets/<model id>.layout.json`: where the model draws a face (latent.align.Layout, written by
+    `python -m latent layout --model ID`), which photos are aligned to before inversion."""
+    return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{model_id}.layout.json"
+
+
+def layout_file(model):
+    """The layout file of a registry id or of a file holding a bundled model's weights (the app started
+    with --model FILE); None for any other file (its layout is unknown)."""
+    from .registry import list_models
+    models = list_models()
+    if any(m.id == model for m in models):
+        return layout_path(model)
+    try:
+        path = Path(model).resolve()
+    except (TypeError, OSError, ValueError):
+        return None
+    for m in models:
+        if m.local_path and (ROOT / m.local_path).resolve() == path:
+            return layout_path(m.id)
+    return None
+
+
 def presets(model_id, calibrated=True):
     """`Presets` ({'draggan': {setting: value}, ...}) for a registry id; empty (every engine's
     defaults) when the id is not in the registry (a file path or an uploaded model).

@@ -9,11 +9,16 @@ image, then *Compare both* with the model's presets), and writes into --out:
     drag_points.png    the first screen, with a handle (red) and its target (blue)
     drag_compare.png   after Compare both, scrolled to the drag buttons: status, both results, the table
     drag_results.png   the whole page after Compare both: both results, the status and the table
+    photo_drag.png     the shipped astronaut photo (public domain) inverted by `python -m latent invert`,
+                       its nose turned by `python -m draggan` and `python -m freedrag --inverted`: the
+                       photo, the aligned face, its reconstruction, each method's result and each back in
+                       the photo, side by side (`--only photo` makes this one alone, without a browser)
 
 Needs the test requirements (playwright) and chromium (`apt-get install chromium`). Nothing is
 written unless every step worked; a failure is one line on stderr and exit code 1.
 """
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -123,12 +128,70 @@ def capture(url, out, width, height, timeout_s=240):
             browser.close()
 
 
+PHOTO = ROOT / "ui" / "examples" / "astronaut.jpg"
+TURN = (0.49, 0.66, 0.10)   # the nose (fractions of the aligned face, below the layout's eyes) and the turn
+
+
+def photo_figure(out, scale=4):
+    """photo_drag.png in `out`: the astronaut inverted, its nose turned by both methods, back in the photo."""
+    from PIL import Image, ImageDraw
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+    run = lambda *a: subprocess.run([sys.executable, "-m", *a], cwd=ROOT, env=env, check=True,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with tempfile.TemporaryDirectory() as tmp:
+        inv = Path(tmp) / "inv"
+        run("latent", "invert", str(PHOTO), "--model", MODEL, "--out", str(inv))
+        res = Image.open(inv / "aligned.png").width
+        x, y, turn = TURN[0] * res, TURN[1] * res, TURN[2] * res
+        point = f"{x:.1f},{y:.1f},{x + turn:.1f},{y:.1f}"
+        for method in ("draggan", "freedrag"):
+            run(method, "--inverted", str(inv), "--point", point, "--out", str(Path(tmp) / method))
+        big = lambda p: Image.open(p).convert("RGB").resize((res * scale, res * scale), Image.LANCZOS)
+        photo = Image.open(inv / "photo.png").convert("RGB")
+        side = res * scale
+        fit = lambda im: im.resize((round(im.width * side / im.height), side), Image.LANCZOS)
+        tiles = [("photo", fit(photo)), ("aligned", big(inv / "aligned.png")),
+                 ("reconstruction", big(inv / "reconstruction.png"))]
+        fx, fy, fw, fh = json.loads((inv / "alignment.json").read_text())["face"]
+        m = 0.8 * max(fw, fh)   # the photo around the face, so the edit shows at this size
+        pw, ph = photo.size   # a square around the face, slid inside the photo
+        half = min(max(fw, fh) / 2 + m, pw / 2, ph / 2)
+        cx, cy = min(max(fx + fw / 2, half), pw - half), min(max(fy + fh / 2, half), ph - half)
+        box = tuple(round(v) for v in (cx - half, cy - half, cx + half, cy + half))
+        near = lambda p: Image.open(p).convert("RGB").crop(box).resize((side, side), Image.LANCZOS)
+        tiles.insert(1, ("photo, around the face", near(inv / "photo.png")))
+        for method, name in (("draggan", "DragGAN"), ("freedrag", "FreeDrag")):
+            tiles += [(name, big(Path(tmp) / method / "result.png")),
+                      (f"{name}, in the photo", near(Path(tmp) / method / "result_in_photo.png"))]
+        width = sum(t.width for _, t in tiles) + 8 * (len(tiles) - 1)
+        sheet = Image.new("RGB", (width, side + 22), "white")
+        draw, left = ImageDraw.Draw(sheet), 0
+        for label, t in tiles:
+            sheet.paste(t, (left, 22))
+            draw.text((left + 4, 5), label, fill=(0, 0, 0))
+            left += t.width + 8
+        out.mkdir(parents=True, exist_ok=True)
+        sheet.save(out / "photo_drag.png")
+    return out / "photo_drag.png"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m docs.screenshots", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "app"), help="folder for the PNGs (default docs/app)")
     ap.add_argument("--width", type=int, default=1280, help="browser window width in px (default 1280)")
     ap.add_argument("--height", type=int, default=800, help="browser window height in px (default 800)")
+    ap.add_argument("--only", choices=["app", "photo"], default=None,
+                    help="only the app's screenshots (browser) or only photo_drag.png (no browser)")
     args = ap.parse_args(argv)
+    if args.only != "app":
+        try:
+            print(photo_figure(Path(args.out)))
+        except subprocess.CalledProcessError as e:
+            print(f"error: {' '.join(e.cmd[2:4])} failed: {' '.join(e.stderr.decode(errors='replace').split())[-300:]}",
+                  file=sys.stderr)
+            return 1
+        if args.only == "photo":
+            return 0
     if not os.path.exists(CHROMIUM):
         print("error: needs Debian's chromium (apt-get install chromium)", file=sys.stderr)
         return 1

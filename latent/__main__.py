@@ -1,10 +1,20 @@
 """python -m latent interp | mix | truncation | sefa  --model ID_OR_PATH --out FILE.png [--precision P] ...
    python -m latent invert PHOTO --model ID_OR_PATH --out DIR [--steps-w N --steps-wplus N --pti-steps N --no-pti]
-                          [--precision P]
+                          [--crop X0 Y0 X1 Y1] [--no-align] [--precision P]
+   python -m latent layout --model ID_OR_PATH [--n 300] [--out FILE]
 
-invert writes DIR/latent.safetensors (the W+ pivot, with the model in its metadata),
-DIR/generator_delta.safetensors (tuned minus original weights and noise maps), reconstruction.png,
-target.png and metrics.json; `python -m draggan|freedrag --inverted DIR` drags it headless.
+invert aligns the face to the model's layout (latent.align: OpenCV's face and eye cascades, a similarity
+transform onto where the model draws faces), then writes DIR/latent.safetensors (the W+ pivot, with the
+model in its metadata), DIR/generator_delta.safetensors (tuned minus original weights and noise maps),
+reconstruction.png, target.png (= aligned.png, what was inverted), alignment.json (the transform,
+photo px -> model px, and the photo's path), photo.png (the original, to paste a drag back into) and
+metrics.json; `python -m draggan|freedrag --inverted DIR` drags it headless (and writes
+result_in_photo.png). --crop looks for the face only inside the box; --no-align centre-crops instead
+(a picture that is not a face; a model without a layout is centre-cropped too, with a note). No face, a
+face too small, or several faces (the largest is used) are said in one line.
+
+layout measures where the model draws faces (mean face box and eyes over --n samples) and writes it to
+presets/<model>.layout.json (--out: elsewhere), the layout invert aligns photos to.
 
 --precision fp32 | bf16 | fp16 | auto (default; stylegan.precision) sets the autocast of the
 generator passes: the images of interp / mix / truncation / sefa, the projection and PTI steps of
@@ -18,6 +28,7 @@ need a StyleGAN2 model. Exit codes: 0 done, 2 bad input (one line), 130 interrup
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import torch
 
@@ -29,10 +40,13 @@ from stylegan.precision import choose
 
 from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid, sefa_directions, apply_direction
 from . import truncation_sweep, to_uint8, seed_z
-from .invert import apply_delta, generator_delta, invert, load_image
+from .align import Layout, align, measure_layout
+from .invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, apply_delta, generator_delta, invert, load_image, load_photo
+from .util import require_mapping
 
 PRECISION_HELP = "fp32, bf16, fp16 or auto (default: bf16 where the device computes it natively and the model is large)"
-INVERT_FILES = ("latent.safetensors", "generator_delta.safetensors", "reconstruction.png", "target.png", "metrics.json")
+INVERT_FILES = ("latent.safetensors", "generator_delta.safetensors", "reconstruction.png", "target.png", "metrics.json",
+                "aligned.png", "photo.png", "alignment.json")
 ERRORS = (ValueError, OSError, checkpoints.HubUnavailableError)   # LatentError, LimitError, CheckpointError: ValueErrors
 
 
@@ -86,18 +100,19 @@ def _grid_size(args, G):
 
 
 def invert_main(argv):
-    from pathlib import Path
     from safetensors.torch import save_file
     from tqdm import tqdm
     ap = argparse.ArgumentParser(prog="python -m latent invert")
     ap.add_argument("photo")
     ap.add_argument("--model", default=None)
     ap.add_argument("--out", required=True, help="output folder (replaced as a whole when the inversion is done)")
-    ap.add_argument("--steps-w", type=int, default=150)
-    ap.add_argument("--steps-wplus", type=int, default=150)
-    ap.add_argument("--pti-steps", type=int, default=150)
+    ap.add_argument("--steps-w", type=int, default=STEPS_W)
+    ap.add_argument("--steps-wplus", type=int, default=STEPS_WPLUS)
+    ap.add_argument("--pti-steps", type=int, default=PTI_STEPS)
     ap.add_argument("--no-pti", action="store_true")
-    ap.add_argument("--crop", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), default=None)
+    ap.add_argument("--crop", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), default=None,
+                    help="look for the face only inside this box (with --no-align: crop to it)")
+    ap.add_argument("--no-align", action="store_true", help="centre-crop and resize instead of aligning the face")
     ap.add_argument("--device", default=None)
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)
@@ -114,7 +129,11 @@ def invert_main(argv):
     _needs_stylegan(G, "invert", model)
     G = G.to(device)
     precision = _precision(args.precision, G)
-    target = load_image(args.photo, _shape(G), box=args.crop)
+    photo = alignment = None
+    if args.no_align:
+        target = load_image(args.photo, _shape(G), box=args.crop)
+    else:
+        photo, target, alignment = align_photo(args.photo, G, model, args.crop)
     bars = {}
 
     def progress(stage, i, n, loss):
@@ -139,10 +158,56 @@ def invert_main(argv):
             recon = apply_delta(G, delta).synthesis(r["ws"].to(_device(G)))
         image_strip([to_uint8(recon)]).save(out / "reconstruction.png")
         image_strip([to_uint8(r["target"])]).save(out / "target.png")
+        if alignment is not None:
+            image_strip([to_uint8(r["target"])]).save(out / "aligned.png")
+            photo.save(out / "photo.png")
+            (out / "alignment.json").write_text(alignment.to_json())
+        stages = {k: round(v, 1) for k, v in r["stage_seconds"].items()}
         (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1),
-                                                          loss=r["loss"], precision=r["precision"], model=model),
-                                                     indent=1))
+                                                          loss=r["loss"], stage_seconds=stages,
+                                                          precision=r["precision"], aligned=alignment is not None,
+                                                          model=model), indent=1))
     print(json.dumps(r["psnr"]), "->", Path(args.out))
+    return 0
+
+
+def align_photo(path, G, model, crop=None):
+    """(the photo as RGB PIL, the target [1, 3, H, W], its Alignment or None). A model without a face layout
+    (not a face model, or not measured: python -m latent layout) is centre-cropped, and a note says so."""
+    import numpy as np
+    layout_file = checkpoints.layout_file(model)
+    if layout_file is None or not layout_file.is_file():
+        print(f"note: model {model!r} has no face layout (python -m latent layout --model ...): the photo is "
+              f"centre-cropped, not aligned, and no result_in_photo.png can be made")
+        return None, load_image(path, tuple(G.img_shape), box=crop), None
+    photo = load_photo(path)
+    aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (G.img_shape[1], G.img_shape[0]), box=crop)
+    if alignment.note:
+        print(f"note: {alignment.note}")
+    return photo, torch.from_numpy(aligned.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1, alignment
+
+
+def layout_main(argv):
+    ap = argparse.ArgumentParser(prog="python -m latent layout")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--n", type=int, default=300, help="samples to measure on (psi 0.7, seed 7)")
+    ap.add_argument("--out", default=None, help="default: presets/<model>.layout.json")
+    args = ap.parse_args(argv)
+    model = args.model or checkpoints.DEFAULT_MODEL
+    if not 5 <= args.n <= 5000:
+        raise LatentError(f"--n must be a whole number from 5 to 5000, got {args.n}")
+    if args.out:
+        clisafe.check_out_file(args.out, "--out", (".json",))
+    G = checkpoints.load(model)
+    require_mapping(G)
+    with torch.no_grad():
+        z = torch.randn(args.n, G.z_dim, generator=torch.Generator().manual_seed(7))
+        images = [to_uint8(G(z[i:i + 50].to(_device(G)), truncation_psi=0.7)) for i in range(0, args.n, 50)]
+    layout = measure_layout([a for batch in images for a in batch])
+    layout.extra["command"] = f"python -m latent layout --model {model} --n {args.n}"
+    out = Path(args.out) if args.out else checkpoints.layout_path(model)
+    out.write_text(layout.to_json() + "\n")
+    print(f"face box {layout.box}, eyes {layout.eyes} ({layout.samples} of {args.n} samples) -> {out}")
     return 0
 
 
@@ -166,8 +231,10 @@ class _Sizes:   # the bundled model's shape, for the estimate quoted when --scal
 def _main(argv):
     if argv[:1] == ["invert"]:
         return invert_main(argv[1:])
+    if argv[:1] == ["layout"]:
+        return layout_main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m latent")
-    ap.add_argument("cmd", choices=["interp", "mix", "truncation", "sefa", "invert"])
+    ap.add_argument("cmd", choices=["interp", "mix", "truncation", "sefa", "invert", "layout"])
     ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
     ap.add_argument("--out", required=True, help="the image file to write (.png, .jpg, ...)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])

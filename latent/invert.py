@@ -3,9 +3,10 @@
     image --project(W)--> w --project(W+, from w)--> pivot --pti--> tuned generator
 
 The stages live in `projection.py` (StyleGAN2 paper) and `pti.py` (Roich et al.); this module
-owns the pipeline around them: reading photos (centre-cropped to a square, or to a crop box,
-and resized to the model), PSNR as a saved PNG would score, and the generator delta that stores
-what inversion changed in the weights and noise maps next to the latent.
+owns the pipeline around them: reading photos (`load_photo`; `load_image` centre-crops one to the
+model's aspect and resizes it, when it is not aligned by `align.py`), PSNR as a saved PNG would
+score, and the generator delta that stores what inversion changed in the weights and noise maps
+next to the latent.
 """
 import copy
 import time
@@ -18,7 +19,7 @@ import imagefile
 from stylegan.imageops import psnr
 from stylegan.precision import choose
 
-from .losses import ImageLoss
+from .losses import ImageLoss, make_loss
 from .projection import project
 from .pti import pti
 from .util import LatentError, require_mapping
@@ -26,10 +27,9 @@ from .util import LatentError, require_mapping
 MAX_PIXELS = 40_000_000
 
 
-def load_image(path_or_image, shape, box=None):
-    """PIL/path -> [1, 3, H, W] in [-1, 1] for `shape` (H, W) or an int (square): read by imagefile (a
-    regular file only, pixels bounded, EXIF upright, 16-bit and CMYK in their real levels, transparency
-    on white), cropped to the shape's aspect (centre, within `box` if given), resized."""
+def load_photo(path_or_image):
+    """PIL/path -> an RGB PIL image, read by imagefile (a regular file only, pixels bounded, EXIF upright,
+    16-bit and CMYK in their real levels, transparency on white)."""
     try:
         if isinstance(path_or_image, Image.Image):
             if path_or_image.width * path_or_image.height > MAX_PIXELS:
@@ -40,6 +40,13 @@ def load_image(path_or_image, shape, box=None):
             im = imagefile.read_rgb(path_or_image, "the photo", MAX_PIXELS)
     except imagefile.ImageFileError as e:
         raise LatentError(str(e)) from None
+    return im
+
+
+def load_image(path_or_image, shape, box=None):
+    """PIL/path -> [1, 3, H, W] in [-1, 1] for `shape` (H, W) or an int (square): the photo
+    (`load_photo`), cropped to the shape's aspect (centre, within `box` if given), resized."""
+    im = load_photo(path_or_image)
     if box is not None:
         x0, y0, x1, y1 = box
         if not (0 <= x0 < x1 <= im.width and 0 <= y0 < y1 <= im.height):
@@ -79,12 +86,23 @@ def _stage_progress(progress, stage):
     return None if progress is None else (lambda i, n, loss: progress(stage, i, n, loss))
 
 
-def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None, precision=None):
+# The defaults, chosen on held-out real photos (benchmarks.real_photos; the candidates that lost are in
+# docs/benchmarks.md): short W and W+ stages give the pivot, PTI does the rest with a plain L2 loss and
+# the constant noise maps tuned beside the weights.
+STEPS_W, STEPS_WPLUS, PTI_STEPS = 60, 60, 100
+PTI_LOSS, PTI_NOISE_LR, PTI_LOCALITY = "l2", 0.02, 0.1
+
+
+def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STEPS, progress=None, precision=None,
+           pti_loss=PTI_LOSS, noise_lr=PTI_NOISE_LR, locality_weight=PTI_LOCALITY):
     """Run the pipeline on a path, PIL image or [1, 3, res, res] tensor in [-1, 1].
 
     Returns dict(ws, G_noise (G with the projected noise maps), G_tuned (or None without PTI),
-    reconstruction, target, psnr per stage, seconds, loss name, precision). progress(stage, i, n,
-    loss); precision: a stylegan.precision.Precision for the synthesis passes (default float32)."""
+    reconstruction, target, psnr per stage, seconds (stage_seconds: cumulative
+    at the end of each stage; cpu_seconds: the process's CPU time), loss name, precision).
+    progress(stage, i, n, loss); precision: a stylegan.precision.Precision for the synthesis passes
+    (default float32). pti_loss ('l2' or 'multiscale', latent.losses.make_loss), noise_lr (0: the
+    noise maps stay as projected) and locality_weight are PTI's settings."""
     require_mapping(G)
     shape = tuple(G.img_shape)
     target = image if isinstance(image, torch.Tensor) else load_image(image, shape)
@@ -92,24 +110,33 @@ def invert(G, image, steps_w=150, steps_wplus=150, pti_steps=150, progress=None,
         raise LatentError(f"target must be {shape[0]}x{shape[1]} px (height x width)")
     target = target.to(G.device)
     loss_fn = ImageLoss(G.device)
-    started = time.perf_counter()
-    scores = {}
+    started, cpu_started = time.perf_counter(), time.process_time()
+    scores, seconds = {}, {}
     precision = precision or choose("fp32", G.device)
     ws_w, G_w = project(G, target, "w", steps_w, loss_fn=loss_fn, progress=_stage_progress(progress, "W"),
                         precision=precision)
     with torch.no_grad():
         scores["w"] = psnr(G_w.synthesis(ws_w), target)
+    seconds["w"] = time.perf_counter() - started
     pivot, G_noise = project(G, target, "w+", steps_wplus, init=ws_w, loss_fn=loss_fn,
                              progress=_stage_progress(progress, "W+"), precision=precision)
     with torch.no_grad():
         recon = G_noise.synthesis(pivot)
     scores["w+"] = psnr(recon, target)
+    seconds["w+"] = time.perf_counter() - started
     G_tuned = None
     if pti_steps:
-        G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=loss_fn, progress=_stage_progress(progress, "PTI"),
-                      precision=precision)
+        tune_loss = make_loss(pti_loss, G.device)
+        G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=tune_loss, progress=_stage_progress(progress, "PTI"),
+                      precision=precision, noise_lr=noise_lr, locality_weight=locality_weight)
         with torch.no_grad():
             recon = G_tuned.synthesis(pivot)
         scores["pti"] = psnr(recon, target)
-    return dict(ws=pivot, G_noise=G_noise, G_tuned=G_tuned, reconstruction=recon, target=target, psnr=scores,
-                seconds=time.perf_counter() - started, loss=loss_fn.name, precision=precision.name)
+        seconds["pti"] = time.perf_counter() - started
+    loss = loss_fn.name if not pti_steps else f"{loss_fn.name} (W, W+); {tune_loss.name} (PTI)"
+    if pti_steps and noise_lr > 0:
+        loss += ", noise maps tuned"
+    return dict(ws=pivot, ws_w=ws_w, G_w=G_w, G_noise=G_noise, G_tuned=G_tuned, reconstruction=recon, target=target,
+                psnr=scores, seconds=time.perf_counter() - started, stage_seconds=seconds, loss=loss,
+                cpu_seconds=time.process_time() - cpu_started,
+                precision=precision.name)

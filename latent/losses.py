@@ -4,6 +4,9 @@ The papers use LPIPS (a VGG feature distance). Its weights are a download, which
 cannot make, so the offline default compares the two images on a Gaussian-like pyramid (2x2
 averages, 4 levels) with L1 + L2 at every level: the coarse levels pull colours and layout, the
 fine ones edges. When the `lpips` package and its weights are installed, LPIPS is added on top.
+
+`PixelL2` is the plain mean squared error: what pivotal tuning minimises by default (measured on
+real photos it keeps eyes, mouth and texture that the pyramid's L1 smooths away: docs/benchmarks.md).
 """
 import torch.nn.functional as F
 
@@ -44,3 +47,20 @@ class ImageLoss:
             grow = lambda t: F.interpolate(t, size=side, mode="bilinear", align_corners=False)
             total = total + self.lpips(grow(x), grow(y)).mean()
         return total
+
+
+class PixelL2:
+    """loss(x, y) = mean squared error of the images in [-1, 1]."""
+    name = "l2"
+
+    def __call__(self, x, y):
+        return (x - y).pow(2).mean()
+
+
+def make_loss(name, device):
+    """'multiscale' (ImageLoss: the pyramid, + LPIPS when installed) or 'l2' (PixelL2)."""
+    if name == "l2":
+        return PixelL2()
+    if name == "multiscale":
+        return ImageLoss(device)
+    raise ValueError(f"loss must be 'multiscale' or 'l2', got {name!r}")

@@ -37,16 +37,24 @@ class LocalityProbe:
 
 
 def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alpha=0.3, progress=None, loss_fn=None,
-        precision=None):
+        precision=None, noise_lr=0.0, noise_min_res=0):
     """Fine-tune a copy of G's synthesis so that G(pivot) reproduces `target`; returns the copy.
 
     pivot: [1, num_ws, w_dim] (kept fixed); G itself is not changed. `precision`: a
-    stylegan.precision.Precision for the synthesis passes (default float32; the weights stay float32)."""
+    stylegan.precision.Precision for the synthesis passes (default float32; the weights stay float32).
+    noise_lr > 0 tunes the constant noise maps too, at that learning rate (they hold the photo's
+    finest detail: pores, hair strands, which the weights of a small model cannot); only the maps of
+    at least `noise_min_res` px are tuned (the others stay as projected)."""
     tuned = copy.deepcopy(G).train().requires_grad_(True)
     target = target.to(G.device)
     loss_fn = loss_fn or ImageLoss(G.device)
     probe = LocalityProbe(G, pivot, locality_alpha) if locality_weight > 0 else None
-    opt = torch.optim.Adam(tuned.synthesis.parameters(), lr=lr)
+    groups = [dict(params=list(tuned.synthesis.parameters()), lr=lr)]
+    if noise_lr > 0:
+        maps = [m.detach().clone().requires_grad_(m.shape[-1] >= noise_min_res) for m in tuned.synthesis.noise_maps()]
+        tuned.synthesis.set_noise_maps(maps)
+        groups.append(dict(params=[m for m in maps if m.requires_grad], lr=noise_lr))
+    opt = torch.optim.Adam(groups)
     precision = precision or choose("fp32", G.device)
     autocast = precision.autocast
     scaler = torch.amp.GradScaler(G.device.type, enabled=precision.name == "fp16")  # fp16 weight gradients underflow
@@ -65,4 +73,7 @@ def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alph
         scaler.update()
         if progress is not None:
             progress(i + 1, steps, float(loss.detach()))
+    if noise_lr > 0:   # back to plain buffers (state_dict, deepcopy and the delta see them as before)
+        for layer, m in zip(tuned.synthesis._noisy(), maps):
+            layer.noise = m.detach()
     return tuned.eval().requires_grad_(False)

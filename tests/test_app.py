@@ -2,6 +2,7 @@
 concurrent sessions, and bad input that must warn and leave the session working."""
 import concurrent.futures
 import json
+from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
@@ -179,6 +180,13 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     dg2, _, _, status, _ = c.predict(editor=None, max_steps=3, api_name="/drag_draggan")
     assert "Drag 2 of the chain" in status and "from the result of drag 1" in status
     assert not np.array_equal(img(dg2), img(dg))
+    # the drag back in the photo: the Invert tab shows it, the export carries it
+    photo = np.asarray(Image.open(EXAMPLE).convert("RGB")).astype(float)
+    back = img(c.predict(api_name="/in_photo")).astype(float)
+    assert back.shape == photo.shape and np.abs(back - photo).max() > 8
+    assert np.array_equal(back[:, :48], photo[:, :48])   # far from the face: the photo's own pixels
+    files = c.predict(api_name="/export")
+    assert any(Path(f).name == "draggan_result_in_photo.png" for f in files)
     shown, *_ = c.predict(api_name="/reset_image")
     assert np.array_equal(img(shown), img(recon))   # the inverted photo, exactly
     (tmp_path / "x.txt").write_text("not an image")

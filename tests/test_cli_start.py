@@ -69,8 +69,18 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     r = json.loads((out / "result.json").read_text())
     assert r["source"] == {"kind": "inverted", "dir": str(inverted)} and r["model"] == checkpoints.DEFAULT_MODEL
     assert r["seed"] is None and r["space"] == "w+" and 0 < r["steps"] <= 8
-    assert r["files"] == ["latent.safetensors", "generator_delta.safetensors"]
+    assert r["files"][:2] == ["latent.safetensors", "generator_delta.safetensors"]
     assert not np.array_equal(start, _png(out / "result.png"))
+    # the inversion aligned the face and kept the transform: the drag is pasted back into the photo
+    assert "result_in_photo.png" in r["files"] and (inverted / "aligned.png").is_file()
+    photo, in_photo = _png(inverted / "photo.png"), _png(out / "result_in_photo.png")
+    assert photo.shape == in_photo.shape == _png(PHOTO).shape
+    changed = np.abs(in_photo - photo).max(-1) > 8
+    assert changed.any()     # the edit shows in the photo ...
+    alignment = json.loads((inverted / "alignment.json").read_text())
+    x, y, w, h = alignment["face"]   # ... inside the face the aligner found, nowhere else
+    ys, xs = np.nonzero(changed)
+    assert xs.min() >= x - w * 0.3 and xs.max() <= x + w * 1.3 and ys.min() >= y - h * 0.3 and ys.max() <= y + h * 1.3
     # the output folder is itself an inverted photo: FreeDrag continues where DragGAN stopped
     out2 = tmp_path / "fd"
     p = _run("freedrag", "--inverted", str(out), "--point", "35,40,38,40", "--steps", "3", "--out", str(out2),
@@ -78,6 +88,7 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     assert p.returncode == 0, p.stderr[-2000:]
     assert np.array_equal(_png(out2 / "start.png"), _png(out / "result.png"))
     assert json.loads((out2 / "result.json").read_text())["source"] == {"kind": "inverted", "dir": str(out)}
+    assert _png(out2 / "result_in_photo.png").shape == photo.shape   # the continued drag: the same photo
 
 
 def test_latent_from_the_app_export_and_from_a_drag_continue(tmp_path, capsys):

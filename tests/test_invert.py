@@ -75,7 +75,8 @@ def test_cli_writes_outputs(tmp_path, G):
                         "--steps-wplus", "5", "--pti-steps", "5"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert set(m["psnr"]) == {"w", "w+", "pti"} and m["loss"] == "multiscale-l1-l2"
+    assert set(m["psnr"]) == {"w", "w+", "pti"} and m["loss"].startswith("multiscale-l1-l2 (W, W+); l2 (PTI)")
+    assert "has no face layout" in r.stdout and m["aligned"] is False   # not a face model: centre-cropped, said
     for f in ("latent.safetensors", "generator_delta.safetensors", "reconstruction.png", "target.png"):
         assert (tmp_path / "out" / f).stat().st_size > 0
     bad = subprocess.run([sys.executable, "-m", "latent", "invert", str(tmp_path / "missing.png"), "--model",
@@ -101,3 +102,23 @@ def test_pti_locality_probe_is_the_docstring_formula(G):
     torch.manual_seed(2)
     b = pti(G, pivot, target, steps=2, locality_weight=0.1)
     assert not torch.equal(a.synthesis(pivot, noise_mode="const"), b.synthesis(pivot, noise_mode="const"))
+
+
+def test_pti_tunes_the_noise_maps_when_asked_and_the_delta_carries_them(G):
+    torch.manual_seed(3)
+    photo = torch.nn.functional.interpolate(torch.rand(1, 3, 4, 4) * 2 - 1, size=16, mode="bicubic").clamp(-1, 1)
+    with torch.no_grad():
+        ws = G.mapping(torch.randn(1, 32))
+    from latent.losses import PixelL2
+    plain = pti(G, ws, photo, steps=15, loss_fn=PixelL2(), locality_weight=0)
+    noisy = pti(G, ws, photo, steps=15, loss_fn=PixelL2(), locality_weight=0, noise_lr=0.05)
+    before = [m.clone() for m in G.synthesis.noise_maps()]
+    assert all(torch.equal(a, b) for a, b in zip(plain.synthesis.noise_maps(), before))   # weights only
+    assert any(not torch.equal(a, b) for a, b in zip(noisy.synthesis.noise_maps(), before))
+    assert all(not m.requires_grad for m in noisy.synthesis.noise_maps())   # plain buffers again
+    with torch.no_grad():
+        assert psnr(noisy.synthesis(ws), photo) > psnr(plain.synthesis(ws), photo)
+        delta = generator_delta(G, noisy)
+        assert any(k.endswith(".noise") for k in delta)
+        assert (apply_delta(G, delta).synthesis(ws) - noisy.synthesis(ws)).abs().max() < 1e-5
+    assert all(torch.equal(a, b) for a, b in zip(G.synthesis.noise_maps(), before))   # G itself untouched

@@ -151,6 +151,7 @@ def export_files(state):
                                     psi=state.psi, space=state.space, drags=drags, shape=state.shape)
         frames = [f for rec, e in lineage for f in rec.results[e].frames]
         files += export.export_all(out, record, r.image, frames, r.latent)
+        files += export.write_in_photo(state.photo, r.image, out, m)
     return files
 
 

@@ -250,3 +250,14 @@ def export_all(out_dir, record, image, frames, latent):
     moved = {p.name: p for p in clisafe.publish_files(out / f".{m}_export", out)}
     names = [f"{m}_result.png", f"{m}_drag.gif", f"{m}_drag.mp4", f"{m}_latent.pt", f"{m}_edit.json"]
     return [str(moved[n]) for n in names]
+
+
+def write_in_photo(photo, image, out_dir, method):
+    """An inverted photo's drag back in the photo (`<method>_result_in_photo.png`); photo: DragState.photo
+    (the photo, its alignment and the reconstruction), None for a seed's drag (nothing written)."""
+    if not photo:
+        return []
+    from latent.align import paste_back
+    path = Path(out_dir) / f"{method}_result_in_photo.png"
+    Image.fromarray(paste_back(photo["photo"], image, photo["alignment"], reference=photo["reference"])).save(path)
+    return [str(path)]

@@ -64,6 +64,7 @@ class DragState:
     chain: list = field(default_factory=list)     # DragRecord per drag, in order (at most limits.max_chain())
     generator: object = None     # an inverted photo's tuned generator ...
     latent: object = None        # ... and its W+ latent (the start; None: the seed's)
+    photo: dict = None           # ... and its photo, alignment and reconstruction (latent.align.paste_back)
 
     @property
     def ready(self):

@@ -1,13 +1,21 @@
-"""The Inversion tab: a photo projected into W, then W+, then pivotal tuning (PTI); the result can
-be sent to the Drag tab (its latent and tuned generator become the drag's start). A public-domain
-example photo is offered (ui/examples/README.md says where it comes from)."""
+"""The Inversion tab: photo -> aligned face -> reconstruction. The face is aligned to the model's layout
+(latent.align), projected into W, then W+, then pivotal tuning (PTI), with progress per stage and
+Stop between any two steps. "Drag this photo" opens the Drag tab on it (its latent and tuned generator
+become the drag's start; the transform rides along), and "Back in the photo" pastes the Drag tab's
+current image into the original photo (latent.align.paste_back), as the Drag tab's exports do. A
+public-domain example photo is offered (ui/examples/README.md says where it comes from)."""
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
+import torch
 
+import checkpoints
 import latent
 import limits
 from dragcore import to_uint8
+from latent.align import Layout, align, paste_back
+from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, load_photo
 from ui import draw, runs
 from ui import guard as ug
 from ui.context import default_model, get_model, gpu, model_choices
@@ -27,7 +35,8 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
              ((steps_w, "W steps"), (steps_wplus, "W+ steps"), (pti_steps, "PTI steps"))]
     G = get_model(model_id, uploads)
     latent.util.require_mapping(G)
-    target = latent.load_image(photo, getattr(G, "img_shape", G.img_resolution))
+    photo = load_photo(photo)
+    target, alignment, note = align_to(G, model_id, photo)
     run, where = runs.current(), []
 
     def step(stage, i, n, loss):   # between two steps: Stop ends the inversion here
@@ -38,11 +47,34 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
         r = latent.invert(G, target, *steps, progress=step)
     except runs.Stopped:
         return gr.skip(), gr.skip(), gr.skip(), f"Inversion stopped by you at {where[0]}."
-    inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=to_uint8(r["reconstruction"]))
+    image = to_uint8(r["reconstruction"])
+    inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=image,
+               photo=None if alignment is None else dict(photo=np.asarray(photo), alignment=alignment, reference=image))
     p = r["psnr"]
     md = (f"PSNR: W {p['w']:.1f} dB · W+ {p['w+']:.1f} dB" + (f" · W+ + PTI {p['pti']:.1f} dB" if "pti" in p else "")
-          + f" · {r['seconds']:.0f} s · loss: {r['loss']}")
-    return inv, draw.render(to_uint8(r["target"])), draw.render(inv["image"]), md
+          + f" · {r['seconds']:.0f} s · loss: {r['loss']}" + (f"\n\n{note}" if note else ""))
+    return inv, draw.render(to_uint8(r["target"])), draw.render(image), md
+
+
+def align_to(G, model_id, photo):
+    """(target [1, 3, H, W], Alignment or None, a note): the face aligned to the model's layout; a model
+    without a layout (or not a face model) is centre-cropped, and the note says so."""
+    layout_file = checkpoints.layout_file(model_id) if isinstance(model_id, str) else None
+    shape = tuple(getattr(G, "img_shape", (G.img_resolution, G.img_resolution)))
+    if layout_file is None or not layout_file.is_file():
+        return (latent.load_image(photo, shape), None,
+                "This model has no face layout: the photo was centre-cropped, not aligned.")
+    aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (shape[1], shape[0]))
+    target = torch.from_numpy(aligned.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+    return target, alignment, alignment.note
+
+
+def in_photo(state):
+    """The Drag tab's current image (the start, or the drag shown) pasted back into the inverted photo."""
+    info = getattr(state, "photo", None)
+    if not info or state.image is None:
+        raise gr.Error("Invert a photo and press \"Drag this photo\" first (an aligned photo: the transform is kept).")
+    return paste_back(info["photo"], state.image, info["alignment"], reference=info["reference"])
 
 
 @ug.handler
@@ -53,15 +85,18 @@ def send_to_drag(inv, state):
     frame = inv["image"]
     fresh = DragState(model=inv["model"], seed=0, psi=1.0, space="w+", shape=frame.shape[:2], start=frame,
                       image=frame, generator=inv["generator"], latent=inv["ws"])
+    fresh.photo = inv.get("photo")   # the photo and its transform: the result goes back into it
     return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target.")
 
 
-def build(uploads, drag_state, drag_outputs, show_chain):
-    """The tab; `drag_outputs` are the Drag tab's New image outputs (Send to the Drag tab fills them)
-    and `show_chain` refreshes the Drag tab's view of the (new, empty) chain."""
-    gr.Markdown("Drag your own photo: it is centre-cropped and resized to the model, projected into W, then "
-                "W+, then the generator is pivotally tuned (PTI) so the reconstruction is faithful. "
-                "Offline the image loss is multi-scale L1 + L2 (LPIPS is used when installed with its weights).")
+def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
+    """The tab; `drag_outputs` are the Drag tab's New image outputs ("Drag this photo" fills them),
+    `show_chain` refreshes the Drag tab's view of the (new, empty) chain, and `tabs` (the app's gr.Tabs,
+    whose Drag tab has id "drag") is switched to the Drag tab."""
+    gr.Markdown("Drag your own photo: the face is found and aligned to where the model draws faces, projected "
+                "into W, then W+, then the generator is pivotally tuned (PTI, noise maps included) so the "
+                "reconstruction keeps the person. \"Drag this photo\" opens it in the Drag tab; \"Back in the "
+                "photo\" puts the Drag tab's result into your photo.")
     inv_state = gr.State(None)
     with gr.Row():
         with gr.Column():
@@ -70,22 +105,28 @@ def build(uploads, drag_state, drag_outputs, show_chain):
             gr.Examples([[str(EXAMPLE)]], inputs=[photo], label="Example photo: NASA astronaut portrait "
                         "(public domain, via scikit-image's data.astronaut())")
         with gr.Column():
-            _, target = captioned(gr.Image, "**Target** (cropped)", label="Target (cropped)", type="pil",
+            _, target = captioned(gr.Image, "**Aligned** (what is inverted)", label="Aligned", type="pil",
                                   interactive=False, format="png")
         with gr.Column():
             _, recon = captioned(gr.Image, "**Reconstruction**", label="Reconstruction", type="pil",
                                  interactive=False, format="png")
     with gr.Row():
         model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=2)
-        steps_w = ug.ranged("inv_steps", 150, step=10, label="W steps")
-        steps_wp = ug.ranged("inv_steps", 150, step=10, label="W+ steps")
-        steps_pti = ug.ranged("inv_steps", 150, step=10, label="PTI steps (0 = off)")
+        steps_w = ug.ranged("inv_steps", STEPS_W, step=10, label="W steps")
+        steps_wp = ug.ranged("inv_steps", STEPS_WPLUS, step=10, label="W+ steps")
+        steps_pti = ug.ranged("inv_steps", PTI_STEPS, step=10, label="PTI steps (0 = off)")
     with gr.Row():
         inv_btn = gr.Button("Invert", variant="primary")
         stop_btn = gr.Button("Stop", variant="stop")
-        send_btn = gr.Button("Send to the Drag tab")
+        send_btn = gr.Button("Drag this photo")
+        back_btn = gr.Button("Back in the photo")
     md = gr.Markdown()
+    _, back = captioned(gr.Image, "**Back in the photo** (the Drag tab's current image, pasted into the photo)",
+                        label="Back in the photo", type="numpy", interactive=False, format="png")
     inv_btn.click(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
                   [inv_state, target, recon, md], api_name="invert", **runs.QUEUE)
     stop_btn.click(runs.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
-    show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag"))
+    sent = show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag"))
+    if tabs is not None:
+        sent.success(lambda: gr.Tabs(selected="drag"), None, tabs, queue=False, api_visibility="undocumented")
+    back_btn.click(ug.handler(in_photo), [drag_state], [back], api_name="in_photo")

