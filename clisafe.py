@@ -82,9 +82,9 @@ def regular_file(path, flag):
     return p
 
 
-def check_json_depth(text, where, limit=MAX_JSON_DEPTH):
-    """InputError if a JSON text nests [ / { deeper than `limit` (measured before parsing: json.loads
-    recurses once per level)."""
+def json_depth(text, limit=None):
+    """Deepest [ / { nesting of a JSON text, strings skipped, measured before parsing (json.loads
+    recurses once per level); the count stops as soon as it passes `limit`."""
     depth = deepest = 0
     in_str = escaped = False
     for ch in text:
@@ -94,11 +94,19 @@ def check_json_depth(text, where, limit=MAX_JSON_DEPTH):
             in_str = True
         elif ch in "[{":
             depth += 1
-            if depth > limit:
-                raise InputError(f"{where} is nested more than {limit} levels deep")
             deepest = max(deepest, depth)
+            if limit is not None and depth > limit:
+                break
         elif ch in "]}":
             depth -= 1
+    return deepest
+
+
+def check_json_depth(text, where, limit=MAX_JSON_DEPTH):
+    """InputError if a JSON text nests [ / { deeper than `limit`; else its depth."""
+    deepest = json_depth(text, limit)
+    if deepest > limit:
+        raise InputError(f"{where} is nested more than {limit} levels deep")
     return deepest
 
 

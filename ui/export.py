@@ -107,24 +107,6 @@ def edit_record(*, model, seed, psi, space, drags, shape=None):
     return rec
 
 
-def json_depth(text):
-    """Deepest [ / { nesting of a JSON text, strings skipped; measured before parsing (json.loads
-    would recurse once per level and fail on a few thousand)."""
-    depth = deepest = 0
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            escaped, in_str = (False, True) if escaped else (ch == "\\", ch != '"')
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
 def replayable(method):
     """The params of an edit a replay reads: the engine's settings (dragcore.config) but the start
     image's (seed, psi, space) and the step budget, which are fields of the edit itself."""
@@ -158,7 +140,7 @@ def read_edit(path):
         raise EditError(str(e)) from None
     except (OSError, UnicodeDecodeError) as e:
         raise EditError(f"not an edit JSON file ({type(e).__name__})") from None
-    if json_depth(text) > limits.SIZES["edit_json_depth"]:
+    if clisafe.json_depth(text) > limits.SIZES["edit_json_depth"]:
         raise EditError(f"the edit JSON is nested more than {limits.SIZES['edit_json_depth']} levels deep")
     try:
         data = json.loads(text, parse_int=_json_int)
