@@ -26,6 +26,7 @@ Writes benchmarks/results/hostile.{json,csv,md} (with `--only-issue31`: hostile_
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -157,12 +158,11 @@ def message_probes(client, tmp, model):
 def closed_sessions_memory(n=12, tmp=None, root=None):
     """Issue 25 R5: n sessions, one after another, each inverts a photo (10/10/10 steps), sends it to the
     Drag tab and closes; RSS of the app after a warm-up session and after the n (settled 5 s)."""
-    from PIL import Image
     from gradio_client import Client, handle_file
     from app_server import AppServer, model_for_tests
     tmp = Path(tmp or tempfile.mkdtemp())
     tmp.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (64, 64), (120, 90, 60)).save(tmp / "photo.png")
+    _photo(tmp)
     srv = AppServer(model_for_tests(tmp), root=root)
     try:
         model = srv.proc.args[srv.proc.args.index("--model") + 1]
@@ -289,9 +289,7 @@ def measure_runs(tmp, root=None, long_steps=300, patience=60):
         owned = sum(len([q for q in p.iterdir()]) for p in (tmp / "sys").glob("latentlab_app_*"))
         out["R6"] = dict(exports=20, folders_left=loose + owned, loose_in_tmp=loose)
         # R7: a 500/500/500 inversion, Stop at 4 s; another user's New image meanwhile
-        from PIL import Image
-        Image.new("RGB", (64, 64), (120, 90, 60)).save(tmp / "photo.png")
-        job = c.submit(handle_file(str(tmp / "photo.png")), model, 500, 500, 500, api_name="/invert")
+        job = c.submit(handle_file(str(_photo(tmp))), model, 500, 500, 500, api_name="/invert")
         time.sleep(4)
         t = time.perf_counter()
         b.predict(model, 5, 0.7, "w+", api_name="/new_image")
@@ -481,10 +479,10 @@ def folder_usage(root):
 
 
 def _photo(tmp):
-    from PIL import Image
+    """A face photo for the Invert tab, which aligns the face first: the shipped public-domain astronaut."""
     path = Path(tmp) / "photo.png"
     if not path.exists():
-        Image.new("RGB", (64, 64), (120, 90, 60)).save(path)
+        shutil.copyfile(ROOT / "tests" / "data" / "astronaut_64.png", path)
     return path
 
 
