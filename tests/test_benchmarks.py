@@ -135,7 +135,8 @@ def test_landmarks_needs_mediapipe_python(tmp_path):
         landmarks.detect({"a": torch.zeros(1, 3, 8, 8)}, str(tmp_path / "no-such-python"))
 
 
-@pytest.mark.integration   # ~10 s, real fits on the bundled model
+@pytest.mark.slow          # ~10 s, real fits on the bundled model (the default suite's budget: -m slow)
+@pytest.mark.integration
 def test_reachability_the_pathway_moves_what_w_plus_cannot(tmp_path):
     """One held-out face, four local moves, 20 Adam steps each. The reference rows score what they
     must (no edit: 0; the ideal move: reached 1), and the optical flow, not the fit's loss, sees the
@@ -151,7 +152,8 @@ def test_reachability_the_pathway_moves_what_w_plus_cannot(tmp_path):
     assert len(rows) == 4 * 5 and "| code only |" in (tmp_path / "reachability.md").read_text()
 
 
-@pytest.mark.integration   # ~13 s, a subprocess per engine
+@pytest.mark.slow          # ~14 s, a subprocess per engine (the default suite's budget: -m slow)
+@pytest.mark.integration
 def test_step_time_benchmark_smoke(tmp_path):
     from benchmarks.step_time import main
     # a non-square shape (height x width, as StyleGAN-Human) runs the same code as a square one
