@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import limits
+from ui.scratch import alive
 
 PREFIX = "latentlab_gradio_"
 _LOCK = threading.Lock()         # one cap pass at a time
@@ -40,16 +41,6 @@ def cap_bytes():
     return int(limits.setting("gradio_cap_mb") * 1_000_000)
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def use_own_folder():
     """Point Gradio at a new folder of this process under $GRADIO_TEMP_DIR (removed at exit); remove
     the folders of app processes that are gone. Call before the Blocks are built."""
@@ -57,7 +48,7 @@ def use_own_folder():
     base.mkdir(parents=True, exist_ok=True)
     for p in base.glob(PREFIX + "*"):
         pid = p.name[len(PREFIX):].split("_")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) and p.is_dir():
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)) and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
     own = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}_", dir=base)
     os.environ["GRADIO_TEMP_DIR"] = own

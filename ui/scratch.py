@@ -60,7 +60,8 @@ def remove():
             _root = None
 
 
-def _alive(pid):
+def alive(pid):
+    """Is process `pid` still running (one we may not signal counts as running)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -74,7 +75,7 @@ def remove_orphans():
     """Folders left by app processes that no longer run (killed before they could clean up)."""
     for p in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
         pid = p.name[len(PREFIX):].split("_")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) and p.is_dir():
+        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)) and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
 
 
