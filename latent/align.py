@@ -138,7 +138,7 @@ def _refine(gray, box, face_cascade, eye_cascade):
     import cv2
     x, y, w, h = box
     k = REFINE_BOX / w
-    cx, cy, half = x + w / 2, y + h / 2, w   # a crop twice the box
+    cx, cy = x + w / 2, y + h / 2   # the crop (twice the box) is centred here
     M = np.array([[k, 0, REFINE_BOX - k * cx], [0, k, REFINE_BOX - k * cy]])
     side = 2 * REFINE_BOX
     crop = cv2.warpAffine(gray, M, (side, side), flags=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR,

@@ -11,7 +11,6 @@ one clear line, and SIGTERM (the last test) leaves Gradio's folder as it was bef
 import json
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 

@@ -10,7 +10,6 @@ written atomically; the figures folder appears only when all figures are drawn).
 import argparse
 import math
 import sys
-import time
 
 import torch
 
