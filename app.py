@@ -15,9 +15,9 @@ import gradio as gr
 
 import checkpoints
 import limits
-from apps.engines import ENGINES
+from drags.engines import ENGINES
 from ui import guard as ug
-from ui import disk, runs, scratch, sessions, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent
+from ui import disk, run_control, scratch, sessions, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent
 from ui.context import DEFAULT, STORE
 from ui.drag_image import new_image
 from ui.state import DragState
@@ -43,8 +43,8 @@ def build():
                 tab_adapt.build(start_inputs[0], uploads)   # start_inputs[0]: the Drag tab's model box
         # the first image, as soon as the page opens (the API has /new_image for it)
         demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
-        # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/runs.py)
-        demo.unload(runs.session_closed)
+        # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/run_control.py)
+        demo.unload(run_control.session_closed)
     demo.queue(default_concurrency_limit=2)
     return ug.guard_all(demo)   # every handler, of every tab, through the error helper (ui.guard)
 

@@ -4,7 +4,7 @@
 
 Per resolution, the drag of benchmarks.step_time (one handle 30 % of the image to the right, part of
 the image fixed by a mask), on the bundled model at 64 px and on a random-weight generator with the
-official 512 px config otherwise. Every declared engine (apps.engines) runs the same drag with its
+official 512 px config otherwise. Every declared engine (drags.engines) runs the same drag with its
 default settings (fast mode, fp32, features supervised at the default block), one step of each in
 turn after warm-up steps, so the machine's load falls on all alike; reported: the median seconds per
 step and its ratio to DragGAN's. StableDrag's extra work is its tracker's: a C x C solve once
@@ -18,7 +18,7 @@ import time
 import torch
 
 import checkpoints
-from apps.engines import ENGINES
+from drags.engines import ENGINES
 from benchmarks import cli
 from benchmarks.report import write
 from benchmarks.step_time import build_generator, drag_setup

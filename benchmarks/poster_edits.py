@@ -2,7 +2,7 @@
 
     python -m benchmarks.poster_edits [--model ID] [--seeds 1000-1011] [--steps 200] --mp-python MP_VENV/bin/python
 
-Two edits per face, every engine (apps.engines) from the identical start (W+, psi 0.7, no mask, the model's presets):
+Two edits per face, every engine (drags.engines) from the identical start (W+, psi 0.7, no mask, the model's presets):
 * **turn** ("turn the face", DragGAN's poster): the nose tip dragged sideways by res/10
   (to the right on even seeds, to the left on odd ones);
 * **smile** (FreeDrag's poster): both mouth corners dragged out and up by res/20.

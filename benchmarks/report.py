@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 
-from apps.engines import session_classes
+from drags.engines import session_classes
 from dragcore import config
 from stylegan import imageops
 
-ENGINES = session_classes()   # {name: session class}, from the one table in apps.engines
+ENGINES = session_classes()   # {name: session class}, from the one table in drags.engines
 
 
 def make_session(engine, G, handles, targets, preset=None, *, latent=None, mask=None, device="cpu", **settings):

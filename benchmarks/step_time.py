@@ -16,7 +16,7 @@ tracemalloc), so every configuration is measured in its own process. Writes
 benchmarks/results/step_time.json and step_time.md (a markdown table with the ratios).
 
 With --official, two more processes per resolution run the same drag as one whole edit of
-`--edit-steps` steps as each app shows it: ours through `ui.runner.stream` (the app's loop, a
+`--edit-steps` steps as each app shows it: ours through `ui.drag_stream.stream` (the app's loop, a
 preview every 5 steps drawn by `ui.draw.render`, plus the first and last image), the official
 renderer with its app's preview after every step (`benchmarks.official_renderer`). Reported: seconds
 per step (the step alone), seconds per edit (steps and previews) and peak memory, and their ratios.
@@ -38,7 +38,7 @@ OFFICIAL = {  # resolution -> synthesis channel_base of the official configs
 }
 ENGINES = ("draggan-fast", "draggan-reference", "freedrag-fast", "freedrag-reference")
 EDITS = ("ours-edit", "official-edit")
-PREVIEW_EVERY = 5  # the app streams a frame every 5 steps (app.py, ui.runner.stream)
+PREVIEW_EVERY = 5  # the app streams a frame every 5 steps (app.py, ui.drag_stream.stream)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -124,17 +124,17 @@ def measure_edit(res, kind, steps, warmup, official=None, tiny=False):
 
 def _our_edit(res, h, t, mask, steps, warmup, tiny):
     import torch
-    from ui import draw, runner
+    from ui import drag_stream, draw
     G = build_generator(res, tiny)
     from dragcore.config import with_presets
-    make = lambda n: runner.make_sessions({"draggan": with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n)},
+    make = lambda n: drag_stream.make_sessions({"draggan": with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n)},
                                           G, [h], [t], mask=mask, device="cpu")
-    for _ in runner.stream(make(warmup), every=PREVIEW_EVERY):  # warm-up: the same work, untimed
+    for _ in drag_stream.stream(make(warmup), every=PREVIEW_EVERY):  # warm-up: the same work, untimed
         pass
     sessions = make(steps)
     previews = 0
     t0 = time.perf_counter()
-    for frame in runner.stream(sessions, every=PREVIEW_EVERY):
+    for frame in drag_stream.stream(sessions, every=PREVIEW_EVERY):
         for image in frame.images.values():
             draw.render(image, [h, t], mask)
             previews += 1

@@ -1,6 +1,6 @@
 """Primitives shared by the drag engines (DragGAN, FreeDrag): the generator protocol, feature
 sampling at image-space points, masks, point validation, the base session, the settings and where a
-headless drag starts. A library: the engine table and the command line are in `apps` (the tool tier).
+headless drag starts. A library: the engine table and the command line are in `drags` (the tool tier).
 
 Errors (dragcore.errors, shared by draggan and freedrag): `DragInputError` (a ValueError) for every
 bad input, and its subclass `MotionError` from the motion measure; a precision the device cannot run

@@ -1,8 +1,8 @@
-"""python -m freedrag --seed S --point HX,HY,TX,TY [...] [--l L] [--d D]: see apps.drag_cli (the shared
-command line) and apps.engine_options (FreeDrag's own options). An entry point: nothing imports it."""
+"""python -m freedrag --seed S --point HX,HY,TX,TY [...] [--l L] [--d D]: see drags.drag_cli (the shared
+command line) and drags.engine_options (FreeDrag's own options). An entry point: nothing imports it."""
 import sys
 
-from apps.engine_options import main
+from drags.engine_options import main
 
 if __name__ == "__main__":
     sys.exit(main("freedrag"))

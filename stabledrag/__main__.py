@@ -1,9 +1,9 @@
-"""python -m stabledrag --seed S --point HX,HY,TX,TY [...] [--tau T]: see apps.drag_cli (the shared
-command line) and apps.engine_options (the flags StableDrag's declaration derives). An entry point:
+"""python -m stabledrag --seed S --point HX,HY,TX,TY [...] [--tau T]: see drags.drag_cli (the shared
+command line) and drags.engine_options (the flags StableDrag's declaration derives). An entry point:
 nothing imports it."""
 import sys
 
-from apps.engine_options import main
+from drags.engine_options import main
 
 if __name__ == "__main__":
     sys.exit(main("stabledrag"))

@@ -122,7 +122,7 @@ def test_adapted_model_carries_the_source_presets_into_every_cli(tmp_path, capsy
     assert ta.main(["--images", str(shots), "--out", str(out), "--steps", "1", "--batch", "3", "--no-progress"]) == 0
     assert checkpoints.presets(str(out)) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
     assert checkpoints.presets(str(out))["draggan"]          # the bundled model's calibrated ones, not {}
-    from apps.drag_cli import model_presets
+    from drags.drag_cli import model_presets
     assert model_presets(str(out), "freedrag") == checkpoints.presets(checkpoints.DEFAULT_MODEL)["freedrag"]
     G = checkpoints.load(str(out))
     assert G.synthesis.warp is not None                      # the warp pathway carried over

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apps.engines import ENGINES
+from drags.engines import ENGINES
 import torch
 
 import stylegan

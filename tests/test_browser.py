@@ -213,7 +213,7 @@ def test_three_engines_fit_a_1280x800_screen(tmp_path):
     1280x800 screen: the panels share a row, nothing needs sideways scrolling."""
     _require_browser()
     from playwright.sync_api import sync_playwright
-    from apps.engines import ENGINES
+    from drags.engines import ENGINES
     server = AppServer(model_for_tests(tmp_path))
     try:
         with sync_playwright() as p:

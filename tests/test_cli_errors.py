@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import limits
-from apps.drag_cli import main as drag_main
+from drags.drag_cli import main as drag_main
 from dcgan.__main__ import main as dcgan_main
 from draggan import DragGANSession
 from drag_testing import saved_small_G

@@ -16,7 +16,7 @@ from PIL import Image, PngImagePlugin
 import clisafe
 import imagefile
 import stylegan
-from apps.drag_cli import main as drag_main
+from drags.drag_cli import main as drag_main
 from draggan import DragGANSession
 from benchmarks.hostile_cli import bomb_png, overlapping_safetensors, views_pickle
 from drag_testing import saved_small_G, small_G

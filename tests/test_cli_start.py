@@ -18,7 +18,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 import checkpoints
-from apps.drag_cli import main
+from drags.drag_cli import main
 from dragcore.config import DragConfig
 from draggan import DragGANSession
 from drag_testing import face_model, small_G

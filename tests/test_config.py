@@ -7,8 +7,8 @@ import pytest
 
 import checkpoints
 import limits
-from apps.drag_cli import build_parser
-from apps.engines import ENGINES, session_classes
+from drags.drag_cli import build_parser
+from drags.engines import ENGINES, session_classes
 from dragcore import config
 from dragcore.config import DragConfig, DragGANConfig, FreeDragConfig, with_presets
 from dragcore import DragInputError
@@ -110,10 +110,10 @@ def test_a_tracker_the_presets_do_not_cover_falls_back_to_features_and_says_so()
 
 def test_one_engine_table():
     from benchmarks import report
-    from ui import runner
+    from ui import drag_stream
     from stabledrag import StableDragSession
     assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession, "stabledrag": StableDragSession}
-    assert report.ENGINES == session_classes() and runner.label("freedrag") == "FreeDrag"
+    assert report.ENGINES == session_classes() and drag_stream.label("freedrag") == "FreeDrag"
     assert {n: e.config for n, e in ENGINES.items()} == config.CONFIGS
     # presets hold every engine: a section of the file, or {} (the engine's defaults)
     assert set(checkpoints.presets("faces-64-offline")) >= {"draggan", "freedrag"}

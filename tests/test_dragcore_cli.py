@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.drag_cli import main
-from apps.engine_options import arguments, settings
-from apps.engines import ENGINES
+from drags.drag_cli import main
+from drags.engine_options import arguments, settings
+from drags.engines import ENGINES
 from draggan import DragGANSession
 from freedrag import FreeDragSession
 from drag_testing import saved_small_G

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import checkpoints
-from apps import engine_options
-from apps.drag_cli import build_parser
-from apps.engines import ENGINES
+from drags import engine_options
+from drags.drag_cli import build_parser
+from drags.engines import ENGINES
 from dragcore import config
 from dragcore.config import DragGANConfig, setting
 from dragcore.engine import declare, forget
@@ -87,21 +87,21 @@ def test_a_declared_engine_has_its_fields_panel_and_compare_in_the_app(toy):
 
 
 def test_a_declared_engine_exports_and_replays(toy):
-    from ui import drag_run, drag_settings
+    from ui import drag_handlers, drag_settings
     from ui.drag_image import start_image
     state, _ = start_image(MODEL, 3, 0.7, "w+", None)
     state.points = [[20.0, 30.0], [26.0, 30.0]]
     values = dict(zip(drag_settings.NAMES, drag_settings.field_values(MODEL)), max_steps=3, precision="fp32")
-    for out in drag_run.run_drag(["draggan", "toy"], state, None, list(values.values())):
+    for out in drag_handlers.run_drag(["draggan", "toy"], state, None, list(values.values())):
         pass
     assert len(out) == len(ENGINES) + 3 and set(state.results) == {"draggan", "toy"}   # a panel per engine
     assert state.results["toy"].result.params["wobble"] == 0.25
-    files = drag_run.export_files(state)
+    files = drag_handlers.export_files(state)
     edit = next(f for f in files if f.endswith("toy_edit.json"))
     assert json.loads(open(edit).read())["drags"][0]["params"]["wobble"] == 0.25
-    for _ in drag_run.replay(edit, None):
+    for _ in drag_handlers.replay(edit, None):
         pass
-    replayed = _[0] if not isinstance(_[0], type(drag_run.IN_PLACE)) else None
+    replayed = _[0] if not isinstance(_[0], type(drag_handlers.IN_PLACE)) else None
     assert replayed is not None and replayed.chain[-1].results["toy"].result.steps == state.results["toy"].result.steps
     assert torch.equal(replayed.chain[-1].results["toy"].latent, state.results["toy"].latent)
     assert np.array_equal(replayed.image, state.results["toy"].image)

@@ -4,7 +4,7 @@ packages, and every package imports only packages of lower layers (LAYERS below)
 What counts as an import: every `import` / `from ... import` statement anywhere in a file (at the
 top *and* inside a function: a lazy import is still an arrow), relative imports resolved, and
 `importlib.import_module("literal")` / `__import__("literal")` calls (an import by string is still
-an arrow; one by a computed name cannot be seen, so the registry (apps.engines) imports the engines
+an arrow; one by a computed name cannot be seen, so the registry (drags.engines) imports the engines
 by name). A node is a top-level package or module of the repository (`ui`, `limits`, ...), except
 that each `pkg/__main__.py` is a node of its own (`pkg.__main__`): an entry point, which the
 package never imports, so `python -m draggan` may call the tool tier without making draggan a
@@ -25,7 +25,7 @@ LAYERS = [
     ("stabledrag",),                        # an engine on top of DragGAN's step
     ("hubguard",),                          # Hub deadlines: reads its settings from limits
     ("checkpoints",),                       # the registry: loads stylegan / dcgan, guarded by hubguard
-    ("apps",),                              # tool tier from here on: engine table, drag CLI
+    ("drags",),                              # tool tier from here on: engine table, drag CLI
     ("training",),                          # weights' tools (use apps)
     ("ui",),                                # the Gradio app's handlers (the Adapt tab runs training.adapt)
     ("benchmarks",),                        # measure the libraries, training's teacher and ui's runner
@@ -35,7 +35,7 @@ LAYERS = [
 ]
 LIBRARY = ("stylegan", "clisafe", "imagefile", "dragcore", "latent", "dcgan", "draggan", "freedrag", "stabledrag",
            "limits", "hubguard", "checkpoints")
-TOOLS = ("apps", "training", "ui", "benchmarks", "app", "docs", "tests")
+TOOLS = ("drags", "training", "ui", "benchmarks", "app", "docs", "tests")
 
 LAYER = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 SKIP_DIRS = {"__pycache__"}
@@ -231,7 +231,7 @@ def test_the_import_parser_sees_lazy_relative_and_importlib_imports():
         "    import benchmarks.report\n"               # lazy
         "    from ui import runner\n"                  # lazy
         "    if True:\n"
-        "        mod = importlib.import_module('apps.engines')\n"   # by string
+        "        mod = importlib.import_module('drags.engines')\n"   # by string
         "    __import__('hubguard')\n"
         "    from dcgan.__main__ import main\n"        # an entry point
         "    from latent import __main__\n"            # an entry point, the other way
@@ -242,7 +242,7 @@ def test_the_import_parser_sees_lazy_relative_and_importlib_imports():
     )
     found = imports_of(Path("stylegan") / "sub" / "probe.py", source)
     assert found == [("importlib", 1), ("stylegan", 2), ("stylegan", 3), ("stylegan", 4), ("benchmarks", 6), ("ui", 7),
-                     ("apps", 9), ("hubguard", 10), ("dcgan.__main__", 11), ("latent.__main__", 12), ("training", 16)]
+                     ("drags", 9), ("hubguard", 10), ("dcgan.__main__", 11), ("latent.__main__", 12), ("training", 16)]
     assert node_of(Path("dcgan") / "__main__.py") == "dcgan.__main__" and node_of(Path("limits.py")) == "limits"
     assert node_of(Path("dcgan") / "sub" / "__main__.py") == "dcgan"
     assert imports_of(Path("draggan") / "__main__.py", "from .engine import X\n") == [("draggan", 1)]

@@ -130,8 +130,8 @@ def test_only_points_that_ask_for_a_move_decide_reached():
 
 @pytest.mark.integration   # ~3 s
 def test_a_held_point_is_shown_as_held_in_the_result_the_tables_and_the_cli():
-    from apps.drag_cli import summary_line
-    from ui.runner import detail_rows, summary_rows
+    from drags.drag_cli import summary_line
+    from ui.drag_stream import detail_rows, summary_rows
     from ui.state import EngineRun
     G = drag_model()
     r = DragGANSession(G, [(30, 32), (20.0, 20.0)], [(31.5, 32), (20.3, 20.0)], DragGANConfig(seed=1, max_steps=0),

@@ -4,7 +4,7 @@ tracker the presets do not cover."""
 import pytest
 import torch
 
-from apps.engines import ENGINES
+from drags.engines import ENGINES
 from dragcore import tracking
 from dragcore.config import with_presets
 from drag_testing import small_G

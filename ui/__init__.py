@@ -1,10 +1,10 @@
 """The app's user interface, one module per concern.
 
 - Tabs (layout and wiring, Gradio): tab_drag, tab_latent, tab_invert, tab_dcgan; their handlers:
-  drag_image (model and start image), drag_run (drags, Stop, export, replay), drag_chain (undo,
+  drag_image (model and start image), drag_handlers (drags, Stop, export, replay), drag_chain (undo,
   reset, continue); panels (captioned images); guard (every handler's errors and every input's
-  checks); runs (one run per session, Stop, the queue).
-- Framework-free and unit-tested: state (the per-session chain of drags), runner (drags as a
+  checks); run_control (one run per session, Stop, the queue).
+- Framework-free and unit-tested: state (the per-session chain of drags), drag_stream (drags as a
   stream of frames, the results tables), drag_settings (the settings fields from dragcore.config),
   export (edit JSON, GIF/MP4, latents), draw, mask, models, scratch, context.
 `app.py` builds the tabs and launches the server. See docs/architecture.md."""

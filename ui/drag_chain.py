@@ -1,11 +1,11 @@
 """The drag chain's handlers and view: Undo drag, Continue all from one result, and `view`, what
 the Drag tab shows of the chain after any change (the image to click on with its points, one
 result panel per engine with a caption saying where its drag started, the results tables and the
-choice between the results). The chain itself is ui.state's; drags are run by ui.drag_run."""
+choice between the results). The chain itself is ui.state's; drags are run by ui.drag_handlers."""
 import gradio as gr
 
-from apps.engines import ENGINES, label
-from ui import draw, runner, runs
+from drags.engines import ENGINES, label
+from ui import drag_stream, draw, run_control
 from ui import guard as ug
 from ui.drag_image import points_text
 from ui.state import engine_points
@@ -62,7 +62,7 @@ def view(state):
     shown = f" · showing {label(last.shown())}'s result of drag {len(state.chain)}" if last else ""
     return (draw.render(state.image, state.points), points_text(state), CLICK + shown,
             *[_caption(state, m) for m in ENGINES], *panels,
-            runner.summary_rows(results), runner.detail_rows(results),
+            drag_stream.summary_rows(results), drag_stream.detail_rows(results),
             gr.update(visible=last is not None and len(last.results) > 1))
 
 
@@ -78,7 +78,7 @@ def undo_drag(state):
         raise gr.Error("Generate an image first (New image).")
     if not state.chain:
         raise gr.Error("There is no drag to undo: the image is the start image.")
-    runs.idle()   # the chain changes only between runs (ui.runs)
+    run_control.idle()   # the chain changes only between runs (ui.run_control)
     state.undo()
     return _shown(state, "Undid the last drag. " + chain_text(state))
 
@@ -91,7 +91,7 @@ def continue_from(method, state):
     if method not in state.results:
         have = ", ".join(state.results)
         raise gr.Error(f"method: the last drag has no {str(method)[:20]!r} result (it has: {have})")
-    runs.idle()   # the chain changes only between runs (ui.runs)
+    run_control.idle()   # the chain changes only between runs (ui.run_control)
     state.choose(method)
     return _shown(state, f"Every engine continues from {label(method)}'s result of drag "
                          f"{len(state.chain)}. " + chain_text(state))

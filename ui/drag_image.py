@@ -7,7 +7,7 @@ import numpy as np
 import limits
 import stylegan
 from dragcore import adapt, to_uint8
-from ui import disk, draw, drag_settings, runs
+from ui import disk, drag_settings, draw, run_control
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.models import UPLOAD, register_upload
@@ -52,7 +52,7 @@ def new_image(model, seed, psi, space, state, uploads=None):
         msg = ug.as_gr_error(e).message
         gr.Warning(msg)
         return (state, gr.skip(), gr.skip(), *[gr.skip()] * len(drag_settings.FIELDS), f"⚠ {msg}")
-    return outputs   # a new state object: a run still going finishes into the old one (ui.drag_run.IN_PLACE)
+    return outputs   # a new state object: a run still going finishes into the old one (ui.drag_handlers.IN_PLACE)
 
 
 def points_text(state):
@@ -65,9 +65,9 @@ def points_text(state):
 def _points_free():
     """Points change only between drags: a drag reads them when it starts and leaves its own at the end,
     so a point added meanwhile would be shown and then dropped. Refused with one sentence instead."""
-    run = runs.busy()
+    run = run_control.busy()
     if run is not None and run.kind != "inversion":
-        raise gr.Error(f"{runs.article(run.kind)} is running: points can be changed when it ends (or press Stop).",
+        raise gr.Error(f"{run_control.article(run.kind)} is running: points can be changed when it ends (or press Stop).",
                        print_exception=False)
 
 
@@ -122,7 +122,7 @@ def reset_image(state):
     """Back to the start image (the seed's, or the inverted photo): the chain, points and mask are cleared."""
     if state is None or not state.ready:
         return state, None, None, HINT, "Nothing to reset: generate an image first (New image)."
-    runs.idle()   # the chain changes only between runs (ui.runs)
+    run_control.idle()   # the chain changes only between runs (ui.run_control)
     undone = len(state.chain)
     state.reset()
     shown = draw.render(state.start)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import checkpoints
 import limits
-from apps.engines import ENGINES
+from drags.engines import ENGINES
 from dragcore import adapt, config
 from draggan.engine import default_stop_distance
 

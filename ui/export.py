@@ -21,7 +21,7 @@ from pathlib import Path
 
 import clisafe
 import limits
-from apps.engines import ENGINES
+from drags.engines import ENGINES
 from dragcore import config
 
 import imageio.v2 as imageio

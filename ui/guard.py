@@ -52,8 +52,8 @@ GUARDED = "__latentlab_guarded__"   # set on every wrapper `handler` makes
 
 def _touch():
     """The session's idle clock restarts (ui.sessions): a handler of it starts or ends."""
-    from ui import runs, sessions
-    sessions.touch(runs.session_hash())
+    from ui import run_control, sessions
+    sessions.touch(run_control.session_hash())
 
 
 def handler(fn):

@@ -1,7 +1,7 @@
 """Sessions that never close give their memory back: the idle limit.
 
 A browser tab (and gradio_client) holds a *heartbeat* connection open; when it closes, Gradio's
-unload event frees the session at once (ui.runs.session_closed). A client of the raw queue or
+unload event frees the session at once (ui.run_control.session_closed). A client of the raw queue or
 `/call/` API never opens one, and a session whose heartbeat vanished without Gradio noticing keeps
 its state (inverted photos with their tuned generators, drag chains) until Gradio's 10,000-session
 cap. Here every session is given back once it has been idle for `$LATENTLAB_SESSION_IDLE` seconds
@@ -9,7 +9,7 @@ cap. Here every session is given back once it has been idle for `$LATENTLAB_SESS
 
 - *idle* means: no open heartbeat, no handler of the session running or waiting in the queue, and
   no handler call started or ended for that long (`touch`, called by every handler: ui.guard);
-- an expired session is forgotten exactly as a closed one (`runs.forget`): its state is deleted,
+- an expired session is forgotten exactly as a closed one (`run_control.forget`): its state is deleted,
   its run record dropped, freed memory handed back to the operating system. A later request of the
   same session starts from fresh state (New image), as after a closed tab.
 
@@ -81,20 +81,20 @@ def expired(sessions, busy, now=None, limit=None):
 
 def sweep(blocks, limit=None):
     """Forget every idle session of `blocks` now -> how many were forgotten."""
-    from ui import runs
+    from ui import run_control
     holder = getattr(blocks, "state_holder", None)
     if holder is None:
         return 0
-    gone = expired(list(holder.session_data), lambda s: runs.session_busy(blocks, s), limit=limit)
+    gone = expired(list(holder.session_data), lambda s: run_control.session_busy(blocks, s), limit=limit)
     for s in gone:
-        runs.forget(s, holder, blocks)
+        run_control.forget(s, holder, blocks)
         with _LOCK:
             _USED.pop(s, None)
     with _LOCK:   # sessions Gradio no longer holds (closed tabs): nothing to remember of them
         for s in [s for s in _USED if s not in holder.session_data and s not in _LIVE]:
             del _USED[s]
     if gone:
-        runs.trim()
+        run_control.trim()
     return len(gone)
 
 

@@ -1,8 +1,8 @@
 """The per-user state of the Drag tab: one `DragState` per browser session (a `gr.State`).
 
-Handlers change it in place and return it. Stop reaches a session's run through ui.runs (by the
+Handlers change it in place and return it. Stop reaches a session's run through ui.run_control (by the
 Gradio session, not this object), and the chain changes (undo, reset, continue, a replay's `adopt`)
-only while the session has no run (ui.runs.idle, ui.runs.exclusive), so nothing changes or adopts a
+only while the session has no run (ui.run_control.idle, ui.run_control.exclusive), so nothing changes or adopts a
 state that a run is writing.
 
 Drags build on each other. `chain` holds the drags made on this image, in order, one `DragRecord`

@@ -17,7 +17,7 @@ import gradio as gr
 import limits
 
 from ui import guard as ug
-from ui import runs, scratch
+from ui import run_control, scratch
 from ui.context import STORE, get_model, model_choices
 
 PREVIEW_EVERY = 10      # steps between two frames of the live view
@@ -43,7 +43,7 @@ def _outputs(status, curves=None, compare=None, result=None, use=False):
 
 
 @ug.handler
-@runs.exclusive("adaptation", lambda note: _outputs(note))
+@run_control.exclusive("adaptation", lambda note: _outputs(note))
 def start(files, steps, model, uploads):
     """Adapt the Drag tab's model to the uploaded pictures; yields (status, loss curves, before/after,
     the adapted file for 'Use this model', the button's state)."""
@@ -70,7 +70,7 @@ def start(files, steps, model, uploads):
         raise gr.Error("Adapt: the model must be square", print_exception=False)
     adapter = ta.Adapter(G, shots, ta.Settings(steps=steps))
     out = folder / "adapted.safetensors"
-    run = runs.current()
+    run = run_control.current()
     spec = model if model in {m for _, m in model_choices()} and not str(model).startswith("upload") else \
         (uploads or {}).get("name", str(model))
     meta = lambda: ta.model_card(adapter, spec, len(names), "uploaded in the app", adapter.wall_s, "the app's Adapt tab")
@@ -127,6 +127,6 @@ def build(model, uploads):
         compare = gr.Image(label="Same seeds: source (top) vs adapted (bottom)", type="pil", interactive=False)
     result = gr.State(None)
     start_btn.click(start, [files, steps, model, uploads], [status, curves, compare, result, use_btn],
-                    api_name="adapt", **runs.QUEUE)
-    stop_btn.click(lambda: runs.stop(), None, [status], api_name="adapt_stop", queue=False)
+                    api_name="adapt", **run_control.QUEUE)
+    stop_btn.click(lambda: run_control.stop(), None, [status], api_name="adapt_stop", queue=False)
     use_btn.click(use_model, [result], [model, status], api_name="adapt_use")

@@ -1,14 +1,14 @@
 """The Drag tab: model and start image, points and mask, the settings of every engine, the drag
 buttons (one per engine and Compare all), one result panel per engine, the chain (Undo drag, Reset
 image, Continue all from one result), results, exports and replay. Layout and wiring only; the
-handlers are in ui.drag_image, ui.drag_run and ui.drag_chain. Buttons, panels and fields follow the
-declared engines (apps.engines). `build(state, uploads)` returns the components other tabs need."""
+handlers are in ui.drag_image, ui.drag_handlers and ui.drag_chain. Buttons, panels and fields follow the
+declared engines (drags.engines). `build(state, uploads)` returns the components other tabs need."""
 import gradio as gr
 
 import limits
 from dragcore import config
-from apps.engines import ENGINES
-from ui import drag_chain, drag_image, drag_run, drag_settings, runner, runs
+from drags.engines import ENGINES
+from ui import drag_chain, drag_handlers, drag_image, drag_settings, drag_stream, run_control
 from ui import guard as ug
 from ui import models as models_ui
 from ui.context import default_model, gpu, model_choices
@@ -100,9 +100,9 @@ def build(state, uploads):
     with gr.Row(visible=False) as continue_row:
         cont_btns = {m: gr.Button(f"Continue all from {e.label}'s result", elem_id=f"btn-continue-{m}")
                      for m, e in ENGINES.items()}
-    table = gr.Dataframe(headers=runner.TABLE_HEADERS, label="Results", interactive=False, elem_id="results-table")
+    table = gr.Dataframe(headers=drag_stream.TABLE_HEADERS, label="Results", interactive=False, elem_id="results-table")
     with gr.Accordion("Per-point details", open=False):
-        details = gr.Dataframe(headers=runner.DETAIL_HEADERS, label="Per point", interactive=False)
+        details = gr.Dataframe(headers=drag_stream.DETAIL_HEADERS, label="Per point", interactive=False)
     with gr.Row():
         export_btn = gr.Button("Export result (PNG, GIF, MP4, latent, edit JSON)")
         files = gr.File(label="Exports", file_count="multiple")
@@ -145,10 +145,10 @@ def build(state, uploads):
                                   api_name="continue_from"))
     clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask")
     for btn, (_, methods, name, _, _) in zip(drag_btns, drags()):
-        show_chain(btn.click(gpu(drag_run.drag_endpoint(methods)), [editor, *fields, state, uploads],
-                             [*outs, status, table, state], api_name=name, **runs.QUEUE))
-    stop_btn.click(drag_run.stop, [state], [status], api_name="stop", queue=False)
-    export_btn.click(drag_run.export_files, [state], [files], api_name="export")
-    show_chain(edit_file.upload(drag_run.replay, [edit_file, state, uploads], [state, image, status],
-                                api_name="replay", **runs.QUEUE))
+        show_chain(btn.click(gpu(drag_handlers.drag_endpoint(methods)), [editor, *fields, state, uploads],
+                             [*outs, status, table, state], api_name=name, **run_control.QUEUE))
+    stop_btn.click(drag_handlers.stop, [state], [status], api_name="stop", queue=False)
+    export_btn.click(drag_handlers.export_files, [state], [files], api_name="export")
+    show_chain(edit_file.upload(drag_handlers.replay, [edit_file, state, uploads], [state, image, status],
+                                api_name="replay", **run_control.QUEUE))
     return new_outputs, start, show_chain

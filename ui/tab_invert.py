@@ -16,7 +16,7 @@ import limits
 from dragcore import to_uint8
 from latent.align import Layout, align, paste_back
 from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, load_photo
-from ui import draw, runs
+from ui import draw, run_control
 from ui import guard as ug
 from ui.context import default_model, get_model, gpu, model_choices
 from ui.drag_image import shown_outputs
@@ -27,7 +27,7 @@ EXAMPLE = Path(__file__).resolve().parent / "examples" / "astronaut.jpg"   # NAS
 
 
 @ug.handler
-@runs.exclusive("inversion", lambda note: (gr.skip(), gr.skip(), gr.skip(), note))
+@run_control.exclusive("inversion", lambda note: (gr.skip(), gr.skip(), gr.skip(), note))
 def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None, progress=gr.Progress()):
     if photo is None:
         raise gr.Error("Upload a photo first.")
@@ -37,7 +37,7 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
     latent.util.require_mapping(G)
     photo = load_photo(photo)
     target, alignment, note = align_to(G, model_id, photo)
-    run, where = runs.current(), []
+    run, where = run_control.current(), []
 
     def step(stage, i, n, loss):   # between two steps: Stop ends the inversion here
         where[:] = [f"{stage} step {i}/{n}"]
@@ -45,7 +45,7 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
         run.check()
     try:
         r = latent.invert(G, target, *steps, progress=step)
-    except runs.Stopped:
+    except run_control.Stopped:
         return gr.skip(), gr.skip(), gr.skip(), f"Inversion stopped by you at {where[0]}."
     image = to_uint8(r["reconstruction"])
     inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=image,
@@ -124,8 +124,8 @@ def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
     _, back = captioned(gr.Image, "**Back in the photo** (the Drag tab's current image, pasted into the photo)",
                         label="Back in the photo", type="numpy", interactive=False, format="png")
     inv_btn.click(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
-                  [inv_state, target, recon, md], api_name="invert", **runs.QUEUE)
-    stop_btn.click(runs.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
+                  [inv_state, target, recon, md], api_name="invert", **run_control.QUEUE)
+    stop_btn.click(run_control.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
     sent = show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag"))
     if tabs is not None:
         sent.success(lambda: gr.Tabs(selected="drag"), None, tabs, queue=False, api_visibility="undocumented")

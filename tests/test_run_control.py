@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from app_server import AppServer, model_for_tests
-from apps.engines import ENGINES
+from drags.engines import ENGINES
 
 pytestmark = pytest.mark.integration   # runs, Stop and the queue on the launched app
 

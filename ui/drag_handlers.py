@@ -1,5 +1,5 @@
 """Drag tab handlers that run engines: the drag endpoints (one per engine, and Compare all), Stop,
-Export and the replay of an edit JSON. Outputs follow the declared engines (apps.engines): one
+Export and the replay of an edit JSON. Outputs follow the declared engines (drags.engines): one
 result panel per engine, then the status, the table and the state. Every drag continues the
 session's chain (ui.state): each engine starts from its head, and the finished drag is pushed onto
 the chain. Settings arrive as the fields of ui.drag_settings (named API parameters)."""
@@ -10,9 +10,9 @@ import gradio as gr
 
 import checkpoints
 import limits
-from apps.engines import ENGINES, label
+from drags.engines import ENGINES, label
 from dragcore import config
-from ui import disk, draw, drag_settings, export, runner, runs, scratch
+from ui import disk, drag_settings, drag_stream, draw, export, run_control, scratch
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.drag_chain import origin
@@ -57,7 +57,7 @@ def make_sessions(configs, state, record, uploads=None):
     sessions = {}
     for m, cfg in configs.items():
         pts = record.points[m]
-        sessions.update(runner.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
+        sessions.update(drag_stream.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
                                              latent=state.head_latent(record.sources[m])))
     return sessions
 
@@ -70,11 +70,11 @@ def _finished(record, runs):
 
 
 def drive(sessions, state, record):
-    """Run the sessions, attached to the session's run so Stop reaches them (ui.runs); yields frames
+    """Run the sessions, attached to the session's run so Stop reaches them (ui.run_control); yields frames
     and pushes the finished drag (the steps really taken, the settings used, each result) onto the
     state's chain."""
-    runs.current().attach([s.stop for s in sessions.values()])   # Stop by browser session, not by state object
-    for frame in runner.stream(sessions, every=5):
+    run_control.current().attach([s.stop for s in sessions.values()])   # Stop by browser session, not by state object
+    for frame in drag_stream.stream(sessions, every=5):
         yield frame
     state.push(_finished(record, frame.results))
 
@@ -101,12 +101,12 @@ def run_drag(methods, state, editor, values, uploads=None):
     head = f"**Drag {n} of the chain** · "
     for frame in drive(sessions, state, record):
         imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
-        table = runner.summary_rows(frame.results) if frame.results else gr.skip()
+        table = drag_stream.summary_rows(frame.results) if frame.results else gr.skip()
         yield (*panels(imgs), head + frame.status, table, IN_PLACE)
     starts = "; ".join(f"{label(m)} {origin(state, record, m, n)}" for m in methods)
     notes = "".join(f" {label(m)}: {run.result.tracker_note}." for m, run in frame.results.items()
                     if run.result.tracker_note)
-    yield (*panels(imgs), f"{head}{frame.status} — done. ({starts}.){notes}", runner.summary_rows(frame.results),
+    yield (*panels(imgs), f"{head}{frame.status} — done. ({starts}.){notes}", drag_stream.summary_rows(frame.results),
            IN_PLACE)
 
 
@@ -120,14 +120,14 @@ def drag_endpoint(methods):
     endpoint.__signature__ = inspect.Signature(
         [P(n, P.POSITIONAL_OR_KEYWORD, default=None) for n in ("editor", *drag_settings.NAMES, "state", "uploads")])
     endpoint.__name__ = endpoint.__qualname__ = "drag_" + "_".join(methods)
-    kind = "compare" if len(methods) > 1 else "drag"   # one run at a time per session (ui.runs)
+    kind = "compare" if len(methods) > 1 else "drag"   # one run at a time per session (ui.run_control)
     refused = lambda note: (*panels({}), note, gr.skip(), gr.skip())   # noqa: E731
-    return ug.handler(runs.exclusive(kind, refused)(endpoint))
+    return ug.handler(run_control.exclusive(kind, refused)(endpoint))
 
 
 def stop(state=None):
-    """The session's run (drag, compare, replay, inversion), running or waiting in the queue (ui.runs)."""
-    return runs.stop()
+    """The session's run (drag, compare, replay, inversion), running or waiting in the queue (ui.run_control)."""
+    return run_control.stop()
 
 
 @ug.handler
@@ -191,7 +191,7 @@ def _replay_setup(edit, uploads):
 
 
 @ug.handler
-@runs.exclusive("replay", lambda note: (gr.skip(), gr.skip(), note))
+@run_control.exclusive("replay", lambda note: (gr.skip(), gr.skip(), note))
 def replay(file, state, uploads=None):
     """Redo an exported edit: its drags in order, each from the previous one's result. Every field
     of every drag is checked and the model, image and sessions are built before the session's state

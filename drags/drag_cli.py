@@ -7,7 +7,7 @@ dragcore.sources.
 
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
 from; with an inverted photo's generator_delta.safetensors beside it), for a photo inverted with its face
-aligned DIR/result_in_photo.png (the result back in the photo: apps.in_photo) and DIR/result.json (method,
+aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
 `reached` needs the engine's point at the target *and* the content moved at least half way
@@ -36,7 +36,7 @@ from dragcore.config import MODES, DragConfig as C
 from dragcore.errors import DragInputError
 from dragcore.mask import load_mask
 from dragcore.protocol import DCGANAdapter, StyleGANAdapter
-from apps import in_photo
+from drags import in_photo
 from latent import apply_delta   # the inversion's own inverse of generator_delta
 
 

@@ -11,7 +11,7 @@ the engine reports them), steps and seconds. `detail_rows` is the per-point tabl
 """
 from dataclasses import dataclass, field
 
-from apps.engines import ENGINES, label
+from drags.engines import ENGINES, label
 from ui.state import EngineRun
 
 STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "stalled": "content stopped moving",

@@ -1,7 +1,7 @@
 """Each engine's own command-line options, derived from its declaration (`dragcore.engine`): one
 flag per setting in `Engine.options` (`--r1`, `--l`, `--feature-scale`, ...), typed, described
 and range-checked from the setting's `dragcore.config.setting()` metadata, on top of the shared
-options of `apps.drag_cli`. `main(method)` is what `python -m <method>` runs."""
+options of `drags.drag_cli`. `main(method)` is what `python -m <method>` runs."""
 import argparse
 
 from dragcore import config
