@@ -4,7 +4,7 @@ stalled transfer is abandoned, and the number of requests (retries included) is 
 `huggingface_hub` retries on its own (a hanging Hub costs it ~6.5 min: HEAD retries with a 60 s
 timeout and exponential back-off; a Hub that trickles bytes is never given up). We keep its
 cache, resume and token handling and bound it from outside: huggingface_hub's HTTP client gets
-two event hooks (installed with `huggingface_hub.set_client_factory`). While a `Transfer` is
+two event hooks (installed through compat.set_hub_client_factory). While a `Transfer` is
 active in the calling thread (`with guarded(transfer):`), they
 
 - caps each request's timeouts by what is left of the transfer's first-byte deadline,
@@ -19,6 +19,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+import compat
 import limits
 
 _local = threading.local()
@@ -81,7 +82,7 @@ class Transfer:
         if self.requests > self.max_requests:
             raise HubTimeout(f"the Hub kept failing: gave up after {self.max_requests} requests")
 
-    def add(self, n, content_length=None):
+    def add(self, n):
         now = time.monotonic()
         if self._first is None:
             self._first = self._win_t = now
@@ -162,8 +163,7 @@ def install():
         if _installed:
             return
         import httpx2
-        from huggingface_hub import set_client_factory
-        from huggingface_hub.utils._http import hf_request_event_hook
+        hf_request_event_hook = compat.hub_request_hook()
 
         def factory():
             # huggingface_hub's default client plus our two hooks
@@ -171,5 +171,5 @@ def install():
                                               "response": [_on_response]},
                                  follow_redirects=True, timeout=None)
 
-        set_client_factory(factory)
+        compat.set_hub_client_factory(factory)
         _installed = True

@@ -15,8 +15,6 @@ import os
 
 from dragcore import config as drag_config
 
-SEED_MAX = drag_config.SEED_MAX
-
 
 class _Ranges(dict):
     """The table below, and every drag setting's range read live from dragcore.config (an engine
@@ -218,16 +216,6 @@ def check_out_dir(path, flag="--out"):
         raise LimitError(f"{flag} {path} cannot be created ({parent} is a system folder)")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise LimitError(f"{flag} {path} cannot be written (no permission in {parent})")
-    return out
-
-
-def make_out_dir(path, flag="--out"):
-    """Create the output folder; the operating system's refusal becomes a LimitError."""
-    out = check_out_dir(path, flag)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise LimitError(f"{flag} {path} cannot be created ({e.strerror or type(e).__name__})") from None
     return out
 
 

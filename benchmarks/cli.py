@@ -14,6 +14,8 @@ import argparse
 import math
 from pathlib import Path
 
+from dragcore.config import SEED_MAX
+
 OUT = "benchmarks/results"   # where results go unless --out says otherwise
 MAX_INT = 100_000            # any count a benchmark takes (runs, steps, images): far above every default
 MAX_SEEDS = 1000
@@ -48,8 +50,8 @@ def check(args, ap=None):
             lo, hi = int(lo), int(hi or lo)
         except ValueError:
             lo = hi = None
-        if lo is not None and (hi - lo >= MAX_SEEDS or lo < 0 or hi > limits.SEED_MAX):
-            raise ValueError(f"--seeds {args.seeds!r}: at most {MAX_SEEDS} seeds from 0 to {limits.SEED_MAX}")
+        if lo is not None and (hi - lo >= MAX_SEEDS or lo < 0 or hi > SEED_MAX):
+            raise ValueError(f"--seeds {args.seeds!r}: at most {MAX_SEEDS} seeds from 0 to {SEED_MAX}")
     out = getattr(args, "out", None)
     if isinstance(out, str) and ap is not None:
         default = ap.get_default("out")

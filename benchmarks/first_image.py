@@ -11,7 +11,6 @@ benchmarks/results/first_image.{json,md}.
 """
 import os
 import shutil
-import socket
 import statistics as st
 import subprocess
 import sys
@@ -20,16 +19,11 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks import cli
+from benchmarks.app_process import free_port
 from benchmarks.report import write
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def one_run(timeout=120):

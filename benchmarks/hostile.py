@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))   # the real app launcher and the real fake Hub of the tests
+sys.path.insert(0, str(ROOT / "tests"))   # the real fake Hub of the tests (the app launcher: benchmarks.app_process)
 
 
 def rss_mb(pid):
@@ -159,13 +159,13 @@ def closed_sessions_memory(n=12, tmp=None, root=None):
     """Issue 25 R5: n sessions, one after another, each inverts a photo (10/10/10 steps), sends it to the
     Drag tab and closes; RSS of the app after a warm-up session and after the n (settled 5 s)."""
     from gradio_client import Client, handle_file
-    from app_server import AppServer, model_for_tests
+    from benchmarks.app_process import AppProcess as AppServer, bundled_model
     tmp = Path(tmp or tempfile.mkdtemp())
     tmp.mkdir(parents=True, exist_ok=True)
     _photo(tmp)
-    srv = AppServer(model_for_tests(tmp), root=root)
+    srv = AppServer(bundled_model(), root=root)
     try:
-        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        model = srv.model
 
         def one():
             c = Client(srv.url, verbose=False)
@@ -221,11 +221,11 @@ def measure_runs(tmp, root=None, long_steps=300, patience=60):
     """Issue 25 R1-R4, R6, R7 against the app of `root` (default: this checkout), as the issue ran them
     (long runs of `long_steps`); a run that goes on after Stop is waited for at most `patience` s."""
     from gradio_client import handle_file
-    from app_server import AppServer, model_for_tests
+    from benchmarks.app_process import AppProcess as AppServer, bundled_model
     tmp = Path(tmp)
     (tmp / "sys").mkdir(parents=True, exist_ok=True)
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(TMPDIR=str(tmp / "sys")), root=root)
-    model = srv.proc.args[srv.proc.args.index("--model") + 1]
+    srv = AppServer(bundled_model(), extra_env=dict(TMPDIR=str(tmp / "sys")), root=root)
+    model = srv.model
     kw = lambda n: dict(editor=None, max_steps=n)   # noqa: E731
     out = {}
     try:
@@ -306,12 +306,12 @@ def measure_runs(tmp, root=None, long_steps=300, patience=60):
 
 def measure_memory(n=100, tmp=None):
     from gradio_client import Client
-    from app_server import AppServer, model_for_tests
+    from benchmarks.app_process import AppProcess as AppServer, bundled_model
     tmp = Path(tmp or tempfile.mkdtemp())
     tmp.mkdir(parents=True, exist_ok=True)
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub")))
+    srv = AppServer(bundled_model(), extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub")))
     try:
-        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        model = srv.model
         c = Client(srv.url, verbose=False)
         c.predict(model, 3, 0.7, "w+", api_name="/new_image")
         c.predict(180, 256, api_name="/add_point")
@@ -340,10 +340,10 @@ def _fetch_seconds(env):
 def _app_seconds(env, tmp):
     """(seconds until the app reports the model, another user's bundled image latency, message)."""
     from gradio_client import Client
-    from app_server import AppServer, model_for_tests
-    srv = AppServer(model_for_tests(tmp), extra_env=env)
+    from benchmarks.app_process import AppProcess as AppServer, bundled_model
+    srv = AppServer(bundled_model(), extra_env=env)
     try:
-        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        model = srv.model
         a, b = Client(srv.url, verbose=False), Client(srv.url, verbose=False)
         t0 = time.perf_counter()
         job = a.submit("faces-ffhq-512", 1, 0.7, "w+", api_name="/new_image")
@@ -359,7 +359,7 @@ def _app_seconds(env, tmp):
 
 def measure_hub(tmp):
     from fake_hub import DRAGGAN_FFHQ_REVISION, FakeHub
-    from app_server import free_port
+    from benchmarks.app_process import free_port
     rows = []
     hub = FakeHub()
     hub.revisions.add(DRAGGAN_FFHQ_REVISION)   # the registry pins faces-ffhq-512 to that revision
@@ -382,12 +382,12 @@ def measure_hub(tmp):
 def issue25(tmp, root=None, long_steps=300):
     """Every issue-25 probe against the app of `root` (default: this checkout)."""
     from gradio_client import Client
-    from app_server import AppServer, model_for_tests
+    from benchmarks.app_process import AppProcess as AppServer, bundled_model
     tmp = Path(tmp)
     tmp.mkdir(parents=True, exist_ok=True)
-    srv = AppServer(model_for_tests(tmp), root=root)
+    srv = AppServer(bundled_model(), root=root)
     try:
-        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        model = srv.model
         messages = message_probes(Client(srv.url, verbose=False), tmp, model)
     finally:
         srv.close()
@@ -493,7 +493,7 @@ def vanished_sessions(srv, tmp, n=50, steps=10, idle=None, settle=120):
     warm-up session, at its peak, and once the idle limit has passed (polled until the sweep gave the
     sessions back, at most `settle` s past it) -> dict."""
     import uuid
-    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    url, model, fns = srv.url, srv.model, deps(srv.url)
 
     def one(read=True):
         s = uuid.uuid4().hex[:12]
@@ -544,7 +544,7 @@ def session_kept(srv, idle):
     (no heartbeat) is given back -> dict(client_kept, raw_given_back, raw_message)."""
     import uuid
     from gradio_client import Client
-    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    url, model, fns = srv.url, srv.model, deps(srv.url)
     c = Client(url, verbose=False)
     c.predict(model, 3, 0.7, "w+", api_name="/new_image")
     s, unread = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
@@ -588,7 +588,7 @@ def refused_uploads(srv, gradio_dir, tmp, n=50):
     turn), each sent to `/upload` and then to its handler through the raw queue API -> Gradio's folder
     (files, bytes) before, at peak (each upload received) and after, and each refusal's message."""
     import uuid
-    model, fns = srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    model, fns = srv.model, deps(srv.url)
     files = refused_upload_files(tmp)
     session = uuid.uuid4().hex[:12]
     raw_call(srv.url, fns["new_image"], [model, 3, 0.7, "w+", None, None], session)
@@ -630,16 +630,16 @@ def exit_cleanup(tmp, sig, root=None):
     import signal
     from gradio_client import Client, handle_file
     import stylegan
-    from app_server import AppServer, model_for_tests
+    from benchmarks.app_process import AppProcess as AppServer, bundled_model
     from drag_testing import small_G
     tmp = Path(tmp)
     gradio_dir = tmp / f"gradio_{sig}"
     gradio_dir.mkdir(parents=True, exist_ok=True)
     stylegan.save(small_G(seed=7), tmp / "mine.safetensors")
     before = folder_usage(gradio_dir)
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir)), root=root)
+    srv = AppServer(bundled_model(), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir)), root=root)
     try:
-        model = srv.proc.args[srv.proc.args.index("--model") + 1]
+        model = srv.model
         c = Client(srv.url, verbose=False)
         c.predict(model, 3, 0.7, "w+", api_name="/new_image")
         c.predict(handle_file(str(tmp / "mine.safetensors")), api_name="/upload_model")
@@ -658,7 +658,7 @@ def app_messages(srv, tmp):
     """A1-A7: the message of each app-side probe of issue 31 -> rows (probe, what, refused, message, ok)."""
     import uuid
     from gradio_client import Client
-    url, model, fns = srv.url, srv.proc.args[srv.proc.args.index("--model") + 1], deps(srv.url)
+    url, model, fns = srv.url, srv.model, deps(srv.url)
     rows = []
 
     def row(pid, what, refused, message, ok):
@@ -712,7 +712,7 @@ def operator_settings(root=None, timeout=120):
                 dict(LATENTLAB_SESSION_IDLE="-1"), dict(LATENTLAB_GRADIO_CAP_MB="nan"),
                 dict(LATENTLAB_MODEL_CACHE="1e400"), dict(LATENTLAB_PRESETS_DIR="/nonexistent")):
         (name, value), = env.items()
-        from app_server import free_port
+        from benchmarks.app_process import free_port
         t = time.perf_counter()
         p = subprocess.Popen([sys.executable, "app.py", "--server-port", str(free_port())], cwd=root or ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, **env))
@@ -739,11 +739,11 @@ def issue31(tmp, sessions=50, uploads=50, idle=20.0, cap_mb=300, root=None):
     """Every app-side probe of issue 31 against one launched app (idle limit `idle` s, Gradio folder cap
     `cap_mb`, its own GRADIO_TEMP_DIR), then the exit probes (SIGTERM, SIGINT) on two more."""
     import signal
-    from app_server import AppServer, model_for_tests
+    from benchmarks.app_process import AppProcess as AppServer, bundled_model
     tmp = Path(tmp)
     gradio_dir = tmp / "gradio"
     gradio_dir.mkdir(parents=True, exist_ok=True)
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir), LATENTLAB_SESSION_IDLE=str(idle),
+    srv = AppServer(bundled_model(), extra_env=dict(GRADIO_TEMP_DIR=str(gradio_dir), LATENTLAB_SESSION_IDLE=str(idle),
                                                          LATENTLAB_GRADIO_CAP_MB=str(cap_mb)), root=root)
     try:
         out = dict(idle_s=idle, M1=vanished_sessions(srv, tmp, sessions, idle=idle), M2=session_kept(srv, idle),

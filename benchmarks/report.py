@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 
-from drags.engines import session_classes
+from drags.engines import make_sessions, session_classes
 from dragcore import config
 from stylegan import imageops
 
@@ -16,8 +16,8 @@ ENGINES = session_classes()   # {name: session class}, from the one table in dra
 def make_session(engine, G, handles, targets, preset=None, *, latent=None, mask=None, device="cpu", **settings):
     """A session of `engine` on G: its dragcore.config with `preset` (a model's settings for this
     engine, e.g. checkpoints.presets(id)[engine]), then `settings` (None values skipped)."""
-    cfg = config.with_presets(engine, preset, **settings)
-    return ENGINES[engine](G, handles, targets, cfg, latent=latent, mask=mask, device=device)
+    configs = {engine: config.with_presets(engine, preset, **settings)}
+    return make_sessions(configs, G, handles, targets, latent=latent, mask=mask, device=device)[engine]
 
 
 def psnr(a, b):

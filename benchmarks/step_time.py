@@ -127,8 +127,9 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
     from ui import drag_stream, draw
     G = build_generator(res, tiny)
     from dragcore.config import with_presets
-    make = lambda n: drag_stream.make_sessions({"draggan": with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n)},
-                                          G, [h], [t], mask=mask, device="cpu")
+    from drags.engines import make_sessions
+    make = lambda n: make_sessions({"draggan": with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n)},
+                                   G, [h], [t], mask=mask, device="cpu")
     for _ in drag_stream.stream(make(warmup), every=PREVIEW_EVERY):  # warm-up: the same work, untimed
         pass
     sessions = make(steps)

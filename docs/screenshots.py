@@ -21,13 +21,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from benchmarks.app_process import AppProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -36,48 +35,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 MODEL = "faces-64-offline"   # the bundled model, by its registry id (as a new user sees it)
 NAMES = ("drag_points.png", "drag_compare.png", "drag_results.png")
 HANDLE, TARGET = (0.45, 0.60), (0.55, 0.60)   # fractions of the displayed image
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class App:
-    """`python app.py --model faces-64-offline` on a free port, until close()."""
-
-    def __init__(self, timeout=120):
-        self.url = f"http://127.0.0.1:{free_port()}/"
-        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "app.py", "--model", MODEL, "--server-port",
-                                      self.url.rsplit(":", 1)[1].strip("/")], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the app exited with code {self.proc.returncode}: {self._tail()}")
-            try:
-                urllib.request.urlopen(self.url, timeout=2)
-                return
-            except OSError:
-                if time.time() > deadline:
-                    self.close()
-                    raise RuntimeError("the app did not answer in time") from None
-                time.sleep(0.3)
-
-    def _tail(self):
-        self.log.seek(0)
-        return " ".join(self.log.read().decode(errors="replace").split()[-40:])
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 def _click(page, image, where):
@@ -203,7 +160,7 @@ def main(argv=None):
     out = Path(args.out)
     with tempfile.TemporaryDirectory() as tmp:   # written only when every step worked
         try:
-            app = App()
+            app = AppProcess(model=MODEL, threads=None)   # a new user's start: the registry id, all cores
         except RuntimeError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1

@@ -8,8 +8,8 @@ tracker); `DragGANConfig`, `FreeDragConfig` and `StableDragConfig` add each bund
 the sessions' keyword defaults, the command lines' defaults and checks, the app's fields, the edit
 JSON (what it records and what a replay accepts), `limits.RANGES` (the README's table of ranges)
 and the benchmarks. A default of None means "the model decides" (lr: the adapter's, 0.002 in
-W/W+ and 0.01 in Z; feature_res: `protocol.default_feature_res`; rows: 6, the papers'
-(0 on a model with a warp pathway: only its deformation code moves);
+W/W+ and 0.01 in Z; feature_res: `protocol.default_feature_res`; rows: 6, the papers' (a model's
+presets may choose 0 on a model with a warp pathway: then only its deformation code moves);
 stop_distance: max(2 res/512, 2) px; feature_scale: measured on the start image).
 
 Ranges bound what a *user* may ask for (app fields, command lines, edit JSON, presets); the

@@ -198,18 +198,31 @@ class DCGANAdapter:
         return self.G(latent), self.G.features(latent, self.feature_res)
 
 
+def generator_kind(generator):
+    """"stylegan" (a stylegan.Generator: mapping, W / W+), "dcgan" (a network with `features` and
+    `z_dim` and no synthesis: Z only) or "adapter" (already a protocol adapter). The one place a
+    generator's kind is decided: the adapters, the drag CLI, the latent sources, the app's tabs and
+    training ask here. Anything else: DragInputError."""
+    if all(hasattr(generator, a) for a in ("latent_init", "split", "join", "features", "image_and_features")):
+        return "adapter"
+    if isinstance(generator, stylegan.Generator):
+        return "stylegan"
+    if hasattr(generator, "features") and hasattr(generator, "z_dim") and not hasattr(generator, "synthesis"):
+        return "dcgan"
+    raise DragInputError(f"cannot drag a {type(generator).__name__}: expected a stylegan.Generator, "
+                         "a dcgan generator or a protocol adapter")
+
+
 def adapt(generator, device="cpu", feature_res=None, rows=None):
     """Wrap a network in its adapter (an adapter passes through unchanged). rows: how many W+ rows
     a StyleGAN drag optimises (default 6, the papers'); a DCGAN moves all of z, so rows is an error there."""
-    if all(hasattr(generator, a) for a in ("latent_init", "split", "join", "features", "image_and_features")):
+    kind = generator_kind(generator)
+    if kind == "adapter":
         if rows is not None and rows != getattr(generator, "rows", None):
             raise DragInputError("rows cannot be changed on an existing adapter: pass the generator instead")
         return generator
-    if isinstance(generator, stylegan.Generator):
+    if kind == "stylegan":
         return StyleGANAdapter(generator, device, feature_res, rows=rows)
-    if hasattr(generator, "features") and hasattr(generator, "z_dim") and not hasattr(generator, "synthesis"):
-        if rows is not None:
-            raise DragInputError("rows (trainable W+ rows) applies to StyleGAN models; a DCGAN is dragged in all of z")
-        return DCGANAdapter(generator, device, feature_res)
-    raise DragInputError(f"cannot drag a {type(generator).__name__}: expected a stylegan.Generator, "
-                         "a dcgan generator or a protocol adapter")
+    if rows is not None:
+        raise DragInputError("rows (trainable W+ rows) applies to StyleGAN models; a DCGAN is dragged in all of z")
+    return DCGANAdapter(generator, device, feature_res)

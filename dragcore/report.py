@@ -26,6 +26,10 @@ from . import motion as motionmod
 from .points import to_list
 from stylegan import imageops
 
+# Why a drag ended (DragSession.stop_reason, DragResult.stop_reason), and how the app, the CLI and the
+# replay of an edit say it: the one vocabulary.
+STOP_REASONS = {"arrived": "the engine's points at their targets", "stopped": "stopped by you",
+                "stalled": "the content stopped moving", "max_steps": "the step limit"}
 MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested way to count as reached
 HELD_BELOW = 1.0    # px: a point asking for a shorter move is held in place, not counted as reached or missed
 
@@ -60,7 +64,7 @@ class DragResult:
     tracker_fallbacks: int        # steps where the flow tracker failed and the feature rule ran
     tracker_note: str | None
     steps: int
-    stop_reason: str | None       # arrived | stopped | stalled (tracker 'flow') | max_steps
+    stop_reason: str | None       # a key of STOP_REASONS (None: still running)
     seconds: float                # time spent in steps
     device: str
     params: dict                  # the drag's settings in dragcore.config units, the model's choices filled in

@@ -262,5 +262,5 @@ class DragSession:
         return resize_to_image(feat, self.shape)
 
     def _at_mode_res(self, feat):
-        """A feature-resolution map (F0) at the resolution `_features` works at."""
+        """A feature-resolution map (F0) at the resolution `features` works at in the session's mode."""
         return resize_to_image(feat, self.shape) if self.mode == "reference" else feat

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from .errors import DragInputError
+from .protocol import generator_kind
 
 MAX_LATENT_BYTES = 16 * 2**20      # a W+ latent of a 1024 px model is 36 KB
 MAX_ABS = 1e4                      # no latent or weight change comes near: W entries are tens, weights ~1
@@ -44,7 +45,7 @@ class Start:
 def expected_latents(G):
     """{shape: space} a generator's latents may have: W [1, w] and W+ [1, n, w] (and [1, n + 1, w] with the
     deformation code of a warp pathway, stylegan.warp), or a DCGAN's z [1, z]."""
-    if hasattr(G, "synthesis"):
+    if generator_kind(G) == "stylegan":
         code = G.config.code_rows if hasattr(G, "config") else 0
         return {(1, G.w_dim): "w", (1, G.num_ws, G.w_dim): "w+", **({(1, G.num_ws + code, G.w_dim): "w+"} if code else {})}
     return {(1, G.z_dim): "z"}

@@ -35,7 +35,8 @@ from dragcore import config, sources
 from dragcore.config import MODES, DragConfig as C
 from dragcore.errors import DragInputError
 from dragcore.mask import load_mask
-from dragcore.protocol import DCGANAdapter, StyleGANAdapter
+from dragcore.protocol import DCGANAdapter, StyleGANAdapter, generator_kind
+from dragcore.report import STOP_REASONS
 from drags import in_photo
 from latent import apply_delta   # the inversion's own inverse of generator_delta
 
@@ -180,7 +181,7 @@ def summary_line(result):
     moved = ", ".join("held" if h else "n/a" if f is None else f"{f:.2f}"
                       for f, h in zip(result.moved_fraction, result.held_points))
     verdict = "reached" if result.reached else "not reached"
-    engine = "engine: at target" if result.tracked_reached else f"engine: stopped ({result.stop_reason})"
+    engine = "engine: at target" if result.tracked_reached else f"engine: {STOP_REASONS[result.stop_reason]}"
     far = "n/a" if result.far_field is None else f"{result.far_field:.1f}"
     note = f"; {result.tracker_note}" if result.tracker_note else ""
     return (f"{verdict} after {result.steps} steps in {result.seconds:.1f} s ({engine}; content moved {moved} "
@@ -211,7 +212,7 @@ def _drag(session_cls, args, engine_kwargs):
         cfg = replace(cfg, seed=None, psi=None)
     elif args.space is not None:
         cfg = replace(cfg, space=args.space)
-    elif not hasattr(G, "synthesis"):
+    elif generator_kind(G) == "dcgan":
         cfg = replace(cfg, space="z")
     mask = None
     if args.mask:

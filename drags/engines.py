@@ -10,6 +10,14 @@ import stabledrag.engine  # noqa: F401  (declares "stabledrag")
 from dragcore.engine import ENGINES, Engine   # noqa: F401  (the table; live: a later declaration joins it)
 
 
+def make_sessions(configs, generator, handles, targets, *, latent=None, mask=None, device=None):
+    """One session per {engine name: its dragcore.config}, all from the same latent (the configs' seed,
+    psi and space, or `latent`), points and mask: the one place sessions are built from the table (the
+    app, its runner, the benchmarks)."""
+    return {m: ENGINES[m].session(generator, handles, targets, cfg, latent=latent, mask=mask, device=device)
+            for m, cfg in configs.items()}
+
+
 def session_classes():
     """{name: session class} for every engine."""
     return {name: e.session for name, e in ENGINES.items()}

@@ -16,9 +16,9 @@ see a low-precision tensor). What a choice means:
 - auto: bf16 on a CPU with bf16 arithmetic for models of `AUTO_MIN_RES` px and up, bf16 (else
   fp16) on CUDA, fp32 otherwise. The choice and its reason are logged (logger "latentlab").
 
-Why a size threshold on CPU: on the 2-core AVX512-BF16 machine this was built on, bf16 made the
-drag step and the preview 1.6-1.9x faster from 256 px up but only ~1.1x on the 64 px bundled model,
-where the extra rounding buys almost nothing (`python -m benchmarks.precision`).
+Why a size threshold on CPU: on a CPU with bf16 arithmetic, bf16 pays for its rounding from 256 px up
+and hardly at all on the 64 px bundled model (measured: docs/benchmarks.md, "Speed and memory of a
+drag step").
 """
 import logging
 import os

@@ -15,3 +15,25 @@ def pytest_collection_modifyitems(config, items):
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def launch_app(tmp_path_factory):
+    """The one app-server factory: `launch_app(**env)` starts `python app.py` on the bundled model
+    (benchmarks.app_process) with a Hub that cannot be reached and an empty Hub cache of its own,
+    plus `env`, and returns it once it serves; every app it started is closed when the module ends."""
+    from app_server import AppServer, model_for_tests
+    started = []
+
+    def launch(model=None, **env):
+        tmp = tmp_path_factory.mktemp("app")
+        base = dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub"))
+        started.append(AppServer(model or model_for_tests(), extra_env={**base, **{k: str(v) for k, v in env.items()}}))
+        return started[-1]
+
+    yield launch
+    for srv in started:
+        srv.close()

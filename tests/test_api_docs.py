@@ -8,7 +8,6 @@ import pytest
 from gradio_client import Client
 from gradio_client.utils import sanitize_parameter_names
 
-from app_server import BUNDLED, AppServer
 
 pytestmark = pytest.mark.integration   # the launched app's API (and its ui import)
 
@@ -53,12 +52,9 @@ def test_the_doc_parser_reads_rows_parameters_and_settings():
 
 
 @pytest.fixture(scope="module")
-def api():
-    server = AppServer(str(BUNDLED))
-    try:
-        yield Client(server.url, verbose=False).view_api(return_format="dict", print_info=False)
-    finally:
-        server.close()
+def api(launch_app):
+    server = launch_app()
+    return Client(server.url, verbose=False).view_api(return_format="dict", print_info=False)
 
 
 def test_docs_list_exactly_the_endpoints_and_parameters_the_app_shows(api):

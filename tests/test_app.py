@@ -12,18 +12,13 @@ from PIL import Image
 from gradio_client import Client, handle_file  # noqa: E402  (gradio_client comes with gradio: no skip)
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from app_server import AppServer, model_for_tests  # noqa: E402
 
 pytestmark = pytest.mark.integration   # the launched app through gradio_client
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("model")
-    # a Hub that cannot be reached, and an empty cache: choosing a zoo model must warn, not crash
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub")))
-    yield srv
-    srv.close()
+def server(launch_app):
+    return launch_app()   # a Hub that cannot be reached, and an empty cache: choosing a zoo model must warn, not crash
 
 
 # The drag endpoints' settings, by name (docs/api.md): DragGAN's learning rate, the fixed-region weight λ,
@@ -43,7 +38,7 @@ def fresh(server, seed=3):
 
 
 def server_model(server):
-    return server.proc.args[server.proc.args.index("--model") + 1]
+    return server.model
 
 
 def test_first_image_fast_and_drag_each_method(server):

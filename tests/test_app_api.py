@@ -8,7 +8,7 @@ import pytest
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client  # noqa: E402
 
-from app_server import AppServer, model_for_tests  # noqa: E402
+from app_server import model_for_tests  # noqa: E402
 
 pytestmark = pytest.mark.integration   # the launched app through gradio_client
 
@@ -24,18 +24,14 @@ PRESETS = {"draggan": {"lr": 0.004, "rows": 4, "stop_distance": 1.0, "track_step
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, launch_app):
     tmp = tmp_path_factory.mktemp("api")
     (tmp / "models.json").write_text(json.dumps({MODEL: dict(
         display_name="Preset test 64", resolution=64, category="faces", local_path=model_for_tests(tmp),
         freedrag_l=0.2, freedrag_d=2.0)}))
     (tmp / "presets").mkdir()
     (tmp / "presets" / f"{MODEL}.json").write_text(json.dumps(PRESETS))
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(
-        LATENTLAB_MODELS=str(tmp / "models.json"), LATENTLAB_PRESETS_DIR=str(tmp / "presets"),
-        HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub")))
-    yield srv
-    srv.close()
+    return launch_app(LATENTLAB_MODELS=tmp / "models.json", LATENTLAB_PRESETS_DIR=tmp / "presets")
 
 
 def test_every_endpoint_has_named_parameters(server):

@@ -4,7 +4,6 @@ image restore the exact earlier images; Compare both continues each engine from 
 or both from one chosen result; the exports record the whole chain, and loading the edit JSON
 replays it to the same latent."""
 import json
-import time
 
 import imageio.v2 as imageio
 import numpy as np
@@ -15,7 +14,7 @@ from PIL import Image
 from gradio_client import Client, handle_file  # noqa: E402  (gradio_client comes with gradio: no skip)
 
 import limits  # noqa: E402
-from app_server import AppServer, model_for_tests  # noqa: E402
+from app_server import wait_running  # noqa: E402
 
 pytestmark = pytest.mark.integration   # the launched app through gradio_client
 
@@ -23,12 +22,8 @@ MOST = 5   # the test server's chain bound (LATENTLAB_CHAIN_DRAGS; 20 by default
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("chain")
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(
-        HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub"), LATENTLAB_CHAIN_DRAGS=str(MOST)))
-    yield srv
-    srv.close()
+def server(launch_app):
+    return launch_app(LATENTLAB_CHAIN_DRAGS=MOST)
 
 
 def img(path):
@@ -38,7 +33,7 @@ def img(path):
 def fresh(server, seed=3):
     """A new session with its start image (as shown, no points) and one handle -> target pair."""
     c = Client(server.url, verbose=False)
-    model = server.proc.args[server.proc.args.index("--model") + 1]
+    model = server.model
     start = img(c.predict(model, seed, 0.7, "w+", api_name="/new_image")[0])
     c.predict(200, 256, api_name="/add_point")
     c.predict(300, 256, api_name="/add_point")
@@ -154,7 +149,7 @@ def test_compare_continues_each_engine_and_continue_from_one(server):
 
 def test_a_drag_that_arrives_at_once_is_a_0_step_link_that_replays(server):
     c = Client(server.url, verbose=False)
-    c.predict(server.proc.args[server.proc.args.index("--model") + 1], 4, 0.7, "w+", api_name="/new_image")
+    c.predict(server.model, 4, 0.7, "w+", api_name="/new_image")
     c.predict(200, 256, api_name="/add_point")
     c.predict(216, 256, api_name="/add_point")   # 2 model px: already within DragGAN's stop distance
     _, _, _, status, table = c.predict(None, max_steps=5, api_name="/drag_draggan")
@@ -176,8 +171,7 @@ def test_the_chain_does_not_change_under_a_running_drag(server):
     c.predict(api_name="/clear_points")
     c.predict(40, 40, api_name="/add_point")
     c.predict(470, 470, api_name="/add_point")
-    job = c.submit(None, max_steps=1000, api_name="/drag_draggan")
-    time.sleep(4)
+    job = wait_running(c.submit(None, max_steps=1000, api_name="/drag_draggan"))
     for endpoint in ("/undo_drag", "/reset_image"):
         with pytest.raises(Exception, match="A drag is running: wait for it to finish, or Stop it first"):
             c.predict(api_name=endpoint)
@@ -185,7 +179,7 @@ def test_the_chain_does_not_change_under_a_running_drag(server):
         c.predict("draggan", api_name="/continue_from")
     assert "Stopping" in c.predict(api_name="/stop")
     _, _, _, status, table = job.result(timeout=60)
-    assert "Drag 2 of the chain" in status and "(stopped)" in status and 0 < table["data"][0][5] < 1000
+    assert "Drag 2 of the chain" in status and "(stopped by you)" in status and 0 < table["data"][0][5] < 1000
     steps = exported(c)["draggan"]["edit"]["drags"][1]["steps"]
     assert steps == table["data"][0][5]   # the steps really taken
     c.predict(api_name="/undo_drag")

@@ -21,7 +21,7 @@ from PIL import Image
 from gradio_client import Client, handle_file  # noqa: E402  (gradio_client comes with gradio: no skip)
 
 import stylegan  # noqa: E402
-from app_server import AppServer, model_for_tests  # noqa: E402
+from app_server import AppServer, model_for_tests, wait_processing, wait_running  # noqa: E402
 from benchmarks import hostile  # noqa: E402
 from drag_testing import small_G  # noqa: E402
 from fake_hub import DRAGGAN_FFHQ_REVISION, FakeHub  # noqa: E402
@@ -46,7 +46,7 @@ CAP_MB = 40    # LATENTLAB_GRADIO_CAP_MB of the launched app
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, launch_app):
     tmp = tmp_path_factory.mktemp("hostile")
     secret = tmp / "secret"           # weights a hostile edit must never make the server open
     secret.mkdir()
@@ -57,13 +57,10 @@ def env(tmp_path_factory):
     hub.revisions.add(DRAGGAN_FFHQ_REVISION)   # the registry pins faces-ffhq-512 to that revision
     hub.add("DragGan/DragGan-Models", "stylegan2-ffhq-512x512.pkl", b"x" * 1000, mode="hang")
     (tmp / "gradio").mkdir()   # Gradio's folder of this app alone: the issue-31 tests count its files
-    srv = AppServer(model_for_tests(tmp), extra_env=dict(
-        HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp / "hub"), LATENTLAB_CACHE=str(tmp / "cache"),
-        LATENTLAB_HUB_TIMEOUT="3", PYTHONPATH=str(tmp / "audit"),
-        LATENTLAB_AUDIT_WATCH=str(secret), LATENTLAB_AUDIT_LOG=str(tmp / "opened.log"),
-        GRADIO_TEMP_DIR=str(tmp / "gradio"), LATENTLAB_SESSION_IDLE=str(IDLE), LATENTLAB_GRADIO_CAP_MB=str(CAP_MB)))
+    srv = launch_app(HF_ENDPOINT=hub.url, LATENTLAB_CACHE=tmp / "cache", LATENTLAB_HUB_TIMEOUT=3,
+                     PYTHONPATH=tmp / "audit", LATENTLAB_AUDIT_WATCH=secret, LATENTLAB_AUDIT_LOG=tmp / "opened.log",
+                     GRADIO_TEMP_DIR=tmp / "gradio", LATENTLAB_SESSION_IDLE=IDLE, LATENTLAB_GRADIO_CAP_MB=CAP_MB)
     yield dict(server=srv, tmp=tmp, secret=secret, log=tmp / "opened.log", hub=hub, gradio=tmp / "gradio")
-    srv.close()
     hub.close()
 
 
@@ -74,8 +71,7 @@ def fresh(env, seed=3):
 
 
 def model(env):
-    args = env["server"].proc.args
-    return args[args.index("--model") + 1]
+    return env["server"].model
 
 
 def img(path):
@@ -233,7 +229,7 @@ def test_replay_runs_under_stop_and_reports_real_steps(env):
     c, _ = fresh(env)
     job = c.submit(edit_file(env["tmp"], "long.json", model="faces-64-offline", steps=1000, method="draggan",
                              points=[[5.0, 5.0], [58.0, 58.0]]), api_name="/replay")
-    time.sleep(3)
+    wait_running(job)
     assert "Stopping" in c.predict(api_name="/stop")
     _, status = job.result(timeout=60)
     assert "stopped by you" in status
@@ -244,11 +240,10 @@ def test_replay_runs_under_stop_and_reports_real_steps(env):
 def test_hanging_hub_blocks_nobody(env):
     a, _ = fresh(env)
     b = Client(env["server"].url, verbose=False)
+    job = wait_processing(a.submit("faces-ffhq-512", 1, 0.7, "w+", api_name="/new_image"))   # it hangs on the Hub now
     t0 = time.perf_counter()
-    job = a.submit("faces-ffhq-512", 1, 0.7, "w+", api_name="/new_image")
-    time.sleep(0.5)
     out = b.predict(model(env), 5, 0.7, "w+", api_name="/new_image")
-    other_user = time.perf_counter() - t0 - 0.5
+    other_user = time.perf_counter() - t0
     strip, _ = b.predict(model(env), 1, 2, 4, 0.7, api_name="/interpolate")
     assert img(out[0]).shape == (512, 512, 3) and img(strip).shape[0] == 4 * 128   # 4 paths, 128 px rows
     note = job.result(timeout=30)[-1]
@@ -280,7 +275,7 @@ def test_memory_after_100_hostile_requests(tmp_path):
     assert r["growth_mb"] < 200
 
 
-def test_issue25_message_probes_name_their_field(env):
+def test_every_refused_message_names_its_field(env):
     """E3, E4, U12-U14, A3, A4, HTML escapes, booleans as coordinates: each refused with one
     sentence naming the field, no HTML escape, no traceback in the server's log; the session still works."""
     from benchmarks.hostile import message_probes

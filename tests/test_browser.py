@@ -3,6 +3,7 @@ target on the image, press "Drag with FreeDrag", and see the result image appear
 a 1280x800 screen, two successive drags (the second starts from the first's result), a results
 table whose key columns are visible without scrolling sideways, Reset image, and the Model
 dropdown going back to the model shown after a model fails to load."""
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -10,8 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from app_server import AppServer, model_for_tests
 
 pytestmark = pytest.mark.integration   # a real browser on the launched app
 
@@ -26,62 +25,75 @@ def _require_browser():
             pytest.fail("chromium is required (LATENTLAB_REQUIRE_BROWSER=1) but not installed")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright  # noqa: F401
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         if os.environ.get("LATENTLAB_REQUIRE_BROWSER") == "1":
             pytest.fail("playwright is required but not installed")
         pytest.skip("playwright is not installed")
 
 
-def test_click_points_and_drag_with_freedrag(tmp_path):
+@pytest.fixture(scope="module")
+def server(launch_app):
+    """One app for the module's tests: each test is a browser session of its own (its own drag chain)."""
     _require_browser()
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
-    server = AppServer(model_for_tests(tmp_path))
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    return launch_app()
+
+
+@contextlib.contextmanager
+def browser_page(server, width, height):
+    """A headless chromium page of width x height on the app, until its drag image is shown."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(server.url)
-            img = page.locator("#drag-image img").first
-            img.wait_for(state="visible", timeout=60_000)
-            page.wait_for_timeout(500)
-            img.screenshot(path=str(tmp_path / "start.png"))   # the start image, before any point is drawn
-            box = img.bounding_box()
-            # handle at 40% / 50%, target at 60% / 50% of the displayed image
-            page.mouse.click(box["x"] + 0.40 * box["width"], box["y"] + 0.5 * box["height"])
-            page.get_by_text("click the target").wait_for(timeout=60_000)
-            # the image is replaced by one with the handle drawn: click the target on the new one; a
-            # click that lands while Gradio swaps the image is dropped (a user clicks again: so do we,
-            # only while the app still asks for the target, so no extra point is ever added)
-            for attempt in range(3):
-                page.wait_for_timeout(1500)
-                img = page.locator("#drag-image img").first
-                box = img.bounding_box()
-                page.mouse.click(box["x"] + 0.60 * box["width"], box["y"] + 0.5 * box["height"])
-                try:
-                    page.get_by_text("→ (").first.wait_for(timeout=40_000)
-                    break
-                except PlaywrightTimeout:
-                    if attempt == 2 or not page.get_by_text("click the target").count():
-                        raise
-            page.locator("#btn-freedrag").click()
-            page.get_by_text("done.").wait_for(timeout=120_000)
-            out = page.locator("#out-freedrag img").first
-            out.wait_for(state="visible", timeout=60_000)
-            shot = tmp_path / "browser_freedrag.png"
-            page.screenshot(path=str(shot), full_page=True)
-            out.screenshot(path=str(tmp_path / "result.png"))
+            page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
+            yield page
+        finally:
             browser.close()
-        assert shot.stat().st_size > 10_000
-        ra = np.asarray(Image.open(tmp_path / "result.png").convert("L").resize((64, 64)), float)
-        rb = np.asarray(Image.open(tmp_path / "start.png").convert("L").resize((64, 64)), float)
-        assert np.abs(ra - rb).mean() > 1.0  # the dragged image differs from the start
-        keep = os.environ.get("LATENTLAB_SCREENSHOT_DIR")
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, Path(keep) / "browser_freedrag.png")
-    finally:
-        server.close()
+
+
+def test_click_points_and_drag_with_freedrag(server, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    with browser_page(server, 1400, 1500) as page:
+        img = page.locator("#drag-image img").first
+        img.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(500)
+        img.screenshot(path=str(tmp_path / "start.png"))   # the start image, before any point is drawn
+        box = img.bounding_box()
+        # handle at 40% / 50%, target at 60% / 50% of the displayed image
+        page.mouse.click(box["x"] + 0.40 * box["width"], box["y"] + 0.5 * box["height"])
+        page.get_by_text("click the target").wait_for(timeout=60_000)
+        # the image is replaced by one with the handle drawn: click the target on the new one; a
+        # click that lands while Gradio swaps the image is dropped (a user clicks again: so do we,
+        # only while the app still asks for the target, so no extra point is ever added)
+        for attempt in range(3):
+            page.wait_for_timeout(1500)
+            img = page.locator("#drag-image img").first
+            box = img.bounding_box()
+            page.mouse.click(box["x"] + 0.60 * box["width"], box["y"] + 0.5 * box["height"])
+            try:
+                page.get_by_text("→ (").first.wait_for(timeout=40_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == 2 or not page.get_by_text("click the target").count():
+                    raise
+        page.locator("#btn-freedrag").click()
+        page.get_by_text("done.").wait_for(timeout=120_000)
+        out = page.locator("#out-freedrag img").first
+        out.wait_for(state="visible", timeout=60_000)
+        shot = tmp_path / "browser_freedrag.png"
+        page.screenshot(path=str(shot), full_page=True)
+        out.screenshot(path=str(tmp_path / "result.png"))
+    assert shot.stat().st_size > 10_000
+    ra = np.asarray(Image.open(tmp_path / "result.png").convert("L").resize((64, 64)), float)
+    rb = np.asarray(Image.open(tmp_path / "start.png").convert("L").resize((64, 64)), float)
+    assert np.abs(ra - rb).mean() > 1.0  # the dragged image differs from the start
+    keep = os.environ.get("LATENTLAB_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / "browser_freedrag.png")
 
 
 def _click_pair(page, handle, target):
@@ -138,98 +150,75 @@ def _shot(page, selector, path):
     return np.asarray(Image.open(path).convert("L").resize((64, 64), Image.BOX), float)
 
 
-def test_successive_drags_and_a_table_that_fits_1280x800(tmp_path):
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-    server = AppServer(model_for_tests(tmp_path), extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9",
-                                                                 HF_HUB_CACHE=str(tmp_path / "hub")))
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(server.url)
-            page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(tmp_path / "first_screen.png"))
-            seed = _shot(page, "#drag-image img", tmp_path / "seed.png")
-            page.get_by_text("Shared settings").click()
-            _click_pair(page, (0.40, 0.5), (0.60, 0.5))
-            status1 = _drag(page, "#btn-freedrag", 40, 1)
-            first = _shot(page, "#drag-image img", tmp_path / "drag1.png")
-            # the results table: its key columns on screen, nothing to scroll sideways
-            table = page.locator("#results-table")
-            table.scroll_into_view_if_needed()
-            page.screenshot(path=str(tmp_path / "results_table.png"))
-            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
-            right = table.bounding_box()["x"] + table.bounding_box()["width"]
-            for name in ("method", "reached", "content moved", "colour cast", "far-field change", "steps", "seconds"):
-                box = table.locator("th").filter(has_text=name).first.bounding_box()
-                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= min(right, 1280) + 1, name
-            assert page.evaluate("""() => [...document.querySelectorAll('#results-table *')].every(
-                e => e.scrollWidth <= e.clientWidth + 1 || getComputedStyle(e).overflowX === 'visible')""")
-            # drag 2: new points on drag 1's result, a few steps
-            page.get_by_text("Clear points").click()
-            page.get_by_text("Points cleared.").wait_for(timeout=30_000)
-            page.wait_for_timeout(1000)
-            _click_pair(page, (0.5, 0.30), (0.5, 0.42))
-            status2 = _drag(page, "#btn-freedrag", 3, 2)
-            second = _shot(page, "#drag-image img", tmp_path / "drag2.png")
-            page.screenshot(path=str(tmp_path / "after_two_drags.png"), full_page=True)
-            # Reset image: the seed's image again
-            page.locator("#btn-reset").click()
-            page.get_by_text("the chain is empty").wait_for(timeout=30_000)
-            page.wait_for_timeout(1500)
-            reset = _shot(page, "#drag-image img", tmp_path / "reset.png")
-            # a model that cannot be loaded (no Hub): a warning, and the dropdown goes back to the model shown
-            model = page.get_by_label("Model").first
-            shown_model = model.input_value()
-            model.click()
-            page.get_by_role("option", name="Horses (self-distilled 256)").first.click()
-            page.get_by_text("New image").first.click()
-            page.get_by_text("horses-256").first.wait_for(timeout=90_000)
-            page.wait_for_timeout(1500)
-            back = model.input_value()
-            browser.close()
-        d1, d21, d2s = (np.abs(a - b).mean() for a, b in ((first, seed), (second, first), (second, seed)))
-        print(f"mean |gray| change: drag 1 vs seed {d1:.2f}, drag 2 vs drag 1 {d21:.2f}, drag 2 vs seed {d2s:.2f}")
-        assert "FreeDrag from the start image" in status1
-        assert "FreeDrag from the result of drag 1" in status2
-        assert np.abs(first - seed).mean() > 1.0      # drag 1 changed the image
-        # a 3-step drag 2 stays close to its start: drag 1's result, not the seed's image
-        assert np.abs(second - first).mean() < 0.5 * np.abs(second - seed).mean()
-        assert np.abs(reset - seed).mean() < 0.2
-        assert back == shown_model and "faces64.safetensors" in back and "/" not in back
-        keep = os.environ.get("LATENTLAB_SCREENSHOT_DIR")
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            for name in ("first_screen.png", "results_table.png", "after_two_drags.png"):
-                shutil.copy(tmp_path / name, Path(keep) / name)
-    finally:
-        server.close()
+def test_successive_drags_and_a_table_that_fits_1280x800(server, tmp_path):
+    with browser_page(server, 1280, 800) as page:
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(tmp_path / "first_screen.png"))
+        seed = _shot(page, "#drag-image img", tmp_path / "seed.png")
+        page.get_by_text("Shared settings").click()
+        _click_pair(page, (0.40, 0.5), (0.60, 0.5))
+        status1 = _drag(page, "#btn-freedrag", 40, 1)
+        first = _shot(page, "#drag-image img", tmp_path / "drag1.png")
+        # the results table: its key columns on screen, nothing to scroll sideways
+        table = page.locator("#results-table")
+        table.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "results_table.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        right = table.bounding_box()["x"] + table.bounding_box()["width"]
+        for name in ("method", "reached", "content moved", "colour cast", "far-field change", "steps", "seconds"):
+            box = table.locator("th").filter(has_text=name).first.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= min(right, 1280) + 1, name
+        assert page.evaluate("""() => [...document.querySelectorAll('#results-table *')].every(
+            e => e.scrollWidth <= e.clientWidth + 1 || getComputedStyle(e).overflowX === 'visible')""")
+        # drag 2: new points on drag 1's result, a few steps
+        page.get_by_text("Clear points").click()
+        page.get_by_text("Points cleared.").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        _click_pair(page, (0.5, 0.30), (0.5, 0.42))
+        status2 = _drag(page, "#btn-freedrag", 3, 2)
+        second = _shot(page, "#drag-image img", tmp_path / "drag2.png")
+        page.screenshot(path=str(tmp_path / "after_two_drags.png"), full_page=True)
+        # Reset image: the seed's image again
+        page.locator("#btn-reset").click()
+        page.get_by_text("the chain is empty").wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        reset = _shot(page, "#drag-image img", tmp_path / "reset.png")
+        # a model that cannot be loaded (no Hub): a warning, and the dropdown goes back to the model shown
+        model = page.get_by_label("Model").first
+        shown_model = model.input_value()
+        model.click()
+        page.get_by_role("option", name="Horses (self-distilled 256)").first.click()
+        page.get_by_text("New image").first.click()
+        page.get_by_text("horses-256").first.wait_for(timeout=90_000)
+        page.wait_for_timeout(1500)
+        back = model.input_value()
+    d1, d21, d2s = (np.abs(a - b).mean() for a, b in ((first, seed), (second, first), (second, seed)))
+    print(f"mean |gray| change: drag 1 vs seed {d1:.2f}, drag 2 vs drag 1 {d21:.2f}, drag 2 vs seed {d2s:.2f}")
+    assert "FreeDrag from the start image" in status1
+    assert "FreeDrag from the result of drag 1" in status2
+    assert np.abs(first - seed).mean() > 1.0      # drag 1 changed the image
+    # a 3-step drag 2 stays close to its start: drag 1's result, not the seed's image
+    assert np.abs(second - first).mean() < 0.5 * np.abs(second - seed).mean()
+    assert np.abs(reset - seed).mean() < 0.2
+    assert back == shown_model and "faces64.safetensors" in back and "/" not in back
+    keep = os.environ.get("LATENTLAB_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for name in ("first_screen.png", "results_table.png", "after_two_drags.png"):
+            shutil.copy(tmp_path / name, Path(keep) / name)
 
 
-def test_three_engines_fit_a_1280x800_screen(tmp_path):
+def test_three_engines_fit_a_1280x800_screen(server, tmp_path):
     """One result panel and one drag button per engine (and Compare all, Stop) side by side on a
     1280x800 screen: the panels share a row, nothing needs sideways scrolling."""
-    _require_browser()
-    from playwright.sync_api import sync_playwright
     from drags.engines import ENGINES
-    server = AppServer(model_for_tests(tmp_path))
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(server.url)
-            page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
-            panels = [page.locator(f"#out-{m}").bounding_box() for m in ENGINES]
-            buttons = [page.locator(f"#btn-{m}").bounding_box() for m in (*ENGINES, "compare")]
-            wide = page.evaluate("document.documentElement.scrollWidth")
-            page.screenshot(path=str(tmp_path / "three.png"), full_page=True)
-            browser.close()
-        assert len(panels) == 3 and wide <= 1280
-        assert max(b["y"] for b in panels) - min(b["y"] for b in panels) < 4          # one row
-        assert all(b["x"] >= 0 and b["x"] + b["width"] <= 1280 and b["width"] > 200 for b in panels)
-        assert max(b["y"] for b in buttons) - min(b["y"] for b in buttons) < 4        # the buttons too
-        assert all(b["x"] + b["width"] <= 1280 for b in buttons)
-    finally:
-        server.close()
+    with browser_page(server, 1280, 800) as page:
+        panels = [page.locator(f"#out-{m}").bounding_box() for m in ENGINES]
+        buttons = [page.locator(f"#btn-{m}").bounding_box() for m in (*ENGINES, "compare")]
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(tmp_path / "three.png"), full_page=True)
+    assert len(panels) == 3 and wide <= 1280
+    assert max(b["y"] for b in panels) - min(b["y"] for b in panels) < 4          # one row
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= 1280 and b["width"] > 200 for b in panels)
+    assert max(b["y"] for b in buttons) - min(b["y"] for b in buttons) < 4        # the buttons too
+    assert all(b["x"] + b["width"] <= 1280 for b in buttons)

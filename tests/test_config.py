@@ -2,13 +2,14 @@
 command lines, the app's fields, limits.RANGES and the edit JSON all read it; presets come in
 from the caller; the engines are registered once."""
 import json
+import re
 
 import pytest
 
 import checkpoints
 import limits
 from drags.drag_cli import build_parser
-from drags.engines import ENGINES, session_classes
+from drags.engines import ENGINES, make_sessions
 from dragcore import config
 from dragcore.config import DragConfig, DragGANConfig, FreeDragConfig, with_presets
 from dragcore import DragInputError
@@ -43,9 +44,13 @@ def test_cli_defaults_and_limits_ranges_are_the_config():
     assert p.get_default("psi") is None and f"(default {DragConfig.psi:g})" in " ".join(p.format_help().split())
     assert p.get_default("mode") == DragConfig.mode and p.get_default("precision") == DragConfig.precision
     for name in ("max_steps", "lr", "mask_weight", "r1", "r2", "l", "d", "stop_distance", "track_step", "arrival",
-                 "rows", "feature_res", "seed", "psi"):
+                 "rows", "feature_res", "seed", "psi"):   # what limits lets through is the config's range
         s = config.spec(name)
-        assert limits.RANGES[name] == (s["label"], s["kind"], s["low"], s["high"]), name
+        assert limits.check(name, s["high"]) == s["high"] and limits.check(name, s["low"]) == s["low"], name
+        step = 1 if s["kind"] is int else abs(s["high"]) * 1e-3 + 1e-6
+        for outside in (s["high"] + step, s["low"] - step):
+            with pytest.raises(limits.LimitError, match=re.escape(s['label'])):
+                limits.check(name, outside)
     with pytest.raises(limits.LimitError, match="^Max steps must be a whole number from 1 to 1000"):
         limits.check("max_steps", 1001)
     assert limits.check_choice("precision", "bf16") == "bf16"
@@ -108,13 +113,22 @@ def test_a_tracker_the_presets_do_not_cover_falls_back_to_features_and_says_so()
         FreeDragSession(small_G(), [(20, 30)], [(26, 30)], with_presets("freedrag", {}, tracker="sift"))
 
 
-def test_one_engine_table():
+def test_every_declared_engine_runs_from_the_benchmarks_and_the_app_runner():
+    """A session of each engine, built by the benchmarks' helper and by the app's runner from the same
+    config, takes the same first step (the one table, drags.engines, behind both)."""
+    import torch
     from benchmarks import report
     from ui import drag_stream
-    from stabledrag import StableDragSession
-    assert session_classes() == {"draggan": DragGANSession, "freedrag": FreeDragSession, "stabledrag": StableDragSession}
-    assert report.ENGINES == session_classes() and drag_stream.label("freedrag") == "FreeDrag"
-    assert {n: e.config for n, e in ENGINES.items()} == config.CONFIGS
+    G = small_G()
+    for name, engine in ENGINES.items():
+        cfg = with_presets(name, seed=3, psi=0.7, max_steps=2)
+        a = report.make_session(name, G, [(20, 30)], [(26, 30)], seed=3, psi=0.7, max_steps=2)
+        (b,) = make_sessions({name: cfg}, G, [(20, 30)], [(26, 30)]).values()
+        assert isinstance(a, engine.session) and type(a) is type(b) and a.config == b.config == cfg
+        a.step(), b.step()
+        assert torch.equal(a.latent, b.latent), name
+        frames = list(drag_stream.stream({name: b}, every=1))
+        assert engine.label in frames[-1].status and frames[-1].results[name].result.steps == 2
     # presets hold every engine: a section of the file, or {} (the engine's defaults)
     assert set(checkpoints.presets("faces-64-offline")) >= {"draggan", "freedrag"}
     assert checkpoints.presets("faces-64-offline")["no-such-engine"] == {}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import dcgan
-import stylegan
+
 from dragcore import DCGANAdapter, DragInputError, StyleGANAdapter, adapt, default_feature_res, seed_z
 from dragcore.features import (disc_offsets, patch_offsets, resize_to_image, sample, sample_resized,
                                scaled_radius, square_offsets)

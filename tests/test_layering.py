@@ -19,21 +19,21 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A node may import nodes of lower layers only (a package imports itself freely).
 LAYERS = [
     ("stylegan",),                          # the generator: imports nothing of ours
-    ("clisafe", "imagefile"),               # exit codes, atomic outputs; reading users' image files
+    ("clisafe", "imagefile", "compat"),     # exit codes, atomic outputs; users' image files; Gradio/Hub internals
     ("dragcore", "latent", "dcgan"),        # drag primitives, latent tools, the DCGAN
     ("draggan", "freedrag", "limits"),      # the engines; limits serves dragcore.config's ranges
     ("stabledrag",),                        # an engine on top of DragGAN's step
     ("hubguard",),                          # Hub deadlines: reads its settings from limits
     ("checkpoints",),                       # the registry: loads stylegan / dcgan, guarded by hubguard
-    ("drags",),                              # tool tier from here on: engine table, drag CLI
-    ("training",),                          # weights' tools (use apps)
+    ("drags",),                             # tool tier from here on: engine table, drag CLI
+    ("training",),                          # weights' tools (use drags)
     ("ui",),                                # the Gradio app's handlers (the Adapt tab runs training.adapt)
     ("benchmarks",),                        # measure the libraries, training's teacher and ui's runner
     ("checkpoints.__main__", "dcgan.__main__", "draggan.__main__", "freedrag.__main__", "stabledrag.__main__",
      "latent.__main__", "training.__main__"),   # entry points: `python -m pkg`
     ("app", "docs", "tests"),               # the app's launcher, doc tooling, the tests
 ]
-LIBRARY = ("stylegan", "clisafe", "imagefile", "dragcore", "latent", "dcgan", "draggan", "freedrag", "stabledrag",
+LIBRARY = ("stylegan", "clisafe", "imagefile", "compat", "dragcore", "latent", "dcgan", "draggan", "freedrag", "stabledrag",
            "limits", "hubguard", "checkpoints")
 TOOLS = ("drags", "training", "ui", "benchmarks", "app", "docs", "tests")
 

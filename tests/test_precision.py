@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from draggan import DragGANSession
-from dragcore import DragInputError
 from drag_testing import face_model, small_G
 from freedrag import FreeDragSession
 from stylegan.precision import AUTO_MIN_RES, PrecisionError, choose, native_dtypes

@@ -35,6 +35,7 @@ import torch
 
 import checkpoints
 import limits
+from dragcore import generator_kind
 import stylegan
 from stylegan.io import read_metadata
 
@@ -392,7 +393,7 @@ def load_source(spec):
         G = checkpoints.load(spec or checkpoints.DEFAULT_MODEL)
     except (ValueError, OSError, RuntimeError) as e:
         raise AdaptError(f"--model: cannot load {spec or checkpoints.DEFAULT_MODEL!r}: {' '.join(str(e).split())}") from None
-    if not isinstance(G, stylegan.Generator):
+    if generator_kind(G) != "stylegan":
         raise AdaptError(f"--model {spec}: adaptation needs a StyleGAN2 generator, not {type(G).__name__}")
     return G
 

@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+import compat
 import limits
 from ui.scratch import alive
 
@@ -33,8 +34,7 @@ _OWN = []           # this process's folder, once made
 
 
 def folder():
-    import gradio.utils
-    return Path(gradio.utils.get_upload_folder())
+    return Path(compat.upload_folder())
 
 
 def cap_bytes():

@@ -10,6 +10,8 @@ import gradio as gr
 
 import checkpoints
 import limits
+from dragcore.report import STOP_REASONS
+from drags import engines
 from drags.engines import ENGINES, label
 from dragcore import config
 from ui import disk, drag_settings, drag_stream, draw, export, run_control, scratch
@@ -57,7 +59,7 @@ def make_sessions(configs, state, record, uploads=None):
     sessions = {}
     for m, cfg in configs.items():
         pts = record.points[m]
-        sessions.update(drag_stream.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
+        sessions.update(engines.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
                                              latent=state.head_latent(record.sources[m])))
     return sessions
 
@@ -217,14 +219,12 @@ def replay(file, state, uploads=None):
                 f"Replaying{f' drag {k + 1} of {n}' if n > 1 else ''}… {frame.status}"
         if state.results[drag["method"]].result.stop_reason == "stopped":
             break
-    why = {"stopped": "stopped by you", "arrived": "the engine's points arrived", "max_steps": "as recorded",
-           "stalled": "the content stopped moving"}
     done = [(d, rec.results[d["method"]].result) for d, rec in zip(edit["drags"], state.chain)]
     if n == 1:
         (d, r), = done
-        text = f"Replayed the {d['method']} edit: {r.steps} of {d['steps']} steps ({why[r.stop_reason]})."
+        text = f"Replayed the {d['method']} edit: {r.steps} of {d['steps']} steps ({STOP_REASONS[r.stop_reason]})."
     else:
         text = f"Replayed {len(done)} of the {n} drags of the {edit['method']} edit: " + "; ".join(
-            f"drag {i + 1} ({label(d['method'])}) {r.steps} of {d['steps']} steps ({why[r.stop_reason]})"
+            f"drag {i + 1} ({label(d['method'])}) {r.steps} of {d['steps']} steps ({STOP_REASONS[r.stop_reason]})"
             for i, (d, r) in enumerate(done)) + "."
     yield out, draw.render(state.image, state.points), text

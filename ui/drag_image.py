@@ -5,8 +5,7 @@ import gradio as gr
 import numpy as np
 
 import limits
-import stylegan
-from dragcore import adapt, to_uint8
+from dragcore import adapt, generator_kind, to_uint8
 from ui import disk, drag_settings, draw, run_control
 from ui import guard as ug
 from ui.context import DEVICE, get_model
@@ -24,7 +23,7 @@ def start_image(model_id, seed, psi, space, uploads):
     if model_id == UPLOAD:  # record which upload, so an exported edit names it
         model_id = f"{UPLOAD}:{(uploads or {}).get('sha256', '')[:12]}"
     G = get_model(model_id, uploads)
-    if not isinstance(G, stylegan.Generator):  # the DCGAN has no mapping network: Z space only
+    if generator_kind(G) == "dcgan":  # the DCGAN has no mapping network: Z space only
         space = "z"
     elif space == "z":
         raise limits.LimitError("Latent space must be 'w+' or 'w' for a StyleGAN model")

@@ -11,11 +11,10 @@ the engine reports them), steps and seconds. `detail_rows` is the per-point tabl
 """
 from dataclasses import dataclass, field
 
-from drags.engines import ENGINES, label
+from dragcore.report import STOP_REASONS
+from drags.engines import label
 from ui.state import EngineRun
 
-STOP_REASONS = {"arrived": "engine's point at target", "stopped": "stopped", "stalled": "content stopped moving",
-                "max_steps": "step limit"}
 TABLE_HEADERS = ["method", "reached", "content moved (of the way)", "colour cast (/255)", "far-field change (/255)",
                  "steps", "seconds"]
 DETAIL_HEADERS = ["method", "point", "engine: distance to target (px)", "engine: at target", "content moved (px)",
@@ -29,20 +28,13 @@ class Frame:
     results: dict = field(default_factory=dict)   # method -> ui.state.EngineRun, on the last frame
 
 
-def make_sessions(configs, generator, handles, targets, *, latent=None, mask=None, device=None):
-    """One session per {method: its dragcore.config}, all from the same latent (the configs' seed, psi
-    and space, or `latent`), points and mask."""
-    return {m: ENGINES[m].session(generator, handles, targets, cfg, latent=latent, mask=mask, device=device)
-            for m, cfg in configs.items()}
-
-
 def _line(sessions):
     parts = []
     for m, s in sessions.items():
         st = s.status()
         dist = ", ".join(f"{d:.1f}" for d in st.distances)
         parts.append(f"**{label(m)}** step {st.step}/{s.max_steps}, remaining px: {dist}"
-                     + (f" ({STOP_REASONS.get(s.stop_reason, s.stop_reason)})" if s.done else ""))
+                     + (f" ({STOP_REASONS[s.stop_reason]})" if s.done else ""))
     return " · ".join(parts)
 
 
@@ -87,7 +79,7 @@ def _verdict(r, reached, tracked, held=False):
         return "yes"
     if tracked:
         return "no: content < half way"
-    return f"no ({STOP_REASONS.get(r.stop_reason, r.stop_reason)})"
+    return f"no ({STOP_REASONS[r.stop_reason]})"
 
 
 def summary_rows(runs):

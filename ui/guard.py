@@ -17,6 +17,7 @@ import logging
 import gradio as gr
 import PIL.Image
 
+import compat
 import limits
 
 log = logging.getLogger("latentlab")
@@ -88,17 +89,12 @@ def handler(fn):
 
 
 def guard_all(blocks):
-    """Every event handler registered on `blocks` (Gradio's `blocks.fns`) goes through `handler`:
+    """Every event handler registered on `blocks` (compat.event_handlers) goes through `handler`:
     done once, after the Blocks are built, so no tab can register one that escapes it."""
-    for dep in blocks.fns.values():
+    for dep in compat.event_handlers(blocks):
         if dep.fn is not None:
             dep.fn = handler(dep.fn)
     return guard_examples(blocks)
-
-
-def unguarded(blocks):
-    """The handlers of `blocks` that do not go through `handler` (the test asserts there are none)."""
-    return [dep.name for dep in blocks.fns.values() if dep.fn is not None and not getattr(dep.fn, GUARDED, False)]
 
 
 def number(x):
@@ -152,7 +148,7 @@ def _numeric(value, slider):
 def _editor_model(label):
     """ImageEditor's data model, refusing a value that is not an editor value with the field's name
     (Gradio validates the value against its model before any preprocess runs)."""
-    from gradio.components.image_editor import EditorData
+    EditorData = compat.editor_data()
 
     class Checked(EditorData):
         @classmethod
@@ -239,11 +235,10 @@ class File(_named(gr.File)):
     def _process_single_file(self, f):
         if self.type != "filepath":
             return super()._process_single_file(f)
-        from gradio.utils import NamedString
         from gradio_client import utils as client_utils
         if self.file_types and not client_utils.is_valid_file(f.path, self.file_types):
             raise gr.Error(f"Invalid file type. Please upload a file that is one of these formats: {self.file_types}")
-        return NamedString(f.path)
+        return compat.named_string(f.path)
 
 
 Number, Slider, Dropdown, Radio, Textbox, Image = (_named(c) for c in (
@@ -263,7 +258,7 @@ def ranged(name, value, step=None, **kwargs):
 def guard_examples(blocks):
     """The example loaders (gr.Examples' Dataset): an index that names no example is refused with one
     sentence by the component's own `preprocess`, where Gradio would answer HTTP 500 (999, "x")."""
-    for block in blocks.blocks.values():
+    for block in compat.components(blocks):
         if isinstance(block, gr.Dataset) and not getattr(block, GUARDED, False):
             block.preprocess = _example_index(block, block.preprocess)
             setattr(block, GUARDED, True)
@@ -323,7 +318,7 @@ def _unknown_fn(body, blocks):
         fn_index = json.loads(body).get("fn_index")
     except (ValueError, AttributeError, RecursionError):
         return None
-    if fn_index is None or (isinstance(fn_index, int) and not isinstance(fn_index, bool) and fn_index in blocks.fns):
+    if fn_index is None or (isinstance(fn_index, int) and not isinstance(fn_index, bool) and compat.has_handler(blocks, fn_index)):
         return None
     return fn_index if isinstance(fn_index, int) and not isinstance(fn_index, bool) else None
 

@@ -106,10 +106,6 @@ class ModelStore:
             self._pinned.update(k for k, v in self._cache.items() if v is G)
         return G
 
-    def cached_keys(self):
-        with self._lock:
-            return list(self._cache)
-
     def get(self, choice, uploads=None, wait=None):
         """The generator for a choice (see the module docstring); loads it at most once at a time."""
         key, load = self._source(choice, uploads, wait)

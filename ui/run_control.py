@@ -21,7 +21,7 @@ A *run* is what computes for seconds to minutes: a drag, a compare, a replay, an
   the limit (ui.sessions).
 
 The session and the time the run was queued are read from Gradio's request context
-(`gradio.context.LocalContext`, which Gradio sets for every handler call, also in worker threads).
+(compat.handler_context: Gradio's context of every handler call, also in worker threads).
 Outside Gradio (a direct call) every call is its own session.
 """
 import ctypes
@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 
 import gradio as gr
+
+import compat
 
 RUN_WORKERS = 2    # runs computing at once, all sessions together (the machine's cores)
 QUEUE = dict(concurrency_id="runs", concurrency_limit=RUN_WORKERS)   # the `.click(...)` arguments of every run
@@ -82,16 +84,9 @@ _SLOTS = {}          # session hash -> _Slot
 
 def _context():
     """(session hash or None, time.monotonic() at which Gradio queued this event, or now)."""
-    try:
-        from gradio.context import LocalContext
-        request, event_id, blocks = (LocalContext.request.get(None), LocalContext.event_id.get(None),
-                                     LocalContext.blocks.get(None))
-    except (ImportError, LookupError):
-        return None, time.monotonic()
-    session = getattr(request, "session_hash", None) if request is not None else None
-    queue = getattr(blocks, "_queue", None)
-    event = queue.event_ids_to_events.get(event_id) if queue is not None and event_id else None
-    return session, getattr(event, "enqueue_time", None) or time.monotonic()
+    session, event_id, blocks = compat.handler_context()
+    queued = compat.enqueue_time(blocks, event_id) if blocks is not None else None
+    return session, queued or time.monotonic()
 
 
 def session_hash():
@@ -194,13 +189,10 @@ def exclusive(kind, stopped_outputs):
 
 def _waiting(session):
     """How many of the session's runs wait in Gradio's queue (0 when the queue cannot be read)."""
-    try:
-        from gradio.context import LocalContext
-        queue = LocalContext.blocks.get(None)._queue
-        events = queue.event_queue_per_concurrency_id[QUEUE["concurrency_id"]].queue
-        return sum(e.session_hash == session for e in list(events))
-    except (AttributeError, KeyError, LookupError, ImportError):
+    blocks = compat.handler_context()[2]
+    if blocks is None:
         return 0
+    return sum(e.session_hash == session for e in compat.waiting(blocks, QUEUE["concurrency_id"]))
 
 
 def stop():
@@ -241,8 +233,7 @@ def session_busy(blocks, session):
         slot = _SLOTS.get(session)
         if slot is not None and slot.run is not None:
             return True
-    events = getattr(getattr(blocks, "_queue", None), "event_ids_to_events", None) or {}
-    return any(getattr(e, "session_hash", None) == session for e in list(events.values()))   # waiting or running
+    return any(getattr(e, "session_hash", None) == session for e in compat.queued_events(blocks))   # waiting or running
 
 
 def forget(session, holder, blocks=None):
@@ -256,30 +247,13 @@ def forget(session, holder, blocks=None):
         slot.run.stop()
     if holder is None or session is None:
         return
-    holder.delete_state(session)   # runs each gr.State's delete_callback, drops the values
-    with holder.lock:
-        holder.session_data.pop(session, None)
-        holder.time_last_used.pop(session, None)
-    try:
-        from gradio import caching
-        caching.clear_session_caches(session)
-    except (ImportError, AttributeError):
-        pass
-    streams = getattr(blocks, "pending_streams", None)
-    if isinstance(streams, dict):
-        streams.pop(session, None)
-    queue = getattr(blocks, "_queue", None)
-    if queue is not None and not session_busy(blocks, session):
-        for name in ("pending_messages_per_session", "pending_event_ids_session"):   # results nobody read
-            held = getattr(queue, name, None)
-            if isinstance(held, dict):
-                held.pop(session, None)
+    compat.forget_session(holder, blocks, session)   # each gr.State's delete_callback runs
+    if blocks is not None and not session_busy(blocks, session):
+        compat.drop_pending(blocks, session)   # results nobody will read
 
 
 def session_closed(request: gr.Request):
     """Gradio's unload event: stop the session's run, forget it, and delete the session's state now."""
-    session = getattr(request, "session_hash", None)
-    app = getattr(getattr(request, "request", None), "app", None)
-    blocks = app.get_blocks() if hasattr(app, "get_blocks") else None
-    forget(session, getattr(app, "state_holder", None), blocks)
+    holder, blocks = compat.state_holder(request=request)
+    forget(getattr(request, "session_hash", None), holder, blocks)
     trim()

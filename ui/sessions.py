@@ -21,6 +21,7 @@ import re
 import threading
 import time
 
+import compat
 import limits
 
 _LOCK = threading.Lock()
@@ -82,16 +83,18 @@ def expired(sessions, busy, now=None, limit=None):
 def sweep(blocks, limit=None):
     """Forget every idle session of `blocks` now -> how many were forgotten."""
     from ui import run_control
-    holder = getattr(blocks, "state_holder", None)
+    holder, _ = compat.state_holder(blocks=blocks)
     if holder is None:
         return 0
-    gone = expired(list(holder.session_data), lambda s: run_control.session_busy(blocks, s), limit=limit)
+    held = compat.session_ids(holder)
+    gone = expired(held, lambda s: run_control.session_busy(blocks, s), limit=limit)
     for s in gone:
         run_control.forget(s, holder, blocks)
         with _LOCK:
             _USED.pop(s, None)
     with _LOCK:   # sessions Gradio no longer holds (closed tabs): nothing to remember of them
-        for s in [s for s in _USED if s not in holder.session_data and s not in _LIVE]:
+        held = set(compat.session_ids(holder))
+        for s in [s for s in _USED if s not in held and s not in _LIVE]:
             del _USED[s]
     if gone:
         run_control.trim()

@@ -15,6 +15,7 @@ from pathlib import Path
 import gradio as gr
 
 import limits
+from dragcore import generator_kind
 
 from ui import guard as ug
 from ui import run_control, scratch
@@ -63,7 +64,7 @@ def start(files, steps, model, uploads):
                            print_exception=False)
         shutil.copyfile(p, shots_dir / f"{i:02d}{ext}")
     G = get_model(model, uploads)
-    if not hasattr(G, "synthesis"):
+    if generator_kind(G) != "stylegan":
         raise gr.Error("Adapt: choose a StyleGAN2 model in the Drag tab (this one is a DCGAN)", print_exception=False)
     shots, names, notes = ta.read_shots(shots_dir, G.img_resolution)
     if G.img_shape[0] != G.img_shape[1]:

@@ -4,7 +4,7 @@ import gradio as gr
 
 import latent
 import limits
-import stylegan
+from dragcore import generator_kind
 from ui import guard as ug
 from ui.context import default_model, get_model, model_choices
 from ui.panels import captioned
@@ -16,7 +16,7 @@ def latent_interp(model_id, seed_a, seed_b, steps, psi, uploads=None):
     steps, psi = limits.check("frames", steps), limits.check("psi", psi)
     G = get_model(model_id, uploads)
     rows, lines = [], []
-    spaces = ("z", "w") if isinstance(G, stylegan.Generator) else ("z",)
+    spaces = ("z", "w") if generator_kind(G) == "stylegan" else ("z",)
     for space in spaces:
         for method in ("lerp", "slerp"):
             frames, _ = latent.interpolate(G, seed_a, seed_b, steps, space, method, psi)

@@ -1,0 +1,92 @@
+"""`python app.py` as a process of its own on 127.0.0.1: the one launcher of the tests, the benchmarks
+that measure the app (first image, hostile input, an edit's profile) and the README's screenshots.
+
+    app = AppProcess(model=BUNDLED, extra_env={...})   # returns once the server answers HTTP
+    app.url, app.port, app.ready_seconds, app.tail()
+    app.close()                                        # SIGTERM, then SIGKILL after `grace` s
+
+The app's output is drained in a thread into the last `keep` lines, so its pipe never fills and a
+failed start reports what the app said. `free_port()` is the one way to pick a port."""
+import collections
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "stylegan" / "pretrained" / "faces64.safetensors"
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bundled_model():
+    """The bundled face model's file; its absence is a failure, never a silent swap for another model."""
+    if not BUNDLED.is_file():
+        raise FileNotFoundError(f"the bundled model {BUNDLED} is missing from this checkout")
+    return str(BUNDLED)
+
+
+def wait_until_served(url, proc, timeout, poll=0.3, output=None):
+    """Poll `url` until it answers; RuntimeError when `proc` exits first or `timeout` s pass."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        if proc.poll() is not None:
+            time.sleep(0.2)   # the drain thread catches the last lines
+            said = "".join(output or ())[-4000:]
+            raise RuntimeError(f"the app exited with code {proc.returncode} before serving:\n{said}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"the app did not answer at {url} in {timeout} s") from None
+            time.sleep(poll)
+
+
+class AppProcess:
+    """`python app.py [--model MODEL] --server-port P` from `root` (default: this checkout), with
+    `extra_env` on top of the environment; `threads`: its OMP_NUM_THREADS (None: inherited)."""
+
+    def __init__(self, model=None, extra_env=None, timeout=120, root=None, threads=1, keep=400, poll=0.3):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+        env.update(extra_env or {})
+        argv = [sys.executable, "app.py", *(["--model", str(model)] if model else []), "--server-port", str(self.port)]
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(argv, cwd=root or ROOT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.output = collections.deque(maxlen=keep)
+        threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True).start()
+        try:
+            wait_until_served(self.url, self.proc, timeout, poll, self.output)
+        except RuntimeError:
+            self.close()
+            raise
+        self.ready_seconds = time.perf_counter() - self.t0
+
+    @property
+    def model(self):
+        """The --model the app was started with (None: the app's default)."""
+        args = self.proc.args
+        return args[args.index("--model") + 1] if "--model" in args else None
+
+    def tail(self, words=40):
+        return " ".join("".join(self.output).split()[-words:])
+
+    def close(self, grace=10):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
