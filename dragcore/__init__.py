@@ -6,9 +6,9 @@ Errors (dragcore.errors, shared by draggan and freedrag): `DragInputError` (a Va
 bad input, and its subclass `MotionError` from the motion measure; a precision the device cannot run
 (stylegan's PrecisionError) and a bad seed are reported as DragInputError too."""
 from .errors import DragInputError, MotionError
-from .protocol import DCGANAdapter, StyleGANAdapter, adapt, default_feature_res, generator_kind, seed_z
+from .protocol import DCGANAdapter, StyleGANAdapter, adapt, default_feature_res, generator_kind
 from .report import DragResult, to_uint8
 from .session import DragSession, StepResult
 
-__all__ = ["DragInputError", "MotionError", "DCGANAdapter", "StyleGANAdapter", "adapt", "default_feature_res", "seed_z",
+__all__ = ["DragInputError", "MotionError", "DCGANAdapter", "StyleGANAdapter", "adapt", "default_feature_res", "generator_kind",
            "DragResult", "DragSession", "StepResult", "to_uint8"]

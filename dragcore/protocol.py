@@ -24,8 +24,8 @@ and its cost. Pass `feature_res` to an adapter to override.
 
 The DCGAN is different: its 32x32 layer is its last hidden layer (64 channels right before
 the RGB output) and there DragGAN's motion loss is minimised by flattening the features
-instead of moving content (measured on the bundled DCGAN: the handle never moved in 200
-steps). Its 16x16 layer (128 channels) drags, so the DCGAN adapter uses res / 4. It also moves
+instead of moving content (on the bundled DCGAN the handle does not move at all). Its 16x16
+layer (128 channels) drags, so the DCGAN adapter uses res / 4. It also moves
 in Z, where coordinates are ~N(0, 1) and the paper's W-space learning rate 0.002 crawls, so its
 default learning rate is 0.01.
 """
@@ -45,8 +45,8 @@ def default_feature_res(resolution):
     return max(4, min(128, resolution // 2))
 
 
-def seed_z(seed, z_dim, device="cpu"):
-    """stylegan.seeds.seed_z, with a bad seed reported as the drag input error it is."""
+def _seed_z(seed, z_dim, device):
+    """stylegan.seeds.seed_z (the one implementation), a bad seed reported as the drag input error it is."""
     try:
         return seeds.seed_z(seed, z_dim, device)
     except ValueError as e:
@@ -99,7 +99,7 @@ class StyleGANAdapter:
         if not (isinstance(psi, (int, float)) and np.isfinite(psi)):
             raise DragInputError(f"truncation psi must be a finite number, got {psi!r}")
         with torch.no_grad():
-            ws = self.G.mapping(seed_z(seed, self.G.z_dim, self.device), truncation_psi=float(psi))
+            ws = self.G.mapping(_seed_z(seed, self.G.z_dim, self.device), truncation_psi=float(psi))
         return ws[:, 0].clone() if space == "w" else self.with_code(ws)
 
     def with_code(self, ws):
@@ -168,7 +168,7 @@ class DCGANAdapter:
             raise DragInputError(f"a DCGAN is dragged in Z space: space must be 'z', got {space!r}")
         if not (isinstance(psi, (int, float)) and np.isfinite(psi)):
             raise DragInputError(f"truncation psi must be a finite number, got {psi!r}")
-        return seed_z(seed, self.G.z_dim, self.device) * float(psi)
+        return _seed_z(seed, self.G.z_dim, self.device) * float(psi)
 
     def check_latent(self, latent):
         if not isinstance(latent, torch.Tensor) or tuple(latent.shape) != (1, self.G.z_dim):

@@ -7,7 +7,8 @@ import torch
 
 import dcgan
 
-from dragcore import DCGANAdapter, DragInputError, StyleGANAdapter, adapt, default_feature_res, seed_z
+from dragcore import DCGANAdapter, DragInputError, StyleGANAdapter, adapt, default_feature_res
+from stylegan.seeds import seed_z
 from dragcore.features import (disc_offsets, patch_offsets, resize_to_image, sample, sample_resized,
                                scaled_radius, square_offsets)
 from dragcore.mask import fixed_weight, load_mask, mask_loss, validate_mask

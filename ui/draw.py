@@ -9,12 +9,9 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
+from dragcore.features import as_shape
+
 DISPLAY = 512
-
-
-def as_shape(shape):
-    """(height, width) from an int (square) or a pair."""
-    return (int(shape), int(shape)) if isinstance(shape, (int, float)) else (int(shape[0]), int(shape[1]))
 
 
 def display_scale(shape):

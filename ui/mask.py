@@ -2,7 +2,8 @@
 import numpy as np
 from PIL import Image
 
-from . import draw
+from dragcore.features import as_shape
+
 
 
 class MaskError(ValueError):
@@ -31,7 +32,7 @@ def from_editor(value, shape):
             raise MaskError("mask layers of different sizes")
     if alpha is None or not alpha.any():
         return None
-    (H, W), (h, w) = draw.as_shape(shape), alpha.shape
+    (H, W), (h, w) = as_shape(shape), alpha.shape
     if h * W != w * H or (h % H and H % h):
         raise MaskError(f"the painted mask is {h}x{w}, which does not match the {H}x{W} image (height x width)")
     small = Image.fromarray(alpha.astype(np.uint8) * 255).resize((W, H), Image.BOX)
