@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from app_server import AppServer, model_for_tests, wait_running
+from app_server import AppServer, model_for_tests, wait_processing, wait_running
 from drags.engines import ENGINES
 
 pytestmark = pytest.mark.integration   # runs, Stop and the queue on the launched app
@@ -146,7 +146,7 @@ def test_an_inversion_stops_between_steps(srv):
     shutil.copyfile(Path(__file__).parent / "data" / "astronaut_64.png", srv.tmp / "photo.png")   # a face: the tab aligns it
     c = Client(srv.url, verbose=False)
     model = srv.model
-    job = wait_running(c.submit(handle_file(str(srv.tmp / "photo.png")), model, 500, 500, 500, api_name="/invert"))
+    job = wait_processing(c.submit(handle_file(str(srv.tmp / "photo.png")), model, 500, 500, 500, api_name="/invert"))
     other = Client(srv.url, verbose=False)
     t = time.perf_counter()
     other.predict(model, 5, 0.7, "w+", api_name="/new_image")
