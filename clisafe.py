@@ -67,17 +67,30 @@ def _quiet_interrupts():
 
 
 # --- inputs ---------------------------------------------------------------------------------------
+def path_kind(path):
+    """What is at `path`, from stat alone (nothing is opened, so a FIFO never blocks): "file",
+    "folder", "a FIFO", "a device", "a socket", "a special file", or None when nothing is there. Any
+    other OSError (no permission, a name too long) propagates."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    return ("file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a special file")
+
+
 def regular_file(path, flag):
     """`path` as a Path if it is a regular file; else InputError naming the flag (checked with stat:
     nothing is opened)."""
     p = Path(path).expanduser()
     try:
-        mode = os.stat(p).st_mode
-    except FileNotFoundError:
-        raise InputError(f"{flag} {path}: no such file") from None
+        kind = path_kind(p)
     except OSError as e:
         raise InputError(f"{flag} {path}: cannot be read ({e.strerror or type(e).__name__})") from None
-    if not stat.S_ISREG(mode):
+    if kind is None:
+        raise InputError(f"{flag} {path}: no such file")
+    if kind != "file":
         raise InputError(f"{flag} {path}: not a regular file (a folder, FIFO or device cannot be read here)")
     return p
 

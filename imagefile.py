@@ -17,12 +17,12 @@ Pillow's limit on one decompressed PNG text chunk from 1 MB to TEXT_CHUNK_BYTES 
 (the app's uploads are decoded by Gradio, through Pillow). Imports nothing of ours.
 """
 import io
-import os
-import stat
 import struct
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from clisafe import path_kind
 
 MAX_PIXELS = 40_000_000
 TEXT_CHUNK_BYTES = 16 * 2**20   # Pillow's total for all text chunks stays 64 MB
@@ -130,12 +130,12 @@ def _regular(path, what):
     what = what or ("the image" if isinstance(path, (bytes, bytearray)) else f"image {path}")
     if not isinstance(path, (bytes, bytearray)):
         try:
-            mode = os.stat(path).st_mode
-        except FileNotFoundError:
-            raise ImageFileError(f"{what}: file not found") from None
+            kind = path_kind(path)
         except OSError as e:
             raise ImageFileError(f"cannot read {what} ({e.strerror or type(e).__name__})") from None
-        if not stat.S_ISREG(mode):
+        if kind is None:
+            raise ImageFileError(f"{what}: file not found")
+        if kind != "file":
             raise ImageFileError(f"{what}: not a regular file (a folder, FIFO or device is not an image)")
     return what
 

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A node may import nodes of lower layers only (a package imports itself freely).
 LAYERS = [
     ("stylegan",),                          # the generator: imports nothing of ours
-    ("clisafe", "imagefile", "compat"),     # exit codes, atomic outputs; users' image files; Gradio/Hub internals
+    ("clisafe", "compat"),                  # exit codes, atomic outputs, what a path is; Gradio/Hub internals
+    ("imagefile",),                         # reading users' image files
     ("dragcore", "latent", "dcgan"),        # drag primitives, latent tools, the DCGAN
     ("draggan", "freedrag", "limits"),      # the engines; limits serves dragcore.config's ranges
     ("stabledrag",),                        # an engine on top of DragGAN's step
