@@ -124,6 +124,13 @@ def test_adapted_model_carries_the_source_presets_into_every_cli(tmp_path, capsy
     assert checkpoints.presets(str(out))["draggan"]          # the bundled model's calibrated ones, not {}
     from drags.drag_cli import model_presets
     assert model_presets(str(out), "freedrag") == checkpoints.presets(checkpoints.DEFAULT_MODEL)["freedrag"]
+    # uploaded through the app's model box, it drags with its own stored presets, not the engine defaults
+    from ui import drag_settings, models
+    up = models.register_upload(str(out), str(tmp_path))
+    choice = f"{models.UPLOAD}:{up['sha256'][:12]}"
+    assert models.presets(choice) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
+    assert drag_settings.model_configs(choice) == drag_settings.model_configs(checkpoints.DEFAULT_MODEL)
+    assert drag_settings.model_configs(choice) != drag_settings.model_configs("upload:0000")  # defaults differ
     G = checkpoints.load(str(out))
     assert G.synthesis.warp is not None                      # the warp pathway carried over
     from latent.__main__ import main as latent_main

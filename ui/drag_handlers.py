@@ -8,13 +8,12 @@ from dataclasses import replace
 
 import gradio as gr
 
-import checkpoints
 import limits
 from dragcore.report import STOP_REASONS
 from drags import engines
 from drags.engines import ENGINES, label
 from dragcore import config
-from ui import disk, drag_settings, drag_stream, draw, export, run_control, scratch
+from ui import disk, drag_settings, drag_stream, draw, export, models, run_control, scratch
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.drag_chain import origin
@@ -161,7 +160,7 @@ def _config(fresh, drag):
     """A replayed drag's config: the edit's own settings; what it does not record: the model's
     presets, then the defaults."""
     m = drag["method"]
-    return {m: config.with_presets(m, checkpoints.presets(fresh.model)[m], seed=fresh.seed, psi=fresh.psi,
+    return {m: config.with_presets(m, models.presets(fresh.model)[m], seed=fresh.seed, psi=fresh.psi,
                                    space=fresh.space, max_steps=drag["steps"], **drag["params"])}
 
 

@@ -11,15 +11,15 @@ order gradio_client callers have used (`API_ORDER`); every other field follows i
 order, so a new engine's fields go at the end. A shared field whose presets differ between the
 engines is left empty, and each engine keeps its own. Settings an engine keeps out of the app
 (`app_hidden`: FreeDrag's feature scale) still reach it: a drag starts from
-`with_presets(engine, checkpoints.presets(model))` and the fields override it.
+`with_presets(engine, models.presets(model))` (ui.models: an upload's own presets too) and the fields override it.
 """
 from dataclasses import dataclass, replace
 
-import checkpoints
 import limits
 from drags.engines import ENGINES
 from dragcore import adapt, config
 from draggan.engine import default_stop_distance
+from ui import models
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def __getattr__(name):
 def model_configs(model_id, gen=None):
     """{engine: config} for a model: its presets over the defaults, with what the model decides
     (lr, rows, feature block, stop distance) resolved on `gen` (a dragcore adapter) when given."""
-    presets = checkpoints.presets(model_id)
+    presets = models.presets(model_id)
     out = {}
     for name, engine in ENGINES.items():
         cfg = config.with_presets(name, presets[name])
@@ -129,7 +129,7 @@ def _checked(f, value):
 def configs(methods, model_id, seed, psi, space, values):
     """{method: config} for a drag: the model's presets, then the fields' values (checked, each
     error naming its field; None: not given), then the start image's seed, psi and space."""
-    presets = checkpoints.presets(model_id)
+    presets = models.presets(model_id)
     every = fields()
     checked = {f.name: _checked(f, v) for f, v in zip(every, values)}
     out = {}

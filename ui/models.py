@@ -13,6 +13,10 @@ lock per path serialises loading the same file; the store's own lock guards only
 and is never held while reading or downloading. A Hub model that is not cached is downloaded by a
 background thread (one per model, bounded by `hubguard`); a request waits for it at most
 $LATENTLAB_DOWNLOAD_WAIT s (25) and is then told it is still coming.
+
+An uploaded .safetensors file brings its own engine presets (an adapted model carries its source's,
+training.adapt): `presets(choice)` answers them for `upload:<sha256 prefix>`, as checkpoints.presets
+does for a registry id or a file.
 """
 import hashlib
 import os
@@ -24,8 +28,10 @@ import hubguard
 import limits
 import stylegan
 from checkpoints import describe
+from checkpoints.presets import Presets, file_presets
 
 UPLOAD = "upload"
+_UPLOAD_PRESETS = OrderedDict()   # sha256 of an uploaded file -> the presets in its metadata (bounded)
 
 
 class ModelChoiceError(ValueError):
@@ -216,7 +222,24 @@ def register_upload(path, gradio_root, max_bytes=None):
     if os.path.splitext(real)[1].lower() not in (".pkl", ".safetensors"):
         raise ModelChoiceError("Model upload: the file must be an official .pkl or a Latent Lab .safetensors")
     limits.check_size("model_upload_bytes", os.path.getsize(real), "Model upload: the file")
-    return dict(path=real, sha256=sha256_of(real), name=os.path.basename(real))
+    sha = sha256_of(real)
+    _UPLOAD_PRESETS[sha] = file_presets(real)   # by content: the same file, the same presets
+    while len(_UPLOAD_PRESETS) > 256:
+        _UPLOAD_PRESETS.popitem(last=False)
+    return dict(path=real, sha256=sha, name=os.path.basename(real))
+
+
+def presets(choice):
+    """checkpoints.presets for a choice; for `upload:<sha256 prefix>`, the presets the uploaded file
+    carries (empty: every engine's defaults, for a file that carries none)."""
+    choice = str(choice)
+    if choice.startswith(UPLOAD + ":") and len(choice) > len(UPLOAD) + 1:
+        want = choice.split(":", 1)[1].lower()
+        for sha, found in reversed(_UPLOAD_PRESETS.items()):
+            if sha.startswith(want):
+                return Presets({k: dict(v) for k, v in found.items()})
+        return Presets()
+    return checkpoints.presets(choice)
 
 
 def choices(default=None):

@@ -115,17 +115,19 @@ def build(model, uploads):
                 "drags and style mixing keep working (`python -m training.adapt` does the same headless). "
                 "Pictures of another size are centre-cropped to a square and resized.")
     with gr.Row():
-        files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath")
+        files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath",
+                        elem_id="adapt-pictures")
         with gr.Column():
-            steps = ug.ranged("adapt_steps", 300, step=10, label="Steps")
+            steps = ug.ranged("adapt_steps", 300, step=10, label="Steps", elem_id="adapt-steps")
             with gr.Row():
-                start_btn = gr.Button("Start", variant="primary")
+                start_btn = gr.Button("Start", variant="primary", elem_id="adapt-start")
                 stop_btn = gr.Button("Stop", variant="stop")
-            use_btn = gr.Button("Use this model", interactive=False)
-    status = gr.Markdown("")
+            use_btn = gr.Button("Use this model", interactive=False, elem_id="adapt-use")
+    status = gr.Markdown("", elem_id="adapt-status")
     with gr.Row():
-        curves = gr.Image(label="Losses", type="filepath", interactive=False)
-        compare = gr.Image(label="Same seeds: source (top) vs adapted (bottom)", type="pil", interactive=False)
+        curves = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="adapt-losses")
+        compare = gr.Image(label="Same seeds: source (top) vs adapted (bottom)", type="pil", interactive=False,
+                           elem_id="adapt-compare")
     result = gr.State(None)
     start_btn.click(start, [files, steps, model, uploads], [status, curves, compare, result, use_btn],
                     api_name="adapt", **run_control.QUEUE)
