@@ -5,16 +5,19 @@ is split into what the server did and what was left to the queue and the transpo
     python -m benchmarks.profile_edit [--edits 3] [--engines draggan freedrag] [--points 1]
 
 The app runs in its own process with timers put around the functions an edit passes through (the
-app's code is not changed: `serve` wraps them, then runs app.py): the engine's steps (and the
-tracker's share of them), the preview renders, the overlay drawing, Gradio's image encoding, the
-final report (optical flow, fidelity), the GIF frames and the chain view that follows the drag. The
-drag handler is timed as it streams: `computing` while it runs, `held by Gradio` while its frame is
-post-processed and sent. The browser (Debian's chromium via Playwright) records, in the page, the
-click on the button and the moment the final image has loaded, on the same clock as the server:
+app's code is not changed: `serve` wraps them, then runs app.py): Gradio's inputs and outputs, the
+sessions' setup, the engine's steps (and the tracker's share of them), the preview renders, the
+overlay drawing, Gradio's image encoding, the final report (optical flow, fidelity), the GIF frames
+and the chain view that follows the drag. Each part is its wall time summed over its calls; parts
+run in different threads at once (the steps go on while a preview is drawn and sent), so they do not
+add up to the edit. The drag handler is timed as it streams: `computing` while it makes a frame,
+`held` while Gradio post-processes and sends it. The browser (Debian's chromium via Playwright)
+records, in the page, the click on the button and the moment the final image has loaded, on the
+same clock as the server:
 
-    click -> handler starts        queue and transport in
-    handler starts -> it ends      computing + held by Gradio (broken down by the timers)
-    handler ends -> final image    transport out, the browser fetches and shows the image
+    click -> handler starts        queue and transport in (queue_in_s)
+    handler starts -> it ends      computing + held by Gradio (computing_s, held_s)
+    handler ends -> final image    transport out, the browser fetches and shows the image (transport_out_s)
 
 Printed per edit and as medians over `--edits` edits of each engine; CPU time of the app process
 and the machine's load are printed with every wall figure (the machine may be shared). Writes
@@ -39,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PARTS = ["sessions setup", "step", "tracking", "sync", "preview render", "overlay drawing", "image encoding (Gradio)", "final report",
-         "GIF frames", "chain view"]
+PARTS = ["inputs (Gradio)", "sessions setup", "step", "tracking", "sync", "preview render", "overlay drawing",
+         "image encoding (Gradio)", "outputs (Gradio)", "final report", "GIF frames", "chain view"]
 
 
 # --- the app side: timers around the functions an edit passes through --------------------------------
@@ -76,6 +79,18 @@ class Timers:
                 self.add(name, time.perf_counter() - t0)
                 if dump:
                     self.dump()
+        setattr(owner, attr, timed)
+
+    def wrap_async(self, owner, attr, name):
+        fn = getattr(owner, attr)
+
+        @functools.wraps(fn)
+        async def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                self.add(name, time.perf_counter() - t0)
         setattr(owner, attr, timed)
 
     def wrap_stream(self, owner, attr):
@@ -118,7 +133,7 @@ def _subclasses(cls):
 
 def install(path):
     """Put the timers around the app's functions (before app.py builds the interface)."""
-    from gradio import processing_utils
+    from gradio import blocks, processing_utils
     from dragcore import report, session, tracking
     from ui import drag_chain, drag_handlers, draw, export
     t = Timers(path)
@@ -134,6 +149,8 @@ def install(path):
     t.wrap(report.Reporter, "result", "final report")
     t.wrap(draw, "render", "overlay drawing")
     t.wrap(processing_utils, "save_pil_to_cache", "image encoding (Gradio)")
+    t.wrap_async(blocks.Blocks, "preprocess_data", "inputs (Gradio)")
+    t.wrap_async(blocks.Blocks, "postprocess_data", "outputs (Gradio)")
     t.wrap(export, "gif_frame", "GIF frames")
     t.wrap(drag_chain, "view", "chain view", dump=True)
     t.wrap_stream(drag_handlers, "run_drag")
@@ -169,9 +186,17 @@ WATCH = """() => {
 }"""
 
 
+def wait_ready(page, timeout=60_000):
+    """The page's first New image has run: the session has its image (the hint replaces "Preparing")."""
+    from ui.drag_image import HINT
+    page.get_by_text(HINT, exact=True).first.wait_for(timeout=timeout)
+
+
 def open_app(page, url, timeout=60_000):
+    """Open the app and wait until it can be clicked (its image shown, its first New image run)."""
     page.goto(url)
     page.locator("#drag-image img").first.wait_for(state="visible", timeout=timeout)
+    wait_ready(page, timeout)
     page.evaluate(WATCH)
 
 

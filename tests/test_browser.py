@@ -33,6 +33,12 @@ def _require_browser():
         pytest.skip("playwright is not installed")
 
 
+def _wait_ready(page):
+    """The page shows its first image at once; it can be clicked once its first New image has run."""
+    from ui.drag_image import HINT
+    page.get_by_text(HINT, exact=True).first.wait_for(timeout=60_000)
+
+
 def test_click_points_and_drag_with_freedrag(tmp_path):
     _require_browser()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
@@ -44,6 +50,7 @@ def test_click_points_and_drag_with_freedrag(tmp_path):
             page.goto(server.url)
             img = page.locator("#drag-image img").first
             img.wait_for(state="visible", timeout=60_000)
+            _wait_ready(page)
             page.wait_for_timeout(500)
             img.screenshot(path=str(tmp_path / "start.png"))   # the start image, before any point is drawn
             box = img.bounding_box()
@@ -149,6 +156,7 @@ def test_successive_drags_and_a_table_that_fits_1280x800(tmp_path):
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(server.url)
             page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
+            _wait_ready(page)
             page.wait_for_timeout(1000)
             page.screenshot(path=str(tmp_path / "first_screen.png"))
             seed = _shot(page, "#drag-image img", tmp_path / "seed.png")
