@@ -35,9 +35,6 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks import cli
-from benchmarks.report import write
-
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -158,12 +155,13 @@ def install(path):
     return t
 
 
-def serve(path, app_args):
-    """The app with timers: what `python app.py APP_ARGS` runs, in this process."""
-    sys.path.insert(0, str(ROOT))
+def serve(path, app_args, root=ROOT):
+    """The app with timers: what `python app.py APP_ARGS` runs in the checkout `root`, in this process."""
+    here = str(Path(__file__).resolve().parent)
+    sys.path[:] = [str(root)] + [p for p in sys.path if p != here]   # run as a script: its folder is not the app's
     install(path)
     sys.argv = ["app.py", *app_args]
-    runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+    runpy.run_path(str(Path(root) / "app.py"), run_name="__main__")
 
 
 # --- the browser side ----------------------------------------------------------------------------------
@@ -254,15 +252,16 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def start_app(timers_json, app_args=(), threads=None, timeout=120):
-    """(process, url): the profiled app on a free port, answering; `threads`: its OMP_NUM_THREADS."""
+def start_app(timers_json, app_args=(), threads=None, timeout=120, root=ROOT):
+    """(process, url): the profiled app of the checkout `root` on a free port, answering; `threads`:
+    its OMP_NUM_THREADS."""
     import urllib.request
     port = _free_port()
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.profile_edit", "serve", timers_json, "--",
-                             *app_args, "--server-port", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve", timers_json, str(root), "--",
+                             *app_args, "--server-port", str(port)], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url, t0 = f"http://127.0.0.1:{port}/", time.perf_counter()
     while True:
@@ -316,34 +315,22 @@ def profile_one(page, method, timers_json, points):
 POINTS = {1: [((0.45, 0.55), (0.58, 0.55))], 2: [((0.45, 0.55), (0.58, 0.55)), ((0.5, 0.3), (0.5, 0.22))]}
 
 
-def main(argv=None):
-    if argv is None:
-        argv = sys.argv[1:]
-    if argv[:1] == ["serve"]:
-        rest = argv[2:]
-        return serve(argv[1], rest[1:] if rest[:1] == ["--"] else rest)
-    ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
-    ap.add_argument("--app-threads", type=int, default=None, help="the app's OMP_NUM_THREADS (default: unset)")
-    ap.add_argument("--edits", type=int, default=3, help="edits per engine")
-    ap.add_argument("--engines", nargs="+", default=["draggan", "freedrag"])
-    ap.add_argument("--points", type=int, choices=sorted(POINTS), default=1)
-    ap.add_argument("--model", default=None, help="the app's --model (default: the bundled one)")
-    a = ap.parse_args(argv)
-    if not os.path.exists(CHROMIUM):
-        raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
+def run_edits(a, root, label):
+    """The app of checkout `root` with timers, one browser, `a.edits` edits per engine; the rows."""
     from playwright.sync_api import sync_playwright
     import tempfile
     timers_json = os.path.join(tempfile.mkdtemp(prefix="profile_edit_"), "timers.json")
-    proc, url = start_app(timers_json, ["--model", a.model] if a.model else [], threads=a.app_threads)
+    proc, url = start_app(timers_json, ["--model", a.model] if a.model else [], threads=a.app_threads, root=root)
     rows = []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             open_app(page, url)
-            for i in range(a.edits):
+            page.wait_for_timeout(3000)   # what the app does once the page is open (a checkout without the ready sign)
+            for _ in range(a.edits):
                 for m in a.engines:
-                    rows.append(profile_one(page, m, timers_json, POINTS[a.points]))
+                    rows.append(dict(app=label, **profile_one(page, m, timers_json, POINTS[a.points])))
                     print(json.dumps(rows[-1]), flush=True)
                     page.locator("#btn-reset").click()   # every edit from the same start image
                     page.get_by_text("the chain is empty").wait_for(timeout=30_000)
@@ -351,20 +338,50 @@ def main(argv=None):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    cols = ["wall_s", "cpu_s", "queue_in_s", "computing_s", "held_s", "transport_out_s", *PARTS]
+    return rows
+
+
+COLS = ["wall_s", "cpu_s", "queue_in_s", "computing_s", "held_s", "transport_out_s", *PARTS]
+
+
+def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["serve"]:   # serve TIMERS_JSON ROOT -- APP_ARGS (start_app)
+        rest = argv[3:]
+        return serve(argv[1], rest[1:] if rest[:1] == ["--"] else rest, Path(argv[2]))
+    from benchmarks import cli
+    from benchmarks.report import write
+    ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--app-threads", type=int, default=None, help="the app's OMP_NUM_THREADS (default: unset)")
+    ap.add_argument("--edits", type=int, default=3, help="edits per engine")
+    ap.add_argument("--engines", nargs="+", default=["draggan", "freedrag"])
+    ap.add_argument("--points", type=int, choices=sorted(POINTS), default=1)
+    ap.add_argument("--model", default=None, help="the app's --model (default: the bundled one)")
+    ap.add_argument("--baseline", default=None, help="another checkout (e.g. a `git worktree` of an older "
+                    "commit) whose app is profiled the same way in the same run, first")
+    a = ap.parse_args(argv)
+    if not os.path.exists(CHROMIUM):
+        raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
+    if a.baseline and not (Path(a.baseline) / "app.py").is_file():
+        raise ValueError(f"--baseline {a.baseline}: no app.py there")
+    apps = ([("baseline", Path(a.baseline).resolve())] if a.baseline else []) + [("this checkout", ROOT)]
+    rows = [r for label, root in apps for r in run_edits(a, root, label)]
     lines = [f"Where one app edit's time goes ({a.points}-point edit, the bundled model unless --model, "
-             f"{a.edits} edits per engine, medians; {os.cpu_count()} CPU cores, load {load()}).",
-             "Reproduce: `python -m benchmarks.profile_edit`", "",
-             "| engine | " + " | ".join(cols) + " | steps | frames |", "|---" * (len(cols) + 3) + "|"]
+             f"{a.edits} edits per engine, medians; {os.cpu_count()} CPU cores, load {load()} at the end). "
+             "Seconds; parts are wall time summed over calls and overlap (threads).",
+             "Reproduce: `python -m benchmarks.profile_edit`" + (f" --baseline {a.baseline}" if a.baseline else ""),
+             "", "| app | engine | " + " | ".join(COLS) + " | steps | frames |", "|---" * (len(COLS) + 4) + "|"]
     summary = {}
-    for m in a.engines:
-        mine = [r for r in rows if r["method"] == m]
-        med = {c: round(st.median(r[c] for r in mine), 3) for c in cols}
-        med["steps"] = st.median(r["step calls"] for r in mine)
-        med["frames"] = st.median(r["frames"] for r in mine)
-        summary[m] = med
-        lines.append(f"| {m} | " + " | ".join(f"{med[c]:.2f}" for c in cols) + f" | {med['steps']:.0f} | "
-                     f"{med['frames']:.0f} |")
+    for label, _ in apps:
+        for m in a.engines:
+            mine = [r for r in rows if r["method"] == m and r["app"] == label]
+            med = {c: round(st.median(r[c] for r in mine), 3) for c in COLS}
+            med["steps"] = st.median(r["step calls"] for r in mine)
+            med["frames"] = st.median(r["frames"] for r in mine)
+            summary[f"{label}: {m}"] = med
+            lines.append(f"| {label} | {m} | " + " | ".join(f"{med[c]:.2f}" for c in COLS) +
+                         f" | {med['steps']:.0f} | {med['frames']:.0f} |")
     print("\n".join(lines))
     write(a.out, "profile_edit" + ("" if a.points == 1 else f"_{a.points}pt"), dict(summary=summary, rows=rows),
           rows, lines)
@@ -374,4 +391,5 @@ def main(argv=None):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
         sys.exit(main())
+    from benchmarks import cli
     sys.exit(cli.run(main))
