@@ -17,7 +17,7 @@ import checkpoints
 import limits
 from drags.engines import ENGINES
 from ui import guard as ug
-from ui import disk, run_control, scratch, sessions, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent
+from ui import disk, run_control, scratch, sessions, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent, warmup
 from ui.context import DEFAULT, STORE
 from ui.drag_image import new_image
 from ui.state import DragState
@@ -42,7 +42,9 @@ def build():
             with gr.Tab("Adapt"):
                 tab_adapt.build(start_inputs[0], uploads)   # start_inputs[0]: the Drag tab's model box
         # the first image, as soon as the page opens (the API has /new_image for it)
-        demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
+        first = demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
+        # then, in the background, what the first drag would pay for once (ui/warmup.py)
+        first.then(warmup.start_event, None, None, queue=False, api_visibility="undocumented")
         # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/run_control.py)
         demo.unload(run_control.session_closed)
     demo.queue(default_concurrency_limit=2)

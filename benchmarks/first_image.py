@@ -5,8 +5,9 @@ first image is visible. Default model (the bundled one), no network.
 
 Needs Playwright and Debian's chromium (the test requirements). Each run opens the browser first
 (its start-up is not the app's), then starts a fresh app process on a free port and polls it from
-the moment the process starts; reported per run: seconds until the server answers and until the
-image is on screen. Writes
+the moment the process starts; reported per run: seconds until the server answers, until the
+image is on screen (the page carries it) and until the page takes clicks (its first New image has
+run: the points hint replaces "Preparing"), with the machine's load. Writes
 benchmarks/results/first_image.{json,md}.
 """
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from benchmarks import cli
 from benchmarks.app_process import free_port
 from benchmarks.report import write
+from ui.drag_image import HINT
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -57,11 +59,13 @@ def one_run(timeout=120):
                 raise RuntimeError("the page did not load") from None
             page.locator("#drag-image img").first.wait_for(state="visible", timeout=timeout * 1000)
             shown = time.perf_counter() - t0
+            page.get_by_text(HINT, exact=True).first.wait_for(timeout=timeout * 1000)   # its New image has run
+            ready = time.perf_counter() - t0
         finally:
             proc.terminate()
             proc.wait(timeout=20)
             browser.close()
-    return dict(served_s=round(served, 2), image_s=round(shown, 2))
+    return dict(served_s=round(served, 2), image_s=round(shown, 2), ready_s=round(ready, 2), load=round(os.getloadavg()[0], 1))
 
 
 def main(argv=None):
@@ -74,11 +78,13 @@ def main(argv=None):
     for i in range(a.runs):
         rows.append(dict(run=i, **one_run()))
         print(rows[-1], flush=True)
-    med = {k: st.median(r[k] for r in rows) for k in ("served_s", "image_s")}
+    med = {k: st.median(r[k] for r in rows) for k in ("served_s", "image_s", "ready_s", "load")}
     lines = [f"Time to first image, `python app.py` on the bundled model, {a.runs} runs (median), "
              f"{os.cpu_count()} CPU cores.", "Reproduce: `python -m benchmarks.first_image`", "",
-             "| server answers | first image visible in the browser | goal |", "|---|---|---|",
-             f"| {med['served_s']:.1f} s | {med['image_s']:.1f} s | < 10 s |"]
+             "| server answers | first image visible in the browser | the page takes clicks | goal | load |",
+             "|---|---|---|---|---|",
+             f"| {med['served_s']:.1f} s | {med['image_s']:.1f} s | {med['ready_s']:.1f} s | face <= 3 s | "
+             f"{med['load']:.1f} |"]
     write(a.out, "first_image", dict(median=med, rows=rows), rows, lines)
     return med
 

@@ -32,6 +32,12 @@ def _require_browser():
         pytest.skip("playwright is not installed")
 
 
+def _wait_ready(page):
+    """The page shows its first image at once; it can be clicked once its first New image has run."""
+    from ui.drag_image import HINT
+    page.get_by_text(HINT, exact=True).first.wait_for(timeout=60_000)
+
+
 @pytest.fixture(scope="module")
 def server(launch_app):
     """One app for the module's tests: each test is a browser session of its own (its own drag chain)."""
@@ -41,7 +47,7 @@ def server(launch_app):
 
 @contextlib.contextmanager
 def browser_page(server, width, height):
-    """A headless chromium page of width x height on the app, until its drag image is shown."""
+    """A headless chromium page of width x height on the app, until its drag image is shown and ready."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -49,6 +55,7 @@ def browser_page(server, width, height):
             page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(server.url)
             page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
+            _wait_ready(page)
             yield page
         finally:
             browser.close()

@@ -75,7 +75,7 @@ def drive(sessions, state, record):
     and pushes the finished drag (the steps really taken, the settings used, each result) onto the
     state's chain."""
     run_control.current().attach([s.stop for s in sessions.values()])   # Stop by browser session, not by state object
-    for frame in drag_stream.stream(sessions, every=5):
+    for frame in drag_stream.stream(sessions):
         yield frame
     state.push(_finished(record, frame.results))
 
@@ -102,8 +102,8 @@ def run_drag(methods, state, editor, values, uploads=None):
     head = f"**Drag {n} of the chain** · "
     for frame in drive(sessions, state, record):
         imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
-        table = drag_stream.summary_rows(frame.results) if frame.results else gr.skip()
-        yield (*panels(imgs), head + frame.status, table, IN_PLACE)
+        if not frame.results:   # the last frame is sent once, with the verdict
+            yield (*panels(imgs), head + frame.status, gr.skip(), IN_PLACE)
     starts = "; ".join(f"{label(m)} {origin(state, record, m, n)}" for m in methods)
     notes = "".join(f" {label(m)}: {run.result.tracker_note}." for m, run in frame.results.items()
                     if run.result.tracker_note)

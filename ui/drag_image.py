@@ -13,6 +13,7 @@ from ui.models import UPLOAD, register_upload
 from ui.state import DragState
 
 HINT = "Click a handle, then its target."
+PREPARING = "Preparing this page's image…"   # until the page's first New image has run (then HINT)
 
 
 def start_image(model_id, seed, psi, space, uploads):
@@ -31,6 +32,18 @@ def start_image(model_id, seed, psi, space, uploads):
     frame = to_uint8(gen.image(gen.latent_init(seed, psi, space)))
     return DragState(model=model_id, seed=seed, psi=psi, space=space, shape=frame.shape[:2], start=frame,
                      image=frame), G
+
+
+def first_view(model_id, seed, psi, space):
+    """The image the page opens with (model, seed, psi, space as the tab's fields start), drawn for
+    display: in the page itself, so the face is on screen before the page's first New image (which
+    sets the session's state and fields) has run. None when it cannot be made: that New image then
+    says why."""
+    try:
+        state, _ = start_image(model_id, seed, psi, space, None)
+    except Exception:  # noqa: BLE001 - the page's own New image reports it
+        return None
+    return draw.render(state.image)
 
 
 def shown_outputs(state, G, note):
@@ -94,6 +107,9 @@ def add_point(x, y, state):
 def on_click(state, evt: ug.Click):
     if evt.index is None:
         raise gr.Error("The click did not give a pixel of the image (expected an index [x, y]); click the image again.",
+                       print_exception=False)
+    if state is None or not state.ready:   # the page shows its first image before its New image has run
+        raise gr.Error("The image is still being prepared for this page: click again in a moment.",
                        print_exception=False)
     x, y = evt.index
     return add_point(x, y, state)

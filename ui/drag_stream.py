@@ -2,13 +2,17 @@
 
 `stream(...)` is a plain generator: each item is a `Frame` with the current image of every
 method and one status line; the last item carries each method's `ui.state.EngineRun`. The sessions
-step in turn (one Adam step each), so the panels advance together and a Stop reaches all.
+step in turn (one Adam step each), so the panels advance together and a Stop reaches all. They step
+in a thread of their own (`Stepper`): previews are rendered beside the steps, at most one every
+`PREVIEW_SECONDS` (time-based, as often as a person follows them), and while one is drawn, encoded
+and sent the steps go on.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
 the engine reports them), steps and seconds. `detail_rows` is the per-point table
 (`DETAIL_HEADERS`): the engine's own distance and verdict beside the measured motion.
 """
+import threading
 from dataclasses import dataclass, field
 
 from dragcore.report import STOP_REASONS
@@ -38,20 +42,65 @@ def _line(sessions):
     return " · ".join(parts)
 
 
-def stream(sessions, every=5):
-    """Step every session in turn until all are done; yield a Frame every `every` steps."""
+PREVIEW_SECONDS = 0.2   # at most one preview this often: what a person follows of a drag, at little cost
+
+
+class Stepper(threading.Thread):
+    """Steps every session in turn until all are done, in its own thread: the step loop never waits
+    for a preview to be rendered, drawn, encoded or sent. An error of a step is kept for `check`."""
+
+    def __init__(self, sessions):
+        super().__init__(name="drag-steps", daemon=True)
+        self.sessions, self.error = sessions, None
+        self.finished = threading.Event()
+
+    def run(self):
+        try:
+            while not all(s.done for s in self.sessions.values()):
+                for s in self.sessions.values():
+                    if not s.done:
+                        s.step()
+        except BaseException as e:  # noqa: BLE001 - raised again in the streaming thread (check)
+            self.error = e
+        finally:
+            self.finished.set()
+
+    def check(self):
+        if self.error is not None:
+            raise self.error
+
+    def halt(self):
+        """Stop the sessions (the stream was closed before they finished) and wait for the last step."""
+        if not self.finished.is_set():
+            for s in self.sessions.values():
+                s.stop()
+        self.join()
+
+
+def _steps(sessions):
+    return tuple(s.snapshot()[0] for s in sessions.values())
+
+
+def stream(sessions, interval=PREVIEW_SECONDS):
+    """Step every session (in a `Stepper` thread) until all are done; yield a Frame at the start,
+    then at most one every `interval` seconds while they step (a preview of each session's current
+    latent, rendered here, beside the steps), and the last one with the results."""
     frames = {m: [s.report.preview()] for m, s in sessions.items()}
     yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
-    k = 0
-    while not all(s.done for s in sessions.values()):
-        for s in sessions.values():
-            if not s.done:
-                s.step()
-        k += 1
-        if k % every == 0:
+    stepper = Stepper(sessions)
+    stepper.start()
+    try:
+        shown = _steps(sessions)
+        while not stepper.finished.wait(interval):
+            if _steps(sessions) == shown:
+                continue
             for m, s in sessions.items():
                 frames[m].append(s.report.preview())
+            shown = _steps(sessions)
             yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
+    finally:
+        stepper.halt()
+    stepper.check()
     results = {}
     for m, s in sessions.items():
         s.sync()

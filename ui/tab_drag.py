@@ -49,12 +49,13 @@ def settings_fields():
     return [made[f.name] for f in every]
 
 
-def _image_panel():
+def _image_panel(first=None):
     with gr.Row():
         with gr.Column():
             click_md, image = captioned(gr.Image, drag_chain.CLICK, label="Click: handle (red), then target (blue)",
-                                        type="pil", interactive=False, elem_id="drag-image", height=420, format="png")
-            points_md = gr.Markdown(drag_image.HINT)
+                                        value=first, type="pil", interactive=False, elem_id="drag-image", height=420,
+                                        format="png")
+            points_md = gr.Markdown(drag_image.PREPARING)
             with gr.Row():
                 buttons = [gr.Button(t) for t in ("Undo last point", "Clear points")]
         with gr.Column():
@@ -81,7 +82,8 @@ def build(state, uploads):
     with gr.Accordion("Your own model (an official StyleGAN2 .pkl or a Latent Lab .safetensors)", open=False):
         model_file = ug.File(label="Model file (read safely: nothing in it is executed)", type="filepath",
                              file_types=[".pkl", ".safetensors"])
-    click_md, image, points_md, (undo_btn, clear_btn), editor, clear_mask_btn = _image_panel()
+    first = drag_image.first_view(default_model(), seed.value, psi.value, space.value)   # in the page itself
+    click_md, image, points_md, (undo_btn, clear_btn), editor, clear_mask_btn = _image_panel(first)
     with gr.Row():
         drag_btns = [gr.Button(label, variant=v, elem_id=eid) for label, _, _, eid, v in drags()]
         stop_btn = gr.Button("Stop", variant="stop")

@@ -1,0 +1,55 @@
+"""The app's drag loop (ui.drag_stream.stream) on real sessions of a tiny real network: the steps
+run in their own thread, so a slow consumer of the frames (Gradio encoding and sending them) does
+not hold them; previews come at most every `interval` seconds; the last frame carries the results;
+a consumer that stops reading (the page closed) stops the steps; a step's error reaches the stream."""
+import time
+
+import pytest
+
+from drag_testing import make_session, tiny_G
+from draggan.engine import DragGANSession
+from ui import drag_stream
+
+
+def _sessions(G, steps):
+    return {"draggan": make_session(DragGANSession, G, [[8.0, 16.0]], [[20.0, 16.0]], max_steps=steps, seed=1)}
+
+
+def test_a_slow_consumer_does_not_hold_the_steps_and_previews_are_time_based():
+    G = tiny_G()
+    sessions = _sessions(G, 8)
+    s = sessions["draggan"]
+    frames, seen = [], []
+    for frame in drag_stream.stream(sessions, interval=0.05):
+        frames.append(frame)
+        seen.append(s.steps)
+        time.sleep(0.25)   # a slow consumer: the steps go on meanwhile
+    assert frames[-1].results and frames[-1].results["draggan"].result.steps == s.steps == 8
+    assert all(not f.results for f in frames[:-1])
+    # the steps went on while the consumer slept: fewer frames than steps, and more than one step between frames
+    assert len(frames) < 8 and max(b - a for a, b in zip(seen, seen[1:])) > 1
+    assert all(f.images["draggan"].shape == (32, 32, 3) for f in frames)
+
+
+def test_closing_the_stream_stops_the_steps():
+    G = tiny_G()
+    sessions = _sessions(G, 10_000)
+    gen = drag_stream.stream(sessions, interval=0.01)
+    next(gen)
+    next(gen)
+    gen.close()   # the page went away: Gradio closes the generator
+    s = sessions["draggan"]
+    n = s.steps
+    time.sleep(0.3)
+    assert s.done and s.stop_reason == "stopped" and s.steps == n < 10_000
+
+
+def test_an_error_in_a_step_reaches_the_stream():
+    G = tiny_G()
+    sessions = _sessions(G, 5)
+
+    def broken():
+        raise RuntimeError("a step failed")
+    sessions["draggan"]._step = broken
+    with pytest.raises(RuntimeError, match="a step failed"):
+        list(drag_stream.stream(sessions, interval=0.01))
