@@ -97,12 +97,13 @@ def far_mask(shape, points, radius):
 
 def evaluate(G, engine, params, cases, steps, psi=0.7):
     """Median of 1 - |1 - moved_fraction| (clipped), median far-field PSNR and mean seconds over the drags."""
-    fracs, psnrs, secs, casts, fars = [], [], [], [], []
+    fracs, psnrs, secs, casts, fars, steps_taken = [], [], [], [], [], []
     for seed, h, t in cases:
         sess = make_session(engine, G, [h], [t], params, seed=seed, psi=psi, max_steps=steps)
         t0 = time.perf_counter()
         r = sess.run()
         secs.append(time.perf_counter() - t0)
+        steps_taken.append(r.steps)
         fr = r.moved_fraction[0]
         casts.append(r.colour_cast)
         fars.append(r.far_field if r.far_field is not None else 0.0)
@@ -113,7 +114,8 @@ def evaluate(G, engine, params, cases, steps, psi=0.7):
         psnrs.append(psnr(a[..., m], b[..., m]))
     hits = [1 - abs(1 - f) for f in fracs]   # overshooting the target misses it as much as stopping short
     return dict(score=st.median(hits), mean=st.mean(fracs), far_psnr=st.median(psnrs), seconds=st.mean(secs),
-                colour_cast=st.median(casts), far_field=st.median(fars), fractions=[round(f, 3) for f in fracs])
+                colour_cast=st.median(casts), far_field=st.median(fars), steps=st.median(steps_taken),
+                fractions=[round(f, 3) for f in fracs])
 
 
 def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print, max_cast=3.0, max_far=6.0):
@@ -129,7 +131,7 @@ def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print,
             trials.append(dict(engine=engine, params=params, accepted=ok, **ev))
             log(f"{engine:8s} {json.dumps(params):70s} motion {ev['score']:+.2f} (mean {ev['mean']:+.2f}) "
                 f"far PSNR {ev['far_psnr']:.1f} dB cast {ev['colour_cast']:.1f} far {ev['far_field']:.1f} "
-                f"{ev['seconds']:.1f} s{'' if ok else '  REJECTED'}")
+                f"{ev['steps']:g} steps {ev['seconds']:.1f} s{'' if ok else '  REJECTED'}")
             if ok:
                 scored.append((ev, v))
         if not scored:
@@ -176,7 +178,9 @@ def main(argv=None):
                command=f"python -m benchmarks.calibrate --model {args.model} --seeds {args.seeds} --steps {args.steps}"
                        + (f" --tracker {args.tracker}" if args.tracker else "")
                        + (f" --start-from {args.start_from}" if args.start_from else "")
-                       + (f" --settings {args.settings}" if args.settings else ""))
+                       + (f" --settings {args.settings}" if args.settings else "")
+                       + (" --from-presets" if args.from_presets else "")
+                       + (f" --max-far {args.max_far:g}" if args.max_far != 6.0 else ""))
     for engine in engines:
         start = checkpoints.presets(args.model, calibrated=args.from_presets)[engine]
         if args.start_from:

@@ -39,8 +39,10 @@ def test_sweep_writes_presets_and_keeps_the_other_engine(tmp_path, monkeypatch):
 def test_sweep_of_chosen_settings_with_a_tracker(tmp_path, monkeypatch):
     monkeypatch.setattr(presets_mod, "DIR", tmp_path)
     out = calibrate.main(["--model", MODEL, "--seeds", "5000-5000", "--steps", "2", "--engines", "draggan",
-                          "--settings", "stop_distance", "--tracker", "flow"])
+                          "--settings", "stop_distance", "--tracker", "flow", "--max-far", "5", "--from-presets"])
+    assert out["command"].endswith("--settings stop_distance --from-presets --max-far 5")   # replayable as run
     trials = out["draggan_trials"]
+    assert all(1 <= t["steps"] <= 2 for t in trials)   # steps per drag (median), within the --steps budget
     assert [t["params"]["stop_distance"] for t in trials] == [0.5, 1.0, 2.0]   # only the chosen setting swept
     assert all(t["params"]["tracker"] == "flow" for t in trials) and out["draggan"]["tracker"] == "flow"
     assert all(t["colour_cast"] >= 0 and t["far_field"] >= 0 for t in trials)   # the guards' figures

@@ -1,0 +1,29 @@
+"""benchmarks.poster_edits: the summary a reader compares engines by (error |1 - moved|, faces lost where
+the ideal local move keeps the face, steps per edit) and the engine choice's one-line refusal."""
+import pytest
+
+from benchmarks import poster_edits
+
+
+def row(seed, edit, method, motion, **kw):
+    return dict(seed=seed, edit=edit, method=method, motion=motion, lost=motion is None, **kw)
+
+
+def test_summary_counts_only_losses_the_ideal_move_survives():
+    rows = [row(1, "turn", "ideal local move", 0.8), row(2, "turn", "ideal local move", None),
+            row(3, "turn", "ideal local move", 0.6),
+            row(1, "turn", "draggan", None, steps=30, seconds=1.0),    # lost where the ideal kept the face
+            row(2, "turn", "draggan", None, steps=10, seconds=1.0),    # lost where the ideal lost it too
+            row(3, "turn", "draggan", 1.3, steps=20, seconds=1.0)]
+    s = poster_edits.summarise(rows, ("draggan",))
+    d, ideal = s["draggan/turn"], s["ideal local move/all"]
+    assert d["lost"] == 2 and d["lost_ideal_kept"] == 1
+    assert d["error"] == pytest.approx(0.3) and d["steps"] == 20
+    assert ideal["error"] == pytest.approx(0.3) and ideal["lost_ideal_kept"] == 0 and ideal["steps"] is None
+    assert "freedrag/turn" not in s   # only the engines asked for
+
+
+def test_unknown_engine_is_one_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        poster_edits.main(["--engines", "draggan,stylegan", "--seeds", "1000-1000"])
+    assert "--engines must be out of" in capsys.readouterr().err
