@@ -45,7 +45,9 @@ R2_AT_512 = 12.0   # the search square of a tracker in an engine without its own
 REFINE_PX = 1.0    # tracker 'flow': DragGAN refines the flow's point by the feature match within this many image px
 LABEL_SIGMA_FPX = 0.5   # tracker 'discriminative': the learned response's fall-off, in feature px
 RIDGE = 1.0        # ... its filter's pull towards the start feature (relative to the window's mean energy)
-MATCH_WEIGHT = 4.0  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
+MATCH_WEIGHT = 4.0
+CONTEXT_FPX = 0.5  # ... scores read in context: averaged over a Gaussian of this many feature px around each point
+REFINE_CONTEXT = 1.0   # ... then the best point itself within this many context widths of the best in context  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
 STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops as 'stalled'
 STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
@@ -196,20 +198,31 @@ class DiscriminativeTracker(Tracker):
         X = sample_resized(s.F0, clamp_to_image(s.handles0[:, None, :] + self.window[None], s.shape), s.shape)  # [N, K, C]
         self.filters = torch.stack([learn_filter(X[i], y, self.refs[i]) for i in range(len(X))])   # [N, C]
         self.ref_energy = self.refs.square().sum(1).clamp_min(1e-12)   # [N]
+        c = self.context_px = CONTEXT_FPX * s.res / s.feature_res
+        self.context = square_offsets(2 * c, c).to(s.device) if c > 0 else torch.zeros(1, 2, device=s.device)   # [D, 2]
+        g = torch.exp(-self.context.square().sum(1) / (2 * c * c)) if c > 0 else torch.ones(1, device=s.device)
+        self.context_w = g / g.sum()
 
     def scores(self, feat, around):
         """(candidates [N, K, 2], response [N, K], combined score [N, K])."""
         s = self.session
         cand = clamp_to_image(around[:, None, :] + self.window[None], s.shape)
-        f = sample_resized(feat, cand, s.shape)   # [N, K, C]
-        response = (f * self.filters[:, None, :]).sum(-1)
-        match = (f - self.refs[:, None, :]).square().sum(-1) / self.ref_energy[:, None]
+        N, K, D = cand.shape[0], cand.shape[1], len(self.context)
+        pts = clamp_to_image(cand[:, :, None, :] + self.context[None, None], s.shape).reshape(N, K * D, 2)
+        f = sample_resized(feat, pts, s.shape)   # [N, K D, C]
+        resp = (f * self.filters[:, None, :]).sum(-1).view(N, K, D)
+        match = ((f - self.refs[:, None, :]).square().sum(-1) / self.ref_energy[:, None]).view(N, K, D)
+        w, mid = self.context_w, D // 2   # the context's middle offset is (0, 0): the point itself
+        self.point_score = resp[..., mid] - MATCH_WEIGHT * match[..., mid]
+        response, match = (resp * w).sum(-1), (match * w).sum(-1)
         return cand, response, response - MATCH_WEIGHT * match
 
     def locate(self, feat, around, force=False):
         cand, response, score = self.scores(feat, around)
-        idx = score.argmax(dim=1)
         rows = torch.arange(len(cand), device=cand.device)
+        coarse = cand[rows, score.argmax(dim=1)]
+        near = (cand - coarse[:, None, :]).norm(dim=-1) <= REFINE_CONTEXT * self.context_px + 1e-6
+        idx = self.point_score.masked_fill(~near, -math.inf).argmax(dim=1)
         self.confidence = response[rows, idx].clamp(0, 1)
         return cand[rows, idx]
 
