@@ -1,6 +1,6 @@
 """The papers' poster edits on held-out faces, judged by a third-party landmark detector.
 
-    python -m benchmarks.poster_edits [--model ID] [--seeds 1000-1011] [--steps 200] --mp-python MP_VENV/bin/python
+    python -m benchmarks.poster_edits [--model ID] [--seeds 1000-1011] [--steps 200] [--engines stabledrag] --mp-python MP_VENV/bin/python
 
 Two edits per face, every engine (drags.engines) from the identical start (W+, psi 0.7, no mask, the model's presets):
 * **turn** ("turn the face", DragGAN's poster): the nose tip dragged sideways by res/10
@@ -71,7 +71,7 @@ def landmark_motion(lm0, lm1, ids, handles, targets):
     return float(np.mean(fr))
 
 
-def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
+def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=None):
     gen = adapt(G, "cpu")
     res = gen.resolution
     with torch.no_grad():
@@ -89,7 +89,7 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print):
             images[f"none_{edit}_{s}"] = start[s]
             ideal = fidelity.measure(to_uint8(start[s]), to_uint8(images[f"ideal_{edit}_{s}"]), h + t)
             pending += [(s, edit, "ideal local move", h, t, ids, ideal, None), (s, edit, "no edit", h, t, ids, None, None)]
-            for m in ENGINES:
+            for m in engines or ENGINES:
                 sess = make_session(m, G, h, t, (params or {}).get(m), seed=s, psi=psi, max_steps=steps)
                 t0 = time.perf_counter()
                 r = sess.run()
@@ -136,12 +136,13 @@ def summarise(rows):
     return out
 
 
-def grid_png(path, start, images, seeds, scale=3):
-    """Per face one row: start, DragGAN turn, FreeDrag turn, DragGAN smile, FreeDrag smile."""
-    cols = [("start", None)] + [(m, e) for e in EDITS for m in ENGINES]
+def grid_png(path, start, images, seeds, scale=3, engines=None):
+    """Per face one row: the start, then each engine's turn, then each engine's smile."""
+    engines = engines or ENGINES
+    cols = [("start", None)] + [(m, e) for e in EDITS for m in engines]
     tiles = []
     for s in seeds:
-        if f"draggan_turn_{s}" not in images:
+        if f"{engines[0]}_turn_{s}" not in images:
             continue
         row = [to_uint8(start[s])] + [to_uint8(images[f"{m}_{e}_{s}"]) for _, (m, e) in enumerate(cols[1:])]
         tiles.append(np.concatenate([np.pad(a, ((1, 1), (1, 1), (0, 0)), constant_values=255) for a in row], 1))
@@ -158,23 +159,28 @@ def main(argv=None):
     ap.add_argument("--tracker", default=None, help="override the presets' tracker (features, flow, discriminative) "
                                                     "for every engine")
     ap.add_argument("--mp-python", default=default_mp_python())
+    ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines to run (default: all)")
     args = ap.parse_args(argv)
     seeds = cli.seed_list(ap, args)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not engines or any(e not in ENGINES for e in engines):
+        ap.error(f"--engines must be out of {', '.join(ENGINES)}, got {args.engines!r}")
     cli.setup(args)
     G = checkpoints.load(args.model)
     params = checkpoints.presets(args.model)
     if args.tracker:
         params = {m: dict(p, tracker=args.tracker) for m, p in params.items()}
-    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params)
+    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params, engines=engines)
     summary = summarise(rows)
     res = G.img_resolution
-    trackers = ", ".join(f"{m} {config.with_presets(m, params[m]).tracker}" for m in ENGINES)
+    trackers = ", ".join(f"{m} {config.with_presets(m, params[m]).tracker}" for m in engines)
     lines = [f"Poster edits on {len(seeds)} held-out faces (seeds {args.seeds}) of `{args.model}` ({res} px): turn = "
              f"nose tip sideways by res/10 ({res / 10:.1f} px), smile = mouth corners out and up by res/20 "
              f"({res / 20:.1f} px); {args.steps} steps max; landmark motion along the request / requested length, "
              "mediapipe face mesh on 256 px upscales.",
              f"Reproduce: `python -m benchmarks.poster_edits --model {args.model} --seeds {args.seeds} "
-             f"--steps {args.steps} --mp-python MP_VENV/bin/python`", "",
+             f"--steps {args.steps}{'' if len(engines) == len(ENGINES) else ' --engines ' + ','.join(engines)} "
+             "--mp-python MP_VENV/bin/python`", "",
              f"Trackers: {trackers}. "
              "Colour cast and far-field change: medians, /255. Arrival agrees: share of results where the engine "
              "claims arrival exactly when optical flow sees the content at least half way.", "",
@@ -188,7 +194,7 @@ def main(argv=None):
     out = Path(args.out)
     write(out, "poster_edits", dict(model=args.model, seeds=seeds, steps=args.steps, summary=summary, rows=rows),
           [r for r in rows if r.get("edit")], lines)
-    grid_png(out / "poster_edits.png", start, images, seeds)
+    grid_png(out / "poster_edits.png", start, images, seeds, engines=engines)
     return summary
 
 

@@ -19,8 +19,9 @@ the tracker does not measure it).
     discriminative  StableDrag's (Cui et al. 2024): per handle a 1 x C filter z, learned on the
                     first step's features to answer 1 at the handle and a Gaussian fall-off around
                     it over the r2 square (so a look-alike nearby is pushed towards 0), combined
-                    with the feature-difference match; the filter's response at the chosen point
-                    is the confidence.
+                    with the feature-difference match, both read in context (averaged over a small
+                    Gaussian around each point, so a one-pixel look-alike does not win on noise);
+                    the filter's response at the chosen point is the confidence.
 
 Stall. A content-true tracker (`stalls`: flow) also sees when the content stops coming: a move the
 model cannot show would keep the engine pushing until max_steps while the W+ rows repaint the
@@ -186,8 +187,11 @@ class DiscriminativeTracker(Tracker):
     handle), y a Gaussian of LABEL_SIGMA_FPX feature px peaking at 1 on the handle, z0 = f / |f|^2 (so
     z0 . f = 1), rho = RIDGE times the window's mean energy per channel (closed form: a C x C solve;
     the paper learns the same objective by gradient steps). Locating scores every point q of the
-    square around the last point by z . F(q) - MATCH_WEIGHT |F(q) - f|^2 / |f|^2 and takes the best;
-    the confidence is z . F there, clamped to [0, 1]."""
+    square around the last point by z . F(q) - MATCH_WEIGHT |F(q) - f|^2 / |f|^2, read in context: both
+    terms averaged over a Gaussian of CONTEXT_FPX feature px around q (a 5 x 5 grid), so a look-alike
+    that matches on one noisy pixel but not around it loses; the best point in context is then refined
+    to the best point itself within REFINE_CONTEXT context widths (the context blurs the peak). The
+    confidence is the response in context there, clamped to [0, 1]."""
     name = "discriminative"
 
     def __init__(self, session, radius_px=None, step_px=1.0):
