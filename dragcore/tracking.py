@@ -19,8 +19,9 @@ the tracker does not measure it).
     discriminative  StableDrag's (Cui et al. 2024): per handle a 1 x C filter z, learned on the
                     first step's features to answer 1 at the handle and a Gaussian fall-off around
                     it over the r2 square (so a look-alike nearby is pushed towards 0), combined
-                    with the feature-difference match, both read in context (averaged over a small
-                    Gaussian around each point, so a one-pixel look-alike does not win on noise);
+                    with the feature-difference match, both read in context (over a small Gaussian
+                    patch around each point; the match compares it with the same patch around the
+                    start handle, so a look-alike that matches at one point but not around it loses);
                     the filter's response at the chosen point is the confidence.
 
 Stall. A content-true tracker (`stalls`: flow) also sees when the content stops coming: a move the
@@ -47,7 +48,7 @@ REFINE_PX = 1.0    # tracker 'flow': DragGAN refines the flow's point by the fea
 LABEL_SIGMA_FPX = 0.5   # tracker 'discriminative': the learned response's fall-off, in feature px
 RIDGE = 1.0        # ... its filter's pull towards the start feature (relative to the window's mean energy)
 MATCH_WEIGHT = 4.0
-CONTEXT_FPX = 0.5  # ... scores read in context: averaged over a Gaussian of this many feature px around each point
+CONTEXT_FPX = 0.5  # ... scores read in context: over a Gaussian patch of this many feature px around each point
 REFINE_CONTEXT = 1.0   # ... then the best point itself within this many context widths of the best in context  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
 STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops as 'stalled'
 STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
@@ -188,10 +189,11 @@ class DiscriminativeTracker(Tracker):
     z0 . f = 1), rho = RIDGE times the window's mean energy per channel (closed form: a C x C solve;
     the paper learns the same objective by gradient steps). Locating scores every point q of the
     square around the last point by z . F(q) - MATCH_WEIGHT |F(q) - f|^2 / |f|^2, read in context: both
-    terms averaged over a Gaussian of CONTEXT_FPX feature px around q (a 5 x 5 grid), so a look-alike
-    that matches on one noisy pixel but not around it loses; the best point in context is then refined
-    to the best point itself within REFINE_CONTEXT context widths (the context blurs the peak). The
-    confidence is the response in context there, clamped to [0, 1]."""
+    terms averaged over a Gaussian of CONTEXT_FPX feature px around q (a 5 x 5 grid of offsets e), the
+    match as |F(q + e) - F0(h + e)|^2 (the patch around the start handle h, not f alone: the paper's
+    match is pointwise; a look-alike that matches at one point but not around it loses). The best point
+    in context is then refined to the best point itself within REFINE_CONTEXT context widths (the
+    context blurs the peak). The confidence is the response in context there, clamped to [0, 1]."""
     name = "discriminative"
 
     def __init__(self, session, radius_px=None, step_px=1.0):
@@ -206,6 +208,8 @@ class DiscriminativeTracker(Tracker):
         self.context = square_offsets(2 * c, c).to(s.device) if c > 0 else torch.zeros(1, 2, device=s.device)   # [D, 2]
         g = torch.exp(-self.context.square().sum(1) / (2 * c * c)) if c > 0 else torch.ones(1, device=s.device)
         self.context_w = g / g.sum()
+        # the start features around each handle, at the same offsets: the match compares patches
+        self.ref_patch = sample_resized(s.F0, clamp_to_image(s.handles0[:, None, :] + self.context[None], s.shape), s.shape)
 
     def scores(self, feat, around):
         """(candidates [N, K, 2], response [N, K], combined score [N, K])."""
@@ -215,7 +219,7 @@ class DiscriminativeTracker(Tracker):
         pts = clamp_to_image(cand[:, :, None, :] + self.context[None, None], s.shape).reshape(N, K * D, 2)
         f = sample_resized(feat, pts, s.shape)   # [N, K D, C]
         resp = (f * self.filters[:, None, :]).sum(-1).view(N, K, D)
-        match = ((f - self.refs[:, None, :]).square().sum(-1) / self.ref_energy[:, None]).view(N, K, D)
+        match = (f.view(N, K, D, -1) - self.ref_patch[:, None]).square().sum(-1) / self.ref_energy[:, None, None]
         w, mid = self.context_w, D // 2   # the context's middle offset is (0, 0): the point itself
         self.point_score = resp[..., mid] - MATCH_WEIGHT * match[..., mid]
         response, match = (resp * w).sum(-1), (match * w).sum(-1)
