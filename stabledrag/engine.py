@@ -98,15 +98,16 @@ class StableDragSession(DragGANSession):
         short = remaining > max(self.stop_distance, CONFIRM_PX)
         if not short.any():
             return
-        self.reached_all = False
         self._content_stalled = self._content.stalled(self.steps, float(remaining.sum()))
-        if not self._content_stalled:
-            self.rejected_arrivals += 1
-            self.handles = torch.where(short[:, None], content, self.handles)
+        if self._content_stalled:   # the claim ends the drag, reported as 'stalled'
+            return
+        self.reached_all = False
+        self.rejected_arrivals += 1
+        self.handles = torch.where(short[:, None], content, self.handles)
 
     @property
-    def stalled(self):
-        return super().stalled or self._content_stalled
+    def stop_reason(self):
+        return "stalled" if self._content_stalled else super().stop_reason
 
     def motion_loss(self, feat):
         conf = self.tracking.confidence

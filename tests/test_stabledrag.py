@@ -7,6 +7,7 @@ import torch
 from dragcore import DragInputError
 from dragcore.config import StableDragConfig
 from dragcore.features import disc_offsets
+from dragcore.tracking import Progress
 from draggan.engine import motion_loss
 from drag_testing import small_G
 from stabledrag import StableDragSession, enhanced_motion_loss
@@ -52,6 +53,16 @@ def test_a_claimed_arrival_the_picture_does_not_show_is_rejected_with_confirm_fl
     s.handles, s.reached_all = s.targets.clone(), True
     s._confirm_arrival()
     assert s.stop_reason == "stalled"
+
+
+def test_a_drag_whose_content_stops_coming_ends_as_stalled():
+    s = StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(seed=1, max_steps=30, lr=0.01,
+                                                                                confirm="flow", precision="fp32"),
+                          device="cpu")
+    s.tracking.locate = lambda feat, around, force=False: s.targets.clone()   # a tracker that claims arrival at once
+    s._content = Progress(steps=0)   # no patience: the first claim the picture does not show ends the drag
+    r = s.run()
+    assert r.stop_reason == "stalled" and r.steps == 1
 
 
 def test_without_confirm_the_trackers_claim_stands():
