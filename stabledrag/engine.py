@@ -20,7 +20,7 @@ tau is `StableDragConfig.tau`.
 
 Arrival confirmed by the picture (`confirm='flow'`, where a model's presets say so). A tracker that
 follows features can claim arrival before the content gets there (on the bundled 64 px model the
-features move ahead of the pixels). With 'flow', a claimed arrival is checked once by optical flow
+features move ahead of the pixels). With 'flow', each claimed arrival is checked by optical flow
 (dragcore.tracking.content_points): a handle whose content is farther than max(stop distance,
 CONFIRM_PX) from its target is put back where the content is and the drag goes on; the content's
 progress is watched by the trackers' stall rule (dragcore.tracking.Progress), so a move the model
