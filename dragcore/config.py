@@ -96,11 +96,15 @@ class FreeDragConfig(DragConfig):
 @dataclass(frozen=True)
 class StableDragConfig(DragGANConfig):
     """StableDrag-GAN's own, on top of DragGAN's radii: the tracker is the discriminative one by default,
-    tau is the confidence below which motion supervision reads the initial template (stabledrag.engine)."""
+    tau is the confidence below which motion supervision reads the initial template, confirm whether the
+    picture (optical flow) must agree with a claimed arrival (stabledrag.engine)."""
     tracker: str = setting("discriminative", "Tracker", str, choices=TRACKERS, app_label="tracker")
     tau: float = setting(0.4, "Confidence threshold τ", float, 0.0, 1.0,
                          help="below this tracking confidence, motion supervision reads the initial template",
                          app_label="τ (confidence threshold)")
+    confirm: str = setting("none", "Arrival confirmed by", str, choices=("none", "flow"),
+                           help="flow: a claimed arrival counts only where optical flow sees the content at the "
+                                "target too (else tracking resumes from the content)", app_label="arrival confirmed by")
 
 
 # the bundled engines' configs (their modules declare them again, dragcore.engine), so a library caller needs

@@ -19,8 +19,10 @@ the tracker does not measure it).
     discriminative  StableDrag's (Cui et al. 2024): per handle a 1 x C filter z, learned on the
                     first step's features to answer 1 at the handle and a Gaussian fall-off around
                     it over the r2 square (so a look-alike nearby is pushed towards 0), combined
-                    with the feature-difference match; the filter's response at the chosen point
-                    is the confidence.
+                    with the feature-difference match, both read in context (over a small Gaussian
+                    patch around each point; the match compares it with the same patch around the
+                    start handle, so a look-alike that matches at one point but not around it loses);
+                    the filter's response at the chosen point is the confidence.
 
 Stall. A content-true tracker (`stalls`: flow) also sees when the content stops coming: a move the
 model cannot show would keep the engine pushing until max_steps while the W+ rows repaint the
@@ -45,7 +47,9 @@ R2_AT_512 = 12.0   # the search square of a tracker in an engine without its own
 REFINE_PX = 1.0    # tracker 'flow': DragGAN refines the flow's point by the feature match within this many image px
 LABEL_SIGMA_FPX = 0.5   # tracker 'discriminative': the learned response's fall-off, in feature px
 RIDGE = 1.0        # ... its filter's pull towards the start feature (relative to the window's mean energy)
-MATCH_WEIGHT = 4.0  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
+MATCH_WEIGHT = 4.0
+CONTEXT_FPX = 0.5  # ... scores read in context: over a Gaussian patch of this many feature px around each point
+REFINE_CONTEXT = 1.0   # ... then the best point itself within this many context widths of the best in context  # ... weight of the feature-difference match (normalised by |f_i|^2) beside the response
 STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops as 'stalled'
 STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
@@ -184,8 +188,12 @@ class DiscriminativeTracker(Tracker):
     handle), y a Gaussian of LABEL_SIGMA_FPX feature px peaking at 1 on the handle, z0 = f / |f|^2 (so
     z0 . f = 1), rho = RIDGE times the window's mean energy per channel (closed form: a C x C solve;
     the paper learns the same objective by gradient steps). Locating scores every point q of the
-    square around the last point by z . F(q) - MATCH_WEIGHT |F(q) - f|^2 / |f|^2 and takes the best;
-    the confidence is z . F there, clamped to [0, 1]."""
+    square around the last point by z . F(q) - MATCH_WEIGHT |F(q) - f|^2 / |f|^2, read in context: both
+    terms averaged over a Gaussian of CONTEXT_FPX feature px around q (a 5 x 5 grid of offsets e), the
+    match as |F(q + e) - F0(h + e)|^2 (the patch around the start handle h, not f alone: the paper's
+    match is pointwise; a look-alike that matches at one point but not around it loses). The best point
+    in context is then refined to the best point itself within REFINE_CONTEXT context widths (the
+    context blurs the peak). The confidence is the response in context there, clamped to [0, 1]."""
     name = "discriminative"
 
     def __init__(self, session, radius_px=None, step_px=1.0):
@@ -196,20 +204,33 @@ class DiscriminativeTracker(Tracker):
         X = sample_resized(s.F0, clamp_to_image(s.handles0[:, None, :] + self.window[None], s.shape), s.shape)  # [N, K, C]
         self.filters = torch.stack([learn_filter(X[i], y, self.refs[i]) for i in range(len(X))])   # [N, C]
         self.ref_energy = self.refs.square().sum(1).clamp_min(1e-12)   # [N]
+        c = self.context_px = CONTEXT_FPX * s.res / s.feature_res
+        self.context = square_offsets(2 * c, c).to(s.device) if c > 0 else torch.zeros(1, 2, device=s.device)   # [D, 2]
+        g = torch.exp(-self.context.square().sum(1) / (2 * c * c)) if c > 0 else torch.ones(1, device=s.device)
+        self.context_w = g / g.sum()
+        # the start features around each handle, at the same offsets: the match compares patches
+        self.ref_patch = sample_resized(s.F0, clamp_to_image(s.handles0[:, None, :] + self.context[None], s.shape), s.shape)
 
     def scores(self, feat, around):
         """(candidates [N, K, 2], response [N, K], combined score [N, K])."""
         s = self.session
         cand = clamp_to_image(around[:, None, :] + self.window[None], s.shape)
-        f = sample_resized(feat, cand, s.shape)   # [N, K, C]
-        response = (f * self.filters[:, None, :]).sum(-1)
-        match = (f - self.refs[:, None, :]).square().sum(-1) / self.ref_energy[:, None]
+        N, K, D = cand.shape[0], cand.shape[1], len(self.context)
+        pts = clamp_to_image(cand[:, :, None, :] + self.context[None, None], s.shape).reshape(N, K * D, 2)
+        f = sample_resized(feat, pts, s.shape)   # [N, K D, C]
+        resp = (f * self.filters[:, None, :]).sum(-1).view(N, K, D)
+        match = (f.view(N, K, D, -1) - self.ref_patch[:, None]).square().sum(-1) / self.ref_energy[:, None, None]
+        w, mid = self.context_w, D // 2   # the context's middle offset is (0, 0): the point itself
+        self.point_score = resp[..., mid] - MATCH_WEIGHT * match[..., mid]
+        response, match = (resp * w).sum(-1), (match * w).sum(-1)
         return cand, response, response - MATCH_WEIGHT * match
 
     def locate(self, feat, around, force=False):
         cand, response, score = self.scores(feat, around)
-        idx = score.argmax(dim=1)
         rows = torch.arange(len(cand), device=cand.device)
+        coarse = cand[rows, score.argmax(dim=1)]
+        near = (cand - coarse[:, None, :]).norm(dim=-1) <= REFINE_CONTEXT * self.context_px + 1e-6
+        idx = self.point_score.masked_fill(~near, -math.inf).argmax(dim=1)
         self.confidence = response[rows, idx].clamp(0, 1)
         return cand[rows, idx]
 

@@ -1,4 +1,4 @@
-"""python -m stabledrag --seed S --point HX,HY,TX,TY [...] [--tau T]: see drags.drag_cli (the shared
+"""python -m stabledrag --seed S --point HX,HY,TX,TY [...] [--tau T] [--confirm flow]: see drags.drag_cli (the shared
 command line) and drags.engine_options (the flags StableDrag's declaration derives). An entry point:
 nothing imports it."""
 import sys

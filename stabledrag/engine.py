@@ -17,14 +17,29 @@ Adam step) and changes its two weak points:
 Any other tracker can be chosen (the confidence is then 1 and the engine is DragGAN's motion
 supervision with that tracker). Radii, stop rule and modes are DragGAN's (draggan.engine);
 tau is `StableDragConfig.tau`.
+
+Arrival confirmed by the picture (`confirm='flow'`, where a model's presets say so). A tracker that
+follows features can claim arrival before the content gets there (on the bundled 64 px model the
+features move ahead of the pixels). With 'flow', each claimed arrival is checked by optical flow
+(dragcore.tracking.content_points): a handle whose content is farther than max(stop distance,
+CONFIRM_PX) from its target is put back where the content is and the drag goes on; the content's
+progress is watched by the trackers' stall rule (dragcore.tracking.Progress), so a move the model
+cannot show ends as 'stalled' instead of running to max_steps. A flow that cannot be computed leaves
+the claim standing (counted in `derived()['unconfirmed']`). The flow runs only on claimed arrivals.
 """
 import torch
 
 from dragcore.config import StableDragConfig
 from dragcore.engine import declare
 from dragcore.errors import DragInputError
+from dragcore.errors import MotionError
 from dragcore.features import sample_resized
+from dragcore.points import distances
+from dragcore.tracking import Progress, content_points
 from draggan.engine import DragGANSession
+
+CONFIRMS = ("none", "flow")
+CONFIRM_PX = 1.0   # confirm 'flow': the content must be this close to its target too (flow noise ~0.2 px)
 
 
 def enhanced_motion_loss(feat, F0, handles, handles0, targets, disc, shape, stop_distance, confidence, tau):
@@ -55,9 +70,44 @@ class StableDragSession(DragGANSession):
         tau = cfg.tau
         if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0 <= tau <= 1:
             raise DragInputError(f"tau must be a number from 0 to 1, got {tau!r}")
+        if cfg.confirm not in CONFIRMS:
+            raise DragInputError(f"confirm must be one of {', '.join(CONFIRMS)}, got {cfg.confirm!r}")
         super().__init__(generator, handles, targets, cfg, **kwargs)
         self.tau = float(tau)
+        self.confirm = cfg.confirm
         self.enhanced_steps = 0   # steps where at least one handle was supervised by its initial template
+        self.rejected_arrivals = 0   # claimed arrivals the picture did not show (confirm 'flow')
+        self.unconfirmed = 0         # claimed arrivals flow could not check
+        self._content = Progress()
+        self._content_stalled = False
+
+    def _track(self, feat):
+        super()._track(feat)
+        if self.confirm == "flow" and self.reached_all:
+            self._confirm_arrival()
+
+    def _confirm_arrival(self):
+        """The tracker claims arrival: where is the content (optical flow)? Handles whose content is short
+        go back to it and the drag goes on, unless the content has stopped coming ('stalled')."""
+        try:
+            content = content_points(self.report.start_image(), self.report.preview(), self.handles0)
+        except MotionError:
+            self.unconfirmed += 1
+            return
+        remaining = distances(content, self.targets)
+        short = remaining > max(self.stop_distance, CONFIRM_PX)
+        if not short.any():
+            return
+        self._content_stalled = self._content.stalled(self.steps, float(remaining.sum()))
+        if self._content_stalled:   # the claim ends the drag, reported as 'stalled'
+            return
+        self.reached_all = False
+        self.rejected_arrivals += 1
+        self.handles = torch.where(short[:, None], content, self.handles)
+
+    @property
+    def stop_reason(self):
+        return "stalled" if self._content_stalled else super().stop_reason
 
     def motion_loss(self, feat):
         conf = self.tracking.confidence
@@ -68,9 +118,10 @@ class StableDragSession(DragGANSession):
 
     def derived(self):
         return dict(super().derived(), confidence=[round(float(c), 3) for c in self.tracking.confidence],
-                    enhanced_steps=self.enhanced_steps)
+                    enhanced_steps=self.enhanced_steps, rejected_arrivals=self.rejected_arrivals,
+                    unconfirmed=self.unconfirmed)
 
 
 ENGINE = declare("stabledrag", "StableDrag", StableDragConfig, StableDragSession,
                  "Drag a generated image with StableDrag-GAN (discriminative point tracking + confidence-based "
-                 "latent enhancement).", options=("r1", "r2", "stop_distance", "track_step", "tau"))
+                 "latent enhancement).", options=("r1", "r2", "stop_distance", "track_step", "tau", "confirm"), app_hidden=("confirm",))

@@ -7,6 +7,7 @@ import torch
 from dragcore import DragInputError
 from dragcore.config import StableDragConfig
 from dragcore.features import disc_offsets
+from dragcore.tracking import Progress
 from draggan.engine import motion_loss
 from drag_testing import small_G
 from stabledrag import StableDragSession, enhanced_motion_loss
@@ -38,3 +39,40 @@ def test_enhancement_reads_the_template_only_below_tau():
 def test_bad_tau_is_one_clear_error(tau):
     with pytest.raises(DragInputError, match="tau must be a number from 0 to 1"):
         StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(tau=tau), device="cpu")
+
+
+def test_a_claimed_arrival_the_picture_does_not_show_is_rejected_with_confirm_flow():
+    s = StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(seed=1, max_steps=60, lr=0.01,
+                                                                                confirm="flow", precision="fp32"),
+                          device="cpu")
+    s.handles, s.reached_all = s.targets.clone(), True   # a tracker that ran ahead: the content has not moved
+    s._confirm_arrival()
+    assert not s.reached_all and s.rejected_arrivals == 1 and s.stop_reason is None
+    assert float((s.handles - s.handles0).norm()) < 2.0   # back where optical flow sees the content
+    s.steps += 41   # the content still has not come closer 41 steps later: the drag ends as stalled
+    s.handles, s.reached_all = s.targets.clone(), True
+    s._confirm_arrival()
+    assert s.stop_reason == "stalled"
+
+
+def test_a_drag_whose_content_stops_coming_ends_as_stalled():
+    s = StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(seed=1, max_steps=30, lr=0.01,
+                                                                                confirm="flow", precision="fp32"),
+                          device="cpu")
+    s.tracking.locate = lambda feat, around, force=False: s.targets.clone()   # a tracker that claims arrival at once
+    s._content = Progress(steps=0)   # no patience: the first claim the picture does not show ends the drag
+    r = s.run()
+    assert r.stop_reason == "stalled" and r.steps == 1
+
+
+def test_without_confirm_the_trackers_claim_stands():
+    s = StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(seed=1, precision="fp32"), device="cpu")
+    assert s.confirm == "none"
+    s.handles = s.targets.clone()
+    s._track(s.F0)
+    assert s.rejected_arrivals == 0
+
+
+def test_bad_confirm_is_one_clear_error():
+    with pytest.raises(DragInputError, match="confirm must be one of none, flow"):
+        StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(confirm="sift"), device="cpu")

@@ -1,6 +1,8 @@
 """Trackers as strategies (dragcore.tracking): any engine takes any tracker, on real networks; the
 discriminative tracker finds an unmoved handle where its learned response peaks and the fallback rule notes a
 tracker the presets do not cover."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -36,3 +38,22 @@ def test_a_tracker_the_presets_do_not_cover_falls_back_to_features_and_says_so()
     assert tracking.covered("features", "flow") == ("features", None)
     cfg = with_presets("draggan", {"tracker": "flow"}, tracker="discriminative")
     assert cfg.tracker == "features" and "'discriminative' is not calibrated" in cfg.fallback
+
+
+def test_discriminative_tracker_jumps_to_a_look_alike_far_less_often_than_the_nearest_neighbour():
+    """40 smooth random feature maps (read at image size, 64 px image, 32 px feature block, as a generator's),
+    each with a noisy copy of the handle's 3 x 3 patch 3 px beside it and noise on the current features."""
+    g = torch.Generator().manual_seed(0)
+    hx, hy, gap = 30, 30, 3
+    jumps = {"features": 0, "discriminative": 0}
+    for _ in range(40):
+        F0 = torch.nn.functional.interpolate(torch.randn(1, 16, 16, 16, generator=g), size=(64, 64), mode="bilinear")
+        patch = F0[..., hy - 1:hy + 2, hx - 1:hx + 2]
+        F0[..., hy - 1:hy + 2, hx + gap - 1:hx + gap + 2] = patch + 0.1 * patch.std() * torch.randn(patch.shape, generator=g)
+        now = F0 + 0.2 * F0.std() * torch.randn(F0.shape, generator=g)
+        view = SimpleNamespace(F0=F0, handles0=torch.tensor([[float(hx), float(hy)]]), shape=(64, 64), res=64,
+                               feature_res=32, device=F0.device, steps=1)
+        for name in jumps:
+            x, y = tracking.make(name, view, radius_px=6.0).locate(now, view.handles0)[0].tolist()
+            jumps[name] += (x - hx - gap) ** 2 + (y - hy) ** 2 < (x - hx) ** 2 + (y - hy) ** 2
+    assert jumps["features"] >= 6 and jumps["discriminative"] <= jumps["features"] // 3, jumps
