@@ -127,7 +127,7 @@ def test_every_declared_engine_runs_from_the_benchmarks_and_the_app_runner():
         assert isinstance(a, engine.session) and type(a) is type(b) and a.config == b.config == cfg
         a.step(), b.step()
         assert torch.equal(a.latent, b.latent), name
-        frames = list(drag_stream.stream({name: b}, every=1))
+        frames = list(drag_stream.stream({name: b}))
         assert engine.label in frames[-1].status and frames[-1].results[name].result.steps == 2
     # presets hold every engine: a section of the file, or {} (the engine's defaults)
     assert set(checkpoints.presets("faces-64-offline")) >= {"draggan", "freedrag"}
