@@ -7,7 +7,8 @@ Needs Playwright and Debian's chromium (the test requirements). Each run opens t
 (its start-up is not the app's), then starts a fresh app process on a free port and polls it from
 the moment the process starts; reported per run: seconds until the server answers, until the
 image is on screen (the page carries it) and until the page takes clicks (its first New image has
-run: the points hint replaces "Preparing"), with the machine's load. Writes
+run: the points hint replaces "Preparing"), the app process's CPU seconds until it answers and until
+the face shows, and the machine's load (`--baseline DIR`: another checkout, alternating, same run). Writes
 benchmarks/results/first_image.{json,md}.
 """
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from benchmarks import cli
 from benchmarks.app_process import free_port
+from benchmarks.profile_edit import process_cpu
 from benchmarks.report import write
 from ui.drag_image import HINT
 
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def one_run(timeout=120):
+def one_run(timeout=120, root=ROOT):
     """The browser is already open (its own start-up is not the app's); the clock starts with the app process."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
@@ -39,7 +41,7 @@ def one_run(timeout=120):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "app.py", "--server-port", str(port)], cwd=ROOT, env=env,
+        proc = subprocess.Popen([sys.executable, "app.py", "--server-port", str(port)], cwd=root, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             while True:
@@ -52,41 +54,52 @@ def one_run(timeout=120):
                     if time.perf_counter() - t0 > timeout:
                         raise RuntimeError("the app did not answer in time") from None
                     time.sleep(0.05)
-            served = time.perf_counter() - t0
+            served, served_cpu = time.perf_counter() - t0, process_cpu(proc.pid)
             try:
                 page.goto(url)
             except PlaywrightError:
                 raise RuntimeError("the page did not load") from None
             page.locator("#drag-image img").first.wait_for(state="visible", timeout=timeout * 1000)
-            shown = time.perf_counter() - t0
+            shown, shown_cpu = time.perf_counter() - t0, process_cpu(proc.pid)
             page.get_by_text(HINT, exact=True).first.wait_for(timeout=timeout * 1000)   # its New image has run
             ready = time.perf_counter() - t0
         finally:
             proc.terminate()
             proc.wait(timeout=20)
             browser.close()
-    return dict(served_s=round(served, 2), image_s=round(shown, 2), ready_s=round(ready, 2), load=round(os.getloadavg()[0], 1))
+    return dict(served_s=round(served, 2), image_s=round(shown, 2), ready_s=round(ready, 2),
+                served_cpu_s=round(served_cpu, 2), image_cpu_s=round(shown_cpu, 2), load=round(os.getloadavg()[0], 1))
 
 
 def main(argv=None):
     ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline", default=None, help="another checkout (e.g. an older commit's) timed the same way "
+                    "in the same run, alternating with this one")
     a = ap.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
+    if a.baseline and not (Path(a.baseline) / "app.py").is_file():
+        raise ValueError(f"--baseline {a.baseline}: no app.py there")
+    apps = ([("baseline", Path(a.baseline).resolve())] if a.baseline else []) + [("this checkout", ROOT)]
     rows = []
     for i in range(a.runs):
-        rows.append(dict(run=i, **one_run()))
-        print(rows[-1], flush=True)
-    med = {k: st.median(r[k] for r in rows) for k in ("served_s", "image_s", "ready_s", "load")}
+        for label, root in apps:
+            rows.append(dict(app=label, run=i, **one_run(root=root)))
+            print(rows[-1], flush=True)
+    keys = ("served_s", "image_s", "ready_s", "served_cpu_s", "image_cpu_s", "load")
     lines = [f"Time to first image, `python app.py` on the bundled model, {a.runs} runs (median), "
-             f"{os.cpu_count()} CPU cores.", "Reproduce: `python -m benchmarks.first_image`", "",
-             "| server answers | first image visible in the browser | the page takes clicks | goal | load |",
-             "|---|---|---|---|---|",
-             f"| {med['served_s']:.1f} s | {med['image_s']:.1f} s | {med['ready_s']:.1f} s | face <= 3 s | "
-             f"{med['load']:.1f} |"]
-    write(a.out, "first_image", dict(median=med, rows=rows), rows, lines)
-    return med
+             f"{os.cpu_count()} CPU cores.", "Reproduce: `python -m benchmarks.first_image"
+             + (" --baseline DIR`, DIR an older commit's checkout" if a.baseline else "`"), "",
+             "| app | server answers | first image visible in the browser | the page takes clicks | goal | "
+             "app CPU s until it answers / until the face | load |", "|---|---|---|---|---|---|---|"]
+    medians = {}
+    for label, _ in apps:
+        med = medians[label] = {k: st.median(r[k] for r in rows if r["app"] == label) for k in keys}
+        lines.append(f"| {label} | {med['served_s']:.1f} s | {med['image_s']:.1f} s | {med['ready_s']:.1f} s | "
+                     f"face <= 3 s | {med['served_cpu_s']:.1f} / {med['image_cpu_s']:.1f} | {med['load']:.1f} |")
+    write(a.out, "first_image", dict(median=medians["this checkout"], medians=medians, rows=rows), rows, lines)
+    return medians
 
 
 if __name__ == "__main__":

@@ -370,7 +370,8 @@ def main(argv=None):
     lines = [f"Where one app edit's time goes ({a.points}-point edit, the bundled model unless --model, "
              f"{a.edits} edits per engine, medians; {os.cpu_count()} CPU cores, load {load()} at the end). "
              "Seconds; parts are wall time summed over calls and overlap (threads).",
-             "Reproduce: `python -m benchmarks.profile_edit`" + (f" --baseline {a.baseline}" if a.baseline else ""),
+             "Reproduce: `python -m benchmarks.profile_edit" + (f" --points {a.points}" if a.points != 1 else "")
+             + (" --baseline DIR`, DIR an older commit's checkout" if a.baseline else "`"),
              "", "| app | engine | " + " | ".join(COLS) + " | steps | frames |", "|---" * (len(COLS) + 4) + "|"]
     summary = {}
     for label, _ in apps:

@@ -1,7 +1,8 @@
 """The app's drag loop (ui.drag_stream.stream) on real sessions of a tiny real network: the steps
 run in their own thread, so a slow consumer of the frames (Gradio encoding and sending them) does
 not hold them; previews come at most every `interval` seconds; the last frame carries the results;
-a consumer that stops reading (the page closed) stops the steps; a step's error reaches the stream."""
+a consumer that stops reading (the page closed) stops the steps; a step's error reaches the stream;
+ui.warmup runs once."""
 import time
 
 import pytest
@@ -53,3 +54,12 @@ def test_an_error_in_a_step_reaches_the_stream():
     sessions["draggan"]._step = broken
     with pytest.raises(RuntimeError, match="a step failed"):
         list(drag_stream.stream(sessions, interval=0.01))
+
+
+def test_the_warm_up_runs_once_in_the_background():
+    import sys
+    from ui import warmup
+    first = warmup.start()
+    assert warmup.start() is first   # once per process
+    first.join(timeout=120)
+    assert not first.is_alive() and "torch._dynamo" in sys.modules and "cv2" in sys.modules

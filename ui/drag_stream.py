@@ -4,8 +4,9 @@
 method and one status line; the last item carries each method's `ui.state.EngineRun`. The sessions
 step in turn (one Adam step each), so the panels advance together and a Stop reaches all. They step
 in a thread of their own (`Stepper`): previews are rendered beside the steps, at most one every
-`PREVIEW_SECONDS` (time-based, as often as a person follows them), and while one is drawn, encoded
-and sent the steps go on.
+`PREVIEW_SECONDS` (time-based, as often as a person follows them) and spaced further when a frame
+costs more (at most `PREVIEW_SHARE` of the time on frames: a busy machine shows fewer), and while
+one is drawn, encoded and sent the steps go on.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
@@ -13,6 +14,7 @@ the engine reports them), steps and seconds. `detail_rows` is the per-point tabl
 (`DETAIL_HEADERS`): the engine's own distance and verdict beside the measured motion.
 """
 import threading
+import time
 from dataclasses import dataclass, field
 
 from dragcore.report import STOP_REASONS
@@ -42,7 +44,8 @@ def _line(sessions):
     return " · ".join(parts)
 
 
-PREVIEW_SECONDS = 0.2   # at most one preview this often: what a person follows of a drag, at little cost
+PREVIEW_SECONDS = 0.2   # at most one preview this often: what a person follows of a drag
+PREVIEW_SHARE = 0.25    # ... and previews (render, draw, encode, send) take at most this share of the wall time
 
 
 class Stepper(threading.Thread):
@@ -84,20 +87,25 @@ def _steps(sessions):
 def stream(sessions, interval=PREVIEW_SECONDS):
     """Step every session (in a `Stepper` thread) until all are done; yield a Frame at the start,
     then at most one every `interval` seconds while they step (a preview of each session's current
-    latent, rendered here, beside the steps), and the last one with the results."""
+    latent, rendered here, beside the steps), spaced so that a frame's cost (its render and what the
+    consumer does with it before asking for the next) is at most PREVIEW_SHARE of the time, and the
+    last one with the results."""
     frames = {m: [s.report.preview()] for m, s in sessions.items()}
     yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
     stepper = Stepper(sessions)
     stepper.start()
     try:
-        shown = _steps(sessions)
-        while not stepper.finished.wait(interval):
+        shown, wait = _steps(sessions), interval
+        while not stepper.finished.wait(wait):
             if _steps(sessions) == shown:
                 continue
+            t0 = time.perf_counter()
             for m, s in sessions.items():
                 frames[m].append(s.report.preview())
             shown = _steps(sessions)
             yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
+            cost = time.perf_counter() - t0   # the render, and what the consumer did with the frame
+            wait = max(interval, cost * (1 / PREVIEW_SHARE - 1))
     finally:
         stepper.halt()
     stepper.check()
