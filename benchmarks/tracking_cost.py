@@ -4,10 +4,13 @@
 
 Per resolution, in one process: the bundled model at 64 px, random-weight generators with the
 official configs (benchmarks.step_time.build_generator) above; one handle 30 % of the image to the
-right; each tracker's session warmed up by two steps, then `--steps` steps timed (mean: the flow
-runs every draggan.engine.flow_every(res) steps, so the mean is its amortised cost). The flow
-tracker renders the current image (no gradients) and computes one optical flow (dragcore.tracking);
-the extra time per step is reported beside the step itself. Writes benchmarks/results/tracking_cost.{json,md}.
+right. A `features` session is warmed up by two steps, then `--steps` steps are timed (the step).
+A `flow` session the same way; its steps without a flow are timed as they come, and `--steps`
+flows are timed on their own (`locate(..., force=True)` after a step: the render of the current
+image and the optical flow, dragcore.tracking). The flow runs every dragcore.tracking.flow_every(res)
+steps (and to confirm an arrival, once near the end), so a content-true step costs on average the
+step between flows plus one flow / flow_every: that mean is compared with the features step.
+Writes benchmarks/results/tracking_cost.{json,md}.
 """
 import statistics as st
 import sys
@@ -18,21 +21,38 @@ from benchmarks import cli
 from benchmarks.report import write
 from benchmarks.step_time import build_generator, drag_setup
 from dragcore.config import DragGANConfig
+from dragcore.tracking import flow_every
 from draggan import DragGANSession
-from draggan.engine import flow_every
 
 
-def step_seconds(G, tracker, steps):
+def session(G, tracker, steps):
     h, t, _ = drag_setup(G.img_resolution)
-    s = DragGANSession(G, [h], [t], DragGANConfig(seed=0, max_steps=steps + 2, tracker=tracker, stop_distance=0.1,
+    s = DragGANSession(G, [h], [t], DragGANConfig(seed=0, max_steps=2 * steps + 4, tracker=tracker, stop_distance=0.1,
                                                   lr=0.002, precision="fp32"))
     s.step(), s.step()   # the first step tracks nothing: warm up past it
-    times = []
+    return s
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def costs(G, steps):
+    """(features step, flow session's step between flows, one flow), seconds, means."""
+    s = session(G, "features", steps)
+    feat = st.mean(timed(s.step) for _ in range(steps))
+    s = session(G, "flow", steps)
+    between, flows = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
-        s.step()
-        times.append(time.perf_counter() - t0)
-    return st.mean(times)
+        n = s.tracking.flows
+        dt = timed(s.step)
+        if s.tracking.flows == n:   # a step without a flow
+            between.append(dt)
+        f = s.features(s.latent).detach()
+        flows.append(timed(lambda: s.tracking.locate(f, s.handles, force=True)))   # renders this step's image
+    return feat, st.mean(between) if between else float("nan"), st.mean(flows)
 
 
 def main(argv=None):
@@ -44,19 +64,25 @@ def main(argv=None):
     rows = []
     for res in args.res:
         G = checkpoints.load(checkpoints.DEFAULT_MODEL) if res == 64 else build_generator(res)
-        feat, flow = (step_seconds(G, tr, args.steps) for tr in ("features", "flow"))
-        rows.append(dict(res=res, flow_every=flow_every(res), features_s=round(feat, 4), flow_s=round(flow, 4),
-                         extra_s=round(flow - feat, 4), ratio=round(flow / feat, 2)))
+        feat, between, flow = costs(G, args.steps)
+        k = flow_every(res)
+        mean = between + flow / k
+        rows.append(dict(res=res, flow_every=k, features_s=round(feat, 4), between_s=round(between, 4),
+                         flow_s=round(flow, 4), content_true_s=round(mean, 4), ratio=round(mean / feat, 2)))
         print(rows[-1], flush=True)
-    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), mean of {args.steps} steps; 64 px: the "
-             "bundled model, above: random weights with the official configs). Reproduce: "
+    import os
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), means of {args.steps} steps and "
+             f"{args.steps} flows; 64 px: the bundled model, above: random weights with the official configs; load "
+             f"average {load:.1f} on {os.cpu_count()} cores at the end). Reproduce: "
              f"`python -m benchmarks.tracking_cost --res {' '.join(map(str, args.res))} --steps {args.steps}`", "",
-             "| px | flow every (steps) | step, features (s) | step, flow (s) | flow adds (s) | flow / features |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['res']} | {r['flow_every']} | {r['features_s']:.3f} | {r['flow_s']:.3f} | {r['extra_s']:.3f} | "
-              f"{r['ratio']:.2f}x |"
+             "| px | flow every (steps) | step, features (s) | step between flows (s) | one flow (s) | "
+             "content-true step, mean (s) | flow / features |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['res']} | {r['flow_every']} | {r['features_s']:.3f} | {r['between_s']:.3f} | {r['flow_s']:.3f} | "
+              f"{r['content_true_s']:.3f} | {r['ratio']:.2f}x |"
               for r in rows]
-    write(args.out, "tracking_cost", dict(threads=args.threads, steps=args.steps, rows=rows), rows, lines)
+    write(args.out, "tracking_cost", dict(threads=args.threads, steps=args.steps, load=load, rows=rows), rows, lines)
     return rows
 
 
