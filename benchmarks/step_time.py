@@ -20,6 +20,11 @@ With --official, two more processes per resolution run the same drag as one whol
 preview every 5 steps drawn by `ui.draw.render`, plus the first and last image), the official
 renderer with its app's preview after every step (`benchmarks.official_renderer`). Reported: seconds
 per step (the step alone), seconds per edit (steps and previews) and peak memory, and their ratios.
+Both edits start from an image already on screen: the official renderer's first render is outside its
+timed edit, and ours is given the start image the app shows (`DragSession(start_image=...)`). Ours also
+reports its fixed cost per edit: the start frame plus the final frame (sync, final render, report, drawn)
+less the steps in it, and what one render, the motion measure, the fidelity measure, a drawn preview
+and a feature pass cost on their own (`fixed_parts`). `--edits-only` skips fast vs reference.
 """
 import argparse
 import json
@@ -266,6 +271,7 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--official", metavar="PATH", help="a checkout of XingangPan/DragGAN: also run ours vs its renderer")
     p.add_argument("--edit-steps", type=int, default=20, help="steps of the whole edit timed against the official app")
+    p.add_argument("--edits-only", action="store_true", help="with --official: only ours vs the official (no fast vs reference)")
     p.add_argument("--tiny", action="store_true", help="tiny networks (smoke test of the script itself)")
     p.add_argument("--child", choices=ENGINES + EDITS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -290,7 +296,7 @@ def main(argv=None):
         return run_child_main(args)
     rows = []
     for res in args.res:
-        for engine in ENGINES + (EDITS if args.official else ()):
+        for engine in (() if args.edits_only and args.official else ENGINES) + (EDITS if args.official else ()):
             rows.append(run_child(res, engine, args))
             r = rows[-1]
             edit = f"  edit {r['edit_seconds']:.1f} s" if "edit_seconds" in r else ""
@@ -301,16 +307,18 @@ def main(argv=None):
     meta = dict(command=command, threads=args.threads, steps=args.steps, warmup=args.warmup, tiny=args.tiny,
                 torch=torch.__version__, machine=platform.machine(), cpus=os.cpu_count(),
                 date=time.strftime("%Y-%m-%d %H:%M"))
-    md, summary = table(rows, args.res)
+    engines_run = any(r["engine"] in ENGINES for r in rows)
+    md, summary = table(rows, args.res) if engines_run else ("", {})
     off_md, off_summary = official_table(rows, args.res) if args.official else ("", {})
     targets, off_targets = _targets(summary, off_summary)
     out, suffix = Path(args.out), "_tiny" if args.tiny else ""
-    _write(out, f"step_time{suffix}", dict(meta=meta, rows=[r for r in rows if r["engine"] in ENGINES],
-                                          summary=summary, targets=targets),
-           f"DragGAN and FreeDrag step time, fast vs reference mode (CPU, {args.threads} threads, random weights, "
-           f"official configs; median of {args.steps} steps after {args.warmup} warm-up; peak = process max RSS; "
-           f"both modes at the sessions' default precision 'auto': {_precisions(rows)}).\n"
-           f"Reproduce: `{command}`\n\n{md}\n" + _targets_text(targets))
+    if engines_run:
+        _write(out, f"step_time{suffix}", dict(meta=meta, rows=[r for r in rows if r["engine"] in ENGINES],
+                                              summary=summary, targets=targets),
+               f"DragGAN and FreeDrag step time, fast vs reference mode (CPU, {args.threads} threads, random weights, "
+               f"official configs; median of {args.steps} steps after {args.warmup} warm-up; peak = process max RSS; "
+               f"both modes at the sessions' default precision 'auto': {_precisions(rows)}).\n"
+               f"Reproduce: `{command}`\n\n{md}\n" + _targets_text(targets))
     if args.official:
         _write(out, f"step_time_official{suffix}",
                dict(meta=dict(meta, edit_steps=args.edit_steps, preview_every=PREVIEW_EVERY),

@@ -4,12 +4,13 @@
 
 Per resolution, in one process: the bundled model at 64 px, random-weight generators with the
 official configs (benchmarks.step_time.build_generator) above; one handle 30 % of the image to the
-right. A `features` session is warmed up by two steps, then `--steps` steps are timed (the step).
-A `flow` session the same way; its steps without a flow are timed as they come, and `--steps`
-flows are timed on their own (`locate(..., force=True)` after a step: the render of the current
-image and the optical flow, dragcore.tracking). The flow runs every dragcore.tracking.flow_every(res)
+right. A `features` and a `flow` session are warmed up by two steps, then `--steps` rounds are
+timed, each a step of both (the flow session's only where it computed no flow) and one flow on its
+own (`locate(..., force=True)` after a step: the render of the current image and the optical flow,
+dragcore.tracking). The flow runs every dragcore.tracking.flow_every(res)
 steps (and to confirm an arrival, once near the end), so a content-true step costs on average the
-step between flows plus one flow / flow_every: that mean is compared with the features step.
+step between flows plus one flow / flow_every: that mean is compared with the features step
+(medians of the rounds).
 Writes benchmarks/results/tracking_cost.{json,md}.
 """
 import statistics as st
@@ -40,19 +41,19 @@ def timed(fn):
 
 
 def costs(G, steps):
-    """(features step, flow session's step between flows, one flow), seconds, means."""
-    s = session(G, "features", steps)
-    feat = st.mean(timed(s.step) for _ in range(steps))
-    s = session(G, "flow", steps)
-    between, flows = [], []
+    """(features step, flow session's step between flows, one flow): medians in seconds, the three
+    measured in turn (machines are noisy: each round sees the same load)."""
+    fs, ws = session(G, "features", steps), session(G, "flow", steps)
+    feat, between, flows = [], [], []
     for _ in range(steps):
-        n = s.tracking.flows
-        dt = timed(s.step)
-        if s.tracking.flows == n:   # a step without a flow
+        feat.append(timed(fs.step))
+        n = ws.tracking.flows
+        dt = timed(ws.step)
+        if ws.tracking.flows == n:   # a step without a flow
             between.append(dt)
-        f = s.features(s.latent).detach()
-        flows.append(timed(lambda: s.tracking.locate(f, s.handles, force=True)))   # renders this step's image
-    return feat, st.mean(between) if between else float("nan"), st.mean(flows)
+        f = ws.features(ws.latent).detach()
+        flows.append(timed(lambda: ws.tracking.locate(f, ws.handles, force=True)))   # renders this step's image
+    return st.median(feat), st.median(between) if between else float("nan"), st.median(flows)
 
 
 def main(argv=None):
@@ -72,8 +73,8 @@ def main(argv=None):
         print(rows[-1], flush=True)
     import os
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), means of {args.steps} steps and "
-             f"{args.steps} flows; 64 px: the bundled model, above: random weights with the official configs; load "
+    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), medians of {args.steps} rounds of a "
+             f"step of each and one flow; 64 px: the bundled model, above: random weights with the official configs; load "
              f"average {load:.1f} on {os.cpu_count()} cores at the end). Reproduce: "
              f"`python -m benchmarks.tracking_cost --res {' '.join(map(str, args.res))} --steps {args.steps}`", "",
              "| px | flow every (steps) | step, features (s) | step between flows (s) | one flow (s) | "
