@@ -21,7 +21,8 @@ preview every 5 steps drawn by `ui.draw.render`, plus the first and last image),
 renderer with its app's preview after every step (`benchmarks.official_renderer`). Reported: seconds
 per step (the step alone), seconds per edit (steps and previews) and peak memory, and their ratios.
 Both edits start from an image already on screen: the official renderer's first render is outside its
-timed edit, and ours is given the start image the app shows (`DragSession(start_image=...)`). Ours also
+timed edit, and ours is given the start image (`DragSession(start_image=...)`, the image a caller already
+shows; ui.drag_stream does not pass it yet, so the app still renders its start frame). Ours also
 reports its fixed cost per edit: the start frame plus the final frame (sync, final render, report, drawn)
 less the steps in it, and what one render, the motion measure, the fidelity measure, a drawn preview
 and a feature pass cost on their own (`fixed_parts`). `--edits-only` skips fast vs reference.
@@ -142,7 +143,7 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
     warm = make(warmup)
     for _ in drag_stream.stream(warm, every=PREVIEW_EVERY):  # warm-up: the same work, untimed
         pass
-    start = warm["draggan"].report.start_image()   # the image the app shows before the drag (rendered when picked)
+    start = warm["draggan"].report.start_image()   # the image on screen before the drag (rendered when picked)
     sessions = make(steps, start)
     s = sessions["draggan"]
     previews, first, marks = 0, None, []
