@@ -14,9 +14,10 @@ the tracker does not measure it).
                     at each start handle (dragcore.motion): where the pixels under the handle went.
                     `coarse`: DragGAN refines that point by its feature match within REFINE_PX.
                     Every `flow_every(res)` steps (a render and a flow cost more than a step), and
-                    whenever the feature match alone would end the drag (the flow confirms it);
-                    the start image is rendered once, when the tracker is made (the report reuses
-                    it). A flow that cannot be computed never ends a drag: that step has
+                    whenever the refined point alone would end the drag (the flow confirms it);
+                    in between it answers the last point, which the engine refines (never the r2
+                    search: that runs ahead of the content). The start image is rendered once,
+                    when the tracker is made (the report reuses it). A flow that cannot be computed never ends a drag: that step has
                     no answer (the engine's rule runs) and the report says how often.
     discriminative  StableDrag's (Cui et al. 2024): per handle a 1 x C filter z, learned on the
                     first step's features to answer 1 at the handle and a Gaussian fall-off around
@@ -66,10 +67,11 @@ def covered(tracker, preset_tracker=None, official="features"):
 
 
 def flow_every(res):
-    """Tracker 'flow' runs its flow every k steps (no answer in between, except to confirm an arrival):
-    a flow renders the whole image and compares it with the start, which costs more than a step (1.4
-    steps at 64 px, about 2 at 512 px, more above: benchmarks.tracking_cost), so k = max(FLOW_EVERY_MIN,
-    res / 64) keeps the tracker's share of a step near a fifth."""
+    """Tracker 'flow' runs its flow every k steps (between them: the last content point, refined by the
+    engine; an arrival is always confirmed by a flow): one flow renders the whole image and compares it
+    with the start, which costs more than a step that stops at the feature block, and the more so the
+    larger the image, so k = max(FLOW_EVERY_MIN, res / 64) keeps it a small share of a step
+    (benchmarks.tracking_cost; docs/benchmarks.md)."""
     return max(FLOW_EVERY_MIN, res // 64)
 
 
