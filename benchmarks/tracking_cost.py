@@ -4,13 +4,11 @@
 
 Per resolution, in one process: the bundled model at 64 px, random-weight generators with the
 official configs (benchmarks.step_time.build_generator) above; one handle 30 % of the image to the
-right. A `features` and a `flow` session are warmed up by two steps, then `--steps` rounds are
-timed, each a step of both (the flow session's only where it computed no flow) and one flow on its
-own (`locate(..., force=True)` after a step: the render of the current image and the optical flow,
-dragcore.tracking). The flow runs every dragcore.tracking.flow_every(res)
-steps (and to confirm an arrival, once near the end), so a content-true step costs on average the
-step between flows plus one flow / flow_every: that mean is compared with the features step
-(medians of the rounds).
+right. A `features` and a `flow` session are warmed up by two steps, then rounds of one step of each
+are timed (both see the same load), as many as `--steps` rounded up to whole periods of
+dragcore.tracking.flow_every(res) steps: the flow session's steps include its flows (a render of the
+current image and one optical flow, every flow_every steps and to confirm an arrival), so its mean
+is the amortised cost of a content-true step, compared with the features step.
 Writes benchmarks/results/tracking_cost.{json,md}.
 """
 import statistics as st
@@ -41,19 +39,17 @@ def timed(fn):
 
 
 def costs(G, steps):
-    """(features step, flow session's step between flows, one flow): medians in seconds, the three
-    measured in turn (machines are noisy: each round sees the same load)."""
-    fs, ws = session(G, "features", steps), session(G, "flow", steps)
-    feat, between, flows = [], [], []
-    for _ in range(steps):
+    """(features step, content-true step, flows, rounds): means in seconds over rounds of one step of
+    each (machines are noisy: each round sees the same load); the rounds cover whole flow periods."""
+    k = flow_every(G.img_resolution)
+    rounds = k * max(1, -(-steps // k))
+    fs, ws = session(G, "features", rounds), session(G, "flow", rounds)
+    n0 = ws.tracking.flows
+    feat, flow = [], []
+    for _ in range(rounds):
         feat.append(timed(fs.step))
-        n = ws.tracking.flows
-        dt = timed(ws.step)
-        if ws.tracking.flows == n:   # a step without a flow
-            between.append(dt)
-        f = ws.features(ws.latent).detach()
-        flows.append(timed(lambda: ws.tracking.locate(f, ws.handles, force=True)))   # renders this step's image
-    return st.median(feat), st.median(between) if between else float("nan"), st.median(flows)
+        flow.append(timed(ws.step))
+    return st.mean(feat), st.mean(flow), ws.tracking.flows - n0, rounds
 
 
 def main(argv=None):
@@ -65,23 +61,21 @@ def main(argv=None):
     rows = []
     for res in args.res:
         G = checkpoints.load(checkpoints.DEFAULT_MODEL) if res == 64 else build_generator(res)
-        feat, between, flow = costs(G, args.steps)
-        k = flow_every(res)
-        mean = between + flow / k
-        rows.append(dict(res=res, flow_every=k, features_s=round(feat, 4), between_s=round(between, 4),
-                         flow_s=round(flow, 4), content_true_s=round(mean, 4), ratio=round(mean / feat, 2)))
+        feat, flow, flows, rounds = costs(G, args.steps)
+        rows.append(dict(res=res, flow_every=flow_every(res), rounds=rounds, flows=flows, features_s=round(feat, 4),
+                         flow_s=round(flow, 4), extra_s=round(flow - feat, 4), ratio=round(flow / feat, 2)))
         print(rows[-1], flush=True)
     import os
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), medians of {args.steps} rounds of a "
-             f"step of each and one flow; 64 px: the bundled model, above: random weights with the official configs; load "
+    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), means over rounds of one step of each, "
+             f"whole flow periods; 64 px: the bundled model, above: random weights with the official configs; load "
              f"average {load:.1f} on {os.cpu_count()} cores at the end). Reproduce: "
              f"`python -m benchmarks.tracking_cost --res {' '.join(map(str, args.res))} --steps {args.steps}`", "",
-             "| px | flow every (steps) | step, features (s) | step between flows (s) | one flow (s) | "
-             "content-true step, mean (s) | flow / features |",
-             "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['res']} | {r['flow_every']} | {r['features_s']:.3f} | {r['between_s']:.3f} | {r['flow_s']:.3f} | "
-              f"{r['content_true_s']:.3f} | {r['ratio']:.2f}x |"
+             "| px | flow every (steps) | rounds | flows | step, features (s) | step, flow (s) | flow adds (s) | "
+             "flow / features |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['res']} | {r['flow_every']} | {r['rounds']} | {r['flows']} | {r['features_s']:.3f} | "
+              f"{r['flow_s']:.3f} | {r['extra_s']:.3f} | {r['ratio']:.2f}x |"
               for r in rows]
     write(args.out, "tracking_cost", dict(threads=args.threads, steps=args.steps, load=load, rows=rows), rows, lines)
     return rows
