@@ -4,10 +4,12 @@
 
 Per resolution, in one process: the bundled model at 64 px, random-weight generators with the
 official configs (benchmarks.step_time.build_generator) above; one handle 30 % of the image to the
-right; each tracker's session warmed up by two steps, then `--steps` steps timed (mean: the flow
-runs every draggan.engine.flow_every(res) steps, so the mean is its amortised cost). The flow
-tracker renders the current image (no gradients) and computes one optical flow (dragcore.tracking);
-the extra time per step is reported beside the step itself. Writes benchmarks/results/tracking_cost.{json,md}.
+right. A `features` and a `flow` session are warmed up by two steps, then rounds of one step of each
+are timed (both see the same load), as many as `--steps` rounded up to whole periods of
+dragcore.tracking.flow_every(res) steps: the flow session's steps include its flows (a render of the
+current image and one optical flow, every flow_every steps and to confirm an arrival), so its mean
+is the amortised cost of a content-true step, compared with the features step.
+Writes benchmarks/results/tracking_cost.{json,md}.
 """
 import statistics as st
 import sys
@@ -17,22 +19,40 @@ import checkpoints
 from benchmarks import cli
 from benchmarks.report import write
 from benchmarks.step_time import build_generator, drag_setup
+from dragcore import motion
 from dragcore.config import DragGANConfig
+from dragcore.tracking import flow_every
 from draggan import DragGANSession
-from draggan.engine import flow_every
 
 
-def step_seconds(G, tracker, steps):
+def session(G, tracker, steps):
     h, t, _ = drag_setup(G.img_resolution)
-    s = DragGANSession(G, [h], [t], DragGANConfig(seed=0, max_steps=steps + 2, tracker=tracker, stop_distance=0.1,
+    s = DragGANSession(G, [h], [t], DragGANConfig(seed=0, max_steps=2 * steps + 4, tracker=tracker, stop_distance=0.1,
                                                   lr=0.002, precision="fp32"))
     s.step(), s.step()   # the first step tracks nothing: warm up past it
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        s.step()
-        times.append(time.perf_counter() - t0)
-    return st.mean(times)
+    return s
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def costs(G, steps):
+    """(features step, content-true step, flows, rounds): means in seconds over rounds of one step of
+    each (machines are noisy: each round sees the same load); the rounds cover whole flow periods."""
+    k = flow_every(G.img_resolution)
+    rounds = k * max(1, -(-steps // k))
+    fs, ws = session(G, "features", rounds), session(G, "flow", rounds)
+    start = ws.report.start_image()
+    motion.dense_flow(start, start)   # OpenCV's import and first flow: once per process, not per drag
+    n0 = ws.tracking.flows
+    feat, flow = [], []
+    for _ in range(rounds):
+        feat.append(timed(fs.step))
+        flow.append(timed(ws.step))
+    return st.mean(feat), st.mean(flow), ws.tracking.flows - n0, rounds
 
 
 def main(argv=None):
@@ -44,19 +64,23 @@ def main(argv=None):
     rows = []
     for res in args.res:
         G = checkpoints.load(checkpoints.DEFAULT_MODEL) if res == 64 else build_generator(res)
-        feat, flow = (step_seconds(G, tr, args.steps) for tr in ("features", "flow"))
-        rows.append(dict(res=res, flow_every=flow_every(res), features_s=round(feat, 4), flow_s=round(flow, 4),
-                         extra_s=round(flow - feat, 4), ratio=round(flow / feat, 2)))
+        feat, flow, flows, rounds = costs(G, args.steps)
+        rows.append(dict(res=res, flow_every=flow_every(res), rounds=rounds, flows=flows, features_s=round(feat, 4),
+                         flow_s=round(flow, 4), extra_s=round(flow - feat, 4), ratio=round(flow / feat, 2)))
         print(rows[-1], flush=True)
-    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), mean of {args.steps} steps; 64 px: the "
-             "bundled model, above: random weights with the official configs). Reproduce: "
+    import os
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [f"DragGAN step time by tracker (fp32, {args.threads} thread(s), means over rounds of one step of each, "
+             f"whole flow periods; 64 px: the bundled model, above: random weights with the official configs; load "
+             f"average {load:.1f} on {os.cpu_count()} cores at the end). Reproduce: "
              f"`python -m benchmarks.tracking_cost --res {' '.join(map(str, args.res))} --steps {args.steps}`", "",
-             "| px | flow every (steps) | step, features (s) | step, flow (s) | flow adds (s) | flow / features |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {r['res']} | {r['flow_every']} | {r['features_s']:.3f} | {r['flow_s']:.3f} | {r['extra_s']:.3f} | "
-              f"{r['ratio']:.2f}x |"
+             "| px | flow every (steps) | rounds | flows | step, features (s) | step, flow (s) | flow adds (s) | "
+             "flow / features |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['res']} | {r['flow_every']} | {r['rounds']} | {r['flows']} | {r['features_s']:.3f} | "
+              f"{r['flow_s']:.3f} | {r['extra_s']:.3f} | {r['ratio']:.2f}x |"
               for r in rows]
-    write(args.out, "tracking_cost", dict(threads=args.threads, steps=args.steps, rows=rows), rows, lines)
+    write(args.out, "tracking_cost", dict(threads=args.threads, steps=args.steps, load=load, rows=rows), rows, lines)
     return rows
 
 

@@ -3,7 +3,8 @@
 A session (dragcore.session) owns the optimisation; its `report` (a `Reporter`) owns everything a
 user looks at: the preview of the current latent (rendered once per step and shared, read-only:
 the app's last frame, the motion measure and the CLI's result.png read the same array), the start
-image, the optical-flow measure of where the content under each start handle went
+image (rendered once, or the one the caller already shows: `DragSession(..., start_image=...)`, so an
+edit renders only its final image), the optical-flow measure of where the content under each start handle went
 (dragcore.motion), and the typed `DragResult` that the app, the command lines, the exports and
 the benchmarks read.
 
@@ -21,8 +22,11 @@ benchmarks all read these fields, so they share the rule. Beside it, what else t
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from . import fidelity
 from . import motion as motionmod
+from .errors import DragInputError
 from .points import to_list
 from stylegan import imageops
 
@@ -91,24 +95,49 @@ def reached_points(tracked, moved_fraction, held):
 class Reporter:
     """Previews, the start image, the motion measure and the result of one session."""
 
-    def __init__(self, session):
+    def __init__(self, session, start_image=None):
         self.session = session
-        self._start_image = None
-        self._preview = (None, None)  # (steps, image) of the last preview of the current latent
+        self._start_image = None if start_image is None else self._checked_start(start_image)
+        self._preview = (None, None, None)  # (steps, image, F) of the last preview of the current latent
         self._motion = (None, None)   # (steps, measure)
+
+    def _checked_start(self, image):
+        """The caller's start image (the one its user already sees) as a read-only HxWx3 uint8 array."""
+        s = self.session
+        a = np.asarray(image)
+        if a.dtype != np.uint8 or a.shape != (*s.shape, 3):
+            raise DragInputError(f"start_image must be the {s.shape[1]}x{s.shape[0]} RGB uint8 image of the start "
+                                 f"latent, got {a.dtype} {list(a.shape)}")
+        a = a.copy()
+        a.flags.writeable = False
+        return a
 
     def preview(self, latent=None):
         """The current image (or `latent`'s) as HxWx3 uint8: one generator pass, no gradients; the
-        current latent's is rendered once per step and shared, read-only."""
+        current latent's is rendered once per step and shared, read-only (before the first step: the
+        start image, when the caller gave it)."""
         s = self.session
         if latent is not None:
             return to_uint8(s.render(latent))
         steps, latent = s.snapshot()
+        if steps == 0 and self._start_image is not None:
+            return self._start_image
         if self._preview[0] != steps:
-            image = to_uint8(s.render(latent))
-            image.flags.writeable = False
-            self._preview = (steps, image)
+            self._render(steps, latent)
         return self._preview[1]
+
+    def features(self):
+        """F at the feature block of the current latent, from the pass that renders its preview."""
+        steps, latent = self.session.snapshot()
+        if self._preview[0] != steps:
+            self._render(steps, latent)
+        return self._preview[2]
+
+    def _render(self, steps, latent):
+        image, feat = self.session.render_and_features(latent)   # F too: the final tracking reads it
+        image = to_uint8(image)
+        image.flags.writeable = False
+        self._preview = (steps, image, feat)
 
     def start_image(self):
         """The unedited image as HxWx3 uint8 (rendered once)."""

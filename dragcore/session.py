@@ -69,7 +69,8 @@ class DragSession:
     method = "base"
     Config = DragConfig   # each engine's own dragcore.config class
 
-    def __init__(self, generator, handles, targets, config=None, *, latent=None, mask=None, device=None):
+    def __init__(self, generator, handles, targets, config=None, *, latent=None, mask=None, device=None,
+                 start_image=None):
         self.config = cfg = self.checked_config(config)
         if cfg.mode not in MODES:
             raise DragInputError(f"mode must be one of {MODES}, got {cfg.mode!r}")
@@ -111,7 +112,7 @@ class DragSession:
         self.last_loss = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self.report = Reporter(self)
+        self.report = Reporter(self, start_image)   # start_image: the start latent's image, if the caller has it
 
     @classmethod
     def checked_config(cls, config):
@@ -250,6 +251,16 @@ class DragSession:
             latent = self.snapshot()[1]
         with torch.no_grad():
             return self._in_precision(self.gen.image, latent)
+
+    def render_and_features(self, latent):
+        """(image [1, 3, H, W], F at the feature block) of `latent` in one generator pass, no gradients."""
+        with torch.no_grad():
+            return self._in_precision(self.gen.image_and_features, latent)
+
+    def current_features(self):
+        """F of the current latent as `features` returns it, from the pass that renders its preview (the
+        final tracking and the final image share one generator pass)."""
+        return self._at_mode_res(self.report.features())
 
     # --- what the engines' losses read ----------------------------------------------------------------------
     def features(self, latent):

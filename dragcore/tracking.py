@@ -13,8 +13,11 @@ the tracker does not measure it).
     flow            content-true: the optical flow of the current image from the start image, read
                     at each start handle (dragcore.motion): where the pixels under the handle went.
                     `coarse`: DragGAN refines that point by its feature match within REFINE_PX.
-                    Every `flow_every(res)` steps (rendering the image costs more than a step
-                    above 128 px); a flow that cannot be computed never ends a drag: that step has
+                    Every `flow_every(res)` steps (a render and a flow cost more than a step), and
+                    whenever the refined point alone would end the drag (the flow confirms it);
+                    in between it answers the last point, which the engine refines (never the r2
+                    search: that runs ahead of the content). The start image is rendered once,
+                    when the tracker is made (the report reuses it). A flow that cannot be computed never ends a drag: that step has
                     no answer (the engine's rule runs) and the report says how often.
     discriminative  StableDrag's (Cui et al. 2024): per handle a 1 x C filter z, learned on the
                     first step's features to answer 1 at the handle and a Gaussian fall-off around
@@ -53,6 +56,7 @@ REFINE_CONTEXT = 1.0   # ... then the best point itself within this many context
 STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops as 'stalled'
 STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
+FLOW_EVERY_MIN = 6    # tracker 'flow': at least this many steps between two scheduled flows (flow_every)
 
 
 def covered(tracker, preset_tracker=None, official="features"):
@@ -67,9 +71,12 @@ def covered(tracker, preset_tracker=None, official="features"):
 
 
 def flow_every(res):
-    """Tracker 'flow' runs its flow every k steps (no answer in between): 1 up to 128 px, res / 128
-    above, where rendering the whole image for the flow costs more than a step (benchmarks.tracking_cost)."""
-    return max(1, res // 128)
+    """Tracker 'flow' runs its flow every k steps (between them: the last content point, refined by the
+    engine; an arrival is always confirmed by a flow): one flow renders the whole image and compares it
+    with the start, which costs more than a step that stops at the feature block, and the more so the
+    larger the image, so k = max(FLOW_EVERY_MIN, res / 64) keeps it a small share of a step
+    (benchmarks.tracking_cost; docs/benchmarks.md)."""
+    return max(FLOW_EVERY_MIN, res // 64)
 
 
 def track_points(feat, handles, refs, offsets, shape):
@@ -166,17 +173,31 @@ class FlowTracker(Tracker):
     def __init__(self, session, radius_px=None, step_px=1.0):
         super().__init__(session, radius_px, step_px)
         self.every = flow_every(session.res)
+        self.flows = 0          # flows computed (benchmarks.tracking_cost counts them)
+        self.refine = square_offsets(REFINE_PX, step_px).to(session.device)
+        session.report.start_image()   # rendered now, while the current image is the start: no second render
+
+    def arrival_check(self, feat, around):
+        """An off-step whose refined point puts every point within the engine's stop distance: the flow
+        decides, so no drag ends on a look-alike."""
+        s = self.session
+        reach = getattr(s, "stop_distance", None)
+        if reach is None:
+            return False
+        found = track_points(feat, around, self.refs, self.refine, s.shape)
+        return bool((distances(found, s.targets) <= reach).all())
 
     def locate(self, feat, around, force=False):
         s = self.session
-        if s.steps % self.every and not force:
-            return None
+        if s.steps % self.every and not force and not self.arrival_check(feat, around):
+            return around   # between flows: the last point (the engine refines it within REFINE_PX)
         try:
             content = content_points(s.report.start_image(), s.report.preview(), s.handles0)
         except MotionError as e:
             self.fallbacks += 1
             self.note = f"optical flow failed ({e}); the feature tracker was used for those steps"
             return None
+        self.flows += 1
         self.stalled = self._progress.stalled(s.steps, float(distances(content, s.targets).sum()))
         return content
 

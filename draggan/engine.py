@@ -111,9 +111,8 @@ class DragGANSession(DragSession):
         return self._adam_step(loss)
 
     def sync(self):
-        if self._tracked_at != self.steps:
-            with torch.no_grad():
-                self._track(self.features(self.latent))
+        if self._tracked_at != self.steps:   # the features of the pass that renders the final image
+            self._track(self.current_features())
 
     def settings(self):
         return dict(super().settings(), stop_distance=self.stop_distance)

@@ -131,11 +131,12 @@ def test_a_failed_flow_falls_back_and_says_so(bundled):
     class TinyPreview(Reporter):
         def preview(self, latent=None):
             return np.zeros((2, 2, 3), np.uint8) if self.session.steps else super().preview(latent)
-    s = DragGANSession(bundled, [[32, 38]], [[38.4, 38]], DragGANConfig(seed=1000, max_steps=3, lr=0.01, tracker="flow"))
+    n = 2 * tracking.flow_every(bundled.img_resolution) + 1   # two scheduled flows
+    s = DragGANSession(bundled, [[32, 38]], [[50, 38]], DragGANConfig(seed=1000, max_steps=n, lr=0.002, tracker="flow"))
     s.report = TinyPreview(s)
-    for _ in range(3):
+    for _ in range(n):
         s.step()
-    assert s.steps == 3 and s.tracker_fallbacks >= 2
+    assert s.steps == n and s.tracker_fallbacks >= 2
     assert "optical flow failed" in s.tracker_note and "feature tracker" in s.tracker_note
 
 
