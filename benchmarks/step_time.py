@@ -16,8 +16,8 @@ tracemalloc), so every configuration is measured in its own process. Writes
 benchmarks/results/step_time.json and step_time.md (a markdown table with the ratios).
 
 With --official, two more processes per resolution run the same drag as one whole edit of
-`--edit-steps` steps as each app shows it: ours through `ui.drag_stream.stream` (the app's loop, a
-preview every 5 steps drawn by `ui.draw.render`, plus the first and last image), the official
+`--edit-steps` steps as each app shows it: ours through `ui.drag_stream.stream` (the app's loop, its
+time-based previews drawn by `ui.draw.render`, plus the first and last image), the official
 renderer with its app's preview after every step (`benchmarks.official_renderer`). Reported: seconds
 per step (the step alone), seconds per edit (steps and previews) and peak memory, and their ratios.
 Both edits start from an image already on screen: the official renderer's first render is outside its
