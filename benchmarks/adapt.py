@@ -167,7 +167,7 @@ def main(argv=None):
             row["swd_ratio"] = row["swd"] / base["swd"]
             rows.append(row)
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
-            if name == "default" and not args.no_drags:
+            if (name == "default" or args.variants) and not args.no_drags:   # the default, or the variant asked for
                 figures(args.figures, d, S, A, shots)
                 seeds = cli.parse_seeds(args.drag_seeds)
                 params = checkpoints.presets(str(path))
