@@ -10,11 +10,13 @@ import stabledrag.engine  # noqa: F401  (declares "stabledrag")
 from dragcore.engine import ENGINES, Engine   # noqa: F401  (the table; live: a later declaration joins it)
 
 
-def make_sessions(configs, generator, handles, targets, *, latent=None, mask=None, device=None):
+def make_sessions(configs, generator, handles, targets, *, latent=None, mask=None, device=None, start_image=None):
     """One session per {engine name: its dragcore.config}, all from the same latent (the configs' seed,
     psi and space, or `latent`), points and mask: the one place sessions are built from the table (the
-    app, its runner, the benchmarks)."""
-    return {m: ENGINES[m].session(generator, handles, targets, cfg, latent=latent, mask=mask, device=device)
+    app, its runner, the benchmarks). `start_image`: that latent's image as the caller already shows it
+    (uint8 HxWx3), so no session renders it again."""
+    return {m: ENGINES[m].session(generator, handles, targets, cfg, latent=latent, mask=mask, device=device,
+                                  start_image=start_image)
             for m, cfg in configs.items()}
 
 

@@ -50,9 +50,10 @@ def exported(c):
     return out
 
 
-def frames_of(steps):
-    """Frames a drag of `steps` adds to the GIF / MP4: the start, one every 5 steps, the result."""
-    return 2 + steps // 5
+def frames_between(steps):
+    """(fewest, most) frames a drag of `steps` adds to the GIF / MP4: the start and the result, and
+    between them the previews the app streamed (time-based: at most one per step)."""
+    return 2, 2 + steps
 
 
 def test_successive_drags_undo_and_reset(server):
@@ -76,8 +77,10 @@ def test_successive_drags_undo_and_reset(server):
     assert drags[1]["points"][0] != drags[0]["points"][0]   # the handle moved during drag 1
     # the GIF / MP4 show the whole chain: they begin at the start image
     with imageio.get_reader(second["mp4"], format="FFMPEG") as reader:
-        assert reader.count_frames() == frames_of(30) + frames_of(1)
+        n = reader.count_frames()
     gif = imageio.mimread(second["gif"])
+    (lo1, hi1), (lo2, hi2) = frames_between(30), frames_between(1)
+    assert lo1 + lo2 <= n <= hi1 + hi2 and lo1 + lo2 - 1 <= len(gif) <= n, (n, len(gif))   # a GIF merges repeated frames
     g0 = np.asarray(Image.fromarray(gif[0][..., :3]).resize((64, 64), Image.BOX)).astype(int)
     assert np.abs(g0 - start_small).mean() < np.abs(g0 - r1).mean()
     # Undo drag: exactly drag 1's result (the image drag 1's panel showed, the same PNG and latent)

@@ -59,7 +59,8 @@ def make_sessions(configs, state, record, uploads=None):
     for m, cfg in configs.items():
         pts = record.points[m]
         sessions.update(engines.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
-                                             latent=state.head_latent(record.sources[m])))
+                                              latent=state.head_latent(record.sources[m]),
+                                              start_image=state.head_image(record.sources[m])))
     return sessions
 
 

@@ -100,6 +100,10 @@ class DragState:
         """The latent a drag from `source` (a `source()` value) starts at; None: the seed's."""
         return self.latent if source is None else self.chain[-1].results[source].latent
 
+    def head_image(self, source):
+        """The image shown for the latent a drag from `source` starts at (the start, or that result's)."""
+        return self.start if source is None else self.chain[-1].results[source].image
+
     def points_for(self, method):
         """The points `method`'s next drag is given: where its source's engine left them (with their
         targets) while the points shown are the ones the last drag left; else the points shown."""
