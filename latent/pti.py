@@ -12,7 +12,8 @@ becomes a point the generator really produces. In the notation of the code below
 
 `loss` is `ImageLoss` (the paper's LPIPS + L2; offline a multi-scale L1 + L2). The paper steps a
 fixed length along the unit direction to w_z (30 in FFHQ's W space); a fraction of the way to
-w_z says the same for any model without knowing the scale of its W space. One fresh w_z per step.
+w_z says the same for any model without knowing the scale of its W space. One fresh w_z per step;
+the pivot and w_r go through the synthesis as one batch of two (the same sums, one pass).
 """
 import copy
 
@@ -21,6 +22,7 @@ import torch
 from stylegan.precision import choose
 
 from .losses import ImageLoss
+from .projection import whiteness_penalty
 
 
 class LocalityProbe:
@@ -37,14 +39,16 @@ class LocalityProbe:
 
 
 def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alpha=0.3, progress=None, loss_fn=None,
-        precision=None, noise_lr=0.0, noise_min_res=0):
+        precision=None, noise_lr=0.0, noise_min_res=0, noise_weight=0.0):
     """Fine-tune a copy of G's synthesis so that G(pivot) reproduces `target`; returns the copy.
 
     pivot: [1, num_ws, w_dim] (kept fixed); G itself is not changed. `precision`: a
     stylegan.precision.Precision for the synthesis passes (default float32; the weights stay float32).
     noise_lr > 0 tunes the constant noise maps too, at that learning rate (they hold the photo's
     finest detail: pores, hair strands, which the weights of a small model cannot); only the maps of
-    at least `noise_min_res` px are tuned (the others stay as projected)."""
+    at least `noise_min_res` px are tuned (the others stay as projected). noise_weight > 0 adds the
+    projector's whiteness penalty on the tuned maps (latent.projection.whiteness_penalty), so that
+    they hold less of the photo's structure, which would not move with dragged content."""
     tuned = copy.deepcopy(G).train().requires_grad_(True)
     target = target.to(G.device)
     loss_fn = loss_fn or ImageLoss(G.device)
@@ -63,10 +67,14 @@ def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alph
         with autocast():
             return tuned.synthesis(ws, noise_mode="const").float()
     for i in range(steps):
-        loss = loss_fn(synth(pivot), target)
-        if probe is not None:
+        if probe is None:
+            loss = loss_fn(synth(pivot), target)
+        else:   # the pivot and the probe in one batch: one pass through the synthesis instead of two
             w_r, before = probe.sample()
-            loss = loss + locality_weight * loss_fn(synth(w_r), before)
+            both = synth(torch.cat([pivot, w_r]))
+            loss = loss_fn(both[:1], target) + locality_weight * loss_fn(both[1:], before)
+        if noise_lr > 0 and noise_weight > 0:
+            loss = loss + noise_weight * whiteness_penalty([m for m in maps if m.requires_grad])
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)

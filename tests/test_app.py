@@ -175,6 +175,13 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     dg2, _, _, status, _ = c.predict(editor=None, max_steps=3, api_name="/drag_draggan")
     assert "Drag 2 of the chain" in status and "from the result of drag 1" in status
     assert not np.array_equal(img(dg2), img(dg))
+    # Undo and Compare work on a photo as on a seed: undo gives drag 1's image back exactly, and Compare
+    # continues every engine from it with the photo's tuned generator
+    shown, _, status = c.predict(api_name="/undo_drag")
+    assert np.array_equal(img(shown), img(dg)) and "**1 drag in the chain**" in status
+    cdg, cfd, _csd, status, _ = c.predict(None, max_steps=3, api_name="/compare")
+    assert "Drag 2 of the chain" in status and "from the result of drag 1" in status
+    assert not np.array_equal(img(cdg), img(dg)) and not np.array_equal(img(cfd), img(dg))
     # the drag back in the photo: the Invert tab shows it, the export carries it
     photo = np.asarray(Image.open(EXAMPLE).convert("RGB")).astype(float)
     back = img(c.predict(api_name="/in_photo")).astype(float)
@@ -184,6 +191,23 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     assert any(Path(f).name == "draggan_result_in_photo.png" for f in files)
     shown, *_ = c.predict(api_name="/reset_image")
     assert np.array_equal(img(shown), img(recon))   # the inverted photo, exactly
+    # bad photos: one clear line each, and the session keeps working
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
+    with pytest.raises(AppError, match="no face found"):
+        c.predict(photo=handle_file(str(tmp_path / "wall.png")), model_id=server_model(server), steps_w=10,
+                  steps_wplus=10, pti_steps=0, api_name="/invert")
+    small = Image.open(EXAMPLE).convert("RGB").resize((128, 128), Image.LANCZOS)   # a ~24 px face
+    small.save(tmp_path / "small.png")
+    with pytest.raises(AppError, match="too small to use"):
+        c.predict(photo=handle_file(str(tmp_path / "small.png")), model_id=server_model(server), steps_w=10,
+                  steps_wplus=10, pti_steps=0, api_name="/invert")
+    two = Image.new("RGB", (560, 300))
+    two.paste(Image.open(EXAMPLE).convert("RGB"), (0, 22))
+    two.paste(Image.open(EXAMPLE).convert("RGB").resize((192, 192), Image.LANCZOS), (330, 60))
+    two.save(tmp_path / "two.png")
+    _, _, md = c.predict(photo=handle_file(str(tmp_path / "two.png")), model_id=server_model(server), steps_w=5,
+                         steps_wplus=5, pti_steps=0, api_name="/invert")
+    assert "2 faces found" in md and "PSNR: W" in md   # the larger face is used, and the note says so
     (tmp_path / "x.txt").write_text("not an image")
     with pytest.raises(AppError, match="Photo: not an image file"):   # the handler's gr.Error, nothing else
         c.predict(photo=handle_file(str(tmp_path / "x.txt")), model_id=server_model(server), steps_w=10,

@@ -122,3 +122,20 @@ def test_pti_tunes_the_noise_maps_when_asked_and_the_delta_carries_them(G):
         assert any(k.endswith(".noise") for k in delta)
         assert (apply_delta(G, delta).synthesis(ws) - noisy.synthesis(ws)).abs().max() < 1e-5
     assert all(torch.equal(a, b) for a, b in zip(G.synthesis.noise_maps(), before))   # G itself untouched
+
+
+def test_pti_whiteness_penalty_keeps_tuned_noise_whiter_and_min_res_keeps_coarse_maps(G):
+    """noise_weight adds the projector's autocorrelation penalty on the tuned maps (they then hold less of
+    the photo's structure); noise_min_res leaves the maps under that size as projected."""
+    from latent.losses import PixelL2
+    from latent.projection import whiteness_penalty
+    torch.manual_seed(4)
+    photo = torch.nn.functional.interpolate(torch.rand(1, 3, 4, 4) * 2 - 1, size=16, mode="bicubic").clamp(-1, 1)
+    with torch.no_grad():
+        ws = G.mapping(torch.randn(1, 32))
+    free = pti(G, ws, photo, steps=15, loss_fn=PixelL2(), locality_weight=0, noise_lr=0.1)
+    white = pti(G, ws, photo, steps=15, loss_fn=PixelL2(), locality_weight=0, noise_lr=0.1, noise_weight=1e3)
+    assert float(whiteness_penalty(white.synthesis.noise_maps())) < 0.5 * float(whiteness_penalty(free.synthesis.noise_maps()))
+    fine = pti(G, ws, photo, steps=5, loss_fn=PixelL2(), locality_weight=0, noise_lr=0.1, noise_min_res=16)
+    for before, after in zip(G.synthesis.noise_maps(), fine.synthesis.noise_maps()):
+        assert torch.equal(before, after) == (before.shape[-1] < 16)
