@@ -80,18 +80,25 @@ def path_kind(path):
             else "a special file")
 
 
+def unreadable(path):
+    """Why `path` cannot be read as a regular file, as a phrase ("not found (no such file)", "not a regular file (a
+    FIFO)", "cannot be read (Permission denied)"); None when it can. Nothing is opened."""
+    try:
+        kind = path_kind(path)
+    except OSError as e:
+        return f"cannot be read ({e.strerror or type(e).__name__})"
+    if kind is None:
+        return "not found (no such file)"
+    return None if kind == "file" else f"not a regular file ({kind}: only a file can be read here)"
+
+
 def regular_file(path, flag):
     """`path` as a Path if it is a regular file; else InputError naming the flag (checked with stat:
     nothing is opened)."""
     p = Path(path).expanduser()
-    try:
-        kind = path_kind(p)
-    except OSError as e:
-        raise InputError(f"{flag} {path}: cannot be read ({e.strerror or type(e).__name__})") from None
-    if kind is None:
-        raise InputError(f"{flag} {path}: no such file")
-    if kind != "file":
-        raise InputError(f"{flag} {path}: not a regular file (a folder, FIFO or device cannot be read here)")
+    why = unreadable(p)
+    if why:
+        raise InputError(f"{flag} {path}: {why}")
     return p
 
 

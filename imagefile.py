@@ -22,7 +22,7 @@ import struct
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from clisafe import path_kind
+from clisafe import unreadable
 
 MAX_PIXELS = 40_000_000
 TEXT_CHUNK_BYTES = 16 * 2**20   # Pillow's total for all text chunks stays 64 MB
@@ -129,14 +129,9 @@ def open_image(path, what=None, max_pixels=MAX_PIXELS):
 def _regular(path, what):
     what = what or ("the image" if isinstance(path, (bytes, bytearray)) else f"image {path}")
     if not isinstance(path, (bytes, bytearray)):
-        try:
-            kind = path_kind(path)
-        except OSError as e:
-            raise ImageFileError(f"cannot read {what} ({e.strerror or type(e).__name__})") from None
-        if kind is None:
-            raise ImageFileError(f"{what}: file not found")
-        if kind != "file":
-            raise ImageFileError(f"{what}: not a regular file (a folder, FIFO or device is not an image)")
+        why = unreadable(path)
+        if why:
+            raise ImageFileError(f"{what}: {why}")
     return what
 
 

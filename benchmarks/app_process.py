@@ -28,6 +28,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def checkouts(baseline=None):
+    """[(label, root)] of the apps a benchmark compares in one run: `baseline` (another checkout, e.g. a
+    `git worktree` of an older commit) first, then this one. A baseline without app.py is a ValueError."""
+    if baseline and not (Path(baseline) / "app.py").is_file():
+        raise ValueError(f"--baseline {baseline}: no app.py there")
+    return ([("baseline", Path(baseline).resolve())] if baseline else []) + [("this checkout", ROOT)]
+
+
 def bundled_model():
     """The bundled face model's file; its absence is a failure, never a silent swap for another model."""
     if not BUNDLED.is_file():

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks import cli
-from benchmarks.app_process import free_port
+from benchmarks.app_process import checkouts, free_port
 from benchmarks.profile_edit import process_cpu
 from benchmarks.report import write
 from ui.drag_image import HINT
@@ -79,9 +79,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
-    if a.baseline and not (Path(a.baseline) / "app.py").is_file():
-        raise ValueError(f"--baseline {a.baseline}: no app.py there")
-    apps = ([("baseline", Path(a.baseline).resolve())] if a.baseline else []) + [("this checkout", ROOT)]
+    apps = checkouts(a.baseline)
     rows = []
     for i in range(a.runs):
         for label, root in apps:

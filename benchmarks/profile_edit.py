@@ -210,6 +210,7 @@ def click_pair(page, handle, target, timeout=60_000):
     for attempt in range(3):
         page.wait_for_timeout(500)
         image = page.locator("#drag-image img").first
+        image.scroll_into_view_if_needed()   # mouse clicks land only inside the viewport
         box = image.bounding_box()
         page.mouse.click(box["x"] + target[0] * box["width"], box["y"] + target[1] * box["height"])
         try:
@@ -245,18 +246,12 @@ def load():
     return round(os.getloadavg()[0], 1)
 
 
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_app(timers_json, app_args=(), threads=None, timeout=120, root=ROOT):
     """(process, url): the profiled app of the checkout `root` on a free port, answering; `threads`:
     its OMP_NUM_THREADS."""
     import urllib.request
-    port = _free_port()
+    from benchmarks.app_process import free_port
+    port = free_port()
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
@@ -351,6 +346,7 @@ def main(argv=None):
         rest = argv[3:]
         return serve(argv[1], rest[1:] if rest[:1] == ["--"] else rest, Path(argv[2]))
     from benchmarks import cli
+    from benchmarks.app_process import checkouts
     from benchmarks.report import write
     ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--app-threads", type=int, default=None, help="the app's OMP_NUM_THREADS (default: unset)")
@@ -363,9 +359,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
-    if a.baseline and not (Path(a.baseline) / "app.py").is_file():
-        raise ValueError(f"--baseline {a.baseline}: no app.py there")
-    apps = ([("baseline", Path(a.baseline).resolve())] if a.baseline else []) + [("this checkout", ROOT)]
+    apps = checkouts(a.baseline)
     rows = [r for label, root in apps for r in run_edits(a, root, label)]
     lines = [f"Where one app edit's time goes ({a.points}-point edit, the bundled model unless --model, "
              f"{a.edits} edits per engine, medians; {os.cpu_count()} CPU cores, load {load()} at the end). "
