@@ -255,11 +255,8 @@ def _drop_rows_after(csv_path, step):
 
 def plot_losses(csv_path, png_path):
     """G and D adversarial losses and the distance-consistency term per step, like the DCGAN trainer's curves."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    from .figures import loss_rows
+    rows, plt = loss_rows(csv_path)
     if not rows:
         return None
     fig, ax = plt.subplots(1, 2, figsize=(11, 3.6))

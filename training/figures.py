@@ -55,12 +55,18 @@ def make_figures(G, T, out, seed=7):
           out / "truncation.png")
 
 
-def plot_losses(csv_path, png_path):
+def loss_rows(csv_path):
+    """(the rows of a losses CSV as dicts, matplotlib.pyplot on the file-only Agg backend): what every
+    loss-curve figure of the trainers starts from."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f)), plt
+
+
+def plot_losses(csv_path, png_path):
+    rows, plt = loss_rows(csv_path)
     if not rows:
         return None
     step = [int(r["step"]) for r in rows]
