@@ -48,7 +48,7 @@ from benchmarks import cli
 from benchmarks.report import ENGINES, make_session, bar_plot, median, moved_mean, write
 from dragcore.localmove import ideal_move
 from dragcore.protocol import adapt
-from dragcore.report import to_uint8
+from stylegan.imageops import to_uint8
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "benchmarks" / "landmark_worker.py"
@@ -78,7 +78,7 @@ def detect(images, mp_python, size=256):
         res = {}
         for key, img in images.items():
             res[key] = img.shape[-1]
-            Image.fromarray(to_uint8(img)).resize((size, size), Image.BICUBIC).save(Path(tmp) / f"{key}.png")
+            Image.fromarray(to_uint8(img)[0]).resize((size, size), Image.BICUBIC).save(Path(tmp) / f"{key}.png")
         out = Path(tmp) / "landmarks.json"
         subprocess.run([mp_python, str(WORKER), tmp, "--json", str(out)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

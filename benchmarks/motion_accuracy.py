@@ -23,7 +23,7 @@ from benchmarks import cli
 from benchmarks.report import write
 from dragcore import motion
 from dragcore.protocol import adapt
-from dragcore.report import to_uint8
+from stylegan.imageops import to_uint8
 
 MAGNITUDES = (1, 2, 3, 5, 7, 9, 11, 13)
 SETTINGS = [("DIS medium, upscale to >= 512 px (shipped)", "dis", 512, "medium"),
@@ -54,7 +54,7 @@ def cases(G, n_faces, seed=1000):
     with torch.no_grad():
         for s in range(seed, seed + n_faces):
             ws = gen.latent_init(s, 0.7, "w+")
-            face = to_uint8(gen.image(ws))
+            face = to_uint8(gen.image(ws))[0]
             for mag in MAGNITUDES:
                 p = rng.uniform(0.3, 0.7, 2) * res
                 ang = rng.uniform(0, 2 * np.pi)
@@ -65,7 +65,7 @@ def cases(G, n_faces, seed=1000):
             mix[:, 8:] = gen.latent_init(s + 500, 0.7, "w+")[:, 8:]
             p = rng.uniform(0.3, 0.7, 2) * res
             zeros.append((face, face, p, "identical"))
-            zeros.append((face, to_uint8(gen.image(mix)), p, "colour"))
+            zeros.append((face, to_uint8(gen.image(mix))[0], p, "colour"))
     return warps, zeros
 
 

@@ -42,7 +42,7 @@ from dragcore.localmove import ideal_move
 from benchmarks.landmarks import default_mp_python, detect
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore.protocol import adapt
-from dragcore.report import to_uint8
+from stylegan.imageops import to_uint8
 
 NOSE, MOUTH = 1, (61, 291)
 EDITS = ("turn", "smile")
@@ -87,7 +87,7 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
         for edit, (h, t, ids) in requests(lm0, res, s).items():
             images[f"ideal_{edit}_{s}"] = ideal_move(start[s], h, t, res / 8)
             images[f"none_{edit}_{s}"] = start[s]
-            ideal = fidelity.measure(to_uint8(start[s]), to_uint8(images[f"ideal_{edit}_{s}"]), h + t)
+            ideal = fidelity.measure(to_uint8(start[s])[0], to_uint8(images[f"ideal_{edit}_{s}"])[0], h + t)
             pending += [(s, edit, "ideal local move", h, t, ids, ideal, None), (s, edit, "no edit", h, t, ids, None, None)]
             for m in engines:
                 sess = make_session(m, G, h, t, (params or {}).get(m), seed=s, psi=psi, max_steps=steps)
@@ -149,7 +149,7 @@ def grid_png(path, start, images, seeds, scale=3, engines=tuple(ENGINES)):
     for s in seeds:
         if f"{engines[0]}_turn_{s}" not in images:
             continue
-        row = [to_uint8(start[s])] + [to_uint8(images[f"{m}_{e}_{s}"]) for _, (m, e) in enumerate(cols[1:])]
+        row = [to_uint8(start[s])[0]] + [to_uint8(images[f"{m}_{e}_{s}"])[0] for _, (m, e) in enumerate(cols[1:])]
         tiles.append(np.concatenate([np.pad(a, ((1, 1), (1, 1), (0, 0)), constant_values=255) for a in row], 1))
     if not tiles:
         return None

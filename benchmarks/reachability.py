@@ -35,7 +35,7 @@ from benchmarks.report import median, write
 from dragcore import fidelity, motion
 from dragcore.localmove import ideal_move
 from dragcore.protocol import TRAINABLE_ROWS, adapt
-from dragcore.report import to_uint8
+from stylegan.imageops import to_uint8
 
 AMPLITUDES = (0.03, 0.06, 0.09, 0.12)   # move length / image size, one move of each per face
 REFERENCE = ("no edit", "ideal local move")
@@ -85,7 +85,7 @@ def fit(gen, latent, target, rows, code, steps, lr):
 
 def score(start, result, target, point, goal):
     """The row of one result: moved (flow), reached, colour cast, far field."""
-    a, b = to_uint8(start), to_uint8(result)
+    a, b = to_uint8(start)[0], to_uint8(result)[0]
     moved = motion.measure(a, b, [point], [goal])[0]["moved_fraction"]
     gap = (start - target).abs().mean().item()
     return dict(moved=moved, reached=1 - (result - target).abs().mean().item() / gap,

@@ -30,7 +30,7 @@ from benchmarks.report import write
 from dragcore import adapt, tracking
 from dragcore.features import resize_to_image
 from dragcore.localmove import ideal_move
-from dragcore.report import to_uint8
+from stylegan.imageops import to_uint8
 
 TRACKERS = ("features", "discriminative", "flow")
 
@@ -89,7 +89,7 @@ def run_case(gen, latent, rng, args, with_distractor):
     sigma = args.sigma
     F_now = ideal_move(F, [handle], [target], sigma)
     F_now = F_now + torch.from_numpy(rng.standard_normal(F_now.shape)).to(F_now) * args.drift * float(F.std())
-    start, current = to_uint8(img), to_uint8(ideal_move(img, [handle], [target], sigma))
+    start, current = to_uint8(img)[0], to_uint8(ideal_move(img, [handle], [target], sigma))[0]
     view = session_view(F, handle, target, gen.resolution, gen.feature_res, start, current)
     went = where_it_went(distractor, handle, target, shape, sigma)
     out = {}

@@ -7,8 +7,8 @@ bad input, and its subclass `MotionError` from the motion measure; a precision t
 (stylegan's PrecisionError) and a bad seed are reported as DragInputError too."""
 from .errors import DragInputError, MotionError
 from .protocol import DCGANAdapter, StyleGANAdapter, adapt, default_feature_res, generator_kind
-from .report import DragResult, to_uint8
+from .report import DragResult
 from .session import DragSession, StepResult
 
 __all__ = ["DragInputError", "MotionError", "DCGANAdapter", "StyleGANAdapter", "adapt", "default_feature_res", "generator_kind",
-           "DragResult", "DragSession", "StepResult", "to_uint8"]
+           "DragResult", "DragSession", "StepResult"]

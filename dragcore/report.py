@@ -38,11 +38,6 @@ MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested 
 HELD_BELOW = 1.0    # px: a point asking for a shorter move is held in place, not counted as reached or missed
 
 
-def to_uint8(img):
-    """The one image of a generator's [1, 3, H, W] output -> HxWx3 uint8 (stylegan.imageops.to_uint8)."""
-    return imageops.to_uint8(img[0])
-
-
 @dataclass(frozen=True)
 class DragResult:
     """One drag's outcome. Points are [[x, y], ...] in image px; per-point lists follow the points."""
@@ -118,7 +113,7 @@ class Reporter:
         start image, when the caller gave it)."""
         s = self.session
         if latent is not None:
-            return to_uint8(s.render(latent))
+            return imageops.to_uint8(s.render(latent))[0]
         steps, latent = s.snapshot()
         if steps == 0 and self._start_image is not None:
             return self._start_image
@@ -135,7 +130,7 @@ class Reporter:
 
     def _render(self, steps, latent):
         image, feat = self.session.render_and_features(latent)   # F too: the final tracking reads it
-        image = to_uint8(image)
+        image = imageops.to_uint8(image)[0]
         image.flags.writeable = False
         self._preview = (steps, image, feat)
 

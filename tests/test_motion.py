@@ -8,7 +8,7 @@ import checkpoints
 from dragcore import motion, report
 from dragcore.motion import MotionError
 from dragcore.protocol import adapt
-from dragcore.report import to_uint8
+from stylegan.imageops import to_uint8
 from draggan import DragGANSession
 from freedrag import FreeDragSession
 from drag_testing import drag_model
@@ -22,7 +22,7 @@ def faces():
     G = drag_model()
     gen = adapt(G, "cpu")
     with torch.no_grad():
-        return [to_uint8(gen.image(gen.latent_init(s, 0.7, "w+"))) for s in (2000, 2001, 2002)]
+        return [to_uint8(gen.image(gen.latent_init(s, 0.7, "w+")))[0] for s in (2000, 2001, 2002)]
 
 
 @pytest.mark.parametrize("vector,sigma", [((3.0, 0.0), 6.0), ((-2.0, 4.0), 8.0), ((5.0, -5.0), 10.0), ((1.0, 1.0), 6.0)])

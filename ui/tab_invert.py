@@ -13,7 +13,7 @@ import torch
 import checkpoints
 import latent
 import limits
-from dragcore import to_uint8
+from stylegan.imageops import to_uint8
 from latent.align import Layout, align, paste_back
 from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, load_photo
 from ui import draw, run_control
@@ -47,13 +47,13 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
         r = latent.invert(G, target, *steps, progress=step)
     except run_control.Stopped:
         return gr.skip(), gr.skip(), gr.skip(), f"Inversion stopped by you at {where[0]}."
-    image = to_uint8(r["reconstruction"])
+    image = to_uint8(r["reconstruction"])[0]
     inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=image,
                photo=None if alignment is None else dict(photo=np.asarray(photo), alignment=alignment, reference=image))
     p = r["psnr"]
     md = (f"PSNR: W {p['w']:.1f} dB · W+ {p['w+']:.1f} dB" + (f" · W+ + PTI {p['pti']:.1f} dB" if "pti" in p else "")
           + f" · {r['seconds']:.0f} s · loss: {r['loss']}" + (f"\n\n{note}" if note else ""))
-    return inv, draw.render(to_uint8(r["target"])), draw.render(image), md
+    return inv, draw.render(to_uint8(r["target"])[0]), draw.render(image), md
 
 
 def align_to(G, model_id, photo):
