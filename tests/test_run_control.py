@@ -41,7 +41,7 @@ def status_of(job, timeout=120):
 
 
 def test_one_run_per_session_and_stop_reaches_it(srv):
-    """a second run in a session is refused with one sentence; Stop then stops the first one."""
+    """A second run in a session is refused with one sentence; Stop then stops the first one."""
     c = session(srv)
     long = c.submit(**steps_kw(300), api_name="/compare")
     wait_running(long)
@@ -56,7 +56,7 @@ def test_one_run_per_session_and_stop_reaches_it(srv):
 
 
 def test_stop_reaches_running_and_queued_runs(srv):
-    """six sessions start 1000-step compares (two compute, four wait in the queue) and all press Stop:
+    """Six sessions start 1000-step compares (two compute, four wait in the queue) and all press Stop:
     the running ones stop within a step, the queued ones never start."""
     clients = [session(srv, seed=s) for s in range(6)]
     jobs = [c.submit(**steps_kw(1000), api_name="/compare") for c in clients]
@@ -79,7 +79,7 @@ def test_stop_reaches_running_and_queued_runs(srv):
 
 
 def test_a_replay_into_a_running_compare_is_refused(srv):
-    """a replay during a compare is refused; the compare's export records its own seed and points."""
+    """A replay during a compare is refused; the compare's export records its own seed and points."""
     c = session(srv, seed=77)
     long = c.submit(**steps_kw(150), api_name="/compare")
     wait_running(long)
@@ -118,7 +118,7 @@ def test_new_image_during_a_drag_is_not_written_over(srv):
 
 
 def test_one_users_queue_does_not_hold_another(srv):
-    """one session enqueues six 300-step compares; another user's 3-step compare finishes while the
+    """One session enqueues six 300-step compares; another user's 3-step compare finishes while the
     one of them that runs is still running (the other five are refused the moment they reach a worker)."""
     a, b = session(srv), session(srv, seed=5)
     jobs = [a.submit(**steps_kw(300), api_name="/compare") for _ in range(6)]
@@ -141,7 +141,7 @@ def test_one_users_queue_does_not_hold_another(srv):
 
 
 def test_an_inversion_stops_between_steps(srv):
-    """a 500/500/500 inversion stops at the step Stop finds it; another user's New image meanwhile."""
+    """A 500/500/500 inversion stops at the step Stop finds it; another user's New image meanwhile."""
     import shutil
     shutil.copyfile(Path(__file__).parent / "data" / "astronaut_64.png", srv.tmp / "photo.png")   # a face: the tab aligns it
     c = Client(srv.url, verbose=False)
@@ -179,9 +179,10 @@ def test_exports_are_bounded_and_removed_on_exit(tmp_path):
     assert not roots[0].exists()
 
 
-@pytest.mark.parametrize("n", [3, pytest.param(12, marks=pytest.mark.slow)])
+@pytest.mark.slow   # ~40 s (its own app, 3-12 inversions): `-m slow`, and `python -m benchmarks.hostile`
+@pytest.mark.parametrize("n", [3, 12])
 def test_closed_sessions_give_their_memory_back(tmp_path, n):
-    """sessions invert (10/10/10 steps), send the photo to the Drag tab and close; the app's memory
+    """Sessions invert (10/10/10 steps), send the photo to the Drag tab and close; the app's memory
     comes back to within 100 MB of where it was (each held ~43 MB for good before: +170 MB for 4, +513
     MB for 12, so 3 sessions that leak as before would add ~130 MB and fail). The issue's 12 sessions run
     with `-m slow` and in `python -m benchmarks.hostile`."""
