@@ -9,6 +9,7 @@ The app's output is drained in a thread into the last `keep` lines, so its pipe 
 failed start reports what the app said. `free_port()` is the one way to pick a port."""
 import collections
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "stylegan" / "pretrained" / "faces64.safetensors"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"   # Debian's chromium: what drives the app in a browser
+
+
+def require_chromium():
+    """SystemExit with one line when Debian's chromium (and so a browser run) is not there."""
+    if not os.path.exists(CHROMIUM):
+        raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
 
 
 def free_port():

@@ -12,7 +12,6 @@ the face shows, and the machine's load (`--baseline DIR`: another checkout, alte
 benchmarks/results/first_image.{json,md}.
 """
 import os
-import shutil
 import statistics as st
 import subprocess
 import sys
@@ -21,13 +20,12 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks import cli
-from benchmarks.app_process import checkouts, free_port
+from benchmarks.app_process import CHROMIUM, checkouts, free_port, require_chromium
 from benchmarks.profile_edit import process_cpu
 from benchmarks.report import write
 from ui.drag_image import HINT
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def one_run(timeout=120, root=ROOT):
@@ -77,8 +75,7 @@ def main(argv=None):
     ap.add_argument("--baseline", default=None, help="another checkout (e.g. an older commit's) timed the same way "
                     "in the same run, alternating with this one")
     a = ap.parse_args(argv)
-    if not os.path.exists(CHROMIUM):
-        raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
+    require_chromium()
     apps = checkouts(a.baseline)
     rows = []
     for i in range(a.runs):

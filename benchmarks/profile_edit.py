@@ -27,7 +27,6 @@ import functools
 import json
 import os
 import runpy
-import shutil
 import statistics as st
 import subprocess
 import sys
@@ -36,7 +35,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PARTS = ["inputs (Gradio)", "sessions setup", "step", "tracking", "sync", "preview render", "overlay drawing",
@@ -314,6 +312,7 @@ def run_edits(a, root, label):
     """The app of checkout `root` with timers, one browser, `a.edits` edits per engine; the rows."""
     from playwright.sync_api import sync_playwright
     import tempfile
+    from benchmarks.app_process import CHROMIUM
     timers_json = os.path.join(tempfile.mkdtemp(prefix="profile_edit_"), "timers.json")
     proc, url = start_app(timers_json, ["--model", a.model] if a.model else [], threads=a.app_threads, root=root)
     rows = []
@@ -346,7 +345,7 @@ def main(argv=None):
         rest = argv[3:]
         return serve(argv[1], rest[1:] if rest[:1] == ["--"] else rest, Path(argv[2]))
     from benchmarks import cli
-    from benchmarks.app_process import checkouts
+    from benchmarks.app_process import checkouts, require_chromium
     from benchmarks.report import write
     ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--app-threads", type=int, default=None, help="the app's OMP_NUM_THREADS (default: unset)")
@@ -357,8 +356,7 @@ def main(argv=None):
     ap.add_argument("--baseline", default=None, help="another checkout (e.g. a `git worktree` of an older "
                     "commit) whose app is profiled the same way in the same run, first")
     a = ap.parse_args(argv)
-    if not os.path.exists(CHROMIUM):
-        raise SystemExit("needs Debian's chromium (apt-get install chromium) and playwright (requirements-test.txt)")
+    require_chromium()
     apps = checkouts(a.baseline)
     rows = [r for label, root in apps for r in run_edits(a, root, label)]
     lines = [f"Where one app edit's time goes ({a.points}-point edit, the bundled model unless --model, "

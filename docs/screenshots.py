@@ -26,10 +26,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.app_process import AppProcess
+from benchmarks.app_process import CHROMIUM, AppProcess
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 MODEL = "faces-64-offline"   # the bundled model, by its registry id (as a new user sees it)

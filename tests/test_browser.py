@@ -14,7 +14,7 @@ from PIL import Image
 
 pytestmark = pytest.mark.integration   # a real browser on the launched app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from benchmarks.app_process import CHROMIUM  # noqa: E402
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
