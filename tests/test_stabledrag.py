@@ -76,3 +76,15 @@ def test_without_confirm_the_trackers_claim_stands():
 def test_bad_confirm_is_one_clear_error():
     with pytest.raises(DragInputError, match="confirm must be one of none, flow"):
         StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(confirm="sift"), device="cpu")
+
+
+def test_confirm_flow_rejects_content_half_a_pixel_short(monkeypatch):
+    import stabledrag.engine as engine
+    s = StableDragSession(small_G(), [(20, 30)], [(28, 30)], StableDragConfig(seed=1, max_steps=60, stop_distance=0.5,
+                                                                                confirm="flow", precision="fp32"),
+                          device="cpu")
+    for short, rejected in ((0.8, 1), (0.3, 0)):   # where optical flow sees the content: this far before the target
+        monkeypatch.setattr(engine, "content_points", lambda *a, short=short: s.targets - torch.tensor([[short, 0.0]]))
+        s.handles, s.reached_all, s.rejected_arrivals = s.targets.clone(), True, 0
+        s._confirm_arrival()
+        assert s.rejected_arrivals == rejected and s.reached_all == (not rejected)
