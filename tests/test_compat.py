@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration   # a launched Gradio server
 def app():
     import gradio as gr
     from benchmarks.app_process import free_port
-    seen, deleted, release = {}, [], threading.Event()
+    seen, deleted, release, entered = {}, [], threading.Event(), threading.Event()
 
     def look(value):
         session, event_id, blocks = compat.handler_context()
@@ -25,6 +25,7 @@ def app():
         return json.dumps([session, event_id]), (value or 0) + 1
 
     def hold():
+        entered.set()
         release.wait(30)   # holds the one worker of "slow" while a second call waits in the queue
         return "held"
 
@@ -34,7 +35,7 @@ def app():
         gr.Button("look").click(look, [state], [out, state], api_name="look")
         gr.Button("hold").click(hold, None, [out], api_name="hold", concurrency_id="slow", concurrency_limit=1)
     demo.queue().launch(server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    yield dict(demo=demo, seen=seen, deleted=deleted, release=release)
+    yield dict(demo=demo, seen=seen, deleted=deleted, release=release, entered=entered)
     release.set()
     demo.close()
 
@@ -62,9 +63,8 @@ def test_waiting_events_by_concurrency_id(app):
     from gradio_client import Client
     a, b = (Client(app["demo"].local_url, verbose=False) for _ in range(2))
     first = a.submit(api_name="/hold")
+    assert app["entered"].wait(30)   # the first call holds the worker: it is no longer waiting
     deadline = time.perf_counter() + 30
-    while not compat.queued_events(app["demo"]) and time.perf_counter() < deadline:
-        time.sleep(0.05)
     second = b.submit(api_name="/hold")
     while not compat.waiting(app["demo"], "slow") and time.perf_counter() < deadline:
         time.sleep(0.05)
