@@ -92,6 +92,8 @@ def main(argv=None):
               "when it is ready)", flush=True)
     try:
         return launch(args, face)
+    except KeyboardInterrupt:   # Ctrl-C while the lab loads: the splash goes, no traceback
+        return 130
     finally:
         if face is not None:
             face.close()
@@ -140,11 +142,8 @@ def launch(args, face=None):
     middleware = [Middleware(m) for m in (sessions.Heartbeats, disk.Uploads, ug.KnownEvents)]
     if face is not None:
         face.close()   # the port released for Gradio: the page polls through the moment nobody answers
-    try:
-        demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
-                    max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware))
-    except KeyboardInterrupt:   # before the server was up: nothing of Gradio's to close
-        return 130
+    demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
+                max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware))
 
 
 if __name__ == "__main__":
