@@ -5,7 +5,9 @@ map: docs/architecture.md.
 
     python app.py [--model ID_OR_PATH] [--share] [--server-name 0.0.0.0] [--server-port 7860]
 
-Every endpoint has a name and named parameters for gradio_client: see docs/api.md.
+Every endpoint has a name and named parameters for gradio_client: see docs/api.md. Until Gradio and
+torch are imported (seconds), the port shows the model's first image (ui/splash.py): this module
+imports them lazily, in `build` and `launch`, so that page is up within a blink of the start.
 """
 import argparse
 import os

@@ -90,6 +90,7 @@ def test_splash_answers_503_and_keeps_the_launcher_waiting():
         body = e.value.read().decode()
         assert splash.STARTING in body and base64.b64encode(splash.SHIPPED.read_bytes()).decode() in body
         assert splash.start("127.0.0.1", face.port, splash.BUNDLED_ID) is None   # a taken port: no splash
+        assert splash.STARTING.encode() in splash.page(None) and b"<img" not in splash.page(None)   # no image yet
     finally:
         face.close()
     face.close()   # again: nothing
