@@ -76,6 +76,15 @@ def test_other_models_first_image_is_remembered_per_model_and_settings(tmp_path,
     assert splash.find(str(model)) is None
     splash.remember(str(model), dict(seed=3, psi=0.7, space="w+"), frame)
     assert np.array_equal(decode(splash.find(str(model))), frame)
+    splash.find(str(model))
+    png.write_bytes(b"not a png")                               # damaged: the page has no picture
+    face = splash.start("127.0.0.1", free_port(), str(model))
+    try:
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(f"http://127.0.0.1:{face.port}/", timeout=5)
+        assert b"<img" not in e.value.read()
+    finally:
+        face.close()
     os.utime(model, ns=(1, 1))                                  # a replaced file is another model
     assert splash.find(str(model)) is None
     assert splash.remember(splash.BUNDLED_ID, {}, frame) is None   # the bundled model's is shipped

@@ -124,6 +124,7 @@ let lost = null;
 async function poll() {{
   try {{
     const r = await fetch(location.href, {{cache: "no-store"}});
+    if (lost !== null) status.textContent = "{starting}";
     lost = null;
     if (r.ok && r.headers.get("{header}") !== "starting") {{ location.reload(); return; }}
   }} catch (e) {{   // the hand-over (no server for a moment), or the app stopped
@@ -200,7 +201,10 @@ def _handler(body):
 def start(host, port, model):
     """A Splash on (host, port) showing `model`'s first image; port None: the first free one from 7860
     (as Gradio would look). None when no port can be had: the app then starts as it would without it."""
-    body = page(find(model))
+    try:
+        body = page(find(model))
+    except ValueError:   # a damaged cache entry: the page without a picture
+        body = page(None)
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server_class = type("Server", (_Server,), dict(address_family=family))
