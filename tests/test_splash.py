@@ -40,8 +40,8 @@ def decode(png):
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
-def test_splash_imports_only_the_standard_library():
-    code = ("import sys, ui.splash; heavy = sorted(m for m in ('torch', 'gradio', 'numpy', 'PIL', 'limits', 'dragcore') "
+def test_splash_and_app_py_import_only_the_standard_library():
+    code = ("import sys, ui.splash, app; heavy = sorted(m for m in ('torch', 'gradio', 'numpy', 'PIL', 'limits', 'dragcore') "
             "if m in sys.modules); print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
