@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.app_process import BUNDLED, CHROMIUM, ROOT, AppProcess, free_port
+from benchmarks.app_process import BUNDLED, CHROMIUM, ROOT, AppProcess, free_port, wait_until_served
 from ui import splash
 
 # To make the shipped image anew (after a change of the bundled model or the tab's start settings):
@@ -90,6 +90,12 @@ def test_other_models_first_image_is_remembered_per_model_and_settings(tmp_path,
     assert splash.remember(splash.BUNDLED_ID, {}, frame) is None   # the bundled model's is shipped
 
 
+class _Running:
+    """An app process that is still running (what wait_until_served asks of it)."""
+    def poll(self):
+        return None
+
+
 def test_splash_answers_503_and_keeps_the_launcher_waiting():
     face = splash.start("127.0.0.1", free_port(), splash.BUNDLED_ID)
     try:
@@ -98,6 +104,8 @@ def test_splash_answers_503_and_keeps_the_launcher_waiting():
         assert e.value.code == 503 and e.value.headers[splash.HEADER] == "starting"
         body = e.value.read().decode()
         assert splash.STARTING in body and base64.b64encode(splash.SHIPPED.read_bytes()).decode() in body
+        with pytest.raises(RuntimeError, match="did not answer"):   # the tests' launcher waits for the app itself
+            wait_until_served(f"http://127.0.0.1:{face.port}/", _Running(), timeout=0.5, poll=0.1)
         assert splash.start("127.0.0.1", face.port, splash.BUNDLED_ID) is None   # a taken port: no splash
         assert splash.STARTING.encode() in splash.page(None) and b"<img" not in splash.page(None)   # no image yet
     finally:
