@@ -22,8 +22,9 @@ from benchmarks.app_process import BUNDLED, CHROMIUM, ROOT, AppProcess, free_por
 from ui import splash
 
 # To make the shipped image anew (after a change of the bundled model or the tab's start settings):
-#   python -c "import io; from PIL import Image; from tests.test_splash import rendered_first; b = io.BytesIO();
-#              Image.fromarray(rendered_first()).save(b, format='png'); open('ui/first_image_faces64.png', 'wb').write(b.getvalue())"
+#   python -c "import io; from PIL import Image; from tests.test_splash import rendered_first, splash;
+#     b = io.BytesIO(); Image.fromarray(rendered_first()).save(b, format='png');
+#     splash.SHIPPED.write_bytes(b.getvalue())"
 
 
 def rendered_first():
@@ -41,8 +42,8 @@ def decode(png):
 
 
 def test_splash_and_app_py_import_only_the_standard_library():
-    code = ("import sys, ui.splash, app; heavy = sorted(m for m in ('torch', 'gradio', 'numpy', 'PIL', 'limits', 'dragcore') "
-            "if m in sys.modules); print(','.join(heavy))")
+    code = ("import sys, ui.splash, app; heavy = sorted(m for m in ('torch', 'gradio', 'numpy', 'PIL', 'limits', "
+            "'dragcore') if m in sys.modules); print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
