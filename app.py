@@ -5,25 +5,26 @@ map: docs/architecture.md.
 
     python app.py [--model ID_OR_PATH] [--share] [--server-name 0.0.0.0] [--server-port 7860]
 
-Every endpoint has a name and named parameters for gradio_client: see docs/api.md.
+Every endpoint has a name and named parameters for gradio_client: see docs/api.md. Until Gradio and
+torch are imported (seconds), the port shows the model's first image (ui/splash.py): this module
+imports them lazily, in `build` and `launch`, so that page is up within a blink of the start.
 """
 import argparse
+import os
 import sys
 import time
 
-import gradio as gr
-
-import checkpoints
-import limits
-from drags.engines import ENGINES
-from ui import guard as ug
-from ui import disk, run_control, scratch, sessions, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent, warmup
-from ui.context import DEFAULT, STORE
-from ui.drag_image import new_image
-from ui.state import DragState
+from ui import splash   # the standard library only: the first face is served before Gradio and torch load
 
 
 def build():
+    import gradio as gr
+
+    from drags.engines import ENGINES
+    from ui import guard as ug
+    from ui import run_control, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent, warmup
+    from ui.drag_image import new_image
+    from ui.state import DragState
     # uploads (photos, edits, models) older than a day are deleted every hour
     with gr.Blocks(title="Latent Lab", delete_cache=(3600, 86400)) as demo:
         names = ", ".join(f"**{e.label}**" for e in ENGINES.values())
@@ -56,15 +57,24 @@ def parse_args(argv=None):
     ap.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: "
                     "$LATENTLAB_DEFAULT_MODEL, else the bundled offline model)")
     ap.add_argument("--share", action="store_true", help="create a public gradio.live link")
-    ap.add_argument("--server-name", default="127.0.0.1")
-    ap.add_argument("--server-port", type=int, default=None)
-    return ap.parse_args(argv)
+    # a Hugging Face Space runs `python app.py` with GRADIO_SERVER_NAME=0.0.0.0 and GRADIO_SERVER_PORT=7860
+    ap.add_argument("--server-name", default=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+                    help="default: $GRADIO_SERVER_NAME, else 127.0.0.1")
+    ap.add_argument("--server-port", type=int, default=None, help="default: $GRADIO_SERVER_PORT, else the first "
+                    "free port from 7860")
+    args = ap.parse_args(argv)
+    if args.server_port is None and os.environ.get("GRADIO_SERVER_PORT", "").strip():
+        try:
+            args.server_port = int(os.environ["GRADIO_SERVER_PORT"])
+        except ValueError:
+            ap.error(f"GRADIO_SERVER_PORT={os.environ['GRADIO_SERVER_PORT'][:20]!r} is not a port number")
+    return args
 
 
 def check_environment():
     """The operator's environment variables, checked at start (LimitError naming the variable):
     every number of limits.SETTINGS, and the folders the app reads or writes."""
-    import os
+    import limits
     limits.check_settings()
     presets = os.environ.get("LATENTLAB_PRESETS_DIR")
     if presets and not os.path.isdir(presets):
@@ -75,7 +85,29 @@ def check_environment():
 
 
 def main(argv=None):
+    """`python app.py`: the splash (ui.splash) on the app's port first, then the lab replaces it."""
     args = parse_args(argv)
+    face = splash.start(args.server_name, args.server_port, splash.model_named(args.model))
+    if face is not None:
+        args.server_port = face.port   # Gradio binds where the splash was
+        print(f"Latent Lab is starting at http://{args.server_name}:{face.port}/ (the page turns into the app "
+              "when it is ready)", flush=True)
+    try:
+        return launch(args, face)
+    except KeyboardInterrupt:   # Ctrl-C while the lab loads: the splash goes, no traceback
+        return 130
+    finally:
+        if face is not None:
+            face.close()
+
+
+def launch(args, face=None):
+    """Check the settings, load the model, build and launch (`face`, the splash, closed right before)."""
+    import checkpoints
+    import limits
+    from ui import disk, scratch, sessions
+    from ui import guard as ug
+    from ui.context import DEFAULT, STORE
     try:
         check_environment()   # operator environment variables: one line naming the bad one
     except limits.LimitError as e:
@@ -110,11 +142,10 @@ def main(argv=None):
     from starlette.middleware import Middleware
     # ASGI middleware (a public hook of launch): heartbeats seen, the upload cap, unknown fn_index
     middleware = [Middleware(m) for m in (sessions.Heartbeats, disk.Uploads, ug.KnownEvents)]
-    try:
-        demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
-                    max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware))
-    except KeyboardInterrupt:   # before the server was up: nothing of Gradio's to close
-        return 130
+    if face is not None:
+        face.close()   # the port released for Gradio: the page polls through the moment nobody answers
+    demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
+                max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware))
 
 
 if __name__ == "__main__":

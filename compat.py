@@ -15,7 +15,8 @@ Gradio (`ui/`):
 - `state_holder`, `session_ids`, `forget_session`: per-session state (`app.state_holder`, Gradio's
   caches and streams);
 - `upload_folder`: where Gradio keeps uploads; `EditorData`, `NamedString`: the data classes that
-  ui.guard's checked components subclass or return.
+  ui.guard's checked components subclass or return;
+- `skip_stub_files`: no typing stub written for our component subclasses (`gradio.component_meta`).
 
 huggingface_hub (`hubguard`): `hub_request_hook` (its own request hook, kept when `hubguard` installs
 a client with ours), `set_hub_client_factory`.
@@ -142,6 +143,25 @@ def named_string(path):
     """The str subclass Gradio hands a `filepath` File handler."""
     from gradio.utils import NamedString
     return NamedString(path)
+
+
+def skip_stub_files(prefix):
+    """From now on, Gradio writes no typing stub (`.pyi`) for the component subclasses of modules whose
+    name starts with `prefix`. Gradio's ComponentMeta writes one next to the source file of every
+    component subclass it creates (`gradio.component_meta.create_or_modify_pyi`: that file parsed
+    twice and a template rendered per class): an editor's aid no running app reads, paid at every
+    start (ui.guard makes ten). Other classes keep Gradio's behaviour."""
+    from gradio import component_meta
+    real = component_meta.create_or_modify_pyi
+    prefixes = getattr(real, "skipped_prefixes", None)
+    if prefixes is None:
+        def create_or_modify_pyi(component_class, class_name, events):
+            if not str(getattr(component_class, "__module__", "")).startswith(tuple(prefixes)):
+                real(component_class, class_name, events)
+        prefixes = create_or_modify_pyi.skipped_prefixes = []
+        component_meta.create_or_modify_pyi = create_or_modify_pyi
+    if prefix not in prefixes:
+        prefixes.append(prefix)
 
 
 # ---- huggingface_hub ----------------------------------------------------------------------------

@@ -52,7 +52,9 @@ def bundled_model():
 
 
 def wait_until_served(url, proc, timeout, poll=0.3, output=None):
-    """Poll `url` until it answers; RuntimeError when `proc` exits first or `timeout` s pass."""
+    """Poll `url` until it answers 200; RuntimeError when `proc` exits first or `timeout` s pass. The
+    splash page that `python app.py` serves while it starts (ui.splash) answers 503 (an HTTPError,
+    so an OSError here): this waits for the app itself."""
     deadline = time.perf_counter() + timeout
     while True:
         if proc.poll() is not None:
@@ -70,10 +72,11 @@ def wait_until_served(url, proc, timeout, poll=0.3, output=None):
 
 class AppProcess:
     """`python app.py [--model MODEL] --server-port P` from `root` (default: this checkout), with
-    `extra_env` on top of the environment; `threads`: its OMP_NUM_THREADS (None: inherited)."""
+    `extra_env` on top of the environment; `threads`: its OMP_NUM_THREADS (None: inherited); `port`:
+    where it serves (default: a free one)."""
 
-    def __init__(self, model=None, extra_env=None, timeout=120, root=None, threads=1, keep=400, poll=0.3):
-        self.port = free_port()
+    def __init__(self, model=None, extra_env=None, timeout=120, root=None, threads=1, keep=400, poll=0.3, port=None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
         env.update(extra_env or {})

@@ -97,6 +97,17 @@ def test_files_and_data_classes():
     assert isinstance(s, str) and s == "/tmp/x.png" and type(s) is not str
 
 
+def test_component_subclasses_of_skipped_modules_get_no_stub_file(tmp_path, monkeypatch):
+    """Gradio writes a .pyi next to a component subclass's module; not for the prefixes skipped."""
+    import importlib
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("stubbed_here", "skipped_here"):
+        (tmp_path / f"{name}.py").write_text("import gradio as gr\n\n\nclass Box(gr.Textbox):\n    pass\n")
+    compat.skip_stub_files("skipped_")
+    importlib.import_module("stubbed_here"), importlib.import_module("skipped_here")
+    assert (tmp_path / "stubbed_here.pyi").is_file() and not (tmp_path / "skipped_here.pyi").exists()
+
+
 def test_hubguard_keeps_the_hubs_own_hook_in_its_client():
     import huggingface_hub
     import hubguard

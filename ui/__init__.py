@@ -7,5 +7,6 @@
 - Framework-free and unit-tested: state (the per-session chain of drags), drag_stream (drags as a
   stream of frames, the results tables), drag_settings (the settings fields from dragcore.config),
   export (edit JSON, GIF/MP4, latents), draw, mask, models, scratch, context, warmup (a first
-  drag's one-time costs, paid in the background after the first image).
+  drag's one-time costs, paid in the background after the first image), splash (the standard library
+  only: the first face on the app's port while Gradio and torch load).
 `app.py` builds the tabs and launches the server. See docs/architecture.md."""

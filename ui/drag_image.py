@@ -1,13 +1,15 @@
 """Drag tab handlers for the image and its points: New image, clicks, undo / clear points, Reset
 image, the mask editor's reset, and the model upload. Each takes the session's `DragState` and
 returns it."""
+import sys
+
 import gradio as gr
 import numpy as np
 
 import limits
 from dragcore import adapt, generator_kind
 from stylegan.imageops import to_uint8
-from ui import disk, drag_settings, draw, run_control
+from ui import disk, drag_settings, draw, run_control, splash
 from ui import guard as ug
 from ui.context import DEVICE, get_model
 from ui.models import UPLOAD, register_upload
@@ -15,6 +17,7 @@ from ui.state import DragState
 
 HINT = "Click a handle, then its target."
 PREPARING = "Preparing this page's image…"   # until the page's first New image has run (then HINT)
+FIRST_SEED = 3   # the seed the Drag tab opens with: an example face (the engines' default is dragcore.config's)
 
 
 def start_image(model_id, seed, psi, space, uploads):
@@ -44,6 +47,10 @@ def first_view(model_id, seed, psi, space):
         state, _ = start_image(model_id, seed, psi, space, None)
     except Exception:  # noqa: BLE001 - the page's own New image reports it
         return None
+    try:   # the next start's splash page shows it (ui.splash)
+        splash.remember(model_id, dict(seed=state.seed, psi=state.psi, space=state.space), state.image)
+    except OSError as e:
+        print(f"note: the first image is not kept for the next start's page: {e}", file=sys.stderr)
     return draw.render(state.image)
 
 

@@ -178,6 +178,9 @@ def _discard_uploads(payload):
             disk.discard(v.path)
 
 
+compat.skip_stub_files("ui.")   # Gradio would write ui/*.pyi at every start for the classes below
+
+
 def _named(base):
     class Named(base):
         is_template = True  # the browser draws Gradio's own `base` component

@@ -73,8 +73,7 @@ def build(state, uploads):
     `show_chain(event)`, which refreshes the chain's view after an event of another tab)."""
     with gr.Row(equal_height=True):
         model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=4)
-        # seed 3: an example face; the engines' default seed is dragcore.config's
-        seed = ug.Number(3, label="Seed", scale=1, min_width=90)
+        seed = ug.Number(drag_image.FIRST_SEED, label="Seed", scale=1, min_width=90)
         psi = ug.ranged("psi", config.DragConfig.psi, step=0.05, scale=2, min_width=160)
         space = ug.Radio(["w+", "w"], value=config.DragConfig.space, label="Latent space", scale=1, min_width=120)
         new_btn = gr.Button("New image", variant="primary", scale=1, min_width=110)
