@@ -6,7 +6,7 @@ import torch
 from dragcore import DragInputError, warpguard
 from dragcore.config import DragGANConfig
 from draggan.engine import DragGANSession
-from drag_testing import small_G
+from drag_testing import face_model, small_G
 from training.warp import with_warp
 
 
@@ -24,9 +24,11 @@ def test_jacobian_of_known_fields():
     u = torch.stack([0.3 * x, torch.zeros(h, w)], -1)[None]
     assert torch.allclose(warpguard.jacobian_det(torch.zeros(1, h, w, 2)), torch.ones(1, h - 2, w - 2))
     assert torch.allclose(warpguard.jacobian_det(u), torch.full((1, h - 2, w - 2), 0.7))
-    assert warpguard.fold_penalty(torch.tensor([0.5, 1.0, 2.0])) == 0
-    assert warpguard.fold_penalty(torch.tensor([-0.5])) == pytest.approx(1.0)
-    assert warpguard.fold_penalty(torch.tensor([3.0])) == pytest.approx(1.0)
+    assert warpguard.fold_penalty(torch.tensor([0.5, 1.0, 2.0]), floor=0.5) == 0
+    assert warpguard.fold_penalty(torch.tensor([-0.5]), floor=0.5) == pytest.approx(1.0)
+    assert warpguard.fold_penalty(torch.tensor([3.0]), floor=0.5) == pytest.approx(1.0)
+    f = warpguard.DET_FLOOR
+    assert warpguard.fold_penalty(torch.tensor([f, 1.0, 1 / f])) == 0 < warpguard.fold_penalty(torch.tensor([f - 0.1]))
 
 
 def test_a_drag_that_folds_without_the_guard_does_not_with_it(warped):
@@ -51,3 +53,24 @@ def test_off_by_default_and_inert_without_a_pathway(warped):
     assert not plain.guard.active       # no warp pathway (an official model): nothing to guard
     with pytest.raises(DragInputError, match="warp guard must be a non-negative number"):
         DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_guard=-1.0))
+
+
+def test_the_bundled_presets_keep_a_turn_from_folding():
+    """A calibration face's turn (seed 5002, the nose tip 6.4 px right; DragGAN's presets): unguarded its
+    field folds (det < 0: the tear the poster-edit grids show); with the presets' guard no part of the
+    picture is even magnified 2.5x in area (measured on the image's grid, finer than the guard's)."""
+    import checkpoints
+    from benchmarks.report import make_session
+    G = face_model()
+    preset = checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"]
+    assert preset["warp_guard"] > 0
+
+    def min_det(**over):
+        s = make_session("draggan", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]], {**preset, **over}, seed=5002, psi=0.7,
+                         max_steps=40)
+        while not s.done:
+            s.step()
+        u = G.synthesis.warp.field(s.latent[:, -1], 64, 64)   # on the image grid, finer than the guard reads
+        return float(warpguard.jacobian_det(u).min())
+    unguarded, guarded = min_det(warp_guard=0.0), min_det()
+    assert unguarded < 0 and guarded > 0.4
