@@ -74,3 +74,10 @@ def test_the_bundled_presets_keep_a_turn_from_folding():
         return float(warpguard.jacobian_det(u).min())
     unguarded, guarded = min_det(warp_guard=0.0), min_det()
     assert unguarded < 0 and guarded > 0.4
+
+
+def test_the_drag_cli_takes_the_guard_and_refuses_a_bad_one(capsys, tmp_path):
+    from drags import drag_cli
+    argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-guard", "-1"]
+    assert drag_cli.main(DragGANSession, argv=argv) == 2
+    assert "--warp-guard" in capsys.readouterr().err
