@@ -17,7 +17,9 @@ what the engine itself claims (tracked handle at the target) and what optical fl
 Beside the landmarks, every result reports what it changed that it should not have (dragcore.fidelity):
 colour cast (largest change of a channel's mean, /255) and far-field change (mean |change| farther than
 res/4 from every point, /255), and whether the engine's own arrival agrees with optical flow (the engine
-claims arrival exactly when the content moved at least half way). `--tracker` overrides the presets' tracker.
+claims arrival exactly when the content moved at least half way). `--tracker` overrides the presets' tracker;
+`--set draggan.warp_guard=10` (repeatable) one setting of one engine's presets, to compare a candidate
+preset on the calibration seeds before it is written (the reproduce line carries it).
 
 Reference rows on the same faces: **no edit** (the start detected against itself through a
 round trip: scores ~0, the detector's noise) and **ideal local move** (the start image warped so
@@ -158,11 +160,30 @@ def grid_png(path, start, images, seeds, scale=3, engines=tuple(ENGINES)):
     return path
 
 
+def overridden(ap, params, sets):
+    """The presets with each 'engine.setting=value' of `sets` applied (the value parsed as the setting's
+    kind); a malformed or unknown one is a one-line argparse error."""
+    params = {m: dict(p) for m, p in params.items()}
+    for o in sets:
+        key, eq, value = o.partition("=")
+        engine, dot, name = key.partition(".")
+        if not (eq and dot) or engine not in ENGINES or name not in config.names(config.CONFIGS[engine]):
+            ap.error(f"--set takes ENGINE.SETTING=VALUE with an engine of {list(ENGINES)} and one of its settings, got {o!r}")
+        kind = config.spec(name)["kind"]
+        try:
+            params.setdefault(engine, {})[name] = kind(value)
+        except ValueError:
+            ap.error(f"--set {o}: {value!r} is not a {kind.__name__}")
+    return params
+
+
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, seeds="1000-1011", seeds_help="held-out seeds, 'A-B' (never used by calibration)",
                     steps=200)
     ap.add_argument("--tracker", default=None, help="override the presets' tracker (features, flow, discriminative) "
                                                     "for every engine")
+    ap.add_argument("--set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
+                    help="override one setting of one engine's presets (repeatable), e.g. draggan.warp_guard=10")
     ap.add_argument("--mp-python", default=default_mp_python())
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines to run (default: all)")
     args = ap.parse_args(argv)
@@ -175,6 +196,7 @@ def main(argv=None):
     params = checkpoints.presets(args.model)
     if args.tracker:
         params = {m: dict(p, tracker=args.tracker) for m, p in params.items()}
+    params = overridden(ap, params, args.set)
     rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params, engines=engines)
     summary = summarise(rows, engines)
     res = G.img_resolution
@@ -185,6 +207,7 @@ def main(argv=None):
              "mediapipe face mesh on 256 px upscales.",
              f"Reproduce: `python -m benchmarks.poster_edits --model {args.model} --seeds {args.seeds} "
              f"--steps {args.steps}" + (f" --engines {args.engines}" if engines != tuple(ENGINES) else "")
+             + "".join(f" --set {o}" for o in args.set)
              + " --mp-python MP_VENV/bin/python`", "",
              f"Trackers: {trackers}. "
              "Colour cast and far-field change: medians, /255. Arrival agrees: share of results where the engine "

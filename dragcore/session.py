@@ -39,6 +39,7 @@ from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
 from .report import Reporter
+from .warpguard import WarpGuard
 from stylegan.device import pick_device
 from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
 
@@ -102,6 +103,7 @@ class DragSession:
         self._trainable = trainable.clone().requires_grad_(True)
         self._frozen = frozen.clone()
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
+        self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True))   # dragcore.warpguard
         with torch.no_grad():
             self.F0 = self._in_precision(self.gen.features, self.latent0)
         self.fixed = maskmod.FixedRegion(self.mask, self.mask_weight,   # the mask term, at the resolution F is read at
@@ -197,6 +199,9 @@ class DragSession:
         raise NotImplementedError
 
     def _adam_step(self, loss):
+        guard = self.guard(self._trainable)   # dragcore.warpguard: the deformation code kept from folding
+        if guard is not None:
+            loss = loss + guard
         self.optimizer.zero_grad(set_to_none=True)
         scale = self.precision.loss_scale  # fp16: keep tiny per-element gradients in range
         (loss * scale if scale != 1 else loss).backward()

@@ -90,6 +90,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--rows", type=int, default=None, help="trainable W+ rows (default: model preset, else 6)")
     p.add_argument("--feature-res", type=int, default=None,
                    help="the synthesis block whose features are supervised (default: model preset, else min(128, res/2))")
+    p.add_argument("--warp-guard", type=float, default=None,
+                   help="weight of the penalty that keeps a drag through a warp pathway from folding the picture "
+                        "(dragcore.warpguard; default: model preset, else 0, off)")
     p.add_argument("--mode", choices=MODES, default=C.mode,
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
@@ -198,7 +201,8 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
 
 def _drag(session_cls, args, engine_kwargs):
     method = session_cls.method
-    given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker)
+    given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker,
+                 warp_guard=args.warp_guard)
     if engine_kwargs:
         given.update(engine_kwargs(args))
     _check_args(args, given)

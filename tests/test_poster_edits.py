@@ -27,3 +27,17 @@ def test_unknown_engine_is_one_clear_error(capsys):
     with pytest.raises(SystemExit):
         poster_edits.main(["--engines", "draggan,stylegan", "--seeds", "1000-1000"])
     assert "--engines must be out of" in capsys.readouterr().err
+
+
+def test_set_overrides_one_engine_setting_and_refuses_bad_ones(capsys):
+    import argparse
+    ap = argparse.ArgumentParser()
+    params = {"draggan": {"lr": 0.01}, "freedrag": {"d": 3.0}}
+    out = poster_edits.overridden(ap, params, ["draggan.warp_guard=10", "freedrag.d=2"])
+    assert out == {"draggan": {"lr": 0.01, "warp_guard": 10.0}, "freedrag": {"d": 2.0}}
+    assert params["draggan"] == {"lr": 0.01}   # the presets themselves untouched
+    for bad, says in (("draggan.tau=0.4", "one of its settings"), ("warp_guard=1", "ENGINE.SETTING=VALUE"),
+                      ("draggan.lr=fast", "is not a float")):
+        with pytest.raises(SystemExit):
+            poster_edits.overridden(ap, params, [bad])
+        assert says in capsys.readouterr().err

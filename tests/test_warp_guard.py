@@ -1,0 +1,83 @@
+"""The warp guard (dragcore.warpguard): a drag through the warp pathway that folds the picture without it
+stays unfolded with it, and still moves the content; off, and on models without a pathway, it does nothing."""
+import pytest
+import torch
+
+from dragcore import DragInputError, warpguard
+from dragcore.config import DragGANConfig
+from draggan.engine import DragGANSession
+from drag_testing import face_model, small_G
+from training.warp import with_warp
+
+
+@pytest.fixture(scope="module")
+def warped():
+    """small_G with a warp pathway after its 16 px stage (4 x 4 bumps)."""
+    return with_warp(small_G(), res=16, grid=4, gain=1.0)
+
+
+def test_jacobian_of_known_fields():
+    """u = 0: det 1; u = a x (a stretch along x): det 1 - a; penalty zero inside [floor, 1 / floor] only."""
+    h = w = 8
+    g = (torch.arange(w, dtype=torch.float32) + 0.5) * 2 / w - 1
+    x = g[None, :].expand(h, w)
+    u = torch.stack([0.3 * x, torch.zeros(h, w)], -1)[None]
+    assert torch.allclose(warpguard.jacobian_det(torch.zeros(1, h, w, 2)), torch.ones(1, h - 2, w - 2))
+    assert torch.allclose(warpguard.jacobian_det(u), torch.full((1, h - 2, w - 2), 0.7))
+    assert warpguard.fold_penalty(torch.tensor([0.5, 1.0, 2.0]), floor=0.5) == 0
+    assert warpguard.fold_penalty(torch.tensor([-0.5]), floor=0.5) == pytest.approx(1.0)
+    assert warpguard.fold_penalty(torch.tensor([3.0]), floor=0.5) == pytest.approx(1.0)
+    f = warpguard.DET_FLOOR
+    assert warpguard.fold_penalty(torch.tensor([f, 1.0, 1 / f])) == 0 < warpguard.fold_penalty(torch.tensor([f - 0.1]))
+
+
+def test_a_drag_that_folds_without_the_guard_does_not_with_it(warped):
+    """The same long, fast drag through the code alone: its field folds (det < 0) unguarded; guarded, it
+    does not, and the content still moves most of the way (optical flow)."""
+    def run(weight):
+        s = DragGANSession(warped, [[28, 32]], [[40, 32]],
+                           DragGANConfig(seed=2, max_steps=17, rows=0, lr=0.05, warp_guard=weight))
+        while not s.done:
+            s.step()
+        return s, float(warpguard.jacobian_det(warped.synthesis.warp.field(s.latent[:, -1], 16, 16)).min())
+    _, det0 = run(0.0)
+    guarded, det1 = run(10.0)
+    assert det0 < 0 < det1
+    assert guarded.report.result().moved_fraction[0] > 0.5   # optical flow: the content still came
+
+
+def test_off_by_default_and_inert_without_a_pathway(warped):
+    s = DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, rows=0))
+    assert not s.guard.active and s.guard(s._trainable) is None
+    plain = DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, warp_guard=10.0))
+    assert not plain.guard.active       # no warp pathway (an official model): nothing to guard
+    with pytest.raises(DragInputError, match="warp guard must be a non-negative number"):
+        DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_guard=-1.0))
+
+
+def test_the_bundled_presets_keep_a_turn_from_folding():
+    """A calibration face's turn (seed 5002, the nose tip 6.4 px right; DragGAN's presets): unguarded its
+    field folds (det < 0: the tear the poster-edit grids show); with the presets' guard no part of the
+    picture is even magnified 2.5x in area (measured on the image's grid, finer than the guard's)."""
+    import checkpoints
+    from benchmarks.report import make_session
+    G = face_model()
+    preset = checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"]
+    assert preset["warp_guard"] > 0
+
+    def min_det(**over):
+        s = make_session("draggan", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]], {**preset, **over}, seed=5002, psi=0.7,
+                         max_steps=40)
+        while not s.done:
+            s.step()
+        u = G.synthesis.warp.field(s.latent[:, -1], 64, 64)   # on the image grid, finer than the guard reads
+        return float(warpguard.jacobian_det(u).min())
+    unguarded, guarded = min_det(warp_guard=0.0), min_det()
+    assert unguarded < 0 and guarded > 0.4
+
+
+def test_the_drag_cli_takes_the_guard_and_refuses_a_bad_one(capsys, tmp_path):
+    from drags import drag_cli
+    argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-guard", "-1"]
+    assert drag_cli.main(DragGANSession, argv=argv) == 2
+    assert "--warp-guard" in capsys.readouterr().err
