@@ -19,6 +19,10 @@ same clock as the server:
     handler starts -> it ends      computing + held by Gradio (computing_s, held_s)
     handler ends -> final image    transport out, the browser fetches and shows the image (transport_out_s)
 
+The app shows the final image as soon as the steps end ("done. Measuring what moved…") and the
+report's verdict (the table) after it: `verdict_s` is the click to that verdict, `wall_s` the click
+to the final image.
+
 Printed per edit and as medians over `--edits` edits of each engine; CPU time of the app process
 and the machine's load are printed with every wall figure (the machine may be shared). Writes
 benchmarks/results/profile_edit.{json,md}.
@@ -166,18 +170,21 @@ def serve(path, app_args, root=ROOT):
 # In the page: the click on a drag button and the first load of a result image after the status says
 # "done." (or the "done." itself when the image did not change), on the server's clock (Date.now()).
 WATCH = """() => {
-  const w = window.__edit = {click: null, running: false, done: null, image: null};
+  const w = window.__edit = {click: null, running: false, done: null, image: null, verdict: null};
   document.addEventListener('pointerdown', e => {
-    if (e.target.closest('button[id^="btn-"]')) Object.assign(w, {click: Date.now(), running: false, done: null, image: null});
+    if (e.target.closest('button[id^="btn-"]')) Object.assign(w, {click: Date.now(), running: false, done: null, image: null, verdict: null});
   }, true);
   document.addEventListener('load', e => {
     if (w.done !== null && w.image === null && e.target.closest && e.target.closest('[id^="out-"]')) w.image = Date.now();
   }, true);
   new MutationObserver(() => {
     const s = document.querySelector('#drag-status');
-    if (w.click === null || w.done !== null || !s) return;
-    if (!s.innerText.includes('done.')) w.running = true;   // the run's first frame replaced the last status
-    else if (w.running) w.done = Date.now();
+    if (w.click === null || w.verdict !== null || !s) return;
+    const text = s.innerText;
+    if (!text.includes('done.')) { w.running = true; return; }   // the run's first frame replaced the last status
+    if (!w.running) return;
+    if (w.done === null) w.done = Date.now();
+    if (!text.includes('Measuring what moved')) w.verdict = Date.now();   // the report's verdict follows the final image
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
@@ -226,6 +233,7 @@ def timed_edit(page, method, timeout=120_000):
     page.wait_for_function("() => window.__edit.done !== null", timeout=timeout)
     page.wait_for_function("() => window.__edit.image !== null || Date.now() - window.__edit.done > 1500",
                            timeout=timeout)
+    page.wait_for_function("() => window.__edit.verdict !== null", timeout=timeout)
     marks = page.evaluate("() => window.__edit")
     shown = marks["image"] if marks["image"] is not None else marks["done"]
     return (shown - marks["click"]) / 1000, marks
@@ -296,7 +304,7 @@ def profile_one(page, method, timers_json, points):
     h = d["handler"]
     row = dict(method=method, points=len(points), wall_s=round(wall, 3), cpu_s=round(d["cpu_s"], 3), load=load(),
                queue_in_s=round(h["start"] - marks["click"] / 1000, 3),
-               computing_s=round(h["computing"], 3), held_s=round(h["held"], 3), frames=h["frames"],
+               verdict_s=round((marks["verdict"] - marks["click"]) / 1000, 3), computing_s=round(h["computing"], 3), held_s=round(h["held"], 3), frames=h["frames"],
                transport_out_s=round((marks["image"] or marks["done"]) / 1000 - h["end"], 3))
     for name in PARTS:
         sec, calls = d["parts"].get(name, (0.0, 0))
@@ -335,7 +343,7 @@ def run_edits(a, root, label):
     return rows
 
 
-COLS = ["wall_s", "cpu_s", "queue_in_s", "computing_s", "held_s", "transport_out_s", *PARTS]
+COLS = ["wall_s", "verdict_s", "cpu_s", "queue_in_s", "computing_s", "held_s", "transport_out_s", *PARTS]
 
 
 def main(argv=None):

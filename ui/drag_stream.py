@@ -7,6 +7,8 @@ in a thread of their own (`Stepper`): previews are rendered beside the steps, at
 `PREVIEW_SECONDS` (time-based, as often as a person follows them) and spaced further when a frame
 costs more (at most `PREVIEW_SHARE` of the time on frames: a busy machine shows fewer), and while
 one is drawn, encoded and sent the steps go on.
+The final images are handed out as soon as the steps end, before the report (optical flow,
+fidelity) measures them: the user sees the result while its verdict is computed.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
@@ -32,6 +34,7 @@ class Frame:
     images: dict                      # method -> HxWx3 uint8
     status: str
     results: dict = field(default_factory=dict)   # method -> ui.state.EngineRun, on the last frame
+    final: bool = False   # the images are the drag's final ones (the last two frames: before and with the results)
 
 
 def _line(sessions):
@@ -88,13 +91,17 @@ def stream(sessions, interval=PREVIEW_SECONDS):
     """Step every session (in a `Stepper` thread) until all are done; yield a Frame at the start,
     then at most one every `interval` seconds while they step (a preview of each session's current
     latent, rendered here, beside the steps), spaced so that a frame's cost (its render and what the
-    consumer does with it before asking for the next) is at most PREVIEW_SHARE of the time, and the
-    last one with the results."""
+    consumer does with it before asking for the next) is at most PREVIEW_SHARE of the time; then the
+    final images as soon as the steps end (`final`, before the report measures them), and last the
+    same images with the results.
+
+    The steps start before the first frame is handed out: sending it (drawing, encoding, the
+    transport) never delays them."""
     frames = {m: [s.report.preview()] for m, s in sessions.items()}
-    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
     stepper = Stepper(sessions)
     stepper.start()
     try:
+        yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
         shown, wait = _steps(sessions), interval
         while not stepper.finished.wait(wait):
             if _steps(sessions) == shown:
@@ -109,12 +116,13 @@ def stream(sessions, interval=PREVIEW_SECONDS):
     finally:
         stepper.halt()
     stepper.check()
-    results = {}
     for m, s in sessions.items():
         s.sync()
         frames[m].append(s.report.preview())
-        results[m] = EngineRun(s.report.result(), image=frames[m][-1], frames=frames[m], latent=s.latent.detach().cpu())
-    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), results)
+    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), final=True)
+    results = {m: EngineRun(s.report.result(), image=frames[m][-1], frames=frames[m], latent=s.latent.detach().cpu())
+               for m, s in sessions.items()}
+    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), results, final=True)
 
 
 def _fraction(f):
