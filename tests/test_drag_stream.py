@@ -54,6 +54,23 @@ def test_steps_start_before_the_first_frame_and_the_final_image_precedes_the_rep
         assert run.result.steps == own.steps and torch.equal(run.latent, own.latent.cpu()), cls.method
 
 
+def test_a_preview_the_step_thread_rendered_is_shown_without_a_second_render():
+    G = tiny_G()
+    s = _sessions(G, 10)["draggan"]
+    renders = []
+    own = s.render_and_features
+    s.render_and_features = lambda latent: renders.append(1) or own(latent)   # counts the generator passes
+    s.step(), s.step()
+    by_tracker = s.report.preview()   # what a content tracker's flow renders at this step
+    assert len(renders) == 1
+    image, step = drag_stream._fresh(s, seen=0)
+    assert image is by_tracker and step == 2 and len(renders) == 1   # newer than shown: no second render
+    s.step()
+    image, step = drag_stream._fresh(s, seen=2)   # nothing newer rendered: one render of the current latent
+    assert step == 3 and len(renders) == 2 and image is s.report.latest()[1] and image is not by_tracker
+    assert drag_stream._fresh(s, seen=3) == (image, 3) and len(renders) == 2
+
+
 def test_closing_the_stream_stops_the_steps():
     G = tiny_G()
     sessions = _sessions(G, 10_000)
