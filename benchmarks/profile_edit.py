@@ -6,7 +6,8 @@ is split into what the server did and what was left to the queue and the transpo
 
 The app runs in its own process with timers put around the functions an edit passes through (the
 app's code is not changed: `serve` wraps them, then runs app.py): Gradio's inputs and outputs, the
-sessions' setup, the engine's steps (and the tracker's share of them), the preview renders, the
+sessions' setup, the engine's steps (and the tracker's share of them), the previews (`preview render`:
+every call, a cached one too; `renders`: the generator passes really run, a tracker's too), the
 overlay drawing, Gradio's image encoding, the final report (optical flow, fidelity), the GIF frames
 and the chain view that follows the drag. Each part is its wall time summed over its calls; parts
 run in different threads at once (the steps go on while a preview is drawn and sent), so they do not
@@ -41,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PARTS = ["inputs (Gradio)", "sessions setup", "step", "tracking", "sync", "preview render", "overlay drawing",
+PARTS = ["inputs (Gradio)", "sessions setup", "step", "tracking", "sync", "preview render", "renders", "overlay drawing",
          "image encoding (Gradio)", "outputs (Gradio)", "final report", "GIF frames", "chain view"]
 
 
@@ -145,6 +146,7 @@ def install(path):
             t.wrap(cls, "sync", "sync")
     t.wrap(drag_handlers, "make_sessions", "sessions setup")
     t.wrap(report.Reporter, "preview", "preview render")
+    t.wrap(session.DragSession, "render_and_features", "renders")   # the generator passes a preview really runs
     t.wrap(report.Reporter, "result", "final report")
     t.wrap(draw, "render", "overlay drawing")
     t.wrap(processing_utils, "save_pil_to_cache", "image encoding (Gradio)")
