@@ -43,7 +43,9 @@ def test_steps_start_before_the_first_frame_and_the_final_image_precedes_the_rep
         own.run()
         gen = drag_stream.stream(sessions, interval=0.01)
         first = next(gen)
-        time.sleep(0.3)   # the consumer is still sending the first frame: the steps already go on
+        deadline = time.monotonic() + 20   # the consumer is still sending the first frame: the steps already go on
+        while sessions["s"].steps == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert sessions["s"].steps > 0, cls.method
         frames = [first, *gen]
         final, last = frames[-2], frames[-1]
