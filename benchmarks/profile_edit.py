@@ -6,7 +6,8 @@ is split into what the server did and what was left to the queue and the transpo
 
 The app runs in its own process with timers put around the functions an edit passes through (the
 app's code is not changed: `serve` wraps them, then runs app.py): Gradio's inputs and outputs, the
-sessions' setup, the engine's steps (and the tracker's share of them), the preview renders, the
+sessions' setup, the engine's steps (and the tracker's share of them), the previews (`preview render`:
+every call, a cached one too; `renders`: the generator passes really run, a tracker's too), the
 overlay drawing, Gradio's image encoding, the final report (optical flow, fidelity), the GIF frames
 and the chain view that follows the drag. Each part is its wall time summed over its calls; parts
 run in different threads at once (the steps go on while a preview is drawn and sent), so they do not
@@ -18,6 +19,10 @@ same clock as the server:
     click -> handler starts        queue and transport in (queue_in_s)
     handler starts -> it ends      computing + held by Gradio (computing_s, held_s)
     handler ends -> final image    transport out, the browser fetches and shows the image (transport_out_s)
+
+The app shows the final image as soon as the steps end ("done. Measuring what moved…") and the
+report's verdict (the table) after it: `verdict_s` is the click to that verdict, `wall_s` the click
+to the final image.
 
 Printed per edit and as medians over `--edits` edits of each engine; CPU time of the app process
 and the machine's load are printed with every wall figure (the machine may be shared). Writes
@@ -37,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PARTS = ["inputs (Gradio)", "sessions setup", "step", "tracking", "sync", "preview render", "overlay drawing",
+PARTS = ["inputs (Gradio)", "sessions setup", "step", "tracking", "sync", "preview render", "renders", "overlay drawing",
          "image encoding (Gradio)", "outputs (Gradio)", "final report", "GIF frames", "chain view"]
 
 
@@ -141,6 +146,7 @@ def install(path):
             t.wrap(cls, "sync", "sync")
     t.wrap(drag_handlers, "make_sessions", "sessions setup")
     t.wrap(report.Reporter, "preview", "preview render")
+    t.wrap(session.DragSession, "render_and_features", "renders")   # the generator passes a preview really runs
     t.wrap(report.Reporter, "result", "final report")
     t.wrap(draw, "render", "overlay drawing")
     t.wrap(processing_utils, "save_pil_to_cache", "image encoding (Gradio)")
@@ -166,18 +172,21 @@ def serve(path, app_args, root=ROOT):
 # In the page: the click on a drag button and the first load of a result image after the status says
 # "done." (or the "done." itself when the image did not change), on the server's clock (Date.now()).
 WATCH = """() => {
-  const w = window.__edit = {click: null, running: false, done: null, image: null};
+  const w = window.__edit = {click: null, running: false, done: null, image: null, verdict: null};
   document.addEventListener('pointerdown', e => {
-    if (e.target.closest('button[id^="btn-"]')) Object.assign(w, {click: Date.now(), running: false, done: null, image: null});
+    if (e.target.closest('button[id^="btn-"]')) Object.assign(w, {click: Date.now(), running: false, done: null, image: null, verdict: null});
   }, true);
   document.addEventListener('load', e => {
     if (w.done !== null && w.image === null && e.target.closest && e.target.closest('[id^="out-"]')) w.image = Date.now();
   }, true);
   new MutationObserver(() => {
     const s = document.querySelector('#drag-status');
-    if (w.click === null || w.done !== null || !s) return;
-    if (!s.innerText.includes('done.')) w.running = true;   // the run's first frame replaced the last status
-    else if (w.running) w.done = Date.now();
+    if (w.click === null || w.verdict !== null || !s) return;
+    const text = s.innerText;
+    if (!text.includes('done.')) { w.running = true; return; }   // the run's first frame replaced the last status
+    if (!w.running) return;
+    if (w.done === null) w.done = Date.now();
+    if (!text.includes('Measuring what moved')) w.verdict = Date.now();   // the report's verdict follows the final image
   }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
@@ -226,6 +235,7 @@ def timed_edit(page, method, timeout=120_000):
     page.wait_for_function("() => window.__edit.done !== null", timeout=timeout)
     page.wait_for_function("() => window.__edit.image !== null || Date.now() - window.__edit.done > 1500",
                            timeout=timeout)
+    page.wait_for_function("() => window.__edit.verdict !== null", timeout=timeout)
     marks = page.evaluate("() => window.__edit")
     shown = marks["image"] if marks["image"] is not None else marks["done"]
     return (shown - marks["click"]) / 1000, marks
@@ -296,7 +306,7 @@ def profile_one(page, method, timers_json, points):
     h = d["handler"]
     row = dict(method=method, points=len(points), wall_s=round(wall, 3), cpu_s=round(d["cpu_s"], 3), load=load(),
                queue_in_s=round(h["start"] - marks["click"] / 1000, 3),
-               computing_s=round(h["computing"], 3), held_s=round(h["held"], 3), frames=h["frames"],
+               verdict_s=round((marks["verdict"] - marks["click"]) / 1000, 3), computing_s=round(h["computing"], 3), held_s=round(h["held"], 3), frames=h["frames"],
                transport_out_s=round((marks["image"] or marks["done"]) / 1000 - h["end"], 3))
     for name in PARTS:
         sec, calls = d["parts"].get(name, (0.0, 0))
@@ -335,7 +345,7 @@ def run_edits(a, root, label):
     return rows
 
 
-COLS = ["wall_s", "cpu_s", "queue_in_s", "computing_s", "held_s", "transport_out_s", *PARTS]
+COLS = ["wall_s", "verdict_s", "cpu_s", "queue_in_s", "computing_s", "held_s", "transport_out_s", *PARTS]
 
 
 def main(argv=None):

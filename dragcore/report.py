@@ -121,6 +121,12 @@ class Reporter:
             self._render(steps, latent)
         return self._preview[1]
 
+    def latest(self):
+        """(steps, image) of the last preview rendered of the current latent, whoever asked for it (a
+        content tracker renders the current image too), or None; never renders."""
+        steps, image, _ = self._preview
+        return None if image is None else (steps, image)
+
     def features(self):
         """F at the feature block of the current latent, from the pass that renders its preview."""
         steps, latent = self.session.snapshot()

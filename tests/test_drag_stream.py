@@ -2,7 +2,8 @@
 run in their own thread, so a slow consumer of the frames (Gradio encoding and sending them) does
 not hold them; previews come at most every `interval` seconds; the last frame carries the results;
 a consumer that stops reading (the page closed) stops the steps; a step's error reaches the stream;
-ui.warmup runs once."""
+the steps start before the first frame is handed out; the final images come before the report and
+are the ones the results carry, from the same latent as the engine's own run; ui.warmup runs once."""
 import time
 
 import pytest
@@ -30,6 +31,46 @@ def test_a_slow_consumer_does_not_hold_the_steps_and_previews_are_time_based():
     # the steps went on while the consumer slept: fewer frames than steps, and more than one step between frames
     assert len(frames) < 8 and max(b - a for a, b in zip(seen, seen[1:])) > 1
     assert all(f.images["draggan"].shape == (32, 32, 3) for f in frames)
+
+
+def test_steps_start_before_the_first_frame_and_the_final_image_precedes_the_report():
+    import torch
+    from freedrag.engine import FreeDragSession
+    G = tiny_G()
+    for cls in (DragGANSession, FreeDragSession):
+        sessions = {"s": make_session(cls, G, [[8.0, 16.0]], [[20.0, 16.0]], max_steps=6, seed=1)}
+        own = make_session(cls, G, [[8.0, 16.0]], [[20.0, 16.0]], max_steps=6, seed=1)
+        own.run()
+        gen = drag_stream.stream(sessions, interval=0.01)
+        first = next(gen)
+        deadline = time.monotonic() + 20   # the consumer is still sending the first frame: the steps already go on
+        while sessions["s"].steps == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sessions["s"].steps > 0, cls.method
+        frames = [first, *gen]
+        final, last = frames[-2], frames[-1]
+        assert final.final and not final.results and last.final and last.results
+        assert not any(f.final for f in frames[:-2])
+        run = last.results["s"]
+        assert final.images["s"] is last.images["s"] is run.image
+        assert run.result.steps == own.steps and torch.equal(run.latent, own.latent.cpu()), cls.method
+
+
+def test_a_preview_the_step_thread_rendered_is_shown_without_a_second_render():
+    G = tiny_G()
+    s = _sessions(G, 10)["draggan"]
+    renders = []
+    own = s.render_and_features
+    s.render_and_features = lambda latent: renders.append(1) or own(latent)   # counts the generator passes
+    s.step(), s.step()
+    by_tracker = s.report.preview()   # what a content tracker's flow renders at this step
+    assert len(renders) == 1
+    image, step = drag_stream._fresh(s, seen=0)
+    assert image is by_tracker and step == 2 and len(renders) == 1   # newer than shown: no second render
+    s.step()
+    image, step = drag_stream._fresh(s, seen=2)   # nothing newer rendered: one render of the current latent
+    assert step == 3 and len(renders) == 2 and image is s.report.latest()[1] and image is not by_tracker
+    assert drag_stream._fresh(s, seen=3) == (image, 3) and len(renders) == 2
 
 
 def test_closing_the_stream_stops_the_steps():

@@ -22,6 +22,7 @@ from ui.mask import from_editor
 from ui.state import DragRecord
 
 _NEED_IMAGE = "Generate an image first (New image)."
+MEASURING = "Measuring what moved…"   # the status while the report measures the final images
 # A run changes the state object it started with in place and never sends it back as an output: a New
 # image (or Send to the Drag tab) while it runs replaces the session's state, and the run, which ends
 # in the state it started from, must not write the older one back over it.
@@ -102,9 +103,10 @@ def run_drag(methods, state, editor, values, uploads=None):
     n = len(state.chain) + 1
     head = f"**Drag {n} of the chain** · "
     for frame in drive(sessions, state, record):
-        imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
-        if not frame.results:   # the last frame is sent once, with the verdict
-            yield (*panels(imgs), head + frame.status, gr.skip(), IN_PLACE)
+        if not frame.results:   # the final images are sent as soon as the steps end, then again with the verdict
+            imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
+            yield (*panels(imgs), head + frame.status + (f" — done. {MEASURING}" if frame.final else ""), gr.skip(),
+                   IN_PLACE)
     starts = "; ".join(f"{label(m)} {origin(state, record, m, n)}" for m in methods)
     notes = "".join(f" {label(m)}: {run.result.tracker_note}." for m, run in frame.results.items()
                     if run.result.tracker_note)

@@ -6,7 +6,11 @@ step in turn (one Adam step each), so the panels advance together and a Stop rea
 in a thread of their own (`Stepper`): previews are rendered beside the steps, at most one every
 `PREVIEW_SECONDS` (time-based, as often as a person follows them) and spaced further when a frame
 costs more (at most `PREVIEW_SHARE` of the time on frames: a busy machine shows fewer), and while
-one is drawn, encoded and sent the steps go on.
+one is drawn, encoded and sent the steps go on. A preview the step thread already rendered (a
+content tracker's flow renders the current image) is shown when it is newer than the last one shown,
+rather than a second render competing with the steps for the cores.
+The final images are handed out as soon as the steps end, before the report (optical flow,
+fidelity) measures them: the user sees the result while its verdict is computed.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
@@ -32,6 +36,7 @@ class Frame:
     images: dict                      # method -> HxWx3 uint8
     status: str
     results: dict = field(default_factory=dict)   # method -> ui.state.EngineRun, on the last frame
+    final: bool = False   # the images are the drag's final ones (the last two frames: before and with the results)
 
 
 def _line(sessions):
@@ -84,24 +89,42 @@ def _steps(sessions):
     return tuple(s.snapshot()[0] for s in sessions.values())
 
 
+def _fresh(session, seen):
+    """(a preview of the session's latest latent, its step): the image the step thread last rendered
+    (a content tracker's flow renders the current image) when it is newer than the one shown at step
+    `seen`, otherwise one rendered now."""
+    latest = session.report.latest()
+    if latest is not None and latest[0] is not None and latest[0] > seen:
+        return latest[1], latest[0]
+    image = session.report.preview()
+    latest = session.report.latest()
+    return image, latest[0] if latest is not None and latest[1] is image else seen
+
+
 def stream(sessions, interval=PREVIEW_SECONDS):
     """Step every session (in a `Stepper` thread) until all are done; yield a Frame at the start,
     then at most one every `interval` seconds while they step (a preview of each session's current
     latent, rendered here, beside the steps), spaced so that a frame's cost (its render and what the
-    consumer does with it before asking for the next) is at most PREVIEW_SHARE of the time, and the
-    last one with the results."""
+    consumer does with it before asking for the next) is at most PREVIEW_SHARE of the time; then the
+    final images as soon as the steps end (`final`, before the report measures them), and last the
+    same images with the results.
+
+    The steps start before the first frame is handed out: sending it (drawing, encoding, the
+    transport) never delays them."""
     frames = {m: [s.report.preview()] for m, s in sessions.items()}
-    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
     stepper = Stepper(sessions)
     stepper.start()
     try:
+        yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
         shown, wait = _steps(sessions), interval
+        seen = dict.fromkeys(sessions, 0)   # per session: the step of the preview shown last
         while not stepper.finished.wait(wait):
             if _steps(sessions) == shown:
                 continue
             t0 = time.perf_counter()
             for m, s in sessions.items():
-                frames[m].append(s.report.preview())
+                image, seen[m] = _fresh(s, seen[m])
+                frames[m].append(image)
             shown = _steps(sessions)
             yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
             cost = time.perf_counter() - t0   # the render, and what the consumer did with the frame
@@ -109,12 +132,13 @@ def stream(sessions, interval=PREVIEW_SECONDS):
     finally:
         stepper.halt()
     stepper.check()
-    results = {}
     for m, s in sessions.items():
         s.sync()
         frames[m].append(s.report.preview())
-        results[m] = EngineRun(s.report.result(), image=frames[m][-1], frames=frames[m], latent=s.latent.detach().cpu())
-    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), results)
+    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), final=True)
+    results = {m: EngineRun(s.report.result(), image=frames[m][-1], frames=frames[m], latent=s.latent.detach().cpu())
+               for m, s in sessions.items()}
+    yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), results, final=True)
 
 
 def _fraction(f):
