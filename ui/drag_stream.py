@@ -6,7 +6,9 @@ step in turn (one Adam step each), so the panels advance together and a Stop rea
 in a thread of their own (`Stepper`): previews are rendered beside the steps, at most one every
 `PREVIEW_SECONDS` (time-based, as often as a person follows them) and spaced further when a frame
 costs more (at most `PREVIEW_SHARE` of the time on frames: a busy machine shows fewer), and while
-one is drawn, encoded and sent the steps go on.
+one is drawn, encoded and sent the steps go on. On models of 512 px and up a preview is the image the
+last step's own pass accumulated at the feature block (`Reporter.live_preview`: 128 px, up-sampled, no
+render of its own) and the status line says so; the first and the last frame are full renders.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
@@ -34,13 +36,16 @@ class Frame:
     results: dict = field(default_factory=dict)   # method -> ui.state.EngineRun, on the last frame
 
 
-def _line(sessions):
+def _line(sessions, drawn_at=None):
+    """The status line; drawn_at {method: px}: a live preview drawn below the image's height says so."""
     parts = []
     for m, s in sessions.items():
         st = s.status()
         dist = ", ".join(f"{d:.1f}" for d in st.distances)
+        low = (drawn_at or {}).get(m, s.res) < s.res
         parts.append(f"**{label(m)}** step {st.step}/{s.max_steps}, remaining px: {dist}"
-                     + (f" ({STOP_REASONS[s.stop_reason]})" if s.done else ""))
+                     + (f" ({STOP_REASONS[s.stop_reason]})" if s.done else "")
+                     + (f" (preview at {(drawn_at or {})[m]} px; the full image at the end)" if low else ""))
     return " · ".join(parts)
 
 
@@ -100,10 +105,12 @@ def stream(sessions, interval=PREVIEW_SECONDS):
             if _steps(sessions) == shown:
                 continue
             t0 = time.perf_counter()
+            drawn_at = {}
             for m, s in sessions.items():
-                frames[m].append(s.report.preview())
+                image, drawn_at[m] = s.report.live_preview()
+                frames[m].append(image)
             shown = _steps(sessions)
-            yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
+            yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions, drawn_at))
             cost = time.perf_counter() - t0   # the render, and what the consumer did with the frame
             wait = max(interval, cost * (1 / PREVIEW_SHARE - 1))
     finally:
