@@ -17,7 +17,8 @@ benchmarks/results/step_time.json and step_time.md (a markdown table with the ra
 
 With --official, two more processes per resolution run the same drag as one whole edit of
 `--edit-steps` steps as each app shows it: ours through `ui.drag_stream.stream` (the app's loop, its
-time-based previews drawn by `ui.draw.render`, plus the first and last image), the official
+time-based previews drawn by `ui.draw.render`, plus the first and last image; from 512 px the previews
+are the step's own image at the feature block, `dragcore.report.Reporter.live_preview`), the official
 renderer with its app's preview after every step (`benchmarks.official_renderer`). Reported: seconds
 per step (the step alone), seconds per edit (steps and previews) and peak memory, and their ratios.
 Both edits start from an image already on screen: the official renderer's first render is outside its
@@ -146,7 +147,7 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
     start = warm["draggan"].report.start_image()   # the image on screen before the drag (rendered when picked)
     sessions = make(steps, start)
     s = sessions["draggan"]
-    previews, first, marks = 0, None, []
+    previews, live, first, marks = 0, 0, None, []
     t0 = time.perf_counter()
     for frame in drag_stream.stream(sessions):
         if first is None:
@@ -154,6 +155,7 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
         for image in frame.images.values():
             draw.render(image, [h, t], mask)
             previews += 1
+        live += "preview at" in frame.status    # a live preview (the step's own pass), not a render
         marks.append((time.perf_counter(), s.seconds))   # shown, time in steps so far
     edit_seconds = time.perf_counter() - t0
     (t_prev, s_prev), (t_last, s_last) = marks[-2], marks[-1]
@@ -165,7 +167,7 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
                  fidelity=_timed(lambda: fidelity.measure(start, final, [h, t])),
                  draw=_timed(lambda: draw.render(final, [h, t], mask)),
                  features=_timed(lambda: torch.no_grad()(s.features)(s.latent)))
-    return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews,
+    return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews, live_previews=live,
                 fixed_seconds=first + last,   # the final frame always renders the final image (ui.drag_stream)
                 fixed_parts=dict(parts, first_frame=round(first, 4), final_frame=round(last, 4)),
                 final_handle=s.status().handles[0], threads=torch.get_num_threads(), precision=s.precision.name)
@@ -329,7 +331,8 @@ def main(argv=None):
                f"(CPU, {args.threads} threads, random weights; ours at the app's default precision 'auto' "
                f"({_precisions(rows)}), the official renderer in fp32, its only CPU path). "
                f"An edit is {args.edit_steps} steps as each app "
-               f"shows it: ours previews as the app does (at most one every {PREVIEW_SECONDS} s, plus the first and last image), the official app "
+               f"shows it: ours previews as the app does (at most one every {PREVIEW_SECONDS} s, plus the first and last image; "
+               f"from 512 px each preview is the image the step's own pass drew at the feature block), the official app "
                f"after every step. s/step: the step alone (mean over the edit); peak: process max RSS, each side in its "
                f"own process. The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
                f"Reproduce: `{command}`\n\n{off_md}\n" + _targets_text(off_targets))

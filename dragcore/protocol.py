@@ -8,6 +8,7 @@ An engine never calls a network directly. It asks an adapter for:
     features(latent) -> F [1, C, fr, fr * W / H]    synthesis stopped after the feature block
     image(latent) -> [1, 3, H, W] in ~[-1, 1]
     image_and_features(latent) -> (image, F)        one pass, for previews / the reference mode
+    features_and_preview(latent) -> (F, image at the feature block)   optional (StyleGAN skip: step_previews)
     shape (H, W), resolution (= H, as G.img_resolution), feature_res (the block's height), device,
     space_names, default_lr
 
@@ -146,6 +147,16 @@ class StyleGANAdapter:
 
     def image_and_features(self, latent):
         return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+
+    @property
+    def step_previews(self):
+        """True when `features_and_preview` gives an image (a skip-architecture synthesis)."""
+        return self.G.synthesis.skip_images
+
+    def features_and_preview(self, latent):
+        """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
+        no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
+        return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
 
 
 class DCGANAdapter:

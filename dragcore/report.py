@@ -2,7 +2,9 @@
 
 A session (dragcore.session) owns the optimisation; its `report` (a `Reporter`) owns everything a
 user looks at: the preview of the current latent (rendered once per step and shared, read-only:
-the app's last frame, the motion measure and the CLI's result.png read the same array), the start
+the app's last frame, the motion measure and the CLI's result.png read the same array), the live
+preview a stream shows while the drag runs (on models of 512 px and up: the image the step's own pass
+accumulated at the feature block, `live_preview`, no generator pass of its own), the start
 image (rendered once, or the one the caller already shows: `DragSession(..., start_image=...)`, so an
 edit renders only its final image), the optical-flow measure of where the content under each start handle went
 (dragcore.motion), and the typed `DragResult` that the app, the command lines, the exports and
@@ -23,6 +25,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from . import fidelity
 from . import motion as motionmod
@@ -36,6 +40,7 @@ STOP_REASONS = {"arrived": "the engine's points at their targets", "stopped": "s
                 "stalled": "the content stopped moving", "max_steps": "the step limit"}
 MOVED_ENOUGH = 0.5  # content must move at least this fraction of the requested way to count as reached
 HELD_BELOW = 1.0    # px: a point asking for a shorter move is held in place, not counted as reached or missed
+STEP_PREVIEW_RATIO = 4   # live previews come from the step's pass when the feature block is <= 1/4 of the image
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,9 @@ class Reporter:
         self._start_image = None if start_image is None else self._checked_start(start_image)
         self._preview = (None, None, None)  # (steps, image, F) of the last preview of the current latent
         self._motion = (None, None)   # (steps, measure)
+        self._step_image = (None, None)   # (steps, [1, 3, fr, fw] float32) from the step's own pass
+        self._live = (None, None)         # (steps, HxWx3 uint8) the last live preview, up-sampled
+        self._colour = None               # (gain, offset) of the live previews (fitted once)
 
     def _checked_start(self, image):
         """The caller's start image (the one its user already sees) as a read-only HxWx3 uint8 array."""
@@ -127,6 +135,51 @@ class Reporter:
         steps, image, _ = self._preview
         return None if image is None else (steps, image)
 
+    def keep_step_image(self, steps, image):
+        """The image a step's pass accumulated at the feature block (the session calls it): the
+        latent after `steps` updates, seen at the feature block's resolution."""
+        self._step_image = (steps, image.detach())
+
+    def live_preview(self):
+        """(HxWx3 uint8, the height it was drawn at): what a stream shows while the drag runs. With
+        `session.step_previews` (models of 512 px and up), once a step has run, the image its pass
+        accumulated at the feature block, colour-matched and up-sampled to the image size: no
+        generator pass of its own, one step behind the latent. Otherwise the full preview (one render
+        per step).
+
+        The accumulated image is the StyleGAN2 skip outputs of the stages up to the feature block:
+        the final image without the stages above, which add detail but also contrast and colour (on
+        its own it looks washed out). A per-channel gain and offset, fitted once between the start
+        latent's partial image and its full image at the partial's size, brings it back."""
+        s = self.session
+        steps, image = self._step_image
+        if not s.step_previews or image is None:
+            return self.preview(), s.res
+        if steps == 0:   # the step saw the start latent
+            return self.start_image(), s.res
+        if self._live[0] != steps:
+            gain, offset = self._colour_match()
+            up = F.interpolate(image * gain + offset, size=s.shape, mode="bilinear", align_corners=False)
+            frame = imageops.to_uint8(up)[0]
+            frame.flags.writeable = False
+            self._live = (steps, frame)
+        return self._live[1], image.shape[-2]
+
+    def _colour_match(self):
+        """(gain, offset) [1, 3, 1, 1]: the least-squares per-channel map from the start latent's
+        partial image to its full image averaged down to the partial's size (fitted once)."""
+        if self._colour is None:
+            coarse = self.session._coarse0
+            full = self.start_image()
+            full = torch.from_numpy(np.ascontiguousarray(full)).permute(2, 0, 1)[None].float() / 127.5 - 1
+            full = F.adaptive_avg_pool2d(full, coarse.shape[-2:]).flatten(2)
+            part = coarse.float().cpu().flatten(2)
+            dp, df = part - part.mean(-1, keepdim=True), full - full.mean(-1, keepdim=True)
+            gain = (dp * df).mean(-1, keepdim=True) / dp.pow(2).mean(-1, keepdim=True).clamp_min(1e-8)
+            offset = full.mean(-1, keepdim=True) - gain * part.mean(-1, keepdim=True)
+            self._colour = (gain[..., None].to(coarse.device), offset[..., None].to(coarse.device))
+        return self._colour
+
     def features(self):
         """F at the feature block of the current latent, from the pass that renders its preview."""
         steps, latent = self.session.snapshot()
@@ -144,7 +197,10 @@ class Reporter:
         """The unedited image as HxWx3 uint8 (rendered once)."""
         if self._start_image is None:  # before the first step the current image is the start image
             s = self.session
-            self._start_image = self.preview() if s.steps == 0 else self.preview(s.latent0)
+            if self._preview[0] == 0:     # rendered before the first step (a stream's first frame)
+                self._start_image = self._preview[1]
+            else:
+                self._start_image = self.preview() if s.steps == 0 else self.preview(s.latent0)
         return self._start_image
 
     def motion(self, image=None):

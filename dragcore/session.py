@@ -38,7 +38,7 @@ from .errors import DragInputError
 from .features import resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
-from .report import Reporter
+from .report import STEP_PREVIEW_RATIO, Reporter
 from .warpguard import WarpGuard
 from stylegan.device import pick_device
 from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
@@ -104,8 +104,15 @@ class DragSession:
         self._frozen = frozen.clone()
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
         self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True))   # dragcore.warpguard
+        # Previews from the step's own pass (dragcore.report.Reporter.live_preview): fast mode, a skip
+        # synthesis, and a feature block at most 1/STEP_PREVIEW_RATIO of the image (512 px models and up)
+        self.step_previews = (self.mode == "fast" and getattr(self.gen, "step_previews", False)
+                              and self.gen.resolution >= STEP_PREVIEW_RATIO * self.gen.feature_res)
         with torch.no_grad():
-            self.F0 = self._in_precision(self.gen.features, self.latent0)
+            if self.step_previews:   # the start's partial image calibrates the live previews' colours
+                self.F0, self._coarse0 = self._in_precision(self.gen.features_and_preview, self.latent0)
+            else:
+                self.F0, self._coarse0 = self._in_precision(self.gen.features, self.latent0), None
         self.fixed = maskmod.FixedRegion(self.mask, self.mask_weight,   # the mask term, at the resolution F is read at
                                          self.shape if self.mode == "reference" else tuple(self.F0.shape[-2:]))
         self.steps = 0
@@ -115,6 +122,8 @@ class DragSession:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.report = Reporter(self, start_image)   # start_image: the start latent's image, if the caller has it
+        if self._coarse0 is not None:
+            self.report.keep_step_image(0, self._coarse0)
 
     @classmethod
     def checked_config(cls, config):
@@ -273,6 +282,11 @@ class DragSession:
         'reference': the whole generator runs and F is resized to the image size, as the official
         implementations do (for comparison and the benchmarks). Points are read the same way from both."""
         if self.mode == "fast":
+            if self.step_previews and latent.requires_grad and torch.is_grad_enabled():   # the step's pass
+                steps = self.steps   # the latent of this pass: after `steps` updates
+                feat, image = self._in_precision(self.gen.features_and_preview, latent)
+                self.report.keep_step_image(steps, image)
+                return feat
             return self._in_precision(self.gen.features, latent)
         _, feat = self._in_precision(self.gen.image_and_features, latent)
         return resize_to_image(feat, self.shape)

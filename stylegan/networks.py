@@ -12,6 +12,7 @@ Names and sizes are ours (`GeneratorConfig`); official checkpoints are translate
 `stylegan.convert`.
 """
 import math
+from contextlib import nullcontext
 
 import torch
 from torch import nn
@@ -140,7 +141,10 @@ class SynthesisNetwork(nn.Module):
 
     def run(self, ws, noise_mode="const", upto=None, keep=(), image=True):
         """The synthesis loop: (image or None, {res: stage output for res in keep}); stops after
-        the stage at `upto` px (none of the stages above it run). With a warp pathway, ws may carry
+        the stage at `upto` px (none of the stages above it run), where the image is the one
+        accumulated so far (skip architecture: the sum of the RGB of the stages up to it).
+        image="detached": that image is computed without gradients (a preview beside a pass that
+        needs them for the features only). With a warp pathway, ws may carry
         the deformation code as one more row ([N, num_ws + 1, w_dim], stylegan.warp)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
@@ -155,15 +159,19 @@ class SynthesisNetwork(nn.Module):
                 raise ValueError(f"no synthesis block at {r}px; blocks: {self.block_resolutions}")
         x = self.const[None].expand(ws.shape[0], -1, -1, -1)
         img, feats = None, {}
+        on_image = torch.no_grad if image == "detached" else nullcontext
         for i, (res, stage) in enumerate(zip(self.block_resolutions, self.stages)):
             rows = ws[:, self.first_row(i):]
             x = stage(x, rows, self.fir, noise_mode)
             if image:
-                img = stage.add_rgb(x, img, rows, self.fir)
+                with on_image():
+                    img = stage.add_rgb(x, img, rows, self.fir)
             if code is not None and res == self.warp_res:
                 u = self.warp.field(code, *x.shape[-2:])
                 x = self.warp.apply(x, u)
-                img = None if img is None else self.warp.apply(img, u)
+                if img is not None:
+                    with on_image():
+                        img = self.warp.apply(img, u)
             if res in keep:
                 feats[res] = x
             if res == upto:
@@ -179,6 +187,19 @@ class SynthesisNetwork(nn.Module):
         """Output of the stage at `res` px; the stages above it and the RGB path never run
         (what drag optimisation needs)."""
         return self.run(ws, noise_mode, upto=res, keep=(res,), image=False)[1][res]
+
+    def features_and_preview(self, ws, res, noise_mode="const"):
+        """(output of the stage at `res` px, the image accumulated up to that stage, no gradients):
+        with the skip architecture every stage adds its RGB to the up-sampled image of the stages
+        below, so the image at `res` is the final image less the detail of the stages above it, a
+        low-resolution preview for the price of the to-RGB heads. None without a skip image."""
+        img, feats = self.run(ws, noise_mode, upto=res, keep=(res,), image="detached" if self.skip_images else False)
+        return feats[res], img
+
+    @property
+    def skip_images(self):
+        """True when every stage adds an RGB image (skip architecture): partial images exist."""
+        return all(hasattr(s, "rgb") for s in self.stages)
 
     def image_and_features(self, ws, resolutions, noise_mode="const"):
         """(image, {res: stage output}) for several stages in one pass (distillation hints)."""

@@ -11,6 +11,9 @@ content tracker's flow renders the current image) is shown when it is newer than
 rather than a second render competing with the steps for the cores.
 The final images are handed out as soon as the steps end, before the report (optical flow,
 fidelity) measures them: the user sees the result while its verdict is computed.
+On models of 512 px and up a preview is the image the
+last step's own pass accumulated at the feature block (`Reporter.live_preview`: 128 px, up-sampled, no
+render of its own) and the status line says so; the first and the last frame are full renders.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
@@ -39,13 +42,16 @@ class Frame:
     final: bool = False   # the images are the drag's final ones (the last two frames: before and with the results)
 
 
-def _line(sessions):
+def _line(sessions, drawn_at=None):
+    """The status line; drawn_at {method: px}: a live preview drawn below the image's height says so."""
     parts = []
     for m, s in sessions.items():
         st = s.status()
         dist = ", ".join(f"{d:.1f}" for d in st.distances)
+        low = (drawn_at or {}).get(m, s.res) < s.res
         parts.append(f"**{label(m)}** step {st.step}/{s.max_steps}, remaining px: {dist}"
-                     + (f" ({STOP_REASONS[s.stop_reason]})" if s.done else ""))
+                     + (f" ({STOP_REASONS[s.stop_reason]})" if s.done else "")
+                     + (f" (preview at {(drawn_at or {})[m]} px; the full image at the end)" if low else ""))
     return " · ".join(parts)
 
 
@@ -122,11 +128,15 @@ def stream(sessions, interval=PREVIEW_SECONDS):
             if _steps(sessions) == shown:
                 continue
             t0 = time.perf_counter()
+            drawn_at = {}
             for m, s in sessions.items():
-                image, seen[m] = _fresh(s, seen[m])
+                if s.step_previews:   # 512 px and up: the step's own partial image, no render
+                    image, drawn_at[m] = s.report.live_preview()
+                else:
+                    (image, seen[m]), drawn_at[m] = _fresh(s, seen[m]), s.res
                 frames[m].append(image)
             shown = _steps(sessions)
-            yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
+            yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions, drawn_at))
             cost = time.perf_counter() - t0   # the render, and what the consumer did with the frame
             wait = max(interval, cost * (1 / PREVIEW_SHARE - 1))
     finally:
