@@ -331,6 +331,7 @@ def main(argv=None):
     ap.add_argument("--figure-dir", default=str(Path(tempfile.gettempdir()) / "latentlab_real_photos"),
                     help="where the figure goes (outside the repository: CelebA images are never committed)")
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines that drag (default: all)")
+    ap.add_argument("--tag", default=None, help="results named real_photos[_SET]_TAG (a run kept beside the main one)")
     ap.add_argument("--noise", default="fixed", help="comma-separated: how the tuned noise maps behave during the drags: "
                     "fixed (as PTI left them), follow (they follow the handles, dragcore.noise_follow)")
     ap.add_argument("--mp-python", default=default_mp_python())
@@ -355,7 +356,8 @@ def main(argv=None):
             for r in p["rows"]:
                 seen.setdefault((r["recipe"], r["photo"]), id(p))
         rows = [r for p in parts for r in p["rows"] if seen[(r["recipe"], r["photo"])] == id(p)]
-        drag_rows = [r for p in parts for r in p["drag_rows"] if seen.get((r["recipe"], r["photo"])) == id(p)]
+        drag_rows = [r for p in parts for r in p["drag_rows"]
+                     if seen.get((r.get("inverted", r["recipe"]), r["photo"])) == id(p)]
         ids = sorted({i for p in parts for i in p["photos"]})
         load0, load1 = min(p["load"][0] for p in parts), max(p["load"][1] for p in parts)
         n_found, align_err = parts[0]["model_samples"], layout_summary(rows)
@@ -387,7 +389,8 @@ def main(argv=None):
              f"{load0:.1f} at the start, {load1:.1f} at the end (2 cores, shared).",
              f"Reproduce: `python -m benchmarks.real_photos --set {args.set}" + (f" --n {args.n}" if args.n else "")
              + (f" --ids {args.ids}" if args.ids else "")
-             + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --mp-python MP_VENV/bin/python`", "",
+             + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --noise {args.noise}"
+             + " --mp-python MP_VENV/bin/python`", "",
              "| recipe | stage | photos | PSNR (median) | face PSNR (eyes to mouth) | landmarks vs photo (px) | "
              "faces kept | s (end of stage) | CPU s (whole inversion) | no usable face |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -410,11 +413,14 @@ def main(argv=None):
                          f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {fmt(s['seconds'], '.1f')} |")
     if args.merge:
         lines[1] = (f"Reproduce: {len(args.merge)} runs of `python -m benchmarks.real_photos --set {args.set} --ids A-B "
-                    f"--recipes ... --drags ...` (one photo each, several processes) merged with "
-                    f"`python -m benchmarks.real_photos --set {args.set} --merge RUN.json ...`")
+                    f"--recipes ... --drags ... --noise ...` (a few photos each, at most two processes at a time) merged with "
+                    f"`python -m benchmarks.real_photos --set {args.set}" + (f" --tag {args.tag}" if args.tag else "")
+                    + " --merge RUN.json ...`")
     name = "real_photos" if args.set == "report" else f"real_photos_{args.set}"
     if args.ids and not args.merge:
         name += "_" + args.ids
+    if args.tag:
+        name += "_" + args.tag
     write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, recipes={k: RECIPES[k] for k in recipes},
                                      load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
                                      alignment_error_px=align_err, rows=rows,

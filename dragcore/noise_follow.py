@@ -8,7 +8,13 @@ handles, from where they started to where the engine tracks them now), so each m
 along that motion: the same Gaussian-weighted displacement as the ideal local move
 (dragcore.localmove.ideal_move), at the map's own resolution. Far from the handles nothing moves.
 
-`NoiseFollower(G.synthesis, shape, sigma)` keeps the maps as tuned; `update(handles0, handles)`
+Only the maps finer than the supervised feature block follow (DragSession.follow_noise's default
+`min_res`): the engines track and supervise features that the coarser maps feed, so warping those
+maps moves the features the tracker follows, the handles move on, the maps with them, a feedback
+loop that wrecked a face in a trial (a nose turn on a tuning photo). And they move by whole pixels
+(`mode` 'nearest'): a bilinear resampling blurs the texture the maps hold.
+
+`NoiseFollower(G.synthesis, shape, sigma, min_res, mode)` keeps the maps as tuned; `update(handles0, handles)`
 warps them; `applied()` swaps the warped maps in for one generator pass and puts the tuned ones
 back (the generator itself is left as it was between passes, so another session on the same
 generator starts from the tuned maps). The protocol's StyleGAN adapter runs every pass inside
