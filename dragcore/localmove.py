@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 
-def ideal_move(img, handles, targets, sigma):
-    """img [1, 3, H, W] warped so content near each handle moves onto its target (Gaussian weights)."""
+def ideal_move(img, handles, targets, sigma, mode="bilinear"):
+    """img [1, C, H, W] warped so content near each handle moves onto its target (Gaussian weights).
+    mode: grid_sample's ('nearest' moves whole pixels: a noise map keeps its texture, unblurred)."""
     _, _, h, w = img.shape
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
     ux, uy = torch.zeros_like(xs), torch.zeros_like(ys)
@@ -22,4 +23,4 @@ def ideal_move(img, handles, targets, sigma):
         g = torch.exp(-((xs - tx) ** 2 + (ys - ty) ** 2) / (2 * sigma ** 2))  # weight at the destination
         ux, uy = ux + (tx - hx) * g, uy + (ty - hy) * g
     grid = torch.stack([(xs - ux + 0.5) * 2 / w - 1, (ys - uy + 0.5) * 2 / h - 1], -1)[None]
-    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.grid_sample(img, grid, mode=mode, padding_mode="border", align_corners=False)

@@ -30,6 +30,8 @@ layer (128 channels) drags, so the DCGAN adapter uses res / 4. It also moves
 in Z, where coordinates are ~N(0, 1) and the paper's W-space learning rate 0.002 crawls, so its
 default learning rate is 0.01.
 """
+from contextlib import nullcontext
+
 import numpy as np
 import torch
 
@@ -83,6 +85,7 @@ class StyleGANAdapter:
         if self.feature_res not in blocks:
             raise DragInputError(f"feature_res {self.feature_res} is not a synthesis block ({blocks})")
         self.noise_mode = noise_mode  # constant noise: resampling it every step makes the image flicker
+        self.follower = None          # a dragcore.noise_follow.NoiseFollower: the maps follow the drag
         self.rows = min(TRAINABLE_ROWS, G.num_ws) if rows is None else rows
         self.code_rows = 0 if getattr(G.synthesis, "warp", None) is None else 1   # the deformation code row
         low = 0 if self.code_rows else 1   # 0: only the deformation code moves (a drag through the warp alone)
@@ -139,14 +142,21 @@ class StyleGANAdapter:
     def ws(self, latent):
         return latent.unsqueeze(1).expand(-1, self.G.num_ws, -1) if latent.ndim == 2 else latent
 
+    def _noise(self):
+        """Every pass runs with the follower's maps when there is one (dragcore.noise_follow)."""
+        return nullcontext() if self.follower is None else self.follower.applied()
+
     def features(self, latent):
-        return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
+        with self._noise():
+            return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
-        return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
+        with self._noise():
+            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
 
     def image_and_features(self, latent):
-        return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+        with self._noise():
+            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
 
     @property
     def step_previews(self):

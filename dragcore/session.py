@@ -227,6 +227,8 @@ class DragSession:
         if not self.done:
             t0 = time.perf_counter()
             loss = self._step()
+            if getattr(self.gen, "follower", None) is not None:   # the noise maps follow the handles' motion
+                self.gen.follower.update(self.handles0, self.handles)
             self.seconds += time.perf_counter() - t0
             self.last_loss = loss
         return self.status(loss)
@@ -235,6 +237,17 @@ class DragSession:
         return StepResult(step=self.steps, handles=to_list(self.handles), targets=to_list(self.targets),
                           distances=[round(float(d), 3) for d in distances(self.handles, self.targets)],
                           tracked_reached=[bool(r) for r in self.point_reached()], done=self.done, loss=loss)
+
+    def follow_noise(self, sigma=None, min_res=None, mode="nearest"):
+        """Let the generator's constant noise maps follow the drag (dragcore.noise_follow): for an inverted
+        photo, whose tuned maps hold detail at fixed pixels. sigma: image px (default res / 8, the ideal
+        local move's). Only a StyleGAN has such maps; elsewhere a DragInputError."""
+        if getattr(self.gen, "kind", None) != "stylegan":
+            raise DragInputError("only a StyleGAN's noise maps can follow a drag")
+        from .noise_follow import NoiseFollower
+        self.gen.follower = NoiseFollower(self.gen.G.synthesis, self.shape, self.res / 8 if sigma is None else sigma,
+                                          self.feature_res * 2 if min_res is None else min_res, mode)
+        return self
 
     def sync(self):
         """Bring the handles up to date with the current latent (after the last Adam step)."""

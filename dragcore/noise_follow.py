@@ -1,0 +1,86 @@
+"""Constant noise maps that follow the dragged content (a drag of an inverted photo).
+
+PTI tunes a StyleGAN's constant noise maps beside its weights (latent.pti): they then hold the
+photo's finest detail (pores, eyelashes, the edge of a lip) at fixed pixels. A drag moves the
+latent, the content moves, and the detail the maps hold stays where it was: a doubled contour of
+the nose or mouth where the feature used to be. The drag knows where its content went (the
+handles, from where they started to where the engine tracks them now), so each map is resampled
+along that motion: the same Gaussian-weighted displacement as the ideal local move
+(dragcore.localmove.ideal_move), at the map's own resolution. Far from the handles nothing moves.
+
+Only the maps finer than the supervised feature block follow (DragSession.follow_noise's default
+`min_res`): the engines track and supervise features that the coarser maps feed, so warping those
+maps moves the features the tracker follows, the handles move on, the maps with them, a feedback
+loop that wrecked a face in a trial (a nose turn on a tuning photo). And they move by whole pixels
+(`mode` 'nearest'): a bilinear resampling blurs the texture the maps hold.
+
+`NoiseFollower(G.synthesis, shape, sigma, min_res, mode)` keeps the maps as tuned; `update(handles0, handles)`
+warps them; `applied()` swaps the warped maps in for one generator pass and puts the tuned ones
+back (the generator itself is left as it was between passes, so another session on the same
+generator starts from the tuned maps). The protocol's StyleGAN adapter runs every pass inside
+`applied()` when a session gives it a follower (DragSession.follow_noise).
+"""
+import threading
+from contextlib import contextmanager
+
+import torch
+
+from .localmove import ideal_move
+
+
+def scale_points(points, shape, map_shape):
+    """Image px (x, y) of an H x W image -> px of an h x w map (pixel centres at integers in both)."""
+    (H, W), (h, w) = shape, map_shape
+    s = points.new_tensor([w / W, h / H])
+    return (points + 0.5) * s - 0.5
+
+
+class NoiseFollower:
+    """Resamples a synthesis network's constant noise maps along the handles' motion."""
+
+    def __init__(self, synthesis, shape, sigma, min_res=0, mode="nearest"):
+        self.layers = [layer for layer in synthesis._noisy() if layer.noise.shape[-2] >= min_res]
+        self.tuned = [layer.noise for layer in self.layers]
+        self.current = list(self.tuned)
+        self.shape, self.sigma = tuple(shape), float(sigma)   # sigma: image px of the H x W image
+        self.mode = mode
+        self._lock = threading.RLock()
+
+    @torch.no_grad()
+    def update(self, handles0, handles):
+        """Warp every map so the content at handles0 sits at handles ([N, 2] image px)."""
+        h0, h1 = handles0.detach().float().cpu(), handles.detach().float().cpu()
+        warped = []
+        for m in self.tuned:
+            a, b = scale_points(h0, self.shape, m.shape[-2:]), scale_points(h1, self.shape, m.shape[-2:])
+            sigma = self.sigma * m.shape[-2] / self.shape[0]
+            out = ideal_move(m.float().reshape(1, 1, *m.shape[-2:]).cpu(), a.tolist(), b.tolist(), sigma, self.mode)
+            warped.append(out.reshape(m.shape).to(m))
+        with self._lock:
+            self.current = warped
+
+    @contextmanager
+    def applied(self):
+        """The warped maps in the generator for the duration of the block (one pass), the tuned ones after."""
+        with self._lock:
+            for layer, m in zip(self.layers, self.current):
+                layer.noise = m
+            try:
+                yield
+            finally:
+                for layer, m in zip(self.layers, self.tuned):
+                    layer.noise = m
+
+    def maps(self):
+        """The maps as warped now (what the drag's last image was made with)."""
+        with self._lock:
+            return list(self.current)
+
+    def changes(self, G):
+        """{G's state_dict key: warped - tuned} for the maps that moved: what an inverted photo's generator
+        delta adds so that the drag's result, saved with it, renders as the drag left it."""
+        keys = {id(b): k for k, b in G.named_buffers()}
+        with self._lock:
+            return {keys[id(t)]: (c - t).contiguous() for t, c in zip(self.tuned, self.current)
+                    if id(t) in keys and not torch.equal(c, t)}
+

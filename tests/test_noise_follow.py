@@ -1,0 +1,61 @@
+"""Noise maps that follow a drag (dragcore.noise_follow): real maps of a real (small) StyleGAN, real sessions."""
+import pytest
+import torch
+
+from dragcore.errors import DragInputError
+from dragcore.noise_follow import NoiseFollower
+from draggan.engine import DragGANSession
+from tests.drag_testing import small_G, tiny_G
+
+
+def test_maps_follow_the_handles_and_the_generator_keeps_its_own():
+    G = small_G()
+    syn = G.synthesis
+    tuned = [m.clone() for m in syn.noise_maps()]
+    for m in syn.noise_maps():   # a flat map with one bright pixel where the handle starts (20, 30)
+        m.zero_()
+        r = m.shape[-1]
+        m[..., round(30 * r / 64), round(20 * r / 64)] = 1.0
+    f = NoiseFollower(syn, (64, 64), sigma=8)
+    f.update(torch.tensor([[20.0, 30.0]]), torch.tensor([[28.0, 30.0]]))   # content moved 8 px right
+    m64 = f.maps()[-1]
+    y, x = divmod(int(m64.argmax()), m64.shape[-1])
+    assert (x, y) == (28, 30)            # the bright pixel went with the handle
+    assert float(m64[..., :, 50:].abs().max()) == 0.0   # far from it nothing changed
+    with f.applied():
+        assert syn.noise_maps()[-1] is f.maps()[-1]
+    assert float(syn.noise_maps()[-1].argmax()) == float(30 * 64 + 20)   # the generator's own maps are back
+    for m, t in zip(syn.noise_maps(), tuned):
+        m.copy_(t)
+
+
+def test_a_drag_with_following_maps_starts_where_the_plain_one_does_and_moves_the_maps():
+    G = tiny_G()
+    for layer in G.synthesis._noisy():   # a fresh network adds no noise (scale 0); a trained one does
+        layer.noise_scale.data.fill_(0.5)
+    h, t = [[12.0, 16.0]], [[20.0, 16.0]]
+    before = [m.clone() for m in G.synthesis.noise_maps()]
+    plain = DragGANSession(G, h, t, DragGANSession.Config(seed=3, max_steps=3, lr=0.05))
+    follow = DragGANSession(G, h, t, DragGANSession.Config(seed=3, max_steps=3, lr=0.05)).follow_noise(mode="bilinear")
+    assert torch.allclose(plain.render(), follow.render(), atol=1e-5)   # no motion yet: the same image
+    for _ in range(3):
+        follow.step()
+    assert float((follow.handles - follow.handles0).abs().max()) > 0.1     # the content moved
+    expected = NoiseFollower(G.synthesis, (32, 32), sigma=32 / 8, min_res=2 * follow.feature_res, mode="bilinear")
+    expected.update(follow.handles0, follow.handles)
+    for a, b in zip(follow.gen.follower.maps(), expected.maps()):
+        assert torch.equal(a, b)                    # the session's maps went where its handles went
+    with expected.applied():
+        want = plain.render(follow.latent)
+    assert torch.allclose(follow.render(), want, atol=1e-6)             # its images are made with them
+    assert not torch.allclose(plain.render(follow.latent), want, atol=1e-4)   # which the image shows
+    for m, b in zip(G.synthesis.noise_maps(), before):
+        assert torch.equal(m, b)                    # the generator itself still has its maps
+
+
+def test_following_needs_a_stylegan():
+    from dcgan.model import Generator
+    from draggan.engine import DragGANSession as S
+    sess = S(Generator(nz=8, ngf=8), [[10.0, 10.0]], [[12.0, 10.0]], S.Config(max_steps=1, space="z"))
+    with pytest.raises(DragInputError, match="StyleGAN"):
+        sess.follow_noise()
