@@ -222,7 +222,7 @@ def report(args, rows, drags, name="adapt"):
              f"--steps {args.steps}{' --ablation' if args.ablation else ''}"
              f"{' --variants ' + args.variants if getattr(args, 'variants', None) else ''}"
              f"{' --no-drags' if not drags else f' --drag-seeds {args.drag_seeds} --drag-steps {args.drag_steps}'} "
-             f"--mp-python MP_VENV/bin/python`). SWD x 1e3 to 200 held-out targets (lower is closer); copy "
+             f"--mp-python MP_VENV/bin/python`). SWD x 1e3 to the held-out targets (200; 30 on the _cal domains; lower is closer); copy "
              "ratio = median over 64 samples of nearest distance to the shots / to 10 held-out targets (pass "
              ">= 0.9); diversity = mean pairwise RMS pixel distance of 64 samples (0-255), and over the "
              "source's; correspondence = mediapipe landmarks of the same 32 latents before/after.", "",
