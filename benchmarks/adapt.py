@@ -55,6 +55,13 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "no DiffAugment": dict(augment=""),
     "no anchors (whole images only)": dict(anchors=0),
     "FreezeD (2 blocks, 50 warm-up)": dict(freeze_d=2, d_warmup=50),
+    # session 3: DiffAugment's colour transform makes the discriminator blind to brightness, contrast and
+    # saturation, the gaps the source shows; these keep translation and cutout only
+    "FreezeD, no colour augmentation": dict(freeze_d=2, d_warmup=50, augment="translation,cutout"),
+    "FreezeD, no colour augmentation, toRGB lr x5": dict(freeze_d=2, d_warmup=50, augment="translation,cutout",
+                                                         rgb_lr=5.0),
+    "FreezeD, no colour augmentation, 400 steps": dict(freeze_d=2, d_warmup=50, augment="translation,cutout",
+                                                       steps=400),
 }
 
 
@@ -81,10 +88,41 @@ def correspondence(S, A, mp_python, n=32, psi=0.7):
                 median_px=st.median(dist) if dist else None)
 
 
+def colour_stats(x):
+    """What a glance at a set tells (0-255): mean brightness, in-image contrast (std of the grey image),
+    saturation (max - min channel), and the centre's brightness over the top and bottom rows' (face vs
+    background)."""
+    x = (x.float() + 1) * 127.5
+    grey = x.mean(1)
+    h = x.shape[-1]
+    centre = grey[:, h // 4:3 * h // 4, h // 4:3 * h // 4].mean()
+    rim = torch.cat([grey[:, :h // 8].flatten(1), grey[:, -h // 8:].flatten(1)], 1).mean()
+    return dict(brightness=float(grey.mean()), contrast=float(grey.std((1, 2)).mean()),
+                saturation=float((x.max(1).values - x.min(1).values).mean()), centre_minus_rim=float(centre - rim))
+
+
+def reference_rows(domain, shots, held):
+    """SWD of what is not a model: one half of the held-out targets to the other (the floor: two samples
+    of the same domain), and the ten shots alone (repeated with a little noise: a model that draws only
+    them) to the targets."""
+    copier = (shots.repeat(20, 1, 1, 1)[:len(held)] + 0.03 * torch.randn(len(held), *shots.shape[1:],
+                                                                          generator=torch.Generator().manual_seed(0)))
+    half = len(held) // 2
+    floor = swd(held[:half], held[half:])
+    rows = [dict(domain=domain, model=f"held-out half vs half ({half} vs {half}: the floor)", swd=floor["mean"],
+                 swd_levels=floor["levels"], **colour_stats(held))]
+    cr = copy_ratio(copier[:64].clamp(-1, 1), shots, held)
+    s = swd(copier.clamp(-1, 1), held)
+    rows.append(dict(domain=domain, model="copier (shots + noise)", swd=s["mean"], swd_levels=s["levels"],
+                     copy_median=st.median(cr), copy_below=sum(r < 1 for r in cr) / len(cr), **colour_stats(shots)))
+    return rows
+
+
 def measure(G, S, shots, held, mp_python):
     x = samples(G, 200, 1.0)
     ratios = copy_ratio(x[:64], shots, held)
-    row = dict(swd=swd(x, held)["mean"], copy_median=st.median(ratios),
+    d = swd(x, held)
+    row = dict(swd=d["mean"], swd_levels=d["levels"], **colour_stats(x), copy_median=st.median(ratios),
                copy_below=sum(r < 1 for r in ratios) / len(ratios), diversity=mean_pairwise(x[:64]))
     if G is not S:
         row["diversity_ratio"] = row["diversity"] / mean_pairwise(samples(S, 64, 1.0))
@@ -125,7 +163,7 @@ def main(argv=None):
     ap.add_argument("--domains", default="photo,sketch")
     ap.add_argument("--ablation", action="store_true", help="also the photo domain without each ingredient")
     ap.add_argument("--variants", default=None, help="only these variants (comma-separated names of VARIANTS, or "
-                                                    "their indices 0-4); default: 'default', all with --ablation")
+                                                    f"their indices 0-{len(VARIANTS) - 1}); default: 'default', all with --ablation")
     ap.add_argument("--no-drags", action="store_true", help="skip the poster edits on the adapted model")
     ap.add_argument("--drag-seeds", default="1000-1005", help="held-out seeds of the poster edits")
     ap.add_argument("--drag-steps", type=int, default=150)
@@ -147,11 +185,7 @@ def main(argv=None):
     for d in domains:
         shots, held = adapt_data.domain(wheel, d, res)
         base = dict(domain=d, model="source", **measure(S, S, shots, held, args.mp_python))
-        copier = (shots.repeat(7, 1, 1, 1)[:64] + 0.03 * torch.randn(64, *shots.shape[1:],
-                                                                     generator=torch.Generator().manual_seed(0)))
-        cr = copy_ratio(copier.clamp(-1, 1), shots, held)
-        rows += [base, dict(domain=d, model="copier (shots + noise)", copy_median=st.median(cr),
-                            copy_below=sum(r < 1 for r in cr) / len(cr))]
+        rows += [base] + reference_rows(d, shots, held)
         print(f"{d}: source SWD {base['swd']:.1f}, diversity {base['diversity']:.1f}")
         variants = VARIANTS if (args.ablation and d == "photo") else {"default": {}}
         if args.variants:
@@ -159,10 +193,10 @@ def main(argv=None):
             picked = [names[int(v)] if v.isdigit() else v for v in args.variants.split(",")]
             variants = {n: VARIANTS[n] for n in picked}
         for name, change in variants.items():
-            settings = replace(ta.Settings(), steps=args.steps, **change)
+            settings = replace(ta.Settings(), **{"steps": args.steps, **change})
             print(f"{d} / {name}: {settings}")
             A, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}", print)
-            row = dict(domain=d, model=name, steps=args.steps, wall_min=wall / 60, cpu_min=cpu / 60, load=load,
+            row = dict(domain=d, model=name, steps=settings.steps, wall_min=wall / 60, cpu_min=cpu / 60, load=load,
                        **measure(A, S, shots, held, args.mp_python))
             row["swd_ratio"] = row["swd"] / base["swd"]
             rows.append(row)
@@ -188,7 +222,7 @@ def report(args, rows, drags, name="adapt"):
              f"--steps {args.steps}{' --ablation' if args.ablation else ''}"
              f"{' --variants ' + args.variants if getattr(args, 'variants', None) else ''}"
              f"{' --no-drags' if not drags else f' --drag-seeds {args.drag_seeds} --drag-steps {args.drag_steps}'} "
-             f"--mp-python MP_VENV/bin/python`). SWD x 1e3 to 200 held-out targets (lower is closer); copy "
+             f"--mp-python MP_VENV/bin/python`). SWD x 1e3 to the held-out targets (200; 30 on the _cal domains; lower is closer); copy "
              "ratio = median over 64 samples of nearest distance to the shots / to 10 held-out targets (pass "
              ">= 0.9); diversity = mean pairwise RMS pixel distance of 64 samples (0-255), and over the "
              "source's; correspondence = mediapipe landmarks of the same 32 latents before/after.", "",
@@ -201,6 +235,16 @@ def report(args, rows, drags, name="adapt"):
                      f"{f(r.get('diversity_ratio'))} | {kept} | {f(r.get('median_px'))} | "
                      f"{f(r.get('cpu_min'), '.1f')}" + (f" ({f(r.get('wall_min'), '.1f')}, {f(r.get('load'), '.1f')})"
                                                       if 'load' in r else "") + " |")
+    lines += ["", "Where the SWD comes from (per Laplacian level, finest first) and what the sets look like (0-255): "
+              "mean brightness, in-image contrast, saturation, centre minus top/bottom rows.", "",
+              "| domain | model | SWD 64 px | 32 px | 16 px | brightness | contrast | saturation | centre - rim |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.get("swd_levels"):
+            lv = " | ".join(f(v, ".1f") for v in r["swd_levels"])
+            lines.append(f"| {r['domain']} | {r['model']} | {lv} | {f(r.get('brightness'), '.0f')} | "
+                         f"{f(r.get('contrast'), '.0f')} | {f(r.get('saturation'), '.0f')} | "
+                         f"{f(r.get('centre_minus_rim'), '.0f')} |")
     lines += [] if not drags else ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
               f"seeds {args.drag_seeds}, {args.drag_steps} steps max): median landmark motion along the request / "
               "requested length.", "", "| domain | method | median motion | faces lost |", "|---|---|---|---|"]

@@ -236,3 +236,28 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new():
     copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
     assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
     assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])
+
+
+def test_rgb_lr_scales_only_the_torgb_steps_and_old_checkpoints_resume(tmp_path):
+    """--rgb-lr multiplies the learning rate of the toRGB layers (colour and tone) and of nothing else:
+    Adam's first step moves each weight by the lr, so the toRGB weights move 5x as far; a checkpoint
+    written before the setting existed resumes with its default."""
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    moved, runs = {}, {}
+    for mult in (1.0, 5.0):
+        a = runs[mult] = ta.Adapter(small_G(), shots, ta.Settings(batch=3, rgb_lr=mult))
+        before = {n: p.detach().clone() for n, p in a.G.synthesis.named_parameters()}
+        a.step()
+        moved[mult] = {n: float((p.detach() - before[n]).abs().max()) for n, p in a.G.synthesis.named_parameters()}
+    rgb = [n for n in moved[1.0] if ".rgb." in n and moved[1.0][n] > 0]
+    other = [n for n in moved[1.0] if ".rgb." not in n and moved[1.0][n] > 0]
+    assert rgb and other
+    assert all(abs(moved[5.0][n] / moved[1.0][n] - 5) < 0.05 for n in rgb)
+    assert all(abs(moved[5.0][n] / moved[1.0][n] - 1) < 0.05 for n in other)
+    ck = runs[1.0].state()
+    del ck["settings"]["rgb_lr"]                                   # as written by an earlier version
+    with pytest.raises(ta.AdaptError, match="rgb_lr"):
+        runs[5.0].load_state(ck)
+    fresh = ta.Adapter(small_G(), shots, ta.Settings(batch=3))
+    fresh.load_state(ck)
+    assert fresh.step_n == 1

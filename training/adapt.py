@@ -59,6 +59,7 @@ class Settings:
     augment: str = "color,translation,cutout"   # DiffAugment policy ("" for none)
     freeze_d: int = 0           # FreezeD: the discriminator's first blocks kept at their warm-up weights
     d_warmup: int = 0           # steps at the start where only the discriminator learns
+    rgb_lr: float = 1.0         # learning-rate multiplier of the toRGB layers (and their styles): colour and tone
     seed: int = 0
 
     def policy(self):
@@ -83,6 +84,8 @@ def check_settings(s, n_shots=None):
             raise AdaptError(f"--{name.replace('_', '-')} must be in (0, 0.1], got {getattr(s, name)}")
     if not 0 <= s.dcl <= 1e4 or s.anchors < 0 or not 0 <= s.anchor_sigma <= 10 or s.d_warmup < 0:
         raise AdaptError("--dcl must be in [0, 1e4], --anchors and --d-warmup >= 0, --anchor-sigma in [0, 10]")
+    if not 0 < s.rgb_lr <= 100:
+        raise AdaptError(f"--rgb-lr must be in (0, 100] (a multiplier of --lr), got {s.rgb_lr}")
     if not 0 <= s.freeze_d <= 3:
         raise AdaptError(f"--freeze-d must be 0-3 (the discriminator has 4 blocks), got {s.freeze_d}")
     bad = [p for p in s.policy() if p not in ("color", "translation", "cutout")]
@@ -115,8 +118,13 @@ class Adapter:
         self.shots = shots.float()
         torch.manual_seed(self.s.seed)   # the discriminator's initial weights
         self.D = cc.PatchDiscriminator()
-        self.params = [p for p in self.G.synthesis.parameters() if p.requires_grad]
-        self.opt = torch.optim.Adam(self.params, lr=self.s.lr, betas=(0.0, 0.99))
+        named = [(n, p) for n, p in self.G.synthesis.named_parameters() if p.requires_grad]
+        self.params = [p for _, p in named]
+        groups = [dict(params=self.params)]
+        if self.s.rgb_lr != 1:   # (one group otherwise: the checkpoints of earlier runs resume as they were)
+            groups = [dict(params=[p for n, p in named if ".rgb." not in n]),
+                      dict(params=[p for n, p in named if ".rgb." in n], lr=self.s.lr * self.s.rgb_lr)]
+        self.opt = torch.optim.Adam(groups, lr=self.s.lr, betas=(0.0, 0.99))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.s.d_lr, betas=(0.0, 0.99))
         self.rng = torch.Generator().manual_seed(self.s.seed)
         self.anchor_z = torch.randn(max(self.s.anchors, 1), source.z_dim,
@@ -186,8 +194,9 @@ class Adapter:
 
     def load_state(self, ck):
         mine = {k: v for k, v in asdict(self.s).items() if k != "steps"}
-        if ck.get("settings") != mine:
-            diff = sorted(k for k in mine if (ck.get("settings") or {}).get(k) != mine[k])
+        theirs = {**asdict(Settings()), **(ck.get("settings") or {})}   # a setting added later: its default
+        if any(theirs.get(k) != v for k, v in mine.items()):
+            diff = sorted(k for k in mine if theirs.get(k) != mine[k])
             raise AdaptError(f"--resume: the checkpoint was made with other settings ({', '.join(diff)}); "
                              f"give the same ones, or start again with --force")
         self.G.load_state_dict(ck["G"])
@@ -363,6 +372,8 @@ def parse_args(argv):
     p.add_argument("--augment", default=d.augment, help=f"DiffAugment transforms, '' for none (default {d.augment})")
     p.add_argument("--freeze-d", type=int, default=d.freeze_d, help=f"FreezeD: discriminator blocks frozen (default {d.freeze_d})")
     p.add_argument("--d-warmup", type=int, default=d.d_warmup, help=f"discriminator-only steps first (default {d.d_warmup})")
+    p.add_argument("--rgb-lr", type=float, default=d.rgb_lr,
+                   help=f"learning-rate multiplier of the toRGB layers: colour and tone (default {d.rgb_lr:g})")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
