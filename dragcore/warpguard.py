@@ -20,7 +20,6 @@ nothing of the features or the image, so it costs one small field per step. Off 
 default and on any model without a warp pathway (the official ones): there it is exactly zero and
 adds nothing to the graph; a model's presets turn it on (`warp_guard`).
 """
-import torch
 
 DET_FLOOR = 0.75   # allowed area change of the backward map: [DET_FLOOR, 1 / DET_FLOOR]
 

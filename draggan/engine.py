@@ -27,7 +27,6 @@ pixels *less* than r1 from p. One deliberate difference: the official renderer m
 distance on a grid `linspace(0, res, res)` (pixel i at i res / (res - 1)), so its disc sits up to
 one pixel off the handle towards the origin; ours is centred on it.
 """
-import torch
 
 from dragcore.config import DragGANConfig
 from dragcore.engine import declare
