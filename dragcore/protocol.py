@@ -166,7 +166,8 @@ class StyleGANAdapter:
     def features_and_preview(self, latent):
         """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
-        return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
+        with self._noise():
+            return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
 
 
 class DCGANAdapter:

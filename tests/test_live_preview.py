@@ -74,3 +74,21 @@ def test_the_colour_matched_preview_is_close_to_the_full_render():
     assert err(preview, truth) < 12, err(preview, truth)
     assert err(preview, truth) < 0.5 * err(partial, truth)           # the raw partial image is far off
     assert err(preview, truth) < 0.6 * err(start, truth)             # it shows the new face, not the start
+
+
+def test_the_steps_own_pass_runs_with_the_noise_maps_that_follow_the_drag():
+    """With maps that follow the drag down to the feature block (min_res 8), the pass that keeps the
+    preview reads the same features as every other pass of the adapter: the followed maps."""
+    cfg = DragGANConfig(seed=3, max_steps=6, lr=0.05, feature_res=16, mask_weight=0, tracker="features")
+    G = small_G()
+    for layer in G.synthesis._noisy():   # a fresh network adds no noise (scale 0); a trained one does
+        layer.noise_scale.data.fill_(0.5)
+    s = DragGANSession(G, [[20, 32]], [[44, 32]], cfg).follow_noise(min_res=8, mode="bilinear")
+    for _ in range(4):
+        s.step()
+    with torch.no_grad():
+        followed = s.gen.features(s.latent)
+        follower, s.gen.follower = s.gen.follower, None
+        assert not torch.equal(followed, s.gen.features(s.latent))   # the maps have moved with the handles
+        s.gen.follower = follower
+        assert torch.equal(s.gen.features_and_preview(s.latent)[0], followed)
