@@ -103,6 +103,7 @@ class Reporter:
         self._step_image = (None, None)   # (steps, [1, 3, fr, fw] float32) from the step's own pass
         self._live = (None, None)         # (steps, HxWx3 uint8) the last live preview, up-sampled
         self._colour = None               # (gain, offset) of the live previews (fitted once)
+        self._shown = 0                   # the step of the full preview `live_preview` gave last
 
     def _checked_start(self, image):
         """The caller's start image (the one its user already sees) as a read-only HxWx3 uint8 array."""
@@ -144,8 +145,9 @@ class Reporter:
         """(HxWx3 uint8, the height it was drawn at): what a stream shows while the drag runs. With
         `session.step_previews` (models of 512 px and up), once a step has run, the image its pass
         accumulated at the feature block, colour-matched and up-sampled to the image size: no
-        generator pass of its own, one step behind the latent. Otherwise the full preview (one render
-        per step).
+        generator pass of its own, one step behind the latent. Otherwise a full preview: the one the
+        step thread last rendered (a content tracker's flow renders the current image) when it is
+        newer than the one given last, else one rendered now.
 
         The accumulated image is the StyleGAN2 skip outputs of the stages up to the feature block:
         the final image without the stages above, which add detail but also contrast and colour (on
@@ -154,7 +156,7 @@ class Reporter:
         s = self.session
         steps, image = self._step_image
         if not s.step_previews or image is None:
-            return self.preview(), s.res
+            return self._newest_render(), s.res
         if steps == 0:   # the step saw the start latent
             return self.start_image(), s.res
         if self._live[0] != steps:
@@ -164,6 +166,19 @@ class Reporter:
             frame.flags.writeable = False
             self._live = (steps, frame)
         return self._live[1], image.shape[-2]
+
+    def _newest_render(self):
+        """A full preview without a second render competing with the steps: the last one rendered if
+        it is newer than the one given last, else the current latent's (rendered unless it was)."""
+        latest = self.latest()
+        if latest is not None and latest[0] is not None and latest[0] > self._shown:
+            self._shown, image = latest
+            return image
+        image = self.preview()
+        latest = self.latest()
+        if latest is not None and latest[1] is image:
+            self._shown = latest[0]
+        return image
 
     def _colour_match(self):
         """(gain, offset) [1, 3, 1, 1]: the least-squares per-channel map from the start latent's

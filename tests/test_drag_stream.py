@@ -65,12 +65,12 @@ def test_a_preview_the_step_thread_rendered_is_shown_without_a_second_render():
     s.step(), s.step()
     by_tracker = s.report.preview()   # what a content tracker's flow renders at this step
     assert len(renders) == 1
-    image, step = drag_stream._fresh(s, seen=0)
-    assert image is by_tracker and step == 2 and len(renders) == 1   # newer than shown: no second render
+    image, _ = s.report.live_preview()
+    assert image is by_tracker and s.report._shown == 2 and len(renders) == 1   # newer than shown: no second render
     s.step()
-    image, step = drag_stream._fresh(s, seen=2)   # nothing newer rendered: one render of the current latent
-    assert step == 3 and len(renders) == 2 and image is s.report.latest()[1] and image is not by_tracker
-    assert drag_stream._fresh(s, seen=3) == (image, 3) and len(renders) == 2
+    image, _ = s.report.live_preview()   # nothing newer rendered: one render of the current latent
+    assert s.report._shown == 3 and len(renders) == 2 and image is s.report.latest()[1] and image is not by_tracker
+    assert s.report.live_preview() == (image, s.res) and s.report._shown == 3 and len(renders) == 2
 
 
 def test_closing_the_stream_stops_the_steps():

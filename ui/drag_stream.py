@@ -6,14 +6,13 @@ step in turn (one Adam step each), so the panels advance together and a Stop rea
 in a thread of their own (`Stepper`): previews are rendered beside the steps, at most one every
 `PREVIEW_SECONDS` (time-based, as often as a person follows them) and spaced further when a frame
 costs more (at most `PREVIEW_SHARE` of the time on frames: a busy machine shows fewer), and while
-one is drawn, encoded and sent the steps go on. A preview the step thread already rendered (a
-content tracker's flow renders the current image) is shown when it is newer than the last one shown,
-rather than a second render competing with the steps for the cores.
-The final images are handed out as soon as the steps end, before the report (optical flow,
-fidelity) measures them: the user sees the result while its verdict is computed.
-On models of 512 px and up a preview is the image the
-last step's own pass accumulated at the feature block (`Reporter.live_preview`: 128 px, up-sampled, no
-render of its own) and the status line says so; the first and the last frame are full renders.
+one is drawn, encoded and sent the steps go on. Each preview is `Reporter.live_preview`: a render the
+step thread already made (a content tracker's flow renders the current image) when it is newer than
+the last one shown, rather than a second render competing with the steps for the cores; on models of
+512 px and up the image the last step's own pass accumulated at the feature block (128 px,
+up-sampled, no render of its own), and the status line says so. The first and the last frame are
+full renders. The final images are handed out as soon as the steps end, before the report (optical
+flow, fidelity) measures them: the user sees the result while its verdict is computed.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
@@ -95,18 +94,6 @@ def _steps(sessions):
     return tuple(s.snapshot()[0] for s in sessions.values())
 
 
-def _fresh(session, seen):
-    """(a preview of the session's latest latent, its step): the image the step thread last rendered
-    (a content tracker's flow renders the current image) when it is newer than the one shown at step
-    `seen`, otherwise one rendered now."""
-    latest = session.report.latest()
-    if latest is not None and latest[0] is not None and latest[0] > seen:
-        return latest[1], latest[0]
-    image = session.report.preview()
-    latest = session.report.latest()
-    return image, latest[0] if latest is not None and latest[1] is image else seen
-
-
 def stream(sessions, interval=PREVIEW_SECONDS):
     """Step every session (in a `Stepper` thread) until all are done; yield a Frame at the start,
     then at most one every `interval` seconds while they step (a preview of each session's current
@@ -123,17 +110,13 @@ def stream(sessions, interval=PREVIEW_SECONDS):
     try:
         yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
         shown, wait = _steps(sessions), interval
-        seen = dict.fromkeys(sessions, 0)   # per session: the step of the preview shown last
         while not stepper.finished.wait(wait):
             if _steps(sessions) == shown:
                 continue
             t0 = time.perf_counter()
             drawn_at = {}
             for m, s in sessions.items():
-                if s.step_previews:   # 512 px and up: the step's own partial image, no render
-                    image, drawn_at[m] = s.report.live_preview()
-                else:
-                    (image, seen[m]), drawn_at[m] = _fresh(s, seen[m]), s.res
+                image, drawn_at[m] = s.report.live_preview()
                 frames[m].append(image)
             shown = _steps(sessions)
             yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions, drawn_at))
