@@ -1,4 +1,4 @@
-"""The warp guard: a drag through the warp pathway (stylegan.warp) may stretch, squeeze, never fold.
+"""The warp guard: a drag through the warp pathway (stylegan.warp) may stretch and squeeze a little, never fold or shear.
 
 A drag on a model with a warp pathway moves content by optimising the deformation code, and Adam
 steps every bump coefficient by about the learning rate however small its gradient is: the bumps
@@ -8,29 +8,57 @@ swirl (the nose of a turned face smeared into a loop), or magnifies a small patc
 
 `WarpGuard(gen, weight)` is a penalty on the deformation code alone, added to an engine's loss:
 
-    weight * mean_x [ relu(DET_FLOOR - det J(x))^2 + relu(det J(x) - 1 / DET_FLOOR)^2 ],
+    weight * mean_x [ relu(DET_FLOOR - det J(x))^2 + relu(det J(x) - 1 / DET_FLOOR)^2        (area)
+                    + relu(DET_FLOOR - s_min(x))^2 + relu(s_max(x) - 1 / DET_FLOOR)^2 ]     (stretch)
     J = I - grad u   (the backward map's Jacobian, dimensionless, on the pathway's own grid)
 
-zero while every part of the picture is magnified or shrunk by at most 1 / DET_FLOOR in area,
-growing as the field approaches a fold. DET_FLOOR 0.75 is stiffer than the ideal local move of
-benchmarks.poster_edits (a Gaussian of sigma res/8 carrying a point res/10 reaches 0.5): a guarded
-drag spreads a move over a wider area than the bumps around the handle alone (0.5 still let the
-turns tear on the calibration seeds; docs/benchmarks.md, session 3). It reads
-nothing of the features or the image, so it costs one small field per step. Off (weight 0) by
-default and on any model without a warp pathway (the official ones): there it is exactly zero and
-adds nothing to the graph; a model's presets turn it on (`warp_guard`).
+s_min <= s_max are J's principal stretches (its singular values, s_min signed: negative where the map
+folds). The area term keeps every part of the picture from being magnified or shrunk by more than
+1 / DET_FLOOR in area, growing as the field approaches a fold. The stretch term (session 4) also bounds
+the stretch along every direction, which the area cannot see: a shear (the nose column moved sideways
+while the pixels above and below it stay) keeps det J = 1, so under the area term alone a turn smeared
+the nose into a streak or a long bent bulge, where the ideal local move carries the region around it
+along. DET_FLOOR 0.75 is stiffer than the ideal local move of benchmarks.poster_edits (a Gaussian of
+sigma res/8 carrying a point res/10 reaches det 0.52 and s_max 1.48): a guarded drag spreads a move over
+a wider area than the bumps around the handle alone (0.5 still let the turns tear on the calibration
+seeds; docs/benchmarks.md, sessions 3 and 4). It reads nothing of the features or the image, so it
+costs one small field per step. Off (weight 0) by default and on any model without a warp pathway (the
+official ones): there it is exactly zero and adds nothing to the graph; a model's presets turn it on
+(`warp_guard`).
 """
 
-DET_FLOOR = 0.75   # allowed area change of the backward map: [DET_FLOOR, 1 / DET_FLOOR]
+DET_FLOOR = 0.75   # allowed area change and stretch of the backward map: [DET_FLOOR, 1 / DET_FLOOR]
 
 
 def jacobian_det(u):
     """det(I - grad u) at the interior points of u [N, h, w, 2] (normalised units, x then y, on a grid of
     h x w pixel centres of [-1, 1]^2): central differences, -> [N, h - 2, w - 2]."""
+    a, b, c, d = jacobian(u)
+    return a * d - b * c
+
+
+def jacobian(u):
+    """(a, b, c, d): the entries [[a, b], [c, d]] of J = I - grad u at the interior points of u (as
+    jacobian_det), each [N, h - 2, w - 2]."""
     h, w = u.shape[1], u.shape[2]
     dx = (u[:, 1:-1, 2:] - u[:, 1:-1, :-2]) * (w / 4)   # d u / d x: 2 pixels apart, a pixel is 2 / w
     dy = (u[:, 2:, 1:-1] - u[:, :-2, 1:-1]) * (h / 4)
-    return (1 - dx[..., 0]) * (1 - dy[..., 1]) - dx[..., 1] * dy[..., 0]
+    return 1 - dx[..., 0], -dy[..., 0], -dx[..., 1], 1 - dy[..., 1]
+
+
+def principal_stretches(a, b, c, d):
+    """(s_min, s_max): the singular values of [[a, b], [c, d]] (closed form for 2 x 2), s_min signed as the
+    determinant (negative where the map folds). A tiny epsilon keeps the square roots differentiable."""
+    p = ((a + d).square() + (c - b).square() + 1e-12).sqrt()
+    q = ((a - d).square() + (b + c).square() + 1e-12).sqrt()
+    return (p - q) / 2, (p + q) / 2
+
+
+def stretch_penalty(u, floor=None):
+    """mean over the grid of relu(floor - s_min)^2 + relu(s_max - 1 / floor)^2 (floor: DET_FLOOR)."""
+    floor = DET_FLOOR if floor is None else floor
+    lo, hi = principal_stretches(*jacobian(u))
+    return ((floor - lo).clamp(min=0).square() + (hi - 1 / floor).clamp(min=0).square()).mean()
 
 
 def fold_penalty(det, floor=None):
@@ -57,4 +85,5 @@ class WarpGuard:
         """trainable: the session's trainable rows [1, rows + 1, w_dim] (the code last); None when off."""
         if not self.active or trainable.ndim != 3:
             return None
-        return self.weight * fold_penalty(jacobian_det(self.field(trainable[:, -1])))
+        u = self.field(trainable[:, -1])
+        return self.weight * (fold_penalty(jacobian_det(u)) + stretch_penalty(u))

@@ -31,6 +31,27 @@ def test_jacobian_of_known_fields():
     assert warpguard.fold_penalty(torch.tensor([f, 1.0, 1 / f])) == 0 < warpguard.fold_penalty(torch.tensor([f - 0.1]))
 
 
+def test_a_shear_keeps_the_area_but_not_the_stretch():
+    """u_x = k y (a column moved sideways, the rows above and below left: what smeared the turned noses) keeps
+    det J = 1, so the area term alone lets it through; its principal stretches (1 +- k/2 about) do not pass the
+    stretch term, which is zero for a small rotation (stretches 1) and equals the singular values' closed form."""
+    h = w = 8
+    g = (torch.arange(h, dtype=torch.float32) + 0.5) * 2 / h - 1
+    y, x = g[:, None].expand(h, w), g[None, :].expand(h, w)
+    shear = torch.stack([0.8 * y, torch.zeros(h, w)], -1)[None]
+    assert torch.allclose(warpguard.jacobian_det(shear), torch.ones(1, h - 2, w - 2))
+    assert warpguard.fold_penalty(warpguard.jacobian_det(shear)) == 0 < warpguard.stretch_penalty(shear)
+    lo, hi = warpguard.principal_stretches(*warpguard.jacobian(shear))
+    sv = torch.linalg.svdvals(torch.tensor([[1.0, -0.8], [0.0, 1.0]]))
+    assert torch.allclose(hi, sv[0].expand_as(hi), atol=1e-5) and torch.allclose(lo, sv[1].expand_as(lo), atol=1e-5)
+    t = 0.1   # u = x - R^T x for a small rotation R: J = R^T
+    rot = torch.stack([x - (x * torch.cos(torch.tensor(t)) + y * torch.sin(torch.tensor(t))),
+                       y - (-x * torch.sin(torch.tensor(t)) + y * torch.cos(torch.tensor(t)))], -1)[None]
+    assert warpguard.stretch_penalty(rot) == pytest.approx(0.0, abs=1e-10)
+    fold = torch.stack([2.0 * x, torch.zeros(h, w)], -1)[None]   # J = diag(-1, 1): a mirror, s_min signed -1
+    assert warpguard.principal_stretches(*warpguard.jacobian(fold))[0].max() < 0
+
+
 def test_a_drag_that_folds_without_the_guard_does_not_with_it(warped):
     """The same long, fast drag through the code alone: its field folds (det < 0) unguarded; guarded, it
     does not, and the content still moves most of the way (optical flow)."""
