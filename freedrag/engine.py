@@ -154,6 +154,8 @@ class FreeDragSession(DragSession):
         self.ref_F0 = self._at_mode_res(self.F0)
         n = len(self.handles0)
         self.templates = sample(self.F0, self.handles0[:, None, :] + self.patch[None], self.shape)  # [N, P, C]
+        self.templates0 = self.templates.clone()   # T^0: what a renewed template goes back to (content trackers)
+        self.renewed = 0   # templates renewed because the content stayed short of a reached line point
         self.arrived = torch.zeros(n, dtype=torch.bool, device=self.device)
         self.last_lambda = torch.full((n,), float("nan"))
         self.last_case = ["start"] * n
@@ -198,6 +200,11 @@ class FreeDragSession(DragSession):
         lam = lam.to(self.device)[:, None, None]
         f_h = sample(feat, self.handles[:, None, :] + self.patch[None], self.shape)
         self.templates = lam * f_h + (1 - lam) * self.templates
+        if content is not None:   # a content tracker: renew the templates that absorbed a short move
+            absorbed = ~self.arrived & (distances(self.handles, self.targets) < self.arrival) & (L_en <= 0.25 * self.l)
+            if bool(absorbed.any()):
+                self.templates = torch.where(absorbed[:, None, None], self.templates0, self.templates)
+                self.renewed += int(absorbed.sum())
         new_h = self.handles.clone()
         for i in range(len(new_h)):
             if self.arrived[i]:
@@ -250,7 +257,7 @@ class FreeDragSession(DragSession):
 
     def derived(self):
         return dict(super().derived(), d_px=self.d_px, patch_spacing_px=self.spacing,
-                    submotion_steps=SUBMOTION_STEPS, submotions=self.submotions)
+                    submotion_steps=SUBMOTION_STEPS, submotions=self.submotions, renewed_templates=self.renewed)
 
 
 ENGINE = declare("freedrag", "FreeDrag", FreeDragConfig, FreeDragSession,

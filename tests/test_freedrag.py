@@ -195,3 +195,19 @@ def test_bad_inputs():
         args.update(kw)
         with pytest.raises(DragInputError, match=msg):
             make_session(FreeDragSession, G, args.pop("handles"), args.pop("targets"), **args)
+
+
+def test_a_template_that_absorbed_a_short_move_is_renewed():
+    """The app's 2-point edit on the bundled model (seed 3; the nose 8 px right, the forehead 5 px up) with a
+    content tracker: the forehead's line point reaches its target, its template absorbs the features found
+    there (loss ~0, nothing pulls any more) while optical flow sees the content still 1 px short. Before, the
+    sub-motions repeated without progress until the stall rule ended the drag (56 steps, 'stalled'); the
+    template goes back to T^0, the pull returns, and the drag arrives."""
+    from drag_testing import face_model
+    cfg = FreeDragConfig(seed=3, psi=0.7, max_steps=60, l=0.2, d=3.0, lr=0.01, rows=0, feature_res=32, arrival=0.5,
+                         tracker="flow", warp_guard=30.0)
+    s = FreeDragSession(face_model(), [[29, 35], [32, 19]], [[37, 35], [32, 14]], cfg, device="cpu")
+    while not s.done:
+        s.step()
+    assert s.renewed > 0 and s.derived()["renewed_templates"] == s.renewed
+    assert s.stop_reason == "arrived" and s.steps < 40
