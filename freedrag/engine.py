@@ -50,6 +50,12 @@ paper's algorithm (it matches the official loop step for step); the session's `r
 also asks optical flow whether the content moved (dragcore.motion), and `tracked_reached` keeps
 this engine's own verdict.
 
+Renewal (content trackers only, never the official path). A content tracker can see the opposite: the
+line point at its target with a template that absorbed the features found there (L_en <= 0.25 l, so no
+sub-motion pulls any more) while the content is still short. Such a point's template goes back to T^0,
+the handle's start features, so the pull towards the target returns (`renewed_templates` counts it);
+without it the sub-motions repeat with nothing moving until the stall rule ends the drag.
+
 Feature scale. Unlike DragGAN (whose loss terms all scale with F, and Adam does not care),
 FreeDrag compares losses with l, so l is tied to the magnitude of the model's features: the
 presets were tuned on the official StyleGAN2 models. A model whose features live on another
