@@ -17,8 +17,8 @@ pytestmark = pytest.mark.integration   # the launched app through gradio_client
 
 
 @pytest.fixture(scope="module")
-def server(launch_app):
-    return launch_app()   # a Hub that cannot be reached, and an empty cache: choosing a zoo model must warn, not crash
+def server(shared_app):
+    return shared_app   # a Hub that cannot be reached, and an empty cache: choosing a zoo model must warn, not crash
 
 
 # The drag endpoints' settings, by name (docs/api.md): DragGAN's learning rate, the fixed-region weight λ,
