@@ -46,47 +46,25 @@ def server(shared_app):
     return shared_app
 
 
-@pytest.fixture(scope="module")
-def browser(server):
-    """One headless chromium for the module's tests (each test opens a context of its own in it)."""
+@contextlib.contextmanager
+def browser_page(server, width, height):
+    """A headless chromium page of width x height on the app, until its drag image is shown and ready."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            yield chromium
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(server.url)
+            page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
+            _wait_ready(page)
+            yield page
         finally:
-            chromium.close()
+            browser.close()
 
 
-@contextlib.contextmanager
-def browser_page(server, width, height, browser=None):
-    """A page of width x height on the app, until its drag image is shown and ready: in a fresh context
-    (no cookies or storage shared with another test's) of `browser` (the module's, see the fixture), or
-    of a chromium of its own when none is given."""
-    if browser is None:
-        from playwright.sync_api import sync_playwright
-        with sync_playwright() as p:
-            own = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                with browser_page(server, width, height, own) as page:
-                    yield page
-            finally:
-                own.close()
-        return
-    context = browser.new_context(viewport={"width": width, "height": height})
-    try:
-        page = context.new_page()
-        page.goto(server.url)
-        page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
-        _wait_ready(page)
-        yield page
-    finally:
-        context.close()
-
-
-def test_click_points_and_drag_with_freedrag(server, browser, tmp_path):
+def test_click_points_and_drag_with_freedrag(server, tmp_path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    with browser_page(server, 1400, 1500, browser) as page:
+    with browser_page(server, 1400, 1500) as page:
         img = page.locator("#drag-image img").first
         img.wait_for(state="visible", timeout=60_000)
         page.wait_for_timeout(500)
@@ -162,8 +140,8 @@ def _shot(page, selector, path):
     return np.asarray(Image.open(path).convert("L").resize((64, 64), Image.BOX), float)
 
 
-def test_successive_drags_and_a_table_that_fits_1280x800(server, browser, tmp_path):
-    with browser_page(server, 1280, 800, browser) as page:
+def test_successive_drags_and_a_table_that_fits_1280x800(server, tmp_path):
+    with browser_page(server, 1280, 800) as page:
         page.wait_for_timeout(1000)
         page.screenshot(path=str(tmp_path / "first_screen.png"))
         seed = _shot(page, "#drag-image img", tmp_path / "seed.png")
@@ -220,11 +198,11 @@ def test_successive_drags_and_a_table_that_fits_1280x800(server, browser, tmp_pa
             shutil.copy(tmp_path / name, Path(keep) / name)
 
 
-def test_three_engines_fit_a_1280x800_screen(server, browser, tmp_path):
+def test_three_engines_fit_a_1280x800_screen(server, tmp_path):
     """One result panel and one drag button per engine (and Compare all, Stop) side by side on a
     1280x800 screen: the panels share a row, nothing needs sideways scrolling."""
     from drags.engines import ENGINES
-    with browser_page(server, 1280, 800, browser) as page:
+    with browser_page(server, 1280, 800) as page:
         panels = [page.locator(f"#out-{m}").bounding_box() for m in ENGINES]
         buttons = [page.locator(f"#btn-{m}").bounding_box() for m in (*ENGINES, "compare")]
         wide = page.evaluate("document.documentElement.scrollWidth")
@@ -236,7 +214,7 @@ def test_three_engines_fit_a_1280x800_screen(server, browser, tmp_path):
     assert all(b["x"] + b["width"] <= 1280 for b in buttons)
 
 
-def test_a_one_point_edit_is_timed_in_the_browser(server, browser, record_property):
+def test_a_one_point_edit_is_timed_in_the_browser(server, record_property):
     """A 1-point DragGAN edit timed as a user sees it: the seconds from the click on "Drag with DragGAN" to
     the final image on screen (measured in the page, as benchmarks.profile_edit does) are printed and
     recorded (the test's `edit_seconds` property, and LATENTLAB_TIMING_DIR/browser_edit.json when set),
@@ -244,7 +222,7 @@ def test_a_one_point_edit_is_timed_in_the_browser(server, browser, record_proper
     result is shown."""
     import json
     from benchmarks.profile_edit import WATCH, click_pair, process_cpu, timed_edit
-    with browser_page(server, 1280, 800, browser) as page:
+    with browser_page(server, 1280, 800) as page:
         page.evaluate(WATCH)   # the page's own timestamps of the click, "done." and the final image
         click_pair(page, (0.45, 0.55), (0.58, 0.55))
         cpu0, load = process_cpu(server.proc.pid), os.getloadavg()[0]
