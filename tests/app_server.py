@@ -6,6 +6,12 @@ import time
 from benchmarks.app_process import BUNDLED, ROOT, AppProcess as AppServer, bundled_model, free_port  # noqa: F401
 
 
+# The one setting of conftest's shared app (the app most modules share): a chain bound of 5 drags
+# (LATENTLAB_CHAIN_DRAGS; 20 by default), so test_app_chain reaches it in a few 1-step drags. Every
+# other test's chain on that app is shorter.
+SHARED_APP_ENV = dict(LATENTLAB_CHAIN_DRAGS=5)
+
+
 def model_for_tests(tmp_dir=None):
     """The bundled face model; its absence is a failure, never a silent swap for another model."""
     return bundled_model()

@@ -20,20 +20,40 @@ def pytest_collection_modifyitems(config, items):
 import pytest  # noqa: E402
 
 
+def _launch(tmp_path_factory, model=None, **env):
+    """`python app.py` on `model` (default: the bundled one) with a Hub that cannot be reached, an empty
+    Hub cache of its own, and `env` on top; returned once it serves."""
+    from app_server import AppServer, model_for_tests
+    tmp = tmp_path_factory.mktemp("app")
+    base = dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub"))
+    return AppServer(model or model_for_tests(), extra_env={**base, **{k: str(v) for k, v in env.items()}})
+
+
 @pytest.fixture(scope="module")
 def launch_app(tmp_path_factory):
     """The one app-server factory: `launch_app(**env)` starts `python app.py` on the bundled model
     (benchmarks.app_process) with a Hub that cannot be reached and an empty Hub cache of its own,
     plus `env`, and returns it once it serves; every app it started is closed when the module ends."""
-    from app_server import AppServer, model_for_tests
     started = []
 
     def launch(model=None, **env):
-        tmp = tmp_path_factory.mktemp("app")
-        base = dict(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp / "hub"))
-        started.append(AppServer(model or model_for_tests(), extra_env={**base, **{k: str(v) for k, v in env.items()}}))
+        started.append(_launch(tmp_path_factory, model, **env))
         return started[-1]
 
     yield launch
     for srv in started:
         srv.close()
+
+
+@pytest.fixture(scope="session")
+def shared_app(tmp_path_factory):
+    """One app as `launch_app(**app_server.SHARED_APP_ENV)` starts it (a chain bound of 5), for the
+    whole run: the modules whose tests only open sessions of their own on it (test_api_docs, test_app,
+    test_app_chain, test_browser, test_docs' gradio_client block) share it instead of starting one each
+    (~7 s of CPU per start). What those tests change is per session (image, points, chain, an uploaded
+    model); nothing app-wide. A module that needs other settings, or stops or starves the app, uses
+    `launch_app(**env)`."""
+    from app_server import SHARED_APP_ENV
+    srv = _launch(tmp_path_factory, **SHARED_APP_ENV)
+    yield srv
+    srv.close()

@@ -52,8 +52,8 @@ def test_the_doc_parser_reads_rows_parameters_and_settings():
 
 
 @pytest.fixture(scope="module")
-def api(launch_app):
-    server = launch_app()
+def api(shared_app):
+    server = shared_app
     return Client(server.url, verbose=False).view_api(return_format="dict", print_info=False)
 
 

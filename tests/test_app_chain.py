@@ -14,16 +14,16 @@ from PIL import Image
 from gradio_client import Client, handle_file  # noqa: E402  (gradio_client comes with gradio: no skip)
 
 import limits  # noqa: E402
-from app_server import wait_running  # noqa: E402
+from app_server import SHARED_APP_ENV, wait_running  # noqa: E402
 
 pytestmark = pytest.mark.integration   # the launched app through gradio_client
 
-MOST = 5   # the test server's chain bound (LATENTLAB_CHAIN_DRAGS; 20 by default): the tests' chains are shorter
+MOST = SHARED_APP_ENV["LATENTLAB_CHAIN_DRAGS"]   # the test server's chain bound (20 by default): the tests' chains are shorter
 
 
 @pytest.fixture(scope="module")
-def server(launch_app):
-    return launch_app(LATENTLAB_CHAIN_DRAGS=MOST)
+def server(shared_app):
+    return shared_app   # conftest's: started with LATENTLAB_CHAIN_DRAGS=MOST
 
 
 def img(path):

@@ -35,7 +35,8 @@ BAD_ENV = [("LATENTLAB_CHAIN_DRAGS", "0.5", "must be a whole number"),
            ("LATENTLAB_CHAIN_DRAGS", "abc", "must be a number"),
            ("LATENTLAB_SESSION_IDLE", "-5", "must be a positive number"),
            ("LATENTLAB_GRADIO_CAP_MB", "inf", "must be a positive number"),
-           ("LATENTLAB_PRESETS_DIR", "/nonexistent/presets", "is not a folder")]
+           ("LATENTLAB_PRESETS_DIR", "/nonexistent/presets", "is not a folder"),
+           ("LATENTLAB_DEFAULT_MODEL", "faces-nope", "='faces-nope' is neither a registry id")]
 
 
 @pytest.fixture(scope="module")

@@ -39,10 +39,11 @@ def _wait_ready(page):
 
 
 @pytest.fixture(scope="module")
-def server(launch_app):
-    """One app for the module's tests: each test is a browser session of its own (its own drag chain)."""
+def server(shared_app):
+    """One app for the module's tests (conftest's shared_app): each test is a browser session of its own
+    (its own drag chain)."""
     _require_browser()
-    return launch_app()
+    return shared_app
 
 
 @contextlib.contextmanager

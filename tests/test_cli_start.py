@@ -43,21 +43,27 @@ def _png(path):
         return np.asarray(im.convert("RGB")).astype(np.int16)
 
 
+def _cli(method, *args):
+    """`python -m METHOD ARGS` as its main() in this process (the real processes are
+    test_bad_starts_are_one_line_and_exit_2's last case, tests/test_dragcore_cli.py and test_invert.py)."""
+    from drags.engine_options import main as drag_main
+    from latent.__main__ import main as latent_main
+    return latent_main(list(args)) if method == "latent" else drag_main(method, list(args))
+
+
 @pytest.fixture(scope="module")
 def inverted(tmp_path_factory):
-    """A real (short) inversion of the example photo on the bundled model, by the real command."""
+    """A real (short) inversion of the example photo on the bundled model, by the real command's main()."""
     out = tmp_path_factory.mktemp("inv") / "astronaut"
-    p = _run("latent", "invert", str(PHOTO), "--out", str(out), "--steps-w", "10", "--steps-wplus", "10",
-             "--pti-steps", "10", "--device", "cpu")
-    assert p.returncode == 0, p.stderr[-2000:]
+    assert _cli("latent", "invert", str(PHOTO), "--out", str(out), "--steps-w", "10", "--steps-wplus", "10",
+                "--pti-steps", "10", "--device", "cpu") == 0
     return out
 
 
 def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(inverted, tmp_path):
     out = tmp_path / "dg"
-    p = _run("draggan", "--inverted", str(inverted), "--point", "32,40,37,40", "--steps", "8", "--out", str(out),
-             "--device", "cpu")
-    assert p.returncode == 0, p.stderr[-2000:]
+    assert _cli("draggan", "--inverted", str(inverted), "--point", "32,40,37,40", "--steps", "8", "--out", str(out),
+                "--device", "cpu") == 0
     # the drag starts from the inversion's own reconstruction: its latent through the tuned generator ...
     start = _png(out / "start.png")
     assert np.array_equal(start, _png(inverted / "reconstruction.png"))
@@ -83,9 +89,8 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     assert xs.min() >= x - w * 0.3 and xs.max() <= x + w * 1.3 and ys.min() >= y - h * 0.3 and ys.max() <= y + h * 1.3
     # the output folder is itself an inverted photo: FreeDrag continues where DragGAN stopped
     out2 = tmp_path / "fd"
-    p = _run("freedrag", "--inverted", str(out), "--point", "35,40,38,40", "--steps", "3", "--out", str(out2),
-             "--device", "cpu")
-    assert p.returncode == 0, p.stderr[-2000:]
+    assert _cli("freedrag", "--inverted", str(out), "--point", "35,40,38,40", "--steps", "3", "--out", str(out2),
+                "--device", "cpu") == 0
     assert np.array_equal(_png(out2 / "start.png"), _png(out / "result.png"))
     assert json.loads((out2 / "result.json").read_text())["source"] == {"kind": "inverted", "dir": str(out)}
     assert _png(out2 / "result_in_photo.png").shape == photo.shape   # the continued drag: the same photo

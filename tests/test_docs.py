@@ -80,23 +80,15 @@ def test_the_command_parser_reads_options_across_lines_and_stops_at_comments():
     assert "--out" in got[0][1] and "--data" in got[1][1] and got[2][1].split() == ["mix"]
 
 
-@pytest.mark.integration   # docs/api.md's block starts the app (~45 s)
+@pytest.mark.integration   # docs/api.md's block runs against the launched app (~40 s)
 @pytest.mark.parametrize("code", list(python_blocks()))
-def test_python_block_runs_as_written(code):
+def test_python_block_runs_as_written(code, request):
     first = code.splitlines()[0] if code.strip() else ""
     if SKIP.match(first):
         pytest.skip(SKIP.match(first).group(1))
-    server = None
-    if LOCAL_APP in code:  # a gradio_client example: run it against a real app on a free port
-        from app_server import BUNDLED, AppServer
-        server = AppServer(str(BUNDLED))
-        code = code.replace(LOCAL_APP, server.url)
-    try:
-        p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True,
-                           timeout=900)
-    finally:
-        if server is not None:
-            server.close()
+    if LOCAL_APP in code:  # a gradio_client example: run it against a real app (conftest's shared_app)
+        code = code.replace(LOCAL_APP, request.getfixturevalue("shared_app").url)
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, f"the block fails as written:\n{p.stderr[-3000:]}"
 
 

@@ -119,12 +119,15 @@ def _cli(method, *args):
 
 @pytest.mark.integration   # the CLI, ~4 s
 @pytest.mark.parametrize("method", ["draggan", "freedrag"])
-def test_cli_drags_a_stylegan_human_style_pickle(tmp_path, method):
+def test_cli_drags_a_stylegan_human_style_pickle(tmp_path, method, capsys):
+    """The drag by the command line's main() in this process (what `python -m METHOD` runs), the refusal
+    by the real command (its exit code and one stderr line)."""
+    from drags.engine_options import main
     write_official_pickle(tmp_path / "human.pkl", rect_G(), square=False)
     out = tmp_path / "out"
-    p = _cli(method, "--model", str(tmp_path / "human.pkl"), "--seed", "3", "--point", "10,40,14,52", "--steps", "6",
-             "--out", str(out))
-    assert p.returncode == 0, p.stderr
+    code = main(method, ["--model", str(tmp_path / "human.pkl"), "--seed", "3", "--point", "10,40,14,52", "--steps",
+                         "6", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
     from PIL import Image
     assert Image.open(out / "result.png").size == (W, H) and Image.open(out / "start.png").size == (W, H)
     result = json.loads((out / "result.json").read_text())

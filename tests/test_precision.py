@@ -101,14 +101,22 @@ def test_cli_refuses_bf16_where_the_cpu_only_emulates_it(tmp_path):
     assert "precision fp32 (auto: " in p.stdout
 
 
-@pytest.mark.integration   # the CLI in subprocesses
-def test_cli_precision_errors_and_choice(tmp_path):
-    p = _drag_cli("fp16", tmp_path)
-    assert p.returncode == 2 and p.stderr == "error: precision fp16: float16 autocast is for CUDA and MPS; " \
-                                             "on a CPU use bf16 (where supported) or fp32\n"
-    p = _drag_cli("bf16" if CPU_BF16 else "fp32", tmp_path)
-    assert p.returncode == 0, p.stderr
-    assert f"draggan: precision {'bf16' if CPU_BF16 else 'fp32'}\n" in p.stdout
-    p = subprocess.run([sys.executable, "-m", "latent", "mix", "--seeds", "3", "4", "--out", str(tmp_path / "m.png"),
-                        "--precision", "half"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert p.returncode == 2 and p.stderr.startswith("error: precision must be one of") and p.stderr.count("\n") == 1
+@pytest.mark.integration   # a short drag of the bundled model through the command line's main()
+def test_cli_precision_errors_and_choice(tmp_path, capsys):
+    """The commands' own main() in this process (what `python -m draggan` / `python -m latent` run; the
+    real processes, exit codes and one-line stderr, are test_cli_refuses_bf16_where_the_cpu_only_emulates_it's
+    and tests/test_cli_errors.py's)."""
+    from drags.engine_options import main as drag_main
+    from latent.__main__ import main as latent_main
+    argv = ["--seed", "3", "--point", "20,32,26,32", "--steps", "2", "--precision"]
+    capsys.readouterr()
+    assert drag_main("draggan", argv + ["fp16", "--out", str(tmp_path / "fp16")]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: precision fp16: float16 autocast is for CUDA and MPS; on a CPU use bf16 (where supported) or fp32\n"
+    assert not (tmp_path / "fp16").exists()
+    chosen = "bf16" if CPU_BF16 else "fp32"
+    assert drag_main("draggan", argv + [chosen, "--out", str(tmp_path / chosen)]) == 0
+    assert f"draggan: precision {chosen}\n" in capsys.readouterr().out
+    assert latent_main(["mix", "--seeds", "3", "4", "--out", str(tmp_path / "m.png"), "--precision", "half"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: precision must be one of") and err.count("\n") == 1

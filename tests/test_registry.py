@@ -180,12 +180,16 @@ def test_cli_fetch_notes_on_stdout_error_one_line(hub, tmp_path):
 
 
 @pytest.mark.integration   # the fake Hub, ~4 s
-def test_verify_reports_sources_sizes_and_renames(hub):
+def test_verify_reports_sources_sizes_and_renames(hub, capsys):
+    """`python -m checkpoints verify` as its main() in this process (the command as a real process, its
+    exit code and one stderr line, is test_cli_fetch_notes_on_stdout_error_one_line's and
+    tests/test_hub_failures.py's)."""
     hub.remove(MIRROR, "self_distill/lions_512_pytorch.pkl")
     hub.add(MIRROR, "self_distill/lions_512.pkl", b"x" * 1234)
-    p, seconds = checkpoints_cli("verify")
-    out = p.stdout
-    assert p.returncode == 1, p.stderr          # lions-512 has no source left
+    capsys.readouterr()
+    code = main(["verify"])
+    out, err = capsys.readouterr()
+    assert code == 1, err          # lions-512 has no source left
     assert "DragGan/DragGan-Models: 6 files listed" in out and "aaronb/StyleGAN2-pkl: 21 files listed" in out
     size = len(b"human/stylegan_human_v2_1024.pkl" * 8)
     assert f"  1. aaronb/StyleGAN2-pkl:human/stylegan_human_v2_1024.pkl  found, {size} bytes" in out
@@ -195,18 +199,20 @@ def test_verify_reports_sources_sizes_and_renames(hub):
     assert re.search(r"lions-512 .*\n.*\n.*\n  => MISSING: no source exists on the Hub", out)
     assert "  => verified: source 1 of 2" in out and "aaronb/StyleGAN2-pkl: .pkl files no registry entry uses: " \
                                                     "ada/brecahad.pkl, self_distill/lions_512.pkl" in out
-    p, _ = checkpoints_cli("verify", "humans-512", "faces-ffhq-512")
-    assert p.returncode == 0 and "DragGan/DragGan-Models@20dedd02: 6 files listed" in p.stdout
+    assert main(["verify", "humans-512", "faces-ffhq-512"]) == 0
+    assert "DragGan/DragGan-Models@20dedd02: 6 files listed" in capsys.readouterr().out
 
 
 @pytest.mark.integration   # the fake Hub, ~2 s
-def test_verify_gated_repo_and_bad_id(hub):
+def test_verify_gated_repo_and_bad_id(hub, capsys):
+    """main() in this process, as test_verify_reports_sources_sizes_and_renames."""
     hub.add_repo(DGM, mode="gated", token="t")
-    p, _ = checkpoints_cli("verify", "dogs-1024")
-    assert p.returncode == 0
-    assert "DragGan/DragGan-Models: DragGan/DragGan-Models is gated: it needs a token" in p.stdout
+    capsys.readouterr()
+    assert main(["verify", "dogs-1024"]) == 0
+    out = capsys.readouterr().out
+    assert "DragGan/DragGan-Models: DragGan/DragGan-Models is gated: it needs a token" in out
     assert "  1. DragGan/DragGan-Models:stylegan2_dogs_1024_pytorch.pkl  not listed (DragGan/DragGan-Models is gated" \
-           in p.stdout and "=> verified: source 2 of 2" in p.stdout
-    p, _ = checkpoints_cli("verify", "nope")
-    assert p.returncode == 2 and p.stderr.startswith("error: unknown model 'nope'")
+           in out and "=> verified: source 2 of 2" in out
+    assert main(["verify", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown model 'nope'")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from app_server import AppServer, model_for_tests, wait_processing, wait_running
+from app_server import wait_processing, wait_running
 from drags.engines import ENGINES
 
 pytestmark = pytest.mark.integration   # runs, Stop and the queue on the launched app
@@ -159,23 +159,34 @@ def test_an_inversion_stops_between_steps(srv):
     print(f"R7: {md}; another user's New image {other_s:.2f} s")
 
 
-def test_exports_are_bounded_and_removed_on_exit(tmp_path):
-    """20 exports leave at most scratch.KEEP folders, all under the app's own temporary folder, and
-    that folder goes when the app stops."""
+def test_exports_are_bounded_and_removed_on_exit(srv):
+    """Last in this module (it stops the module's app): exports go in folders under the app's own
+    temporary folder, at most scratch.KEEP of them (the oldest pruned), and that folder goes when the
+    app stops. The folder is first filled to KEEP with older folders, as KEEP earlier exports leave it
+    (an export costs ~1.5 s of CPU: the app's pruning is what is checked, not 16 more encodings)."""
+    import os
     from ui import scratch
-    sys_tmp = tmp_path / "sys"
-    sys_tmp.mkdir()
-    s = AppServer(model_for_tests(tmp_path), extra_env=dict(TMPDIR=str(sys_tmp)))
-    try:
-        c = session(s)
-        assert "done" in status_of(c.submit(**steps_kw(2), api_name="/drag_draggan"))
-        for _ in range(20):
-            c.predict(api_name="/export")
-        roots = list(sys_tmp.glob(scratch.PREFIX + "*"))
-        assert len(roots) == 1 and not list(sys_tmp.glob("latentlab_export_*")), list(sys_tmp.iterdir())
-        assert len([p for p in roots[0].iterdir()]) == scratch.KEEP
-    finally:
-        s.close()
+    sys_tmp = srv.tmp / "sys"   # the app's TMPDIR
+    c = session(srv)
+    assert "done" in status_of(c.submit(**steps_kw(2), api_name="/drag_draggan"))
+    c.predict(api_name="/export")
+    roots = list(sys_tmp.glob(scratch.PREFIX + "*"))
+    assert len(roots) == 1 and not list(sys_tmp.glob("latentlab_export_*")), list(sys_tmp.iterdir())
+    exports = set(roots[0].iterdir())   # this one's and the module's earlier exports' folders
+    now = time.time()
+    older = []
+    for i in range(scratch.KEEP):   # older than every export, younger than scratch.MAX_AGE
+        older.append(roots[0] / f"export_earlier{i:02d}")
+        older[-1].mkdir()
+        os.utime(older[-1], (now - 1800 + i, now - 1800 + i))
+    for _ in range(2):
+        c.predict(api_name="/export")
+    kept = set(roots[0].iterdir())
+    new = kept - exports - set(older)
+    assert len(kept) == scratch.KEEP and len(new) == 2, sorted(p.name for p in kept)   # each export: a folder
+    assert exports <= kept and not set(older[:len(exports) + 2]) & kept   # the oldest went, the newest stay
+    assert not list(sys_tmp.glob("latentlab_export_*"))
+    srv.close()
     assert not roots[0].exists()
 
 
