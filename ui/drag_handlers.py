@@ -104,15 +104,21 @@ def run_drag(methods, state, editor, values, uploads=None, painted=None):
     sessions = make_sessions(configs, state, record, uploads)
     n = len(state.chain) + 1
     head = f"**Drag {n} of the chain** · "
+    page, sent = painted is not None, {}   # the page keeps what it was sent: a panel that did not change is skipped
     for frame in drive(sessions, state, record):
         if not frame.results:   # the final images are sent as soon as the steps end, then again with the verdict
-            imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
+            new = {m: (im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
+            changed = {m: (im, pts) for m, (im, pts) in new.items()
+                       if not page or m not in sent or sent[m][0] is not im or sent[m][1] != pts}
+            sent.update({m: (im, pts, draw.render(im, pts)) for m, (im, pts) in changed.items()})
+            imgs = {m: sent[m][2] for m in changed}
             yield (*panels(imgs), head + frame.status + (f" — done. {MEASURING}" if frame.final else ""), gr.skip(),
                    IN_PLACE)
     starts = "; ".join(f"{label(m)} {origin(state, record, m, n)}" for m in methods)
     notes = "".join(f" {label(m)}: {run.result.tracker_note}." for m, run in frame.results.items()
                     if run.result.tracker_note)
-    yield (*panels(imgs), f"{head}{frame.status} — done. ({starts}.){notes}", drag_stream.summary_rows(frame.results),
+    final = {} if page else {m: v[2] for m, v in sent.items()}   # an API call's last outputs: every panel
+    yield (*panels(final), f"{head}{frame.status} — done. ({starts}.){notes}", drag_stream.summary_rows(frame.results),
            IN_PLACE)
 
 
