@@ -330,6 +330,7 @@ def run_edits(a, root, label):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(120_000)   # a shared, loaded machine: clicks may wait for the page
             open_app(page, url)
             page.wait_for_timeout(3000)   # what the app does once the page is open (a checkout without the ready sign)
             for _ in range(a.edits):

@@ -20,6 +20,10 @@ click = next(d.fn for d in demo.fns.values() if d.name == "on_click")
 again = ug.guard_all(demo) is demo and click is next(d.fn for d in demo.fns.values() if d.name == "on_click")
 sliders = [dict(label=b.label, name=getattr(b, "limit_name", None), lo=b.minimum, hi=b.maximum, value=b.value)
            for b in demo.blocks.values() if isinstance(b, gr.Slider)]
+def _base(b):
+    return next(c for c in type(b).__mro__ if c.__module__.startswith("gradio."))
+lost = sorted({type(b).__name__ for b in demo.blocks.values() if type(b).__module__ == "ui.guard"
+               and set(b.get_config(cls=_base(b))) - set(b.get_config())})
 starts = []
 for env, value in json.loads(sys.argv[1]):
     os.environ[env] = value
@@ -29,7 +33,7 @@ for env, value in json.loads(sys.argv[1]):
     del os.environ[env]
     starts.append(dict(env=env, value=value, code=code, err=err.getvalue()))
 print(json.dumps(dict(handlers=handlers, click_wraps=click.__wrapped__ is drag_image.on_click, again=again,
-                      sliders=sliders, starts=starts)))
+                      sliders=sliders, starts=starts, lost=lost)))
 """
 BAD_ENV = [("LATENTLAB_CHAIN_DRAGS", "0.5", "must be a whole number"),
            ("LATENTLAB_CHAIN_DRAGS", "abc", "must be a number"),
@@ -63,6 +67,13 @@ def test_every_handler_goes_through_the_error_helper(built):
     # handlers registered bare by their tab (the click, Undo last point, the page load, the unload) are wrapped too
     assert {"on_click", "undo_point", "new_image", "session_closed", "load_example"} <= {h["name"] for h in handlers}
     assert built["click_wraps"] and built["again"]   # wrapped once: a second pass wraps nothing twice
+
+
+@pytest.mark.integration
+def test_the_page_gets_every_setting_of_a_guarded_component(built):
+    """The guard's subclasses (ui.guard) send the page what Gradio's own would: the mask editor once
+    went to the page with none of its settings (no brush, no size) and could not be painted on."""
+    assert built["lost"] == []
 
 
 @pytest.mark.integration

@@ -92,38 +92,53 @@ def panels(imgs):
     return tuple(imgs.get(m, gr.skip()) for m in ENGINES)
 
 
-def run_drag(methods, state, editor, values, uploads=None):
+def run_drag(methods, state, editor, values, uploads=None, painted=None):
     """Drag with `methods` (one engine, or several each from its own head), streaming their panels;
-    the drag continues the session's chain."""
+    the drag continues the session's chain. The mask: the `editor` value given (the API), or, with
+    `painted` (the page's buttons), what the session's editor showed at the click."""
     check_points(state)
     check_chain(state)
     configs = drag_settings.configs(methods, state.model, state.seed, state.psi, state.space, values)
-    record = plan(state, methods, from_editor(editor, state.shape))
+    mask = from_editor(editor, state.shape) if painted is None else painted.mask(state.shape, state.mask_epoch)
+    record = plan(state, methods, mask)
     sessions = make_sessions(configs, state, record, uploads)
     n = len(state.chain) + 1
     head = f"**Drag {n} of the chain** · "
+    page, sent = painted is not None, {}   # the page keeps what it was sent: a panel that did not change is skipped
     for frame in drive(sessions, state, record):
         if not frame.results:   # the final images are sent as soon as the steps end, then again with the verdict
-            imgs = {m: draw.render(im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
+            new = {m: (im, _handle_pts(sessions[m])) for m, im in frame.images.items()}
+            changed = {m: (im, pts) for m, (im, pts) in new.items()
+                       if not page or m not in sent or sent[m][0] is not im or sent[m][1] != pts}
+            sent.update({m: (im, pts, draw.render(im, pts)) for m, (im, pts) in changed.items()})
+            imgs = {m: sent[m][2] for m in changed}
             yield (*panels(imgs), head + frame.status + (f" — done. {MEASURING}" if frame.final else ""), gr.skip(),
                    IN_PLACE)
     starts = "; ".join(f"{label(m)} {origin(state, record, m, n)}" for m in methods)
     notes = "".join(f" {label(m)}: {run.result.tracker_note}." for m, run in frame.results.items()
                     if run.result.tracker_note)
-    yield (*panels(imgs), f"{head}{frame.status} — done. ({starts}.){notes}", drag_stream.summary_rows(frame.results),
+    final = {} if page else {m: v[2] for m, v in sent.items()}   # an API call's last outputs: every panel
+    yield (*panels(final), f"{head}{frame.status} — done. ({starts}.){notes}", drag_stream.summary_rows(frame.results),
            IN_PLACE)
 
 
-def drag_endpoint(methods):
+def drag_endpoint(methods, page=False):
     """A drag handler whose API parameters are `editor`, then the settings fields by name
-    (`draggan_lr`, `mask_weight`, ...), so gradio_client users see what each one is."""
+    (`draggan_lr`, `mask_weight`, ...), so gradio_client users see what each one is. `page`: the
+    page's own button instead, with the settings fields, then the state, the uploads and the session's
+    `ui.mask.Painted` (the mask comes from there: no upload of the editor per click)."""
     def endpoint(*args):
-        editor, values, (state, uploads) = args[0], args[1:-2], args[-2:]
-        yield from run_drag(methods, state, editor, list(values), uploads)
+        if page:
+            values, (state, uploads, painted) = args[:-3], args[-3:]
+            yield from run_drag(methods, state, None, list(values), uploads, painted=painted)
+        else:
+            editor, values, (state, uploads) = args[0], args[1:-2], args[-2:]
+            yield from run_drag(methods, state, editor, list(values), uploads)
     P = inspect.Parameter   # every setting defaults to None: the model's preset, else the engine's default
-    endpoint.__signature__ = inspect.Signature(
-        [P(n, P.POSITIONAL_OR_KEYWORD, default=None) for n in ("editor", *drag_settings.NAMES, "state", "uploads")])
-    endpoint.__name__ = endpoint.__qualname__ = "drag_" + "_".join(methods)
+    names = (*drag_settings.NAMES, "state", "uploads", "painted") if page else \
+        ("editor", *drag_settings.NAMES, "state", "uploads")
+    endpoint.__signature__ = inspect.Signature([P(n, P.POSITIONAL_OR_KEYWORD, default=None) for n in names])
+    endpoint.__name__ = endpoint.__qualname__ = ("page_" if page else "") + "drag_" + "_".join(methods)
     kind = "compare" if len(methods) > 1 else "drag"   # one run at a time per session (ui.run_control)
     refused = lambda note: (*panels({}), note, gr.skip(), gr.skip())   # noqa: E731
     return ug.handler(run_control.exclusive(kind, refused)(endpoint))

@@ -164,6 +164,7 @@ def model_shown(state):
 def clear_mask(state):
     if state is None or not state.ready:
         return None
+    state.new_mask_epoch()   # what was painted before is not used (ui.mask.Painted)
     shown = draw.render(state.image)
     return dict(background=shown, layers=[], composite=shown)
 

@@ -210,6 +210,9 @@ class ImageEditor(_named(gr.ImageEditor)):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.data_model = _editor_model(self.label or "image editor")
+    # Gradio sends the page the attributes named by the class's __init__ signature: without this, none
+    # (no brush, no height, no elem_id) and the page's editor could not be painted on
+    __init__.__signature__ = inspect.signature(gr.ImageEditor.__init__)
 
     def get_block_name(self):
         return "imageeditor"

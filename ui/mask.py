@@ -1,19 +1,55 @@
-"""The editable-region mask from the image editor's brush layer."""
+"""The editable-region mask from the image editor's brush layer, and the editor's mask as the server
+last heard it (`Painted`), so that a drag needs no upload of the editor.
+
+A drag button of the page does not take the editor as an input: Gradio's page would fetch and
+re-upload the editor's layers on every click before the drag joins the queue. The editor's own
+events (a stroke, an undo, a clear) send its value to `Painted.put` instead (`heard`), and the page
+keeps a drag click back until the value of every stroke made before it has been heard (`PAGE_JS`
+marks a stroke pending when it ends, `SENDING_JS` / `HEARD_JS` count the editor's events in
+flight, `GATE_JS` waits on both before the click is sent): a click right after a stroke would
+otherwise reach the server before the stroke's upload. A handler that sets the editor's value (New
+image, Reset image, Clear mask) starts a new `mask_epoch` of the session's DragState: a mask painted
+before it is not used after it.
+"""
+import threading
+
 import numpy as np
 from PIL import Image
 
 from dragcore.features import as_shape
 
+GATE_SECONDS = 60.0   # a drag click waits at most this long for the editor's last value to be heard
+STROKE_SECONDS = 30.0  # a stroke whose event never starts (it changed nothing: the pan tool) stops being waited for
+# In the page, once: a stroke on the editor's canvas, or its Undo / Redo / Clear, is pending until its event starts.
+PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the element is drawn
+  if (window.__latentlabMask) return;
+  const w = window.__latentlabMask = {pending: false, since: 0, inflight: 0, down: false};
+  const mark = () => { w.pending = true; w.since = Date.now(); };
+  document.addEventListener('pointerdown', e => {
+    const ed = e.target.closest && e.target.closest('#mask-editor');
+    if (!ed) return;
+    if (e.target.closest('canvas')) w.down = true;
+    else if (e.target.closest('button[aria-label="Undo"], button[aria-label="Redo"], button[aria-label="Clear canvas"]')) mark();
+  }, true);
+  document.addEventListener('pointerup', () => { if (w.down) { w.down = false; mark(); } }, true);
+})();"""
+SENDING_JS = "(...args) => { const w = window.__latentlabMask; if (w) { w.pending = false; w.inflight += 1; } return args; }"
+HEARD_JS = "() => { const w = window.__latentlabMask; if (w) w.inflight = Math.max(0, w.inflight - 1); }"
+GATE_JS = """async (...args) => {
+  const w = window.__latentlabMask, t0 = Date.now();
+  while (w && (w.inflight > 0 || (w.pending && Date.now() - w.since < %d)) && Date.now() - t0 < %d)
+    await new Promise(r => setTimeout(r, 20));
+  return args;
+}""" % (STROKE_SECONDS * 1000, GATE_SECONDS * 1000)
 
 
 class MaskError(ValueError):
     pass
 
 
-def from_editor(value, shape):
-    """Gradio ImageEditor value (dict with 'layers') -> bool mask of `shape` (height, width; an int
-    means square; True = editable), or None when nothing is painted. The painted layer may be at
-    display size (an integer multiple or fraction of the image): it is resized."""
+def painted_alpha(value):
+    """Gradio ImageEditor value (dict with 'layers') -> the painted pixels (bool, at the layers'
+    size), or None when nothing is painted."""
     if value is None:
         return None
     layers = value.get("layers") if isinstance(value, dict) else None
@@ -30,10 +66,59 @@ def from_editor(value, shape):
         alpha = a if alpha is None else (alpha | a) if alpha.shape == a.shape else None
         if alpha is None:
             raise MaskError("mask layers of different sizes")
-    if alpha is None or not alpha.any():
+    return alpha if alpha is not None and alpha.any() else None
+
+
+def fit(alpha, shape):
+    """Painted pixels -> bool mask of `shape` (height, width; an int means square; True = editable).
+    The painted layer may be at display size (an integer multiple or fraction of the image): it is resized."""
+    if alpha is None:
         return None
     (H, W), (h, w) = as_shape(shape), alpha.shape
     if h * W != w * H or (h % H and H % h):
         raise MaskError(f"the painted mask is {h}x{w}, which does not match the {H}x{W} image (height x width)")
     small = Image.fromarray(alpha.astype(np.uint8) * 255).resize((W, H), Image.BOX)
     return np.asarray(small) >= 128
+
+
+def from_editor(value, shape):
+    """Gradio ImageEditor value -> bool mask of `shape` (True = editable), or None when nothing is painted."""
+    return fit(painted_alpha(value), shape)
+
+
+class Painted:
+    """One browser session's editor mask (the value of a gr.State): the painted pixels of the last
+    editor event heard, and the DragState mask epoch it was painted in. A fresh one per session
+    (Gradio deep-copies a State's value for each session)."""
+
+    def __init__(self):
+        self.alpha, self.error, self.epoch = None, None, None
+        self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo):
+        return Painted()
+
+    def put(self, value, epoch):
+        """The editor's value, painted in `epoch`."""
+        try:
+            alpha, error = painted_alpha(value), None
+        except MaskError as e:   # said by the drag that would use it
+            alpha, error = None, str(e)
+        with self._lock:
+            self.alpha, self.error, self.epoch = alpha, error, epoch
+
+    def mask(self, shape, epoch):
+        """The bool mask of `shape` painted in `epoch` (True = editable), or None (nothing painted,
+        or painted before the editor was last set)."""
+        with self._lock:
+            alpha, error, painted_in = self.alpha, self.error, self.epoch
+        if painted_in != epoch:
+            return None
+        if error:
+            raise MaskError(error)
+        return fit(alpha, shape)
+
+
+def heard(value, state, painted):
+    """The editor's event handler: its value into the session's `Painted`."""
+    painted.put(value, None if state is None else state.mask_epoch)

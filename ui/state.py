@@ -16,11 +16,14 @@ targets, until the user changes the points. `undo` pops the last drag, `reset` e
 the start image and every result are kept as the uint8 images that were shown, so both restore
 the exact earlier picture.
 """
+import itertools
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from dragcore.report import DragResult
+
+_EPOCHS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class DragState:
     generator: object = None     # an inverted photo's tuned generator ...
     latent: object = None        # ... and its W+ latent (the start; None: the seed's)
     photo: dict = None           # ... and its photo, alignment and reconstruction (latent.align.paste_back)
+    mask_epoch: int = field(default_factory=lambda: next(_EPOCHS))   # a new one each time the mask editor is set
 
     @property
     def ready(self):
@@ -79,8 +83,13 @@ class DragState:
     def adopt(self, other):
         """Become `other`, keeping this object (the one the session's gr.State and its callers hold)."""
         for f in fields(self):
-            setattr(self, f.name, getattr(other, f.name))
+            if f.name != "mask_epoch":   # the mask editor is not set: what is painted in it still holds
+                setattr(self, f.name, getattr(other, f.name))
         return self
+
+    def new_mask_epoch(self):
+        """The mask editor was set (emptied): a mask painted before is not used (ui.mask.Painted)."""
+        self.mask_epoch = next(_EPOCHS)
 
     def pairs(self):
         """(handles, targets) of the complete pairs shown."""
@@ -133,8 +142,9 @@ class DragState:
         self._show()
 
     def reset(self):
-        """Back to the start image: the chain and the points are cleared."""
+        """Back to the start image: the chain and the points are cleared (and the mask editor)."""
         self.chain, self.points, self.image = [], [], self.start
+        self.new_mask_epoch()
 
     def lineage(self, method):
         """[(record, engine)] of the drags that led to `method`'s result of the last drag, first to last."""

@@ -8,7 +8,7 @@ import gradio as gr
 import limits
 from dragcore import config
 from drags.engines import ENGINES
-from ui import drag_chain, drag_handlers, drag_image, drag_settings, drag_stream, run_control
+from ui import drag_chain, drag_handlers, drag_image, drag_settings, drag_stream, mask, run_control
 from ui import guard as ug
 from ui import models as models_ui
 from ui.context import default_model, gpu, model_choices
@@ -63,8 +63,9 @@ def _image_panel(first=None):
                                   "the next drags, *Clear mask* shows the current image)",
                                   label="Editable region (paint; empty = whole image)", type="numpy",
                                   brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
-                                  sources=(), transforms=(), layers=False, height=420)
+                                  sources=(), transforms=(), layers=False, height=420, elem_id="mask-editor")
             clear_mask_btn = gr.Button("Clear mask")
+            gr.HTML("", js_on_load=mask.PAGE_JS, container=False, padding=False)   # a drag waits for a stroke's upload
     return click_md, image, points_md, buttons, editor, clear_mask_btn
 
 
@@ -114,6 +115,8 @@ def build(state, uploads):
         add_btn = gr.Button(visible=False)
         cont_method = ug.Radio(list(ENGINES), label="method", visible=False)
         cont_api_btn = gr.Button(visible=False)
+        api_drag_btns = [gr.Button(visible=False) for _ in drags()]   # the drags' API (the editor's value as input)
+    painted = gr.State(mask.Painted())   # the editor's mask as the server last heard it (ui/mask.py)
 
     new_outputs = [state, image, editor, *fields, points_md]
     start = [model, seed, psi, space, state, uploads]
@@ -145,9 +148,17 @@ def build(state, uploads):
     show_chain(cont_api_btn.click(drag_chain.continue_from, [cont_method, state], [state, image, points_md, status],
                                   api_name="continue_from"))
     clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask")
-    for btn, (_, methods, name, _, _) in zip(drag_btns, drags()):
-        show_chain(btn.click(gpu(drag_handlers.drag_endpoint(methods)), [editor, *fields, state, uploads],
-                             [*outs, status, table, state], api_name=name, **run_control.QUEUE))
+    # the editor's own events send its value; the page's drag buttons do not take the editor (no upload
+    # per click) and wait for a stroke's event to be heard (ui/mask.py)
+    gr.on([editor.input, editor.change, editor.clear], mask.heard, [editor, state, painted], None, queue=False,
+          trigger_mode="always_last", js=mask.SENDING_JS, api_visibility="private") \
+        .then(None, js=mask.HEARD_JS, queue=False)
+    for api_btn, btn, (_, methods, name, _, _) in zip(api_drag_btns, drag_btns, drags()):
+        show_chain(api_btn.click(gpu(drag_handlers.drag_endpoint(methods)), [editor, *fields, state, uploads],
+                                 [*outs, status, table, state], api_name=name, **run_control.QUEUE))
+        show_chain(btn.click(gpu(drag_handlers.drag_endpoint(methods, page=True)),
+                             [*fields, state, uploads, painted], [*outs, status, table, state], js=mask.GATE_JS,
+                             api_visibility="undocumented", **run_control.QUEUE))
     stop_btn.click(drag_handlers.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_handlers.export_files, [state], [files], api_name="export")
     show_chain(edit_file.upload(drag_handlers.replay, [edit_file, state, uploads], [state, image, status],

@@ -1,0 +1,77 @@
+"""A real browser paints the editable region and drags at once: the page's drag button carries no
+editor (no upload per click; ui/mask.py), yet the drag uses the stroke, even when the click reaches
+the server before the stroke's upload does, and Clear mask takes it away. Read back from the edit
+JSON the page exports (the mask the engine was given)."""
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.integration   # a real browser on the launched app
+
+from test_browser import _click_pair, _require_browser, browser_page  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server(launch_app):
+    _require_browser()
+    return launch_app()
+
+
+def _stroke(page, y_frac):
+    """One horizontal brush stroke across the middle of the editor's image, at `y_frac` of its height."""
+    canvas = page.locator("#mask-editor canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    side = min(box["width"], box["height"])   # the square image, centred in the canvas
+    x0, y0 = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    y = y0 + y_frac * side
+    page.mouse.move(x0 + 0.35 * side, y)
+    page.mouse.down()
+    for f in (0.45, 0.55, 0.65):
+        page.mouse.move(x0 + f * side, y)
+    page.mouse.up()
+
+
+def server_url(page):
+    return re.match(r"https?://[^/]+/", page.url).group(0)
+
+
+def _drag_and_export(page, n):
+    """Press Drag with FreeDrag now, wait for drag n's verdict, export; -> the last drag's mask (bool 64x64 or None)."""
+    page.locator("#btn-freedrag").click()
+    status = page.locator("#drag-status")
+    status.get_by_text(f"Drag {n} of the chain").wait_for(timeout=120_000)
+    page.wait_for_function("() => { const t = document.querySelector('#drag-status').innerText;"
+                           " return t.includes('done.') && !t.includes('Measuring'); }", timeout=120_000)
+    links = page.locator("a[href*='freedrag_edit.json']")
+    before = [a.get_attribute("href") for a in links.all()]
+    page.get_by_text("Export result").click()
+    page.wait_for_function("(before) => [...document.querySelectorAll(\"a[href*='freedrag_edit.json']\")]"
+                           ".some(a => !before.includes(a.getAttribute('href')))", arg=before, timeout=60_000)
+    href = next(h for h in (a.get_attribute("href") for a in links.all()) if h not in before)
+    edit = json.loads(page.request.get(href if href.startswith("http") else server_url(page) + href.lstrip("/")).body())
+    mask = edit["drags"][-1]["mask"]
+    return None if mask is None else np.asarray(Image.open(io.BytesIO(base64.b64decode(mask)))) > 0
+
+
+def test_a_painted_stroke_reaches_a_drag_clicked_at_once(server):
+    with browser_page(server, 1280, 1400) as page:
+        page.get_by_text("Shared settings").click()
+        page.get_by_label("Max steps").fill("2")
+        _click_pair(page, (0.45, 0.55), (0.55, 0.55))
+        _stroke(page, 0.5)   # and the button at once: the stroke's upload is still on its way
+        mask = _drag_and_export(page, 1)
+        assert mask is not None, "the painted stroke did not reach the drag"
+        assert mask[30:34, 28:36].all() and not mask[:10].any() and not mask[-10:].any() and mask.mean() < 0.5
+        # Clear mask: the next drag is given no mask
+        page.get_by_role("button", name="Clear mask").click()
+        page.wait_for_timeout(1000)
+        page.get_by_text("Clear points").click()
+        page.get_by_text("Points cleared.").wait_for(timeout=30_000)
+        _click_pair(page, (0.45, 0.55), (0.55, 0.55))
+        assert _drag_and_export(page, 2) is None
