@@ -19,7 +19,7 @@ from PIL import Image
 from dragcore.features import as_shape
 
 GATE_SECONDS = 60.0   # a drag click waits at most this long for the editor's last value to be heard
-STROKE_SECONDS = 30.0  # a stroke whose event never starts (it changed nothing: the pan tool) stops being waited for
+STROKE_SECONDS = 5.0   # a stroke whose event never starts (it changed nothing: the pan tool) stops being waited for (the event starts in the page, no server round trip)
 # In the page, once: a stroke on the editor's canvas, or its Undo / Redo / Clear, is pending until its event starts.
 PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the element is drawn
   if (window.__latentlabMask) return;
