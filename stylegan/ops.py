@@ -45,14 +45,15 @@ def upsample2x(x, kernel):
     return F.conv_transpose2d(x, k, stride=2, padding=1, groups=c)
 
 
-def up_conv3x3(x, weight, kernel):
+def up_conv3x3(x, weight, kernel, pad=1):
     """3x3 convolution of the 2x up-sampled input as the paper's generator computes it: a
     stride-2 transposed convolution (2H+1 wide) then the FIR over a one-pixel border, which
     lands exactly on 2H x 2W. Nine multiply-adds per input pixel and channel pair, the least of
-    any ordering (filtering first would run the 3x3 at the doubled size)."""
+    any ordering (filtering first would run the 3x3 at the doubled size). pad=0: the FIR without
+    the border (2H - 2 wide, a window of the map: stylegan.windows)."""
     # a contiguous [in, out, k, k] weight: a transposed view makes oneDNN write, then copy, the output
     y = F.conv_transpose2d(x, weight.transpose(0, 1).contiguous(), stride=2)
-    return _blur(y, kernel * 4, pad=1)
+    return _blur(y, kernel * 4, pad=pad)
 
 
 def demod_scale(styles, weight, eps=1e-8):
