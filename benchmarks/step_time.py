@@ -167,10 +167,12 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True):
             draw.render(image, [h, t], mask)
             previews += 1
         live += "preview at" in frame.status    # a live preview (the step's own pass), not a render
-        marks.append((time.perf_counter(), s.seconds))   # shown, time in steps so far
+        marks.append((time.perf_counter(), s.seconds, frame.final))   # shown, time in steps so far, final images
     edit_seconds = time.perf_counter() - t0
-    (t_prev, s_prev), (t_last, s_last) = marks[-2], marks[-1]
-    last = t_last - t_prev - (s_last - s_prev)   # the final frame: sync, final render, report, drawn (steps excluded)
+    # the final frames (the final image, then with the report): from the last frame before them, steps excluded
+    t_prev, s_prev, _ = [m for m in marks if not m[2]][-1] if not marks[0][2] else marks[0]
+    t_last, s_last, _ = marks[-1]
+    last = t_last - t_prev - (s_last - s_prev)   # sync, final render, report, drawn
     if s.steps != steps:
         raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all")
     final = s.report.preview()
