@@ -27,6 +27,10 @@ shows; ui.drag_stream does not pass it yet, so the app still renders its start f
 reports its fixed cost per edit: the start frame plus the final frame (sync, final render, report, drawn)
 less the steps in it (plus one render when the last preview already rendered the final latent), and what one render, the motion measure, the fidelity measure, a drawn preview
 and a feature pass cost on their own (`fixed_parts`). `--edits-only` skips fast vs reference.
+
+`--mask none`: the same drag without a mask (the official app's default; both sides then skip the mask
+term, and ours computes the feature block only near the handle, stylegan.windows). `--whole`: one more
+edit of ours with those windows off (`DragSession.windows = False`), the before of the same run.
 """
 import argparse
 import json
@@ -45,7 +49,7 @@ OFFICIAL = {  # resolution -> synthesis channel_base of the official configs
     256: 16384, 512: 32768, 1024: 32768,
 }
 ENGINES = ("draggan-fast", "draggan-reference", "freedrag-fast", "freedrag-reference")
-EDITS = ("ours-edit", "official-edit")
+EDITS = ("ours-edit", "official-edit", "ours-whole-edit")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -78,16 +82,19 @@ def build_generator(res, tiny=False):
                               channel_max=512, conv_clamp=256).eval()
 
 
-def drag_setup(res):
-    """The drag every configuration runs: one handle 30% of the image to the right, the right quarter fixed."""
+def drag_setup(res, mask="half"):
+    """The drag every configuration runs: one handle 30% of the image to the right, the right quarter fixed
+    (mask 'half': half the image editable, the handle's half) or no mask ('none')."""
     import numpy as np
     H, W = parse_res(res)
-    mask = np.zeros((H, W), bool)
-    mask[:, : W // 2 + W // 4] = True
-    return [round(0.25 * W), H // 2], [round(0.55 * W), H // 2], mask
+    editable = None
+    if mask != "none":
+        editable = np.zeros((H, W), bool)
+        editable[:, : W // 2 + W // 4] = True
+    return [round(0.25 * W), H // 2], [round(0.55 * W), H // 2], editable
 
 
-def measure(res, engine, steps, warmup, tiny=False):
+def measure(res, engine, steps, warmup, tiny=False, mask="half"):
     """Runs in the child process: seconds per step and peak RSS for one configuration."""
     import numpy as np
     import torch
@@ -95,7 +102,7 @@ def measure(res, engine, steps, warmup, tiny=False):
     from freedrag import FreeDragSession
     G = build_generator(res, tiny)
     model_mb = _rss_mb()
-    h, t, mask = drag_setup(res)
+    h, t, mask = drag_setup(res, mask)
     method, mode = engine.split("-")
     cls = FreeDragSession if method == "freedrag" else DragGANSession
     s = cls(G, [h], [t], cls.Config(seed=0, max_steps=10 ** 6, mode=mode), mask=mask, device="cpu")
@@ -109,27 +116,29 @@ def measure(res, engine, steps, warmup, tiny=False):
         if r.done:
             raise RuntimeError("the drag finished during timing; the benchmark needs a longer drag")
     return dict(res=label(res), engine=engine, precision=s.precision.name, seconds_per_step=float(np.median(times)),
-                step_times=times,
+                step_times=times, windowed_steps=s.windowed_steps,
                 peak_rss_mb=round(_rss_mb(), 1), rss_after_model_mb=round(model_mb, 1),
                 feature_res=s.feature_res, threads=torch.get_num_threads())
 
 
-def measure_edit(res, kind, steps, warmup, official=None, tiny=False):
+def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half"):
     """Runs in the child process: one whole edit of `steps` steps as the app shows it (see the module doc)."""
-    h, t, mask = drag_setup(res)
+    import numpy as np
+    h, t, mask = drag_setup(res, mask)
     if kind == "official-edit":
         from benchmarks.official_renderer import official_edit
         side, width = parse_res(res)
         if side != width:
             raise ValueError(f"--official runs square official configs only, not {res}")
         size = dict(channel_base=512, channel_max=32) if tiny else dict(channel_base=OFFICIAL.get(side, 32768))
-        r = official_edit(official, side, handle=h, target=t, editable=mask, steps=steps, warmup=warmup, **size)
+        editable = np.ones((side, side), bool) if mask is None else mask   # all editable: its mask term is off
+        r = official_edit(official, side, handle=h, target=t, editable=editable, steps=steps, warmup=warmup, **size)
     else:
-        r = _our_edit(res, h, t, mask, steps, warmup, tiny)
+        r = _our_edit(res, h, t, mask, steps, warmup, tiny, windows=kind == "ours-edit")
     return dict(r, res=label(res), engine=kind, peak_rss_mb=round(_rss_mb(), 1), edit_steps=steps)
 
 
-def _our_edit(res, h, t, mask, steps, warmup, tiny):
+def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True):
     import torch
     from dragcore import fidelity, motion
     from dragcore.config import with_presets
@@ -139,7 +148,9 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
 
     def make(n, start_image=None):
         cfg = with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n)
-        return {"draggan": ENGINES["draggan"].session(G, [h], [t], cfg, mask=mask, device="cpu", start_image=start_image)}
+        s = ENGINES["draggan"].session(G, [h], [t], cfg, mask=mask, device="cpu", start_image=start_image)
+        s.windows = windows
+        return {"draggan": s}
 
     warm = make(warmup)
     for _ in drag_stream.stream(warm):  # warm-up: the same work, untimed
@@ -156,10 +167,12 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
             draw.render(image, [h, t], mask)
             previews += 1
         live += "preview at" in frame.status    # a live preview (the step's own pass), not a render
-        marks.append((time.perf_counter(), s.seconds))   # shown, time in steps so far
+        marks.append((time.perf_counter(), s.seconds, frame.final))   # shown, time in steps so far, final images
     edit_seconds = time.perf_counter() - t0
-    (t_prev, s_prev), (t_last, s_last) = marks[-2], marks[-1]
-    last = t_last - t_prev - (s_last - s_prev)   # the final frame: sync, final render, report, drawn (steps excluded)
+    # the final frames (the final image, then with the report): from the last frame before them, steps excluded
+    t_prev, s_prev, _ = [m for m in marks if not m[2]][-1] if not marks[0][2] else marks[0]
+    t_last, s_last, _ = marks[-1]
+    last = t_last - t_prev - (s_last - s_prev)   # sync, final render, report, drawn
     if s.steps != steps:
         raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all")
     final = s.report.preview()
@@ -170,7 +183,8 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny):
     return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews, live_previews=live,
                 fixed_seconds=first + last,   # the final frame always renders the final image (ui.drag_stream)
                 fixed_parts=dict(parts, first_frame=round(first, 4), final_frame=round(last, 4)),
-                final_handle=s.status().handles[0], threads=torch.get_num_threads(), precision=s.precision.name)
+                final_handle=s.status().handles[0], threads=torch.get_num_threads(), precision=s.precision.name,
+                windowed_steps=s.windowed_steps)
 
 
 def _timed(fn):
@@ -181,7 +195,8 @@ def _timed(fn):
 
 def run_child(res, engine, args):
     cmd = [sys.executable, "-m", "benchmarks.step_time", "--child", engine, "--res", str(res), "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--threads", str(args.threads), "--edit-steps", str(args.edit_steps)]
+           "--warmup", str(args.warmup), "--threads", str(args.threads), "--edit-steps", str(args.edit_steps),
+           "--mask", args.mask]
     cmd += (["--tiny"] if args.tiny else []) + (["--official", args.official] if args.official else [])
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=str(ROOT))
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -209,19 +224,27 @@ def table(rows, resolutions):
 
 def official_table(rows, resolutions):
     by = {(r["res"], r["engine"]): r for r in rows}
+    whole = any(r["engine"] == "ours-whole-edit" for r in rows)
     lines = ["| res | ours s/step | official s/step | step speed-up | ours s/edit | official s/edit | edit speed-up "
-             "| ours fixed s/edit | ours peak MB | official peak MB | memory ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| ours fixed s/edit | ours peak MB | official peak MB | memory ratio |"
+             + (" ours whole map: s/step | s/edit | peak MB |" if whole else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|---|" if whole else "")]
     summary = {}
     for res in map(label, resolutions):
         o, off = by[(res, "ours-edit")], by[(res, "official-edit")]
+        w = by.get((res, "ours-whole-edit"))
         ratios = dict(step=off["seconds_per_step"] / o["seconds_per_step"], edit=off["edit_seconds"] / o["edit_seconds"],
                       memory=off["peak_rss_mb"] / o["peak_rss_mb"])
         summary[f"draggan/{res}"] = dict({k: round(v, 2) for k, v in ratios.items()},
                                          **({"fixed_s": round(o["fixed_seconds"], 3)} if "fixed_seconds" in o else {}))
         lines.append(f"| {res} | {o['seconds_per_step']:.3f} | {off['seconds_per_step']:.3f} | {ratios['step']:.1f}x | "
                      f"{o['edit_seconds']:.1f} | {off['edit_seconds']:.1f} | {ratios['edit']:.1f}x | "
-                     f"{o.get('fixed_seconds', float('nan')):.2f} | {o['peak_rss_mb']:.0f} | {off['peak_rss_mb']:.0f} | {ratios['memory']:.1f}x |")
+                     f"{o.get('fixed_seconds', float('nan')):.2f} | {o['peak_rss_mb']:.0f} | {off['peak_rss_mb']:.0f} | {ratios['memory']:.1f}x |"
+                     + (f" {w['seconds_per_step']:.3f} | {w['edit_seconds']:.1f} | {w['peak_rss_mb']:.0f} |" if w else ""))
+        if w:
+            summary[f"draggan/{res}"]["whole_map"] = dict(step=round(off["seconds_per_step"] / w["seconds_per_step"], 2),
+                                                          edit=round(off["edit_seconds"] / w["edit_seconds"], 2),
+                                                          memory=round(off["peak_rss_mb"] / w["peak_rss_mb"], 2))
     return "\n".join(lines), summary
 
 
@@ -277,6 +300,9 @@ def parse_args(argv):
     p.add_argument("--edit-steps", type=int, default=20, help="steps of the whole edit timed against the official app")
     p.add_argument("--edits-only", action="store_true", help="with --official: only ours vs the official (no fast vs reference)")
     p.add_argument("--tiny", action="store_true", help="tiny networks (smoke test of the script itself)")
+    p.add_argument("--mask", choices=("half", "none"), default="half",
+                   help="half the image editable (the mask term runs) or no mask (ours: windows near the handle)")
+    p.add_argument("--whole", action="store_true", help="with --official: also our edit with the windows off")
     p.add_argument("--child", choices=ENGINES + EDITS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.official and not (Path(args.official) / "viz" / "renderer.py").is_file():
@@ -287,9 +313,9 @@ def parse_args(argv):
 def run_child_main(args):
     cli.setup(args)
     if args.child in EDITS:
-        r = measure_edit(args.res[0], args.child, args.edit_steps, args.warmup, args.official, args.tiny)
+        r = measure_edit(args.res[0], args.child, args.edit_steps, args.warmup, args.official, args.tiny, args.mask)
     else:
-        r = measure(args.res[0], args.child, args.steps, args.warmup, args.tiny)
+        r = measure(args.res[0], args.child, args.steps, args.warmup, args.tiny, args.mask)
     print(json.dumps(r))
     return 0
 
@@ -300,7 +326,8 @@ def main(argv=None):
         return run_child_main(args)
     rows = []
     for res in args.res:
-        for engine in (() if args.edits_only and args.official else ENGINES) + (EDITS if args.official else ()):
+        edits = EDITS if args.whole else EDITS[:2]
+        for engine in (() if args.edits_only and args.official else ENGINES) + (edits if args.official else ()):
             rows.append(run_child(res, engine, args))
             r = rows[-1]
             edit = f"  edit {r['edit_seconds']:.1f} s" if "edit_seconds" in r else ""
@@ -308,7 +335,8 @@ def main(argv=None):
                   flush=True)
     import torch
     command = "python -m benchmarks.step_time " + " ".join(argv if argv is not None else sys.argv[1:])
-    meta = dict(command=command, threads=args.threads, steps=args.steps, warmup=args.warmup, tiny=args.tiny,
+    meta = dict(command=command, threads=args.threads, steps=args.steps, warmup=args.warmup, tiny=args.tiny, mask=args.mask,
+                load=[round(v, 1) for v in os.getloadavg()],
                 torch=torch.__version__, machine=platform.machine(), cpus=os.cpu_count(),
                 date=time.strftime("%Y-%m-%d %H:%M"))
     engines_run = any(r["engine"] in ENGINES for r in rows)
@@ -333,7 +361,8 @@ def main(argv=None):
                f"An edit is {args.edit_steps} steps as each app "
                f"shows it: ours previews as the app does (at most one every {PREVIEW_SECONDS} s, plus the first and last image; "
                f"from 512 px each preview is the image the step's own pass drew at the feature block), the official app "
-               f"after every step. s/step: the step alone (mean over the edit); peak: process max RSS, each side in its "
+               f"after every step. Mask: {'none (both sides skip the mask term; ours runs windows near the handle)' if args.mask == 'none' else 'half the image editable'}. "
+               f"s/step: the step alone (mean over the edit); peak: process max RSS, each side in its "
                f"own process. The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
                f"Reproduce: `{command}`\n\n{off_md}\n" + _targets_text(off_targets))
     return 0

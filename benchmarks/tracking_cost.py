@@ -8,7 +8,9 @@ right. A `features` and a `flow` session are warmed up by two steps, then rounds
 are timed (both see the same load), as many as `--steps` rounded up to whole periods of
 dragcore.tracking.flow_every(res) steps: the flow session's steps include its flows (a render of the
 current image and one optical flow, every flow_every steps and to confirm an arrival), so its mean
-is the amortised cost of a content-true step, compared with the features step.
+is the amortised cost of a content-true step, compared with the features step. A third session, `features`
+with the windows off (`DragSession.windows = False`: the whole feature block every step), is timed in the
+same rounds: the features step before windows (stylegan.windows) in the same run.
 Writes benchmarks/results/tracking_cost.{json,md}.
 """
 import statistics as st
@@ -25,10 +27,11 @@ from dragcore.tracking import flow_every
 from draggan import DragGANSession
 
 
-def session(G, tracker, steps):
+def session(G, tracker, steps, windows=True):
     h, t, _ = drag_setup(G.img_resolution)
     s = DragGANSession(G, [h], [t], DragGANConfig(seed=0, max_steps=2 * steps + 4, tracker=tracker, stop_distance=0.1,
                                                   lr=0.002, precision="fp32"))
+    s.windows = windows
     s.step(), s.step()   # the first step tracks nothing: warm up past it
     return s
 
@@ -40,19 +43,21 @@ def timed(fn):
 
 
 def costs(G, steps):
-    """(features step, content-true step, flows, rounds): means in seconds over rounds of one step of
-    each (machines are noisy: each round sees the same load); the rounds cover whole flow periods."""
+    """(features step, content-true step, flows, rounds, features step on the whole map, windowed steps of
+    the features session): means in seconds over rounds of one step of each (machines are noisy: each round
+    sees the same load); the rounds cover whole flow periods."""
     k = flow_every(G.img_resolution)
     rounds = k * max(1, -(-steps // k))
-    fs, ws = session(G, "features", rounds), session(G, "flow", rounds)
+    fs, ws, whole = session(G, "features", rounds), session(G, "flow", rounds), session(G, "features", rounds, False)
     start = ws.report.start_image()
     motion.dense_flow(start, start)   # OpenCV's import and first flow: once per process, not per drag
     n0 = ws.tracking.flows
-    feat, flow = [], []
+    feat, flow, full = [], [], []
     for _ in range(rounds):
         feat.append(timed(fs.step))
         flow.append(timed(ws.step))
-    return st.mean(feat), st.mean(flow), ws.tracking.flows - n0, rounds
+        full.append(timed(whole.step))
+    return st.mean(feat), st.mean(flow), ws.tracking.flows - n0, rounds, st.mean(full), fs.windowed_steps
 
 
 def main(argv=None):
@@ -64,9 +69,10 @@ def main(argv=None):
     rows = []
     for res in args.res:
         G = checkpoints.load(checkpoints.DEFAULT_MODEL) if res == 64 else build_generator(res)
-        feat, flow, flows, rounds = costs(G, args.steps)
+        feat, flow, flows, rounds, full, windowed = costs(G, args.steps)
         rows.append(dict(res=res, flow_every=flow_every(res), rounds=rounds, flows=flows, features_s=round(feat, 4),
-                         flow_s=round(flow, 4), extra_s=round(flow - feat, 4), ratio=round(flow / feat, 2)))
+                         flow_s=round(flow, 4), extra_s=round(flow - feat, 4), ratio=round(flow / feat, 2),
+                         features_whole_s=round(full, 4), windowed_steps=windowed, ratio_whole=round(flow / full, 2)))
         print(rows[-1], flush=True)
     import os
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -75,10 +81,11 @@ def main(argv=None):
              f"average {load:.1f} on {os.cpu_count()} cores at the end). Reproduce: "
              f"`python -m benchmarks.tracking_cost --res {' '.join(map(str, args.res))} --steps {args.steps}`", "",
              "| px | flow every (steps) | rounds | flows | step, features (s) | step, flow (s) | flow adds (s) | "
-             "flow / features |",
-             "|---|---|---|---|---|---|---|---|"]
+             "flow / features | features on windows (steps) | step, features, whole map (s) | flow / whole-map features |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['res']} | {r['flow_every']} | {r['rounds']} | {r['flows']} | {r['features_s']:.3f} | "
-              f"{r['flow_s']:.3f} | {r['extra_s']:.3f} | {r['ratio']:.2f}x |"
+              f"{r['flow_s']:.3f} | {r['extra_s']:.3f} | {r['ratio']:.2f}x | {r['windowed_steps']} | "
+              f"{r['features_whole_s']:.3f} | {r['ratio_whole']:.2f}x |"
               for r in rows]
     write(args.out, "tracking_cost", dict(threads=args.threads, steps=args.steps, load=load, rows=rows), rows, lines)
     return rows

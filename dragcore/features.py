@@ -16,6 +16,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from stylegan.windows import Box
+
 
 def as_shape(shape):
     """(height, width) from an int (a square image) or a pair."""
@@ -98,3 +100,17 @@ def square_offsets(radius, step=1.0):
 def patch_offsets(spacing):
     """FreeDrag's 3x3 patch: offsets {-s, 0, +s}^2 (s in image px, may be fractional)."""
     return _grid(1) * float(spacing)
+
+
+def feature_boxes(centres, radius, shape, feature_shape):
+    """Boxes of a feature map of `feature_shape` (stylegan.windows.Box) holding every pixel that `sample`
+    or `sample_resized` may read for points within `radius` image px (per axis) of `centres` [M, 2] (x, y)
+    of an image of `shape`: the bilinear corners of the resized map's pixels around them, plus one
+    feature pixel of margin."""
+    (H, W), (fh, fw) = as_shape(shape), as_shape(feature_shape)
+    c = centres.detach().float().reshape(-1, 2).cpu()
+    lo = clamp_to_image(c - radius, shape).floor()
+    hi = clamp_to_image(clamp_to_image(c + radius, shape).floor() + 1, shape)   # sample_resized's far corner
+    scale = torch.tensor([fw / W, fh / H])
+    flo, fhi = ((lo + 0.5) * scale - 0.5).floor() - 1, ((hi + 0.5) * scale - 0.5).floor() + 3
+    return [Box(int(a[1]), int(a[0]), int(b[1]), int(b[0])) for a, b in zip(flo.tolist(), fhi.tolist())]

@@ -9,6 +9,7 @@ An engine never calls a network directly. It asks an adapter for:
     image(latent) -> [1, 3, H, W] in ~[-1, 1]
     image_and_features(latent) -> (image, F)        one pass, for previews / the reference mode
     features_and_preview(latent) -> (F, image at the feature block)   optional (StyleGAN skip: step_previews)
+    features_near(latent, boxes) -> F inside boxes (zeros elsewhere), or None   optional (StyleGAN: windows)
     shape (H, W), resolution (= H, as G.img_resolution), feature_res (the block's height), device,
     space_names, default_lr
 
@@ -168,6 +169,12 @@ class StyleGANAdapter:
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
         with self._noise():
             return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
+
+    def features_near(self, latent, boxes):
+        """F as `features` returns it, but computed only inside `boxes` (stylegan.windows.Box of the feature
+        map) and zero elsewhere, or None when windows would not pay (then `features`)."""
+        with self._noise():
+            return self.G.synthesis.features_near(self.ws(latent), self.feature_res, boxes, self.noise_mode)
 
 
 class DCGANAdapter:

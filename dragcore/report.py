@@ -4,7 +4,8 @@ A session (dragcore.session) owns the optimisation; its `report` (a `Reporter`) 
 user looks at: the preview of the current latent (rendered once per step and shared, read-only:
 the app's last frame, the motion measure and the CLI's result.png read the same array), the live
 preview a stream shows while the drag runs (on models of 512 px and up: the image the step's own pass
-accumulated at the feature block, `live_preview`, no generator pass of its own), the start
+accumulated at the feature block, `live_preview`, no generator pass of its own; when the steps run on
+windows around the handles, a pass to the feature block without gradients, as often as the stream asks), the start
 image (rendered once, or the one the caller already shows: `DragSession(..., start_image=...)`, so an
 edit renders only its final image), the optical-flow measure of where the content under each start handle went
 (dragcore.motion), and the typed `DragResult` that the app, the command lines, the exports and
@@ -157,6 +158,8 @@ class Reporter:
         steps, image = self._step_image
         if not s.step_previews or image is None:
             return self._newest_render(), s.res
+        if s.last_step_windowed and steps is not None and steps < s.steps:
+            steps, image = self._partial()   # a windowed pass draws no image: one pass to the feature block
         if steps == 0:   # the step saw the start latent
             return self.start_image(), s.res
         if self._live[0] != steps:
@@ -166,6 +169,16 @@ class Reporter:
             frame.flags.writeable = False
             self._live = (steps, frame)
         return self._live[1], image.shape[-2]
+
+    def _partial(self):
+        """(steps, the image accumulated at the feature block) of the current latent: one pass to the feature
+        block without gradients, for a live preview when the steps run on windows (DragSession.feature_windows)."""
+        s = self.session
+        steps, latent = s.snapshot()
+        with torch.no_grad():
+            _, image = s._in_precision(s.gen.features_and_preview, latent)
+        self.keep_step_image(steps, image)
+        return steps, image.detach()
 
     def _newest_render(self):
         """A full preview without a second render competing with the steps: the last one rendered if

@@ -19,6 +19,10 @@ Precision. `precision` (fp32 | bf16 | fp16 | auto, stylegan.precision) runs ever
 pass of the session (F0, the step's features, previews) under autocast; the features and images
 come back as float32, so losses, tracking and Adam are the same code in every precision.
 
+Windows (stylegan.windows). In fast mode the step's pass computes the feature block only near the points
+the step reads (`feature_windows`: the engine's `feature_reach`, its tracker's square, the disc), when it
+knows them all before the pass and no mask term reads the whole map; the values there are the whole map's.
+
 Tracker (dragcore.tracking): the engine makes it (`self.make_tracker(radius_px, step_px)`, its
 search square) and asks it where the content is (`self.tracking.locate(feat, around)`); the
 session reports its failures and notes and ends a drag it finds stalled.
@@ -35,7 +39,7 @@ from . import mask as maskmod
 from . import tracking
 from .config import MODES, DragConfig
 from .errors import DragInputError
-from .features import resize_to_image
+from .features import feature_boxes, resize_to_image
 from .points import distances, to_list, validate_points
 from .protocol import adapt
 from .report import STEP_PREVIEW_RATIO, Reporter
@@ -69,6 +73,7 @@ def positive(name, v, allow_zero=False):
 class DragSession:
     method = "base"
     Config = DragConfig   # each engine's own dragcore.config class
+    windows = True   # the step's pass computes the feature block only near what it reads (`feature_windows`)
 
     def __init__(self, generator, handles, targets, config=None, *, latent=None, mask=None, device=None,
                  start_image=None):
@@ -116,6 +121,8 @@ class DragSession:
         self.fixed = maskmod.FixedRegion(self.mask, self.mask_weight,   # the mask term, at the resolution F is read at
                                          self.shape if self.mode == "reference" else tuple(self.F0.shape[-2:]))
         self.steps = 0
+        self.windowed_steps = 0   # steps whose pass ran on windows (feature_windows)
+        self.last_step_windowed = False
         self.seconds = 0.0
         self.reached_all = False
         self.last_loss = None
@@ -295,7 +302,13 @@ class DragSession:
         'reference': the whole generator runs and F is resized to the image size, as the official
         implementations do (for comparison and the benchmarks). Points are read the same way from both."""
         if self.mode == "fast":
-            if self.step_previews and latent.requires_grad and torch.is_grad_enabled():   # the step's pass
+            step_pass = latent.requires_grad and torch.is_grad_enabled()
+            near = self._windowed(latent) if step_pass else None
+            if step_pass:
+                self.last_step_windowed = near is not None   # its live preview: Reporter.live_preview
+            if near is not None:
+                return near
+            if self.step_previews and step_pass:
                 steps = self.steps   # the latent of this pass: after `steps` updates
                 feat, image = self._in_precision(self.gen.features_and_preview, latent)
                 self.report.keep_step_image(steps, image)
@@ -303,6 +316,36 @@ class DragSession:
             return self._in_precision(self.gen.features, latent)
         _, feat = self._in_precision(self.gen.image_and_features, latent)
         return resize_to_image(feat, self.shape)
+
+    def feature_reach(self):
+        """Where the coming step reads its features: [(centres [M, 2] image px, radius image px per axis),
+        ...], or None when it may read anywhere. Engines say; the base reads anywhere."""
+        return None
+
+    def feature_windows(self):
+        """The coming step's reads as boxes of the feature map (stylegan.windows.Box), or None: the whole map
+        runs. The rule: windows only in fast mode, without a mask term (it reads the whole map), with the
+        `windows` switch on, on a generator that has them (StyleGAN), and when the engine and its tracker
+        know every point they will read before the pass (`feature_reach`; the flow tracker does not: its
+        answer can be anywhere). The synthesis may still run whole where windows do not pay."""
+        if not self.windows or self.mode != "fast" or self.fixed.map is not None \
+                or not hasattr(self.gen, "features_near"):
+            return None
+        reach = self.feature_reach()
+        if reach is None:
+            return None
+        fshape = tuple(self.F0.shape[-2:])
+        return [b for centres, radius in reach for b in feature_boxes(centres, radius, self.shape, fshape)]
+
+    def _windowed(self, latent):
+        """F inside the step's windows (zeros elsewhere), or None: the whole map."""
+        boxes = self.feature_windows()
+        if boxes is None:
+            return None
+        near = self._in_precision(lambda lat: self.gen.features_near(lat, boxes), latent)
+        if near is not None:
+            self.windowed_steps += 1
+        return near
 
     def _at_mode_res(self, feat):
         """A feature-resolution map (F0) at the resolution `features` works at in the session's mode."""

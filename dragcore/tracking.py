@@ -158,6 +158,12 @@ class Tracker:
         answers only every few steps (FreeDrag asks at the end of a sub-motion)."""
         return None
 
+    def reach_px(self, force=False):
+        """How far from `around` (image px per axis) `locate` reads the features, and the point it answers
+        lies: the engine then reads no farther than this plus its own reach (DragSession.feature_reach).
+        None: anywhere. The base has no answer, so the engine's rule (its square) runs."""
+        return self.radius_px
+
 
 class FeatureTracker(Tracker):
     name = "features"
@@ -169,6 +175,10 @@ class FeatureTracker(Tracker):
 
 class FlowTracker(Tracker):
     name, coarse, stalls = "flow", True, True
+
+    def reach_px(self, force=False):
+        """Forced (FreeDrag): the flow reads no features. Otherwise its point can be anywhere."""
+        return 0.0 if force else None
 
     def __init__(self, session, radius_px=None, step_px=1.0):
         super().__init__(session, radius_px, step_px)
@@ -245,6 +255,9 @@ class DiscriminativeTracker(Tracker):
         self.point_score = resp[..., mid] - MATCH_WEIGHT * match[..., mid]
         response, match = (resp * w).sum(-1), (match * w).sum(-1)
         return cand, response, response - MATCH_WEIGHT * match
+
+    def reach_px(self, force=False):
+        return self.radius_px + 2 * self.context_px   # the square, each point read in context
 
     def locate(self, feat, around, force=False):
         cand, response, score = self.scores(feat, around)

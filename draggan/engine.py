@@ -98,6 +98,13 @@ class DragGANSession(DragSession):
             self._tracked_at = self.steps
         self.reached_all = bool(self.point_reached().all())
 
+    def feature_reach(self):
+        """The tracker's square around the handles, then the disc and its unit step around the point found."""
+        track = self.tracking.reach_px()
+        if track is None:
+            return None
+        return [(self.handles, max(track, self.tracking.radius_px) + self.r1_px + 1.0)]
+
     def motion_loss(self, feat):
         return motion_loss(feat, self.handles, self.targets, self._disc, self.shape, self.stop_distance)
 

@@ -177,6 +177,18 @@ class FreeDragSession(DragSession):
     def point_reached(self):
         return self.arrived.clone()
 
+    def feature_reach(self):
+        """The patch around the line points up to d ahead or back (the line search, the template), and a
+        content tracker's own reach around the content."""
+        reach = [(self.handles, self.d_px + self.spacing)]
+        if self.tracker != "features":
+            track = self.tracking.reach_px(force=True)
+            if track is None:
+                return None
+            if track > 0:
+                reach.append((self._content, track))
+        return reach
+
     def point_losses(self, feat):
         return patch_loss(feat, self.handles, self.templates, self.patch, self.shape)
 

@@ -106,6 +106,10 @@ class StableDragSession(DragGANSession):
         self.rejected_arrivals += 1
         self.handles = torch.where(short[:, None], content, self.handles)
 
+    def feature_reach(self):
+        """DragGAN's; a confirmed arrival may put the handles anywhere the content is (the whole map then)."""
+        return None if self.confirm == "flow" else super().feature_reach()
+
     @property
     def stop_reason(self):
         return "stalled" if self._content_stalled else super().stop_reason

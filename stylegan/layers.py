@@ -11,7 +11,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .ops import (LRELU_GAIN, LRELU_SLOPE, demod_scale, modulate, rgb_projection, styled_epilogue, up_conv3x3,
-                  upsample2x)
+                  upsample2x, weight_energy)
 
 NOISE_MODES = ("const", "random", "none")
 
@@ -51,26 +51,50 @@ class ModConv(nn.Module):
             self.noise_scale = learnable(fill=0)
             self.register_buffer("noise", torch.randn(shape))  # the fixed map of noise_mode 'const'
 
-    def _shift(self, y, noise_mode, gain):
-        """Bias plus noise, times the activation gain, broadcastable to y."""
+    def _shift(self, y, noise_mode, gain, box=None):
+        """Bias plus noise, times the activation gain, broadcastable to y (box: y's window of the map)."""
         b = self.bias[:, None, None]
         if not self.use_noise or noise_mode == "none":
             return b * gain
         if noise_mode == "random":
             n = torch.randn(y.shape[0], 1, *y.shape[2:], device=y.device, dtype=torch.float32)
         else:
-            n = self.noise
+            n = self.noise if box is None else self.noise[(..., *box.slices())]
         return (n * self.noise_scale + b) * gain
 
-    def forward(self, x, w, fir, noise_mode="const", gain=1.0):
+    def _derived(self, dtype):
+        """(the up-sampling weight transposed in `dtype` or None, weight_energy): what every pass derives from
+        the weight alone, kept while the weight is frozen and unchanged (a drag's steps, an inversion's)."""
+        w = self.weight
+        if w.requires_grad and torch.is_grad_enabled():   # training: derived afresh, in the graph
+            return None, None
+        key = (w._version, w.data_ptr(), w.device, dtype)
+        kept = getattr(self, "_kept", None)
+        if kept is None or kept[0] != key:
+            with torch.no_grad():
+                t = w.to(dtype).transpose(0, 1).contiguous() if self.up else None
+                kept = (key, t, weight_energy(w))
+            self._kept = kept
+        return kept[1], kept[2]
+
+    def forward(self, x, w, fir, noise_mode="const", gain=1.0, window=None):
+        """window (stylegan.windows): (the box x covers, the box of the output wanted), both boxes of the
+        map; x is then convolved without padding (the zeros past the map's edge are already in it)."""
         with torch.autocast(x.device.type, enabled=False):  # tiny, and feeds the fp32 demodulation
             s = self.style(w.float())
         x = modulate(x, s)
         w_conv = self.weight.to(x.dtype)
-        y = up_conv3x3(x, w_conv, fir) if self.up else F.conv2d(x, w_conv, padding=1)
+        transposed, energy = self._derived(x.dtype)
+        pad = 1 if window is None else 0
+        y = up_conv3x3(x, w_conv, fir, pad, transposed) if self.up else F.conv2d(x, w_conv, padding=pad)
+        box = None
+        if window is not None:
+            have, box = window
+            oy, ox = (2 * have.top + 1, 2 * have.left + 1) if self.up else (have.top + 1, have.left + 1)
+            y = y[..., box.top - oy:box.bottom - oy, box.left - ox:box.right - ox].contiguous()
         k = LRELU_GAIN * gain
         clamp = None if self.clamp is None else self.clamp * gain
-        return styled_epilogue(y, demod_scale(s, self.weight) * k, self._shift(y, noise_mode, k), clamp)
+        return styled_epilogue(y, demod_scale(s, self.weight, energy=energy) * k, self._shift(y, noise_mode, k, box), clamp)
 
 
 class RGBHead(nn.Module):

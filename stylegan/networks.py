@@ -21,6 +21,10 @@ from .config import GeneratorConfig
 from .layers import NOISE_MODES, learnable, ScaledLinear, ShortcutUp, ModConv, RGBHead
 from .ops import fir_2d, unit_rms, upsample2x
 from .warp import WarpField
+from . import windows as win
+
+
+OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a test sets NaN: nothing reads there)
 
 
 def _require_finite(name, t):
@@ -195,6 +199,32 @@ class SynthesisNetwork(nn.Module):
         low-resolution preview for the price of the to-RGB heads. None without a skip image."""
         img, feats = self.run(ws, noise_mode, upto=res, keep=(res,), image="detached" if self.skip_images else False)
         return feats[res], img
+
+    def stage_shape(self, i):
+        """(height, width) of the maps of stage i (4 px is stage 0)."""
+        h = self.block_resolutions[i]
+        return h, h * self.img_shape[1] // self.img_shape[0]
+
+    def features_near(self, ws, res, boxes, noise_mode="const"):
+        """Output of the stage at `res` px computed only inside `boxes` (stylegan.windows.Box of that
+        stage's map) and zero elsewhere, or None when windows would not pay (stylegan.windows.plan): run
+        `features` then. Inside the boxes the values are those of `features` (the same sums, possibly
+        added in another order). The stages below the windowed ones run whole, once."""
+        code = isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws
+        planned = win.plan(self, res, boxes, warp=code)
+        if planned is None:
+            return None
+        first, chains = planned
+        below = self.block_resolutions[first - 1]
+        x = self.run(ws, noise_mode, upto=below, keep=(below,), image=False)[1][below]
+        top = self.block_resolutions.index(res)
+        out = x.new_full((x.shape[0], self.channels[res], *self.stage_shape(top)), OUTSIDE_WINDOWS)
+        for chain in chains:
+            y = x[(..., *chain.inputs[0].slices())]
+            for k, i in enumerate(range(first, top + 1)):
+                y = win.run_stage(self.stages[i], y, chain, k, ws[:, self.first_row(i):], self.fir, noise_mode)
+            out[(..., *chain.outs[-1].slices())] = y
+        return out
 
     @property
     def skip_images(self):

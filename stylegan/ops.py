@@ -45,22 +45,31 @@ def upsample2x(x, kernel):
     return F.conv_transpose2d(x, k, stride=2, padding=1, groups=c)
 
 
-def up_conv3x3(x, weight, kernel):
+def up_conv3x3(x, weight, kernel, pad=1, transposed=None):
     """3x3 convolution of the 2x up-sampled input as the paper's generator computes it: a
     stride-2 transposed convolution (2H+1 wide) then the FIR over a one-pixel border, which
     lands exactly on 2H x 2W. Nine multiply-adds per input pixel and channel pair, the least of
-    any ordering (filtering first would run the 3x3 at the doubled size)."""
+    any ordering (filtering first would run the 3x3 at the doubled size). pad=0: the FIR without
+    the border (2H - 2 wide, a window of the map: stylegan.windows). transposed: the weight already as
+    `weight.transpose(0, 1).contiguous()` (a caller that keeps it)."""
     # a contiguous [in, out, k, k] weight: a transposed view makes oneDNN write, then copy, the output
-    y = F.conv_transpose2d(x, weight.transpose(0, 1).contiguous(), stride=2)
-    return _blur(y, kernel * 4, pad=1)
+    y = F.conv_transpose2d(x, weight.transpose(0, 1).contiguous() if transposed is None else transposed, stride=2)
+    return _blur(y, kernel * 4, pad=pad)
 
 
-def demod_scale(styles, weight, eps=1e-8):
+def weight_energy(weight):
+    """sum over the kernel of w^2, [out, in] float32: what demodulation reads of a convolution's weight."""
+    with torch.autocast(weight.device.type, enabled=False):
+        return weight.float().pow(2).sum((2, 3))
+
+
+def demod_scale(styles, weight, eps=1e-8, energy=None):
     """Per-sample, per-output-channel 1 / ||s * w||: rsqrt(s^2 @ sum_k(w^2)^T), in float32.
 
-    Equal to the norm of the modulated weights [N, out, in, k, k] without ever building them."""
+    Equal to the norm of the modulated weights [N, out, in, k, k] without ever building them. energy:
+    `weight_energy(weight)` when the caller keeps it."""
     with torch.autocast(styles.device.type, enabled=False):
-        energy = weight.float().pow(2).sum((2, 3))          # [out, in]
+        energy = weight_energy(weight) if energy is None else energy          # [out, in]
         return torch.rsqrt(styles.float().pow(2) @ energy.t() + eps)  # [N, out]
 
 

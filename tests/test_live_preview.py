@@ -15,7 +15,9 @@ from ui import drag_stream
 
 def session(G, feature_res=16, seed=3, steps=4, **kw):
     cfg = DragGANConfig(seed=seed, max_steps=steps, lr=0.002, feature_res=feature_res, mask_weight=0, tracker="features")
-    return DragGANSession(G, [[20, 32]], [[44, 32]], cfg, **kw)
+    s = DragGANSession(G, [[20, 32]], [[44, 32]], cfg, **kw)
+    s.windows = False   # the whole feature block every step (as with a mask): its pass draws the preview
+    return s            # (windowed steps: tests/test_windows.py)
 
 
 def _full_at(image_uint8, size):

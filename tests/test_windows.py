@@ -1,0 +1,110 @@
+"""The feature block computed only near the handles (stylegan.windows, DragSession.feature_windows): exact
+inside the windows, the same drags as the whole map, nothing read outside them, and one rule for when the
+whole map runs (a mask term, reference mode, a tracker whose answer can be anywhere, the switch off)."""
+import pytest
+import torch
+
+import stylegan
+from dragcore.config import DragGANConfig
+from draggan import DragGANSession
+from drag_testing import tiny_G
+from freedrag import FreeDragSession
+from stabledrag.engine import StableDragSession
+from stylegan import networks
+from stylegan.windows import Box, plan
+
+
+def perturbed(res=64, seed=0, **kw):
+    """A tiny real network whose biases and noise strengths are non-zero, so every term of a window counts."""
+    torch.manual_seed(seed)
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=res, mapping_layers=2, channel_base=512, channel_max=32,
+                           conv_clamp=4.0, **kw).eval().requires_grad_(False)
+    for name, p in G.synthesis.named_parameters():
+        if "noise_scale" in name or "bias" in name:
+            p.normal_()
+    return G
+
+
+@pytest.mark.parametrize("width", [64, 128])
+def test_windows_equal_the_whole_map_inside_them(width):
+    G = perturbed(64, width=width)
+    ws = G.mapping(torch.randn(1, 32), truncation_psi=0.7)
+    full = G.synthesis.features(ws, 32)
+    cases = ([Box(10, 12, 19, 21)], [Box(-2, -3, 5, 6)], [Box(27, width // 2 - 6, 34, width // 2 + 2), Box(3, 4, 9, 10)])
+    for boxes in cases:
+        near = G.synthesis.features_near(ws, 32, boxes)
+        first, chains = plan(G.synthesis, 32, boxes)
+        assert first <= G.synthesis.block_resolutions.index(16)   # more than the feature block is windowed
+        for c in chains:
+            inside = (..., *c.outs[-1].slices())
+            assert (near[inside] - full[inside]).abs().max() <= 1e-6 * full.abs().max()
+        assert near.abs().sum() < full.abs().sum()   # zeros outside: it was not the whole map
+
+
+def test_windows_that_do_not_pay_and_architectures_without_them_give_none():
+    G = perturbed(64)
+    ws = G.mapping(torch.randn(1, 32))
+    assert G.synthesis.features_near(ws, 32, [Box(0, 0, 30, 30)]) is None   # most of the map: run it whole
+    resnet = perturbed(64, architecture="resnet")
+    assert resnet.synthesis.features_near(ws, 32, [Box(10, 10, 14, 14)]) is None
+    warped = perturbed(64, warp_res=32)   # the warp resamples the whole map at the block itself
+    code = torch.cat([ws, torch.zeros(1, 1, 32)], 1)
+    assert warped.synthesis.features_near(code, 32, [Box(10, 10, 14, 14)]) is None
+
+
+ENGINES = [(DragGANSession, {}), (DragGANSession, {"tracker": "discriminative"}), (FreeDragSession, {}),
+           (FreeDragSession, {"tracker": "discriminative"}), (FreeDragSession, {"tracker": "flow"}),
+           (StableDragSession, {})]
+
+
+def drag(cls, windows, steps=5, **kw):
+    s = cls(perturbed(64, seed=1), [[18, 30], [46, 20]], [[25, 34], [41, 27]],
+            cls.Config(seed=2, max_steps=steps, feature_res=32, **kw))
+    s.windows = windows
+    trail = [(s.step().handles, s.last_loss) for _ in range(steps)]
+    return s, trail
+
+
+@pytest.mark.parametrize("cls,kw", ENGINES, ids=lambda v: getattr(v, "method", None) or str(v))
+def test_a_windowed_drag_is_the_whole_map_drag_and_reads_nothing_outside_its_windows(cls, kw, monkeypatch):
+    monkeypatch.setattr(networks, "OUTSIDE_WINDOWS", float("nan"))   # a read outside a window would be NaN
+    windowed, trail = drag(cls, True, **kw)
+    whole, expected = drag(cls, False, **kw)
+    assert windowed.windowed_steps == 5 and whole.windowed_steps == 0
+    for (h, loss), (h0, loss0) in zip(trail, expected):
+        assert h == h0
+        assert (loss is None and loss0 is None) or abs(loss - loss0) <= 1e-5 * abs(loss0)
+    assert torch.allclose(windowed.latent, whole.latent, atol=1e-6)
+
+
+def test_the_whole_map_runs_when_a_step_may_read_anywhere():
+    G = perturbed(64, seed=1)
+    mask = torch.zeros(64, 64, dtype=torch.bool)
+    mask[:, :40] = True
+
+    def steps_on_windows(cls=DragGANSession, mask=None, **kw):
+        s = cls(G, [[18, 30]], [[25, 34]], cls.Config(seed=2, max_steps=2, feature_res=32, **kw), mask=mask)
+        s.step(), s.step()
+        return s.windowed_steps
+
+    assert steps_on_windows() == 2
+    assert steps_on_windows(mask=mask) == 0                          # the mask term reads the whole map
+    assert steps_on_windows(mask=mask, mask_weight=0.0) == 2         # ... unless it is off
+    assert steps_on_windows(mode="reference") == 0
+    assert steps_on_windows(tracker="flow") == 0                     # its point can be anywhere
+    assert steps_on_windows(StableDragSession, confirm="flow") == 0  # a rejected arrival puts the handle anywhere
+
+
+def test_a_windowed_step_still_gives_a_live_preview_of_its_latent():
+    """Windows draw no image: the live preview is one pass to the feature block of the current latent."""
+    G = tiny_G(64, channel_base=1024)
+    s = DragGANSession(G, [[20, 32]], [[44, 32]], DragGANConfig(seed=3, max_steps=3, feature_res=16, mask_weight=0))
+    assert s.step_previews
+    s.step(), s.step()
+    assert s.windowed_steps == 2 and s.last_step_windowed
+    frame, drawn_at = s.report.live_preview()
+    assert drawn_at == 16 and frame.shape == (64, 64, 3)
+    steps, kept = s.report._step_image
+    with torch.no_grad():
+        _, partial = G.synthesis.features_and_preview(s.gen.ws(s.latent), 16)
+    assert steps == s.steps and torch.allclose(kept, partial, atol=1e-6)
