@@ -261,3 +261,42 @@ def test_rgb_lr_scales_only_the_torgb_steps_and_old_checkpoints_resume(tmp_path)
     fresh = ta.Adapter(small_G(), shots, ta.Settings(batch=3))
     fresh.load_state(ck)
     assert fresh.step_n == 1
+
+
+def test_last_lr_noise_lr_and_grey_change_only_what_they_name(tmp_path):
+    """--last-lr multiplies the finest stage's steps and nothing else; --noise-lr frees the noise strengths
+    (frozen by default); --grey makes every output grey (R = G = B) after training steps, on any latent;
+    the 'tone' augmentation keeps a grey picture grey (the colour transform tints it)."""
+    from training.diffaug import augment
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    moved = {}
+    for key, s in (("base", ta.Settings(batch=3)), ("last", ta.Settings(batch=3, last_lr=4.0)),
+                   ("noise", ta.Settings(batch=3, noise_lr=1.0))):
+        a = ta.Adapter(small_G(), shots, s)
+        before = {n: p.detach().clone() for n, p in a.G.synthesis.named_parameters()}
+        a.step()
+        moved[key] = {n: float((p.detach() - before[n]).abs().max()) for n, p in a.G.synthesis.named_parameters()}
+    last = f"stages.{len(small_G().synthesis.stages) - 1}."
+    fine = [n for n, v in moved["base"].items() if n.startswith(last) and v > 0]
+    other = [n for n, v in moved["base"].items() if not n.startswith(last) and v > 0]
+    assert fine and other
+    assert all(abs(moved["last"][n] / moved["base"][n] - 4) < 0.05 for n in fine)
+    assert all(abs(moved["last"][n] / moved["base"][n] - 1) < 0.05 for n in other)
+    noise = [n for n in moved["base"] if n.endswith("noise_scale")]
+    assert noise and all(moved["base"][n] == 0 for n in noise) and any(moved["noise"][n] > 0 for n in noise)
+    a = ta.Adapter(small_G(), shots, ta.Settings(batch=3, grey=True))
+    for _ in range(2):
+        a.step()
+    z = torch.randn(4, a.G.z_dim, generator=torch.Generator().manual_seed(9))
+    src, img = a.samples(z)
+    assert (src.max(1).values - src.min(1).values).mean() > 0.05          # the source draws colour
+    assert float((img.max(1).values - img.min(1).values).max()) < 1e-5   # the grey model does not
+    # 'tone' scales the tint (each pixel's offset from its grey) exactly as much as the grey image's
+    # contrast; 'color' scales the tint by another random factor, so a tinted fake can pass as grey
+    def tint_over_contrast(x, y):
+        tint = lambda v: (v - v.mean(1, keepdim=True)).flatten(1).norm(dim=1)
+        grey = lambda v: (v.mean(1) - v.mean((1, 2, 3))[:, None, None]).flatten(1).norm(dim=1)
+        return (tint(y) / tint(x)) / (grey(y) / grey(x))
+    t = tint_over_contrast(shots, augment(shots, torch.Generator().manual_seed(0), ("tone",)))
+    c = tint_over_contrast(shots, augment(shots, torch.Generator().manual_seed(0), ("color",)))
+    assert torch.allclose(t, torch.ones(3), atol=1e-4) and (c - 1).abs().max() > 0.1
