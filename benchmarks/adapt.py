@@ -73,6 +73,8 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "FreezeD, noise strengths free (lr x0.1)": dict(freeze_d=2, d_warmup=50, noise_lr=0.1),
     "FreezeD, distance consistency 3000": dict(freeze_d=2, d_warmup=50, dcl=3000.0),
     "FreezeD, 600 steps": dict(freeze_d=2, d_warmup=50, steps=600),
+    "FreezeD, finest stage lr x3, tone augmentation, grey model": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                                                       augment="tone,translation,cutout", grey=True),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -183,6 +185,8 @@ def main(argv=None):
     ap.add_argument("--no-drags", action="store_true", help="skip the poster edits on the adapted model")
     ap.add_argument("--drag-seeds", default="1000-1005", help="held-out seeds of the poster edits")
     ap.add_argument("--drag-steps", type=int, default=150)
+    ap.add_argument("--drag-variant", default=None, help="with --variants: only this one (name or index) gets the "
+                                                        "drags and figures (default: every variant asked for)")
     ap.add_argument("--figures", default=str(Path(tempfile.gettempdir()) / "latentlab_adapt_figures"),
                     help="where the figures go (outside the repository: they show CelebA-derived pictures)")
     ap.add_argument("--mp-python", default=default_mp_python())
@@ -220,7 +224,10 @@ def main(argv=None):
             row["swd_half_ratio"] = row["swd_half"] / base["swd_half"]
             rows.append(row)
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
-            if (name == "default" or args.variants) and not args.no_drags:   # the default, or the variant asked for
+            names = list(VARIANTS)
+            dv = args.drag_variant
+            wanted = name == (names[int(dv)] if dv and dv.isdigit() else dv) if dv else (name == "default" or args.variants)
+            if wanted and not args.no_drags:   # the default, or the variant(s) asked for
                 figures(args.figures, d, S, A, shots)
                 seeds = cli.parse_seeds(args.drag_seeds)
                 params = checkpoints.presets(str(path))
