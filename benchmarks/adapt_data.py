@@ -10,9 +10,10 @@ tests). CelebA's aligned 178 x 218 photos are cropped to the bundled model's fac
 resized to the model's resolution.
 
 Which photo plays which part is fixed and disjoint: training shots and held-out targets never share
-a photo, and the two domains never share one either. The `_cal` domains (other shots, 30 held-out
-targets each, all from 000021-000100) are where settings are chosen, so the report's targets are
-not used to pick them.
+a photo, and the two report domains never share one either. The `_cal` domains (other shots,
+000021-000040, and 200 held-out targets each) are where settings are chosen, so a domain's report
+targets are never used to pick its settings: `photo_cal` holds out the photos whose sketches are the
+sketch domain's targets, `sketch_cal` the sketches of the photo domain's targets.
 """
 import io
 import os
@@ -33,9 +34,11 @@ CROP = (25, 60, 153, 188)       # 128 px square of the 178 x 218 aligned photo: 
 SPLITS = {                      # domain -> (training shots, held-out targets), photo numbers
     "photo": (range(1, 11), range(101, 301)),
     "sketch": (range(11, 21), range(301, 501)),
-    # calibration (candidates are chosen here; the report's held-out targets are not looked at)
-    "photo_cal": (range(21, 31), range(41, 71)),
-    "sketch_cal": (range(31, 41), range(71, 101)),
+    # calibration (candidates are chosen here; a domain's report targets are not looked at): 200 held-out
+    # targets each, as many as the report's, so the SWD can rank (with 30 its floor was near the source's);
+    # the photos behind the other domain's report targets, rendered for this domain
+    "photo_cal": (range(21, 31), range(301, 501)),
+    "sketch_cal": (range(31, 41), range(101, 301)),
 }
 
 

@@ -7,9 +7,13 @@ upsampled next-coarser one; the coarsest level is the blurred image itself, down
 At every level, `patches` random 7 x 7 neighbourhoods per image are taken as descriptors (7 x 7 x 3
 values), normalised by the set's own per-channel mean and standard deviation at that level. The
 distance between the two sets at a level is the sliced Wasserstein distance: the descriptors are
-projected on random unit directions, sorted, and the mean absolute difference of the sorted
-projections is averaged over directions and repeats. Reported x 1e3 as in the paper; the mean
-over levels is the summary.
+projected on random unit directions (4 repeats of 128: 512, as in the paper's released code),
+sorted, and the mean absolute difference of the sorted projections is averaged over directions and
+repeats. Reported x 1e3 as in the paper; the mean over levels is the summary.
+
+The estimate is biased upward by the number of images per set (the paper used 16384): two
+samples of the same population score ~ c / sqrt(images), not 0, because the 128 patches of one
+image are far from independent. Compare sets of equal size and report that floor beside it.
 
 Also here: the LPIPS-free image distances the adaptation benchmark uses (pixel RMS).
 """
@@ -61,7 +65,7 @@ def descriptors(level, patches, gen):
     return d.reshape(len(d), -1)
 
 
-def sliced_wasserstein(a, b, directions=512, repeats=4, gen=None):
+def sliced_wasserstein(a, b, directions=128, repeats=4, gen=None):
     """Mean over random projections of the 1-D Wasserstein distance (equal-size sets: sorted L1)."""
     m = min(len(a), len(b))
     a, b = a[torch.randperm(len(a), generator=gen)[:m]], b[torch.randperm(len(b), generator=gen)[:m]]

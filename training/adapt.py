@@ -60,6 +60,9 @@ class Settings:
     freeze_d: int = 0           # FreezeD: the discriminator's first blocks kept at their warm-up weights
     d_warmup: int = 0           # steps at the start where only the discriminator learns
     rgb_lr: float = 1.0         # learning-rate multiplier of the toRGB layers (and their styles): colour and tone
+    last_lr: float = 1.0        # learning-rate multiplier of the finest stage (its convolutions, styles, toRGB)
+    noise_lr: float = 0.0       # learning-rate multiplier of the per-layer noise strengths (0: frozen)
+    grey: bool = False          # grey pictures: every toRGB layer draws the same value in R, G and B
     seed: int = 0
 
     def policy(self):
@@ -84,13 +87,18 @@ def check_settings(s, n_shots=None):
             raise AdaptError(f"--{name.replace('_', '-')} must be in (0, 0.1], got {getattr(s, name)}")
     if not 0 <= s.dcl <= 1e4 or s.anchors < 0 or not 0 <= s.anchor_sigma <= 10 or s.d_warmup < 0:
         raise AdaptError("--dcl must be in [0, 1e4], --anchors and --d-warmup >= 0, --anchor-sigma in [0, 10]")
-    if not 0 < s.rgb_lr <= 100:
-        raise AdaptError(f"--rgb-lr must be in (0, 100] (a multiplier of --lr), got {s.rgb_lr}")
+    for name in ("rgb_lr", "last_lr"):
+        if not 0 < getattr(s, name) <= 100:
+            raise AdaptError(f"--{name.replace('_', '-')} must be in (0, 100] (a multiplier of --lr), "
+                             f"got {getattr(s, name)}")
+    if not 0 <= s.noise_lr <= 100:
+        raise AdaptError(f"--noise-lr must be in [0, 100] (a multiplier of --lr; 0 keeps the noise strengths), "
+                         f"got {s.noise_lr}")
     if not 0 <= s.freeze_d <= 3:
         raise AdaptError(f"--freeze-d must be 0-3 (the discriminator has 4 blocks), got {s.freeze_d}")
-    bad = [p for p in s.policy() if p not in ("color", "translation", "cutout")]
+    bad = [p for p in s.policy() if p not in ("color", "tone", "translation", "cutout")]
     if bad:
-        raise AdaptError(f"--augment: unknown transform {bad[0]!r} (color, translation, cutout)")
+        raise AdaptError(f"--augment: unknown transform {bad[0]!r} (color, tone, translation, cutout)")
 
 
 def colour_gap(fake, real):
@@ -114,17 +122,15 @@ class Adapter:
             self.G.synthesis.warp.requires_grad_(False)
         for name, p in self.G.synthesis.named_parameters():
             if name.endswith("noise_scale"):   # free noise strengths let the discriminator ask for speckle
-                p.requires_grad_(False)
+                p.requires_grad_(self.s.noise_lr > 0)
+        if self.s.grey:
+            self._grey_rgb()
         self.shots = shots.float()
         torch.manual_seed(self.s.seed)   # the discriminator's initial weights
         self.D = cc.PatchDiscriminator()
         named = [(n, p) for n, p in self.G.synthesis.named_parameters() if p.requires_grad]
         self.params = [p for _, p in named]
-        groups = [dict(params=self.params)]
-        if self.s.rgb_lr != 1:   # (one group otherwise: the checkpoints of earlier runs resume as they were)
-            groups = [dict(params=[p for n, p in named if ".rgb." not in n]),
-                      dict(params=[p for n, p in named if ".rgb." in n], lr=self.s.lr * self.s.rgb_lr)]
-        self.opt = torch.optim.Adam(groups, lr=self.s.lr, betas=(0.0, 0.99))
+        self.opt = torch.optim.Adam(self._groups(named), lr=self.s.lr, betas=(0.0, 0.99))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.s.d_lr, betas=(0.0, 0.99))
         self.rng = torch.Generator().manual_seed(self.s.seed)
         self.anchor_z = torch.randn(max(self.s.anchors, 1), source.z_dim,
@@ -133,6 +139,29 @@ class Adapter:
         self.step_n, self.wall_s = 0, 0.0
         if self.s.freeze_d and not self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
+
+    def _lr_mult(self, name):
+        """The learning-rate multiplier of a synthesis parameter (by its name)."""
+        if name.endswith("noise_scale"):
+            return self.s.noise_lr
+        last = f"stages.{len(self.G.synthesis.stages) - 1}."
+        return (self.s.rgb_lr if ".rgb." in name else 1.0) * (self.s.last_lr if name.startswith(last) else 1.0)
+
+    def _groups(self, named):
+        """One Adam group per multiplier, in order of first appearance (one group when all are 1: the
+        checkpoints of earlier runs resume as they were)."""
+        groups = {}
+        for n, p in named:
+            groups.setdefault(self._lr_mult(n), []).append(p)
+        return [dict(params=ps, lr=self.s.lr * m) for m, ps in groups.items()]
+
+    @torch.no_grad()
+    def _grey_rgb(self):
+        """Make every toRGB layer write the same value to R, G and B (their mean weights and bias): the
+        skip sum of grey layers is a grey image, whatever the latent."""
+        for stage in (s for s in self.G.synthesis.stages if hasattr(s, "rgb")):
+            stage.rgb.weight.copy_(stage.rgb.weight.mean(0, keepdim=True).expand_as(stage.rgb.weight))
+            stage.rgb.bias.fill_(float(stage.rgb.bias.mean()))
 
     def _latents(self, anchor):
         s = self.s
@@ -162,6 +191,8 @@ class Adapter:
             self.opt.zero_grad(set_to_none=True)
             (adv + s.dcl * dcl).backward()
             self.opt.step()
+            if s.grey:
+                self._grey_rgb()
             row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()))
             fake = img.detach()
         else:
@@ -374,6 +405,11 @@ def parse_args(argv):
     p.add_argument("--d-warmup", type=int, default=d.d_warmup, help=f"discriminator-only steps first (default {d.d_warmup})")
     p.add_argument("--rgb-lr", type=float, default=d.rgb_lr,
                    help=f"learning-rate multiplier of the toRGB layers: colour and tone (default {d.rgb_lr:g})")
+    p.add_argument("--last-lr", type=float, default=d.last_lr,
+                   help=f"learning-rate multiplier of the finest stage: fine detail (default {d.last_lr:g})")
+    p.add_argument("--noise-lr", type=float, default=d.noise_lr,
+                   help=f"learning-rate multiplier of the noise strengths, 0 = frozen (default {d.noise_lr:g})")
+    p.add_argument("--grey", action="store_true", help="grey pictures (pencil, charcoal, X-ray): a grey model")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")

@@ -27,6 +27,16 @@ def color(x, gen):
     return mean + (x - mean) * _u(n, gen, 0.5, 1.5).to(x)
 
 
+def tone(x, gen):
+    """Brightness shift in [-0.5, 0.5] and contrast scale in [0.5, 1.5], saturation left alone: the
+    colour transform without its saturation scale, so a discriminator of grey (or sepia) pictures
+    still sees a tint."""
+    n = x.shape[0]
+    x = x + _u(n, gen, -0.5, 0.5).to(x)
+    mean = x.mean((1, 2, 3), keepdim=True)
+    return mean + (x - mean) * _u(n, gen, 0.5, 1.5).to(x)
+
+
 def translation(x, gen, ratio=0.125):
     """Whole-pixel shifts of up to `ratio` of the size in x and y, zeros moving in."""
     n, _, h, w = x.shape
@@ -51,7 +61,7 @@ def cutout(x, gen, ratio=0.5):
     return x * (~inside)[:, None].to(x)
 
 
-TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
+TRANSFORMS = {"color": color, "tone": tone, "translation": translation, "cutout": cutout}
 
 
 def augment(x, gen, policy=POLICY):
