@@ -75,7 +75,9 @@ def test_cli_writes_outputs(tmp_path, G):
                         "--steps-wplus", "5", "--pti-steps", "5"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert set(m["psnr"]) == {"w", "w+", "pti"} and m["loss"].startswith("multiscale-l1-l2 (W, W+); l2 (PTI)")
+    assert set(m["psnr"]) == {"w", "w+", "pti"} == set(m["stage_durations"]) and m["seed"] == 0
+    assert abs(sum(m["stage_durations"].values()) - m["stage_seconds"]["pti"]) < 0.2   # each stage's own seconds
+    assert m["loss"].startswith("multiscale-l1-l2 (W, W+); l2 (PTI)")
     assert "has no face layout" in r.stdout and m["aligned"] is False   # not a face model: centre-cropped, said
     for f in ("latent.safetensors", "generator_delta.safetensors", "reconstruction.png", "target.png"):
         assert (tmp_path / "out" / f).stat().st_size > 0
