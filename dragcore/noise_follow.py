@@ -14,8 +14,13 @@ maps moves the features the tracker follows, the handles move on, the maps with 
 loop that wrecked a face in a trial (a nose turn on a tuning photo). And they move by whole pixels
 (`mode` 'nearest'): a bilinear resampling blurs the texture the maps hold.
 
-`NoiseFollower(G.synthesis, shape, sigma, min_res, mode)` keeps the maps as tuned; `update(handles0, handles)`
-warps them; `applied()` swaps the warped maps in for one generator pass and puts the tuned ones
+The motion the maps take is bounded by the request: given the targets, each handle's motion counts only
+along the line from its start to its target, and never past the target (`bounded`). A tracker that
+reads the picture (which the maps feed) cannot then drag the maps on by itself: the runaway of an
+unbounded follow (a nose turn whose maps and handle chased each other off the face) has no room.
+
+`NoiseFollower(G.synthesis, shape, sigma, min_res, mode)` keeps the maps as tuned; `update(handles0, handles,
+targets)` warps them; `applied()` swaps the warped maps in for one generator pass and puts the tuned ones
 back (the generator itself is left as it was between passes, so another session on the same
 generator starts from the tuned maps). The protocol's StyleGAN adapter runs every pass inside
 `applied()` when a session gives it a follower (DragSession.follow_noise).
@@ -26,6 +31,14 @@ from contextlib import contextmanager
 import torch
 
 from .localmove import ideal_move
+
+
+def bounded(handles0, handles, targets):
+    """Each handle's motion projected on its request (start -> target) and clipped to [start, target]."""
+    ask = targets - handles0
+    length = ask.norm(dim=1, keepdim=True).clamp_min(1e-6)
+    along = ((handles - handles0) * ask).sum(1, keepdim=True) / length
+    return handles0 + ask / length * along.clamp(min=0).minimum(length)
 
 
 def scale_points(points, shape, map_shape):
@@ -47,9 +60,12 @@ class NoiseFollower:
         self._lock = threading.RLock()
 
     @torch.no_grad()
-    def update(self, handles0, handles):
-        """Warp every map so the content at handles0 sits at handles ([N, 2] image px)."""
+    def update(self, handles0, handles, targets=None):
+        """Warp every map so the content at handles0 sits at handles ([N, 2] image px); with `targets`, the
+        motion is `bounded` by the request."""
         h0, h1 = handles0.detach().float().cpu(), handles.detach().float().cpu()
+        if targets is not None:
+            h1 = bounded(h0, h1, targets.detach().float().cpu())
         warped = []
         for m in self.tuned:
             a, b = scale_points(h0, self.shape, m.shape[-2:]), scale_points(h1, self.shape, m.shape[-2:])

@@ -235,7 +235,7 @@ class DragSession:
             t0 = time.perf_counter()
             loss = self._step()
             if getattr(self.gen, "follower", None) is not None:   # the noise maps follow the handles' motion
-                self.gen.follower.update(self.handles0, self.handles)
+                self.gen.follower.update(self.handles0, self.handles, self.targets)
             self.seconds += time.perf_counter() - t0
             self.last_loss = loss
         return self.status(loss)

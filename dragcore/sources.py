@@ -191,9 +191,10 @@ def exported(file):
     return Start(latent=latent, model=recorded_model(meta), source=dict(kind="latent", file=str(file)))
 
 
-def save(out, latent, model, method, start):
+def save(out, latent, model, method, start, moved_noise=None):
     """The result's latent.safetensors (and an inverted photo's delta) in the output folder, so a
-    later drag continues from it. Returns the names written."""
+    later drag continues from it. `moved_noise` ({state_dict key: warped - tuned}, dragcore.noise_follow's
+    `changes`): the noise maps as the drag left them, added to the delta. Returns the names written."""
     from safetensors.torch import save_file
     out = Path(out)
     meta = dict(model=str(model), method=method, source=json.dumps(start.source))
@@ -203,7 +204,17 @@ def save(out, latent, model, method, start):
     names = [LATENT_FILE]
     if start.delta is not None:
         target = out / DELTA_FILE
-        if not (target.exists() and target.samefile(start.delta)):
+        if moved_noise:
+            from safetensors.torch import load_file
+            delta = load_file(str(start.delta))
+            for k, v in moved_noise.items():
+                v = v.detach().to(torch.float32).cpu()
+                delta[k] = (delta[k] + v if k in delta else v).contiguous()
+            tmp = out / (DELTA_FILE + ".tmp")
+            save_file(delta, str(tmp), metadata={"what": "tuned minus original generator weights and noise maps, "
+                                                         "the maps as the drag moved them"})
+            tmp.replace(target)
+        elif not (target.exists() and target.samefile(start.delta)):
             shutil.copyfile(start.delta, target)
         names.append(DELTA_FILE)
     return names

@@ -6,7 +6,8 @@ exported latent: the app's `.pt` or a `latent.safetensors`, to continue an edit)
 dragcore.sources.
 
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
-from; with an inverted photo's generator_delta.safetensors beside it), for a photo inverted with its face
+from; with an inverted photo's generator_delta.safetensors beside it: its tuned noise maps follow the drag,
+dragcore.noise_follow, and the delta carries them as moved; --fixed-noise keeps them), for a photo inverted with its face
 aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
@@ -117,6 +118,9 @@ def add_source_args(p):
     p.add_argument("--latent", default=None, metavar="FILE",
                    help="start from an exported latent: the app's <method>_latent.pt or a latent.safetensors "
                         "(a drag's --out folder has one), to continue an edit")
+    p.add_argument("--fixed-noise", action="store_true",
+                   help="--inverted: keep the tuned noise maps where the inversion left them (default: they follow "
+                        "the drag, dragcore.noise_follow, and the output's generator delta carries them as moved)")
 
 
 def load_start(args):
@@ -224,6 +228,9 @@ def _drag(session_cls, args, engine_kwargs):
         mask = load_mask(args.mask, max_pixels=limits.SIZES["image_pixels"])
     session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                           device=device)
+    follow = start.delta is not None and not args.fixed_noise and generator_kind(G) == "stylegan"
+    if follow:   # an inverted photo's tuned maps hold its detail at fixed pixels: they move with the drag
+        session.follow_noise()
     photo = None
     if args.inverted is not None and hasattr(G, "img_shape"):
         photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))
@@ -237,7 +244,9 @@ def _drag(session_cls, args, engine_kwargs):
         record = dict(result.to_dict(), model=model_name, source=start.source,
                       seconds=round(time.perf_counter() - t0, 3), step_seconds=result.seconds)
         _write_png(session.report.preview(), out / "result.png")
-        record["files"] = sources.save(out, session.latent, model_name, method, start)
+        moved = session.gen.follower.changes(session.gen.G) if follow else None
+        record["noise_maps"] = None if start.delta is None else ("follow" if follow else "fixed")
+        record["files"] = sources.save(out, session.latent, model_name, method, start, moved_noise=moved)
         if photo is not None:
             record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)
         elif args.inverted is not None:

@@ -1,6 +1,6 @@
 """python -m latent interp | mix | truncation | sefa  --model ID_OR_PATH --out FILE.png [--precision P] ...
    python -m latent invert PHOTO --model ID_OR_PATH --out DIR [--steps-w N --steps-wplus N --pti-steps N --no-pti]
-                          [--crop X0 Y0 X1 Y1] [--no-align] [--precision P]
+                          [--crop X0 Y0 X1 Y1] [--no-align] [--precision P] [--seed N]
    python -m latent layout --model ID_OR_PATH [--n 300] [--out FILE]
 
 invert aligns the face to the model's layout (latent.align: OpenCV's face and eye cascades, a similarity
@@ -8,7 +8,8 @@ transform onto where the model draws faces), then writes DIR/latent.safetensors 
 model in its metadata), DIR/generator_delta.safetensors (tuned minus original weights and noise maps),
 reconstruction.png, target.png (= aligned.png, what was inverted), alignment.json (the transform,
 photo px -> model px, and the photo's path), photo.png (the original, to paste a drag back into) and
-metrics.json; `python -m draggan|freedrag --inverted DIR` drags it headless (and writes
+metrics.json (PSNR per stage, seconds at each stage's end and each stage's own, the seed and thread count: the
+same photo, seed and thread count invert to the same result); `python -m draggan|freedrag --inverted DIR` drags it headless (and writes
 result_in_photo.png). --crop looks for the face only inside the box; --no-align centre-crops instead
 (a picture that is not a face; a model without a layout is centre-cropped too, with a note). No face, a
 face too small, or several faces (the largest is used) are said in one line.
@@ -115,10 +116,13 @@ def invert_main(argv):
     ap.add_argument("--no-align", action="store_true", help="centre-crop and resize instead of aligning the face")
     ap.add_argument("--device", default=None)
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
+    ap.add_argument("--seed", type=int, default=0, help="every random draw of the inversion (the same photo, seed and "
+                    "thread count give the same result)")
     args = ap.parse_args(argv)
     # inputs first: numbers, the photo, the output folder; then the model
     for flag in ("steps_w", "steps_wplus", "pti_steps"):
         limits.check("inv_steps", getattr(args, flag), "--" + flag.replace("_", "-"))
+    limits.check("seed", args.seed, "--seed")
     for v in args.crop or ():
         limits.check("crop", v, "--crop")
     clisafe.regular_file(args.photo, "cannot read the image")
@@ -143,7 +147,7 @@ def invert_main(argv):
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}")
     r = invert(G, target, args.steps_w, args.steps_wplus, 0 if args.no_pti else args.pti_steps, progress,
-               precision=precision)
+               precision=precision, seed=args.seed)
     for bar in bars.values():
         bar.close()
     with clisafe.atomic_dir(args.out) as out:   # the folder appears (or is replaced) only when complete
@@ -162,9 +166,13 @@ def invert_main(argv):
             image_strip([to_uint8(r["target"])]).save(out / "aligned.png")
             photo.save(out / "photo.png")
             (out / "alignment.json").write_text(alignment.to_json())
-        stages = {k: round(v, 1) for k, v in r["stage_seconds"].items()}
+        stages = {k: round(v, 1) for k, v in r["stage_seconds"].items()}   # since the start, at each stage's end
+        ends = list(r["stage_seconds"].values())
+        durations = {k: round(b - a, 1) for k, a, b in zip(r["stage_seconds"], [0.0] + ends, ends)}
         (out / "metrics.json").write_text(json.dumps(dict(psnr=r["psnr"], seconds=round(r["seconds"], 1),
                                                           loss=r["loss"], stage_seconds=stages,
+                                                          stage_durations=durations, seed=args.seed,
+                                                          threads=torch.get_num_threads(),
                                                           precision=r["precision"], aligned=alignment is not None,
                                                           model=model), indent=1))
     print(json.dumps(r["psnr"]), "->", Path(args.out))

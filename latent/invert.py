@@ -88,15 +88,15 @@ def _stage_progress(progress, stage):
 
 # The defaults, chosen on held-out real photos (benchmarks.real_photos; the candidates that lost are in
 # docs/benchmarks.md): short W and W+ stages give the pivot, PTI does the rest with a plain L2 loss and
-# the constant noise maps tuned beside the weights.
-STEPS_W, STEPS_WPLUS, PTI_STEPS = 40, 40, 100
-PTI_LOSS, PTI_NOISE_LR, PTI_LOCALITY = "l2", 0.02, 0.1
-PTI_NOISE_WEIGHT, PTI_NOISE_MIN_RES = 0.0, 0
+# the constant noise maps tuned beside the weights, its locality probe on every other step.
+STEPS_W, STEPS_WPLUS, PTI_STEPS = 25, 25, 100
+PTI_LOSS, PTI_LR, PTI_NOISE_LR, PTI_LOCALITY = "l2", 3e-3, 0.02, 0.1
+PTI_NOISE_WEIGHT, PTI_NOISE_MIN_RES, PTI_LOCALITY_EVERY = 0.0, 0, 2
 
 
 def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STEPS, progress=None, precision=None,
            pti_loss=PTI_LOSS, noise_lr=PTI_NOISE_LR, locality_weight=PTI_LOCALITY, noise_weight=PTI_NOISE_WEIGHT,
-           noise_min_res=PTI_NOISE_MIN_RES):
+           noise_min_res=PTI_NOISE_MIN_RES, seed=0, locality_every=PTI_LOCALITY_EVERY, pti_lr=PTI_LR):
     """Run the pipeline on a path, PIL image or [1, 3, res, res] tensor in [-1, 1].
 
     Returns dict(ws, G_noise (G with the projected noise maps), G_tuned (or None without PTI),
@@ -105,7 +105,10 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
     progress(stage, i, n, loss); precision: a stylegan.precision.Precision for the synthesis passes
     (default float32). pti_loss ('l2' or 'multiscale', latent.losses.make_loss), noise_lr (0: the
     noise maps stay as projected), noise_weight (the whiteness penalty on the tuned maps), noise_min_res (only
-    maps of at least this size are tuned) and locality_weight are PTI's settings."""
+    maps of at least this size are tuned), pti_lr (the weights'), locality_weight and locality_every (probe on every
+    k-th step) are PTI's settings. `seed` fixes every random draw
+    (the projections' start maps and jitter, PTI's locality probes): the same photo, seed and thread count give
+    the same latent and generator."""
     require_mapping(G)
     shape = tuple(G.img_shape)
     target = image if isinstance(image, torch.Tensor) else load_image(image, shape)
@@ -117,12 +120,12 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
     scores, seconds = {}, {}
     precision = precision or choose("fp32", G.device)
     ws_w, G_w = project(G, target, "w", steps_w, loss_fn=loss_fn, progress=_stage_progress(progress, "W"),
-                        precision=precision)
+                        precision=precision, seed=seed)
     with torch.no_grad():
         scores["w"] = psnr(G_w.synthesis(ws_w), target)
     seconds["w"] = time.perf_counter() - started
     pivot, G_noise = project(G, target, "w+", steps_wplus, init=ws_w, loss_fn=loss_fn,
-                             progress=_stage_progress(progress, "W+"), precision=precision)
+                             progress=_stage_progress(progress, "W+"), precision=precision, seed=seed + 1)
     with torch.no_grad():
         recon = G_noise.synthesis(pivot)
     scores["w+"] = psnr(recon, target)
@@ -132,7 +135,8 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
         tune_loss = make_loss(pti_loss, G.device)
         G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=tune_loss, progress=_stage_progress(progress, "PTI"),
                       precision=precision, noise_lr=noise_lr, locality_weight=locality_weight,
-                      noise_weight=noise_weight, noise_min_res=noise_min_res)
+                      noise_weight=noise_weight, noise_min_res=noise_min_res, seed=seed + 2, lr=pti_lr,
+                      locality_every=locality_every)
         with torch.no_grad():
             recon = G_tuned.synthesis(pivot)
         scores["pti"] = psnr(recon, target)

@@ -66,11 +66,16 @@ def whiteness_penalty(maps):
     return total
 
 
+def randn(shape, generator, device):
+    """Standard normal draws from a CPU `generator` (seeded: the same numbers on every device), on `device`."""
+    return torch.randn(shape, generator=generator).to(device)
+
+
 class WhiteNoiseMaps:
     """Free noise maps for the generator, with the paper's whiteness penalty and renormalisation."""
 
-    def __init__(self, like):
-        self.maps = [torch.randn_like(m).requires_grad_(True) for m in like]
+    def __init__(self, like, generator=None):
+        self.maps = [randn(m.shape, generator, m.device).to(m.dtype).requires_grad_(True) for m in like]
 
     def penalty(self):
         return whiteness_penalty(self.maps)
@@ -94,7 +99,7 @@ class Projector:
     """Optimises a latent (and the noise maps of a private copy of G) towards `target`."""
 
     def __init__(self, G, target, space="w", init=None, lr=0.1, noise_weight=1e4, ramp=Ramp(), loss_fn=None,
-                 precision=None):
+                 precision=None, seed=0):
         require_mapping(G)
         if space not in SPACES:
             raise LatentError(f"space must be 'w' or 'w+', got {space!r}")
@@ -106,7 +111,8 @@ class Projector:
         start = G.mapping.w_avg.expand(1, G.num_ws, -1) if init is None else init
         # W keeps one vector (layer 0's); W+ one per layer
         self.latent = (start[:, :1] if space == "w" else start).detach().clone().requires_grad_(True)
-        self.noise = WhiteNoiseMaps(self.G.synthesis.noise_maps())
+        self.rng = torch.Generator().manual_seed(seed)   # the start maps and the jitter: one run, one result
+        self.noise = WhiteNoiseMaps(self.G.synthesis.noise_maps(), self.rng)
         self.G.synthesis.set_noise_maps(self.noise.maps)
         self.opt = torch.optim.Adam([self.latent, *self.noise.maps], lr=lr, betas=(0.9, 0.999))
         self.precision = precision or choose("fp32", G.device)
@@ -120,7 +126,7 @@ class Projector:
         """One Adam step at progress t; returns the loss."""
         for group in self.opt.param_groups:
             group["lr"] = self.lr * self.ramp.lr_factor(t)
-        jitter = torch.randn_like(self.latent) * (self.sigma_w * self.ramp.noise_factor(t))
+        jitter = randn(self.latent.shape, self.rng, self.latent.device) * (self.sigma_w * self.ramp.noise_factor(t))
         with self.precision.autocast():  # the synthesis only: losses stay in float32
             image = self.G.synthesis(self.ws(self.latent + jitter), noise_mode="const").float()
         loss = self.loss_fn(image, self.target) + self.noise_weight * self.noise.penalty()
@@ -138,13 +144,14 @@ class Projector:
 
 
 def project(G, target, space="w", steps=200, lr=0.1, init=None, noise_weight=1e4, progress=None, loss_fn=None,
-            precision=None):
+            precision=None, seed=0):
     """Project `target` ([1, 3, H, W] in [-1, 1]) into W or W+ of G -> (ws, G copy with its noise maps).
 
     `init` ([1, num_ws, w_dim], e.g. a W result to refine in W+) replaces the start at w_avg;
-    `precision`: a stylegan.precision.Precision for the synthesis passes (default float32)."""
+    `precision`: a stylegan.precision.Precision for the synthesis passes (default float32); `seed`: the
+    random start of the noise maps and the latent's jitter (the same seed, the same result)."""
     run = Projector(G, target, space, init=init, lr=lr, noise_weight=noise_weight, loss_fn=loss_fn,
-                    precision=precision)
+                    precision=precision, seed=seed)
     for i in range(steps):
         loss = run.step(i / steps)
         if progress is not None:

@@ -22,24 +22,25 @@ import torch
 from stylegan.precision import choose
 
 from .losses import ImageLoss
-from .projection import whiteness_penalty
+from .projection import randn, whiteness_penalty
 
 
 class LocalityProbe:
     """Draws w_r between the pivot and a random latent, with the untouched generator's image there."""
 
-    def __init__(self, G, pivot, alpha):
+    def __init__(self, G, pivot, alpha, seed=0):
         self.G, self.pivot, self.alpha = G, pivot, alpha
+        self.rng = torch.Generator().manual_seed(seed)
 
     @torch.no_grad()
     def sample(self):
-        w_z = self.G.mapping(torch.randn(1, self.G.z_dim, device=self.G.device))
+        w_z = self.G.mapping(randn((1, self.G.z_dim), self.rng, self.G.device))
         w_r = torch.lerp(self.pivot, w_z, self.alpha)
         return w_r, self.G.synthesis(w_r, noise_mode="const")
 
 
 def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alpha=0.3, progress=None, loss_fn=None,
-        precision=None, noise_lr=0.0, noise_min_res=0, noise_weight=0.0):
+        precision=None, noise_lr=0.0, noise_min_res=0, noise_weight=0.0, seed=0, locality_every=1):
     """Fine-tune a copy of G's synthesis so that G(pivot) reproduces `target`; returns the copy.
 
     pivot: [1, num_ws, w_dim] (kept fixed); G itself is not changed. `precision`: a
@@ -48,11 +49,13 @@ def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alph
     finest detail: pores, hair strands, which the weights of a small model cannot); only the maps of
     at least `noise_min_res` px are tuned (the others stay as projected). noise_weight > 0 adds the
     projector's whiteness penalty on the tuned maps (latent.projection.whiteness_penalty), so that
-    they hold less of the photo's structure, which would not move with dragged content."""
+    they hold less of the photo's structure, which would not move with dragged content. `seed`: the
+    locality probe's latents (the same seed, the same tuned generator). `locality_every` k > 1 probes on every
+    k-th step only, weighted k times (the same pull on average; the other steps are one image, not two)."""
     tuned = copy.deepcopy(G).train().requires_grad_(True)
     target = target.to(G.device)
     loss_fn = loss_fn or ImageLoss(G.device)
-    probe = LocalityProbe(G, pivot, locality_alpha) if locality_weight > 0 else None
+    probe = LocalityProbe(G, pivot, locality_alpha, seed) if locality_weight > 0 else None
     groups = [dict(params=list(tuned.synthesis.parameters()), lr=lr)]
     if noise_lr > 0:
         maps = [m.detach().clone().requires_grad_(m.shape[-1] >= noise_min_res) for m in tuned.synthesis.noise_maps()]
@@ -67,12 +70,12 @@ def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alph
         with autocast():
             return tuned.synthesis(ws, noise_mode="const").float()
     for i in range(steps):
-        if probe is None:
+        if probe is None or i % locality_every:
             loss = loss_fn(synth(pivot), target)
         else:   # the pivot and the probe in one batch: one pass through the synthesis instead of two
             w_r, before = probe.sample()
             both = synth(torch.cat([pivot, w_r]))
-            loss = loss_fn(both[:1], target) + locality_weight * loss_fn(both[1:], before)
+            loss = loss_fn(both[:1], target) + locality_every * locality_weight * loss_fn(both[1:], before)
         if noise_lr > 0 and noise_weight > 0:
             loss = loss + noise_weight * whiteness_penalty([m for m in maps if m.requires_grad])
         opt.zero_grad(set_to_none=True)

@@ -75,7 +75,9 @@ def test_cli_writes_outputs(tmp_path, G):
                         "--steps-wplus", "5", "--pti-steps", "5"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert set(m["psnr"]) == {"w", "w+", "pti"} and m["loss"].startswith("multiscale-l1-l2 (W, W+); l2 (PTI)")
+    assert set(m["psnr"]) == {"w", "w+", "pti"} == set(m["stage_durations"]) and m["seed"] == 0
+    assert abs(sum(m["stage_durations"].values()) - m["stage_seconds"]["pti"]) < 0.2   # each stage's own seconds
+    assert m["loss"].startswith("multiscale-l1-l2 (W, W+); l2 (PTI)")
     assert "has no face layout" in r.stdout and m["aligned"] is False   # not a face model: centre-cropped, said
     for f in ("latent.safetensors", "generator_delta.safetensors", "reconstruction.png", "target.png"):
         assert (tmp_path / "out" / f).stat().st_size > 0
@@ -89,10 +91,8 @@ def test_pti_locality_probe_is_the_docstring_formula(G):
     """latent/pti.py: w_r = w_p + alpha (w_z - w_p), w_z = map(z), z ~ N(0, I), compared against the
     untouched generator's image at w_r; and L = L_rec + lambda_loc L_loc is what one step minimises."""
     pivot = G.mapping(torch.randn(1, 32, generator=torch.Generator().manual_seed(5)))
-    torch.manual_seed(9)
-    w_r, before = LocalityProbe(G, pivot, 0.3).sample()
-    torch.manual_seed(9)
-    w_z = G.mapping(torch.randn(1, 32))
+    w_r, before = LocalityProbe(G, pivot, 0.3, seed=9).sample()
+    w_z = G.mapping(torch.randn(1, 32, generator=torch.Generator().manual_seed(9)))
     assert torch.allclose(w_r, pivot + 0.3 * (w_z - pivot), atol=1e-6)
     assert torch.equal(before, G.synthesis(w_r, noise_mode="const"))
     # lambda_loc = 0 is plain reconstruction: the tuned copy depends on the probe only through lambda_loc

@@ -42,7 +42,7 @@ def test_a_drag_with_following_maps_starts_where_the_plain_one_does_and_moves_th
         follow.step()
     assert float((follow.handles - follow.handles0).abs().max()) > 0.1     # the content moved
     expected = NoiseFollower(G.synthesis, (32, 32), sigma=32 / 8, min_res=2 * follow.feature_res, mode="bilinear")
-    expected.update(follow.handles0, follow.handles)
+    expected.update(follow.handles0, follow.handles, follow.targets)
     for a, b in zip(follow.gen.follower.maps(), expected.maps()):
         assert torch.equal(a, b)                    # the session's maps went where its handles went
     with expected.applied():
@@ -51,6 +51,27 @@ def test_a_drag_with_following_maps_starts_where_the_plain_one_does_and_moves_th
     assert not torch.allclose(plain.render(follow.latent), want, atol=1e-4)   # which the image shows
     for m, b in zip(G.synthesis.noise_maps(), before):
         assert torch.equal(m, b)                    # the generator itself still has its maps
+
+
+def test_the_maps_move_only_along_the_request_and_never_past_its_target():
+    """A handle tracked sideways or beyond its target moves the maps by its motion along the request, at most
+    the request's length: a tracker that reads the picture cannot drag the maps on by itself."""
+    G = small_G()
+    syn = G.synthesis
+    tuned = [m.clone() for m in syn.noise_maps()]
+    m64 = syn.noise_maps()[-1]
+    m64.zero_()
+    m64[..., 30, 20] = 1.0
+    f = NoiseFollower(syn, (64, 64), sigma=8, min_res=64)
+    h0, target = torch.tensor([[20.0, 30.0]]), torch.tensor([[26.0, 30.0]])
+    for tracked, lands in (([[35.0, 30.0]], (26, 30)),    # past the target: stops there
+                           ([[23.0, 39.0]], (23, 30)),    # sideways: only the part along the request
+                           ([[14.0, 30.0]], (20, 30))):   # backwards: nothing
+        f.update(h0, torch.tensor(tracked), target)
+        y, x = divmod(int(f.maps()[-1].argmax()), 64)
+        assert (x, y) == lands
+    for m, t in zip(syn.noise_maps(), tuned):
+        m.copy_(t)
 
 
 def test_following_needs_a_stylegan():
