@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import torch
@@ -74,17 +75,18 @@ def detect(images, mp_python, size=256):
     if not mp_python or not Path(mp_python).exists():
         raise SystemExit("the landmark benchmark needs a Python with mediapipe==0.10.14 (numpy<2): pass "
                          "--mp-python or set LATENTLAB_MP_PYTHON (docs/benchmarks.md shows how to make one)")
+    files = {key: quote(key, safe="") + ".png" for key in images}   # a key may hold "/" (a recipe's name)
     with tempfile.TemporaryDirectory() as tmp:
         res = {}
         for key, img in images.items():
             res[key] = img.shape[-1]
-            Image.fromarray(to_uint8(img)[0]).resize((size, size), Image.BICUBIC).save(Path(tmp) / f"{key}.png")
+            Image.fromarray(to_uint8(img)[0]).resize((size, size), Image.BICUBIC).save(Path(tmp) / files[key])
         out = Path(tmp) / "landmarks.json"
         subprocess.run([mp_python, str(WORKER), tmp, "--json", str(out)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import json
         found = json.loads(out.read_text())
-    return {k: None if found.get(f"{k}.png") is None else np.asarray(found[f"{k}.png"]) * res[k] for k in images}
+    return {k: None if found.get(files[k]) is None else np.asarray(found[files[k]]) * res[k] for k in images}
 
 
 def md(a, b, idx):
