@@ -127,6 +127,7 @@ class SynthesisNetwork(nn.Module):
         self.block_resolutions = cfg.resolutions
         self.channels = dict(zip(cfg.resolutions, cfg.channels))
         self.w_dim, self.num_ws, self.img_shape = cfg.w_dim, cfg.num_ws, cfg.img_shape
+        self._stage_shape = cfg.stage_shape   # (height, width) of the stage at a resolution
         self.warp_res = cfg.warp_res
         self.warp = None if cfg.warp_res is None else WarpField(cfg.w_dim, cfg.warp_grid, cfg.warp_gain)
         self.const = learnable(cfg.channels[0], *cfg.stage_shape(4))
@@ -201,9 +202,8 @@ class SynthesisNetwork(nn.Module):
         return feats[res], img
 
     def stage_shape(self, i):
-        """(height, width) of the maps of stage i (4 px is stage 0)."""
-        h = self.block_resolutions[i]
-        return h, h * self.img_shape[1] // self.img_shape[0]
+        """(height, width) of the maps of stage i (4 px is stage 0): GeneratorConfig.stage_shape."""
+        return self._stage_shape(self.block_resolutions[i])
 
     def features_near(self, ws, res, boxes, noise_mode="const"):
         """Output of the stage at `res` px computed only inside `boxes` (stylegan.windows.Box of that
