@@ -12,6 +12,9 @@ The generator is built by the official code with the official config of the reso
 weights, `num_fp16_res=4` as the released pickles) and handed to the renderer the way a loaded
 pickle is (`get_network` rebuilds it from its init arguments and copies the weights). Only G_ema
 is kept, where a real pickle also holds G and D: the official peak memory here is a lower bound.
+`ours_from_official` converts those same weights into our Generator, so both sides drag one network from
+one start latent (seed 0, psi 0.7, W+). Warm-up steps are taken on the same drag, which then starts again
+from its start image (a fresh `init_network`) before the timed edit: both sides time `steps` steps from the start.
 
 Shims, all for the environment rather than the algorithm: `requests` (imported by dnnlib for
 downloads only) is stubbed when missing; Pillow >= 10 dropped `FreeTypeFont.getsize`, which the
@@ -50,6 +53,18 @@ def _official_generator(off, res, channel_base, channel_max=512):
                                                conv_clamp=256)).eval()
 
 
+def ours_from_official(path, res, channel_base, channel_max=512):
+    """Our Generator holding the very weights `official_edit` builds (the same random network, converted
+    by `stylegan.convert.from_official`), so both sides drag the same image the same way."""
+    from stylegan.convert import from_official
+    cwd = os.getcwd()
+    try:
+        G = _official_generator(_import_official(Path(path).resolve()), res, channel_base, channel_max)
+    finally:
+        os.chdir(cwd)
+    return from_official(G.state_dict(), dict(G.init_kwargs), source="the official benchmark network")
+
+
 def _preview(off, image, points, mask):
     """What the official app does with each step's image before showing it."""
     import numpy as np
@@ -71,8 +86,11 @@ def official_edit(path, res, channel_base, handle, target, editable, steps, warm
     pkl = f"stylegan2_benchmark_{res}"  # the name tells get_network which network module to use
     renderer._pkl_data[pkl] = {"G_ema": _official_generator(off, res, channel_base, channel_max)}
     state = off.EasyDict()
-    renderer.init_network(state, pkl, 0, None, True, "const", 0.7, None, None, 0.001)
-    renderer._render_drag_impl(state, is_drag=False, to_pil=True)
+
+    def start():   # the drag from its start: w0 of seed 0, a fresh Adam, no reference features yet
+        renderer.init_network(state, pkl, 0, None, True, "const", 0.7, None, None, 0.001)
+        renderer._render_drag_impl(state, is_drag=False, to_pil=True)
+    start()
     fixed = torch.from_numpy(~editable).float()  # the renderer's mask: 1 = keep
     ui_mask = editable.astype(np.uint8)
     handles = [[int(handle[1]), int(handle[0])]]  # the renderer works in (row, column)
@@ -82,6 +100,9 @@ def official_edit(path, res, channel_base, handle, target, editable, steps, warm
     edit_start = None
     for i in range(warmup + steps):
         if i == warmup:
+            if warmup:   # the warm-up steps moved the drag: the timed edit starts again from the start image
+                start()
+                handles = [[int(handle[1]), int(handle[0])]]
             edit_start = time.perf_counter()
         t0 = time.perf_counter()
         renderer._render_drag_impl(state, handles, targets, fixed, 20, reg=0, feature_idx=5, r1=3, r2=12,

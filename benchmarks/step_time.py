@@ -134,20 +134,29 @@ def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half
         editable = np.ones((side, side), bool) if mask is None else mask   # all editable: its mask term is off
         r = official_edit(official, side, handle=h, target=t, editable=editable, steps=steps, warmup=warmup, **size)
     else:
-        r = _our_edit(res, h, t, mask, steps, warmup, tiny, windows=kind == "ours-edit")
+        r = _our_edit(res, h, t, mask, steps, warmup, tiny, windows=kind == "ours-edit", official=official)
     return dict(r, res=label(res), engine=kind, peak_rss_mb=round(_rss_mb(), 1), edit_steps=steps)
 
 
-def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True):
+def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None):
+    import io
     import torch
+    from PIL import Image
     from dragcore import fidelity, motion
     from dragcore.config import with_presets
     from drags.engines import ENGINES
     from ui import drag_stream, draw
-    G = build_generator(res, tiny)
+    if official and not tiny:   # the very network the official side drags (benchmarks.official_renderer)
+        from benchmarks.official_renderer import ours_from_official
+        G = ours_from_official(official, parse_res(res)[0], OFFICIAL.get(parse_res(res)[0], 32768))
+    else:
+        G = build_generator(res, tiny)
+    lr = 0.001 if official else None   # the official app's lr (ours defaults to the paper's 0.002): the same drag
+    renders = [0]   # full synthesis passes (the last stage ran), counted by a hook
+    G.synthesis.stages[-1].register_forward_hook(lambda *a: renders.__setitem__(0, renders[0] + 1))
 
     def make(n, start_image=None):
-        cfg = with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n)
+        cfg = with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n, lr=lr)
         s = ENGINES["draggan"].session(G, [h], [t], cfg, mask=mask, device="cpu", start_image=start_image)
         s.windows = windows
         return {"draggan": s}
@@ -156,35 +165,45 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True):
     for _ in drag_stream.stream(warm):  # warm-up: the same work, untimed
         pass
     start = warm["draggan"].report.start_image()   # the image on screen before the drag (rendered when picked)
+    renders[0] = 0
     sessions = make(steps, start)
     s = sessions["draggan"]
-    previews, live, first, marks = 0, 0, None, []
+    previews, live, first, marks, shown = 0, 0, None, [], {}
     t0 = time.perf_counter()
     for frame in drag_stream.stream(sessions):
         if first is None:
             first = time.perf_counter() - t0   # the start frame
-        for image in frame.images.values():
-            draw.render(image, [h, t], mask)
-            previews += 1
+        for m, image in frame.images.items():
+            if shown.get(m) is not image:   # as the app: a panel is drawn and sent only when its image changed
+                shown[m] = image
+                draw.render(image, [h, t], mask)
+                previews += 1
         live += "preview at" in frame.status    # a live preview (the step's own pass), not a render
-        marks.append((time.perf_counter(), s.seconds, frame.final))   # shown, time in steps so far, final images
+        marks.append((time.perf_counter(), s.seconds, frame.final, bool(frame.results)))
     edit_seconds = time.perf_counter() - t0
-    # the final frames (the final image, then with the report): from the last frame before them, steps excluded
-    t_prev, s_prev, _ = [m for m in marks if not m[2]][-1] if not marks[0][2] else marks[0]
-    t_last, s_last, _ = marks[-1]
-    last = t_last - t_prev - (s_last - s_prev)   # sync, final render, report, drawn
+    # the fixed cost: from the last frame before the final image to the final image drawn (steps excluded);
+    # the report (motion, fidelity: its own frame) follows the image and is timed apart
+    t_prev, s_prev = next((m[:2] for m in reversed(marks) if not m[2]), (t0, 0.0))
+    t_img, s_img = next(m[:2] for m in marks if m[2])
+    last = t_img - t_prev - (s_img - s_prev)   # sync, final render, drawn
+    report = marks[-1][0] - t_img
     if s.steps != steps:
         raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all")
+    edit_renders = renders[0]
     final = s.report.preview()
+    drawn = draw.render(final, [h, t], mask)
     parts = dict(render=_timed(s.render), motion=_timed(lambda: motion.measure(start, final, [h], [t])),
                  fidelity=_timed(lambda: fidelity.measure(start, final, [h, t])),
                  draw=_timed(lambda: draw.render(final, [h, t], mask)),
+                 encode=_timed(lambda: (drawn if isinstance(drawn, Image.Image) else Image.fromarray(drawn)).save(
+                     io.BytesIO(), "PNG")),   # as Gradio sends an image: a PNG with PIL's defaults
                  features=_timed(lambda: torch.no_grad()(s.features)(s.latent)))
     return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews, live_previews=live,
-                fixed_seconds=first + last,   # the final frame always renders the final image (ui.drag_stream)
+                fixed_seconds=first + last,   # the start frame, and the last step to the final image
+                report_seconds=round(report, 4), full_renders=edit_renders,
                 fixed_parts=dict(parts, first_frame=round(first, 4), final_frame=round(last, 4)),
                 final_handle=s.status().handles[0], threads=torch.get_num_threads(), precision=s.precision.name,
-                windowed_steps=s.windowed_steps)
+                windowed_steps=s.windowed_steps, lr=s.lr)
 
 
 def _timed(fn):

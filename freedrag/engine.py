@@ -263,8 +263,8 @@ class FreeDragSession(DragSession):
         """At the end of a run: a point counts as arrived if it would at the end of its sub-motion."""
         if self.submotion_step == 0 or self.reached_all:
             return
-        with torch.no_grad():
-            feat = self.features(self.latent)
+        with torch.no_grad():   # F from the pass that renders the final image (no pass of its own)
+            feat = self.current_features() / self.feature_scale
             L = self.point_losses(feat)
         near, content = self._near(feat)
         self.arrived = near if content is not None else near & (L <= 0.25 * self.l)

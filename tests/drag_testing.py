@@ -49,5 +49,5 @@ def drag_model():
 def make_session(cls, G, handles, targets, **kw):
     """cls(G, handles, targets, cls.Config(settings...), latent=, mask=, device=) from one dict of
     keywords: for tests that build a session from a table of cases."""
-    placed = {k: kw.pop(k) for k in ("latent", "mask", "device") if k in kw}
+    placed = {k: kw.pop(k) for k in ("latent", "mask", "device", "start_image") if k in kw}
     return cls(G, handles, targets, cls.Config(**kw), **placed)

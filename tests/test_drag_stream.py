@@ -56,6 +56,49 @@ def test_steps_start_before_the_first_frame_and_the_final_image_precedes_the_rep
         assert run.result.steps == own.steps and torch.equal(run.latent, own.latent.cpu()), cls.method
 
 
+def _counted(G):
+    """{"passes": every synthesis pass (its first stage ran), "renders": full renders (its last stage ran)}."""
+    n = {"passes": 0, "renders": 0}
+    G.synthesis.stages[0].register_forward_hook(lambda *a: n.__setitem__("passes", n["passes"] + 1))
+    G.synthesis.stages[-1].register_forward_hook(lambda *a: n.__setitem__("renders", n["renders"] + 1))
+    return n
+
+
+def test_an_edit_makes_one_pass_besides_its_steps():
+    """Given the image on screen, an edit's stream makes its steps' passes and one full render: the final
+    tracking (sync), the final frame, the report's motion and fidelity measures and the results read it."""
+    from freedrag.engine import FreeDragSession
+    G = tiny_G()
+    n = _counted(G)
+    for cls in (DragGANSession, FreeDragSession):
+        start = make_session(cls, G, [[8.0, 16.0]], [[20.0, 16.0]], seed=1).report.start_image()
+        s = make_session(cls, G, [[8.0, 16.0]], [[20.0, 16.0]], max_steps=6, seed=1, start_image=start)
+        n.update(passes=0, renders=0)
+        frames = list(drag_stream.stream({"s": s}, interval=1e9))   # no live preview: start, final, results
+        assert [f.final for f in frames] == [False, True, True] and frames[-1].results
+        assert frames[0].images["s"] is s.report.start_image() and (frames[0].images["s"] == start).all()
+        assert n == {"passes": s.steps + 1, "renders": 1}, (cls.method, n)
+        assert getattr(s, "submotion_step", 1) != 0   # FreeDrag's sync had a sub-motion to judge (it read the render)
+        run = frames[-1].results["s"]
+        assert run.image is frames[-2].images["s"] is s.report.preview() and run.result.steps == 6
+
+
+def test_the_final_image_is_rendered_in_the_step_thread_while_a_frame_is_held():
+    """The final render starts when the steps end, not when the consumer asks for the next frame."""
+    G = tiny_G()
+    start = _sessions(G, 4)["draggan"].report.start_image()
+    s = make_session(DragGANSession, G, [[8.0, 16.0]], [[20.0, 16.0]], max_steps=4, seed=1, start_image=start)
+    n = _counted(G)
+    gen = drag_stream.stream({"draggan": s}, interval=1e9)
+    next(gen)   # the consumer holds the first frame (drawing, encoding, sending it)
+    deadline = time.monotonic() + 30
+    while (s.report.latest() or (None,))[0] != 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert s.done and s.report.latest()[0] == 4 and n["renders"] == 1   # rendered before the consumer came back
+    final, last = list(gen)
+    assert final.final and final.images["draggan"] is s.report.latest()[1] and last.results and n["renders"] == 1
+
+
 def test_a_preview_the_step_thread_rendered_is_shown_without_a_second_render():
     G = tiny_G()
     s = _sessions(G, 10)["draggan"]

@@ -10,8 +10,11 @@ one is drawn, encoded and sent the steps go on. Each preview is `Reporter.live_p
 step thread already made (a content tracker's flow renders the current image) when it is newer than
 the last one shown, rather than a second render competing with the steps for the cores; on models of
 512 px and up the image the last step's own pass accumulated at the feature block (128 px,
-up-sampled, no render of its own), and the status line says so. The first and the last frame are
-full renders. The final images are handed out as soon as the steps end, before the report (optical
+up-sampled, no render of its own), and the status line says so. The first frame is the start image
+the caller already shows (`DragSession(start_image=...)`: no render), the last one full render per
+session, made in the step thread the moment the steps end (while the stream may still be drawing a
+preview) and read by everything after it: the session's last tracking (`sync`), the final frame, the
+report's measures, the results. The final images are handed out as soon as they exist, before the report (optical
 flow, fidelity) measures them: the user sees the result while its verdict is computed.
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
@@ -60,12 +63,15 @@ PREVIEW_SHARE = 0.25    # ... and previews (render, draw, encode, send) take at 
 
 class Stepper(threading.Thread):
     """Steps every session in turn until all are done, in its own thread: the step loop never waits
-    for a preview to be rendered, drawn, encoded or sent. An error of a step is kept for `check`."""
+    for a preview to be rendered, drawn, encoded or sent. Then, in the same thread, each session's
+    final image (`sync` and the one full render its report, its tracking and the app read): it starts the
+    moment the last step ends, even while the stream is still drawing or sending a preview. `stepped` is
+    set when the steps end, `finished` when the final images are rendered too. An error is kept for `check`."""
 
     def __init__(self, sessions):
         super().__init__(name="drag-steps", daemon=True)
         self.sessions, self.error = sessions, None
-        self.finished = threading.Event()
+        self.stepped, self.finished, self.closing = threading.Event(), threading.Event(), threading.Event()
 
     def run(self):
         try:
@@ -73,9 +79,16 @@ class Stepper(threading.Thread):
                 for s in self.sessions.values():
                     if not s.done:
                         s.step()
+            self.stepped.set()
+            for s in self.sessions.values():
+                if self.closing.is_set():   # nobody will see it
+                    break
+                s.sync()
+                s.report.preview()
         except BaseException as e:  # noqa: BLE001 - raised again in the streaming thread (check)
             self.error = e
         finally:
+            self.stepped.set()
             self.finished.set()
 
     def check(self):
@@ -83,8 +96,9 @@ class Stepper(threading.Thread):
             raise self.error
 
     def halt(self):
-        """Stop the sessions (the stream was closed before they finished) and wait for the last step."""
+        """Stop the sessions (the stream was closed before they finished) and wait for the thread."""
         if not self.finished.is_set():
+            self.closing.set()
             for s in self.sessions.values():
                 s.stop()
         self.join()
@@ -110,7 +124,7 @@ def stream(sessions, interval=PREVIEW_SECONDS):
     try:
         yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
         shown, wait = _steps(sessions), interval
-        while not stepper.finished.wait(wait):
+        while not stepper.stepped.wait(wait):
             if _steps(sessions) == shown:
                 continue
             t0 = time.perf_counter()
@@ -122,12 +136,13 @@ def stream(sessions, interval=PREVIEW_SECONDS):
             yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions, drawn_at))
             cost = time.perf_counter() - t0   # the render, and what the consumer did with the frame
             wait = max(interval, cost * (1 / PREVIEW_SHARE - 1))
-    finally:
-        stepper.halt()
+    except BaseException:
+        stepper.halt()   # the stream was closed (or failed): stop the steps, skip the final images
+        raise
+    stepper.join()   # the final images, rendered in the step thread as soon as the steps ended
     stepper.check()
     for m, s in sessions.items():
-        s.sync()
-        frames[m].append(s.report.preview())
+        frames[m].append(s.report.preview())   # rendered by the Stepper (after its sync): no second render
     yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions), final=True)
     results = {m: EngineRun(s.report.result(), image=frames[m][-1], frames=frames[m], latent=s.latent.detach().cpu())
                for m, s in sessions.items()}
