@@ -15,7 +15,8 @@ A *run* is what computes for seconds to minutes: a drag, a compare, a replay, an
   at a time, first come first served). A session's second run, when it reaches a worker, is refused at
   once, so one user's queue holds another user's run for at most the one long run it is computing.
 - **A closed session gives its memory back** (`session_closed`, Gradio's unload event): its run is
-  stopped and its state (tuned generators, inversion results, drag results) deleted at once, not an
+  stopped and its state (tuned generators, inversion results, drag results) deleted within `CLOSE_GRACE`
+  seconds (unless a heartbeat of the session is open again by then: a reconnect), not an
   hour later (Gradio keeps a closed session's state for an hour so a reopened tab finds it). A
   session that never closes (no heartbeat) is given back the same way (`forget`) once idle past
   the limit (ui.sessions).
@@ -252,8 +253,25 @@ def forget(session, holder, blocks=None):
         compat.drop_pending(blocks, session)   # results nobody will read
 
 
+CLOSE_GRACE = 2.0   # s after a heartbeat ends: a heartbeat of the session open then keeps the session
+
+
 def session_closed(request: gr.Request):
-    """Gradio's unload event: stop the session's run, forget it, and delete the session's state now."""
+    """Gradio's unload event, fired when one heartbeat connection of the session ends: stop the session's
+    run, forget it and delete its state `CLOSE_GRACE` seconds later, unless a heartbeat of the session is
+    open by then (another connection of the same session that never closed, or a client reconnecting
+    after a dropped one): Gradio fires the event for every heartbeat that ends, not once per session."""
     holder, blocks = compat.state_holder(request=request)
-    forget(getattr(request, "session_hash", None), holder, blocks)
-    trim()
+    session = getattr(request, "session_hash", None)
+
+    def settle():
+        from ui import sessions
+        if session is not None and sessions.live(session):
+            return
+        try:
+            forget(session, holder, blocks)
+        finally:
+            trim()
+    timer = threading.Timer(CLOSE_GRACE, settle)
+    timer.daemon = True
+    timer.start()

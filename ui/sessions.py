@@ -43,6 +43,12 @@ def touch(session):
             _USED[session] = time.monotonic()
 
 
+def live(session):
+    """A heartbeat connection of `session` is open now."""
+    with _LOCK:
+        return session in _LIVE
+
+
 class Heartbeats:
     """ASGI middleware: while a `/heartbeat/<session>` response streams, that session is alive."""
 
