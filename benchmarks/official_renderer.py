@@ -15,6 +15,8 @@ is kept, where a real pickle also holds G and D: the official peak memory here i
 `ours_from_official` converts those same weights into our Generator, so both sides drag one network from
 one start latent (seed 0, psi 0.7, W+). Warm-up steps are taken on the same drag, which then starts again
 from its start image (a fresh `init_network`) before the timed edit: both sides time `steps` steps from the start.
+The official step tracks the handle before its update, so after the edit one more (untimed) call tracks it on
+the final latent: `final_handle` is then where ours reports its handle (after its last tracking, `sync`).
 
 Shims, all for the environment rather than the algorithm: `requests` (imported by dnnlib for
 downloads only) is stubbed when missing; Pillow >= 10 dropped `FreeTypeFont.getsize`, which the
@@ -114,5 +116,10 @@ def official_edit(path, res, channel_base, handle, target, editable, steps, warm
         if "error" in state:
             raise RuntimeError(state.error)
     edit_seconds = time.perf_counter() - edit_start
+    tracked_in_last_step = [handles[0][1], handles[0][0]]   # a step tracks before its update: one update behind
+    # untimed: one more call, whose tracking sees the latent after the `steps` updates (where ours reports the
+    # handle: its session tracks once more on the final latent); its own update is not counted
+    renderer._render_drag_impl(state, handles, targets, fixed, 20, reg=0, feature_idx=5, r1=3, r2=12,
+                               trunc_psi=0.7, is_drag=True, to_pil=True)
     return dict(seconds_per_step=float(np.mean(step_seconds)), step_times=step_seconds, edit_seconds=edit_seconds,
-                previews=steps, final_handle=[handles[0][1], handles[0][0]])
+                previews=steps, final_handle=[handles[0][1], handles[0][0]], tracked_in_last_step=tracked_in_last_step)
