@@ -40,9 +40,9 @@ def test_one_heartbeat_ending_keeps_the_session_and_the_last_one_ending_closes_i
     c.predict(300, 256, api_name="/add_point")
     c.predict(None, max_steps=2, api_name="/drag_draggan")
     first.close()
-    time.sleep(CLOSE_GRACE + 1.0)
+    time.sleep(CLOSE_GRACE + 0.5)
     assert c.predict(api_name="/export")   # the other heartbeat is open: the session and its chain are kept
     second.close()
-    time.sleep(CLOSE_GRACE + 1.0)
+    time.sleep(CLOSE_GRACE + 0.5)
     with pytest.raises(Exception, match="Run a drag first"):   # the last one ended: the session is forgotten
         c.predict(api_name="/export")
