@@ -144,6 +144,17 @@ def summarise(rows, engines=tuple(ENGINES)):
     return out
 
 
+def lost_where_ideal_keeps(rows, engines=tuple(ENGINES)):
+    """{engine: ['<seed> <edit>', ...]}: the edits whose result lost the face the ideal local move keeps (so a
+    summary's count can be traced to its faces); engines with none are left out."""
+    ideal_kept = {(r["seed"], r["edit"]) for r in rows if r["method"] == "ideal local move" and not r["lost"]}
+    out = {}
+    for r in rows:
+        if r.get("method") in engines and r["lost"] and (r["seed"], r["edit"]) in ideal_kept:
+            out.setdefault(r["method"], []).append(f"{r['seed']} {r['edit']}")
+    return out
+
+
 def grid_png(path, start, images, seeds, scale=3, engines=tuple(ENGINES)):
     """Per face one row: the start, then each engine's turn, then each engine's smile."""
     cols = [("start", None)] + [(m, e) for e in EDITS for m in engines]
@@ -222,6 +233,9 @@ def main(argv=None):
                      f"{s['lost_ideal_kept']} | {fmt(s['colour_cast'], '.1f')} | "
                      f"{fmt(s['far_field'], '.1f')} | {fmt(s['arrival_agrees'], '.0%')} | {fmt(s['steps'], 'g')} | "
                      f"{fmt(s['seconds'], '.1f')} |")
+    lost = lost_where_ideal_keeps(rows, engines)
+    lines += ["", "Lost where the ideal keeps the face: " + ("; ".join(f"{m} {', '.join(v)}" for m, v in lost.items())
+                                                          if lost else "none") + "."]
     out = Path(args.out)
     write(out, "poster_edits", dict(model=args.model, seeds=seeds, steps=args.steps, summary=summary, rows=rows),
           [r for r in rows if r.get("edit")], lines)

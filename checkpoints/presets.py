@@ -17,6 +17,13 @@ any other engine: an engine declared anywhere (dragcore.engine) gets its default
 module needs no list of engines (nor torch).
 A model *file* (not a registry id) gets the presets its metadata carries (`presets`: an adapted
 model keeps its source's, `training.adapt`), else the engines' defaults.
+
+An adapted file (its card has `adapted`, training.adapt) also takes its source's *adapted section*:
+`presets/<source id>.adapted.json`, engine sections in the same form, calibrated by drags on models
+adapted from that source (`python -m benchmarks.poster_edits --model ADAPTED.safetensors --set ...`;
+the file records the command, the seeds and the models). It is applied over the card's presets when
+the file is looked up, so a file adapted before the section existed drags with it too; a source with
+no such file (an official Hub model) keeps the card's presets. The source's own presets never change.
 """
 import json
 import os
@@ -30,6 +37,9 @@ DIR = ROOT / "presets"
 
 class PresetError(ValueError):
     """A presets file that cannot be used."""
+
+
+RECORD = ("model", "models", "seeds", "steps", "objective", "command")   # a presets file's record, not engines
 
 
 class Presets(dict):
@@ -88,7 +98,7 @@ def presets(model_id, calibrated=True):
         if not isinstance(data, dict):
             raise PresetError(f"{path}: presets must be an object of engine sections")
         for engine, chosen in data.items():
-            if not is_engine_key(engine) or engine in ("model", "seeds", "steps", "objective", "command"):
+            if not is_engine_key(engine) or engine in RECORD:
                 continue
             if not isinstance(chosen, dict):
                 raise PresetError(f"{path}: '{engine}' must be an object of settings")
@@ -96,19 +106,61 @@ def presets(model_id, calibrated=True):
     return out
 
 
+def adapted_path(source_id):
+    """`presets/<source id>.adapted.json`: the engine settings drags on a model adapted from it take."""
+    return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{source_id}.adapted.json"
+
+
+def adapted_section(source_id):
+    """{engine: {setting: value}} of `adapted_path(source_id)`; {} when the source has none (or is not a
+    plain id). A malformed file is a PresetError naming it."""
+    if not isinstance(source_id, str) or not source_id or not is_model_id(source_id):
+        return {}
+    path = adapted_path(source_id)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise PresetError(f"{path}: unreadable presets ({e})") from None
+    engines = {k: v for k, v in data.items() if is_engine_key(k) and k not in RECORD} if isinstance(data, dict) else None
+    if engines is None or not all(isinstance(v, dict) for v in engines.values()):
+        raise PresetError(f"{path}: presets must be an object of engine sections")
+    return {k: dict(v) for k, v in engines.items()}
+
+
+def is_model_id(text):
+    """A registry-style id (letters, digits, '-', '_', '.'; no path separator), not a file name."""
+    return all(c.isalnum() or c in "-_." for c in text) and not text.endswith(".safetensors")
+
+
+def adapted_presets(source_id):
+    """What a model adapted from `source_id` drags with: the source's presets, then its adapted section."""
+    out = presets(source_id)
+    for engine, chosen in adapted_section(source_id).items():
+        out[engine] = {**out[engine], **chosen}
+    return out
+
+
 def file_presets(path):
-    """The presets a .safetensors file's metadata carries (`Presets`: empty when none or not a file)."""
+    """The presets a .safetensors file's metadata carries (`Presets`: empty when none or not a file), with
+    its source's adapted section over them when the file is an adapted model."""
     out = Presets()
     p = Path(str(path)).expanduser()
     if p.suffix != ".safetensors" or not p.is_file():
         return out
     from stylegan import CheckpointError, read_metadata   # lazy: torch only when a file is asked about
     try:
-        data = json.loads(read_metadata(p).get("presets") or "{}")
+        meta = read_metadata(p)
+        data = json.loads(meta.get("presets") or "{}")
+        card = json.loads(meta.get("adapted") or "{}")
     except (CheckpointError, OSError, json.JSONDecodeError, RecursionError):
         return out
     if isinstance(data, dict):
         for engine, chosen in data.items():
             if is_engine_key(engine) and isinstance(chosen, dict):
                 out[engine] = dict(chosen)
+    source = card.get("from_model") if isinstance(card, dict) else None
+    for engine, chosen in adapted_section(source).items():
+        out[engine] = {**out[engine], **chosen}
     return out

@@ -69,7 +69,7 @@ class DragConfig:
 @dataclass(frozen=True)
 class DragGANConfig(DragConfig):
     """DragGAN's own: radii in px at 512 (scaled with the model), stop distance and tracking grid in image px."""
-    r1: float = setting(3.0, "r1", float, 0.5, 32.0, help="motion-supervision radius, px at 512 px",
+    r1: float = setting(3.0, "r1", float, 0.5, 64.0, help="motion-supervision radius, px at 512 px",
                         app_label="r1 (px at 512)")
     r2: float = setting(12.0, "r2", float, 1.0, 64.0, help="tracking radius, px at 512 px",
                         app_label="r2 (px at 512)")   # the search square grows with r2 squared

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import checkpoints
 import stylegan
 from drag_testing import face_model, saved_small_G, small_G
 from stylegan.imageops import to_uint8
+from checkpoints.presets import adapted_section
 from training import adapt as ta
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,22 +116,25 @@ def test_two_plus_two_resumed_steps_equal_four_straight(tmp_path, capsys):
 
 
 def test_adapted_model_carries_the_source_presets_into_every_cli(tmp_path, capsys):
-    """An adapted file of the bundled model drags with the bundled model's presets (read from its metadata)."""
+    """An adapted file of the bundled model drags with the bundled model's presets (read from its metadata), with
+    the bundled model's adapted section over them (presets/faces-64-offline.adapted.json)."""
     S = face_model()
     shots = _write(_sepia(S(torch.randn(3, S.z_dim, generator=torch.Generator().manual_seed(1)))).detach(),
                    tmp_path / "shots")
     out = tmp_path / "faces_sepia.safetensors"
     assert ta.main(["--images", str(shots), "--out", str(out), "--steps", "1", "--batch", "3", "--no-progress"]) == 0
-    assert checkpoints.presets(str(out)) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
+    assert checkpoints.presets(str(out)) == checkpoints.adapted_presets(checkpoints.DEFAULT_MODEL)
     assert checkpoints.presets(str(out))["draggan"]          # the bundled model's calibrated ones, not {}
     from drags.drag_cli import model_presets
-    assert model_presets(str(out), "freedrag") == checkpoints.presets(checkpoints.DEFAULT_MODEL)["freedrag"]
+    assert model_presets(str(out), "freedrag") == checkpoints.adapted_presets(checkpoints.DEFAULT_MODEL)["freedrag"]
     # uploaded through the app's model box, it drags with its own stored presets, not the engine defaults
     from ui import drag_settings, models
     up = models.register_upload(str(out), str(tmp_path))
     choice = f"{models.UPLOAD}:{up['sha256'][:12]}"
-    assert models.presets(choice) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
-    assert drag_settings.model_configs(choice) == drag_settings.model_configs(checkpoints.DEFAULT_MODEL)
+    assert models.presets(choice) == checkpoints.adapted_presets(checkpoints.DEFAULT_MODEL)
+    section = adapted_section(checkpoints.DEFAULT_MODEL)
+    assert drag_settings.model_configs(choice) == {m: replace(c, **section.get(m, {})) for m, c in
+                                                   drag_settings.model_configs(checkpoints.DEFAULT_MODEL).items()}
     assert drag_settings.model_configs(choice) != drag_settings.model_configs("upload:0000")  # defaults differ
     G = checkpoints.load(str(out))
     assert G.synthesis.warp is not None                      # the warp pathway carried over
@@ -214,7 +219,7 @@ def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
     update, note = tab_adapt.use_model(path)
     assert update["value"] == path and (update["choices"][-1][1] == path) and "Drag tab" in note
     assert get_model(path).synthesis.warp is not None
-    assert checkpoints.presets(path) == checkpoints.presets(checkpoints.DEFAULT_MODEL)
+    assert checkpoints.presets(path) == checkpoints.adapted_presets(checkpoints.DEFAULT_MODEL)
     with pytest.raises(Exception, match="3 to 50 pictures"):
         list(tab_adapt.start([], 2, checkpoints.DEFAULT_MODEL, None))
 

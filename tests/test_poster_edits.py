@@ -21,6 +21,8 @@ def test_summary_counts_only_losses_the_ideal_move_survives():
     assert d["error"] == pytest.approx(0.3) and d["steps"] == 20
     assert ideal["error"] == pytest.approx(0.3) and ideal["lost_ideal_kept"] == 0 and ideal["steps"] is None
     assert "freedrag/turn" not in s   # only the engines asked for
+    assert poster_edits.lost_where_ideal_keeps(rows, ("draggan",)) == {"draggan": ["1 turn"]}   # traced to its face
+    assert poster_edits.lost_where_ideal_keeps(rows[:3] + rows[4:], ("draggan",)) == {}
 
 
 def test_unknown_engine_is_one_clear_error(capsys):
