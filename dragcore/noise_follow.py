@@ -19,10 +19,12 @@ along the line from its start to its target, and never past the target (`bounded
 reads the picture (which the maps feed) cannot then drag the maps on by itself: the runaway of an
 unbounded follow (a nose turn whose maps and handle chased each other off the face) has no room.
 
-`NoiseFollower(G.synthesis, shape, sigma, min_res, mode)` keeps the maps as tuned; `update(handles0, handles,
-targets)` warps them; `applied()` swaps the warped maps in for one generator pass and puts the tuned ones
-back (the generator itself is left as it was between passes, so another session on the same
-generator starts from the tuned maps). The protocol's StyleGAN adapter runs every pass inside
+`NoiseFollower(G.synthesis, shape, sigma, min_res, mode, start)` keeps the maps it starts from (`start`: every map
+of the synthesis, e.g. as an earlier drag of a chain left them; default the generator's own); `update(handles0,
+handles, targets)` warps them; `applied()` swaps the warped maps in for one generator pass and puts the
+generator's own back (the generator itself is left as it was between passes, so another session on the same
+generator starts from its own maps; the swap holds one lock for every follower, so two sessions on one generator,
+an app's Compare, never render with each other's maps). The protocol's StyleGAN adapter runs every pass inside
 `applied()` when a session gives it a follower (DragSession.follow_noise).
 """
 import threading
@@ -48,55 +50,65 @@ def scale_points(points, shape, map_shape):
     return (points + 0.5) * s - 0.5
 
 
+_SWAP = threading.RLock()   # one pass at a time swaps maps into a generator (every follower: they may share one)
+
+
 class NoiseFollower:
     """Resamples a synthesis network's constant noise maps along the handles' motion."""
 
-    def __init__(self, synthesis, shape, sigma, min_res=0, mode="nearest"):
-        self.layers = [layer for layer in synthesis._noisy() if layer.noise.shape[-2] >= min_res]
-        self.tuned = [layer.noise for layer in self.layers]
-        self.current = list(self.tuned)
+    def __init__(self, synthesis, shape, sigma, min_res=0, mode="nearest", start=None):
+        self.all_layers = list(synthesis._noisy())
+        self.own = [layer.noise for layer in self.all_layers]
+        if start is None:
+            start = self.own
+        start = list(start)
+        if len(start) != len(self.own) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(start, self.own)):
+            raise ValueError("start: one map per noise layer of the synthesis, each of its shape")
+        self.base = [m.to(o) for m, o in zip(start, self.own)]   # what the drag starts from (and warps)
+        self.moving = [k for k, layer in enumerate(self.all_layers) if layer.noise.shape[-2] >= min_res]
+        self.current = list(self.base)
         self.shape, self.sigma = tuple(shape), float(sigma)   # sigma: image px of the H x W image
         self.mode = mode
         self._lock = threading.RLock()
 
     @torch.no_grad()
     def update(self, handles0, handles, targets=None):
-        """Warp every map so the content at handles0 sits at handles ([N, 2] image px); with `targets`, the
-        motion is `bounded` by the request."""
+        """Warp every followed map so the content at handles0 sits at handles ([N, 2] image px); with `targets`,
+        the motion is `bounded` by the request."""
         h0, h1 = handles0.detach().float().cpu(), handles.detach().float().cpu()
         if targets is not None:
             h1 = bounded(h0, h1, targets.detach().float().cpu())
-        warped = []
-        for m in self.tuned:
+        warped = list(self.base)
+        for k in self.moving:
+            m = self.base[k]
             a, b = scale_points(h0, self.shape, m.shape[-2:]), scale_points(h1, self.shape, m.shape[-2:])
             sigma = self.sigma * m.shape[-2] / self.shape[0]
             out = ideal_move(m.float().reshape(1, 1, *m.shape[-2:]).cpu(), a.tolist(), b.tolist(), sigma, self.mode)
-            warped.append(out.reshape(m.shape).to(m))
+            warped[k] = out.reshape(m.shape).to(m)
         with self._lock:
             self.current = warped
 
     @contextmanager
     def applied(self):
-        """The warped maps in the generator for the duration of the block (one pass), the tuned ones after."""
-        with self._lock:
-            for layer, m in zip(self.layers, self.current):
+        """The warped maps in the generator for the duration of the block (one pass), its own after."""
+        with _SWAP, self._lock:
+            for layer, m in zip(self.all_layers, self.current):
                 layer.noise = m
             try:
                 yield
             finally:
-                for layer, m in zip(self.layers, self.tuned):
+                for layer, m in zip(self.all_layers, self.own):
                     layer.noise = m
 
     def maps(self):
-        """The maps as warped now (what the drag's last image was made with)."""
+        """Every map of the synthesis as the drag left it now (what its last image was made with)."""
         with self._lock:
             return list(self.current)
 
     def changes(self, G):
-        """{G's state_dict key: warped - tuned} for the maps that moved: what an inverted photo's generator
-        delta adds so that the drag's result, saved with it, renders as the drag left it."""
+        """{G's state_dict key: warped - own} for the maps that differ from the generator's: what an inverted
+        photo's generator delta adds so that the drag's result, saved with it, renders as the drag left it."""
         keys = {id(b): k for k, b in G.named_buffers()}
         with self._lock:
-            return {keys[id(t)]: (c - t).contiguous() for t, c in zip(self.tuned, self.current)
+            return {keys[id(t)]: (c - t).contiguous() for t, c in zip(self.own, self.current)
                     if id(t) in keys and not torch.equal(c, t)}
-
