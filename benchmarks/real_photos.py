@@ -90,6 +90,7 @@ NOISES = {   # how the tuned noise maps behave during a drag: (label suffix, Dra
     "follow": (", maps follow", {}),                                     # the 64 px maps, whole pixels
     "follow-all": (", all maps follow", dict(min_res=0, mode="bilinear")),   # every map, sub-pixel
     "follow-32": (", 32+ px maps follow", dict(min_res=32)),               # the feature block's maps too, whole px
+    "follow-field": (", maps follow the warp", dict(mode="field")),      # moved by the warp pathway's own field
 }
 EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face mesh: eye corners / lids, mouth
 PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}

@@ -31,6 +31,9 @@ import threading
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
+
+from stylegan.warp import base_grid
 
 from .localmove import ideal_move
 
@@ -57,6 +60,12 @@ class NoiseFollower:
     """Resamples a synthesis network's constant noise maps along the handles' motion."""
 
     def __init__(self, synthesis, shape, sigma, min_res=0, mode="nearest", start=None):
+        self.warp = getattr(synthesis, "warp", None) if mode == "field" else None
+        if mode == "field":   # the maps a warp pathway does not move already: those finer than its stage
+            if self.warp is None:
+                raise ValueError("mode 'field' needs a generator with a warp pathway (stylegan.warp)")
+            min_res, start = max(min_res, 2 * synthesis.warp_res), None   # the maps are the latent's: never a chain's
+        self._num_ws = synthesis.num_ws
         self.all_layers = list(synthesis._noisy())
         self.own = [layer.noise for layer in self.all_layers]
         if start is None:
@@ -72,9 +81,12 @@ class NoiseFollower:
         self._lock = threading.RLock()
 
     @torch.no_grad()
-    def update(self, handles0, handles, targets=None):
+    def update(self, handles0, handles, targets=None, latent=None):
         """Warp every followed map so the content at handles0 sits at handles ([N, 2] image px); with `targets`,
-        the motion is `bounded` by the request."""
+        the motion is `bounded` by the request. Mode 'field': by the warp pathway's own displacement for
+        `latent` (its deformation code row), the handles unused."""
+        if self.warp is not None:
+            return self._follow_field(latent)
         h0, h1 = handles0.detach().float().cpu(), handles.detach().float().cpu()
         if targets is not None:
             h1 = bounded(h0, h1, targets.detach().float().cpu())
@@ -85,6 +97,23 @@ class NoiseFollower:
             sigma = self.sigma * m.shape[-2] / self.shape[0]
             out = ideal_move(m.float().reshape(1, 1, *m.shape[-2:]).cpu(), a.tolist(), b.tolist(), sigma, self.mode)
             warped[k] = out.reshape(m.shape).to(m)
+        with self._lock:
+            self.current = warped
+
+    def _follow_field(self, latent):
+        """Each followed map resampled (nearest) by the displacement the warp pathway applies for `latent`'s
+        deformation code: the detail the maps hold moves exactly as the warped content (a latent without the
+        code row, or none: the maps as they are)."""
+        warped = list(self.base)
+        if latent is not None and latent.ndim == 3 and latent.shape[1] == self._num_ws + 1:
+            code = latent[:, -1].detach().float()
+            for k in self.moving:
+                m = self.base[k]
+                u = self.warp.field(code.to(m.device), *m.shape[-2:])
+                g = base_grid(*m.shape[-2:], m.device)[None] - u
+                out = F.grid_sample(m.float().reshape(1, 1, *m.shape[-2:]), g, mode="nearest", padding_mode="border",
+                                    align_corners=False)
+                warped[k] = out.reshape(m.shape).to(m)
         with self._lock:
             self.current = warped
 

@@ -235,7 +235,7 @@ class DragSession:
             t0 = time.perf_counter()
             loss = self._step()
             if getattr(self.gen, "follower", None) is not None:   # the noise maps follow the handles' motion
-                self.gen.follower.update(self.handles0, self.handles, self.targets)
+                self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
             self.seconds += time.perf_counter() - t0
             self.last_loss = loss
         return self.status(loss)
@@ -255,6 +255,8 @@ class DragSession:
         from .noise_follow import NoiseFollower
         self.gen.follower = NoiseFollower(self.gen.G.synthesis, self.shape, self.res / 8 if sigma is None else sigma,
                                           self.feature_res * 2 if min_res is None else min_res, mode, start)
+        if mode == "field":   # the maps as the start latent's deformation code has them (a continued drag)
+            self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
         return self
 
     def sync(self):
