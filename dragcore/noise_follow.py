@@ -100,28 +100,35 @@ class NoiseFollower:
         with self._lock:
             self.current = warped
 
-    def _follow_field(self, latent):
-        """Each followed map resampled (nearest) by the displacement the warp pathway applies for `latent`'s
-        deformation code: the detail the maps hold moves exactly as the warped content (a latent without the
-        code row, or none: the maps as they are)."""
+    def _field_maps(self, latent):
+        """Every map, the followed ones resampled (nearest) by the displacement the warp pathway applies for
+        `latent`'s deformation code: the detail the maps hold moves exactly as the warped content (a latent
+        without the code row, or none: the maps as they are)."""
         warped = list(self.base)
         if latent is not None and latent.ndim == 3 and latent.shape[1] == self._num_ws + 1:
             code = latent[:, -1].detach().float()
-            for k in self.moving:
-                m = self.base[k]
-                u = self.warp.field(code.to(m.device), *m.shape[-2:])
-                g = base_grid(*m.shape[-2:], m.device)[None] - u
-                out = F.grid_sample(m.float().reshape(1, 1, *m.shape[-2:]), g, mode="nearest", padding_mode="border",
-                                    align_corners=False)
-                warped[k] = out.reshape(m.shape).to(m)
+            with torch.no_grad():
+                for k in self.moving:
+                    m = self.base[k]
+                    u = self.warp.field(code.to(m.device), *m.shape[-2:])
+                    g = base_grid(*m.shape[-2:], m.device)[None] - u
+                    out = F.grid_sample(m.float().reshape(1, 1, *m.shape[-2:]), g, mode="nearest",
+                                        padding_mode="border", align_corners=False)
+                    warped[k] = out.reshape(m.shape).to(m)
+        return warped
+
+    def _follow_field(self, latent):
+        warped = self._field_maps(latent)
         with self._lock:
             self.current = warped
 
     @contextmanager
-    def applied(self):
-        """The warped maps in the generator for the duration of the block (one pass), its own after."""
+    def applied(self, latent=None):
+        """The warped maps in the generator for the duration of the block (one pass), its own after. Mode
+        'field': the maps of the pass's own `latent` (a preview rendered between a step and its update too)."""
+        maps = self._field_maps(latent) if self.warp is not None and latent is not None else None
         with _SWAP, self._lock:
-            for layer, m in zip(self.all_layers, self.current):
+            for layer, m in zip(self.all_layers, maps or self.current):
                 layer.noise = m
             try:
                 yield

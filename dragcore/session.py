@@ -257,6 +257,10 @@ class DragSession:
                                           self.feature_res * 2 if min_res is None else min_res, mode, start)
         if mode == "field":   # the maps as the start latent's deformation code has them (a continued drag)
             self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
+            rep = self.report
+            if rep._preview[0] == 0 and rep._start_image is rep._preview[1]:   # rendered before (a tracker's start
+                rep._preview, rep._start_image = (None, None, None), None    # image): again, with these maps
+                rep.start_image()
         return self
 
     def sync(self):

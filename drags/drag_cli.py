@@ -229,8 +229,7 @@ def _drag(session_cls, args, engine_kwargs):
     session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                           device=device)
     follow = start.delta is not None and not args.fixed_noise and generator_kind(G) == "stylegan"
-    if follow:   # an inverted photo's tuned maps hold its detail at fixed pixels: they move with the drag
-        session.follow_noise()
+    mode = in_photo.follow_noise(session) if follow else None   # the tuned maps hold detail at fixed pixels
     photo = None
     if args.inverted is not None and hasattr(G, "img_shape"):
         photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))
@@ -244,8 +243,10 @@ def _drag(session_cls, args, engine_kwargs):
         record = dict(result.to_dict(), model=model_name, source=start.source,
                       seconds=round(time.perf_counter() - t0, 3), step_seconds=result.seconds)
         _write_png(session.report.preview(), out / "result.png")
-        moved = session.gen.follower.changes(session.gen.G) if follow else None
-        record["noise_maps"] = None if start.delta is None else ("follow" if follow else "fixed")
+        # maps moved by the handles travel in the delta; the field's are the latent's own (derived again)
+        moved = session.gen.follower.changes(session.gen.G) if follow and mode != "field" else None
+        record["noise_maps"] = None if start.delta is None else (
+            ("follow the warp field" if mode == "field" else "follow") if follow else "fixed")
         record["files"] = sources.save(out, session.latent, model_name, method, start, moved_noise=moved)
         if photo is not None:
             record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)

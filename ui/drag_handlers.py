@@ -10,7 +10,7 @@ import gradio as gr
 
 import limits
 from dragcore.report import STOP_REASONS
-from drags import engines
+from drags import engines, in_photo
 from drags.engines import ENGINES, label
 from dragcore import config
 from dragcore.protocol import generator_kind
@@ -64,7 +64,7 @@ def make_sessions(configs, state, record, uploads=None):
                                               latent=state.head_latent(record.sources[m]),
                                               start_image=state.head_image(record.sources[m])))
         if follows(state, G):   # its tuned maps hold detail at fixed pixels: they move with the drag
-            sessions[m].follow_noise(start=state.head_noise(record.sources[m]))
+            in_photo.follow_noise(sessions[m], start=state.head_noise(record.sources[m]))
     return sessions
 
 
