@@ -14,7 +14,13 @@ maps moves the features the tracker follows, the handles move on, the maps with 
 loop that wrecked a face in a trial (a nose turn on a tuning photo). And they move by whole pixels
 (`mode` 'nearest'): a bilinear resampling blurs the texture the maps hold.
 
-The motion the maps take is bounded by the request: given the targets, each handle's motion counts only
+Mode 'field' (a generator with a warp pathway, stylegan.warp): the drag moves content through the pathway's
+displacement field at its stage, so the maps finer than that stage are resampled (nearest) by that same field
+for the latent of each pass: they move exactly as the warped content, need no handles, and are a function of the
+latent (a chain, an undo, a continued command-line drag derive them again). The maps at or below the pathway's
+stage are warped with the features already. What a photo drag uses: drags.in_photo.
+
+The motion the maps take (modes 'nearest' and 'bilinear') is bounded by the request: given the targets, each handle's motion counts only
 along the line from its start to its target, and never past the target (`bounded`). A tracker that
 reads the picture (which the maps feed) cannot then drag the maps on by itself: the runaway of an
 unbounded follow (a nose turn whose maps and handle chased each other off the face) has no room.
