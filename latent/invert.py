@@ -105,9 +105,9 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
     at the end of each stage; cpu_seconds: the process's CPU time), loss name, precision).
     progress(stage, i, n, loss); precision: a stylegan.precision.Precision for the synthesis passes
     (default float32). pti_loss ('l2' or 'multiscale', latent.losses.make_loss), noise_lr (0: the
-    noise maps stay as projected), noise_weight (the whiteness penalty on the tuned maps), noise_min_res / noise_max_res (only
-    maps of at least / at most this size are tuned), pti_lr (the weights'), locality_weight and locality_every (probe on every
-    k-th step) are PTI's settings. `seed` fixes every random draw
+    noise maps stay as projected), noise_weight (the whiteness penalty on the tuned maps), noise_min_res /
+    noise_max_res (only maps of at least / at most this size are tuned), pti_lr (the weights'), locality_weight
+    and locality_every (probe on every k-th step) are PTI's settings. `seed` fixes every random draw
     (the projections' start maps and jitter, PTI's locality probes): the same photo, seed and thread count give
     the same latent and generator."""
     require_mapping(G)
@@ -136,7 +136,8 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
         tune_loss = make_loss(pti_loss, G.device)
         G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=tune_loss, progress=_stage_progress(progress, "PTI"),
                       precision=precision, noise_lr=noise_lr, locality_weight=locality_weight,
-                      noise_weight=noise_weight, noise_min_res=noise_min_res, seed=seed + 2, lr=pti_lr, noise_max_res=noise_max_res,
+                      noise_weight=noise_weight, noise_min_res=noise_min_res, seed=seed + 2, lr=pti_lr,
+                      noise_max_res=noise_max_res,
                       locality_every=locality_every)
         with torch.no_grad():
             recon = G_tuned.synthesis(pivot)

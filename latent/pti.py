@@ -47,7 +47,8 @@ def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alph
     stylegan.precision.Precision for the synthesis passes (default float32; the weights stay float32).
     noise_lr > 0 tunes the constant noise maps too, at that learning rate (they hold the photo's
     finest detail: pores, hair strands, which the weights of a small model cannot); only the maps of
-    at least `noise_min_res` px (and, given, at most `noise_max_res` px) are tuned (the others stay as projected). noise_weight > 0 adds the
+    at least `noise_min_res` px (and, given, at most `noise_max_res` px) are tuned (the others stay as
+    projected). noise_weight > 0 adds the
     projector's whiteness penalty on the tuned maps (latent.projection.whiteness_penalty), so that
     they hold less of the photo's structure, which would not move with dragged content. `seed`: the
     locality probe's latents (the same seed, the same tuned generator). `locality_every` k > 1 probes on every

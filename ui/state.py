@@ -13,8 +13,8 @@ with *Continue both from ...*, else the engine's own result, else the last drag'
 before any drag, the start (the seed's latent, or an inverted photo's with its tuned generator,
 which every drag of the chain uses). An inverted photo's tuned noise maps follow each drag
 (dragcore.noise_follow, as `--inverted` on the command line): each result keeps the maps as its drag
-moved them, and a drag from that result starts from them (`head_noise`), so undo and Continue restore them too. The handles stay where that engine left them, with their
-targets, until the user changes the points. `undo` pops the last drag, `reset` empties the chain;
+moved them, and a drag from that result starts from them (`head_noise`), so undo and Continue restore them
+too. The handles stay where that engine left them, with their targets, until the user changes the points. `undo` pops the last drag, `reset` empties the chain;
 the start image and every result are kept as the uint8 images that were shown, so both restore
 the exact earlier picture.
 """
