@@ -7,7 +7,9 @@ dragcore.sources.
 
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
 from; with an inverted photo's generator_delta.safetensors beside it: its tuned noise maps follow the drag,
-dragcore.noise_follow, and the delta carries them as moved; --fixed-noise keeps them), for a photo inverted with its face
+drags.in_photo.follow_noise: by the warp pathway's field, derived from the latent again when a drag continues, or
+on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them), for a photo
+inverted with its face
 aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
@@ -120,7 +122,7 @@ def add_source_args(p):
                         "(a drag's --out folder has one), to continue an edit")
     p.add_argument("--fixed-noise", action="store_true",
                    help="--inverted: keep the tuned noise maps where the inversion left them (default: they follow "
-                        "the drag, dragcore.noise_follow, and the output's generator delta carries them as moved)")
+                        "the drag, drags.in_photo.follow_noise: by the model's warp field, else by the handles)")
 
 
 def load_start(args):
