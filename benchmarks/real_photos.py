@@ -48,7 +48,7 @@ from PIL import Image
 import checkpoints
 from benchmarks import cli
 from benchmarks.landmarks import SUBSET_68, default_mp_python, detect
-from benchmarks.poster_edits import EDITS, landmark_motion, requests
+from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore import fidelity
 from dragcore.localmove import ideal_move
@@ -79,11 +79,18 @@ RECIPES = {
     "session 3": dict(align=True, steps_w=40, steps_wplus=40, locality_every=1),   # session 3's default
     "W 25 W+ 25": dict(align=True, steps_w=25, steps_wplus=25, locality_every=1),
     "probe every 2": dict(align=True, steps_w=40, steps_wplus=40, locality_every=2),
+    # session 5: less of the photo's detail held at fixed pixels (editability)
+    "noise lr 0.01": dict(align=True, noise_lr=0.01),
+    "noise <= 32 px": dict(align=True, noise_max_res=32),                          # the 64 px maps stay as projected
+    "noise whiteness 1e3": dict(align=True, noise_weight=1e3),
+    "locality 0.3": dict(align=True, locality_weight=0.3),
 }
 NOISES = {   # how the tuned noise maps behave during a drag: (label suffix, DragSession.follow_noise kwargs or None)
     "fixed": ("", None),
     "follow": (", maps follow", {}),                                     # the 64 px maps, whole pixels
     "follow-all": (", all maps follow", dict(min_res=0, mode="bilinear")),   # every map, sub-pixel
+    "follow-32": (", 32+ px maps follow", dict(min_res=32)),               # the feature block's maps too, whole px
+    "follow-field": (", maps follow the warp", dict(mode="field")),      # moved by the warp pathway's own field
 }
 EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face mesh: eye corners / lids, mouth
 PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}
@@ -158,9 +165,13 @@ def drag_label(recipe, noise):
     return recipe + NOISES[noise][0]
 
 
-def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES), noises=("fixed",)):
+def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES), noises=("fixed",),
+        params=None, suffix=""):
+    """`params`: the engines' settings (default: the bundled model's presets); `suffix` is added to the drag rows'
+    recipe label (what --set changed)."""
     res = G.img_resolution
-    params = checkpoints.presets(checkpoints.DEFAULT_MODEL) if G is not None else {}
+    if params is None:
+        params = checkpoints.presets(checkpoints.DEFAULT_MODEL) if G is not None else {}
     rows, images, kept, aligned_lm = [], {}, {}, {}
     for name in recipes:
         for i, photo in photos.items():
@@ -210,7 +221,7 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
             drag_images[f"{key}|{edit}|ideal"] = ideal
             ideal_fid = fidelity.measure(to_uint8(start[0]), to_uint8(ideal[0]), h + t)
             for noise in noises:
-                label = drag_label(name, noise)
+                label = drag_label(name, noise) + suffix
                 pending = [("ideal local move", ideal_fid, None, "ideal")]
                 for m in engines:
                     sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
@@ -349,6 +360,9 @@ def main(argv=None):
     ap.add_argument("--noise", default="fixed", help="comma-separated: how the tuned noise maps behave during the drags: "
                     "fixed (as PTI left them), follow (the 64 px maps follow the handles, dragcore.noise_follow), "
                     "follow-all (every map, bilinear)")
+    ap.add_argument("--drag-set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
+                    help="override one setting of one engine's presets for the drags (repeatable), e.g. "
+                         "draggan.stop_distance=0.25; the drag rows' recipe names it")
     ap.add_argument("--mp-python", default=default_mp_python())
     args = ap.parse_args(argv)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
@@ -391,8 +405,11 @@ def main(argv=None):
         noises = [n.strip() for n in args.noise.split(",") if n.strip()]
         if not noises or set(noises) - set(NOISES):
             ap.error(f"--noise {args.noise!r}: choose from {', '.join(NOISES)}")
+        params = overridden(ap, checkpoints.presets(args.model), args.drag_set)
+        suffix = "".join(f", {o}" for o in args.drag_set)
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
-                                                             args.mp_python, engines=engines, noises=noises)
+                                                             args.mp_python, engines=engines, noises=noises,
+                                                             params=params, suffix=suffix)
         load1 = os.getloadavg()[0]
         model_parts, n_found = model_layout_landmarks(G, args.mp_python)
         align_err = alignment_error(rows, aligned_lm, model_parts)

@@ -143,20 +143,20 @@ class StyleGANAdapter:
     def ws(self, latent):
         return latent.unsqueeze(1).expand(-1, self.G.num_ws, -1) if latent.ndim == 2 else latent
 
-    def _noise(self):
+    def _noise(self, latent):
         """Every pass runs with the follower's maps when there is one (dragcore.noise_follow)."""
-        return nullcontext() if self.follower is None else self.follower.applied()
+        return nullcontext() if self.follower is None else self.follower.applied(latent)
 
     def features(self, latent):
-        with self._noise():
+        with self._noise(latent):
             return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
-        with self._noise():
+        with self._noise(latent):
             return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
 
     def image_and_features(self, latent):
-        with self._noise():
+        with self._noise(latent):
             return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
 
     @property
@@ -167,13 +167,13 @@ class StyleGANAdapter:
     def features_and_preview(self, latent):
         """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
-        with self._noise():
+        with self._noise(latent):
             return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
 
     def features_near(self, latent, boxes):
         """F as `features` returns it, but computed only inside `boxes` (stylegan.windows.Box of the feature
         map) and zero elsewhere, or None when windows would not pay (then `features`)."""
-        with self._noise():
+        with self._noise(latent):
             return self.G.synthesis.features_near(self.ws(latent), self.feature_res, boxes, self.noise_mode)
 
 

@@ -235,7 +235,7 @@ class DragSession:
             t0 = time.perf_counter()
             loss = self._step()
             if getattr(self.gen, "follower", None) is not None:   # the noise maps follow the handles' motion
-                self.gen.follower.update(self.handles0, self.handles, self.targets)
+                self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
             self.seconds += time.perf_counter() - t0
             self.last_loss = loss
         return self.status(loss)
@@ -245,15 +245,22 @@ class DragSession:
                           distances=[round(float(d), 3) for d in distances(self.handles, self.targets)],
                           tracked_reached=[bool(r) for r in self.point_reached()], done=self.done, loss=loss)
 
-    def follow_noise(self, sigma=None, min_res=None, mode="nearest"):
+    def follow_noise(self, sigma=None, min_res=None, mode="nearest", start=None):
         """Let the generator's constant noise maps follow the drag (dragcore.noise_follow): for an inverted
         photo, whose tuned maps hold detail at fixed pixels. sigma: image px (default res / 8, the ideal
-        local move's). Only a StyleGAN has such maps; elsewhere a DragInputError."""
+        local move's). `start`: every map as an earlier drag left them (NoiseFollower.maps; default the generator's).
+        Only a StyleGAN has such maps; elsewhere a DragInputError."""
         if getattr(self.gen, "kind", None) != "stylegan":
             raise DragInputError("only a StyleGAN's noise maps can follow a drag")
         from .noise_follow import NoiseFollower
         self.gen.follower = NoiseFollower(self.gen.G.synthesis, self.shape, self.res / 8 if sigma is None else sigma,
-                                          self.feature_res * 2 if min_res is None else min_res, mode)
+                                          self.feature_res * 2 if min_res is None else min_res, mode, start)
+        if mode == "field":   # the maps as the start latent's deformation code has them (a continued drag)
+            self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
+            rep = self.report
+            if rep._preview[0] == 0 and rep._start_image is rep._preview[1]:   # rendered before (a tracker's start
+                rep._preview, rep._start_image = (None, None, None), None    # image): again, with these maps
+                rep.start_image()
         return self
 
     def sync(self):

@@ -7,7 +7,9 @@ dragcore.sources.
 
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
 from; with an inverted photo's generator_delta.safetensors beside it: its tuned noise maps follow the drag,
-dragcore.noise_follow, and the delta carries them as moved; --fixed-noise keeps them), for a photo inverted with its face
+drags.in_photo.follow_noise: by the warp pathway's field, derived from the latent again when a drag continues, or
+on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them), for a photo
+inverted with its face
 aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
@@ -120,7 +122,7 @@ def add_source_args(p):
                         "(a drag's --out folder has one), to continue an edit")
     p.add_argument("--fixed-noise", action="store_true",
                    help="--inverted: keep the tuned noise maps where the inversion left them (default: they follow "
-                        "the drag, dragcore.noise_follow, and the output's generator delta carries them as moved)")
+                        "the drag, drags.in_photo.follow_noise: by the model's warp field, else by the handles)")
 
 
 def load_start(args):
@@ -229,8 +231,7 @@ def _drag(session_cls, args, engine_kwargs):
     session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                           device=device)
     follow = start.delta is not None and not args.fixed_noise and generator_kind(G) == "stylegan"
-    if follow:   # an inverted photo's tuned maps hold its detail at fixed pixels: they move with the drag
-        session.follow_noise()
+    mode = in_photo.follow_noise(session) if follow else None   # the tuned maps hold detail at fixed pixels
     photo = None
     if args.inverted is not None and hasattr(G, "img_shape"):
         photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))
@@ -244,8 +245,10 @@ def _drag(session_cls, args, engine_kwargs):
         record = dict(result.to_dict(), model=model_name, source=start.source,
                       seconds=round(time.perf_counter() - t0, 3), step_seconds=result.seconds)
         _write_png(session.report.preview(), out / "result.png")
-        moved = session.gen.follower.changes(session.gen.G) if follow else None
-        record["noise_maps"] = None if start.delta is None else ("follow" if follow else "fixed")
+        # maps moved by the handles travel in the delta; the field's are the latent's own (derived again)
+        moved = session.gen.follower.changes(session.gen.G) if follow and mode != "field" else None
+        record["noise_maps"] = None if start.delta is None else (
+            ("follow the warp field" if mode == "field" else "follow") if follow else "fixed")
         record["files"] = sources.save(out, session.latent, model_name, method, start, moved_noise=moved)
         if photo is not None:
             record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)

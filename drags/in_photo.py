@@ -8,6 +8,13 @@ mask (latent.align.paste_back: only what the drag changed replaces the photo's p
 output folder gets copies of the three files, so a drag continued from it (`--inverted OUT`) is
 pasted into the same photo. A folder inverted with --no-align has no transform: no picture, and
 the CLI says so.
+
+How an inverted photo's tuned noise maps follow its drags (the CLI's `--inverted` and the app's photo path):
+`follow_noise(session)`. On a generator with a warp pathway (the bundled model) the 64 px maps move by the
+pathway's own displacement for the latent (dragcore.noise_follow's mode 'field'): they are then a function of
+the latent, so a drag's output keeps the inversion's maps and a continued drag derives them again. Elsewhere
+they move with the handles (bounded by the request, mode 'nearest') and travel as moved (the CLI's generator
+delta, the app's chain). Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 5").
 """
 import shutil
 from pathlib import Path
@@ -18,6 +25,23 @@ from PIL import Image
 from dragcore.errors import DragInputError
 from latent import LatentError
 from latent.align import Alignment, paste_back
+
+FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
+
+
+def follow_mode(G):
+    """The noise-follow mode for a drag of an inverted photo on G."""
+    has_warp = getattr(getattr(G, "synthesis", None), "warp", None) is not None
+    return FOLLOW if FOLLOW != "field" or has_warp else "nearest"
+
+
+def follow_noise(session, start=None):
+    """Let an inverted photo's tuned noise maps follow the session's drag; `start`: the maps an earlier drag of
+    a chain left (used by the handle-following mode; the field mode derives them from the latent). -> the mode."""
+    mode = follow_mode(session.gen.G)
+    session.follow_noise(mode=mode, start=None if mode == "field" else start)
+    return mode
+
 
 ALIGNMENT, PHOTO, RECONSTRUCTION, RESULT = "alignment.json", "photo.png", "reconstruction.png", "result_in_photo.png"
 MAX_BYTES = 64 * 2**20

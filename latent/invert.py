@@ -96,7 +96,8 @@ PTI_NOISE_WEIGHT, PTI_NOISE_MIN_RES, PTI_LOCALITY_EVERY = 0.0, 0, 2
 
 def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STEPS, progress=None, precision=None,
            pti_loss=PTI_LOSS, noise_lr=PTI_NOISE_LR, locality_weight=PTI_LOCALITY, noise_weight=PTI_NOISE_WEIGHT,
-           noise_min_res=PTI_NOISE_MIN_RES, seed=0, locality_every=PTI_LOCALITY_EVERY, pti_lr=PTI_LR):
+           noise_min_res=PTI_NOISE_MIN_RES, seed=0, locality_every=PTI_LOCALITY_EVERY, pti_lr=PTI_LR,
+           noise_max_res=None):
     """Run the pipeline on a path, PIL image or [1, 3, res, res] tensor in [-1, 1].
 
     Returns dict(ws, G_noise (G with the projected noise maps), G_tuned (or None without PTI),
@@ -104,9 +105,9 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
     at the end of each stage; cpu_seconds: the process's CPU time), loss name, precision).
     progress(stage, i, n, loss); precision: a stylegan.precision.Precision for the synthesis passes
     (default float32). pti_loss ('l2' or 'multiscale', latent.losses.make_loss), noise_lr (0: the
-    noise maps stay as projected), noise_weight (the whiteness penalty on the tuned maps), noise_min_res (only
-    maps of at least this size are tuned), pti_lr (the weights'), locality_weight and locality_every (probe on every
-    k-th step) are PTI's settings. `seed` fixes every random draw
+    noise maps stay as projected), noise_weight (the whiteness penalty on the tuned maps), noise_min_res /
+    noise_max_res (only maps of at least / at most this size are tuned), pti_lr (the weights'), locality_weight
+    and locality_every (probe on every k-th step) are PTI's settings. `seed` fixes every random draw
     (the projections' start maps and jitter, PTI's locality probes): the same photo, seed and thread count give
     the same latent and generator."""
     require_mapping(G)
@@ -136,6 +137,7 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
         G_tuned = pti(G_noise, pivot, target, pti_steps, loss_fn=tune_loss, progress=_stage_progress(progress, "PTI"),
                       precision=precision, noise_lr=noise_lr, locality_weight=locality_weight,
                       noise_weight=noise_weight, noise_min_res=noise_min_res, seed=seed + 2, lr=pti_lr,
+                      noise_max_res=noise_max_res,
                       locality_every=locality_every)
         with torch.no_grad():
             recon = G_tuned.synthesis(pivot)

@@ -40,14 +40,15 @@ class LocalityProbe:
 
 
 def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alpha=0.3, progress=None, loss_fn=None,
-        precision=None, noise_lr=0.0, noise_min_res=0, noise_weight=0.0, seed=0, locality_every=1):
+        precision=None, noise_lr=0.0, noise_min_res=0, noise_weight=0.0, seed=0, locality_every=1, noise_max_res=None):
     """Fine-tune a copy of G's synthesis so that G(pivot) reproduces `target`; returns the copy.
 
     pivot: [1, num_ws, w_dim] (kept fixed); G itself is not changed. `precision`: a
     stylegan.precision.Precision for the synthesis passes (default float32; the weights stay float32).
     noise_lr > 0 tunes the constant noise maps too, at that learning rate (they hold the photo's
     finest detail: pores, hair strands, which the weights of a small model cannot); only the maps of
-    at least `noise_min_res` px are tuned (the others stay as projected). noise_weight > 0 adds the
+    at least `noise_min_res` px (and, given, at most `noise_max_res` px) are tuned (the others stay as
+    projected). noise_weight > 0 adds the
     projector's whiteness penalty on the tuned maps (latent.projection.whiteness_penalty), so that
     they hold less of the photo's structure, which would not move with dragged content. `seed`: the
     locality probe's latents (the same seed, the same tuned generator). `locality_every` k > 1 probes on every
@@ -58,7 +59,9 @@ def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alph
     probe = LocalityProbe(G, pivot, locality_alpha, seed) if locality_weight > 0 else None
     groups = [dict(params=list(tuned.synthesis.parameters()), lr=lr)]
     if noise_lr > 0:
-        maps = [m.detach().clone().requires_grad_(m.shape[-1] >= noise_min_res) for m in tuned.synthesis.noise_maps()]
+        top = float("inf") if noise_max_res is None else noise_max_res
+        maps = [m.detach().clone().requires_grad_(noise_min_res <= m.shape[-1] <= top)
+                for m in tuned.synthesis.noise_maps()]
         tuned.synthesis.set_noise_maps(maps)
         groups.append(dict(params=[m for m in maps if m.requires_grad], lr=noise_lr))
     opt = torch.optim.Adam(groups)

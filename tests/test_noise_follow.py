@@ -80,3 +80,33 @@ def test_following_needs_a_stylegan():
     sess = S(Generator(nz=8, ngf=8), [[10.0, 10.0]], [[12.0, 10.0]], S.Config(max_steps=1, space="z"))
     with pytest.raises(DragInputError, match="StyleGAN"):
         sess.follow_noise()
+
+
+def test_field_mode_moves_the_maps_with_the_warp_pathway_s_own_displacement():
+    """Mode 'field' (a generator with a warp pathway): the maps finer than the warp's stage are resampled by the
+    displacement the pathway applies for the latent's deformation code; the coarser maps, which the pathway
+    warps with the features already, stay; a latent without the code leaves every map as it is."""
+    import stylegan
+    torch.manual_seed(0)
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=64, mapping_layers=2, channel_base=512, channel_max=16,
+                           warp_res=32, warp_grid=4, warp_gain=0.1).eval().requires_grad_(False)
+    syn = G.synthesis
+    own = [m.clone() for m in syn.noise_maps()]
+    m64 = syn.noise_maps()[-1]
+    m64.zero_()
+    m64[..., 30, 20] = 1.0
+    f = NoiseFollower(syn, (64, 64), sigma=8, mode="field")
+    ws = G.mapping(torch.randn(1, 32))
+    f.update(None, None, latent=ws)                      # no code row: nothing moves
+    assert all(torch.equal(a, b) for a, b in zip(f.maps(), syn.noise_maps()))
+    code = torch.zeros(1, 1, 32)
+    code[0, 0, 0::2] = 1.0                               # every bump pushes right: u_x = gain * sum of bumps
+    f.update(None, None, latent=torch.cat([ws, code], 1))
+    u = syn.warp.field(code[:, 0], 64, 64)[0, 30, 20] * 32   # px at the bright pixel's destination row
+    y, x = divmod(int(f.maps()[-1].argmax()), 64)
+    assert y == 30 and abs(x - (20 + float(u[0]))) <= 1.0 and x > 20   # it went where the content goes
+    assert sum(not torch.equal(a, b) for a, b in zip(f.maps(), syn.noise_maps())) == 2   # the two 64 px maps only
+    with pytest.raises(ValueError, match="warp pathway"):
+        NoiseFollower(small_G().synthesis, (64, 64), sigma=8, mode="field")
+    for m, t in zip(syn.noise_maps(), own):
+        m.copy_(t)

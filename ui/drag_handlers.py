@@ -10,9 +10,10 @@ import gradio as gr
 
 import limits
 from dragcore.report import STOP_REASONS
-from drags import engines
+from drags import engines, in_photo
 from drags.engines import ENGINES, label
 from dragcore import config
+from dragcore.protocol import generator_kind
 from ui import disk, drag_settings, drag_stream, draw, export, models, run_control, scratch
 from ui import guard as ug
 from ui.context import DEVICE, get_model
@@ -62,13 +63,24 @@ def make_sessions(configs, state, record, uploads=None):
         sessions.update(engines.make_sessions({m: cfg}, G, pts[0::2], pts[1::2], mask=record.mask, device=DEVICE,
                                               latent=state.head_latent(record.sources[m]),
                                               start_image=state.head_image(record.sources[m])))
+        if follows(state, G):   # its tuned maps hold detail at fixed pixels: they move with the drag
+            in_photo.follow_noise(sessions[m], start=state.head_noise(record.sources[m]))
     return sessions
 
 
-def _finished(record, runs):
-    """The record with each engine's run, its frames as the GIF shows them."""
+def follows(state, G):
+    """An inverted photo's tuned noise maps follow its drags (dragcore.noise_follow, bounded by the request), as
+    `python -m draggan|freedrag|stabledrag --inverted DIR` does by default."""
+    return state.generator is not None and G is state.generator and generator_kind(G) == "stylegan"
+
+
+def _finished(record, runs, sessions):
+    """The record with each engine's run, its frames as the GIF shows them (and an inverted photo's noise maps as
+    the drag moved them)."""
     for m, run in runs.items():
-        record.results[m] = replace(run, frames=[export.gif_frame(f) for f in run.frames])
+        follower = getattr(sessions[m].gen, "follower", None)
+        noise = None if follower is None else tuple(follower.maps())
+        record.results[m] = replace(run, frames=[export.gif_frame(f) for f in run.frames], noise=noise)
     return record
 
 
@@ -79,7 +91,7 @@ def drive(sessions, state, record):
     run_control.current().attach([s.stop for s in sessions.values()])   # Stop by browser session, not by state object
     for frame in drag_stream.stream(sessions):
         yield frame
-    state.push(_finished(record, frame.results))
+    state.push(_finished(record, frame.results, sessions))
 
 
 def _handle_pts(session):

@@ -11,8 +11,10 @@ result (settings as recorded, the steps it really took, the resulting latent, im
 An engine's next drag starts from the *head* the last drag left it (`source`): the result chosen
 with *Continue both from ...*, else the engine's own result, else the last drag's only result;
 before any drag, the start (the seed's latent, or an inverted photo's with its tuned generator,
-which every drag of the chain uses). The handles stay where that engine left them, with their
-targets, until the user changes the points. `undo` pops the last drag, `reset` empties the chain;
+which every drag of the chain uses). An inverted photo's tuned noise maps follow each drag
+(dragcore.noise_follow, as `--inverted` on the command line): each result keeps the maps as its drag
+moved them, and a drag from that result starts from them (`head_noise`), so undo and Continue restore them
+too. The handles stay where that engine left them, with their targets, until the user changes the points. `undo` pops the last drag, `reset` empties the chain;
 the start image and every result are kept as the uint8 images that were shown, so both restore
 the exact earlier picture.
 """
@@ -33,6 +35,8 @@ class EngineRun:
     image: np.ndarray      # the result as shown, HxWx3 uint8
     frames: list           # the frames the drag streamed (GIF size once the drag is in a chain)
     latent: object         # the latent it left (its next drag starts there)
+    noise: tuple = None    # an inverted photo's noise maps as the drag left them (every map of the synthesis,
+                           # dragcore.noise_follow): its next drag starts from them; None: the generator's own
 
 
 def engine_points(run):
@@ -108,6 +112,11 @@ class DragState:
     def head_latent(self, source):
         """The latent a drag from `source` (a `source()` value) starts at; None: the seed's."""
         return self.latent if source is None else self.chain[-1].results[source].latent
+
+    def head_noise(self, source):
+        """The noise maps a drag from `source` starts with (an inverted photo's, as that result's drag moved
+        them); None: the generator's own."""
+        return None if source is None else self.chain[-1].results[source].noise
 
     def head_image(self, source):
         """The image shown for the latent a drag from `source` starts at (the start, or that result's)."""

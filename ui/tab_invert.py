@@ -86,7 +86,8 @@ def send_to_drag(inv, state):
     fresh = DragState(model=inv["model"], seed=0, psi=1.0, space="w+", shape=frame.shape[:2], start=frame,
                       image=frame, generator=inv["generator"], latent=inv["ws"])
     fresh.photo = inv.get("photo")   # the photo and its transform: the result goes back into it
-    return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target.")
+    return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target. Its fine "
+                         "detail (the noise maps the inversion tuned) moves with every drag.")
 
 
 def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
