@@ -153,13 +153,16 @@ def file_presets(path):
     try:
         meta = read_metadata(p)
         data = json.loads(meta.get("presets") or "{}")
-        card = json.loads(meta.get("adapted") or "{}")
     except (CheckpointError, OSError, json.JSONDecodeError, RecursionError):
         return out
     if isinstance(data, dict):
         for engine, chosen in data.items():
             if is_engine_key(engine) and isinstance(chosen, dict):
                 out[engine] = dict(chosen)
+    try:
+        card = json.loads(meta.get("adapted") or "{}")
+    except (json.JSONDecodeError, RecursionError):   # an unreadable card: the presets it carries, no section
+        card = None
     source = card.get("from_model") if isinstance(card, dict) else None
     for engine, chosen in adapted_section(source).items():
         out[engine] = {**out[engine], **chosen}

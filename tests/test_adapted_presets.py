@@ -48,6 +48,10 @@ def test_adapted_file_takes_the_sources_adapted_section(tmp_path, monkeypatch):
     other = _adapted_file(tmp_path, from_model="mine.safetensors", name="b.safetensors",
                           presets={"draggan": {"warp_guard": 1.0}})
     assert checkpoints.presets(str(other))["draggan"] == {"warp_guard": 1.0}
+    # a card that is not JSON: the presets it carries, no section
+    broken = tmp_path / "c.safetensors"
+    stylegan.save(small_G(), broken, adapted="{not json", presets=json.dumps({"draggan": {"warp_guard": 1.0}}))
+    assert checkpoints.presets(str(broken))["draggan"] == {"warp_guard": 1.0}
     # a malformed section is one clear error naming the file
     (own / f"{SOURCE}.adapted.json").write_text('{"draggan": 3}')
     with pytest.raises(PresetError, match=r"adapted\.json: presets must be an object"):
