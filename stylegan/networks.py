@@ -25,6 +25,8 @@ from . import windows as win
 
 
 OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a test sets NaN: nothing reads there)
+TILED_FROM = 256        # `render` runs the top stages in strips from this image height up
+TILE_ROWS = 64          # ... of this many image rows
 
 
 def _require_finite(name, t):
@@ -127,6 +129,7 @@ class SynthesisNetwork(nn.Module):
         self.block_resolutions = cfg.resolutions
         self.channels = dict(zip(cfg.resolutions, cfg.channels))
         self.w_dim, self.num_ws, self.img_shape = cfg.w_dim, cfg.num_ws, cfg.img_shape
+        self.img_channels = cfg.img_channels
         self._stage_shape = cfg.stage_shape   # (height, width) of the stage at a resolution
         self.warp_res = cfg.warp_res
         self.warp = None if cfg.warp_res is None else WarpField(cfg.w_dim, cfg.warp_grid, cfg.warp_gain)
@@ -210,21 +213,79 @@ class SynthesisNetwork(nn.Module):
         stage's map) and zero elsewhere, or None when windows would not pay (stylegan.windows.plan): run
         `features` then. Inside the boxes the values are those of `features` (the same sums, possibly
         added in another order). The stages below the windowed ones run whole, once."""
-        code = isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws
-        planned = win.plan(self, res, boxes, warp=code)
+        planned = win.plan(self, res, boxes, warp=self._has_code(ws))
         if planned is None:
             return None
         first, chains = planned
-        below = self.block_resolutions[first - 1]
-        x = self.run(ws, noise_mode, upto=below, keep=(below,), image=False)[1][below]
+        x, _ = self._below(ws, first, noise_mode, image=False)
         top = self.block_resolutions.index(res)
         out = x.new_full((x.shape[0], self.channels[res], *self.stage_shape(top)), OUTSIDE_WINDOWS)
-        for chain in chains:
-            y = x[(..., *chain.inputs[0].slices())]
-            for k, i in enumerate(range(first, top + 1)):
-                y = win.run_stage(self.stages[i], y, chain, k, ws[:, self.first_row(i):], self.fir, noise_mode)
+        for chain, y, _ in self._windows(ws, x, None, first, top, chains, noise_mode, image=False):
             out[(..., *chain.outs[-1].slices())] = y
         return out
+
+    def image_near(self, ws, boxes, noise_mode="const"):
+        """The image computed only inside `boxes` (stylegan.windows.Box of the image) and OUTSIDE_WINDOWS
+        elsewhere, or None when windows would not pay: run the whole image then. Inside the boxes the
+        values are the whole image's (the same sums, possibly added in another order)."""
+        top = len(self.stages) - 1
+        planned = win.plan(self, self.block_resolutions[top], boxes, warp=self._has_code(ws))
+        if planned is None:
+            return None
+        first, chains = planned
+        x, img = self._below(ws, first, noise_mode, image=True)
+        out = x.new_full((x.shape[0], self.img_channels, *self.img_shape), OUTSIDE_WINDOWS, dtype=torch.float32)
+        for chain, _, im in self._windows(ws, x, img, first, top, chains, noise_mode, image=True):
+            out[(..., *chain.outs[-1].slices())] = im
+        return out
+
+    def render(self, ws, noise_mode="const", feature_res=None, rows=TILE_ROWS):
+        """The image (and, with feature_res, the output of that stage) without gradients, as `forward`.
+        From TILED_FROM px the stages above max(a quarter of the image, feature_res) run in strips of
+        `rows` image rows (stylegan.windows.strips), so that none of them is held whole: the same values,
+        a fraction of the memory."""
+        keep = () if feature_res is None else (feature_res,)
+        top = len(self.stages) - 1
+        tiles_from = max(self.block_resolutions[top] // 4, feature_res or 0)
+        planned = None
+        with torch.no_grad():
+            if self.block_resolutions[top] >= TILED_FROM and tiles_from in self.block_resolutions:
+                planned = win.plan(self, self.block_resolutions[top], win.strips(self.img_shape, rows),
+                                   warp=self._has_code(ws), tiles_from=tiles_from)
+            if planned is None:
+                img, feats = self.run(ws, noise_mode, keep=keep)
+            else:
+                first, chains = planned
+                below = self.block_resolutions[first - 1]
+                img, feats = self.run(ws, noise_mode, upto=below, keep=(below, *keep))
+                x = feats.pop(below) if below not in keep else feats[below]
+                out = x.new_empty((x.shape[0], self.img_channels, *self.img_shape), dtype=torch.float32)
+                for chain, _, im in self._windows(ws, x, img, first, top, chains, noise_mode, image=True):
+                    out[(..., *chain.outs[-1].slices())] = im
+                img = out
+        return img if feature_res is None else (img, feats[feature_res])
+
+    def _has_code(self, ws):
+        return isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws
+
+    def _below(self, ws, first, noise_mode, image):
+        """(output, image or None) of the stage below the lowest windowed one (the whole maps, once)."""
+        below = self.block_resolutions[first - 1]
+        img, feats = self.run(ws, noise_mode, upto=below, keep=(below,), image=image)
+        return feats[below], img
+
+    def _windows(self, ws, x, img, first, top, chains, noise_mode, image):
+        """Per chain (stylegan.windows.Chain): (the chain, the stage output at `top` inside its last box, the
+        image there or None), from x (and img) the whole maps of the stage below `first`."""
+        for chain in chains:
+            y = x[(..., *chain.inputs[0].slices())]
+            im = None if img is None else img[(..., *chain.inputs[0].slices())]
+            for k, i in enumerate(range(first, top + 1)):
+                rows = ws[:, self.first_row(i):]
+                y = win.run_stage(self.stages[i], y, chain, k, rows, self.fir, noise_mode)
+                if image:
+                    im = win.run_image_stage(self.stages[i], y, im, chain, k, rows, self.fir)
+            yield chain, y, im
 
     @property
     def skip_images(self):

@@ -108,3 +108,38 @@ def test_a_windowed_step_still_gives_a_live_preview_of_its_latent():
     with torch.no_grad():
         _, partial = G.synthesis.features_and_preview(s.gen.ws(s.latent), 16)
     assert steps == s.steps and torch.allclose(kept, partial, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch,width", [("skip", 64), ("skip", 128), ("orig", 64)])
+def test_the_image_inside_windows_equals_the_whole_image(arch, width, monkeypatch):
+    """The RGB path windowed with the features (windows.run_image_stage): exact inside the boxes, at the edges
+    and with two boxes; NaN outside them, and none of it inside."""
+    monkeypatch.setattr(networks, "OUTSIDE_WINDOWS", float("nan"))
+    G = perturbed(64, width=width, architecture=arch)
+    ws = G.mapping(torch.randn(1, 32), truncation_psi=0.7)
+    with torch.no_grad():
+        full = G.synthesis(ws)
+        for boxes in ([Box(10, 12, 19, 21)], [Box(-2, -3, 5, 6)], [Box(50, width - 6, 70, width + 2), Box(3, 4, 9, 10)]):
+            near = G.synthesis.image_near(ws, boxes)
+            inside = torch.zeros_like(full, dtype=torch.bool)
+            for b in boxes:
+                inside[(..., *b.clip(full.shape[-2:]).slices())] = True
+            assert (near[inside] - full[inside]).abs().max() <= 1e-6 * full.abs().max()
+            assert near[~inside].isnan().all()   # it was not the whole image
+        assert G.synthesis.image_near(ws, [Box(0, 0, 60, width - 4)]) is None   # most of the image: run it whole
+
+
+@pytest.mark.parametrize("arch", ["skip", "orig"])
+def test_a_tiled_render_is_the_whole_render(arch, monkeypatch):
+    """Strips of the output through the same windows (SynthesisNetwork.render): the whole image and the
+    feature block's output, with strips that do not divide the image and a 2:1 image."""
+    monkeypatch.setattr(networks, "TILED_FROM", 64)
+    for width in (64, 128):
+        G = perturbed(64, width=width, architecture=arch)
+        ws = G.mapping(torch.randn(1, 32), truncation_psi=0.7)
+        with torch.no_grad():
+            full, feat = G.synthesis(ws, feature_res=16)
+        for rows in (7, 16):
+            img, f = G.synthesis.render(ws, feature_res=16, rows=rows)
+            assert (img - full).abs().max() <= 1e-6 * full.abs().max() and torch.equal(f, feat)
+        assert not torch.equal(G.synthesis.render(ws, rows=7), full)   # it ran in strips (float sums in another order)
