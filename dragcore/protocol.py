@@ -10,6 +10,7 @@ An engine never calls a network directly. It asks an adapter for:
     image_and_features(latent) -> (image, F)        one pass, for previews / the reference mode
     features_and_preview(latent) -> (F, image at the feature block)   optional (StyleGAN skip: step_previews)
     features_near(latent, boxes) -> F inside boxes (zeros elsewhere), or None   optional (StyleGAN: windows)
+    image_near(latent, boxes) -> the image inside boxes, or None                 optional (StyleGAN: windows)
     shape (H, W), resolution (= H, as G.img_resolution), feature_res (the block's height), device,
     space_names, default_lr
 
@@ -153,11 +154,20 @@ class StyleGANAdapter:
 
     def image(self, latent):
         with self._noise():
-            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
+            return self._synthesis()(self.ws(latent), noise_mode=self.noise_mode)
 
     def image_and_features(self, latent):
         with self._noise():
-            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+            return self._synthesis()(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+
+    def _synthesis(self):
+        """Without gradients `render` (large images in strips, stylegan.windows), else the synthesis itself."""
+        return self.G.synthesis if torch.is_grad_enabled() else getattr(self.G.synthesis, "render", self.G.synthesis)
+
+    def image_near(self, latent, boxes):
+        """The image computed only inside `boxes` (stylegan.windows.Box of the image), or None: render it whole."""
+        with self._noise():
+            return self.G.synthesis.image_near(self.ws(latent), boxes, self.noise_mode)
 
     @property
     def step_previews(self):

@@ -143,3 +143,42 @@ def test_a_tiled_render_is_the_whole_render(arch, monkeypatch):
             img, f = G.synthesis.render(ws, feature_res=16, rows=rows)
             assert (img - full).abs().max() <= 1e-6 * full.abs().max() and torch.equal(f, feat)
         assert not torch.equal(G.synthesis.render(ws, rows=7), full)   # it ran in strips (float sums in another order)
+
+
+def test_flow_steps_stay_on_windows_from_256px_and_follow_the_whole_map_drag(monkeypatch):
+    """From tracking.FLOW_WINDOW_FROM px the flow tracker answers before DragGAN's pass (a flow of the region
+    around the points, rendered there alone), so every step runs on windows: the same handles and losses as
+    with the windows off, and nothing read outside them."""
+    monkeypatch.setattr(networks, "OUTSIDE_WINDOWS", float("nan"))
+    G = perturbed(256, seed=1)
+
+    def flow_drag(windows, steps=8):
+        s = DragGANSession(G, [[80, 120]], [[110, 130]], DragGANConfig(seed=2, max_steps=steps, tracker="flow",
+                                                                         feature_res=64))
+        s.windows = windows
+        return s, [(s.step().handles, s.last_loss) for _ in range(steps)]
+
+    windowed, trail = flow_drag(True)
+    whole, expected = flow_drag(False)
+    assert windowed.tracking.windowed and windowed.tracking.flows == 1 and windowed.tracker_fallbacks == 0
+    assert windowed.windowed_steps == 8 and whole.windowed_steps == 0
+    for (h, loss), (h0, loss0) in zip(trail, expected):
+        assert h == h0 and abs(loss - loss0) <= 1e-5 * abs(loss0)
+
+
+def test_the_flow_of_a_region_finds_the_content_the_whole_flow_finds():
+    """tracking.flow_region: the region around the points, at the whole image's scale, on a known warp of the
+    shipped photo (upscaled to 512 px): both flows find the content where the warp put it."""
+    import cv2
+    from pathlib import Path
+    from dragcore import motion, tracking
+    photo = cv2.imread(str(Path(__file__).parent / "data" / "astronaut_64.png"))[..., ::-1]
+    start = cv2.resize(photo, (256, 256), interpolation=cv2.INTER_CUBIC)
+    h, v = torch.tensor([[125.0, 150.0]]), torch.tensor([[7.0, -3.0]])
+    moved, _ = motion.synthetic_warp(start, h[0].tolist(), v[0].tolist(), 30)
+    box = tracking.flow_region((256, 256), h, h, h + 2 * v)
+    assert 0 < box.area < 256 * 256 / 8
+    rows, cols = box.slices()
+    region = tracking.content_points(start[rows, cols], moved[rows, cols], h, (box.left, box.top), 7.68, 1)
+    whole = tracking.content_points(start, moved, h)
+    assert (region - whole).norm() < 0.25 and (whole - (h + v)).norm() < 1.0   # DIS on this soft photo: ~0.5 px
