@@ -63,8 +63,8 @@ STALL_PX = 0.25    # ... progress: the content this much closer to its targets (
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
 FLOW_EVERY_MIN = 6    # tracker 'flow': at least this many steps between two scheduled flows (flow_every)
 FLOW_WINDOW_FROM = 256   # tracker 'flow' renders only the region around its points from this image height up
-FLOW_MARGIN = 0.125      # ... that region: the start handles, the last points and the targets, grown by this
-FLOW_MARGIN_MIN = 24     # ... share of the image's height, at least this many px
+FLOW_MARGIN = 1 / 16     # ... that region: the start handles and the last points, grown by this share of the
+FLOW_MARGIN_MIN = 24     # ... image's height (twice the flow's read radius), at least this many px
 
 
 def covered(tracker, preset_tracker=None, official="features"):
@@ -269,15 +269,8 @@ class FlowTracker(Tracker):
         """The content points by optical flow from the start image (None, counted, when it fails)."""
         s = self.session
         try:
-            if self.windowed:
-                box = flow_region(s.shape, s.handles0, around, s.targets)
-                radius = max(motion.FLOW["min_radius"], motion.FLOW["radius_frac"] * min(s.shape))
-                scale = max(1, math.ceil(FLOW_MIN_SIZE / min(s.shape)))   # the whole image's upscale, not the region's
-                rows, cols = box.slices()
-                content = content_points(s.report.start_image()[rows, cols], self._current(box), s.handles0,
-                                         (box.left, box.top), radius, scale * min(box.bottom - box.top, box.right - box.left))
-            else:
-                content = content_points(s.report.start_image(), s.report.preview(), s.handles0)
+            content = self._region_flow(around) if self.windowed else \
+                content_points(s.report.start_image(), s.report.preview(), s.handles0)
         except MotionError as e:
             self.fallbacks += 1
             self.note = f"optical flow failed ({e}); the feature tracker was used for those steps"
@@ -286,9 +279,20 @@ class FlowTracker(Tracker):
         self.stalled = self._progress.stalled(s.steps, float(distances(content, s.targets).sum()))
         return content
 
+    def _region_flow(self, around):
+        """content_points on the region around the points (flow_region) of the current image, drawn there
+        alone, against the same region of the start image, at the whole image's scale and read radius."""
+        s = self.session
+        box = flow_region(s.shape, s.handles0, around, s.handles)   # the content is near the last points
+        radius = max(motion.FLOW["min_radius"], motion.FLOW["radius_frac"] * min(s.shape))
+        scale = max(1, math.ceil(FLOW_MIN_SIZE / min(s.shape)))   # the whole image's upscale, not the region's
+        rows, cols = box.slices()
+        return content_points(s.report.start_image()[rows, cols], self._current(box), s.handles0,
+                              (box.left, box.top), radius, scale * min(box.bottom - box.top, box.right - box.left))
+
     def _current(self, box):
         """The current image inside `box` (HxWx3 uint8): from the preview when it is already rendered, else
-        rendered there alone (the whole image when windows would not pay)."""
+        drawn there alone (the whole image when windows would not pay)."""
         s = self.session
         steps, latent = s.snapshot()
         latest = s.report.latest()

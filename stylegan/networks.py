@@ -224,17 +224,20 @@ class SynthesisNetwork(nn.Module):
             out[(..., *chain.outs[-1].slices())] = y
         return out
 
-    def image_near(self, ws, boxes, noise_mode="const"):
-        """The image computed only inside `boxes` (stylegan.windows.Box of the image) and OUTSIDE_WINDOWS
-        elsewhere, or None when windows would not pay: run the whole image then. Inside the boxes the
-        values are the whole image's (the same sums, possibly added in another order)."""
-        top = len(self.stages) - 1
+    def image_near(self, ws, boxes, noise_mode="const", res=None):
+        """The image accumulated at the stage at `res` px (default: the last, the image itself; below it only
+        with skip images) computed only inside `boxes` (stylegan.windows.Box of that image) and OUTSIDE_WINDOWS
+        elsewhere, or None when windows would not pay: run the whole image then. Inside the boxes the values
+        are the whole image's (the same sums, possibly added in another order)."""
+        top = len(self.stages) - 1 if res is None else self.block_resolutions.index(res)
+        if top < len(self.stages) - 1 and not self.skip_images:
+            raise ValueError(f"no image at {res}px: this synthesis adds its RGB at the last stage only")
         planned = win.plan(self, self.block_resolutions[top], boxes, warp=self._has_code(ws))
         if planned is None:
             return None
         first, chains = planned
         x, img = self._below(ws, first, noise_mode, image=True)
-        out = x.new_full((x.shape[0], self.img_channels, *self.img_shape), OUTSIDE_WINDOWS, dtype=torch.float32)
+        out = x.new_full((x.shape[0], self.img_channels, *self.stage_shape(top)), OUTSIDE_WINDOWS, dtype=torch.float32)
         for chain, _, im in self._windows(ws, x, img, first, top, chains, noise_mode, image=True):
             out[(..., *chain.outs[-1].slices())] = im
         return out

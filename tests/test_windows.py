@@ -127,6 +127,9 @@ def test_the_image_inside_windows_equals_the_whole_image(arch, width, monkeypatc
             assert (near[inside] - full[inside]).abs().max() <= 1e-6 * full.abs().max()
             assert near[~inside].isnan().all()   # it was not the whole image
         assert G.synthesis.image_near(ws, [Box(0, 0, 60, width - 4)]) is None   # most of the image: run it whole
+        if arch == "skip":   # the image the stages up to 32 px accumulated, inside a box of it
+            near, whole = G.synthesis.image_near(ws, [Box(2, 3, 9, 10)], res=32), G.synthesis.run(ws, upto=32)[0]
+            assert (near[..., 2:9, 3:10] - whole[..., 2:9, 3:10]).abs().max() <= 1e-6 * whole.abs().max()
 
 
 @pytest.mark.parametrize("arch", ["skip", "orig"])
@@ -147,8 +150,7 @@ def test_a_tiled_render_is_the_whole_render(arch, monkeypatch):
 
 def test_flow_steps_stay_on_windows_from_256px_and_follow_the_whole_map_drag(monkeypatch):
     """From tracking.FLOW_WINDOW_FROM px the flow tracker answers before DragGAN's pass (a flow of the region
-    around the points, rendered there alone), so every step runs on windows: the same handles and losses as
-    with the windows off, and nothing read outside them."""
+    around the points, drawn there alone), so every step runs on windows: the same handles and losses as with the windows off, and nothing read outside them."""
     monkeypatch.setattr(networks, "OUTSIDE_WINDOWS", float("nan"))
     G = perturbed(256, seed=1)
 
