@@ -150,6 +150,8 @@ class StyleGANAdapter:
 
     def features(self, latent):
         with self._noise():
+            if self._tiles():
+                return self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res, False)[1]
             return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
@@ -162,7 +164,11 @@ class StyleGANAdapter:
 
     def _synthesis(self):
         """Without gradients `render` (large images in strips, stylegan.windows), else the synthesis itself."""
-        return self.G.synthesis if torch.is_grad_enabled() else getattr(self.G.synthesis, "render", self.G.synthesis)
+        return getattr(self.G.synthesis, "render", self.G.synthesis) if self._tiles() else self.G.synthesis
+
+    def _tiles(self):
+        """Passes without gradients run in strips (SynthesisNetwork.tiled: the same values, less memory)."""
+        return not torch.is_grad_enabled() and hasattr(self.G.synthesis, "tiled")
 
     def image_near(self, latent, boxes):
         """The image computed only inside `boxes` (stylegan.windows.Box of the image), or None: render it whole."""
@@ -178,6 +184,10 @@ class StyleGANAdapter:
         """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
         with self._noise():
+            if self._tiles():
+                img, feat = self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res,
+                                                   self.G.synthesis.skip_images)
+                return feat, img
             return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
 
     def features_near(self, latent, boxes):

@@ -220,7 +220,7 @@ class SynthesisNetwork(nn.Module):
         x, _ = self._below(ws, first, noise_mode, image=False)
         top = self.block_resolutions.index(res)
         out = x.new_full((x.shape[0], self.channels[res], *self.stage_shape(top)), OUTSIDE_WINDOWS)
-        for chain, y, _ in self._windows(ws, x, None, first, top, chains, noise_mode, image=False):
+        for chain, y, _, _ in self._windows(ws, x, None, first, top, chains, noise_mode, image=False):
             out[(..., *chain.outs[-1].slices())] = y
         return out
 
@@ -238,35 +238,49 @@ class SynthesisNetwork(nn.Module):
         first, chains = planned
         x, img = self._below(ws, first, noise_mode, image=True)
         out = x.new_full((x.shape[0], self.img_channels, *self.stage_shape(top)), OUTSIDE_WINDOWS, dtype=torch.float32)
-        for chain, _, im in self._windows(ws, x, img, first, top, chains, noise_mode, image=True):
+        for chain, _, im, _ in self._windows(ws, x, img, first, top, chains, noise_mode, image=True):
             out[(..., *chain.outs[-1].slices())] = im
         return out
 
     def render(self, ws, noise_mode="const", feature_res=None, rows=TILE_ROWS):
-        """The image (and, with feature_res, the output of that stage) without gradients, as `forward`.
-        From TILED_FROM px the stages above max(a quarter of the image, feature_res) run in strips of
-        `rows` image rows (stylegan.windows.strips), so that none of them is held whole: the same values,
-        a fraction of the memory."""
-        keep = () if feature_res is None else (feature_res,)
-        top = len(self.stages) - 1
-        tiles_from = max(self.block_resolutions[top] // 4, feature_res or 0)
+        """The image (and, with feature_res, the output of that stage) without gradients, as `forward`, in
+        strips from TILED_FROM px (`tiled`)."""
+        img, feats = self.tiled(ws, self.block_resolutions[-1], noise_mode, feature_res, True, rows)
+        return img if feature_res is None else (img, feats)
+
+    def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS):
+        """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
+        `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / 16 run in
+        strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
+        together from the strips' windows, so that no stage above res / 16 is held whole: the same values, a
+        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
+        top = self.block_resolutions.index(res)
+        tiles_from = max(res // 16, self.block_resolutions[0])
         planned = None
         with torch.no_grad():
-            if self.block_resolutions[top] >= TILED_FROM and tiles_from in self.block_resolutions:
-                planned = win.plan(self, self.block_resolutions[top], win.strips(self.img_shape, rows),
+            if self.img_shape[0] >= TILED_FROM and tiles_from in self.block_resolutions:
+                f = self.stage_shape(top)[0] / self.img_shape[0]
+                planned = win.plan(self, res, win.strips(self.stage_shape(top), max(1, round(rows * f))),
                                    warp=self._has_code(ws), tiles_from=tiles_from)
             if planned is None:
-                img, feats = self.run(ws, noise_mode, keep=keep)
-            else:
-                first, chains = planned
-                below = self.block_resolutions[first - 1]
-                img, feats = self.run(ws, noise_mode, upto=below, keep=(below, *keep))
-                x = feats.pop(below) if below not in keep else feats[below]
-                out = x.new_empty((x.shape[0], self.img_channels, *self.img_shape), dtype=torch.float32)
-                for chain, _, im in self._windows(ws, x, img, first, top, chains, noise_mode, image=True):
+                img, feats = self.run(ws, noise_mode, upto=res, keep=() if keep is None else (keep,), image=image)
+                return img, feats.get(keep)
+            first, chains = planned
+            below = self.block_resolutions[first - 1]
+            kept_below = keep is not None and keep <= below
+            img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,), image=image)
+            x = feats[below]
+            at = None if keep is None or kept_below else self.block_resolutions.index(keep) - first
+            out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32) if image else None
+            kept = feats[keep] if kept_below else None
+            if at is not None:
+                kept = x.new_empty((x.shape[0], self.channels[keep], *self.stage_shape(first + at)))
+            for chain, _, im, y in self._windows(ws, x, img, first, top, chains, noise_mode, image, at):
+                if image:
                     out[(..., *chain.outs[-1].slices())] = im
-                img = out
-        return img if feature_res is None else (img, feats[feature_res])
+                if at is not None:
+                    kept[(..., *chain.outs[at].slices())] = y
+        return out, kept
 
     def _has_code(self, ws):
         return isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws
@@ -277,18 +291,22 @@ class SynthesisNetwork(nn.Module):
         img, feats = self.run(ws, noise_mode, upto=below, keep=(below,), image=image)
         return feats[below], img
 
-    def _windows(self, ws, x, img, first, top, chains, noise_mode, image):
+    def _windows(self, ws, x, img, first, top, chains, noise_mode, image, at=None):
         """Per chain (stylegan.windows.Chain): (the chain, the stage output at `top` inside its last box, the
-        image there or None), from x (and img) the whole maps of the stage below `first`."""
+        image there or None, the output of the chain's stage `at` inside its box or None), from x (and img) the
+        whole maps of the stage below `first`."""
         for chain in chains:
             y = x[(..., *chain.inputs[0].slices())]
             im = None if img is None else img[(..., *chain.inputs[0].slices())]
+            kept = None
             for k, i in enumerate(range(first, top + 1)):
                 rows = ws[:, self.first_row(i):]
                 y = win.run_stage(self.stages[i], y, chain, k, rows, self.fir, noise_mode)
                 if image:
                     im = win.run_image_stage(self.stages[i], y, im, chain, k, rows, self.fir)
-            yield chain, y, im
+                if k == at:
+                    kept = y
+            yield chain, y, im, kept
 
     @property
     def skip_images(self):
