@@ -39,6 +39,7 @@ import torch
 
 import stylegan
 from stylegan import seeds
+from stylegan.networks import FEATURE_TILES
 
 from .errors import DragInputError
 
@@ -151,7 +152,8 @@ class StyleGANAdapter:
     def features(self, latent):
         with self._noise():
             if self._tiles():
-                return self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res, False)[1]
+                return self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res, False,
+                                              **FEATURE_TILES)[1]
             return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
@@ -186,7 +188,7 @@ class StyleGANAdapter:
         with self._noise():
             if self._tiles():
                 img, feat = self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res,
-                                                   self.G.synthesis.skip_images)
+                                                   self.G.synthesis.skip_images, **FEATURE_TILES)
                 return feat, img
             return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
 

@@ -26,7 +26,8 @@ from . import windows as win
 
 OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a test sets NaN: nothing reads there)
 TILED_FROM = 256        # `render` runs the top stages in strips from this image height up
-TILE_ROWS = 64          # ... of this many image rows
+TILE_ROWS = 64          # ... of this many image rows, the stages above a quarter of the image
+FEATURE_TILES = dict(rows=256, depth=4)   # a pass to the feature block: 256-row strips above a quarter of the block
 
 
 def _require_finite(name, t):
@@ -242,20 +243,21 @@ class SynthesisNetwork(nn.Module):
             out[(..., *chain.outs[-1].slices())] = im
         return out
 
-    def render(self, ws, noise_mode="const", feature_res=None, rows=TILE_ROWS):
+    def render(self, ws, noise_mode="const", feature_res=None, rows=TILE_ROWS, depth=4):
         """The image (and, with feature_res, the output of that stage) without gradients, as `forward`, in
         strips from TILED_FROM px (`tiled`)."""
-        img, feats = self.tiled(ws, self.block_resolutions[-1], noise_mode, feature_res, True, rows)
+        img, feats = self.tiled(ws, self.block_resolutions[-1], noise_mode, feature_res, True, rows, depth)
         return img if feature_res is None else (img, feats)
 
-    def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS):
+    def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS, depth=4):
         """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
-        `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / 16 run in
+        `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
         strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
         together from the strips' windows, so that no stage above res / 16 is held whole: the same values, a
-        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
+        fraction of the memory (depth: from res / depth). Below TILED_FROM px (or where windows do not apply) the
+        whole maps, as `run`."""
         top = self.block_resolutions.index(res)
-        tiles_from = max(res // 16, self.block_resolutions[0])
+        tiles_from = max(res // depth, self.block_resolutions[0])
         planned = None
         with torch.no_grad():
             if self.img_shape[0] >= TILED_FROM and tiles_from in self.block_resolutions:
