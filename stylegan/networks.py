@@ -25,7 +25,7 @@ from . import windows as win
 
 
 OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a test sets NaN: nothing reads there)
-TILED_FROM = 256        # `render` runs the top stages in strips from this image height up
+TILED_FROM = 256        # `tiled` / `render` run the top stages in strips from this image height up
 TILE_ROWS = 64          # ... of this many image rows, the stages above a quarter of the image
 FEATURE_TILES = dict(rows=256, depth=4)   # a pass to the feature block: 256-row strips above a quarter of the block
 
@@ -253,9 +253,8 @@ class SynthesisNetwork(nn.Module):
         """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
         `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
         strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
-        together from the strips' windows, so that no stage above res / 16 is held whole: the same values, a
-        fraction of the memory (depth: from res / depth). Below TILED_FROM px (or where windows do not apply) the
-        whole maps, as `run`."""
+        together from the strips' windows, so that no stage above res / depth is held whole: the same values, a
+        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
         top = self.block_resolutions.index(res)
         tiles_from = max(res // depth, self.block_resolutions[0])
         planned = None
