@@ -10,7 +10,8 @@ dragcore.tracking.flow_every(res) steps: the flow session's steps include its fl
 current image and one optical flow, every flow_every steps and to confirm an arrival), so its mean
 is the amortised cost of a content-true step, compared with the features step. A third session, `features`
 with the windows off (`DragSession.windows = False`: the whole feature block every step), is timed in the
-same rounds: the features step before windows (stylegan.windows) in the same run.
+same rounds: the features step before windows (stylegan.windows) in the same run. From 256 px the flow session's
+steps run on windows too (dragcore.tracking.FlowTracker: the flow of the region around the points, before the pass).
 Writes benchmarks/results/tracking_cost.{json,md}.
 """
 import statistics as st
@@ -44,7 +45,7 @@ def timed(fn):
 
 def costs(G, steps):
     """(features step, content-true step, flows, rounds, features step on the whole map, windowed steps of
-    the features session): means in seconds over rounds of one step of each (machines are noisy: each round
+    the features session, windowed steps of the flow session): means in seconds over rounds of one step of each (machines are noisy: each round
     sees the same load); the rounds cover whole flow periods."""
     k = flow_every(G.img_resolution)
     rounds = k * max(1, -(-steps // k))
@@ -57,7 +58,8 @@ def costs(G, steps):
         feat.append(timed(fs.step))
         flow.append(timed(ws.step))
         full.append(timed(whole.step))
-    return st.mean(feat), st.mean(flow), ws.tracking.flows - n0, rounds, st.mean(full), fs.windowed_steps
+    return (st.mean(feat), st.mean(flow), ws.tracking.flows - n0, rounds, st.mean(full), fs.windowed_steps,
+            ws.windowed_steps)
 
 
 def main(argv=None):
@@ -69,10 +71,11 @@ def main(argv=None):
     rows = []
     for res in args.res:
         G = checkpoints.load(checkpoints.DEFAULT_MODEL) if res == 64 else build_generator(res)
-        feat, flow, flows, rounds, full, windowed = costs(G, args.steps)
+        feat, flow, flows, rounds, full, windowed, flow_windowed = costs(G, args.steps)
         rows.append(dict(res=res, flow_every=flow_every(res), rounds=rounds, flows=flows, features_s=round(feat, 4),
                          flow_s=round(flow, 4), extra_s=round(flow - feat, 4), ratio=round(flow / feat, 2),
-                         features_whole_s=round(full, 4), windowed_steps=windowed, ratio_whole=round(flow / full, 2)))
+                         features_whole_s=round(full, 4), windowed_steps=windowed, ratio_whole=round(flow / full, 2),
+                         flow_windowed_steps=flow_windowed))
         print(rows[-1], flush=True)
     import os
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -81,10 +84,11 @@ def main(argv=None):
              f"average {load:.1f} on {os.cpu_count()} cores at the end). Reproduce: "
              f"`python -m benchmarks.tracking_cost --res {' '.join(map(str, args.res))} --steps {args.steps}`", "",
              "| px | flow every (steps) | rounds | flows | step, features (s) | step, flow (s) | flow adds (s) | "
-             "flow / features | features on windows (steps) | step, features, whole map (s) | flow / whole-map features |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "flow / features | features on windows (steps) | flow on windows (steps) | step, features, whole map (s) | "
+             "flow / whole-map features |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['res']} | {r['flow_every']} | {r['rounds']} | {r['flows']} | {r['features_s']:.3f} | "
-              f"{r['flow_s']:.3f} | {r['extra_s']:.3f} | {r['ratio']:.2f}x | {r['windowed_steps']} | "
+              f"{r['flow_s']:.3f} | {r['extra_s']:.3f} | {r['ratio']:.2f}x | {r['windowed_steps']} | {r['flow_windowed_steps']} | "
               f"{r['features_whole_s']:.3f} | {r['ratio_whole']:.2f}x |"
               for r in rows]
     write(args.out, "tracking_cost", dict(threads=args.threads, steps=args.steps, load=load, rows=rows), rows, lines)

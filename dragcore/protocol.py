@@ -10,6 +10,7 @@ An engine never calls a network directly. It asks an adapter for:
     image_and_features(latent) -> (image, F)        one pass, for previews / the reference mode
     features_and_preview(latent) -> (F, image at the feature block)   optional (StyleGAN skip: step_previews)
     features_near(latent, boxes) -> F inside boxes (zeros elsewhere), or None   optional (StyleGAN: windows)
+    image_near(latent, boxes) -> the image inside boxes, or None                 optional (StyleGAN: windows)
     shape (H, W), resolution (= H, as G.img_resolution), feature_res (the block's height), device,
     space_names, default_lr
 
@@ -38,6 +39,7 @@ import torch
 
 import stylegan
 from stylegan import seeds
+from stylegan.networks import FEATURE_TILES
 
 from .errors import DragInputError
 
@@ -149,15 +151,31 @@ class StyleGANAdapter:
 
     def features(self, latent):
         with self._noise(latent):
+            if self._tiles():
+                return self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res, False,
+                                              **FEATURE_TILES)[1]
             return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
         with self._noise(latent):
-            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
+            return self._synthesis()(self.ws(latent), noise_mode=self.noise_mode)
 
     def image_and_features(self, latent):
         with self._noise(latent):
-            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+            return self._synthesis()(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+
+    def _synthesis(self):
+        """Without gradients `render` (large images in strips, stylegan.windows), else the synthesis itself."""
+        return getattr(self.G.synthesis, "render", self.G.synthesis) if self._tiles() else self.G.synthesis
+
+    def _tiles(self):
+        """Passes without gradients run in strips (SynthesisNetwork.tiled: the same values, less memory)."""
+        return not torch.is_grad_enabled() and hasattr(self.G.synthesis, "tiled")
+
+    def image_near(self, latent, boxes):
+        """The image computed only inside `boxes` (stylegan.windows.Box of the image), or None: render it whole."""
+        with self._noise(latent):
+            return self.G.synthesis.image_near(self.ws(latent), boxes, self.noise_mode)
 
     @property
     def step_previews(self):
@@ -168,6 +186,10 @@ class StyleGANAdapter:
         """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
         with self._noise(latent):
+            if self._tiles():
+                img, feat = self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res,
+                                                   self.G.synthesis.skip_images, **FEATURE_TILES)
+                return feat, img
             return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
 
     def features_near(self, latent, boxes):

@@ -17,7 +17,9 @@ the tracker does not measure it).
                     whenever the refined point alone would end the drag (the flow confirms it);
                     in between it answers the last point, which the engine refines (never the r2
                     search: that runs ahead of the content). The start image is rendered once,
-                    when the tracker is made (the report reuses it). A flow that cannot be computed never ends a drag: that step has
+                    when the tracker is made (the report reuses it). From FLOW_WINDOW_FROM px only the
+                    region around the points is rendered and compared, and DragGAN asks before its pass,
+                    so its steps stay on windows (FlowTracker). A flow that cannot be computed never ends a drag: that step has
                     no answer (the engine's rule runs) and the report says how often.
     discriminative  StableDrag's (Cui et al. 2024): per handle a 1 x C filter z, learned on the
                     first step's features to answer 1 at the handle and a Gaussian fall-off around
@@ -41,6 +43,9 @@ import math
 import torch
 
 from . import motion
+from stylegan.imageops import to_uint8
+from stylegan.windows import Box
+
 from .errors import DragInputError, MotionError
 from .features import clamp_to_image, sample_resized, scaled_radius, square_offsets
 from .points import distances
@@ -57,6 +62,9 @@ STALL_STEPS = 40   # tracker 'flow': steps without progress before a drag stops 
 STALL_PX = 0.25    # ... progress: the content this much closer to its targets (sum over the points, image px)
 FLOW_MIN_SIZE = 256   # tracking upscales small images to this size for the flow (the report's measure: 512)
 FLOW_EVERY_MIN = 6    # tracker 'flow': at least this many steps between two scheduled flows (flow_every)
+FLOW_WINDOW_FROM = 256   # tracker 'flow' renders only the region around its points from this image height up
+FLOW_MARGIN = 1 / 16     # ... that region: the start handles and the last points, grown by this share of the
+FLOW_MARGIN_MIN = 24     # ... image's height (twice the flow's read radius), at least this many px
 
 
 def covered(tracker, preset_tracker=None, official="features"):
@@ -96,17 +104,29 @@ def check_tracker(tracker):
     return tracker
 
 
-def content_points(start, current, handles0):
+def content_points(start, current, handles0, origin=(0, 0), radius=None, min_size=FLOW_MIN_SIZE):
     """[N, 2] tensor: where the content under each start handle is in `current` (HxWx3 uint8 images),
-    by optical flow; raises MotionError if the flow cannot be computed or is not finite."""
-    flow = motion.dense_flow(start, current, min_size=FLOW_MIN_SIZE)
+    by optical flow; raises MotionError if the flow cannot be computed or is not finite. origin: the
+    images are the region of the whole image from (x, y) = origin (flow_region); radius: the flow's read
+    disc (motion.read_flow; default: that of the images' size, so give the whole image's with a region);
+    min_size: small images are upscaled to this size for the flow (motion.dense_flow)."""
+    flow = motion.dense_flow(start, current, min_size=min_size)
     pts = []
     for h in handles0.tolist():
-        dx, dy = motion.read_flow(flow, h)
+        dx, dy = motion.read_flow(flow, (h[0] - origin[0], h[1] - origin[1]), radius)
         if not (math.isfinite(dx) and math.isfinite(dy)):
             raise MotionError("optical flow is not finite")
         pts.append([h[0] + dx, h[1] + dy])
     return torch.tensor(pts, dtype=handles0.dtype, device=handles0.device)
+
+
+def flow_region(shape, *points):
+    """The Box (stylegan.windows, image px) holding every point of `points` ([N, 2] tensors), grown by
+    FLOW_MARGIN of the image's height (at least FLOW_MARGIN_MIN px) and clipped to the image of `shape`."""
+    p = torch.cat([q.detach().float().reshape(-1, 2).cpu() for q in points])
+    lo, hi = p.min(0).values.floor(), p.max(0).values.floor() + 1
+    box = Box(int(lo[1]), int(lo[0]), int(hi[1]), int(hi[0]))
+    return box.grow(max(FLOW_MARGIN_MIN, math.ceil(FLOW_MARGIN * shape[0]))).clip(shape)
 
 
 def cap_ahead(points, starts, targets, content, ahead):
@@ -158,6 +178,13 @@ class Tracker:
         answers only every few steps (FreeDrag asks at the end of a sub-motion)."""
         return None
 
+    def prepare(self, around):
+        """Called by an engine before its step's pass, with the last points: a tracker may answer then."""
+
+    def centres(self, around):
+        """Where the coming step's `locate` reads (around which `reach_px` holds): `around` itself."""
+        return around
+
     def reach_px(self, force=False):
         """How far from `around` (image px per axis) `locate` reads the features, and the point it answers
         lies: the engine then reads no farther than this plus its own reach (DragSession.feature_reach).
@@ -174,18 +201,51 @@ class FeatureTracker(Tracker):
 
 
 class FlowTracker(Tracker):
+    """Flow every `every` steps, and to confirm an arrival (see the module doc). From FLOW_WINDOW_FROM px
+    (`windowed`) the flow compares only the region around the points (flow_region) of the current image,
+    rendered there alone (`image_near`), with the same region of the start image; and an engine that asks
+    before its pass (`prepare`: DragGAN) gets the flow's answer then, so that its pass needs the features
+    only around that answer (`centres`, `reach_px`): the step stays on windows (DragSession.feature_windows).
+    Its arrival check is then made before the pass, from the last point: a flow whenever that point is within
+    the stop distance plus the refinement's reach of its target (every case where the refined point could
+    end the drag)."""
     name, coarse, stalls = "flow", True, True
-
-    def reach_px(self, force=False):
-        """Forced (FreeDrag): the flow reads no features. Otherwise its point can be anywhere."""
-        return 0.0 if force else None
 
     def __init__(self, session, radius_px=None, step_px=1.0):
         super().__init__(session, radius_px, step_px)
         self.every = flow_every(session.res)
         self.flows = 0          # flows computed (benchmarks.tracking_cost counts them)
         self.refine = square_offsets(REFINE_PX, step_px).to(session.device)
+        self.windowed = session.res >= FLOW_WINDOW_FROM and hasattr(session.gen, "image_near")
+        self._early = None      # (steps, the answer for that step's latent) from `prepare`
         session.report.start_image()   # rendered now, while the current image is the start: no second render
+
+    def reach_px(self, force=False):
+        """Forced (FreeDrag): the flow reads no features. After `prepare` (and before the first step, which
+        tracks nothing): its square around `centres` (the flow's point, refined by the engine, or the last
+        point). Otherwise its point can be anywhere."""
+        if force:
+            return 0.0
+        first = self.windowed and self.session.steps == 0   # the first step tracks nothing (F == F0)
+        return self.radius_px if first or self._prepared() else None
+
+    def centres(self, around):
+        """Where the coming step's tracking reads: the flow's answer when `prepare` found one, else `around`."""
+        answer = self._early[1] if self._prepared() else None
+        return around if answer is None else answer
+
+    def _prepared(self):
+        return self._early is not None and self._early[0] == self.session.steps
+
+    def prepare(self, around):
+        """Before the step's pass (windowed only): this step's answer, with the flow when one is due (a
+        scheduled flow, or the last points `around` near enough to their targets for an arrival)."""
+        s = self.session
+        if not self.windowed:
+            return
+        reach = getattr(s, "stop_distance", None)
+        near = reach is not None and bool((distances(around, s.targets) <= reach + REFINE_PX * math.sqrt(2)).all())
+        self._early = (s.steps, self._flow(around) if s.steps % self.every == 0 or near else around)
 
     def arrival_check(self, feat, around):
         """An off-step whose refined point puts every point within the engine's stop distance: the flow
@@ -199,10 +259,18 @@ class FlowTracker(Tracker):
 
     def locate(self, feat, around, force=False):
         s = self.session
+        if not force and self._prepared():
+            return self._early[1]
         if s.steps % self.every and not force and not self.arrival_check(feat, around):
             return around   # between flows: the last point (the engine refines it within REFINE_PX)
+        return self._flow(around)
+
+    def _flow(self, around):
+        """The content points by optical flow from the start image (None, counted, when it fails)."""
+        s = self.session
         try:
-            content = content_points(s.report.start_image(), s.report.preview(), s.handles0)
+            content = self._region_flow(around) if self.windowed else \
+                content_points(s.report.start_image(), s.report.preview(), s.handles0)
         except MotionError as e:
             self.fallbacks += 1
             self.note = f"optical flow failed ({e}); the feature tracker was used for those steps"
@@ -210,6 +278,30 @@ class FlowTracker(Tracker):
         self.flows += 1
         self.stalled = self._progress.stalled(s.steps, float(distances(content, s.targets).sum()))
         return content
+
+    def _region_flow(self, around):
+        """content_points on the region around the points (flow_region) of the current image, drawn there
+        alone, against the same region of the start image, at the whole image's scale and read radius."""
+        s = self.session
+        box = flow_region(s.shape, s.handles0, around, s.handles)   # the content is near the last points
+        radius = max(motion.FLOW["min_radius"], motion.FLOW["radius_frac"] * min(s.shape))
+        scale = max(1, math.ceil(FLOW_MIN_SIZE / min(s.shape)))   # the whole image's upscale, not the region's
+        rows, cols = box.slices()
+        return content_points(s.report.start_image()[rows, cols], self._current(box), s.handles0,
+                              (box.left, box.top), radius, scale * min(box.bottom - box.top, box.right - box.left))
+
+    def _current(self, box):
+        """The current image inside `box` (HxWx3 uint8): from the preview when it is already rendered, else
+        drawn there alone (the whole image when windows would not pay)."""
+        s = self.session
+        steps, latent = s.snapshot()
+        latest = s.report.latest()
+        if latest is None or latest[0] != steps:
+            with torch.no_grad():
+                near = s._in_precision(lambda lat: s.gen.image_near(lat, [box]), latent)
+            if near is not None:
+                return to_uint8(near[(..., *box.slices())])[0]
+        return s.report.preview()[box.slices()]
 
 
 class DiscriminativeTracker(Tracker):

@@ -103,12 +103,14 @@ class DragGANSession(DragSession):
         track = self.tracking.reach_px()
         if track is None:
             return None
-        return [(self.handles, max(track, self.tracking.radius_px) + self.r1_px + 1.0)]
+        return [(self.tracking.centres(self.handles), max(track, self.tracking.radius_px) + self.r1_px + 1.0)]
 
     def motion_loss(self, feat):
         return motion_loss(feat, self.handles, self.targets, self._disc, self.shape, self.stop_distance)
 
     def _step(self):
+        if self._tracked_at != self.steps:   # a tracker may answer before the pass (tracker 'flow' from 256 px)
+            self.tracking.prepare(self.handles)
         feat = self.features(self._latent_for_grad())
         self._track(feat.detach())
         if self.reached_all:

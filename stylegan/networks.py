@@ -25,6 +25,9 @@ from . import windows as win
 
 
 OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a test sets NaN: nothing reads there)
+TILED_FROM = 256        # `tiled` / `render` run the top stages in strips from this image height up
+TILE_ROWS = 64          # ... of this many image rows, the stages above a quarter of the image
+FEATURE_TILES = dict(rows=256, depth=4)   # a pass to the feature block: 256-row strips above a quarter of the block
 
 
 def _require_finite(name, t):
@@ -127,6 +130,7 @@ class SynthesisNetwork(nn.Module):
         self.block_resolutions = cfg.resolutions
         self.channels = dict(zip(cfg.resolutions, cfg.channels))
         self.w_dim, self.num_ws, self.img_shape = cfg.w_dim, cfg.num_ws, cfg.img_shape
+        self.img_channels = cfg.img_channels
         self._stage_shape = cfg.stage_shape   # (height, width) of the stage at a resolution
         self.warp_res = cfg.warp_res
         self.warp = None if cfg.warp_res is None else WarpField(cfg.w_dim, cfg.warp_grid, cfg.warp_gain)
@@ -210,21 +214,100 @@ class SynthesisNetwork(nn.Module):
         stage's map) and zero elsewhere, or None when windows would not pay (stylegan.windows.plan): run
         `features` then. Inside the boxes the values are those of `features` (the same sums, possibly
         added in another order). The stages below the windowed ones run whole, once."""
-        code = isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws
-        planned = win.plan(self, res, boxes, warp=code)
+        planned = win.plan(self, res, boxes, warp=self._has_code(ws))
         if planned is None:
             return None
         first, chains = planned
-        below = self.block_resolutions[first - 1]
-        x = self.run(ws, noise_mode, upto=below, keep=(below,), image=False)[1][below]
+        x, _ = self._below(ws, first, noise_mode, image=False)
         top = self.block_resolutions.index(res)
         out = x.new_full((x.shape[0], self.channels[res], *self.stage_shape(top)), OUTSIDE_WINDOWS)
-        for chain in chains:
-            y = x[(..., *chain.inputs[0].slices())]
-            for k, i in enumerate(range(first, top + 1)):
-                y = win.run_stage(self.stages[i], y, chain, k, ws[:, self.first_row(i):], self.fir, noise_mode)
+        for chain, y, _, _ in self._windows(ws, x, None, first, top, chains, noise_mode, image=False):
             out[(..., *chain.outs[-1].slices())] = y
         return out
+
+    def image_near(self, ws, boxes, noise_mode="const", res=None):
+        """The image accumulated at the stage at `res` px (default: the last, the image itself; below it only
+        with skip images) computed only inside `boxes` (stylegan.windows.Box of that image) and OUTSIDE_WINDOWS
+        elsewhere, or None when windows would not pay: run the whole image then. Inside the boxes the values
+        are the whole image's (the same sums, possibly added in another order)."""
+        top = len(self.stages) - 1 if res is None else self.block_resolutions.index(res)
+        if top < len(self.stages) - 1 and not self.skip_images:
+            raise ValueError(f"no image at {res}px: this synthesis adds its RGB at the last stage only")
+        planned = win.plan(self, self.block_resolutions[top], boxes, warp=self._has_code(ws))
+        if planned is None:
+            return None
+        first, chains = planned
+        x, img = self._below(ws, first, noise_mode, image=True)
+        out = x.new_full((x.shape[0], self.img_channels, *self.stage_shape(top)), OUTSIDE_WINDOWS, dtype=torch.float32)
+        for chain, _, im, _ in self._windows(ws, x, img, first, top, chains, noise_mode, image=True):
+            out[(..., *chain.outs[-1].slices())] = im
+        return out
+
+    def render(self, ws, noise_mode="const", feature_res=None, rows=TILE_ROWS, depth=4):
+        """The image (and, with feature_res, the output of that stage) without gradients, as `forward`, in
+        strips from TILED_FROM px (`tiled`)."""
+        img, feats = self.tiled(ws, self.block_resolutions[-1], noise_mode, feature_res, True, rows, depth)
+        return img if feature_res is None else (img, feats)
+
+    def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS, depth=4):
+        """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
+        `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
+        strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
+        together from the strips' windows, so that no stage above res / depth is held whole: the same values, a
+        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
+        top = self.block_resolutions.index(res)
+        tiles_from = max(res // depth, self.block_resolutions[0])
+        planned = None
+        with torch.no_grad():
+            if self.img_shape[0] >= TILED_FROM and tiles_from in self.block_resolutions:
+                f = self.stage_shape(top)[0] / self.img_shape[0]
+                planned = win.plan(self, res, win.strips(self.stage_shape(top), max(1, round(rows * f))),
+                                   warp=self._has_code(ws), tiles_from=tiles_from)
+            if planned is None:
+                img, feats = self.run(ws, noise_mode, upto=res, keep=() if keep is None else (keep,), image=image)
+                return img, feats.get(keep)
+            first, chains = planned
+            below = self.block_resolutions[first - 1]
+            kept_below = keep is not None and keep <= below
+            img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,), image=image)
+            x = feats[below]
+            at = None if keep is None or kept_below else self.block_resolutions.index(keep) - first
+            out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32) if image else None
+            kept = feats[keep] if kept_below else None
+            if at is not None:
+                kept = x.new_empty((x.shape[0], self.channels[keep], *self.stage_shape(first + at)))
+            for chain, _, im, y in self._windows(ws, x, img, first, top, chains, noise_mode, image, at):
+                if image:
+                    out[(..., *chain.outs[-1].slices())] = im
+                if at is not None:
+                    kept[(..., *chain.outs[at].slices())] = y
+        return out, kept
+
+    def _has_code(self, ws):
+        return isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws
+
+    def _below(self, ws, first, noise_mode, image):
+        """(output, image or None) of the stage below the lowest windowed one (the whole maps, once)."""
+        below = self.block_resolutions[first - 1]
+        img, feats = self.run(ws, noise_mode, upto=below, keep=(below,), image=image)
+        return feats[below], img
+
+    def _windows(self, ws, x, img, first, top, chains, noise_mode, image, at=None):
+        """Per chain (stylegan.windows.Chain): (the chain, the stage output at `top` inside its last box, the
+        image there or None, the output of the chain's stage `at` inside its box or None), from x (and img) the
+        whole maps of the stage below `first`."""
+        for chain in chains:
+            y = x[(..., *chain.inputs[0].slices())]
+            im = None if img is None else img[(..., *chain.inputs[0].slices())]
+            kept = None
+            for k, i in enumerate(range(first, top + 1)):
+                rows = ws[:, self.first_row(i):]
+                y = win.run_stage(self.stages[i], y, chain, k, rows, self.fir, noise_mode)
+                if image:
+                    im = win.run_image_stage(self.stages[i], y, im, chain, k, rows, self.fir)
+                if k == at:
+                    kept = y
+            yield chain, y, im, kept
 
     @property
     def skip_images(self):

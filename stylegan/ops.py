@@ -36,13 +36,14 @@ def _blur(x, kernel, pad):
     return F.conv2d(x, k, padding=pad, groups=c)
 
 
-def upsample2x(x, kernel):
+def upsample2x(x, kernel, pad=1):
     """Zero-insertion 2x up-sampling followed by the FIR (times 4, so flat regions keep their
     value), done as one stride-2 transposed depthwise convolution that never builds the
-    zero-stuffed image. Output: exactly twice the input size."""
+    zero-stuffed image. Output: exactly twice the input size (pad=0: 2H + 2, the border kept, for a
+    window of the map: stylegan.windows)."""
     c = x.shape[1]
     k = (kernel * 4).to(x.dtype)[None, None].expand(c, 1, -1, -1)
-    return F.conv_transpose2d(x, k, stride=2, padding=1, groups=c)
+    return F.conv_transpose2d(x, k, stride=2, padding=pad, groups=c)
 
 
 def up_conv3x3(x, weight, kernel, pad=1, transposed=None):

@@ -108,3 +108,83 @@ def test_a_windowed_step_still_gives_a_live_preview_of_its_latent():
     with torch.no_grad():
         _, partial = G.synthesis.features_and_preview(s.gen.ws(s.latent), 16)
     assert steps == s.steps and torch.allclose(kept, partial, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch,width", [("skip", 64), ("skip", 128), ("orig", 64)])
+def test_the_image_inside_windows_equals_the_whole_image(arch, width, monkeypatch):
+    """The RGB path windowed with the features (windows.run_image_stage): exact inside the boxes, at the edges
+    and with two boxes; NaN outside them, and none of it inside."""
+    monkeypatch.setattr(networks, "OUTSIDE_WINDOWS", float("nan"))
+    G = perturbed(64, width=width, architecture=arch)
+    ws = G.mapping(torch.randn(1, 32), truncation_psi=0.7)
+    with torch.no_grad():
+        full = G.synthesis(ws)
+        for boxes in ([Box(10, 12, 19, 21)], [Box(-2, -3, 5, 6)], [Box(50, width - 6, 70, width + 2), Box(3, 4, 9, 10)]):
+            near = G.synthesis.image_near(ws, boxes)
+            inside = torch.zeros_like(full, dtype=torch.bool)
+            for b in boxes:
+                inside[(..., *b.clip(full.shape[-2:]).slices())] = True
+            assert (near[inside] - full[inside]).abs().max() <= 1e-6 * full.abs().max()
+            assert near[~inside].isnan().all()   # it was not the whole image
+        assert G.synthesis.image_near(ws, [Box(0, 0, 60, width - 4)]) is None   # most of the image: run it whole
+        if arch == "skip":   # the image the stages up to 32 px accumulated, inside a box of it
+            near, whole = G.synthesis.image_near(ws, [Box(2, 3, 9, 10)], res=32), G.synthesis.run(ws, upto=32)[0]
+            assert (near[..., 2:9, 3:10] - whole[..., 2:9, 3:10]).abs().max() <= 1e-6 * whole.abs().max()
+
+
+@pytest.mark.parametrize("arch", ["skip", "orig"])
+def test_a_tiled_render_is_the_whole_render(arch, monkeypatch):
+    """Strips of the output through the same windows (SynthesisNetwork.render): the whole image and the
+    feature block's output, with strips that do not divide the image and a 2:1 image."""
+    monkeypatch.setattr(networks, "TILED_FROM", 64)
+    for width in (64, 128):
+        G = perturbed(64, width=width, architecture=arch)
+        ws = G.mapping(torch.randn(1, 32), truncation_psi=0.7)
+        with torch.no_grad():
+            full, feat = G.synthesis(ws, feature_res=16)
+        near = lambda a, b: (a - b).abs().max() <= 2e-6 * b.abs().max()   # float sums in another order
+        for rows in (7, 16):
+            img, f = G.synthesis.render(ws, feature_res=16, rows=rows)
+            assert near(img, full) and near(f, feat)
+            partial, f = G.synthesis.tiled(ws, 32, keep=32, image=arch == "skip", rows=rows)
+            whole, block = G.synthesis.run(ws, upto=32, keep=(32,), image=arch == "skip")
+            assert near(f, block[32]) and (partial is None if arch != "skip" else near(partial, whole))
+        assert not torch.equal(G.synthesis.render(ws, rows=7), full)   # it ran in strips (float sums in another order)
+
+
+def test_flow_steps_stay_on_windows_from_256px_and_follow_the_whole_map_drag(monkeypatch):
+    """From tracking.FLOW_WINDOW_FROM px the flow tracker answers before DragGAN's pass (a flow of the region
+    around the points, drawn there alone), so every step runs on windows: the same handles and losses as with the windows off, and nothing read outside them."""
+    monkeypatch.setattr(networks, "OUTSIDE_WINDOWS", float("nan"))
+    G = perturbed(256, seed=1)
+
+    def flow_drag(windows, steps=8):
+        s = DragGANSession(G, [[80, 120]], [[110, 130]], DragGANConfig(seed=2, max_steps=steps, tracker="flow",
+                                                                         feature_res=64))
+        s.windows = windows
+        return s, [(s.step().handles, s.last_loss) for _ in range(steps)]
+
+    windowed, trail = flow_drag(True)
+    whole, expected = flow_drag(False)
+    assert windowed.tracking.windowed and windowed.tracking.flows == 1 and windowed.tracker_fallbacks == 0
+    assert windowed.windowed_steps == 8 and whole.windowed_steps == 0
+    for (h, loss), (h0, loss0) in zip(trail, expected):
+        assert h == h0 and abs(loss - loss0) <= 1e-5 * abs(loss0)
+
+
+def test_the_flow_of_a_region_finds_the_content_the_whole_flow_finds():
+    """tracking.flow_region: the region around the points, at the whole image's scale, on a known warp of the
+    shipped photo (upscaled to 512 px): both flows find the content where the warp put it."""
+    import cv2
+    from pathlib import Path
+    from dragcore import motion, tracking
+    photo = cv2.imread(str(Path(__file__).parent / "data" / "astronaut_64.png"))[..., ::-1]
+    start = cv2.resize(photo, (256, 256), interpolation=cv2.INTER_CUBIC)
+    h, v = torch.tensor([[125.0, 150.0]]), torch.tensor([[7.0, -3.0]])
+    moved, _ = motion.synthetic_warp(start, h[0].tolist(), v[0].tolist(), 30)
+    box = tracking.flow_region((256, 256), h, h, h + 2 * v)
+    assert 0 < box.area < 256 * 256 / 8
+    rows, cols = box.slices()
+    region = tracking.content_points(start[rows, cols], moved[rows, cols], h, (box.left, box.top), 7.68, 1)
+    whole = tracking.content_points(start, moved, h)
+    assert (region - whole).norm() < 0.25 and (whole - (h + v)).norm() < 1.0   # DIS on this soft photo: ~0.5 px
