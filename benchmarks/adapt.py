@@ -80,6 +80,8 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "FreezeD, finest stage lr x3, EMA 0.995": dict(freeze_d=2, d_warmup=50, last_lr=3.0, ema=0.995),
     "FreezeD, finest stage lr x3, tone augmentation, grey model, EMA 0.995": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, ema=0.995),
+    "FreezeD, finest stage lr x3, tone augmentation, grey model, fine patch level 1, EMA 0.995": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, ema=0.995),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
