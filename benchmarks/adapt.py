@@ -292,9 +292,11 @@ def main(argv=None):
 
 def report(args, rows, drags, name="adapt"):
     f = lambda v, p=".2f": "" if v is None else format(v, p)
-    lines = [f"Few-shot adaptation of `{args.model}` to 10 shots per domain, {args.steps} steps "
+    lines = [f"Few-shot adaptation of `{args.model}` to 10 shots per domain, "
+             f"{'references only (no adaptation)' if getattr(args, 'references_only', False) else f'{args.steps} steps'} "
              f"(`python -m benchmarks.adapt --domains {','.join(dict.fromkeys(r['domain'] for r in rows))} "
-             f"--steps {args.steps}{' --ablation' if args.ablation else ''}"
+             f"{'' if getattr(args, 'references_only', False) else f'--steps {args.steps}'}"
+             f"{' --ablation' if args.ablation else ''}"
              f"{' --variants ' + args.variants if getattr(args, 'variants', None) else ''}"
              f"{f' --measure-every {args.measure_every}' if getattr(args, 'measure_every', 0) else ''}"
              f"{' --references-only' if getattr(args, 'references_only', False) else ''}"
