@@ -75,6 +75,13 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "FreezeD, 600 steps": dict(freeze_d=2, d_warmup=50, steps=600),
     "FreezeD, finest stage lr x3, tone augmentation, grey model": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
                                                                        augment="tone,translation,cutout", grey=True),
+    # session 5: longer runs (--measure-every) with the exported weights a moving average (the raw ones are
+    # measured beside them in the same run), and what could draw pencil lines at 64 px
+    "FreezeD, finest stage lr x3, EMA 0.995": dict(freeze_d=2, d_warmup=50, last_lr=3.0, ema=0.995),
+    "FreezeD, finest stage lr x3, tone augmentation, grey model, EMA 0.995": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, ema=0.995),
+    "FreezeD, finest stage lr x3, tone augmentation, grey model, fine patch level 1, EMA 0.995": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, ema=0.995),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -133,13 +140,15 @@ def reference_rows(domain, shots, held):
     return rows
 
 
-def measure(G, S, shots, held, mp_python):
+def measure(G, S, shots, held, mp_python, spread=True):
+    """A model's row; `spread=False` skips the SWD of further sample sets (the checkpoints of a long run)."""
     x = samples(G, len(held), 1.0)
     ratios = copy_ratio(x[:64], shots, held)
     d = swd(x, held)
     half = len(held) // 2
-    spread = [swd(samples(G, len(held), 1.0, EVAL_SEED + 10 + i), held, seed=i + 1)["mean"] for i in range(SWD_SEEDS)]
-    row = dict(swd=d["mean"], swd_levels=d["levels"], swd_sd=st.stdev([d["mean"]] + spread),
+    spread = [swd(samples(G, len(held), 1.0, EVAL_SEED + 10 + i), held, seed=i + 1)["mean"]
+              for i in range(SWD_SEEDS if spread else 0)]
+    row = dict(swd=d["mean"], swd_levels=d["levels"], swd_sd=st.stdev([d["mean"]] + spread) if spread else None,
                swd_half=swd(x[:half], held[:half])["mean"], **colour_stats(x), copy_median=st.median(ratios),
                copy_below=sum(r < 1 for r in ratios) / len(ratios), diversity=mean_pairwise(x[:64]))
     if G is not S:
@@ -148,17 +157,26 @@ def measure(G, S, shots, held, mp_python):
     return row
 
 
-def adapt_one(S, spec, shots, settings, work, log):
-    """Adapt in-process (the command's own code); returns (generator, wall s, CPU s, load average)."""
+def adapt_one(S, spec, shots, settings, work, log, every=0, at_checkpoint=None):
+    """Adapt in-process (the command's own code); returns (adapter, wall s, CPU s, load average, file).
+    With `every`, the run stops every `every` steps (the same weights as a straight run: training.adapt
+    resumes bit for bit) and `at_checkpoint(adapter, step, cpu s)` measures it; that time is not counted."""
     out = Path(work) / "model.safetensors"
     adapter = ta.Adapter(S, shots, settings)
     meta = lambda: ta.model_card(adapter, spec, len(shots), "benchmark shots", adapter.wall_s, "benchmarks.adapt")
-    t0, c0, load0 = time.time(), time.process_time(), os.getloadavg()[0]
-    ta.train(adapter, settings.steps, out, meta, progress=False, save_every=settings.steps)
-    wall, cpu = time.time() - t0, time.process_time() - c0
-    load = (load0 + os.getloadavg()[0]) / 2
+    wall = cpu = 0.0
+    loads = [os.getloadavg()[0]]
+    stops = list(range(every, settings.steps, every)) if every else []
+    for until in stops + [settings.steps]:
+        t0, c0 = time.time(), time.process_time()
+        ta.train(adapter, until, out, meta, progress=False, save_every=settings.steps)
+        wall, cpu = wall + time.time() - t0, cpu + time.process_time() - c0
+        loads.append(os.getloadavg()[0])
+        if at_checkpoint and until != settings.steps:
+            at_checkpoint(adapter, until, cpu)
+    load = st.mean(loads)
     log(f"  adapted in {wall / 60:.1f} min wall ({cpu / 60:.1f} CPU min, load ~{load:.1f})")
-    return adapter.export(), wall, cpu, load, out
+    return adapter, wall, cpu, load, out
 
 
 def tile(rows, scale=2):
@@ -167,10 +185,12 @@ def tile(rows, scale=2):
     return Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
 
 
-def figures(folder, name, S, A, shots):
+def figures(folder, name, S, A, shots, held=None):
+    """The shots (and ten held-out targets) and the same ten latents by the source and by `A`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tile([list(to_uint8(shots))]).save(folder / f"{name}_shots.png")
+    tile([list(to_uint8(shots))] + ([list(to_uint8(held[:len(shots)]))] if held is not None else [])).save(
+        folder / f"{name.split('_')[0]}_shots.png")
     a, b = samples(S, 10, 0.7, EVAL_SEED + 1), samples(A, 10, 0.7, EVAL_SEED + 1)
     tile([list(to_uint8(a)), list(to_uint8(b))]).save(folder / f"{name}_source_vs_adapted.png")
 
@@ -183,6 +203,11 @@ def main(argv=None):
     ap.add_argument("--variants", default=None, help="only these variants (comma-separated names of VARIANTS, or "
                                                     f"their indices 0-{len(VARIANTS) - 1}); default: 'default', all with --ablation")
     ap.add_argument("--no-drags", action="store_true", help="skip the poster edits on the adapted model")
+    ap.add_argument("--measure-every", type=int, default=0, metavar="N",
+                    help="also measure each model every N steps of its run (a row per checkpoint; with EMA, the raw "
+                         "weights beside the averaged ones)")
+    ap.add_argument("--references-only", action="store_true",
+                    help="only the source, the floor and the copier rows (no adaptation)")
     ap.add_argument("--drag-seeds", default="1000-1005", help="held-out seeds of the poster edits")
     ap.add_argument("--drag-steps", type=int, default=150)
     ap.add_argument("--drag-variant", default=None, help="with --variants: only this one (name or index) gets the "
@@ -210,25 +235,47 @@ def main(argv=None):
             r["swd_half_ratio"] = r["swd_half"] / base["swd_half"]
         print(f"{d}: source SWD {base['swd']:.1f}, diversity {base['diversity']:.1f}")
         variants = VARIANTS if (args.ablation and d == "photo") else {"default": {}}
-        if args.variants:
+        if args.references_only:
+            variants = {}
+        elif args.variants:
             names = list(VARIANTS)
             picked = [names[int(v)] if v.isdigit() else v for v in args.variants.split(",")]
             variants = {n: VARIANTS[n] for n in picked}
         for name, change in variants.items():
             settings = replace(ta.Settings(), **{"steps": args.steps, **change})
             print(f"{d} / {name}: {settings}")
-            A, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}", print)
-            row = dict(domain=d, model=name, steps=settings.steps, wall_min=wall / 60, cpu_min=cpu / 60, load=load,
-                       **measure(A, S, shots, held, args.mp_python))
-            row["swd_ratio"] = row["swd"] / base["swd"]
-            row["swd_half_ratio"] = row["swd_half"] / base["swd_half"]
-            rows.append(row)
-            print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()})
+
+            def add(G, label, steps, cpu, wall=None, load=None, spread=True):
+                row = dict(domain=d, model=label, steps=steps, cpu_min=cpu / 60,
+                           **({} if wall is None else dict(wall_min=wall / 60, load=load)),
+                           **measure(G, S, shots, held, args.mp_python, spread=spread))
+                row["swd_ratio"] = row["swd"] / base["swd"]
+                row["swd_half_ratio"] = row["swd_half"] / base["swd_half"]
+                rows.append(row)
+                print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+
+            def raw_row(adapter, step, cpu):
+                """With EMA, the trained (not averaged) weights of the same run at the same step."""
+                if adapter.ema is not None:
+                    add(adapter.G.eval(), f"{name.split(', EMA')[0]}, step {step} (raw, same run)", step, cpu,
+                        spread=step == settings.steps)
+
+            def checkpoint(adapter, step, cpu):
+                raw_row(adapter, step, cpu)
+                add(adapter.export(), f"{name}, step {step}", step, cpu, spread=False)
+
+            every = args.measure_every if 0 < args.measure_every < settings.steps else 0
+            adapter, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}",
+                                                       print, every, checkpoint)
+            raw_row(adapter, settings.steps, cpu)
+            A = adapter.export()
+            add(A, name + (f", step {settings.steps}" if every else ""), settings.steps, cpu, wall, load)
+            slug = "".join(c if c.isalnum() else "-" for c in name.lower())
+            figures(args.figures, f"{d}_{slug}_{settings.steps}", S, A, shots, held)
             names = list(VARIANTS)
             dv = args.drag_variant
             wanted = name == (names[int(dv)] if dv and dv.isdigit() else dv) if dv else (name == "default" or args.variants)
             if wanted and not args.no_drags:   # the default, or the variant(s) asked for
-                figures(args.figures, d, S, A, shots)
                 seeds = cli.parse_seeds(args.drag_seeds)
                 params = checkpoints.presets(str(path))
                 drows, start, images = poster_edits.run(A, seeds, args.drag_steps, args.mp_python, params=params,
@@ -236,17 +283,23 @@ def main(argv=None):
                 summary = poster_edits.summarise(drows)
                 drags[d] = {k: v for k, v in summary.items() if k.endswith("/all")}
                 poster_edits.grid_png(Path(args.figures) / f"{d}_drags.png", start, images, seeds)
-    report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants else
-           "adapt_" + "_".join(domains) + ("_" + args.variants.replace(",", "") if args.variants else ""))
+    report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants
+           and not args.references_only else "adapt_" + "_".join(domains) +
+           ("_" + args.variants.replace(",", "") if args.variants else "") +
+           (f"_{args.steps}" if args.measure_every else "") + ("_references" if args.references_only else ""))
     return rows, drags
 
 
 def report(args, rows, drags, name="adapt"):
     f = lambda v, p=".2f": "" if v is None else format(v, p)
-    lines = [f"Few-shot adaptation of `{args.model}` to 10 shots per domain, {args.steps} steps "
+    lines = [f"Few-shot adaptation of `{args.model}` to 10 shots per domain, "
+             f"{'references only (no adaptation)' if getattr(args, 'references_only', False) else f'{args.steps} steps'} "
              f"(`python -m benchmarks.adapt --domains {','.join(dict.fromkeys(r['domain'] for r in rows))} "
-             f"--steps {args.steps}{' --ablation' if args.ablation else ''}"
+             f"{'' if getattr(args, 'references_only', False) else f'--steps {args.steps}'}"
+             f"{' --ablation' if args.ablation else ''}"
              f"{' --variants ' + args.variants if getattr(args, 'variants', None) else ''}"
+             f"{f' --measure-every {args.measure_every}' if getattr(args, 'measure_every', 0) else ''}"
+             f"{' --references-only' if getattr(args, 'references_only', False) else ''}"
              f"{' --no-drags' if not drags else f' --drag-seeds {args.drag_seeds} --drag-steps {args.drag_steps}'} "
              f"--mp-python MP_VENV/bin/python`). SWD x 1e3 of 200 samples to the 200 held-out targets (lower is closer; "
              "+- the standard deviation over 4 sample sets); SWD 100 v 100 = 100 samples to the first half of the "

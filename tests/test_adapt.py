@@ -310,3 +310,33 @@ def test_last_lr_noise_lr_and_grey_change_only_what_they_name(tmp_path):
     t = tint_over_contrast(shots, augment(shots, torch.Generator().manual_seed(0), ("tone",)))
     c = tint_over_contrast(shots, augment(shots, torch.Generator().manual_seed(0), ("color",)))
     assert torch.allclose(t, torch.ones(3), atol=1e-4) and (c - 1).abs().max() > 0.1
+
+
+def test_ema_exports_the_average_and_resumes_exactly_and_fine_d_judges_texture(tmp_path):
+    """--ema writes the moving average of the trained synthesis weights (not the last ones), carried
+    through a resume bit for bit; --fine-d adds a discriminator level with a logit per neighbourhood of
+    the 16 x 16 map that the generator's loss and the discriminator's step both use."""
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    s = ta.Settings(batch=3, ema=0.5)
+    a = ta.Adapter(small_G(), shots, s)
+    a.step()
+    first = {k: v.clone() for k, v in a.G.synthesis.state_dict().items()}
+    a.step()
+    now = a.G.synthesis.state_dict()
+    exported = a.export().synthesis.state_dict()
+    moved = [k for k in now if now[k].is_floating_point() and not torch.equal(now[k], first[k])]
+    assert moved and all(torch.allclose(exported[k], 0.5 * first[k] + 0.5 * now[k]) for k in moved)
+    b = ta.Adapter(small_G(), shots, s)
+    b.load_state(__import__("copy").deepcopy(a.state()))    # as if saved and read back
+    a.step(), b.step()
+    ea, eb = a.export().synthesis.state_dict(), b.export().synthesis.state_dict()
+    assert all(torch.equal(ea[k], eb[k]) for k in ea)
+    with pytest.raises(ta.AdaptError, match="ema"):
+        ta.check_settings(ta.Settings(ema=1.0))
+    f = ta.Adapter(small_G(), shots, ta.Settings(batch=3, fine_d=1.0))
+    assert f.D.logits(shots, "fine").shape == (3 * 16 * 16,)
+    head = [p.detach().clone() for p in f.D.fine_head.parameters()]
+    f.step()
+    assert any(not torch.equal(p, q) for p, q in zip(head, f.D.fine_head.parameters()))
+    plain = ta.Adapter(small_G(), shots, ta.Settings(batch=3))
+    assert plain.D.fine_head is None and set(plain.D.state_dict()) < set(f.D.state_dict())

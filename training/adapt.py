@@ -9,7 +9,9 @@ fine-tuned toward the pictures while the mapping network and the warp pathway st
 latent means the same face layout before and after. The objective (training.correspondence,
 training.diffaug): the adversarial loss of a small discriminator that sees every image through
 differentiable augmentation, whole images only for latents near a few anchors and patches for
-all others, plus the distance-consistency loss to the frozen source; optionally FreezeD.
+all others, plus the distance-consistency loss to the frozen source; optionally FreezeD, a fine
+patch level of the discriminator for local texture (`--fine-d`) and a moving average of the weights
+as the written model (`--ema`).
 
 The run folder `MODEL.run/` (beside the output) holds `state.pt` (generator, discriminator,
 optimisers, random state, step: read only with torch.load(weights_only=True)), `losses.csv` and
@@ -63,6 +65,8 @@ class Settings:
     last_lr: float = 1.0        # learning-rate multiplier of the finest stage (its convolutions, styles, toRGB)
     noise_lr: float = 0.0       # learning-rate multiplier of the per-layer noise strengths (0: frozen)
     grey: bool = False          # grey pictures: every toRGB layer draws the same value in R, G and B
+    fine_d: float = 0.0         # weight of the fine patch level (~18 px neighbourhoods, every latent; 0: off)
+    ema: float = 0.0            # exported weights: an exponential moving average of the trained ones (0: off)
     seed: int = 0
 
     def policy(self):
@@ -94,6 +98,10 @@ def check_settings(s, n_shots=None):
     if not 0 <= s.noise_lr <= 100:
         raise AdaptError(f"--noise-lr must be in [0, 100] (a multiplier of --lr; 0 keeps the noise strengths), "
                          f"got {s.noise_lr}")
+    if not 0 <= s.fine_d <= 100:
+        raise AdaptError(f"--fine-d must be in [0, 100] (0 = off), got {s.fine_d}")
+    if not 0 <= s.ema < 1:
+        raise AdaptError(f"--ema must be in [0, 1) (the moving average's decay per step; 0 = off), got {s.ema}")
     if not 0 <= s.freeze_d <= 3:
         raise AdaptError(f"--freeze-d must be 0-3 (the discriminator has 4 blocks), got {s.freeze_d}")
     bad = [p for p in s.policy() if p not in ("color", "tone", "translation", "cutout")]
@@ -127,7 +135,7 @@ class Adapter:
             self._grey_rgb()
         self.shots = shots.float()
         torch.manual_seed(self.s.seed)   # the discriminator's initial weights
-        self.D = cc.PatchDiscriminator()
+        self.D = cc.PatchDiscriminator(fine=self.s.fine_d > 0)
         named = [(n, p) for n, p in self.G.synthesis.named_parameters() if p.requires_grad]
         self.params = [p for _, p in named]
         self.opt = torch.optim.Adam(self._groups(named), lr=self.s.lr, betas=(0.0, 0.99))
@@ -137,6 +145,7 @@ class Adapter:
                                     generator=torch.Generator().manual_seed(self.s.seed + 1))
         self.stages = tuple(r for r in DCL_STAGES if r in self.G.synthesis.block_resolutions)
         self.step_n, self.wall_s = 0, 0.0
+        self.ema = None   # the averaged synthesis weights (with --ema), made at the first generator step
         if self.s.freeze_d and not self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
 
@@ -186,13 +195,17 @@ class Adapter:
         if train_g:
             self.D.requires_grad_(False)
             img, feats = self.G.synthesis.run(ws, keep=self.stages)
-            adv = cc.g_adv(self.D, augment(img, self.rng, s.policy()), level)
+            seen = augment(img, self.rng, s.policy())
+            adv = cc.g_adv(self.D, seen, level)
+            if s.fine_d:
+                adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
             self.opt.zero_grad(set_to_none=True)
             (adv + s.dcl * dcl).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
+            self._update_ema()
             row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()))
             fake = img.detach()
         else:
@@ -201,8 +214,10 @@ class Adapter:
         self.D.requires_grad_(True)
         if s.freeze_d and self.step_n >= s.d_warmup:
             self.D.freeze(s.freeze_d)
-        loss_d, d_real, d_fake = cc.d_adv(self.D, augment(real, self.rng, s.policy()),
-                                          augment(fake, self.rng, s.policy()), level)
+        real_seen, fake_seen = augment(real, self.rng, s.policy()), augment(fake, self.rng, s.policy())
+        loss_d, d_real, d_fake = cc.d_adv(self.D, real_seen, fake_seen, level)
+        if s.fine_d:
+            loss_d = loss_d + s.fine_d * cc.d_adv(self.D, real_seen, fake_seen, "fine")[0]
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_D.step()
@@ -212,16 +227,34 @@ class Adapter:
         return row
 
     @torch.no_grad()
+    def _update_ema(self):
+        """Average every floating synthesis tensor (parameters and buffers) with decay `ema`."""
+        if not self.s.ema:
+            return
+        now = self.G.synthesis.state_dict()
+        if self.ema is None:
+            self.ema = {k: v.detach().clone() for k, v in now.items()}
+            return
+        for k, v in now.items():
+            if v.is_floating_point():
+                self.ema[k].lerp_(v, 1 - self.s.ema)
+            else:
+                self.ema[k].copy_(v)
+
+    @torch.no_grad()
     def samples(self, z, psi=1.0):
-        """(source images, adapted images) of the same latents."""
+        """(source images, adapted images) of the same latents (the adapted: the exported weights)."""
         ws = self.src.mapping(z, truncation_psi=psi)
-        return self.src.synthesis(ws), self.G.synthesis(ws)
+        if self.ema is None:
+            return self.src.synthesis(ws), self.G.synthesis(ws)
+        return self.src.synthesis(ws), self.export().synthesis(ws)
 
     # --- resuming ----------------------------------------------------------------------------
     def state(self):
         return dict(G=self.G.state_dict(), D=self.D.state_dict(), opt=self.opt.state_dict(),
                     opt_D=self.opt_D.state_dict(), rng=self.rng.get_state(), step=self.step_n,
-                    wall_s=self.wall_s, settings={k: v for k, v in asdict(self.s).items() if k != "steps"})
+                    wall_s=self.wall_s, settings={k: v for k, v in asdict(self.s).items() if k != "steps"},
+                    **({"ema": self.ema} if self.ema is not None else {}))
 
     def load_state(self, ck):
         mine = {k: v for k, v in asdict(self.s).items() if k != "steps"}
@@ -238,11 +271,15 @@ class Adapter:
         self.opt_D.load_state_dict(ck["opt_D"])
         self.rng.set_state(ck["rng"])
         self.step_n, self.wall_s = ck["step"], ck["wall_s"]
+        self.ema = {k: v.clone() for k, v in ck["ema"].items()} if "ema" in ck else None
 
     def export(self):
-        """The adapted generator (eval mode, no gradients), separate from the training copy."""
+        """The adapted generator (eval mode, no gradients), separate from the training copy; with
+        --ema its synthesis network holds the averaged weights."""
         G = stylegan.Generator(self.G.config)
         G.load_state_dict(self.G.state_dict())
+        if self.ema is not None:
+            G.synthesis.load_state_dict(self.ema)
         return G.eval().requires_grad_(False)
 
 
@@ -410,6 +447,10 @@ def parse_args(argv):
     p.add_argument("--noise-lr", type=float, default=d.noise_lr,
                    help=f"learning-rate multiplier of the noise strengths, 0 = frozen (default {d.noise_lr:g})")
     p.add_argument("--grey", action="store_true", help="grey pictures (pencil, charcoal, X-ray): a grey model")
+    p.add_argument("--fine-d", type=float, default=d.fine_d,
+                   help=f"weight of a fine patch discriminator level (~18 px texture), 0 = off (default {d.fine_d:g})")
+    p.add_argument("--ema", type=float, default=d.ema,
+                   help=f"write the moving average of the weights, this decay per step, 0 = off (default {d.ema:g})")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")

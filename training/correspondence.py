@@ -13,6 +13,9 @@ Generation via Cross-domain Correspondence"), plus FreezeD (Mo et al. 2020).
   a small region of the latent space without every latent collapsing onto them.
 * **FreezeD.** The discriminator's first blocks can be frozen: low-level filters stop adapting
   to ten pictures.
+* **A fine patch level** (optional, `fine=True`): a logit per ~18 px neighbourhood of the 64 px
+  image (a small head on the 16 x 16 map after two blocks), asked of every latent: local texture
+  (pencil strokes, skin, hair) judged apart from the layout.
 
 The discriminator is `training.losses.Discriminator` (64 px, spectral norm) with one more 1 x 1
 head on its 8 x 8 map; images of another size are resized to 64 px before it.
@@ -25,6 +28,7 @@ from .losses import Discriminator
 
 D_RES = 64
 PATCH_BLOCKS = 3            # the patch head reads the map after this many blocks (8 x 8 at 64 px)
+FINE_BLOCKS = 2             # the fine head reads the map after this many blocks (16 x 16 at 64 px)
 
 
 def pair_distributions(f):
@@ -47,12 +51,16 @@ def distance_consistency(src_feats, tgt_feats):
 
 
 class PatchDiscriminator(Discriminator):
-    """The 64 px discriminator with an image-level logit and, beside it, a logit per 8 x 8 patch."""
+    """The 64 px discriminator with an image-level logit and, beside it, a logit per 8 x 8 patch
+    (and with `fine`, one per position of the 16 x 16 map)."""
 
-    def __init__(self, channels=(32, 64, 128, 256)):
+    def __init__(self, channels=(32, 64, 128, 256), fine=False):
         super().__init__(channels)
         sn = nn.utils.parametrizations.spectral_norm
         self.patch_head = sn(nn.Conv2d(channels[PATCH_BLOCKS - 1], 1, 1))
+        c = channels[FINE_BLOCKS - 1]
+        self.fine_head = nn.Sequential(sn(nn.Conv2d(c, c, 3, 1, 1)), nn.LeakyReLU(0.2),
+                                       sn(nn.Conv2d(c, 1, 1))) if fine else None
 
     def blocks(self):
         """The conv layers in order (FreezeD freezes a prefix of them)."""
@@ -63,9 +71,11 @@ class PatchDiscriminator(Discriminator):
             conv.requires_grad_(False)
 
     def logits(self, img, level):
-        """'image': [N] logits; 'patch': [N * patches] logits."""
+        """'image': [N] logits; 'patch' / 'fine': [N * patches] logits."""
         if img.shape[-1] != D_RES or img.shape[-2] != D_RES:
             img = F.interpolate(img, size=(D_RES, D_RES), mode="bilinear", align_corners=False, antialias=True)
+        if level == "fine":
+            return self.fine_head(self.body[:2 * FINE_BLOCKS](img)).flatten()
         x = self.body[:2 * PATCH_BLOCKS](img)
         if level == "patch":
             return self.patch_head(x).flatten()
