@@ -20,6 +20,12 @@ PREPARING = "Preparing this page's image…"   # until the page's first New imag
 FIRST_SEED = 3   # the seed the Drag tab opens with: an example face (the engines' default is dragcore.config's)
 
 
+
+def empty_editor(shown):
+    """The mask editor's value for `shown` (a PIL image) with nothing painted: one transparent layer of its size (an
+    empty list of layers would leave the page's editor holding, and later sending again, the old stroke)."""
+    return dict(background=shown, layers=[np.zeros((shown.size[1], shown.size[0], 4), np.uint8)], composite=shown)
+
 def start_image(model_id, seed, psi, space, uploads):
     """A fresh DragState for (model, seed, psi, space) and the generator; raises on any bad value, touches nothing."""
     seed, psi = limits.check("seed", seed), limits.check("psi", psi)
@@ -59,7 +65,7 @@ def shown_outputs(state, G, note):
     settings field (the model's presets) and the note."""
     shown = draw.render(state.image)
     values = drag_settings.field_values(state.model, G, DEVICE)
-    return (state, shown, dict(background=shown, layers=[], composite=shown), *values, note)
+    return (state, shown, empty_editor(shown), *values, note)
 
 
 def new_image(model, seed, psi, space, state, uploads=None):
@@ -149,7 +155,7 @@ def reset_image(state):
     undone = len(state.chain)
     state.reset()
     shown = draw.render(state.start)
-    return (state, shown, dict(background=shown, layers=[], composite=shown), HINT,
+    return (state, shown, empty_editor(shown), HINT,
             f"Image reset to the start ({undone} drag{'' if undone == 1 else 's'} undone); the chain is empty.")
 
 
@@ -166,7 +172,7 @@ def clear_mask(state):
         return None
     state.new_mask_epoch()   # what was painted before is not used (ui.mask.Painted)
     shown = draw.render(state.image)
-    return dict(background=shown, layers=[], composite=shown)
+    return empty_editor(shown)
 
 
 @ug.handler
