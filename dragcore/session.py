@@ -108,7 +108,9 @@ class DragSession:
         self._trainable = trainable.clone().requires_grad_(True)
         self._frozen = frozen.clone()
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
-        self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True))   # dragcore.warpguard
+        self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True),   # dragcore.warpguard
+                               positive("warp heading", cfg.warp_heading, allow_zero=True),
+                               self.handles0, self.targets, self.shape)
         # Previews from the step's own pass (dragcore.report.Reporter.live_preview): fast mode, a skip
         # synthesis, and a feature block at most 1/STEP_PREVIEW_RATIO of the image (512 px models and up)
         self.step_previews = (self.mode == "fast" and getattr(self.gen, "step_previews", False)
