@@ -1,0 +1,81 @@
+"""The warp heading: a drag through the warp pathway kept moving content along its request, not across it.
+
+The warp guard (dragcore.warpguard) bounds each direction's stretch more tightly than the ideal local move
+of the poster-edit benchmarks does, and a field can meet that bound by turning a shear into a local
+rotation (a rotation's stretches are 1): beside a dragged point the optimiser adds a displacement *across*
+the request (3-4 px across a 6.4 px turn of a 64 px face), which tilts the nose, mouth and cheek lines. On
+adapted models, whose pictures have outlines, a landmark detector then stops seeing a face that the ideal
+local move keeps (docs/benchmarks.md, "Drags on adapted models, session 6").
+
+`WarpHeading(gen, weight, handles, targets, shape)` is a penalty on the deformation code alone, added to an
+engine's loss beside the guard. Against the ideal local move's own field v (dragcore.localmove: each
+handle's request carried with Gaussian weight sigma = SIGMA of the image's height around its target):
+
+    weight * sum_x w(x) |u_perp(x)|^2 / L^2,   u_perp = u - (u . e) e,   e = v / |v|,   w = |v|^2 / sum |v|^2
+
+u in image pixels on the pathway's grid, L the longest request, so the term is the displacement across the
+heading as a fraction of the move. The displacement *along* the request is left to the drag; with several
+handles e follows the blend of their requests (a smile's corners each keep their own heading). Off (weight
+0) by default and on any model without a warp pathway; the adapted section of the bundled model turns it on
+(`warp_heading`, presets/faces-64-offline.adapted.json).
+"""
+import torch
+
+from .warpguard import WarpGuard
+
+SIGMA = 1 / 8   # of the image's height: dragcore.localmove's Gaussian in benchmarks.poster_edits
+
+
+def heading_field(handles, targets, grid, shape, sigma=None):
+    """(e, w) on a grid x grid field of an image of shape (H, W): e [grid, grid, 2] the unit heading of the
+    ideal local move's displacement (x then y), w [grid, grid] its weight |v|^2 / sum |v|^2 (None, None when
+    nothing moves); handles and targets [N, 2] image px; sigma image px (default SIGMA of the height)."""
+    H, W = shape
+    sigma = H * SIGMA if sigma is None else sigma
+    ys = (torch.arange(grid, dtype=torch.float32) + 0.5) * H / grid   # the grid's pixel centres in image px
+    xs = (torch.arange(grid, dtype=torch.float32) + 0.5) * W / grid
+    y, x = ys[:, None].expand(grid, grid), xs[None, :].expand(grid, grid)
+    v = torch.zeros(grid, grid, 2)
+    for (hx, hy), (tx, ty) in zip(handles.tolist(), targets.tolist()):
+        g = torch.exp(-((x - tx) ** 2 + (y - ty) ** 2) / (2 * sigma ** 2))   # weight at the destination
+        v = v + torch.stack([(tx - hx) * g, (ty - hy) * g], -1)
+    mag2 = v.square().sum(-1)
+    total = float(mag2.sum())
+    if total <= 0:
+        return None, None
+    return v / mag2.sqrt().clamp_min(1e-12)[..., None], mag2 / total
+
+
+def heading_penalty(u, e, w, px, length):
+    """sum_x w |u_perp|^2 / length^2: u [1, h, w, 2] in normalised units, px the image px per normalised unit
+    (x, y), length image px."""
+    u = u[0] * u.new_tensor(px)
+    along = (u * e).sum(-1, keepdim=True)
+    return (w * (u - along * e).square().sum(-1)).sum() / length ** 2
+
+
+class WarpHeading:
+    """Callable on a session's trainable latent: the penalty (a 0-d tensor) or None when off."""
+
+    def __init__(self, gen, weight, handles, targets, shape):
+        self.weight = float(weight)
+        self.pathway = WarpGuard(gen, 0.0)   # its field of a code, on the pathway's grid
+        self._term = None
+        pathway = self.pathway.warp is not None and getattr(gen, "code_rows", 0) > 0
+        if self.weight > 0 and pathway and len(handles):
+            length = float((targets - handles).norm(dim=1).max())
+            e, w = heading_field(handles.detach().cpu(), targets.detach().cpu(), self.pathway.size, shape)
+            if e is not None and length > 0:
+                H, W = shape
+                self._term = (e.to(handles.device), w.to(handles.device), (W / 2, H / 2), length)
+        self.active = self._term is not None
+
+    def across(self, code):
+        """The unweighted penalty of a deformation code [1, w_dim] (a 0-d tensor); None when off."""
+        return None if self._term is None else heading_penalty(self.pathway.field(code), *self._term)
+
+    def __call__(self, trainable):
+        """trainable: the session's trainable rows [1, rows + 1, w_dim] (the code last); None when off."""
+        if not self.active or trainable.ndim != 3:
+            return None
+        return self.weight * self.across(trainable[:, -1])
