@@ -102,4 +102,3 @@ def test_the_drag_cli_takes_the_guard_and_refuses_a_bad_one(capsys, tmp_path):
     argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-guard", "-1"]
     assert drag_cli.main(DragGANSession, argv=argv) == 2
     assert "--warp-guard" in capsys.readouterr().err
-
