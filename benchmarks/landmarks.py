@@ -70,8 +70,9 @@ def default_mp_python():
     return os.environ.get("LATENTLAB_MP_PYTHON")
 
 
-def detect(images, mp_python, size=256):
-    """{key: [478, 2] array in model pixels or None} for {key: [1, 3, res, res] image}."""
+def detect(images, mp_python, size=256, margins=False):
+    """{key: [478, 2] array in model pixels or None} for {key: [1, 3, res, res] image}; margins=True: {key: the
+    face's detection margin} instead (landmark_worker.margins: >= 0.5 exactly when the face is kept)."""
     if not mp_python or not Path(mp_python).exists():
         raise SystemExit("the landmark benchmark needs a Python with mediapipe==0.10.14 (numpy<2): pass "
                          "--mp-python or set LATENTLAB_MP_PYTHON (docs/benchmarks.md shows how to make one)")
@@ -82,10 +83,12 @@ def detect(images, mp_python, size=256):
             res[key] = img.shape[-1]
             Image.fromarray(to_uint8(img)[0]).resize((size, size), Image.BICUBIC).save(Path(tmp) / files[key])
         out = Path(tmp) / "landmarks.json"
-        subprocess.run([mp_python, str(WORKER), tmp, "--json", str(out)], check=True,
+        subprocess.run([mp_python, str(WORKER), tmp, "--json", str(out)] + (["--margins"] if margins else []), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import json
         found = json.loads(out.read_text())
+    if margins:
+        return {k: found.get(files[k], 0.0) for k in images}
     return {k: None if found.get(files[k]) is None else np.asarray(found[files[k]]) * res[k] for k in images}
 
 

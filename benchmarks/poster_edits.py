@@ -17,7 +17,10 @@ what the engine itself claims (tracked handle at the target) and what optical fl
 Beside the landmarks, every result reports what it changed that it should not have (dragcore.fidelity):
 colour cast (largest change of a channel's mean, /255) and far-field change (mean |change| farther than
 res/4 from every point, /255), and whether the engine's own arrival agrees with optical flow (the engine
-claims arrival exactly when the content moved at least half way). `--tracker` overrides the presets' tracker;
+claims arrival exactly when the content moved at least half way). `--margins` adds each face's detection
+margin (benchmarks.landmark_worker: the highest detection threshold at which the mesh still finds it; kept
+exactly when >= 0.5) and per method the median drop from its start's margin and the lowest margin: how near
+the kept faces came to being lost, which a count of lost faces hides. `--tracker` overrides the presets' tracker;
 `--set draggan.warp_guard=10` (repeatable) one setting of one engine's presets, to compare a candidate
 preset on the calibration seeds before it is written (the reproduce line carries it).
 
@@ -73,7 +76,7 @@ def landmark_motion(lm0, lm1, ids, handles, targets):
     return float(np.mean(fr))
 
 
-def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tuple(ENGINES)):
+def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tuple(ENGINES), margins=False):
     gen = adapt(G, "cpu")
     res = gen.resolution
     with torch.no_grad():
@@ -100,11 +103,14 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
                 pending.append((s, edit, m, h, t, ids, r, seconds))
                 log(f"seed {s} {edit:5s} {m:8s}: {r.steps} steps, {seconds:.1f} s")
     found = detect(images, mp_python)
+    margin = detect({**{f"s{s}": start[s] for s in seeds}, **images}, mp_python, margins=True) if margins else {}
     key = {"ideal local move": "ideal", "no edit": "none"}
     for s, edit, m, h, t, ids, r, seconds in pending:
         lm1 = found[f"{key.get(m, m)}_{edit}_{s}"]
         row = dict(seed=s, edit=edit, method=m, handles=h, targets=t, landmarks=ids,
                    motion=landmark_motion(lm[f"s{s}"], lm1, ids, h, t), lost=lm1 is None)
+        if margin:
+            row.update(margin=margin[f"{key.get(m, m)}_{edit}_{s}"], start_margin=margin[f"s{s}"])
         if isinstance(r, dict):   # the ideal move: its fidelity.measure
             row.update(colour_cast=r["colour_cast"], far_field=r["far_field"])
         elif r is not None:       # an engine's DragResult
@@ -140,6 +146,8 @@ def summarise(rows, engines=tuple(ENGINES)):
                                       colour_cast=fig("colour_cast"), far_field=fig("far_field"),
                                       arrival_agrees=sum(agree) / len(agree) if agree else None,
                                       steps=median(r.get("steps") for r in rs),
+                                      margin_drop=median(r["start_margin"] - r["margin"] for r in rs if "margin" in r),
+                                      min_margin=min((r["margin"] for r in rs if "margin" in r), default=None),
                                       seconds=st.mean(r["seconds"] for r in rs) if "seconds" in rs[0] else None)
     return out
 
@@ -197,6 +205,7 @@ def main(argv=None):
                     help="override one setting of one engine's presets (repeatable), e.g. draggan.warp_guard=10")
     ap.add_argument("--mp-python", default=default_mp_python())
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines to run (default: all)")
+    ap.add_argument("--margins", action="store_true", help="also each face's detection margin (how near to lost)")
     args = ap.parse_args(argv)
     seeds = cli.seed_list(ap, args)
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
@@ -208,7 +217,7 @@ def main(argv=None):
     if args.tracker:
         params = {m: dict(p, tracker=args.tracker) for m, p in params.items()}
     params = overridden(ap, params, args.set)
-    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params, engines=engines)
+    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params, engines=engines, margins=args.margins)
     summary = summarise(rows, engines)
     res = G.img_resolution
     trackers = ", ".join(f"{m} {config.with_presets(m, params[m]).tracker}" for m in engines)
@@ -218,7 +227,7 @@ def main(argv=None):
              "mediapipe face mesh on 256 px upscales.",
              f"Reproduce: `python -m benchmarks.poster_edits --model {args.model} --seeds {args.seeds} "
              f"--steps {args.steps}" + (f" --engines {args.engines}" if engines != tuple(ENGINES) else "")
-             + "".join(f" --set {o}" for o in args.set)
+             + "".join(f" --set {o}" for o in args.set) + (" --margins" if args.margins else "")
              + " --mp-python MP_VENV/bin/python`", "",
              f"Trackers: {trackers}. "
              "Colour cast and far-field change: medians, /255. Arrival agrees: share of results where the engine "
@@ -233,6 +242,12 @@ def main(argv=None):
                      f"{s['lost_ideal_kept']} | {fmt(s['colour_cast'], '.1f')} | "
                      f"{fmt(s['far_field'], '.1f')} | {fmt(s['arrival_agrees'], '.0%')} | {fmt(s['steps'], 'g')} | "
                      f"{fmt(s['seconds'], '.1f')} |")
+    if args.margins:
+        lines += ["", "Detection margin (the highest detection threshold at which the mesh still finds the face; lost "
+                  "below 0.5): median drop from the start's, lowest.", "",
+                  "| method | edit | median margin drop | lowest margin |", "|---|---|---|---|"]
+        lines += [f"| {s['method']} | {s['edit']} | {fmt(s['margin_drop'], '.3f')} | {fmt(s['min_margin'], '.3f')} |"
+                  for s in summary.values()]
     lost = lost_where_ideal_keeps(rows, engines)
     lines += ["", "Lost where the ideal keeps the face: " + ("; ".join(f"{m} {', '.join(v)}" for m, v in lost.items())
                                                           if lost else "none") + "."]

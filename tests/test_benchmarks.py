@@ -269,3 +269,18 @@ def test_tracking_cost_tiny(tmp_path):
     assert r["res"] == 64 and r["flow_s"] > 0 and r["features_s"] > 0
     # whole flow periods: the flow session's mean includes its flows
     assert r["rounds"] == r["flow_every"] and r["flows"] >= 1
+
+
+@pytest.mark.integration   # the mediapipe interpreter in a subprocess
+def test_detection_margin_keeps_a_face_and_not_a_blank():
+    """landmark_worker --margins through landmarks.detect: the bundled model's seed 0 face (found by the mesh,
+    as the test above relies on) has a margin >= 0.5, the kept side; a flat grey picture 0."""
+    import torch
+    from benchmarks import landmarks
+    from dragcore.protocol import adapt
+    from drag_testing import face_model
+    gen = adapt(face_model(), "cpu")
+    with torch.no_grad():
+        face = gen.image(gen.latent_init(0, 0.7, "w+"))
+    got = landmarks.detect({"face": face, "blank": torch.zeros_like(face)}, _mp_python(), margins=True)
+    assert 0.5 <= got["face"] <= 1 and got["blank"] == 0

@@ -43,3 +43,15 @@ def test_set_overrides_one_engine_setting_and_refuses_bad_ones(capsys):
         with pytest.raises(SystemExit):
             poster_edits.overridden(ap, params, [bad])
         assert says in capsys.readouterr().err
+
+
+def test_summary_reports_how_near_the_kept_faces_came_to_being_lost():
+    """--margins: per method the median drop of the detection margin from the start's, and the lowest margin
+    (a lost face's margin is below 0.5); absent without margins."""
+    rows = [row(1, "turn", "draggan", 0.6, margin=0.55, start_margin=0.75),
+            row(2, "turn", "draggan", None, margin=0.40, start_margin=0.52),
+            row(3, "turn", "draggan", 0.9, margin=0.70, start_margin=0.72)]
+    d = poster_edits.summarise(rows, ("draggan",))["draggan/turn"]
+    assert d["margin_drop"] == pytest.approx(0.12) and d["min_margin"] == 0.40
+    plain = poster_edits.summarise([row(1, "turn", "draggan", 0.6)], ("draggan",))["draggan/turn"]
+    assert plain["margin_drop"] is None and plain["min_margin"] is None
