@@ -36,6 +36,9 @@ def test_heading_field_follows_each_request_and_penalises_only_the_across_part()
     across[..., 1] = 3.2 / 32   # half the request, across it
     assert warpheading.heading_penalty(along, e, w, px, 6.4) == pytest.approx(0.0, abs=1e-10)
     assert warpheading.heading_penalty(across, e, w, px, 6.4) == pytest.approx(0.25, rel=1e-4)
+    # the tolerance: the first pixels across are free, the rest counts
+    assert warpheading.heading_penalty(across, e, w, px, 6.4, tolerance=3.5) == pytest.approx(0.0, abs=1e-10)
+    assert warpheading.heading_penalty(across, e, w, px, 6.4, tolerance=1.6) == pytest.approx(0.0625, rel=1e-3)
 
 
 def test_heading_keeps_a_guarded_turn_on_its_heading(warped):
