@@ -96,6 +96,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--warp-guard", type=float, default=None,
                    help="weight of the penalty that keeps a drag through a warp pathway from folding the picture "
                         "(dragcore.warpguard; default: model preset, else 0, off)")
+    p.add_argument("--warp-heading", type=float, default=None,
+                   help="weight of the penalty on a warp-pathway drag's displacement across its request "
+                        "(dragcore.warpheading; default: model preset, else 0, off)")
     p.add_argument("--mode", choices=MODES, default=C.mode,
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
@@ -208,7 +211,7 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
 def _drag(session_cls, args, engine_kwargs):
     method = session_cls.method
     given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker,
-                 warp_guard=args.warp_guard)
+                 warp_guard=args.warp_guard, warp_heading=args.warp_heading)
     if engine_kwargs:
         given.update(engine_kwargs(args))
     _check_args(args, given)

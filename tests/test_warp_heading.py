@@ -64,3 +64,10 @@ def test_heading_keeps_a_guarded_turn_on_its_heading(warped):
     assert not plain.heading.active and plain.heading(plain._trainable) is None
     with pytest.raises(DragInputError, match="warp heading must be a non-negative number"):
         DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_heading=-1.0))
+
+
+def test_the_drag_cli_takes_the_heading_and_refuses_a_bad_one(capsys, tmp_path):
+    from drags import drag_cli
+    argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-heading", "-1"]
+    assert drag_cli.main(DragGANSession, argv=argv) == 2
+    assert "--warp-heading" in capsys.readouterr().err
