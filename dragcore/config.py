@@ -59,7 +59,7 @@ class DragConfig:
     tracker: str = setting("features", "Tracker", str, choices=TRACKERS, app_label="tracker")   # dragcore.tracking
     warp_guard: float = setting(0.0, "Warp guard", float, 0.0, 1000.0,   # dragcore.warpguard; 0: off
                                 help="weight of the penalty that keeps a warp-pathway drag from folding (0: off)")
-    warp_heading: float = setting(0.0, "Warp heading", float, 0.0, 1000.0,   # dragcore.warpguard; 0: off
+    warp_heading: float = setting(0.0, "Warp heading", float, 0.0, 1000.0,   # dragcore.warpheading; 0: off
                                   help="weight of the penalty on a warp-pathway drag's displacement across "
                                        "the request (0: off)")
     fallback: str | None = field(default=None, compare=False)   # not a setting: why `with_presets` changed the tracker
