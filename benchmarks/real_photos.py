@@ -28,7 +28,9 @@ on each PTI reconstruction, every engine of drags.engines (`--engines` picks som
 tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
 far field. `--noise follow` drags each reconstruction again with the tuned 64 px noise maps following the handles
 (dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow"; `--noise follow-all`
-with every map following, resampled bilinearly ("..., all maps follow"). Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
+with every map following, resampled bilinearly ("..., all maps follow"); `--noise photo` drags as the CLI and the
+app drag a photo (drags.in_photo.prepare: the maps follow the warp field, the warp guard's twist term on), reported
+as "..., photo path". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
@@ -52,6 +54,7 @@ from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore import fidelity
 from dragcore.localmove import ideal_move
+from drags import in_photo
 from latent import invert, load_image
 from latent.align import Layout, align, paste_back
 from stylegan.imageops import psnr, to_uint8
@@ -91,6 +94,7 @@ NOISES = {   # how the tuned noise maps behave during a drag: (label suffix, Dra
     "follow-all": (", all maps follow", dict(min_res=0, mode="bilinear")),   # every map, sub-pixel
     "follow-32": (", 32+ px maps follow", dict(min_res=32)),               # the feature block's maps too, whole px
     "follow-field": (", maps follow the warp", dict(mode="field")),      # moved by the warp pathway's own field
+    "photo": (", photo path", "photo"),   # what the CLI and the app do to a photo drag: drags.in_photo.prepare
 }
 EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face mesh: eye corners / lids, mouth
 PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}
@@ -225,7 +229,9 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                 pending = [("ideal local move", ideal_fid, None, "ideal")]
                 for m in engines:
                     sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
-                    if NOISES[noise][1] is not None:
+                    if NOISES[noise][1] == "photo":
+                        in_photo.prepare(sess)
+                    elif NOISES[noise][1] is not None:
                         sess.follow_noise(**NOISES[noise][1])
                     t0 = time.perf_counter()
                     r = sess.run()
@@ -359,7 +365,8 @@ def main(argv=None):
     ap.add_argument("--tag", default=None, help="results named real_photos[_SET]_TAG (a run kept beside the main one)")
     ap.add_argument("--noise", default="fixed", help="comma-separated: how the tuned noise maps behave during the drags: "
                     "fixed (as PTI left them), follow (the 64 px maps follow the handles, dragcore.noise_follow), "
-                    "follow-all (every map, bilinear)")
+                    "follow-all (every map, bilinear), follow-field (by the warp pathway's field), photo (as the CLI and the "
+                    "app drag a photo: drags.in_photo.prepare)")
     ap.add_argument("--drag-set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
                     help="override one setting of one engine's presets for the drags (repeatable), e.g. "
                          "draggan.stop_distance=0.25; the drag rows' recipe names it")

@@ -231,7 +231,7 @@ def _drag(session_cls, args, engine_kwargs):
     session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                           device=device)
     follow = start.delta is not None and not args.fixed_noise and generator_kind(G) == "stylegan"
-    mode = in_photo.follow_noise(session) if follow else None   # the tuned maps hold detail at fixed pixels
+    mode = in_photo.prepare(session, follow=follow) if start.delta is not None else None   # a photo's drag
     photo = None
     if args.inverted is not None and hasattr(G, "img_shape"):
         photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))
@@ -249,6 +249,7 @@ def _drag(session_cls, args, engine_kwargs):
         moved = session.gen.follower.changes(session.gen.G) if follow and mode != "field" else None
         record["noise_maps"] = None if start.delta is None else (
             ("follow the warp field" if mode == "field" else "follow") if follow else "fixed")
+        record["warp_twist"] = None if start.delta is None else session.guard.twist   # drags.in_photo.prepare
         record["files"] = sources.save(out, session.latent, model_name, method, start, moved_noise=moved)
         if photo is not None:
             record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)

@@ -15,6 +15,12 @@ pathway's own displacement for the latent (dragcore.noise_follow's mode 'field')
 the latent, so a drag's output keeps the inversion's maps and a continued drag derives them again. Elsewhere
 they move with the handles (bounded by the request, mode 'nearest') and travel as moved (the CLI's generator
 delta, the app's chain). Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 5").
+
+`prepare(session)` is what every drag of an inverted photo gets (the CLI's `--inverted`, the app's photo path,
+benchmarks.real_photos): the maps following as above, and the warp guard's twist term (dragcore.warpguard,
+weight TWIST): the field a drag finds around a turned nose swirls, and on a sharp photo the swirl twists the
+lips and breaks the glasses where the ideal local move shifts them. Chosen on tuning photos (docs/benchmarks.md,
+"Your own photo, session 6"); a generated face drags without it (its presets alone).
 """
 import shutil
 from pathlib import Path
@@ -27,6 +33,7 @@ from latent import LatentError
 from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
+TWIST = 300.0      # the warp guard's twist weight on a photo drag (dragcore.warpguard.WarpGuard.limit_twist)
 
 
 def follow_mode(G):
@@ -41,6 +48,13 @@ def follow_noise(session, start=None):
     mode = follow_mode(session.gen.G)
     session.follow_noise(mode=mode, start=None if mode == "field" else start)
     return mode
+
+
+def prepare(session, start=None, follow=True):
+    """Set a session up as a drag of an inverted photo: the warp guard's twist term (a model with a warp
+    pathway), and with `follow` its tuned noise maps following (`follow_noise`). -> the follow mode or None."""
+    session.guard.limit_twist(TWIST)
+    return follow_noise(session, start) if follow else None
 
 
 ALIGNMENT, PHOTO, RECONSTRUCTION, RESULT = "alignment.json", "photo.png", "reconstruction.png", "result_in_photo.png"
