@@ -18,8 +18,10 @@ delta, the app's chain). Chosen on tuning photos (docs/benchmarks.md, "Your own 
 
 `prepare(session)` is what every drag of an inverted photo gets (the CLI's `--inverted`, the app's photo path,
 benchmarks.real_photos): the maps following as above, and the warp guard's twist term (dragcore.warpguard,
-weight TWIST): the field a drag finds around a turned nose swirls, and on a sharp photo the swirl twists the
-lips and breaks the glasses where the ideal local move shifts them. Chosen on tuning photos (docs/benchmarks.md,
+weight TWIST, local rotations above TWIST_MAX): the field a drag finds around a turned nose swirls, and on a
+sharp photo the swirl twists the lips and breaks the glasses where the ideal local move shifts them. TWIST_MAX is
+half the ideal turn's largest local rotation (warpguard.TWIST_MAX): at that the tuning photos' turns looked
+cleanest. Chosen on tuning photos (docs/benchmarks.md,
 "Your own photo, session 6"); a generated face drags without it (its presets alone).
 """
 import shutil
@@ -33,7 +35,7 @@ from latent import LatentError
 from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
-TWIST = 300.0      # the warp guard's twist weight on a photo drag (dragcore.warpguard.WarpGuard.limit_twist)
+TWIST, TWIST_MAX = 100.0, 0.12   # a photo drag's warp guard: twist weight, rotation let through (rad; warpguard)
 
 
 def follow_mode(G):
@@ -53,7 +55,7 @@ def follow_noise(session, start=None):
 def prepare(session, start=None, follow=True):
     """Set a session up as a drag of an inverted photo: the warp guard's twist term (a model with a warp
     pathway), and with `follow` its tuned noise maps following (`follow_noise`). -> the follow mode or None."""
-    session.guard.limit_twist(TWIST)
+    session.guard.limit_twist(TWIST, TWIST_MAX)
     return follow_noise(session, start) if follow else None
 
 

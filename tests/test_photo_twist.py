@@ -41,7 +41,8 @@ def test_the_ideal_local_moves_turn_passes():
 def test_a_turn_swirls_less_with_the_photo_paths_guard():
     """The bundled model's DragGAN turn (seed 5002, nose tip 6.4 px right, its presets), plain and as a photo drag
     (in_photo.prepare without the maps, which a generated face does not have tuned): the field's largest local
-    rotation drops under TWIST_MAX + 0.05 from over twice that, and the content still moves most of the way."""
+    rotation drops under the ideal turn's (warpguard.TWIST_MAX) from over twice that, and the content still moves
+    most of the way."""
     import checkpoints
     from benchmarks.report import make_session
     G = face_model()
@@ -51,11 +52,12 @@ def test_a_turn_swirls_less_with_the_photo_paths_guard():
         s = make_session("draggan", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]], preset, seed=5002, psi=0.7,
                          max_steps=40)
         if photo:
-            assert in_photo.prepare(s, follow=False) is None and s.guard.active and s.guard.twist == in_photo.TWIST
+            assert in_photo.prepare(s, follow=False) is None and s.guard.active
+            assert (s.guard.twist, s.guard.twist_max) == (in_photo.TWIST, in_photo.TWIST_MAX)
         while not s.done:
             s.step()
         u = G.synthesis.warp.field(s.latent[:, -1], G.synthesis.warp_res, G.synthesis.warp_res)
         return float(warpguard.rotation(*warpguard.jacobian(u)).abs().max()), s.report.result().moved_fraction[0]
     (plain, _), (photo, moved) = turn(False), turn(True)
-    assert plain > 2 * warpguard.TWIST_MAX and photo < warpguard.TWIST_MAX + 0.05
+    assert plain > 2 * warpguard.TWIST_MAX and photo < warpguard.TWIST_MAX
     assert moved > 0.7
