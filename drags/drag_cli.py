@@ -8,8 +8,9 @@ dragcore.sources.
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
 from; with an inverted photo's generator_delta.safetensors beside it: its tuned noise maps follow the drag,
 drags.in_photo.follow_noise: by the warp pathway's field, derived from the latent again when a drag continues, or
-on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them), for a photo
-inverted with its face
+on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them; DragGAN and
+FreeDrag also get the warp guard's twist term, drags.in_photo.prepare, recorded as result.json's warp_twist), for a
+photo inverted with its face
 aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
