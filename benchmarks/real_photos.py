@@ -28,7 +28,9 @@ on each PTI reconstruction, every engine of drags.engines (`--engines` picks som
 tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
 far field. `--noise follow` drags each reconstruction again with the tuned 64 px noise maps following the handles
 (dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow"; `--noise follow-all`
-with every map following, resampled bilinearly ("..., all maps follow"). Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
+with every map following, resampled bilinearly ("..., all maps follow"); `--noise photo` drags as the CLI and the
+app drag a photo (drags.in_photo.prepare: the maps follow the warp field, the warp guard's twist term on), reported
+as "..., photo path". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
 (photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
@@ -52,6 +54,7 @@ from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore import fidelity
 from dragcore.localmove import ideal_move
+from drags import in_photo
 from latent import invert, load_image
 from latent.align import Layout, align, paste_back
 from stylegan.imageops import psnr, to_uint8
@@ -85,12 +88,14 @@ RECIPES = {
     "noise whiteness 1e3": dict(align=True, noise_weight=1e3),
     "locality 0.3": dict(align=True, locality_weight=0.3),
 }
-NOISES = {   # how the tuned noise maps behave during a drag: (label suffix, DragSession.follow_noise kwargs or None)
+NOISES = {   # how the tuned noise maps behave during a drag: (label suffix, DragSession.follow_noise kwargs, None, or a
+             # function that sets the session up)
     "fixed": ("", None),
     "follow": (", maps follow", {}),                                     # the 64 px maps, whole pixels
     "follow-all": (", all maps follow", dict(min_res=0, mode="bilinear")),   # every map, sub-pixel
     "follow-32": (", 32+ px maps follow", dict(min_res=32)),               # the feature block's maps too, whole px
     "follow-field": (", maps follow the warp", dict(mode="field")),      # moved by the warp pathway's own field
+    "photo": (", photo path", in_photo.prepare),   # what the CLI and the app do to a photo drag
 }
 EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face mesh: eye corners / lids, mouth
 PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}
@@ -160,6 +165,14 @@ def invert_photo(G, photo, layout, recipe):
                 seconds=r["stage_seconds"], cpu_seconds=r["cpu_seconds"], loss=r["loss"])
 
 
+def to_ideal(img, ideal, box):
+    """RMS difference (/255) of a drag's image from the ideal local move's inside the face box (x0, y0, x1, y1): how
+    far the edit is from a clean move of the same start (a doubled or twisted feature adds to it)."""
+    x0, y0, x1, y1 = box
+    d = (img - ideal)[..., y0:y1, x0:x1] * 127.5
+    return float(d.square().mean().sqrt())
+
+
 def drag_label(recipe, noise):
     """The recipe name drags are reported under: the recipe, and how the tuned noise maps behaved."""
     return recipe + NOISES[noise][0]
@@ -216,6 +229,7 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
             drag_rows.append(dict(recipe=name, inverted=name, photo=int(i), edit=None, method=None, lost=True,
                                   note="no face found on the reconstruction"))
             continue
+        fb = face_box(lm0, res)
         for edit, (h, t, ids) in requests(lm0, res, int(i)).items():
             ideal = ideal_move(start, h, t, res / 8)
             drag_images[f"{key}|{edit}|ideal"] = ideal
@@ -225,14 +239,16 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                 pending = [("ideal local move", ideal_fid, None, "ideal")]
                 for m in engines:
                     sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
-                    if NOISES[noise][1] is not None:
+                    if callable(NOISES[noise][1]):
+                        NOISES[noise][1](sess)
+                    elif NOISES[noise][1] is not None:
                         sess.follow_noise(**NOISES[noise][1])
                     t0 = time.perf_counter()
                     r = sess.run()
                     tag = m if noise == "fixed" else f"{m}+{noise}"
-                    drag_images[f"{key}|{edit}|{tag}"] = sess.render()
-                    pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field), time.perf_counter() - t0,
-                                    tag))
+                    drag_images[f"{key}|{edit}|{tag}"] = img = sess.render()
+                    pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field,
+                                            to_ideal=to_ideal(img, ideal, fb)), time.perf_counter() - t0, tag))
                     log(f"{label} {int(i):06d} {edit:5s} {m:8s}: {r.steps} steps, {pending[-1][2]:.1f} s")
                 for m, fid, sec, tag in pending:
                     drag_rows.append(dict(recipe=label, inverted=name, photo=int(i), edit=edit, method=m, image=tag,
@@ -272,7 +288,9 @@ def summarise(rows, drag_rows):
                     drags[f"{name}/{m}/{edit}"] = dict(
                         recipe=name, method=m, edit=edit, edits=len(rs), median=median(r.get("motion") for r in rs),
                         lost=sum(r["lost"] for r in rs), colour_cast=median(r["colour_cast"] for r in rs),
-                        far_field=median(r["far_field"] for r in rs), seconds=median(r["seconds"] for r in rs))
+                        far_field=median(r["far_field"] for r in rs), seconds=median(r["seconds"] for r in rs),
+                        to_ideal=median(r.get("to_ideal") for r in rs),
+                        far_over_6=sum(1 for r in rs if r["far_field"] is not None and r["far_field"] > 6))
     # faces an engine lost where the ideal local move of the same start kept one
     for name in dict.fromkeys(r["recipe"] for r in drag_rows):
         ideal_kept = {(r["photo"], r["edit"]) for r in drag_rows
@@ -359,7 +377,8 @@ def main(argv=None):
     ap.add_argument("--tag", default=None, help="results named real_photos[_SET]_TAG (a run kept beside the main one)")
     ap.add_argument("--noise", default="fixed", help="comma-separated: how the tuned noise maps behave during the drags: "
                     "fixed (as PTI left them), follow (the 64 px maps follow the handles, dragcore.noise_follow), "
-                    "follow-all (every map, bilinear)")
+                    "follow-all (every map, bilinear), follow-field (by the warp pathway's field), photo (as the CLI and the "
+                    "app drag a photo: drags.in_photo.prepare)")
     ap.add_argument("--drag-set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
                     help="override one setting of one engine's presets for the drags (repeatable), e.g. "
                          "draggan.stop_distance=0.25; the drag rows' recipe names it")
@@ -437,12 +456,14 @@ def main(argv=None):
         lines += ["Drags on the PTI reconstructions (poster edits: turn = nose tip by res/10, smile = mouth corners "
                   "by res/20; landmark motion along the request / its length):", "",
                   "| recipe | method | edit | median motion | faces lost (lost where the ideal kept one) | "
-                  "colour cast (/255) | far field (/255) | s per edit |", "|---|---|---|---|---|---|---|---|"]
+                  "colour cast (/255) | far field (/255) | edits with far field > 6 | face vs the ideal (RMS /255) | "
+                  "s per edit |", "|---|---|---|---|---|---|---|---|---|---|"]
         for s in drag_summary.values():
             lost = f"{s['lost']}/{s['edits']}" + (f" ({s['lost_where_ideal_kept']})" if "lost_where_ideal_kept" in s
                                                    else "")
             lines.append(f"| {s['recipe']} | {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {lost} | "
-                         f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {fmt(s['seconds'], '.1f')} |")
+                         f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {s.get('far_over_6', 'n/a')} | "
+                         f"{fmt(s.get('to_ideal'), '.1f')} | {fmt(s['seconds'], '.1f')} |")
     if args.merge:
         lines[1] = (f"Reproduce: {len(args.merge)} runs of `python -m benchmarks.real_photos --set {args.set} --ids A-B "
                     f"--recipes ... --drags ... --noise ...` (a few photos each, at most two processes at a time) merged with "

@@ -25,9 +25,23 @@ seeds; docs/benchmarks.md, sessions 3 and 4). It reads nothing of the features o
 costs one small field per step. Off (weight 0) by default and on any model without a warp pathway (the
 official ones): there it is exactly zero and adds nothing to the graph; a model's presets turn it on
 (`warp_guard`).
+
+The twist term (`WarpGuard.limit_twist`, off unless a caller turns it on: a drag of an inverted photo,
+drags.in_photo) bounds the local rotation of the backward map, the angle of J's polar decomposition:
+
+    twist * mean_x relu(|atan2(c - b, a + d)| - TWIST_MAX)^2
+
+A rotation has det 1 and both stretches 1, so neither term above sees it; Adam steps the code's
+coordinates that the request barely reads (a turn's vertical ones) by about the learning rate too, and the
+field around a dragged nose swirls. On a sharp photo the swirl twists the lips and breaks the glasses (a
+pure warp of the start image by the drag's field shows it: docs/benchmarks.md, "Your own photo, session
+6"). TWIST_MAX is the most the ideal local move of a turn rotates the picture locally (a Gaussian of sigma
+res/8 carrying a point res/10: 0.24 rad).
 """
+import torch
 
 DET_FLOOR = 0.75   # allowed area change and stretch of the backward map: [DET_FLOOR, 1 / DET_FLOOR]
+TWIST_MAX = 0.24   # rad: the local rotation the twist term lets through (the ideal local move's turn)
 
 
 def jacobian_det(u):
@@ -61,6 +75,17 @@ def stretch_penalty(u, floor=None):
     return ((floor - lo).clamp(min=0).square() + (hi - 1 / floor).clamp(min=0).square()).mean()
 
 
+def rotation(a, b, c, d):
+    """The angle (rad) of the rotation R in the polar decomposition [[a, b], [c, d]] = R S (S symmetric)."""
+    return torch.atan2(c - b, a + d)
+
+
+def twist_penalty(u, max_angle=None):
+    """mean over the grid of relu(|rotation| - max_angle)^2 (max_angle: TWIST_MAX)."""
+    max_angle = TWIST_MAX if max_angle is None else max_angle
+    return (rotation(*jacobian(u)).abs() - max_angle).clamp(min=0).square().mean()
+
+
 def fold_penalty(det, floor=None):
     """mean over the grid of relu(floor - det)^2 + relu(det - 1 / floor)^2 (floor: DET_FLOOR)."""
     floor = DET_FLOOR if floor is None else floor
@@ -74,8 +99,16 @@ class WarpGuard:
         G = getattr(gen, "G", None)
         self.warp = getattr(getattr(G, "synthesis", None), "warp", None)
         self.weight = float(weight)
-        self.active = self.weight > 0 and self.warp is not None and getattr(gen, "code_rows", 0) > 0
+        self._has_code = self.warp is not None and getattr(gen, "code_rows", 0) > 0
+        self.active = self.weight > 0 and self._has_code
         self.size = getattr(G, "synthesis", None) and G.synthesis.warp_res
+        self.twist, self.twist_max = 0.0, TWIST_MAX
+
+    def limit_twist(self, weight, max_angle=TWIST_MAX):
+        """Turn the twist term on (weight > 0) or off: bound the field's local rotation to max_angle (rad)."""
+        self.twist, self.twist_max = float(weight), float(max_angle)
+        self.active = self._has_code and (self.weight > 0 or self.twist > 0)
+        return self
 
     def field(self, code):
         """u [1, h, w, 2] (normalised units) of a deformation code [1, w_dim], on the pathway's grid."""
@@ -86,4 +119,5 @@ class WarpGuard:
         if not self.active or trainable.ndim != 3:
             return None
         u = self.field(trainable[:, -1])
-        return self.weight * (fold_penalty(jacobian_det(u)) + stretch_penalty(u))
+        loss = self.weight * (fold_penalty(jacobian_det(u)) + stretch_penalty(u)) if self.weight > 0 else 0
+        return loss + self.twist * twist_penalty(u, self.twist_max) if self.twist > 0 else loss

@@ -15,6 +15,14 @@ pathway's own displacement for the latent (dragcore.noise_follow's mode 'field')
 the latent, so a drag's output keeps the inversion's maps and a continued drag derives them again. Elsewhere
 they move with the handles (bounded by the request, mode 'nearest') and travel as moved (the CLI's generator
 delta, the app's chain). Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 5").
+
+`prepare(session)` is what every drag of an inverted photo gets (the CLI's `--inverted`, the app's photo path,
+benchmarks.real_photos): the maps following as above, and for DragGAN and FreeDrag the warp guard's twist term
+(dragcore.warpguard, weight TWIST, local rotations above TWIST_MAX): the field a drag finds around a turned nose swirls, and on a
+sharp photo the swirl twists the lips and breaks the glasses where the ideal local move shifts them. TWIST_MAX is
+half the ideal turn's largest local rotation (warpguard.TWIST_MAX): at that the tuning photos' turns looked
+cleanest. Chosen on tuning photos (docs/benchmarks.md,
+"Your own photo, session 6"); a generated face drags without it (its presets alone).
 """
 import shutil
 from pathlib import Path
@@ -27,6 +35,9 @@ from latent import LatentError
 from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
+# a photo drag's warp guard: twist weight per engine, rotation let through (rad; dragcore.warpguard). StableDrag
+# (which moves style rows too) has none: on the tuning and the report photos it moved its far field and lost a face
+TWIST, TWIST_MAX = {"draggan": 100.0, "freedrag": 100.0}, 0.12
 
 
 def follow_mode(G):
@@ -41,6 +52,14 @@ def follow_noise(session, start=None):
     mode = follow_mode(session.gen.G)
     session.follow_noise(mode=mode, start=None if mode == "field" else start)
     return mode
+
+
+def prepare(session, start=None, follow=True):
+    """Set a session up as a drag of an inverted photo: the warp guard's twist term (a model with a warp
+    pathway), and with `follow` its tuned noise maps following (`follow_noise`). -> the follow mode or None."""
+    if session.method in TWIST:
+        session.guard.limit_twist(TWIST[session.method], TWIST_MAX)
+    return follow_noise(session, start) if follow else None
 
 
 ALIGNMENT, PHOTO, RECONSTRUCTION, RESULT = "alignment.json", "photo.png", "reconstruction.png", "result_in_photo.png"

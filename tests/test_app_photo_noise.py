@@ -10,6 +10,7 @@ from PIL import Image
 
 import checkpoints
 from dragcore.protocol import StyleGANAdapter
+from drags import in_photo
 from stylegan.imageops import to_uint8
 from ui import drag_handlers, drag_settings, tab_invert
 from ui.state import DragState
@@ -72,6 +73,7 @@ def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_expo
     with torch.no_grad():
         assert np.array_equal(to_uint8(s.render())[0], run1.image)
     assert all(torch.equal(a, b) for a, b in zip(s.gen.follower.maps(), run1.noise))
+    assert s.guard.twist == in_photo.TWIST["draggan"]   # drags.in_photo.prepare: a photo drag's warp guard bounds the swirl
     _drag(state, ["draggan"], steps=3)
     run2 = state.results["draggan"]
     assert len(state.chain) == 2 and not all(torch.equal(a, b) for a, b in zip(run2.noise, run1.noise))

@@ -80,12 +80,14 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     # the tuned noise maps followed the drag by the warp pathway's field: they are the latent's, so the output's
     # delta is the inversion's (the continued drag below derives them again and starts from the result exactly)
     assert r["noise_maps"] == "follow the warp field"
+    assert r["warp_twist"] > 0   # drags.in_photo.prepare: the warp guard's twist term on a photo's drag
     d0, d1 = (load_file(str(d / "generator_delta.safetensors")) for d in (inverted, out))
     assert d0.keys() == d1.keys() and all(torch.equal(d0[k], d1[k]) for k in d0)
     fixed = tmp_path / "fixed"
     assert _cli("draggan", "--inverted", str(inverted), "--point", "32,40,37,40", "--steps", "8", "--out", str(fixed),
                 "--device", "cpu", "--fixed-noise") == 0
-    assert json.loads((fixed / "result.json").read_text())["noise_maps"] == "fixed"
+    rf = json.loads((fixed / "result.json").read_text())
+    assert rf["noise_maps"] == "fixed" and rf["warp_twist"] == r["warp_twist"]   # the twist term without the maps too
     assert not np.array_equal(_png(fixed / "result.png"), _png(out / "result.png"))   # the maps made a difference
     # the inversion aligned the face and kept the transform: the drag is pasted back into the photo
     assert "result_in_photo.png" in r["files"] and (inverted / "aligned.png").is_file()

@@ -64,7 +64,7 @@ def make_sessions(configs, state, record, uploads=None):
                                               latent=state.head_latent(record.sources[m]),
                                               start_image=state.head_image(record.sources[m])))
         if follows(state, G):   # its tuned maps hold detail at fixed pixels: they move with the drag
-            in_photo.follow_noise(sessions[m], start=state.head_noise(record.sources[m]))
+            in_photo.prepare(sessions[m], start=state.head_noise(record.sources[m]))
     return sessions
 
 
