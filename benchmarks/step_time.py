@@ -26,12 +26,17 @@ timed edit, and ours is given the start image (`DragSession(start_image=...)`, a
 shows). Both drag the same network (ours holds the official code's random weights, converted:
 `official_renderer.ours_from_official`) from the same w0 with the official app's lr 0.001, for the same number
 of updates, and report the handle tracked on the final latent: `final_handle` should agree. Ours also
-reports its fixed cost per edit: the start frame, plus the time from the last frame before the final image
-to the final image drawn, less the steps in it (sync, the final render, drawing); the report's measures
-(optical flow, fidelity) follow the final image as their own frame and are timed apart (`report_seconds`);
-`full_renders` counts the whole-image synthesis passes of the edit (a hook on the last stage); and what one
-render, the motion measure, the fidelity measure, a drawn preview, its PNG encoding and a feature pass
-cost on their own (`fixed_parts`). `--edits-only` skips fast vs reference.
+reports its fixed cost per edit: from the click, the session (its start pass read from the render that drew
+the image on screen, dragcore.startpass: the start image is rendered before the click as the app's New image
+renders it) and the start frame, plus the time from the last frame before the final image to the final image
+drawn, less the steps in it (sync, the final render, drawing); the report's measures (optical flow,
+fidelity) follow the final image as their own frame and are timed apart (`report_seconds`); `full_renders`
+counts the whole-image passes of the edit (calls of the synthesis's `render_kept`, and of the synthesis
+module itself); what one render, the motion measure, the fidelity measure, a drawn preview, its PNG
+encoding, a feature pass and a session with a start pass of its own cost on their own (`fixed_parts`:
+`start_pass` is the before of `session`); and the process's RSS and peak RSS after each phase (`rss_mb`,
+Linux). `--edits-only` skips fast vs reference; without --official it runs our edit alone
+(`step_time_edit.md`).
 
 `--mask none`: the same drag without a mask (the official app's default; both sides then skip the mask
 term, and ours computes the feature block only near the handle, stylegan.windows). `--whole`: one more
@@ -223,7 +228,7 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
                  draw=_timed(lambda: draw.render(final, [h, t], mask)),
                  encode=_timed(lambda: (drawn if isinstance(drawn, Image.Image) else Image.fromarray(drawn)).save(
                      io.BytesIO(), "PNG")),   # as Gradio sends an image: a PNG with PIL's defaults
-                 features=_timed(lambda: torch.no_grad()(s.features)(s.latent)))
+                 features=_timed(lambda: (startpass.forget(), torch.no_grad()(s.features)(s.latent))))   # its own pass
     return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews, live_previews=live,
                 fixed_seconds=first + last,   # the session and the start frame, and the last step to the final image
                 report_seconds=round(report, 4), full_renders=edit_renders, rss_mb=phases,

@@ -32,7 +32,7 @@ layer (128 channels) drags, so the DCGAN adapter uses res / 4. It also moves
 in Z, where coordinates are ~N(0, 1) and the paper's W-space learning rate 0.002 crawls, so its
 default learning rate is 0.01.
 """
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -151,25 +151,25 @@ class StyleGANAdapter:
         return nullcontext() if self.follower is None else self.follower.applied(latent)
 
     def features(self, latent):
-        with self._noise(latent):
+        with self._noise(latent), self._no_grad(latent) as tiles:
             ws = self.ws(latent)
-            kept = startpass.lookup(self.G.synthesis, ws, self.feature_res, self.noise_mode)
+            kept = startpass.lookup(self.G.synthesis, ws, self.feature_res, self.noise_mode) if tiles else None
             if kept is not None:   # the render of this very start already passed the feature block
                 return kept[0]
-            if self._tiles():
+            if tiles:
                 return self.G.synthesis.tiled(ws, self.feature_res, self.noise_mode, self.feature_res, False,
                                               **FEATURE_TILES)[1]
             return self.G.synthesis.features(ws, res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
-        with self._noise(latent):
-            if self._tiles():
+        with self._noise(latent), self._no_grad(latent) as tiles:
+            if tiles:
                 return self._render(self.ws(latent))[0]
             return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
 
     def image_and_features(self, latent):
-        with self._noise(latent):
-            if self._tiles():
+        with self._noise(latent), self._no_grad(latent) as tiles:
+            if tiles:
                 return self._render(self.ws(latent))
             return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
 
@@ -180,9 +180,14 @@ class StyleGANAdapter:
         startpass.keep(self.G.synthesis, ws, self.feature_res, self.noise_mode, feat, partial)
         return img, feat
 
-    def _tiles(self):
-        """Passes without gradients run in strips (SynthesisNetwork.tiled: the same values, less memory)."""
-        return not torch.is_grad_enabled() and hasattr(self.G.synthesis, "render_kept")
+    @contextmanager
+    def _no_grad(self, latent):
+        """Yields True (and runs the block without gradients) when no gradient can flow: gradients disabled, or a
+        latent that does not ask for them (the generator is frozen). Such passes run in strips
+        (SynthesisNetwork.tiled: the same values, less memory), and renders keep their start pass."""
+        free = not (torch.is_grad_enabled() and latent.requires_grad) and hasattr(self.G.synthesis, "render_kept")
+        with torch.no_grad() if free else nullcontext():
+            yield free
 
     def image_near(self, latent, boxes):
         """The image computed only inside `boxes` (stylegan.windows.Box of the image), or None: render it whole."""
@@ -197,12 +202,13 @@ class StyleGANAdapter:
     def features_and_preview(self, latent):
         """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
-        with self._noise(latent):
+        with self._noise(latent), self._no_grad(latent) as tiles:
             ws = self.ws(latent)
-            kept = startpass.lookup(self.G.synthesis, ws, self.feature_res, self.noise_mode, partial=self.step_previews)
+            kept = startpass.lookup(self.G.synthesis, ws, self.feature_res, self.noise_mode,
+                                    partial=self.step_previews) if tiles else None
             if kept is not None:   # the render of this very start already passed the feature block
                 return kept
-            if self._tiles():
+            if tiles:
                 img, feat = self.G.synthesis.tiled(ws, self.feature_res, self.noise_mode, self.feature_res,
                                                    self.G.synthesis.skip_images, **FEATURE_TILES)
                 return feat, img

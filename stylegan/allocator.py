@@ -13,7 +13,8 @@ blocks a drag step allocates every step (oneDNN's weight reorders are 9 MB at 51
 docs/benchmarks.md, "Memory and the start pass at 512 px, session 6".
 
 A no-op without glibc (macOS, Windows, musl) and when the user chose for himself: any `MALLOC_*` setting or
-`GLIBC_TUNABLES` in the environment, or LATENTLAB_MALLOC=keep. CUDA and MPS tensors are not malloc's.
+`GLIBC_TUNABLES` in the environment (LATENTLAB_MALLOC=trim trims anyway), or LATENTLAB_MALLOC=keep. CUDA and
+MPS tensors are not malloc's.
 """
 import ctypes
 import ctypes.util
@@ -39,9 +40,11 @@ def _libc():
 
 
 def user_chose():
-    """The environment already says how malloc behaves (then this module leaves it alone)."""
-    if os.environ.get("LATENTLAB_MALLOC", "").lower() == "keep":
-        return True
+    """The environment already says how malloc behaves (then this module leaves it alone, unless
+    LATENTLAB_MALLOC=trim asks for the trims beside the user's own settings)."""
+    choice = os.environ.get("LATENTLAB_MALLOC", "").lower()
+    if choice in ("keep", "trim"):
+        return choice == "keep"
     return any(k.startswith("MALLOC_") for k in os.environ) or "GLIBC_TUNABLES" in os.environ
 
 

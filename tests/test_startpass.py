@@ -91,3 +91,34 @@ def test_a_512px_render_in_strips_keeps_F0_and_the_live_previews_partial_image()
     scale = fresh.F0.abs().max()
     assert (s.F0 - fresh.F0).abs().max() <= 2e-6 * scale   # the strips' values, up to the order of float sums
     assert (s._coarse0 - fresh._coarse0).abs().max() <= 2e-6 * fresh._coarse0.abs().max()
+
+
+def test_the_apps_new_image_and_each_drag_leave_the_next_drag_its_start_pass():
+    """Through the app's handlers on the bundled model: the first drag after New image and the chain's next drag
+    make no start pass, and their F0 is the one a pass of their own gives."""
+    import checkpoints
+    from ui import drag_handlers, drag_settings
+    from ui.drag_image import start_image
+    state, G = start_image(checkpoints.DEFAULT_MODEL, 3, 0.7, "w+", None)   # New image: the face on screen
+    state.points = [[20.0, 30.0], [26.0, 30.0]]
+    values = drag_settings.field_values(state.model, G)
+
+    def session():
+        record = drag_handlers.plan(state, ["draggan"], None)
+        configs = drag_settings.configs(["draggan"], state.model, state.seed, state.psi, state.space, values)
+        return drag_handlers.make_sessions(configs, state, record)["draggan"]
+
+    n = [0]
+    hook = G.synthesis.stages[0].register_forward_hook(lambda *a: n.__setitem__(0, n[0] + 1))
+    try:
+        for drag in range(2):
+            n[0] = 0
+            s = session()
+            assert n[0] == 0, f"drag {drag + 1} ran a start pass of its own"
+            startpass.forget(G.synthesis)
+            assert torch.equal(s.F0, session().F0) and n[0] == 1
+            run = dict(zip(drag_settings.NAMES, values), max_steps=2)
+            for _ in drag_handlers.run_drag(["draggan"], state, None, list(run.values())):
+                pass
+    finally:
+        hook.remove()
