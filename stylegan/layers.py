@@ -93,6 +93,11 @@ class ModConv(nn.Module):
         kept = getattr(self, "_kept", None)
         if kept is None or kept[0] != key:
             with torch.no_grad():
+                if self.up and not w.requires_grad and dtype == w.dtype and not w.transpose(0, 1).is_contiguous():
+                    # a frozen weight is held in the layout the up-sampling convolution reads: the same values
+                    # and shape, and the transposed weight below is a view of it, not a second copy
+                    w.data = w.transpose(0, 1).contiguous().transpose(0, 1)
+                    key = (w._version, w.data_ptr(), w.device, dtype)
                 t = w.to(dtype).transpose(0, 1).contiguous() if self.up else None
                 kept = (key, t, weight_energy(w))
             self._kept = kept
