@@ -25,8 +25,6 @@ from . import allocator
 from . import windows as win
 
 
-import os
-_EVERY_STRIP = os.environ.get("LATENTLAB_TRIM_STRIPS") == "1"   # EXPERIMENT
 OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a test sets NaN: nothing reads there)
 TILED_FROM = 256        # `tiled` / `render` run the top stages in strips from this image height up
 TILE_ROWS = 64          # ... of this many image rows, the stages above a quarter of the image
@@ -314,9 +312,6 @@ class SynthesisNetwork(nn.Module):
                     out[(..., *chain.outs[-1].slices())] = im
                 if at is not None:
                     kept[(..., *chain.outs[at].slices())] = y
-                del im, y
-                if _EVERY_STRIP:
-                    self._trim()
         return out, kept, feats.get(("image", keep))
 
     def _has_code(self, ws):
