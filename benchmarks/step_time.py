@@ -295,13 +295,14 @@ def official_table(rows, resolutions):
     for res in map(label, resolutions):
         o, off = by[(res, "ours-edit")], by[(res, "official-edit")]
         w = by.get((res, "ours-whole-edit"))
+        ours_peak = o.get("edit_peak_mb") or o["peak_rss_mb"]   # the edit's own (the timed parts after it excluded)
         ratios = dict(step=off["seconds_per_step"] / o["seconds_per_step"], edit=off["edit_seconds"] / o["edit_seconds"],
-                      memory=off["peak_rss_mb"] / o["peak_rss_mb"])
+                      memory=off["peak_rss_mb"] / ours_peak)
         summary[f"draggan/{res}"] = dict({k: round(v, 2) for k, v in ratios.items()},
                                          **({"fixed_s": round(o["fixed_seconds"], 3)} if "fixed_seconds" in o else {}))
         lines.append(f"| {res} | {o['seconds_per_step']:.3f} | {off['seconds_per_step']:.3f} | {ratios['step']:.1f}x | "
                      f"{o['edit_seconds']:.1f} | {off['edit_seconds']:.1f} | {ratios['edit']:.1f}x | "
-                     f"{o.get('fixed_seconds', float('nan')):.2f} | {o['peak_rss_mb']:.0f} | {off['peak_rss_mb']:.0f} | {ratios['memory']:.1f}x | "
+                     f"{o.get('fixed_seconds', float('nan')):.2f} | {ours_peak:.0f} | {off['peak_rss_mb']:.0f} | {ratios['memory']:.1f}x | "
                      f"{tuple(o['final_handle'])}, {tuple(off['final_handle'])} |"
                      + (f" {w['seconds_per_step']:.3f} | {w['edit_seconds']:.1f} | {w['peak_rss_mb']:.0f} |" if w else ""))
         if w:
@@ -444,8 +445,8 @@ def main(argv=None):
                f"shows it: ours previews as the app does (at most one every {PREVIEW_SECONDS} s, plus the first and last image; "
                f"from 512 px each preview is the image the step's own pass drew at the feature block), the official app "
                f"after every step. Mask: {'none (both sides skip the mask term; ours runs windows near the handle)' if args.mask == 'none' else 'half the image editable'}. "
-               f"s/step: the step alone (mean over the edit); peak: process max RSS, each side in its "
-               f"own process. The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
+               f"s/step: the step alone (mean over the edit); peak: max RSS, each side in its own process, from its "
+               f"start to the end of its edit (ours: VmHWM when the edit ends, before the parts timed apart). The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
                f"Reproduce: `{command}`\n\n{off_md}\n" + _targets_text(off_targets))
     elif args.edits_only:
         _write(out, f"step_time_edit{suffix}", dict(meta=dict(meta, edit_steps=args.edit_steps),
