@@ -7,10 +7,11 @@ app's step thread and its stream thread), and a heap keeps what is freed inside 
 a few 512 px passes sits hundreds of MB above what it holds.
 
 `trim()` (glibc's `malloc_trim(0)`) hands the free pages inside every heap back to the system; the synthesis
-calls it before and after each pass in strips (`SynthesisNetwork.tiled`, from 256 px), so each pass starts from
-what is live. Fixing the thresholds instead (`mallopt`, or `MALLOC_MMAP_THRESHOLD_`) maps and faults afresh the
-blocks a drag step allocates every step (oneDNN's weight reorders are 9 MB at 512 channels); see
-docs/benchmarks.md, "Memory and the start pass at 512 px, session 6".
+calls it before and after each render in strips (`SynthesisNetwork.render_kept`, from 256 px), so a render
+starts from what is live. Not around the small passes beside the steps (live previews): a trim there makes the
+step thread fault its blocks in again. Fixing the thresholds instead (`mallopt`, or `MALLOC_MMAP_THRESHOLD_`)
+maps and faults afresh the blocks a drag step allocates every step (oneDNN's weight reorders are 9 MB at 512
+channels); see docs/benchmarks.md, "Memory and the start pass at 512 px, session 6".
 
 A no-op without glibc (macOS, Windows, musl) and when the user chose for himself: any `MALLOC_*` setting or
 `GLIBC_TUNABLES` in the environment (LATENTLAB_MALLOC=trim trims anyway), or LATENTLAB_MALLOC=keep. CUDA and

@@ -257,7 +257,8 @@ class SynthesisNetwork(nn.Module):
         """(image, output of the stage at feature_res, the image accumulated at feature_res or None) without
         gradients, one pass as `render`: the image, and what a drag starting from it reads first (its F0 and the
         partial image its live previews are matched to; dragcore.startpass). The partial image is None when the
-        strips would have to put it together (a feature stage above res / depth) or there is no skip image."""
+        strips would have to put it together (a feature stage above res / depth) or there is no skip image. From
+        TILED_FROM px, freed memory goes back to the system before and after (stylegan.allocator.trim)."""
         self._trim()
         img, feats, partial = self._tiled(ws, self.block_resolutions[-1], noise_mode, feature_res, True, rows, depth,
                                           partial=self.skip_images)
@@ -269,15 +270,14 @@ class SynthesisNetwork(nn.Module):
         `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
         strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
         together from the strips' windows, so that no stage above res / depth is held whole: the same values, a
-        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`.
-        From TILED_FROM px, freed memory goes back to the system before and after (stylegan.allocator.trim)."""
-        self._trim()
+        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
         img, kept, _ = self._tiled(ws, res, noise_mode, keep, image, rows, depth)
-        self._trim()
         return img, kept
 
     def _trim(self):
-        """Before and after a pass in strips: what earlier passes freed goes back to the system (stylegan.allocator)."""
+        """Before and after a render in strips: what earlier passes freed goes back to the system (stylegan.allocator).
+        Not around the feature passes of live previews: they run beside the steps, whose blocks would be faulted
+        in again every step."""
         if self.img_shape[0] >= TILED_FROM:
             allocator.trim()
 
