@@ -26,12 +26,17 @@ timed edit, and ours is given the start image (`DragSession(start_image=...)`, a
 shows). Both drag the same network (ours holds the official code's random weights, converted:
 `official_renderer.ours_from_official`) from the same w0 with the official app's lr 0.001, for the same number
 of updates, and report the handle tracked on the final latent: `final_handle` should agree. Ours also
-reports its fixed cost per edit: the start frame, plus the time from the last frame before the final image
-to the final image drawn, less the steps in it (sync, the final render, drawing); the report's measures
-(optical flow, fidelity) follow the final image as their own frame and are timed apart (`report_seconds`);
-`full_renders` counts the whole-image synthesis passes of the edit (a hook on the last stage); and what one
-render, the motion measure, the fidelity measure, a drawn preview, its PNG encoding and a feature pass
-cost on their own (`fixed_parts`). `--edits-only` skips fast vs reference.
+reports its fixed cost per edit: from the click, the session (its start pass read from the render that drew
+the image on screen, dragcore.startpass: the start image is rendered before the click as the app's New image
+renders it) and the start frame, plus the time from the last frame before the final image to the final image
+drawn, less the steps in it (sync, the final render, drawing); the report's measures (optical flow,
+fidelity) follow the final image as their own frame and are timed apart (`report_seconds`); `full_renders`
+counts the whole-image passes of the edit (calls of the synthesis's `render_kept`, and of the synthesis
+module itself); what one render, the motion measure, the fidelity measure, a drawn preview, its PNG
+encoding, a feature pass and a session with a start pass of its own cost on their own (`fixed_parts`:
+`start_pass` is the before of `session`); and the process's RSS and peak RSS after each phase (`rss_mb`,
+Linux). `--edits-only` skips fast vs reference; without --official it runs our edit alone
+(`step_time_edit.md`).
 
 `--mask none`: the same drag without a mask (the official app's default; both sides then skip the mask
 term, and ours computes the feature block only near the handle, stylegan.windows). `--whole`: one more
@@ -147,7 +152,8 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
     import io
     import torch
     from PIL import Image
-    from dragcore import fidelity, motion
+    from dragcore import adapt, fidelity, motion, startpass
+    from stylegan import imageops
     from dragcore.config import with_presets
     from drags.engines import ENGINES
     from ui import drag_stream, draw
@@ -156,9 +162,16 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
         G = ours_from_official(official, parse_res(res)[0], OFFICIAL.get(parse_res(res)[0], 32768))
     else:
         G = build_generator(res, tiny)
+    phases = {"model": _vm()}
     lr = 0.001 if official else None   # the official app's lr (ours defaults to the paper's 0.002): the same drag
-    renders = [0]   # full synthesis passes (the last stage ran), counted by a hook
-    G.synthesis.stages[-1].register_forward_hook(lambda *a: renders.__setitem__(0, renders[0] + 1))
+    renders = [0]   # full synthesis passes: calls of the strips' render, and of the whole synthesis (with gradients)
+    G.synthesis.register_forward_hook(lambda *a: renders.__setitem__(0, renders[0] + 1))
+    render_kept = G.synthesis.render_kept
+
+    def counted(*a, **k):
+        renders[0] += 1
+        return render_kept(*a, **k)
+    G.synthesis.render_kept = counted
 
     def make(n, start_image=None):
         cfg = with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n, lr=lr)
@@ -169,12 +182,21 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
     warm = make(warmup)
     for _ in drag_stream.stream(warm):  # warm-up: the same work, untimed
         pass
-    start = warm["draggan"].report.start_image()   # the image on screen before the drag (rendered when picked)
+    latent0 = warm["draggan"].latent0
+    del warm, _
+    phases["warm-up"] = _vm()
+    startpass.forget()   # the session's own start pass, timed apart (the before of the kept one)
+    start_pass = _timed(lambda: make(steps))
+    with torch.no_grad():   # the image on screen before the drag, rendered as the app's New image renders it
+        start = imageops.to_uint8(adapt(G).image(latent0))[0]
+    phases["start image"] = _vm()
     renders[0] = 0
+    previews, live, first, marks, shown = 0, 0, None, [], {}
+    t0 = time.perf_counter()   # the click: the session (its start pass kept from that render), then the stream
     sessions = make(steps, start)
     s = sessions["draggan"]
-    previews, live, first, marks, shown = 0, 0, None, [], {}
-    t0 = time.perf_counter()
+    session_seconds = time.perf_counter() - t0
+    phases["session"] = _vm()
     for frame in drag_stream.stream(sessions):
         if first is None:
             first = time.perf_counter() - t0   # the start frame
@@ -185,6 +207,9 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
                 previews += 1
         live += "preview at" in frame.status    # a live preview (the step's own pass), not a render
         marks.append((time.perf_counter(), s.seconds, frame.final, bool(frame.results)))
+        if frame.final:
+            phases.setdefault("final image", _vm())
+    phases["report"] = _vm()
     edit_seconds = time.perf_counter() - t0
     # the fixed cost: from the last frame before the final image to the final image drawn (steps excluded);
     # the report (motion, fidelity: its own frame) follows the image and is timed apart
@@ -195,6 +220,7 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
     if s.steps != steps:
         raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all")
     edit_renders = renders[0]
+    startpass.forget()   # the parts below are passes of their own
     final = s.report.preview()
     drawn = draw.render(final, [h, t], mask)
     parts = dict(render=_timed(s.render), motion=_timed(lambda: motion.measure(start, final, [h], [t])),
@@ -202,13 +228,25 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
                  draw=_timed(lambda: draw.render(final, [h, t], mask)),
                  encode=_timed(lambda: (drawn if isinstance(drawn, Image.Image) else Image.fromarray(drawn)).save(
                      io.BytesIO(), "PNG")),   # as Gradio sends an image: a PNG with PIL's defaults
-                 features=_timed(lambda: torch.no_grad()(s.features)(s.latent)))
+                 features=_timed(lambda: (startpass.forget(), torch.no_grad()(s.features)(s.latent))))   # its own pass
     return dict(seconds_per_step=s.seconds / s.steps, edit_seconds=edit_seconds, previews=previews, live_previews=live,
-                fixed_seconds=first + last,   # the start frame, and the last step to the final image
-                report_seconds=round(report, 4), full_renders=edit_renders,
-                fixed_parts=dict(parts, first_frame=round(first, 4), final_frame=round(last, 4)),
+                fixed_seconds=first + last,   # the session and the start frame, and the last step to the final image
+                report_seconds=round(report, 4), full_renders=edit_renders, rss_mb=phases,
+                edit_peak_mb=phases["report"].get("peak"),   # the edit's own peak (the parts below come after it)
+                fixed_parts=dict(parts, first_frame=round(first, 4), final_frame=round(last, 4),
+                                 session=round(session_seconds, 4), start_pass=start_pass),
                 final_handle=s.status().handles[0], threads=torch.get_num_threads(), precision=s.precision.name,
                 windowed_steps=s.windowed_steps, lr=s.lr)
+
+
+def _vm():
+    """{rss, peak} MB of this process now (Linux: /proc/self/status VmRSS, VmHWM), or {} elsewhere."""
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return {}
+    got = dict(line.split(":", 1) for line in text.splitlines() if line.startswith(("VmRSS", "VmHWM")))
+    return {"rss": int(got["VmRSS"].split()[0]) // 1024, "peak": int(got["VmHWM"].split()[0]) // 1024}
 
 
 def _timed(fn):
@@ -257,13 +295,14 @@ def official_table(rows, resolutions):
     for res in map(label, resolutions):
         o, off = by[(res, "ours-edit")], by[(res, "official-edit")]
         w = by.get((res, "ours-whole-edit"))
+        ours_peak = o.get("edit_peak_mb") or o["peak_rss_mb"]   # the edit's own (the timed parts after it excluded)
         ratios = dict(step=off["seconds_per_step"] / o["seconds_per_step"], edit=off["edit_seconds"] / o["edit_seconds"],
-                      memory=off["peak_rss_mb"] / o["peak_rss_mb"])
+                      memory=off["peak_rss_mb"] / ours_peak)
         summary[f"draggan/{res}"] = dict({k: round(v, 2) for k, v in ratios.items()},
                                          **({"fixed_s": round(o["fixed_seconds"], 3)} if "fixed_seconds" in o else {}))
         lines.append(f"| {res} | {o['seconds_per_step']:.3f} | {off['seconds_per_step']:.3f} | {ratios['step']:.1f}x | "
                      f"{o['edit_seconds']:.1f} | {off['edit_seconds']:.1f} | {ratios['edit']:.1f}x | "
-                     f"{o.get('fixed_seconds', float('nan')):.2f} | {o['peak_rss_mb']:.0f} | {off['peak_rss_mb']:.0f} | {ratios['memory']:.1f}x | "
+                     f"{o.get('fixed_seconds', float('nan')):.2f} | {ours_peak:.0f} | {off['peak_rss_mb']:.0f} | {ratios['memory']:.1f}x | "
                      f"{tuple(o['final_handle'])}, {tuple(off['final_handle'])} |"
                      + (f" {w['seconds_per_step']:.3f} | {w['edit_seconds']:.1f} | {w['peak_rss_mb']:.0f} |" if w else ""))
         if w:
@@ -271,6 +310,20 @@ def official_table(rows, resolutions):
                                                           edit=round(off["edit_seconds"] / w["edit_seconds"], 2),
                                                           memory=round(off["peak_rss_mb"] / w["peak_rss_mb"], 2))
     return "\n".join(lines), summary
+
+
+def ours_table(rows):
+    lines = ["| res | s/step | s/edit | fixed s | session s | own start pass s | one render s | full renders | peak MB "
+             "| edit's peak MB | RSS by phase |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["engine"] not in ("ours-edit", "ours-whole-edit"):
+            continue
+        p = r["fixed_parts"]
+        phases = ", ".join(f"{k} {v['rss']} ({v['peak']})" for k, v in r.get("rss_mb", {}).items() if v)
+        lines.append(f"| {r['res']}{'' if r['engine'] == 'ours-edit' else ' (whole map)'} | {r['seconds_per_step']:.3f} | "
+                     f"{r['edit_seconds']:.2f} | {r['fixed_seconds']:.2f} | {p['session']:.3f} | {p['start_pass']:.3f} | "
+                     f"{p['render']:.2f} | {r['full_renders']} | {r['peak_rss_mb']:.0f} | {r.get('edit_peak_mb')} | {phases} |")
+    return "\n".join(lines)
 
 
 # (summary key, field, threshold, what is claimed): fast vs reference mode, then ours vs the official renderer
@@ -323,7 +376,8 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--official", metavar="PATH", help="a checkout of XingangPan/DragGAN: also run ours vs its renderer")
     p.add_argument("--edit-steps", type=int, default=20, help="steps of the whole edit timed against the official app")
-    p.add_argument("--edits-only", action="store_true", help="with --official: only ours vs the official (no fast vs reference)")
+    p.add_argument("--edits-only", action="store_true",
+                   help="only the whole edits (no fast vs reference); without --official, our edit alone")
     p.add_argument("--tiny", action="store_true", help="tiny networks (smoke test of the script itself)")
     p.add_argument("--mask", choices=("half", "none"), default="half",
                    help="half the image editable (the mask term runs) or no mask (ours: windows near the handle)")
@@ -332,6 +386,10 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.official and not (Path(args.official) / "viz" / "renderer.py").is_file():
         p.error(f"--official {args.official}: not a DragGAN checkout (no viz/renderer.py)")
+    low = [r for r in args.res if parse_res(r)[0] < 128]
+    if args.official and low:
+        p.error(f"--official: the official renderer supervises the 6th synthesis block (128 px), which a "
+                f"{label(low[0])} px network does not have: give --res 128 or more")
     return args
 
 
@@ -351,8 +409,8 @@ def main(argv=None):
         return run_child_main(args)
     rows = []
     for res in args.res:
-        edits = EDITS if args.whole else EDITS[:2]
-        for engine in (() if args.edits_only and args.official else ENGINES) + (edits if args.official else ()):
+        edits = tuple(e for e in (EDITS if args.whole else EDITS[:2]) if args.official or e != "official-edit")
+        for engine in (() if args.edits_only else ENGINES) + (edits if args.official or args.edits_only else ()):
             rows.append(run_child(res, engine, args))
             r = rows[-1]
             edit = f"  edit {r['edit_seconds']:.1f} s" if "edit_seconds" in r else ""
@@ -387,9 +445,17 @@ def main(argv=None):
                f"shows it: ours previews as the app does (at most one every {PREVIEW_SECONDS} s, plus the first and last image; "
                f"from 512 px each preview is the image the step's own pass drew at the feature block), the official app "
                f"after every step. Mask: {'none (both sides skip the mask term; ours runs windows near the handle)' if args.mask == 'none' else 'half the image editable'}. "
-               f"s/step: the step alone (mean over the edit); peak: process max RSS, each side in its "
-               f"own process. The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
+               f"s/step: the step alone (mean over the edit); peak: max RSS, each side in its own process, from its "
+               f"start to the end of its edit (ours: VmHWM when the edit ends, before the parts timed apart). The official checkout is yours (`--official PATH`); nothing of it is in this repository.\n"
                f"Reproduce: `{command}`\n\n{off_md}\n" + _targets_text(off_targets))
+    elif args.edits_only:
+        _write(out, f"step_time_edit{suffix}", dict(meta=dict(meta, edit_steps=args.edit_steps),
+                                                    rows=[r for r in rows if r["engine"] in EDITS]),
+               f"Our DragGAN edit alone (fast mode, {args.edit_steps} steps as the app shows them, CPU, {args.threads} "
+               f"threads, random weights, official network config; mask: {args.mask}). fixed: the session (its start "
+               f"pass kept from the render of the image on screen), the start frame, and the last step to the final image "
+               f"drawn; own start pass: the session with a pass of its own (the before); peak: process max RSS; RSS "
+               f"after each phase (MB, peak so far in brackets).\nReproduce: `{command}`\n\n{ours_table(rows)}\n")
     return 0
 
 

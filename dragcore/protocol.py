@@ -32,7 +32,7 @@ layer (128 channels) drags, so the DCGAN adapter uses res / 4. It also moves
 in Z, where coordinates are ~N(0, 1) and the paper's W-space learning rate 0.002 crawls, so its
 default learning rate is 0.01.
 """
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ import stylegan
 from stylegan import seeds
 from stylegan.networks import FEATURE_TILES
 
+from . import startpass
 from .errors import DragInputError
 
 TRAINABLE_ROWS = 6  # W+ rows 0-5 are optimised (DragGAN / FreeDrag), the rest stay fixed
@@ -150,27 +151,43 @@ class StyleGANAdapter:
         return nullcontext() if self.follower is None else self.follower.applied(latent)
 
     def features(self, latent):
-        with self._noise(latent):
-            if self._tiles():
-                return self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res, False,
+        with self._noise(latent), self._no_grad(latent) as tiles:
+            ws = self.ws(latent)
+            kept = startpass.lookup(self.G.synthesis, ws, self.feature_res, self.noise_mode) if tiles else None
+            if kept is not None:   # the render of this very start already passed the feature block
+                return kept[0]
+            if tiles:
+                return self.G.synthesis.tiled(ws, self.feature_res, self.noise_mode, self.feature_res, False,
                                               **FEATURE_TILES)[1]
-            return self.G.synthesis.features(self.ws(latent), res=self.feature_res, noise_mode=self.noise_mode)
+            return self.G.synthesis.features(ws, res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
-        with self._noise(latent):
-            return self._synthesis()(self.ws(latent), noise_mode=self.noise_mode)
+        with self._noise(latent), self._no_grad(latent) as tiles:
+            if tiles:
+                return self._render(self.ws(latent))[0]
+            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
 
     def image_and_features(self, latent):
-        with self._noise(latent):
-            return self._synthesis()(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+        with self._noise(latent), self._no_grad(latent) as tiles:
+            if tiles:
+                return self._render(self.ws(latent))
+            return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
 
-    def _synthesis(self):
-        """Without gradients `render` (large images in strips, stylegan.windows), else the synthesis itself."""
-        return getattr(self.G.synthesis, "render", self.G.synthesis) if self._tiles() else self.G.synthesis
+    def _render(self, ws):
+        """(image, F) without gradients (large images in strips, stylegan.windows); what the pass saw at the
+        feature block is kept for a drag that starts from this image (dragcore.startpass)."""
+        img, feat, partial = self.G.synthesis.render_kept(ws, self.feature_res, self.noise_mode)
+        startpass.keep(self.G.synthesis, ws, self.feature_res, self.noise_mode, feat, partial)
+        return img, feat
 
-    def _tiles(self):
-        """Passes without gradients run in strips (SynthesisNetwork.tiled: the same values, less memory)."""
-        return not torch.is_grad_enabled() and hasattr(self.G.synthesis, "tiled")
+    @contextmanager
+    def _no_grad(self, latent):
+        """Yields True (and runs the block without gradients) when no gradient can flow: gradients disabled, or a
+        latent that does not ask for them (the generator is frozen). Such passes run in strips
+        (SynthesisNetwork.tiled: the same values, less memory), and renders keep their start pass."""
+        free = not (torch.is_grad_enabled() and latent.requires_grad) and hasattr(self.G.synthesis, "render_kept")
+        with torch.no_grad() if free else nullcontext():
+            yield free
 
     def image_near(self, latent, boxes):
         """The image computed only inside `boxes` (stylegan.windows.Box of the image), or None: render it whole."""
@@ -185,12 +202,17 @@ class StyleGANAdapter:
     def features_and_preview(self, latent):
         """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
-        with self._noise(latent):
-            if self._tiles():
-                img, feat = self.G.synthesis.tiled(self.ws(latent), self.feature_res, self.noise_mode, self.feature_res,
+        with self._noise(latent), self._no_grad(latent) as tiles:
+            ws = self.ws(latent)
+            kept = startpass.lookup(self.G.synthesis, ws, self.feature_res, self.noise_mode,
+                                    partial=self.step_previews) if tiles else None
+            if kept is not None:   # the render of this very start already passed the feature block
+                return kept
+            if tiles:
+                img, feat = self.G.synthesis.tiled(ws, self.feature_res, self.noise_mode, self.feature_res,
                                                    self.G.synthesis.skip_images, **FEATURE_TILES)
                 return feat, img
-            return self.G.synthesis.features_and_preview(self.ws(latent), self.feature_res, noise_mode=self.noise_mode)
+            return self.G.synthesis.features_and_preview(ws, self.feature_res, noise_mode=self.noise_mode)
 
     def features_near(self, latent, boxes):
         """F as `features` returns it, but computed only inside `boxes` (stylegan.windows.Box of the feature

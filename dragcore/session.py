@@ -19,6 +19,10 @@ Precision. `precision` (fp32 | bf16 | fp16 | auto, stylegan.precision) runs ever
 pass of the session (F0, the step's features, previews) under autocast; the features and images
 come back as float32, so losses, tracking and Adam are the same code in every precision.
 
+F0 (and the partial image live previews are matched to) is read from the render that drew the start image,
+when the latent, noise and weights match it exactly (dragcore.startpass): the image on screen was rendered
+from the same latent (the app's New image, the previous drag's final render), so the drag makes no start pass.
+
 Windows (stylegan.windows). In fast mode the step's pass computes the feature block only near the points
 the step reads (`feature_windows`: the engine's `feature_reach`, its tracker's square, the disc), when it
 knows them all before the pass and no mask term reads the whole map; the values there are the whole map's.

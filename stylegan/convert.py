@@ -12,6 +12,7 @@ import torch
 
 from .config import GeneratorConfig
 from .errors import CheckpointError
+from .layers import undrawn
 from .networks import Generator
 from .official_config import config_from_official
 from .ops import fir_2d
@@ -92,7 +93,8 @@ def _mismatch(source, missing, unexpected):
 def build(config, state, source="checkpoint"):
     """Generator(config) holding `state` (our names), in eval mode without gradients."""
     try:
-        G = Generator(config)
+        with undrawn():   # every tensor is assigned from `state` below: no random init, no second copy
+            G = Generator(config)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{source}: unsupported generator configuration ({e})") from None
     own = G.state_dict()
@@ -114,8 +116,8 @@ def from_official(state, kwargs, source="checkpoint"):
         raise CheckpointError(f"{source}: this is a StyleGAN3 (alias-free) generator; only StyleGAN2 is supported")
     const = state.get(NAME_TABLE["const"][1])
     cfg = config_from_official(kwargs, None if const is None else const.shape, source)
-    G = Generator(cfg)  # only for its structure: which names exist
-    rows = name_rows(G)
+    with undrawn():   # only for its structure: which names exist
+        rows = name_rows(Generator(cfg))
     fir = fir_2d(cfg.fir)
     ours = {}
     for our_name, off_name, _, _ in rows:
@@ -147,9 +149,10 @@ def _tf_layout(a, layout):
 
 def from_tf_params(params, cfg, source="checkpoint"):
     """Our Generator from TensorFlow variables (flattened names) and the config they imply."""
-    G = Generator(cfg)
+    with undrawn():   # only for its structure
+        rows = name_rows(Generator(cfg))
     ours = {}
-    for our_name, _, tf_name, layout in name_rows(G):
+    for our_name, _, tf_name, layout in rows:
         if our_name is None:
             continue
         if tf_name not in params:

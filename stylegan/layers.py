@@ -5,6 +5,8 @@ Equalised learning rate (Karras et al. 2018): weights are stored at unit varianc
 by 1/sqrt(fan_in) at run time, so Adam's per-parameter step means the same for every layer.
 """
 import math
+import threading
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -16,9 +18,28 @@ from .ops import (LRELU_GAIN, LRELU_SLOPE, demod_scale, modulate, rgb_projection
 NOISE_MODES = ("const", "random", "none")
 
 
+_UNDRAWN = threading.local()   # inside `undrawn()`: tensors are allocated, not drawn (their values come next)
+
+
+@contextmanager
+def undrawn():
+    """Layers built inside allocate their parameters and noise maps without drawing them: for a network whose
+    every tensor is loaded right after (stylegan.convert.build). Pages never written are never resident, so
+    a loaded network costs one copy of its weights, not two."""
+    _UNDRAWN.on = True
+    try:
+        yield
+    finally:
+        _UNDRAWN.on = False
+
+
+def _randn(shape):
+    return torch.empty(shape) if getattr(_UNDRAWN, "on", False) else torch.randn(shape)
+
+
 def learnable(*shape, fill=None):
     """A parameter drawn from N(0, 1) (equalised lr stores weights at unit scale) or filled with `fill`."""
-    return nn.Parameter(torch.randn(shape) if fill is None else torch.full(shape, float(fill)))
+    return nn.Parameter(_randn(shape) if fill is None else torch.full(shape, float(fill)))
 
 
 class ScaledLinear(nn.Module):
@@ -49,7 +70,7 @@ class ModConv(nn.Module):
         self.use_noise = use_noise
         if use_noise:
             self.noise_scale = learnable(fill=0)
-            self.register_buffer("noise", torch.randn(shape))  # the fixed map of noise_mode 'const'
+            self.register_buffer("noise", _randn(shape))  # the fixed map of noise_mode 'const'
 
     def _shift(self, y, noise_mode, gain, box=None):
         """Bias plus noise, times the activation gain, broadcastable to y (box: y's window of the map)."""
@@ -72,6 +93,11 @@ class ModConv(nn.Module):
         kept = getattr(self, "_kept", None)
         if kept is None or kept[0] != key:
             with torch.no_grad():
+                if self.up and not w.requires_grad and dtype == w.dtype and not w.transpose(0, 1).is_contiguous():
+                    # a frozen weight is held in the layout the up-sampling convolution reads: the same values
+                    # and shape, and the transposed weight below is a view of it, not a second copy
+                    w.data = w.transpose(0, 1).contiguous().transpose(0, 1)
+                    key = (w._version, w.data_ptr(), w.device, dtype)
                 t = w.to(dtype).transpose(0, 1).contiguous() if self.up else None
                 kept = (key, t, weight_energy(w))
             self._kept = kept

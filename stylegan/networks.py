@@ -21,6 +21,7 @@ from .config import GeneratorConfig
 from .layers import NOISE_MODES, learnable, ScaledLinear, ShortcutUp, ModConv, RGBHead
 from .ops import fir_2d, unit_rms, upsample2x
 from .warp import WarpField
+from . import allocator
 from . import windows as win
 
 
@@ -148,12 +149,13 @@ class SynthesisNetwork(nn.Module):
         """W+ row of the first convolution of stage i (4 px is stage 0)."""
         return max(2 * i - 1, 0)
 
-    def run(self, ws, noise_mode="const", upto=None, keep=(), image=True):
+    def run(self, ws, noise_mode="const", upto=None, keep=(), image=True, images=()):
         """The synthesis loop: (image or None, {res: stage output for res in keep}); stops after
         the stage at `upto` px (none of the stages above it run), where the image is the one
         accumulated so far (skip architecture: the sum of the RGB of the stages up to it).
         image="detached": that image is computed without gradients (a preview beside a pass that
-        needs them for the features only). With a warp pathway, ws may carry
+        needs them for the features only). images: resolutions whose accumulated image is kept too,
+        as {("image", res): image}. With a warp pathway, ws may carry
         the deformation code as one more row ([N, num_ws + 1, w_dim], stylegan.warp)."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
@@ -163,7 +165,7 @@ class SynthesisNetwork(nn.Module):
                              f"{list(ws.shape) if isinstance(ws, torch.Tensor) else type(ws).__name__}")
         _require_finite("ws", ws)
         code = ws[:, self.num_ws] if ws.shape[1] > self.num_ws else None
-        for r in (upto, *keep):
+        for r in (upto, *keep, *images):
             if r is not None and r not in self.block_resolutions:
                 raise ValueError(f"no synthesis block at {r}px; blocks: {self.block_resolutions}")
         x = self.const[None].expand(ws.shape[0], -1, -1, -1)
@@ -183,6 +185,8 @@ class SynthesisNetwork(nn.Module):
                         img = self.warp.apply(img, u)
             if res in keep:
                 feats[res] = x
+            if res in images and img is not None:
+                feats[("image", res)] = img
             if res == upto:
                 break
         return img, feats
@@ -249,27 +253,54 @@ class SynthesisNetwork(nn.Module):
         img, feats = self.tiled(ws, self.block_resolutions[-1], noise_mode, feature_res, True, rows, depth)
         return img if feature_res is None else (img, feats)
 
+    def render_kept(self, ws, feature_res, noise_mode="const", rows=TILE_ROWS, depth=4):
+        """(image, output of the stage at feature_res, the image accumulated at feature_res or None) without
+        gradients, one pass as `render`: the image, and what a drag starting from it reads first (its F0 and the
+        partial image its live previews are matched to; dragcore.startpass). The partial image is None when the
+        strips would have to put it together (a feature stage above res / depth) or there is no skip image. From
+        TILED_FROM px, freed memory goes back to the system before and after (stylegan.allocator.trim)."""
+        self._trim()
+        img, feats, partial = self._tiled(ws, self.block_resolutions[-1], noise_mode, feature_res, True, rows, depth,
+                                          partial=self.skip_images)
+        self._trim()
+        return img, feats, partial
+
     def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS, depth=4):
         """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
         `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
         strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
         together from the strips' windows, so that no stage above res / depth is held whole: the same values, a
         fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
+        img, kept, _ = self._tiled(ws, res, noise_mode, keep, image, rows, depth)
+        return img, kept
+
+    def _trim(self):
+        """Before and after a render in strips: what earlier passes freed goes back to the system (stylegan.allocator).
+        Not around the feature passes of live previews: they run beside the steps, whose blocks would be faulted
+        in again every step."""
+        if self.img_shape[0] >= TILED_FROM:
+            allocator.trim()
+
+    def _tiled(self, ws, res, noise_mode, keep, image, rows, depth, partial=False):
+        """`tiled`, and (partial) the image accumulated at `keep` when the whole maps below the strips hold it."""
         top = self.block_resolutions.index(res)
         tiles_from = max(res // depth, self.block_resolutions[0])
         planned = None
+        images = (keep,) if partial and image and keep is not None else ()
         with torch.no_grad():
             if self.img_shape[0] >= TILED_FROM and tiles_from in self.block_resolutions:
                 f = self.stage_shape(top)[0] / self.img_shape[0]
                 planned = win.plan(self, res, win.strips(self.stage_shape(top), max(1, round(rows * f))),
                                    warp=self._has_code(ws), tiles_from=tiles_from)
             if planned is None:
-                img, feats = self.run(ws, noise_mode, upto=res, keep=() if keep is None else (keep,), image=image)
-                return img, feats.get(keep)
+                img, feats = self.run(ws, noise_mode, upto=res, keep=() if keep is None else (keep,), image=image,
+                                      images=images)
+                return img, feats.get(keep), feats.get(("image", keep))
             first, chains = planned
             below = self.block_resolutions[first - 1]
             kept_below = keep is not None and keep <= below
-            img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,), image=image)
+            img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,), image=image,
+                                  images=images if kept_below else ())
             x = feats[below]
             at = None if keep is None or kept_below else self.block_resolutions.index(keep) - first
             out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32) if image else None
@@ -281,7 +312,7 @@ class SynthesisNetwork(nn.Module):
                     out[(..., *chain.outs[-1].slices())] = im
                 if at is not None:
                     kept[(..., *chain.outs[at].slices())] = y
-        return out, kept
+        return out, kept, feats.get(("image", keep))
 
     def _has_code(self, ws):
         return isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws

@@ -152,6 +152,19 @@ def test_reachability_the_pathway_moves_what_w_plus_cannot(tmp_path):
     assert len(rows) == 4 * 5 and "| code only |" in (tmp_path / "reachability.md").read_text()
 
 
+@pytest.mark.slow          # a subprocess (the default suite's budget: -m slow)
+@pytest.mark.integration
+def test_step_time_edit_alone_counts_its_render_in_strips(tmp_path):
+    from benchmarks.step_time import main
+    assert main(["--res", "512", "--tiny", "--edits-only", "--edit-steps", "3", "--threads", "1", "--mask", "none",
+                 "--out", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "step_time_edit_tiny.json").read_text())["rows"][0]
+    assert row["engine"] == "ours-edit" and row["full_renders"] == 1   # the final render (in strips); previews: the steps' own
+    assert set(row["rss_mb"]) >= {"model", "session", "final image", "report"}
+    assert row["edit_peak_mb"] <= row["peak_rss_mb"] and row["fixed_parts"]["start_pass"] > 0
+    assert "| 512 |" in (tmp_path / "step_time_edit_tiny.md").read_text()
+
+
 @pytest.mark.slow          # ~14 s, a subprocess per engine (the default suite's budget: -m slow)
 @pytest.mark.integration
 def test_step_time_benchmark_smoke(tmp_path):

@@ -22,6 +22,7 @@ least half way, by optical flow), the content moved, the colour cast and far-fie
 the engine reports them), steps and seconds. `detail_rows` is the per-point table
 (`DETAIL_HEADERS`): the engine's own distance and verdict beside the measured motion.
 """
+import gc
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ def _line(sessions, drawn_at=None):
 
 PREVIEW_SECONDS = 0.2   # at most one preview this often: what a person follows of a drag
 PREVIEW_SHARE = 0.25    # ... and previews (render, draw, encode, send) take at most this share of the wall time
+COLLECT_FROM = 256      # px: from this image height a stream collects garbage once its steps have started
 
 
 class Stepper(threading.Thread):
@@ -123,6 +125,8 @@ def stream(sessions, interval=PREVIEW_SECONDS):
     stepper.start()
     try:
         yield Frame({m: f[-1] for m, f in frames.items()}, _line(sessions))
+        if max(s.res for s in sessions.values()) >= COLLECT_FROM:   # earlier drags' sessions (reference cycles,
+            gc.collect()   # tens of MB of maps) go now, while the steps run, not after this drag's final render
         shown, wait = _steps(sessions), interval
         while not stepper.stepped.wait(wait):
             if _steps(sessions) == shown:

@@ -1,0 +1,82 @@
+"""A drag's start pass, kept from the render that drew the image on screen.
+
+Every drag starts with a pass to the feature block at its start latent: F0, the reference its losses and
+trackers read, and (512 px models and up) the image accumulated there, which its live previews are
+colour-matched to. The image the user drags was just rendered from that same latent: the app's New image,
+or the previous drag's final render (the chain's next drag, Continue). That render runs through the
+feature block too, so it keeps what it saw there (`keep`, one entry per synthesis network: the last
+render), and a session whose start matches it reads it instead of a pass of its own (`lookup`).
+
+A match is exact: the same W+ rows (`torch.equal`), the same feature block and noise mode, the same
+autocast, and the very same tensors of the synthesis at the same in-place versions (weights, noise maps;
+a photo's maps swapped in by dragcore.noise_follow are other tensors). Anything else is a miss and the
+session runs its pass. Random noise is never kept. Only passes without gradients keep or read.
+"""
+import itertools
+import threading
+import weakref
+from dataclasses import dataclass
+
+import torch
+
+_KEPT = weakref.WeakKeyDictionary()   # synthesis network -> Kept (its last render)
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Kept:
+    ws: torch.Tensor          # the W+ rows of the render
+    feature_res: int
+    noise_mode: str
+    autocast: tuple           # (enabled, dtype) on the device the pass ran on
+    state: tuple              # ((tensor, version), ...): the synthesis's parameters and buffers as they were
+    features: torch.Tensor    # the output of the feature block
+    partial: torch.Tensor | None   # the image accumulated at the feature block (None: not kept)
+
+
+def _state(synthesis):
+    return tuple((t, t._version) for t in itertools.chain(synthesis.parameters(), synthesis.buffers()))
+
+
+def _autocast(device):
+    kind = device.type
+    on = torch.is_autocast_enabled(kind)
+    return on, (torch.get_autocast_dtype(kind) if on else None)
+
+
+def keep(synthesis, ws, feature_res, noise_mode, features, partial=None):
+    """Remember what a render of `ws` saw at its feature block (replacing the last one kept)."""
+    if noise_mode == "random" or torch.is_grad_enabled() or features is None:
+        return
+    entry = Kept(ws.detach().clone(), int(feature_res), noise_mode, _autocast(ws.device), _state(synthesis),
+                 features.detach(), None if partial is None else partial.detach())
+    with _lock:
+        _KEPT[synthesis] = entry
+
+
+def lookup(synthesis, ws, feature_res, noise_mode, partial=False):
+    """(F0, the partial image or None) kept for exactly this start, or None: run the pass. partial: the
+    caller needs the partial image too."""
+    if torch.is_grad_enabled() or noise_mode == "random":
+        return None
+    with _lock:
+        e = _KEPT.get(synthesis)
+    if e is None or e.feature_res != feature_res or e.noise_mode != noise_mode or (partial and e.partial is None):
+        return None
+    if e.ws.shape != ws.shape or e.ws.device != ws.device or not torch.equal(e.ws, ws.detach()):
+        return None
+    if e.autocast != _autocast(ws.device):
+        return None
+    now = _state(synthesis)
+    if len(now) != len(e.state) or any(a is not b or v != w for (a, v), (b, w) in zip(e.state, now)):
+        return None
+    return e.features, e.partial
+
+
+def forget(synthesis=None):
+    """Drop what was kept (for one synthesis network, or all)."""
+    with _lock:
+        if synthesis is None:
+            _KEPT.clear()
+        else:
+            _KEPT.pop(synthesis, None)

@@ -1,0 +1,61 @@
+"""The C heap under torch's CPU tensors: freed memory handed back to the system between large passes.
+
+torch allocates CPU tensors with malloc. glibc maps a block of its own (unmapped when freed) only above its
+mmap threshold, and it raises that threshold to the size of every mapped block freed, up to 32 MB. After the
+first large free, the 1-30 MB temporaries of a pass come from its heaps, one per thread that allocates (the
+app's step thread and its stream thread), and a heap keeps what is freed inside it: a process that has made
+a few 512 px passes sits hundreds of MB above what it holds.
+
+`trim()` (glibc's `malloc_trim(0)`) hands the free pages inside every heap back to the system; the synthesis
+calls it before and after each render in strips (`SynthesisNetwork.render_kept`, from 256 px), so a render
+starts from what is live. Not around the small passes beside the steps (live previews): a trim there makes the
+step thread fault its blocks in again. Fixing the thresholds instead (`mallopt`, or `MALLOC_MMAP_THRESHOLD_`)
+maps and faults afresh the blocks a drag step allocates every step (oneDNN's weight reorders are 9 MB at 512
+channels); see docs/benchmarks.md, "Memory and the start pass at 512 px, session 6".
+
+A no-op without glibc (macOS, Windows, musl) and when the user chose for himself: any `MALLOC_*` setting or
+`GLIBC_TUNABLES` in the environment (LATENTLAB_MALLOC=trim trims anyway), or LATENTLAB_MALLOC=keep. CUDA and
+MPS tensors are not malloc's.
+"""
+import ctypes
+import ctypes.util
+import os
+import sys
+
+_state = {}
+
+
+def _libc():
+    """glibc's handle, or None (another C library, another system)."""
+    if "libc" not in _state:
+        lib = None
+        if sys.platform.startswith("linux"):
+            try:
+                cand = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                if all(hasattr(cand, f) for f in ("malloc_trim", "gnu_get_libc_version")):
+                    lib = cand
+            except OSError:
+                lib = None
+        _state["libc"] = lib
+    return _state["libc"]
+
+
+def user_chose():
+    """The environment already says how malloc behaves (then this module leaves it alone, unless
+    LATENTLAB_MALLOC=trim asks for the trims beside the user's own settings)."""
+    choice = os.environ.get("LATENTLAB_MALLOC", "").lower()
+    if choice in ("keep", "trim"):
+        return choice == "keep"
+    return any(k.startswith("MALLOC_") for k in os.environ) or "GLIBC_TUNABLES" in os.environ
+
+
+def active():
+    """True where `trim` acts: glibc, and no choice of the user's in the environment."""
+    return _libc() is not None and not user_chose()
+
+
+def trim():
+    """Hand the free pages of every malloc heap back to the system; True if any were (glibc only)."""
+    if not active():
+        return False
+    return bool(_libc().malloc_trim(0))
