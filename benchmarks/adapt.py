@@ -82,6 +82,18 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, ema=0.995),
     "FreezeD, finest stage lr x3, tone augmentation, grey model, fine patch level 1, EMA 0.995": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, ema=0.995),
+    # session 6: a direct patch loss toward the shots (training.patchloss), a learning-rate decay against the
+    # oscillation, mirrored pictures for the discriminator
+    "FreezeD, finest stage lr x3, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, swd=0.3),
+    "FreezeD, finest stage lr x3, patch SWD 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, swd=1.0),
+    "FreezeD, finest stage lr x3, patch SWD 0.1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, swd=0.1),
+    "FreezeD, finest stage lr x3, lr half-life 250": dict(freeze_d=2, d_warmup=50, last_lr=3.0, lr_half_life=250),
+    "FreezeD, finest stage lr x3, flip": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                              augment="color,translation,cutout,flip"),
+    "grey, fine patch level 1, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout",
+                                                    grey=True, fine_d=1.0, swd=0.3),
+    "grey, fine patch level 1, patch SWD 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout",
+                                                  grey=True, fine_d=1.0, swd=1.0),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 

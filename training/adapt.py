@@ -42,10 +42,11 @@ import stylegan
 from stylegan.io import read_metadata
 
 from . import correspondence as cc
-from .diffaug import augment
+from .diffaug import TRANSFORMS, augment
+from .patchloss import ShotPatches
 from .shots import ShotError, read_shots
 
-CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap"]
+CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd"]
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
 
 
@@ -67,6 +68,9 @@ class Settings:
     grey: bool = False          # grey pictures: every toRGB layer draws the same value in R, G and B
     fine_d: float = 0.0         # weight of the fine patch level (~18 px neighbourhoods, every latent; 0: off)
     ema: float = 0.0            # exported weights: an exponential moving average of the trained ones (0: off)
+    swd: float = 0.0            # weight of the patch loss toward the shots (training.patchloss; 0: off)
+    swd_levels: int = 2         # the finest pyramid levels that patch loss compares (64 and 32 px at 64 px)
+    lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
     seed: int = 0
 
     def policy(self):
@@ -102,11 +106,17 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--fine-d must be in [0, 100] (0 = off), got {s.fine_d}")
     if not 0 <= s.ema < 1:
         raise AdaptError(f"--ema must be in [0, 1) (the moving average's decay per step; 0 = off), got {s.ema}")
+    if not 0 <= s.swd <= 1e4:
+        raise AdaptError(f"--swd must be in [0, 1e4] (the patch loss's weight; 0 = off), got {s.swd}")
+    if not 1 <= s.swd_levels <= 3:
+        raise AdaptError(f"--swd-levels must be 1-3 (the finest pyramid levels compared), got {s.swd_levels}")
+    if not 0 <= s.lr_half_life <= 10 ** 6:
+        raise AdaptError(f"--lr-half-life must be a step count >= 0 (0 = constant learning rates), got {s.lr_half_life}")
     if not 0 <= s.freeze_d <= 3:
         raise AdaptError(f"--freeze-d must be 0-3 (the discriminator has 4 blocks), got {s.freeze_d}")
-    bad = [p for p in s.policy() if p not in ("color", "tone", "translation", "cutout")]
+    bad = [p for p in s.policy() if p not in TRANSFORMS]
     if bad:
-        raise AdaptError(f"--augment: unknown transform {bad[0]!r} (color, tone, translation, cutout)")
+        raise AdaptError(f"--augment: unknown transform {bad[0]!r} ({', '.join(TRANSFORMS)})")
 
 
 def colour_gap(fake, real):
@@ -138,7 +148,9 @@ class Adapter:
         self.D = cc.PatchDiscriminator(fine=self.s.fine_d > 0)
         named = [(n, p) for n, p in self.G.synthesis.named_parameters() if p.requires_grad]
         self.params = [p for _, p in named]
-        self.opt = torch.optim.Adam(self._groups(named), lr=self.s.lr, betas=(0.0, 0.99))
+        groups = self._groups(named)
+        self.mults = [g["lr"] / self.s.lr for g in groups]
+        self.opt = torch.optim.Adam(groups, lr=self.s.lr, betas=(0.0, 0.99))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.s.d_lr, betas=(0.0, 0.99))
         self.rng = torch.Generator().manual_seed(self.s.seed)
         self.anchor_z = torch.randn(max(self.s.anchors, 1), source.z_dim,
@@ -148,6 +160,7 @@ class Adapter:
         self.ema = None   # the averaged synthesis weights (with --ema), made at the first generator step
         if self.s.freeze_d and not self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
+        self.patches = ShotPatches(self.shots, levels=self.s.swd_levels) if self.s.swd else None
 
     def _lr_mult(self, name):
         """The learning-rate multiplier of a synthesis parameter (by its name)."""
@@ -189,6 +202,7 @@ class Adapter:
             ws = self.src.mapping(z)
             src_feats = self.src.synthesis.run(ws, keep=self.stages)[1] if s.dcl else {}
         train_g = self.step_n >= s.d_warmup
+        self._set_lrs()
         if self.step_n == s.d_warmup and s.freeze_d and s.d_warmup:
             self.D.freeze(s.freeze_d)
         row = dict(step=self.step_n + 1, level=level, loss_G=float("nan"), dcl=float("nan"))
@@ -200,13 +214,15 @@ class Adapter:
             if s.fine_d:
                 adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
+            sw = self.patches.loss(img, self.rng) if s.swd else torch.zeros(())
             self.opt.zero_grad(set_to_none=True)
-            (adv + s.dcl * dcl).backward()
+            (adv + s.dcl * dcl + s.swd * sw).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
             self._update_ema()
-            row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()))
+            row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()),
+                       **({"swd": 1e3 * float(sw.detach())} if s.swd else {}))
             fake = img.detach()
         else:
             with torch.no_grad():
@@ -225,6 +241,17 @@ class Adapter:
         row.update(loss_D=float(loss_d.detach()), D_real=float(d_real), D_fake=float(d_fake),
                    colour_gap=colour_gap(fake, self.shots))
         return row
+
+    def _set_lrs(self):
+        """With --lr-half-life, both optimisers' learning rates at this step (a function of the step alone,
+        so a resumed run follows the same schedule)."""
+        if not self.s.lr_half_life:
+            return
+        decay = 0.5 ** (self.step_n / self.s.lr_half_life)
+        for g, m in zip(self.opt.param_groups, self.mults):
+            g["lr"] = self.s.lr * m * decay
+        for g in self.opt_D.param_groups:
+            g["lr"] = self.s.d_lr * decay
 
     @torch.no_grad()
     def _update_ema(self):
@@ -451,6 +478,13 @@ def parse_args(argv):
                    help=f"weight of a fine patch discriminator level (~18 px texture), 0 = off (default {d.fine_d:g})")
     p.add_argument("--ema", type=float, default=d.ema,
                    help=f"write the moving average of the weights, this decay per step, 0 = off (default {d.ema:g})")
+    p.add_argument("--swd", type=float, default=d.swd,
+                   help=f"weight of a patch loss toward the pictures: the sliced Wasserstein distance of their "
+                        f"Laplacian-pyramid patches, 0 = off (default {d.swd:g})")
+    p.add_argument("--swd-levels", type=int, default=d.swd_levels,
+                   help=f"the finest pyramid levels that patch loss compares, 1-3 (default {d.swd_levels})")
+    p.add_argument("--lr-half-life", type=int, default=d.lr_half_life,
+                   help=f"both learning rates halve every N steps, 0 = constant (default {d.lr_half_life})")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
