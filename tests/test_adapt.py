@@ -371,3 +371,20 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
                        (dict(lr_half_life=-5), "--lr-half-life"), (dict(augment="flip,spin"), "spin")):
         with pytest.raises(ta.AdaptError, match=match):
             ta.check_settings(ta.Settings(**bad))
+
+
+def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_line(sepia_shots):
+    """The Adapt tab's Advanced fields reach training.adapt's settings (the written card says so); a bad
+    value is one line naming the field, before any work starts."""
+    import gradio as gr
+    from ui import tab_adapt
+    files = sorted(str(p) for p in Path(sepia_shots).glob("*.png"))[:3]
+    for args, match in (((1.0, 0, 0), "EMA decay must be in"), ((0, -1, 0), "Fine patch level must be in"),
+                        ((0, 0, None), "Patch loss: give a number"), ((0, 0, 2e4), "Patch loss must be in")):
+        with pytest.raises(gr.Error, match=match) as e:
+            list(tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, *args))
+        assert "\n" not in str(e.value) and "--" not in str(e.value).split("(")[0]
+    *_, (status, _, _, path, _) = tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, 0.5, 1.0, 0.3, True)
+    assert "Done at step 1/1" in status
+    card = json.loads(stylegan.read_metadata(path)["adapted"])["settings"]
+    assert (card["ema"], card["fine_d"], card["swd"], card["grey"]) == (0.5, 1.0, 0.3, True)
