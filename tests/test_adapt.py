@@ -345,7 +345,7 @@ def test_ema_exports_the_average_and_resumes_exactly_and_fine_d_judges_texture(t
 def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_decaying_lr(tmp_path):
     """--swd: the patch loss (training.patchloss) is lower for other pictures of the shots' kind than for
     the same pictures blurred, it reaches the generator's weights, and a run with it and with
-    --lr-half-life resumes bit for bit (every draw from the run's stream; the rate a function of the step)."""
+    --lr-half-life resumes bit for bit (every draw from the run's stream; the rate a function of the step); --layout's anchor ignores tone."""
     from training.patchloss import ShotPatches
     G = face_model()
     with torch.no_grad():
@@ -367,7 +367,13 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
     assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
     assert a.opt.param_groups[0]["lr"] == pytest.approx(s.lr * 0.5 ** (2 / 2))    # set for step 3 (index 2)
     assert a.opt_D.param_groups[0]["lr"] == pytest.approx(s.d_lr * 0.5)
-    for bad, match in ((dict(swd=-1), "--swd"), (dict(swd_levels=4), "--swd-levels"),
+    # the layout anchor: blind to a change of tone (brightness, contrast, tint), not to another layout
+    from training.correspondence import layout_loss
+    toned = (img[8:] * 0.5 + 0.3) * torch.tensor([1.0, 0.8, 0.6])[:, None, None]
+    assert float(layout_loss(img[8:], toned)) < 1e-6 < 0.3 < float(layout_loss(img[8:], img[8:].flip(0)))
+    anchored = ta.Adapter(small_G(), shots, ta.Settings(batch=3, layout=1.0))
+    assert anchored.step()["layout"] == 0 < anchored.step()["layout"]    # the copy starts on the source's layout
+    for bad, match in ((dict(swd=-1), "--swd"), (dict(swd_levels=4), "--swd-levels"), (dict(layout=-1), "--layout"),
                        (dict(lr_half_life=-5), "--lr-half-life"), (dict(augment="flip,spin"), "spin")):
         with pytest.raises(ta.AdaptError, match=match):
             ta.check_settings(ta.Settings(**bad))

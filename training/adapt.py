@@ -46,7 +46,7 @@ from .diffaug import TRANSFORMS, augment
 from .patchloss import ShotPatches
 from .shots import ShotError, read_shots
 
-CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd"]
+CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd", "layout"]
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
 
 
@@ -71,6 +71,7 @@ class Settings:
     swd: float = 0.0            # weight of the patch loss toward the shots (training.patchloss; 0: off)
     swd_levels: int = 2         # the finest pyramid levels that patch loss compares (64 and 32 px at 64 px)
     lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
+    layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
     seed: int = 0
 
     def policy(self):
@@ -108,6 +109,8 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--ema must be in [0, 1) (the moving average's decay per step; 0 = off), got {s.ema}")
     if not 0 <= s.swd <= 1e4:
         raise AdaptError(f"--swd must be in [0, 1e4] (the patch loss's weight; 0 = off), got {s.swd}")
+    if not 0 <= s.layout <= 1e4:
+        raise AdaptError(f"--layout must be in [0, 1e4] (the layout anchor's weight; 0 = off), got {s.layout}")
     if not 1 <= s.swd_levels <= 3:
         raise AdaptError(f"--swd-levels must be 1-3 (the finest pyramid levels compared), got {s.swd_levels}")
     if not 0 <= s.lr_half_life <= 10 ** 6:
@@ -200,7 +203,8 @@ class Adapter:
         real = self.shots[torch.randint(0, len(self.shots), (s.batch,), generator=self.rng)]
         with torch.no_grad():
             ws = self.src.mapping(z)
-            src_feats = self.src.synthesis.run(ws, keep=self.stages)[1] if s.dcl else {}
+            src_img, src_feats = self.src.synthesis.run(ws, keep=self.stages if s.dcl else ()) \
+                if s.dcl or s.layout else (None, {})
         train_g = self.step_n >= s.d_warmup
         self._set_lrs()
         if self.step_n == s.d_warmup and s.freeze_d and s.d_warmup:
@@ -215,14 +219,16 @@ class Adapter:
                 adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
             sw = self.patches.loss(img, self.rng) if s.swd else torch.zeros(())
+            lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
             self.opt.zero_grad(set_to_none=True)
-            (adv + s.dcl * dcl + s.swd * sw).backward()
+            (adv + s.dcl * dcl + s.swd * sw + s.layout * lay).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
             self._update_ema()
             row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()),
-                       **({"swd": 1e3 * float(sw.detach())} if s.swd else {}))
+                       **({"swd": 1e3 * float(sw.detach())} if s.swd else {}),
+                       **({"layout": float(lay.detach())} if s.layout else {}))
             fake = img.detach()
         else:
             with torch.no_grad():
@@ -485,6 +491,9 @@ def parse_args(argv):
                    help=f"the finest pyramid levels that patch loss compares, 1-3 (default {d.swd_levels})")
     p.add_argument("--lr-half-life", type=int, default=d.lr_half_life,
                    help=f"both learning rates halve every N steps, 0 = constant (default {d.lr_half_life})")
+    p.add_argument("--layout", type=float, default=d.layout,
+                   help=f"weight of a layout anchor: each latent's coarse (8 x 8) light and dark kept as the "
+                        f"source's, 0 = off (default {d.layout:g})")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
