@@ -10,8 +10,9 @@ latent means the same face layout before and after. The objective (training.corr
 training.diffaug): the adversarial loss of a small discriminator that sees every image through
 differentiable augmentation, whole images only for latents near a few anchors and patches for
 all others, plus the distance-consistency loss to the frozen source; optionally FreezeD, a fine
-patch level of the discriminator for local texture (`--fine-d`) and a moving average of the weights
-as the written model (`--ema`).
+patch level of the discriminator for local texture (`--fine-d`), a moving average of the weights
+as the written model (`--ema`), a patch loss toward the pictures (`--swd`, training.patchloss), an
+anchor on each latent's coarse layout (`--layout`) and a learning-rate decay (`--lr-half-life`).
 
 The run folder `MODEL.run/` (beside the output) holds `state.pt` (generator, discriminator,
 optimisers, random state, step: read only with torch.load(weights_only=True)), `losses.csv` and
@@ -470,7 +471,8 @@ def parse_args(argv):
     p.add_argument("--anchors", type=int, default=d.anchors,
                    help=f"anchor latents judged as whole images; the others patch-wise; 0 = all whole (default {d.anchors})")
     p.add_argument("--anchor-sigma", type=float, default=d.anchor_sigma, help=argparse.SUPPRESS)
-    p.add_argument("--augment", default=d.augment, help=f"DiffAugment transforms, '' for none (default {d.augment})")
+    p.add_argument("--augment", default=d.augment, help=f"DiffAugment transforms of {', '.join(TRANSFORMS)}, '' for none "
+                                                        f"(default {d.augment})")
     p.add_argument("--freeze-d", type=int, default=d.freeze_d, help=f"FreezeD: discriminator blocks frozen (default {d.freeze_d})")
     p.add_argument("--d-warmup", type=int, default=d.d_warmup, help=f"discriminator-only steps first (default {d.d_warmup})")
     p.add_argument("--rgb-lr", type=float, default=d.rgb_lr,
