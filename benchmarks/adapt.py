@@ -47,7 +47,7 @@ import checkpoints
 from benchmarks import adapt_data, cli, poster_edits
 from benchmarks.landmarks import default_mp_python, detect
 from benchmarks.report import write
-from benchmarks.swd import mean_pairwise, pixel_distances, swd
+from benchmarks.swd import laplacian_pyramid, mean_pairwise, pixel_distances, swd
 from stylegan.imageops import to_uint8
 from training import adapt as ta
 
@@ -82,6 +82,27 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, ema=0.995),
     "FreezeD, finest stage lr x3, tone augmentation, grey model, fine patch level 1, EMA 0.995": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, ema=0.995),
+    # session 6: a direct patch loss toward the shots (training.patchloss), a learning-rate decay against the
+    # oscillation, mirrored pictures for the discriminator
+    "FreezeD, finest stage lr x3, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, swd=0.3),
+    "FreezeD, finest stage lr x3, patch SWD 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, swd=1.0),
+    "FreezeD, finest stage lr x3, patch SWD 0.1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, swd=0.1),
+    "FreezeD, finest stage lr x3, lr half-life 250": dict(freeze_d=2, d_warmup=50, last_lr=3.0, lr_half_life=250),
+    "FreezeD, finest stage lr x3, flip": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                              augment="color,translation,cutout,flip"),
+    "grey, fine patch level 1, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout",
+                                                    grey=True, fine_d=1.0, swd=0.3),
+    "grey, fine patch level 1, patch SWD 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout",
+                                                  grey=True, fine_d=1.0, swd=1.0),
+    # the patch loss moves the fine levels but loses faces: an anchor on each latent's coarse layout
+    "FreezeD, finest stage lr x3, patch SWD 0.3, layout anchor 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                                                       swd=0.3, layout=1.0),
+    "FreezeD, finest stage lr x3, patch SWD 0.1, layout anchor 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                                                       swd=0.1, layout=1.0),
+    "FreezeD, finest stage lr x3, layout anchor 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, layout=1.0),
+    "grey, fine patch level 1, patch SWD 0.3, layout anchor 1": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, swd=0.3,
+        layout=1.0),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -111,14 +132,16 @@ def correspondence(S, A, mp_python, n=32, psi=0.7):
 
 def colour_stats(x):
     """What a glance at a set tells (0-255): mean brightness, in-image contrast (std of the grey image),
-    saturation (max - min channel), and the centre's brightness over the top and bottom rows' (face vs
-    background)."""
+    saturation (max - min channel), the centre's brightness over the top and bottom rows' (face vs
+    background), and the RMS of each Laplacian level (finest first: how much fine detail; a blurred set
+    has little in the finest)."""
     x = (x.float() + 1) * 127.5
     grey = x.mean(1)
     h = x.shape[-1]
     centre = grey[:, h // 4:3 * h // 4, h // 4:3 * h // 4].mean()
     rim = torch.cat([grey[:, :h // 8].flatten(1), grey[:, -h // 8:].flatten(1)], 1).mean()
-    return dict(brightness=float(grey.mean()), contrast=float(grey.std((1, 2)).mean()),
+    bands = [float(b.std()) * 127.5 for b in laplacian_pyramid(x / 127.5 - 1)]
+    return dict(brightness=float(grey.mean()), contrast=float(grey.std((1, 2)).mean()), band_rms=bands,
                 saturation=float((x.max(1).values - x.min(1).values).mean()), centre_minus_rim=float(centre - rim))
 
 
@@ -321,15 +344,18 @@ def report(args, rows, drags, name="adapt"):
                      f"{f(r.get('cpu_min'), '.1f')}" + (f" ({f(r.get('wall_min'), '.1f')}, {f(r.get('load'), '.1f')})"
                                                       if 'load' in r else "") + " |")
     lines += ["", "Where the SWD comes from (per Laplacian level, finest first) and what the sets look like (0-255): "
-              "mean brightness, in-image contrast, saturation, centre minus top/bottom rows.", "",
-              "| domain | model | SWD 64 px | 32 px | 16 px | brightness | contrast | saturation | centre - rim |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "mean brightness, in-image contrast, saturation, centre minus top/bottom rows, RMS of each Laplacian "
+              "level (finest first: fine detail).", "",
+              "| domain | model | SWD 64 px | 32 px | 16 px | brightness | contrast | saturation | centre - rim | "
+              "level RMS 64 / 32 / 16 px |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("swd_levels"):
             lv = " | ".join(f(v, ".1f") for v in r["swd_levels"])
             lines.append(f"| {r['domain']} | {r['model']} | {lv} | {f(r.get('brightness'), '.0f')} | "
                          f"{f(r.get('contrast'), '.0f')} | {f(r.get('saturation'), '.0f')} | "
-                         f"{f(r.get('centre_minus_rim'), '.0f')} |")
+                         f"{f(r.get('centre_minus_rim'), '.0f')} | "
+                         f"{' / '.join(format(v, '.1f') for v in r.get('band_rms') or [])} |")
     lines += [] if not drags else ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
               f"seeds {args.drag_seeds}, {args.drag_steps} steps max): median landmark motion along the request / "
               "requested length.", "", "| domain | method | median motion | faces lost | lost where the ideal keeps it |",

@@ -15,67 +15,27 @@ The estimate is biased upward by the number of images per set (the paper used 16
 samples of the same population score ~ c / sqrt(images), not 0, because the 128 patches of one
 image are far from independent. Compare sets of equal size and report that floor beside it.
 
-Also here: the LPIPS-free image distances the adaptation benchmark uses (pixel RMS).
+The pyramid, patch and projection primitives live in training.pyramid (the adaptation's patch
+loss trains with the same ones). Also here: the LPIPS-free image distances the adaptation benchmark uses (pixel RMS).
 """
 import torch
-import torch.nn.functional as F
 
-PATCH = 7
-
-
-def _gauss_kernel():
-    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
-    k = torch.outer(k, k)
-    return (k / k.sum())[None, None].repeat(3, 1, 1, 1)
+from training import pyramid as tp
+from training.pyramid import PATCH, laplacian_pyramid  # noqa: F401  (this module's names since session 1)
 
 
-def _down(x):
-    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), _gauss_kernel().to(x), stride=2, groups=3)
-
-
-def _up(x):
-    y = torch.zeros(x.shape[0], 3, x.shape[2] * 2, x.shape[3] * 2, dtype=x.dtype)
-    y[:, :, ::2, ::2] = x * 4
-    return F.conv2d(F.pad(y, (2, 2, 2, 2), mode="reflect"), _gauss_kernel().to(x), groups=3)
-
-
-def laplacian_pyramid(x, min_res=16):
-    """[N, 3, H, W] -> [finest band, ..., coarsest (blurred image at min_res)]."""
-    levels = []
-    while x.shape[-1] > min_res:
-        small = _down(x)
-        levels.append(x - _up(small))
-        x = small
-    levels.append(x)
-    return levels
-
-
-def descriptors(level, patches, gen):
-    """`patches` random 7 x 7 neighbourhoods per image -> [N * patches, 3 * 49], normalised per channel."""
-    n, c, h, w = level.shape
-    ys = torch.randint(0, h - PATCH + 1, (n, patches), generator=gen)
-    xs = torch.randint(0, w - PATCH + 1, (n, patches), generator=gen)
-    off = torch.arange(PATCH)
-    rows = (ys[..., None] + off)[..., :, None].expand(n, patches, PATCH, PATCH)
-    cols = (xs[..., None] + off)[..., None, :].expand(n, patches, PATCH, PATCH)
-    idx = torch.arange(n)[:, None, None, None].expand_as(rows)
-    d = level.permute(0, 2, 3, 1)[idx, rows, cols]                 # [n, patches, 7, 7, c]
-    d = d.reshape(-1, PATCH * PATCH, c)
-    d = (d - d.mean((0, 1))) / d.std((0, 1)).clamp_min(1e-8)
-    return d.reshape(len(d), -1)
+def descriptors(level, per_image, gen):
+    """`per_image` random 7 x 7 neighbourhoods per image -> [N * per_image, 3 * 49], normalised per channel
+    by the set's own mean and std."""
+    return tp.normalise(tp.patches(level, per_image, gen))
 
 
 def sliced_wasserstein(a, b, directions=128, repeats=4, gen=None):
     """Mean over random projections of the 1-D Wasserstein distance (equal-size sets: sorted L1)."""
     m = min(len(a), len(b))
     a, b = a[torch.randperm(len(a), generator=gen)[:m]], b[torch.randperm(len(b), generator=gen)[:m]]
-    total = 0.0
-    for _ in range(repeats):
-        dirs = F.normalize(torch.randn(a.shape[1], directions, generator=gen), dim=0)
-        pa, _ = torch.sort(a @ dirs, 0)
-        pb, _ = torch.sort(b @ dirs, 0)
-        total += float((pa - pb).abs().mean())
-    return total / repeats
+    return sum(float(tp.sliced_wasserstein(a, b, tp.random_directions(a.shape[1], directions, gen)))
+               for _ in range(repeats)) / repeats
 
 
 def swd(x, y, patches=128, min_res=16, seed=0):

@@ -340,3 +340,57 @@ def test_ema_exports_the_average_and_resumes_exactly_and_fine_d_judges_texture(t
     assert any(not torch.equal(p, q) for p, q in zip(head, f.D.fine_head.parameters()))
     plain = ta.Adapter(small_G(), shots, ta.Settings(batch=3))
     assert plain.D.fine_head is None and set(plain.D.state_dict()) < set(f.D.state_dict())
+
+
+def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_decaying_lr(tmp_path):
+    """--swd: the patch loss (training.patchloss) is lower for other pictures of the shots' kind than for
+    the same pictures blurred, it reaches the generator's weights, and a run with it and with
+    --lr-half-life resumes bit for bit (every draw from the run's stream; the rate a function of the step); --layout's anchor ignores tone."""
+    from training.patchloss import ShotPatches
+    G = face_model()
+    with torch.no_grad():
+        img = _sepia(G(torch.randn(16, G.z_dim, generator=torch.Generator().manual_seed(4))))
+    loss = ShotPatches(img[:8])
+    blurred = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(img[8:], 4), scale_factor=4,
+                                              mode="bilinear")
+    gen = torch.Generator().manual_seed(0)
+    assert float(loss.loss(img[8:], gen)) < 0.7 * float(loss.loss(blurred, gen))
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    s = ta.Settings(batch=3, swd=1.0, lr_half_life=2, augment="color,translation,cutout,flip")
+    a = ta.Adapter(small_G(), shots, s)
+    row = a.step()
+    assert row["swd"] > 0
+    b = ta.Adapter(small_G(), shots, s)
+    b.load_state(__import__("copy").deepcopy(a.state()))
+    for _ in range(2):
+        a.step(), b.step()
+    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    assert a.opt.param_groups[0]["lr"] == pytest.approx(s.lr * 0.5 ** (2 / 2))    # set for step 3 (index 2)
+    assert a.opt_D.param_groups[0]["lr"] == pytest.approx(s.d_lr * 0.5)
+    # the layout anchor: blind to a change of tone (brightness, contrast, tint), not to another layout
+    from training.correspondence import layout_loss
+    toned = (img[8:] * 0.5 + 0.3) * torch.tensor([1.0, 0.8, 0.6])[:, None, None]
+    assert float(layout_loss(img[8:], toned)) < 1e-6 < 0.3 < float(layout_loss(img[8:], img[8:].flip(0)))
+    anchored = ta.Adapter(small_G(), shots, ta.Settings(batch=3, layout=1.0))
+    assert anchored.step()["layout"] == 0 < anchored.step()["layout"]    # the copy starts on the source's layout
+    for bad, match in ((dict(swd=-1), "--swd"), (dict(swd_levels=4), "--swd-levels"), (dict(layout=-1), "--layout"),
+                       (dict(lr_half_life=-5), "--lr-half-life"), (dict(augment="flip,spin"), "spin")):
+        with pytest.raises(ta.AdaptError, match=match):
+            ta.check_settings(ta.Settings(**bad))
+
+
+def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_line(sepia_shots):
+    """The Adapt tab's Advanced fields reach training.adapt's settings (the written card says so); a bad
+    value is one line naming the field, before any work starts."""
+    import gradio as gr
+    from ui import tab_adapt
+    files = sorted(str(p) for p in Path(sepia_shots).glob("*.png"))[:3]
+    for args, match in (((1.0, 0, 0), "EMA decay must be in"), ((0, -1, 0), "Fine patch level must be in"),
+                        ((0, 0, None), "Patch loss: give a number"), ((0, 0, 2e4), "Patch loss must be in")):
+        with pytest.raises(gr.Error, match=match) as e:
+            list(tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, *args))
+        assert "\n" not in str(e.value) and "--" not in str(e.value).split("(")[0]
+    *_, (status, _, _, path, _) = tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, 0.5, 1.0, 0.3, True)
+    assert "Done at step 1/1" in status
+    card = json.loads(stylegan.read_metadata(path)["adapted"])["settings"]
+    assert (card["ema"], card["fine_d"], card["swd"], card["grey"]) == (0.5, 1.0, 0.3, True)

@@ -10,8 +10,9 @@ latent means the same face layout before and after. The objective (training.corr
 training.diffaug): the adversarial loss of a small discriminator that sees every image through
 differentiable augmentation, whole images only for latents near a few anchors and patches for
 all others, plus the distance-consistency loss to the frozen source; optionally FreezeD, a fine
-patch level of the discriminator for local texture (`--fine-d`) and a moving average of the weights
-as the written model (`--ema`).
+patch level of the discriminator for local texture (`--fine-d`), a moving average of the weights
+as the written model (`--ema`), a patch loss toward the pictures (`--swd`, training.patchloss), an
+anchor on each latent's coarse layout (`--layout`) and a learning-rate decay (`--lr-half-life`).
 
 The run folder `MODEL.run/` (beside the output) holds `state.pt` (generator, discriminator,
 optimisers, random state, step: read only with torch.load(weights_only=True)), `losses.csv` and
@@ -42,10 +43,11 @@ import stylegan
 from stylegan.io import read_metadata
 
 from . import correspondence as cc
-from .diffaug import augment
+from .diffaug import TRANSFORMS, augment
+from .patchloss import ShotPatches
 from .shots import ShotError, read_shots
 
-CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap"]
+CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd", "layout"]
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
 
 
@@ -67,6 +69,10 @@ class Settings:
     grey: bool = False          # grey pictures: every toRGB layer draws the same value in R, G and B
     fine_d: float = 0.0         # weight of the fine patch level (~18 px neighbourhoods, every latent; 0: off)
     ema: float = 0.0            # exported weights: an exponential moving average of the trained ones (0: off)
+    swd: float = 0.0            # weight of the patch loss toward the shots (training.patchloss; 0: off)
+    swd_levels: int = 2         # the finest pyramid levels that patch loss compares (64 and 32 px at 64 px)
+    lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
+    layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
     seed: int = 0
 
     def policy(self):
@@ -102,11 +108,19 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--fine-d must be in [0, 100] (0 = off), got {s.fine_d}")
     if not 0 <= s.ema < 1:
         raise AdaptError(f"--ema must be in [0, 1) (the moving average's decay per step; 0 = off), got {s.ema}")
+    if not 0 <= s.swd <= 1e4:
+        raise AdaptError(f"--swd must be in [0, 1e4] (the patch loss's weight; 0 = off), got {s.swd}")
+    if not 0 <= s.layout <= 1e4:
+        raise AdaptError(f"--layout must be in [0, 1e4] (the layout anchor's weight; 0 = off), got {s.layout}")
+    if not 1 <= s.swd_levels <= 3:
+        raise AdaptError(f"--swd-levels must be 1-3 (the finest pyramid levels compared), got {s.swd_levels}")
+    if not 0 <= s.lr_half_life <= 10 ** 6:
+        raise AdaptError(f"--lr-half-life must be a step count >= 0 (0 = constant learning rates), got {s.lr_half_life}")
     if not 0 <= s.freeze_d <= 3:
         raise AdaptError(f"--freeze-d must be 0-3 (the discriminator has 4 blocks), got {s.freeze_d}")
-    bad = [p for p in s.policy() if p not in ("color", "tone", "translation", "cutout")]
+    bad = [p for p in s.policy() if p not in TRANSFORMS]
     if bad:
-        raise AdaptError(f"--augment: unknown transform {bad[0]!r} (color, tone, translation, cutout)")
+        raise AdaptError(f"--augment: unknown transform {bad[0]!r} ({', '.join(TRANSFORMS)})")
 
 
 def colour_gap(fake, real):
@@ -138,7 +152,9 @@ class Adapter:
         self.D = cc.PatchDiscriminator(fine=self.s.fine_d > 0)
         named = [(n, p) for n, p in self.G.synthesis.named_parameters() if p.requires_grad]
         self.params = [p for _, p in named]
-        self.opt = torch.optim.Adam(self._groups(named), lr=self.s.lr, betas=(0.0, 0.99))
+        groups = self._groups(named)
+        self.mults = [g["lr"] / self.s.lr for g in groups]
+        self.opt = torch.optim.Adam(groups, lr=self.s.lr, betas=(0.0, 0.99))
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=self.s.d_lr, betas=(0.0, 0.99))
         self.rng = torch.Generator().manual_seed(self.s.seed)
         self.anchor_z = torch.randn(max(self.s.anchors, 1), source.z_dim,
@@ -148,6 +164,7 @@ class Adapter:
         self.ema = None   # the averaged synthesis weights (with --ema), made at the first generator step
         if self.s.freeze_d and not self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
+        self.patches = ShotPatches(self.shots, levels=self.s.swd_levels) if self.s.swd else None
 
     def _lr_mult(self, name):
         """The learning-rate multiplier of a synthesis parameter (by its name)."""
@@ -187,8 +204,10 @@ class Adapter:
         real = self.shots[torch.randint(0, len(self.shots), (s.batch,), generator=self.rng)]
         with torch.no_grad():
             ws = self.src.mapping(z)
-            src_feats = self.src.synthesis.run(ws, keep=self.stages)[1] if s.dcl else {}
+            src_img, src_feats = self.src.synthesis.run(ws, keep=self.stages if s.dcl else ()) \
+                if s.dcl or s.layout else (None, {})
         train_g = self.step_n >= s.d_warmup
+        self._set_lrs()
         if self.step_n == s.d_warmup and s.freeze_d and s.d_warmup:
             self.D.freeze(s.freeze_d)
         row = dict(step=self.step_n + 1, level=level, loss_G=float("nan"), dcl=float("nan"))
@@ -200,13 +219,17 @@ class Adapter:
             if s.fine_d:
                 adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
+            sw = self.patches.loss(img, self.rng) if s.swd else torch.zeros(())
+            lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
             self.opt.zero_grad(set_to_none=True)
-            (adv + s.dcl * dcl).backward()
+            (adv + s.dcl * dcl + s.swd * sw + s.layout * lay).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
             self._update_ema()
-            row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()))
+            row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()),
+                       **({"swd": 1e3 * float(sw.detach())} if s.swd else {}),
+                       **({"layout": float(lay.detach())} if s.layout else {}))
             fake = img.detach()
         else:
             with torch.no_grad():
@@ -225,6 +248,17 @@ class Adapter:
         row.update(loss_D=float(loss_d.detach()), D_real=float(d_real), D_fake=float(d_fake),
                    colour_gap=colour_gap(fake, self.shots))
         return row
+
+    def _set_lrs(self):
+        """With --lr-half-life, both optimisers' learning rates at this step (a function of the step alone,
+        so a resumed run follows the same schedule)."""
+        if not self.s.lr_half_life:
+            return
+        decay = 0.5 ** (self.step_n / self.s.lr_half_life)
+        for g, m in zip(self.opt.param_groups, self.mults):
+            g["lr"] = self.s.lr * m * decay
+        for g in self.opt_D.param_groups:
+            g["lr"] = self.s.d_lr * decay
 
     @torch.no_grad()
     def _update_ema(self):
@@ -437,7 +471,8 @@ def parse_args(argv):
     p.add_argument("--anchors", type=int, default=d.anchors,
                    help=f"anchor latents judged as whole images; the others patch-wise; 0 = all whole (default {d.anchors})")
     p.add_argument("--anchor-sigma", type=float, default=d.anchor_sigma, help=argparse.SUPPRESS)
-    p.add_argument("--augment", default=d.augment, help=f"DiffAugment transforms, '' for none (default {d.augment})")
+    p.add_argument("--augment", default=d.augment, help=f"DiffAugment transforms of {', '.join(TRANSFORMS)}, '' for none "
+                                                        f"(default {d.augment})")
     p.add_argument("--freeze-d", type=int, default=d.freeze_d, help=f"FreezeD: discriminator blocks frozen (default {d.freeze_d})")
     p.add_argument("--d-warmup", type=int, default=d.d_warmup, help=f"discriminator-only steps first (default {d.d_warmup})")
     p.add_argument("--rgb-lr", type=float, default=d.rgb_lr,
@@ -451,6 +486,16 @@ def parse_args(argv):
                    help=f"weight of a fine patch discriminator level (~18 px texture), 0 = off (default {d.fine_d:g})")
     p.add_argument("--ema", type=float, default=d.ema,
                    help=f"write the moving average of the weights, this decay per step, 0 = off (default {d.ema:g})")
+    p.add_argument("--swd", type=float, default=d.swd,
+                   help=f"weight of a patch loss toward the pictures: the sliced Wasserstein distance of their "
+                        f"Laplacian-pyramid patches, 0 = off (default {d.swd:g})")
+    p.add_argument("--swd-levels", type=int, default=d.swd_levels,
+                   help=f"the finest pyramid levels that patch loss compares, 1-3 (default {d.swd_levels})")
+    p.add_argument("--lr-half-life", type=int, default=d.lr_half_life,
+                   help=f"both learning rates halve every N steps, 0 = constant (default {d.lr_half_life})")
+    p.add_argument("--layout", type=float, default=d.layout,
+                   help=f"weight of a layout anchor: each latent's coarse (8 x 8) light and dark kept as the "
+                        f"source's, 0 = off (default {d.layout:g})")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")

@@ -11,6 +11,10 @@ Generation via Cross-domain Correspondence"), plus FreezeD (Mo et al. 2020).
   as whole images; all others are judged only patch by patch (a logit per receptive field of an
   intermediate discriminator map). Ten pictures can then define what whole images look like in
   a small region of the latent space without every latent collapsing onto them.
+* **A layout anchor** (optional, `--layout`): the adapted image of a latent, grey, pooled to 8 x 8
+  and normalised per image (mean 0, std 1), kept near the source's of the same latent: the coarse
+  light-and-dark arrangement (where the face, hair and background are) stays, while colour, tone
+  and everything finer than 8 px are free to change.
 * **FreezeD.** The discriminator's first blocks can be frozen: low-level filters stop adapting
   to ten pictures.
 * **A fine patch level** (optional, `fine=True`): a logit per ~18 px neighbourhood of the 64 px
@@ -48,6 +52,17 @@ def distance_consistency(src_feats, tgt_feats):
         log_tgt = pair_distributions(tgt_feats[r])
         total = total + (log_tgt.exp() * (log_tgt - log_src)).sum(1).mean()
     return total
+
+
+def layout(img, size=8):
+    """[N, C, H, W] -> [N, size * size]: the grey image pooled to size x size, mean 0 and std 1 per image."""
+    g = F.adaptive_avg_pool2d(img.float().mean(1, keepdim=True), size).flatten(1)
+    return (g - g.mean(1, keepdim=True)) / g.std(1, keepdim=True).clamp_min(1e-3)
+
+
+def layout_loss(src_img, img, size=8):
+    """Mean squared difference of the normalised coarse layouts (source detached)."""
+    return (layout(img, size) - layout(src_img.detach(), size)).square().mean()
 
 
 class PatchDiscriminator(Discriminator):

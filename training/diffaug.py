@@ -61,7 +61,13 @@ def cutout(x, gen, ratio=0.5):
     return x * (~inside)[:, None].to(x)
 
 
-TRANSFORMS = {"color": color, "tone": tone, "translation": translation, "cutout": cutout}
+def flip(x, gen):
+    """Each image mirrored left-right with probability 1/2 (for kinds of picture that are symmetric)."""
+    mirror = torch.rand(x.shape[0], 1, 1, 1, generator=gen) < 0.5
+    return torch.where(mirror.to(x.device), x.flip(-1), x)
+
+
+TRANSFORMS = {"color": color, "tone": tone, "translation": translation, "cutout": cutout, "flip": flip}
 
 
 def augment(x, gen, policy=POLICY):

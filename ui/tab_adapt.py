@@ -23,6 +23,30 @@ from ui.context import STORE, get_model, model_choices
 
 PREVIEW_EVERY = 10      # steps between two frames of the live view
 SEEDS = range(8)        # the same seeds before and after
+OPTIONS = {             # the Advanced fields: Settings name -> (the field's label, the command line's flag)
+    "ema": ("EMA decay", "--ema"),
+    "fine_d": ("Fine patch level", "--fine-d"),
+    "swd": ("Patch loss", "--swd"),
+}
+
+
+def _settings(steps, ema, fine_d, swd, grey):
+    """training.adapt's Settings from the tab's fields; a bad value is one line naming its field."""
+    from training import adapt as ta
+    values = dict(ema=ema, fine_d=fine_d, swd=swd)
+    for name, v in values.items():
+        if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise gr.Error(f"{OPTIONS[name][0]}: give a number ({OPTIONS[name][1]} of python -m training.adapt)",
+                           print_exception=False)
+    s = ta.Settings(steps=steps, grey=bool(grey), **{k: float(v) for k, v in values.items()})
+    try:
+        ta.check_settings(s)
+    except ta.AdaptError as e:
+        msg = str(e)
+        for label, flag in OPTIONS.values():
+            msg = msg.replace(flag, label)
+        raise gr.Error(msg, print_exception=False) from None
+    return s
 
 
 def _compare(adapter):
@@ -45,12 +69,14 @@ def _outputs(status, curves=None, compare=None, result=None, use=False):
 
 @ug.handler
 @run_control.exclusive("adaptation", lambda note: _outputs(note))
-def start(files, steps, model, uploads):
+def start(files, steps, model, uploads, ema=0.0, fine_d=0.0, swd=0.0, grey=False):
     """Adapt the Drag tab's model to the uploaded pictures; yields (status, loss curves, before/after,
-    the adapted file for 'Use this model', the button's state)."""
+    the adapted file for 'Use this model', the button's state). `ema`, `fine_d`, `swd`, `grey`: the
+    Advanced fields (training.adapt's --ema, --fine-d, --swd, --grey)."""
     from training import adapt as ta
     from training.shots import EXTENSIONS
     steps = limits.check("adapt_steps", steps, "Steps")
+    settings = _settings(steps, ema, fine_d, swd, grey)
     paths = [f if isinstance(f, str) else getattr(f, "name", None) for f in (files or [])]
     if not paths:
         raise gr.Error("Pictures: upload 3 to 50 pictures of your kind of image", print_exception=False)
@@ -69,7 +95,7 @@ def start(files, steps, model, uploads):
     shots, names, notes = ta.read_shots(shots_dir, G.img_resolution)
     if G.img_shape[0] != G.img_shape[1]:
         raise gr.Error("Adapt: the model must be square", print_exception=False)
-    adapter = ta.Adapter(G, shots, ta.Settings(steps=steps))
+    adapter = ta.Adapter(G, shots, settings)
     out = folder / "adapted.safetensors"
     run = run_control.current()
     spec = model if model in {m for _, m in model_choices()} and not str(model).startswith("upload") else \
@@ -123,13 +149,22 @@ def build(model, uploads):
                 start_btn = gr.Button("Start", variant="primary", elem_id="adapt-start")
                 stop_btn = gr.Button("Stop", variant="stop")
             use_btn = gr.Button("Use this model", interactive=False, elem_id="adapt-use")
+    with gr.Accordion("Advanced", open=False):
+        with gr.Row():
+            ema = gr.Number(0, label="EMA decay (0 = off; 0.995: the written model averages the last ~200 steps)",
+                            elem_id="adapt-ema")
+            fine_d = gr.Number(0, label="Fine patch level (0 = off; 1: texture judged per ~18 px)",
+                               elem_id="adapt-fine-d")
+            swd = gr.Number(0, label="Patch loss (0 = off): pull the pictures' fine patches", elem_id="adapt-swd")
+            grey = gr.Checkbox(False, label="Grey pictures (pencil, charcoal)", elem_id="adapt-grey")
     status = gr.Markdown("", elem_id="adapt-status")
     with gr.Row():
         curves = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="adapt-losses")
         compare = gr.Image(label="Same seeds: source (top) vs adapted (bottom)", type="pil", interactive=False,
                            elem_id="adapt-compare")
     result = gr.State(None)
-    start_btn.click(start, [files, steps, model, uploads], [status, curves, compare, result, use_btn],
+    start_btn.click(start, [files, steps, model, uploads, ema, fine_d, swd, grey],
+                    [status, curves, compare, result, use_btn],
                     api_name="adapt", **run_control.QUEUE)
     stop_btn.click(lambda: run_control.stop(), None, [status], api_name="adapt_stop", queue=False)
     use_btn.click(use_model, [result], [model, status], api_name="adapt_use")

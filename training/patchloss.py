@@ -1,0 +1,44 @@
+"""A direct multi-scale patch loss toward the shots: the sliced Wasserstein distance between
+Laplacian-pyramid patches of a generated batch and of the shots (the idea of SWD-based generator
+training, Deshpande et al. 2018 and Wu et al. 2019, with the pyramid patches of Karras et al. 2018
+that benchmarks.swd measures with; primitives in training.pyramid).
+
+The adversarial loss learns what the shots look like through a discriminator trained on ten
+pictures; this term compares the generated patches with the shots' own patches, level by level, with
+no network in between. Only the finest `levels` bands are used by default (64 and 32 px at 64 px):
+their 7 x 7 patches are local texture and edges, which ten pictures sample densely. The coarsest
+level (the blurred image, whose 7 x 7 patches cover most of a 16 px face) is left out: asking the
+generator's layouts to match ten pictures' is asking it to copy them.
+
+Both sets are normalised per channel and level by the shots' statistics (fixed), so amplitude (blur,
+contrast of the band) counts as well as the patches' shapes. The shots are taken with their mirror
+images (faces are left-right symmetric kinds of picture; twice the patches). Every random draw (patch
+positions, projection directions) comes from the caller's generator: a resumed run draws the same.
+"""
+import torch
+
+from . import pyramid as tp
+
+
+class ShotPatches:
+    """`loss(fake, gen)`: the mean over levels of the SWD between the fake batch's patches and as many
+    random patches of the shots."""
+
+    def __init__(self, shots, levels=2, per_image=64, directions=128, flip=True, min_res=16):
+        shots = shots.detach().float()
+        if flip:
+            shots = torch.cat([shots, shots.flip(-1)])
+        self.levels, self.per_image, self.directions, self.min_res = levels, per_image, directions, min_res
+        self.bands = tp.laplacian_pyramid(shots, min_res)[:levels]
+        self.stats = [(b.mean((0, 2, 3)), b.std((0, 2, 3)).clamp_min(1e-8)) for b in self.bands]
+
+    def loss(self, fake, gen):
+        bands = tp.laplacian_pyramid(fake.float(), self.min_res)[:self.levels]
+        total = 0.0
+        for f, r, (mean, std) in zip(bands, self.bands, self.stats):
+            a = tp.normalise(tp.patches(f, self.per_image, gen), mean.to(f), std.to(f))
+            per_shot = -(-len(a) // len(r))                          # enough shot patches for as many
+            b = tp.normalise(tp.patches(r, per_shot, gen), mean, std)
+            b = b[torch.randperm(len(b), generator=gen)[:len(a)]].to(a)
+            total = total + tp.sliced_wasserstein(a, b, tp.random_directions(a.shape[1], self.directions, gen))
+        return total / len(bands)
