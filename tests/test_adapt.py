@@ -394,3 +394,5 @@ def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_li
     assert "Done at step 1/1" in status
     card = json.loads(stylegan.read_metadata(path)["adapted"])["settings"]
     assert (card["ema"], card["fine_d"], card["swd"], card["grey"]) == (0.5, 1.0, 0.3, True)
+    # the measured recipe (training.adapt.RECOMMENDED), its grey augmentation, a warm-up within the run
+    assert (card["freeze_d"], card["last_lr"], card["augment"], card["d_warmup"]) == (2, 3.0, "tone,translation,cutout", 0)

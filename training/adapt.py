@@ -79,6 +79,19 @@ class Settings:
         return tuple(p for p in self.augment.split(",") if p)
 
 
+# The measured recommendation (docs/benchmarks.md, "Few-shot adaptation, session 5"): FreezeD on two blocks
+# after a discriminator warm-up, the finest stage at 3x the learning rate; grey pictures add tone augmentation
+# (and the fine patch level, a field of its own in the app). The app's Adapt tab trains with these.
+RECOMMENDED = dict(freeze_d=2, d_warmup=50, last_lr=3.0)
+RECOMMENDED_GREY = dict(augment="tone,translation,cutout")
+
+
+def recommended(steps, grey=False, **fields):
+    """Settings for `steps` steps with the recommendation above (the warm-up at most a tenth of the run)."""
+    rec = dict(RECOMMENDED, d_warmup=min(RECOMMENDED["d_warmup"], steps // 10), **(RECOMMENDED_GREY if grey else {}))
+    return Settings(steps=steps, grey=grey, **dict(rec, **fields))
+
+
 class AdaptError(ValueError):
     """A run that cannot start or resume (one line)."""
 

@@ -38,7 +38,7 @@ def _settings(steps, ema, fine_d, swd, grey):
         if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
             raise gr.Error(f"{OPTIONS[name][0]}: give a number ({OPTIONS[name][1]} of python -m training.adapt)",
                            print_exception=False)
-    s = ta.Settings(steps=steps, grey=bool(grey), **{k: float(v) for k, v in values.items()})
+    s = ta.recommended(steps, bool(grey), **{k: float(v) for k, v in values.items()})   # the measured recipe
     try:
         ta.check_settings(s)
     except ta.AdaptError as e:
@@ -139,12 +139,13 @@ def build(model, uploads):
     gr.Markdown("Few-shot adaptation: a model of your own kind of image from a few pictures (5-50 work best), "
                 "fine-tuned from the model chosen in the Drag tab while its latent space stays aligned, so "
                 "drags and style mixing keep working (`python -m training.adapt` does the same headless). "
-                "Pictures of another size are centre-cropped to a square and resized.")
+                "Pictures of another size are centre-cropped to a square and resized. It trains with the measured "
+                "recipe (`--freeze-d 2 --d-warmup 50 --last-lr 3`; grey pictures add tone augmentation).")
     with gr.Row():
         files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath",
                         elem_id="adapt-pictures")
         with gr.Column():
-            steps = ug.ranged("adapt_steps", 300, step=10, label="Steps", elem_id="adapt-steps")
+            steps = ug.ranged("adapt_steps", 500, step=10, label="Steps", elem_id="adapt-steps")
             with gr.Row():
                 start_btn = gr.Button("Start", variant="primary", elem_id="adapt-start")
                 stop_btn = gr.Button("Stop", variant="stop")
