@@ -24,7 +24,8 @@ per step (the step alone), seconds per edit (steps and previews) and peak memory
 Both edits start from an image already on screen: the official renderer's first render is outside its
 timed edit, and ours is given the start image (`DragSession(start_image=...)`, as the app passes the image it
 shows). Both drag the same network (ours holds the official code's random weights, converted:
-`official_renderer.ours_from_official`) from the same w0 with the official app's lr 0.001, for the same number
+`official_renderer.ours_from_official`, written to a safetensors file by a process of its own and loaded by
+our edit's process as the app loads a converted checkpoint, so the official code is not in our process) from the same w0 with the official app's lr 0.001, for the same number
 of updates, and report the handle tracked on the final latent: `final_handle` should agree. Ours also
 reports its fixed cost per edit: from the click, the session (its start pass read from the render that drew
 the image on screen, dragcore.startpass: the start image is rendered before the click as the app's New image
@@ -49,6 +50,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -131,7 +133,7 @@ def measure(res, engine, steps, warmup, tiny=False, mask="half"):
                 feature_res=s.feature_res, threads=torch.get_num_threads())
 
 
-def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half"):
+def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half", weights=None):
     """Runs in the child process: one whole edit of `steps` steps as the app shows it (see the module doc)."""
     import numpy as np
     h, t, mask = drag_setup(res, mask)
@@ -144,11 +146,12 @@ def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half
         editable = np.ones((side, side), bool) if mask is None else mask   # all editable: its mask term is off
         r = official_edit(official, side, handle=h, target=t, editable=editable, steps=steps, warmup=warmup, **size)
     else:
-        r = _our_edit(res, h, t, mask, steps, warmup, tiny, windows=kind == "ours-edit", official=official)
+        r = _our_edit(res, h, t, mask, steps, warmup, tiny, windows=kind == "ours-edit", official=official,
+                      weights=weights)
     return dict(r, res=label(res), engine=kind, peak_rss_mb=round(_rss_mb(), 1), edit_steps=steps)
 
 
-def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None):
+def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None, weights=None):
     import io
     import torch
     from PIL import Image
@@ -157,7 +160,10 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None)
     from dragcore.config import with_presets
     from drags.engines import ENGINES
     from ui import drag_stream, draw
-    if official and not tiny:   # the very network the official side drags (benchmarks.official_renderer)
+    if weights:   # the official side's network, converted by a process of its own (see `converted`)
+        import stylegan
+        G = stylegan.load(weights)
+    elif official and not tiny:   # the very network the official side drags (benchmarks.official_renderer)
         from benchmarks.official_renderer import ours_from_official
         G = ours_from_official(official, parse_res(res)[0], OFFICIAL.get(parse_res(res)[0], 32768))
     else:
@@ -255,11 +261,28 @@ def _timed(fn):
     return round(time.perf_counter() - t0, 4)
 
 
-def run_child(res, engine, args):
+def converted(res, args, folder):
+    """The official side's network for our edits at `res`, converted to our safetensors file by a process of
+    its own: our edit's process then loads it as the app loads a converted checkpoint, and never imports the
+    official code nor builds its network (at 512 px those added ~140 MB to our side's peak)."""
+    path = Path(folder) / f"official_{label(res)}.safetensors"
+    side = parse_res(res)[0]
+    code = ("import sys, stylegan; from benchmarks.official_renderer import ours_from_official; "
+            f"stylegan.save(ours_from_official(sys.argv[1], {side}, {OFFICIAL.get(side, 32768)}), sys.argv[2])")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-c", code, args.official, str(path)], cwd=ROOT, env=env,
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"converting the official network at {res} px failed:\n{p.stderr[-2000:]}")
+    return path
+
+
+def run_child(res, engine, args, weights=None):
     cmd = [sys.executable, "-m", "benchmarks.step_time", "--child", engine, "--res", str(res), "--steps", str(args.steps),
            "--warmup", str(args.warmup), "--threads", str(args.threads), "--edit-steps", str(args.edit_steps),
            "--mask", args.mask]
     cmd += (["--tiny"] if args.tiny else []) + (["--official", args.official] if args.official else [])
+    cmd += ["--weights", str(weights)] if weights and engine in EDITS and engine != "official-edit" else []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=str(ROOT))
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -383,6 +406,7 @@ def parse_args(argv):
                    help="half the image editable (the mask term runs) or no mask (ours: windows near the handle)")
     p.add_argument("--whole", action="store_true", help="with --official: also our edit with the windows off")
     p.add_argument("--child", choices=ENGINES + EDITS, help=argparse.SUPPRESS)
+    p.add_argument("--weights", help=argparse.SUPPRESS)   # our edit's network file (`converted`)
     args = p.parse_args(argv)
     if args.official and not (Path(args.official) / "viz" / "renderer.py").is_file():
         p.error(f"--official {args.official}: not a DragGAN checkout (no viz/renderer.py)")
@@ -396,7 +420,8 @@ def parse_args(argv):
 def run_child_main(args):
     cli.setup(args)
     if args.child in EDITS:
-        r = measure_edit(args.res[0], args.child, args.edit_steps, args.warmup, args.official, args.tiny, args.mask)
+        r = measure_edit(args.res[0], args.child, args.edit_steps, args.warmup, args.official, args.tiny, args.mask,
+                         args.weights)
     else:
         r = measure(args.res[0], args.child, args.steps, args.warmup, args.tiny, args.mask)
     print(json.dumps(r))
@@ -408,10 +433,12 @@ def main(argv=None):
     if args.child:
         return run_child_main(args)
     rows = []
+    scratch = tempfile.TemporaryDirectory(prefix="step_time_")
     for res in args.res:
         edits = tuple(e for e in (EDITS if args.whole else EDITS[:2]) if args.official or e != "official-edit")
+        weights = converted(res, args, scratch.name) if args.official and not args.tiny else None
         for engine in (() if args.edits_only else ENGINES) + (edits if args.official or args.edits_only else ()):
-            rows.append(run_child(res, engine, args))
+            rows.append(run_child(res, engine, args, weights))
             r = rows[-1]
             edit = f"  edit {r['edit_seconds']:.1f} s" if "edit_seconds" in r else ""
             print(f"{res:>8s} px {engine:18s} {r['seconds_per_step']:.3f} s/step{edit}  peak {r['peak_rss_mb']:.0f} MB",
