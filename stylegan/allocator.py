@@ -13,9 +13,12 @@ step thread fault its blocks in again. Fixing the thresholds instead (`mallopt`,
 maps and faults afresh the blocks a drag step allocates every step (oneDNN's weight reorders are 9 MB at 512
 channels); see docs/benchmarks.md, "Memory and the start pass at 512 px, session 6".
 
-A no-op without glibc (macOS, Windows, musl) and when the user chose for himself: any `MALLOC_*` setting or
-`GLIBC_TUNABLES` in the environment (LATENTLAB_MALLOC=trim trims anyway), or LATENTLAB_MALLOC=keep. CUDA and
-MPS tensors are not malloc's.
+The trims are opt-in: LATENTLAB_MALLOC=trim. They lower a 512 px edit's peak but the render after a trim
+faults its pages in again, and that costs more time than the memory is worth by default (the lead's same-run
+measurements: docs/benchmarks.md, "The lead's runs at the end of session 6"). A no-op without glibc (macOS,
+Windows, musl), without LATENTLAB_MALLOC=trim, and with LATENTLAB_MALLOC=keep or the user's own `MALLOC_*` /
+`GLIBC_TUNABLES` settings (unless LATENTLAB_MALLOC=trim asks for the trims beside them). CUDA and MPS tensors are
+not malloc's.
 """
 import ctypes
 import ctypes.util
@@ -49,9 +52,14 @@ def user_chose():
     return any(k.startswith("MALLOC_") for k in os.environ) or "GLIBC_TUNABLES" in os.environ
 
 
+def wanted():
+    """The trims were asked for (LATENTLAB_MALLOC=trim): they are opt-in (see the module doc)."""
+    return os.environ.get("LATENTLAB_MALLOC", "").lower() == "trim"
+
+
 def active():
-    """True where `trim` acts: glibc, and no choice of the user's in the environment."""
-    return _libc() is not None and not user_chose()
+    """True where `trim` acts: glibc, LATENTLAB_MALLOC=trim."""
+    return _libc() is not None and wanted() and not user_chose()
 
 
 def trim():

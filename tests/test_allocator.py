@@ -52,17 +52,20 @@ def _read(p):
 @pytest.mark.integration
 @pytest.mark.skipif(allocator._libc() is None, reason="glibc only: elsewhere the module is a no-op")
 def test_trim_hands_freed_blocks_back_to_the_system():
-    ours, left = _start(LATENTLAB_MALLOC=""), _start(LATENTLAB_MALLOC="keep")   # left: glibc's own behaviour
+    ours, left = _start(LATENTLAB_MALLOC="trim"), _start(LATENTLAB_MALLOC="")   # left: glibc's own behaviour
     ours, left = _read(ours), _read(left)
     assert ours["freed"] > 300 and left["freed"] > 300   # 480 MB freed, kept by glibc's heap
     assert ours["trimmed"] and ours["after"] < 40          # handed back
-    assert not left["trimmed"] and left["after"] > 300     # a no-op when the environment chose
+    assert not left["trimmed"] and left["after"] > 300     # a no-op unless asked for (opt-in)
 
 
 def test_the_users_own_malloc_settings_are_left_alone(monkeypatch):
     for k in [k for k in os.environ if k.startswith("MALLOC_") or k in ("GLIBC_TUNABLES", "LATENTLAB_MALLOC")]:
         monkeypatch.delenv(k)
-    assert not allocator.user_chose()
+    assert not allocator.user_chose() and not allocator.active()   # opt-in: off by default
+    monkeypatch.setenv("LATENTLAB_MALLOC", "trim")
+    assert allocator.active() == (allocator._libc() is not None)
+    monkeypatch.delenv("LATENTLAB_MALLOC")
     for name, value in (("MALLOC_ARENA_MAX", "2"), ("MALLOC_MMAP_THRESHOLD_", "1048576"),
                         ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0"), ("LATENTLAB_MALLOC", "keep")):
         monkeypatch.setenv(name, value)
