@@ -48,7 +48,6 @@ from .points import distances, to_list, validate_points
 from .protocol import adapt
 from .report import STEP_PREVIEW_RATIO, Reporter
 from .warpguard import WarpGuard
-from .warpheading import WarpHeading
 from stylegan.device import pick_device
 from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
 
@@ -113,9 +112,8 @@ class DragSession:
         self._trainable = trainable.clone().requires_grad_(True)
         self._frozen = frozen.clone()
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
-        self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True))   # dragcore.warpguard
-        self.heading = WarpHeading(self.gen, positive("warp heading", cfg.warp_heading, allow_zero=True),   # dragcore.warpheading
-                                   self.handles0, self.targets, self.shape)
+        self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True)).keep_heading(
+            positive("warp heading", cfg.warp_heading, allow_zero=True), self.handles0, self.targets, self.shape)
         # Previews from the step's own pass (dragcore.report.Reporter.live_preview): fast mode, a skip
         # synthesis, and a feature block at most 1/STEP_PREVIEW_RATIO of the image (512 px models and up)
         self.step_previews = (self.mode == "fast" and getattr(self.gen, "step_previews", False)
@@ -222,12 +220,9 @@ class DragSession:
         raise NotImplementedError
 
     def _adam_step(self, loss):
-        guard = self.guard(self._trainable)   # dragcore.warpguard: the deformation code kept from folding
-        if guard is not None:
+        guard = self.guard(self._trainable)   # dragcore.warpguard: the code kept from folding, swirling, and across
+        if guard is not None:                 # the request (its heading term)
             loss = loss + guard
-        heading = self.heading(self._trainable)   # dragcore.warpheading: and moving along the request
-        if heading is not None:
-            loss = loss + heading
         self.optimizer.zero_grad(set_to_none=True)
         scale = self.precision.loss_scale  # fp16: keep tiny per-element gradients in range
         (loss * scale if scale != 1 else loss).backward()

@@ -37,8 +37,18 @@ field around a dragged nose swirls. On a sharp photo the swirl twists the lips a
 pure warp of the start image by the drag's field shows it: docs/benchmarks.md, "Your own photo, session
 6"). TWIST_MAX is the most the ideal local move of a turn rotates the picture locally (a Gaussian of sigma
 res/8 carrying a point res/10: 0.24 rad).
+
+The heading term (`WarpGuard.keep_heading`, the session turns it on from the setting `warp_heading`: the
+adapted section's, dragcore.warpheading for its maths) bounds the field's displacement *across* the ideal
+local move's heading beyond a pixel. The terms share one field of the code per step: the guard's loss is
+
+    weight * (area + stretch) + twist * (twist term) + heading * (heading term)
+
+each term present only when its weight is above 0.
 """
 import torch
+
+from .warpheading import TOLERANCE, heading_field, heading_penalty
 
 DET_FLOOR = 0.75   # allowed area change and stretch of the backward map: [DET_FLOOR, 1 / DET_FLOOR]
 TWIST_MAX = 0.24   # rad: the local rotation the twist term lets through (the ideal local move's turn)
@@ -100,24 +110,51 @@ class WarpGuard:
         self.warp = getattr(getattr(G, "synthesis", None), "warp", None)
         self.weight = float(weight)
         self._has_code = self.warp is not None and getattr(gen, "code_rows", 0) > 0
-        self.active = self.weight > 0 and self._has_code
         self.size = getattr(G, "synthesis", None) and G.synthesis.warp_res
         self.twist, self.twist_max = 0.0, TWIST_MAX
+        self.heading, self._heading = 0.0, None   # its weight; (e, w, px, length, tolerance) when on
+        self._update()
+
+    def _update(self):
+        self.active = self._has_code and (self.weight > 0 or self.twist > 0 or self._heading is not None)
 
     def limit_twist(self, weight, max_angle=TWIST_MAX):
         """Turn the twist term on (weight > 0) or off: bound the field's local rotation to max_angle (rad)."""
         self.twist, self.twist_max = float(weight), float(max_angle)
-        self.active = self._has_code and (self.weight > 0 or self.twist > 0)
+        self._update()
         return self
+
+    def keep_heading(self, weight, handles, targets, shape):
+        """Turn the heading term on (weight > 0) or off: penalise the field's displacement across the ideal local
+        move's heading for these requests (handles, targets [N, 2] image px; shape (H, W)) beyond TOLERANCE of H."""
+        self.heading, self._heading = float(weight), None
+        if self.heading > 0 and self._has_code and len(handles):
+            length = float((targets - handles).norm(dim=1).max())
+            e, w = heading_field(handles.detach().cpu(), targets.detach().cpu(), self.size, shape)
+            if e is not None and length > 0:
+                H, W = shape
+                self._heading = (e.to(handles.device), w.to(handles.device), (W / 2, H / 2), length, H * TOLERANCE)
+        self._update()
+        return self
+
+    @property
+    def heading_active(self):
+        """The heading term is on (a weight above 0, a pathway, a request that moves)."""
+        return self._heading is not None
 
     def field(self, code):
         """u [1, h, w, 2] (normalised units) of a deformation code [1, w_dim], on the pathway's grid."""
         return self.warp.field(code, self.size, self.size)
 
+    def across(self, code):
+        """The unweighted heading term of a deformation code [1, w_dim] (a 0-d tensor); None when it is off."""
+        return None if self._heading is None else heading_penalty(self.field(code), *self._heading)
+
     def __call__(self, trainable):
         """trainable: the session's trainable rows [1, rows + 1, w_dim] (the code last); None when off."""
         if not self.active or trainable.ndim != 3:
             return None
-        u = self.field(trainable[:, -1])
+        u = self.field(trainable[:, -1])   # once per step, for every term
         loss = self.weight * (fold_penalty(jacobian_det(u)) + stretch_penalty(u)) if self.weight > 0 else 0
-        return loss + self.twist * twist_penalty(u, self.twist_max) if self.twist > 0 else loss
+        loss = loss + self.twist * twist_penalty(u, self.twist_max) if self.twist > 0 else loss
+        return loss + self.heading * heading_penalty(u, *self._heading) if self._heading is not None else loss

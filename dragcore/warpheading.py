@@ -7,9 +7,10 @@ the request (3-4 px across a 6.4 px turn of a 64 px face), which tilts the nose,
 adapted models, whose pictures have outlines, a landmark detector then stops seeing a face that the ideal
 local move keeps (docs/benchmarks.md, "Drags on adapted models, session 6").
 
-`WarpHeading(gen, weight, handles, targets, shape)` is a penalty on the deformation code alone, added to an
-engine's loss beside the guard. Against the ideal local move's own field v (dragcore.localmove: each
-handle's request carried with Gaussian weight sigma = SIGMA of the image's height around its target):
+The term lives in the warp guard (dragcore.warpguard, `WarpGuard.keep_heading`), beside its fold, stretch and
+twist terms and on the same field of the deformation code; this module owns its maths. Against the ideal
+local move's own field v (dragcore.localmove: each handle's request carried with Gaussian weight sigma =
+SIGMA of the image's height around its target):
 
     weight * sum_x w(x) relu(|u_perp(x)| - TOLERANCE)^2 / L^2,
     u_perp = u - (u . e) e,   e = v / |v|,   w = |v|^2 / sum |v|^2
@@ -23,8 +24,6 @@ handles e follows the blend of their requests (a smile's corners each keep their
 (`warp_heading`, presets/faces-64-offline.adapted.json).
 """
 import torch
-
-from .warpguard import WarpGuard
 
 SIGMA = 1 / 8   # of the image's height: dragcore.localmove's Gaussian in benchmarks.poster_edits
 TOLERANCE = 1 / 64   # of the image's height (1 px at 64 px): displacement across the heading left free
@@ -59,30 +58,3 @@ def heading_penalty(u, e, w, px, length, tolerance=0.0):
     if tolerance > 0:
         across = ((across + 1e-12).sqrt() - tolerance).clamp(min=0).square()
     return (w * across).sum() / length ** 2
-
-
-class WarpHeading:
-    """Callable on a session's trainable latent: the penalty (a 0-d tensor) or None when off."""
-
-    def __init__(self, gen, weight, handles, targets, shape):
-        self.weight = float(weight)
-        self.pathway = WarpGuard(gen, 0.0)   # its field of a code, on the pathway's grid
-        self._term = None
-        pathway = self.pathway.warp is not None and getattr(gen, "code_rows", 0) > 0
-        if self.weight > 0 and pathway and len(handles):
-            length = float((targets - handles).norm(dim=1).max())
-            e, w = heading_field(handles.detach().cpu(), targets.detach().cpu(), self.pathway.size, shape)
-            if e is not None and length > 0:
-                H, W = shape
-                self._term = (e.to(handles.device), w.to(handles.device), (W / 2, H / 2), length, H * TOLERANCE)
-        self.active = self._term is not None
-
-    def across(self, code):
-        """The unweighted penalty of a deformation code [1, w_dim] (a 0-d tensor); None when off."""
-        return None if self._term is None else heading_penalty(self.pathway.field(code), *self._term)
-
-    def __call__(self, trainable):
-        """trainable: the session's trainable rows [1, rows + 1, w_dim] (the code last); None when off."""
-        if not self.active or trainable.ndim != 3:
-            return None
-        return self.weight * self.across(trainable[:, -1])
