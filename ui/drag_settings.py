@@ -8,7 +8,9 @@ feature block and tracker (`<engine>_lr`, ...: a calibrated preset may choose th
 and a field per own setting, named after the setting (`r1`, `l`) unless an engine declared earlier
 already has that name (`stabledrag_r1`). The fields of the first two engines keep the positional
 order gradio_client callers have used (`API_ORDER`); every other field follows in declaration
-order, so a new engine's fields go at the end. A shared field whose presets differ between the
+order, so a new engine's fields go at the end; after them each engine's warp guard and heading weights (`WARP`,
+`<engine>_warp_guard`, ...: for a model with a warp pathway, the presets and the adapted section set them; a
+value out of range, in a field or in the presets, is one line naming it). A shared field whose presets differ between the
 engines is left empty, and each engine keeps its own. Settings an engine keeps out of the app
 (`app_hidden`: FreeDrag's feature scale) still reach it: a drag starts from
 `with_presets(engine, models.presets(model))` (ui.models: an upload's own presets too) and the fields override it.
@@ -41,6 +43,7 @@ class Field:
 SHARED = ("mask_weight", "max_steps", "precision")   # one field for every engine
 PER_ENGINE = ("lr", "rows", "feature_res", "tracker")   # one field per engine
 BOUNDED = ("l", "d")   # refused by the component itself, like the sliders these were
+WARP = ("warp_guard", "warp_heading")   # one field per engine, after every other field (dragcore.warpguard)
 # the positional order of the first fields (the app's API since its first release); later fields follow
 API_ORDER = ("draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d", "precision", "freedrag_lr",
              "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res", "freedrag_rows",
@@ -63,7 +66,9 @@ def fields():
             made.append(Field(s if plain else f"{engine.name}_{s}", engine.name, s,
                               label if plain else f"{engine.label} {label}", bounded=s in BOUNDED))
     rank = {n: i for i, n in enumerate(API_ORDER)}
-    return sorted(made, key=lambda f: rank.get(f.name, len(rank)))   # stable: the rest in declaration order
+    made = sorted(made, key=lambda f: rank.get(f.name, len(rank)))   # stable: the rest in declaration order
+    return made + [Field(f"{e.name}_{s}", e.name, s, f"{e.label} {config.spec(s)['app_label'].lower()}")
+                   for e in ENGINES.values() for s in WARP]
 
 
 def groups():
@@ -88,6 +93,9 @@ def model_configs(model_id, gen=None):
     presets = models.presets(model_id)
     out = {}
     for name, engine in ENGINES.items():
+        for s in WARP:   # the weights the panel shows: a bad one in the presets is refused here, by name
+            if s in presets[name]:
+                limits.check(s, presets[name][s], f"{engine.label}: {config.spec(s)['label']} (the model's presets)")
         cfg = config.with_presets(name, presets[name])
         if gen is not None:
             model = dict(lr=gen.default_lr, rows=getattr(gen, "rows", None), feature_res=gen.feature_res,
