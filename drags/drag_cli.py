@@ -99,7 +99,7 @@ def build_parser(method, add_args=None):
                         "(dragcore.warpguard; default: model preset, else 0, off)")
     p.add_argument("--warp-heading", type=float, default=None,
                    help="weight of the penalty on a warp-pathway drag's displacement across its request "
-                        "(dragcore.warpheading; default: model preset, else 0, off)")
+                        "(the warp guard's heading term, dragcore.warpheading; default: model preset, else 0, off)")
     p.add_argument("--mode", choices=MODES, default=C.mode,
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
