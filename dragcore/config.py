@@ -2,7 +2,7 @@
 
 `DragConfig` holds what every engine takes (the start image: seed, psi, space; the optimisation:
 lr, mask weight, max steps, the supervised feature block, the trainable W+ rows, mode, precision,
-tracker, warp guard and heading); `DragGANConfig`, `FreeDragConfig` and `StableDragConfig` add each bundled engine's own.
+tracker, warp guard, heading and twist); `DragGANConfig`, `FreeDragConfig` and `StableDragConfig` add each bundled engine's own.
 `CONFIGS` is the registry by engine name: these three, and any config an engine declares
 (`dragcore.engine.declare`, which may keep its config class in its own module). Everything else reads from here:
 the sessions' keyword defaults, the command lines' defaults and checks, the app's fields, the edit
@@ -62,6 +62,9 @@ class DragConfig:
     warp_heading: float = setting(0.0, "Warp heading", float, 0.0, 1000.0,   # dragcore.warpheading; 0: off
                                   help="weight of the penalty on a warp-pathway drag's displacement across "
                                        "the request (0: off)")
+    warp_twist: float = setting(0.0, "Warp twist", float, 0.0, 1000.0,   # dragcore.warpguard's twist term; 0: off
+                                help="weight of the penalty on a warp-pathway drag's local rotation beyond the ideal "
+                                     "turn's (0: off)")
     fallback: str | None = field(default=None, compare=False)   # not a setting: why `with_presets` changed the tracker
 
     def engine_settings(self):

@@ -113,7 +113,8 @@ class DragSession:
         self._frozen = frozen.clone()
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
         self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True)).keep_heading(
-            positive("warp heading", cfg.warp_heading, allow_zero=True), self.handles0, self.targets, self.shape)
+            positive("warp heading", cfg.warp_heading, allow_zero=True), self.handles0, self.targets, self.shape
+        ).limit_twist(positive("warp twist", cfg.warp_twist, allow_zero=True))   # a photo drag sets its own (drags.in_photo)
         # Previews from the step's own pass (dragcore.report.Reporter.live_preview): fast mode, a skip
         # synthesis, and a feature block at most 1/STEP_PREVIEW_RATIO of the image (512 px models and up)
         self.step_previews = (self.mode == "fast" and getattr(self.gen, "step_previews", False)

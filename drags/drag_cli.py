@@ -100,6 +100,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--warp-heading", type=float, default=None,
                    help="weight of the penalty on a warp-pathway drag's displacement across its request "
                         "(the warp guard's heading term, dragcore.warpheading; default: model preset, else 0, off)")
+    p.add_argument("--warp-twist", type=float, default=None,
+                   help="weight of the warp guard's twist term: a warp-pathway drag's local rotation beyond the ideal "
+                        "turn's (dragcore.warpguard; default: model preset, else 0, off; a photo drag sets its own)")
     p.add_argument("--mode", choices=MODES, default=C.mode,
                    help="fast (default: synthesis stops at the feature block) or reference (whole generator, "
                         "features resized to the image, as the official code)")
@@ -212,7 +215,8 @@ def main(session_cls, add_args=None, engine_kwargs=None, argv=None):
 def _drag(session_cls, args, engine_kwargs):
     method = session_cls.method
     given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker,
-                 warp_guard=args.warp_guard, warp_heading=args.warp_heading)
+                 warp_guard=args.warp_guard, warp_heading=args.warp_heading,
+                 warp_twist=args.warp_twist)
     if engine_kwargs:
         given.update(engine_kwargs(args))
     _check_args(args, given)

@@ -102,3 +102,20 @@ def test_the_drag_cli_takes_the_guard_and_refuses_a_bad_one(capsys, tmp_path):
     argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-guard", "-1"]
     assert drag_cli.main(DragGANSession, argv=argv) == 2
     assert "--warp-guard" in capsys.readouterr().err
+
+
+def test_the_twist_setting_turns_the_guards_twist_term_on(warped, capsys, tmp_path):
+    """`warp_twist` (a preset of the adapted section, or --warp-twist) is the guard's twist term at the ideal turn's
+    angle; 0 (the default) leaves the guard as it was; a negative one is refused by name, in the session and the CLI."""
+    s = DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, rows=0, warp_twist=50.0))
+    assert s.guard.active and (s.guard.twist, s.guard.twist_max) == (50.0, warpguard.TWIST_MAX)
+    off = DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, rows=0))
+    assert off.guard.twist == 0 and not off.guard.active
+    u = s.guard.field(s._trainable[:, -1])
+    assert float(s.guard(s._trainable)) == float(50.0 * warpguard.twist_penalty(u))
+    with pytest.raises(DragInputError, match="warp twist must be a non-negative number"):
+        DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_twist=-1.0))
+    from drags import drag_cli
+    argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-twist", "-1"]
+    assert drag_cli.main(DragGANSession, argv=argv) == 2
+    assert "--warp-twist" in capsys.readouterr().err
