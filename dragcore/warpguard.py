@@ -146,10 +146,6 @@ class WarpGuard:
         """u [1, h, w, 2] (normalised units) of a deformation code [1, w_dim], on the pathway's grid."""
         return self.warp.field(code, self.size, self.size)
 
-    def across(self, code):
-        """The unweighted heading term of a deformation code [1, w_dim] (a 0-d tensor); None when it is off."""
-        return None if self._heading is None else heading_penalty(self.field(code), *self._heading)
-
     def __call__(self, trainable):
         """trainable: the session's trainable rows [1, rows + 1, w_dim] (the code last); None when off."""
         if not self.active or trainable.ndim != 3:
