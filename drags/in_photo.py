@@ -24,7 +24,7 @@ half the ideal turn's largest local rotation (warpguard.TWIST_MAX): at that the 
 cleanest. Chosen on tuning photos (docs/benchmarks.md,
 "Your own photo, session 6"); a generated face drags without it (its presets alone).
 
-`presets(model_presets)` is the other half, applied BEFORE a photo's session is built, by the same three callers:
+`presets(model_presets, G)` is the other half, applied BEFORE a photo's session is built, by the same three callers:
 a photo drag's engine settings over the model's presets (`SETTINGS`), a user's own setting still over both.
 StableDrag moves the warp code alone on a photo (rows 0, as DragGAN and FreeDrag do everywhere; the presets' rows 2
 also move two style rows, which shift the far field and lost a face): chosen on tuning photos
