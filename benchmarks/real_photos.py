@@ -30,8 +30,9 @@ far field. `--noise follow` drags each reconstruction again with the tuned 64 px
 (dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow"; `--noise follow-all`
 with every map following, resampled bilinearly ("..., all maps follow"); `--noise photo` drags as the CLI and the
 app drag a photo (drags.in_photo: a photo's engine settings over the presets, the maps following the warp field,
-the warp guard's twist term on), reported as "..., photo path". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
-(photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
+the warp guard's twist term on), reported as "..., photo path". Writes
+benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png (photo / aligned /
+reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
 import json
