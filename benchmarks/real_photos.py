@@ -29,9 +29,10 @@ tuned generator, beside the ideal local move of the same start; median landmark 
 far field. `--noise follow` drags each reconstruction again with the tuned 64 px noise maps following the handles
 (dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow"; `--noise follow-all`
 with every map following, resampled bilinearly ("..., all maps follow"); `--noise photo` drags as the CLI and the
-app drag a photo (drags.in_photo.prepare: the maps follow the warp field, the warp guard's twist term on), reported
-as "..., photo path". Writes benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png
-(photo / aligned / reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
+app drag a photo (drags.in_photo: a photo's engine settings over the presets, the maps following the warp field,
+the warp guard's twist term on), reported as "..., photo path". Writes
+benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png (photo / aligned /
+reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
 """
 import io
 import json
@@ -178,13 +179,29 @@ def drag_label(recipe, noise):
     return recipe + NOISES[noise][0]
 
 
+def drag_session(method, G, handles, targets, latent, steps, noise, params, photo_params):
+    """One engine's session dragging an inverted photo's latent on its tuned G as `--noise noise` says: a photo's
+    drag ('photo') with `photo_params` (drags.in_photo.presets) and drags.in_photo.prepare, else with `params`."""
+    own = photo_params if noise == "photo" else params
+    sess = make_session(method, G, handles, targets, own.get(method), latent=latent, max_steps=steps)
+    how = NOISES[noise][1]
+    if callable(how):
+        how(sess)
+    elif how is not None:
+        sess.follow_noise(**how)
+    return sess
+
+
 def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES), noises=("fixed",),
-        params=None, suffix=""):
-    """`params`: the engines' settings (default: the bundled model's presets); `suffix` is added to the drag rows'
-    recipe label (what --set changed)."""
+        params=None, suffix="", photo_params=None):
+    """`params`: the engines' settings (default: the bundled model's presets); `photo_params`: those of the drags
+    made as a photo's (`--noise photo`; default: drags.in_photo.presets over `params`); `suffix` is added to the drag
+    rows' recipe label (what --set changed)."""
     res = G.img_resolution
     if params is None:
         params = checkpoints.presets(checkpoints.DEFAULT_MODEL) if G is not None else {}
+    if photo_params is None:
+        photo_params = in_photo.presets(params, G)
     rows, images, kept, aligned_lm = [], {}, {}, {}
     for name in recipes:
         for i, photo in photos.items():
@@ -238,11 +255,7 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                 label = drag_label(name, noise) + suffix
                 pending = [("ideal local move", ideal_fid, None, "ideal")]
                 for m in engines:
-                    sess = make_session(m, out["G"], h, t, params.get(m), latent=out["ws"].clone(), max_steps=steps)
-                    if callable(NOISES[noise][1]):
-                        NOISES[noise][1](sess)
-                    elif NOISES[noise][1] is not None:
-                        sess.follow_noise(**NOISES[noise][1])
+                    sess = drag_session(m, out["G"], h, t, out["ws"].clone(), steps, noise, params, photo_params)
                     t0 = time.perf_counter()
                     r = sess.run()
                     tag = m if noise == "fixed" else f"{m}+{noise}"
@@ -425,10 +438,11 @@ def main(argv=None):
         if not noises or set(noises) - set(NOISES):
             ap.error(f"--noise {args.noise!r}: choose from {', '.join(NOISES)}")
         params = overridden(ap, checkpoints.presets(args.model), args.drag_set)
+        photo_params = overridden(ap, in_photo.presets(checkpoints.presets(args.model), G), args.drag_set)
         suffix = "".join(f", {o}" for o in args.drag_set)
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
                                                              args.mp_python, engines=engines, noises=noises,
-                                                             params=params, suffix=suffix)
+                                                             params=params, suffix=suffix, photo_params=photo_params)
         load1 = os.getloadavg()[0]
         model_parts, n_found = model_layout_landmarks(G, args.mp_python)
         align_err = alignment_error(rows, aligned_lm, model_parts)

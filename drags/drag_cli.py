@@ -23,8 +23,9 @@ An engine's __main__ (draggan/__main__.py, freedrag/__main__.py) passes its sess
 extra arguments.
 
 Settings not given on the command line come from the model's presets (`checkpoints.presets`:
-calibrated for the bundled model, the official hyper-parameters for the official ones), then
-from the engine's defaults; defaults and ranges are those of `dragcore.config`.
+calibrated for the bundled model, the official hyper-parameters for the official ones; a photo's drag with a
+photo's own settings over them, drags.in_photo.presets), then from the engine's defaults; defaults and ranges are
+those of `dragcore.config`.
 """
 import argparse
 import json
@@ -223,7 +224,10 @@ def _drag(session_cls, args, engine_kwargs):
     pairs = [parse_point(p) for p in args.point]
     device = args.device = stylegan.pick_device(args.device)   # an unusable --device: one line, first
     G, model_name, start = load_start(args)
-    cfg = config.with_presets(method, model_presets(model_name, method), seed=args.seed, psi=args.psi,
+    preset = model_presets(model_name, method)
+    if start.delta is not None:   # a photo's drag: its engine settings over the model's (drags.in_photo.presets)
+        preset = in_photo.presets({method: preset}, G)[method]
+    cfg = config.with_presets(method, preset, seed=args.seed, psi=args.psi,
                               mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
                               precision=args.precision, **given)
     if start.latent is not None:   # --inverted / --latent: the latent is the start (its space, no seed)

@@ -23,6 +23,12 @@ sharp photo the swirl twists the lips and breaks the glasses where the ideal loc
 half the ideal turn's largest local rotation (warpguard.TWIST_MAX): at that the tuning photos' turns looked
 cleanest. Chosen on tuning photos (docs/benchmarks.md,
 "Your own photo, session 6"); a generated face drags without it (its presets alone).
+
+`presets(model_presets, G)` is the other half, applied BEFORE a photo's session is built, by the same three callers:
+a photo drag's engine settings over the model's presets (`SETTINGS`), a user's own setting still over both.
+StableDrag moves the warp code alone on a photo (rows 0, as DragGAN and FreeDrag do everywhere; the presets' rows 2
+also move two style rows, which shift the far field and lost a face): chosen on tuning photos
+(docs/benchmarks.md, "Your own photo, session 7").
 """
 import shutil
 from pathlib import Path
@@ -38,12 +44,30 @@ FOLLOW = "field"   # the maps follow the warp pathway's field where there is one
 # a photo drag's warp guard: twist weight per engine, rotation let through (rad; dragcore.warpguard). StableDrag
 # (which moves style rows too) has none: on the tuning and the report photos it moved its far field and lost a face
 TWIST, TWIST_MAX = {"draggan": 100.0, "freedrag": 100.0}, 0.12
+# a photo drag's engine settings over the model's presets (`presets`)
+SETTINGS = {"stabledrag": {"rows": 0}}
+
+
+def has_warp(G):
+    """Whether G draws through a warp pathway (the bundled model's family): what FOLLOW and SETTINGS assume."""
+    return getattr(getattr(G, "synthesis", None), "warp", None) is not None
+
+
+def presets(model_presets, G):
+    """A photo drag's presets on G: the model's ({engine: {setting: value}}, e.g. checkpoints.presets(id)) with
+    SETTINGS over them where G has a warp pathway (they were chosen there; rows 0 needs one), as a new mapping of
+    the same kind (the model's is not changed)."""
+    out = type(model_presets)() if isinstance(model_presets, dict) else {}
+    out.update({m: dict(p) for m, p in (model_presets or {}).items()})
+    if has_warp(G):
+        for m, own in SETTINGS.items():
+            out[m] = {**out.get(m, {}), **own}
+    return out
 
 
 def follow_mode(G):
     """The noise-follow mode for a drag of an inverted photo on G."""
-    has_warp = getattr(getattr(G, "synthesis", None), "warp", None) is not None
-    return FOLLOW if FOLLOW != "field" or has_warp else "nearest"
+    return FOLLOW if FOLLOW != "field" or has_warp(G) else "nearest"
 
 
 def follow_noise(session, start=None):

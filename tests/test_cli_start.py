@@ -108,6 +108,17 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     assert _png(out2 / "result_in_photo.png").shape == photo.shape   # the continued drag: the same photo
 
 
+def test_a_photo_s_stabledrag_moves_the_warp_code_alone_unless_told(inverted, tmp_path):
+    """drags.in_photo.presets reaches the session the CLI builds: rows 0 on a photo (the presets' 2 on a seed);
+    a --rows given on the command line still wins."""
+    rows = {}
+    for name, extra in (("photo", []), ("told", ["--rows", "2"])):
+        assert _cli("stabledrag", "--inverted", str(inverted), "--point", "32,40,36,40", "--steps", "1",
+                    "--out", str(tmp_path / name), "--device", "cpu", *extra) == 0
+        rows[name] = json.loads((tmp_path / name / "result.json").read_text())["params"]["rows"]
+    assert rows == {"photo": 0, "told": 2} and checkpoints.presets(checkpoints.DEFAULT_MODEL)["stabledrag"]["rows"] == 2
+
+
 def test_latent_from_the_app_export_and_from_a_drag_continue(tmp_path, capsys):
     G = face_model()
     with torch.no_grad():

@@ -110,7 +110,8 @@ def run_drag(methods, state, editor, values, uploads=None, painted=None):
     `painted` (the page's buttons), what the session's editor showed at the click."""
     check_points(state)
     check_chain(state)
-    configs = drag_settings.configs(methods, state.model, state.seed, state.psi, state.space, values)
+    configs = drag_settings.configs(methods, state.model, state.seed, state.psi, state.space, values,
+                                    photo=state.generator)   # an inverted photo: a photo drag's presets
     mask = from_editor(editor, state.shape) if painted is None else painted.mask(state.shape, state.mask_epoch)
     record = plan(state, methods, mask)
     sessions = make_sessions(configs, state, record, uploads)

@@ -64,7 +64,7 @@ def shown_outputs(state, G, note):
     """What New image (and Send to the Drag tab) set: the state, the image, the mask editor, every
     settings field (the model's presets) and the note."""
     shown = draw.render(state.image)
-    values = drag_settings.field_values(state.model, G, DEVICE)
+    values = drag_settings.field_values(state.model, G, DEVICE, photo=G is not None and G is state.generator)
     return (state, shown, empty_editor(shown), *values, note)
 
 

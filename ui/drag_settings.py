@@ -18,6 +18,7 @@ engines is left empty, and each engine keeps its own. Settings an engine keeps o
 from dataclasses import dataclass, replace
 
 import limits
+from drags import in_photo
 from drags.engines import ENGINES
 from dragcore import adapt, config
 from draggan.engine import default_stop_distance
@@ -87,10 +88,11 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-def model_configs(model_id, gen=None):
-    """{engine: config} for a model: its presets over the defaults, with what the model decides
-    (lr, rows, feature block, stop distance) resolved on `gen` (a dragcore adapter) when given."""
-    presets = models.presets(model_id)
+def model_configs(model_id, gen=None, photo=None):
+    """{engine: config} for a model: its presets over the defaults (`photo`: an inverted photo's generator, whose
+    drags take drags.in_photo.presets), with what the model decides (lr, rows, feature block, stop distance)
+    resolved on `gen` (a dragcore adapter) when given."""
+    presets = _presets(model_id, photo)
     out = {}
     for name, engine in ENGINES.items():
         for s in WARP:   # the weights the panel shows: a bad one in the presets is refused here, by name
@@ -105,10 +107,17 @@ def model_configs(model_id, gen=None):
     return out
 
 
-def field_values(model_id, G=None, device="cpu"):
-    """The value of every field (`fields()` order) for a model: its presets, else the engines' defaults,
-    with what the model decides resolved on the generator G when given."""
-    return values_of(model_configs(model_id, adapt(G, device) if G is not None else None))
+def field_values(model_id, G=None, device="cpu", photo=False):
+    """The value of every field (`fields()` order) for a model: its presets (with `photo`, G being an inverted
+    photo's generator: a photo drag's, drags.in_photo.presets), else the engines' defaults, with what the model
+    decides resolved on the generator G when given."""
+    return values_of(model_configs(model_id, adapt(G, device) if G is not None else None, G if photo else None))
+
+
+def _presets(model_id, photo=None):
+    """The model's presets; with `photo` (an inverted photo's generator) a photo drag's (drags.in_photo.presets)."""
+    presets = models.presets(model_id)
+    return presets if photo is None else in_photo.presets(presets, photo)
 
 
 def values_of(cfgs):
@@ -134,10 +143,11 @@ def _checked(f, value):
     return limits.check(f.setting, value, f.error_label())
 
 
-def configs(methods, model_id, seed, psi, space, values):
-    """{method: config} for a drag: the model's presets, then the fields' values (checked, each
-    error naming its field; None: not given), then the start image's seed, psi and space."""
-    presets = models.presets(model_id)
+def configs(methods, model_id, seed, psi, space, values, photo=None):
+    """{method: config} for a drag: the model's presets (`photo`: an inverted photo's generator, a photo drag's:
+    drags.in_photo.presets), then the fields' values (checked, each error naming its field; None: not given), then
+    the start image's seed, psi and space."""
+    presets = _presets(model_id, photo)
     every = fields()
     checked = {f.name: _checked(f, v) for f, v in zip(every, values)}
     out = {}

@@ -1,0 +1,71 @@
+"""A photo drag's own engine settings (drags.in_photo.presets: StableDrag moves the warp code alone, rows 0) reach
+the session before it is built, through each path that drags an inverted photo: the app's "Drag this photo" and
+its drag handler, and benchmarks.real_photos' photo drags (the CLI's `--inverted`: tests/test_cli_start.py). A
+generated face keeps the model's presets, and so does a model without a warp pathway. The bundled model and a
+seed's W+ latent stand in for an inversion's (what "Drag this photo" carries: a latent and a generator)."""
+import checkpoints
+from benchmarks import real_photos
+from drag_testing import face_model, small_G
+from dragcore.protocol import StyleGANAdapter
+from drags import in_photo
+from stylegan.imageops import to_uint8
+from ui import drag_handlers, drag_image, drag_settings, tab_invert
+from ui.state import DragState
+
+MODEL = checkpoints.DEFAULT_MODEL
+
+
+def test_a_photo_s_presets_set_stabledrag_s_rows_on_a_warp_model_only():
+    own = checkpoints.presets(MODEL)
+    assert own["stabledrag"]["rows"] == 2
+    photo = in_photo.presets(own, face_model())
+    assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0}
+    assert photo["draggan"] == own["draggan"] and photo["freedrag"] == own["freedrag"]
+    assert own["stabledrag"]["rows"] == 2 and type(photo) is type(own)   # the model's own are untouched
+    assert in_photo.presets(own, small_G()) == own   # no warp pathway: rows 0 would not even be valid there
+
+
+def _sent(G):
+    """The Drag tab after "Drag this photo" of an inversion-like start: the bundled model's W+ latent of seed 3."""
+    gen = StyleGANAdapter(G)
+    ws = gen.latent_init(3, 0.7, "w+")
+    image = to_uint8(gen.image(ws))[0]
+    inv = dict(model=MODEL, ws=ws, generator=G, image=image, photo=None)
+    return tab_invert.send_to_drag(inv, DragState())
+
+
+def _field(values, name):
+    return dict(zip(drag_settings.NAMES, values))[name]
+
+
+def test_the_apps_photo_path_shows_and_drags_with_a_photo_s_settings():
+    G = face_model()
+    out = _sent(G)
+    state, values = out[0], out[3:3 + len(drag_settings.NAMES)]
+    assert _field(values, "stabledrag_rows") == 0 and _field(values, "draggan_rows") == 0
+    seed_values = drag_image.new_image(MODEL, 3, 0.7, "w+", None)[3:3 + len(drag_settings.NAMES)]
+    assert _field(seed_values, "stabledrag_rows") == 2   # a generated face: the model's presets
+    # a field left empty (the API) still gets the photo's setting; a user's own value wins
+    given = dict(zip(drag_settings.NAMES, values), stabledrag_rows=None, max_steps=1, precision="fp32")
+    cfg = drag_settings.configs(["stabledrag"], state.model, state.seed, state.psi, state.space,
+                                list(given.values()), photo=state.generator)["stabledrag"]
+    assert cfg.rows == 0
+    own = drag_settings.configs(["stabledrag"], state.model, state.seed, state.psi, state.space,
+                                list(dict(given, stabledrag_rows=2).values()), photo=state.generator)["stabledrag"]
+    assert own.rows == 2
+    state.points = [[32.0, 40.0], [36.0, 40.0]]
+    for _ in drag_handlers.run_drag(["stabledrag"], state, None, list(given.values())):
+        pass
+    assert state.chain[-1].results["stabledrag"].result.params["rows"] == 0
+
+
+def test_the_benchmarks_photo_drags_are_built_with_a_photo_s_settings():
+    G = face_model()
+    params = checkpoints.presets(MODEL)
+    photo_params = in_photo.presets(params, G)
+    ws = StyleGANAdapter(G).latent_init(3, 0.7, "w+")
+    h, t = [[32.0, 40.0]], [[36.0, 40.0]]
+    photo = real_photos.drag_session("stabledrag", G, h, t, ws, 1, "photo", params, photo_params)
+    assert photo.gen.rows == 0 and photo.gen.follower is not None
+    plain = real_photos.drag_session("stabledrag", G, h, t, ws, 1, "follow-field", params, photo_params)
+    assert plain.gen.rows == 2
