@@ -29,6 +29,7 @@ OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a tes
 TILED_FROM = 256        # `tiled` / `render` run the top stages in strips from this image height up
 TILE_ROWS = 64          # ... of this many image rows, the stages above a quarter of the image
 FEATURE_TILES = dict(rows=256, depth=4)   # a pass to the feature block: 256-row strips above a quarter of the block
+STRIPS_BELOW_MB = 12    # the whole map below a render's strips, when larger, is itself put together from strips
 
 
 def _require_finite(name, t):
@@ -299,8 +300,12 @@ class SynthesisNetwork(nn.Module):
             first, chains = planned
             below = self.block_resolutions[first - 1]
             kept_below = keep is not None and keep <= below
-            img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,), image=image,
-                                  images=images if kept_below else ())
+            if keep in (None, below) and self._strips_below(first - 1):   # the whole map below, put together from strips
+                img, x, _ = self._tiled(ws, below, noise_mode, below, image and self.skip_images, **FEATURE_TILES)
+                feats = {below: x, **({("image", below): img} if images else {})}
+            else:
+                img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,),
+                                      image=image, images=images if kept_below else ())
             x = feats[below]
             at = None if keep is None or kept_below else self.block_resolutions.index(keep) - first
             out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32) if image else None
@@ -313,6 +318,12 @@ class SynthesisNetwork(nn.Module):
                 if at is not None:
                     kept[(..., *chain.outs[at].slices())] = y
         return out, kept, feats.get(("image", keep))
+
+    def _strips_below(self, i):
+        """Stage i's map is large enough (over STRIPS_BELOW_MB) to be put together from strips (`_tiled`, FEATURE_TILES)
+        rather than computed whole: then no temporary of a render is larger than a strip's."""
+        h, w = self.stage_shape(i)
+        return self.channels[self.block_resolutions[i]] * h * w * 4 > STRIPS_BELOW_MB * 2 ** 20
 
     def _has_code(self, ws):
         return isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws
