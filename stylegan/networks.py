@@ -266,6 +266,34 @@ class SynthesisNetwork(nn.Module):
         self._trim()
         return img, feats, partial
 
+    def render_above(self, ws, res, x, img, noise_mode="const", rows=TILE_ROWS, depth=4):
+        """The image without gradients from x, the output of the stage at `res` px for `ws`, and img, the image the
+        stages up to it accumulated (skip architecture): only the stages above `res` run, as `render` runs them
+        (whole up to the image's res / depth, in strips above from TILED_FROM px). What a pass that stopped at the
+        feature block leaves for the final image (dragcore.session: a drag's last step on arrival). None where it
+        does not apply (no skip image, a warp pathway above `res`): render the whole image then."""
+        top, i = len(self.stages) - 1, self.block_resolutions.index(res)
+        if not self.skip_images or img is None or (self._has_code(ws) and self.warp_res > res):
+            return None
+        tiles_from = max(self.block_resolutions[-1] // depth, res)
+        planned = None
+        with torch.no_grad():
+            if self.img_shape[0] >= TILED_FROM and tiles_from < self.block_resolutions[-1]:
+                planned = win.plan(self, self.block_resolutions[-1], win.strips(self.stage_shape(top), rows),
+                                   warp=self._has_code(ws), tiles_from=tiles_from)
+            last = top if planned is None else planned[0] - 1
+            for k in range(i + 1, last + 1):   # the whole maps up to the strips (or the image)
+                w_rows = ws[:, self.first_row(k):]
+                x = self.stages[k](x, w_rows, self.fir, noise_mode)
+                img = self.stages[k].add_rgb(x, img, w_rows, self.fir)
+            if planned is None:
+                return img
+            first, chains = planned
+            out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32)
+            for chain, _, im, _ in self._windows(ws, x, img, first, top, chains, noise_mode, True):
+                out[(..., *chain.outs[-1].slices())] = im
+        return out
+
     def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS, depth=4):
         """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
         `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
