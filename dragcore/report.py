@@ -216,7 +216,7 @@ class Reporter:
         return self._preview[2]
 
     def _render(self, steps, latent):
-        image, feat = self.session.render_and_features(latent, steps)   # F too: the final tracking reads it
+        image, feat = self.session.render_and_features(latent)   # F too: the final tracking reads it
         image = imageops.to_uint8(image)[0]
         image.flags.writeable = False
         self._preview = (steps, image, feat)

@@ -308,14 +308,15 @@ class DragSession:
         with torch.no_grad():
             return self._in_precision(self.gen.image, latent)
 
-    def render_and_features(self, latent, steps=None):
+    def render_and_features(self, latent):
         """(image [1, 3, H, W], F at the feature block) of `latent` in one generator pass, no gradients. When the
-        drag ended on a pass at this very latent (`steps` updates, the latent unchanged since; an engine's
+        drag ended on a pass at this very latent (the latent unchanged since, and `latent` equal to it; an engine's
         arrival: its last step tracked, found the points at their targets and took no update), only the stages
         above the feature block run, from that pass's F and partial image (`image_above`)."""
         kept, self._arrival = self._arrival, None
-        if kept is not None and steps == kept[0] == self.steps and kept[1] == self._trainable._version \
-                and self.render_on_arrival and self.precision.name == "fp32" and hasattr(self.gen, "image_above"):
+        if kept is not None and kept[:2] == (self.steps, self._trainable._version) and self.render_on_arrival \
+                and self.precision.name == "fp32" and hasattr(self.gen, "image_above") \
+                and torch.equal(latent, self._latent_for_grad().detach()):
             with torch.no_grad():
                 img = self.gen.image_above(latent, kept[2], kept[3])
             if img is not None:

@@ -1,6 +1,6 @@
-"""A drag that ends on arrival renders its final image from its last step's pass (dragcore.session: the pass to the
-feature block at the final latent, and the image accumulated there): only the stages above the feature block run,
-and the image is the one a whole render of that latent gives."""
+"""What a drag session holds for its final image: a drag that ends on arrival renders it from its last step's pass
+(dragcore.session: the pass to the feature block at the final latent, and the image accumulated there), so only the
+stages above the feature block run, and the image is the one a whole render of that latent gives."""
 import numpy as np
 import torch
 
@@ -16,7 +16,7 @@ def _counter(module):
 
 
 def test_the_final_image_on_arrival_runs_only_the_stages_above_the_feature_block_and_is_the_whole_render():
-    G = tiny_G(256, channel_base=1024)   # strips from 256 px; live previews from the step's pass (block 64 px)
+    G = tiny_G(256, channel_base=512)   # strips from 256 px; live previews from the step's pass (block 64 px)
     mask = np.zeros((256, 256), bool)
     mask[:, :192] = True   # a mask term: the step's pass is the whole feature block (no windows)
     cfg = DragGANSession.Config(max_steps=50, seed=3, feature_res=64)
@@ -24,12 +24,11 @@ def test_the_final_image_on_arrival_runs_only_the_stages_above_the_feature_block
     assert s.step_previews
     synthesis = s.gen.G.synthesis
     block, above = _counter(synthesis.stage(64).conv), _counter(synthesis.stages[-1].conv)
-    for _ in range(3):
-        s.step()
-    assert s.steps == 3 and s._arrival is None   # a step that updated the latent keeps nothing of its pass
+    s.step(), s.step()
+    assert s.steps == 2 and s._arrival is None   # a step that updated the latent keeps nothing of its pass
     s.stop_distance = 1e9   # the next step tracks, finds the point at its target, and takes no update
     s.step()
-    assert s.stop_reason == "arrived" and s.steps == 3 and s._arrival is not None
+    assert s.stop_reason == "arrived" and s.steps == 2 and s._arrival is not None
     kept = s._arrival[2]
     block[0] = above[0] = 0
     s.sync()
@@ -47,3 +46,4 @@ def test_the_final_image_on_arrival_runs_only_the_stages_above_the_feature_block
     from stylegan import imageops
     assert np.abs(final.astype(int) - imageops.to_uint8(rendered)[0].astype(int)).max() <= 1
     assert np.array_equal(final, imageops.to_uint8(arrived)[0])
+
