@@ -23,6 +23,11 @@ F0 (and the partial image live previews are matched to) is read from the render 
 when the latent, noise and weights match it exactly (dragcore.startpass): the image on screen was rendered
 from the same latent (the app's New image, the previous drag's final render), so the drag makes no start pass.
 
+The final image on arrival: an engine that arrives ends on a pass at the final latent and takes no update after it
+(DragGAN, FreeDrag); when that pass was a whole one to the feature block (`features_and_preview`: a mask term, or
+windows off), the final render runs only the stages above the block from its F and partial image
+(`render_and_features`, the adapter's `image_above`). A step that updates keeps nothing of its pass.
+
 Windows (stylegan.windows). In fast mode the step's pass computes the feature block only near the points
 the step reads (`feature_windows`: the engine's `feature_reach`, its tracker's square, the disc), when it
 knows them all before the pass and no mask term reads the whole map; the values there are the whole map's.

@@ -299,7 +299,9 @@ class SynthesisNetwork(nn.Module):
         `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
         strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
         together from the strips' windows, so that no stage above res / depth is held whole: the same values, a
-        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
+        fraction of the memory. The whole map below the strips, when over STRIPS_BELOW_MB and it is the kept stage's
+        (or none is kept), is itself put together from strips (FEATURE_TILES). Below TILED_FROM px (or where windows do
+        not apply) the whole maps, as `run`."""
         img, kept, _ = self._tiled(ws, res, noise_mode, keep, image, rows, depth)
         return img, kept
 
