@@ -39,6 +39,12 @@ encoding, a feature pass and a session with a start pass of its own cost on thei
 Linux). `--edits-only` skips fast vs reference; without --official it runs our edit alone
 (`step_time_edit.md`).
 
+`--arrive`: our edit ends on arrival instead of at its step limit: after `--edit-steps` updates its next step
+tracks, finds the point at its target (the engine's rule, with the stop distance opened once those updates are
+taken) and takes no update, as the app's drags usually end; the final image is then rendered from that step's pass
+(only the stages above the feature block, `DragSession.render_on_arrival`) where its pass was whole (a mask term:
+`--mask half`). The same edit again with that off gives `fixed_parts.final_frame_whole` (the before, same process).
+
 `--mask none`: the same drag without a mask (the official app's default; both sides then skip the mask
 term, and ours computes the feature block only near the handle, stylegan.windows). `--whole`: one more
 edit of ours with those windows off (`DragSession.windows = False`), the before of the same run.
@@ -133,7 +139,7 @@ def measure(res, engine, steps, warmup, tiny=False, mask="half"):
                 feature_res=s.feature_res, threads=torch.get_num_threads())
 
 
-def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half", weights=None):
+def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half", weights=None, arrive=False):
     """Runs in the child process: one whole edit of `steps` steps as the app shows it (see the module doc)."""
     import numpy as np
     h, t, mask = drag_setup(res, mask)
@@ -147,11 +153,22 @@ def measure_edit(res, kind, steps, warmup, official=None, tiny=False, mask="half
         r = official_edit(official, side, handle=h, target=t, editable=editable, steps=steps, warmup=warmup, **size)
     else:
         r = _our_edit(res, h, t, mask, steps, warmup, tiny, windows=kind == "ours-edit", official=official,
-                      weights=weights)
+                      weights=weights, arrive=arrive)
     return dict(r, res=label(res), engine=kind, peak_rss_mb=round(_rss_mb(), 1), edit_steps=steps)
 
 
-def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None, weights=None):
+def _arrives_after(session, updates):
+    """The engine's own arrival rule, its stop distance opened once `updates` updates are taken (`--arrive`)."""
+    rule = session.point_reached
+
+    def reached():
+        if session.steps >= updates:
+            session.stop_distance = float("inf")
+        return rule()
+    session.point_reached = reached
+
+
+def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None, weights=None, arrive=False):
     import io
     import torch
     from PIL import Image
@@ -179,10 +196,12 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None,
         return render_kept(*a, **k)
     G.synthesis.render_kept = counted
 
-    def make(n, start_image=None):
-        cfg = with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n, lr=lr)
+    def make(n, start_image=None, on_arrival=True):
+        cfg = with_presets("draggan", seed=0, psi=0.7, space="w+", max_steps=n + 1 if arrive else n, lr=lr)
         s = ENGINES["draggan"].session(G, [h], [t], cfg, mask=mask, device="cpu", start_image=start_image)
-        s.windows = windows
+        s.windows, s.render_on_arrival = windows, on_arrival
+        if arrive:
+            _arrives_after(s, n)
         return {"draggan": s}
 
     warm = make(warmup)
@@ -223,9 +242,23 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None,
     t_img, s_img = next(m[:2] for m in marks if m[2])
     last = t_img - t_prev - (s_img - s_prev)   # sync, final render, drawn
     report = marks[-1][0] - t_img
-    if s.steps != steps:
-        raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all")
+    if s.steps != steps or (arrive and s.stop_reason != "arrived"):
+        raise RuntimeError(f"the drag stopped after {s.steps} of {steps} steps ({s.stop_reason}); it must run them all"
+                           + (" and arrive" if arrive else ""))
     edit_renders = renders[0]
+    whole = {}
+    if arrive:   # the same edit, its final image rendered whole (the before): the last step to the final image
+        again = make(steps, start, on_arrival=False)
+        marks2 = [(time.perf_counter(), 0.0, False)]
+        for frame in drag_stream.stream(again):
+            for m, image in frame.images.items():
+                draw.render(image, [h, t], mask)
+            marks2.append((time.perf_counter(), again["draggan"].seconds, frame.final))
+        t_prev2, s_prev2 = next(m[:2] for m in reversed(marks2) if not m[2])
+        t_img2, s_img2 = next(m[:2] for m in marks2 if m[2])
+        whole = dict(final_frame_whole=round(t_img2 - t_prev2 - (s_img2 - s_prev2), 4),
+                     arrived_whole=again["draggan"].stop_reason == "arrived")
+        del again
     startpass.forget()   # the parts below are passes of their own
     final = s.report.preview()
     drawn = draw.render(final, [h, t], mask)
@@ -240,7 +273,8 @@ def _our_edit(res, h, t, mask, steps, warmup, tiny, windows=True, official=None,
                 report_seconds=round(report, 4), full_renders=edit_renders, rss_mb=phases,
                 edit_peak_mb=phases["report"].get("peak"),   # the edit's own peak (the parts below come after it)
                 fixed_parts=dict(parts, first_frame=round(first, 4), final_frame=round(last, 4),
-                                 session=round(session_seconds, 4), start_pass=start_pass),
+                                 session=round(session_seconds, 4), start_pass=start_pass, **whole),
+                stop_reason=s.stop_reason,
                 final_handle=s.status().handles[0], threads=torch.get_num_threads(), precision=s.precision.name,
                 windowed_steps=s.windowed_steps, lr=s.lr)
 
@@ -280,7 +314,7 @@ def converted(res, args, folder):
 def run_child(res, engine, args, weights=None):
     cmd = [sys.executable, "-m", "benchmarks.step_time", "--child", engine, "--res", str(res), "--steps", str(args.steps),
            "--warmup", str(args.warmup), "--threads", str(args.threads), "--edit-steps", str(args.edit_steps),
-           "--mask", args.mask]
+           "--mask", args.mask] + (["--arrive"] if args.arrive else [])
     cmd += (["--tiny"] if args.tiny else []) + (["--official", args.official] if args.official else [])
     cmd += ["--weights", str(weights)] if weights and engine in EDITS and engine != "official-edit" else []
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), PYTHONPATH=str(ROOT))
@@ -337,7 +371,8 @@ def official_table(rows, resolutions):
 
 def ours_table(rows):
     lines = ["| res | s/step | s/edit | fixed s | session s | own start pass s | one render s | full renders | peak MB "
-             "| edit's peak MB | RSS by phase |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| edit's peak MB | RSS by phase | ends | final frame s (rendered whole) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["engine"] not in ("ours-edit", "ours-whole-edit"):
             continue
@@ -345,7 +380,8 @@ def ours_table(rows):
         phases = ", ".join(f"{k} {v['rss']} ({v['peak']})" for k, v in r.get("rss_mb", {}).items() if v)
         lines.append(f"| {r['res']}{'' if r['engine'] == 'ours-edit' else ' (whole map)'} | {r['seconds_per_step']:.3f} | "
                      f"{r['edit_seconds']:.2f} | {r['fixed_seconds']:.2f} | {p['session']:.3f} | {p['start_pass']:.3f} | "
-                     f"{p['render']:.2f} | {r['full_renders']} | {r['peak_rss_mb']:.0f} | {r.get('edit_peak_mb')} | {phases} |")
+                     f"{p['render']:.2f} | {r['full_renders']} | {r['peak_rss_mb']:.0f} | {r.get('edit_peak_mb')} | {phases} | "
+                     f"{r.get('stop_reason')} | {p['final_frame']:.2f} ({p.get('final_frame_whole', float('nan')):.2f}) |")
     return "\n".join(lines)
 
 
@@ -405,11 +441,15 @@ def parse_args(argv):
     p.add_argument("--mask", choices=("half", "none"), default="half",
                    help="half the image editable (the mask term runs) or no mask (ours: windows near the handle)")
     p.add_argument("--whole", action="store_true", help="with --official: also our edit with the windows off")
+    p.add_argument("--arrive", action="store_true",
+                   help="our edit ends on arrival after --edit-steps updates (with --edits-only, without --official)")
     p.add_argument("--child", choices=ENGINES + EDITS, help=argparse.SUPPRESS)
     p.add_argument("--weights", help=argparse.SUPPRESS)   # our edit's network file (`converted`)
     args = p.parse_args(argv)
     if args.official and not (Path(args.official) / "viz" / "renderer.py").is_file():
         p.error(f"--official {args.official}: not a DragGAN checkout (no viz/renderer.py)")
+    if args.arrive and not args.child and (args.official or not args.edits_only):
+        p.error("--arrive times our edit alone: give --edits-only, without --official")
     low = [r for r in args.res if parse_res(r)[0] < 128]
     if args.official and low:
         p.error(f"--official: the official renderer supervises the 6th synthesis block (128 px), which a "
@@ -421,7 +461,7 @@ def run_child_main(args):
     cli.setup(args)
     if args.child in EDITS:
         r = measure_edit(args.res[0], args.child, args.edit_steps, args.warmup, args.official, args.tiny, args.mask,
-                         args.weights)
+                         args.weights, args.arrive)
     else:
         r = measure(args.res[0], args.child, args.steps, args.warmup, args.tiny, args.mask)
     print(json.dumps(r))

@@ -11,6 +11,7 @@ An engine never calls a network directly. It asks an adapter for:
     features_and_preview(latent) -> (F, image at the feature block)   optional (StyleGAN skip: step_previews)
     features_near(latent, boxes) -> F inside boxes (zeros elsewhere), or None   optional (StyleGAN: windows)
     image_near(latent, boxes) -> the image inside boxes, or None                 optional (StyleGAN: windows)
+    image_above(latent, F, image at the feature block) -> the image, or None     optional (StyleGAN skip: arrival)
     shape (H, W), resolution (= H, as G.img_resolution), feature_res (the block's height), device,
     space_names, default_lr
 
@@ -172,6 +173,18 @@ class StyleGANAdapter:
             if tiles:
                 return self._render(self.ws(latent))
             return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode, feature_res=self.feature_res)
+
+    def image_above(self, latent, features, partial):
+        """The image of `latent` from what a pass to the feature block at that latent gave (`features`, and
+        `partial`, the image accumulated there: `features_and_preview`): only the stages above the block run
+        (SynthesisNetwork.render_above), no gradients. None where that does not apply: render the whole image.
+        The render keeps its start pass for the next drag as `image_and_features` does (dragcore.startpass)."""
+        with self._noise(latent), torch.no_grad():
+            ws = self.ws(latent)
+            img = self.G.synthesis.render_above(ws, self.feature_res, features, partial, self.noise_mode)
+            if img is not None:
+                startpass.keep(self.G.synthesis, ws, self.feature_res, self.noise_mode, features, partial)
+            return img
 
     def _render(self, ws):
         """(image, F) without gradients (large images in strips, stylegan.windows); what the pass saw at the

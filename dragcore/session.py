@@ -23,6 +23,11 @@ F0 (and the partial image live previews are matched to) is read from the render 
 when the latent, noise and weights match it exactly (dragcore.startpass): the image on screen was rendered
 from the same latent (the app's New image, the previous drag's final render), so the drag makes no start pass.
 
+The final image on arrival: an engine that arrives ends on a pass at the final latent and takes no update after it
+(DragGAN, FreeDrag); when that pass was a whole one to the feature block (`features_and_preview`: a mask term, or
+windows off), the final render runs only the stages above the block from its F and partial image
+(`render_and_features`, the adapter's `image_above`). A step that updates keeps nothing of its pass.
+
 Windows (stylegan.windows). In fast mode the step's pass computes the feature block only near the points
 the step reads (`feature_windows`: the engine's `feature_reach`, its tracker's square, the disc), when it
 knows them all before the pass and no mask term reads the whole map; the values there are the whole map's.
@@ -78,6 +83,7 @@ class DragSession:
     method = "base"
     Config = DragConfig   # each engine's own dragcore.config class
     windows = True   # the step's pass computes the feature block only near what it reads (`feature_windows`)
+    render_on_arrival = True   # a drag that ends on a pass at its final latent renders only above it (`render_and_features`)
 
     def __init__(self, generator, handles, targets, config=None, *, latent=None, mask=None, device=None,
                  start_image=None):
@@ -126,6 +132,7 @@ class DragSession:
                 self.F0, self._coarse0 = self._in_precision(self.gen.features, self.latent0), None
         self.fixed = maskmod.FixedRegion(self.mask, self.mask_weight,   # the mask term, at the resolution F is read at
                                          self.shape if self.mode == "reference" else tuple(self.F0.shape[-2:]))
+        self._arrival = None   # (steps, latent version, F, partial image) of a last pass at the final latent
         self.steps = 0
         self.windowed_steps = 0   # steps whose pass ran on windows (feature_windows)
         self.last_step_windowed = False
@@ -240,7 +247,10 @@ class DragSession:
         if not self.done:
             t0 = time.perf_counter()
             loss = self._step()
+            if not self.done or self._arrival is None or self._arrival[:2] != (self.steps, self._trainable._version):
+                self._arrival = None   # held only by a last pass at the final latent (`render_and_features`)
             if getattr(self.gen, "follower", None) is not None:   # the noise maps follow the handles' motion
+                self._arrival = None
                 self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
             self.seconds += time.perf_counter() - t0
             self.last_loss = loss
@@ -300,7 +310,18 @@ class DragSession:
             return self._in_precision(self.gen.image, latent)
 
     def render_and_features(self, latent):
-        """(image [1, 3, H, W], F at the feature block) of `latent` in one generator pass, no gradients."""
+        """(image [1, 3, H, W], F at the feature block) of `latent` in one generator pass, no gradients. When the
+        drag ended on a pass at this very latent (the latent unchanged since, and `latent` equal to it; an engine's
+        arrival: its last step tracked, found the points at their targets and took no update), only the stages
+        above the feature block run, from that pass's F and partial image (`image_above`)."""
+        kept, self._arrival = self._arrival, None
+        if kept is not None and kept[:2] == (self.steps, self._trainable._version) and self.render_on_arrival \
+                and self.precision.name == "fp32" and hasattr(self.gen, "image_above") \
+                and torch.equal(latent, self._latent_for_grad().detach()):
+            with torch.no_grad():
+                img = self.gen.image_above(latent, kept[2], kept[3])
+            if img is not None:
+                return img, kept[2]
         with torch.no_grad():
             return self._in_precision(self.gen.image_and_features, latent)
 
@@ -325,6 +346,7 @@ class DragSession:
                 steps = self.steps   # the latent of this pass: after `steps` updates
                 feat, image = self._in_precision(self.gen.features_and_preview, latent)
                 self.report.keep_step_image(steps, image)
+                self._arrival = (steps, self._trainable._version, feat.detach(), image)   # `step` keeps it on arrival
                 return feat
             return self._in_precision(self.gen.features, latent)
         _, feat = self._in_precision(self.gen.image_and_features, latent)

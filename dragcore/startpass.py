@@ -4,8 +4,10 @@ Every drag starts with a pass to the feature block at its start latent: F0, the 
 trackers read, and (512 px models and up) the image accumulated there, which its live previews are
 colour-matched to. The image the user drags was just rendered from that same latent: the app's New image,
 or the previous drag's final render (the chain's next drag, Continue). That render runs through the
-feature block too, so it keeps what it saw there (`keep`, one entry per synthesis network: the last
-render), and a session whose start matches it reads it instead of a pass of its own (`lookup`).
+feature block too, so it keeps what it saw there (`keep`: the last render of each synthesis network, and, while
+they are small, a few before it: KEEP_ENTRIES within KEEP_MB, so a drag after Undo or "Continue all from" another
+engine's result finds its start too; at 256 px and up one entry is over KEEP_MB, so only the last render is kept),
+and a session whose start matches one reads it instead of a pass of its own (`lookup`).
 
 A match is exact: the same W+ rows (`torch.equal`), the same feature block and noise mode, the same
 autocast, and the very same tensors of the synthesis at the same in-place versions (weights, noise maps;
@@ -19,8 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
-_KEPT = weakref.WeakKeyDictionary()   # synthesis network -> Kept (its last render)
+_KEPT = weakref.WeakKeyDictionary()   # synthesis network -> (Kept, ...): its last renders, newest first
 _lock = threading.Lock()
+KEEP_ENTRIES = 4   # renders kept per network at most ...
+KEEP_MB = 4        # ... while all their maps together stay within this (the newest is always kept)
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,28 @@ def keep(synthesis, ws, feature_res, noise_mode, features, partial=None):
     entry = Kept(ws.detach().clone(), int(feature_res), noise_mode, _autocast(ws.device), _state(synthesis),
                  features.detach(), None if partial is None else partial.detach())
     with _lock:
-        _KEPT[synthesis] = entry
+        kept, size = [entry], _bytes(entry)
+        for e in _KEPT.get(synthesis, ()):
+            if len(kept) == KEEP_ENTRIES or not _same_state(e.state, entry.state) or _same_start(e, entry):
+                continue   # stale (weights or maps changed since) or the same start: the new entry replaces it
+            size += _bytes(e)
+            if size > KEEP_MB * 2 ** 20:
+                break
+            kept.append(e)
+        _KEPT[synthesis] = tuple(kept)
+
+
+def _bytes(e):
+    return sum(t.numel() * t.element_size() for t in (e.features, e.partial) if t is not None)
+
+
+def _same_state(a, b):
+    return len(a) == len(b) and all(x is y and v == w for (x, v), (y, w) in zip(a, b))
+
+
+def _same_start(a, b):
+    return (a.feature_res, a.noise_mode, a.autocast) == (b.feature_res, b.noise_mode, b.autocast) \
+        and a.ws.shape == b.ws.shape and a.ws.device == b.ws.device and torch.equal(a.ws, b.ws)
 
 
 def lookup(synthesis, ws, feature_res, noise_mode, partial=False):
@@ -60,17 +85,19 @@ def lookup(synthesis, ws, feature_res, noise_mode, partial=False):
     if torch.is_grad_enabled() or noise_mode == "random":
         return None
     with _lock:
-        e = _KEPT.get(synthesis)
-    if e is None or e.feature_res != feature_res or e.noise_mode != noise_mode or (partial and e.partial is None):
-        return None
-    if e.ws.shape != ws.shape or e.ws.device != ws.device or not torch.equal(e.ws, ws.detach()):
-        return None
-    if e.autocast != _autocast(ws.device):
-        return None
-    now = _state(synthesis)
-    if len(now) != len(e.state) or any(a is not b or v != w for (a, v), (b, w) in zip(e.state, now)):
-        return None
-    return e.features, e.partial
+        entries = _KEPT.get(synthesis, ())
+    now = None
+    for e in entries:
+        if e.feature_res != feature_res or e.noise_mode != noise_mode or (partial and e.partial is None):
+            continue
+        if e.ws.shape != ws.shape or e.ws.device != ws.device or not torch.equal(e.ws, ws.detach()):
+            continue
+        if e.autocast != _autocast(ws.device):
+            continue
+        now = _state(synthesis) if now is None else now
+        if _same_state(e.state, now):
+            return e.features, e.partial
+    return None
 
 
 def forget(synthesis=None):

@@ -19,6 +19,13 @@ measurements: docs/benchmarks.md, "The lead's runs at the end of session 6"). A 
 Windows, musl), without LATENTLAB_MALLOC=trim, and with LATENTLAB_MALLOC=keep or the user's own `MALLOC_*` /
 `GLIBC_TUNABLES` settings (unless LATENTLAB_MALLOC=trim asks for the trims beside them). CUDA and MPS tensors are
 not malloc's.
+
+One heap (on by default, `one_heap`, applied when this module is imported): glibc gives each thread that allocates
+a heap of its own (up to 8 per core), and a heap's free blocks serve only the threads bound to it. A drag's steps and
+final render run in one thread, its live previews in the stream's, the start image in the app's handler: three
+heaps each keeping its own free blocks of the same passes. With one heap (`mallopt(M_ARENA_MAX, 1)`) every thread
+reuses what any pass freed. Left alone with LATENTLAB_MALLOC=keep or the user's own `MALLOC_*` / `GLIBC_TUNABLES`.
+Measured in docs/benchmarks.md, "Memory and the final render at 512 px, session 7".
 """
 import ctypes
 import ctypes.util
@@ -67,3 +74,20 @@ def trim():
     if not active():
         return False
     return bool(_libc().malloc_trim(0))
+
+
+M_ARENA_MAX = -8   # glibc's mallopt parameter (malloc.h)
+
+
+def one_heap():
+    """Every thread allocates from one malloc heap (glibc's M_ARENA_MAX 1; see the module doc); True if set. Threads
+    that allocated before keep the heap they had. A no-op without glibc, or when the user chose (`user_chose`)."""
+    lib = _libc()
+    if lib is None or user_chose() or not hasattr(lib, "mallopt"):
+        return False
+    if "one_heap" not in _state:
+        _state["one_heap"] = bool(lib.mallopt(M_ARENA_MAX, 1))
+    return _state["one_heap"]
+
+
+one_heap()

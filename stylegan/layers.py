@@ -114,13 +114,36 @@ class ModConv(nn.Module):
         pad = 1 if window is None else 0
         y = up_conv3x3(x, w_conv, fir, pad, transposed) if self.up else F.conv2d(x, w_conv, padding=pad)
         box = None
+        fresh = not torch.is_grad_enabled() and y.dtype == torch.float32   # a pass without gradients, in fp32
         if window is not None:
             have, box = window
             oy, ox = (2 * have.top + 1, 2 * have.left + 1) if self.up else (have.top + 1, have.left + 1)
-            y = y[..., box.top - oy:box.bottom - oy, box.left - ox:box.right - ox].contiguous()
+            y = y[..., box.top - oy:box.bottom - oy, box.left - ox:box.right - ox]
+            y = y if fresh else y.contiguous()
         k = LRELU_GAIN * gain
         clamp = None if self.clamp is None else self.clamp * gain
-        return styled_epilogue(y, demod_scale(s, self.weight, energy=energy) * k, self._shift(y, noise_mode, k, box), clamp)
+        scale = demod_scale(s, self.weight, energy=energy) * k
+        if fresh:
+            return self._epilogue_fresh(y, scale, noise_mode, k, box, clamp)
+        return styled_epilogue(y, scale, self._shift(y, noise_mode, k, box), clamp)
+
+    def _epilogue_fresh(self, y, scale, noise_mode, gain, box, clamp):
+        """`styled_epilogue` without gradients in fp32, one map fewer: the per-pixel shift (bias plus noise, times
+        the gain) is written into the output's buffer and the rest applied there in place (the same operations
+        on the same values, so the same result; y may be a window's view, never copied)."""
+        out = torch.empty(y.shape, dtype=y.dtype, device=y.device)
+        if not self.use_noise or noise_mode == "none":
+            torch.addcmul(self._shift(y, noise_mode, gain, box), y, scale[:, :, None, None], out=out)
+        else:
+            if noise_mode == "random":
+                n = torch.randn(y.shape[0], 1, *y.shape[2:], device=y.device, dtype=torch.float32)
+            else:
+                n = self.noise if box is None else self.noise[(..., *box.slices())]
+            noise = (n * self.noise_scale).expand(y.shape[0], 1, *y.shape[2:])
+            torch.add(noise, self.bias[None, :, None, None], out=out).mul_(gain)
+            torch.addcmul(out, y, scale[:, :, None, None], out=out)
+        F.leaky_relu_(out, LRELU_SLOPE)
+        return out if clamp is None else out.clamp_(-clamp, clamp)
 
 
 class RGBHead(nn.Module):

@@ -29,6 +29,7 @@ OUTSIDE_WINDOWS = 0.0   # what `features_near` leaves outside its windows (a tes
 TILED_FROM = 256        # `tiled` / `render` run the top stages in strips from this image height up
 TILE_ROWS = 64          # ... of this many image rows, the stages above a quarter of the image
 FEATURE_TILES = dict(rows=256, depth=4)   # a pass to the feature block: 256-row strips above a quarter of the block
+STRIPS_BELOW_MB = 12    # the whole map below a render's strips, when larger, is itself put together from strips
 
 
 def _require_finite(name, t):
@@ -265,12 +266,42 @@ class SynthesisNetwork(nn.Module):
         self._trim()
         return img, feats, partial
 
+    def render_above(self, ws, res, x, img, noise_mode="const", rows=TILE_ROWS, depth=4):
+        """The image without gradients from x, the output of the stage at `res` px for `ws`, and img, the image the
+        stages up to it accumulated (skip architecture): only the stages above `res` run, as `render` runs them
+        (whole up to the image's res / depth, in strips above from TILED_FROM px). What a pass that stopped at the
+        feature block leaves for the final image (dragcore.session: a drag's last step on arrival). None where it
+        does not apply (no skip image, a warp pathway above `res`): render the whole image then."""
+        top, i = len(self.stages) - 1, self.block_resolutions.index(res)
+        if not self.skip_images or img is None or (self._has_code(ws) and self.warp_res > res):
+            return None
+        tiles_from = max(self.block_resolutions[-1] // depth, res)
+        planned = None
+        with torch.no_grad():
+            if self.img_shape[0] >= TILED_FROM and tiles_from < self.block_resolutions[-1]:
+                planned = win.plan(self, self.block_resolutions[-1], win.strips(self.stage_shape(top), rows),
+                                   warp=self._has_code(ws), tiles_from=tiles_from)
+            last = top if planned is None else planned[0] - 1
+            for k in range(i + 1, last + 1):   # the whole maps up to the strips (or the image)
+                w_rows = ws[:, self.first_row(k):]
+                x = self.stages[k](x, w_rows, self.fir, noise_mode)
+                img = self.stages[k].add_rgb(x, img, w_rows, self.fir)
+            if planned is None:
+                return img
+            first, chains = planned
+            out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32)
+            for chain, _, im, _ in self._windows(ws, x, img, first, top, chains, noise_mode, True):
+                out[(..., *chain.outs[-1].slices())] = im
+        return out
+
     def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS, depth=4):
         """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
         `keep` px or None) without gradients. From TILED_FROM px image height the stages above res / depth run in
         strips of the map at `res` (`rows` image rows each, stylegan.windows.strips), the kept stage put
         together from the strips' windows, so that no stage above res / depth is held whole: the same values, a
-        fraction of the memory. Below TILED_FROM px (or where windows do not apply) the whole maps, as `run`."""
+        fraction of the memory. The whole map below the strips, when over STRIPS_BELOW_MB and it is the kept stage's
+        (or none is kept), is itself put together from strips (FEATURE_TILES). Below TILED_FROM px (or where windows do
+        not apply) the whole maps, as `run`."""
         img, kept, _ = self._tiled(ws, res, noise_mode, keep, image, rows, depth)
         return img, kept
 
@@ -299,8 +330,12 @@ class SynthesisNetwork(nn.Module):
             first, chains = planned
             below = self.block_resolutions[first - 1]
             kept_below = keep is not None and keep <= below
-            img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,), image=image,
-                                  images=images if kept_below else ())
+            if keep in (None, below) and self._strips_below(first - 1):   # the whole map below, put together from strips
+                img, x, _ = self._tiled(ws, below, noise_mode, below, image and self.skip_images, **FEATURE_TILES)
+                feats = {below: x, **({("image", below): img} if images else {})}
+            else:
+                img, feats = self.run(ws, noise_mode, upto=below, keep=(below, keep) if kept_below else (below,),
+                                      image=image, images=images if kept_below else ())
             x = feats[below]
             at = None if keep is None or kept_below else self.block_resolutions.index(keep) - first
             out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32) if image else None
@@ -313,6 +348,12 @@ class SynthesisNetwork(nn.Module):
                 if at is not None:
                     kept[(..., *chain.outs[at].slices())] = y
         return out, kept, feats.get(("image", keep))
+
+    def _strips_below(self, i):
+        """Stage i's map is large enough (over STRIPS_BELOW_MB) to be put together from strips (`_tiled`, FEATURE_TILES)
+        rather than computed whole: then no temporary of a render is larger than a strip's."""
+        h, w = self.stage_shape(i)
+        return self.channels[self.block_resolutions[i]] * h * w * 4 > STRIPS_BELOW_MB * 2 ** 20
 
     def _has_code(self, ws):
         return isinstance(ws, torch.Tensor) and ws.ndim == 3 and ws.shape[1] > self.num_ws

@@ -71,3 +71,47 @@ def test_the_users_own_malloc_settings_are_left_alone(monkeypatch):
         monkeypatch.setenv(name, value)
         assert allocator.user_chose() and not allocator.active() and not allocator.trim()
         monkeypatch.delenv(name)
+
+
+HEAPS = r'''
+import ctypes, json, re, tempfile, threading
+import torch
+from stylegan import allocator
+
+def work():   # a pass in another thread (the app's step thread): blocks freed where the next pass could reuse them
+    for _ in range(3):
+        x = torch.ones(1 << 20)
+        del x
+
+t = threading.Thread(target=work)
+t.start()
+t.join()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+with tempfile.NamedTemporaryFile(suffix=".xml") as f:
+    h = libc.fopen(f.name.encode(), b"w")
+    libc.malloc_info(0, h)
+    libc.fclose(h)
+    heaps = len(re.findall(r'<heap nr="', open(f.name).read()))
+print(json.dumps(dict(one_heap=allocator.one_heap(), heaps=heaps)))
+'''
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(allocator._libc() is None, reason="glibc only: elsewhere the module is a no-op")
+def test_every_thread_allocates_from_one_heap_unless_the_user_chose(monkeypatch):
+    def run(**env):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"
+               and k != "LATENTLAB_MALLOC"} | env
+        p = subprocess.run([sys.executable, "-c", HEAPS], cwd=ROOT, text=True, capture_output=True, timeout=120,
+                           env=dict(env, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"))
+        assert p.returncode == 0, p.stderr[-2000:]
+        return json.loads(p.stdout.strip().splitlines()[-1])
+    assert run() == dict(one_heap=True, heaps=1)   # the thread's blocks came from the main heap
+    assert run(LATENTLAB_MALLOC="keep") == dict(one_heap=False, heaps=2)   # glibc's own: a heap per thread
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    monkeypatch.setattr(allocator, "_state", {})
+    assert allocator.one_heap() is False   # the user's own setting is left alone

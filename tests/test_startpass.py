@@ -122,3 +122,30 @@ def test_the_apps_new_image_and_each_drag_leave_the_next_drag_its_start_pass():
                 pass
     finally:
         hook.remove()
+
+
+def test_a_few_small_renders_are_kept_so_a_drag_after_undo_makes_no_start_pass(monkeypatch):
+    """Undo shows an image rendered before the last one (so does "Continue all from" another engine's result): its
+    start is still kept while the kept maps are small (KEEP_MB); above that only the last render's is."""
+    G = tiny_G(64)
+    first = _session(G, None).latent0
+    second = first.clone()
+    second[0, :6] += 0.05   # the next drag's latent
+    _shown(G, first)
+    _shown(G, second)   # the chain's head after a drag; Undo then shows `first` again
+    passes = _passes(G)
+    s = _session(G, first)
+    assert passes[0] == 0 and torch.equal(s.F0, _fresh_F0(G, first))
+    _shown(G, second)
+    _shown(G, first)
+    _shown(G, first)   # the same start rendered again: one entry, not two
+    assert len(startpass._KEPT[G.synthesis]) == 2
+    monkeypatch.setattr(startpass, "KEEP_MB", 0)   # maps as large as a 256 px model's and up: the last render only
+    _shown(G, second)
+    passes[0] = 0
+    _session(G, first)
+    assert passes[0] == 1 and len(startpass._KEPT[G.synthesis]) == 1
+    G.synthesis.stages[1].conv.weight.add_(0.1)   # weights tuned in place: what was kept before is stale
+    monkeypatch.setattr(startpass, "KEEP_MB", 4)
+    _shown(G, first)
+    assert len(startpass._KEPT[G.synthesis]) == 1

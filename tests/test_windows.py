@@ -152,6 +152,27 @@ def test_a_tiled_render_is_the_whole_render(arch, monkeypatch):
         assert not torch.equal(G.synthesis.render(ws, rows=7), full)   # it ran in strips (float sums in another order)
 
 
+@pytest.mark.parametrize("arch", ["skip", "orig"])
+def test_a_render_whose_map_below_the_strips_is_large_puts_it_together_from_strips(arch, monkeypatch):
+    """A render in strips whose whole map below the strips (here the feature block) is over STRIPS_BELOW_MB
+    computes that map in strips too (FEATURE_TILES): the same image, feature block and partial image."""
+    monkeypatch.setattr(networks, "TILED_FROM", 64)
+    monkeypatch.setattr(networks, "STRIPS_BELOW_MB", 0)
+    monkeypatch.setattr(networks, "FEATURE_TILES", dict(rows=32, depth=4))
+    G = perturbed(64, architecture=arch)
+    ws = G.mapping(torch.randn(1, 32), truncation_psi=0.7)
+    calls = []
+    inner = G.synthesis._tiled
+    monkeypatch.setattr(G.synthesis, "_tiled", lambda *a, **k: calls.append(a[1]) or inner(*a, **k))
+    with torch.no_grad():
+        full, feats = G.synthesis.run(ws, keep=(16,), images=(16,))
+    img, f, partial = G.synthesis.render_kept(ws, 16, rows=16)
+    assert calls == [64, 16]   # the strips of the image, then those of the map below them
+    near = lambda a, b: (a - b).abs().max() <= 2e-6 * b.abs().max()   # float sums in another order
+    assert near(img, full) and near(f, feats[16])
+    assert (partial is None) if arch != "skip" else near(partial, feats[("image", 16)])
+
+
 def test_flow_steps_stay_on_windows_from_256px_and_follow_the_whole_map_drag(monkeypatch):
     """From tracking.FLOW_WINDOW_FROM px the flow tracker answers before DragGAN's pass (a flow of the region
     around the points, drawn there alone), so every step runs on windows: the same handles and losses as with the windows off, and nothing read outside them."""
