@@ -103,6 +103,13 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "grey, fine patch level 1, patch SWD 0.3, layout anchor 1": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, swd=0.3,
         layout=1.0),
+    # session 7: the coarse colour layout (the 16 px level: the face against its background) pulled toward the
+    # shots' as a statistic of the set (training.coarsestats), and the distance consistency for faces kept
+    "FreezeD, finest stage lr x3, coarse layout statistic 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0),
+    "FreezeD, finest stage lr x3, coarse layout statistic 3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=3.0),
+    "FreezeD, finest stage lr x3, distance consistency 3000": dict(freeze_d=2, d_warmup=50, last_lr=3.0, dcl=3000.0),
+    "grey, fine patch level 1, coarse layout statistic 1": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 

@@ -379,6 +379,33 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
             ta.check_settings(ta.Settings(**bad))
 
 
+def test_coarse_layout_statistic_tells_the_shots_layout_and_resumes_exactly(tmp_path):
+    """--coarse (training.coarsestats): other pictures of the shots' kind score lower than the same pictures
+    with their coarse layout changed (background darkened around the face), the term reaches the generator,
+    and a run with it resumes bit for bit."""
+    from training.coarsestats import ShotLayoutStats
+    G = face_model()
+    with torch.no_grad():
+        img = _sepia(G(torch.randn(16, G.z_dim, generator=torch.Generator().manual_seed(5)), truncation_psi=0.7))
+    stats = ShotLayoutStats(img[:8])
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
+    dark_rim = img[8:] * (xx.square() + yy.square() < 0.5) - 1.0 * (xx.square() + yy.square() >= 0.5)
+    assert float(stats.loss(img[8:])) < 0.5 * float(stats.loss(dark_rim))
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    s = ta.Settings(batch=3, coarse=1.0)
+    a = ta.Adapter(small_G(), shots, s)
+    before = [p.clone() for p in a.G.synthesis.parameters()]
+    assert a.step()["coarse"] > 0
+    assert any(not torch.equal(p, q) for p, q in zip(before, a.G.synthesis.parameters()))
+    b = ta.Adapter(small_G(), shots, s)
+    b.load_state(__import__("copy").deepcopy(a.state()))
+    for _ in range(2):
+        a.step(), b.step()
+    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    with pytest.raises(ta.AdaptError, match="--coarse"):
+        ta.check_settings(ta.Settings(coarse=-1))
+
+
 def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_line(sepia_shots):
     """The Adapt tab's Advanced fields reach training.adapt's settings (the written card says so); a bad
     value is one line naming the field, before any work starts."""
