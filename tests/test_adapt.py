@@ -413,13 +413,15 @@ def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_li
     from ui import tab_adapt
     files = sorted(str(p) for p in Path(sepia_shots).glob("*.png"))[:3]
     for args, match in (((1.0, 0, 0), "EMA decay must be in"), ((0, -1, 0), "Fine patch level must be in"),
-                        ((0, 0, None), "Patch loss: give a number"), ((0, 0, 2e4), "Patch loss must be in")):
+                        ((0, 0, None), "Patch loss: give a number"), ((0, 0, 2e4), "Patch loss must be in"),
+                        ((0, 0, 0, False, -1), "Coarse layout must be in"),
+                        ((0, 0, 0, False, "x"), "Coarse layout: give a number")):
         with pytest.raises(gr.Error, match=match) as e:
             list(tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, *args))
         assert "\n" not in str(e.value) and "--" not in str(e.value).split("(")[0]
-    *_, (status, _, _, path, _) = tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, 0.5, 1.0, 0.3, True)
+    *_, (status, _, _, path, _) = tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, 0.5, 1.0, 0.3, True, 2.0)
     assert "Done at step 1/1" in status
     card = json.loads(stylegan.read_metadata(path)["adapted"])["settings"]
-    assert (card["ema"], card["fine_d"], card["swd"], card["grey"]) == (0.5, 1.0, 0.3, True)
+    assert (card["ema"], card["fine_d"], card["swd"], card["grey"], card["coarse"]) == (0.5, 1.0, 0.3, True, 2.0)
     # the measured recipe (training.adapt.RECOMMENDED), its grey augmentation, a warm-up within the run
     assert (card["freeze_d"], card["last_lr"], card["augment"], card["d_warmup"]) == (2, 3.0, "tone,translation,cutout", 0)
