@@ -83,10 +83,11 @@ class Settings:
         return tuple(p for p in self.augment.split(",") if p)
 
 
-# The measured recommendation (docs/benchmarks.md, "Few-shot adaptation, session 5"): FreezeD on two blocks
-# after a discriminator warm-up, the finest stage at 3x the learning rate; grey pictures add tone augmentation
-# (and the fine patch level, a field of its own in the app). The app's Adapt tab trains with these.
-RECOMMENDED = dict(freeze_d=2, d_warmup=50, last_lr=3.0)
+# The measured recommendation (docs/benchmarks.md, "Few-shot adaptation, session 5" and "session 7"): FreezeD
+# on two blocks after a discriminator warm-up, the finest stage at 3x the learning rate, the coarse colour-layout
+# statistic at weight 1; grey pictures add tone augmentation (and the fine patch level, a field of its own in the
+# app). The app's Adapt tab trains with these.
+RECOMMENDED = dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0)
 RECOMMENDED_GREY = dict(augment="tone,translation,cutout")
 
 
