@@ -110,6 +110,8 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "FreezeD, finest stage lr x3, distance consistency 3000": dict(freeze_d=2, d_warmup=50, last_lr=3.0, dcl=3000.0),
     "grey, fine patch level 1, coarse layout statistic 1": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0),
+    "FreezeD, finest stage lr x3, coarse layout statistic 1, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                                                                  coarse=1.0, swd=0.3),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
