@@ -103,6 +103,15 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "grey, fine patch level 1, patch SWD 0.3, layout anchor 1": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, swd=0.3,
         layout=1.0),
+    # session 7: the coarse colour layout (the 16 px level: the face against its background) pulled toward the
+    # shots' as a statistic of the set (training.coarsestats), and the distance consistency for faces kept
+    "FreezeD, finest stage lr x3, coarse layout statistic 1": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0),
+    "FreezeD, finest stage lr x3, coarse layout statistic 3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=3.0),
+    "FreezeD, finest stage lr x3, distance consistency 3000": dict(freeze_d=2, d_warmup=50, last_lr=3.0, dcl=3000.0),
+    "grey, fine patch level 1, coarse layout statistic 1": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0),
+    "FreezeD, finest stage lr x3, coarse layout statistic 1, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                                                                  coarse=1.0, swd=0.3),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -202,6 +211,26 @@ def adapt_one(S, spec, shots, settings, work, log, every=0, at_checkpoint=None):
     return adapter, wall, cpu, load, out
 
 
+MEDIAN_KEYS = ("swd", "swd_ratio", "swd_half", "swd_half_ratio", "copy_median", "copy_below", "diversity",
+               "diversity_ratio", "kept", "source_faces", "kept_share", "median_px", "cpu_min", "wall_min", "load",
+               "brightness", "contrast", "saturation", "centre_minus_rim")
+
+
+def seed_medians(runs, domain, name, seeds):
+    """One row of the medians over the same setting's runs with other seeds (and the range of its SWD)."""
+    row = dict(domain=domain, model=f"{name}, median of seeds {','.join(map(str, seeds))}", steps=runs[0]["steps"])
+    for k in MEDIAN_KEYS:
+        vals = [r[k] for r in runs if r.get(k) is not None]
+        if vals:
+            row[k] = st.median(vals)
+    for k in ("swd_levels", "band_rms"):
+        if all(r.get(k) for r in runs):
+            row[k] = [st.median(v) for v in zip(*(r[k] for r in runs))]
+    row["swd_ratio_range"] = [min(r["swd_ratio"] for r in runs), max(r["swd_ratio"] for r in runs)]
+    row["kept_range"] = [min(r["kept"] for r in runs), max(r["kept"] for r in runs)]
+    return row
+
+
 def tile(rows, scale=2):
     img = np.concatenate([np.concatenate([np.pad(a, ((1, 1), (1, 1), (0, 0)), constant_values=255) for a in r], 1)
                           for r in rows], 0)
@@ -237,11 +266,21 @@ def main(argv=None):
                                                         "drags and figures (default: every variant asked for)")
     ap.add_argument("--figures", default=str(Path(tempfile.gettempdir()) / "latentlab_adapt_figures"),
                     help="where the figures go (outside the repository: they show CelebA-derived pictures)")
+    ap.add_argument("--seeds", default=None, metavar="LIST",
+                    help="train each variant once per seed of its random stream (training.adapt --seed; e.g. "
+                         "0,1,2) and add a row of the medians over seeds: single runs rank settings only within "
+                         "the swing between runs")
     ap.add_argument("--mp-python", default=default_mp_python())
     args = ap.parse_args(argv)
     cli.setup(args)
     if Path(args.figures).resolve().is_relative_to(Path(__file__).resolve().parents[1]):
         ap.error("--figures must be outside the repository (CelebA-derived pictures are never committed)")
+    try:
+        train_seeds = [int(v) for v in args.seeds.split(",") if v.strip()] if args.seeds else [None]
+    except ValueError:
+        ap.error(f"--seeds: a comma-separated list of integers, got {args.seeds!r}")
+    if not train_seeds:
+        ap.error("--seeds: give at least one seed")
     domains = [d for d in args.domains.split(",") if d]
     if any(d not in adapt_data.SPLITS for d in domains):
         ap.error(f"--domains: choose from {', '.join(adapt_data.SPLITS)}")
@@ -264,9 +303,11 @@ def main(argv=None):
             names = list(VARIANTS)
             picked = [names[int(v)] if v.isdigit() else v for v in args.variants.split(",")]
             variants = {n: VARIANTS[n] for n in picked}
-        for name, change in variants.items():
-            settings = replace(ta.Settings(), **{"steps": args.steps, **change})
-            print(f"{d} / {name}: {settings}")
+        for (name, change), seed in ((v, t) for v in variants.items() for t in train_seeds):
+            settings = replace(ta.Settings(), **{"steps": args.steps, **change,
+                                                 **({} if seed is None else {"seed": seed})})
+            label = name if seed is None else f"{name}, seed {seed}"
+            print(f"{d} / {label}: {settings}")
 
             def add(G, label, steps, cpu, wall=None, load=None, spread=True):
                 row = dict(domain=d, model=label, steps=steps, cpu_min=cpu / 60,
@@ -292,9 +333,14 @@ def main(argv=None):
                                                        print, every, checkpoint)
             raw_row(adapter, settings.steps, cpu)
             A = adapter.export()
-            add(A, name + (f", step {settings.steps}" if every else ""), settings.steps, cpu, wall, load)
+            add(A, label + (f", step {settings.steps}" if every else ""), settings.steps, cpu, wall, load,
+                spread=seed is None)
+            if seed is not None and seed == train_seeds[-1] and len(train_seeds) > 1:
+                rows.append(seed_medians(rows[-len(train_seeds):], d, name, train_seeds))
+                print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
             slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-            figures(args.figures, f"{d}_{slug}_{settings.steps}", S, A, shots, held)
+            figures(args.figures, f"{d}_{slug}_{settings.steps}" + ("" if seed is None else f"_seed{seed}"),
+                    S, A, shots, held)
             names = list(VARIANTS)
             dv = args.drag_variant
             wanted = name == (names[int(dv)] if dv and dv.isdigit() else dv) if dv else (name == "default" or args.variants)
@@ -309,7 +355,8 @@ def main(argv=None):
     report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants
            and not args.references_only else "adapt_" + "_".join(domains) +
            ("_" + args.variants.replace(",", "") if args.variants else "") +
-           (f"_{args.steps}" if args.measure_every else "") + ("_references" if args.references_only else ""))
+           (f"_{args.steps}" if args.measure_every else "") + ("_references" if args.references_only else "") +
+           ("_seeds" + args.seeds.replace(",", "") if args.seeds else ""))
     return rows, drags
 
 
@@ -323,6 +370,7 @@ def report(args, rows, drags, name="adapt"):
              f"{' --variants ' + args.variants if getattr(args, 'variants', None) else ''}"
              f"{f' --measure-every {args.measure_every}' if getattr(args, 'measure_every', 0) else ''}"
              f"{' --references-only' if getattr(args, 'references_only', False) else ''}"
+             f"{' --seeds ' + args.seeds if getattr(args, 'seeds', None) else ''}"
              f"{' --no-drags' if not drags else f' --drag-seeds {args.drag_seeds} --drag-steps {args.drag_steps}'} "
              f"--mp-python MP_VENV/bin/python`). SWD x 1e3 of 200 samples to the 200 held-out targets (lower is closer; "
              "+- the standard deviation over 4 sample sets); SWD 100 v 100 = 100 samples to the first half of the "
@@ -335,8 +383,12 @@ def report(args, rows, drags, name="adapt"):
              "diversity | / source | faces kept | landmark median px | CPU min (wall min, load) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        kept = f"{r['kept']}/{r['source_faces']}" if "kept" in r else ""
+        kept = f"{r['kept']:g}/{r['source_faces']:g}" if "kept" in r else ""
+        if r.get("kept_range"):
+            kept += f" ({r['kept_range'][0]}-{r['kept_range'][1]})"
         sd = f" +- {r['swd_sd']:.1f}" if r.get("swd_sd") else ""
+        if r.get("swd_ratio_range"):   # a median over seeds: the range of its runs
+            sd = f" (runs {r['swd_ratio_range'][0]:.2f}-{r['swd_ratio_range'][1]:.2f} of the source's)"
         lines.append(f"| {r['domain']} | {r['model']} | {f(r.get('swd'), '.1f')}{sd} | {f(r.get('swd_ratio'))} | "
                      f"{f(r.get('swd_half'), '.1f')} | {f(r.get('swd_half_ratio'))} | "
                      f"{f(r.get('copy_median'))} | {f(r.get('copy_below'), '.0%')} | {f(r.get('diversity'), '.1f')} | "

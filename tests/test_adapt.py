@@ -379,6 +379,33 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
             ta.check_settings(ta.Settings(**bad))
 
 
+def test_coarse_layout_statistic_tells_the_shots_layout_and_resumes_exactly(tmp_path):
+    """--coarse (training.coarsestats): other pictures of the shots' kind score lower than the same pictures
+    with their coarse layout changed (background darkened around the face), the term reaches the generator,
+    and a run with it resumes bit for bit."""
+    from training.coarsestats import ShotLayoutStats
+    G = face_model()
+    with torch.no_grad():
+        img = _sepia(G(torch.randn(16, G.z_dim, generator=torch.Generator().manual_seed(5)), truncation_psi=0.7))
+    stats = ShotLayoutStats(img[:8])
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
+    dark_rim = img[8:] * (xx.square() + yy.square() < 0.5) - 1.0 * (xx.square() + yy.square() >= 0.5)
+    assert float(stats.loss(img[8:])) < 0.5 * float(stats.loss(dark_rim))
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    s = ta.Settings(batch=3, coarse=1.0)
+    a = ta.Adapter(small_G(), shots, s)
+    before = [p.clone() for p in a.G.synthesis.parameters()]
+    assert a.step()["coarse"] > 0
+    assert any(not torch.equal(p, q) for p, q in zip(before, a.G.synthesis.parameters()))
+    b = ta.Adapter(small_G(), shots, s)
+    b.load_state(__import__("copy").deepcopy(a.state()))
+    for _ in range(2):
+        a.step(), b.step()
+    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    with pytest.raises(ta.AdaptError, match="--coarse"):
+        ta.check_settings(ta.Settings(coarse=-1))
+
+
 def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_line(sepia_shots):
     """The Adapt tab's Advanced fields reach training.adapt's settings (the written card says so); a bad
     value is one line naming the field, before any work starts."""
@@ -386,13 +413,17 @@ def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_li
     from ui import tab_adapt
     files = sorted(str(p) for p in Path(sepia_shots).glob("*.png"))[:3]
     for args, match in (((1.0, 0, 0), "EMA decay must be in"), ((0, -1, 0), "Fine patch level must be in"),
-                        ((0, 0, None), "Patch loss: give a number"), ((0, 0, 2e4), "Patch loss must be in")):
+                        ((0, 0, None), "Patch loss: give a number"), ((0, 0, 2e4), "Patch loss must be in"),
+                        ((0, 0, 0, False, -1), "Coarse layout must be in"),
+                        ((0, 0, 0, False, "x"), "Coarse layout: give a number")):
         with pytest.raises(gr.Error, match=match) as e:
             list(tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, *args))
         assert "\n" not in str(e.value) and "--" not in str(e.value).split("(")[0]
-    *_, (status, _, _, path, _) = tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, 0.5, 1.0, 0.3, True)
+    *_, (status, _, _, path, _) = tab_adapt.start(files, 1, checkpoints.DEFAULT_MODEL, None, 0.5, 1.0, 0.3, True, 2.0)
     assert "Done at step 1/1" in status
     card = json.loads(stylegan.read_metadata(path)["adapted"])["settings"]
-    assert (card["ema"], card["fine_d"], card["swd"], card["grey"]) == (0.5, 1.0, 0.3, True)
+    assert (card["ema"], card["fine_d"], card["swd"], card["grey"], card["coarse"]) == (0.5, 1.0, 0.3, True, 2.0)
     # the measured recipe (training.adapt.RECOMMENDED), its grey augmentation, a warm-up within the run
     assert (card["freeze_d"], card["last_lr"], card["augment"], card["d_warmup"]) == (2, 3.0, "tone,translation,cutout", 0)
+    import inspect    # the tab's default is the recipe's coarse weight
+    assert inspect.signature(tab_adapt.start).parameters["coarse"].default == ta.recommended(500).coarse == 1.0

@@ -12,7 +12,8 @@ differentiable augmentation, whole images only for latents near a few anchors an
 all others, plus the distance-consistency loss to the frozen source; optionally FreezeD, a fine
 patch level of the discriminator for local texture (`--fine-d`), a moving average of the weights
 as the written model (`--ema`), a patch loss toward the pictures (`--swd`, training.patchloss), an
-anchor on each latent's coarse layout (`--layout`) and a learning-rate decay (`--lr-half-life`).
+anchor on each latent's coarse layout (`--layout`), a learning-rate decay (`--lr-half-life`) and a
+coarse colour-layout statistic toward the pictures (`--coarse`, training.coarsestats).
 
 The run folder `MODEL.run/` (beside the output) holds `state.pt` (generator, discriminator,
 optimisers, random state, step: read only with torch.load(weights_only=True)), `losses.csv` and
@@ -44,10 +45,12 @@ from stylegan.io import read_metadata
 
 from . import correspondence as cc
 from .diffaug import TRANSFORMS, augment
+from .coarsestats import ShotLayoutStats
 from .patchloss import ShotPatches
 from .shots import ShotError, read_shots
 
-CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd", "layout"]
+CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd", "layout",
+              "coarse"]
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
 
 
@@ -73,16 +76,18 @@ class Settings:
     swd_levels: int = 2         # the finest pyramid levels that patch loss compares (64 and 32 px at 64 px)
     lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
     layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
+    coarse: float = 0.0         # weight of the coarse colour-layout statistic toward the shots (training.coarsestats)
     seed: int = 0
 
     def policy(self):
         return tuple(p for p in self.augment.split(",") if p)
 
 
-# The measured recommendation (docs/benchmarks.md, "Few-shot adaptation, session 5"): FreezeD on two blocks
-# after a discriminator warm-up, the finest stage at 3x the learning rate; grey pictures add tone augmentation
-# (and the fine patch level, a field of its own in the app). The app's Adapt tab trains with these.
-RECOMMENDED = dict(freeze_d=2, d_warmup=50, last_lr=3.0)
+# The measured recommendation (docs/benchmarks.md, "Few-shot adaptation, session 5" and "session 7"): FreezeD
+# on two blocks after a discriminator warm-up, the finest stage at 3x the learning rate, the coarse colour-layout
+# statistic at weight 1; grey pictures add tone augmentation (and the fine patch level, a field of its own in the
+# app). The app's Adapt tab trains with these.
+RECOMMENDED = dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0)
 RECOMMENDED_GREY = dict(augment="tone,translation,cutout")
 
 
@@ -125,6 +130,8 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--swd must be in [0, 1e4] (the patch loss's weight; 0 = off), got {s.swd}")
     if not 0 <= s.layout <= 1e4:
         raise AdaptError(f"--layout must be in [0, 1e4] (the layout anchor's weight; 0 = off), got {s.layout}")
+    if not 0 <= s.coarse <= 1e4:
+        raise AdaptError(f"--coarse must be in [0, 1e4] (the coarse layout statistic's weight; 0 = off), got {s.coarse}")
     if not 1 <= s.swd_levels <= 3:
         raise AdaptError(f"--swd-levels must be 1-3 (the finest pyramid levels compared), got {s.swd_levels}")
     if not 0 <= s.lr_half_life <= 10 ** 6:
@@ -178,6 +185,7 @@ class Adapter:
         if self.s.freeze_d and not self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
         self.patches = ShotPatches(self.shots, levels=self.s.swd_levels) if self.s.swd else None
+        self.layout_stats = ShotLayoutStats(self.shots) if self.s.coarse else None
 
     def _lr_mult(self, name):
         """The learning-rate multiplier of a synthesis parameter (by its name)."""
@@ -234,15 +242,17 @@ class Adapter:
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
             sw = self.patches.loss(img, self.rng) if s.swd else torch.zeros(())
             lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
+            co = self.layout_stats.loss(img) if s.coarse else torch.zeros(())
             self.opt.zero_grad(set_to_none=True)
-            (adv + s.dcl * dcl + s.swd * sw + s.layout * lay).backward()
+            (adv + s.dcl * dcl + s.swd * sw + s.layout * lay + s.coarse * co).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
             self._update_ema()
             row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()),
                        **({"swd": 1e3 * float(sw.detach())} if s.swd else {}),
-                       **({"layout": float(lay.detach())} if s.layout else {}))
+                       **({"layout": float(lay.detach())} if s.layout else {}),
+                       **({"coarse": float(co.detach())} if s.coarse else {}))
             fake = img.detach()
         else:
             with torch.no_grad():
@@ -509,7 +519,10 @@ def parse_args(argv):
     p.add_argument("--layout", type=float, default=d.layout,
                    help=f"weight of a layout anchor: each latent's coarse (8 x 8) light and dark kept as the "
                         f"source's, 0 = off (default {d.layout:g})")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--coarse", type=float, default=d.coarse,
+                   help=f"weight of a coarse colour-layout statistic: the per-position mean and spread of the "
+                        f"samples' 8 x 8 colour thumbnails pulled toward the pictures', 0 = off (default {d.coarse:g})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"the run's random stream (default {d.seed})")
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--resume", action="store_true", help="continue the run of --out to --steps")

@@ -27,13 +27,14 @@ OPTIONS = {             # the Advanced fields: Settings name -> (the field's lab
     "ema": ("EMA decay", "--ema"),
     "fine_d": ("Fine patch level", "--fine-d"),
     "swd": ("Patch loss", "--swd"),
+    "coarse": ("Coarse layout", "--coarse"),
 }
 
 
-def _settings(steps, ema, fine_d, swd, grey):
+def _settings(steps, ema, fine_d, swd, grey, coarse=1.0):
     """training.adapt's Settings from the tab's fields; a bad value is one line naming its field."""
     from training import adapt as ta
-    values = dict(ema=ema, fine_d=fine_d, swd=swd)
+    values = dict(ema=ema, fine_d=fine_d, swd=swd, coarse=coarse)
     for name, v in values.items():
         if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
             raise gr.Error(f"{OPTIONS[name][0]}: give a number ({OPTIONS[name][1]} of python -m training.adapt)",
@@ -69,14 +70,14 @@ def _outputs(status, curves=None, compare=None, result=None, use=False):
 
 @ug.handler
 @run_control.exclusive("adaptation", lambda note: _outputs(note))
-def start(files, steps, model, uploads, ema=0.0, fine_d=0.0, swd=0.0, grey=False):
+def start(files, steps, model, uploads, ema=0.0, fine_d=0.0, swd=0.0, grey=False, coarse=1.0):
     """Adapt the Drag tab's model to the uploaded pictures; yields (status, loss curves, before/after,
-    the adapted file for 'Use this model', the button's state). `ema`, `fine_d`, `swd`, `grey`: the
-    Advanced fields (training.adapt's --ema, --fine-d, --swd, --grey)."""
+    the adapted file for 'Use this model', the button's state). `ema`, `fine_d`, `swd`, `grey`,
+    `coarse`: the Advanced fields (training.adapt's --ema, --fine-d, --swd, --grey, --coarse)."""
     from training import adapt as ta
     from training.shots import EXTENSIONS
     steps = limits.check("adapt_steps", steps, "Steps")
-    settings = _settings(steps, ema, fine_d, swd, grey)
+    settings = _settings(steps, ema, fine_d, swd, grey, coarse)
     paths = [f if isinstance(f, str) else getattr(f, "name", None) for f in (files or [])]
     if not paths:
         raise gr.Error("Pictures: upload 3 to 50 pictures of your kind of image", print_exception=False)
@@ -140,7 +141,7 @@ def build(model, uploads):
                 "fine-tuned from the model chosen in the Drag tab while its latent space stays aligned, so "
                 "drags and style mixing keep working (`python -m training.adapt` does the same headless). "
                 "Pictures of another size are centre-cropped to a square and resized. It trains with the measured "
-                "recipe (`--freeze-d 2 --d-warmup 50 --last-lr 3`; grey pictures add tone augmentation).")
+                "recipe (`--freeze-d 2 --d-warmup 50 --last-lr 3 --coarse 1`; grey pictures add tone augmentation).")
     with gr.Row():
         files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath",
                         elem_id="adapt-pictures")
@@ -157,6 +158,9 @@ def build(model, uploads):
             fine_d = gr.Number(0, label="Fine patch level (0 = off; 1: texture judged per ~18 px)",
                                elem_id="adapt-fine-d")
             swd = gr.Number(0, label="Patch loss (0 = off): pull the pictures' fine patches", elem_id="adapt-swd")
+            coarse = gr.Number(1, label="Coarse layout (1: the recipe's; 0 = off): pull the pictures' average "
+                                        "colour layout",
+                               elem_id="adapt-coarse")
             grey = gr.Checkbox(False, label="Grey pictures (pencil, charcoal)", elem_id="adapt-grey")
     status = gr.Markdown("", elem_id="adapt-status")
     with gr.Row():
@@ -164,7 +168,7 @@ def build(model, uploads):
         compare = gr.Image(label="Same seeds: source (top) vs adapted (bottom)", type="pil", interactive=False,
                            elem_id="adapt-compare")
     result = gr.State(None)
-    start_btn.click(start, [files, steps, model, uploads, ema, fine_d, swd, grey],
+    start_btn.click(start, [files, steps, model, uploads, ema, fine_d, swd, grey, coarse],
                     [status, curves, compare, result, use_btn],
                     api_name="adapt", **run_control.QUEUE)
     stop_btn.click(lambda: run_control.stop(), None, [status], api_name="adapt_stop", queue=False)
