@@ -72,16 +72,19 @@ class ModConv(nn.Module):
             self.noise_scale = learnable(fill=0)
             self.register_buffer("noise", _randn(shape))  # the fixed map of noise_mode 'const'
 
+    def _noise_map(self, y, noise_mode, box=None):
+        """The noise added to y before its scale (box: y's window of the map), or None without noise."""
+        if not self.use_noise or noise_mode == "none":
+            return None
+        if noise_mode == "random":
+            return torch.randn(y.shape[0], 1, *y.shape[2:], device=y.device, dtype=torch.float32)
+        return self.noise if box is None else self.noise[(..., *box.slices())]
+
     def _shift(self, y, noise_mode, gain, box=None):
         """Bias plus noise, times the activation gain, broadcastable to y (box: y's window of the map)."""
         b = self.bias[:, None, None]
-        if not self.use_noise or noise_mode == "none":
-            return b * gain
-        if noise_mode == "random":
-            n = torch.randn(y.shape[0], 1, *y.shape[2:], device=y.device, dtype=torch.float32)
-        else:
-            n = self.noise if box is None else self.noise[(..., *box.slices())]
-        return (n * self.noise_scale + b) * gain
+        n = self._noise_map(y, noise_mode, box)
+        return b * gain if n is None else (n * self.noise_scale + b) * gain
 
     def _derived(self, dtype):
         """(the up-sampling weight transposed in `dtype` or None, weight_energy): what every pass derives from
@@ -132,13 +135,10 @@ class ModConv(nn.Module):
         the gain) is written into the output's buffer and the rest applied there in place (the same operations
         on the same values, so the same result; y may be a window's view, never copied)."""
         out = torch.empty(y.shape, dtype=y.dtype, device=y.device)
-        if not self.use_noise or noise_mode == "none":
-            torch.addcmul(self._shift(y, noise_mode, gain, box), y, scale[:, :, None, None], out=out)
+        n = self._noise_map(y, noise_mode, box)
+        if n is None:
+            torch.addcmul(self.bias[:, None, None] * gain, y, scale[:, :, None, None], out=out)
         else:
-            if noise_mode == "random":
-                n = torch.randn(y.shape[0], 1, *y.shape[2:], device=y.device, dtype=torch.float32)
-            else:
-                n = self.noise if box is None else self.noise[(..., *box.slices())]
             noise = (n * self.noise_scale).expand(y.shape[0], 1, *y.shape[2:])
             torch.add(noise, self.bias[None, :, None, None], out=out).mul_(gain)
             torch.addcmul(out, y, scale[:, :, None, None], out=out)
