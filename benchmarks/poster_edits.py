@@ -22,7 +22,10 @@ margin (benchmarks.landmark_worker: the highest detection threshold at which the
 exactly when >= 0.5) and per method the median drop from its start's margin and the lowest margin: how near
 the kept faces came to being lost, which a count of lost faces hides. `--tracker` overrides the presets' tracker;
 `--set draggan.warp_guard=10` (repeatable) one setting of one engine's presets, to compare a candidate
-preset on the calibration seeds before it is written (the reproduce line carries it).
+preset on the calibration seeds before it is written (the reproduce line carries it). `--robust K` also judges
+every picture (start, ideal move, each engine's result alike) over K imperceptible variants of it
+(benchmarks.detector_noise: +-1/255 dithers and quarter-pixel shifts) and counts a face lost only when the mesh
+finds it in fewer than half; the tables then give both counts, the one-rendering one and the robust one.
 
 Reference rows on the same faces: **no edit** (the start detected against itself through a
 round trip: scores ~0, the detector's noise) and **ideal local move** (the start image warped so
@@ -44,6 +47,7 @@ from benchmarks import cli
 from dragcore import config, fidelity
 from dragcore.report import MOVED_ENOUGH
 from dragcore.localmove import ideal_move
+from benchmarks import detector_noise
 from benchmarks.landmarks import default_mp_python, detect
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore.protocol import adapt
@@ -76,7 +80,14 @@ def landmark_motion(lm0, lm1, ids, handles, targets):
     return float(np.mean(fr))
 
 
-def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tuple(ENGINES), margins=False):
+def robust_found(pictures, k, mp_python):
+    """{key: in how many of k imperceptible variants of the picture the mesh finds the face} (detector_noise)."""
+    many = {f"{key}#{i}": v for key, img in pictures.items() for i, v in enumerate(detector_noise.variants(img, k))}
+    found = detect(many, mp_python)
+    return {key: sum(found[f"{key}#{i}"] is not None for i in range(k)) for key in pictures}
+
+
+def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tuple(ENGINES), margins=False, robust=0):
     gen = adapt(G, "cpu")
     res = gen.resolution
     with torch.no_grad():
@@ -104,6 +115,7 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
                 log(f"seed {s} {edit:5s} {m:8s}: {r.steps} steps, {seconds:.1f} s")
     found = detect(images, mp_python)
     margin = detect({**{f"s{s}": start[s] for s in seeds}, **images}, mp_python, margins=True) if margins else {}
+    robust_n = robust_found({**{f"s{s}": start[s] for s in seeds}, **images}, robust, mp_python) if robust else {}
     key = {"ideal local move": "ideal", "no edit": "none"}
     for s, edit, m, h, t, ids, r, seconds in pending:
         lm1 = found[f"{key.get(m, m)}_{edit}_{s}"]
@@ -111,6 +123,10 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
                    motion=landmark_motion(lm[f"s{s}"], lm1, ids, h, t), lost=lm1 is None)
         if margin:
             row.update(margin=margin[f"{key.get(m, m)}_{edit}_{s}"], start_margin=margin[f"s{s}"])
+        if robust_n:   # kept in at least half of `robust` variants (detector_noise.kept)
+            n = robust_n[f"{key.get(m, m)}_{edit}_{s}"]
+            row.update(robust_found=n, robust_of=robust, robust_lost=not detector_noise.kept(n, robust),
+                       start_robust_found=robust_n[f"s{s}"])
         if isinstance(r, dict):   # the ideal move: its fidelity.measure
             row.update(colour_cast=r["colour_cast"], far_field=r["far_field"])
         elif r is not None:       # an engine's DragResult
@@ -128,6 +144,8 @@ def summarise(rows, engines=tuple(ENGINES)):
     """Per method and edit (and 'all'): motion (median, mean, >= 0.5), error = median |1 - motion| over the
     detected results, faces lost, and lost where the ideal local move of the same request keeps the face."""
     ideal_kept = {(r["seed"], r["edit"]) for r in rows if r["method"] == "ideal local move" and not r["lost"]}
+    ideal_robust = {(r["seed"], r["edit"]) for r in rows
+                    if r["method"] == "ideal local move" and not r.get("robust_lost", True)}
     out = {}
     for m in ("no edit", "ideal local move", *engines):
         for edit in (*EDITS, "all"):
@@ -143,6 +161,9 @@ def summarise(rows, engines=tuple(ENGINES)):
                                       at_least_half=sum(x >= 0.5 for x in ok),
                                       error=st.median(abs(1 - x) for x in ok) if ok else None,
                                       lost_ideal_kept=sum(r["lost"] and (r["seed"], r["edit"]) in ideal_kept for r in rs),
+                                      robust_lost=sum(r["robust_lost"] for r in rs) if "robust_lost" in rs[0] else None,
+                                      robust_lost_ideal_kept=(sum(r["robust_lost"] and (r["seed"], r["edit"]) in ideal_robust
+                                                                  for r in rs) if "robust_lost" in rs[0] else None),
                                       colour_cast=fig("colour_cast"), far_field=fig("far_field"),
                                       arrival_agrees=sum(agree) / len(agree) if agree else None,
                                       steps=median(r.get("steps") for r in rs),
@@ -152,13 +173,14 @@ def summarise(rows, engines=tuple(ENGINES)):
     return out
 
 
-def lost_where_ideal_keeps(rows, engines=tuple(ENGINES)):
+def lost_where_ideal_keeps(rows, engines=tuple(ENGINES), lost="lost"):
     """{engine: ['<seed> <edit>', ...]}: the edits whose result lost the face the ideal local move keeps (so a
-    summary's count can be traced to its faces); engines with none are left out."""
-    ideal_kept = {(r["seed"], r["edit"]) for r in rows if r["method"] == "ideal local move" and not r["lost"]}
+    summary's count can be traced to its faces); engines with none are left out. lost="robust_lost": by the
+    judgement over imperceptible variants (--robust) instead of one rendering."""
+    ideal_kept = {(r["seed"], r["edit"]) for r in rows if r["method"] == "ideal local move" and not r.get(lost, True)}
     out = {}
     for r in rows:
-        if r.get("method") in engines and r["lost"] and (r["seed"], r["edit"]) in ideal_kept:
+        if r.get("method") in engines and r.get(lost) and (r["seed"], r["edit"]) in ideal_kept:
             out.setdefault(r["method"], []).append(f"{r['seed']} {r['edit']}")
     return out
 
@@ -206,8 +228,13 @@ def main(argv=None):
     ap.add_argument("--mp-python", default=default_mp_python())
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines to run (default: all)")
     ap.add_argument("--margins", action="store_true", help="also each face's detection margin (how near to lost)")
+    ap.add_argument("--robust", type=int, default=0, metavar="K",
+                    help="also judge every picture over K imperceptible variants (dither, quarter-pixel shifts) and "
+                         "count a face lost only when found in fewer than half (both counts reported; 0: off)")
     args = ap.parse_args(argv)
     seeds = cli.seed_list(ap, args)
+    if args.robust and not 2 <= args.robust <= 32:
+        ap.error(f"--robust takes a number of variants from 2 to 32 (0: off), got {args.robust}")
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     if not engines or any(e not in ENGINES for e in engines):
         ap.error(f"--engines must be out of {list(ENGINES)}, got {args.engines!r}")
@@ -217,7 +244,8 @@ def main(argv=None):
     if args.tracker:
         params = {m: dict(p, tracker=args.tracker) for m, p in params.items()}
     params = overridden(ap, params, args.set)
-    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params, engines=engines, margins=args.margins)
+    rows, start, images = run(G, seeds, args.steps, args.mp_python, params=params, engines=engines, margins=args.margins,
+                           robust=args.robust)
     summary = summarise(rows, engines)
     res = G.img_resolution
     trackers = ", ".join(f"{m} {config.with_presets(m, params[m]).tracker}" for m in engines)
@@ -228,6 +256,7 @@ def main(argv=None):
              f"Reproduce: `python -m benchmarks.poster_edits --model {args.model} --seeds {args.seeds} "
              f"--steps {args.steps}" + (f" --engines {args.engines}" if engines != tuple(ENGINES) else "")
              + "".join(f" --set {o}" for o in args.set) + (" --margins" if args.margins else "")
+             + (f" --robust {args.robust}" if args.robust else "")
              + " --mp-python MP_VENV/bin/python`", "",
              f"Trackers: {trackers}. "
              "Colour cast and far-field change: medians, /255. Arrival agrees: share of results where the engine "
@@ -248,9 +277,18 @@ def main(argv=None):
                   "| method | edit | median margin drop | lowest margin |", "|---|---|---|---|"]
         lines += [f"| {s['method']} | {s['edit']} | {fmt(s['margin_drop'], '.3f')} | {fmt(s['min_margin'], '.3f')} |"
                   for s in summary.values()]
-    lost = lost_where_ideal_keeps(rows, engines)
-    lines += ["", "Lost where the ideal keeps the face: " + ("; ".join(f"{m} {', '.join(v)}" for m, v in lost.items())
-                                                          if lost else "none") + "."]
+    if args.robust:
+        lines += ["", f"Faces judged over {args.robust} imperceptible variants of each picture (start, ideal, engines alike: "
+                  "+-1/255 dithers, quarter-pixel shifts): lost when found in fewer than half. Both counts.", "",
+                  "| method | edit | face lost (one rendering) | lost where the ideal keeps it (one rendering) | "
+                  "face lost (robust) | lost where the ideal keeps it (robust) |", "|---|---|---|---|---|---|"]
+        lines += [f"| {s['method']} | {s['edit']} | {s['lost']}/{s['edits']} | {s['lost_ideal_kept']} | "
+                  f"{s['robust_lost']}/{s['edits']} | {s['robust_lost_ideal_kept']} |" for s in summary.values()]
+    for what, key in (("", "lost"), (" (robust)", "robust_lost")):
+        if key == "lost" or args.robust:
+            lost = lost_where_ideal_keeps(rows, engines, key)
+            lines += ["", f"Lost where the ideal keeps the face{what}: "
+                      + ("; ".join(f"{m} {', '.join(v)}" for m, v in lost.items()) if lost else "none") + "."]
     out = Path(args.out)
     write(out, "poster_edits", dict(model=args.model, seeds=seeds, steps=args.steps, summary=summary, rows=rows),
           [r for r in rows if r.get("edit")], lines)
