@@ -50,11 +50,12 @@ def test_a_turn_swirls_less_with_the_photo_paths_guard():
     preset = checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"]
 
     def turn(photo):
-        s = make_session("draggan", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]], preset, seed=5002, psi=0.7,
+        own = in_photo.presets({"draggan": preset}, G)["draggan"] if photo else preset   # a photo's settings
+        s = make_session("draggan", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]], own, seed=5002, psi=0.7,
                          max_steps=40)
         if photo:
             assert in_photo.prepare(s, follow=False) is None and s.guard.active
-            assert (s.guard.twist, s.guard.twist_max) == (in_photo.TWIST["draggan"], in_photo.TWIST_MAX)
+            assert (s.guard.twist, s.guard.twist_max) == (in_photo.SETTINGS["draggan"]["warp_twist"], in_photo.TWIST_MAX)
         while not s.done:
             s.step()
         u = G.synthesis.warp.field(s.latent[:, -1], G.synthesis.warp_res, G.synthesis.warp_res)
@@ -63,6 +64,7 @@ def test_a_turn_swirls_less_with_the_photo_paths_guard():
     assert plain > 2 * warpguard.TWIST_MAX and photo < warpguard.TWIST_MAX
     assert moved > 0.7
     sd = make_session("stabledrag", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]],
-                      checkpoints.presets(checkpoints.DEFAULT_MODEL)["stabledrag"], seed=5002, psi=0.7, max_steps=1)
+                      in_photo.presets(checkpoints.presets(checkpoints.DEFAULT_MODEL), G)["stabledrag"], seed=5002,
+                      psi=0.7, max_steps=1)
     in_photo.prepare(sd, follow=False)
     assert sd.guard.twist == 0   # StableDrag's photo drags keep its guard as it is (measured: the twist hurt it)
