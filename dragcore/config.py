@@ -2,7 +2,7 @@
 
 `DragConfig` holds what every engine takes (the start image: seed, psi, space; the optimisation:
 lr, mask weight, max steps, the supervised feature block, the trainable W+ rows, mode, precision,
-tracker, warp guard, heading and twist); `DragGANConfig`, `FreeDragConfig` and `StableDragConfig` add each bundled engine's own.
+tracker, warp guard, its band, heading and twist); `DragGANConfig`, `FreeDragConfig` and `StableDragConfig` add each bundled engine's own.
 `CONFIGS` is the registry by engine name: these three, and any config an engine declares
 (`dragcore.engine.declare`, which may keep its config class in its own module). Everything else reads from here:
 the sessions' keyword defaults, the command lines' defaults and checks, the app's fields, the edit
@@ -29,6 +29,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from stylegan.precision import PRECISIONS
 
 from .tracking import TRACKERS, covered
+from .warpguard import DET_FLOOR
 
 SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
 MODES = ("fast", "reference")
@@ -65,6 +66,9 @@ class DragConfig:
     warp_twist: float = setting(0.0, "Warp twist", float, 0.0, 1000.0,   # dragcore.warpguard's twist term; 0: off
                                 help="weight of the penalty on a warp-pathway drag's local rotation beyond the ideal "
                                      "turn's (0: off)")
+    warp_floor: float = setting(DET_FLOOR, "Warp floor", float, 0.3, 0.95,   # dragcore.warpguard's band
+                                help="the warp guard's band: the area and stretch of the picture it lets through, "
+                                     "from this to its inverse (default 0.75)")
     fallback: str | None = field(default=None, compare=False)   # not a setting: why `with_presets` changed the tracker
 
     def engine_settings(self):

@@ -118,7 +118,10 @@ class DragSession:
         self._trainable = trainable.clone().requires_grad_(True)
         self._frozen = frozen.clone()
         self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
-        self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True)).keep_heading(
+        floor = positive("warp floor", cfg.warp_floor)
+        if floor >= 1:
+            raise DragInputError(f"warp floor must be below 1 (the guard's band is [floor, 1 / floor]), got {floor!r}")
+        self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True), floor).keep_heading(
             positive("warp heading", cfg.warp_heading, allow_zero=True), self.handles0, self.targets, self.shape
         ).limit_twist(positive("warp twist", cfg.warp_twist, allow_zero=True))   # a photo drag sets its own (drags.in_photo)
         # Previews from the step's own pass (dragcore.report.Reporter.live_preview): fast mode, a skip

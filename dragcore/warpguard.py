@@ -45,6 +45,11 @@ local move's heading beyond a pixel. The terms share one field of the code per s
     weight * (area + stretch) + twist * (twist term) + heading * (heading term)
 
 each term present only when its weight is above 0.
+
+The band of the area and stretch terms is a setting (`warp_floor`, `WarpGuard(gen, weight, floor)`): DET_FLOOR when
+unset, the same operations on the same numbers. A model may need another: a line drawing's strokes carry the
+picture where a photo's shading does, so the band that keeps a photo's turn from tearing spreads a sketch's move
+over half the page (the adapted section's, docs/benchmarks.md "Drags on adapted models, session 8").
 """
 import torch
 
@@ -105,10 +110,11 @@ def fold_penalty(det, floor=None):
 class WarpGuard:
     """Callable on a session's trainable latent: the penalty (a 0-d tensor) or None when off."""
 
-    def __init__(self, gen, weight):
+    def __init__(self, gen, weight, floor=DET_FLOOR):
         G = getattr(gen, "G", None)
         self.warp = getattr(getattr(G, "synthesis", None), "warp", None)
         self.weight = float(weight)
+        self.floor = float(floor)   # the area and stretch band: [floor, 1 / floor]
         self._has_code = self.warp is not None and getattr(gen, "code_rows", 0) > 0
         self.size = getattr(G, "synthesis", None) and G.synthesis.warp_res
         self.twist, self.twist_max = 0.0, TWIST_MAX
@@ -151,6 +157,7 @@ class WarpGuard:
         if not self.active or trainable.ndim != 3:
             return None
         u = self.field(trainable[:, -1])   # once per step, for every term
-        loss = self.weight * (fold_penalty(jacobian_det(u)) + stretch_penalty(u)) if self.weight > 0 else 0
+        loss = (self.weight * (fold_penalty(jacobian_det(u), self.floor) + stretch_penalty(u, self.floor))
+                if self.weight > 0 else 0)
         loss = loss + self.twist * twist_penalty(u, self.twist_max) if self.twist > 0 else loss
         return loss + self.heading * heading_penalty(u, *self._heading) if self._heading is not None else loss

@@ -7,6 +7,7 @@ import pytest
 
 import checkpoints
 import stylegan
+from dragcore.config import spec
 from drag_testing import small_G
 from drags.engines import ENGINES
 from limits import LimitError
@@ -38,7 +39,7 @@ def test_new_image_shows_the_warp_weights_of_the_model_and_refuses_bad_ones(tmp_
     expected = checkpoints.adapted_presets(SOURCE)
     for engine in ENGINES:
         for s in drag_settings.WARP:
-            assert shown[f"{engine}_{s}"] == float(expected[engine].get(s, 0.0)), (engine, s)
+            assert shown[f"{engine}_{s}"] == float(expected[engine].get(s, spec(s)["default"])), (engine, s)
     assert shown["draggan_warp_heading"] > 0     # the adapted section's heading, which the bundled model lacks
     bundled, _ = _shown(drag_image.new_image(SOURCE, 3, 0.7, "w+", None))
     assert bundled["draggan_warp_heading"] == float(checkpoints.presets(SOURCE)["draggan"].get("warp_heading", 0.0))

@@ -119,3 +119,40 @@ def test_the_twist_setting_turns_the_guards_twist_term_on(warped, capsys, tmp_pa
     argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-twist", "-1"]
     assert drag_cli.main(DragGANSession, argv=argv) == 2
     assert "--warp-twist" in capsys.readouterr().err
+
+
+
+def test_the_floor_setting_sets_the_guards_band_and_unset_changes_nothing(warped, capsys, tmp_path):
+    """`warp_floor` (a preset of the adapted section, or --warp-floor) is the area and stretch band [floor, 1 / floor].
+    Unset (DET_FLOOR) the guard's loss and its gradient on the code are bit-identical to the band written as the
+    module's constant; a wider band penalises the same field less; 1 or above, or not above 0, is refused by name."""
+    from dataclasses import replace
+
+    def loss_and_grad(cfg, old=False):
+        s = DragGANSession(warped, [[28, 32]], [[40, 32]], cfg)
+        code = s._trainable.detach().clone()
+        code[:, -1] = 3.0 * torch.randn(code.shape[-1], generator=torch.Generator().manual_seed(0))   # a folding field
+        code.requires_grad_(True)
+        if old:   # the expression before the setting: DET_FLOOR read inside the penalties
+            u = s.guard.field(code[:, -1])
+            loss = (1.0 * (warpguard.fold_penalty(warpguard.jacobian_det(u)) + warpguard.stretch_penalty(u))
+                    + 30.0 * warpguard.heading_penalty(u, *s.guard._heading))
+        else:
+            loss = s.guard(code)
+        return s.guard, loss.detach(), torch.autograd.grad(loss, code)[0]
+    base = DragGANConfig(seed=2, max_steps=1, rows=0, warp_guard=1.0, warp_heading=30.0)
+    guard, unset, g_unset = loss_and_grad(base)
+    assert guard.floor == warpguard.DET_FLOOR and unset > 0
+    _, old, g_old = loss_and_grad(base, old=True)
+    assert torch.equal(unset, old) and torch.equal(g_unset, g_old)
+    _, explicit, g_explicit = loss_and_grad(replace(base, warp_floor=0.75))
+    assert torch.equal(unset, explicit) and torch.equal(g_unset, g_explicit)
+    wide_guard, wide, _ = loss_and_grad(replace(base, warp_floor=0.5))
+    assert wide_guard.floor == 0.5 and 0 < wide < unset
+    for bad in (1.0, 0.0, -0.5):
+        with pytest.raises(DragInputError, match="warp floor must be"):
+            DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_floor=bad))
+    from drags import drag_cli
+    argv = ["--seed", "1", "--point", "20,30,26,30", "--steps", "1", "--out", str(tmp_path / "o"), "--warp-floor", "1.5"]
+    assert drag_cli.main(DragGANSession, argv=argv) == 2
+    assert "--warp-floor" in capsys.readouterr().err
