@@ -25,7 +25,9 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
   generated face drags without it (its presets alone).
 - StableDrag moves the warp code alone on a photo (rows 0, as DragGAN and FreeDrag do everywhere; the presets'
   rows 2 also move two style rows, which shift the far field and lost a face): chosen on tuning photos
-  (docs/benchmarks.md, "Your own photo, session 7").
+  (docs/benchmarks.md, "Your own photo, session 7"). With the code alone it gets the warp guard and its twist term
+  as DragGAN does (its presets have no guard: its field folded around a turned nose and its smiles fell short of
+  the ideal's; docs/benchmarks.md, "Your own photo, session 8").
 
 `prepare(session)` is the rest, on the built session: the maps following as above, and for the engines whose photo
 settings carry a twist term the rotation that term lets through, TWIST_MAX (half the ideal turn's largest local
@@ -43,9 +45,9 @@ from latent import LatentError
 from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
-# a photo drag's engine settings over the model's presets (`presets`). StableDrag has no twist term: with rows 2 on
-# the tuning and the report photos it moved its far field and lost a face (session 6)
-SETTINGS = {"draggan": {"warp_twist": 100.0}, "freedrag": {"warp_twist": 100.0}, "stabledrag": {"rows": 0}}
+# a photo drag's engine settings over the model's presets (`presets`)
+SETTINGS = {"draggan": {"warp_twist": 100.0}, "freedrag": {"warp_twist": 100.0},
+            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 100.0}}
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 
 
