@@ -121,9 +121,10 @@ class DragSession:
         floor = positive("warp floor", cfg.warp_floor)
         if floor >= 1:
             raise DragInputError(f"warp floor must be below 1 (the guard's band is [floor, 1 / floor]), got {floor!r}")
+        # a photo drag's twist: its weight a setting (drags.in_photo.SETTINGS), its angle set by in_photo.prepare
         self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True), floor).keep_heading(
             positive("warp heading", cfg.warp_heading, allow_zero=True), self.handles0, self.targets, self.shape
-        ).limit_twist(positive("warp twist", cfg.warp_twist, allow_zero=True))   # a photo drag sets its own (drags.in_photo)
+        ).limit_twist(positive("warp twist", cfg.warp_twist, allow_zero=True))
         # Previews from the step's own pass (dragcore.report.Reporter.live_preview): fast mode, a skip
         # synthesis, and a feature block at most 1/STEP_PREVIEW_RATIO of the image (512 px models and up)
         self.step_previews = (self.mode == "fast" and getattr(self.gen, "step_previews", False)

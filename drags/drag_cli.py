@@ -9,9 +9,8 @@ Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's laten
 from; with an inverted photo's generator_delta.safetensors beside it: its tuned noise maps follow the drag,
 drags.in_photo.follow_noise: by the warp pathway's field, derived from the latent again when a drag continues, or
 on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them; DragGAN and
-FreeDrag also get the warp guard's twist term, drags.in_photo.prepare, recorded as result.json's warp_twist), for a
-photo inverted with its face
-aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
+FreeDrag also get the warp guard's twist term, drags.in_photo's SETTINGS and prepare, recorded as result.json's
+params.warp_twist), for a photo inverted with its face aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
 `reached` needs the engine's point at the target *and* the content moved at least half way
@@ -264,7 +263,6 @@ def _drag(session_cls, args, engine_kwargs):
         moved = session.gen.follower.changes(session.gen.G) if follow and mode != "field" else None
         record["noise_maps"] = None if start.delta is None else (
             ("follow the warp field" if mode == "field" else "follow") if follow else "fixed")
-        record["warp_twist"] = None if start.delta is None else session.guard.twist   # drags.in_photo.prepare
         record["files"] = sources.save(out, session.latent, model_name, method, start, moved_noise=moved)
         if photo is not None:
             record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)

@@ -16,19 +16,23 @@ the latent, so a drag's output keeps the inversion's maps and a continued drag d
 they move with the handles (bounded by the request, mode 'nearest') and travel as moved (the CLI's generator
 delta, the app's chain). Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 5").
 
-`prepare(session)` is what every drag of an inverted photo gets (the CLI's `--inverted`, the app's photo path,
-benchmarks.real_photos): the maps following as above, and for DragGAN and FreeDrag the warp guard's twist term
-(dragcore.warpguard, weight TWIST, local rotations above TWIST_MAX): the field a drag finds around a turned nose swirls, and on a
-sharp photo the swirl twists the lips and breaks the glasses where the ideal local move shifts them. TWIST_MAX is
-half the ideal turn's largest local rotation (warpguard.TWIST_MAX): at that the tuning photos' turns looked
-cleanest. Chosen on tuning photos (docs/benchmarks.md,
-"Your own photo, session 6"); a generated face drags without it (its presets alone).
+`presets(model_presets, G)` is what every drag of an inverted photo is built from (the CLI's `--inverted`, the app's
+photo path, benchmarks.real_photos), applied BEFORE the session is built: a photo drag's engine settings over the
+model's presets (`SETTINGS`), a user's own setting still over both. They hold:
+- for DragGAN and FreeDrag the warp guard's twist term (`warp_twist`, dragcore.warpguard): the field a drag finds
+  around a turned nose swirls, and on a sharp photo the swirl twists the lips and breaks the glasses where the
+  ideal local move shifts them. Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 6"); a
+  generated face drags without it (its presets alone).
+- StableDrag moves the warp code alone on a photo (rows 0, as DragGAN and FreeDrag do everywhere; the presets'
+  rows 2 also move two style rows, which shift the far field and lost a face): chosen on tuning photos
+  (docs/benchmarks.md, "Your own photo, session 7"). With the code alone it gets the warp guard and its twist term
+  as DragGAN does (its presets have no guard: its field folded around a turned nose and its smiles fell short of
+  the ideal's; docs/benchmarks.md, "Your own photo, session 8").
 
-`presets(model_presets, G)` is the other half, applied BEFORE a photo's session is built, by the same three callers:
-a photo drag's engine settings over the model's presets (`SETTINGS`), a user's own setting still over both.
-StableDrag moves the warp code alone on a photo (rows 0, as DragGAN and FreeDrag do everywhere; the presets' rows 2
-also move two style rows, which shift the far field and lost a face): chosen on tuning photos
-(docs/benchmarks.md, "Your own photo, session 7").
+`prepare(session)` is the rest, on the built session: the maps following as above, and for the engines whose photo
+settings carry a twist term the rotation that term lets through, TWIST_MAX (half the ideal turn's largest local
+rotation, warpguard.TWIST_MAX, which the `warp_twist` setting alone uses): at that the tuning photos' turns looked
+cleanest. The term's weight is the session's own (the setting), so a user's `warp_twist` still wins.
 """
 import shutil
 from pathlib import Path
@@ -41,11 +45,10 @@ from latent import LatentError
 from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
-# a photo drag's warp guard: twist weight per engine, rotation let through (rad; dragcore.warpguard). StableDrag
-# (which moves style rows too) has none: on the tuning and the report photos it moved its far field and lost a face
-TWIST, TWIST_MAX = {"draggan": 100.0, "freedrag": 100.0}, 0.12
 # a photo drag's engine settings over the model's presets (`presets`)
-SETTINGS = {"stabledrag": {"rows": 0}}
+SETTINGS = {"draggan": {"warp_twist": 100.0}, "freedrag": {"warp_twist": 100.0},
+            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 100.0}}
+TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 
 
 def has_warp(G):
@@ -79,10 +82,11 @@ def follow_noise(session, start=None):
 
 
 def prepare(session, start=None, follow=True):
-    """Set a session up as a drag of an inverted photo: the warp guard's twist term (a model with a warp
-    pathway), and with `follow` its tuned noise maps following (`follow_noise`). -> the follow mode or None."""
-    if session.method in TWIST:
-        session.guard.limit_twist(TWIST[session.method], TWIST_MAX)
+    """Set a session built from `presets` up as a drag of an inverted photo: its twist term (at the weight the
+    session has, an engine whose SETTINGS carry one) lets through TWIST_MAX, and with `follow` its tuned noise
+    maps follow (`follow_noise`). -> the follow mode or None."""
+    if "warp_twist" in SETTINGS.get(session.method, {}) and session.guard.twist > 0:
+        session.guard.limit_twist(session.guard.twist, TWIST_MAX)
     return follow_noise(session, start) if follow else None
 
 

@@ -150,14 +150,16 @@ class SynthesisNetwork(nn.Module):
         """W+ row of the first convolution of stage i (4 px is stage 0)."""
         return max(2 * i - 1, 0)
 
-    def run(self, ws, noise_mode="const", upto=None, keep=(), image=True, images=()):
+    def run(self, ws, noise_mode="const", upto=None, keep=(), image=True, images=(), start=None):
         """The synthesis loop: (image or None, {res: stage output for res in keep}); stops after
         the stage at `upto` px (none of the stages above it run), where the image is the one
         accumulated so far (skip architecture: the sum of the RGB of the stages up to it).
         image="detached": that image is computed without gradients (a preview beside a pass that
         needs them for the features only). images: resolutions whose accumulated image is kept too,
         as {("image", res): image}. With a warp pathway, ws may carry
-        the deformation code as one more row ([N, num_ws + 1, w_dim], stylegan.warp)."""
+        the deformation code as one more row ([N, num_ws + 1, w_dim], stylegan.warp). start: (res, x, img), the
+        output of the stage at res px for these ws and the image accumulated up to it (an earlier pass's): only
+        the stages above res run, from there."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         rows = (self.num_ws,) if self.warp is None else (self.num_ws, self.num_ws + 1)
@@ -166,14 +168,21 @@ class SynthesisNetwork(nn.Module):
                              f"{list(ws.shape) if isinstance(ws, torch.Tensor) else type(ws).__name__}")
         _require_finite("ws", ws)
         code = ws[:, self.num_ws] if ws.shape[1] > self.num_ws else None
-        for r in (upto, *keep, *images):
+        for r in (upto, *keep, *images, *(() if start is None else start[:1])):
             if r is not None and r not in self.block_resolutions:
                 raise ValueError(f"no synthesis block at {r}px; blocks: {self.block_resolutions}")
-        x = self.const[None].expand(ws.shape[0], -1, -1, -1)
-        img, feats = None, {}
+        if start is None:
+            first, x, img = 0, self.const[None].expand(ws.shape[0], -1, -1, -1), None
+        else:
+            first, x, img = self.block_resolutions.index(start[0]) + 1, start[1], start[2]
+        feats = {start[0]: x} if start is not None and start[0] in keep else {}
+        if start is not None and upto is not None and upto <= start[0]:
+            if upto < start[0]:
+                raise ValueError(f"upto {upto}px is below the start's stage ({start[0]}px)")
+            return img, feats
         on_image = torch.no_grad if image == "detached" else nullcontext
-        for i, (res, stage) in enumerate(zip(self.block_resolutions, self.stages)):
-            rows = ws[:, self.first_row(i):]
+        for i in range(first, len(self.stages)):
+            res, stage, rows = self.block_resolutions[i], self.stages[i], ws[:, self.first_row(i):]
             x = stage(x, rows, self.fir, noise_mode)
             if image:
                 with on_image():
@@ -272,27 +281,17 @@ class SynthesisNetwork(nn.Module):
         (whole up to the image's res / depth, in strips above from TILED_FROM px). What a pass that stopped at the
         feature block leaves for the final image (dragcore.session: a drag's last step on arrival). None where it
         does not apply (no skip image, a warp pathway above `res`): render the whole image then."""
-        top, i = len(self.stages) - 1, self.block_resolutions.index(res)
+        top = len(self.stages) - 1
         if not self.skip_images or img is None or (self._has_code(ws) and self.warp_res > res):
             return None
         tiles_from = max(self.block_resolutions[-1] // depth, res)
-        planned = None
         with torch.no_grad():
-            if self.img_shape[0] >= TILED_FROM and tiles_from < self.block_resolutions[-1]:
-                planned = win.plan(self, self.block_resolutions[-1], win.strips(self.stage_shape(top), rows),
-                                   warp=self._has_code(ws), tiles_from=tiles_from)
-            last = top if planned is None else planned[0] - 1
-            for k in range(i + 1, last + 1):   # the whole maps up to the strips (or the image)
-                w_rows = ws[:, self.first_row(k):]
-                x = self.stages[k](x, w_rows, self.fir, noise_mode)
-                img = self.stages[k].add_rgb(x, img, w_rows, self.fir)
+            planned = self._strip_plan(ws, top, rows, tiles_from) if tiles_from < self.block_resolutions[-1] else None
+            below = self.block_resolutions[top if planned is None else planned[0] - 1]
+            img, feats = self.run(ws, noise_mode, upto=below, keep=(below,), start=(res, x, img))   # whole maps
             if planned is None:
                 return img
-            first, chains = planned
-            out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32)
-            for chain, _, im, _ in self._windows(ws, x, img, first, top, chains, noise_mode, True):
-                out[(..., *chain.outs[-1].slices())] = im
-        return out
+            return self._put_together(ws, feats[below], img, *planned, top, noise_mode, True)[0]
 
     def tiled(self, ws, res, noise_mode="const", keep=None, image=True, rows=TILE_ROWS, depth=4):
         """(the image the stages up to `res` px accumulated or None (image False), the output of the stage at
@@ -316,13 +315,9 @@ class SynthesisNetwork(nn.Module):
         """`tiled`, and (partial) the image accumulated at `keep` when the whole maps below the strips hold it."""
         top = self.block_resolutions.index(res)
         tiles_from = max(res // depth, self.block_resolutions[0])
-        planned = None
         images = (keep,) if partial and image and keep is not None else ()
         with torch.no_grad():
-            if self.img_shape[0] >= TILED_FROM and tiles_from in self.block_resolutions:
-                f = self.stage_shape(top)[0] / self.img_shape[0]
-                planned = win.plan(self, res, win.strips(self.stage_shape(top), max(1, round(rows * f))),
-                                   warp=self._has_code(ws), tiles_from=tiles_from)
+            planned = self._strip_plan(ws, top, rows, tiles_from)
             if planned is None:
                 img, feats = self.run(ws, noise_mode, upto=res, keep=() if keep is None else (keep,), image=image,
                                       images=images)
@@ -338,16 +333,31 @@ class SynthesisNetwork(nn.Module):
                                       image=image, images=images if kept_below else ())
             x = feats[below]
             at = None if keep is None or kept_below else self.block_resolutions.index(keep) - first
-            out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32) if image else None
-            kept = feats[keep] if kept_below else None
+            out, kept = self._put_together(ws, x, img, first, chains, top, noise_mode, image, at)
+        return out, feats[keep] if kept_below else kept, feats.get(("image", keep))
+
+    def _strip_plan(self, ws, top, rows, tiles_from):
+        """stylegan.windows.plan of the strips of stage top's map (`rows` image rows each) with the stages from
+        tiles_from px up in strips, or None: below TILED_FROM px image height, or where strips would not pay."""
+        if self.img_shape[0] < TILED_FROM or tiles_from not in self.block_resolutions:
+            return None
+        f = self.stage_shape(top)[0] / self.img_shape[0]
+        return win.plan(self, self.block_resolutions[top], win.strips(self.stage_shape(top), max(1, round(rows * f))),
+                        warp=self._has_code(ws), tiles_from=tiles_from)
+
+    def _put_together(self, ws, x, img, first, chains, top, noise_mode, image, at=None):
+        """(the image accumulated at stage top or None (image False), the output of stage first + at or None),
+        each put together from the windows of `chains` (`_windows`), from x (and img) the whole maps of the stage
+        below `first`."""
+        out = x.new_empty((x.shape[0], self.img_channels, *self.stage_shape(top)), dtype=torch.float32) if image else None
+        kept = None if at is None else x.new_empty(
+            (x.shape[0], self.channels[self.block_resolutions[first + at]], *self.stage_shape(first + at)))
+        for chain, _, im, y in self._windows(ws, x, img, first, top, chains, noise_mode, image, at):
+            if image:
+                out[(..., *chain.outs[-1].slices())] = im
             if at is not None:
-                kept = x.new_empty((x.shape[0], self.channels[keep], *self.stage_shape(first + at)))
-            for chain, _, im, y in self._windows(ws, x, img, first, top, chains, noise_mode, image, at):
-                if image:
-                    out[(..., *chain.outs[-1].slices())] = im
-                if at is not None:
-                    kept[(..., *chain.outs[at].slices())] = y
-        return out, kept, feats.get(("image", keep))
+                kept[(..., *chain.outs[at].slices())] = y
+        return out, kept
 
     def _strips_below(self, i):
         """Stage i's map is large enough (over STRIPS_BELOW_MB) to be put together from strips (`_tiled`, FEATURE_TILES)

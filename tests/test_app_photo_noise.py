@@ -19,8 +19,8 @@ MODEL = checkpoints.DEFAULT_MODEL
 
 
 def _drag(state, methods, steps=4):
-    values = dict(zip(drag_settings.NAMES, drag_settings.field_values(state.model, state.generator)),
-                  max_steps=steps, precision="fp32")
+    values = dict(zip(drag_settings.NAMES, drag_settings.field_values(state.model, state.generator, photo=True)),
+                  max_steps=steps, precision="fp32")   # what "Drag this photo" shows: a photo drag's settings
     for _ in drag_handlers.run_drag(methods, state, None, list(values.values())):
         pass
 
@@ -68,12 +68,13 @@ def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_expo
     # the chain's next drag starts from drag 1's moved maps: its sessions render drag 1's image at step 0
     record = drag_handlers.plan(state, ["draggan"], None)
     configs = drag_settings.configs(["draggan"], state.model, state.seed, state.psi, state.space,
-                                    drag_settings.field_values(state.model, G))
+                                    drag_settings.field_values(state.model, G, photo=True), photo=G)
     s = drag_handlers.make_sessions(configs, state, record)["draggan"]
     with torch.no_grad():
         assert np.array_equal(to_uint8(s.render())[0], run1.image)
     assert all(torch.equal(a, b) for a, b in zip(s.gen.follower.maps(), run1.noise))
-    assert s.guard.twist == in_photo.TWIST["draggan"]   # drags.in_photo.prepare: a photo drag's warp guard bounds the swirl
+    # a photo drag's warp guard bounds the swirl: its settings' twist term, at drags.in_photo.prepare's angle
+    assert (s.guard.twist, s.guard.twist_max) == (in_photo.SETTINGS["draggan"]["warp_twist"], in_photo.TWIST_MAX)
     _drag(state, ["draggan"], steps=3)
     run2 = state.results["draggan"]
     assert len(state.chain) == 2 and not all(torch.equal(a, b) for a, b in zip(run2.noise, run1.noise))

@@ -18,6 +18,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 import checkpoints
+from drags import in_photo as in_photo_settings
 from drags.drag_cli import main
 from dragcore.config import DragConfig
 from draggan import DragGANSession
@@ -80,14 +81,15 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     # the tuned noise maps followed the drag by the warp pathway's field: they are the latent's, so the output's
     # delta is the inversion's (the continued drag below derives them again and starts from the result exactly)
     assert r["noise_maps"] == "follow the warp field"
-    assert r["warp_twist"] > 0   # drags.in_photo.prepare: the warp guard's twist term on a photo's drag
+    # the warp guard's twist term on a photo's drag (drags.in_photo.SETTINGS), recorded once, as the setting it is
+    assert r["params"]["warp_twist"] == in_photo_settings.SETTINGS["draggan"]["warp_twist"] and "warp_twist" not in r
     d0, d1 = (load_file(str(d / "generator_delta.safetensors")) for d in (inverted, out))
     assert d0.keys() == d1.keys() and all(torch.equal(d0[k], d1[k]) for k in d0)
     fixed = tmp_path / "fixed"
     assert _cli("draggan", "--inverted", str(inverted), "--point", "32,40,37,40", "--steps", "8", "--out", str(fixed),
                 "--device", "cpu", "--fixed-noise") == 0
     rf = json.loads((fixed / "result.json").read_text())
-    assert rf["noise_maps"] == "fixed" and rf["warp_twist"] == r["warp_twist"]   # the twist term without the maps too
+    assert rf["noise_maps"] == "fixed" and rf["params"]["warp_twist"] == r["params"]["warp_twist"]   # without the maps too
     assert not np.array_equal(_png(fixed / "result.png"), _png(out / "result.png"))   # the maps made a difference
     # the inversion aligned the face and kept the transform: the drag is pasted back into the photo
     assert "result_in_photo.png" in r["files"] and (inverted / "aligned.png").is_file()
@@ -117,6 +119,16 @@ def test_a_photo_s_stabledrag_moves_the_warp_code_alone_unless_told(inverted, tm
                     "--out", str(tmp_path / name), "--device", "cpu", *extra) == 0
         rows[name] = json.loads((tmp_path / name / "result.json").read_text())["params"]["rows"]
     assert rows == {"photo": 0, "told": 2} and checkpoints.presets(checkpoints.DEFAULT_MODEL)["stabledrag"]["rows"] == 2
+
+
+def test_a_photo_s_twist_term_is_its_setting_and_a_user_s_own_wins(inverted, tmp_path):
+    """DragGAN's twist term on a photo comes from drags.in_photo.SETTINGS (the model's presets have none); a
+    --warp-twist given on the command line wins over it, and result.json records the weight the drag used."""
+    assert checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"].get("warp_twist", 0) == 0
+    assert _cli("draggan", "--inverted", str(inverted), "--point", "32,40,36,40", "--steps", "1", "--out",
+                str(tmp_path / "told"), "--device", "cpu", "--warp-twist", "0") == 0
+    r = json.loads((tmp_path / "told" / "result.json").read_text())
+    assert r["params"]["warp_twist"] == 0 and "warp_twist" not in r
 
 
 def test_latent_from_the_app_export_and_from_a_drag_continue(tmp_path, capsys):

@@ -19,8 +19,9 @@ def test_a_photo_s_presets_set_stabledrag_s_rows_on_a_warp_model_only():
     own = checkpoints.presets(MODEL)
     assert own["stabledrag"]["rows"] == 2
     photo = in_photo.presets(own, face_model())
-    assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0}
-    assert photo["draggan"] == own["draggan"] and photo["freedrag"] == own["freedrag"]
+    assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0, "warp_guard": 1.0, "warp_twist": 100.0}
+    for m in ("draggan", "freedrag"):   # the twist term (drags.in_photo.prepare sets the angle it lets through)
+        assert photo[m] == {**own[m], "warp_twist": in_photo.SETTINGS[m]["warp_twist"]} and "warp_twist" not in own[m]
     assert own["stabledrag"]["rows"] == 2 and type(photo) is type(own)   # the model's own are untouched
     assert in_photo.presets(own, small_G()) == own   # no warp pathway: rows 0 would not even be valid there
 

@@ -1,7 +1,8 @@
 """The warp guard's twist term (dragcore.warpguard), what a drag of an inverted photo gets (drags.in_photo.prepare):
 a local rotation, which the area and stretch terms cannot see, is bounded; the ideal local move's turn passes it;
 a generated face's turn, whose field swirls around the nose without it, swirls less with it and still moves;
-StableDrag's photo drags do without it (docs/benchmarks.md, "Your own photo, session 6")."""
+StableDrag's photo drags get it too since session 8, with the warp guard (docs/benchmarks.md, "Your own photo,
+sessions 6 and 8")."""
 import math
 
 import pytest
@@ -50,11 +51,12 @@ def test_a_turn_swirls_less_with_the_photo_paths_guard():
     preset = checkpoints.presets(checkpoints.DEFAULT_MODEL)["draggan"]
 
     def turn(photo):
-        s = make_session("draggan", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]], preset, seed=5002, psi=0.7,
+        own = in_photo.presets({"draggan": preset}, G)["draggan"] if photo else preset   # a photo's settings
+        s = make_session("draggan", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]], own, seed=5002, psi=0.7,
                          max_steps=40)
         if photo:
             assert in_photo.prepare(s, follow=False) is None and s.guard.active
-            assert (s.guard.twist, s.guard.twist_max) == (in_photo.TWIST["draggan"], in_photo.TWIST_MAX)
+            assert (s.guard.twist, s.guard.twist_max) == (in_photo.SETTINGS["draggan"]["warp_twist"], in_photo.TWIST_MAX)
         while not s.done:
             s.step()
         u = G.synthesis.warp.field(s.latent[:, -1], G.synthesis.warp_res, G.synthesis.warp_res)
@@ -63,6 +65,7 @@ def test_a_turn_swirls_less_with_the_photo_paths_guard():
     assert plain > 2 * warpguard.TWIST_MAX and photo < warpguard.TWIST_MAX
     assert moved > 0.7
     sd = make_session("stabledrag", G, [[28.2967, 42.1038]], [[34.6967, 42.1038]],
-                      checkpoints.presets(checkpoints.DEFAULT_MODEL)["stabledrag"], seed=5002, psi=0.7, max_steps=1)
-    in_photo.prepare(sd, follow=False)
-    assert sd.guard.twist == 0   # StableDrag's photo drags keep its guard as it is (measured: the twist hurt it)
+                      in_photo.presets(checkpoints.presets(checkpoints.DEFAULT_MODEL), G)["stabledrag"], seed=5002,
+                      psi=0.7, max_steps=1)
+    in_photo.prepare(sd, follow=False)   # StableDrag's photo drags: the code alone, guarded as DragGAN's (session 8)
+    assert (sd.guard.weight, sd.guard.twist, sd.guard.twist_max) == (1.0, 100.0, in_photo.TWIST_MAX) and sd.guard.active

@@ -113,6 +113,22 @@ def test_features_do_not_depend_on_stages_above():
     assert torch.equal(G.synthesis.features(ws, 8), before)
 
 
+def test_a_pass_started_from_a_stage_output_is_the_whole_pass():
+    """run(start=(res, x, img)) runs only the stages above res, from an earlier pass's output there: the same
+    values as one whole pass; an `upto` below the start is refused."""
+    G = small_G()
+    ws = G.mapping(torch.randn(2, 32))
+    with torch.no_grad():
+        img, feats = G.synthesis.run(ws, keep=(8, 16), images=(8,))
+        x, im8 = feats[8], feats[("image", 8)]
+        G.synthesis.stage(8).conv.weight.mul_(3)   # the stages up to the start must not run again
+        again, kept = G.synthesis.run(ws, keep=(8, 16), start=(8, x, im8))
+        assert torch.equal(again, img) and torch.equal(kept[16], feats[16]) and kept[8] is x
+        assert G.synthesis.run(ws, upto=8, keep=(8,), start=(8, x, im8))[0] is im8   # nothing above runs
+        with pytest.raises(ValueError, match="below the start"):
+            G.synthesis.run(ws, upto=4, start=(8, x, im8))
+
+
 def test_style_affines_and_noise_accessors():
     G = small_G()
     affines = G.synthesis.style_affines()
