@@ -117,7 +117,7 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     # commas, so that --variants takes them by name)
     **{f"sketch grey recipe + patch SWD {w:g}" + (f" on {lv} levels" if lv != 2 else ""): dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
-        swd=w, swd_levels=lv) for w, lv in ((0.3, 2), (0.6, 2), (1.0, 2), (0.3, 3), (0.6, 3))},
+        swd=w, swd_levels=lv) for w, lv in ((0.3, 2), (0.6, 2), (1.0, 2), (0.3, 3), (0.6, 3), (1.0, 3))},
     "sketch grey recipe": dict(freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True,
                                fine_d=1.0, coarse=1.0),
 }
