@@ -112,6 +112,14 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0),
     "FreezeD, finest stage lr x3, coarse layout statistic 1, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
                                                                                   coarse=1.0, swd=0.3),
+    # session 8 (sketch domain): the grey recipe (grey model, tone augmentation, fine patch level 1, coarse
+    # statistic 1) with the patch loss toward the shots' pencil lines, its weight and its levels (names without
+    # commas, so that --variants takes them by name)
+    **{f"sketch grey recipe + patch SWD {w:g}" + (f" on {lv} levels" if lv != 2 else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
+        swd=w, swd_levels=lv) for w, lv in ((0.3, 2), (0.6, 2), (1.0, 2), (0.3, 3), (0.6, 3), (1.0, 3))},
+    "sketch grey recipe": dict(freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True,
+                               fine_d=1.0, coarse=1.0),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -281,6 +289,10 @@ def main(argv=None):
         ap.error(f"--seeds: a comma-separated list of integers, got {args.seeds!r}")
     if not train_seeds:
         ap.error("--seeds: give at least one seed")
+    unknown = [v for v in (args.variants or "").split(",") if v and v not in VARIANTS
+               and not (v.isdigit() and int(v) < len(VARIANTS))]
+    if unknown:   # before the source is measured (minutes), not after
+        ap.error(f"--variants: no variant named {unknown[0]!r} (names of VARIANTS or indices 0-{len(VARIANTS) - 1})")
     domains = [d for d in args.domains.split(",") if d]
     if any(d not in adapt_data.SPLITS for d in domains):
         ap.error(f"--domains: choose from {', '.join(adapt_data.SPLITS)}")
