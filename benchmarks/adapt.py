@@ -112,6 +112,17 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0),
     "FreezeD, finest stage lr x3, coarse layout statistic 1, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
                                                                                   coarse=1.0, swd=0.3),
+    # session 8: against the patch loss's mottled colour blotches (training.patchloss chroma weight), and for margin
+    "coarse 1, patch SWD 0.3, chroma 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                swd_chroma=0.3),
+    "coarse 1, patch SWD 0.3, light only": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                swd_chroma=0.0),
+    "coarse 1, patch SWD 0.4, chroma 0.3, 256 directions": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0,
+                                                                swd=0.4, swd_chroma=0.3, swd_directions=256),
+    "coarse 1, patch SWD 0.3, chroma 0.3, ramp 150": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                          swd_chroma=0.3, swd_ramp=150),
+    "coarse 1, patch SWD 0.3, chroma 0.3, distance consistency 2000": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3, swd_chroma=0.3, dcl=2000.0),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -237,12 +248,13 @@ def tile(rows, scale=2):
     return Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
 
 
-def figures(folder, name, S, A, shots, held=None):
-    """The shots (and ten held-out targets) and the same ten latents by the source and by `A`."""
+def figures(folder, domain, name, S, A, shots, held=None):
+    """The shots (and ten held-out targets) as `{domain}_shots.png` (by the domain's full name: `photo` and
+    `photo_cal` have shots of their own) and the same ten latents by the source and by `A`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tile([list(to_uint8(shots))] + ([list(to_uint8(held[:len(shots)]))] if held is not None else [])).save(
-        folder / f"{name.split('_')[0]}_shots.png")
+        folder / f"{domain}_shots.png")
     a, b = samples(S, 10, 0.7, EVAL_SEED + 1), samples(A, 10, 0.7, EVAL_SEED + 1)
     tile([list(to_uint8(a)), list(to_uint8(b))]).save(folder / f"{name}_source_vs_adapted.png")
 
@@ -339,7 +351,7 @@ def main(argv=None):
                 rows.append(seed_medians(rows[-len(train_seeds):], d, name, train_seeds))
                 print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
             slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-            figures(args.figures, f"{d}_{slug}_{settings.steps}" + ("" if seed is None else f"_seed{seed}"),
+            figures(args.figures, d, f"{d}_{slug}_{settings.steps}" + ("" if seed is None else f"_seed{seed}"),
                     S, A, shots, held)
             names = list(VARIANTS)
             dv = args.drag_variant

@@ -224,10 +224,11 @@ def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
         list(tab_adapt.start([], 2, checkpoints.DEFAULT_MODEL, None))
 
 
-def test_benchmark_measures_tell_near_from_far_and_copies_from_new():
+def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
-    set, and a copier of the shots scores far below a generator's fresh samples."""
-    from benchmarks.adapt import copy_ratio
+    set, and a copier of the shots scores far below a generator's fresh samples; each domain's shots
+    figure is named by the domain's full name (a `photo` run keeps `photo_cal`'s)."""
+    from benchmarks.adapt import copy_ratio, figures
     from benchmarks.swd import mean_pairwise, swd
     G = face_model()
     with torch.no_grad():
@@ -246,6 +247,10 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new():
     copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
     assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
     assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])
+    figures(tmp_path, "photo_cal", "photo_cal_x_1", G, G, a[:3])
+    figures(tmp_path, "photo", "photo_x_1", G, G, b[:3])
+    cal, rep = (np.asarray(Image.open(tmp_path / f"{d}_shots.png")) for d in ("photo_cal", "photo"))
+    assert cal.shape == rep.shape and not np.array_equal(cal, rep)
 
 
 def test_rgb_lr_scales_only_the_torgb_steps_and_old_checkpoints_resume(tmp_path):
@@ -375,6 +380,41 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
     assert anchored.step()["layout"] == 0 < anchored.step()["layout"]    # the copy starts on the source's layout
     for bad, match in ((dict(swd=-1), "--swd"), (dict(swd_levels=4), "--swd-levels"), (dict(layout=-1), "--layout"),
                        (dict(lr_half_life=-5), "--lr-half-life"), (dict(augment="flip,spin"), "spin")):
+        with pytest.raises(ta.AdaptError, match=match):
+            ta.check_settings(ta.Settings(**bad))
+
+
+def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exactly(tmp_path):
+    """--swd-chroma 0: the patch loss compares light and dark only (a tint of every band's detail costs
+    nothing, a change of its light does), 1 is the plain loss; --swd-ramp raises its weight after the
+    warm-up as a function of the step, so a run with it resumes bit for bit; bad values are one line."""
+    from training.patchloss import ShotPatches
+    G = face_model()
+    with torch.no_grad():
+        img = G(torch.randn(16, G.z_dim, generator=torch.Generator().manual_seed(6)), truncation_psi=0.7)
+    ref, other = img[:8], img[8:]
+    grey = other.mean(1, keepdim=True)
+    tinted = grey + 2.0 * (other - grey)                              # the same light, twice the colour
+    light = ShotPatches(ref, chroma=0.0)
+    plain, plain_again = ShotPatches(ref), ShotPatches(ref, chroma=1.0)
+    loss = lambda lp, x: float(lp.loss(x, torch.Generator().manual_seed(0)))
+    assert loss(plain, other) == loss(plain_again, other)
+    # per-channel normalisation makes 'grey' the mean of the normalised channels; the tint still moves it a little
+    assert abs(loss(light, tinted) - loss(light, other)) < 0.25 * abs(loss(plain, tinted) - loss(plain, other))
+    assert loss(light, other * 0.3) > 1.5 * loss(light, other)      # flattened light is seen
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    s = ta.Settings(batch=3, swd=1.0, swd_chroma=0.5, swd_ramp=4, swd_directions=16, d_warmup=1)
+    a = ta.Adapter(small_G(), shots, s)
+    assert [a._swd_weight() for a.step_n in (1, 2, 4, 9)] == [0.25, 0.5, 1.0, 1.0]
+    a.step_n = 0
+    a.step()                                                          # the warm-up (the discriminator only)
+    b = ta.Adapter(small_G(), shots, s)
+    b.load_state(__import__("copy").deepcopy(a.state()))
+    for _ in range(2):
+        a.step(), b.step()
+    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    for bad, match in ((dict(swd_chroma=1.5), "--swd-chroma"), (dict(swd_ramp=-1), "--swd-ramp"),
+                       (dict(swd_directions=2), "--swd-directions")):
         with pytest.raises(ta.AdaptError, match=match):
             ta.check_settings(ta.Settings(**bad))
 
