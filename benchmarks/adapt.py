@@ -123,6 +123,9 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
                                                           swd_chroma=0.3, swd_ramp=150),
     "coarse 1, patch SWD 0.3, chroma 0.3, distance consistency 2000": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3, swd_chroma=0.3, dcl=2000.0),
+    # the blotches are the noise maps amplified (rendered without noise they vanish): the patch loss on a noise-free pass
+    "coarse 1, patch SWD 0.3, noise-free patch pass": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                           swd_noise_free=True),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -131,6 +134,17 @@ def samples(G, n, psi, seed=EVAL_SEED):
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         return torch.cat([G(z[i:i + 50], truncation_psi=psi) for i in range(0, n, 50)])
+
+
+def noise_share(G, n=64, psi=1.0, seed=EVAL_SEED):
+    """How much of the pictures the fixed noise maps draw: the median over n latents of the RMS (0-255) of
+    the render with the model's noise minus the render without it. A patch loss that gets its detail by
+    amplifying the noise raises it (the mottled blotches of session 7); the detail a latent draws does not."""
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        ws = G.mapping(z, truncation_psi=psi)
+        gap = G.synthesis(ws, noise_mode="const") - G.synthesis(ws, noise_mode="none")
+    return float((127.5 * gap.square().mean((1, 2, 3)).sqrt()).median())
 
 
 def copy_ratio(x, shots, held):
@@ -193,7 +207,8 @@ def measure(G, S, shots, held, mp_python, spread=True):
               for i in range(SWD_SEEDS if spread else 0)]
     row = dict(swd=d["mean"], swd_levels=d["levels"], swd_sd=st.stdev([d["mean"]] + spread) if spread else None,
                swd_half=swd(x[:half], held[:half])["mean"], **colour_stats(x), copy_median=st.median(ratios),
-               copy_below=sum(r < 1 for r in ratios) / len(ratios), diversity=mean_pairwise(x[:64]))
+               copy_below=sum(r < 1 for r in ratios) / len(ratios), diversity=mean_pairwise(x[:64]),
+               noise_share=noise_share(G))
     if G is not S:
         row["diversity_ratio"] = row["diversity"] / mean_pairwise(samples(S, 64, 1.0))
         row.update(correspondence(S, G, mp_python))
@@ -222,7 +237,7 @@ def adapt_one(S, spec, shots, settings, work, log, every=0, at_checkpoint=None):
     return adapter, wall, cpu, load, out
 
 
-MEDIAN_KEYS = ("swd", "swd_ratio", "swd_half", "swd_half_ratio", "copy_median", "copy_below", "diversity",
+MEDIAN_KEYS = ("noise_share", "swd", "swd_ratio", "swd_half", "swd_half_ratio", "copy_median", "copy_below", "diversity",
                "diversity_ratio", "kept", "source_faces", "kept_share", "median_px", "cpu_min", "wall_min", "load",
                "brightness", "contrast", "saturation", "centre_minus_rim")
 
@@ -409,17 +424,19 @@ def report(args, rows, drags, name="adapt"):
                                                       if 'load' in r else "") + " |")
     lines += ["", "Where the SWD comes from (per Laplacian level, finest first) and what the sets look like (0-255): "
               "mean brightness, in-image contrast, saturation, centre minus top/bottom rows, RMS of each Laplacian "
-              "level (finest first: fine detail).", "",
+              "level (finest first: fine detail), noise share = median RMS of the render minus the same latent's "
+              "render without the noise maps (what the fixed noise draws: grain and mottled blotches).", "",
               "| domain | model | SWD 64 px | 32 px | 16 px | brightness | contrast | saturation | centre - rim | "
-              "level RMS 64 / 32 / 16 px |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "level RMS 64 / 32 / 16 px | noise share |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("swd_levels"):
             lv = " | ".join(f(v, ".1f") for v in r["swd_levels"])
             lines.append(f"| {r['domain']} | {r['model']} | {lv} | {f(r.get('brightness'), '.0f')} | "
                          f"{f(r.get('contrast'), '.0f')} | {f(r.get('saturation'), '.0f')} | "
                          f"{f(r.get('centre_minus_rim'), '.0f')} | "
-                         f"{' / '.join(format(v, '.1f') for v in r.get('band_rms') or [])} |")
+                         f"{' / '.join(format(v, '.1f') for v in r.get('band_rms') or [])} | "
+                         f"{f(r.get('noise_share'), '.1f')} |")
     lines += [] if not drags else ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
               f"seeds {args.drag_seeds}, {args.drag_steps} steps max): median landmark motion along the request / "
               "requested length.", "", "| domain | method | median motion | faces lost | lost where the ideal keeps it |",

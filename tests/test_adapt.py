@@ -228,7 +228,7 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
     set, and a copier of the shots scores far below a generator's fresh samples; each domain's shots
     figure is named by the domain's full name (a `photo` run keeps `photo_cal`'s)."""
-    from benchmarks.adapt import copy_ratio, figures
+    from benchmarks.adapt import copy_ratio, figures, noise_share
     from benchmarks.swd import mean_pairwise, swd
     G = face_model()
     with torch.no_grad():
@@ -247,6 +247,18 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
     assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
     assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])
+    share = noise_share(G, n=8)
+    G = __import__("copy").deepcopy(G)                  # the loaded model may be shared
+    with torch.no_grad():
+        for name, p in G.synthesis.named_parameters():
+            if name.endswith("noise_scale"):
+                p.mul_(3.0)
+    assert noise_share(G, n=8) > 2 * share > 0     # stronger noise draws more of the picture
+    for name, p in G.synthesis.named_parameters():
+        if name.endswith("noise_scale"):
+            p.data.zero_()
+    assert noise_share(G, n=8) == 0
+    G = face_model()
     figures(tmp_path, "photo_cal", "photo_cal_x_1", G, G, a[:3])
     figures(tmp_path, "photo", "photo_x_1", G, G, b[:3])
     cal, rep = (np.asarray(Image.open(tmp_path / f"{d}_shots.png")) for d in ("photo_cal", "photo"))
@@ -387,7 +399,8 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
 def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exactly(tmp_path):
     """--swd-chroma 0: the patch loss compares light and dark only (a tint of every band's detail costs
     nothing, a change of its light does), 1 is the plain loss; --swd-ramp raises its weight after the
-    warm-up as a function of the step, so a run with it resumes bit for bit; bad values are one line."""
+    warm-up as a function of the step, so a run with it (and --swd-noise-free's second pass) resumes bit
+    for bit; bad values are one line."""
     from training.patchloss import ShotPatches
     G = face_model()
     with torch.no_grad():
@@ -403,7 +416,7 @@ def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exact
     assert abs(loss(light, tinted) - loss(light, other)) < 0.25 * abs(loss(plain, tinted) - loss(plain, other))
     assert loss(light, other * 0.3) > 1.5 * loss(light, other)      # flattened light is seen
     shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
-    s = ta.Settings(batch=3, swd=1.0, swd_chroma=0.5, swd_ramp=4, swd_directions=16, d_warmup=1)
+    s = ta.Settings(batch=3, swd=1.0, swd_chroma=0.5, swd_ramp=4, swd_directions=16, d_warmup=1, swd_noise_free=True)
     a = ta.Adapter(small_G(), shots, s)
     assert [a._swd_weight() for a.step_n in (1, 2, 4, 9)] == [0.25, 0.5, 1.0, 1.0]
     a.step_n = 0

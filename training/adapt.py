@@ -76,6 +76,8 @@ class Settings:
     swd_levels: int = 2         # the finest pyramid levels that patch loss compares (64 and 32 px at 64 px)
     swd_chroma: float = 1.0     # weight of colour against light in that patch loss (0: light only; 1: plain RGB)
     swd_directions: int = 128   # random projection directions of that patch loss per level and step
+    swd_noise_free: bool = False   # that patch loss judges a second pass without the noise maps (detail from the
+                                   # latent, not from amplified noise: session 8's mottled blotches)
     swd_ramp: int = 0           # that patch loss's weight rises linearly over this many generator steps (0: at once)
     lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
     layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
@@ -251,7 +253,8 @@ class Adapter:
             if s.fine_d:
                 adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
-            sw = self.patches.loss(img, self.rng) if s.swd else torch.zeros(())
+            sw = self.patches.loss(self.G.synthesis.run(ws, noise_mode="none")[0] if s.swd_noise_free else img,
+                                   self.rng) if s.swd else torch.zeros(())
             lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
             co = self.layout_stats.loss(img) if s.coarse else torch.zeros(())
             self.opt.zero_grad(set_to_none=True)
@@ -535,6 +538,9 @@ def parse_args(argv):
                    help=f"weight of colour against light in that patch loss, 0 = light only (default {d.swd_chroma:g})")
     p.add_argument("--swd-directions", type=int, default=d.swd_directions,
                    help=f"random projections of that patch loss per level and step (default {d.swd_directions})")
+    p.add_argument("--swd-noise-free", action="store_true",
+                   help="that patch loss judges a pass without the noise maps, so the detail it asks for comes "
+                        "from the latent, not from amplified noise (one more generator pass per step)")
     p.add_argument("--swd-ramp", type=int, default=d.swd_ramp,
                    help=f"that patch loss's weight rises linearly over N generator steps, 0 = at once "
                         f"(default {d.swd_ramp})")
