@@ -126,6 +126,11 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     # the blotches are the noise maps amplified (rendered without noise they vanish): the patch loss on a noise-free pass
     "coarse 1, patch SWD 0.3, noise-free patch pass": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
                                                            swd_noise_free=True),
+    # ... and the written model's noise strengths scaled down (the training unchanged: the same run's weights)
+    "coarse 1, patch SWD 0.3, noise out 0.7": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                   noise_out=0.7),
+    "coarse 1, patch SWD 0.3, noise out 0.5": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                   noise_out=0.5),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -257,6 +262,23 @@ def seed_medians(runs, domain, name, seeds):
     return row
 
 
+def pick_variants(text):
+    """Names of VARIANTS from a comma-separated list of names or indices (names hold commas: the pieces
+    are joined back until they make a known name); a string is the one-line error."""
+    names, picked, piece = list(VARIANTS), [], ""
+    for part in text.split(","):
+        piece = f"{piece},{part}" if piece else part.strip()
+        if piece.isdigit():
+            if int(piece) >= len(names):
+                return f"--variants: no variant {piece} (0-{len(names) - 1})"
+            picked.append(names[int(piece)])
+            piece = ""
+        elif piece in VARIANTS:
+            picked.append(piece)
+            piece = ""
+    return picked if not piece and picked else f"--variants: unknown variant {piece or text!r}"
+
+
 def tile(rows, scale=2):
     img = np.concatenate([np.concatenate([np.pad(a, ((1, 1), (1, 1), (0, 0)), constant_values=255) for a in r], 1)
                           for r in rows], 0)
@@ -328,7 +350,9 @@ def main(argv=None):
             variants = {}
         elif args.variants:
             names = list(VARIANTS)
-            picked = [names[int(v)] if v.isdigit() else v for v in args.variants.split(",")]
+            picked = pick_variants(args.variants)
+            if isinstance(picked, str):
+                ap.error(picked)
             variants = {n: VARIANTS[n] for n in picked}
         for (name, change), seed in ((v, t) for v in variants.items() for t in train_seeds):
             settings = replace(ta.Settings(), **{"steps": args.steps, **change,

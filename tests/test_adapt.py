@@ -228,7 +228,7 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
     set, and a copier of the shots scores far below a generator's fresh samples; each domain's shots
     figure is named by the domain's full name (a `photo` run keeps `photo_cal`'s)."""
-    from benchmarks.adapt import copy_ratio, figures, noise_share
+    from benchmarks.adapt import VARIANTS, copy_ratio, figures, noise_share, pick_variants
     from benchmarks.swd import mean_pairwise, swd
     G = face_model()
     with torch.no_grad():
@@ -247,6 +247,9 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
     assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
     assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])
+    names = list(VARIANTS)
+    assert pick_variants(f"3,{names[12]},default") == [names[3], names[12], "default"]   # names hold commas
+    assert "unknown" in pick_variants("FreezeD, nothing") and "no variant" in pick_variants(str(len(names)))
     share = noise_share(G, n=8)
     G = __import__("copy").deepcopy(G)                  # the loaded model may be shared
     with torch.no_grad():
@@ -400,7 +403,7 @@ def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exact
     """--swd-chroma 0: the patch loss compares light and dark only (a tint of every band's detail costs
     nothing, a change of its light does), 1 is the plain loss; --swd-ramp raises its weight after the
     warm-up as a function of the step, so a run with it (and --swd-noise-free's second pass) resumes bit
-    for bit; bad values are one line."""
+    for bit; --noise-out scales only the written model's noise strengths; bad values are one line."""
     from training.patchloss import ShotPatches
     G = face_model()
     with torch.no_grad():
@@ -426,8 +429,19 @@ def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exact
     for _ in range(2):
         a.step(), b.step()
     assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    # --noise-out: the written model's noise strengths scaled, the trained weights untouched
+    quiet = ta.Adapter(small_G(), shots, replace(s, noise_out=0.5))
+    with torch.no_grad():
+        for name, p in a.G.synthesis.named_parameters():
+            if name.endswith("noise_scale"):                       # the tiny model's are 0: give them strength
+                p.fill_(0.2)
+    quiet.G.load_state_dict(a.G.state_dict())
+    out, same = dict(quiet.export().synthesis.named_parameters()), dict(a.export().synthesis.named_parameters())
+    noise = [k for k in out if k.endswith("noise_scale")]
+    assert noise and all(float(same[k].abs().min()) == pytest.approx(0.2) for k in noise)
+    assert all(torch.equal(out[k], same[k] * (0.5 if k in noise else 1.0)) for k in out)
     for bad, match in ((dict(swd_chroma=1.5), "--swd-chroma"), (dict(swd_ramp=-1), "--swd-ramp"),
-                       (dict(swd_directions=2), "--swd-directions")):
+                       (dict(swd_directions=2), "--swd-directions"), (dict(noise_out=2), "--noise-out")):
         with pytest.raises(ta.AdaptError, match=match):
             ta.check_settings(ta.Settings(**bad))
 

@@ -78,6 +78,8 @@ class Settings:
     swd_directions: int = 128   # random projection directions of that patch loss per level and step
     swd_noise_free: bool = False   # that patch loss judges a second pass without the noise maps (detail from the
                                    # latent, not from amplified noise: session 8's mottled blotches)
+    noise_out: float = 1.0      # the written model's noise strengths x this (the training is unchanged): the
+                                # patch loss's detail amplifies the source's noise maps into mottled blotches
     swd_ramp: int = 0           # that patch loss's weight rises linearly over this many generator steps (0: at once)
     lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
     layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
@@ -142,6 +144,8 @@ def check_settings(s, n_shots=None):
     if not 0 <= s.swd_chroma <= 1:
         raise AdaptError(f"--swd-chroma must be in [0, 1] (colour's weight against light in the patch loss), "
                          f"got {s.swd_chroma}")
+    if not 0 <= s.noise_out <= 1:
+        raise AdaptError(f"--noise-out must be in [0, 1] (the written model's noise strengths, x), got {s.noise_out}")
     if not 0 <= s.swd_ramp <= 10 ** 6:
         raise AdaptError(f"--swd-ramp must be a step count >= 0 (0 = the full weight at once), got {s.swd_ramp}")
     if not 8 <= s.swd_directions <= 4096:
@@ -322,7 +326,7 @@ class Adapter:
     def samples(self, z, psi=1.0):
         """(source images, adapted images) of the same latents (the adapted: the exported weights)."""
         ws = self.src.mapping(z, truncation_psi=psi)
-        if self.ema is None:
+        if self.ema is None and self.s.noise_out == 1:
             return self.src.synthesis(ws), self.G.synthesis(ws)
         return self.src.synthesis(ws), self.export().synthesis(ws)
 
@@ -357,6 +361,11 @@ class Adapter:
         G.load_state_dict(self.G.state_dict())
         if self.ema is not None:
             G.synthesis.load_state_dict(self.ema)
+        if self.s.noise_out != 1:
+            with torch.no_grad():
+                for name, p in G.synthesis.named_parameters():
+                    if name.endswith("noise_scale"):
+                        p.mul_(self.s.noise_out)
         return G.eval().requires_grad_(False)
 
 
@@ -538,6 +547,9 @@ def parse_args(argv):
                    help=f"weight of colour against light in that patch loss, 0 = light only (default {d.swd_chroma:g})")
     p.add_argument("--swd-directions", type=int, default=d.swd_directions,
                    help=f"random projections of that patch loss per level and step (default {d.swd_directions})")
+    p.add_argument("--noise-out", type=float, default=d.noise_out,
+                   help=f"the written model's noise strengths x this, 0-1; the training is unchanged (default "
+                        f"{d.noise_out:g})")
     p.add_argument("--swd-noise-free", action="store_true",
                    help="that patch loss judges a pass without the noise maps, so the detail it asks for comes "
                         "from the latent, not from amplified noise (one more generator pass per step)")
