@@ -131,6 +131,8 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
                                                    noise_out=0.7),
     "coarse 1, patch SWD 0.3, noise out 0.5": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
                                                    noise_out=0.5),
+    "coarse 1, patch SWD 0.4, noise out 0.5": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.4,
+                                                   noise_out=0.5),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
