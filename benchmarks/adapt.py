@@ -407,7 +407,8 @@ def main(argv=None):
                 poster_edits.grid_png(Path(args.figures) / f"{d}_drags.png", start, images, seeds)
     report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants
            and not args.references_only else "adapt_" + "_".join(domains) +
-           ("_" + args.variants.replace(",", "") if args.variants else "") +
+           ("_" + "".join(c if c.isalnum() or c == "." else "-" for c in args.variants.replace(",", ""))
+            if args.variants else "") +
            (f"_{args.steps}" if args.measure_every else "") + ("_references" if args.references_only else "") +
            ("_seeds" + args.seeds.replace(",", "") if args.seeds else ""))
     return rows, drags
