@@ -120,6 +120,28 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
         swd=w, swd_levels=lv) for w, lv in ((0.3, 2), (0.6, 2), (1.0, 2), (0.3, 3), (0.6, 3), (1.0, 3))},
     "sketch grey recipe": dict(freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True,
                                fine_d=1.0, coarse=1.0),
+
+    # session 8: against the patch loss's mottled colour blotches (training.patchloss chroma weight), and for margin
+    "coarse 1, patch SWD 0.3, chroma 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                swd_chroma=0.3),
+    "coarse 1, patch SWD 0.3, light only": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                swd_chroma=0.0),
+    "coarse 1, patch SWD 0.4, chroma 0.3, 256 directions": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0,
+                                                                swd=0.4, swd_chroma=0.3, swd_directions=256),
+    "coarse 1, patch SWD 0.3, chroma 0.3, ramp 150": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                          swd_chroma=0.3, swd_ramp=150),
+    "coarse 1, patch SWD 0.3, chroma 0.3, distance consistency 2000": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3, swd_chroma=0.3, dcl=2000.0),
+    # the blotches are the noise maps amplified (rendered without noise they vanish): the patch loss on a noise-free pass
+    "coarse 1, patch SWD 0.3, noise-free patch pass": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                           swd_noise_free=True),
+    # ... and the written model's noise strengths scaled down (the training unchanged: the same run's weights)
+    "coarse 1, patch SWD 0.3, noise out 0.7": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                   noise_out=0.7),
+    "coarse 1, patch SWD 0.3, noise out 0.5": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.3,
+                                                   noise_out=0.5),
+    "coarse 1, patch SWD 0.4, noise out 0.5": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.4,
+                                                   noise_out=0.5),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
@@ -128,6 +150,17 @@ def samples(G, n, psi, seed=EVAL_SEED):
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         return torch.cat([G(z[i:i + 50], truncation_psi=psi) for i in range(0, n, 50)])
+
+
+def noise_share(G, n=64, psi=1.0, seed=EVAL_SEED):
+    """How much of the pictures the fixed noise maps draw: the median over n latents of the RMS (0-255) of
+    the render with the model's noise minus the render without it. A patch loss that gets its detail by
+    amplifying the noise raises it (the mottled blotches of session 7); the detail a latent draws does not."""
+    z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        ws = G.mapping(z, truncation_psi=psi)
+        gap = G.synthesis(ws, noise_mode="const") - G.synthesis(ws, noise_mode="none")
+    return float((127.5 * gap.square().mean((1, 2, 3)).sqrt()).median())
 
 
 def copy_ratio(x, shots, held):
@@ -190,7 +223,8 @@ def measure(G, S, shots, held, mp_python, spread=True):
               for i in range(SWD_SEEDS if spread else 0)]
     row = dict(swd=d["mean"], swd_levels=d["levels"], swd_sd=st.stdev([d["mean"]] + spread) if spread else None,
                swd_half=swd(x[:half], held[:half])["mean"], **colour_stats(x), copy_median=st.median(ratios),
-               copy_below=sum(r < 1 for r in ratios) / len(ratios), diversity=mean_pairwise(x[:64]))
+               copy_below=sum(r < 1 for r in ratios) / len(ratios), diversity=mean_pairwise(x[:64]),
+               noise_share=noise_share(G))
     if G is not S:
         row["diversity_ratio"] = row["diversity"] / mean_pairwise(samples(S, 64, 1.0))
         row.update(correspondence(S, G, mp_python))
@@ -219,7 +253,7 @@ def adapt_one(S, spec, shots, settings, work, log, every=0, at_checkpoint=None):
     return adapter, wall, cpu, load, out
 
 
-MEDIAN_KEYS = ("swd", "swd_ratio", "swd_half", "swd_half_ratio", "copy_median", "copy_below", "diversity",
+MEDIAN_KEYS = ("noise_share", "swd", "swd_ratio", "swd_half", "swd_half_ratio", "copy_median", "copy_below", "diversity",
                "diversity_ratio", "kept", "source_faces", "kept_share", "median_px", "cpu_min", "wall_min", "load",
                "brightness", "contrast", "saturation", "centre_minus_rim")
 
@@ -239,18 +273,36 @@ def seed_medians(runs, domain, name, seeds):
     return row
 
 
+def pick_variants(text):
+    """Names of VARIANTS from a comma-separated list of names or indices (names hold commas: the pieces
+    are joined back until they make a known name); a string is the one-line error."""
+    names, picked, piece = list(VARIANTS), [], ""
+    for part in text.split(","):
+        piece = f"{piece},{part}" if piece else part.strip()
+        if piece.isdigit():
+            if int(piece) >= len(names):
+                return f"--variants: no variant {piece} (0-{len(names) - 1})"
+            picked.append(names[int(piece)])
+            piece = ""
+        elif piece in VARIANTS:
+            picked.append(piece)
+            piece = ""
+    return picked if not piece and picked else f"--variants: unknown variant {piece or text!r}"
+
+
 def tile(rows, scale=2):
     img = np.concatenate([np.concatenate([np.pad(a, ((1, 1), (1, 1), (0, 0)), constant_values=255) for a in r], 1)
                           for r in rows], 0)
     return Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST)
 
 
-def figures(folder, name, S, A, shots, held=None):
-    """The shots (and ten held-out targets) and the same ten latents by the source and by `A`."""
+def figures(folder, domain, name, S, A, shots, held=None):
+    """The shots (and ten held-out targets) as `{domain}_shots.png` (by the domain's full name: `photo` and
+    `photo_cal` have shots of their own) and the same ten latents by the source and by `A`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tile([list(to_uint8(shots))] + ([list(to_uint8(held[:len(shots)]))] if held is not None else [])).save(
-        folder / f"{name.split('_')[0]}_shots.png")
+        folder / f"{domain}_shots.png")
     a, b = samples(S, 10, 0.7, EVAL_SEED + 1), samples(A, 10, 0.7, EVAL_SEED + 1)
     tile([list(to_uint8(a)), list(to_uint8(b))]).save(folder / f"{name}_source_vs_adapted.png")
 
@@ -289,10 +341,9 @@ def main(argv=None):
         ap.error(f"--seeds: a comma-separated list of integers, got {args.seeds!r}")
     if not train_seeds:
         ap.error("--seeds: give at least one seed")
-    unknown = [v for v in (args.variants or "").split(",") if v and v not in VARIANTS
-               and not (v.isdigit() and int(v) < len(VARIANTS))]
-    if unknown:   # before the source is measured (minutes), not after
-        ap.error(f"--variants: no variant named {unknown[0]!r} (names of VARIANTS or indices 0-{len(VARIANTS) - 1})")
+    picked = pick_variants(args.variants) if args.variants else []
+    if isinstance(picked, str):   # before the source is measured (minutes), not after
+        ap.error(picked)
     domains = [d for d in args.domains.split(",") if d]
     if any(d not in adapt_data.SPLITS for d in domains):
         ap.error(f"--domains: choose from {', '.join(adapt_data.SPLITS)}")
@@ -312,8 +363,6 @@ def main(argv=None):
         if args.references_only:
             variants = {}
         elif args.variants:
-            names = list(VARIANTS)
-            picked = [names[int(v)] if v.isdigit() else v for v in args.variants.split(",")]
             variants = {n: VARIANTS[n] for n in picked}
         for (name, change), seed in ((v, t) for v in variants.items() for t in train_seeds):
             settings = replace(ta.Settings(), **{"steps": args.steps, **change,
@@ -351,7 +400,7 @@ def main(argv=None):
                 rows.append(seed_medians(rows[-len(train_seeds):], d, name, train_seeds))
                 print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
             slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-            figures(args.figures, f"{d}_{slug}_{settings.steps}" + ("" if seed is None else f"_seed{seed}"),
+            figures(args.figures, d, f"{d}_{slug}_{settings.steps}" + ("" if seed is None else f"_seed{seed}"),
                     S, A, shots, held)
             names = list(VARIANTS)
             dv = args.drag_variant
@@ -366,7 +415,8 @@ def main(argv=None):
                 poster_edits.grid_png(Path(args.figures) / f"{d}_drags.png", start, images, seeds)
     report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants
            and not args.references_only else "adapt_" + "_".join(domains) +
-           ("_" + args.variants.replace(",", "") if args.variants else "") +
+           ("_" + "".join(c if c.isalnum() or c == "." else "-" for c in args.variants.replace(",", ""))
+            if args.variants else "") +
            (f"_{args.steps}" if args.measure_every else "") + ("_references" if args.references_only else "") +
            ("_seeds" + args.seeds.replace(",", "") if args.seeds else ""))
     return rows, drags
@@ -409,17 +459,19 @@ def report(args, rows, drags, name="adapt"):
                                                       if 'load' in r else "") + " |")
     lines += ["", "Where the SWD comes from (per Laplacian level, finest first) and what the sets look like (0-255): "
               "mean brightness, in-image contrast, saturation, centre minus top/bottom rows, RMS of each Laplacian "
-              "level (finest first: fine detail).", "",
+              "level (finest first: fine detail), noise share = median RMS of the render minus the same latent's "
+              "render without the noise maps (what the fixed noise draws: grain and mottled blotches).", "",
               "| domain | model | SWD 64 px | 32 px | 16 px | brightness | contrast | saturation | centre - rim | "
-              "level RMS 64 / 32 / 16 px |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "level RMS 64 / 32 / 16 px | noise share |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("swd_levels"):
             lv = " | ".join(f(v, ".1f") for v in r["swd_levels"])
             lines.append(f"| {r['domain']} | {r['model']} | {lv} | {f(r.get('brightness'), '.0f')} | "
                          f"{f(r.get('contrast'), '.0f')} | {f(r.get('saturation'), '.0f')} | "
                          f"{f(r.get('centre_minus_rim'), '.0f')} | "
-                         f"{' / '.join(format(v, '.1f') for v in r.get('band_rms') or [])} |")
+                         f"{' / '.join(format(v, '.1f') for v in r.get('band_rms') or [])} | "
+                         f"{f(r.get('noise_share'), '.1f')} |")
     lines += [] if not drags else ["", "Drags on the adapted models (benchmarks.poster_edits, turn + smile, "
               f"seeds {args.drag_seeds}, {args.drag_steps} steps max): median landmark motion along the request / "
               "requested length.", "", "| domain | method | median motion | faces lost | lost where the ideal keeps it |",

@@ -224,10 +224,11 @@ def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
         list(tab_adapt.start([], 2, checkpoints.DEFAULT_MODEL, None))
 
 
-def test_benchmark_measures_tell_near_from_far_and_copies_from_new():
+def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
-    set, and a copier of the shots scores far below a generator's fresh samples."""
-    from benchmarks.adapt import copy_ratio
+    set, and a copier of the shots scores far below a generator's fresh samples; each domain's shots
+    figure is named by the domain's full name (a `photo` run keeps `photo_cal`'s)."""
+    from benchmarks.adapt import VARIANTS, copy_ratio, figures, noise_share, pick_variants
     from benchmarks.swd import mean_pairwise, swd
     G = face_model()
     with torch.no_grad():
@@ -246,6 +247,25 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new():
     copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
     assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
     assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])
+    names = list(VARIANTS)
+    assert pick_variants(f"3,{names[12]},default") == [names[3], names[12], "default"]   # names hold commas
+    assert "unknown" in pick_variants("FreezeD, nothing") and "no variant" in pick_variants(str(len(names)))
+    share = noise_share(G, n=8)
+    G = __import__("copy").deepcopy(G)                  # the loaded model may be shared
+    with torch.no_grad():
+        for name, p in G.synthesis.named_parameters():
+            if name.endswith("noise_scale"):
+                p.mul_(3.0)
+    assert noise_share(G, n=8) > 2 * share > 0     # stronger noise draws more of the picture
+    for name, p in G.synthesis.named_parameters():
+        if name.endswith("noise_scale"):
+            p.data.zero_()
+    assert noise_share(G, n=8) == 0
+    G = face_model()
+    figures(tmp_path, "photo_cal", "photo_cal_x_1", G, G, a[:3])
+    figures(tmp_path, "photo", "photo_x_1", G, G, b[:3])
+    cal, rep = (np.asarray(Image.open(tmp_path / f"{d}_shots.png")) for d in ("photo_cal", "photo"))
+    assert cal.shape == rep.shape and not np.array_equal(cal, rep)
 
 
 def test_rgb_lr_scales_only_the_torgb_steps_and_old_checkpoints_resume(tmp_path):
@@ -375,6 +395,53 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
     assert anchored.step()["layout"] == 0 < anchored.step()["layout"]    # the copy starts on the source's layout
     for bad, match in ((dict(swd=-1), "--swd"), (dict(swd_levels=4), "--swd-levels"), (dict(layout=-1), "--layout"),
                        (dict(lr_half_life=-5), "--lr-half-life"), (dict(augment="flip,spin"), "spin")):
+        with pytest.raises(ta.AdaptError, match=match):
+            ta.check_settings(ta.Settings(**bad))
+
+
+def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exactly(tmp_path):
+    """--swd-chroma 0: the patch loss compares light and dark only (a tint of every band's detail costs
+    nothing, a change of its light does), 1 is the plain loss; --swd-ramp raises its weight after the
+    warm-up as a function of the step, so a run with it (and --swd-noise-free's second pass) resumes bit
+    for bit; --noise-out scales only the written model's noise strengths; bad values are one line."""
+    from training.patchloss import ShotPatches
+    G = face_model()
+    with torch.no_grad():
+        img = G(torch.randn(16, G.z_dim, generator=torch.Generator().manual_seed(6)), truncation_psi=0.7)
+    ref, other = img[:8], img[8:]
+    grey = other.mean(1, keepdim=True)
+    tinted = grey + 2.0 * (other - grey)                              # the same light, twice the colour
+    light = ShotPatches(ref, chroma=0.0)
+    plain, plain_again = ShotPatches(ref), ShotPatches(ref, chroma=1.0)
+    loss = lambda lp, x: float(lp.loss(x, torch.Generator().manual_seed(0)))
+    assert loss(plain, other) == loss(plain_again, other)
+    # per-channel normalisation makes 'grey' the mean of the normalised channels; the tint still moves it a little
+    assert abs(loss(light, tinted) - loss(light, other)) < 0.25 * abs(loss(plain, tinted) - loss(plain, other))
+    assert loss(light, other * 0.3) > 1.5 * loss(light, other)      # flattened light is seen
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    s = ta.Settings(batch=3, swd=1.0, swd_chroma=0.5, swd_ramp=4, swd_directions=16, d_warmup=1, swd_noise_free=True)
+    a = ta.Adapter(small_G(), shots, s)
+    assert [a._swd_weight() for a.step_n in (1, 2, 4, 9)] == [0.25, 0.5, 1.0, 1.0]
+    a.step_n = 0
+    a.step()                                                          # the warm-up (the discriminator only)
+    b = ta.Adapter(small_G(), shots, s)
+    b.load_state(__import__("copy").deepcopy(a.state()))
+    for _ in range(2):
+        a.step(), b.step()
+    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    # --noise-out: the written model's noise strengths scaled, the trained weights untouched
+    quiet = ta.Adapter(small_G(), shots, replace(s, noise_out=0.5))
+    with torch.no_grad():
+        for name, p in a.G.synthesis.named_parameters():
+            if name.endswith("noise_scale"):                       # the tiny model's are 0: give them strength
+                p.fill_(0.2)
+    quiet.G.load_state_dict(a.G.state_dict())
+    out, same = dict(quiet.export().synthesis.named_parameters()), dict(a.export().synthesis.named_parameters())
+    noise = [k for k in out if k.endswith("noise_scale")]
+    assert noise and all(float(same[k].abs().min()) == pytest.approx(0.2) for k in noise)
+    assert all(torch.equal(out[k], same[k] * (0.5 if k in noise else 1.0)) for k in out)
+    for bad, match in ((dict(swd_chroma=1.5), "--swd-chroma"), (dict(swd_ramp=-1), "--swd-ramp"),
+                       (dict(swd_directions=2), "--swd-directions"), (dict(noise_out=2), "--noise-out")):
         with pytest.raises(ta.AdaptError, match=match):
             ta.check_settings(ta.Settings(**bad))
 

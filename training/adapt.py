@@ -74,6 +74,13 @@ class Settings:
     ema: float = 0.0            # exported weights: an exponential moving average of the trained ones (0: off)
     swd: float = 0.0            # weight of the patch loss toward the shots (training.patchloss; 0: off)
     swd_levels: int = 2         # the finest pyramid levels that patch loss compares (64 and 32 px at 64 px)
+    swd_chroma: float = 1.0     # weight of colour against light in that patch loss (0: light only; 1: plain RGB)
+    swd_directions: int = 128   # random projection directions of that patch loss per level and step
+    swd_noise_free: bool = False   # that patch loss judges a second pass without the noise maps (detail from the
+                                   # latent, not from amplified noise: session 8's mottled blotches)
+    noise_out: float = 1.0      # the written model's noise strengths x this (the training is unchanged): the
+                                # patch loss's detail amplifies the source's noise maps into mottled blotches
+    swd_ramp: int = 0           # that patch loss's weight rises linearly over this many generator steps (0: at once)
     lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
     layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
     coarse: float = 0.0         # weight of the coarse colour-layout statistic toward the shots (training.coarsestats)
@@ -134,6 +141,15 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--coarse must be in [0, 1e4] (the coarse layout statistic's weight; 0 = off), got {s.coarse}")
     if not 1 <= s.swd_levels <= 3:
         raise AdaptError(f"--swd-levels must be 1-3 (the finest pyramid levels compared), got {s.swd_levels}")
+    if not 0 <= s.swd_chroma <= 1:
+        raise AdaptError(f"--swd-chroma must be in [0, 1] (colour's weight against light in the patch loss), "
+                         f"got {s.swd_chroma}")
+    if not 0 <= s.noise_out <= 1:
+        raise AdaptError(f"--noise-out must be in [0, 1] (the written model's noise strengths, x), got {s.noise_out}")
+    if not 0 <= s.swd_ramp <= 10 ** 6:
+        raise AdaptError(f"--swd-ramp must be a step count >= 0 (0 = the full weight at once), got {s.swd_ramp}")
+    if not 8 <= s.swd_directions <= 4096:
+        raise AdaptError(f"--swd-directions must be 8-4096 (the patch loss's projections), got {s.swd_directions}")
     if not 0 <= s.lr_half_life <= 10 ** 6:
         raise AdaptError(f"--lr-half-life must be a step count >= 0 (0 = constant learning rates), got {s.lr_half_life}")
     if not 0 <= s.freeze_d <= 3:
@@ -184,7 +200,8 @@ class Adapter:
         self.ema = None   # the averaged synthesis weights (with --ema), made at the first generator step
         if self.s.freeze_d and not self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
-        self.patches = ShotPatches(self.shots, levels=self.s.swd_levels) if self.s.swd else None
+        self.patches = ShotPatches(self.shots, levels=self.s.swd_levels, chroma=self.s.swd_chroma,
+                                   directions=self.s.swd_directions) if self.s.swd else None
         self.layout_stats = ShotLayoutStats(self.shots) if self.s.coarse else None
 
     def _lr_mult(self, name):
@@ -240,11 +257,12 @@ class Adapter:
             if s.fine_d:
                 adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
-            sw = self.patches.loss(img, self.rng) if s.swd else torch.zeros(())
+            sw = self.patches.loss(self.G.synthesis.run(ws, noise_mode="none")[0] if s.swd_noise_free else img,
+                                   self.rng) if s.swd else torch.zeros(())
             lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
             co = self.layout_stats.loss(img) if s.coarse else torch.zeros(())
             self.opt.zero_grad(set_to_none=True)
-            (adv + s.dcl * dcl + s.swd * sw + s.layout * lay + s.coarse * co).backward()
+            (adv + s.dcl * dcl + self._swd_weight() * sw + s.layout * lay + s.coarse * co).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
@@ -271,6 +289,12 @@ class Adapter:
         row.update(loss_D=float(loss_d.detach()), D_real=float(d_real), D_fake=float(d_fake),
                    colour_gap=colour_gap(fake, self.shots))
         return row
+
+    def _swd_weight(self):
+        """The patch loss's weight at this step (with --swd-ramp, a function of the step alone: resumable)."""
+        if not self.s.swd_ramp:
+            return self.s.swd
+        return self.s.swd * min(1.0, (self.step_n - self.s.d_warmup + 1) / self.s.swd_ramp)
 
     def _set_lrs(self):
         """With --lr-half-life, both optimisers' learning rates at this step (a function of the step alone,
@@ -302,7 +326,7 @@ class Adapter:
     def samples(self, z, psi=1.0):
         """(source images, adapted images) of the same latents (the adapted: the exported weights)."""
         ws = self.src.mapping(z, truncation_psi=psi)
-        if self.ema is None:
+        if self.ema is None and self.s.noise_out == 1:
             return self.src.synthesis(ws), self.G.synthesis(ws)
         return self.src.synthesis(ws), self.export().synthesis(ws)
 
@@ -337,6 +361,11 @@ class Adapter:
         G.load_state_dict(self.G.state_dict())
         if self.ema is not None:
             G.synthesis.load_state_dict(self.ema)
+        if self.s.noise_out != 1:
+            with torch.no_grad():
+                for name, p in G.synthesis.named_parameters():
+                    if name.endswith("noise_scale"):
+                        p.mul_(self.s.noise_out)
         return G.eval().requires_grad_(False)
 
 
@@ -514,6 +543,19 @@ def parse_args(argv):
                         f"Laplacian-pyramid patches, 0 = off (default {d.swd:g})")
     p.add_argument("--swd-levels", type=int, default=d.swd_levels,
                    help=f"the finest pyramid levels that patch loss compares, 1-3 (default {d.swd_levels})")
+    p.add_argument("--swd-chroma", type=float, default=d.swd_chroma,
+                   help=f"weight of colour against light in that patch loss, 0 = light only (default {d.swd_chroma:g})")
+    p.add_argument("--swd-directions", type=int, default=d.swd_directions,
+                   help=f"random projections of that patch loss per level and step (default {d.swd_directions})")
+    p.add_argument("--noise-out", type=float, default=d.noise_out,
+                   help=f"the written model's noise strengths x this, 0-1; the training is unchanged (default "
+                        f"{d.noise_out:g})")
+    p.add_argument("--swd-noise-free", action="store_true",
+                   help="that patch loss judges a pass without the noise maps, so the detail it asks for comes "
+                        "from the latent, not from amplified noise (one more generator pass per step)")
+    p.add_argument("--swd-ramp", type=int, default=d.swd_ramp,
+                   help=f"that patch loss's weight rises linearly over N generator steps, 0 = at once "
+                        f"(default {d.swd_ramp})")
     p.add_argument("--lr-half-life", type=int, default=d.lr_half_life,
                    help=f"both learning rates halve every N steps, 0 = constant (default {d.lr_half_life})")
     p.add_argument("--layout", type=float, default=d.layout,

@@ -14,6 +14,11 @@ Both sets are normalised per channel and level by the shots' statistics (fixed),
 contrast of the band) counts as well as the patches' shapes. The shots are taken with their mirror
 images (faces are left-right symmetric kinds of picture; twice the patches). Every random draw (patch
 positions, projection directions) comes from the caller's generator: a resumed run draws the same.
+
+`chroma` weighs colour against light: each normalised pixel is split into its grey part (the mean of
+its three normalised channels) and the rest (how it departs from grey), and the rest is scaled by
+`chroma` before the descriptors are projected. 1 is the plain per-channel loss; 0 compares light and
+dark only, so the loss cannot ask for coloured texture (mottled chroma) of its own.
 """
 import torch
 
@@ -24,8 +29,9 @@ class ShotPatches:
     """`loss(fake, gen)`: the mean over levels of the SWD between the fake batch's patches and as many
     random patches of the shots."""
 
-    def __init__(self, shots, levels=2, per_image=64, directions=128, flip=True, min_res=16):
+    def __init__(self, shots, levels=2, per_image=64, directions=128, flip=True, min_res=16, chroma=1.0):
         shots = shots.detach().float()
+        self.chroma = chroma
         if flip:
             shots = torch.cat([shots, shots.flip(-1)])
         self.levels, self.per_image, self.directions, self.min_res = levels, per_image, directions, min_res
@@ -40,5 +46,13 @@ class ShotPatches:
             per_shot = -(-len(a) // len(r))                          # enough shot patches for as many
             b = tp.normalise(tp.patches(r, per_shot, gen), mean, std)
             b = b[torch.randperm(len(b), generator=gen)[:len(a)]].to(a)
+            if self.chroma != 1.0 and f.shape[1] > 1:
+                a, b = self._weigh_chroma(a, f.shape[1]), self._weigh_chroma(b, f.shape[1])
             total = total + tp.sliced_wasserstein(a, b, tp.random_directions(a.shape[1], self.directions, gen))
         return total / len(bands)
+
+    def _weigh_chroma(self, d, channels):
+        """[M, 49 * C] normalised descriptors with their departure from grey scaled by `chroma`."""
+        px = d.reshape(len(d), -1, channels)
+        grey = px.mean(-1, keepdim=True)
+        return (grey + self.chroma * (px - grey)).reshape(len(d), -1)
