@@ -19,7 +19,10 @@ from PIL import Image
 from dragcore.features import as_shape
 
 GATE_SECONDS = 60.0   # a drag click waits at most this long for the editor's last value to be heard
-STROKE_SECONDS = 5.0   # a stroke whose event never starts (it changed nothing: the pan tool) stops being waited for (the event starts in the page, no server round trip)
+# a stroke whose event never starts (it changed nothing: the pan tool) stops being waited for after this long. The
+# editor's event starts 1.7-1.8 s after the pointer is lifted on an idle 2-core machine (the page composites and sends
+# the layers first); 5 s was too short on a loaded one (2 default-suite runs of ~14 lost a stroke that way).
+STROKE_SECONDS = 15.0
 # In the page, once: a stroke on the editor's canvas, or its Undo / Redo / Clear, is pending until its event starts.
 PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the element is drawn
   if (window.__latentlabMask) return;
