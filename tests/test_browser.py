@@ -126,9 +126,13 @@ def _drag(page, button, max_steps, n):
 
 def _shot(page, selector, path):
     """The element as the user sees it once it has settled: no longer marked pending by Gradio (a pending
-    block flashes between half and full opacity every 0.5 s), then two screenshots 0.3 s apart that agree."""
+    block flashes between half and full opacity every 0.5 s), its picture loaded, then two screenshots 0.3 s
+    apart that agree."""
     block = selector.split()[0]
     page.wait_for_function(f"() => !document.querySelector('{block}.pending, {block} .pending')", timeout=60_000)
+    # and the picture itself loaded (a new src shows the empty block until its file arrives)
+    page.wait_for_function("(s) => { const i = document.querySelector(s); return !i || i.tagName !== 'IMG' || "
+                           "(i.complete && i.naturalWidth > 0); }", arg=selector, timeout=60_000)
     before = None
     for _ in range(40):
         page.locator(selector).first.screenshot(path=str(path))
