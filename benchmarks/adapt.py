@@ -113,8 +113,7 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     "FreezeD, finest stage lr x3, coarse layout statistic 1, patch SWD 0.3": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
                                                                                   coarse=1.0, swd=0.3),
     # session 8 (sketch domain): the grey recipe (grey model, tone augmentation, fine patch level 1, coarse
-    # statistic 1) with the patch loss toward the shots' pencil lines, its weight and its levels (names without
-    # commas, so that --variants takes them by name)
+    # statistic 1) with the patch loss toward the shots' pencil lines, its weight and its levels
     **{f"sketch grey recipe + patch SWD {w:g}" + (f" on {lv} levels" if lv != 2 else ""): dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
         swd=w, swd_levels=lv) for w, lv in ((0.3, 2), (0.6, 2), (1.0, 2), (0.3, 3), (0.6, 3), (1.0, 3))},

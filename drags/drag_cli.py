@@ -10,7 +10,8 @@ from; with an inverted photo's generator_delta.safetensors beside it: its tuned 
 drags.in_photo.follow_noise: by the warp pathway's field, derived from the latent again when a drag continues, or
 on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them; DragGAN and
 FreeDrag also get the warp guard's twist term, drags.in_photo's SETTINGS and prepare, recorded as result.json's
-params.warp_twist), for a photo inverted with its face aligned DIR/result_in_photo.png (the result back in the photo: drags.in_photo) and DIR/result.json (method,
+params.warp_twist), for a photo inverted with its face aligned DIR/result_in_photo.png (the result back in the
+photo: drags.in_photo) and DIR/result.json (method,
 model, source, seed, handles, targets, steps, reached, tracked_reached, moved, moved_px,
 moved_fraction, seconds, distances, params, derived, ...: a dragcore.report.DragResult):
 `reached` needs the engine's point at the target *and* the content moved at least half way
@@ -102,7 +103,8 @@ def build_parser(method, add_args=None):
                         "(the warp guard's heading term, dragcore.warpheading; default: model preset, else 0, off)")
     p.add_argument("--warp-twist", type=float, default=None,
                    help="weight of the warp guard's twist term: a warp-pathway drag's local rotation beyond the ideal "
-                        "turn's (dragcore.warpguard; default: model preset, else 0, off; a photo drag sets its own)")
+                        "turn's (dragcore.warpguard; default: model preset, else 0, off; an inverted photo's drag: "
+                        "drags.in_photo.SETTINGS)")
     p.add_argument("--warp-floor", type=float, default=None,
                    help="the warp guard's band: a warp-pathway drag may change area and stretch from this to its "
                         "inverse (dragcore.warpguard; default: model preset, else 0.75)")
