@@ -9,7 +9,10 @@ marks a stroke pending when it ends, `SENDING_JS` / `HEARD_JS` count the editor'
 flight, `GATE_JS` waits on both before the click is sent): a click right after a stroke would
 otherwise reach the server before the stroke's upload. A handler that sets the editor's value (New
 image, Reset image, Clear mask) starts a new `mask_epoch` of the session's DragState: a mask painted
-before it is not used after it.
+before it is not used after it. Its click waits the same way, and each editor event carries the
+page's count of strokes: one stroke sends its value twice (the editor's input, then its change, up to
+seconds later on a loaded machine), and a value of strokes all made before the editor was set is
+dropped even when it is heard after that (it would bring the cleared mask back).
 """
 import threading
 
@@ -26,8 +29,8 @@ STROKE_SECONDS = 15.0
 # In the page, once: a stroke on the editor's canvas, or its Undo / Redo / Clear, is pending until its event starts.
 PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the element is drawn
   if (window.__latentlabMask) return;
-  const w = window.__latentlabMask = {pending: false, since: 0, inflight: 0, down: false};
-  const mark = () => { w.pending = true; w.since = Date.now(); };
+  const w = window.__latentlabMask = {pending: false, since: 0, inflight: 0, down: false, strokes: 0};
+  const mark = () => { w.pending = true; w.since = Date.now(); w.strokes += 1; };
   document.addEventListener('pointerdown', e => {
     const ed = e.target.closest && e.target.closest('#mask-editor');
     if (!ed) return;
@@ -36,7 +39,12 @@ PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the elemen
   }, true);
   document.addEventListener('pointerup', () => { if (w.down) { w.down = false; mark(); } }, true);
 })();"""
-SENDING_JS = "(...args) => { const w = window.__latentlabMask; if (w) { w.pending = false; w.inflight += 1; } return args; }"
+# The editor's event: no stroke pending, one more in flight, and the page's stroke count as its last input.
+SENDING_JS = """(...args) => {
+  const w = window.__latentlabMask;
+  if (w) { w.pending = false; w.inflight += 1; args[args.length - 1] = w.strokes; }
+  return args;
+}"""
 HEARD_JS = "() => { const w = window.__latentlabMask; if (w) w.inflight = Math.max(0, w.inflight - 1); }"
 GATE_JS = """async (...args) => {
   const w = window.__latentlabMask, t0 = Date.now();
@@ -96,19 +104,30 @@ class Painted:
 
     def __init__(self):
         self.alpha, self.error, self.epoch = None, None, None
+        self._strokes = 0                 # the highest stroke count of the page heard so far
+        self._seen, self._before = None, 0   # the newest epoch heard, and the strokes made before it began
         self._lock = threading.Lock()
 
     def __deepcopy__(self, memo):
         return Painted()
 
-    def put(self, value, epoch):
-        """The editor's value, painted in `epoch`."""
+    def put(self, value, epoch, strokes):
+        """The editor's value, heard in `epoch`, after the page's `strokes`-th stroke. Dropped (-> False)
+        when `epoch` began after that stroke had been heard: the value of a stroke made before the
+        editor was set, arriving late."""
         try:
             alpha, error = painted_alpha(value), None
         except MaskError as e:   # said by the drag that would use it
             alpha, error = None, str(e)
+        strokes = int(strokes or 0)
         with self._lock:
+            if epoch != self._seen:   # the first event since the editor was set
+                self._seen, self._before = epoch, self._strokes
+            self._strokes = max(self._strokes, strokes)
+            if strokes <= self._before:
+                return False
             self.alpha, self.error, self.epoch = alpha, error, epoch
+            return True
 
     def mask(self, shape, epoch):
         """The bool mask of `shape` painted in `epoch` (True = editable), or None (nothing painted,
@@ -122,6 +141,6 @@ class Painted:
         return fit(alpha, shape)
 
 
-def heard(value, state, painted):
-    """The editor's event handler: its value into the session's `Painted`."""
-    painted.put(value, None if state is None else state.mask_epoch)
+def heard(value, state, painted, strokes):
+    """The editor's event handler: its value into the session's `Painted` (`strokes`: the page's count)."""
+    painted.put(value, None if state is None else state.mask_epoch, strokes)

@@ -117,6 +117,7 @@ def build(state, uploads):
         cont_api_btn = gr.Button(visible=False)
         api_drag_btns = [gr.Button(visible=False) for _ in drags()]   # the drags' API (the editor's value as input)
     painted = gr.State(mask.Painted())   # the editor's mask as the server last heard it (ui/mask.py)
+    strokes = ug.Number(visible=False, label="strokes")   # the page's stroke count, sent with each editor event
 
     new_outputs = [state, image, editor, *fields, points_md]
     start = [model, seed, psi, space, state, uploads]
@@ -129,7 +130,8 @@ def build(state, uploads):
             .then(drag_image.model_shown, [state], [model], api_visibility="undocumented", queue=False)
 
     # new_image may wait for a download: its own, larger pool keeps other users' new images flowing
-    show_chain(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4))
+    show_chain(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4,
+                             js=mask.GATE_JS))   # a click that sets the editor waits for its last stroke (ui/mask.py)
     model_file.upload(drag_image.upload_model, [model_file, uploads], [uploads, model, points_md],
                       api_name="upload_model")
     model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
@@ -139,7 +141,7 @@ def build(state, uploads):
     undo_btn.click(drag_image.undo_point, [state], pts, api_name="undo_point")
     clear_btn.click(drag_image.clear_points, [state], pts, api_name="clear_points")
     show_chain(reset_btn.click(drag_image.reset_image, [state], [state, image, editor, points_md, status],
-                               api_name="reset_image"))
+                               api_name="reset_image", js=mask.GATE_JS))
     show_chain(undo_drag_btn.click(drag_chain.undo_drag, [state], [state, image, points_md, status],
                                    api_name="undo_drag"))
     for m, btn in cont_btns.items():
@@ -147,10 +149,10 @@ def build(state, uploads):
                              api_visibility="undocumented"))   # the API twin: continue_from
     show_chain(cont_api_btn.click(drag_chain.continue_from, [cont_method, state], [state, image, points_md, status],
                                   api_name="continue_from"))
-    clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask")
+    clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask", js=mask.GATE_JS)
     # the editor's own events send its value; the page's drag buttons do not take the editor (no upload
     # per click) and wait for a stroke's event to be heard (ui/mask.py)
-    gr.on([editor.input, editor.change, editor.clear], mask.heard, [editor, state, painted], None, queue=False,
+    gr.on([editor.input, editor.change, editor.clear], mask.heard, [editor, state, painted, strokes], None, queue=False,
           trigger_mode="always_last", js=mask.SENDING_JS, api_visibility="private") \
         .then(None, js=mask.HEARD_JS, queue=False)
     for api_btn, btn, (_, methods, name, _, _) in zip(api_drag_btns, drag_btns, drags()):

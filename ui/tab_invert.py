@@ -16,7 +16,7 @@ import limits
 from stylegan.imageops import to_uint8
 from latent.align import Layout, align, paste_back
 from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, load_photo
-from ui import draw, run_control
+from ui import draw, mask, run_control
 from ui import guard as ug
 from ui.context import default_model, get_model, gpu, model_choices
 from ui.drag_image import shown_outputs
@@ -127,7 +127,8 @@ def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
     inv_btn.click(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
                   [inv_state, target, recon, md], api_name="invert", **run_control.QUEUE)
     stop_btn.click(run_control.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
-    sent = show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag"))
+    sent = show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag",
+                                      js=mask.GATE_JS))   # it sets the mask editor: after its last stroke
     if tabs is not None:
         sent.success(lambda: gr.Tabs(selected="drag"), None, tabs, queue=False, api_visibility="undocumented")
     back_btn.click(ug.handler(in_photo), [drag_state], [back], api_name="in_photo")
