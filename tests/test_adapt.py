@@ -492,5 +492,7 @@ def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_li
     assert (card["ema"], card["fine_d"], card["swd"], card["grey"], card["coarse"]) == (0.5, 1.0, 0.3, True, 2.0)
     # the measured recipe (training.adapt.RECOMMENDED), its grey augmentation, a warm-up within the run
     assert (card["freeze_d"], card["last_lr"], card["augment"], card["d_warmup"]) == (2, 3.0, "tone,translation,cutout", 0)
-    import inspect    # the tab's default is the recipe's coarse weight
-    assert inspect.signature(tab_adapt.start).parameters["coarse"].default == ta.recommended(500).coarse == 1.0
+    import inspect    # the tab's defaults are the recipe's (a field left alone trains the recipe)
+    defaults = inspect.signature(tab_adapt.start).parameters
+    assert [defaults[k].default for k in tab_adapt.OPTIONS] == [getattr(ta.recommended(500), k) for k in tab_adapt.OPTIONS]
+    assert defaults["coarse"].default == 1.0 and ta.recipe_flags() == "--freeze-d 2 --d-warmup 50 --last-lr 3 --coarse 1"

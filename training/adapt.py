@@ -98,6 +98,16 @@ RECOMMENDED = dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0)
 RECOMMENDED_GREY = dict(augment="tone,translation,cutout")
 
 
+def recipe(name):
+    """The recommended value of Settings field `name` (the recipe's, else the field's default): the app's defaults."""
+    return RECOMMENDED.get(name, Settings.__dataclass_fields__[name].default)
+
+
+def recipe_flags():
+    """The recommendation as command-line flags, e.g. '--freeze-d 2 --d-warmup 50 --last-lr 3 --coarse 1'."""
+    return " ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in RECOMMENDED.items())
+
+
 def recommended(steps, grey=False, **fields):
     """Settings for `steps` steps with the recommendation above (the warm-up at most a tenth of the run)."""
     rec = dict(RECOMMENDED, d_warmup=min(RECOMMENDED["d_warmup"], steps // 10), **(RECOMMENDED_GREY if grey else {}))

@@ -19,6 +19,7 @@ from dragcore import generator_kind
 
 from ui import guard as ug
 from ui import run_control, scratch
+from training.adapt import recipe, recipe_flags
 from ui.context import STORE, get_model, model_choices
 
 PREVIEW_EVERY = 10      # steps between two frames of the live view
@@ -31,7 +32,7 @@ OPTIONS = {             # the Advanced fields: Settings name -> (the field's lab
 }
 
 
-def _settings(steps, ema, fine_d, swd, grey, coarse=1.0):
+def _settings(steps, ema, fine_d, swd, grey, coarse):
     """training.adapt's Settings from the tab's fields; a bad value is one line naming its field."""
     from training import adapt as ta
     values = dict(ema=ema, fine_d=fine_d, swd=swd, coarse=coarse)
@@ -70,7 +71,8 @@ def _outputs(status, curves=None, compare=None, result=None, use=False):
 
 @ug.handler
 @run_control.exclusive("adaptation", lambda note: _outputs(note))
-def start(files, steps, model, uploads, ema=0.0, fine_d=0.0, swd=0.0, grey=False, coarse=1.0):
+def start(files, steps, model, uploads, ema=recipe("ema"), fine_d=recipe("fine_d"), swd=recipe("swd"), grey=False,
+          coarse=recipe("coarse")):
     """Adapt the Drag tab's model to the uploaded pictures; yields (status, loss curves, before/after,
     the adapted file for 'Use this model', the button's state). `ema`, `fine_d`, `swd`, `grey`,
     `coarse`: the Advanced fields (training.adapt's --ema, --fine-d, --swd, --grey, --coarse)."""
@@ -136,12 +138,13 @@ def use_model(path):
 
 
 def build(model, uploads):
-    """The tab; `model` is the Drag tab's model box (the source, and where 'Use this model' puts the result)."""
+    """The tab; `model` is the Drag tab's model box (the source, and where 'Use this model' puts the result). The
+    Advanced fields start at the recipe's values (training.adapt.RECOMMENDED)."""
     gr.Markdown("Few-shot adaptation: a model of your own kind of image from a few pictures (5-50 work best), "
                 "fine-tuned from the model chosen in the Drag tab while its latent space stays aligned, so "
                 "drags and style mixing keep working (`python -m training.adapt` does the same headless). "
                 "Pictures of another size are centre-cropped to a square and resized. It trains with the measured "
-                "recipe (`--freeze-d 2 --d-warmup 50 --last-lr 3 --coarse 1`; grey pictures add tone augmentation).")
+                f"recipe (`{recipe_flags()}`; grey pictures add tone augmentation).")
     with gr.Row():
         files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath",
                         elem_id="adapt-pictures")
@@ -153,12 +156,12 @@ def build(model, uploads):
             use_btn = gr.Button("Use this model", interactive=False, elem_id="adapt-use")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
-            ema = gr.Number(0, label="EMA decay (0 = off; 0.995: the written model averages the last ~200 steps)",
+            ema = gr.Number(recipe("ema"), label="EMA decay (0 = off; 0.995: the written model averages the last ~200 steps)",
                             elem_id="adapt-ema")
-            fine_d = gr.Number(0, label="Fine patch level (0 = off; 1: texture judged per ~18 px)",
+            fine_d = gr.Number(recipe("fine_d"), label="Fine patch level (0 = off; 1: texture judged per ~18 px)",
                                elem_id="adapt-fine-d")
-            swd = gr.Number(0, label="Patch loss (0 = off): pull the pictures' fine patches", elem_id="adapt-swd")
-            coarse = gr.Number(1, label="Coarse layout (1: the recipe's; 0 = off): pull the pictures' average "
+            swd = gr.Number(recipe("swd"), label="Patch loss (0 = off): pull the pictures' fine patches", elem_id="adapt-swd")
+            coarse = gr.Number(recipe("coarse"), label="Coarse layout (0 = off): pull the pictures' average "
                                         "colour layout",
                                elem_id="adapt-coarse")
             grey = gr.Checkbox(False, label="Grey pictures (pencil, charcoal)", elem_id="adapt-grey")
