@@ -286,6 +286,8 @@ def pick_variants(text):
         elif piece in VARIANTS:
             picked.append(piece)
             piece = ""
+        elif not any(n.startswith(piece + ",") for n in names):   # no name goes on from here: the first bad one
+            return f"--variants: unknown variant {piece!r} (names or 0-{len(names) - 1}; see VARIANTS in benchmarks/adapt.py)"
     return picked if not piece and picked else f"--variants: unknown variant {piece or text!r}"
 
 

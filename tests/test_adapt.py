@@ -250,6 +250,7 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     names = list(VARIANTS)
     assert pick_variants(f"3,{names[12]},default") == [names[3], names[12], "default"]   # names hold commas
     assert "unknown" in pick_variants("FreezeD, nothing") and "no variant" in pick_variants(str(len(names)))
+    assert "unknown variant 'nothing' (" in pick_variants(f"nothing,{names[12]},default")   # the bad piece alone
     share = noise_share(G, n=8)
     G = __import__("copy").deepcopy(G)                  # the loaded model may be shared
     with torch.no_grad():
