@@ -320,12 +320,11 @@ class DragSession:
         above the feature block run, from that pass's F and partial image (`image_above`)."""
         kept, self._arrival = self._arrival, None
         if kept is not None and kept[:2] == (self.steps, self._trainable._version) and self.render_on_arrival \
-                and self.precision.name == "fp32" and hasattr(self.gen, "image_above") \
-                and torch.equal(latent, self._latent_for_grad().detach()):
+                and hasattr(self.gen, "image_above") and torch.equal(latent, self._latent_for_grad().detach()):
             with torch.no_grad():
-                img = self.gen.image_above(latent, kept[2], kept[3])
+                img = self._in_precision(lambda lat: self.gen.image_above(lat, kept[2], kept[3]), latent)
             if img is not None:
-                return img, kept[2]
+                return img, to_float32(kept[2])
         with torch.no_grad():
             return self._in_precision(self.gen.image_and_features, latent)
 
@@ -348,9 +347,12 @@ class DragSession:
                 return near
             if self.step_previews and step_pass:
                 steps = self.steps   # the latent of this pass: after `steps` updates
-                feat, image = self._in_precision(self.gen.features_and_preview, latent)
+                with self.precision.autocast():
+                    raw = self.gen.features_and_preview(latent)
+                feat, image = to_float32(raw)
                 self.report.keep_step_image(steps, image)
-                self._arrival = (steps, self._trainable._version, feat.detach(), image)   # `step` keeps it on arrival
+                # `step` keeps it on arrival, in the pass's own dtypes: the stages above it then run as in a whole render
+                self._arrival = (steps, self._trainable._version, raw[0].detach(), raw[1])
                 return feat
             return self._in_precision(self.gen.features, latent)
         _, feat = self._in_precision(self.gen.image_and_features, latent)

@@ -7,7 +7,9 @@ or the previous drag's final render (the chain's next drag, Continue). That rend
 feature block too, so it keeps what it saw there (`keep`: the last render of each synthesis network, and, while
 they are small, a few before it: KEEP_ENTRIES within KEEP_MB, so a drag after Undo or "Continue all from" another
 engine's result finds its start too; at 256 px and up one entry is over KEEP_MB, so only the last render is kept),
-and a session whose start matches one reads it instead of a pass of its own (`lookup`).
+and a session whose start matches one reads it instead of a pass of its own (`lookup`). The app draws a new image with
+`shown`: in the precision a drag picks by default (bf16 at 256 px and up on a CPU with bfloat16 arithmetic), which
+the autocast of the match must be.
 
 A match is exact: the same W+ rows (`torch.equal`), the same feature block and noise mode, the same
 autocast, and the very same tensors of the synthesis at the same in-place versions (weights, noise maps;
@@ -98,6 +100,15 @@ def lookup(synthesis, ws, feature_res, noise_mode, partial=False):
         if _same_state(e.state, now):
             return e.features, e.partial
     return None
+
+
+def shown(gen, latent):
+    """The image [1, 3, H, W] (float32) of `latent` by `gen` (dragcore.adapt) for the screen, rendered under the
+    autocast a drag's default precision runs in, so that a drag from it reads this render's pass."""
+    from stylegan.precision import choose, to_float32
+    from .config import spec
+    with torch.no_grad(), choose(spec("precision")["default"], gen.device, gen.resolution).autocast():
+        return to_float32(gen.image(latent))
 
 
 def forget(synthesis=None):

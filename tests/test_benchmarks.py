@@ -165,6 +165,17 @@ def test_step_time_edit_alone_counts_its_render_in_strips(tmp_path):
     assert "| 512 |" in (tmp_path / "step_time_edit_tiny.md").read_text()
 
 
+@pytest.mark.slow          # ~10 s (the default suite's budget: -m slow)
+def test_fixed_cost_reads_the_kept_passes(tmp_path):
+    from benchmarks.fixed_cost import main
+    assert main(["--res", "512", "--tiny", "--repeats", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
+    row = json.loads((tmp_path / "fixed_cost.json").read_text())["rows"][0]
+    med = row["median_s"]
+    assert row["tiny"] and row["start_ratio"] == round(med["start own pass"] / med["start kept"], 2)
+    assert med["start kept"] < med["start own pass"]   # reading the kept pass skips a pass to the feature block
+    assert "| 512 |" in (tmp_path / "fixed_cost.md").read_text()
+
+
 @pytest.mark.slow          # ~14 s, a subprocess per engine (the default suite's budget: -m slow)
 @pytest.mark.integration
 def test_step_time_benchmark_smoke(tmp_path):

@@ -7,7 +7,7 @@ import gradio as gr
 import numpy as np
 
 import limits
-from dragcore import adapt, generator_kind
+from dragcore import adapt, generator_kind, startpass
 from stylegan.imageops import to_uint8
 from ui import disk, drag_settings, draw, run_control, splash
 from ui import guard as ug
@@ -39,7 +39,7 @@ def start_image(model_id, seed, psi, space, uploads):
     elif space == "z":
         raise limits.LimitError("Latent space must be 'w+' or 'w' for a StyleGAN model")
     gen = adapt(G, DEVICE)
-    frame = to_uint8(gen.image(gen.latent_init(seed, psi, space)))[0]
+    frame = to_uint8(startpass.shown(gen, gen.latent_init(seed, psi, space)))[0]   # a drag from it reads its pass
     return DragState(model=model_id, seed=seed, psi=psi, space=space, shape=frame.shape[:2], start=frame,
                      image=frame), G
 
