@@ -12,7 +12,7 @@ they replace, interleaved, in one run (random weights, official network config: 
   the stages above the feature block from its last step's pass (`DragSession.render_and_features`) instead of a
   whole render (`render_on_arrival` off).
 In 'auto', a CPU with bfloat16 arithmetic runs 256 px and up in bf16 (stylegan.precision): the shown image is
-rendered in it, so both savings hold there too. Writes benchmarks/results/fixed_cost.{json,md}.
+rendered in it, so both savings hold there too. Writes benchmarks/results/fixed_cost.{json,csv,md}.
 """
 import json
 import os
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import cli
+from benchmarks import cli, report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,13 +99,9 @@ def main(argv=None):
     lines += [f"| {r['res']} | {r['precision']} | {r['median_s']['start kept']} | {r['median_s']['start own pass']} | "
               f"{r['start_ratio']}x | {r['median_s']['arrival above']} | {r['median_s']['arrival whole']} | "
               f"{r['arrival_ratio']}x | {' '.join(map(str, r['load']))} |" for r in rows]
-    text = (f"A drag's fixed cost, kept passes read vs not (random weights, official config, {args.threads} threads, "
-            f"median of {args.repeats}, interleaved).\nReproduce: `{command}`\n\n" + "\n".join(lines) + "\n")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "fixed_cost.json").write_text(json.dumps(dict(command=command, rows=rows), indent=1))
-    (out / "fixed_cost.md").write_text(text)
-    print(text)
+    header = (f"A drag's fixed cost, kept passes read vs not (random weights, official config, {args.threads} threads, "
+              f"median of {args.repeats}, interleaved).\nReproduce: `{command}`\n")
+    report.write(args.out, "fixed_cost", dict(command=command, rows=rows), rows, [header, *lines])
     return 0
 
 
