@@ -49,7 +49,7 @@ def launch_app(tmp_path_factory):
 def shared_app(tmp_path_factory):
     """One app as `launch_app(**app_server.SHARED_APP_ENV)` starts it (a chain bound of 5), for the
     whole run: the modules whose tests only open sessions of their own on it (test_api_docs, test_app,
-    test_app_chain, test_browser, test_docs' gradio_client block) share it instead of starting one each
+    test_app_chain, test_browser, test_browser_mask, test_docs' gradio_client block) share it instead of starting one each
     (~7 s of CPU per start). What those tests change is per session (image, points, chain, an uploaded
     model); nothing app-wide. A module that needs other settings, or stops or starves the app, uses
     `launch_app(**env)`."""

@@ -17,9 +17,10 @@ from test_browser import _click_pair, _require_browser, browser_page  # noqa: E4
 
 
 @pytest.fixture(scope="module")
-def server(launch_app):
+def server(shared_app):
+    """The run's shared app (conftest): the test's page is a session of its own on it."""
     _require_browser()
-    return launch_app()
+    return shared_app
 
 
 def _stroke(page, y_frac):
