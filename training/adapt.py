@@ -80,8 +80,9 @@ class Settings:
                                    # latent, not from amplified noise: session 8's mottled blotches)
     noise_out: float = 1.0      # the written model's noise strengths x this (the training is unchanged): the
                                 # patch loss's detail amplifies the source's noise maps into mottled blotches
-    noise_share: float = 0.0    # weight of a penalty on what the noise maps draw: the mean square of the render
-                                # with them minus without them (half the step's latents), over the source's (1 at its level)
+    noise_share: float = 0.0    # weight of a penalty on what the noise maps draw beyond the source's: the mean square
+                                # of the render with them minus without them (half the step's latents) over the
+                                # source's, minus 1, when positive (0 at or below the source's level)
     noise_train: float = 1.0    # the noise strengths x this while training (and in the written model): the noise
                                 # held down during training rather than after it (--noise-out)
     swd_ramp: int = 0           # that patch loss's weight rises linearly over this many generator steps (0: at once)
@@ -227,11 +228,13 @@ class Adapter:
 
     def _noise_penalty(self, ws, img):
         """What the noise maps draw in this step's pictures (the first half of the batch, with gradients through
-        both passes), over the source's: 1 at the source's level. Returns (penalty, noise share 0-255 RMS)."""
+        both passes) beyond the source's level: mean square over the source's, minus 1, when positive. A hinge: a
+        plain penalty (the ratio itself) drives the share to ~0 by blurring every fine detail away (session 9).
+        Returns (penalty, noise share 0-255 RMS)."""
         h = max(1, len(ws) // 2)
         gap = img[:h] - self.G.synthesis.run(ws[:h], noise_mode="none")[0]
         ms = gap.square().mean()
-        return ms / self.noise_ref, 127.5 * float(ms.detach().sqrt())
+        return torch.relu(ms / self.noise_ref - 1), 127.5 * float(ms.detach().sqrt())
 
     def _lr_mult(self, name):
         """The learning-rate multiplier of a synthesis parameter (by its name)."""
@@ -583,9 +586,9 @@ def parse_args(argv):
                    help=f"the written model's noise strengths x this, 0-1; the training is unchanged (default "
                         f"{d.noise_out:g})")
     p.add_argument("--noise-share", type=float, default=d.noise_share,
-                   help=f"weight of a penalty on what the noise maps draw (the render with them minus without them, "
-                        f"mean square, over the source's: 1 at its level; one more pass on half the latents), 0 = off "
-                        f"(default {d.noise_share:g})")
+                   help=f"weight of a penalty on what the noise maps draw beyond the source's (the render with them "
+                        f"minus without them, mean square over the source's, minus 1 when positive; one more pass on "
+                        f"half the latents), 0 = off (default {d.noise_share:g})")
     p.add_argument("--noise-train", type=float, default=d.noise_train,
                    help=f"the noise strengths x this from the start of training (the written model keeps them), 0-1 "
                         f"(default {d.noise_train:g})")
