@@ -149,6 +149,10 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     **{f"coarse 1, patch SWD {w:g}, noise train {f:g}": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w,
                                                               noise_train=f)
        for w in (0.3, 0.4, 0.5) for f in (0.5, 0.7)},
+    # ... the penalty on the coarse (4-8 px) noise maps only, where the blotches come from (the finer maps free)
+    **{f"coarse 1, patch SWD {w:g}, noise share {n:g} up to 8 px": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                                                        coarse=1.0, swd=w, noise_share=n, noise_upto=8)
+       for w in (0.3, 0.4, 0.5) for n in (1.0, 3.0)},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 

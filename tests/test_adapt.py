@@ -493,6 +493,14 @@ def test_noise_penalty_and_noise_train_hold_the_noise_down_while_training_and_re
     for _ in range(3):
         quiet[0].step(), quiet[1].step()
     assert all(torch.equal(p, q) for p, q in zip(quiet[0].G.synthesis.parameters(), quiet[1].G.synthesis.parameters()))
+    # --noise-upto: only the maps of that resolution and coarser judged (the others kept on in the second pass)
+    coarse = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_share=1.0, noise_upto=8))
+    maps = coarse.G.synthesis.noise_maps()
+    whole, part = pen._noise_penalty(*_step_ws(pen))[1], coarse._noise_penalty(*_step_ws(coarse))[1]
+    assert 0 < part < whole and 0 < coarse.noise_ref < pen.noise_ref
+    assert all(m is n for m, n in zip(maps, coarse.G.synthesis.noise_maps()))   # the buffers put back
+    every = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_share=1.0, noise_upto=64))
+    assert every.noise_ref == pytest.approx(ta.Adapter(_noisy_small_G(), shots, replace(base, noise_share=1.0)).noise_ref)
     # --noise-train: the strengths x F in training and in the written model
     half = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_train=0.5))
     strengths = [p for n, p in half.export().synthesis.named_parameters() if n.endswith("noise_scale")]
@@ -522,7 +530,8 @@ def test_noise_penalty_and_noise_train_hold_the_noise_down_while_training_and_re
     with pytest.raises(ta.AdaptError, match="noise_share"):
         ta.Adapter(_noisy_small_G(), shots, replace(s, noise_share=2.0)).load_state(a.state())
     for bad, match in ((dict(noise_share=-1), "--noise-share"), (dict(noise_share=1e5), "--noise-share"),
-                       (dict(noise_train=1.5), "--noise-train"), (dict(noise_train=-0.1), "--noise-train")):
+                       (dict(noise_train=1.5), "--noise-train"), (dict(noise_train=-0.1), "--noise-train"),
+                       (dict(noise_upto=12), "--noise-upto")):
         with pytest.raises(ta.AdaptError, match=match) as e:
             ta.check_settings(ta.Settings(**bad))
         assert "\n" not in str(e.value)

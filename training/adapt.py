@@ -83,6 +83,8 @@ class Settings:
     noise_share: float = 0.0    # weight of a penalty on what the noise maps draw beyond the source's: the mean square
                                 # of the render with them minus without them (half the step's latents) over the
                                 # source's, minus 1, when positive (0 at or below the source's level)
+    noise_upto: int = 0         # that penalty judges only the noise maps of these resolutions and coarser (0: all);
+                                # session 8: the mottled blotches come from the 4-8 px maps
     noise_train: float = 1.0    # the noise strengths x this while training (and in the written model): the noise
                                 # held down during training rather than after it (--noise-out)
     swd_ramp: int = 0           # that patch loss's weight rises linearly over this many generator steps (0: at once)
@@ -153,6 +155,8 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--noise-out must be in [0, 1] (the written model's noise strengths, x), got {s.noise_out}")
     if not 0 <= s.noise_share <= 1e4:
         raise AdaptError(f"--noise-share must be in [0, 1e4] (the noise penalty's weight; 0 = off), got {s.noise_share}")
+    if s.noise_upto and s.noise_upto not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
+        raise AdaptError(f"--noise-upto must be a stage resolution (4, 8, 16, ...; 0 = every noise map), got {s.noise_upto}")
     if not 0 <= s.noise_train <= 1:
         raise AdaptError(f"--noise-train must be in [0, 1] (the noise strengths while training, x), got {s.noise_train}")
     if not 0 <= s.swd_ramp <= 10 ** 6:
@@ -222,8 +226,16 @@ class Adapter:
         """The source's mean square of (render with its noise maps - without them) on n fixed latents: the
         unit of --noise-share's penalty (a function of the source alone, so a resumed run has the same)."""
         z = torch.randn(n, self.src.z_dim, generator=torch.Generator().manual_seed(12345))
-        ws = self.src.mapping(z)
-        gap = self.src.synthesis(ws, noise_mode="const") - self.src.synthesis(ws, noise_mode="none")
+        ws, syn = self.src.mapping(z), self.src.synthesis
+        full = syn(ws, noise_mode="const")
+        if not self.s.noise_upto:
+            return float((full - syn(ws, noise_mode="none")).square().mean()) or 1.0
+        kept = syn.noise_maps()
+        syn.set_noise_maps([torch.zeros_like(m) if m.shape[-1] <= self.s.noise_upto else m for m in kept])
+        try:
+            gap = full - syn(ws, noise_mode="const")
+        finally:
+            syn.set_noise_maps(kept)
         return float(gap.square().mean()) or 1.0
 
     def _noise_penalty(self, ws, img):
@@ -232,7 +244,16 @@ class Adapter:
         plain penalty (the ratio itself) drives the share to ~0 by blurring every fine detail away (session 9).
         Returns (penalty, noise share 0-255 RMS)."""
         h = max(1, len(ws) // 2)
-        gap = img[:h] - self.G.synthesis.run(ws[:h], noise_mode="none")[0]
+        syn = self.G.synthesis
+        if not self.s.noise_upto:
+            gap = img[:h] - syn.run(ws[:h], noise_mode="none")[0]
+        else:   # only the maps up to --noise-upto px off: what they draw (the buffers swapped, never changed in place)
+            kept = syn.noise_maps()
+            syn.set_noise_maps([torch.zeros_like(m) if m.shape[-1] <= self.s.noise_upto else m for m in kept])
+            try:
+                gap = img[:h] - syn.run(ws[:h], noise_mode="const")[0]
+            finally:
+                syn.set_noise_maps(kept)
         ms = gap.square().mean()
         return torch.relu(ms / self.noise_ref - 1), 127.5 * float(ms.detach().sqrt())
 
@@ -589,6 +610,9 @@ def parse_args(argv):
                    help=f"weight of a penalty on what the noise maps draw beyond the source's (the render with them "
                         f"minus without them, mean square over the source's, minus 1 when positive; one more pass on "
                         f"half the latents), 0 = off (default {d.noise_share:g})")
+    p.add_argument("--noise-upto", type=int, default=d.noise_upto,
+                   help=f"that penalty judges only the noise maps of this resolution and coarser (4, 8, 16, ...; "
+                        f"0 = all; the mottled blotches come from the 4-8 px ones) (default {d.noise_upto})")
     p.add_argument("--noise-train", type=float, default=d.noise_train,
                    help=f"the noise strengths x this from the start of training (the written model keeps them), 0-1 "
                         f"(default {d.noise_train:g})")
