@@ -154,7 +154,7 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
                                                                         coarse=1.0, swd=w, noise_share=n, noise_upto=8)
        for w in (0.3, 0.4, 0.5) for n in (1.0, 3.0)},
     # ... with the noise held, the finest stage (whose noise strengths are ~0) trained harder for the fine detail
-    "coarse 1, patch SWD 0.4, noise share 1, finest stage lr x10": dict(freeze_d=2, d_warmup=50, last_lr=10.0, coarse=1.0,
+    "coarse 1, patch SWD 0.4, finest stage lr x10, noise share 1": dict(freeze_d=2, d_warmup=50, last_lr=10.0, coarse=1.0,
                                                                         swd=0.4, noise_share=1.0),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
