@@ -141,6 +141,21 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
                                                    noise_out=0.5),
     "coarse 1, patch SWD 0.4, noise out 0.5": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=0.4,
                                                    noise_out=0.5),
+    # session 9: the noise held down during training rather than after it: a penalty on what the noise maps draw
+    # (--noise-share, 1 = the source's level) or the noise strengths scaled from the start (--noise-train)
+    **{f"coarse 1, patch SWD {w:g}, noise share {n:g}": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w,
+                                                              noise_share=n)
+       for w in (0.3, 0.4, 0.5) for n in (0.1, 0.3, 1.0, 3.0)},
+    **{f"coarse 1, patch SWD {w:g}, noise train {f:g}": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w,
+                                                              noise_train=f)
+       for w in (0.3, 0.4, 0.5) for f in (0.5, 0.7)},
+    # ... the penalty on the coarse (4-8 px) noise maps only, where the blotches come from (the finer maps free)
+    **{f"coarse 1, patch SWD {w:g}, noise share {n:g} up to 8 px": dict(freeze_d=2, d_warmup=50, last_lr=3.0,
+                                                                        coarse=1.0, swd=w, noise_share=n, noise_upto=8)
+       for w in (0.3, 0.4, 0.5) for n in (1.0, 3.0)},
+    # ... with the noise held, the finest stage (whose noise strengths are ~0) trained harder for the fine detail
+    "coarse 1, patch SWD 0.4, finest stage lr x10, noise share 1": dict(freeze_d=2, d_warmup=50, last_lr=10.0, coarse=1.0,
+                                                                        swd=0.4, noise_share=1.0),
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 

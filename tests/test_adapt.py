@@ -447,6 +447,97 @@ def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exact
             ta.check_settings(ta.Settings(**bad))
 
 
+def _noisy_small_G(strength=0.05):
+    """small_G() with noise strengths (the tiny model's are 0), so its noise maps draw part of the picture."""
+    G = small_G()
+    with torch.no_grad():
+        for name, p in G.synthesis.named_parameters():
+            if name.endswith("noise_scale"):
+                p.fill_(strength)
+    return G
+
+
+def _step_ws(adapter):
+    """A few latents' ws and the adapter's render of them (for its per-step terms)."""
+    with torch.no_grad():
+        ws = adapter.src.mapping(torch.randn(4, adapter.src.z_dim, generator=torch.Generator().manual_seed(2)))
+    return ws, adapter.G.synthesis(ws)
+
+
+def test_noise_penalty_and_noise_train_hold_the_noise_down_while_training_and_resume_exactly(tmp_path):
+    """--noise-share: a penalty on what the noise maps draw beyond the source's level (the render with them minus
+    without them, in units of the source's; a hinge, 0 at or below it) lowers the share of a model whose noise
+    grew, against the same run without it, and leaves a run below the level untouched; --noise-train scales the
+    noise strengths from the start, so the training sees (and the written model keeps) the quieter noise; both
+    resume bit for bit, are in the model card, and a bad value is one line."""
+    from benchmarks.adapt import noise_share
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    base = ta.Settings(batch=4, d_warmup=0, lr=0.01, dcl=0.0, augment="")
+    src_share = noise_share(_noisy_small_G(), n=8)
+    runs = {}
+    for label, s in (("plain", base), ("penalty", replace(base, noise_share=100.0))):
+        ad = ta.Adapter(_noisy_small_G(), shots, s)
+        ad.G.load_state_dict(_noisy_small_G(0.15).state_dict())   # the trained copy's noise grown to 3x the source's
+        for _ in range(6):
+            row = ad.step()
+        runs[label] = (ad, row)
+    pen, row = runs["penalty"]
+    assert pen.noise_ref == pytest.approx((src_share / 127.5) ** 2, rel=0.5)   # the source's level, its unit
+    assert row["noise"] > 0 and "noise" not in runs["plain"][1]                  # logged only with the penalty
+    plain_share, pen_share = noise_share(runs["plain"][0].export(), n=8), noise_share(pen.export(), n=8)
+    assert pen_share < 0.8 * plain_share and plain_share > 2 * src_share
+    # the strengths stay frozen: the penalty moves the convolutions, not noise_scale
+    assert all(float(p.abs().max()) == pytest.approx(0.15) for n, p in pen.G.synthesis.named_parameters()
+               if n.endswith("noise_scale"))
+    # below the source's level the hinge is 0: the same weights as without the penalty, bit for bit
+    quiet = [ta.Adapter(_noisy_small_G(), shots, replace(base, noise_train=0.5, noise_share=w)) for w in (0.0, 100.0)]
+    for _ in range(3):
+        quiet[0].step(), quiet[1].step()
+    assert all(torch.equal(p, q) for p, q in zip(quiet[0].G.synthesis.parameters(), quiet[1].G.synthesis.parameters()))
+    # --noise-upto: only the maps of that resolution and coarser judged (the others kept on in the second pass)
+    coarse = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_share=1.0, noise_upto=8))
+    maps = coarse.G.synthesis.noise_maps()
+    whole, part = pen._noise_penalty(*_step_ws(pen))[1], coarse._noise_penalty(*_step_ws(coarse))[1]
+    assert 0 < part < whole and 0 < coarse.noise_ref < pen.noise_ref
+    assert all(m is n for m, n in zip(maps, coarse.G.synthesis.noise_maps()))   # the buffers put back
+    every = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_share=1.0, noise_upto=64))
+    assert every.noise_ref == pytest.approx(ta.Adapter(_noisy_small_G(), shots, replace(base, noise_share=1.0)).noise_ref)
+    # --noise-train: the strengths x F in training and in the written model
+    half = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_train=0.5))
+    strengths = [p for n, p in half.export().synthesis.named_parameters() if n.endswith("noise_scale")]
+    assert strengths and all(float(p.abs().max()) == pytest.approx(0.025) for p in strengths)
+    assert noise_share(half.export(), n=8) == pytest.approx(0.5 * src_share, rel=0.05)
+    # resumable: a checkpoint after 2 steps, 2 more steps == 4 straight
+    s = replace(base, noise_share=1.0, noise_train=0.7, batch=3)
+    a, b = ta.Adapter(_noisy_small_G(), shots, s), ta.Adapter(_noisy_small_G(), shots, s)
+    for ad in (a, b):                                                # above the level: the hinge is at work
+        ad.G.load_state_dict(_noisy_small_G(0.15).state_dict())
+    a.step(), a.step()
+    assert a.step_n == 2 and float(a._noise_penalty(*_step_ws(a))[0].detach()) > 0
+    c = ta.Adapter(_noisy_small_G(), shots, s)
+    c.load_state(__import__("copy").deepcopy(a.state()))
+    for _ in range(2):
+        c.step()
+    for _ in range(4):
+        b.step()
+    assert all(torch.equal(p, q) for p, q in zip(b.G.synthesis.parameters(), c.G.synthesis.parameters()))
+    # the flags reach the settings and the model card; a checkpoint of other settings is refused
+    model = saved_small_G(tmp_path)
+    out = tmp_path / "n.safetensors"
+    assert ta.main(["--images", str(tmp_path / "shots"), "--model", model, "--out", str(out), "--steps", "2",
+                    "--batch", "3", "--no-progress", "--noise-share", "0.5", "--noise-train", "0.7"]) == 0
+    card = json.loads(stylegan.read_metadata(out)["adapted"])
+    assert card["settings"]["noise_share"] == 0.5 and card["settings"]["noise_train"] == 0.7
+    with pytest.raises(ta.AdaptError, match="noise_share"):
+        ta.Adapter(_noisy_small_G(), shots, replace(s, noise_share=2.0)).load_state(a.state())
+    for bad, match in ((dict(noise_share=-1), "--noise-share"), (dict(noise_share=1e5), "--noise-share"),
+                       (dict(noise_train=1.5), "--noise-train"), (dict(noise_train=-0.1), "--noise-train"),
+                       (dict(noise_upto=12), "--noise-upto")):
+        with pytest.raises(ta.AdaptError, match=match) as e:
+            ta.check_settings(ta.Settings(**bad))
+        assert "\n" not in str(e.value)
+
+
 def test_coarse_layout_statistic_tells_the_shots_layout_and_resumes_exactly(tmp_path):
     """--coarse (training.coarsestats): other pictures of the shots' kind score lower than the same pictures
     with their coarse layout changed (background darkened around the face), the term reaches the generator,

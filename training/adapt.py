@@ -50,7 +50,7 @@ from .patchloss import ShotPatches
 from .shots import ShotError, read_shots
 
 CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd", "layout",
-              "coarse"]
+              "coarse", "noise"]
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
 
 
@@ -80,6 +80,13 @@ class Settings:
                                    # latent, not from amplified noise: session 8's mottled blotches)
     noise_out: float = 1.0      # the written model's noise strengths x this (the training is unchanged): the
                                 # patch loss's detail amplifies the source's noise maps into mottled blotches
+    noise_share: float = 0.0    # weight of a penalty on what the noise maps draw beyond the source's: the mean square
+                                # of the render with them minus without them (half the step's latents) over the
+                                # source's, minus 1, when positive (0 at or below the source's level)
+    noise_upto: int = 0         # that penalty judges only the noise maps of these resolutions and coarser (0: all);
+                                # session 8: the mottled blotches come from the 4-8 px maps
+    noise_train: float = 1.0    # the noise strengths x this while training (and in the written model): the noise
+                                # held down during training rather than after it (--noise-out)
     swd_ramp: int = 0           # that patch loss's weight rises linearly over this many generator steps (0: at once)
     lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
     layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
@@ -156,6 +163,12 @@ def check_settings(s, n_shots=None):
                          f"got {s.swd_chroma}")
     if not 0 <= s.noise_out <= 1:
         raise AdaptError(f"--noise-out must be in [0, 1] (the written model's noise strengths, x), got {s.noise_out}")
+    if not 0 <= s.noise_share <= 1e4:
+        raise AdaptError(f"--noise-share must be in [0, 1e4] (the noise penalty's weight; 0 = off), got {s.noise_share}")
+    if s.noise_upto and s.noise_upto not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
+        raise AdaptError(f"--noise-upto must be a stage resolution (4, 8, 16, ...; 0 = every noise map), got {s.noise_upto}")
+    if not 0 <= s.noise_train <= 1:
+        raise AdaptError(f"--noise-train must be in [0, 1] (the noise strengths while training, x), got {s.noise_train}")
     if not 0 <= s.swd_ramp <= 10 ** 6:
         raise AdaptError(f"--swd-ramp must be a step count >= 0 (0 = the full weight at once), got {s.swd_ramp}")
     if not 8 <= s.swd_directions <= 4096:
@@ -191,6 +204,9 @@ class Adapter:
         for name, p in self.G.synthesis.named_parameters():
             if name.endswith("noise_scale"):   # free noise strengths let the discriminator ask for speckle
                 p.requires_grad_(self.s.noise_lr > 0)
+                if self.s.noise_train != 1:
+                    with torch.no_grad():
+                        p.mul_(self.s.noise_train)
         if self.s.grey:
             self._grey_rgb()
         self.shots = shots.float()
@@ -213,6 +229,43 @@ class Adapter:
         self.patches = ShotPatches(self.shots, levels=self.s.swd_levels, chroma=self.s.swd_chroma,
                                    directions=self.s.swd_directions) if self.s.swd else None
         self.layout_stats = ShotLayoutStats(self.shots) if self.s.coarse else None
+        self.noise_ref = self._source_noise() if self.s.noise_share else None
+
+    @torch.no_grad()
+    def _source_noise(self, n=16):
+        """The source's mean square of (render with its noise maps - without them) on n fixed latents: the
+        unit of --noise-share's penalty (a function of the source alone, so a resumed run has the same)."""
+        z = torch.randn(n, self.src.z_dim, generator=torch.Generator().manual_seed(12345))
+        ws, syn = self.src.mapping(z), self.src.synthesis
+        full = syn(ws, noise_mode="const")
+        if not self.s.noise_upto:
+            return float((full - syn(ws, noise_mode="none")).square().mean()) or 1.0
+        kept = syn.noise_maps()
+        syn.set_noise_maps([torch.zeros_like(m) if m.shape[-1] <= self.s.noise_upto else m for m in kept])
+        try:
+            gap = full - syn(ws, noise_mode="const")
+        finally:
+            syn.set_noise_maps(kept)
+        return float(gap.square().mean()) or 1.0
+
+    def _noise_penalty(self, ws, img):
+        """What the noise maps draw in this step's pictures (the first half of the batch, with gradients through
+        both passes) beyond the source's level: mean square over the source's, minus 1, when positive. A hinge: a
+        plain penalty (the ratio itself) drives the share to ~0 by blurring every fine detail away (session 9).
+        Returns (penalty, noise share 0-255 RMS)."""
+        h = max(1, len(ws) // 2)
+        syn = self.G.synthesis
+        if not self.s.noise_upto:
+            gap = img[:h] - syn.run(ws[:h], noise_mode="none")[0]
+        else:   # only the maps up to --noise-upto px off: what they draw (the buffers swapped, never changed in place)
+            kept = syn.noise_maps()
+            syn.set_noise_maps([torch.zeros_like(m) if m.shape[-1] <= self.s.noise_upto else m for m in kept])
+            try:
+                gap = img[:h] - syn.run(ws[:h], noise_mode="const")[0]
+            finally:
+                syn.set_noise_maps(kept)
+        ms = gap.square().mean()
+        return torch.relu(ms / self.noise_ref - 1), 127.5 * float(ms.detach().sqrt())
 
     def _lr_mult(self, name):
         """The learning-rate multiplier of a synthesis parameter (by its name)."""
@@ -271,8 +324,10 @@ class Adapter:
                                    self.rng) if s.swd else torch.zeros(())
             lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
             co = self.layout_stats.loss(img) if s.coarse else torch.zeros(())
+            ns, share = self._noise_penalty(ws, img) if s.noise_share else (torch.zeros(()), None)
             self.opt.zero_grad(set_to_none=True)
-            (adv + s.dcl * dcl + self._swd_weight() * sw + s.layout * lay + s.coarse * co).backward()
+            (adv + s.dcl * dcl + self._swd_weight() * sw + s.layout * lay + s.coarse * co
+             + s.noise_share * ns).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
@@ -280,7 +335,8 @@ class Adapter:
             row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()),
                        **({"swd": 1e3 * float(sw.detach())} if s.swd else {}),
                        **({"layout": float(lay.detach())} if s.layout else {}),
-                       **({"coarse": float(co.detach())} if s.coarse else {}))
+                       **({"coarse": float(co.detach())} if s.coarse else {}),
+                       **({"noise": share} if s.noise_share else {}))
             fake = img.detach()
         else:
             with torch.no_grad():
@@ -560,6 +616,16 @@ def parse_args(argv):
     p.add_argument("--noise-out", type=float, default=d.noise_out,
                    help=f"the written model's noise strengths x this, 0-1; the training is unchanged (default "
                         f"{d.noise_out:g})")
+    p.add_argument("--noise-share", type=float, default=d.noise_share,
+                   help=f"weight of a penalty on what the noise maps draw beyond the source's (the render with them "
+                        f"minus without them, mean square over the source's, minus 1 when positive; one more pass on "
+                        f"half the latents), 0 = off (default {d.noise_share:g})")
+    p.add_argument("--noise-upto", type=int, default=d.noise_upto,
+                   help=f"that penalty judges only the noise maps of this resolution and coarser (4, 8, 16, ...; "
+                        f"0 = all; the mottled blotches come from the 4-8 px ones) (default {d.noise_upto})")
+    p.add_argument("--noise-train", type=float, default=d.noise_train,
+                   help=f"the noise strengths x this from the start of training (the written model keeps them), 0-1 "
+                        f"(default {d.noise_train:g})")
     p.add_argument("--swd-noise-free", action="store_true",
                    help="that patch loss judges a pass without the noise maps, so the detail it asks for comes "
                         "from the latent, not from amplified noise (one more generator pass per step)")
