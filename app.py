@@ -14,10 +14,7 @@ import os
 import sys
 import time
 
-import openmp
 from ui import splash   # the standard library only: the first face is served before Gradio and torch load
-
-openmp.bound_spin()   # before torch loads: OpenMP threads that wait sleep soon (the app runs torch in two threads)
 
 
 def build():

@@ -212,8 +212,15 @@ def click_pair(page, handle, target, timeout=60_000):
     image = page.locator("#drag-image img").first
     image.scroll_into_view_if_needed()
     box = image.bounding_box()
-    page.mouse.click(box["x"] + handle[0] * box["width"], box["y"] + handle[1] * box["height"])
-    page.get_by_text("click the target").wait_for(timeout=timeout)
+    for attempt in range(3):   # the handle's click too can land while the image is swapped
+        page.mouse.click(box["x"] + handle[0] * box["width"], box["y"] + handle[1] * box["height"])
+        try:
+            page.get_by_text("click the target").wait_for(timeout=timeout // 3)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            box = image.bounding_box()
     for attempt in range(3):
         page.wait_for_timeout(500)
         image = page.locator("#drag-image img").first
