@@ -27,7 +27,8 @@ def test_the_last_value_heard_is_the_mask_until_the_editor_is_set():
     # the second event of stroke 2 (the editor's change after its input) heard after the clear: dropped
     assert painted.put(_editor(slice(0, 64)), state.mask_epoch, 2) is False
     assert painted.mask((64, 64), state.mask_epoch) is None
-    heard(_editor(slice(300, 400)), state, painted, 3)               # a stroke after the clear is the mask
+    assert heard(_editor(slice(300, 400)), state, painted, 3) == 3  # a stroke after the clear is the mask; the page
+    # is answered the stroke count heard (ui.mask.HEARD_JS: a click waits for no stroke older than it)
     assert painted.mask((64, 64), state.mask_epoch)[45, 30] and not painted.mask((64, 64), state.mask_epoch)[3, 30]
     kept = state.mask_epoch
     assert state.adopt(DragState(shape=(64, 64))).mask_epoch == kept  # a replay does not set the editor

@@ -4,15 +4,18 @@ last heard it (`Painted`), so that a drag needs no upload of the editor.
 A drag button of the page does not take the editor as an input: Gradio's page would fetch and
 re-upload the editor's layers on every click before the drag joins the queue. The editor's own
 events (a stroke, an undo, a clear) send its value to `Painted.put` instead (`heard`), and the page
-keeps a drag click back until the value of every stroke made before it has been heard (`PAGE_JS`
-marks a stroke pending when it ends, `SENDING_JS` / `HEARD_JS` count the editor's events in
-flight, `GATE_JS` waits on both before the click is sent): a click right after a stroke would
-otherwise reach the server before the stroke's upload. A handler that sets the editor's value (New
-image, Reset image, Clear mask) starts a new `mask_epoch` of the session's DragState: a mask painted
-before it is not used after it. Its click waits the same way, and each editor event carries the
-page's count of strokes: one stroke sends its value twice (the editor's input, then its change, up to
-seconds later on a loaded machine), and a value of strokes all made before the editor was set is
-dropped even when it is heard after that (it would bring the cleared mask back).
+keeps a drag click back until the value of every stroke made before it has been heard: `PAGE_JS`
+marks a stroke pending when it ends, `SENDING_JS` sends the page's stroke count with each editor
+event, `HEARD_JS` takes the count the server answered, and `GATE_JS` waits on both before the click
+is sent (a click right after a stroke would otherwise reach the server before the stroke's upload).
+Counts, not events in flight: an event whose answer never comes holds back no click that has no
+stroke to wait for (a lost answer once held every later click for GATE_SECONDS).
+
+A handler that sets the editor's value (New image, Reset image, Clear mask) starts a new
+`mask_epoch` of the session's DragState: a mask painted before it is not used after it. Its click
+waits the same way. One stroke sends its value twice (the editor's input, then its change, up to
+seconds later on a loaded machine), so a value of strokes all made before the editor was set is
+dropped even when it is heard after that (it would bring the cleared mask back: `Painted.put`).
 """
 import threading
 
@@ -26,10 +29,11 @@ GATE_SECONDS = 60.0   # a drag click waits at most this long for the editor's la
 # editor's event starts 1.7-1.8 s after the pointer is lifted on an idle 2-core machine (the page composites and sends
 # the layers first); 5 s was too short on a loaded one (2 default-suite runs of ~14 lost a stroke that way).
 STROKE_SECONDS = 15.0
-# In the page, once: a stroke on the editor's canvas, or its Undo / Redo / Clear, is pending until its event starts.
+# In the page, once: a stroke on the editor's canvas, or its Undo / Redo / Clear, is pending until its event starts;
+# `strokes` counts them, `sent` is the count the last editor event carried, `heard` the highest the server answered.
 PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the element is drawn
   if (window.__latentlabMask) return;
-  const w = window.__latentlabMask = {pending: false, since: 0, inflight: 0, down: false, strokes: 0};
+  const w = window.__latentlabMask = {pending: false, since: 0, down: false, strokes: 0, sent: 0, sentAt: 0, heard: 0};
   const mark = () => { w.pending = true; w.since = Date.now(); w.strokes += 1; };
   document.addEventListener('pointerdown', e => {
     const ed = e.target.closest && e.target.closest('#mask-editor');
@@ -39,19 +43,23 @@ PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the elemen
   }, true);
   document.addEventListener('pointerup', () => { if (w.down) { w.down = false; mark(); } }, true);
 })();"""
-# The editor's event: no stroke pending, one more in flight, and the page's stroke count as its last input.
+# The editor's event: no stroke pending, and the page's stroke count as its last input.
 SENDING_JS = """(...args) => {
   const w = window.__latentlabMask;
-  if (w) { w.pending = false; w.inflight += 1; args[args.length - 1] = w.strokes; }
+  if (w) { w.pending = false; w.sent = w.strokes; w.sentAt = Date.now(); args[args.length - 1] = w.strokes; }
   return args;
 }"""
-HEARD_JS = "() => { const w = window.__latentlabMask; if (w) w.inflight = Math.max(0, w.inflight - 1); }"
+# After the server's answer: the stroke count it heard (`heard` returns it).
+HEARD_JS = "(n) => { const w = window.__latentlabMask; if (w) w.heard = Math.max(w.heard, n || 0); }"
+# A click waits while a stroke's event has not started, or a stroke sent has not been heard (an editor event that
+# carries no new stroke, as the echo of New image or Reset image setting the editor, is never waited for).
 GATE_JS = """async (...args) => {
   const w = window.__latentlabMask, t0 = Date.now();
-  while (w && (w.inflight > 0 || (w.pending && Date.now() - w.since < %d)) && Date.now() - t0 < %d)
+  while (w && ((w.pending && Date.now() - w.since < %d) || (w.heard < w.sent && Date.now() - w.sentAt < %d))
+         && Date.now() - t0 < %d)
     await new Promise(r => setTimeout(r, 20));
   return args;
-}""" % (STROKE_SECONDS * 1000, GATE_SECONDS * 1000)
+}""" % (STROKE_SECONDS * 1000, GATE_SECONDS * 1000, GATE_SECONDS * 1000)
 
 
 class MaskError(ValueError):
@@ -142,5 +150,7 @@ class Painted:
 
 
 def heard(value, state, painted, strokes):
-    """The editor's event handler: its value into the session's `Painted` (`strokes`: the page's count)."""
+    """The editor's event handler: its value into the session's `Painted` (`strokes`: the page's count); returns
+    that count, so the page knows those strokes are heard (`HEARD_JS`)."""
     painted.put(value, None if state is None else state.mask_epoch, strokes)
+    return int(strokes or 0)

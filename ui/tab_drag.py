@@ -117,7 +117,8 @@ def build(state, uploads):
         cont_api_btn = gr.Button(visible=False)
         api_drag_btns = [gr.Button(visible=False) for _ in drags()]   # the drags' API (the editor's value as input)
     painted = gr.State(mask.Painted())   # the editor's mask as the server last heard it (ui/mask.py)
-    strokes = ug.Number(visible=False, label="strokes")   # the page's stroke count, sent with each editor event
+    strokes = ug.Number(visible=False, label="strokes")   # the page's stroke count, sent with each editor event ...
+    heard_strokes = gr.Number(visible=False)               # ... and the count the server answered
 
     new_outputs = [state, image, editor, *fields, points_md]
     start = [model, seed, psi, space, state, uploads]
@@ -152,9 +153,9 @@ def build(state, uploads):
     clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask", js=mask.GATE_JS)
     # the editor's own events send its value; the page's drag buttons do not take the editor (no upload
     # per click) and wait for a stroke's event to be heard (ui/mask.py)
-    gr.on([editor.input, editor.change, editor.clear], mask.heard, [editor, state, painted, strokes], None, queue=False,
-          trigger_mode="always_last", js=mask.SENDING_JS, api_visibility="private") \
-        .then(None, js=mask.HEARD_JS, queue=False)
+    gr.on([editor.input, editor.change, editor.clear], mask.heard, [editor, state, painted, strokes], [heard_strokes],
+          queue=False, trigger_mode="always_last", js=mask.SENDING_JS, api_visibility="private") \
+        .then(None, [heard_strokes], None, js=mask.HEARD_JS, queue=False)
     for api_btn, btn, (_, methods, name, _, _) in zip(api_drag_btns, drag_btns, drags()):
         show_chain(api_btn.click(gpu(drag_handlers.drag_endpoint(methods)), [editor, *fields, state, uploads],
                                  [*outs, status, table, state], api_name=name, **run_control.QUEUE))
