@@ -27,7 +27,13 @@ def _stroke(page, y_frac):
     """One horizontal brush stroke across the middle of the editor's image, at `y_frac` of its height."""
     canvas = page.locator("#mask-editor canvas").first
     canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
+    box = None
+    for _ in range(50):   # where the canvas is once scrolling and layout have settled (a box read mid-scroll
+        page.wait_for_timeout(100)   # put one CI run's stroke beside the image: no stroke reached the drag)
+        now = canvas.bounding_box()
+        if now and box == now and now["width"] > 0:
+            break
+        box = now
     side = min(box["width"], box["height"])   # the square image, centred in the canvas
     x0, y0 = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
     y = y0 + y_frac * side
