@@ -35,8 +35,8 @@ def _start(G, gen, latent, cfg, mask, kept):
     if not kept:
         startpass.forget(G.synthesis)
     t0 = time.perf_counter()
-    s = DragGANSession(G, [[0.35 * gen.resolution, 0.5 * gen.resolution]], [[0.45 * gen.resolution, 0.5 * gen.resolution]],
-                       cfg, mask=mask, latent=latent)
+    r = gen.resolution
+    s = DragGANSession(G, [[0.35 * r, 0.5 * r]], [[0.45 * r, 0.5 * r]], cfg, mask=mask, latent=latent)
     return time.perf_counter() - t0, s
 
 
@@ -55,6 +55,7 @@ def _arrival(s, above):
 
 def measure(res, repeats, precision, tiny=False):
     import numpy as np
+    import torch
     from benchmarks.step_time import build_generator
     from dragcore import adapt
     from draggan import DragGANSession
@@ -75,7 +76,7 @@ def measure(res, repeats, precision, tiny=False):
                 times["start kept" if kept else "start own pass"].append(t)
                 times["arrival above" if kept else "arrival whole"].append(a)
     med = {k: round(statistics.median(v), 4) for k, v in times.items()}
-    return dict(res=res, tiny=tiny, precision=chosen, requested=precision, threads=__import__("torch").get_num_threads(),
+    return dict(res=res, tiny=tiny, precision=chosen, requested=precision, threads=torch.get_num_threads(),
                 median_s=med, start_ratio=round(med["start own pass"] / med["start kept"], 2),
                 arrival_ratio=round(med["arrival whole"] / med["arrival above"], 2),
                 load=[round(v, 1) for v in os.getloadavg()])

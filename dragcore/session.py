@@ -351,7 +351,8 @@ class DragSession:
                     raw = self.gen.features_and_preview(latent)
                 feat, image = to_float32(raw)
                 self.report.keep_step_image(steps, image)
-                # `step` keeps it on arrival, in the pass's own dtypes: the stages above it then run as in a whole render
+                # `step` keeps it on arrival, in the pass's own dtypes: the stages above it then run as in a whole
+                # render
                 self._arrival = (steps, self._trainable._version, raw[0].detach(), raw[1])
                 return feat
             return self._in_precision(self.gen.features, latent)

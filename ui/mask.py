@@ -152,5 +152,6 @@ class Painted:
 def heard(value, state, painted, strokes):
     """The editor's event handler: its value into the session's `Painted` (`strokes`: the page's count); returns
     that count, so the page knows those strokes are heard (`HEARD_JS`)."""
+    strokes = int(strokes or 0)
     painted.put(value, None if state is None else state.mask_epoch, strokes)
-    return int(strokes or 0)
+    return strokes

@@ -16,10 +16,10 @@ import gradio as gr
 
 import limits
 from dragcore import generator_kind
+from training import adapt as ta
 
 from ui import guard as ug
 from ui import run_control, scratch
-from training.adapt import recipe, recipe_flags
 from ui.context import STORE, get_model, model_choices
 
 PREVIEW_EVERY = 10      # steps between two frames of the live view
@@ -34,7 +34,6 @@ OPTIONS = {             # the Advanced fields: Settings name -> (the field's lab
 
 def _settings(steps, ema, fine_d, swd, grey, coarse):
     """training.adapt's Settings from the tab's fields; a bad value is one line naming its field."""
-    from training import adapt as ta
     values = dict(ema=ema, fine_d=fine_d, swd=swd, coarse=coarse)
     for name, v in values.items():
         if v is None or isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -71,12 +70,11 @@ def _outputs(status, curves=None, compare=None, result=None, use=False):
 
 @ug.handler
 @run_control.exclusive("adaptation", lambda note: _outputs(note))
-def start(files, steps, model, uploads, ema=recipe("ema"), fine_d=recipe("fine_d"), swd=recipe("swd"), grey=False,
-          coarse=recipe("coarse")):
+def start(files, steps, model, uploads, ema=ta.recipe("ema"), fine_d=ta.recipe("fine_d"), swd=ta.recipe("swd"),
+          grey=False, coarse=ta.recipe("coarse")):
     """Adapt the Drag tab's model to the uploaded pictures; yields (status, loss curves, before/after,
     the adapted file for 'Use this model', the button's state). `ema`, `fine_d`, `swd`, `grey`,
     `coarse`: the Advanced fields (training.adapt's --ema, --fine-d, --swd, --grey, --coarse)."""
-    from training import adapt as ta
     from training.shots import EXTENSIONS
     steps = limits.check("adapt_steps", steps, "Steps")
     settings = _settings(steps, ema, fine_d, swd, grey, coarse)
@@ -144,7 +142,7 @@ def build(model, uploads):
                 "fine-tuned from the model chosen in the Drag tab while its latent space stays aligned, so "
                 "drags and style mixing keep working (`python -m training.adapt` does the same headless). "
                 "Pictures of another size are centre-cropped to a square and resized. It trains with the measured "
-                f"recipe (`{recipe_flags()}`; grey pictures add tone augmentation).")
+                f"recipe (`{ta.recipe_flags()}`; grey pictures add tone augmentation).")
     with gr.Row():
         files = gr.File(label="Pictures (3-50)", file_count="multiple", file_types=["image"], type="filepath",
                         elem_id="adapt-pictures")
@@ -156,12 +154,13 @@ def build(model, uploads):
             use_btn = gr.Button("Use this model", interactive=False, elem_id="adapt-use")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
-            ema = gr.Number(recipe("ema"), label="EMA decay (0 = off; 0.995: the written model averages the last ~200 steps)",
-                            elem_id="adapt-ema")
-            fine_d = gr.Number(recipe("fine_d"), label="Fine patch level (0 = off; 1: texture judged per ~18 px)",
+            ema = gr.Number(ta.recipe("ema"), elem_id="adapt-ema",
+                            label="EMA decay (0 = off; 0.995: the written model averages the last ~200 steps)")
+            fine_d = gr.Number(ta.recipe("fine_d"), label="Fine patch level (0 = off; 1: texture judged per ~18 px)",
                                elem_id="adapt-fine-d")
-            swd = gr.Number(recipe("swd"), label="Patch loss (0 = off): pull the pictures' fine patches", elem_id="adapt-swd")
-            coarse = gr.Number(recipe("coarse"), label="Coarse layout (0 = off): pull the pictures' average "
+            swd = gr.Number(ta.recipe("swd"), label="Patch loss (0 = off): pull the pictures' fine patches",
+                            elem_id="adapt-swd")
+            coarse = gr.Number(ta.recipe("coarse"), label="Coarse layout (0 = off): pull the pictures' average "
                                         "colour layout",
                                elem_id="adapt-coarse")
             grey = gr.Checkbox(False, label="Grey pictures (pencil, charcoal)", elem_id="adapt-grey")
