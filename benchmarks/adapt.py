@@ -156,6 +156,15 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     # ... with the noise held, the finest stage (whose noise strengths are ~0) trained harder for the fine detail
     "coarse 1, patch SWD 0.4, finest stage lr x10, noise share 1": dict(freeze_d=2, d_warmup=50, last_lr=10.0, coarse=1.0,
                                                                         swd=0.4, noise_share=1.0),
+    # session 10: new noise maps every step (as StyleGAN trains), so no fixed pattern can be amplified into blotches
+    **{f"coarse 1, patch SWD {w:g}, fresh noise" + (f", noise out {f:g}" if f != 1 else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, noise_fresh=True, noise_out=f)
+       for w in (0.3, 0.4, 0.5) for f in (1.0, 0.7, 0.5)},
+    "coarse 1, fresh noise": dict(freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, noise_fresh=True),
+    # ... and the 4-8 px noise maps (the blotches' scale) off from the start, so fine detail must come from finer maps
+    **{f"coarse 1, patch SWD {w:g}, noise from {r}" + (f", noise out {f:g}" if f != 1 else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, noise_from=r, noise_out=f)
+       for w in (0.3, 0.4, 0.5) for r in (16, 32) for f in (1.0, 0.7)},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 

@@ -538,6 +538,58 @@ def test_noise_penalty_and_noise_train_hold_the_noise_down_while_training_and_re
         assert "\n" not in str(e.value)
 
 
+def test_fresh_noise_trains_on_new_maps_every_step_keeps_the_fixed_ones_and_resumes_exactly(tmp_path):
+    """--noise-fresh: each step draws with new noise maps (from the run's own random stream), so the training
+    differs from the same run on the fixed maps; the fixed maps are put back after every step (the written model
+    keeps them, bit for bit); a run resumes bit for bit; the flag reaches the model card."""
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    base = ta.Settings(batch=3, d_warmup=0, lr=0.01, dcl=0.0, augment="")
+    fixed, fresh = (ta.Adapter(_noisy_small_G(), shots, replace(base, noise_fresh=f)) for f in (False, True))
+    maps = [m.clone() for m in fresh.G.synthesis.noise_maps()]
+    seen = []
+    last = fresh.G.synthesis._noisy()[-1]
+    hook = last.register_forward_pre_hook(lambda mod, args: seen.append(mod.noise.clone()))
+    for _ in range(2):
+        fixed.step(), fresh.step()
+    hook.remove()
+    assert all(torch.equal(m, n) for m, n in zip(maps, fresh.G.synthesis.noise_maps()))   # the fixed maps put back
+    assert seen and not any(torch.equal(m, maps[-1]) for m in seen)                       # never the fixed map in a step
+    assert not all(torch.equal(p, q) for p, q in zip(fixed.G.synthesis.parameters(), fresh.G.synthesis.parameters()))
+    assert all(torch.equal(m, n) for m, n in zip(maps, fresh.export().synthesis.noise_maps()))
+    a, b = (ta.Adapter(_noisy_small_G(), shots, replace(base, noise_fresh=True)) for _ in range(2))
+    a.step(), a.step()
+    c = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_fresh=True))
+    c.load_state(__import__("copy").deepcopy(a.state()))
+    for _ in range(2):
+        c.step()
+    for _ in range(4):
+        b.step()
+    assert all(torch.equal(p, q) for p, q in zip(b.G.synthesis.parameters(), c.G.synthesis.parameters()))
+    model = saved_small_G(tmp_path)
+    out = tmp_path / "f.safetensors"
+    assert ta.main(["--images", str(tmp_path / "shots"), "--model", model, "--out", str(out), "--steps", "2",
+                    "--batch", "3", "--no-progress", "--noise-fresh"]) == 0
+    assert json.loads(stylegan.read_metadata(out)["adapted"])["settings"]["noise_fresh"] is True
+
+
+def test_noise_from_turns_the_coarse_noise_maps_off_for_training_and_the_written_model(tmp_path):
+    """--noise-from R: the noise strengths of the stages coarser than R px are 0 from the start (the training draws
+    without those maps) and in the written model; the finer ones are untouched; a bad value is one line."""
+    from benchmarks.adapt import noise_share
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    ad = ta.Adapter(_noisy_small_G(), shots, ta.Settings(batch=3, dcl=0.0, augment="", noise_from=16))
+    res = {layer.noise.shape[-1]: float(layer.noise_scale) for layer in ad.export().synthesis._noisy()}
+    assert {r for r, v in res.items() if v == 0} == {r for r in res if r < 16} and {4, 8} <= set(res)
+    assert all(v == pytest.approx(0.05) for r, v in res.items() if r >= 16)
+    ad.step()
+    assert all(float(layer.noise_scale) == 0 for layer in ad.G.synthesis._noisy() if layer.noise.shape[-1] < 16)
+    assert 0 < noise_share(ad.export(), n=8) < noise_share(_noisy_small_G(), n=8)
+    for bad in (12, -8, 3):
+        with pytest.raises(ta.AdaptError, match="--noise-from") as e:
+            ta.check_settings(ta.Settings(noise_from=bad))
+        assert "\n" not in str(e.value)
+
+
 def test_coarse_layout_statistic_tells_the_shots_layout_and_resumes_exactly(tmp_path):
     """--coarse (training.coarsestats): other pictures of the shots' kind score lower than the same pictures
     with their coarse layout changed (background darkened around the face), the term reaches the generator,

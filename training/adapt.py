@@ -87,6 +87,10 @@ class Settings:
                                 # session 8: the mottled blotches come from the 4-8 px maps
     noise_train: float = 1.0    # the noise strengths x this while training (and in the written model): the noise
                                 # held down during training rather than after it (--noise-out)
+    noise_from: int = 0         # the noise maps coarser than this resolution off (strength 0) from the start and in
+                                # the written model (0: all on); the mottled blotches come from the 4-8 px maps
+    noise_fresh: bool = False   # every step draws new noise maps (as StyleGAN trains), the fixed ones kept for the
+                                # written model: the convolutions cannot shape one fixed pattern into blotches
     swd_ramp: int = 0           # that patch loss's weight rises linearly over this many generator steps (0: at once)
     lr_half_life: int = 0       # both learning rates halve every this many steps (0: constant)
     layout: float = 0.0         # weight of the layout anchor to the source (training.correspondence; 0: off)
@@ -167,6 +171,9 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--noise-share must be in [0, 1e4] (the noise penalty's weight; 0 = off), got {s.noise_share}")
     if s.noise_upto and s.noise_upto not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
         raise AdaptError(f"--noise-upto must be a stage resolution (4, 8, 16, ...; 0 = every noise map), got {s.noise_upto}")
+    if s.noise_from and s.noise_from not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
+        raise AdaptError(f"--noise-from must be a stage resolution (8, 16, ...: the coarser noise maps are off; "
+                         f"0 = every map on), got {s.noise_from}")
     if not 0 <= s.noise_train <= 1:
         raise AdaptError(f"--noise-train must be in [0, 1] (the noise strengths while training, x), got {s.noise_train}")
     if not 0 <= s.swd_ramp <= 10 ** 6:
@@ -207,6 +214,10 @@ class Adapter:
                 if self.s.noise_train != 1:
                     with torch.no_grad():
                         p.mul_(self.s.noise_train)
+        with torch.no_grad():
+            for layer in self.G.synthesis._noisy():
+                if layer.noise.shape[-1] < self.s.noise_from:
+                    layer.noise_scale.zero_()
         if self.s.grey:
             self._grey_rgb()
         self.shots = shots.float()
@@ -298,7 +309,19 @@ class Adapter:
         return torch.randn(s.batch, self.src.z_dim, generator=self.rng)
 
     def step(self):
-        """One step; returns its CSV row (floats)."""
+        """One step; returns its CSV row (floats). With --noise-fresh the step draws with new noise maps (from the
+        run's own generator, so a resumed run draws the same) and the fixed ones are put back after it."""
+        if not self.s.noise_fresh:
+            return self._step()
+        syn = self.G.synthesis
+        kept = syn.noise_maps()
+        syn.set_noise_maps([torch.randn(m.shape, generator=self.rng).to(m) for m in kept])
+        try:
+            return self._step()
+        finally:
+            syn.set_noise_maps(kept)
+
+    def _step(self):
         s = self.s
         level = "image" if not s.anchors or self.step_n % 2 == 0 else "patch"
         z = self._latents(level == "image")
@@ -626,6 +649,12 @@ def parse_args(argv):
     p.add_argument("--noise-train", type=float, default=d.noise_train,
                    help=f"the noise strengths x this from the start of training (the written model keeps them), 0-1 "
                         f"(default {d.noise_train:g})")
+    p.add_argument("--noise-from", type=int, default=d.noise_from,
+                   help=f"the noise maps coarser than this resolution off from the start (8, 16, ...; the written "
+                        f"model keeps them off; 0 = every map on) (default {d.noise_from})")
+    p.add_argument("--noise-fresh", action="store_true",
+                   help="every step draws new noise maps, as StyleGAN trains (the written model keeps its fixed "
+                        "ones): the trained convolutions cannot shape one fixed pattern")
     p.add_argument("--swd-noise-free", action="store_true",
                    help="that patch loss judges a pass without the noise maps, so the detail it asks for comes "
                         "from the latent, not from amplified noise (one more generator pass per step)")
