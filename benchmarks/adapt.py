@@ -165,6 +165,10 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     **{f"coarse 1, patch SWD {w:g}, noise from {r}" + (f", noise out {f:g}" if f != 1 else ""): dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, noise_from=r, noise_out=f)
        for w in (0.3, 0.4, 0.5) for r in (16, 32) for f in (1.0, 0.7)},
+    # ... and the finest stage's noise strengths free (the bundled model's are ~0): photo-like grain at the pixel scale
+    **{f"coarse 1, patch SWD {w:g}, 64 px noise free x{m:g}" + (f", noise from {r}" if r else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, noise_lr=m, noise_lr_from=64, noise_from=r)
+       for w in (0.3, 0.4) for m in (1.0, 10.0) for r in (0, 16, 32)},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 

@@ -584,9 +584,17 @@ def test_noise_from_turns_the_coarse_noise_maps_off_for_training_and_the_written
     ad.step()
     assert all(float(layer.noise_scale) == 0 for layer in ad.G.synthesis._noisy() if layer.noise.shape[-1] < 16)
     assert 0 < noise_share(ad.export(), n=8) < noise_share(_noisy_small_G(), n=8)
-    for bad in (12, -8, 3):
-        with pytest.raises(ta.AdaptError, match="--noise-from") as e:
-            ta.check_settings(ta.Settings(noise_from=bad))
+    # --noise-lr-from R: --noise-lr frees only the strengths of R px and finer; the coarser stay as they were
+    free = ta.Adapter(_noisy_small_G(), shots, ta.Settings(batch=3, dcl=0.0, augment="", lr=0.01, noise_lr=1.0,
+                                                           noise_lr_from=32))
+    for _ in range(2):
+        free.step()
+    after = {(layer.noise.shape[-1], i): float(layer.noise_scale.detach()) for i, layer in enumerate(free.G.synthesis._noisy())}
+    assert all(v == pytest.approx(0.05) for (r, _), v in after.items() if r < 32)
+    assert all(v != pytest.approx(0.05) for (r, _), v in after.items() if r >= 32) and any(r >= 32 for r, _ in after)
+    for name, bad in (("noise_from", 12), ("noise_from", -8), ("noise_from", 3), ("noise_lr_from", 20)):
+        with pytest.raises(ta.AdaptError, match="--" + name.replace("_", "-")) as e:
+            ta.check_settings(ta.Settings(**{name: bad}))
         assert "\n" not in str(e.value)
 
 

@@ -87,6 +87,8 @@ class Settings:
                                 # session 8: the mottled blotches come from the 4-8 px maps
     noise_train: float = 1.0    # the noise strengths x this while training (and in the written model): the noise
                                 # held down during training rather than after it (--noise-out)
+    noise_lr_from: int = 0      # --noise-lr frees only the noise strengths of the stages at this resolution and finer
+                                # (0: every stage): pixel-scale grain without the coarse maps' blotches
     noise_from: int = 0         # the noise maps coarser than this resolution off (strength 0) from the start and in
                                 # the written model (0: all on); the mottled blotches come from the 4-8 px maps
     noise_fresh: bool = False   # every step draws new noise maps (as StyleGAN trains), the fixed ones kept for the
@@ -171,6 +173,9 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--noise-share must be in [0, 1e4] (the noise penalty's weight; 0 = off), got {s.noise_share}")
     if s.noise_upto and s.noise_upto not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
         raise AdaptError(f"--noise-upto must be a stage resolution (4, 8, 16, ...; 0 = every noise map), got {s.noise_upto}")
+    if s.noise_lr_from and s.noise_lr_from not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
+        raise AdaptError(f"--noise-lr-from must be a stage resolution (the noise strengths of this one and finer "
+                         f"learn; 0 = every stage), got {s.noise_lr_from}")
     if s.noise_from and s.noise_from not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
         raise AdaptError(f"--noise-from must be a stage resolution (8, 16, ...: the coarser noise maps are off; "
                          f"0 = every map on), got {s.noise_from}")
@@ -218,6 +223,8 @@ class Adapter:
             for layer in self.G.synthesis._noisy():
                 if layer.noise.shape[-1] < self.s.noise_from:
                     layer.noise_scale.zero_()
+                if layer.noise.shape[-1] < self.s.noise_lr_from:
+                    layer.noise_scale.requires_grad_(False)
         if self.s.grey:
             self._grey_rgb()
         self.shots = shots.float()
@@ -649,6 +656,9 @@ def parse_args(argv):
     p.add_argument("--noise-train", type=float, default=d.noise_train,
                    help=f"the noise strengths x this from the start of training (the written model keeps them), 0-1 "
                         f"(default {d.noise_train:g})")
+    p.add_argument("--noise-lr-from", type=int, default=d.noise_lr_from,
+                   help=f"--noise-lr frees only the noise strengths of this resolution and finer (e.g. 64: pixel "
+                        f"grain; 0 = every stage) (default {d.noise_lr_from})")
     p.add_argument("--noise-from", type=int, default=d.noise_from,
                    help=f"the noise maps coarser than this resolution off from the start (8, 16, ...; the written "
                         f"model keeps them off; 0 = every map on) (default {d.noise_from})")
