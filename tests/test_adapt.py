@@ -2,6 +2,7 @@
 toward the pictures while each latent keeps its layout, a resumed run equals a straight one bit for
 bit, the written file is a first-class model (loads with --model, carries its card and its source's
 presets), and every bad input is one line with exit code 2."""
+import copy
 import json
 import os
 import subprocess
@@ -252,7 +253,7 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     assert "unknown" in pick_variants("FreezeD, nothing") and "no variant" in pick_variants(str(len(names)))
     assert "unknown variant 'nothing' (" in pick_variants(f"nothing,{names[12]},default")   # the bad piece alone
     share = noise_share(G, n=8)
-    G = __import__("copy").deepcopy(G)                  # the loaded model may be shared
+    G = copy.deepcopy(G)                  # the loaded model may be shared
     with torch.no_grad():
         for name, p in G.synthesis.named_parameters():
             if name.endswith("noise_scale"):
@@ -348,7 +349,7 @@ def test_ema_exports_the_average_and_resumes_exactly_and_fine_d_judges_texture(t
     moved = [k for k in now if now[k].is_floating_point() and not torch.equal(now[k], first[k])]
     assert moved and all(torch.allclose(exported[k], 0.5 * first[k] + 0.5 * now[k]) for k in moved)
     b = ta.Adapter(small_G(), shots, s)
-    b.load_state(__import__("copy").deepcopy(a.state()))    # as if saved and read back
+    b.load_state(copy.deepcopy(a.state()))    # as if saved and read back
     a.step(), b.step()
     ea, eb = a.export().synthesis.state_dict(), b.export().synthesis.state_dict()
     assert all(torch.equal(ea[k], eb[k]) for k in ea)
@@ -381,11 +382,7 @@ def test_patch_loss_tells_the_shots_kind_from_blur_and_resumes_exactly_with_a_de
     a = ta.Adapter(small_G(), shots, s)
     row = a.step()
     assert row["swd"] > 0
-    b = ta.Adapter(small_G(), shots, s)
-    b.load_state(__import__("copy").deepcopy(a.state()))
-    for _ in range(2):
-        a.step(), b.step()
-    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    assert _resumes_exactly(a, lambda: ta.Adapter(small_G(), shots, s))
     assert a.opt.param_groups[0]["lr"] == pytest.approx(s.lr * 0.5 ** (2 / 2))    # set for step 3 (index 2)
     assert a.opt_D.param_groups[0]["lr"] == pytest.approx(s.d_lr * 0.5)
     # the layout anchor: blind to a change of tone (brightness, contrast, tint), not to another layout
@@ -425,11 +422,7 @@ def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exact
     assert [a._swd_weight() for a.step_n in (1, 2, 4, 9)] == [0.25, 0.5, 1.0, 1.0]
     a.step_n = 0
     a.step()                                                          # the warm-up (the discriminator only)
-    b = ta.Adapter(small_G(), shots, s)
-    b.load_state(__import__("copy").deepcopy(a.state()))
-    for _ in range(2):
-        a.step(), b.step()
-    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    assert _resumes_exactly(a, lambda: ta.Adapter(small_G(), shots, s))
     # --noise-out: the written model's noise strengths scaled, the trained weights untouched
     quiet = ta.Adapter(small_G(), shots, replace(s, noise_out=0.5))
     with torch.no_grad():
@@ -445,6 +438,16 @@ def test_patch_loss_chroma_weight_blinds_it_to_colour_and_the_ramp_resumes_exact
                        (dict(swd_directions=2), "--swd-directions"), (dict(noise_out=2), "--noise-out")):
         with pytest.raises(ta.AdaptError, match=match):
             ta.check_settings(ta.Settings(**bad))
+
+
+def _resumes_exactly(a, make, steps=2):
+    """Run `a` and a new run from `make()` given a's state (as if saved and read back), stepped on together,
+    keep equal weights: what a resumed run must do."""
+    b = make()
+    b.load_state(copy.deepcopy(a.state()))
+    for _ in range(steps):
+        a.step(), b.step()
+    return all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
 
 
 def _noisy_small_G(strength=0.05):
@@ -507,20 +510,13 @@ def test_noise_penalty_and_noise_train_hold_the_noise_down_while_training_and_re
     strengths = [p for n, p in half.export().synthesis.named_parameters() if n.endswith("noise_scale")]
     assert strengths and all(float(p.abs().max()) == pytest.approx(0.025) for p in strengths)
     assert noise_share(half.export(), n=8) == pytest.approx(0.5 * src_share, rel=0.05)
-    # resumable: a checkpoint after 2 steps, 2 more steps == 4 straight
+    # resumable: a run given the state after 2 steps goes on as the run itself
     s = replace(base, noise_share=1.0, noise_train=0.7, batch=3)
-    a, b = ta.Adapter(_noisy_small_G(), shots, s), ta.Adapter(_noisy_small_G(), shots, s)
-    for ad in (a, b):                                                # above the level: the hinge is at work
-        ad.G.load_state_dict(_noisy_small_G(0.15).state_dict())
+    a = ta.Adapter(_noisy_small_G(), shots, s)
+    a.G.load_state_dict(_noisy_small_G(0.15).state_dict())           # above the level: the hinge is at work
     a.step(), a.step()
     assert a.step_n == 2 and float(a._noise_penalty(*_step_ws(a))[0].detach()) > 0
-    c = ta.Adapter(_noisy_small_G(), shots, s)
-    c.load_state(__import__("copy").deepcopy(a.state()))
-    for _ in range(2):
-        c.step()
-    for _ in range(4):
-        b.step()
-    assert all(torch.equal(p, q) for p, q in zip(b.G.synthesis.parameters(), c.G.synthesis.parameters()))
+    assert _resumes_exactly(a, lambda: ta.Adapter(_noisy_small_G(), shots, s))
     # the flags reach the settings and the model card; a checkpoint of other settings is refused
     model = saved_small_G(tmp_path)
     out = tmp_path / "n.safetensors"
@@ -556,15 +552,7 @@ def test_fresh_noise_trains_on_new_maps_every_step_keeps_the_fixed_ones_and_resu
     assert seen and not any(torch.equal(m, maps[-1]) for m in seen)                       # never the fixed map in a step
     assert not all(torch.equal(p, q) for p, q in zip(fixed.G.synthesis.parameters(), fresh.G.synthesis.parameters()))
     assert all(torch.equal(m, n) for m, n in zip(maps, fresh.export().synthesis.noise_maps()))
-    a, b = (ta.Adapter(_noisy_small_G(), shots, replace(base, noise_fresh=True)) for _ in range(2))
-    a.step(), a.step()
-    c = ta.Adapter(_noisy_small_G(), shots, replace(base, noise_fresh=True))
-    c.load_state(__import__("copy").deepcopy(a.state()))
-    for _ in range(2):
-        c.step()
-    for _ in range(4):
-        b.step()
-    assert all(torch.equal(p, q) for p, q in zip(b.G.synthesis.parameters(), c.G.synthesis.parameters()))
+    assert _resumes_exactly(fresh, lambda: ta.Adapter(_noisy_small_G(), shots, replace(base, noise_fresh=True)))
     model = saved_small_G(tmp_path)
     out = tmp_path / "f.safetensors"
     assert ta.main(["--images", str(tmp_path / "shots"), "--model", model, "--out", str(out), "--steps", "2",
@@ -616,11 +604,7 @@ def test_coarse_layout_statistic_tells_the_shots_layout_and_resumes_exactly(tmp_
     before = [p.clone() for p in a.G.synthesis.parameters()]
     assert a.step()["coarse"] > 0
     assert any(not torch.equal(p, q) for p, q in zip(before, a.G.synthesis.parameters()))
-    b = ta.Adapter(small_G(), shots, s)
-    b.load_state(__import__("copy").deepcopy(a.state()))
-    for _ in range(2):
-        a.step(), b.step()
-    assert all(torch.equal(p, q) for p, q in zip(a.G.synthesis.parameters(), b.G.synthesis.parameters()))
+    assert _resumes_exactly(a, lambda: ta.Adapter(small_G(), shots, s))
     with pytest.raises(ta.AdaptError, match="--coarse"):
         ta.check_settings(ta.Settings(coarse=-1))
 
