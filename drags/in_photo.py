@@ -22,7 +22,9 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
 - for DragGAN and FreeDrag the warp guard's twist term (`warp_twist`, dragcore.warpguard): the field a drag finds
   around a turned nose swirls, and on a sharp photo the swirl twists the lips and breaks the glasses where the
   ideal local move shifts them. Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 6"); a
-  generated face drags without it (its presets alone).
+  generated face drags without it (its presets alone). FreeDrag's term weighs three times DragGAN's: at DragGAN's
+  weight its smile lost a face on a tuning photo that the ideal local move keeps (docs/benchmarks.md, "Your own
+  photo, session 10").
 - StableDrag moves the warp code alone on a photo (rows 0, as DragGAN and FreeDrag do everywhere; the presets'
   rows 2 also move two style rows, which shift the far field and lost a face): chosen on tuning photos
   (docs/benchmarks.md, "Your own photo, session 7"). With the code alone it gets the warp guard and its twist term
@@ -46,7 +48,7 @@ from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 # a photo drag's engine settings over the model's presets (`presets`)
-SETTINGS = {"draggan": {"warp_twist": 100.0}, "freedrag": {"warp_twist": 100.0},
+SETTINGS = {"draggan": {"warp_twist": 100.0}, "freedrag": {"warp_twist": 300.0},
             "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 100.0}}
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 

@@ -22,6 +22,8 @@ def test_a_photo_s_presets_set_stabledrag_s_rows_on_a_warp_model_only():
     assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0, "warp_guard": 1.0, "warp_twist": 100.0}
     for m in ("draggan", "freedrag"):   # the twist term (drags.in_photo.prepare sets the angle it lets through)
         assert photo[m] == {**own[m], "warp_twist": in_photo.SETTINGS[m]["warp_twist"]} and "warp_twist" not in own[m]
+    # FreeDrag's term weighs three times DragGAN's (session 10: at DragGAN's weight a tuning photo's smile lost its face)
+    assert (photo["draggan"]["warp_twist"], photo["freedrag"]["warp_twist"]) == (100.0, 300.0)
     assert own["stabledrag"]["rows"] == 2 and type(photo) is type(own)   # the model's own are untouched
     assert in_photo.presets(own, small_G()) == own   # no warp pathway: rows 0 would not even be valid there
 
@@ -70,3 +72,5 @@ def test_the_benchmarks_photo_drags_are_built_with_a_photo_s_settings():
     assert photo.gen.rows == 0 and photo.gen.follower is not None
     plain = real_photos.drag_session("stabledrag", G, h, t, ws, 1, "follow-field", params, photo_params)
     assert plain.gen.rows == 2
+    free = real_photos.drag_session("freedrag", G, h, t, ws, 1, "photo", params, photo_params)
+    assert (free.guard.twist, free.guard.twist_max) == (300.0, in_photo.TWIST_MAX)   # its own weight, the photo's angle
