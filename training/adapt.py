@@ -51,6 +51,7 @@ from .shots import ShotError, read_shots
 
 CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd", "layout",
               "coarse", "noise"]
+STAGE_RESOLUTIONS = (4, 8, 16, 32, 64, 128, 256, 512, 1024)   # what a --noise-* resolution may name
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
 
 
@@ -171,14 +172,12 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--noise-out must be in [0, 1] (the written model's noise strengths, x), got {s.noise_out}")
     if not 0 <= s.noise_share <= 1e4:
         raise AdaptError(f"--noise-share must be in [0, 1e4] (the noise penalty's weight; 0 = off), got {s.noise_share}")
-    if s.noise_upto and s.noise_upto not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
-        raise AdaptError(f"--noise-upto must be a stage resolution (4, 8, 16, ...; 0 = every noise map), got {s.noise_upto}")
-    if s.noise_lr_from and s.noise_lr_from not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
-        raise AdaptError(f"--noise-lr-from must be a stage resolution (the noise strengths of this one and finer "
-                         f"learn; 0 = every stage), got {s.noise_lr_from}")
-    if s.noise_from and s.noise_from not in (4, 8, 16, 32, 64, 128, 256, 512, 1024):
-        raise AdaptError(f"--noise-from must be a stage resolution (8, 16, ...: the coarser noise maps are off; "
-                         f"0 = every map on), got {s.noise_from}")
+    for name, meaning in (("noise_upto", "4, 8, 16, ...; 0 = every noise map"),
+                          ("noise_lr_from", "the noise strengths of this one and finer learn; 0 = every stage"),
+                          ("noise_from", "8, 16, ...: the coarser noise maps are off; 0 = every map on")):
+        value = getattr(s, name)
+        if value and value not in STAGE_RESOLUTIONS:
+            raise AdaptError(f"--{name.replace('_', '-')} must be a stage resolution ({meaning}), got {value}")
     if not 0 <= s.noise_train <= 1:
         raise AdaptError(f"--noise-train must be in [0, 1] (the noise strengths while training, x), got {s.noise_train}")
     if not 0 <= s.swd_ramp <= 10 ** 6:
