@@ -12,7 +12,7 @@ Names and sizes are ours (`GeneratorConfig`); official checkpoints are translate
 `stylegan.convert`.
 """
 import math
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
@@ -418,10 +418,22 @@ class SynthesisNetwork(nn.Module):
         layers = self._noisy()
         if len(maps) != len(layers):
             raise ValueError(f"expected {len(layers)} noise maps, got {len(maps)}")
-        for layer, m in zip(layers, maps):
+        for layer, m in zip(layers, maps):   # every map checked before any is set: a refused list changes nothing
             if tuple(m.shape) != tuple(layer.noise.shape):
                 raise ValueError(f"noise map of shape {list(m.shape)} where {list(layer.noise.shape)} is needed")
+        for layer, m in zip(layers, maps):
             layer.noise = m
+
+    @contextmanager
+    def noise_swapped(self, maps):
+        """`with syn.noise_swapped(maps):` draws with these constant noise maps, and the maps it had are put
+        back after the block, however it ends (the buffers are swapped, never changed in place)."""
+        kept = self.noise_maps()
+        self.set_noise_maps(maps)
+        try:
+            yield
+        finally:
+            self.set_noise_maps(kept)
 
 
 class Generator(nn.Module):

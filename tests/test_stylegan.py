@@ -150,6 +150,25 @@ def test_style_affines_and_noise_accessors():
         G.synthesis.set_noise_maps(maps[:2])
 
 
+def test_noise_swapped_puts_the_maps_back():
+    G = small_G()
+    syn, ws = G.synthesis, G.mapping(torch.randn(1, 32))
+    with torch.no_grad():
+        img, kept = syn(ws), syn.noise_maps()
+        with syn.noise_swapped([torch.zeros_like(m) for m in kept]):
+            assert torch.equal(syn(ws), syn(ws, noise_mode="none")) and not torch.equal(syn(ws), img)
+        assert all(a is b for a, b in zip(syn.noise_maps(), kept)) and torch.equal(syn(ws), img)
+        with pytest.raises(RuntimeError, match="mid-block"):   # an error inside the block: the maps still go back
+            with syn.noise_swapped([torch.randn_like(m) for m in kept]):
+                raise RuntimeError("mid-block")
+        assert all(a is b for a, b in zip(syn.noise_maps(), kept)) and torch.equal(syn(ws), img)
+        for bad in (kept[:2], [torch.zeros_like(m) for m in kept[:-1]] + [torch.zeros(3, 3)]):
+            with pytest.raises(ValueError, match="noise map"):   # a wrong list is refused before anything is swapped
+                with syn.noise_swapped(bad):
+                    pass
+        assert all(a is b for a, b in zip(syn.noise_maps(), kept))
+
+
 @pytest.mark.parametrize("arch", ["skip", "resnet", "orig"])
 def test_non_square_generator(arch):
     G = small_G(res=32, width=16, arch=arch)

@@ -257,13 +257,13 @@ class Adapter:
         full = syn(ws, noise_mode="const")
         if not self.s.noise_upto:
             return float((full - syn(ws, noise_mode="none")).square().mean()) or 1.0
-        kept = syn.noise_maps()
-        syn.set_noise_maps([torch.zeros_like(m) if m.shape[-1] <= self.s.noise_upto else m for m in kept])
-        try:
+        with syn.noise_swapped(self._upto_off(syn)):
             gap = full - syn(ws, noise_mode="const")
-        finally:
-            syn.set_noise_maps(kept)
         return float(gap.square().mean()) or 1.0
+
+    def _upto_off(self, syn):
+        """syn's noise maps with those of --noise-upto px and coarser zeroed (new tensors: what they draw, off)."""
+        return [torch.zeros_like(m) if m.shape[-1] <= self.s.noise_upto else m for m in syn.noise_maps()]
 
     def _noise_penalty(self, ws, img):
         """What the noise maps draw in this step's pictures (the first half of the batch, with gradients through
@@ -274,13 +274,9 @@ class Adapter:
         syn = self.G.synthesis
         if not self.s.noise_upto:
             gap = img[:h] - syn.run(ws[:h], noise_mode="none")[0]
-        else:   # only the maps up to --noise-upto px off: what they draw (the buffers swapped, never changed in place)
-            kept = syn.noise_maps()
-            syn.set_noise_maps([torch.zeros_like(m) if m.shape[-1] <= self.s.noise_upto else m for m in kept])
-            try:
+        else:   # only the maps up to --noise-upto px off: what they draw
+            with syn.noise_swapped(self._upto_off(syn)):
                 gap = img[:h] - syn.run(ws[:h], noise_mode="const")[0]
-            finally:
-                syn.set_noise_maps(kept)
         ms = gap.square().mean()
         return torch.relu(ms / self.noise_ref - 1), 127.5 * float(ms.detach().sqrt())
 
@@ -320,12 +316,8 @@ class Adapter:
         if not self.s.noise_fresh:
             return self._step()
         syn = self.G.synthesis
-        kept = syn.noise_maps()
-        syn.set_noise_maps([torch.randn(m.shape, generator=self.rng).to(m) for m in kept])
-        try:
+        with syn.noise_swapped([torch.randn(m.shape, generator=self.rng).to(m) for m in syn.noise_maps()]):
             return self._step()
-        finally:
-            syn.set_noise_maps(kept)
 
     def _step(self):
         s = self.s
