@@ -79,6 +79,15 @@ def positive(name, v, allow_zero=False):
     return float(v)
 
 
+def in_range(v, lo, hi, message, lo_open=False):
+    """`v` as a float, or DragInputError(message) if it is not a finite number in [lo, hi] ((lo, hi] with lo_open):
+    an engine's bounded setting, checked before the session is built."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+            or not (lo < v if lo_open else lo <= v) or v > hi:
+        raise DragInputError(message)
+    return float(v)
+
+
 class DragSession:
     method = "base"
     Config = DragConfig   # each engine's own dragcore.config class

@@ -33,7 +33,7 @@ from dragcore.engine import declare
 from dragcore.errors import DragInputError
 from dragcore.features import disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
-from dragcore.session import DragSession
+from dragcore.session import DragSession, positive
 from dragcore.tracking import REFINE_PX, flow_every, track_points   # noqa: F401  (flow_every, track_points: this engine's API)
 
 
@@ -65,9 +65,7 @@ class DragGANSession(DragSession):
     def __init__(self, generator, handles, targets, config=None, **kwargs):
         cfg = self.checked_config(config)
         for name in ("r1", "r2", "track_step") + (("stop_distance",) if cfg.stop_distance is not None else ()):
-            r = getattr(cfg, name)
-            if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
-                raise DragInputError(f"{name} must be a positive number, got {r!r}")
+            positive(name, getattr(cfg, name))
         if cfg.track_step > 1:
             raise DragInputError(f"track_step is the tracking grid in image px, at most 1, got {cfg.track_step!r}")
         super().__init__(generator, handles, targets, cfg, **kwargs)

@@ -72,10 +72,9 @@ import torch
 
 from dragcore.config import FreeDragConfig, spec
 from dragcore.engine import declare
-from dragcore.errors import DragInputError
 from dragcore.features import patch_offsets, sample
 from dragcore.points import distances
-from dragcore.session import DragSession
+from dragcore.session import DragSession, in_range
 from dragcore.tracking import cap_ahead
 
 L_RANGE, D_RANGE = ((spec(n)["low"], spec(n)["high"]) for n in ("l", "d"))   # the paper's ranges (dragcore.config)
@@ -139,20 +138,18 @@ class FreeDragSession(DragSession):
     def __init__(self, generator, handles, targets, config=None, **kwargs):
         cfg = self.checked_config(config)
         scale = cfg.feature_scale
-        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
-                                  or not math.isfinite(scale) or scale <= 0):
-            raise DragInputError(f"feature_scale must be a positive number or None (auto), got {scale!r}")
+        if scale is not None:
+            scale = in_range(scale, 0, math.inf, f"feature_scale must be a positive number or None (auto), got {scale!r}",
+                             lo_open=True)
         for name, (lo, hi) in (("l", L_RANGE), ("d", D_RANGE)):
-            v = getattr(cfg, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                raise DragInputError(f"FreeDrag {name} must be in [{lo:g}, {hi:g}], got {v!r}")
-        arrival = cfg.arrival
-        if isinstance(arrival, bool) or not isinstance(arrival, (int, float)) or not 0 < arrival <= ARRIVAL_MAX:
-            raise DragInputError(f"FreeDrag arrival distance must be in (0, {ARRIVAL_MAX:g}] image px, got {arrival!r}")
+            in_range(getattr(cfg, name), lo, hi, f"FreeDrag {name} must be in [{lo:g}, {hi:g}], got {getattr(cfg, name)!r}")
+        arrival = in_range(cfg.arrival, 0, ARRIVAL_MAX,
+                           f"FreeDrag arrival distance must be in (0, {ARRIVAL_MAX:g}] image px, got {cfg.arrival!r}",
+                           lo_open=True)
         super().__init__(generator, handles, targets, cfg, **kwargs)
-        self.arrival = float(arrival)  # a point has arrived within this many image px of its target (paper: 1)
+        self.arrival = arrival  # a point has arrived within this many image px of its target (paper: 1)
         self.l, self.d = float(cfg.l), float(cfg.d)   # d in feature px, as in the paper
-        self.feature_scale = auto_feature_scale(self.F0) if scale is None else float(scale)
+        self.feature_scale = auto_feature_scale(self.F0) if scale is None else scale
         self.F0 = self.F0 / self.feature_scale
         self.d_px = self.d * self.res / self.feature_res   # d in image px
         self.spacing = PATCH_SPACING

@@ -35,6 +35,7 @@ from dragcore.errors import DragInputError
 from dragcore.errors import MotionError
 from dragcore.features import sample_resized
 from dragcore.points import distances
+from dragcore.session import in_range
 from dragcore.tracking import Progress, content_points
 from draggan.engine import DragGANSession
 
@@ -68,13 +69,11 @@ class StableDragSession(DragGANSession):
 
     def __init__(self, generator, handles, targets, config=None, **kwargs):
         cfg = self.checked_config(config)
-        tau = cfg.tau
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0 <= tau <= 1:
-            raise DragInputError(f"tau must be a number from 0 to 1, got {tau!r}")
+        tau = in_range(cfg.tau, 0, 1, f"tau must be a number from 0 to 1, got {cfg.tau!r}")
         if cfg.confirm not in CONFIRMS:
             raise DragInputError(f"confirm must be one of {', '.join(CONFIRMS)}, got {cfg.confirm!r}")
         super().__init__(generator, handles, targets, cfg, **kwargs)
-        self.tau = float(tau)
+        self.tau = tau
         self.confirm = cfg.confirm
         self.enhanced_steps = 0   # steps where at least one handle was supervised by its initial template
         self.rejected_arrivals = 0   # claimed arrivals the picture did not show (confirm 'flow')

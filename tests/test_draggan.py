@@ -1,4 +1,6 @@
 """DragGAN engine: tracking, motion supervision, trainable rows, mask, stop, determinism, modes."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -129,6 +131,7 @@ def G_small():
     pytest.param(dict(mask=np.zeros((64, 64), bool)), "all zeros", id="mask-all-zeros"),
     pytest.param(dict(mode="turbo"), "mode", id="unknown-mode"),
     pytest.param(dict(r1=0), "r1", id="r1-zero"),
+    pytest.param(dict(r2=math.inf), "r2 must be a positive number", id="r2-infinite"),
     pytest.param(dict(space="z"), "space", id="z-space-on-stylegan"),
 ])
 def test_bad_inputs(G_small, kw, msg):

@@ -189,6 +189,9 @@ def test_bad_inputs():
         (dict(handles=[(70, 2)], targets=[(3, 4)]), "outside"), (dict(handles=[(1, 2)], targets=[]), "needs a target"),
         (dict(handles=[], targets=[]), "no points"), (dict(targets=[(3, math.inf)]), "not finite"),
         (dict(mask=np.ones((64, 60))), "image is 64x64"), (dict(mask=np.zeros((64, 64))), "all zeros"),
+        (dict(arrival=0), "arrival distance must be in"), (dict(arrival=True), "arrival distance must be in"),
+        (dict(feature_scale=-1.0), "feature_scale must be a positive"),
+        (dict(feature_scale=math.nan), "feature_scale must be a positive"),
     ]
     for kw, msg in cases:
         args = dict(handles=[(1, 2)], targets=[(3, 4)], device="cpu")
