@@ -23,7 +23,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd")
     sub.add_parser("list", help="the registry: shape, licence, state, cached or not, and the presets each model's drags use")
     f = sub.add_parser("fetch", help="download (trying the sources in order) and convert one model")
-    f.add_argument("id")
+    f.add_argument("id", help="a model id of the registry (`python -m checkpoints list`)")
     v = sub.add_parser("verify", help="which sources exist on the Hub and their sizes (downloads nothing)")
     v.add_argument("ids", nargs="*", metavar="ID", help="models to check (default: all)")
     sub.add_parser("table", help="the registry as the README's Markdown table")

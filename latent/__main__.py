@@ -104,17 +104,19 @@ def invert_main(argv):
     from safetensors.torch import save_file
     from tqdm import tqdm
     ap = argparse.ArgumentParser(prog="python -m latent invert")
-    ap.add_argument("photo")
-    ap.add_argument("--model", default=None)
+    ap.add_argument("photo", help="the photo (PNG, JPEG, ...); its largest face is aligned to the model's layout")
+    ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
     ap.add_argument("--out", required=True, help="output folder (replaced as a whole when the inversion is done)")
-    ap.add_argument("--steps-w", type=int, default=STEPS_W)
-    ap.add_argument("--steps-wplus", type=int, default=STEPS_WPLUS)
-    ap.add_argument("--pti-steps", type=int, default=PTI_STEPS)
-    ap.add_argument("--no-pti", action="store_true")
+    ap.add_argument("--steps-w", type=int, default=STEPS_W, help=f"steps of the W stage (default {STEPS_W})")
+    ap.add_argument("--steps-wplus", type=int, default=STEPS_WPLUS,
+                    help=f"steps of the W+ stage, from the W result (default {STEPS_WPLUS})")
+    ap.add_argument("--pti-steps", type=int, default=PTI_STEPS,
+                    help=f"steps of pivotal tuning (PTI): the generator tuned around the W+ pivot (default {PTI_STEPS})")
+    ap.add_argument("--no-pti", action="store_true", help="stop after W+ (the model itself is not tuned)")
     ap.add_argument("--crop", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), default=None,
                     help="look for the face only inside this box (with --no-align: crop to it)")
     ap.add_argument("--no-align", action="store_true", help="centre-crop and resize instead of aligning the face")
-    ap.add_argument("--device", default=None)
+    ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: the best present)")
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     ap.add_argument("--seed", type=int, default=0, help="every random draw of the inversion (the same photo, seed and "
                     "thread count give the same result)")
@@ -197,7 +199,7 @@ def align_photo(path, G, model, crop=None):
 
 def layout_main(argv):
     ap = argparse.ArgumentParser(prog="python -m latent layout")
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
     ap.add_argument("--n", type=int, default=300, help="samples to measure on (psi 0.7, seed 7)")
     ap.add_argument("--out", default=None, help="default: presets/<model>.layout.json")
     args = ap.parse_args(argv)
@@ -242,14 +244,20 @@ def _main(argv):
     if argv[:1] == ["layout"]:
         return layout_main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m latent")
-    ap.add_argument("cmd", choices=["interp", "mix", "truncation", "sefa", "invert", "layout"])
+    ap.add_argument("cmd", choices=["interp", "mix", "truncation", "sefa", "invert", "layout"],
+                    help="interp: Z vs W, lerp vs slerp; mix: style mixing; truncation: a psi sweep; sefa: SeFa "
+                         "directions; invert: a photo (python -m latent invert --help); layout: the model's face "
+                         "layout (python -m latent layout --help)")
     ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
     ap.add_argument("--out", required=True, help="the image file to write (.png, .jpg, ...)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2],
+                    help="interp: the first and last are the ends; mix: the first seed's face takes the coarse, "
+                         "middle and fine rows of each other seed; truncation, sefa: the first seed (default 1 2)")
     ap.add_argument("--steps", type=int, default=8, help="frames of an interpolation")
-    ap.add_argument("--psi", type=float, default=0.7)
-    ap.add_argument("--k", type=int, default=3)
-    ap.add_argument("--strength", type=float, default=3.0)
+    ap.add_argument("--psi", type=float, default=0.7, help="truncation psi of the samples (default 0.7)")
+    ap.add_argument("--k", type=int, default=3, help="sefa: how many directions, the strongest first (default 3)")
+    ap.add_argument("--strength", type=float, default=3.0,
+                    help="sefa: how far each direction is walked, either way (default 3)")
     ap.add_argument("--scale", type=int, default=2, help="pixel repeat of the grid")
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
     args = ap.parse_args(argv)

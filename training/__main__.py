@@ -28,7 +28,7 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt, losses.csv, loss_curve.png, faces64.safetensors")
     p.add_argument("--until", type=int, default=None, help="train up to this total step (default: the whole recipe)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy 2-core machine)")
-    p.add_argument("--ckpt-minutes", type=float, default=4.0)
+    p.add_argument("--ckpt-minutes", type=float, default=4.0, help="checkpoint every this many minutes (default 4)")
     p.add_argument("--figures-from", metavar="MODEL", help="only write MODEL's figures into --out")
     a = p.parse_args(argv)
     if (a.until is not None and a.until < 1 or not 1 <= a.threads <= 256 or not 0 < a.ckpt_minutes < 1e6

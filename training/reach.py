@@ -126,7 +126,7 @@ def main(argv=None):
     p.add_argument("--inner", type=int, default=20, help="Adam steps (lr 0.01) that fit each face's code (default 20)")
     p.add_argument("--lr", type=float, default=2e-3, help="the centres' learning rate, image units (default 0.002)")
     p.add_argument("--seed", type=int, default=0, help="the run's random stream (faces and moves)")
-    p.add_argument("--save-every", type=int, default=50)
+    p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
     a = p.parse_args(argv)
     if a.steps < 1 or a.batch < 1 or a.inner < 1 or not a.lr > 0 or a.save_every < 1:
         p.error("--steps, --batch, --inner and --save-every must be >= 1 and --lr > 0")
