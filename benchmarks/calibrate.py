@@ -146,7 +146,7 @@ def search(G, engine, candidates, cases, steps, min_psnr, start=None, log=print,
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, seeds=TRAIN_SEEDS, seeds_help="training seeds 'A-B' (reported benchmarks use others)",
                     steps=200, out=None)
-    ap.add_argument("--engines", default="draggan,freedrag")
+    ap.add_argument("--engines", default="draggan,freedrag", help="comma-separated engines to calibrate")
     ap.add_argument("--min-psnr", type=float, default=20.0, help="reject settings whose far-field PSNR is lower")
     ap.add_argument("--max-cast", type=float, default=3.0, help="reject settings whose median colour cast (/255) is higher")
     ap.add_argument("--max-far", type=float, default=6.0, help="reject settings whose median far-field change (/255) is higher")

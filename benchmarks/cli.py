@@ -70,16 +70,17 @@ def parser(doc=None, *, threads=1, threads_help=None, model=False, seeds=None, s
     ap = CheckedParser(description=doc.split("\n\n")[0] if doc else None)
     if model:
         import checkpoints
-        ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL)
+        ap.add_argument("--model", default=checkpoints.DEFAULT_MODEL,
+                        help=f"registry id or path (default {checkpoints.DEFAULT_MODEL})")
     if seeds is not None:
         ap.add_argument("--seeds", default=seeds, help=seeds_help)
     if steps is not None:
-        ap.add_argument("--steps", type=int, default=steps)
+        ap.add_argument("--steps", type=int, default=steps, help=f"steps per drag or run (default {steps})")
     if threads is not None:
         ap.add_argument("--threads", type=int, default=threads,
                         help=threads_help or f"torch CPU threads (default {threads})")
     if out is not None:
-        ap.add_argument("--out", default=out)
+        ap.add_argument("--out", default=out, help=f"where the results go (default {out})")
     return ap
 
 

@@ -57,7 +57,7 @@ def round_trip(G, method, seed, steps, psi=0.7, params=None):
 
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=200)
-    ap.add_argument("--pairs", type=int, default=10)
+    ap.add_argument("--pairs", type=int, default=10, help="drags there and back per engine (default 10)")
     args = ap.parse_args(argv)
     cli.setup(args)
     G = checkpoints.load(args.model)

@@ -88,9 +88,9 @@ def summary(rows):
 
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=200)
-    ap.add_argument("--drags", type=int, default=8)
+    ap.add_argument("--drags", type=int, default=8, help="drags per engine (default 8)")
     ap.add_argument("--lr", type=float, default=None, help="Adam learning rate for both engines (default: theirs)")
-    ap.add_argument("--name", default="drag_motion")
+    ap.add_argument("--name", default="drag_motion", help="the results' file name (default drag_motion)")
     args = ap.parse_args(argv)
     cli.setup(args)
     G = checkpoints.load(args.model)

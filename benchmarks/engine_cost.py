@@ -33,8 +33,8 @@ def sessions(res):
 
 def main(argv=None):
     ap = cli.parser(__doc__, steps=8)
-    ap.add_argument("--res", type=int, nargs="+", default=[64, 512])
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--res", type=int, nargs="+", default=[64, 512], help="resolutions (default 64 512)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     args = ap.parse_args(argv)
     cli.setup(args)
     rows = []

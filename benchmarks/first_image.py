@@ -106,7 +106,7 @@ def one_run(timeout=120, root=ROOT):
 
 def main(argv=None):
     ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=3, help="app starts timed (default 3)")
     ap.add_argument("--baseline", default=None, help="another checkout (e.g. an older commit's) timed the same way "
                     "in the same run, alternating with this one")
     a = ap.parse_args(argv)

@@ -146,7 +146,7 @@ def markdown(args, train, tuned, feat):
 def main(argv=None):
     ap = cli.parser(__doc__, threads_help="1: CPU time then measures work, not OpenMP spinning")
     ap.add_argument("--official", required=True, help="path to a clone of NVlabs/stylegan2-ada-pytorch")
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=5, help="timed repeats, median reported (default 5)")
     args = ap.parse_args(argv)
     cli.setup(args)
     off = import_official(args.official)

@@ -884,8 +884,8 @@ def report(mem, hub, runs, requests, long_steps, before=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--requests", type=int, default=100)
-    ap.add_argument("--skip-hub", action="store_true")
+    ap.add_argument("--requests", type=int, default=100, help="requests of each flood probe (default 100)")
+    ap.add_argument("--skip-hub", action="store_true", help="skip the probes against the fake Hub")
     ap.add_argument("--skip-runs", action="store_true", help="skip the run, Stop, queue, memory, export "
                     "and message probes")
     ap.add_argument("--before", default=None, metavar="DIR", help="also run the run probes against the app in "
@@ -900,7 +900,7 @@ def main(argv=None):
     ap.add_argument("--sessions", type=int, default=50, help="vanished sessions of M1")
     ap.add_argument("--uploads", type=int, default=50, help="refused uploads of D1")
     ap.add_argument("--idle", type=float, default=20.0, help="LATENTLAB_SESSION_IDLE (s) of the issue-31 app")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="where the results go")
     args = ap.parse_args(argv)
     from benchmarks.report import write
     tmp = Path(tempfile.mkdtemp(prefix="latentlab_hostile_"))

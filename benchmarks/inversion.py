@@ -22,8 +22,9 @@ from latent import interpolate, invert, smoothness, seed_z
 
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, out="benchmarks/results/inversion.json")
-    ap.add_argument("--n", type=int, default=20)
-    ap.add_argument("--steps", type=int, nargs=3, default=[80, 80, 100], metavar=("W", "WPLUS", "PTI"))
+    ap.add_argument("--n", type=int, default=20, help="faces inverted (default 20)")
+    ap.add_argument("--steps", type=int, nargs=3, default=[80, 80, 100], metavar=("W", "WPLUS", "PTI"),
+                    help="steps of the three stages (default 80 80 100)")
     args = ap.parse_args(argv)
     cli.setup(args)
     G = checkpoints.load(args.model)

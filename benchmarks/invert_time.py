@@ -50,7 +50,7 @@ def timed(G, target, settings):
 
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, out="benchmarks/results/invert_time.json")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2, help="inversions timed (default 2)")
     args = ap.parse_args(argv)
     cli.setup(args)
     G = checkpoints.load(args.model)

@@ -64,8 +64,8 @@ def margins(folder):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folder")
-    p.add_argument("--json")
+    p.add_argument("folder", help="a folder of PNGs")
+    p.add_argument("--json", help="write the result here (default: print it)")
     p.add_argument("--margins", action="store_true", help="each face's detection margin instead of its landmarks")
     a = p.parse_args(argv)
     if not Path(a.folder).is_dir():

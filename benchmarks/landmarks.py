@@ -66,6 +66,9 @@ SUBSETS = {"1": SUBSET_1, "5": SUBSET_5, "68": SUBSET_68}
 IDEAL = "ideal local move"   # the reference row: A warped so each handle's content lands on its target
 
 
+MP_HELP = "interpreter with mediapipe==0.10.14 (default: $LATENTLAB_MP_PYTHON)"
+
+
 def default_mp_python():
     return os.environ.get("LATENTLAB_MP_PYTHON")
 
@@ -184,16 +187,15 @@ def summarise(rows, res, subsets):
 
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=200)
-    ap.add_argument("--pairs", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pairs", type=int, default=10, help="face pairs (start, target) per engine (default 10)")
+    ap.add_argument("--seed", type=int, default=0, help="the first seed: pair i is seeds seed + 2i and seed + 2i + 1 (default 0)")
     ap.add_argument("--points", default="1,5,68", help="comma-separated point sets out of 1, 5, 68")
     ap.add_argument("--most-different", type=int, default=None, metavar="K",
                     help="instead of consecutive pairs: the K pairs of the 2 x --pairs faces from --seed whose "
                          "5-landmark distance is largest")
     ap.add_argument("--displacement-scale", type=float, default=1.0,
                     help="targets = A + s (B - A): 1 is the paper's protocol; > 1 magnifies B - A for small models")
-    ap.add_argument("--mp-python", default=default_mp_python(),
-                    help="interpreter with mediapipe==0.10.14 (default: $LATENTLAB_MP_PYTHON)")
+    ap.add_argument("--mp-python", default=default_mp_python(), help=MP_HELP)
     args = ap.parse_args(argv)
     subsets = [s.strip() for s in args.points.split(",")]
     bad = [s for s in subsets if s not in SUBSETS]

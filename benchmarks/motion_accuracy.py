@@ -92,7 +92,7 @@ def evaluate(name, kind, min_size, preset, warps, zeros):
 
 def main(argv=None):
     ap = cli.parser(__doc__, threads=None, model=True)   # one thread always (set below)
-    ap.add_argument("--faces", type=int, default=12)
+    ap.add_argument("--faces", type=int, default=12, help="faces moved (default 12)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     G = checkpoints.load(args.model)

@@ -273,8 +273,8 @@ def main(argv=None):
     ap = cli.parser(__doc__, threads=2)
     ap.add_argument("--draggan", required=True, help="checkout of XingangPan/DragGAN")
     ap.add_argument("--freedrag", required=True, help="checkout of LPengYang/FreeDrag")
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=30, help="steps compared (default 30)")
+    ap.add_argument("--seed", type=int, default=3, help="the latent's seed (default 3)")
     args = ap.parse_args(argv)
     for p, f in ((args.draggan, "viz/renderer.py"), (args.freedrag, "functions.py")):
         if not (Path(p) / f).is_file():

@@ -33,7 +33,7 @@ def rows_of(label, data):
 
 def main(argv=None):
     ap = cli.parser(__doc__, threads=None)
-    ap.add_argument("runs", nargs="+", metavar="LABEL=DIR")
+    ap.add_argument("runs", nargs="+", metavar="LABEL=DIR", help="a label and the --out folder of a poster_edits run")
     args = ap.parse_args(argv)
     rows, ideal_done = [], False
     for spec in args.runs:

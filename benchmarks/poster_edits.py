@@ -48,7 +48,7 @@ from dragcore import config, fidelity
 from dragcore.report import MOVED_ENOUGH
 from dragcore.localmove import ideal_move
 from benchmarks import detector_noise
-from benchmarks.landmarks import default_mp_python, detect
+from benchmarks.landmarks import MP_HELP, default_mp_python, detect
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore.protocol import adapt
 from stylegan.imageops import to_uint8
@@ -225,7 +225,7 @@ def main(argv=None):
                                                     "for every engine")
     ap.add_argument("--set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
                     help="override one setting of one engine's presets (repeatable), e.g. draggan.warp_guard=10")
-    ap.add_argument("--mp-python", default=default_mp_python())
+    ap.add_argument("--mp-python", default=default_mp_python(), help=MP_HELP)
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines to run (default: all)")
     ap.add_argument("--margins", action="store_true", help="also each face's detection margin (how near to lost)")
     ap.add_argument("--robust", type=int, default=0, metavar="K",

@@ -368,8 +368,8 @@ def main(argv=None):
     ap = cli.parser(__doc__, threads=None, out=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--app-threads", type=int, default=None, help="the app's OMP_NUM_THREADS (default: unset)")
     ap.add_argument("--edits", type=int, default=3, help="edits per engine")
-    ap.add_argument("--engines", nargs="+", default=["draggan", "freedrag"])
-    ap.add_argument("--points", type=int, choices=sorted(POINTS), default=1)
+    ap.add_argument("--engines", nargs="+", default=["draggan", "freedrag"], help="engines profiled (default draggan freedrag)")
+    ap.add_argument("--points", type=int, choices=sorted(POINTS), default=1, help="handle/target pairs per edit (default 1)")
     ap.add_argument("--model", default=None, help="the app's --model (default: the bundled one)")
     ap.add_argument("--baseline", default=None, help="another checkout (e.g. a `git worktree` of an older "
                     "commit) whose app is profiled the same way in the same run, first")

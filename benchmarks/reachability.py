@@ -130,7 +130,7 @@ def summarise(rows):
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, seeds="3000-3011", steps=150,
                     seeds_help="held-out seeds, 'A-B' (never used by training or calibration)")
-    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--lr", type=float, default=0.01, help="Adam learning rate of the latent (default 0.01)")
     args = ap.parse_args(argv)
     seeds = cli.seed_list(ap, args)
     if args.steps < 1 or not args.lr > 0:

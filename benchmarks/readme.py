@@ -36,8 +36,8 @@ def pages(readme):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--readme", default=str(ROOT / "README.md"))
-    p.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    p.add_argument("--readme", default=str(ROOT / "README.md"), help="the README (its linked pages are filled too)")
+    p.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="the results folder the tables come from")
     a = p.parse_args(argv)
     filled = [(path, fill(path.read_text(), a.results)) for path in pages(a.readme)]   # all checked first
     for path, new in filled:

