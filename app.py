@@ -21,10 +21,12 @@ def build():
     import gradio as gr
 
     from drags.engines import ENGINES
+    from ui import gradio_cache
     from ui import guard as ug
     from ui import run_control, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent, warmup
     from ui.drag_image import new_image
     from ui.state import DragState
+    gradio_cache.install()   # an image returned twice is renamed into place, not rewritten while it is downloaded
     # uploads (photos, edits, models) older than a day are deleted every hour
     with gr.Blocks(title="Latent Lab", delete_cache=(3600, 86400)) as demo:
         names = ", ".join(f"**{e.label}**" for e in ENGINES.values())

@@ -24,7 +24,10 @@ def server(shared_app):
 
 
 def _stroke(page, y_frac):
-    """One horizontal brush stroke across the middle of the editor's image, at `y_frac` of its height."""
+    """One horizontal brush stroke across the middle of the editor's image, at `y_frac` of its height; -> whether
+    the editor shows it: the stroke's band changed and the picture away from it did not (a picture that was still
+    loading when the stroke was drawn changes everywhere: one CI run took that for a stroke, and the editor had
+    dropped the stroke)."""
     canvas = page.locator("#mask-editor canvas").first
     canvas.scroll_into_view_if_needed()
     box = None
@@ -37,13 +40,29 @@ def _stroke(page, y_frac):
     side = min(box["width"], box["height"])   # the square image, centred in the canvas
     x0, y0 = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
     y = y0 + y_frac * side
-    before = _pixels(page, box)
+    before = _settled(page, box)
     page.mouse.move(x0 + 0.35 * side, y)
     page.mouse.down()
     for f in (0.45, 0.55, 0.65):
         page.mouse.move(x0 + f * side, y)
     page.mouse.up()
-    return bool((np.abs(_pixels(page, box) - before).max(-1) > 40).any())
+    change = np.abs(_pixels(page, box) - before).max(-1)
+    band = (int(y - box["y"]) - 2, int(y - box["y"]) + 3)
+    cols = (int(x0 - box["x"] + 0.45 * side), int(x0 - box["x"] + 0.55 * side))
+    far = change[:max(1, int(y0 - box["y"] + 0.25 * side))]   # the top quarter of the picture: no stroke there
+    return bool((change[band[0]:band[1], cols[0]:cols[1]] > 40).mean() > 0.5 and (far > 40).mean() < 0.01)
+
+
+def _settled(page, box, timeout_s=30):
+    """The editor's canvas once it shows its picture: two screenshots 0.3 s apart alike and not a blank canvas."""
+    last = _pixels(page, box)
+    for _ in range(int(timeout_s / 0.3)):
+        page.wait_for_timeout(300)
+        now = _pixels(page, box)
+        if np.abs(now - last).max() < 8 and now.std() > 10:
+            return now
+        last = now
+    return last
 
 
 def _pixels(page, box):
