@@ -344,24 +344,24 @@ def layout_summary(rows):
 
 
 def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale=2, noise="fixed"):
-    """Per photo one row: photo (height 2 x res) | aligned | reconstruction | DragGAN turn | FreeDrag turn | back in
-    the photo (DragGAN's turn pasted with the feathered face mask)."""
+    """Per photo one row: photo (height 2 x res) | aligned | reconstruction | each engine's turn (the engines that
+    dragged, in ENGINES order) | back in the photo (the first of those turns pasted with the feathered face mask)."""
     rows = []
     suffix = "" if noise == "fixed" else f"+{noise}"
     for i, photo in photos.items():
         key = f"{name}|{i}"
-        if key not in kept or f"{key}|turn|draggan{suffix}" not in drag_images or len(rows) >= count:
+        turns = [to_uint8(drag_images[k][0]) for k in (f"{key}|turn|{e}{suffix}" for e in ENGINES) if k in drag_images]
+        if key not in kept or not turns or len(rows) >= count:
             continue
         out = kept[key]
         res = out["target"].shape[-1]
         side = res * scale
         recon = to_uint8(out["stages"]["PTI"][0])
-        dragged = to_uint8(drag_images[f"{key}|turn|draggan{suffix}"][0])
-        back = paste_back(photo, dragged, out["alignment"], reference=recon)
+        back = paste_back(photo, turns[0], out["alignment"], reference=recon)
         tiles = [photo, back]
         tiles = [np.asarray(Image.fromarray(t).resize((round(t.shape[1] * side / t.shape[0]), side), Image.LANCZOS))
                  for t in tiles]
-        small = [to_uint8(out["target"][0]), recon, dragged, to_uint8(drag_images[f"{key}|turn|freedrag{suffix}"][0])]
+        small = [to_uint8(out["target"][0]), recon, *turns]
         small = [np.asarray(Image.fromarray(t).resize((side, side), Image.NEAREST)) for t in small]
         row = [tiles[0]] + small + [tiles[1]]
         rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255) for t in row], 1))

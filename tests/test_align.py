@@ -106,3 +106,22 @@ def test_the_invert_command_says_what_is_wrong_in_one_line(tmp_path, capsys):
     assert latent_main(["invert", str(tmp_path / "wall.png"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: no face found") and not (tmp_path / "o").exists()
+
+
+def test_the_real_photo_figure_has_a_column_per_engine_that_dragged(photo, layout, tmp_path):
+    """benchmarks.real_photos.figure on the astronaut: one turn column per engine present (a run of some engines
+    only drew FreeDrag's missing turn: a KeyError after the results were written)."""
+    import torch
+    from benchmarks.real_photos import figure
+    aligned, a = align(photo, layout, SIZE)
+    as_tensor = lambda x: torch.from_numpy(x.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+    kept = {"after|1": dict(target=as_tensor(aligned), stages={"PTI": as_tensor(aligned)}, alignment=a)}
+    turned = {e: as_tensor(np.roll(aligned, k, axis=1)) for k, e in enumerate(("draggan", "freedrag", "stabledrag"), 1)}
+    widths = {}
+    for engines in (("draggan",), ("stabledrag",), ("draggan", "stabledrag"), ("draggan", "freedrag", "stabledrag")):
+        images = {f"after|1|turn|{e}+photo": turned[e] for e in engines}
+        path = figure(tmp_path / f"{'-'.join(engines)}.png", {1: photo}, kept, images, None, noise="photo")
+        widths[engines] = Image.open(path).size[0]
+    assert widths[("draggan",)] == widths[("stabledrag",)] < widths[("draggan", "stabledrag")]
+    assert widths[("draggan", "freedrag", "stabledrag")] - widths[("draggan", "stabledrag")] == 2 * 64 + 4
+    assert figure(tmp_path / "none.png", {1: photo}, kept, {}, None, noise="photo") is None
