@@ -16,6 +16,8 @@ Gradio (`ui/`):
   caches and streams);
 - `upload_folder`: where Gradio keeps uploads; `EditorData`, `NamedString`: the data classes that
   ui.guard's checked components subclass or return;
+- `image_cache_codec`, `set_image_saver`: how Gradio encodes and files the images it serves, and the
+  function every image component saves them with (`gradio.processing_utils`; ui.gradio_cache);
 - `skip_stub_files`: no typing stub written for our component subclasses (`gradio.component_meta`).
 
 huggingface_hub (`hubguard`): `hub_request_hook` (its own request hook, kept when `hubguard` installs
@@ -143,6 +145,27 @@ def named_string(path):
     """The str subclass Gradio hands a `filepath` File handler."""
     from gradio.utils import NamedString
     return NamedString(path)
+
+
+def image_cache_codec():
+    """(encode, folder_name): Gradio's bytes of a PIL image in a format (`processing_utils.encode_pil_to_bytes`)
+    and the name of the cache folder those bytes go to (`processing_utils.hash_bytes`)."""
+    from gradio import processing_utils
+    return processing_utils.encode_pil_to_bytes, processing_utils.hash_bytes
+
+
+def set_image_saver(fn):
+    """`fn(img, cache_dir, name, format) -> path` in the place of Gradio's `processing_utils.save_pil_to_cache`,
+    which every image component reaches through that module, wrapped in Gradio's profiling trace as the original
+    is. Idempotent. -> the function Gradio now calls."""
+    import inspect
+    from gradio import processing_utils
+    current = processing_utils.save_pil_to_cache
+    if inspect.unwrap(current) is fn:   # set before (and maybe wrapped since, e.g. by benchmarks.profile_edit's timer)
+        return current
+    traced = getattr(processing_utils, "traced_sync", None)   # functools.wraps: the result has __wrapped__
+    processing_utils.save_pil_to_cache = traced("postprocess_save_pil_to_cache")(fn) if traced else fn
+    return processing_utils.save_pil_to_cache
 
 
 def skip_stub_files(prefix):

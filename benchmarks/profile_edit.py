@@ -135,7 +135,7 @@ def install(path):
     """Put the timers around the app's functions (before app.py builds the interface)."""
     from gradio import blocks, processing_utils
     from dragcore import report, session, tracking
-    from ui import drag_chain, drag_handlers, draw, export
+    from ui import drag_chain, drag_handlers, draw, export, gradio_cache
     t = Timers(path)
     t.wrap(session.DragSession, "step", "step")
     for cls in {c for c in vars(tracking).values() if isinstance(c, type) and issubclass(c, tracking.Tracker)}:
@@ -149,6 +149,7 @@ def install(path):
     t.wrap(session.DragSession, "render_and_features", "renders")   # the generator passes a preview really runs
     t.wrap(report.Reporter, "result", "final report")
     t.wrap(draw, "render", "overlay drawing")
+    gradio_cache.install()   # the app's image save (app.build installs it too, and keeps this timer around it)
     t.wrap(processing_utils, "save_pil_to_cache", "image encoding (Gradio)")
     t.wrap_async(blocks.Blocks, "preprocess_data", "inputs (Gradio)")
     t.wrap_async(blocks.Blocks, "postprocess_data", "outputs (Gradio)")

@@ -97,6 +97,31 @@ def test_files_and_data_classes():
     assert isinstance(s, str) and s == "/tmp/x.png" and type(s) is not str
 
 
+def test_the_image_saver_gradio_calls_is_the_one_set():
+    import numpy as np
+    from PIL import Image
+    from gradio import processing_utils
+    encode, folder_name = compat.image_cache_codec()
+    img = Image.fromarray(np.arange(48, dtype=np.uint8).reshape(4, 4, 3))
+    data = encode(img, "png")
+    assert Image.open(__import__("io").BytesIO(data)).tobytes() == img.tobytes() and folder_name(data) != folder_name(b"")
+    seen, real = [], processing_utils.save_pil_to_cache
+
+    def saver(img, cache_dir, name="image", format="webp"):
+        seen.append(format)
+        return "saved"
+    try:
+        now = compat.set_image_saver(saver)
+        assert compat.set_image_saver(saver) is now   # idempotent: not wrapped twice
+        assert processing_utils.save_img_array_to_cache(np.asarray(img), "/nonexistent", format="png") == "saved"
+        assert seen == ["png"]
+        timed = __import__("functools").wraps(now)(lambda *a, **k: now(*a, **k))   # a timer put around it since
+        processing_utils.save_pil_to_cache = timed
+        assert compat.set_image_saver(saver) is timed   # found under the timer: the timer stays
+    finally:
+        processing_utils.save_pil_to_cache = real
+
+
 def test_component_subclasses_of_skipped_modules_get_no_stub_file(tmp_path, monkeypatch):
     """Gradio writes a .pyi next to a component subclass's module; not for the prefixes skipped."""
     import importlib
@@ -124,7 +149,7 @@ def test_no_other_module_reads_these_internals():
     root = Path(__file__).resolve().parents[1]
     internal = re.compile(r"LocalContext|\._queue\b|\.fns\b|\bblocks\.blocks\b|state_holder\.|session_data|"
                           r"gradio\.utils|gradio\.caching|image_editor import|huggingface_hub\.utils\._|"
-                          r"set_client_factory")
+                          r"set_client_factory|processing_utils\.(encode_pil_to_bytes|hash_bytes|save_pil_to_cache)")
     import os
     ours = []
     for folder, dirs, files in os.walk(root):   # this repository's modules: no venv inside it, no .git, no tests

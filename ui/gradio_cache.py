@@ -13,13 +13,15 @@ import os
 import tempfile
 from pathlib import Path
 
+import compat
+
 
 def save_pil_to_cache(img, cache_dir, name="image", format="webp"):
-    """Gradio's `processing_utils.save_pil_to_cache`, except that the file appears whole: written aside, then
+    """Gradio's own save of an image it serves, except that the file appears whole: written aside, then
     renamed into place (over the same bytes when the image was saved before: its folder is their hash)."""
-    from gradio import processing_utils as pu
-    data = pu.encode_pil_to_bytes(img, format)
-    folder = Path(cache_dir) / pu.hash_bytes(data)
+    encode, folder_name = compat.image_cache_codec()
+    data = encode(img, format)
+    folder = Path(cache_dir) / folder_name(data)
     folder.mkdir(exist_ok=True, parents=True)
     path = (folder / f"{name}.{format}").resolve()
     fd, part = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
@@ -35,9 +37,5 @@ def save_pil_to_cache(img, cache_dir, name="image", format="webp"):
 
 
 def install():
-    """Put `save_pil_to_cache` in Gradio's place (every image component reaches it through the module). Idempotent."""
-    from gradio import processing_utils as pu
-    if getattr(pu.save_pil_to_cache, "__wrapped__", pu.save_pil_to_cache) is save_pil_to_cache:
-        return
-    traced = getattr(pu, "traced_sync", None)   # Gradio's profiling wrapper (functools.wraps: __wrapped__)
-    pu.save_pil_to_cache = traced("postprocess_save_pil_to_cache")(save_pil_to_cache) if traced else save_pil_to_cache
+    """Make `save_pil_to_cache` the one every Gradio image component saves with. Idempotent."""
+    compat.set_image_saver(save_pil_to_cache)
