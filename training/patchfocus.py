@@ -1,9 +1,9 @@
 """Where the patch loss asks for detail: each latent weighed by the fine structure its source picture draws.
 
 The patch loss (training.patchloss) pools the patches of the whole batch into one distribution match, so it asks
-every latent alike for the shots' fine texture, a latent whose source picture is a poor, low-detail face too; the
-generator answers there with texture from whatever it has (mottle). This module measures, per latent, the energy of
-the source picture's Laplacian band (its RMS per level) and turns it into the two ways the loss can follow it:
+every latent alike for the shots' fine texture, a latent whose source picture is a poor, low-detail face too. This
+module measures, per latent, the energy of the source picture's Laplacian band (its RMS per level) and turns it into
+the two ways the loss can follow it:
 
 * `draw_images`: which latent each generated patch comes from, drawn in proportion to that energy to a power
   (`focus`); a latent whose source draws little structure contributes few patches, a detailed one more;
