@@ -169,6 +169,19 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     **{f"coarse 1, patch SWD {w:g}, 64 px noise free x{m:g}" + (f", noise from {r}" if r else ""): dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, noise_lr=m, noise_lr_from=64, noise_from=r)
        for w in (0.3, 0.4) for m in (1.0, 10.0) for r in (0, 16, 32)},
+    # session 11: a patch loss that does not ask a murky latent (a poor, low-detail source picture) for texture: its
+    # patches drawn per latent by the source's fine-band energy (--swd-focus), or its band judged relative to the
+    # source's own (--swd-relative)
+    # (a combination is named with "and": a name that goes on past another name after a comma cannot be picked by name)
+    **{f"coarse 1, patch SWD {w:g}, focus {f:g}" + (f" and noise out {o:g}" if o != 1 else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, swd_focus=f, noise_out=o)
+       for w in (0.3, 0.4, 0.5) for f in (1.0, 2.0, 4.0) for o in (1.0, 0.5)},
+    **{f"coarse 1, patch SWD {w:g}, relative {r:g}" + (f" and noise out {o:g}" if o != 1 else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, swd_relative=r, noise_out=o)
+       for w in (0.3, 0.4, 0.5) for r in (0.5, 1.0) for o in (1.0, 0.5)},
+    **{f"coarse 1, patch SWD {w:g}, focus {f:g} and relative {r:g}": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, swd_focus=f, swd_relative=r)
+       for w in (0.3, 0.5) for f in (1.0, 2.0) for r in (0.5, 1.0)},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 

@@ -632,3 +632,59 @@ def test_app_adapt_tab_passes_its_advanced_fields_and_refuses_bad_ones_in_one_li
     defaults = inspect.signature(tab_adapt.start).parameters
     assert [defaults[k].default for k in tab_adapt.OPTIONS] == [getattr(ta.recommended(500), k) for k in tab_adapt.OPTIONS]
     assert defaults["coarse"].default == 1.0 and ta.recipe_flags() == "--freeze-d 2 --d-warmup 50 --last-lr 3 --coarse 1"
+
+
+def test_patch_focus_and_relative_follow_each_latents_source_detail_and_resume_exactly(tmp_path, capsys):
+    """--swd-focus / --swd-relative (training.patchfocus): a latent whose source picture draws little fine structure
+    contributes few of the patch loss's patches (focus) or is judged on its band scaled up by the batch's typical
+    energy over its own (relative); without them the loss and its draws are the plain loss's bit for bit; on a real
+    tiny run each changes the loss and the weights, a run with both resumes bit for bit (with the distance
+    consistency off, the source is rendered for them alone), the card carries them, a bad value is one line."""
+    from training import patchfocus as pf
+    from training.patchloss import ShotPatches
+    from training.pyramid import laplacian_pyramid
+    G = face_model()
+    with torch.no_grad():
+        img = G(torch.randn(12, G.z_dim, generator=torch.Generator().manual_seed(7)), truncation_psi=0.7)
+    murky = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(img[8:9], 4), scale_factor=4,
+                                            mode="bilinear")
+    source = torch.cat([murky, img[9:12]])                           # latent 0: a low-detail source picture
+    energy = pf.band_energy(laplacian_pyramid(source)[0])
+    assert float(energy[0]) < 0.5 * float(energy[1:].min())
+    drawn = pf.draw_images(energy, 4000, 2.0, torch.Generator().manual_seed(0))
+    counts = torch.bincount(drawn, minlength=4)
+    assert int(counts[0]) < 0.25 * int(counts[1:].min())             # few patches from the murky latent
+    assert torch.equal(torch.bincount(pf.draw_images(energy, 4000, 0.0, torch.Generator().manual_seed(0)),
+                                      minlength=4).clamp_max(1), torch.ones(4, dtype=torch.long))
+    gain = pf.relative_gain(energy, 1.0).flatten()
+    assert float(gain[0]) == float(gain.max()) > 1                   # the murky latent's band judged louder
+    fake = img[:4]
+    loss = lambda **k: float(ShotPatches(img[4:8], **{k2: v for k2, v in k.items() if k2 != "src"}).loss(
+        fake, torch.Generator().manual_seed(0), source=k.get("src")))
+    assert loss() == loss(src=source)                                 # the plain loss ignores the source
+    assert loss(focus=2.0, src=source) != loss() and loss(relative=1.0, src=source) != loss()
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    base = ta.Settings(batch=3, swd=1.0, dcl=0.0, lr=0.01, augment="", swd_directions=16)
+    runs = {name: ta.Adapter(small_G(), shots, replace(base, **change)) for name, change in
+            (("plain", {}), ("focus", dict(swd_focus=2.0)), ("relative", dict(swd_relative=1.0)))}
+    rows = {name: [a.step()["swd"] for _ in range(2)] for name, a in runs.items()}
+    for name in ("focus", "relative"):
+        assert rows[name][0] != rows["plain"][0]                      # the first step: the same weights, another loss
+        assert not all(torch.equal(p, q) for p, q in zip(runs[name].G.synthesis.parameters(),
+                                                          runs["plain"].G.synthesis.parameters()))
+    both = replace(base, swd_focus=1.0, swd_relative=0.5)
+    a = ta.Adapter(small_G(), shots, both)
+    a.step()
+    assert _resumes_exactly(a, lambda: ta.Adapter(small_G(), shots, both))
+    model = saved_small_G(tmp_path)
+    out = tmp_path / "f.safetensors"
+    assert ta.main(["--images", str(tmp_path / "shots"), "--model", model, "--out", str(out), "--steps", "1",
+                    "--batch", "3", "--no-progress", "--swd", "0.3", "--swd-focus", "2", "--swd-relative", "0.5"]) == 0
+    card = json.loads(stylegan.read_metadata(out)["adapted"])["settings"]
+    assert card["swd_focus"] == 2.0 and card["swd_relative"] == 0.5
+    capsys.readouterr()
+    for flag, bad in (("--swd-focus", "5"), ("--swd-focus", "-1"), ("--swd-relative", "1.5")):
+        code = ta.main(["--images", str(tmp_path / "shots"), "--model", model, "--out", str(tmp_path / "g.safetensors"),
+                        "--steps", "1", "--batch", "3", "--no-progress", flag, bad])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.startswith(f"training.adapt: {flag} must be") and len(err.splitlines()) == 1, err

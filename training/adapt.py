@@ -79,6 +79,10 @@ class Settings:
     swd_directions: int = 128   # random projection directions of that patch loss per level and step
     swd_noise_free: bool = False   # that patch loss judges a second pass without the noise maps (detail from the
                                    # latent, not from amplified noise: session 8's mottled blotches)
+    swd_focus: float = 0.0      # that patch loss draws its generated patches per latent in proportion to the source
+                                # picture's fine-band energy to this power (0: every latent alike; training.patchfocus)
+    swd_relative: float = 0.0   # that patch loss judges each latent's fine band scaled by the batch's typical source
+                                # energy over its own source's, to this power (0: off; 1: detail relative to the source)
     noise_out: float = 1.0      # the written model's noise strengths x this (the training is unchanged): the
                                 # patch loss's detail amplifies the source's noise maps into mottled blotches
     noise_share: float = 0.0    # weight of a penalty on what the noise maps draw beyond the source's: the mean square
@@ -168,6 +172,12 @@ def check_settings(s, n_shots=None):
     if not 0 <= s.swd_chroma <= 1:
         raise AdaptError(f"--swd-chroma must be in [0, 1] (colour's weight against light in the patch loss), "
                          f"got {s.swd_chroma}")
+    if not 0 <= s.swd_focus <= 4:
+        raise AdaptError(f"--swd-focus must be in [0, 4] (the power of the source's fine-band energy that draws the "
+                         f"patch loss's patches per latent; 0 = every latent alike), got {s.swd_focus}")
+    if not 0 <= s.swd_relative <= 1:
+        raise AdaptError(f"--swd-relative must be in [0, 1] (how far the patch loss judges each latent's detail "
+                         f"relative to its source's; 0 = off), got {s.swd_relative}")
     if not 0 <= s.noise_out <= 1:
         raise AdaptError(f"--noise-out must be in [0, 1] (the written model's noise strengths, x), got {s.noise_out}")
     if not 0 <= s.noise_share <= 1e4:
@@ -244,7 +254,8 @@ class Adapter:
         if self.s.freeze_d and not self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
         self.patches = ShotPatches(self.shots, levels=self.s.swd_levels, chroma=self.s.swd_chroma,
-                                   directions=self.s.swd_directions) if self.s.swd else None
+                                   directions=self.s.swd_directions, focus=self.s.swd_focus,
+                                   relative=self.s.swd_relative) if self.s.swd else None
         self.layout_stats = ShotLayoutStats(self.shots) if self.s.coarse else None
         self.noise_ref = self._source_noise() if self.s.noise_share else None
 
@@ -327,7 +338,7 @@ class Adapter:
         with torch.no_grad():
             ws = self.src.mapping(z)
             src_img, src_feats = self.src.synthesis.run(ws, keep=self.stages if s.dcl else ()) \
-                if s.dcl or s.layout else (None, {})
+                if s.dcl or s.layout or s.swd_focus or s.swd_relative else (None, {})
         train_g = self.step_n >= s.d_warmup
         self._set_lrs()
         if self.step_n == s.d_warmup and s.freeze_d and s.d_warmup:
@@ -342,7 +353,7 @@ class Adapter:
                 adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
             sw = self.patches.loss(self.G.synthesis.run(ws, noise_mode="none")[0] if s.swd_noise_free else img,
-                                   self.rng) if s.swd else torch.zeros(())
+                                   self.rng, source=src_img) if s.swd else torch.zeros(())
             lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
             co = self.layout_stats.loss(img) if s.coarse else torch.zeros(())
             ns, share = self._noise_penalty(ws, img) if s.noise_share else (torch.zeros(()), None)
@@ -634,6 +645,14 @@ def parse_args(argv):
                    help=f"weight of colour against light in that patch loss, 0 = light only (default {d.swd_chroma:g})")
     p.add_argument("--swd-directions", type=int, default=d.swd_directions,
                    help=f"random projections of that patch loss per level and step (default {d.swd_directions})")
+    p.add_argument("--swd-focus", type=float, default=d.swd_focus,
+                   help=f"that patch loss draws its patches per latent in proportion to the source picture's "
+                        f"fine-band energy to this power, so a latent whose source draws little structure is asked "
+                        f"for little texture; 0 = every latent alike (default {d.swd_focus:g})")
+    p.add_argument("--swd-relative", type=float, default=d.swd_relative,
+                   help=f"that patch loss judges each latent's fine band scaled by the batch's typical source "
+                        f"energy over its own source's, to this power 0-1 (detail relative to the source's); "
+                        f"0 = off (default {d.swd_relative:g})")
     p.add_argument("--noise-out", type=float, default=d.noise_out,
                    help=f"the written model's noise strengths x this, 0-1; the training is unchanged (default "
                         f"{d.noise_out:g})")

@@ -57,6 +57,20 @@ def patches(level, per_image, gen):
     return d.reshape(-1, PATCH * PATCH, c)
 
 
+def patches_at(level, images, gen):
+    """One random 7 x 7 neighbourhood of picture images[k] for each k -> [len(images), 49, C] (raw)."""
+    _, c, h, w = level.shape
+    m = len(images)
+    ys = torch.randint(0, h - PATCH + 1, (m,), generator=gen)
+    xs = torch.randint(0, w - PATCH + 1, (m,), generator=gen)
+    off = torch.arange(PATCH)
+    rows = (ys[:, None] + off)[:, :, None].expand(m, PATCH, PATCH)
+    cols = (xs[:, None] + off)[:, None, :].expand(m, PATCH, PATCH)
+    idx = images[:, None, None].expand_as(rows)
+    d = level.permute(0, 2, 3, 1)[idx.to(level.device), rows.to(level.device), cols.to(level.device)]
+    return d.reshape(m, PATCH * PATCH, c)
+
+
 def normalise(d, mean=None, std=None):
     """[M, 49, C] patches -> [M, 49 * C] descriptors, per channel (mean, std: the set's own by default)."""
     mean = d.mean((0, 1)) if mean is None else mean
