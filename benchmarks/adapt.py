@@ -172,7 +172,7 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     # session 11: a patch loss that does not ask a murky latent (a poor, low-detail source picture) for texture: its
     # patches drawn per latent by the source's fine-band energy (--swd-focus), or its band judged relative to the
     # source's own (--swd-relative)
-    # (a combination is named with "and": a name that goes on past another name after a comma cannot be picked by name)
+    # (a combination is named with "and", written when a name that went on past another one could not be picked)
     **{f"coarse 1, patch SWD {w:g}, focus {f:g}" + (f" and noise out {o:g}" if o != 1 else ""): dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, swd_focus=f, noise_out=o)
        for w in (0.3, 0.4, 0.5) for f in (1.0, 2.0, 4.0) for o in (1.0, 0.5)},
@@ -314,22 +314,31 @@ def seed_medians(runs, domain, name, seeds):
 
 
 def pick_variants(text):
-    """Names of VARIANTS from a comma-separated list of names or indices (names hold commas: the pieces
-    are joined back until they make a known name); a string is the one-line error."""
-    names, picked, piece = list(VARIANTS), [], ""
-    for part in text.split(","):
-        piece = f"{piece},{part}" if piece else part.strip()
+    """Names of VARIANTS from a comma-separated list of names or indices; a string is the one-line error. Names hold
+    commas, so the pieces are joined back into names: the longest name first, backing off when the rest does not
+    parse (a name that goes on from another one's end, e.g. the lead and the lead with fresh noise, is picked
+    either way)."""
+    names, parts = list(VARIANTS), text.split(",")
+
+    def item(i, j):
+        piece = ",".join(parts[i:j]).strip()
         if piece.isdigit():
-            if int(piece) >= len(names):
-                return f"--variants: no variant {piece} (0-{len(names) - 1})"
-            picked.append(names[int(piece)])
-            piece = ""
-        elif piece in VARIANTS:
-            picked.append(piece)
-            piece = ""
-        elif not any(n.startswith(piece + ",") for n in names):   # no name goes on from here: the first bad one
-            return f"--variants: unknown variant {piece!r} (names or 0-{len(names) - 1}; see VARIANTS in benchmarks/adapt.py)"
-    return picked if not piece and picked else f"--variants: unknown variant {piece or text!r}"
+            return names[int(piece)] if int(piece) < len(names) else None
+        return piece if piece in VARIANTS else None
+
+    ends = {0: ()}   # piece index -> the names that cover the pieces before it
+    for i in range(len(parts)):
+        if i in ends:
+            for j in range(len(parts), i, -1):
+                name = item(i, j)
+                if name is not None and j not in ends:
+                    ends[j] = ends[i] + (name,)
+    if len(parts) in ends and text.strip():
+        return list(ends[len(parts)])
+    piece = parts[max(ends)].strip()   # the first piece no name or index starts at
+    if piece.isdigit():
+        return f"--variants: no variant {piece} (0-{len(names) - 1})"
+    return f"--variants: unknown variant {piece or text!r} (names or 0-{len(names) - 1}; see VARIANTS in benchmarks/adapt.py)"
 
 
 def tile(rows, scale=2):

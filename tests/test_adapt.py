@@ -225,11 +225,28 @@ def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
         list(tab_adapt.start([], 2, checkpoints.DEFAULT_MODEL, None))
 
 
+def test_variants_are_picked_by_name_or_index():
+    from benchmarks.adapt import VARIANTS, pick_variants
+    names = list(VARIANTS)
+    assert pick_variants(f"3,{names[12]},default") == [names[3], names[12], "default"]   # names hold commas
+    assert "unknown" in pick_variants("FreezeD, nothing") and "no variant" in pick_variants(str(len(names)))
+    assert "unknown variant 'nothing' (" in pick_variants(f"nothing,{names[12]},default")   # the bad piece alone
+    assert "unknown variant 'nothing' (" in pick_variants(f"{names[12]},nothing")
+    assert "unknown" in pick_variants("") and "unknown" in pick_variants(f"{names[3]},")
+    # a name that goes on from another one's end: each is picked by name, alone and beside the other
+    longer = [(a, b) for a in names for b in names if b.startswith(a + ",")]
+    assert longer
+    for short, long in longer:
+        assert pick_variants(short) == [short] and pick_variants(long) == [long]
+        assert pick_variants(f"{short},{long},0") == [short, long, names[0]]
+        assert pick_variants(f"{long},{short}") == [long, short]
+
+
 def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
     set, and a copier of the shots scores far below a generator's fresh samples; each domain's shots
     figure is named by the domain's full name (a `photo` run keeps `photo_cal`'s)."""
-    from benchmarks.adapt import VARIANTS, copy_ratio, figures, noise_share, pick_variants
+    from benchmarks.adapt import copy_ratio, figures, noise_share
     from benchmarks.swd import mean_pairwise, swd
     G = face_model()
     with torch.no_grad():
@@ -248,10 +265,6 @@ def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     copier = shots.repeat(3, 1, 1, 1) + 0.03 * torch.randn(30, *shots.shape[1:], generator=torch.Generator().manual_seed(0))
     assert np.median(copy_ratio(copier, shots, held)) < 0.2 < 0.8 < np.median(copy_ratio(a[:30], shots, held))
     assert mean_pairwise(a) > 2 * mean_pairwise(a[:1].repeat(8, 1, 1, 1) + 0.01 * a[:8])
-    names = list(VARIANTS)
-    assert pick_variants(f"3,{names[12]},default") == [names[3], names[12], "default"]   # names hold commas
-    assert "unknown" in pick_variants("FreezeD, nothing") and "no variant" in pick_variants(str(len(names)))
-    assert "unknown variant 'nothing' (" in pick_variants(f"nothing,{names[12]},default")   # the bad piece alone
     share = noise_share(G, n=8)
     G = copy.deepcopy(G)                  # the loaded model may be shared
     with torch.no_grad():
