@@ -45,16 +45,9 @@ def laplacian_pyramid(x, min_res=16):
 
 
 def patches(level, per_image, gen):
-    """`per_image` random 7 x 7 neighbourhoods of each image of a level -> [N * per_image, 49, C] (raw)."""
-    n, c, h, w = level.shape
-    ys = torch.randint(0, h - PATCH + 1, (n, per_image), generator=gen)
-    xs = torch.randint(0, w - PATCH + 1, (n, per_image), generator=gen)
-    off = torch.arange(PATCH)
-    rows = (ys[..., None] + off)[..., :, None].expand(n, per_image, PATCH, PATCH)
-    cols = (xs[..., None] + off)[..., None, :].expand(n, per_image, PATCH, PATCH)
-    idx = torch.arange(n)[:, None, None, None].expand_as(rows)
-    d = level.permute(0, 2, 3, 1)[idx.to(level.device), rows.to(level.device), cols.to(level.device)]
-    return d.reshape(-1, PATCH * PATCH, c)
+    """`per_image` random 7 x 7 neighbourhoods of each image of a level -> [N * per_image, 49, C] (raw), image by
+    image (the same draws as `patches_at` of every image index repeated `per_image` times)."""
+    return patches_at(level, torch.arange(len(level)).repeat_interleave(per_image), gen)
 
 
 def patches_at(level, images, gen):
