@@ -26,10 +26,11 @@ positions from the model's samples'.
 
 Drags (`--drags`, default: the after recipe): the poster's turn and smile (benchmarks.poster_edits)
 on each PTI reconstruction, every engine of drags.engines (`--engines` picks some) with the model's presets on the
-tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast and
-far field. `--noise follow` drags each reconstruction again with the tuned 64 px noise maps following the handles
-(dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow"; `--noise follow-all`
-with every map following, resampled bilinearly ("..., all maps follow"); `--noise photo` drags as the CLI and the
+tuned generator, beside the ideal local move of the same start; median landmark motion, faces lost, colour cast,
+far field, and the far field after motion (dragcore.fidelity.far_residual: what is left far away once the content's
+optical flow is followed). `--noise follow` drags each reconstruction again with the tuned 64 px noise maps following
+the handles (dragcore.noise_follow, bounded by the request), reported as the recipe "..., maps follow";
+`--noise follow-all` with every map following, resampled bilinearly ("..., all maps follow"); `--noise photo` drags as the CLI and the
 app drag a photo (drags.in_photo: a photo's engine settings over the presets, the maps following the warp field,
 the warp guard's twist term on), reported as "..., photo path". Writes
 benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png (photo / aligned /
@@ -54,7 +55,7 @@ from benchmarks import cli
 from benchmarks.landmarks import MP_HELP, SUBSET_68, default_mp_python, detect
 from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
 from benchmarks.report import ENGINES, make_session, median, write
-from dragcore import fidelity
+from dragcore import fidelity, motion
 from dragcore.localmove import ideal_move
 from drags import in_photo
 from latent import invert, load_image
@@ -253,7 +254,9 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
         for edit, (h, t, ids) in requests(lm0, res, int(i)).items():
             ideal = ideal_move(start, h, t, res / 8)
             drag_images[f"{key}|{edit}|ideal"] = ideal
-            ideal_fid = fidelity.measure(to_uint8(start[0]), to_uint8(ideal[0]), h + t)
+            a, b = to_uint8(start[0]), to_uint8(ideal[0])
+            ideal_fid = dict(fidelity.measure(a, b, h + t),
+                             far_residual=fidelity.far_residual(a, b, h + t, flow=motion.dense_flow(a, b)))
             for noise in noises:
                 label = drag_label(name, noise) + suffix
                 pending = [("ideal local move", ideal_fid, None, "ideal")]
@@ -263,7 +266,9 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                     r = sess.run()
                     tag = m if noise == "fixed" else f"{m}+{noise}"
                     drag_images[f"{key}|{edit}|{tag}"] = img = sess.render()
-                    pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field,
+                    rep = sess.report   # the far field after motion reads the flow the report's motion measure read
+                    residual = fidelity.far_residual(rep.start_image(), rep.preview(), h + t, flow=rep.flow())
+                    pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field, far_residual=residual,
                                             to_ideal=to_ideal(img, ideal, fb)), time.perf_counter() - t0, tag))
                     log(f"{label} {int(i):06d} {edit:5s} {m:8s}: {r.steps} steps, {pending[-1][2]:.1f} s")
                 for m, fid, sec, tag in pending:
@@ -278,6 +283,13 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                                       r["targets"])
         r["lost"] = lm1 is None
     return rows, drag_rows, kept, drag_images, aligned_lm
+
+
+def residual_summary(rs):
+    """The far field after motion of some drag rows: its median and the edits over 6/255, both None when no row
+    has one (results written before it was measured)."""
+    vals = [r.get("far_residual") for r in rs if r.get("far_residual") is not None]
+    return dict(far_residual=median(vals), far_residual_over_6=sum(v > 6 for v in vals) if vals else None)
 
 
 def summarise(rows, drag_rows):
@@ -306,7 +318,8 @@ def summarise(rows, drag_rows):
                         lost=sum(r["lost"] for r in rs), colour_cast=median(r["colour_cast"] for r in rs),
                         far_field=median(r["far_field"] for r in rs), seconds=median(r["seconds"] for r in rs),
                         to_ideal=median(r.get("to_ideal") for r in rs),
-                        far_over_6=sum(1 for r in rs if r["far_field"] is not None and r["far_field"] > 6))
+                        far_over_6=sum(1 for r in rs if r["far_field"] is not None and r["far_field"] > 6),
+                        **residual_summary(rs))
     # faces an engine lost where the ideal local move of the same start kept one
     for name in dict.fromkeys(r["recipe"] for r in drag_rows):
         ideal_kept = {(r["photo"], r["edit"]) for r in drag_rows
@@ -475,13 +488,15 @@ def main(argv=None):
         lines += ["Drags on the PTI reconstructions (poster edits: turn = nose tip by res/10, smile = mouth corners "
                   "by res/20; landmark motion along the request / its length):", "",
                   "| recipe | method | edit | median motion | faces lost (lost where the ideal kept one) | "
-                  "colour cast (/255) | far field (/255) | edits with far field > 6 | face vs the ideal (RMS /255) | "
-                  "s per edit |", "|---|---|---|---|---|---|---|---|---|---|"]
+                  "colour cast (/255) | far field (/255) | edits with far field > 6 | far field after motion (/255) | "
+                  "edits with it > 6 | face vs the ideal (RMS /255) | s per edit |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for s in drag_summary.values():
             lost = f"{s['lost']}/{s['edits']}" + (f" ({s['lost_where_ideal_kept']})" if "lost_where_ideal_kept" in s
                                                    else "")
             lines.append(f"| {s['recipe']} | {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {lost} | "
                          f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {s.get('far_over_6', 'n/a')} | "
+                         f"{fmt(s.get('far_residual'), '.1f')} | {fmt(s.get('far_residual_over_6'), 'd')} | "
                          f"{fmt(s.get('to_ideal'), '.1f')} | {fmt(s['seconds'], '.1f')} |")
     if args.merge:
         lines[1] = (f"Reproduce: {len(args.merge)} runs of `python -m benchmarks.real_photos --set {args.set} --ids A-B "

@@ -1,4 +1,4 @@
-"""What a drag changed that it should not have: two figures from the start and result images alone.
+"""What a drag changed that it should not have: figures from the start and result images alone.
 
 A drag should move what it grabs and leave the rest of the picture as it was. Every drag report
 (the CLI's result.json, the app's table, the benchmarks) carries, in /255 units:
@@ -10,6 +10,17 @@ A drag should move what it grabs and leave the rest of the picture as it was. Ev
 
 An ideal local move of the content (benchmarks.poster_edits) changes the far field by ~0.4/255
 and the mean colour by ~0.7/255 on the bundled model's faces.
+
+Beside the far field, the benchmarks report the far field after motion (`far_residual`): the
+same mean over the same far pixels, of |start - the result sampled where each start pixel's
+content went| (the dense optical flow start -> result of dragcore.motion, bilinear), far pixels
+whose content left the image left out. A drag that turns a whole head moves the eyes and the
+mouth's corners a little with the nose: the raw far field counts that motion as change, the
+residual does not, and what is left is what the far region lost or gained (blur, blotches, a
+colour change). What it cannot see: every change that reads as a motion reads as no damage, so
+damage that looks like one (a feature sliding where it should not, a far region stretched)
+is hidden, and must be judged by the raw far field or by eye; where the flow itself is wrong
+(hair, plain background, an occlusion) the residual reads flow error as damage.
 """
 import numpy as np
 
@@ -39,6 +50,37 @@ def far_field(start, result, points, frac=FAR):
     if not far.any():
         return None
     return float(np.abs(b - a)[far].mean())
+
+
+def warp_back(result, flow):
+    """(result sampled at each start pixel's flow destination [H, W, C] float64, bool [H, W]: destination inside
+    the image). flow [H, W, 2] in px: the content at start pixel (x, y) is at (x, y) + flow in the result."""
+    import cv2
+    b = np.asarray(result, np.float32)
+    h, w = b.shape[:2]
+    f = np.asarray(flow, np.float32)
+    if f.shape != (h, w, 2):
+        raise ValueError(f"flow must be [{h}, {w}, 2] for a {w}x{h} image, got {list(f.shape)}")
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    mx, my = xs + f[..., 0], ys + f[..., 1]
+    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    warped = cv2.remap(b, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return warped.reshape(b.shape).astype(np.float64), inside
+
+
+def far_residual(start, result, points, flow=None, frac=FAR):
+    """The far field after motion (/255): mean |start - result warped back by the flow start -> result| over the
+    far-field pixels whose content stayed in the image; None if there are none. `flow`: the dense flow
+    (dragcore.motion.dense_flow(start, result)) when the caller has it, else computed here."""
+    a = np.asarray(start, np.float64)
+    if flow is None:
+        from .motion import dense_flow
+        flow = dense_flow(np.asarray(start), np.asarray(result))
+    warped, inside = warp_back(result, flow)
+    far = far_mask(a.shape[:2], points, frac * a.shape[0]) & inside
+    if not far.any():
+        return None
+    return float(np.abs(warped - a)[far].mean())
 
 
 def measure(start, result, points):

@@ -101,6 +101,7 @@ class Reporter:
         self._start_image = None if start_image is None else self._checked_start(start_image)
         self._preview = (None, None, None)  # (steps, image, F) of the last preview of the current latent
         self._motion = (None, None)   # (steps, measure)
+        self._flow = (None, None)     # (steps, [H, W, 2] flow start -> preview)
         self._step_image = (None, None)   # (steps, [1, 3, fr, fw] float32) from the step's own pass
         self._live = (None, None)         # (steps, HxWx3 uint8) the last live preview, up-sampled
         self._colour = None               # (gain, offset) of the live previews (fitted once)
@@ -238,10 +239,20 @@ class Reporter:
         if image is None and self._motion[0] == s.steps:
             return self._motion[1]
         measured = motionmod.measure(self.start_image(), self.preview() if image is None else image,
-                                     to_list(s.handles0), to_list(s.targets))
+                                     to_list(s.handles0), to_list(s.targets),
+                                     flow=self.flow() if image is None else None)
         if image is None:
             self._motion = (s.steps, measured)
         return measured
+
+    def flow(self):
+        """The dense optical flow [H, W, 2] from the start image to the current preview (dragcore.motion.dense_flow),
+        which the motion measure reads; kept per step, so a caller's far field after motion
+        (dragcore.fidelity.far_residual) reads the same flow without computing it again."""
+        s = self.session
+        if self._flow[0] != s.steps:
+            self._flow = (s.steps, motionmod.dense_flow(self.start_image(), self.preview()))
+        return self._flow[1]
 
     def result(self):
         s = self.session

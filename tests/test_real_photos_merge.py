@@ -1,0 +1,63 @@
+"""benchmarks.real_photos' report from merged runs (`--merge`, no photo read, no model run): the far field after
+motion is a column beside the raw far field for every method, the ideal local move's included; results written
+before it was measured show n/a, and a merge of old and new runs reads the rows that have it."""
+import json
+
+from benchmarks import real_photos
+
+
+def run_json(path, photos, residual):
+    """A run's JSON with what a merge reads: one PTI row per photo, each photo's turn by the ideal and DragGAN."""
+    rows = [dict(recipe="after", photo=p, stage="PTI", psnr=35.0, face_psnr=35.5, landmarks_px=0.3, photo_face=True,
+                 face_kept=True, seconds=19.0, cpu_seconds=18.0) for p in photos]
+    drag_rows = []
+    for p in photos:
+        for m, far in (("ideal local move", 0.8), ("draggan", 7.5)):
+            r = dict(recipe="after, photo path", inverted="after", photo=p, edit="turn", method=m, lost=False,
+                     motion=0.5, colour_cast=1.5, far_field=far, seconds=None if m != "draggan" else 2.0,
+                     to_ideal=None if m != "draggan" else 17.0)
+            if residual:
+                r["far_residual"] = far / 3 if m == "draggan" else 0.3 + p    # photo 7's DragGAN turn: 2.5
+                if p == 8 and m == "draggan":
+                    r["far_residual"] = 6.5
+            drag_rows.append(r)
+    path.write_text(json.dumps(dict(rows=rows, drag_rows=drag_rows, photos=photos, load=[1.0, 2.0], model_samples=62,
+                                    recipes={"after": {}})))
+    return str(path)
+
+
+def table(out, name):
+    md = (out / f"{name}.md").read_text().splitlines()
+    head = next(i for i, line in enumerate(md) if "far field after motion (/255)" in line)
+    cols = [c.strip() for c in md[head].strip("|").split("|")]
+    rows = {}
+    for line in md[head + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = dict(zip(cols, (c.strip() for c in line.strip("|").split("|"))))
+        rows[(cells["method"], cells["edit"])] = cells
+    return cols, rows
+
+
+def test_merged_runs_carry_the_far_field_after_motion_and_old_runs_show_na(tmp_path):
+    old = run_json(tmp_path / "old.json", [1, 2], residual=False)
+    new = run_json(tmp_path / "new.json", [7, 8], residual=True)
+    out = tmp_path / "results"
+    real_photos.main(["--set", "report", "--tag", "t_old", "--merge", old, "--out", str(out)])
+    cols, rows = table(out, "real_photos_t_old")
+    assert cols.index("far field after motion (/255)") == cols.index("edits with far field > 6") + 1
+    assert cols[cols.index("far field after motion (/255)") + 1] == "edits with it > 6"
+    for m in ("ideal local move", "draggan"):
+        assert rows[(m, "turn")]["far field after motion (/255)"] == "n/a"
+        assert rows[(m, "turn")]["edits with it > 6"] == "n/a"
+        assert rows[(m, "turn")]["far field (/255)"] != "n/a"
+
+    real_photos.main(["--set", "report", "--tag", "t_mix", "--merge", old, new, "--out", str(out)])
+    _, rows = table(out, "real_photos_t_mix")
+    assert rows[("draggan", "turn")]["far field after motion (/255)"] == "4.5"    # median of 2.5 and 6.5
+    assert rows[("draggan", "turn")]["edits with it > 6"] == "1"
+    assert rows[("ideal local move", "turn")]["far field after motion (/255)"] == "7.8"   # 7.3 and 8.3
+    assert rows[("ideal local move", "turn")]["edits with it > 6"] == "2"
+    assert rows[("draggan", "turn")]["edits with far field > 6"] == "4"             # the raw column reads every run
+    data = json.loads((out / "real_photos_t_mix.json").read_text())
+    assert data["drags"]["after, photo path/draggan/all"]["far_residual_over_6"] == 1
