@@ -15,12 +15,14 @@ what the engine itself claims (tracked handle at the target) and what optical fl
 (`dragcore.motion`), so a claimed arrival that the image does not show is visible.
 
 Beside the landmarks, every result reports what it changed that it should not have (dragcore.fidelity):
-colour cast (largest change of a channel's mean, /255) and far-field change (mean |change| farther than
-res/4 from every point, /255), and whether the engine's own arrival agrees with optical flow (the engine
-claims arrival exactly when the content moved at least half way). `--margins` adds each face's detection
-margin (benchmarks.landmark_worker: the highest detection threshold at which the mesh still finds it; kept
-exactly when >= 0.5) and per method the median drop from its start's margin and the lowest margin: how near
-the kept faces came to being lost, which a count of lost faces hides. `--tracker` overrides the presets' tracker;
+colour cast (largest change of a channel's mean, /255), far-field change (mean |change| farther than
+res/4 from every point, /255), the far field after motion (the same once each pixel's content is followed by its
+optical flow, dragcore.fidelity.far_residual; with the edits over 6/255), and whether the engine's own arrival
+agrees with optical flow (the engine claims arrival exactly when the content moved at least half way).
+`--margins` adds each face's detection margin (benchmarks.landmark_worker: the highest detection threshold at
+which the mesh still finds it; kept exactly when >= 0.5) and per method the median drop from its start's margin
+and the lowest margin: how near the kept faces came to being lost, which a count of lost faces hides. `--tracker`
+overrides the presets' tracker;
 `--set draggan.warp_guard=10` (repeatable) one setting of one engine's presets, to compare a candidate
 preset on the calibration seeds before it is written (the reproduce line carries it). `--robust K` also judges
 every picture (start, ideal move, each engine's result alike) over K imperceptible variants of it
@@ -44,12 +46,12 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import cli
-from dragcore import config, fidelity
+from dragcore import config, fidelity, motion
 from dragcore.report import MOVED_ENOUGH
 from dragcore.localmove import ideal_move
 from benchmarks import detector_noise
 from benchmarks.landmarks import MP_HELP, default_mp_python, detect
-from benchmarks.report import ENGINES, make_session, median, write
+from benchmarks.report import ENGINES, far_residual_summary, make_session, median, write
 from dragcore.protocol import adapt
 from stylegan.imageops import to_uint8
 
@@ -103,7 +105,9 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
         for edit, (h, t, ids) in requests(lm0, res, s).items():
             images[f"ideal_{edit}_{s}"] = ideal_move(start[s], h, t, res / 8)
             images[f"none_{edit}_{s}"] = start[s]
-            ideal = fidelity.measure(to_uint8(start[s])[0], to_uint8(images[f"ideal_{edit}_{s}"])[0], h + t)
+            a, b = to_uint8(start[s])[0], to_uint8(images[f"ideal_{edit}_{s}"])[0]
+            ideal = dict(fidelity.measure(a, b, h + t),
+                         far_residual=fidelity.far_residual(a, b, h + t, flow=motion.dense_flow(a, b)))
             pending += [(s, edit, "ideal local move", h, t, ids, ideal, None), (s, edit, "no edit", h, t, ids, None, None)]
             for m in engines:
                 sess = make_session(m, G, h, t, (params or {}).get(m), seed=s, psi=psi, max_steps=steps)
@@ -111,7 +115,9 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
                 r = sess.run()
                 seconds = time.perf_counter() - t0
                 images[f"{m}_{edit}_{s}"] = sess.render()
-                pending.append((s, edit, m, h, t, ids, r, seconds))
+                rep = sess.report   # the far field after motion reads the flow the report's motion measure read
+                residual = fidelity.far_residual(rep.start_image(), rep.preview(), h + t, flow=rep.flow())
+                pending.append((s, edit, m, h, t, ids, (r, residual), seconds))
                 log(f"seed {s} {edit:5s} {m:8s}: {r.steps} steps, {seconds:.1f} s")
     found = detect(images, mp_python)
     margin = detect({**{f"s{s}": start[s] for s in seeds}, **images}, mp_python, margins=True) if margins else {}
@@ -127,10 +133,11 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
             n = robust_n[f"{key.get(m, m)}_{edit}_{s}"]
             row.update(robust_found=n, robust_of=robust, robust_lost=not detector_noise.kept(n, robust),
                        start_robust_found=robust_n[f"s{s}"])
-        if isinstance(r, dict):   # the ideal move: its fidelity.measure
-            row.update(colour_cast=r["colour_cast"], far_field=r["far_field"])
-        elif r is not None:       # an engine's DragResult
-            row.update(colour_cast=r.colour_cast, far_field=r.far_field)
+        if isinstance(r, dict):   # the ideal move: its fidelity.measure and far field after motion
+            row.update(colour_cast=r["colour_cast"], far_field=r["far_field"], far_residual=r["far_residual"])
+        elif r is not None:       # an engine's DragResult and far field after motion
+            r, residual = r
+            row.update(colour_cast=r.colour_cast, far_field=r.far_field, far_residual=residual)
             moved = all(f is None or f >= MOVED_ENOUGH for f in r.moved_fraction)
             row.update(steps=r.steps, seconds=round(seconds, 2), engine_reached=r.reached,
                        engine_distances=r.distances, tracked_reached=r.tracked_reached,
@@ -165,6 +172,7 @@ def summarise(rows, engines=tuple(ENGINES)):
                                       robust_lost_ideal_kept=(sum(r["robust_lost"] and (r["seed"], r["edit"]) in ideal_robust
                                                                   for r in rs) if "robust_lost" in rs[0] else None),
                                       colour_cast=fig("colour_cast"), far_field=fig("far_field"),
+                                      **far_residual_summary(rs),
                                       arrival_agrees=sum(agree) / len(agree) if agree else None,
                                       steps=median(r.get("steps") for r in rs),
                                       margin_drop=median(r["start_margin"] - r["margin"] for r in rs if "margin" in r),
@@ -262,14 +270,16 @@ def main(argv=None):
              "Colour cast and far-field change: medians, /255. Arrival agrees: share of results where the engine "
              "claims arrival exactly when optical flow sees the content at least half way.", "",
              "| method | edit | median motion | mean | median \\|1 − moved\\| | edits >= 0.5 | face lost | "
-             "lost where the ideal keeps it | colour cast | far field | arrival agrees | steps per edit (median) | "
-             "s per edit |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "lost where the ideal keeps it | colour cast | far field | far field after motion (/255) | "
+             "edits with it > 6 | arrival agrees | steps per edit (median) | s per edit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v, f: "n/a" if v is None else format(v, f)
     for s in summary.values():
         lines.append(f"| {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {fmt(s['mean'], '.2f')} | "
                      f"{fmt(s['error'], '.2f')} | {s['at_least_half']}/{s['edits']} | {s['lost']}/{s['edits']} | "
                      f"{s['lost_ideal_kept']} | {fmt(s['colour_cast'], '.1f')} | "
-                     f"{fmt(s['far_field'], '.1f')} | {fmt(s['arrival_agrees'], '.0%')} | {fmt(s['steps'], 'g')} | "
+                     f"{fmt(s['far_field'], '.1f')} | {fmt(s['far_residual'], '.1f')} | "
+                     f"{fmt(s['far_residual_over_6'], 'd')} | {fmt(s['arrival_agrees'], '.0%')} | {fmt(s['steps'], 'g')} | "
                      f"{fmt(s['seconds'], '.1f')} |")
     if args.margins:
         lines += ["", "Detection margin (the highest detection threshold at which the mesh still finds the face; lost "

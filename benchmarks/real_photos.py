@@ -54,7 +54,7 @@ import checkpoints
 from benchmarks import cli
 from benchmarks.landmarks import MP_HELP, SUBSET_68, default_mp_python, detect
 from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
-from benchmarks.report import ENGINES, make_session, median, write
+from benchmarks.report import ENGINES, far_residual_summary, make_session, median, write
 from dragcore import fidelity, motion
 from dragcore.localmove import ideal_move
 from drags import in_photo
@@ -285,13 +285,6 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
     return rows, drag_rows, kept, drag_images, aligned_lm
 
 
-def residual_summary(rs):
-    """The far field after motion of some drag rows: its median and the edits over 6/255, both None when no row
-    has one (results written before it was measured)."""
-    vals = [r.get("far_residual") for r in rs if r.get("far_residual") is not None]
-    return dict(far_residual=median(vals), far_residual_over_6=sum(v > 6 for v in vals) if vals else None)
-
-
 def summarise(rows, drag_rows):
     stages = {}
     for r in rows:
@@ -319,7 +312,7 @@ def summarise(rows, drag_rows):
                         far_field=median(r["far_field"] for r in rs), seconds=median(r["seconds"] for r in rs),
                         to_ideal=median(r.get("to_ideal") for r in rs),
                         far_over_6=sum(1 for r in rs if r["far_field"] is not None and r["far_field"] > 6),
-                        **residual_summary(rs))
+                        **far_residual_summary(rs))
     # faces an engine lost where the ideal local move of the same start kept one
     for name in dict.fromkeys(r["recipe"] for r in drag_rows):
         ideal_kept = {(r["photo"], r["edit"]) for r in drag_rows

@@ -1,5 +1,5 @@
 """What the benchmark scripts share: the engines under comparison, metrics (PSNR; the optical-flow
-motion of a drag's result, summarised), and writing one result set as JSON + CSV + a Markdown
+motion of a drag's result, summarised; the far field after motion, summarised), and writing one result set as JSON + CSV + a Markdown
 table (+ an optional matplotlib figure)."""
 import csv
 import json
@@ -24,6 +24,13 @@ def psnr(a, b):
     """PSNR in dB of two images in [-1, 1] on the 0-255 scale, of the float images (not rounded to 8
     bits first): stylegan.imageops.psnr, the one implementation, as every benchmark has measured it."""
     return imageops.psnr(a, b, quantize_first=False)
+
+
+def far_residual_summary(rows):
+    """The far field after motion (dragcore.fidelity.far_residual) of some result rows: its median and the edits over
+    6/255, both None when no row has one (results written before it was measured)."""
+    vals = [r.get("far_residual") for r in rows if r.get("far_residual") is not None]
+    return dict(far_residual=median(vals), far_residual_over_6=sum(v > 6 for v in vals) if vals else None)
 
 
 def moved_mean(result):

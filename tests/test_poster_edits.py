@@ -108,3 +108,18 @@ def test_a_generated_face_is_kept_in_its_variants_and_a_blank_picture_in_none():
         face = gen.image(gen.latent_init(0, 0.7, "w+"))
     n = poster_edits.robust_found({"face": face, "blank": torch.zeros_like(face)}, 8, _mp_python())
     assert n["blank"] == 0 and 4 <= n["face"] <= 8
+
+
+def test_summary_carries_the_far_field_after_motion_beside_the_raw_one():
+    """The far field after motion (dragcore.fidelity.far_residual): its median and the edits over 6/255, for the
+    ideal and each engine; None where no row has one (the 'no edit' reference, results from before it)."""
+    rows = [row(1, "turn", "ideal local move", 0.4, far_field=0.8, far_residual=0.3),
+            row(1, "turn", "draggan", 0.6, far_field=7.5, far_residual=2.0, seconds=1.0),
+            row(2, "turn", "draggan", 0.5, far_field=8.0, far_residual=6.5, seconds=1.0),
+            row(3, "turn", "draggan", 0.5, far_field=7.0, far_residual=None, seconds=1.0),
+            row(1, "turn", "no edit", 0.0)]
+    s = poster_edits.summarise(rows, ("draggan",))
+    d = s["draggan/turn"]
+    assert d["far_field"] == 7.5 and d["far_residual"] == pytest.approx(4.25) and d["far_residual_over_6"] == 1
+    assert s["ideal local move/turn"]["far_residual"] == 0.3 and s["ideal local move/turn"]["far_residual_over_6"] == 0
+    assert s["no edit/turn"]["far_residual"] is None and s["no edit/turn"]["far_residual_over_6"] is None
