@@ -20,7 +20,9 @@ residual does not, and what is left is what the far region lost or gained (blur,
 colour change). What it cannot see: every change that reads as a motion reads as no damage, so
 damage that looks like one (a feature sliding where it should not, a far region stretched)
 is hidden, and must be judged by the raw far field or by eye; where the flow itself is wrong
-(hair, plain background, an occlusion) the residual reads flow error as damage.
+(hair, plain background, an occlusion) the residual reads flow error as damage; and the bilinear
+sampling at fractional offsets softens fine detail, so even a pure sub-pixel motion of a detailed
+picture reads above 0 (its size on real photos: docs/benchmarks.md, session 12).
 """
 import numpy as np
 
