@@ -106,8 +106,7 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
             images[f"ideal_{edit}_{s}"] = ideal_move(start[s], h, t, res / 8)
             images[f"none_{edit}_{s}"] = start[s]
             a, b = to_uint8(start[s])[0], to_uint8(images[f"ideal_{edit}_{s}"])[0]
-            ideal = dict(fidelity.measure(a, b, h + t),
-                         far_residual=fidelity.far_residual(a, b, h + t, flow=motion.dense_flow(a, b)))
+            ideal = fidelity.measure(a, b, h + t, flow=motion.dense_flow(a, b))
             pending += [(s, edit, "ideal local move", h, t, ids, ideal, None), (s, edit, "no edit", h, t, ids, None, None)]
             for m in engines:
                 sess = make_session(m, G, h, t, (params or {}).get(m), seed=s, psi=psi, max_steps=steps)
@@ -115,9 +114,7 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
                 r = sess.run()
                 seconds = time.perf_counter() - t0
                 images[f"{m}_{edit}_{s}"] = sess.render()
-                rep = sess.report   # the far field after motion reads the flow the report's motion measure read
-                residual = fidelity.far_residual(rep.start_image(), rep.preview(), h + t, flow=rep.flow())
-                pending.append((s, edit, m, h, t, ids, (r, residual), seconds))
+                pending.append((s, edit, m, h, t, ids, r, seconds))
                 log(f"seed {s} {edit:5s} {m:8s}: {r.steps} steps, {seconds:.1f} s")
     found = detect(images, mp_python)
     margin = detect({**{f"s{s}": start[s] for s in seeds}, **images}, mp_python, margins=True) if margins else {}
@@ -133,11 +130,10 @@ def run(G, seeds, steps, mp_python, params=None, psi=0.7, log=print, engines=tup
             n = robust_n[f"{key.get(m, m)}_{edit}_{s}"]
             row.update(robust_found=n, robust_of=robust, robust_lost=not detector_noise.kept(n, robust),
                        start_robust_found=robust_n[f"s{s}"])
-        if isinstance(r, dict):   # the ideal move: its fidelity.measure and far field after motion
-            row.update(colour_cast=r["colour_cast"], far_field=r["far_field"], far_residual=r["far_residual"])
-        elif r is not None:       # an engine's DragResult and far field after motion
-            r, residual = r
-            row.update(colour_cast=r.colour_cast, far_field=r.far_field, far_residual=residual)
+        if isinstance(r, dict):   # the ideal move: its fidelity.measure
+            row.update(colour_cast=r["colour_cast"], far_field=r["far_field"], far_residual=r["far_after_motion"])
+        elif r is not None:       # an engine's DragResult
+            row.update(colour_cast=r.colour_cast, far_field=r.far_field, far_residual=r.far_after_motion)
             moved = all(f is None or f >= MOVED_ENOUGH for f in r.moved_fraction)
             row.update(steps=r.steps, seconds=round(seconds, 2), engine_reached=r.reached,
                        engine_distances=r.distances, tracked_reached=r.tracked_reached,

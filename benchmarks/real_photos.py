@@ -255,8 +255,9 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
             ideal = ideal_move(start, h, t, res / 8)
             drag_images[f"{key}|{edit}|ideal"] = ideal
             a, b = to_uint8(start[0]), to_uint8(ideal[0])
-            ideal_fid = dict(fidelity.measure(a, b, h + t),
-                             far_residual=fidelity.far_residual(a, b, h + t, flow=motion.dense_flow(a, b)))
+            fid = fidelity.measure(a, b, h + t, flow=motion.dense_flow(a, b))
+            ideal_fid = dict(colour_cast=fid["colour_cast"], far_field=fid["far_field"],
+                             far_residual=fid["far_after_motion"])
             for noise in noises:
                 label = drag_label(name, noise) + suffix
                 pending = [("ideal local move", ideal_fid, None, "ideal")]
@@ -266,9 +267,8 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                     r = sess.run()
                     tag = m if noise == "fixed" else f"{m}+{noise}"
                     drag_images[f"{key}|{edit}|{tag}"] = img = sess.render()
-                    rep = sess.report   # the far field after motion reads the flow the report's motion measure read
-                    residual = fidelity.far_residual(rep.start_image(), rep.preview(), h + t, flow=rep.flow())
-                    pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field, far_residual=residual,
+                    pending.append((m, dict(colour_cast=r.colour_cast, far_field=r.far_field,
+                                            far_residual=r.far_after_motion,
                                             to_ideal=to_ideal(img, ideal, fb)), time.perf_counter() - t0, tag))
                     log(f"{label} {int(i):06d} {edit:5s} {m:8s}: {r.steps} steps, {pending[-1][2]:.1f} s")
                 for m, fid, sec, tag in pending:

@@ -11,9 +11,10 @@ A drag should move what it grabs and leave the rest of the picture as it was. Ev
 An ideal local move of the content (benchmarks.poster_edits) changes the far field by ~0.4/255
 and the mean colour by ~0.7/255 on the bundled model's faces.
 
-Beside the far field, the benchmarks report the far field after motion (`far_residual`): the
-same mean over the same far pixels, of |start - the result sampled where each start pixel's
-content went| (the dense optical flow start -> result of dragcore.motion, bilinear), far pixels
+Beside the far field, every report with the dense flow at hand (the drag reports, which measure
+the motion with it; the benchmarks) carries the far field after motion (`far_residual`; a drag
+report's `far_after_motion`): the same mean over the same far pixels, of |start - the result
+sampled where each start pixel's content went| (the dense optical flow start -> result of dragcore.motion, bilinear), far pixels
 whose content left the image left out. A drag that turns a whole head moves the eyes and the
 mouth's corners a little with the nose: the raw far field counts that motion as change, the
 residual does not, and what is left is what the far region lost or gained (blur, blotches, a
@@ -85,7 +86,14 @@ def far_residual(start, result, points, flow=None, frac=FAR):
     return float(np.abs(warped - a)[far].mean())
 
 
-def measure(start, result, points):
-    """{colour_cast, far_field} of a drag whose handles and targets are `points` [[x, y], ...]."""
-    ff = far_field(start, result, points)
-    return dict(colour_cast=round(colour_cast(start, result), 2), far_field=None if ff is None else round(ff, 2))
+def _rounded(value):
+    return None if value is None else round(value, 2)
+
+
+def measure(start, result, points, flow=None):
+    """{colour_cast, far_field} of a drag whose handles and targets are `points` [[x, y], ...]; with `flow` (the
+    dense flow start -> result) also far_after_motion (far_residual on that flow)."""
+    out = dict(colour_cast=round(colour_cast(start, result), 2), far_field=_rounded(far_field(start, result, points)))
+    if flow is not None:
+        out["far_after_motion"] = _rounded(far_residual(start, result, points, flow=flow))
+    return out

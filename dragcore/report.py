@@ -66,6 +66,7 @@ class DragResult:
     moved_fraction: list          # of the requested way, along it (None for a zero-length drag)
     colour_cast: float            # /255 (dragcore.fidelity)
     far_field: float | None       # /255
+    far_after_motion: float | None   # /255: the far field once the content's motion is followed (fidelity.far_residual)
     tracker_fallbacks: int        # steps where the flow tracker failed and the feature rule ran
     tracker_note: str | None
     steps: int
@@ -267,7 +268,7 @@ class Reporter:
             tracked_reached_points=st.tracked_reached, tracked_reached=all(st.tracked_reached),
             moved=[m["moved"] for m in moved], moved_px=[m["moved_px"] for m in moved],
             moved_fraction=[m["moved_fraction"] for m in moved],
-            **fidelity.measure(self.start_image(), self.preview(), to_list(s.handles0) + st.targets),
+            **fidelity.measure(self.start_image(), self.preview(), to_list(s.handles0) + st.targets, flow=self.flow()),
             tracker_fallbacks=s.tracker_fallbacks, tracker_note=s.tracker_note,
             steps=s.steps, stop_reason=s.stop_reason, seconds=round(s.seconds, 3), device=str(s.device),
             params=s.settings(), derived=s.derived())

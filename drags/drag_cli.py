@@ -204,6 +204,8 @@ def summary_line(result):
     verdict = "reached" if result.reached else "not reached"
     engine = "engine: at target" if result.tracked_reached else f"engine: {STOP_REASONS[result.stop_reason]}"
     far = "n/a" if result.far_field is None else f"{result.far_field:.1f}"
+    if result.far_after_motion is not None:
+        far += f" ({result.far_after_motion:.1f} after the content's motion)"
     note = f"; {result.tracker_note}" if result.tracker_note else ""
     return (f"{verdict} after {result.steps} steps in {result.seconds:.1f} s ({engine}; content moved {moved} "
             f"of the requested way; colour cast {result.colour_cast:.1f}/255, far-field change {far}/255; "

@@ -94,3 +94,15 @@ def test_a_drag_keeps_the_flow_its_motion_measure_read():
     assert np.array_equal(flow, motion.dense_flow(rep.start_image(), rep.preview()))
     assert rep.motion() == motion.measure(rep.start_image(), rep.preview(), [[32, 36]], [[36, 36]], flow=flow)
     assert r.moved == [m["moved"] for m in rep.motion()]
+    # the result carries the far field after motion on that same flow; the app's table and the CLI line show it
+    points = [[32, 36], [36, 36]]
+    expected = fidelity.far_residual(rep.start_image(), rep.preview(), points, flow=flow)
+    assert r.far_after_motion == pytest.approx(round(expected, 2)) and r.to_dict()["far_after_motion"] is not None
+    from drags.drag_cli import summary_line
+    from ui.drag_stream import TABLE_HEADERS, summary_rows
+    from ui.export import outcome
+    from ui.state import EngineRun
+    cell = summary_rows({"draggan": EngineRun(r, image=None, frames=[], latent=None)})[0][4]
+    assert "after motion" in TABLE_HEADERS[4] and cell == f"{r.far_field:.1f} ({r.far_after_motion:.1f})"
+    assert f"({r.far_after_motion:.1f} after the content's motion)" in summary_line(r)
+    assert outcome(r)["far_after_motion"] == r.far_after_motion

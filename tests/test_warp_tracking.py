@@ -151,6 +151,7 @@ def test_fidelity_figures():
     rng = np.random.default_rng(0)
     a = rng.integers(0, 200, (64, 64, 3)).astype(np.uint8)
     assert fidelity.measure(a, a, [[32, 32]]) == dict(colour_cast=0.0, far_field=0.0)
+    assert fidelity.measure(a, a, [[32, 32]], flow=np.zeros((64, 64, 2), np.float32))["far_after_motion"] == 0.0
     b = a.copy()
     b[..., 0] += 10                                   # a red cast over the whole picture
     m = fidelity.measure(a, b, [[32, 32]])
@@ -163,7 +164,7 @@ def test_fidelity_figures():
 
 def test_reports_carry_the_figures(bundled):
     r = FreeDragSession(bundled, [[32, 38]], [[36, 38]], FreeDragConfig(seed=1002, max_steps=6)).run()
-    assert {"colour_cast", "far_field", "tracker_fallbacks", "tracker_note"} <= set(r.to_dict())
+    assert {"colour_cast", "far_field", "far_after_motion", "tracker_fallbacks", "tracker_note"} <= set(r.to_dict())
     assert r.colour_cast >= 0 and r.far_field >= 0 and r.params["tracker"] == "features"
 
 

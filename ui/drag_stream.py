@@ -19,7 +19,8 @@ flow, fidelity) measures them: the user sees the result while its verdict is com
 `summary_rows` turns the results into the app's table (`TABLE_HEADERS`, one short row per method,
 narrow enough for a 1280 px screen): "reached" (the engine at target *and* the content moved at
 least half way, by optical flow), the content moved, the colour cast and far-field change (when
-the engine reports them), steps and seconds. `detail_rows` is the per-point table
+the engine reports them; in brackets what is left of the far-field change once the content's motion is
+followed: a turned head moves far pixels without damaging them), steps and seconds. `detail_rows` is the per-point table
 (`DETAIL_HEADERS`): the engine's own distance and verdict beside the measured motion.
 """
 import gc
@@ -31,8 +32,8 @@ from dragcore.report import STOP_REASONS
 from drags.engines import label
 from ui.state import EngineRun
 
-TABLE_HEADERS = ["method", "reached", "content moved (of the way)", "colour cast (/255)", "far-field change (/255)",
-                 "steps", "seconds"]
+TABLE_HEADERS = ["method", "reached", "content moved (of the way)", "colour cast (/255)",
+                 "far-field change (after motion) /255", "steps", "seconds"]
 DETAIL_HEADERS = ["method", "point", "engine: distance to target (px)", "engine: at target", "content moved (px)",
                   "content moved (of the way)", "reached"]
 
@@ -165,6 +166,12 @@ def _per255(value):
     return "—" if value is None else f"{float(value):.1f}"
 
 
+def _far_cell(r):
+    """The far-field change, then in brackets what is left of it once the content's motion is followed."""
+    far = _per255(r.far_field)
+    return far if r.far_after_motion is None else f"{far} ({_per255(r.far_after_motion)})"
+
+
 def _verdict(r, reached, tracked, held=False):
     if held:
         return "held (at its target)"
@@ -181,7 +188,7 @@ def summary_rows(runs):
     for m, run in runs.items():
         r = run.result
         rows.append([label(m), _verdict(r, r.reached, r.tracked_reached), _moved_cell(r),
-                     _per255(r.colour_cast), _per255(r.far_field), r.steps, r.seconds])
+                     _per255(r.colour_cast), _far_cell(r), r.steps, r.seconds])
     return rows
 
 

@@ -203,7 +203,7 @@ def _read_drag(d, where):
 
 OUTCOME_KEYS = ("reached", "reached_points", "held_points", "tracked_reached", "tracked_reached_points",
                 "stop_reason", "start_handles", "handles", "targets", "distances", "moved", "moved_px", "moved_fraction",
-                "colour_cast", "far_field")
+                "colour_cast", "far_field", "far_after_motion")
 
 
 def outcome(result):
