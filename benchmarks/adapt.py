@@ -437,9 +437,14 @@ def main(argv=None):
                     add(adapter.G.eval(), f"{name.split(', EMA')[0]}, step {step} (raw, same run)", step, cpu,
                         spread=step == settings.steps)
 
+            slug = "".join(c if c.isalnum() else "-" for c in name.lower())
+            stem = lambda steps: f"{d}_{slug}_{steps}" + ("" if seed is None else f"_seed{seed}")
+
             def checkpoint(adapter, step, cpu):
                 raw_row(adapter, step, cpu)
-                add(adapter.export(), f"{name}, step {step}", step, cpu, spread=False)
+                C = adapter.export()
+                add(C, f"{name}, step {step}", step, cpu, spread=False)
+                figures(args.figures, d, stem(step), S, C, shots, held)   # the same latents at every checkpoint
 
             every = args.measure_every if 0 < args.measure_every < settings.steps else 0
             adapter, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}",
@@ -451,9 +456,7 @@ def main(argv=None):
             if seed is not None and seed == train_seeds[-1] and len(train_seeds) > 1:
                 rows.append(seed_medians(rows[-len(train_seeds):], d, name, train_seeds))
                 print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
-            slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-            figures(args.figures, d, f"{d}_{slug}_{settings.steps}" + ("" if seed is None else f"_seed{seed}"),
-                    S, A, shots, held)
+            figures(args.figures, d, stem(settings.steps), S, A, shots, held)
             names = list(VARIANTS)
             dv = args.drag_variant
             wanted = name == (names[int(dv)] if dv and dv.isdigit() else dv) if dv else (name == "default" or args.variants)
