@@ -443,7 +443,7 @@ def main(argv=None):
             def checkpoint(adapter, step, cpu):
                 raw_row(adapter, step, cpu)
                 C = adapter.export()
-                add(C, f"{name}, step {step}", step, cpu, spread=False)
+                add(C, f"{label}, step {step}", step, cpu, spread=False)   # label: with the seed
                 figures(args.figures, d, stem(step), S, C, shots, held)   # the same latents at every checkpoint
 
             every = args.measure_every if 0 < args.measure_every < settings.steps else 0
@@ -453,8 +453,10 @@ def main(argv=None):
             A = adapter.export()
             add(A, label + (f", step {settings.steps}" if every else ""), settings.steps, cpu, wall, load,
                 spread=seed is None)
+            rows[-1].update(variant=name, final=True)   # the seeds' median is over these rows, not the checkpoints'
+            finals = [r for r in rows if r["domain"] == d and r.get("variant") == name and r.get("final")]
             if seed is not None and seed == train_seeds[-1] and len(train_seeds) > 1:
-                rows.append(seed_medians(rows[-len(train_seeds):], d, name, train_seeds))
+                rows.append(seed_medians(finals[-len(train_seeds):], d, name, train_seeds))
                 print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
             figures(args.figures, d, stem(settings.steps), S, A, shots, held)
             names = list(VARIANTS)
