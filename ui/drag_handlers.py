@@ -7,6 +7,7 @@ import inspect
 from dataclasses import replace
 
 import gradio as gr
+import numpy as np
 
 import limits
 from dragcore.report import STOP_REASONS
@@ -131,8 +132,16 @@ def run_drag(methods, state, editor, values, uploads=None, painted=None):
     notes = "".join(f" {label(m)}: {run.result.tracker_note}." for m, run in frame.results.items()
                     if run.result.tracker_note)
     final = {} if page else {m: v[2] for m, v in sent.items()}   # an API call's last outputs: every panel
-    yield (*panels(final), f"{head}{frame.status} — done. ({starts}.){notes}", drag_stream.summary_rows(frame.results),
-           IN_PLACE)
+    yield (*panels(final), f"{head}{frame.status} — done. ({starts}.){notes} {region_note(mask)}",
+           drag_stream.summary_rows(frame.results), IN_PLACE)
+
+
+def region_note(mask):
+    """The drag's editable region in words, so a user sees whether what they painted was used (a stroke the editor
+    never sent, or painted before the editor was set, is not)."""
+    if mask is None:
+        return "Editable region: the whole image (no painted mask)."
+    return f"Editable region: the painted {100 * float(np.mean(mask)):.0f} % of the image."
 
 
 def drag_endpoint(methods, page=False):
