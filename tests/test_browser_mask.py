@@ -115,7 +115,7 @@ def test_a_painted_stroke_reaches_a_drag_clicked_at_once(server):
         n = 1
         if mask is None:
             # Gradio's editor, on a loaded machine, can send a stroke's events without its paint while it shows the
-            # stroke (2 of 9 runs of the CI's browser order beside two busy processes: the server heard the stroke's
+            # stroke (3 of 9 runs of the CI's browser order beside two busy processes: the server heard the stroke's
             # count with an empty layer, and no later event): the drag must then say it used no mask, and the user,
             # told so, paints again; that stroke must reach the next drag
             assert "Editable region: the whole image (no painted mask)" in status, status
