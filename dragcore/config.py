@@ -66,6 +66,9 @@ class DragConfig:
     warp_twist: float = setting(0.0, "Warp twist", float, 0.0, 1000.0,   # dragcore.warpguard's twist term; 0: off
                                 help="weight of the penalty on a warp-pathway drag's local rotation beyond the ideal "
                                      "turn's (0: off)")
+    warp_reach: float = setting(0.0, "Warp reach", float, 0.0, 1000.0,   # dragcore.warpreach; 0: off
+                                help="weight of the penalty on a warp-pathway drag's displacement far from its "
+                                     "request (0: off)")
     warp_floor: float = setting(DET_FLOOR, "Warp floor", float, 0.3, 0.95,   # dragcore.warpguard's band
                                 help="the warp guard's band: the area and stretch of the picture it lets through, "
                                      "from this to its inverse (default 0.75)")

@@ -133,7 +133,9 @@ class DragSession:
         # a photo drag's twist: its weight a setting (drags.in_photo.SETTINGS), its angle set by in_photo.prepare
         self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True), floor).keep_heading(
             positive("warp heading", cfg.warp_heading, allow_zero=True), self.handles0, self.targets, self.shape
-        ).limit_twist(positive("warp twist", cfg.warp_twist, allow_zero=True))
+        ).limit_twist(positive("warp twist", cfg.warp_twist, allow_zero=True)).keep_reach(
+            positive("warp reach", cfg.warp_reach, allow_zero=True), self.handles0, self.targets, self.shape,
+            start=self._trainable[:, -1] if self._trainable.ndim == 3 else None)
         # Previews from the step's own pass (dragcore.report.Reporter.live_preview): fast mode, a skip
         # synthesis, and a feature block at most 1/STEP_PREVIEW_RATIO of the image (512 px models and up)
         self.step_previews = (self.mode == "fast" and getattr(self.gen, "step_previews", False)

@@ -44,7 +44,9 @@ local move's heading beyond a pixel. The terms share one field of the code per s
 
     weight * (area + stretch) + twist * (twist term) + heading * (heading term)
 
-each term present only when its weight is above 0.
+each term present only when its weight is above 0, and the reach term (`WarpGuard.keep_reach`, dragcore.warpreach for
+its maths; the setting `warp_reach`) adds `reach * (reach term)` on the displacement the drag adds beyond an envelope
+around its request, so what lies far from the request stays where it was.
 
 The band of the area and stretch terms is a setting (`warp_floor`, `WarpGuard(gen, weight, floor)`): DET_FLOOR when
 unset, the same operations on the same numbers. A model may need another: a line drawing's strokes carry the
@@ -53,6 +55,7 @@ over half the page (the adapted section's, docs/benchmarks.md "Drags on adapted 
 """
 import torch
 
+from . import warpreach
 from .warpheading import TOLERANCE, heading_field, heading_penalty
 
 DET_FLOOR = 0.75   # allowed area change and stretch of the backward map: [DET_FLOOR, 1 / DET_FLOOR]
@@ -119,10 +122,12 @@ class WarpGuard:
         self.size = getattr(G, "synthesis", None) and G.synthesis.warp_res
         self.twist, self.twist_max = 0.0, TWIST_MAX
         self.heading, self._heading = 0.0, None   # its weight; (e, w, px, length, tolerance) when on
+        self.reach, self._reach = 0.0, None   # its weight; (m, px, length, tolerance) when on
         self._update()
 
     def _update(self):
-        self.active = self._has_code and (self.weight > 0 or self.twist > 0 or self._heading is not None)
+        self.active = self._has_code and (self.weight > 0 or self.twist > 0 or self._heading is not None
+                                          or self._reach is not None)
 
     def limit_twist(self, weight, max_angle=TWIST_MAX):
         """Turn the twist term on (weight > 0) or off: bound the field's local rotation to max_angle (rad)."""
@@ -143,6 +148,22 @@ class WarpGuard:
         self._update()
         return self
 
+    def keep_reach(self, weight, handles, targets, shape, start=None, sigma=None):
+        """Turn the reach term on (weight > 0) or off: penalise the displacement the drag adds beyond the envelope
+        of these requests (dragcore.warpreach; handles, targets [N, 2] image px; shape (H, W); start: the drag's
+        start code [1, w_dim], whose field an earlier drag of a chain left and this one does not answer for, None
+        for none; sigma: the envelope's fall-off in image px, default warpreach.SIGMA of H)."""
+        self.reach, self._reach = float(weight), None
+        if self.reach > 0 and self._has_code and len(handles):
+            length = float((targets - handles).norm(dim=1).max())
+            if length > 0:
+                H, W = shape
+                m = warpreach.reach_envelope(handles.detach().cpu(), targets.detach().cpu(), self.size, shape, sigma)
+                self._reach_start = None if start is None else start.detach().clone()
+                self._reach = (m.to(handles.device), (W / 2, H / 2), length, H * warpreach.TOLERANCE)
+        self._update()
+        return self
+
     @property
     def heading_active(self):
         """The heading term is on (a weight above 0, a pathway, a request that moves)."""
@@ -160,4 +181,7 @@ class WarpGuard:
         loss = (self.weight * (fold_penalty(jacobian_det(u), self.floor) + stretch_penalty(u, self.floor))
                 if self.weight > 0 else 0)
         loss = loss + self.twist * twist_penalty(u, self.twist_max) if self.twist > 0 else loss
+        if self._reach is not None:   # the field is linear in the code: what this drag added is field(code - start)
+            added = u if self._reach_start is None else self.field(trainable[:, -1] - self._reach_start)
+            loss = loss + self.reach * warpreach.reach_penalty(added, *self._reach)
         return loss + self.heading * heading_penalty(u, *self._heading) if self._heading is not None else loss

@@ -105,6 +105,10 @@ def build_parser(method, add_args=None):
                    help="weight of the warp guard's twist term: a warp-pathway drag's local rotation beyond the ideal "
                         "turn's (dragcore.warpguard; default: model preset, else 0, off; an inverted photo's drag: "
                         "drags.in_photo.SETTINGS)")
+    p.add_argument("--warp-reach", type=float, default=None,
+                   help="weight of the warp guard's reach term: a warp-pathway drag's displacement far from its "
+                        "request (dragcore.warpreach; default: model preset, else 0, off; an inverted photo's drag: "
+                        "drags.in_photo.SETTINGS)")
     p.add_argument("--warp-floor", type=float, default=None,
                    help="the warp guard's band: a warp-pathway drag may change area and stretch from this to its "
                         "inverse (dragcore.warpguard; default: model preset, else 0.75)")
@@ -223,7 +227,7 @@ def _drag(session_cls, args, engine_kwargs):
     method = session_cls.method
     given = dict(lr=args.lr, rows=args.rows, feature_res=args.feature_res, tracker=args.tracker,
                  warp_guard=args.warp_guard, warp_heading=args.warp_heading,
-                 warp_twist=args.warp_twist, warp_floor=args.warp_floor)
+                 warp_twist=args.warp_twist, warp_reach=args.warp_reach, warp_floor=args.warp_floor)
     if engine_kwargs:
         given.update(engine_kwargs(args))
     _check_args(args, given)

@@ -8,7 +8,7 @@ feature block and tracker (`<engine>_lr`, ...: a calibrated preset may choose th
 and a field per own setting, named after the setting (`r1`, `l`) unless an engine declared earlier
 already has that name (`stabledrag_r1`). The fields of the first two engines keep the positional
 order gradio_client callers have used (`API_ORDER`); every other field follows in declaration
-order, so a new engine's fields go at the end; after them each engine's warp guard, heading and twist weights and the guard's band (`WARP`,
+order, so a new engine's fields go at the end; after them each engine's warp guard, heading and twist weights, the guard's band and its reach weight (`WARP`,
 `<engine>_warp_guard`, ...: for a model with a warp pathway, the presets and the adapted section set them; a
 value out of range, in a field or in the presets, is one line naming it). A shared field whose presets differ between the
 engines is left empty, and each engine keeps its own. Settings an engine keeps out of the app
@@ -44,7 +44,7 @@ class Field:
 SHARED = ("mask_weight", "max_steps", "precision")   # one field for every engine
 PER_ENGINE = ("lr", "rows", "feature_res", "tracker")   # one field per engine
 BOUNDED = ("l", "d")   # refused by the component itself, like the sliders these were
-WARP = ("warp_guard", "warp_heading", "warp_twist", "warp_floor")   # one field per engine, after every other field (dragcore.warpguard)
+WARP = ("warp_guard", "warp_heading", "warp_twist", "warp_floor", "warp_reach")   # one field per engine, after every other field (dragcore.warpguard)
 # the positional order of the first fields (the app's API since its first release); later fields follow
 API_ORDER = ("draggan_lr", "mask_weight", "r1", "r2", "max_steps", "l", "d", "precision", "freedrag_lr",
              "stop_distance", "track_step", "arrival", "draggan_rows", "draggan_feature_res", "freedrag_rows",
