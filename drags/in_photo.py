@@ -31,6 +31,11 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
   as DragGAN does (its presets have no guard: its field folded around a turned nose and its smiles fell short of
   the ideal's; docs/benchmarks.md, "Your own photo, session 8").
 
+- for every engine the warp guard's reach term (`warp_reach`, dragcore.warpreach): a turned nose carried the whole head
+  along (the outline, the hair and the far eye each shifted by about a pixel), a far-field change the ideal local move
+  does not make. Its weight per engine is the largest that kept the engine's landmark motion at the ideal's on the
+  tuning photos (docs/benchmarks.md, "Your own photo, session 13").
+
 `prepare(session)` is the rest, on the built session: the maps following as above, and for the engines whose photo
 settings carry a twist term the rotation that term lets through, TWIST_MAX (half the ideal turn's largest local
 rotation, warpguard.TWIST_MAX, which the `warp_twist` setting alone uses): at that the tuning photos' turns looked
@@ -48,8 +53,9 @@ from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 # a photo drag's engine settings over the model's presets (`presets`)
-SETTINGS = {"draggan": {"warp_twist": 100.0}, "freedrag": {"warp_twist": 300.0},
-            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 100.0}}
+SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 30.0},
+            "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0},
+            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 100.0, "warp_reach": 300.0}}
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 
 

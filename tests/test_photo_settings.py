@@ -1,8 +1,9 @@
-"""A photo drag's own engine settings (drags.in_photo.presets: StableDrag moves the warp code alone, rows 0) reach
-the session before it is built, through each path that drags an inverted photo: the app's "Drag this photo" and
-its drag handler, and benchmarks.real_photos' photo drags (the CLI's `--inverted`: tests/test_cli_start.py). A
-generated face keeps the model's presets, and so does a model without a warp pathway. The bundled model and a
-seed's W+ latent stand in for an inversion's (what "Drag this photo" carries: a latent and a generator)."""
+"""A photo drag's own engine settings (drags.in_photo.presets: StableDrag moves the warp code alone, rows 0; the reach
+term) reach the session before it is built, through each path that drags an inverted photo: the app's "Drag this
+photo" and its drag handler, and benchmarks.real_photos' photo drags (the CLI's `--inverted`:
+tests/test_cli_start.py). A generated face keeps the model's presets, and so does a model without a warp pathway.
+The bundled model and a seed's W+ latent stand in for an inversion's (what "Drag this photo" carries: a latent and a
+generator)."""
 import checkpoints
 from benchmarks import real_photos
 from drag_testing import face_model, small_G
@@ -19,9 +20,12 @@ def test_a_photo_s_presets_set_stabledrag_s_rows_on_a_warp_model_only():
     own = checkpoints.presets(MODEL)
     assert own["stabledrag"]["rows"] == 2
     photo = in_photo.presets(own, face_model())
-    assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0, "warp_guard": 1.0, "warp_twist": 100.0}
+    assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0, "warp_guard": 1.0, "warp_twist": 100.0,
+                                   "warp_reach": 300.0}
     for m in ("draggan", "freedrag"):   # the twist term (drags.in_photo.prepare sets the angle it lets through)
-        assert photo[m] == {**own[m], "warp_twist": in_photo.SETTINGS[m]["warp_twist"]} and "warp_twist" not in own[m]
+        assert photo[m] == {**own[m], **in_photo.SETTINGS[m]} and "warp_twist" not in own[m]
+    # the reach term (session 13): the far field kept still, at each engine's own weight
+    assert photo["freedrag"]["warp_reach"] == 1000.0 and all("warp_reach" not in own[m] for m in own)
     # FreeDrag's term weighs three times DragGAN's (session 10: at DragGAN's weight a tuning photo's smile lost its face)
     assert (photo["draggan"]["warp_twist"], photo["freedrag"]["warp_twist"]) == (100.0, 300.0)
     assert own["stabledrag"]["rows"] == 2 and type(photo) is type(own)   # the model's own are untouched
@@ -74,3 +78,4 @@ def test_the_benchmarks_photo_drags_are_built_with_a_photo_s_settings():
     assert plain.gen.rows == 2
     free = real_photos.drag_session("freedrag", G, h, t, ws, 1, "photo", params, photo_params)
     assert (free.guard.twist, free.guard.twist_max) == (300.0, in_photo.TWIST_MAX)   # its own weight, the photo's angle
+    assert (free.guard.reach, photo.guard.reach) == (1000.0, 300.0) and plain.guard.reach == 0   # a photo's reach
