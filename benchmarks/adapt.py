@@ -182,6 +182,14 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     **{f"coarse 1, patch SWD {w:g}, focus {f:g} and relative {r:g}": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, coarse=1.0, swd=w, swd_focus=f, swd_relative=r)
        for w in (0.3, 0.5) for f in (1.0, 2.0) for r in (0.5, 1.0)},
+    # session 13 (sketch domain, long runs): the patch-loss sketch recipe with each latent's face held while the
+    # texture comes: the layout anchor (each latent's coarse light and dark kept as the source's), and with it the
+    # noise held down at the source's level (so the fine texture is drawn by the convolutions, not amplified noise);
+    # then the noise held down alone (the anchor pulls the 16 px level toward the photo's light and dark)
+    **{"sketch grey recipe + patch SWD 1 on 3 levels" + (" + layout anchor 1" if lay else "")
+       + (f" + noise held down {n:g}" if n else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
+        swd=1.0, swd_levels=3, layout=lay, noise_share=n) for lay, n in ((1.0, 0.0), (1.0, 1.0), (0.0, 1.0))},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
