@@ -20,7 +20,7 @@ LATER = ["precision", "freedrag_lr", "stop_distance", "track_step", "arrival", "
          "stabledrag_lr", "stabledrag_rows", "stabledrag_feature_res", "stabledrag_tracker", "stabledrag_r1",
          "stabledrag_r2", "stabledrag_stop_distance", "stabledrag_track_step", "tau",
          *(f"{e}_warp_{s}" for e in ("draggan", "freedrag", "stabledrag")
-           for s in ("guard", "heading", "twist", "floor"))]
+           for s in ("guard", "heading", "twist", "floor", "reach"))]
 PRESETS = {"draggan": {"lr": 0.004, "rows": 4, "stop_distance": 1.0, "track_step": 0.5, "feature_res": 16},
            "freedrag": {"lr": 0.006, "arrival": 2.0, "feature_res": 16}}
 
