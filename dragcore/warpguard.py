@@ -123,6 +123,7 @@ class WarpGuard:
         self.twist, self.twist_max = 0.0, TWIST_MAX
         self.heading, self._heading = 0.0, None   # its weight; (e, w, px, length, tolerance) when on
         self.reach, self._reach = 0.0, None   # its weight; (m, px, length, tolerance) when on
+        self._reach_start = None   # the drag's start code: its field (an earlier drag's) is not the term's business
         self._update()
 
     def _update(self):
@@ -153,7 +154,7 @@ class WarpGuard:
         of these requests (dragcore.warpreach; handles, targets [N, 2] image px; shape (H, W); start: the drag's
         start code [1, w_dim], whose field an earlier drag of a chain left and this one does not answer for, None
         for none; sigma: the envelope's fall-off in image px, default warpreach.SIGMA of H)."""
-        self.reach, self._reach = float(weight), None
+        self.reach, self._reach, self._reach_start = float(weight), None, None
         if self.reach > 0 and self._has_code and len(handles):
             length = float((targets - handles).norm(dim=1).max())
             if length > 0:

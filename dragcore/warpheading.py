@@ -29,15 +29,21 @@ SIGMA = 1 / 8   # of the image's height: dragcore.localmove's Gaussian in benchm
 TOLERANCE = 1 / 64   # of the image's height (1 px at 64 px): displacement across the heading left free
 
 
+def grid_px(grid, shape):
+    """(x, y), each [grid, grid]: the image px (x then y) of the centres of a grid x grid field over an image of
+    shape (H, W)."""
+    H, W = shape
+    ys = (torch.arange(grid, dtype=torch.float32) + 0.5) * H / grid
+    xs = (torch.arange(grid, dtype=torch.float32) + 0.5) * W / grid
+    return xs[None, :].expand(grid, grid), ys[:, None].expand(grid, grid)
+
+
 def heading_field(handles, targets, grid, shape, sigma=None):
     """(e, w) on a grid x grid field of an image of shape (H, W): e [grid, grid, 2] the unit heading of the
     ideal local move's displacement (x then y), w [grid, grid] its weight |v|^2 / sum |v|^2 (None, None when
     nothing moves); handles and targets [N, 2] image px; sigma image px (default SIGMA of the height)."""
-    H, W = shape
-    sigma = H * SIGMA if sigma is None else sigma
-    ys = (torch.arange(grid, dtype=torch.float32) + 0.5) * H / grid   # the grid's pixel centres in image px
-    xs = (torch.arange(grid, dtype=torch.float32) + 0.5) * W / grid
-    y, x = ys[:, None].expand(grid, grid), xs[None, :].expand(grid, grid)
+    sigma = shape[0] * SIGMA if sigma is None else sigma
+    x, y = grid_px(grid, shape)
     v = torch.zeros(grid, grid, 2)
     for (hx, hy), (tx, ty) in zip(handles.tolist(), targets.tolist()):
         g = torch.exp(-((x - tx) ** 2 + (y - ty) ** 2) / (2 * sigma ** 2))   # weight at the destination

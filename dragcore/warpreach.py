@@ -21,6 +21,8 @@ Off (weight 0) by default and on any model without a warp pathway; a photo drag'
 """
 import torch
 
+from .warpheading import grid_px
+
 SIGMA = 1 / 7   # of the image's height: the envelope's fall-off (the ideal local move's is 1 / 8)
 TOLERANCE = 1 / 128   # of the image's height (half a pixel at 64 px): displacement left free everywhere
 
@@ -38,11 +40,8 @@ def segment_distance(x, y, a, b):
 def reach_envelope(handles, targets, grid, shape, sigma=None):
     """m [grid, grid]: the displacement (image px) each point of a grid x grid field of an image of shape (H, W)
     may take, as above; handles and targets [N, 2] image px; sigma image px (default SIGMA of the height)."""
-    H, W = shape
-    sigma = H * SIGMA if sigma is None else sigma
-    ys = (torch.arange(grid, dtype=torch.float32) + 0.5) * H / grid   # the grid's pixel centres in image px
-    xs = (torch.arange(grid, dtype=torch.float32) + 0.5) * W / grid
-    y, x = ys[:, None].expand(grid, grid), xs[None, :].expand(grid, grid)
+    sigma = shape[0] * SIGMA if sigma is None else sigma
+    x, y = grid_px(grid, shape)
     m = torch.zeros(grid, grid)
     for h, t in zip(handles.tolist(), targets.tolist()):
         length = ((t[0] - h[0]) ** 2 + (t[1] - h[1]) ** 2) ** 0.5
