@@ -17,7 +17,8 @@ from ui.state import DragState
 
 HINT = "Click a handle, then its target."
 PREPARING = "Preparing this page's image…"   # until the page's first New image has run (then HINT)
-FIRST_SEED = 3   # the seed the Drag tab opens with: an example face (the engines' default is dragcore.config's)
+FIRST_SEED = 4   # the seed the Drag tab opens with: a clear frontal face on the bundled model (the engines' default is
+                 # dragcore.config's)
 
 
 
