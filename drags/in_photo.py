@@ -35,6 +35,10 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
   along (the outline, the hair and the far eye each shifted by about a pixel), a far-field change the ideal local move
   does not make. Its weight per engine is the largest that kept the engine's landmark motion at the ideal's on the
   tuning photos (docs/benchmarks.md, "Your own photo, session 13").
+- for FreeDrag a stiffer warp guard band (`warp_floor`, dragcore.warpguard): a profile's turn pushed back across the
+  face left a second line where the nose's edge had been and lost the face where the ideal local move keeps it; the
+  stiffer band kept it, and kept the tuning photos' faces, motion and far field (docs/benchmarks.md, "Your own photo,
+  session 14").
 
 `prepare(session)` is the rest, on the built session: the maps following as above, and for the engines whose photo
 settings carry a twist term the rotation that term lets through, TWIST_MAX (half the ideal turn's largest local
@@ -54,7 +58,7 @@ from latent.align import Alignment, paste_back
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 # a photo drag's engine settings over the model's presets (`presets`)
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 30.0},
-            "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0},
+            "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
             "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 100.0, "warp_reach": 300.0}}
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 

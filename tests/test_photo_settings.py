@@ -26,6 +26,8 @@ def test_a_photo_s_presets_set_stabledrag_s_rows_on_a_warp_model_only():
         assert photo[m] == {**own[m], **in_photo.SETTINGS[m]} and "warp_twist" not in own[m]
     # the reach term (session 13): the far field kept still, at each engine's own weight
     assert photo["freedrag"]["warp_reach"] == 1000.0 and all("warp_reach" not in own[m] for m in own)
+    # FreeDrag's stiffer band (session 14: a profile's turn kept); the other engines keep the guard's default band
+    assert photo["freedrag"]["warp_floor"] == 0.8 and all("warp_floor" not in photo[m] for m in ("draggan", "stabledrag"))
     # FreeDrag's term weighs three times DragGAN's (session 10: at DragGAN's weight a tuning photo's smile lost its face)
     assert (photo["draggan"]["warp_twist"], photo["freedrag"]["warp_twist"]) == (100.0, 300.0)
     assert own["stabledrag"]["rows"] == 2 and type(photo) is type(own)   # the model's own are untouched

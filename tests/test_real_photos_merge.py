@@ -1,6 +1,7 @@
 """benchmarks.real_photos' report from merged runs (`--merge`, no photo read, no model run): the far field after
 motion is a column beside the raw far field for every method, the ideal local move's included; results written
-before it was measured show n/a, and a merge of old and new runs reads the rows that have it."""
+before it was measured show n/a, and a merge of old and new runs reads the rows that have it. Also the sets and
+what `--ids` takes, and the name a run's results get."""
 import json
 
 from benchmarks import real_photos
@@ -61,3 +62,16 @@ def test_merged_runs_carry_the_far_field_after_motion_and_old_runs_show_na(tmp_p
     assert rows[("draggan", "turn")]["edits with far field > 6"] == "4"             # the raw column reads every run
     data = json.loads((out / "real_photos_t_mix.json").read_text())
     assert data["drags"]["after, photo path/draggan/all"]["far_residual_over_6"] == 1
+
+
+def test_the_sets_and_the_ids_a_run_takes():
+    """The search set is every allowed image neither reported nor tuned on; `--ids` takes a range or a list, and a run
+    of a long list is named by its first and last id and its count."""
+    sets = real_photos.SETS
+    assert sets["search"] == list(range(31, 451)) and sets["report"] == list(range(1, 31))
+    assert sorted(sum(sets.values(), [])) == list(real_photos.ALLOWED)   # the three sets split 1-500, none shared
+    assert real_photos.parse_ids("31-33") == {31, 32, 33} and real_photos.parse_ids("265, 251,40-41") == {265, 251, 40, 41}
+    many = list(range(101, 151))
+    assert real_photos.results_name("search", ",".join(map(str, many)), many, "x") == "real_photos_search_101-150_50ids_x"
+    assert real_photos.results_name("tune", "451-475", None, None) == "real_photos_tune_451-475"
+    assert real_photos.results_name("report", None, [1], "s13") == "real_photos_s13"
