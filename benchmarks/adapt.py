@@ -190,6 +190,17 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
        + (f" + noise held down {n:g}" if n else ""): dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
         swd=1.0, swd_levels=3, layout=lay, noise_share=n) for lay, n in ((1.0, 0.0), (1.0, 1.0), (0.0, 1.0))},
+    # session 14 (sketch domain): with the noise held down every latent came out as one template face; per-latent
+    # terms against it: the distance consistency stronger (keep the relative similarities between samples), and the
+    # patch loss judging each latent's fine band relative to its own source's (relative) or drawing its patches by
+    # the source's fine-band energy (focus)
+    **{"sketch grey recipe + patch SWD 1 on 3 levels + noise held down 1"
+       + (f" + distance consistency {c:g}" if c != 1000 else "") + (f" + patch relative {r:g}" if r else "")
+       + (f" + patch focus {f:g}" if f else ""): dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
+        swd=1.0, swd_levels=3, noise_share=1.0, dcl=c, swd_relative=r, swd_focus=f)
+       for c, r, f in ((3000.0, 0.0, 0.0), (10000.0, 0.0, 0.0), (1000.0, 1.0, 0.0), (1000.0, 0.0, 2.0),
+                       (3000.0, 1.0, 0.0), (10000.0, 1.0, 0.0), (3000.0, 0.0, 2.0), (1000.0, 1.0, 2.0))},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
