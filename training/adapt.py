@@ -49,7 +49,7 @@ from .coarsestats import ShotLayoutStats
 from .patchloss import ShotPatches
 from .shots import ShotError, read_shots
 
-CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "D_real", "D_fake", "colour_gap", "swd", "layout",
+CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "dcl_image", "D_real", "D_fake", "colour_gap", "swd", "layout",
               "coarse", "noise"]
 STAGE_RESOLUTIONS = (4, 8, 16, 32, 64, 128, 256, 512, 1024)   # what a --noise-* resolution may name
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
@@ -62,6 +62,7 @@ class Settings:
     lr: float = 0.001           # generator (synthesis) Adam learning rate
     d_lr: float = 0.002         # discriminator Adam learning rate
     dcl: float = 1000.0         # weight of the distance-consistency loss (0: off; Ojha et al. use 1e3)
+    dcl_image: float = 0.0      # weight of the same loss on the pictures' grey Laplacian bands (64/32/16 px; 0: off)
     anchors: int = 10           # anchor latents judged as whole images (0: every latent judged whole)
     anchor_sigma: float = 0.05  # spread of the latents drawn around an anchor, in z units
     augment: str = "color,translation,cutout"   # DiffAugment policy ("" for none)
@@ -142,7 +143,7 @@ def check_settings(s, n_shots=None):
             limits.check(f"adapt_{name}", getattr(s, name), f"--{name}")
         except limits.LimitError as e:
             raise AdaptError(str(e)) from None
-    if s.batch < 3 and s.dcl > 0:
+    if s.batch < 3 and (s.dcl > 0 or s.dcl_image > 0):
         raise AdaptError("--batch must be at least 3 with the distance-consistency loss (it compares each sample "
                          "with the others)")
     for name in ("lr", "d_lr"):
@@ -163,6 +164,9 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--ema must be in [0, 1) (the moving average's decay per step; 0 = off), got {s.ema}")
     if not 0 <= s.swd <= 1e4:
         raise AdaptError(f"--swd must be in [0, 1e4] (the patch loss's weight; 0 = off), got {s.swd}")
+    if not 0 <= s.dcl_image <= 1e4:
+        raise AdaptError(f"--dcl-image must be in [0, 1e4] (the pictures' distance consistency weight; 0 = off), "
+                         f"got {s.dcl_image}")
     if not 0 <= s.layout <= 1e4:
         raise AdaptError(f"--layout must be in [0, 1e4] (the layout anchor's weight; 0 = off), got {s.layout}")
     if not 0 <= s.coarse <= 1e4:
@@ -338,7 +342,7 @@ class Adapter:
         with torch.no_grad():
             ws = self.src.mapping(z)
             src_img, src_feats = self.src.synthesis.run(ws, keep=self.stages if s.dcl else ()) \
-                if s.dcl or s.layout or s.swd_focus or s.swd_relative else (None, {})
+                if s.dcl or s.dcl_image or s.layout or s.swd_focus or s.swd_relative else (None, {})
         train_g = self.step_n >= s.d_warmup
         self._set_lrs()
         if self.step_n == s.d_warmup and s.freeze_d and s.d_warmup:
@@ -352,19 +356,22 @@ class Adapter:
             if s.fine_d:
                 adv = adv + s.fine_d * cc.g_adv(self.D, seen, "fine")
             dcl = cc.distance_consistency(src_feats, feats) if s.dcl else torch.zeros(())
+            dci = cc.distance_consistency(cc.picture_bands(src_img), cc.picture_bands(img)) if s.dcl_image \
+                else torch.zeros(())
             sw = self.patches.loss(self.G.synthesis.run(ws, noise_mode="none")[0] if s.swd_noise_free else img,
                                    self.rng, source=src_img) if s.swd else torch.zeros(())
             lay = cc.layout_loss(src_img, img) if s.layout else torch.zeros(())
             co = self.layout_stats.loss(img) if s.coarse else torch.zeros(())
             ns, share = self._noise_penalty(ws, img) if s.noise_share else (torch.zeros(()), None)
             self.opt.zero_grad(set_to_none=True)
-            (adv + s.dcl * dcl + self._swd_weight() * sw + s.layout * lay + s.coarse * co
+            (adv + s.dcl * dcl + s.dcl_image * dci + self._swd_weight() * sw + s.layout * lay + s.coarse * co
              + s.noise_share * ns).backward()
             self.opt.step()
             if s.grey:
                 self._grey_rgb()
             self._update_ema()
             row.update(loss_G=float(adv.detach()), dcl=float(dcl.detach()),
+                       **({"dcl_image": float(dci.detach())} if s.dcl_image else {}),
                        **({"swd": 1e3 * float(sw.detach())} if s.swd else {}),
                        **({"layout": float(lay.detach())} if s.layout else {}),
                        **({"coarse": float(co.detach())} if s.coarse else {}),
@@ -618,6 +625,9 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, default=d.lr, help=f"generator learning rate (default {d.lr:g})")
     p.add_argument("--d-lr", type=float, default=d.d_lr, help=f"discriminator learning rate (default {d.d_lr:g})")
     p.add_argument("--dcl", type=float, default=d.dcl, help=f"distance-consistency weight, 0 = off (default {d.dcl:g})")
+    p.add_argument("--dcl-image", type=float, default=d.dcl_image,
+                   help="the distance consistency on the pictures themselves (their grey Laplacian bands, 64/32/16 px), "
+                        f"0 = off (default {d.dcl_image:g})")
     p.add_argument("--anchors", type=int, default=d.anchors,
                    help=f"anchor latents judged as whole images; the others patch-wise; 0 = all whole (default {d.anchors})")
     p.add_argument("--anchor-sigma", type=float, default=d.anchor_sigma, help=argparse.SUPPRESS)

@@ -7,6 +7,11 @@ Generation via Cross-domain Correspondence"), plus FreezeD (Mo et al. 2020).
   (KL divergence, summed over stages, mean over samples): two latents that made similar faces
   keep making similar pictures, so diversity and the latent-to-picture correspondence survive
   ten shots.
+  With `--dcl-image` the same is asked of the pictures themselves: each grey Laplacian band (64,
+  32 and 16 px at 64 px, each image's mean removed) is a stage of its own, so the finest pencil
+  strokes and the coarse light and dark keep each latent's own relations to the others (the
+  generator stages above are 8-32 px features, already as similar as the source's when every
+  latent is drawn as one template face).
 * **Anchors and a patch-level discriminator.** Only latents near a few fixed anchors are judged
   as whole images; all others are judged only patch by patch (a logit per receptive field of an
   intermediate discriminator map). Ten pictures can then define what whole images look like in
@@ -29,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .losses import Discriminator
+from .pyramid import laplacian_pyramid
 
 D_RES = 64
 PATCH_BLOCKS = 3            # the patch head reads the map after this many blocks (8 x 8 at 64 px)
@@ -52,6 +58,13 @@ def distance_consistency(src_feats, tgt_feats):
         log_tgt = pair_distributions(tgt_feats[r])
         total = total + (log_tgt.exp() * (log_tgt - log_src)).sum(1).mean()
     return total
+
+
+def picture_bands(img, min_res=16):
+    """[N, C, H, W] -> {band resolution: [N, 1, h, w]}: the grey image's Laplacian bands, each image's mean removed
+    (so a band's cosine similarity is a correlation, not the shared brightness)."""
+    bands = laplacian_pyramid(img.float().mean(1, keepdim=True), min_res)
+    return {b.shape[-1]: b - b.mean((1, 2, 3), keepdim=True) for b in bands}
 
 
 def layout(img, size=8):
