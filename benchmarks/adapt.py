@@ -207,7 +207,7 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     # the source's relations while the drawn pictures lost them
     **{f"sketch grey recipe + patch SWD 1 on 3 levels + noise held down 1 + picture consistency {c:g}": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
-        swd=1.0, swd_levels=3, noise_share=1.0, dcl_image=c) for c in (300.0, 1000.0, 3000.0)},
+        swd=1.0, swd_levels=3, noise_share=1.0, dcl_image=c) for c in (30.0, 100.0, 300.0, 1000.0)},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
