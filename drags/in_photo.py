@@ -29,7 +29,10 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
   rows 2 also move two style rows, which shift the far field and lost a face): chosen on tuning photos
   (docs/benchmarks.md, "Your own photo, session 7"). With the code alone it gets the warp guard and its twist term
   as DragGAN does (its presets have no guard: its field folded around a turned nose and its smiles fell short of
-  the ideal's; docs/benchmarks.md, "Your own photo, session 8").
+  the ideal's; docs/benchmarks.md, "Your own photo, session 8"). Its twist term weighs a third of DragGAN's: at
+  DragGAN's weight it lost a profile's turn pushed back across the face that the ideal local move keeps, and the
+  lighter term kept it and kept the tuning photos' faces, motion and far field (docs/benchmarks.md, "Your own photo,
+  session 15").
 
 - for every engine the warp guard's reach term (`warp_reach`, dragcore.warpreach): a turned nose carried the whole head
   along (the outline, the hair and the far eye each shifted by about a pixel), a far-field change the ideal local move
@@ -59,7 +62,7 @@ FOLLOW = "field"   # the maps follow the warp pathway's field where there is one
 # a photo drag's engine settings over the model's presets (`presets`)
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 30.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
-            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 100.0, "warp_reach": 300.0}}
+            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 30.0, "warp_reach": 300.0}}
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 
 
