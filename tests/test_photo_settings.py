@@ -20,7 +20,8 @@ def test_a_photo_s_presets_set_stabledrag_s_rows_on_a_warp_model_only():
     own = checkpoints.presets(MODEL)
     assert own["stabledrag"]["rows"] == 2
     photo = in_photo.presets(own, face_model())
-    assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0, "warp_guard": 1.0, "warp_twist": 100.0,
+    # the code alone, guarded, with a twist term a third of DragGAN's (session 15: a profile's turn kept)
+    assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0, "warp_guard": 1.0, "warp_twist": 30.0,
                                    "warp_reach": 300.0}
     for m in ("draggan", "freedrag"):   # the twist term (drags.in_photo.prepare sets the angle it lets through)
         assert photo[m] == {**own[m], **in_photo.SETTINGS[m]} and "warp_twist" not in own[m]
