@@ -113,15 +113,16 @@ def test_a_painted_stroke_reaches_a_drag_clicked_at_once(server):
         _click_pair(page, (0.45, 0.55), (0.55, 0.55))
         mask, status = _painted_and_dragged(page, 1)
         n = 1
-        if mask is None:
+        while mask is None and n < 4:
             # Gradio's editor, on a loaded machine, can send a stroke's events without its paint while it shows the
             # stroke (3 of 9 runs of the CI's browser order beside two busy processes: the server heard the stroke's
-            # count with an empty layer, and no later event): the drag must then say it used no mask, and the user,
-            # told so, paints again; that stroke must reach the next drag
+            # count with an empty layer, and no later event; on session 15's slower CPU the repainted stroke too, once
+            # in 3 suite runs): the drag must then say it used no mask, and the user, told so, paints again; a stroke
+            # must reach one of the next drags
             assert "Editable region: the whole image (no painted mask)" in status, status
             page.get_by_role("button", name="Clear mask").click()
-            page.wait_for_timeout(1000)
-            n = 2
+            page.wait_for_timeout(1000 * n)
+            n += 1
             mask, status = _painted_and_dragged(page, n)
         assert mask is not None, f"the painted stroke did not reach drag {n}"
         assert mask[30:34, 28:36].all() and not mask[:10].any() and not mask[-10:].any() and mask.mean() < 0.5
