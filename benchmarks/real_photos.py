@@ -385,8 +385,15 @@ def figure(path, photos, kept, drag_images, layout, name="after", count=6, scale
 
 
 def parse_ids(text):
-    """`--ids`: 'A-B', or a comma-separated list of ids and ranges ('A,B,C-D') -> the set of ids."""
-    return {i for part in text.split(",") if part.strip() for i in cli.parse_seeds(part.strip())}
+    """`--ids`: 'A-B', or a comma-separated list of ids and ranges ('A,B,C-D') -> the set of ids; a ValueError naming
+    --ids otherwise."""
+    try:
+        ids = {i for part in text.split(",") if part.strip() for i in cli.parse_seeds(part.strip())}
+    except ValueError:
+        raise ValueError(f"--ids {text!r}: give image ids and ranges, e.g. '1-15' or '265,251,40-45'") from None
+    if not ids:
+        raise ValueError(f"--ids {text!r} names no image")
+    return ids
 
 
 def results_name(set_name, ids_text, ids, tag):
@@ -436,8 +443,14 @@ def main(argv=None):
     cli.setup(args)
     ids = SETS[args.set][:args.n]
     if args.ids:
-        chosen = parse_ids(args.ids)
+        try:
+            chosen = parse_ids(args.ids)
+        except ValueError as e:
+            ap.error(str(e))
         ids = [i for i in ids if i in chosen]
+        if not ids and not args.merge:
+            ap.error(f"--ids {args.ids}: none of them is in the {args.set} set ({SETS[args.set][0]:06d}-"
+                     f"{SETS[args.set][-1]:06d})")
     if args.merge:
         parts = [json.loads(Path(f).read_text()) for f in args.merge]
         seen = {}   # a photo run twice (overlapping --ids) counts once: its first run

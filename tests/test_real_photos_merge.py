@@ -4,6 +4,8 @@ before it was measured show n/a, and a merge of old and new runs reads the rows 
 what `--ids` takes, and the name a run's results get."""
 import json
 
+import pytest
+
 from benchmarks import real_photos
 
 
@@ -75,3 +77,14 @@ def test_the_sets_and_the_ids_a_run_takes():
     assert real_photos.results_name("search", ",".join(map(str, many)), many, "x") == "real_photos_search_101-150_50ids_x"
     assert real_photos.results_name("tune", "451-475", None, None) == "real_photos_tune_451-475"
     assert real_photos.results_name("report", None, [1], "s13") == "real_photos_s13"
+    for bad in ("abc", "5-3", ","):   # a bad list is one line naming --ids
+        with pytest.raises(ValueError, match="--ids"):
+            real_photos.parse_ids(bad)
+
+
+@pytest.mark.parametrize("ids", ["abc", ",", "600", "3 --set tune"])
+def test_bad_ids_are_one_line_and_exit_2_before_any_photo_is_read(ids, capsys):
+    with pytest.raises(SystemExit) as e:
+        real_photos.main(["--ids", *ids.split()])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and ": error: --ids" in err[-1], err
