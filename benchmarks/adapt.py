@@ -208,6 +208,11 @@ VARIANTS = {             # name -> changes to training.adapt.Settings
     **{f"sketch grey recipe + patch SWD 1 on 3 levels + noise held down 1 + picture consistency {c:g}": dict(
         freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
         swd=1.0, swd_levels=3, noise_share=1.0, dcl_image=c) for c in (30.0, 100.0, 300.0, 1000.0)},
+    # session 16 (sketch domain): the noise held down on the coarse maps only (4-8 or 4-16 px): holding every map kept
+    # the faces but drew one template face (session 13), holding none broke the faces into dots (session 12)
+    **{f"sketch grey recipe + patch SWD 1 on 3 levels + noise held down 1 up to {u} px": dict(
+        freeze_d=2, d_warmup=50, last_lr=3.0, augment="tone,translation,cutout", grey=True, fine_d=1.0, coarse=1.0,
+        swd=1.0, swd_levels=3, noise_share=1.0, noise_upto=u) for u in (8, 16)},
 }
 SWD_SEEDS = 3            # further sample sets whose SWD gives the spread of a model's SWD
 
