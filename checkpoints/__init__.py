@@ -15,7 +15,8 @@ dcgan.DCGANCheckpointError (for `kind: "dcgan"` entries).
 """
 from .hub import (HubUnavailableError, cached_path, cached_source, fetch, forget, is_cached, load,
                   looks_like_path, resolve)
-from .presets import PresetError, adapted_path, adapted_presets, layout_file, layout_path, presets, presets_path
+from .presets import (PresetError, adapted_path, adapted_presets, layout_file, layout_path, presets, presets_path,
+                      registry_id)
 from .registry import (DEFAULT_ENV, DEFAULT_MODEL, DEFAULTS, DRAGGAN_HUB, MIRROR, ModelInfo, Source,
                        UnknownModelError, default_model, get_info, list_models)
 

@@ -63,31 +63,42 @@ def layout_path(model_id):
     return Path(os.environ.get("LATENTLAB_PRESETS_DIR") or DIR) / f"{model_id}.layout.json"
 
 
-def layout_file(model):
-    """The layout file of a registry id or of a file holding a bundled model's weights (the app started
-    with --model FILE); None for any other file (its layout is unknown)."""
+def registry_id(model):
+    """The registry id `model` stands for: the id itself, or the id of the bundled model whose shipped file it
+    is (the app or a command line started with --model FILE on that file); None for any other file or name."""
     from .registry import list_models
     models = list_models()
     if any(m.id == model for m in models):
-        return layout_path(model)
+        return model
     try:
         path = Path(model).resolve()
     except (TypeError, OSError, ValueError):
         return None
     for m in models:
         if m.local_path and (ROOT / m.local_path).resolve() == path:
-            return layout_path(m.id)
+            return m.id
     return None
 
 
+def layout_file(model):
+    """The layout file of a registry id or of a file holding a bundled model's weights (the app started
+    with --model FILE); None for any other file (its layout is unknown)."""
+    model_id = registry_id(model)
+    return None if model_id is None else layout_path(model_id)
+
+
 def presets(model_id, calibrated=True):
-    """`Presets` ({'draggan': {setting: value}, ...}) for a registry id; empty (every engine's
-    defaults) when the id is not in the registry (a file path or an uploaded model).
+    """`Presets` ({'draggan': {setting: value}, ...}) for a registry id, or for the shipped file of a bundled
+    model (`registry_id`: the same model by its path takes the same presets); for any other file, the presets its
+    metadata carries (`file_presets`: empty, every engine's defaults, when none).
     calibrated=False: the registry's settings only (what calibration starts from)."""
     try:
         info = get_info(model_id)
     except ValueError:
-        return file_presets(model_id)
+        bundled = registry_id(model_id)
+        if bundled is None:
+            return file_presets(model_id)
+        info = get_info(bundled)
     out = Presets({e: {k: float(v) for k, v in table.items() if v is not None} for e, table in info.presets.items()})
     path = presets_path(info.id)
     if calibrated and path.is_file():

@@ -58,6 +58,17 @@ def test_adapted_file_takes_the_sources_adapted_section(tmp_path, monkeypatch):
         checkpoints.presets(str(path))
 
 
+def test_a_model_adapted_from_the_bundled_file_names_the_bundled_model():
+    """`python -m training.adapt --model stylegan/pretrained/faces64.safetensors` (the app started on that file
+    adapts from it too): the card names the registry model, so drags on the result find its adapted section."""
+    from types import SimpleNamespace
+    from benchmarks.app_process import BUNDLED
+    from training import adapt as ta
+    meta = ta.model_card(SimpleNamespace(step_n=4, s=ta.Settings()), str(BUNDLED), 10, ["a.png"], 1.0, "test")
+    assert json.loads(meta["adapted"])["from_model"] == SOURCE and meta["source"].startswith(f"adapted from {SOURCE}")
+    assert json.loads(meta["presets"]) == checkpoints.presets(SOURCE)   # the bundled model's, calibrated
+
+
 def test_shipped_adapted_section_builds_every_engine_and_drags(monkeypatch):
     """The shipped section names real settings of real engines, in range; a drag on a small network (with a
     warp pathway) with each engine's adapted presets runs and moves its handle toward the target."""

@@ -154,8 +154,8 @@ def test_a_drag_that_arrives_at_once_is_a_0_step_link_that_replays(server):
     c = Client(server.url, verbose=False)
     c.predict(server.model, 4, 0.7, "w+", api_name="/new_image")
     c.predict(200, 256, api_name="/add_point")
-    c.predict(216, 256, api_name="/add_point")   # 2 model px: already within DragGAN's stop distance
-    _, _, _, status, table = c.predict(None, max_steps=5, api_name="/drag_draggan")
+    c.predict(216, 256, api_name="/add_point")   # 2 model px: already within a stop distance of 2.5
+    _, _, _, status, table = c.predict(None, max_steps=5, stop_distance=2.5, api_name="/drag_draggan")
     assert table["data"][0][5] == 0 and "Drag 1 of the chain" in status
     c.predict(api_name="/clear_points")
     c.predict(200, 300, api_name="/add_point")

@@ -61,6 +61,22 @@ def test_registry_defaults_and_presets():
             checkpoints.get_info("cars-512").presets["freedrag"]["d"]) == (0.3, 3.0)
 
 
+def test_the_bundled_model_by_its_file_takes_its_presets(tmp_path):
+    """`python app.py --model stylegan/pretrained/faces64.safetensors` (and every launch of the tests) names the
+    bundled model by its file: its drags take the registry id's calibrated presets (session 16 found the app on
+    the file dragging with the engines' defaults: a 2 px request 'arrived' at step 0). A copy elsewhere is another
+    file, with only what its own metadata carries."""
+    from benchmarks.app_process import BUNDLED
+    by_id = checkpoints.presets(checkpoints.DEFAULT_MODEL)
+    assert by_id["draggan"]["stop_distance"] == 0.5 and by_id["draggan"]["tracker"] == "flow"   # calibrated
+    assert checkpoints.presets(str(BUNDLED)) == by_id
+    assert checkpoints.registry_id(str(BUNDLED)) == checkpoints.registry_id(checkpoints.DEFAULT_MODEL) \
+        == checkpoints.DEFAULT_MODEL
+    copy = tmp_path / "faces64.safetensors"
+    copy.write_bytes(BUNDLED.read_bytes())
+    assert checkpoints.registry_id(str(copy)) is None and checkpoints.presets(str(copy)) == {}
+
+
 def test_path_is_accepted_as_is(tmp_path):
     stylegan.save(tiny_G(), tmp_path / "g.safetensors")
     assert checkpoints.resolve(tmp_path / "g.safetensors") == tmp_path / "g.safetensors"

@@ -489,9 +489,10 @@ def model_card(adapter, source_spec, n_shots, images, seconds, command):
     if path is not None and str(path).endswith(".safetensors") and Path(path).is_file():
         meta = {k: v for k, v in read_metadata(path).items() if k not in ("format", "version", "config")}
     lineage = meta.get("source", "")
-    meta["source"] = f"adapted from {Path(spec).name if checkpoints.looks_like_path(spec) else spec}" + \
-        (f" ({lineage})" if lineage else "")
-    meta["adapted"] = json.dumps(dict(from_model=Path(spec).name if checkpoints.looks_like_path(spec) else spec,
+    # a bundled model's own file is that model (its id finds the adapted section: checkpoints.adapted_section)
+    name = checkpoints.registry_id(spec) or (Path(spec).name if checkpoints.looks_like_path(spec) else spec)
+    meta["source"] = f"adapted from {name}" + (f" ({lineage})" if lineage else "")
+    meta["adapted"] = json.dumps(dict(from_model=name,
                                       shots=n_shots, images=images, steps=adapter.step_n,
                                       settings={k: v for k, v in asdict(adapter.s).items() if k != "steps"},
                                       frozen="mapping network, warp pathway", wall_seconds=round(seconds),
