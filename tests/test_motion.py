@@ -141,3 +141,9 @@ def test_a_held_point_is_shown_as_held_in_the_result_the_tables_and_the_cli():
     rows = detail_rows(runs)
     assert rows[1][-1].startswith("held") and rows[0][-1].startswith("no")
     assert summary_rows(runs)[0][2].endswith("held") and "held" in summary_line(r)
+    assert summary_rows(runs)[0][1].startswith("no")   # the asked-for point decides the drag's verdict
+    # every point already at its target (Compare right after a drag that arrived): held, not "no: content < half way"
+    r = DragGANSession(G, [(20.0, 20.0)], [(20.3, 20.0)], DragGANConfig(seed=1, max_steps=0), device="cpu").run()
+    assert r.held_points == [True]
+    assert summary_rows({"draggan": EngineRun(r, image=None, frames=[], latent=None)})[0][1] == "held (at its target)"
+    assert summary_line(r).startswith("held (every point at its target) after 0 steps")

@@ -173,6 +173,7 @@ def _far_cell(r):
 
 
 def _verdict(r, reached, tracked, held=False):
+    """A point's (or, held meaning every point is, a drag's) verdict for the tables."""
     if held:
         return "held (at its target)"
     if reached:
@@ -187,7 +188,8 @@ def summary_rows(runs):
     rows = []
     for m, run in runs.items():
         r = run.result
-        rows.append([label(m), _verdict(r, r.reached, r.tracked_reached), _moved_cell(r),
+        held = bool(r.held_points) and all(r.held_points)   # nothing asked to move: no verdict on a move
+        rows.append([label(m), _verdict(r, r.reached, r.tracked_reached, held), _moved_cell(r),
                      _per255(r.colour_cast), _far_cell(r), r.steps, r.seconds])
     return rows
 
