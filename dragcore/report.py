@@ -86,6 +86,11 @@ def held_points(handles, targets):
     return [math.dist(h, t) < HELD_BELOW for h, t in zip(handles, targets)]
 
 
+def all_held(held):
+    """Does no point of a drag ask for a move (every one held: Compare right after a drag that arrived)?"""
+    return bool(held) and all(held)
+
+
 def reached_points(tracked, moved_fraction, held):
     """(per point: engine arrived and content moved >= MOVED_ENOUGH of the way; the drag's verdict):
     the drag is reached when every point that asks for a move is (all points, if none asks)."""

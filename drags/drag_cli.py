@@ -41,7 +41,7 @@ from dragcore.config import MODES, DragConfig as C
 from dragcore.errors import DragInputError
 from dragcore.mask import load_mask
 from dragcore.protocol import DCGANAdapter, StyleGANAdapter, generator_kind
-from dragcore.report import STOP_REASONS
+from dragcore.report import STOP_REASONS, all_held
 from drags import in_photo
 from latent import apply_delta   # the inversion's own inverse of generator_delta
 
@@ -205,8 +205,8 @@ def summary_line(result):
     """One line from a DragResult: reached or not, the engine's verdict, and how far the content moved."""
     moved = ", ".join("held" if h else "n/a" if f is None else f"{f:.2f}"
                       for f, h in zip(result.moved_fraction, result.held_points))
-    held = bool(result.held_points) and all(result.held_points)   # nothing asked to move (ui.drag_stream says so too)
-    verdict = "held (every point at its target)" if held else "reached" if result.reached else "not reached"
+    verdict = ("held (every point at its target)" if all_held(result.held_points) else
+               "reached" if result.reached else "not reached")
     engine = "engine: at target" if result.tracked_reached else f"engine: {STOP_REASONS[result.stop_reason]}"
     far = "n/a" if result.far_field is None else f"{result.far_field:.1f}"
     if result.far_after_motion is not None:

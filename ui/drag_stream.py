@@ -28,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from dragcore.report import STOP_REASONS
+from dragcore.report import STOP_REASONS, all_held
 from drags.engines import label
 from ui.state import EngineRun
 
@@ -188,8 +188,7 @@ def summary_rows(runs):
     rows = []
     for m, run in runs.items():
         r = run.result
-        held = bool(r.held_points) and all(r.held_points)   # nothing asked to move: no verdict on a move
-        rows.append([label(m), _verdict(r, r.reached, r.tracked_reached, held), _moved_cell(r),
+        rows.append([label(m), _verdict(r, r.reached, r.tracked_reached, all_held(r.held_points)), _moved_cell(r),
                      _per255(r.colour_cast), _far_cell(r), r.steps, r.seconds])
     return rows
 
