@@ -92,13 +92,10 @@ def presets(model_id, calibrated=True):
     model (`registry_id`: the same model by its path takes the same presets); for any other file, the presets its
     metadata carries (`file_presets`: empty, every engine's defaults, when none).
     calibrated=False: the registry's settings only (what calibration starts from)."""
-    try:
-        info = get_info(model_id)
-    except ValueError:
-        bundled = registry_id(model_id)
-        if bundled is None:
-            return file_presets(model_id)
-        info = get_info(bundled)
+    known = registry_id(model_id)
+    if known is None:
+        return file_presets(model_id)
+    info = get_info(known)
     out = Presets({e: {k: float(v) for k, v in table.items() if v is not None} for e, table in info.presets.items()})
     path = presets_path(info.id)
     if calibrated and path.is_file():
