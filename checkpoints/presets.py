@@ -25,9 +25,12 @@ the file records the command, the seeds and the models). It is applied over the 
 the file is looked up, so a file adapted before the section existed drags with it too; a source with
 no such file (an official Hub model) keeps the card's presets. The source's own presets never change.
 """
+import functools
 import json
 import os
 from pathlib import Path
+
+import filehash
 
 from .registry import get_info
 
@@ -65,7 +68,8 @@ def layout_path(model_id):
 
 def registry_id(model):
     """The registry id `model` stands for: the id itself, or the id of the bundled model whose shipped file it
-    is (the app or a command line started with --model FILE on that file); None for any other file or name."""
+    is (the app or a command line started with --model FILE on that file), or whose exact bytes it holds (a
+    copy elsewhere, the same file uploaded into the app: `same_bytes`); None for any other file or name."""
     from .registry import list_models
     models = list_models()
     if any(m.id == model for m in models):
@@ -74,10 +78,30 @@ def registry_id(model):
         path = Path(model).resolve()
     except (TypeError, OSError, ValueError):
         return None
-    for m in models:
-        if m.local_path and (ROOT / m.local_path).resolve() == path:
-            return m.id
+    bundled = [(m.id, (ROOT / m.local_path).resolve()) for m in models if m.local_path]
+    for model_id, shipped in bundled:
+        if shipped == path:
+            return model_id
+    for model_id, shipped in bundled:
+        if same_bytes(path, shipped):
+            return model_id
     return None
+
+
+def same_bytes(path, shipped):
+    """Whether the regular file `path` holds exactly the bytes of the shipped file (same size, same sha256;
+    only a file of the shipped file's size is read)."""
+    try:
+        if not path.is_file() or not shipped.is_file() or path.stat().st_size != shipped.stat().st_size:
+            return False
+        return filehash.sha256(path) == _shipped_sha256(str(shipped), shipped.stat().st_mtime_ns)
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped_sha256(path, mtime_ns):   # a shipped file is hashed once (again only if it changes)
+    return filehash.sha256(path)
 
 
 def layout_file(model):

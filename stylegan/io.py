@@ -13,7 +13,6 @@ Before any network is built, the constructor arguments a file asks for are check
 gigabytes. The limits are far above every official StyleGAN2 model (<= 1024 px, 512 channels,
 8 mapping layers, ~30 M parameters).
 """
-import hashlib
 import json
 import math
 import os
@@ -24,6 +23,8 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+import filehash
 
 from .convert import build, from_official
 from .errors import CheckpointError, UnsafeCheckpointError
@@ -242,14 +243,6 @@ def _official_view(cfg, source):
                 synthesis_kwargs=dict(channels={str(r): ch for r, ch in zip(c.resolutions, c.channels)}))
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _dense(t):
     """A tensor whose elements occupy distinct memory (no stride 0, no dimension stepping over another)."""
     dims = sorted((st, sz) for st, sz in zip(t.stride(), t.shape) if sz > 1)
@@ -354,7 +347,7 @@ def load(path, device=None, use_cache=True):
     if looks_like_safetensors(path):   # first: its 8-byte header length may start with a pickle opcode
         G = _load_safetensors(path)
     elif head[:1] == b"\x80" or head[:1] in (b"(", b"}", b"]"):  # pickle protocol 2+ or 0/1
-        cached = cache_dir() / "converted" / f"{_sha256(path)}.safetensors" if use_cache else None
+        cached = cache_dir() / "converted" / f"{filehash.sha256(path)}.safetensors" if use_cache else None
         if cached is not None and cached.is_file():
             try:
                 G = _load_safetensors(cached)

@@ -65,16 +65,31 @@ def test_the_bundled_model_by_its_file_takes_its_presets(tmp_path):
     """`python app.py --model stylegan/pretrained/faces64.safetensors` (and every launch of the tests) names the
     bundled model by its file: its drags take the registry id's calibrated presets (session 16 found the app on
     the file dragging with the engines' defaults: a 2 px request 'arrived' at step 0). A copy elsewhere is another
-    file, with only what its own metadata carries."""
+    file with the same bytes, and the same file uploaded through the app's model box, are the same model (by
+    content: sha256); a file of the same size with one byte changed is another model, with only what its own
+    metadata carries."""
     from benchmarks.app_process import BUNDLED
     by_id = checkpoints.presets(checkpoints.DEFAULT_MODEL)
     assert by_id["draggan"]["stop_distance"] == 0.5 and by_id["draggan"]["tracker"] == "flow"   # calibrated
     assert checkpoints.presets(str(BUNDLED)) == by_id
     assert checkpoints.registry_id(str(BUNDLED)) == checkpoints.registry_id(checkpoints.DEFAULT_MODEL) \
         == checkpoints.DEFAULT_MODEL
-    copy = tmp_path / "faces64.safetensors"
-    copy.write_bytes(BUNDLED.read_bytes())
-    assert checkpoints.registry_id(str(copy)) is None and checkpoints.presets(str(copy)) == {}
+    data = BUNDLED.read_bytes()
+    copy = tmp_path / "copy.safetensors"
+    copy.write_bytes(data)
+    assert checkpoints.registry_id(str(copy)) == checkpoints.DEFAULT_MODEL and checkpoints.presets(str(copy)) == by_id
+    assert checkpoints.layout_file(str(copy)) == checkpoints.layout_file(checkpoints.DEFAULT_MODEL)
+    from ui import models
+    up = models.register_upload(str(copy), str(tmp_path))
+    assert models.presets(f"{models.UPLOAD}:{up['sha256'][:12]}") == by_id
+    changed = bytearray(data)
+    changed[-1] ^= 1                                  # a float's last bit: the same size, another model
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(bytes(changed))
+    assert checkpoints.registry_id(str(other)) is None and checkpoints.presets(str(other)) == {}
+    up = models.register_upload(str(other), str(tmp_path))
+    assert models.presets(f"{models.UPLOAD}:{up['sha256'][:12]}") == {}
+    assert checkpoints.registry_id(str(tmp_path)) is None and checkpoints.registry_id(str(tmp_path / "none")) is None
 
 
 def test_path_is_accepted_as_is(tmp_path):

@@ -18,17 +18,17 @@ An uploaded .safetensors file brings its own engine presets (an adapted model ca
 training.adapt): `presets(choice)` answers them for `upload:<sha256 prefix>`, as checkpoints.presets
 does for a registry id or a file.
 """
-import hashlib
 import os
 import threading
 from collections import OrderedDict
 
 import checkpoints
+import filehash
 import hubguard
 import limits
 import stylegan
 from checkpoints import describe
-from checkpoints.presets import Presets, file_presets
+from checkpoints.presets import Presets
 
 UPLOAD = "upload"
 _UPLOAD_PRESETS = OrderedDict()   # sha256 of an uploaded file -> the presets in its metadata (bounded)
@@ -44,14 +44,6 @@ class ModelPending(RuntimeError):
 
 def canonical(path):
     return os.path.realpath(os.fspath(path))
-
-
-def sha256_of(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Download:
@@ -222,8 +214,8 @@ def register_upload(path, gradio_root, max_bytes=None):
     if os.path.splitext(real)[1].lower() not in (".pkl", ".safetensors"):
         raise ModelChoiceError("Model upload: the file must be an official .pkl or a Latent Lab .safetensors")
     limits.check_size("model_upload_bytes", os.path.getsize(real), "Model upload: the file")
-    sha = sha256_of(real)
-    _UPLOAD_PRESETS[sha] = file_presets(real)   # by content: the same file, the same presets
+    sha = filehash.sha256(real)
+    _UPLOAD_PRESETS[sha] = checkpoints.presets(real)   # by content: a bundled model's bytes take its presets
     while len(_UPLOAD_PRESETS) > 256:
         _UPLOAD_PRESETS.popitem(last=False)
     return dict(path=real, sha256=sha, name=os.path.basename(real))
