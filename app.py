@@ -97,7 +97,8 @@ def main(argv=None):
     try:
         return launch(args, face)
     except KeyboardInterrupt:   # Ctrl-C while the lab loads: the splash goes, no traceback
-        return 130
+        disk = sys.modules.get("ui.disk")   # SIGTERM (ui.disk.on_sigterm), even before Gradio serves: a clean stop
+        return 0 if disk is not None and disk.TERMINATED.is_set() else 130
     finally:
         if face is not None:
             face.close()
@@ -130,9 +131,9 @@ def launch(args, face=None):
     except (ValueError, OSError, RuntimeError) as e:
         print(f"error: {named} {args.model}: {ug.message(e)}", file=sys.stderr)
         return 2
-    print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s")
     scratch.clean_on_exit()   # the app's temporary folder (exports) goes with the process, SIGTERM too
     disk.on_sigterm(scratch.remove)   # SIGTERM ends the app as Ctrl-C does: Gradio's copies go too (ui.disk)
+    print(f"model {args.model} ready in {time.perf_counter() - t0:.1f}s", flush=True)
     try:
         disk.use_own_folder()   # Gradio's files of this process in one folder: capped, removed at exit (ui.disk)
     except OSError as e:

@@ -176,10 +176,18 @@ class Uploads:
             await anyio.to_thread.run_sync(enforce_cap, Uploads.blocks)
 
 
+TERMINATED = threading.Event()   # set by the first SIGTERM (app.main then exits 0, wherever the signal landed)
+
+
 def on_sigterm(before=None):
     """SIGTERM becomes Ctrl-C in the main thread: Gradio closes its server the same way and the app
-    exits normally (removing its folders); `before()` runs first (ui.scratch's folder)."""
+    exits normally (removing its folders); `before()` runs first (ui.scratch's folder). Once one has
+    come, SIGTERM is ignored (SIG_IGN, which Python keeps through its own shutdown, where it puts a
+    handler of ours back to the default): a second one would cut the folders' removal short or kill
+    the process mid-exit (SIGKILL still ends it at once)."""
     def handle(*_):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        TERMINATED.set()
         if before is not None:
             before()
         raise KeyboardInterrupt
