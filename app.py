@@ -37,13 +37,13 @@ def build():
             with gr.Tab("Drag", id="drag"):
                 drag_outputs, start_inputs, show_chain = tab_drag.build(state, uploads)
             with gr.Tab("Latent space"):
-                tab_latent.build(uploads)
+                latent_model = tab_latent.build(uploads)
             with gr.Tab("Inversion"):
                 tab_invert.build(uploads, state, drag_outputs, show_chain, tabs)
             with gr.Tab("DCGAN"):
                 tab_dcgan.build()
             with gr.Tab("Adapt"):
-                tab_adapt.build(start_inputs[0], uploads)   # start_inputs[0]: the Drag tab's model box
+                tab_adapt.build(uploads, (start_inputs, drag_outputs, show_chain), latent_model, tabs)
         # the first image, as soon as the page opens (the API has /new_image for it)
         first = demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
         # then, in the background, what the first drag would pay for once (ui/warmup.py)

@@ -219,8 +219,16 @@ def test_app_adapt_tab_streams_and_its_model_becomes_a_choice(sepia_shots):
     status, curves, compare, path, button = frames[-1]
     assert "Done at step 2/2" in status and Path(curves).is_file() and compare.size[0] >= 512
     assert path and json.loads(stylegan.read_metadata(path)["adapted"])["shots"] == 3
-    update, note = tab_adapt.use_model(path)
+    update, mine, note = tab_adapt.use_model(path)
     assert update["value"] == path and (update["choices"][-1][1] == path) and "Drag tab" in note
+    assert tab_adapt.latent_choices(mine)["choices"] == update["choices"] and mine == [(update["choices"][-1][0], path)]
+    assert update["choices"][-1][0] == f"Adapted: {checkpoints.DEFAULT_MODEL} + 3 pictures, 2 steps"
+    # a second adaptation, from the adapted model: named as such, and both adapted models stay choices
+    second = list(tab_adapt.start(files, 2, path, None))
+    assert f"Adapting Adapted: {checkpoints.DEFAULT_MODEL} + 3 pictures, 2 steps to 3 pictures" in second[0][0]
+    update2, mine2, _ = tab_adapt.use_model(second[-1][3], mine)
+    assert [p for _, p in mine2] == [path, second[-1][3]] and update2["choices"][-2:] == mine2
+    assert mine2[-1][0] == f"Adapted: {checkpoints.DEFAULT_MODEL} + 3 pictures, 2 steps, adapted 2 times"
     assert get_model(path).synthesis.warp is not None
     assert checkpoints.presets(path) == checkpoints.adapted_presets(checkpoints.DEFAULT_MODEL)
     with pytest.raises(Exception, match="3 to 50 pictures"):
@@ -782,3 +790,45 @@ def test_picture_consistency_keeps_each_latents_relations_on_the_pictures_and_re
         ta.check_settings(ta.Settings(dcl_image=-1))
     with pytest.raises(ta.AdaptError, match="--batch"):
         ta.check_settings(ta.Settings(batch=2, dcl=0.0, dcl_image=10.0))
+
+
+def test_app_adapt_tab_says_what_a_stop_in_the_warm_up_leaves_and_names_the_users_files(sepia_shots, tmp_path):
+    """A run stopped within the discriminator's warm-up has not changed the generator: the tab says so and
+    offers nothing to use (the file it wrote is the source's weights, checked here); the warm-up's frames say
+    what trains instead of 'G nan'. The pictures' messages name the files as uploaded, never the server's copies."""
+    import gradio as gr
+    from ui import tab_adapt
+    S = face_model()
+    shots, _, _ = ta.read_shots(sepia_shots, 64)
+    a = ta.Adapter(S, shots, ta.recommended(20))          # the tab's recipe: 2 warm-up steps at 20
+    assert a.s.d_warmup == 2
+    out = tmp_path / "m.safetensors"
+    rows = []
+    ta.train(a, 1, out, lambda: {}, progress=False, save_every=100, on_row=rows.append)
+    assert "discriminator's warm-up" in tab_adapt._progress(a, 20, rows[-1]) and "nan" not in \
+        tab_adapt._progress(a, 20, rows[-1])
+    status, _, _, result, use = tab_adapt._ended(a, 20, out)
+    assert "nothing to use yet" in status and result is None and use["interactive"] is False
+    src, written = S.state_dict(), stylegan.load(out).state_dict()
+    assert all(torch.equal(src[k], written[k]) for k in src if k in written)   # what the message says
+    ta.train(a, 3, out, lambda: {}, progress=False, save_every=100, on_row=rows.append)   # past the warm-up
+    status, _, _, result, use = tab_adapt._ended(a, 20, out)
+    assert "Press 'Use this model'" in status and result == str(out) and use["interactive"] is True
+    assert "G " in tab_adapt._progress(a, 20, rows[-1]) and "warm-up" not in tab_adapt._progress(a, 20, rows[-1])
+    # the user's file names, not the copies' or the server's folder
+    pics = tmp_path / "upload"
+    pics.mkdir()
+    names = []
+    for i, p in enumerate(sorted(Path(sepia_shots).glob("*.png"))[:3]):
+        names.append(pics / f"face_{i}.png")
+        Image.open(p).resize((80, 120) if i == 0 else (64, 64)).save(names[-1])
+    first = next(iter(tab_adapt.start([str(n) for n in names], 2, checkpoints.DEFAULT_MODEL, None)))[0]
+    assert "1 of 3 images is not 64x64 (face_0.png 80x120)" in first and "/" not in first.split("pictures…")[1]
+    (pics / "notes.png").write_text("not an image")
+    with pytest.raises(gr.Error) as e:
+        list(tab_adapt.start([str(names[0]), str(names[1]), str(pics / "notes.png")], 2, checkpoints.DEFAULT_MODEL,
+                             None))
+    assert e.value.message.startswith("Pictures: notes.png is not a readable image") and "/" not in e.value.message
+    with pytest.raises(gr.Error) as e:
+        list(tab_adapt.start([str(names[0]), str(names[1])], 2, checkpoints.DEFAULT_MODEL, None))
+    assert e.value.message.startswith("Pictures: 2 images; adaptation needs at least 3") and "/" not in e.value.message

@@ -1,6 +1,7 @@
 """The Adapt tab in a real browser (Debian's chromium driven by Playwright) on the launched app:
 upload three generated pictures, two steps, Start; the losses and the same seeds before / after
-appear, "Use this model" makes the adapted file the Drag tab's model, and New image draws with it."""
+appear, Start is enabled again, and "Use this model" makes the adapted file the Drag tab's model and opens
+the Drag tab on the same seed drawn by it."""
 import numpy as np
 import pytest
 import torch
@@ -58,16 +59,17 @@ def test_adapt_tab_start_shows_losses_and_samples_then_use_this_model(tmp_path):
                 samples.wait_for(state="visible", timeout=30_000)
                 samples.screenshot(path=str(tmp_path / "samples.png"))
                 page.wait_for_function("() => !document.querySelector('#adapt-use').disabled", timeout=30_000)
-                use.click()
-                page.locator("#adapt-status").get_by_text("is now the Drag tab's model").wait_for(timeout=60_000)
-                page.get_by_role("tab", name="Drag").first.click()
-                model_box = page.get_by_label("Model").first
-                assert model_box.input_value().startswith("Adapted:"), model_box.input_value()
+                assert page.locator("#adapt-start").is_enabled()                # enabled again after its run
                 before = page.locator("#drag-image img").first.get_attribute("src")
-                page.get_by_role("button", name="New image").click()   # drawn by the adapted model
+                use.click()   # the Drag tab opens on the same seed drawn by the adapted model
                 page.wait_for_function("b => document.querySelector('#drag-image img').src != b", arg=before,
                                        timeout=60_000)
+                page.locator("#drag-image img").first.wait_for(state="visible", timeout=30_000)
+                model_box = page.get_by_label("Model").first
+                assert model_box.input_value().startswith("Adapted:"), model_box.input_value()
                 assert "⚠" not in page.locator("#drag-status").inner_text()
+                page.get_by_role("tab", name="Adapt").click()
+                assert "is now the Drag tab's model" in page.locator("#adapt-status").inner_text()
             except Exception:
                 page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
                 print("screenshot:", tmp_path / "failed.png")

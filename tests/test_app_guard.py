@@ -108,6 +108,19 @@ def test_click_event_and_numbers_in_messages():
     assert ug.number(1e308) == "1e+308" and ug.number(-3.4) == "-3" and len(ug.number(10 ** 300)) < 12
 
 
+def test_a_refused_click_keeps_the_image_and_says_why_on_the_points_line():
+    """A click the image cannot take (no pixel, the page's image not ready) is a warning: the image output is
+    skipped (an error would blank it until the next New image) and the points line gives the reason."""
+    import gradio as gr
+    from ui import drag_image, guard as ug
+    from ui.state import DragState
+    for evt, says in ((ug.Click(None, {"index": None}), "did not give a pixel"),
+                      (ug.Click(None, {"index": [3, 4]}), "still being prepared")):
+        state, image, line = drag_image.on_click(DragState(), evt)
+        assert isinstance(state, type(gr.skip())) and isinstance(image, type(gr.skip()))
+        assert line.startswith("⚠") and says in line
+
+
 def test_idle_sessions_expire_unless_alive_or_busy():
     from ui import sessions
     t0 = 1000.0

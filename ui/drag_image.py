@@ -120,14 +120,20 @@ def add_point(x, y, state):
 
 
 def on_click(state, evt: ug.Click):
-    if evt.index is None:
-        raise gr.Error("The click did not give a pixel of the image (expected an index [x, y]); click the image again.",
-                       print_exception=False)
-    if state is None or not state.ready:   # the page shows its first image before its New image has run
-        raise gr.Error("The image is still being prepared for this page: click again in a moment.",
-                       print_exception=False)
-    x, y = evt.index
-    return add_point(x, y, state)
+    """A click on the image: a point (add_point). A refused click is a warning and the points line says why;
+    the image stays as it is (an error would blank it until the next New image)."""
+    try:
+        if evt.index is None:
+            raise gr.Error("The click did not give a pixel of the image (expected an index [x, y]); click the image "
+                           "again.")
+        if state is None or not state.ready:   # the page shows its first image before its New image has run
+            raise gr.Error("The image is still being prepared for this page: click again in a moment.")
+        x, y = evt.index
+        return add_point(x, y, state)
+    except gr.Error as e:
+        msg = ug.as_gr_error(e).message
+        gr.Warning(msg)
+        return gr.skip(), gr.skip(), f"⚠ {msg}"
 
 
 def undo_point(state):

@@ -65,6 +65,7 @@ def latent_sefa(model_id, seed, directions, strength, layers, psi, uploads=None)
 
 
 def build(uploads):
+    """The tab; returns its model box (the Adapt tab adds its adapted models there)."""
     gr.Markdown("Z vs W: the same two seeds interpolated in Z and in W (linear and spherical), with the "
                 "step sizes along each path; style mixing by coarse / middle / fine rows; SeFa directions.")
     with gr.Row():
@@ -96,3 +97,4 @@ def build(uploads):
     mix_btn.click(latent_mix, [model, mix_row, mix_cols, psi, uploads], [mix_img, mix_md], api_name="style_mix")
     sefa_btn.click(latent_sefa, [model, sefa_seed, sefa_k, sefa_strength, sefa_layers, psi, uploads],
                    [sefa_img, sefa_md], api_name="sefa")
+    return model
