@@ -1,6 +1,6 @@
 """The Adapt tab in a real browser (Debian's chromium driven by Playwright) on the launched app:
 upload three generated pictures, two steps, Start; the losses and the same seeds before / after
-appear, Start is enabled again, and "Use this model" makes the adapted file the Drag tab's model and opens
+appear, Start is enabled again, the adapted file is offered for download, and "Use this model" makes the adapted file the Drag tab's model and opens
 the Drag tab on the same seed drawn by it."""
 import numpy as np
 import pytest
@@ -60,6 +60,8 @@ def test_adapt_tab_start_shows_losses_and_samples_then_use_this_model(tmp_path):
                 samples.screenshot(path=str(tmp_path / "samples.png"))
                 page.wait_for_function("() => !document.querySelector('#adapt-use').disabled", timeout=30_000)
                 assert page.locator("#adapt-start").is_enabled()                # enabled again after its run
+                page.wait_for_function("() => /adapted\\s*\\.safetensors\\s*[0-9.]+\\s*MB/.test("
+                                       "document.querySelector('#adapt-download').innerText)", timeout=30_000)
                 before = page.locator("#drag-image img").first.get_attribute("src")
                 use.click()   # the Drag tab opens on the same seed drawn by the adapted model
                 page.wait_for_function("b => document.querySelector('#drag-image img').src != b", arg=before,

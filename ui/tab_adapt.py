@@ -235,6 +235,8 @@ def build(uploads, drag, latent_model=None, tabs=None):
                 stop_btn = gr.Button("Stop", variant="stop")
             use_btn = gr.Button("Use this model", interactive=False, elem_id="adapt-use")
             status = gr.Markdown("", elem_id="adapt-status")   # beside the buttons: seen at 1280x800
+            download = gr.File(label="The adapted model (.safetensors; --model FILE everywhere)", interactive=False,
+                               elem_id="adapt-download")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
             ema = gr.Number(ta.recipe("ema"), elem_id="adapt-ema",
@@ -257,7 +259,8 @@ def build(uploads, drag, latent_model=None, tabs=None):
                               api_visibility="undocumented")
     started.then(start, [files, steps, model, uploads, ema, fine_d, swd, grey, coarse],
                  [status, curves, compare, result, use_btn], api_name="adapt", **run_control.QUEUE) \
-        .then(lambda: gr.update(interactive=True), None, start_btn, queue=False, api_visibility="undocumented")
+        .then(lambda: gr.update(interactive=True), None, start_btn, queue=False, api_visibility="undocumented") \
+        .then(lambda path: path, [result], [download], queue=False, api_visibility="undocumented")
     stop_btn.click(lambda: run_control.stop(), None, [status], api_name="adapt_stop", queue=False)
     used = use_btn.click(use_model, [result, adapted], [model, adapted, status], api_name="adapt_use")
     if latent_model is not None:

@@ -17,6 +17,7 @@ from stylegan.imageops import to_uint8
 from latent.align import Layout, align, paste_back
 from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, load_photo
 from ui import draw, mask, run_control
+from ui import models as models_ui
 from ui import guard as ug
 from ui.context import default_model, get_model, gpu, model_choices
 from ui.drag_image import shown_outputs
@@ -36,7 +37,7 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
     G = get_model(model_id, uploads)
     latent.util.require_mapping(G)
     photo = load_photo(photo)
-    target, alignment, note = align_to(G, model_id, photo)
+    target, alignment, note = align_to(G, layout_model(model_id, uploads), photo)
     run, where = run_control.current(), []
 
     def step(stage, i, n, loss):   # between two steps: Stop ends the inversion here
@@ -54,6 +55,14 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
     md = (f"PSNR: W {p['w']:.1f} dB · W+ {p['w+']:.1f} dB" + (f" · W+ + PTI {p['pti']:.1f} dB" if "pti" in p else "")
           + f" · {r['seconds']:.0f} s · loss: {r['loss']}" + (f"\n\n{note}" if note else ""))
     return inv, draw.render(to_uint8(r["target"])[0]), draw.render(image), md
+
+
+def layout_model(model_id, uploads=None):
+    """What a model choice's face layout is looked up by (checkpoints.layout_file): the choice itself, or for
+    this session's upload its file (an upload of a bundled model's bytes has that model's layout)."""
+    if str(model_id).startswith(models_ui.UPLOAD):
+        return models_ui.upload_path(str(model_id), uploads)
+    return model_id
 
 
 def align_to(G, model_id, photo):
