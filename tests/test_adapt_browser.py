@@ -1,7 +1,7 @@
 """The Adapt tab in a real browser (Debian's chromium driven by Playwright) on the launched app:
 upload three generated pictures, two steps, Start; the losses and the same seeds before / after
-appear, Start is enabled again, the adapted file is offered for download, and "Use this model" makes the adapted file the Drag tab's model and opens
-the Drag tab on the same seed drawn by it."""
+appear, Start is enabled again, the adapted file is offered for download, and "Use this model" makes
+the adapted file the Drag tab's model and opens the Drag tab on the same seed drawn by it."""
 import numpy as np
 import pytest
 import torch
