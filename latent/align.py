@@ -164,14 +164,26 @@ def _refine(gray, box, face_cascade, eye_cascade):
     return Face(box=box, eyes=pair)
 
 
+FIRST_LOOK, SECOND_LOOK = 1024, 2048   # px: the longer side of the photo's first look, and of the second
+
+
 def detect_faces(rgb, min_size=20):
-    """Faces in an [H, W, 3] uint8 RGB array, largest first, each with its eye pair when found."""
+    """Faces in an [H, W, 3] uint8 RGB array, largest first, each with its eye pair when found. The first look:
+    the photo's grey levels equalised over the whole photo, shrunk to at most FIRST_LOOK px (the cascades are
+    slow on more). When it finds nothing, a second look: equalised locally (CLAHE), at up to SECOND_LOOK px.
+    A person not close to the camera has a face that the first look shrinks under the detector's 20 px window,
+    or whose contrast a plain background's histogram flattens."""
     import cv2
-    gray = cv2.equalizeHist(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY))
-    shrink = max(1.0, max(gray.shape) / 1024)   # the first look on at most 1024 px: the cascades are slow on more
-    small = cv2.resize(gray, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA) if shrink > 1 else gray
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
     face_cascade, eye_cascade = _cascade("haarcascade_frontalface_alt2.xml"), _cascade("haarcascade_eye.xml")
-    found = [tuple(v * shrink for v in f) for f in _faces(small, max(12, int(min_size / shrink)), face_cascade)]
+    for side, equalise in ((FIRST_LOOK, cv2.equalizeHist), (SECOND_LOOK, cv2.createCLAHE(2.0, (8, 8)).apply)):
+        gray = equalise(grey)
+        shrink = max(1.0, max(gray.shape) / side)
+        small = cv2.resize(gray, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA) if shrink > 1 \
+            else gray
+        found = [tuple(v * shrink for v in f) for f in _faces(small, max(12, int(min_size / shrink)), face_cascade)]
+        if found:
+            break
     faces = [_refine(gray, f, face_cascade, eye_cascade) for f in sorted(found, key=lambda f: -f[2] * f[3])]
     return sorted(faces, key=lambda f: -f.box[2] * f.box[3])
 
@@ -214,9 +226,17 @@ def warp(rgb, matrix, size, border="reflect"):
     return cv2.resize(big, (W, H), interpolation=cv2.INTER_AREA)
 
 
-def align(rgb, layout, size, box=None):
+# What a user can do about a photo the aligner cannot use as it is: the command line's flags (`python -m latent
+# invert`), the app's upload (ui.tab_invert). `align(..., advice=...)` takes one of these.
+ADVICE_CLI = dict(none="or pass --crop X0 Y0 X1 Y1 around it, or --no-align to centre-crop",
+                  other="pass --crop X0 Y0 X1 Y1 to choose another")
+ADVICE_APP = dict(none="or crop the photo around the face and upload it again",
+                  other="crop the photo around another face and upload it to use that one")
+
+
+def align(rgb, layout, size, box=None, advice=ADVICE_CLI):
     """An [H, W, 3] uint8 photo -> (aligned [size] uint8 array, Alignment). `box` (x0, y0, x1, y1): look
-    for the face only there. One LatentError line when there is no usable face."""
+    for the face only there. One LatentError line when there is no usable face, ending with `advice`."""
     rgb = np.asarray(rgb)
     region, (ox, oy) = rgb, (0, 0)
     if box is not None:
@@ -229,20 +249,24 @@ def align(rgb, layout, size, box=None):
     faces = detect_faces(region, min_size=12)
     where = " in the crop box" if box is not None else ""
     if not faces:
-        raise LatentError(f"no face found{where} (a frontal face, both eyes visible; or pass --crop X0 Y0 X1 Y1 around "
-                          f"it, or --no-align to centre-crop)")
-    face = faces[0]
+        raise LatentError(f"no face found{where} (a frontal face, both eyes visible; {advice['none']})")
+    # a face whose eyes were found, of a usable size, before a larger one whose eyes were not
+    face = next((f for f in faces if f.eyes is not None and f.box[2] >= min_face), faces[0])
     face.box = (face.box[0] + ox, face.box[1] + oy, face.box[2], face.box[3])
     if face.eyes is not None:
         face.eyes = tuple((ex + ox, ey + oy) for ex, ey in face.eyes)
     if face.box[2] < min_face:
         raise LatentError(f"the face is too small to use: {face.box[2]:.0f} px wide, at least {min_face:.0f} px "
                           f"are needed for this {W}x{H} model")
-    note = ""
+    notes = []
     if len(faces) > 1:
         x, y, w, h = (round(v) for v in face.box)
-        note = (f"{len(faces)} faces found{where}; using the largest (x {x}, y {y}, {w}x{h} px): pass "
-                f"--crop X0 Y0 X1 Y1 to choose another")
+        which = "the largest" if face is faces[0] else "the largest whose eyes were found"
+        notes.append(f"{len(faces)} faces found{where}; using {which} (x {x}, y {y}, {w}x{h} px): {advice['other']}")
+    if face.eyes is None:   # the detector's box alone: on a photo with no face it can be anything
+        notes.append("no eye pair was found in the face: it is placed by its box alone (look at the aligned picture: "
+                     "if it shows no face, the photo has none the model can use)")
+    note = "; ".join(notes)
     M = _similarity(face, layout, size)
     a = Alignment(matrix=M.tolist(), photo_size=(rgb.shape[1], rgb.shape[0]), size=(W, H), face=tuple(face.box),
                   eyes=face.eyes, faces_found=len(faces), note=note, layout=dict(box=layout.box, eyes=layout.eyes))

@@ -101,6 +101,41 @@ def test_bad_photos_are_one_clear_line(photo, layout):
         Alignment.from_json(json.dumps({"matrix": [[0, 0, 0], [0, 0, 0]], "photo_size": [5, 5], "size": [64, 64]}))
 
 
+def test_a_person_far_from_the_camera_in_a_large_photo_is_found(photo, layout):
+    """The astronaut (a 48 px face) on a plain 4000x600 and 4000x3000 canvas: the first look (global histogram
+    equalisation, the photo shrunk to 1024 px) sees a 12 px face on a flattened histogram and finds nothing; the
+    second (local equalisation, up to 2048 px) finds it, with its eyes, where it was pasted."""
+    import latent.align as la
+    for W, H in ((4000, 600), (4000, 3000)):
+        canvas = np.full((H, W, 3), (120, 130, 140), np.uint8)
+        x0, y0 = W // 2, H // 3
+        canvas[y0:y0 + photo.shape[0], x0:x0 + photo.shape[1]] = photo
+        _, a = align(canvas, layout, SIZE)
+        x, y, w, h = a.face
+        assert a.eyes is not None and abs(x - (x0 + 88)) < 6 and abs(y - (y0 + 33)) < 6 and 40 < w < 58, a.face
+        assert not la._faces(cv2.resize(cv2.equalizeHist(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)), None,
+                                        fx=1024 / W, fy=1024 / W, interpolation=cv2.INTER_AREA), 12,
+                             la._cascade("haarcascade_frontalface_alt2.xml"))   # what the first look alone saw
+
+
+def test_the_app_is_told_what_it_can_do_and_a_face_without_eyes_is_said(photo, layout):
+    """The advice ends with what the user of the app can do (no command-line flags); a face whose eye pair was
+    not found is aligned by its box alone, and the note says so (a photo with no face can give such a box)."""
+    from latent.align import ADVICE_APP
+    with pytest.raises(LatentError) as e:
+        align(np.full((200, 300, 3), 128, np.uint8), layout, SIZE, advice=ADVICE_APP)
+    assert "crop the photo around the face and upload it again" in str(e.value) and "--" not in str(e.value)
+    two = np.zeros((300, 560, 3), np.uint8)
+    two[22:278, 0:256] = photo
+    two[60:252, 330:522] = cv2.resize(photo, (192, 192), interpolation=cv2.INTER_AREA)
+    _, a = align(two, layout, SIZE, advice=ADVICE_APP)
+    assert "2 faces found; using the largest" in a.note and "upload it to use that one" in a.note and "--" not in a.note
+    eyeless = photo.copy()
+    eyeless[40:64, 86:138] = cv2.GaussianBlur(eyeless[40:64, 86:138], (15, 15), 0)   # the eyes blurred away
+    _, b = align(eyeless, layout, SIZE)
+    assert b.eyes is None and "no eye pair was found" in b.note, (b.eyes, b.note)
+
+
 def test_the_invert_command_says_what_is_wrong_in_one_line(tmp_path, capsys):
     Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
     assert latent_main(["invert", str(tmp_path / "wall.png"), "--out", str(tmp_path / "o")]) == 2

@@ -135,7 +135,7 @@ def check_image_file(source, label):
     try:
         limits.check_size("image_pixels", w * h, f"{label}: the image ({w}x{h} pixels)")
     except limits.LimitError as e:
-        raise _user_error(str(e)) from None
+        raise _user_error(f"{e}: downscale it and upload it again") from None
 
 
 def _numeric(value, slider):

@@ -25,6 +25,7 @@ from ui import mask
 from ui import models as models_ui
 from ui import run_control, scratch
 from ui.drag_image import new_image
+from ui.panels import captioned
 from ui.context import STORE, get_model, model_choices
 
 PREVIEW_EVERY = 10      # steps between two frames of the live view
@@ -190,7 +191,7 @@ def _source_name(model, uploads, choices):
         return (uploads or {}).get("name", "your uploaded model")
     if m not in choices:   # a model of this session's 'Use this model'
         return _adapted_label(m)
-    return os.path.basename(m) if checkpoints.looks_like_path(m) else m
+    return checkpoints.registry_id(m) or (os.path.basename(m) if checkpoints.looks_like_path(m) else m)
 
 
 @ug.handler
@@ -236,7 +237,7 @@ def build(uploads, drag, latent_model=None, tabs=None):
             use_btn = gr.Button("Use this model", interactive=False, elem_id="adapt-use")
             status = gr.Markdown("", elem_id="adapt-status")   # beside the buttons: seen at 1280x800
             download = gr.File(label="The adapted model (.safetensors; --model FILE everywhere)", interactive=False,
-                               elem_id="adapt-download")
+                               height=90, elem_id="adapt-download")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
             ema = gr.Number(ta.recipe("ema"), elem_id="adapt-ema",
@@ -250,9 +251,13 @@ def build(uploads, drag, latent_model=None, tabs=None):
                                elem_id="adapt-coarse")
             grey = gr.Checkbox(False, label="Grey pictures (pencil, charcoal)", elem_id="adapt-grey")
     with gr.Row():
-        curves = gr.Image(label="Losses", type="filepath", interactive=False, elem_id="adapt-losses")
-        compare = gr.Image(label="Same seeds: source (top) vs adapted (bottom)", type="pil", interactive=False,
-                           elem_id="adapt-compare")
+        with gr.Column():   # captions above the pictures: a label drawn over them hid the top row
+            _, curves = captioned(gr.Image, "**Losses**", label="Losses", type="filepath", interactive=False,
+                                  elem_id="adapt-losses")
+        with gr.Column():
+            _, compare = captioned(gr.Image, "**Same seeds**: source (top) vs adapted (bottom)",
+                                   label="Same seeds: source (top) vs adapted (bottom)", type="pil",
+                                   interactive=False, elem_id="adapt-compare")
     result, adapted = gr.State(None), gr.State([])   # the run's file; the session's adapted models
     # Start is disabled while its run goes (a second click would otherwise be dropped by the page, unanswered)
     started = start_btn.click(lambda: gr.update(interactive=False), None, start_btn, queue=False,

@@ -4,6 +4,7 @@ Stop between any two steps. "Drag this photo" opens the Drag tab on it (its late
 become the drag's start; the transform rides along), and "Back in the photo" pastes the Drag tab's
 current image into the original photo (latent.align.paste_back), as the Drag tab's exports do. A
 public-domain example photo is offered (ui/examples/README.md says where it comes from)."""
+import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -14,7 +15,7 @@ import checkpoints
 import latent
 import limits
 from stylegan.imageops import to_uint8
-from latent.align import Layout, align, paste_back
+from latent.align import ADVICE_APP, Layout, align, paste_back
 from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, load_photo
 from ui import draw, mask, run_control
 from ui import models as models_ui
@@ -50,7 +51,8 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
         return gr.skip(), gr.skip(), gr.skip(), f"Inversion stopped by you at {where[0]}."
     image = to_uint8(r["reconstruction"])[0]
     inv = dict(model=model_id, ws=r["ws"], generator=r["G_tuned"] or r["G_noise"], image=image,
-               photo=None if alignment is None else dict(photo=np.asarray(photo), alignment=alignment, reference=image))
+               photo=None if alignment is None else dict(photo=np.asarray(photo), alignment=alignment, reference=image,
+                                                         key=uuid.uuid4().hex))   # which inversion (`in_photo`)
     p = r["psnr"]
     md = (f"PSNR: W {p['w']:.1f} dB · W+ {p['w+']:.1f} dB" + (f" · W+ + PTI {p['pti']:.1f} dB" if "pti" in p else "")
           + f" · {r['seconds']:.0f} s · loss: {r['loss']}" + (f"\n\n{note}" if note else ""))
@@ -73,16 +75,27 @@ def align_to(G, model_id, photo):
     if layout_file is None or not layout_file.is_file():
         return (latent.load_image(photo, shape), None,
                 "This model has no face layout: the photo was centre-cropped, not aligned.")
-    aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (shape[1], shape[0]))
+    aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (shape[1], shape[0]), advice=ADVICE_APP)
     target = torch.from_numpy(aligned.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
     return target, alignment, alignment.note
 
 
-def in_photo(state):
-    """The Drag tab's current image (the start, or the drag shown) pasted back into the inverted photo."""
+def in_photo(state, inv=None):
+    """The Drag tab's current image (the start, or the drag shown) pasted back into the inverted photo: the
+    photo of this tab's inversion (`inv`), which the Drag tab must be showing."""
     info = getattr(state, "photo", None)
-    if not info or state.image is None:
+    shown = ((inv or {}).get("photo") or {}).get("key")
+    if not inv:
         raise gr.Error("Invert a photo and press \"Drag this photo\" first (an aligned photo: the transform is kept).")
+    if not shown:
+        raise gr.Error("This inversion was not aligned (the model has no face layout): there is no photo to paste "
+                       "it back into.")
+    if not info or state.image is None:
+        raise gr.Error("The Drag tab shows a generated image, not this photo: press \"Drag this photo\" (again), "
+                       "drag, then come back.")
+    if info.get("key") != shown:
+        raise gr.Error("The Drag tab holds the photo inverted before this one: press \"Drag this photo\" to drag "
+                       "this one, then come back.")
     return paste_back(info["photo"], state.image, info["alignment"], reference=info["reference"])
 
 
@@ -99,6 +112,12 @@ def send_to_drag(inv, state):
                          "detail (the noise maps the inversion tuned) moves with every drag.")
 
 
+def invertible_choices():
+    """The model box's choices that can be inverted: every one but the Z-only models (a DCGAN has no W)."""
+    dcgan = {m.id for m in checkpoints.list_models() if m.kind == "dcgan"}
+    return [(label, choice) for label, choice in model_choices() if choice not in dcgan]
+
+
 def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
     """The tab; `drag_outputs` are the Drag tab's New image outputs ("Drag this photo" fills them),
     `show_chain` refreshes the Drag tab's view of the (new, empty) chain, and `tabs` (the app's gr.Tabs,
@@ -108,20 +127,8 @@ def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
                 "reconstruction keeps the person. \"Drag this photo\" opens it in the Drag tab; \"Back in the "
                 "photo\" puts the Drag tab's result into your photo.")
     inv_state = gr.State(None)
-    with gr.Row():
-        with gr.Column():
-            _, photo = captioned(ug.Image, "**Photo** (upload one, or take the example below)", label="Photo",
-                                 type="pil", sources=["upload"], image_mode=None)   # its own mode: imagefile levels
-            gr.Examples([[str(EXAMPLE)]], inputs=[photo], label="Example photo: NASA astronaut portrait "
-                        "(public domain, via scikit-image's data.astronaut())")
-        with gr.Column():
-            _, target = captioned(gr.Image, "**Aligned** (what is inverted)", label="Aligned", type="pil",
-                                  interactive=False, format="png")
-        with gr.Column():
-            _, recon = captioned(gr.Image, "**Reconstruction**", label="Reconstruction", type="pil",
-                                 interactive=False, format="png")
-    with gr.Row():
-        model = ug.Dropdown(model_choices(), value=default_model(), label="Model", scale=2)
+    with gr.Row():   # the settings and buttons first, the status under them: seen at 1280x800 with the pictures
+        model = ug.Dropdown(invertible_choices(), value=default_model(), label="Model", scale=2)
         steps_w = ug.ranged("inv_steps", STEPS_W, step=10, label="W steps")
         steps_wp = ug.ranged("inv_steps", STEPS_WPLUS, step=10, label="W+ steps")
         steps_pti = ug.ranged("inv_steps", PTI_STEPS, step=10, label="PTI steps (0 = off)")
@@ -131,13 +138,32 @@ def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
         send_btn = gr.Button("Drag this photo")
         back_btn = gr.Button("Back in the photo")
     md = gr.Markdown()
-    _, back = captioned(gr.Image, "**Back in the photo** (the Drag tab's current image, pasted into the photo)",
-                        label="Back in the photo", type="numpy", interactive=False, format="png")
-    inv_btn.click(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
-                  [inv_state, target, recon, md], api_name="invert", **run_control.QUEUE)
+    with gr.Row():
+        with gr.Column(min_width=200):   # four across at 1280 px
+            _, photo = captioned(ug.Image, "**Photo** (upload one, or take the example below)", label="Photo",
+                                 height=300, type="pil", sources=["upload"],
+                                 image_mode=None)   # its own mode: imagefile levels
+            gr.Examples([[str(EXAMPLE)]], inputs=[photo], label="Example photo: NASA astronaut portrait "
+                        "(public domain, via scikit-image's data.astronaut())")
+        with gr.Column(min_width=200):
+            _, target = captioned(gr.Image, "**Aligned** (what is inverted)", label="Aligned", type="pil", height=300,
+                                  interactive=False, format="png")
+        with gr.Column(min_width=200):
+            _, recon = captioned(gr.Image, "**Reconstruction**", label="Reconstruction", type="pil", height=300,
+                                 interactive=False, format="png")
+        with gr.Column(min_width=200):
+            _, back = captioned(gr.Image, "**Back in the photo** (the Drag tab's image)",
+                                label="Back in the photo", type="numpy", height=300, interactive=False, format="png")
+    # a new photo or a new inversion: what was shown of the last one goes (a failed one would leave it to be
+    # dragged and pasted as if it were the new photo's)
+    forget = dict(fn=lambda: (None, None, None, None, ""), inputs=None, outputs=[inv_state, target, recon, back, md],
+                  queue=False, api_visibility="undocumented")
+    photo.change(**forget)
+    inv_btn.click(**forget).then(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
+                                 [inv_state, target, recon, md], api_name="invert", **run_control.QUEUE)
     stop_btn.click(run_control.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
     sent = show_chain(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs, api_name="send_to_drag",
                                       js=mask.GATE_JS))   # it sets the mask editor: after its last stroke
     if tabs is not None:
         sent.success(lambda: gr.Tabs(selected="drag"), None, tabs, queue=False, api_visibility="undocumented")
-    back_btn.click(ug.handler(in_photo), [drag_state], [back], api_name="in_photo")
+    back_btn.click(ug.handler(in_photo), [drag_state, inv_state], [back], api_name="in_photo")

@@ -1,0 +1,41 @@
+"""The Inversion tab's state rules (ui.tab_invert), on the shipped astronaut photo and real alignments: "Back in
+the photo" pastes only into the photo of this tab's inversion, and only when the Drag tab shows that photo; each
+other case is one sentence saying what to press. Its model box offers only models that can be inverted."""
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+import checkpoints
+from latent.align import Layout, align
+from ui import tab_invert
+from ui.state import DragState
+
+
+def _inversion(photo):
+    """What invert_photo keeps of an inversion (its photo part with a key of its own), on a real alignment."""
+    aligned, alignment = align(photo, Layout.read(checkpoints.layout_path(checkpoints.DEFAULT_MODEL)), (64, 64))
+    key = str(id(alignment))
+    return dict(photo=dict(photo=photo, alignment=alignment, reference=aligned, key=key), image=aligned)
+
+
+def test_back_in_the_photo_only_into_the_photo_the_drag_tab_shows():
+    photo = np.asarray(Image.open(tab_invert.EXAMPLE).convert("RGB"))
+    first, second = _inversion(photo), _inversion(photo[:, ::-1].copy())   # the photo, then its mirror image
+    sent = DragState(model=checkpoints.DEFAULT_MODEL, shape=(64, 64), start=first["image"], image=first["image"])
+    sent.photo = first["photo"]                                          # "Drag this photo" on the first
+    back = tab_invert.in_photo(sent, first)
+    assert back.shape == photo.shape
+    cases = ((sent, None, "Invert a photo and press"),
+             (sent, dict(first, photo=None), "was not aligned"),
+             (DragState(), first, "shows a generated image, not this photo"),
+             (sent, second, "holds the photo inverted before this one"))
+    for state, inv, says in cases:
+        with pytest.raises(gr.Error, match=says):
+            tab_invert.in_photo(state, inv)
+
+
+def test_the_model_box_offers_no_dcgan():
+    offered = {c for _, c in tab_invert.invertible_choices()}
+    assert checkpoints.DEFAULT_MODEL in offered and "dcgan-faces-64" not in offered
+    assert "dcgan-faces-64" in {c for _, c in tab_invert.model_choices()}
