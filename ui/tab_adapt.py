@@ -1,7 +1,10 @@
 """The Adapt tab: few-shot adaptation in the app (training.adapt). Upload a few pictures, choose the
 steps, Start (a run of this session: Stop reaches it at its next step), watch the losses and the
-same seeds rendered by the source and by the model being adapted, side by side, then "Use this
-model": the adapted file becomes a choice of the Drag tab's model box, with its source's presets.
+same seeds rendered by the source and by the model being adapted, side by side, download the file,
+then "Use this model": the adapted file becomes the Drag tab's model (with its source's presets; the
+session's adapted models stay choices there and in the Latent space tab) and the Drag tab opens on
+the same seed drawn by it. A run that ends within the discriminator's warm-up has not changed the
+generator: nothing is offered.
 
 The source is the model chosen in the Drag tab. The pictures and the adapted file live in a folder
 of the app's scratch space (ui.scratch); the model is trusted by the store by its path (the path is
