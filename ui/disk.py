@@ -14,6 +14,7 @@
   every upload and every session sweep the oldest files go until the rest fit (`enforce_cap`).
 """
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -50,10 +51,11 @@ def use_own_folder():
         pid = p.name[len(PREFIX):].split("_")[0]
         if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)) and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
-    own = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}_", dir=base)
+    atexit.register(remove_own_folder)   # before the folder exists: no moment where it exists unregistered
+    with _held():                         # a SIGTERM here ends the app right after, with the folder known
+        own = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}_", dir=base)
+        _OWN[:] = [own]
     os.environ["GRADIO_TEMP_DIR"] = own
-    _OWN[:] = [own]
-    atexit.register(remove_own_folder)
     return Path(own)
 
 
@@ -177,6 +179,20 @@ class Uploads:
 
 
 TERMINATED = threading.Event()   # set by the first SIGTERM (app.main then exits 0, wherever the signal landed)
+_HOLD = {"depth": 0, "pending": False}   # a SIGTERM within `_held()` ends the app when the block is done
+
+
+@contextlib.contextmanager
+def _held():
+    """A block SIGTERM does not cut in two (a folder made and not yet recorded would be left behind)."""
+    _HOLD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HOLD["depth"] -= 1
+        if not _HOLD["depth"] and _HOLD["pending"]:
+            _HOLD["pending"] = False
+            raise KeyboardInterrupt
 
 
 def on_sigterm(before=None):
@@ -190,6 +206,9 @@ def on_sigterm(before=None):
         TERMINATED.set()
         if before is not None:
             before()
+        if _HOLD["depth"]:   # within `_held()`: at its end
+            _HOLD["pending"] = True
+            return
         raise KeyboardInterrupt
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handle)
