@@ -123,7 +123,33 @@ def start(files, steps, model, uploads, ema=ta.recipe("ema"), fine_d=ta.recipe("
           grey=False, coarse=ta.recipe("coarse")):
     """Adapt the Drag tab's model to the uploaded pictures; yields (status, loss curves, before/after,
     the adapted file for 'Use this model', the button's state). `ema`, `fine_d`, `swd`, `grey`,
-    `coarse`: the Advanced fields (training.adapt's --ema, --fine-d, --swd, --grey, --coarse)."""
+    `coarse`: the Advanced fields (training.adapt's --ema, --fine-d, --swd, --grey, --coarse). A run
+    refused before it starts (`_prepare`) is a warning and a status line saying why; nothing else
+    changes (an error would mark every output, over the last run's pictures)."""
+    try:
+        adapter, out, meta, steps, status, note = _prepare(files, steps, model, uploads, ema, fine_d, swd, grey,
+                                                           coarse)
+    except Exception as e:  # noqa: BLE001 - said once, the session as it was
+        msg = ug.as_gr_error(e).message
+        gr.Warning(msg)
+        yield f"⚠ {msg}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return
+    run = run_control.current()
+    yield _outputs(status, None, _compare(adapter))
+    rows = []
+    while adapter.step_n < steps and not run.stopped:
+        until = min(steps, adapter.step_n + PREVIEW_EVERY)
+        ta.train(adapter, until, out, meta, stop=lambda: run.stopped, progress=False, save_every=steps,
+                 on_row=rows.append)
+        yield _outputs(_progress(adapter, steps, rows[-1] if rows else {}) + note, _curves(out), _compare(adapter))
+    # every train() call above ended with a checkpoint: the file holds the last completed step
+    yield _ended(adapter, steps, out)
+
+
+def _prepare(files, steps, model, uploads, ema, fine_d, swd, grey, coarse):
+    """Everything before the first step, checked: -> (Adapter, the output path, its model card (a function),
+    the steps, the first status line, the pictures' notes for every later one). Every refusal raises (one
+    line naming its field)."""
     from training.shots import EXTENSIONS
     steps = limits.check("adapt_steps", steps, "Steps")
     settings = _settings(steps, ema, fine_d, swd, grey, coarse)
@@ -153,22 +179,13 @@ def start(files, steps, model, uploads, ema=ta.recipe("ema"), fine_d=ta.recipe("
         raise gr.Error("Adapt: the model must be square", print_exception=False)
     adapter = ta.Adapter(G, shots, settings)
     out = folder / "adapted.safetensors"
-    run = run_control.current()
     choices = {m for _, m in model_choices()}
     spec = model if model in choices and not str(model).startswith("upload") else \
         (uploads or {}).get("name", str(model))
     meta = lambda: ta.model_card(adapter, spec, len(names), "uploaded in the app", adapter.wall_s, "the app's Adapt tab")
     note = (" " + " ".join(notes)) if notes else ""
-    source = _source_name(model, uploads, choices)
-    yield _outputs(f"Adapting {source} to {len(names)} pictures…{note}", None, _compare(adapter))
-    rows = []
-    while adapter.step_n < steps and not run.stopped:
-        until = min(steps, adapter.step_n + PREVIEW_EVERY)
-        ta.train(adapter, until, out, meta, stop=lambda: run.stopped, progress=False, save_every=steps,
-                 on_row=rows.append)
-        yield _outputs(_progress(adapter, steps, rows[-1] if rows else {}) + note, _curves(out), _compare(adapter))
-    # every train() call above ended with a checkpoint: the file holds the last completed step
-    yield _ended(adapter, steps, out)
+    status = f"Adapting {_source_name(model, uploads, choices)} to {len(names)} pictures…{note}"
+    return adapter, out, meta, steps, status, note
 
 
 def _adapted_label(path):
@@ -240,7 +257,7 @@ def build(uploads, drag, latent_model=None, tabs=None):
             use_btn = gr.Button("Use this model", interactive=False, elem_id="adapt-use")
             status = gr.Markdown("", elem_id="adapt-status")   # beside the buttons: seen at 1280x800
             download = gr.File(label="The adapted model (.safetensors; --model FILE everywhere)", interactive=False,
-                               height=90, elem_id="adapt-download")
+                               visible=False, elem_id="adapt-download")   # shown once there is one
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
             ema = gr.Number(ta.recipe("ema"), elem_id="adapt-ema",
@@ -268,7 +285,8 @@ def build(uploads, drag, latent_model=None, tabs=None):
     started.then(start, [files, steps, model, uploads, ema, fine_d, swd, grey, coarse],
                  [status, curves, compare, result, use_btn], api_name="adapt", **run_control.QUEUE) \
         .then(lambda: gr.update(interactive=True), None, start_btn, queue=False, api_visibility="undocumented") \
-        .then(lambda path: path, [result], [download], queue=False, api_visibility="undocumented")
+        .then(lambda path: gr.update(value=path, visible=path is not None), [result], [download], queue=False,
+              api_visibility="undocumented")
     stop_btn.click(lambda: run_control.stop(), None, [status], api_name="adapt_stop", queue=False)
     used = use_btn.click(use_model, [result, adapted], [model, adapted, status], api_name="adapt_use")
     if latent_model is not None:
