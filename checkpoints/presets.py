@@ -90,17 +90,19 @@ def registry_id(model):
 
 def same_bytes(path, shipped):
     """Whether the regular file `path` holds exactly the bytes of the shipped file (same size, same sha256;
-    only a file of the shipped file's size is read)."""
+    only a file of the shipped file's size is read, and each file once until it changes)."""
     try:
-        if not path.is_file() or not shipped.is_file() or path.stat().st_size != shipped.stat().st_size:
+        if not path.is_file() or not shipped.is_file():
             return False
-        return filehash.sha256(path) == _shipped_sha256(str(shipped), shipped.stat().st_mtime_ns)
+        a, b = path.stat(), shipped.stat()
+        return a.st_size == b.st_size and \
+            _sha256(str(path), a.st_size, a.st_mtime_ns) == _sha256(str(shipped), b.st_size, b.st_mtime_ns)
     except OSError:
         return False
 
 
-@functools.lru_cache(maxsize=8)
-def _shipped_sha256(path, mtime_ns):   # a shipped file is hashed once (again only if it changes)
+@functools.lru_cache(maxsize=16)
+def _sha256(path, size, mtime_ns):   # keyed by the file's size and time: a changed file is hashed again
     return filehash.sha256(path)
 
 

@@ -83,7 +83,8 @@ def test_the_bundled_model_by_its_file_takes_its_presets(tmp_path):
     up = models.register_upload(str(copy), str(tmp_path))
     assert models.presets(f"{models.UPLOAD}:{up['sha256'][:12]}") == by_id
     from ui.tab_invert import layout_model   # the Inversion tab aligns a photo for an uploaded copy as for the model
-    assert checkpoints.layout_file(layout_model(models.UPLOAD, up)) == checkpoints.layout_file(checkpoints.DEFAULT_MODEL)
+    assert checkpoints.layout_file(layout_model(models.UPLOAD, up)) == \
+        checkpoints.layout_file(checkpoints.DEFAULT_MODEL)
     changed = bytearray(data)
     changed[-1] ^= 1                                  # a float's last bit: the same size, another model
     other = tmp_path / "other.safetensors"

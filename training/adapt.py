@@ -533,7 +533,8 @@ def plot_losses(csv_path, png_path):
         pts = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "", "nan")]
         if pts:
             ax[0].plot(*zip(*pts), label=label, lw=0.8)
-    ax[0].set_xlabel("step"), ax[0].set_ylabel("softplus loss"), ax[0].legend(), ax[0].set_title("adversarial losses", loc="left")
+    ax[0].set_xlabel("step"), ax[0].set_ylabel("softplus loss"), ax[0].legend()
+    ax[0].set_title("adversarial losses", loc="left")
     for key, label in (("dcl", "distance consistency"), ("colour_gap", "colour gap to the pictures")):
         pts = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in (None, "", "nan")]
         if pts:

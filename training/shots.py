@@ -91,7 +91,8 @@ def read_shots(folder, res):
         imgs.append(torch.from_numpy(a).permute(2, 0, 1) / 127.5 - 1)
     notes = []
     if reshaped:
-        notes.append(f"{len(reshaped)} of {len(files)} images {'is' if len(reshaped) == 1 else 'are'} not {res}x{res} "
+        verb = "is" if len(reshaped) == 1 else "are"
+        notes.append(f"{len(reshaped)} of {len(files)} images {verb} not {res}x{res} "
                      f"({', '.join(reshaped[:3])}{', ...' if len(reshaped) > 3 else ''}): each is centre-cropped to "
                      f"a square, then resized to {res}x{res}")
     return torch.stack(imgs), [p.name for p in files], notes

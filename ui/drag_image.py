@@ -76,9 +76,7 @@ def new_image(model, seed, psi, space, state, uploads=None):
         outputs = shown_outputs(fresh, G, HINT if fresh.space != "z" else
                                 "This model has no mapping network: it is dragged in Z space. " + HINT)
     except Exception as e:  # noqa: BLE001 - a warning and the session as it was
-        msg = ug.as_gr_error(e).message
-        gr.Warning(msg)
-        return (state, gr.skip(), gr.skip(), *[gr.skip()] * len(drag_settings.FIELDS), f"⚠ {msg}")
+        return (state, gr.skip(), gr.skip(), *[gr.skip()] * len(drag_settings.FIELDS), ug.warn(e))
     return outputs   # a new state object: a run still going finishes into the old one (ui.drag_handlers.IN_PLACE)
 
 
@@ -131,9 +129,7 @@ def on_click(state, evt: ug.Click):
         x, y = evt.index
         return add_point(x, y, state)
     except gr.Error as e:
-        msg = ug.as_gr_error(e).message
-        gr.Warning(msg)
-        return gr.skip(), gr.skip(), f"⚠ {msg}"
+        return gr.skip(), gr.skip(), ug.warn(e)
 
 
 def undo_point(state):

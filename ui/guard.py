@@ -48,6 +48,14 @@ def as_gr_error(e):
     return gr.Error(f"unexpected {type(e).__name__}: {message(e)}")
 
 
+def warn(e):
+    """A refusal said as a warning (a toast) instead of an error, which would mark every output of the event
+    "Error" and blank its pictures: -> the status line '⚠ <message>' for the handler to show."""
+    msg = as_gr_error(e).message
+    gr.Warning(msg)
+    return f"⚠ {msg}"
+
+
 GUARDED = "__latentlab_guarded__"   # set on every wrapper `handler` makes
 
 

@@ -130,9 +130,7 @@ def start(files, steps, model, uploads, ema=ta.recipe("ema"), fine_d=ta.recipe("
         adapter, out, meta, steps, status, note = _prepare(files, steps, model, uploads, ema, fine_d, swd, grey,
                                                            coarse)
     except Exception as e:  # noqa: BLE001 - said once, the session as it was
-        msg = ug.as_gr_error(e).message
-        gr.Warning(msg)
-        yield f"⚠ {msg}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        yield ug.warn(e), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return
     run = run_control.current()
     yield _outputs(status, None, _compare(adapter))
