@@ -1,21 +1,21 @@
-"""The editable-region mask from the image editor's brush layer, and the editor's mask as the server
-last heard it (`Painted`), so that a drag needs no upload of the editor.
+"""The editable-region mask from the image editor's brush layer, and the mask a drag of the page is
+given (`Painted`), so that only the first drag after a stroke uploads the editor.
 
-A drag button of the page does not take the editor as an input: Gradio's page would fetch and
-re-upload the editor's layers on every click before the drag joins the queue. The editor's own
-events (a stroke, an undo, a clear) send its value to `Painted.put` instead (`heard`), and the page
-keeps a drag click back until the value of every stroke made before it has been heard: `PAGE_JS`
-marks a stroke pending when it ends, `SENDING_JS` sends the page's stroke count with each editor
-event, `HEARD_JS` takes the count the server answered, and `GATE_JS` waits on both before the click
-is sent (a click right after a stroke would otherwise reach the server before the stroke's upload).
-Counts, not events in flight: an event whose answer never comes holds back no click that has no
-stroke to wait for (a lost answer once held every later click for GATE_SECONDS).
+A drag button of the page runs `DRAG_JS` in the page, which presses one of two hidden twins: after a
+stroke (or the editor's own Undo, Redo or Clear) the twin that takes the editor as its input (its
+value, read from the editor at the click, is kept in the session's `Painted`, then the drag runs),
+else the twin that takes no input from the editor and uses the kept value (Gradio's page would
+otherwise fetch and re-upload the editor's layers on every click). `PAGE_JS` counts the strokes.
 
-A handler that sets the editor's value (New image, Reset image, Clear mask) starts a new
-`mask_epoch` of the session's DragState: a mask painted before it is not used after it. Its click
-waits the same way. One stroke sends its value twice (the editor's input, then its change, up to
-seconds later on a loaded machine), so a value of strokes all made before the editor was set is
-dropped even when it is heard after that (it would bring the cleared mask back: `Painted.put`).
+The editor's own events are not listened to: each sends a value Gradio builds from the props the
+server last set (not from the canvas) while the editor loads, and each re-uploads the editor's files.
+Under 0.5 s of network latency a stroke drawn just after Clear mask was heard only after the drag, as
+an empty layer, then overwritten by more empty echoes (tests/test_browser_mask.py reproduces it).
+
+A handler that sets the editor's value (New image, Reset image, Clear mask, Send to the Drag tab)
+starts a new `mask_epoch` of the session's DragState: a mask kept before it is not used after it.
+Its click runs `SET_JS` (strokes made before it are its to wipe) and `sets_editor` marks its end in the
+page; a drag click waits until every set of the editor it follows has reached the server and the page.
 """
 import threading
 
@@ -24,42 +24,52 @@ from PIL import Image
 
 from dragcore.features import as_shape
 
-GATE_SECONDS = 60.0   # a drag click waits at most this long for the editor's last value to be heard
-# a stroke whose event never starts (it changed nothing: the pan tool) stops being waited for after this long. The
-# editor's event starts 1.7-1.8 s after the pointer is lifted on an idle 2-core machine (the page composites and sends
-# the layers first); 5 s was too short on a loaded one (2 default-suite runs of ~14 lost a stroke that way).
-STROKE_SECONDS = 15.0
-# In the page, once: a stroke on the editor's canvas, or its Undo / Redo / Clear, is pending until its event starts;
-# `strokes` counts them, `sent` is the count the last editor event carried, `heard` the highest the server answered.
+GATE_SECONDS = 60.0   # a drag click waits at most this long for a set of the editor before it to end
+# In the page, once: a stroke on the editor's canvas (pointer down on it, then up), or its Undo / Redo / Clear, adds
+# one to `strokes`; `carried` is the count the editor's value was last read at (or a set of the editor wiped);
+# `sets` and `setsDone` count the clicks that set the editor and those whose answer has reached the page.
 PAGE_JS = """(() => {   // gr.HTML's js_on_load: statements, run once the element is drawn
   if (window.__latentlabMask) return;
-  const w = window.__latentlabMask = {pending: false, since: 0, down: false, strokes: 0, sent: 0, sentAt: 0, heard: 0};
-  const mark = () => { w.pending = true; w.since = Date.now(); w.strokes += 1; };
+  const w = window.__latentlabMask = {down: false, strokes: 0, carried: 0, sets: 0, setsDone: 0};
   document.addEventListener('pointerdown', e => {
     const ed = e.target.closest && e.target.closest('#mask-editor');
     if (!ed) return;
     if (e.target.closest('canvas')) w.down = true;
-    else if (e.target.closest('button[aria-label="Undo"], button[aria-label="Redo"], button[aria-label="Clear canvas"]')) mark();
+    else if (e.target.closest('button[aria-label="Undo"], button[aria-label="Redo"], button[aria-label="Clear canvas"]'))
+      w.strokes += 1;
   }, true);
-  document.addEventListener('pointerup', () => { if (w.down) { w.down = false; mark(); } }, true);
+  document.addEventListener('pointerup', () => { if (w.down) { w.down = false; w.strokes += 1; } }, true);
 })();"""
-# The editor's event: no stroke pending, and the page's stroke count as its last input.
-SENDING_JS = """(...args) => {
-  const w = window.__latentlabMask;
-  if (w) { w.pending = false; w.sent = w.strokes; w.sentAt = Date.now(); args[args.length - 1] = w.strokes; }
+_WAIT_SETS = """const w = window.__latentlabMask, t0 = Date.now();
+  while (w && w.setsDone < w.sets && Date.now() - t0 < %d) await new Promise(r => setTimeout(r, 20));""" % (
+    GATE_SECONDS * 1000)
+# A click that sets the editor: after the sets before it; what was painted so far is its to wipe.
+SET_JS = """async (...args) => {
+  %s
+  if (w) { w.sets += 1; w.carried = w.strokes; }
   return args;
-}"""
-# After the server's answer: the stroke count it heard (`heard` returns it).
-HEARD_JS = "(n) => { const w = window.__latentlabMask; if (w) w.heard = Math.max(w.heard, n || 0); }"
-# A click waits while a stroke's event has not started, or a stroke sent has not been heard (an editor event that
-# carries no new stroke, as the echo of New image or Reset image setting the editor, is never waited for).
-GATE_JS = """async (...args) => {
-  const w = window.__latentlabMask, t0 = Date.now();
-  while (w && ((w.pending && Date.now() - w.since < %d) || (w.heard < w.sent && Date.now() - w.sentAt < %d))
-         && Date.now() - t0 < %d)
-    await new Promise(r => setTimeout(r, 20));
+}""" % _WAIT_SETS
+SET_DONE_JS = "() => { const w = window.__latentlabMask; if (w) w.setsDone += 1; }"
+
+
+def drag_js(button_id):
+    """A drag button's click in the page: after the sets of the editor before it, press the twin that reads the
+    editor (`{button_id}-carry`) when a stroke was made since it was last read, else the one that does not
+    (`{button_id}-reuse`)."""
+    return """async (...args) => {
+  %s
+  const carry = !w || w.strokes > w.carried;
+  if (w) w.carried = w.strokes;
+  document.querySelector('#%s-' + (carry ? 'carry' : 'reuse') + ' button, button#%s-' + (carry ? 'carry' : 'reuse'))
+    .click();
   return args;
-}""" % (STROKE_SECONDS * 1000, GATE_SECONDS * 1000, GATE_SECONDS * 1000)
+}""" % (_WAIT_SETS, button_id, button_id)
+
+
+def sets_editor(event):
+    """`event` (a click's dependency run with `js=SET_JS`) sets the editor: its end is marked in the page. -> event"""
+    event.then(None, None, None, js=SET_DONE_JS, queue=False, api_visibility="private")
+    return event
 
 
 class MaskError(ValueError):
@@ -106,39 +116,28 @@ def from_editor(value, shape):
 
 
 class Painted:
-    """One browser session's editor mask (the value of a gr.State): the painted pixels of the last
-    editor event heard, and the DragState mask epoch it was painted in. A fresh one per session
+    """One browser session's kept editor mask (the value of a gr.State): the painted pixels of the
+    editor value last read, and the DragState mask epoch it was read in. A fresh one per session
     (Gradio deep-copies a State's value for each session)."""
 
     def __init__(self):
         self.alpha, self.error, self.epoch = None, None, None
-        self._strokes = 0                 # the highest stroke count of the page heard so far
-        self._seen, self._before = None, 0   # the newest epoch heard, and the strokes made before it began
         self._lock = threading.Lock()
 
     def __deepcopy__(self, memo):
         return Painted()
 
-    def put(self, value, epoch, strokes):
-        """The editor's value, heard in `epoch`, after the page's `strokes`-th stroke. Dropped (-> False)
-        when `epoch` began after that stroke had been heard: the value of a stroke made before the
-        editor was set, arriving late."""
+    def keep(self, value, epoch):
+        """The editor's value, read in `epoch` (a bad layer is kept as its error, said by the drag that uses it)."""
         try:
             alpha, error = painted_alpha(value), None
-        except MaskError as e:   # said by the drag that would use it
+        except MaskError as e:
             alpha, error = None, str(e)
-        strokes = int(strokes or 0)
         with self._lock:
-            if epoch != self._seen:   # the first event since the editor was set
-                self._seen, self._before = epoch, self._strokes
-            self._strokes = max(self._strokes, strokes)
-            if strokes <= self._before:
-                return False
             self.alpha, self.error, self.epoch = alpha, error, epoch
-            return True
 
     def mask(self, shape, epoch):
-        """The bool mask of `shape` painted in `epoch` (True = editable), or None (nothing painted,
+        """The bool mask of `shape` kept in `epoch` (True = editable), or None (nothing painted,
         or painted before the editor was last set)."""
         with self._lock:
             alpha, error, painted_in = self.alpha, self.error, self.epoch
@@ -149,9 +148,7 @@ class Painted:
         return fit(alpha, shape)
 
 
-def heard(value, state, painted, strokes):
-    """The editor's event handler: its value into the session's `Painted` (`strokes`: the page's count); returns
-    that count, so the page knows those strokes are heard (`HEARD_JS`)."""
-    strokes = int(strokes or 0)
-    painted.put(value, None if state is None else state.mask_epoch, strokes)
-    return strokes
+def keep(value, state, painted):
+    """The carry twin's first handler: the editor's value as read at the drag click, kept for this drag and the next
+    ones of the same mask epoch."""
+    painted.keep(value, None if state is None else state.mask_epoch)

@@ -65,7 +65,7 @@ def _image_panel(first=None):
                                   brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
                                   sources=(), transforms=(), layers=False, height=420, elem_id="mask-editor")
             clear_mask_btn = gr.Button("Clear mask")
-            gr.HTML("", js_on_load=mask.PAGE_JS, container=False, padding=False)   # a drag waits for a stroke's upload
+            gr.HTML("", js_on_load=mask.PAGE_JS, container=False, padding=False)   # counts the strokes (ui/mask.py)
     return click_md, image, points_md, buttons, editor, clear_mask_btn
 
 
@@ -86,6 +86,9 @@ def build(state, uploads):
     click_md, image, points_md, (undo_btn, clear_btn), editor, clear_mask_btn = _image_panel(first)
     with gr.Row():
         drag_btns = [gr.Button(label, variant=v, elem_id=eid) for label, _, _, eid, v in drags()]
+        # each drag button's two twins in the page (ui/mask.py): one reads the editor, one uses the mask kept
+        twins = [tuple(gr.Button(visible="hidden", elem_id=f"{eid}-{t}") for t in ("carry", "reuse"))
+                 for _, _, _, eid, _ in drags()]
         stop_btn = gr.Button("Stop", variant="stop")
     with gr.Row():
         undo_drag_btn = gr.Button("Undo drag", elem_id="btn-undo-drag")
@@ -116,9 +119,7 @@ def build(state, uploads):
         cont_method = ug.Radio(list(ENGINES), label="method", visible=False)
         cont_api_btn = gr.Button(visible=False)
         api_drag_btns = [gr.Button(visible=False) for _ in drags()]   # the drags' API (the editor's value as input)
-    painted = gr.State(mask.Painted())   # the editor's mask as the server last heard it (ui/mask.py)
-    strokes = ug.Number(visible=False, label="strokes")   # the page's stroke count, sent with each editor event ...
-    heard_strokes = gr.Number(visible=False)               # ... and the count the server answered
+    painted = gr.State(mask.Painted())   # the editor's mask as last read by a drag (ui/mask.py)
 
     new_outputs = [state, image, editor, *fields, points_md]
     start = [model, seed, psi, space, state, uploads]
@@ -131,8 +132,8 @@ def build(state, uploads):
             .then(drag_image.model_shown, [state], [model], api_visibility="undocumented", queue=False)
 
     # new_image may wait for a download: its own, larger pool keeps other users' new images flowing
-    show_chain(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image", concurrency_limit=4,
-                             js=mask.GATE_JS))   # a click that sets the editor waits for its last stroke (ui/mask.py)
+    show_chain(mask.sets_editor(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image",
+                                              concurrency_limit=4, js=mask.SET_JS)))   # it sets the editor (ui/mask.py)
     model_file.upload(drag_image.upload_model, [model_file, uploads], [uploads, model, points_md],
                       api_name="upload_model")
     model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
@@ -141,8 +142,9 @@ def build(state, uploads):
     add_btn.click(drag_image.add_point, [px, py, state], pts, api_name="add_point")
     undo_btn.click(drag_image.undo_point, [state], pts, api_name="undo_point")
     clear_btn.click(drag_image.clear_points, [state], pts, api_name="clear_points")
-    show_chain(reset_btn.click(drag_image.reset_image, [state], [state, image, editor, points_md, status],
-                               api_name="reset_image", js=mask.GATE_JS))
+    show_chain(mask.sets_editor(reset_btn.click(drag_image.reset_image, [state], [state, image, editor, points_md,
+                                                                              status], api_name="reset_image",
+                                                js=mask.SET_JS)))
     show_chain(undo_drag_btn.click(drag_chain.undo_drag, [state], [state, image, points_md, status],
                                    api_name="undo_drag"))
     for m, btn in cont_btns.items():
@@ -150,18 +152,20 @@ def build(state, uploads):
                              api_visibility="undocumented"))   # the API twin: continue_from
     show_chain(cont_api_btn.click(drag_chain.continue_from, [cont_method, state], [state, image, points_md, status],
                                   api_name="continue_from"))
-    clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask", js=mask.GATE_JS)
-    # the editor's own events send its value; the page's drag buttons do not take the editor (no upload
-    # per click) and wait for a stroke's event to be heard (ui/mask.py)
-    gr.on([editor.input, editor.change, editor.clear], mask.heard, [editor, state, painted, strokes], [heard_strokes],
-          queue=False, trigger_mode="always_last", js=mask.SENDING_JS, api_visibility="private") \
-        .then(None, [heard_strokes], None, js=mask.HEARD_JS, queue=False)
-    for api_btn, btn, (_, methods, name, _, _) in zip(api_drag_btns, drag_btns, drags()):
+    mask.sets_editor(clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask",
+                                          js=mask.SET_JS))
+    # a page's drag: its button presses a twin (ui/mask.py); the one that reads the editor keeps its mask first
+    drag_outputs = [*outs, status, table, state]
+    for api_btn, btn, (carry, reuse), (_, methods, name, eid, _) in zip(api_drag_btns, drag_btns, twins, drags()):
         show_chain(api_btn.click(gpu(drag_handlers.drag_endpoint(methods)), [editor, *fields, state, uploads],
-                                 [*outs, status, table, state], api_name=name, **run_control.QUEUE))
-        show_chain(btn.click(gpu(drag_handlers.drag_endpoint(methods, page=True)),
-                             [*fields, state, uploads, painted], [*outs, status, table, state], js=mask.GATE_JS,
-                             api_visibility="undocumented", **run_control.QUEUE))
+                                 drag_outputs, api_name=name, **run_control.QUEUE))
+        btn.click(None, None, None, js=mask.drag_js(eid), queue=False, api_visibility="private")
+        page_drag = dict(fn=gpu(drag_handlers.drag_endpoint(methods, page=True)),
+                         inputs=[*fields, state, uploads, painted], outputs=drag_outputs,
+                         api_visibility="undocumented", **run_control.QUEUE)
+        show_chain(reuse.click(**page_drag))
+        show_chain(carry.click(mask.keep, [editor, state, painted], None, queue=False, api_visibility="private")
+                   .then(**page_drag))
     stop_btn.click(drag_handlers.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_handlers.export_files, [state], [files], api_name="export")
     show_chain(edit_file.upload(drag_handlers.replay, [edit_file, state, uploads], [state, image, status],
