@@ -23,7 +23,7 @@ def build():
     from drags.engines import ENGINES
     from ui import gradio_cache
     from ui import guard as ug
-    from ui import run_control, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent, warmup
+    from ui import mask, run_control, tab_adapt, tab_dcgan, tab_drag, tab_invert, tab_latent, warmup
     from ui.drag_image import new_image
     from ui.state import DragState
     gradio_cache.install()   # an image returned twice is renamed into place, not rewritten while it is downloaded
@@ -45,7 +45,8 @@ def build():
             with gr.Tab("Adapt"):
                 tab_adapt.build(uploads, (start_inputs, drag_outputs, show_chain), latent_model, tabs)
         # the first image, as soon as the page opens (the API has /new_image for it)
-        first = demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented")
+        first = demo.load(new_image, start_inputs, drag_outputs, api_visibility="undocumented",
+                          **mask.untracked(drag_outputs))
         # then, in the background, what the first drag would pay for once (ui/warmup.py)
         first.then(warmup.start_event, None, None, queue=False, api_visibility="undocumented")
         # a closed tab: its run stopped, its state (tuned generators, results) freed now (ui/run_control.py)

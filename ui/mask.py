@@ -66,6 +66,14 @@ def drag_js(button_id):
 }""" % (_WAIT_SETS, button_id, button_id)
 
 
+def untracked(outputs):
+    """Keyword arguments for an event whose outputs (New image's: state, image, editor, ...) include the editor: its
+    progress is shown on the drag image only. Gradio's page asks every component that has ever shown an event's
+    progress for its value at each progress update of any event, and the editor answers by re-uploading its three
+    files: 87 uploads in one 2-step drag and its export (docs/benchmarks.md, session 18)."""
+    return dict(show_progress_on=[outputs[1]])
+
+
 def sets_editor(event):
     """`event` (a click's dependency run with `js=SET_JS`) sets the editor: its end is marked in the page. -> event"""
     event.then(None, None, None, js=SET_DONE_JS, queue=False, api_visibility="private")
