@@ -1,5 +1,5 @@
 """A real browser paints the editable region and drags at once: the drag uses the stroke, the next
-drags reuse it without uploading the editor again (ui/mask.py), a stroke drawn right after Clear mask
+drags reuse it and the page uploads nothing for them (ui/mask.py), a stroke drawn right after Clear mask
 on a slow network reaches the drag (it did not: the editor's own events sent empty echoes), and Clear
 mask takes it away. Read back from the edit JSON the page exports (the mask the engine was given)."""
 import base64
@@ -124,18 +124,23 @@ def test_a_painted_stroke_reaches_a_drag_clicked_at_once_and_stays(server):
         page.get_by_text("Shared settings").click()
         page.get_by_label("Max steps").fill("2")
         _click_pair(page, (0.45, 0.55), (0.55, 0.55))
-        sent = []   # the events that carried the editor's value (its layers) to the server
+        sent, uploads = [], []   # the events that sent the mask read in the page (a base64 PNG); uploads
         page.on("request", lambda r: sent.append(r.url) if "/gradio_api/" in r.url and r.method == "POST"
-                and b'"layers"' in (r.post_data_buffer or b"") else None)
+                and b'"iVBORw0KGgo' in (r.post_data_buffer or b"") else None)
+        page.on("request", lambda r: uploads.append(r.url) if r.url.endswith("/gradio_api/upload") else None)
         first, status = _painted_and_dragged(page, 1)
         _mask_used(first, status)
         assert sent, "the drag after a stroke did not read the editor"
         # no stroke since: the next drag is given the same mask, without reading the editor again
         _new_pair(page)
         sent.clear()
+        uploads.clear()
         mask, status = _drag_and_export(page, 2)
         _mask_used(mask, status)
         assert (mask == first).all() and not sent, sent
+        # nor does the page upload anything during it (the editor re-uploaded its three files at each progress
+        # update of any event once an event had taken it as input or output: ~50-90 uploads per drag; ui.mask)
+        assert not uploads, f"{len(uploads)} uploads during a drag with no stroke"
         # Clear mask: the next drag is given no mask, and says so
         page.get_by_role("button", name="Clear mask").click()
         page.wait_for_timeout(1000)

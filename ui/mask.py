@@ -1,11 +1,17 @@
 """The editable-region mask from the image editor's brush layer, and the mask a drag of the page is
 given (`Painted`), so that only the first drag after a stroke uploads the editor.
 
-A drag button of the page runs `DRAG_JS` in the page, which presses one of two hidden twins: after a
-stroke (or the editor's own Undo, Redo or Clear) the twin that takes the editor as its input (its
-value, read from the editor at the click, is kept in the session's `Painted`, then the drag runs),
-else the twin that takes no input from the editor and uses the kept value (Gradio's page would
-otherwise fetch and re-upload the editor's layers on every click). `PAGE_JS` counts the strokes.
+A drag button of the page runs `drag_js` in the page, which presses one of two hidden twins: after a
+stroke (or the editor's own Undo, Redo or Clear) the twin that reads the editor in the page
+(`READ_JS`: its layers, read at the click, as one small PNG that `keep_png` keeps in the session's
+`Painted`), then drags; else the twin that uses the kept mask (Gradio's page would otherwise fetch and
+re-upload the editor's layers on every click). `PAGE_JS` counts the strokes.
+
+No event of the page's sends the editor to the server. Gradio's page keeps a progress entry for every
+component that was an input or an output of an event that ran, and at each progress update of any event
+asks each for its value: the editor answers by re-uploading its three files (about 50 uploads per drag).
+So its reading is a page-only event, and the events that set it show their progress elsewhere
+(`untracked`).
 
 The editor's own events are not listened to: each sends a value Gradio builds from the props the
 server last set (not from the canvas) while the editor loads, and each re-uploads the editor's files.
@@ -50,6 +56,26 @@ SET_JS = """async (...args) => {
   return args;
 }""" % _WAIT_SETS
 SET_DONE_JS = "() => { const w = window.__latentlabMask; if (w) w.setsDone += 1; }"
+# The editor's value (its layers uploaded by Gradio's page as it reads the canvas) -> their painted pixels as one
+# PNG, white where painted, base64 ("" when there is no layer; "error: ..." when it cannot be read).
+READ_JS = """async (value) => {
+  try {
+    const layers = ((value && value.layers) || []).filter(f => f && f.url);
+    if (!layers.length) return '';
+    const bitmaps = await Promise.all(layers.map(async f => createImageBitmap(await (await fetch(f.url)).blob())));
+    const c = document.createElement('canvas');
+    c.width = bitmaps[0].width; c.height = bitmaps[0].height;
+    const g = c.getContext('2d');
+    for (const b of bitmaps) g.drawImage(b, 0, 0, c.width, c.height);
+    const d = g.getImageData(0, 0, c.width, c.height), p = d.data;
+    for (let i = 0; i < p.length; i += 4) { const v = p[i + 3] > 0 ? 255 : 0; p[i] = p[i + 1] = p[i + 2] = v; p[i + 3] = 255; }
+    g.putImageData(d, 0, 0);
+    return c.toDataURL('image/png').split(',')[1];
+  } catch (e) {
+    return 'error: ' + String(e && e.message || e).slice(0, 200);
+  }
+}"""
+PNG_CHARS = 8_000_000   # the read mask's base64 PNG, at most (a 512x512 one is a few kB)
 
 
 def drag_js(button_id):
@@ -141,6 +167,10 @@ class Painted:
             alpha, error = painted_alpha(value), None
         except MaskError as e:
             alpha, error = None, str(e)
+        self.keep_alpha(alpha, error, epoch)
+
+    def keep_alpha(self, alpha, error, epoch):
+        """Painted pixels (bool, or None: nothing painted) or the error that makes them unusable, read in `epoch`."""
         with self._lock:
             self.alpha, self.error, self.epoch = alpha, error, epoch
 
@@ -156,7 +186,20 @@ class Painted:
         return fit(alpha, shape)
 
 
-def keep(value, state, painted):
-    """The carry twin's first handler: the editor's value as read at the drag click, kept for this drag and the next
-    ones of the same mask epoch."""
-    painted.keep(value, None if state is None else state.mask_epoch)
+def keep_png(png, state, painted):
+    """The carry twin's handler: the mask `READ_JS` read from the editor at the drag click (base64 PNG, white where
+    painted), kept for this drag and the next ones of the same mask epoch; one that cannot be used is kept as its
+    error, which the drag says."""
+    from ui.export import EditError, mask_from_b64
+    png, alpha, error = str(png or ""), None, None
+    if png.startswith("error:"):
+        error = f"the page could not read the painted mask ({png[6:].strip()[:200]}); paint it again"
+    elif len(png) > PNG_CHARS:
+        error = f"the painted mask is too large ({len(png):,} characters, at most {PNG_CHARS:,})"
+    elif png:
+        try:
+            alpha = mask_from_b64(png)
+        except EditError as e:
+            error = str(e).replace("the edit's mask", "the painted mask")
+    painted.keep_alpha(None if alpha is None or not alpha.any() else alpha, error,
+                       None if state is None else state.mask_epoch)

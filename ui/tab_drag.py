@@ -119,7 +119,8 @@ def build(state, uploads):
         cont_method = ug.Radio(list(ENGINES), label="method", visible=False)
         cont_api_btn = gr.Button(visible=False)
         api_drag_btns = [gr.Button(visible=False) for _ in drags()]   # the drags' API (the editor's value as input)
-    painted = gr.State(mask.Painted())   # the editor's mask as last read by a drag (ui/mask.py)
+    painted = gr.State(mask.Painted())   # the editor's mask as last read by a drag (ui/mask.py) ...
+    read_png = gr.Textbox(visible=False)   # ... sent as a PNG read in the page
 
     new_outputs = [state, image, editor, *fields, points_md]
     start = [model, seed, psi, space, state, uploads]
@@ -165,7 +166,8 @@ def build(state, uploads):
                          inputs=[*fields, state, uploads, painted], outputs=drag_outputs,
                          api_visibility="undocumented", **run_control.QUEUE)
         show_chain(reuse.click(**page_drag))
-        show_chain(carry.click(mask.keep, [editor, state, painted], None, queue=False, api_visibility="private")
+        show_chain(carry.click(None, [editor], [read_png], js=mask.READ_JS, queue=False)   # read in the page
+                   .then(mask.keep_png, [read_png, state, painted], None, queue=False, api_visibility="private")
                    .then(**page_drag))
     stop_btn.click(drag_handlers.stop, [state], [status], api_name="stop", queue=False)
     export_btn.click(drag_handlers.export_files, [state], [files], api_name="export")
