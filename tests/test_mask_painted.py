@@ -7,28 +7,29 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ui.mask import PNG_CHARS, MaskError, Painted, keep_png
+from ui.mask import PNG_CHARS, MaskError, Painted, from_editor, keep_png
 from ui.state import DragState
 
 
-def _editor(rows):
-    layer = np.zeros((512, 512, 4), np.uint8)
-    layer[rows, 100:400] = 255
-    return dict(background=None, layers=[layer], composite=None)
+def _read(rows):
+    """What the page's READ_JS sends for a stroke over `rows` of the 512x512 editor: a base64 PNG, white where painted."""
+    drawn = np.zeros((512, 512), bool)
+    drawn[rows, 100:400] = True
+    return _png(drawn)
 
 
 def test_the_mask_read_is_kept_until_the_editor_is_set():
     state, painted = DragState(shape=(64, 64)), Painted()
     assert painted.mask((64, 64), state.mask_epoch) is None            # nothing painted
-    painted.keep(_editor(slice(200, 300)), state.mask_epoch)                     # the first drag after a stroke reads it
+    keep_png(_read(slice(200, 300)), state, painted)     # the first drag after a stroke reads it
     m = painted.mask((64, 64), state.mask_epoch)
     assert m.shape == (64, 64) and m[30, 30] and not m[5, 30] and not m[60, 30]
     assert painted.mask((64, 64), state.mask_epoch)[30, 30]            # the next drags (no stroke since) reuse it
-    painted.keep(_editor(slice(0, 64)), state.mask_epoch)                        # a drag after a later stroke replaces it
+    keep_png(_read(slice(0, 64)), state, painted)         # a drag after a later stroke replaces it
     assert painted.mask((64, 64), state.mask_epoch)[3, 30] and not painted.mask((64, 64), state.mask_epoch)[30, 30]
-    painted.keep(dict(background=None, layers=[np.zeros((512, 512, 4), np.uint8)], composite=None), state.mask_epoch)
+    keep_png(_png(np.zeros((512, 512), bool)), state, painted)
     assert painted.mask((64, 64), state.mask_epoch) is None            # all erased: the whole image
-    painted.keep(_editor(slice(300, 400)), state.mask_epoch)
+    keep_png(_read(slice(300, 400)), state, painted)
     state.new_mask_epoch()                                             # Clear mask / Reset image: not used after
     assert painted.mask((64, 64), state.mask_epoch) is None
     kept = state.mask_epoch
@@ -39,10 +40,9 @@ def test_the_mask_read_is_kept_until_the_editor_is_set():
 
 def test_a_bad_layer_is_said_by_the_drag_and_each_session_has_its_own():
     state, painted = DragState(shape=(64, 64)), Painted()
-    painted.keep(dict(layers=[np.zeros((512, 512), np.uint8)]), state.mask_epoch)
-    with pytest.raises(MaskError, match="unexpected shape"):
-        painted.mask((64, 64), state.mask_epoch)
-    painted.keep(_editor(slice(200, 300)), state.mask_epoch)
+    with pytest.raises(MaskError, match="unexpected shape"):   # an editor value given to the API's drags
+        from_editor(dict(layers=[np.zeros((512, 512), np.uint8)]), (64, 64))
+    keep_png(_read(slice(200, 300)), state, painted)
     with pytest.raises(MaskError, match="does not match the 64x32 image"):
         painted.mask((64, 32), state.mask_epoch)
     other = copy.deepcopy(painted)    # Gradio's per-session copy of a State's value
@@ -57,9 +57,7 @@ def _png(mask):
 
 def test_the_mask_read_in_the_page_is_kept_and_a_bad_one_is_said():
     state, painted = DragState(shape=(64, 64)), Painted()
-    drawn = np.zeros((512, 512), bool)
-    drawn[200:300, 100:400] = True                 # what the page's READ_JS sends: white where painted
-    keep_png(_png(drawn), state, painted)
+    keep_png(_read(slice(200, 300)), state, painted)
     m = painted.mask((64, 64), state.mask_epoch)
     assert m[30, 30] and not m[5, 30] and not m[60, 30]
     keep_png(_png(np.zeros((512, 512), bool)), state, painted)   # all erased: the whole image
@@ -72,5 +70,5 @@ def test_the_mask_read_in_the_page_is_kept_and_a_bad_one_is_said():
         keep_png(bad, state, painted)
         with pytest.raises(MaskError, match=said.replace("(", r"\(").replace(")", r"\)")):
             painted.mask((64, 64), state.mask_epoch)
-    keep_png(_png(drawn), state, painted)          # and the next good one is used again
+    keep_png(_read(slice(200, 300)), state, painted)   # and the next good one is used again
     assert painted.mask((64, 64), state.mask_epoch)[30, 30]

@@ -7,28 +7,29 @@ stroke (or the editor's own Undo, Redo or Clear) the twin that reads the editor 
 `Painted`), then drags; else the twin that uses the kept mask (Gradio's page would otherwise fetch and
 re-upload the editor's layers on every click). `PAGE_JS` counts the strokes.
 
-No event of the page's sends the editor to the server. Gradio's page keeps a progress entry for every
-component that was an input or an output of an event that ran, and at each progress update of any event
-asks each for its value: the editor answers by re-uploading its three files (about 50 uploads per drag).
-So its reading is a page-only event, and the events that set it show their progress elsewhere
-(`untracked`).
-
-The editor's own events are not listened to: each sends a value Gradio builds from the props the
-server last set (not from the canvas) while the editor loads, and each re-uploads the editor's files.
-Under 0.5 s of network latency a stroke drawn just after Clear mask was heard only after the drag, as
-an empty layer, then overwritten by more empty echoes (tests/test_browser_mask.py reproduces it).
+No event of the page's sends the editor to the server, and nothing listens to the editor's own events:
+- each of its events sends a value Gradio builds from the props the server last set (not from the canvas)
+  while the editor loads: under 0.5 s of network latency a stroke drawn just after Clear mask was heard
+  only after the drag, as an empty layer, then overwritten by more empty echoes (tests/test_browser_mask.py);
+- Gradio's page keeps a progress entry for every component that was an output of an event that ran, or an
+  input of one that ended, and at each progress update of any event asks each for its value: the editor
+  answers by re-uploading its three files (90 uploads in a 2-step drag and its export). So its reading is
+  a page-only event, and the events that set it show their progress on their other outputs (`untracked`).
 
 A handler that sets the editor's value (New image, Reset image, Clear mask, Send to the Drag tab)
 starts a new `mask_epoch` of the session's DragState: a mask kept before it is not used after it.
-Its click runs `SET_JS` (strokes made before it are its to wipe) and `sets_editor` marks its end in the
-page; a drag click waits until every set of the editor it follows has reached the server and the page.
+`sets_editor` registers it: its click runs `SET_JS` (strokes made before it are its to wipe) and its end
+is marked in the page; a drag click waits until every set of the editor it follows has reached the
+server and the page.
 """
 import threading
 
+import gradio as gr
 import numpy as np
 from PIL import Image
 
 from dragcore.features import as_shape
+from ui.export import EditError, mask_from_b64
 
 GATE_SECONDS = 60.0   # a drag click waits at most this long for a set of the editor before it to end
 # In the page, once: a stroke on the editor's canvas (pointer down on it, then up), or its Undo / Redo / Clear, adds
@@ -93,15 +94,16 @@ def drag_js(button_id):
 
 
 def untracked(outputs):
-    """Keyword arguments for an event whose outputs (New image's: state, image, editor, ...) include the editor: its
-    progress is shown on the drag image only. Gradio's page asks every component that has ever shown an event's
-    progress for its value at each progress update of any event, and the editor answers by re-uploading its three
-    files: 87 uploads in one 2-step drag and its export (docs/benchmarks.md, session 18)."""
-    return dict(show_progress_on=[outputs[1]])
+    """Keyword arguments for an event whose `outputs` include the editor: its progress is shown on the other outputs
+    only (none left: nowhere), so the editor never gets a progress entry (see above)."""
+    return dict(show_progress_on=[c for c in outputs if not isinstance(c, gr.ImageEditor)])
 
 
-def sets_editor(event):
-    """`event` (a click's dependency run with `js=SET_JS`) sets the editor: its end is marked in the page. -> event"""
+def sets_editor(listener, fn, inputs, outputs, **kwargs):
+    """Register `fn` on `listener` (a button's `click`, an event's `success`) as a handler whose `outputs` set the
+    editor: its click waits in the page for the sets before it (`SET_JS`), its progress is `untracked`, and its end
+    is marked in the page. -> the event"""
+    event = listener(fn, inputs, outputs, js=SET_JS, **untracked(outputs), **kwargs)
     event.then(None, None, None, js=SET_DONE_JS, queue=False, api_visibility="private")
     return event
 
@@ -161,15 +163,7 @@ class Painted:
     def __deepcopy__(self, memo):
         return Painted()
 
-    def keep(self, value, epoch):
-        """The editor's value, read in `epoch` (a bad layer is kept as its error, said by the drag that uses it)."""
-        try:
-            alpha, error = painted_alpha(value), None
-        except MaskError as e:
-            alpha, error = None, str(e)
-        self.keep_alpha(alpha, error, epoch)
-
-    def keep_alpha(self, alpha, error, epoch):
+    def keep(self, alpha, error, epoch):
         """Painted pixels (bool, or None: nothing painted) or the error that makes them unusable, read in `epoch`."""
         with self._lock:
             self.alpha, self.error, self.epoch = alpha, error, epoch
@@ -190,7 +184,6 @@ def keep_png(png, state, painted):
     """The carry twin's handler: the mask `READ_JS` read from the editor at the drag click (base64 PNG, white where
     painted), kept for this drag and the next ones of the same mask epoch; one that cannot be used is kept as its
     error, which the drag says."""
-    from ui.export import EditError, mask_from_b64
     png, alpha, error = str(png or ""), None, None
     if png.startswith("error:"):
         error = f"the page could not read the painted mask ({png[6:].strip()[:200]}); paint it again"
@@ -201,5 +194,5 @@ def keep_png(png, state, painted):
             alpha = mask_from_b64(png)
         except EditError as e:
             error = str(e).replace("the edit's mask", "the painted mask")
-    painted.keep_alpha(None if alpha is None or not alpha.any() else alpha, error,
+    painted.keep(None if alpha is None or not alpha.any() else alpha, error,
                        None if state is None else state.mask_epoch)

@@ -289,7 +289,7 @@ def build(uploads, drag, latent_model=None, tabs=None):
     used = use_btn.click(use_model, [result, adapted], [model, adapted, status], api_name="adapt_use")
     if latent_model is not None:
         used.success(latent_choices, [adapted], [latent_model], queue=False, api_visibility="undocumented")
-    drawn = show_chain(mask.sets_editor(used.success(new_image, start_inputs, new_outputs, js=mask.SET_JS,
-                                                     api_visibility="undocumented", **mask.untracked(new_outputs))))
+    drawn = show_chain(mask.sets_editor(used.success, new_image, start_inputs, new_outputs,
+                                        api_visibility="undocumented"))   # ui/mask.py
     if tabs is not None:
         drawn.success(lambda: gr.Tabs(selected="drag"), None, tabs, queue=False, api_visibility="undocumented")

@@ -133,9 +133,8 @@ def build(state, uploads):
             .then(drag_image.model_shown, [state], [model], api_visibility="undocumented", queue=False)
 
     # new_image may wait for a download: its own, larger pool keeps other users' new images flowing
-    show_chain(mask.sets_editor(new_btn.click(drag_image.new_image, start, new_outputs, api_name="new_image",
-                                              concurrency_limit=4, js=mask.SET_JS,
-                                              **mask.untracked(new_outputs))))   # it sets the editor (ui/mask.py)
+    show_chain(mask.sets_editor(new_btn.click, drag_image.new_image, start, new_outputs, api_name="new_image",
+                                concurrency_limit=4))
     model_file.upload(drag_image.upload_model, [model_file, uploads], [uploads, model, points_md],
                       api_name="upload_model")
     model.change(models_ui.card, [model], [model_md], queue=False, api_name="model_card")
@@ -144,9 +143,8 @@ def build(state, uploads):
     add_btn.click(drag_image.add_point, [px, py, state], pts, api_name="add_point")
     undo_btn.click(drag_image.undo_point, [state], pts, api_name="undo_point")
     clear_btn.click(drag_image.clear_points, [state], pts, api_name="clear_points")
-    show_chain(mask.sets_editor(reset_btn.click(drag_image.reset_image, [state], [state, image, editor, points_md,
-                                                                              status], api_name="reset_image",
-                                                js=mask.SET_JS, **mask.untracked(new_outputs))))
+    show_chain(mask.sets_editor(reset_btn.click, drag_image.reset_image, [state],
+                                [state, image, editor, points_md, status], api_name="reset_image"))
     show_chain(undo_drag_btn.click(drag_chain.undo_drag, [state], [state, image, points_md, status],
                                    api_name="undo_drag"))
     for m, btn in cont_btns.items():
@@ -154,8 +152,7 @@ def build(state, uploads):
                              api_visibility="undocumented"))   # the API twin: continue_from
     show_chain(cont_api_btn.click(drag_chain.continue_from, [cont_method, state], [state, image, points_md, status],
                                   api_name="continue_from"))
-    mask.sets_editor(clear_mask_btn.click(drag_image.clear_mask, [state], [editor], api_name="clear_mask",
-                                          js=mask.SET_JS, show_progress="hidden", **mask.untracked(new_outputs)))
+    mask.sets_editor(clear_mask_btn.click, drag_image.clear_mask, [state], [editor], api_name="clear_mask")
     # a page's drag: its button presses a twin (ui/mask.py); the one that reads the editor keeps its mask first
     drag_outputs = [*outs, status, table, state]
     for api_btn, btn, (carry, reuse), (_, methods, name, eid, _) in zip(api_drag_btns, drag_btns, twins, drags()):

@@ -162,9 +162,8 @@ def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
     inv_btn.click(**forget).then(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
                                  [inv_state, target, recon, md], api_name="invert", **run_control.QUEUE)
     stop_btn.click(run_control.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
-    sent = show_chain(mask.sets_editor(send_btn.click(send_to_drag, [inv_state, drag_state], drag_outputs,
-                                                      api_name="send_to_drag", js=mask.SET_JS,
-                                                      **mask.untracked(drag_outputs))))   # ui/mask.py
+    sent = show_chain(mask.sets_editor(send_btn.click, send_to_drag, [inv_state, drag_state], drag_outputs,
+                                       api_name="send_to_drag"))   # ui/mask.py
     if tabs is not None:
         sent.success(lambda: gr.Tabs(selected="drag"), None, tabs, queue=False, api_visibility="undocumented")
     back_btn.click(ug.handler(in_photo), [drag_state, inv_state], [back], api_name="in_photo")
