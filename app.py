@@ -149,7 +149,22 @@ def launch(args, face=None):
     if face is not None:
         face.close()   # the port released for Gradio: the page polls through the moment nobody answers
     demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
-                max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware))
+                max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware),
+                prevent_thread_lock=True)
+    serve(demo)
+
+
+def serve(demo):
+    """Serve until Ctrl-C or SIGTERM, then close the Blocks: its queue, the pages' heartbeats and the
+    server. (Gradio's own wait closes only the server, which then waits for every open page's
+    stream: 5 s, and the process ended with the server's thread still running.)"""
+    try:
+        while demo.is_running:
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        print("Stopping: closing the server.", flush=True)
+    finally:
+        demo.close(verbose=False)
 
 
 if __name__ == "__main__":

@@ -325,7 +325,7 @@ def test_sigterm_leaves_gradio_folder_as_before_launch(env):
     srv = env["server"]
     assert hostile.folder_usage(env["gradio"])[0] > 0   # the app has written there (examples, images, uploads)
     srv.proc.send_signal(signal.SIGTERM)
-    assert srv.proc.wait(timeout=60) == 0
+    assert srv.proc.wait(timeout=60) == 0, "".join(srv.output)[-3000:]
     assert hostile.folder_usage(env["gradio"]) == (0, 0)   # the folder was empty before the launch
 
 
