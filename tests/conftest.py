@@ -23,8 +23,9 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session", autouse=True)
 def _downloads_in_the_run_s_folder(tmp_path_factory):
     """gradio_client downloads each file the app serves into a folder of its own under the system temp
-    folder, moves the file out and leaves the empty folder there: about 2 800 per run of the suite. In this process they go
-    under pytest's folder of the run instead (the apps the tests start keep their own settings)."""
+    folder, moves the file out and leaves the empty folder there: about 2 800 per run of the suite. In
+    this process they go under pytest's folder of the run instead (the apps the tests start keep their
+    own settings)."""
     import tempfile
     before, tempfile.tempdir = tempfile.tempdir, str(tmp_path_factory.mktemp("downloads"))
     yield
