@@ -1,6 +1,7 @@
 """The Inversion tab's state rules (ui.tab_invert), on the shipped astronaut photo and real alignments: "Back in
 the photo" pastes only into the photo of this tab's inversion, and only when the Drag tab shows that photo; each
-other case is one sentence saying what to press. Its model box offers only models that can be inverted."""
+other case is one sentence saying what to press. Its model box offers only models that can be inverted. An upload
+that is not an image goes from the Photo box at once, with one line saying why."""
 import gradio as gr
 import numpy as np
 import pytest
@@ -39,3 +40,23 @@ def test_the_model_box_offers_no_dcgan():
     offered = {c for _, c in tab_invert.invertible_choices()}
     assert checkpoints.DEFAULT_MODEL in offered and "dcgan-faces-64" not in offered
     assert "dcgan-faces-64" in {c for _, c in tab_invert.model_choices()}
+
+
+def test_an_upload_that_is_not_an_image_goes_at_once_with_one_line(tmp_path, monkeypatch):
+    import shutil
+    root = tmp_path / "gradio"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(root))   # Gradio's folder, where uploads land
+    (root / "up1").mkdir(parents=True)
+    (root / "up2").mkdir()
+    text, photo = root / "up1" / "notes.png", root / "up2" / "astronaut.png"
+    text.write_text("not a picture")
+    shutil.copy(tab_invert.EXAMPLE, photo)
+    out = tab_invert.new_photo({"path": str(text), "orig_name": "notes.png"}, "PSNR: W 15.7 dB")
+    assert out[:5] == (None,) * 5 and out[5] == "⚠ Photo: not an image file (or a corrupt one)"
+    assert not text.exists() and not (root / "up1").exists()   # gone from Gradio's folder too
+    skip = lambda v: isinstance(v, dict) and v == {"__type__": "update"}   # gr.skip(): left as it is
+    emptied = tab_invert.new_photo(None, out[5])   # the box emptied by that refusal: its line stays
+    assert skip(emptied[0]) and emptied[1:5] == (None,) * 4 and skip(emptied[5])
+    new = tab_invert.new_photo({"path": str(photo), "orig_name": "astronaut.png"}, out[5])
+    assert skip(new[0]) and new[1:] == (None, None, None, None, "") and photo.exists()   # the last one's line goes
+    assert tab_invert.new_photo(None, "PSNR: W 15.7 dB")[5] == ""   # a photo taken away: the last status goes

@@ -59,6 +59,25 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
     return inv, draw.render(to_uint8(r["target"])[0]), draw.render(image), md
 
 
+@ug.handler
+def new_photo(payload, status):
+    """A new Photo (Gradio's file data, not yet read): what was shown of the last inversion goes (a failed
+    inversion would leave it to be dragged and pasted as if it were the new photo's). A file that is not an
+    image, or one too large, goes too, at once (from the box and from Gradio's folder), with one line saying
+    why; before, the box showed a broken picture until Invert said it. -> (photo, inversion, aligned,
+    reconstruction, back, status)."""
+    path = payload.get("path") if isinstance(payload, dict) else getattr(payload, "path", None)
+    if path:
+        try:
+            ug.check_image_file(path, "Photo")
+        except gr.Error as e:
+            from ui import disk
+            disk.discard(path)
+            return None, None, None, None, None, ug.warn(e)
+    kept = payload is None and (status or "").startswith("⚠")   # the box emptied by the refusal above
+    return gr.skip(), None, None, None, None, gr.skip() if kept else ""
+
+
 def layout_model(model_id, uploads=None):
     """What a model choice's face layout is looked up by (checkpoints.layout_file): the choice itself, or for
     this session's upload its file (an upload of a bundled model's bytes has that model's layout)."""
@@ -154,11 +173,11 @@ def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
         with gr.Column(min_width=200):
             _, back = captioned(gr.Image, "**Back in the photo** (the Drag tab's image)",
                                 label="Back in the photo", type="numpy", height=300, interactive=False, format="png")
-    # a new photo or a new inversion: what was shown of the last one goes (a failed one would leave it to be
-    # dragged and pasted as if it were the new photo's)
+    # a new photo (`new_photo`) or a new inversion: what was shown of the last one goes
+    photo.change(new_photo, [photo, md], [photo, inv_state, target, recon, back, md], preprocess=False, queue=False,
+                 api_visibility="undocumented")
     forget = dict(fn=lambda: (None, None, None, None, ""), inputs=None, outputs=[inv_state, target, recon, back, md],
                   queue=False, api_visibility="undocumented")
-    photo.change(**forget)
     inv_btn.click(**forget).then(gpu(invert_photo), [photo, model, steps_w, steps_wp, steps_pti, uploads],
                                  [inv_state, target, recon, md], api_name="invert", **run_control.QUEUE)
     stop_btn.click(run_control.stop, [], [md], queue=False, api_visibility="undocumented")   # the API has /stop
