@@ -1,9 +1,9 @@
 """SIGTERM twice, 50 ms apart, at the earliest moment the app takes it (the model loaded, Gradio not yet
-serving) and once it serves with a page open: a clean stop each time, exit 0, no traceback, Gradio's folder and the app's
-scratch folder gone. (Under load a SIGTERM once landed before Gradio's own Ctrl-C handling and the app
-exited 130; a second SIGTERM during the shutdown killed it with the default action.) With a page open, the
-stop is as prompt: Gradio's own wait closed only the server, which waited for the page's stream, gave up
-after 5 s, and the process ended with the server's thread still running (once: exit -6, SIGABRT)."""
+serving) and once it serves with a page open: a clean stop each time, exit 0, no traceback, Gradio's folder
+and the app's scratch folder gone. (Under load a SIGTERM once landed before Gradio's own Ctrl-C handling and
+the app exited 130; a second SIGTERM during the shutdown killed it with the default action.) With a page
+open, the stop is prompt: Gradio's own wait closed only the server, which waited for the page's stream, gave
+up after 5 s, and the process ended with the server's thread still running (once: exit -6, SIGABRT)."""
 import os
 import signal
 import subprocess
