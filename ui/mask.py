@@ -195,4 +195,4 @@ def keep_png(png, state, painted):
         except EditError as e:
             error = str(e).replace("the edit's mask", "the painted mask")
     painted.keep(None if alpha is None or not alpha.any() else alpha, error,
-                       None if state is None else state.mask_epoch)
+                 None if state is None else state.mask_epoch)
