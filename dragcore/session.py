@@ -53,6 +53,7 @@ from .points import distances, to_list, validate_points
 from .protocol import adapt
 from .report import STEP_PREVIEW_RATIO, Reporter
 from .warpguard import WarpGuard
+from adam import Adam
 from stylegan.device import pick_device
 from stylegan.precision import PrecisionError, choose as choose_precision, to_float32
 
@@ -126,7 +127,7 @@ class DragSession:
         trainable, frozen = self.gen.split(self.latent0)
         self._trainable = trainable.clone().requires_grad_(True)
         self._frozen = frozen.clone()
-        self.optimizer = torch.optim.Adam([self._trainable], lr=self.lr)
+        self.optimizer = Adam([self._trainable], lr=self.lr)
         floor = positive("warp floor", cfg.warp_floor)
         if floor >= 1:
             raise DragInputError(f"warp floor must be below 1 (the guard's band is [floor, 1 / floor]), got {floor!r}")

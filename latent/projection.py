@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from adam import Adam
 from stylegan.precision import choose
 
 from .losses import ImageLoss
@@ -114,7 +115,7 @@ class Projector:
         self.rng = torch.Generator().manual_seed(seed)   # the start maps and the jitter: one run, one result
         self.noise = WhiteNoiseMaps(self.G.synthesis.noise_maps(), self.rng)
         self.G.synthesis.set_noise_maps(self.noise.maps)
-        self.opt = torch.optim.Adam([self.latent, *self.noise.maps], lr=lr, betas=(0.9, 0.999))
+        self.opt = Adam([self.latent, *self.noise.maps], lr=lr, betas=(0.9, 0.999))
         self.precision = precision or choose("fp32", G.device)
         self.scaler = torch.amp.GradScaler(G.device.type, enabled=self.precision.name == "fp16")
 

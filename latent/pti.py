@@ -19,6 +19,7 @@ import copy
 
 import torch
 
+from adam import Adam
 from stylegan.precision import choose
 
 from .losses import ImageLoss
@@ -64,7 +65,7 @@ def pti(G, pivot, target, steps=150, lr=3e-3, locality_weight=0.1, locality_alph
                 for m in tuned.synthesis.noise_maps()]
         tuned.synthesis.set_noise_maps(maps)
         groups.append(dict(params=[m for m in maps if m.requires_grad], lr=noise_lr))
-    opt = torch.optim.Adam(groups)
+    opt = Adam(groups)
     precision = precision or choose("fp32", G.device)
     autocast = precision.autocast
     scaler = torch.amp.GradScaler(G.device.type, enabled=precision.name == "fp16")  # fp16 weight gradients underflow

@@ -146,4 +146,4 @@ def test_the_warm_up_runs_once_in_the_background():
     first = warmup.start()
     assert warmup.start() is first   # once per process
     first.join(timeout=120)
-    assert not first.is_alive() and "torch._dynamo" in sys.modules and "cv2" in sys.modules
+    assert not first.is_alive() and "cv2" in sys.modules

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     ("filehash",),                          # a file's sha256: imports nothing
     ("stylegan",),                          # the generator: imports nothing of ours but filehash
-    ("clisafe", "compat"),                  # exit codes, atomic outputs, what a path is; Gradio/Hub internals
+    ("clisafe", "compat", "adam"),          # exit codes, atomic outputs, what a path is; Gradio/Hub internals;
+                                            # the drag's and inversion's optimiser
     ("imagefile",),                         # reading users' image files
     ("dragcore", "latent", "dcgan"),        # drag primitives, latent tools, the DCGAN
     ("draggan", "freedrag", "limits"),      # the engines; limits serves dragcore.config's ranges
@@ -35,7 +36,7 @@ LAYERS = [
      "latent.__main__", "training.__main__"),   # entry points: `python -m pkg`
     ("app", "docs", "tests"),               # the app's launcher, doc tooling, the tests
 ]
-LIBRARY = ("filehash", "stylegan", "clisafe", "imagefile", "compat", "dragcore", "latent", "dcgan", "draggan", "freedrag", "stabledrag",
+LIBRARY = ("filehash", "adam", "stylegan", "clisafe", "imagefile", "compat", "dragcore", "latent", "dcgan", "draggan", "freedrag", "stabledrag",
            "limits", "hubguard", "checkpoints")
 TOOLS = ("drags", "training", "ui", "benchmarks", "app", "docs", "tests")
 

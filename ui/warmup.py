@@ -2,8 +2,9 @@
 first image is on screen (`start`, called after the page's first New image), so neither the first
 image nor the first drag waits for it:
 
-- torch's optimisers import `torch._dynamo` the first time one is made (seconds of imports);
-- the first backward pass and the first Adam step set up autograd and the optimiser's kernels;
+- the first backward pass and the first Adam step set up autograd and the optimiser's kernels (the drag's
+  Adam is `adam.Adam`, which imports nothing: torch's own optimisers import `torch._dynamo`, seconds of
+  imports, and only the Adapt and DCGAN tabs' training uses them);
 - OpenCV (the report's optical flow, dragcore.motion) is imported and its DIS flow run once.
 
 Each happens once per process; `start` returns at once and does nothing after its first call.
@@ -18,9 +19,10 @@ def warm():
     """The one-time work itself (in the calling thread)."""
     import numpy as np
     import torch
+    from adam import Adam
     from dragcore import motion
     p = torch.zeros(4, requires_grad=True)
-    opt = torch.optim.Adam([p], lr=0.1)
+    opt = Adam([p], lr=0.1)
     (p * p).sum().backward()
     opt.step()
     img = np.zeros((16, 16, 3), np.uint8)
