@@ -308,3 +308,12 @@ def test_detection_margin_keeps_a_face_and_not_a_blank():
         face = gen.image(gen.latent_init(0, 0.7, "w+"))
     got = landmarks.detect({"face": face, "blank": torch.zeros_like(face)}, _mp_python(), margins=True)
     assert 0.5 <= got["face"] <= 1 and got["blank"] == 0
+
+
+def test_command_time_refuses_a_baseline_that_is_not_a_checkout_before_running_anything(tmp_path):
+    from benchmarks import command_time
+    with pytest.raises(ValueError, match="not a checkout of this repository"):
+        command_time.main(["--baseline", str(tmp_path), "--out", str(tmp_path / "r")])
+    with pytest.raises(ValueError, match="--repeats must be at least 1"):
+        command_time.main(["--repeats", "0", "--out", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
