@@ -89,12 +89,9 @@ def test_an_inversion_and_a_drag_import_no_dynamo():
         "s.step(); s.step()\n"
         "assert s.steps >= 1, s.steps\n"
         "print('dynamo' if 'torch._dynamo' in sys.modules else 'none')\n"
-        "if len(sys.argv) > 1: torch.optim.Adam([torch.zeros(1, requires_grad=True)])\n"
-        "if len(sys.argv) > 1: print('dynamo' if 'torch._dynamo' in sys.modules else 'none')\n")
+        "torch.optim.Adam([torch.zeros(1, requires_grad=True)])\n"   # the control: torch's own optimiser imports it
+        "print('dynamo' if 'torch._dynamo' in sys.modules else 'none')\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    run = lambda *a: subprocess.run([sys.executable, "-c", code, *a], cwd=ROOT, env=env, capture_output=True,
-                                    text=True, timeout=300)
-    ours, with_torch = run(), run("torch")
-    assert ours.returncode == 0, ours.stderr[-2000:]
-    assert ours.stdout.split() == ["none"]
-    assert with_torch.stdout.split() == ["none", "dynamo"], with_torch.stderr[-2000:]
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["none", "dynamo"]
