@@ -47,9 +47,11 @@ class Adam:
             live = [p for p in g["params"] if p.grad is not None]
             if not live:
                 continue
-            states = [self.state.setdefault(p, dict(step=0, exp_avg=torch.zeros_like(p, memory_format=torch.preserve_format),
-                                                    exp_avg_sq=torch.zeros_like(p, memory_format=torch.preserve_format)))
-                      for p in live]
+            for p in live:
+                if p not in self.state:
+                    self.state[p] = dict(step=0, exp_avg=torch.zeros_like(p, memory_format=torch.preserve_format),
+                                         exp_avg_sq=torch.zeros_like(p, memory_format=torch.preserve_format))
+            states = [self.state[p] for p in live]
             for s in states:
                 s["step"] += 1
             steps = {s["step"] for s in states}

@@ -10,6 +10,7 @@ The outputs are compared too: the same photo, seed and thread count give the sam
 the same result picture, so a faster checkout that changed the result is seen. Writes
 benchmarks/results/command_time.{json,csv,md} with the machine's load average.
 """
+import json
 import os
 import statistics as st
 import subprocess
@@ -44,7 +45,6 @@ def timed(checkout, args, out, threads):
     metrics = Path(out) / "metrics.json"
     inner = None
     if metrics.is_file():
-        import json
         inner = json.loads(metrics.read_text()).get("seconds")
     return dict(wall=wall, cpu=(after.children_user - before.children_user) + (after.children_system
                                                                                  - before.children_system),
