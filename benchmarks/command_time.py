@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from benchmarks import cli
+from benchmarks.app_process import checkouts
 from benchmarks.report import write
 
-ROOT = Path(__file__).resolve().parents[1]
 PHOTO = "ui/examples/astronaut.jpg"
 COMMANDS = {   # name -> (arguments after `python -m`, the output file compared between checkouts)
     "latent invert (astronaut)": (["latent", "invert", PHOTO], "latent.safetensors"),
@@ -58,12 +58,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.repeats < 1:
         raise ValueError("--repeats must be at least 1")
-    sides = {"this checkout": ROOT}
-    if a.baseline:
-        base = Path(a.baseline).resolve()
-        if not (base / "latent" / "__main__.py").is_file():
-            raise ValueError(f"--baseline {a.baseline}: not a checkout of this repository (no latent/__main__.py)")
-        sides = {"baseline": base, **sides}
+    sides = dict(checkouts(a.baseline))   # the baseline first, then this checkout
     load0, rows = os.getloadavg()[0], []
     with tempfile.TemporaryDirectory(prefix="command_time_") as tmp:
         for name, (args, compared) in COMMANDS.items():
