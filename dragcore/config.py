@@ -92,6 +92,10 @@ class DragGANConfig(DragConfig):
     track_step: float = setting(1.0, "Tracking step (px)", float, 0.05, 1.0,
                                 help="tracking grid in image px, <= 1; below 1 tracks at sub-pixel positions",
                                 app_label="Tracking step (image px, ≤ 1)")
+    approach: float = setting(0.0, "Approach (px)", float, 0.0, 64.0,
+                              help="within this many image px of its target a step shrinks with the farthest handle's "
+                                   "distance, to a quarter at most (0: off)",
+                              app_label="Approach (image px, 0 = off)")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ Per step, for every handle p_i with target t_i (all coordinates in image pixels)
      d_i the unit vector towards t_i, F(q + d_i) bilinear. The stop-gradient on F(q) is what
      pushes the content forward instead of pulling the target back. (The mean over the disc is
      the paper's sum normalised, as the official code does, so lambda keeps its meaning.)
-  5. One Adam step on the trainable latent.
+  5. One Adam step on the trainable latent (with `approach` > 0, a shorter one within that many px of the targets:
+     `DragGANSession._approach`; off by default, a photo drag's setting, drags.in_photo).
 r1 = 3 and r2 = 12 at 512 px, scaled with res/512 and never below one feature pixel.
 
 Modes. 'fast' (default) runs the synthesis only up to the feature block and reads F at
@@ -33,7 +34,7 @@ from dragcore.engine import declare
 from dragcore.errors import DragInputError
 from dragcore.features import disc_offsets, sample_resized, scaled_radius, square_offsets
 from dragcore.points import distances
-from dragcore.session import DragSession, positive
+from dragcore.session import DragSession, in_range, positive
 from dragcore.tracking import REFINE_PX, flow_every, track_points   # noqa: F401  (flow_every, track_points: this engine's API)
 
 
@@ -51,6 +52,9 @@ def motion_loss(feat, handles, targets, disc, shape, stop_distance):
     q = p[:, None, :] + disc[None]  # [N, K, 2]
     read = lambda pts: sample_resized(feat, pts, shape)
     return (read(q).detach() - read(q + d[:, None, :])).abs().mean(dim=(1, 2)).sum()
+
+
+APPROACH_FLOOR = 0.25   # the shortest step `approach` takes, a fraction of lr (the pilots: docs/benchmarks.md, session 21)
 
 
 def default_stop_distance(res):
@@ -73,6 +77,8 @@ class DragGANSession(DragSession):
         self.r2_px = scaled_radius(cfg.r2, self.res, self.feature_res)
         self.stop_distance = default_stop_distance(self.res) if cfg.stop_distance is None else float(cfg.stop_distance)
         self.track_step = float(cfg.track_step)
+        self.approach = in_range(cfg.approach, 0, float("inf"), f"approach must be a number >= 0 (image px; 0: off), "
+                                 f"got {cfg.approach!r}")
         self._disc = disc_offsets(self.r1_px).to(self.device)
         self._refine = square_offsets(REFINE_PX, self.track_step).to(self.device)
         self.flow_every = flow_every(self.res)
@@ -113,8 +119,19 @@ class DragGANSession(DragSession):
         self._track(feat.detach())
         if self.reached_all:
             return None
+        if self.approach:
+            self._approach()
         loss = self.motion_loss(feat) + self.fixed(feat, self.ref_F0)
         return self._adam_step(loss)
+
+    def _approach(self):
+        """Within `approach` px of the targets the step shrinks: lr x (the farthest handle's distance / approach),
+        never under APPROACH_FLOOR x lr. Adam moves every coordinate by about lr a step, so near the end a full step
+        overshoots and the tracker hops around the target; a shorter one lets a fine stop distance be reached
+        without the extra steps disturbing the rest of the picture (docs/benchmarks.md, "Your own photo, session 21")."""
+        far = float(distances(self.handles, self.targets).max())
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.lr * min(1.0, max(APPROACH_FLOOR, far / self.approach))
 
     def sync(self):
         if self._tracked_at != self.steps:   # the features of the pass that renders the final image
@@ -128,4 +145,5 @@ class DragGANSession(DragSession):
 
 
 ENGINE = declare("draggan", "DragGAN", DragGANConfig, DragGANSession,
-                 "Drag a generated image with DragGAN (motion supervision + nearest-neighbour point tracking).")
+                 "Drag a generated image with DragGAN (motion supervision + nearest-neighbour point tracking).",
+                 app_hidden=("approach",))   # a photo drag's setting (drags.in_photo), left to the presets in the app

@@ -128,4 +128,4 @@ class StableDragSession(DragGANSession):
 
 ENGINE = declare("stabledrag", "StableDrag", StableDragConfig, StableDragSession,
                  "Drag a generated image with StableDrag-GAN (discriminative point tracking + confidence-based "
-                 "latent enhancement).", options=("r1", "r2", "stop_distance", "track_step", "tau", "confirm"), app_hidden=("confirm",))
+                 "latent enhancement).", options=("r1", "r2", "stop_distance", "track_step", "approach", "tau", "confirm"), app_hidden=("approach", "confirm"))
