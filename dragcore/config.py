@@ -93,8 +93,8 @@ class DragGANConfig(DragConfig):
                                 help="tracking grid in image px, <= 1; below 1 tracks at sub-pixel positions",
                                 app_label="Tracking step (image px, ≤ 1)")
     approach: float = setting(0.0, "Approach (px)", float, 0.0, 64.0,
-                              help="within this many image px of its target a step shrinks with the farthest handle's "
-                                   "distance, to a quarter at most (0: off)",
+                              help="within this many image px of its target a step's learning rate shrinks with the "
+                                   "farthest handle's distance, never below a quarter of it (0: off)",
                               app_label="Approach (image px, 0 = off)")
 
 
