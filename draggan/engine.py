@@ -11,7 +11,7 @@ Per step, for every handle p_i with target t_i (all coordinates in image pixels)
      pushes the content forward instead of pulling the target back. (The mean over the disc is
      the paper's sum normalised, as the official code does, so lambda keeps its meaning.)
   5. One Adam step on the trainable latent (with `approach` > 0, a shorter one within that many px of the targets:
-     `DragGANSession._approach`; off by default, a photo drag's setting, drags.in_photo).
+     `DragGANSession._approach`; off by default and in every preset).
 r1 = 3 and r2 = 12 at 512 px, scaled with res/512 and never below one feature pixel.
 
 Modes. 'fast' (default) runs the synthesis only up to the feature block and reads F at
@@ -127,8 +127,10 @@ class DragGANSession(DragSession):
     def _approach(self):
         """Within `approach` px of the targets the step shrinks: lr x (the farthest handle's distance / approach),
         never under APPROACH_FLOOR x lr. Adam moves every coordinate by about lr a step, so near the end a full step
-        overshoots and the tracker hops around the target; a shorter one lets a fine stop distance be reached
-        without the extra steps disturbing the rest of the picture (docs/benchmarks.md, "Your own photo, session 21")."""
+        overshoots and the tracker hops around the target; shorter ones are meant to let a fine stop distance be
+        reached with less disturbance to the rest of the picture. Measured on photo drags and not adopted there
+        (docs/benchmarks.md, "Your own photo, session 21": the far field held, the smiles moved no further over the
+        tuning photos)."""
         far = float(distances(self.handles, self.targets).max())
         for g in self.optimizer.param_groups:
             g["lr"] = self.lr * min(1.0, max(APPROACH_FLOOR, far / self.approach))
@@ -146,4 +148,4 @@ class DragGANSession(DragSession):
 
 ENGINE = declare("draggan", "DragGAN", DragGANConfig, DragGANSession,
                  "Drag a generated image with DragGAN (motion supervision + nearest-neighbour point tracking).",
-                 app_hidden=("approach",))   # a photo drag's setting (drags.in_photo), left to the presets in the app
+                 app_hidden=("approach",))   # left to the presets in the app (the drag API's positional order is kept)
