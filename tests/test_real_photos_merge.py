@@ -113,3 +113,7 @@ def test_mirrored_photos_and_their_runs_stay_apart(tmp_path):
         real_photos.main(["--set", "search", "--tag", "u", "--merge", str(tmp_path / "m.json"), plain, "--out", str(out)])
     assert e.value.code == 2
     assert not (out / "real_photos_search_u.md").exists() and not (out / "real_photos_search_u_mirrored.md").exists()
+    with pytest.raises(SystemExit) as e:   # --mirror cannot make plain runs mirrored
+        real_photos.main(["--set", "search", "--tag", "v", "--mirror", "--merge", plain, "--out", str(out)])
+    assert e.value.code == 2 and not (out / "real_photos_search_v_mirrored.md").exists()
+    assert real_photos.results_name("search", "41,59", [41, 59], "t", mirrored=True) == "real_photos_search_41,59_t_mirrored"
