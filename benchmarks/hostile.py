@@ -586,7 +586,8 @@ def refused_upload_files(tmp):
 def refused_uploads(srv, gradio_dir, tmp, n=50):
     """D1: n refused uploads (5 MB junk model, all-NaN model, broken edit JSON, not-an-image photo, in
     turn), each sent to `/upload` and then to its handler through the raw queue API -> Gradio's folder
-    (files, bytes) before, at peak (each upload received) and after, and each refusal's message."""
+    (files, bytes) before, at peak (each upload received) and after (once the refused pictures' grace is
+    over), and each refusal's message."""
     import uuid
     model, fns = srv.model, deps(srv.url)
     files = refused_upload_files(tmp)
@@ -605,7 +606,10 @@ def refused_uploads(srv, gradio_dir, tmp, n=50):
         now = folder_usage(gradio_dir)
         if now != before:
             grew.append(f"{name}: {now[0] - before[0]:+} files, {now[1] - before[1]:+} bytes")
-    after = folder_usage(gradio_dir)
+    from ui import disk
+    deadline = time.monotonic() + disk.GRACE_S + 5   # a refused picture goes a moment later (ui.disk.discard_later)
+    while (after := folder_usage(gradio_dir)) != before and time.monotonic() < deadline:
+        time.sleep(0.1)
     return dict(uploads=n, files_before=before[0], bytes_before=before[1], files_peak=peak[0], bytes_peak=peak[1],
                 files_after=after[0], bytes_after=after[1], wrong_messages=bad[:5], left_files=grew[:5])
 

@@ -6,8 +6,10 @@
   alone owns. It is removed when the app exits, by Ctrl-C (SIGINT) and by SIGTERM alike
   (`on_sigterm` makes SIGTERM end the app exactly as Ctrl-C does); a folder left by a killed app
   is removed at the next start.
-- **A refused upload is deleted at once** (`discard`): a model file, edit JSON or image that a
-  handler or an input component refuses is removed before the message is sent.
+- **A refused upload is deleted** (`discard`): a model file or edit JSON that a handler refuses is removed
+  before the message is sent. A refused picture goes GRACE_S seconds later (`discard_later`): the page fetches
+  what was just put in its box to show it, and a file deleted at once raced that fetch (Gradio's file route
+  saw the file, then failed to open it: a FileNotFoundError traceback in the server log).
 - **A total cap** (`$LATENTLAB_GRADIO_CAP_MB`, default 2048 MB: `limits.SETTINGS["gradio_cap_mb"]`):
   an upload that would take the folder past it is refused before any of it is written (HTTP 413, one
   sentence; `Uploads`, an ASGI middleware installed through `launch(app_kwargs=...)`), and after
@@ -32,6 +34,7 @@ _LOCK = threading.Lock()         # one cap pass at a time
 _COUNT = threading.Lock()        # guards _IN_FLIGHT only (taken on the event loop: never held long)
 _IN_FLIGHT = [0]    # uploads being received now
 _OWN = []           # this process's folder, once made
+GRACE_S = 3.0       # a refused picture stays this long for the page's fetch of it (`discard_later`)
 
 
 def folder():
@@ -88,6 +91,16 @@ def discard(path):
         except OSError:
             pass   # not empty: another file of the same upload folder
     return True
+
+
+def discard_later(path, after=None):
+    """`discard` after `after` seconds (default GRACE_S), on a daemon timer (the app's exit removes the whole folder anyway):
+    for a refused picture the page may still be fetching. -> the timer (started)."""
+    path = getattr(path, "path", path)
+    timer = threading.Timer(GRACE_S if after is None else after, discard, args=(path,))
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _files():

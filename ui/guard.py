@@ -183,7 +183,7 @@ def _discard_uploads(payload):
         values += part if isinstance(part, list) else [part]
     for v in values:
         if getattr(v, "path", None):
-            disk.discard(v.path)
+            disk.discard_later(v.path)   # the page may be fetching a picture it was just given (ui.disk)
 
 
 compat.skip_stub_files("ui.")   # Gradio would write ui/*.pyi at every start for the classes below

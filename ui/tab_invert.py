@@ -63,8 +63,8 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
 def new_photo(payload, status):
     """A new Photo (Gradio's file data, not yet read): what was shown of the last inversion goes (a failed
     inversion would leave it to be dragged and pasted as if it were the new photo's). A file that is not an
-    image, or one too large, goes too, at once (from the box and from Gradio's folder), with one line saying
-    why; before, the box showed a broken picture until Invert said it. -> (photo, inversion, aligned,
+    image, or one too large, goes too, at once from the box and a moment later from Gradio's folder
+    (disk.discard_later), with one line saying why; before, the box showed a broken picture until Invert said it. -> (photo, inversion, aligned,
     reconstruction, back, status)."""
     path = payload.get("path") if isinstance(payload, dict) else getattr(payload, "path", None)
     if path:
@@ -72,7 +72,7 @@ def new_photo(payload, status):
             ug.check_image_file(path, "Photo")
         except gr.Error as e:
             from ui import disk
-            disk.discard(path)
+            disk.discard_later(path)   # not at once: the page is fetching it to show it (ui.disk)
             return None, None, None, None, None, ug.warn(e)
     kept = payload is None and (status or "").startswith("⚠")   # the box emptied by the refusal above
     return gr.skip(), None, None, None, None, gr.skip() if kept else ""
