@@ -38,6 +38,9 @@ benchmarks/results/real_photos[_tune][_TAG].{json,csv,md} and FIGURE_DIR/real_ph
 reconstruction / DragGAN turn / FreeDrag turn / DragGAN's turn back in the photo). `--mirror` flips every photo left
 to right first (results named ..._mirrored): a profile whose turn pushed its nose further out then has it pushed back
 across the face, the kind of turn the report set's one loss is (docs/benchmarks.md, "Your own photo, session 21").
+`--robust K` also judges every drag's face over K imperceptible variants of its picture (benchmarks.detector_noise,
+as `poster_edits --robust`): lost when the mesh finds it in fewer than half, and the tables give that count beside
+the one-rendering one, each with its "where the ideal kept one" (the ideal judged by the same rule).
 """
 import io
 import json
@@ -56,10 +59,12 @@ from PIL import Image
 import checkpoints
 from benchmarks import cli
 from benchmarks.landmarks import MP_HELP, SUBSET_68, default_mp_python, detect
-from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
+from benchmarks import detector_noise
+from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests, robust_found
 from benchmarks.report import ENGINES, far_residual_summary, make_session, median, write
 from dragcore import fidelity, motion
 from dragcore.localmove import ideal_move
+from dragcore.noise_follow import RESAMPLES
 from drags import in_photo
 from latent import invert, load_image
 from latent.align import Layout, align, paste_back
@@ -205,10 +210,10 @@ def drag_session(method, G, handles, targets, latent, steps, noise, params, phot
 
 
 def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=tuple(ENGINES), noises=("fixed",),
-        params=None, suffix="", photo_params=None):
+        params=None, suffix="", photo_params=None, robust=0):
     """`params`: the engines' settings (default: the bundled model's presets); `photo_params`: those of the drags
     made as a photo's (`--noise photo`; default: drags.in_photo.presets over `params`); `suffix` is added to the drag
-    rows' recipe label (what --set changed)."""
+    rows' recipe label (what --set changed); `robust` K > 0: each drag's face also judged over K variants."""
     res = G.img_resolution
     if params is None:
         params = checkpoints.presets(checkpoints.DEFAULT_MODEL) if G is not None else {}
@@ -283,13 +288,18 @@ def run(G, photos, layout, recipes, drags, steps, mp_python, log=print, engines=
                     drag_rows.append(dict(recipe=label, inverted=name, photo=int(i), edit=edit, method=m, image=tag,
                                           handles=h, targets=t, landmarks=ids, seconds=sec, **fid))
     found = detect(drag_images, mp_python) if drag_images else {}
+    robust_n = robust_found(drag_images, robust, mp_python) if robust and drag_images else {}
     for r in drag_rows:
         if r.get("edit") is None:
             continue
-        lm1 = found[f"{r['inverted']}|{r['photo']}|{r['edit']}|{r['image']}"]
+        key = f"{r['inverted']}|{r['photo']}|{r['edit']}|{r['image']}"
+        lm1 = found[key]
         r["motion"] = landmark_motion(lm[f"{r['inverted']}|{r['photo']}|PTI"], lm1, r["landmarks"], r["handles"],
                                       r["targets"])
         r["lost"] = lm1 is None
+        if robust_n:   # kept in at least half of `robust` variants (detector_noise.kept)
+            r.update(robust_found=robust_n[key], robust_of=robust,
+                     robust_lost=not detector_noise.kept(robust_n[key], robust))
     return rows, drag_rows, kept, drag_images, aligned_lm
 
 
@@ -321,16 +331,23 @@ def summarise(rows, drag_rows):
                         to_ideal=median(r.get("to_ideal") for r in rs),
                         far_over_6=sum(1 for r in rs if r["far_field"] is not None and r["far_field"] > 6),
                         **far_residual_summary(rs))
-    # faces an engine lost where the ideal local move of the same start kept one
+    # faces an engine lost where the ideal local move of the same start kept one (by each rule the rows carry)
     for name in dict.fromkeys(r["recipe"] for r in drag_rows):
-        ideal_kept = {(r["photo"], r["edit"]) for r in drag_rows
-                      if r["recipe"] == name and r["method"] == "ideal local move" and not r["lost"]}
-        for m in ENGINES:
-            if f"{name}/{m}/all" not in drags:   # an engine left out of the run (--engines)
+        for lost, key in (("lost", "lost_where_ideal_kept"), ("robust_lost", "robust_lost_where_ideal_kept")):
+            mine = [r for r in drag_rows if r["recipe"] == name and r.get("edit") is not None]
+            if not mine or any(lost not in r for r in mine):   # a run without --robust
                 continue
-            drags[f"{name}/{m}/all"]["lost_where_ideal_kept"] = sum(
-                1 for r in drag_rows if r["recipe"] == name and r["method"] == m and r["lost"]
-                and (r["photo"], r["edit"]) in ideal_kept)
+            ideal_kept = {(r["photo"], r["edit"]) for r in mine if r["method"] == "ideal local move" and not r[lost]}
+            for m in ("ideal local move", *ENGINES):
+                for edit in (*EDITS, "all"):
+                    if f"{name}/{m}/{edit}" not in drags:   # an engine left out of the run (--engines)
+                        continue
+                    rs = [r for r in mine if r["method"] == m and (edit == "all" or r["edit"] == edit)]
+                    if lost == "robust_lost":
+                        drags[f"{name}/{m}/{edit}"]["robust_lost"] = sum(r[lost] for r in rs)
+                    if m != "ideal local move" and (edit == "all" or lost == "robust_lost"):
+                        drags[f"{name}/{m}/{edit}"][key] = sum(r[lost] and (r["photo"], r["edit"]) in ideal_kept
+                                                               for r in rs)
     return out, drags
 
 
@@ -437,6 +454,12 @@ def main(argv=None):
     ap.add_argument("--drag-set", action="append", default=[], metavar="ENGINE.SETTING=VALUE",
                     help="override one setting of one engine's presets for the drags (repeatable), e.g. "
                          "draggan.stop_distance=0.25; the drag rows' recipe names it")
+    ap.add_argument("--photo-resample", choices=RESAMPLES, default=None,
+                    help=f"how a photo drag's noise maps are read along the warp field (--noise photo; default "
+                         f"drags.in_photo.RESAMPLE, {in_photo.RESAMPLE}); the drag rows' recipe names it")
+    ap.add_argument("--robust", type=int, default=0, metavar="K",
+                    help="also judge each drag's face over K imperceptible variants of its picture (2-32; lost when "
+                         "found in fewer than half), beside the one-rendering count (default 0: off)")
     ap.add_argument("--mirror", action="store_true",
                     help="every photo mirrored left to right before it is aligned: a profile then faces the other way, "
                          "so a turn that pushed its nose further out pushes it back across the face (search cases)")
@@ -450,6 +473,8 @@ def main(argv=None):
     repo = Path(__file__).resolve().parents[1]
     if Path(args.figure_dir).resolve().is_relative_to(repo):
         ap.error("--figure-dir must be outside the repository (the figure shows CelebA photos)")
+    if args.robust and not 2 <= args.robust <= 32:
+        ap.error(f"--robust takes a number of variants from 2 to 32 (0: off), got {args.robust}")
     cli.setup(args)
     ids = SETS[args.set][:args.n]
     if args.ids:
@@ -500,9 +525,13 @@ def main(argv=None):
         params = overridden(ap, checkpoints.presets(args.model), args.drag_set)
         photo_params = overridden(ap, in_photo.presets(checkpoints.presets(args.model), G), args.drag_set)
         suffix = "".join(f", {o}" for o in args.drag_set)
+        if args.photo_resample:
+            in_photo.RESAMPLE = args.photo_resample   # this process only: its drags.in_photo.follow_noise reads it
+            suffix += f", resample {args.photo_resample}"
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
                                                              args.mp_python, engines=engines, noises=noises,
-                                                             params=params, suffix=suffix, photo_params=photo_params)
+                                                             params=params, suffix=suffix, photo_params=photo_params,
+                                                             robust=args.robust)
         load1 = os.getloadavg()[0]
         model_parts, n_found = model_layout_landmarks(G, args.mp_python)
         align_err = alignment_error(rows, aligned_lm, model_parts)
@@ -529,13 +558,16 @@ def main(argv=None):
     if drag_summary:
         lines += ["Drags on the PTI reconstructions (poster edits: turn = nose tip by res/10, smile = mouth corners "
                   "by res/20; landmark motion along the request / its length):", "",
-                  "| recipe | method | edit | median motion | faces lost (lost where the ideal kept one) | "
+                  "| recipe | method | edit | median motion | faces lost (lost where the ideal kept one; robust: over K variants) | "
                   "colour cast (/255) | far field (/255) | edits with far field > 6 | far field after motion (/255) | "
                   "edits with it > 6 | face vs the ideal (RMS /255) | s per edit |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for s in drag_summary.values():
             lost = f"{s['lost']}/{s['edits']}" + (f" ({s['lost_where_ideal_kept']})" if "lost_where_ideal_kept" in s
                                                    else "")
+            if "robust_lost" in s:   # --robust K: the count over imperceptible variants beside it
+                lost += f"; robust {s['robust_lost']}" + (f" ({s['robust_lost_where_ideal_kept']})"
+                                                         if "robust_lost_where_ideal_kept" in s else "")
             lines.append(f"| {s['recipe']} | {s['method']} | {s['edit']} | {fmt(s['median'], '.2f')} | {lost} | "
                          f"{fmt(s['colour_cast'], '.1f')} | {fmt(s['far_field'], '.1f')} | {s.get('far_over_6', 'n/a')} | "
                          f"{fmt(s.get('far_residual'), '.1f')} | {fmt(s.get('far_residual_over_6'), 'd')} | "

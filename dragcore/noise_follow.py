@@ -15,8 +15,9 @@ loop that wrecked a face in a trial (a nose turn on a tuning photo). And they mo
 (`mode` 'nearest'): a bilinear resampling blurs the texture the maps hold.
 
 Mode 'field' (a generator with a warp pathway, stylegan.warp): the drag moves content through the pathway's
-displacement field at its stage, so the maps finer than that stage are resampled (nearest) by that same field
-for the latent of each pass: they move exactly as the warped content, need no handles, and are a function of the
+displacement field at its stage, so the maps finer than that stage are resampled by that same field
+for the latent of each pass (`resample`: grid_sample's 'nearest', 'bilinear' or 'bicubic'; what a photo drag
+uses is drags.in_photo's RESAMPLE): they move exactly as the warped content, need no handles, and are a function of the
 latent (a chain, an undo, a continued command-line drag derive them again). The maps at or below the pathway's
 stage are warped with the features already. What a photo drag uses: drags.in_photo.
 
@@ -59,13 +60,17 @@ def scale_points(points, shape, map_shape):
     return (points + 0.5) * s - 0.5
 
 
+RESAMPLES = ("nearest", "bilinear", "bicubic")   # mode 'field': grid_sample's modes the maps may be read with
 _SWAP = threading.RLock()   # one pass at a time swaps maps into a generator (every follower: they may share one)
 
 
 class NoiseFollower:
     """Resamples a synthesis network's constant noise maps along the handles' motion."""
 
-    def __init__(self, synthesis, shape, sigma, min_res=0, mode="nearest", start=None):
+    def __init__(self, synthesis, shape, sigma, min_res=0, mode="nearest", start=None, resample="nearest"):
+        if resample not in RESAMPLES:
+            raise ValueError(f"resample must be one of {RESAMPLES}, got {resample!r}")
+        self.resample = resample   # mode 'field': how the maps are read along the field
         self.warp = getattr(synthesis, "warp", None) if mode == "field" else None
         if mode == "field":   # the maps a warp pathway does not move already: those finer than its stage
             if self.warp is None:
@@ -107,7 +112,7 @@ class NoiseFollower:
             self.current = warped
 
     def _field_maps(self, latent):
-        """Every map, the followed ones resampled (nearest) by the displacement the warp pathway applies for
+        """Every map, the followed ones resampled (`resample`) by the displacement the warp pathway applies for
         `latent`'s deformation code: the detail the maps hold moves exactly as the warped content (a latent
         without the code row, or none: the maps as they are)."""
         warped = list(self.base)
@@ -118,7 +123,7 @@ class NoiseFollower:
                     m = self.base[k]
                     u = self.warp.field(code.to(m.device), *m.shape[-2:])
                     g = base_grid(*m.shape[-2:], m.device)[None] - u
-                    out = F.grid_sample(m.float().reshape(1, 1, *m.shape[-2:]), g, mode="nearest",
+                    out = F.grid_sample(m.float().reshape(1, 1, *m.shape[-2:]), g, mode=self.resample,
                                         padding_mode="border", align_corners=False)
                     warped[k] = out.reshape(m.shape).to(m)
         return warped

@@ -277,16 +277,18 @@ class DragSession:
                           distances=[round(float(d), 3) for d in distances(self.handles, self.targets)],
                           tracked_reached=[bool(r) for r in self.point_reached()], done=self.done, loss=loss)
 
-    def follow_noise(self, sigma=None, min_res=None, mode="nearest", start=None):
+    def follow_noise(self, sigma=None, min_res=None, mode="nearest", start=None, resample="nearest"):
         """Let the generator's constant noise maps follow the drag (dragcore.noise_follow): for an inverted
         photo, whose tuned maps hold detail at fixed pixels. sigma: image px (default res / 8, the ideal
         local move's). `start`: every map as an earlier drag left them (NoiseFollower.maps; default the generator's).
+        `resample`: how mode 'field' reads the maps along its field (NoiseFollower).
         Only a StyleGAN has such maps; elsewhere a DragInputError."""
         if getattr(self.gen, "kind", None) != "stylegan":
             raise DragInputError("only a StyleGAN's noise maps can follow a drag")
         from .noise_follow import NoiseFollower
         self.gen.follower = NoiseFollower(self.gen.G.synthesis, self.shape, self.res / 8 if sigma is None else sigma,
-                                          self.feature_res * 2 if min_res is None else min_res, mode, start)
+                                          self.feature_res * 2 if min_res is None else min_res, mode, start,
+                                          resample)
         if mode == "field":   # the maps as the start latent's deformation code has them (a continued drag)
             self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
             rep = self.report

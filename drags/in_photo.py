@@ -14,7 +14,10 @@ How an inverted photo's tuned noise maps follow its drags (the CLI's `--inverted
 pathway's own displacement for the latent (dragcore.noise_follow's mode 'field'): they are then a function of
 the latent, so a drag's output keeps the inversion's maps and a continued drag derives them again. Elsewhere
 they move with the handles (bounded by the request, mode 'nearest') and travel as moved (the CLI's generator
-delta, the app's chain). Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 5").
+delta, the app's chain). Chosen on tuning photos (docs/benchmarks.md, "Your own photo, session 5"). The field
+reads the maps at the nearest pixel (RESAMPLE): bicubic and bilinear reads take away the grain a nearest read
+leaves and move the smiles further, but on the tuning photos they lost a face at the detector's edge that the
+nearest read and the ideal local move keep (docs/benchmarks.md, "Your own photo, session 22").
 
 `presets(model_presets, G)` is what every drag of an inverted photo is built from (the CLI's `--inverted`, the app's
 photo path, benchmarks.real_photos), applied BEFORE the session is built: a photo drag's engine settings over the
@@ -59,6 +62,7 @@ from latent import LatentError
 from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
+RESAMPLE = "nearest"   # ... read along that field by grid_sample's mode (dragcore.noise_follow.RESAMPLES)
 # a photo drag's engine settings over the model's presets (`presets`)
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 30.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
@@ -92,7 +96,7 @@ def follow_noise(session, start=None):
     """Let an inverted photo's tuned noise maps follow the session's drag; `start`: the maps an earlier drag of
     a chain left (used by the handle-following mode; the field mode derives them from the latent). -> the mode."""
     mode = follow_mode(session.gen.G)
-    session.follow_noise(mode=mode, start=None if mode == "field" else start)
+    session.follow_noise(mode=mode, start=None if mode == "field" else start, resample=RESAMPLE)
     return mode
 
 

@@ -110,3 +110,39 @@ def test_field_mode_moves_the_maps_with_the_warp_pathway_s_own_displacement():
         NoiseFollower(small_G().synthesis, (64, 64), sigma=8, mode="field")
     for m, t in zip(syn.noise_maps(), own):
         m.copy_(t)
+
+
+@pytest.mark.parametrize("resample,tol", [("bilinear", 1e-3), ("bicubic", 0.1)])
+def test_field_mode_reads_the_maps_at_sub_pixel_positions(resample, tol):
+    """`resample` (mode 'field'): an interpolating read moves a map by the field's own sub-pixel displacement, where
+    'nearest' rounds it to whole pixels (the rounding left the tuned detail up to half a pixel off the content it
+    was tuned against: grain on a dragged photo, docs/benchmarks.md, session 22). A ramp in x shows it: read at
+    x - u_x it is ramp - u_x, exactly for a bilinear read away from the borders (bicubic's kernel, A = -0.75, bends
+    a ramp by a few hundredths of a pixel), up to half a pixel off for 'nearest'."""
+    import stylegan
+    torch.manual_seed(0)
+    G = stylegan.Generator(z_dim=32, w_dim=32, resolution=64, mapping_layers=2, channel_base=512, channel_max=16,
+                           warp_res=32, warp_grid=4, warp_gain=0.1).eval().requires_grad_(False)
+    syn = G.synthesis
+    own = [m.clone() for m in syn.noise_maps()]
+    ramp = torch.arange(64, dtype=torch.float32).expand(64, 64)
+    for m in syn.noise_maps():
+        if m.shape[-1] == 64:
+            m.copy_(ramp.reshape(m.shape))
+    code = torch.zeros(1, 1, 32)
+    code[0, 0, 0::2] = 0.3                               # every bump pushes right, by a pixel or two
+    latent = torch.cat([G.mapping(torch.randn(1, 32)), code], 1)
+    ux = syn.warp.field(code[:, 0], 64, 64)[0, ..., 0] * 32   # px
+    inner = (slice(4, 60), slice(4, 60))
+    assert 0.5 < float(ux[inner].max()) < 3.0 and float((ux[inner] % 1).sub(0.5).abs().min()) < 0.1   # sub-pixel parts
+    got = {}
+    for mode in ("nearest", resample):
+        f = NoiseFollower(syn, (64, 64), sigma=8, mode="field", resample=mode)
+        f.update(None, None, latent=latent)
+        got[mode] = f.maps()[-1].reshape(64, 64)
+    assert torch.allclose(got[resample][inner], (ramp - ux)[inner], atol=tol)   # content-true to the sub-pixel
+    assert float((got["nearest"] - (ramp - ux))[inner].abs().max()) > 0.4     # whole pixels: off by the rounding
+    with pytest.raises(ValueError, match="resample"):
+        NoiseFollower(syn, (64, 64), sigma=8, mode="field", resample="area")
+    for m, t in zip(syn.noise_maps(), own):
+        m.copy_(t)

@@ -82,3 +82,36 @@ def test_the_benchmarks_photo_drags_are_built_with_a_photo_s_settings():
     free = real_photos.drag_session("freedrag", G, h, t, ws, 1, "photo", params, photo_params)
     assert (free.guard.twist, free.guard.twist_max) == (300.0, in_photo.TWIST_MAX)   # its own weight, the photo's angle
     assert (free.guard.reach, photo.guard.reach) == (1000.0, 300.0) and plain.guard.reach == 0   # a photo's reach
+
+
+def test_a_photo_drag_s_maps_are_read_as_in_photo_resample_says(monkeypatch):
+    """drags.in_photo.follow_noise gives the session's follower the field mode and in_photo.RESAMPLE (what
+    `benchmarks.real_photos --photo-resample` sets for one run); the read changes the maps the drag renders with."""
+    import torch
+    from dragcore.config import DragGANConfig
+    from draggan.engine import DragGANSession
+    import copy
+    G = copy.deepcopy(face_model())
+    torch.manual_seed(0)
+    for m in G.synthesis.noise_maps():           # detail in the 64 px maps, as PTI's tuning leaves them
+        if m.shape[-1] == 64:
+            m.copy_(torch.randn_like(m))
+    gen = StyleGANAdapter(G)
+    latent = gen.latent_init(3, 0.7, "w+")      # W+ and the deformation code row (zero)
+    assert latent.shape[1] == G.synthesis.num_ws + 1
+    latent[:, -1] = 0.0
+    latent[:, -1, 0::2] = 0.3                   # a warp that moves content by fractions of a pixel
+    images = {}
+    for mode in ("nearest", "bicubic"):
+        monkeypatch.setattr(in_photo, "RESAMPLE", mode)
+        sess = DragGANSession(gen, [[30.0, 40.0]], [[33.0, 40.0]], DragGANConfig(max_steps=1), latent=latent.clone())
+        assert in_photo.follow_noise(sess) == "field" and sess.gen.follower.resample == mode
+        images[mode] = sess.gen.follower.maps()[-1]
+    assert float((images["nearest"] - images["bicubic"]).abs().max()) > 0.5   # the 64 px maps read differently
+
+
+def test_real_photos_refuses_an_unknown_read_of_the_maps(capsys):
+    import pytest
+    with pytest.raises(SystemExit) as e:
+        real_photos.main(["--photo-resample", "area"])
+    assert e.value.code == 2 and "--photo-resample" in capsys.readouterr().err

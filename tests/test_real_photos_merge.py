@@ -117,3 +117,38 @@ def test_mirrored_photos_and_their_runs_stay_apart(tmp_path):
         real_photos.main(["--set", "search", "--tag", "v", "--mirror", "--merge", plain, "--out", str(out)])
     assert e.value.code == 2 and not (out / "real_photos_search_v_mirrored.md").exists()
     assert real_photos.results_name("search", "41,59", [41, 59], "t", mirrored=True) == "real_photos_search_41,59_t_mirrored"
+
+
+def test_robust_counts_sit_beside_the_one_rendering_counts(tmp_path):
+    """`--robust K` runs carry each drag's count over K variants: a face counts as lost by it when found in fewer
+    than half, and "where the ideal kept one" judges the ideal by the same rule. Here photo 1's ideal is kept on
+    its one rendering but not robustly (3 of 8), and DragGAN's is lost on both; photo 2's ideal is kept robustly
+    (4 of 8, exactly half) and DragGAN's is kept on its rendering but found in 2 of 8."""
+    path = Path(run_json(tmp_path / "r.json", [1, 2], residual=True))
+    data = json.loads(path.read_text())
+    found = {(1, "ideal local move"): 3, (1, "draggan"): 0, (2, "ideal local move"): 4, (2, "draggan"): 2}
+    for r in data["drag_rows"]:
+        r.update(robust_found=found[(r["photo"], r["method"])], robust_of=8,
+                 robust_lost=found[(r["photo"], r["method"])] < 4, lost=(r["photo"], r["method"]) == (1, "draggan"))
+    path.write_text(json.dumps(data))
+    out = tmp_path / "results"
+    real_photos.main(["--set", "report", "--tag", "rob", "--merge", str(path), "--out", str(out)])
+    drags = json.loads((out / "real_photos_rob.json").read_text())["drags"]
+    dg, ideal = drags["after, photo path/draggan/turn"], drags["after, photo path/ideal local move/turn"]
+    assert (dg["lost"], dg["robust_lost"], dg["robust_lost_where_ideal_kept"]) == (1, 2, 1)   # photo 2's only
+    assert ideal["robust_lost"] == 1 and "robust_lost_where_ideal_kept" not in ideal
+    assert drags["after, photo path/draggan/all"]["lost_where_ideal_kept"] == 1   # photo 1, by one rendering
+    _, rows = table(out, "real_photos_rob")
+    assert rows[("draggan", "turn")]["faces lost (lost where the ideal kept one; robust: over K variants)"] == \
+        "1/2; robust 2 (1)"
+    # a run without --robust has no robust counts at all (not zeros)
+    plain = run_json(tmp_path / "p.json", [1, 2], residual=True)
+    real_photos.main(["--set", "report", "--tag", "plain", "--merge", plain, "--out", str(out)])
+    assert "robust_lost" not in json.loads((out / "real_photos_plain.json").read_text())["drags"][
+        "after, photo path/draggan/turn"]
+
+
+def test_robust_takes_2_to_32_variants(capsys):
+    with pytest.raises(SystemExit) as e:
+        real_photos.main(["--robust", "40"])
+    assert e.value.code == 2 and "--robust takes a number of variants from 2 to 32" in capsys.readouterr().err
