@@ -8,7 +8,8 @@ Atomic outputs: `atomic_dir(out)` yields a fresh temporary folder beside `out`; 
 normally the folder is renamed into place (an older `out` is swapped out and removed), and when it
 ends by an error or Ctrl-C the temporary folder is deleted and `out` is untouched. So a user who runs
 again into the same folder finds the old complete set or the new one, never a mix.
-`atomic_file(path)` is the same for one file. `check_replaceable` refuses, before any work, an
+`atomic_file(path)` is the same for one file; `trim_log` rewrites a training run's CSV log through it, keeping
+the rows up to the checkpoint a resume starts from. `check_replaceable` refuses, before any work, an
 existing folder holding files the command did not write (a swap would delete them).
 
 Inputs: `regular_file` refuses what is not a regular file (a FIFO would block its reader forever,
@@ -16,6 +17,7 @@ a device would never end) and `json_file` / `check_json_depth` bound nesting bef
 Imports nothing of ours (the lowest layer).
 """
 import contextlib
+import csv
 import json
 import os
 import shutil
@@ -150,9 +152,27 @@ def json_file(path, where, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH):
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
 
+NAME_MAX = 255                         # bytes in one path component (Linux, macOS)
+TMP_EXTRA = len("..partial-") + 8      # what `_tmp_name` adds to a name (a file's also repeats its suffix)
+
+
+def check_name_fits(path, flag="--out", extra=""):
+    """The output's name, and the temporary name beside it that `atomic_dir` / `atomic_file` write first (`extra`:
+    what else that name repeats, a file's suffix), each fit in one path component: else the command would do all
+    its work and fail at the end."""
+    name = Path(path).name.encode()
+    most = NAME_MAX - TMP_EXTRA - len(extra.encode())
+    if len(name) > most:
+        text = str(path)
+        shown = text if len(text) <= 160 else f"{text[:60]}...{text[-40:]}"   # the reason stays on the one line
+        raise InputError(f"{flag} {shown}: the name is too long ({len(name)} bytes; at most {most}, so that the "
+                         f"temporary name written beside it first fits too)")
+    return path
+
+
 def check_out_file(path, flag="--out", suffixes=IMAGE_SUFFIXES):
-    """An output file that can be written: not a folder, a known extension, its folder writable or
-    creatable. Checked before any work; nothing is created."""
+    """An output file that can be written: not a folder, a known extension, a name that fits
+    (`check_name_fits`), its folder writable or creatable. Checked before any work; nothing is created."""
     p = Path(path).expanduser()
     if str(path).endswith(os.sep) or p.is_dir():
         raise InputError(f"{flag} {path} is a folder; give the file to write (e.g. {Path(path) / ('out' + (suffixes[0] if suffixes else '.png'))})")
@@ -161,6 +181,7 @@ def check_out_file(path, flag="--out", suffixes=IMAGE_SUFFIXES):
                          f"use one of {', '.join(suffixes)}")
     if p.exists() and not p.is_file():
         raise InputError(f"{flag} {path} exists and is not a regular file")
+    check_name_fits(p, flag, p.suffix)
     _writable_parent(p.parent, flag, path)
     return p
 
@@ -191,6 +212,36 @@ def check_replaceable(out, ours, flag="--out"):
         raise InputError(f"{flag} {out} holds files this command did not write (e.g. {foreign[0]}); give a new or "
                          f"empty folder (the output replaces the whole folder when it is done)")
     return out
+
+
+class StopAfterStep:
+    """SIGINT and SIGTERM during a long run (a trainer): the first sets `hit`, so the run stops after its current
+    step and keeps a checkpoint there, printing `said` if given; a second one raises KeyboardInterrupt (abort at
+    once). A signal the process was started ignoring (`cmd &` in a script, nohup) stays ignored."""
+
+    def __init__(self, said=None):
+        self.hit, self.said = False, said
+
+    def __call__(self, signum, frame):
+        if self.hit:
+            raise KeyboardInterrupt
+        self.hit = True
+        if self.said:
+            print(self.said, file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def installed(self):
+        """The handler for the block (in the main thread only: elsewhere signals cannot be caught)."""
+        ours = threading.current_thread() is threading.main_thread()
+        old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} if ours else {}
+        for s, handler in old.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(s, self)
+        try:
+            yield self
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, signal.SIG_DFL if handler is None else handler)
 
 
 def _tmp_name(path, tag):
@@ -252,6 +303,22 @@ def atomic_file(path):
         return
     with _no_interrupts():
         os.replace(tmp, path)
+
+
+def trim_log(path, key, upto, fields):
+    """A training run's CSV log, rewritten whole (`atomic_file`) with its header and the rows whose `key` column is
+    a whole number <= `upto` (a missing log: the header alone). A resumed run restarts at its checkpoint, so the
+    rows an interrupted run logged after it go and each step is logged once. -> path."""
+    path = Path(path)
+    rows = []
+    if upto and path.is_file():
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if (r.get(key) or "").isdigit() and int(r[key]) <= upto]
+    with atomic_file(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, restval="", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def publish_files(folder, out):

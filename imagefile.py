@@ -18,6 +18,7 @@ Pillow's limit on one decompressed PNG text chunk from 1 MB to TEXT_CHUNK_BYTES 
 """
 import io
 import struct
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
@@ -55,11 +56,15 @@ def _without_text(data):
 
 def _open(path, what, max_pixels, decode=True):
     """The decoded PIL image of a regular file (or bytes), its size checked from the header (below
-    Pillow's own warning limit, so nothing large is ever decoded)."""
+    Pillow's own warning limit, so nothing large is ever decoded; Pillow's warning itself is not printed:
+    the refusal below says it in one line). A file it refuses is closed at once (none left to the collector)."""
+    im = None
     try:
         source = io.BytesIO(path) if isinstance(path, (bytes, bytearray)) else path
         try:
-            im = Image.open(source)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(source)
         except ValueError:   # Pillow's text chunk limits: the image itself may be fine
             if isinstance(path, (bytes, bytearray)):
                 data = bytes(path)
@@ -78,13 +83,16 @@ def _open(path, what, max_pixels, decode=True):
         else:
             im.verify()   # the file's structure and checksums, without decoding the pixels
         return im
-    except Image.DecompressionBombError:
-        raise ImageFileError(f"{what} has too many pixels to be decoded safely "
-                             f"(at most {max_pixels:,} are accepted)") from None
-    except ImageFileError:
+    except BaseException as e:
+        if im is not None:
+            im.close()
+        if isinstance(e, Image.DecompressionBombError):
+            raise ImageFileError(f"{what} has too many pixels to be decoded safely "
+                                 f"(at most {max_pixels:,} are accepted)") from None
+        if isinstance(e, (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError)) \
+                and not isinstance(e, ImageFileError):
+            raise ImageFileError(f"cannot read {what}: not an image file or corrupt ({type(e).__name__})") from None
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
-        raise ImageFileError(f"cannot read {what}: not an image file or corrupt ({type(e).__name__})") from None
 
 
 def _levels(im):
@@ -116,7 +124,9 @@ def _levels(im):
 def probe(path, what=None, max_pixels=MAX_PIXELS):
     """(width, height) of an image file checked as `open_image` would, without decoding its pixels."""
     what = _regular(path, what)
-    return _open(path, what, max_pixels, decode=False).size
+    im = _open(path, what, max_pixels, decode=False)
+    im.close()   # verified, not decoded: its file would stay open until collected
+    return im.size
 
 
 def open_image(path, what=None, max_pixels=MAX_PIXELS):

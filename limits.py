@@ -201,12 +201,18 @@ def check_size(name, n, what):
 
 
 def check_out_dir(path, flag="--out"):
-    """An output folder that can be created: not an existing file, not under a file, its nearest
-    existing parent writable. Checked before any work starts; nothing is created here."""
+    """An output folder that can be created: not an existing file, a name that fits with the temporary one
+    written first (clisafe.check_name_fits), not under a file, its nearest existing parent writable. Checked before
+    any work starts; nothing is created here."""
     from pathlib import Path
+    import clisafe
     out = Path(path).expanduser()
     if out.exists() and not out.is_dir():
         raise LimitError(f"{flag} {path} exists and is not a folder")
+    try:
+        clisafe.check_name_fits(out, flag)
+    except clisafe.InputError as e:
+        raise LimitError(str(e)) from None
     parent = out
     while not parent.exists():
         parent = parent.parent

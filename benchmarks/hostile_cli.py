@@ -203,6 +203,10 @@ def _absent(path):
     return lambda tmp: f"{path.name} was created" if path.exists() else None
 
 
+def _present(path):
+    return lambda tmp: None if path.is_file() else f"{path.parent.name}/{path.name} was not kept"
+
+
 def _grey_target(folder):
     def check(tmp):
         from PIL import Image
@@ -283,7 +287,7 @@ def probes(tmp):
           match="--n"),
         P("dcgan train Ctrl-C", ["dcgan", "train", "--data", str(tmp / "faces"), "--epochs", "50", "--batch-size",
                                  "16", "--out", str(o / "run_int")], expect=130, match="interrupted",
-          interrupt_on="training on", check=_absent(o / "run_int")),
+          interrupt_on="training on", check=_present(o / "run_int" / "checkpoint.pt")),   # --resume continues it
         # the drag CLI
         P("draggan --latent holding NaN", ["draggan", "--latent", str(tmp / "latent_nan.safetensors"), "--point",
                                            "20,30,26,30", "--out", str(o / "d")], match="NaN", check=_absent(o / "d")),

@@ -245,6 +245,10 @@ def _read_overrides():
                 raise ValueError(f"LATENTLAB_MODELS: entry {mid!r} field {k!r} has the wrong type")
         if fields.get("kind", "stylegan") not in ("stylegan", "dcgan"):
             raise ValueError(f"LATENTLAB_MODELS: entry {mid!r} kind must be 'stylegan' or 'dcgan'")
+        for k in ("resolution", "width"):   # a size a model can have (the checks on loading allow up to 4096 px)
+            if k in fields and not 4 <= fields[k] <= 4096:
+                raise ValueError(f"LATENTLAB_MODELS: entry {mid!r} field {k!r} must be a whole number of px from 4 "
+                                 f"to 4096, got {fields[k]}")
     return data
 
 

@@ -130,6 +130,7 @@ def invert_main(argv):
     clisafe.regular_file(args.photo, "cannot read the image")
     limits.check_out_dir(args.out)
     clisafe.check_replaceable(args.out, INVERT_FILES)
+    picture = load_photo(args.photo)   # decoded before the model is loaded (which may be a download)
     device = stylegan.pick_device(args.device)
     G, model = _load(args.model)
     _needs_stylegan(G, "invert", model)
@@ -137,9 +138,9 @@ def invert_main(argv):
     precision = _precision(args.precision, G)
     photo = alignment = None
     if args.no_align:
-        target = load_image(args.photo, _shape(G), box=args.crop)
+        target = load_image(picture, _shape(G), box=args.crop)
     else:
-        photo, target, alignment = align_photo(args.photo, G, model, args.crop)
+        photo, target, alignment = align_photo(picture, G, model, args.crop)
     bars = {}
 
     def progress(stage, i, n, loss):
@@ -182,7 +183,7 @@ def invert_main(argv):
 
 
 def align_photo(path, G, model, crop=None):
-    """(the photo as RGB PIL, the target [1, 3, H, W], its Alignment or None). A model without a face layout
+    """(the photo as RGB PIL, the target [1, 3, H, W], its Alignment or None); `path`: a file or a PIL image. A model without a face layout
     (not a face model, or not measured: python -m latent layout) is centre-cropped, and a note says so."""
     import numpy as np
     layout_file = checkpoints.layout_file(model)
@@ -216,7 +217,8 @@ def layout_main(argv):
     layout = measure_layout([a for batch in images for a in batch])
     layout.extra["command"] = f"python -m latent layout --model {model} --n {args.n}"
     out = Path(args.out) if args.out else checkpoints.layout_path(model)
-    out.write_text(layout.to_json() + "\n")
+    with clisafe.atomic_file(out) as tmp:   # its folder made if need be, the file whole or not at all
+        Path(tmp).write_text(layout.to_json() + "\n")
     print(f"face box {layout.box}, eyes {layout.eyes} ({layout.samples} of {args.n} samples) -> {out}")
     return 0
 

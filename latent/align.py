@@ -176,12 +176,16 @@ def detect_faces(rgb, min_size=20):
     import cv2
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
     face_cascade, eye_cascade = _cascade("haarcascade_frontalface_alt2.xml"), _cascade("haarcascade_eye.xml")
+    found = []
     for side, equalise in ((FIRST_LOOK, cv2.equalizeHist), (SECOND_LOOK, cv2.createCLAHE(2.0, (8, 8)).apply)):
         gray = equalise(grey)
         shrink = max(1.0, max(gray.shape) / side)
+        window = max(12, int(min_size / shrink))
+        if min(gray.shape) / shrink < window:   # a sliver of a photo: no face of the detector's window fits in it
+            continue
         small = cv2.resize(gray, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA) if shrink > 1 \
             else gray
-        found = [tuple(v * shrink for v in f) for f in _faces(small, max(12, int(min_size / shrink)), face_cascade)]
+        found = [tuple(v * shrink for v in f) for f in _faces(small, window, face_cascade)]
         if found:
             break
     faces = [_refine(gray, f, face_cascade, eye_cascade) for f in sorted(found, key=lambda f: -f[2] * f[3])]

@@ -335,8 +335,19 @@ def looks_like_safetensors(path):
     return isinstance(header, dict)
 
 
+def finite(G, source):
+    """G, or CheckpointError when any of its weights is NaN or Inf (such a model draws nothing): every loader
+    (the command lines, the app's uploads, the Hub's downloads) refuses it in one line naming `source`."""
+    bad = [name for name, t in G.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise CheckpointError(f"{source}: the weights hold NaN or Inf values ({bad[0][:60]}{more}); the file is unusable")
+    return G
+
+
 def load(path, device=None, use_cache=True):
-    """Generator from an official pickle or our safetensors file, in eval mode (no grads)."""
+    """Generator from an official pickle or our safetensors file, in eval mode (no grads); weights that are not
+    all finite are refused (`finite`)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
@@ -345,7 +356,7 @@ def load(path, device=None, use_cache=True):
     if not head:
         raise CheckpointError(f"{path}: file is empty")
     if looks_like_safetensors(path):   # first: its 8-byte header length may start with a pickle opcode
-        G = _load_safetensors(path)
+        G = finite(_load_safetensors(path), path)
     elif head[:1] == b"\x80" or head[:1] in (b"(", b"}", b"]"):  # pickle protocol 2+ or 0/1
         cached = cache_dir() / "converted" / f"{filehash.sha256(path)}.safetensors" if use_cache else None
         if cached is not None and cached.is_file():
@@ -355,15 +366,16 @@ def load(path, device=None, use_cache=True):
                 cached.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never trusted
                 G = None
             if G is not None:
+                finite(G, path)   # an entry an older version cached from a NaN pickle
                 return G.to(device) if device is not None else G
-        G = load_pickle(path)
+        G = finite(load_pickle(path), path)   # before it is cached
         if cached is not None:
             save(G, cached, source=path.name)
     elif head[:2] == b"PK":
         raise CheckpointError(f"{path}: this is a torch.save zip archive, not an official StyleGAN2 pickle or a "
                               f"Latent Lab safetensors file")
     elif len(head) >= 9 and head[8:9] == b"{":
-        G = _load_safetensors(path)
+        G = finite(_load_safetensors(path), path)
     else:
         raise CheckpointError(f"{path}: not a checkpoint (expected an official .pkl or a .safetensors file)")
     return G.to(device) if device is not None else G

@@ -80,6 +80,9 @@ def test_bad_photos_are_one_clear_line(photo, layout):
     blank = np.full((200, 300, 3), 128, np.uint8)
     with pytest.raises(LatentError, match="no face found"):
         align(blank, layout, SIZE)
+    for sliver in ((2, 15000, 3), (15000, 3, 3)):   # shrunk for the detector, a side would round to 0 px
+        with pytest.raises(LatentError, match="no face found"):
+            align(np.full(sliver, 128, np.uint8), layout, SIZE)
     tiny = np.full((600, 600, 3), 128, np.uint8)
     tiny[300:351, 300:351] = cv2.resize(photo, (51, 51), interpolation=cv2.INTER_AREA)   # a 10 px face
     with pytest.raises(LatentError, match="no face found|too small to use"):

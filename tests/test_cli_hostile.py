@@ -1,6 +1,7 @@
 """Issue 31, the command-line and file side: every CLI checks its inputs and size knobs first (one
 line, exit 2), Ctrl-C is one line and 130, outputs are complete or absent (clisafe), weights files are
 counted by the bytes they store, and image files come in their real levels (imagefile)."""
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from benchmarks.hostile_cli import bomb_png, overlapping_safetensors, views_pick
 from drag_testing import saved_small_G, small_G
 
 ROOT = Path(__file__).resolve().parents[1]
+ASTRONAUT = ROOT / "ui" / "examples" / "astronaut.jpg"   # the shipped public-domain photo
 
 
 def one_line_error(capsys, match):
@@ -107,6 +109,29 @@ def test_each_image_refusal_has_its_message(tmp_path):
         assert "\n" not in str(e.value)
 
 
+def test_a_refusal_is_its_one_line_only(tmp_path):
+    """Pillow's own DecompressionBombWarning (12000x12000: over its warning limit, under its error limit) is not
+    printed beside the refusal, and a refused file is closed at once (no 'unclosed file' ResourceWarning later)."""
+    import gc
+    import warnings
+    bomb_png(tmp_path / "warn.png", 12000, 12000)
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(tmp_path / "whole.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "whole.png").read_bytes()[:60])   # truncated mid-data
+    for name, match in (("warn.png", "too large (12000x12000 pixels"), ("cut.png", "not an image file or corrupt")):
+        for read in (imagefile.open_image, imagefile.probe):
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                with pytest.raises(imagefile.ImageFileError, match=match.replace("(", r"\(")):
+                    read(tmp_path / name)
+                gc.collect()
+            assert not seen, [str(w.message) for w in seen]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert imagefile.probe(tmp_path / "whole.png") == (64, 64)
+        gc.collect()
+    assert not seen, [str(w.message) for w in seen]
+
+
 def test_latent_photo_16_bit_grey_is_mid_grey():
     from latent import load_image
     im = Image.fromarray(np.full((64, 64), 32768, np.uint16))
@@ -190,13 +215,24 @@ def test_latent_cli_checks_everything_first(tmp_path, capsys):
             (["invert", png, "--steps-wplus", "1000000000", "--out", str(tmp_path / "i")], "--steps-wplus must be"),
             (["invert", str(tmp_path / "afile"), "--out", str(tmp_path / "afile")], "exists and is not a folder"),
             (["invert", str(tmp_path / "afile"), "--out", "/proc/x"], "/proc is a system folder"),
-            (["invert", str(tmp_path / "afile"), "--model", "dcgan-faces-64", "--out", str(tmp_path / "i")],
-             "latent invert needs a StyleGAN2 model")):
+            (["invert", str(ASTRONAUT), "--model", "dcgan-faces-64", "--out", str(tmp_path / "i")],
+             "latent invert needs a StyleGAN2 model"),
+            # the photo is decoded before the model is loaded: a model to download is never fetched for it
+            (["invert", str(tmp_path / "afile"), "--model", "cats-256", "--out", str(tmp_path / "i")],
+             "cannot read the photo: not an image file or corrupt")):
         assert main(argv) == 2, argv
         one_line_error(capsys, match)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "fifo.png"]   # nothing written
     assert main(["interp", "--model", "dcgan-faces-64", "--steps", "3", "--scale", "1", "--out", png]) == 0
     assert Image.open(png).size == (3 * 64, 2 * 64)   # a DCGAN interpolates in Z: lerp and slerp rows
+
+
+def test_latent_layout_writes_into_a_new_folder(tmp_path):
+    """--out in folders that do not exist yet: made, and the file written whole (before: measured, then failed)."""
+    from latent.__main__ import main
+    out = tmp_path / "new" / "sub" / "layout.json"
+    assert main(["layout", "--n", "30", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["samples"] >= 15 and [p.name for p in out.parent.iterdir()] == ["layout.json"]
 
 
 def test_memory_budget_is_checked_against_the_model_before_drawing(tmp_path, capsys, monkeypatch):

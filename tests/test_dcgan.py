@@ -37,6 +37,21 @@ def test_train_logs_plots_and_resumes(tmp_path):
     assert [int(x["iteration"]) for x in csv.DictReader(open(out / "losses.csv"))] == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.integration   # two tiny runs, ~2 s
+def test_a_stop_mid_epoch_checkpoints_and_resume_ends_that_epoch(tmp_path):
+    data = make_folder(tmp_path / "faces")
+    out, asked = tmp_path / "run", iter(range(100))
+    r = dcgan.train(data, out, epochs=2, batch_size=4, ngf=8, ndf=8, log=lambda *a: None,
+                    stop=lambda: next(asked) == 2)   # asked after each iteration: stop after the third
+    assert (r["iterations"], r["epoch"], r["stopped"]) == (3, 0, True)
+    ck = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert (ck["iteration"], ck["epoch"], ck["epoch_iters"]) == (3, 0, 3)
+    r = dcgan.train(data, out, epochs=2, batch_size=4, ngf=8, ndf=8, resume=True, log=lambda *a: None)
+    assert (r["iterations"], r["epoch"], r["stopped"]) == (8, 2, False)   # 16 images / batch 4 x 2 epochs
+    rows = list(csv.DictReader(open(out / "losses.csv")))
+    assert [(int(x["iteration"]), int(x["epoch"])) for x in rows] == [(i, (i - 1) // 4) for i in range(1, 9)]
+
+
 @pytest.mark.integration   # ends with a short training run
 def test_bad_inputs(tmp_path):
     with pytest.raises(dcgan.DataError, match="does not exist"):

@@ -58,5 +58,42 @@ def test_out_dir_checks(tmp_path):
     assert limits.check_out_dir(tmp_path / "new" / "a") == tmp_path / "new" / "a" and not (tmp_path / "new").exists()
 
 
+def test_out_names_leave_room_for_the_temporary_name_written_first(tmp_path):
+    """A legal name (up to 255 bytes) whose temporary sibling (clisafe.atomic_dir / atomic_file: '.NAME.partial-XXXXXXXX'
+    [+ the suffix]) would not be is refused before any work, where before the command ran and failed at the end."""
+    import clisafe
+    fits, long = "d" * (255 - clisafe.TMP_EXTRA), "d" * (256 - clisafe.TMP_EXTRA)
+    assert limits.check_out_dir(tmp_path / fits) == tmp_path / fits
+    with pytest.raises(limits.LimitError, match="the name is too long \\(238 bytes; at most 237"):
+        limits.check_out_dir(tmp_path / long)
+    with clisafe.atomic_dir(tmp_path / fits) as tmp:   # the longest accepted name really is written, by a real swap
+        (tmp / "x.txt").write_text("x")
+    assert (tmp_path / fits / "x.txt").is_file()
+    png = "f" * (255 - clisafe.TMP_EXTRA - 4 - 4) + ".png"   # the temporary name repeats the suffix
+    assert clisafe.check_out_file(tmp_path / png) == tmp_path / png
+    with clisafe.atomic_file(tmp_path / png) as tmp:
+        Path(tmp).write_bytes(b"x")
+    assert (tmp_path / png).read_bytes() == b"x"
+    with pytest.raises(clisafe.InputError, match="the name is too long"):
+        clisafe.check_out_file(tmp_path / ("f" + png))
+
+
 def test_readme_documents_every_range():
     assert limits.markdown() in (ROOT / "README.md").read_text()
+
+
+def test_a_trainer_stops_after_its_step_on_sigint_or_sigterm_and_aborts_on_a_second():
+    """clisafe.StopAfterStep (dcgan train, training.adapt): either signal sets `hit`, a second raises
+    KeyboardInterrupt, and the handlers before it are back after the block."""
+    import os
+    import signal
+    import clisafe
+    before = signal.getsignal(signal.SIGTERM)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        stop = clisafe.StopAfterStep()
+        with stop.installed():
+            os.kill(os.getpid(), sig)
+            assert stop.hit
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), sig)
+    assert signal.getsignal(signal.SIGTERM) is before and signal.getsignal(signal.SIGINT) is signal.default_int_handler

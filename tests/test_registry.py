@@ -104,6 +104,11 @@ def test_overrides_put_a_mirror_first_or_replace_the_sources(tmp_path, monkeypat
     f.write_text(json.dumps({"cats-256": {"sources": [{"repo": "x"}]}}))
     with pytest.raises(ValueError, match="each of 'sources' must be an object"):
         checkpoints.list_models()
+    for size in (-5, 0, 100000):   # before: listed as '-5x-5'
+        f.write_text(json.dumps({"mine": {"display_name": "Mine", "resolution": size, "category": "faces",
+                                          "local_path": "m.pkl"}}))
+        with pytest.raises(ValueError, match=f"field 'resolution' must be a whole number of px from 4 to 4096, got {size}"):
+            checkpoints.list_models()
 
 
 def test_default_model_variable(monkeypatch, tmp_path):

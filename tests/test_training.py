@@ -64,6 +64,22 @@ def test_teacher_phase_reduces_the_loss(tmp_path):
     assert sum(loss[-8:]) / 8 < 0.7 * sum(loss[:8]) / 8, loss
 
 
+@pytest.mark.integration   # training, ~3 s
+def test_a_run_at_or_past_until_says_nothing_is_trained(tmp_path, capsys, monkeypatch):
+    """`python -m training --until N` on a run already at step N or past it: one line saying so, exit 0, nothing
+    trained or rewritten (before: 'done: ... held-out MAE nan/255'). The tiny recipe stands in for the real one."""
+    import training.__main__ as cli
+    monkeypatch.setattr(cli, "Recipe", tiny)
+    monkeypatch.setattr(cli, "Trainer", lambda recipe, out: _tiny_trainer(out))
+    assert train_main(["--out", str(tmp_path), "--until", "3", "--threads", "1"]) == 0
+    assert "done: step 3" in capsys.readouterr().out
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert train_main(["--out", str(tmp_path), "--until", "2", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to train: the run in" in out and "is at step 3, at or past step 2 (--until 2)" in out
+    assert "done" not in out and {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
 @pytest.mark.integration   # training, ~2 s
 def test_resume_errors_are_clear(tmp_path, capsys):
     with pytest.raises(CheckpointMismatch, match="no checkpoint"):

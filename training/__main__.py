@@ -65,6 +65,11 @@ def _main(a, argv):
         trainer.resume()   # CheckpointMismatch is a ValueError: one line, exit 2
         print(f"resumed at step {trainer.step_n} ({trainer.wall_s / 60:.1f} min, {trainer.cpu_s / 60:.1f} CPU min so far)")
     until = min(a.until or recipe.total, recipe.total)
+    if trainer.step_n >= until:   # a finished run (or --until behind it): say so, nothing is trained or rewritten
+        print(f"nothing to train: the run in {trainer.out} is at step {trainer.step_n}, at or past step {until} ("
+              + (f"--until {a.until}" if a.until and a.until < recipe.total else "the whole recipe")
+              + f"); its model: {trainer.out / 'faces64.safetensors'}")
+        return 0
     val = run(trainer, until, "python -m training " + " ".join(argv), ckpt_minutes=a.ckpt_minutes)
     plot_losses(trainer.out / "losses.csv", trainer.out / "loss_curve.png")
     print(f"done: step {trainer.step_n}, {trainer.wall_s / 60:.1f} min wall, {trainer.cpu_s / 60:.1f} CPU min, "

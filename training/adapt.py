@@ -19,7 +19,11 @@ The run folder `MODEL.run/` (beside the output) holds `state.pt` (generator, dis
 optimisers, random state, step: read only with torch.load(weights_only=True)), `losses.csv` and
 `loss_curves.png`, rewritten at every checkpoint. MODEL is written at every checkpoint too
 (atomically), so Ctrl-C or Stop leaves the last checkpoint usable. `--resume` continues to a new
-`--steps` total; 2 + 2 resumed steps give the same weights as 4 straight ones.
+`--steps` total; 2 + 2 resumed steps give the same weights as 4 straight ones. The checkpoint keeps its
+settings and a fingerprint of its pictures (training.shots.fingerprint): a resume with other ones is refused.
+
+Every bad input is one `error: ...` line and exit code 2 (clisafe.run), checked cheapest first and before the
+model is loaded (or downloaded) where it can be: the flags, --out (and the names made from it), the pictures.
 
 The output is the same safetensors format, loadable everywhere with `--model FILE`; its metadata
 carries the model card (`adapted`: from what, how many pictures, the settings, the cost) and the
@@ -28,8 +32,6 @@ source's engine presets (`presets`, read by checkpoints.presets).
 import csv
 import json
 import os
-import signal
-import stat
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -38,6 +40,7 @@ from pathlib import Path
 import torch
 
 import checkpoints
+import clisafe
 import limits
 from dragcore import generator_kind
 import stylegan
@@ -47,12 +50,17 @@ from . import correspondence as cc
 from .diffaug import TRANSFORMS, augment
 from .coarsestats import ShotLayoutStats
 from .patchloss import ShotPatches
-from .shots import ShotError, read_shots
+from .shots import ShotError, fingerprint, read_pictures, read_shots, to_shots  # noqa: F401 (ta.read_shots: the tab)
 
 CSV_FIELDS = ["step", "wall_s", "level", "loss_G", "loss_D", "dcl", "dcl_image", "D_real", "D_fake", "colour_gap",
               "swd", "layout", "coarse", "noise"]
 STAGE_RESOLUTIONS = (4, 8, 16, 32, 64, 128, 256, 512, 1024)   # what a --noise-* resolution may name
 DCL_STAGES = (8, 16, 32)    # generator stages whose pair similarities are kept (those the model has)
+MAX_ANCHORS = 4096          # --anchors: latents drawn once (a z_dim vector each); a few tens are ever useful
+MAX_SEED = 2 ** 63 - 1      # --seed: the run's torch generators take it (and seed + 1)
+MAX_THREADS = 256           # --threads
+TMP_SUFFIX = ".tmp"         # stylegan.save writes MODEL.safetensors.tmp first, then renames it
+PATH_MAX = 4096             # bytes in a whole path (Linux)
 
 
 @dataclass
@@ -149,8 +157,14 @@ def check_settings(s, n_shots=None):
     for name in ("lr", "d_lr"):
         if not 0 < getattr(s, name) <= 0.1:
             raise AdaptError(f"--{name.replace('_', '-')} must be in (0, 0.1], got {getattr(s, name)}")
-    if not 0 <= s.dcl <= 1e4 or s.anchors < 0 or not 0 <= s.anchor_sigma <= 10 or s.d_warmup < 0:
-        raise AdaptError("--dcl must be in [0, 1e4], --anchors and --d-warmup >= 0, --anchor-sigma in [0, 10]")
+    if not 0 <= s.dcl <= 1e4 or not 0 <= s.anchor_sigma <= 10:
+        raise AdaptError("--dcl must be in [0, 1e4], --anchor-sigma in [0, 10]")
+    if not 0 <= s.anchors <= MAX_ANCHORS:
+        raise AdaptError(f"--anchors must be 0-{MAX_ANCHORS} (anchor latents judged as whole images; 0 = every "
+                         f"latent judged whole), got {limits.short(s.anchors)}")
+    if not 0 <= s.seed <= MAX_SEED:
+        raise AdaptError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {limits.short(s.seed)}")
+    _check_warmup(s)
     for name in ("rgb_lr", "last_lr"):
         if not 0 < getattr(s, name) <= 100:
             raise AdaptError(f"--{name.replace('_', '-')} must be in (0, 100] (a multiplier of --lr), "
@@ -202,7 +216,25 @@ def check_settings(s, n_shots=None):
         raise AdaptError(f"--lr-half-life must be a step count >= 0 (0 = constant learning rates), got {s.lr_half_life}")
     if not 0 <= s.freeze_d <= 3:
         raise AdaptError(f"--freeze-d must be 0-3 (the discriminator has 4 blocks), got {s.freeze_d}")
-    bad = [p for p in s.policy() if p not in TRANSFORMS]
+    _check_policy(s.augment)
+
+
+def _check_warmup(s):
+    """--d-warmup: a step count below --steps (a warm-up as long as the run would write the source unchanged)."""
+    if s.d_warmup < 0 or (s.d_warmup and s.d_warmup >= s.steps):
+        raise AdaptError(f"--d-warmup must be a step count from 0 to --steps - 1 ({s.steps - 1}): the generator "
+                         f"learns only after the discriminator's warm-up; got {limits.short(s.d_warmup)}")
+
+
+def _check_policy(augment):
+    """--augment: names of TRANSFORMS separated by commas, or '' for none (an empty item is a typo, not 'none')."""
+    if not augment:
+        return
+    items = augment.split(",")
+    if not all(items):
+        raise AdaptError(f"--augment {limits.short(augment)}: an empty item; give transforms of "
+                         f"{', '.join(TRANSFORMS)} separated by commas, or '' for none")
+    bad = [p for p in items if p not in TRANSFORMS]
     if bad:
         raise AdaptError(f"--augment: unknown transform {bad[0]!r} ({', '.join(TRANSFORMS)})")
 
@@ -241,6 +273,7 @@ class Adapter:
         if self.s.grey:
             self._grey_rgb()
         self.shots = shots.float()
+        self.shots_id = fingerprint(self.shots)   # kept in the checkpoint: a resume on other pictures is refused
         torch.manual_seed(self.s.seed)   # the discriminator's initial weights
         self.D = cc.PatchDiscriminator(fine=self.s.fine_d > 0)
         named = [(n, p) for n, p in self.G.synthesis.named_parameters() if p.requires_grad]
@@ -440,7 +473,7 @@ class Adapter:
         return dict(G=self.G.state_dict(), D=self.D.state_dict(), opt=self.opt.state_dict(),
                     opt_D=self.opt_D.state_dict(), rng=self.rng.get_state(), step=self.step_n,
                     wall_s=self.wall_s, settings={k: v for k, v in asdict(self.s).items() if k != "steps"},
-                    **({"ema": self.ema} if self.ema is not None else {}))
+                    shots=self.shots_id, n_shots=len(self.shots), **({"ema": self.ema} if self.ema is not None else {}))
 
     def load_state(self, ck):
         mine = {k: v for k, v in asdict(self.s).items() if k != "steps"}
@@ -449,6 +482,7 @@ class Adapter:
             diff = sorted(k for k in mine if theirs.get(k) != mine[k])
             raise AdaptError(f"--resume: the checkpoint was made with other settings ({', '.join(diff)}); "
                              f"give the same ones, or start again with --force")
+        self._check_same_shots(ck)
         self.G.load_state_dict(ck["G"])
         if self.s.freeze_d and ck["step"] >= self.s.d_warmup:
             self.D.freeze(self.s.freeze_d)
@@ -458,6 +492,13 @@ class Adapter:
         self.rng.set_state(ck["rng"])
         self.step_n, self.wall_s = ck["step"], ck["wall_s"]
         self.ema = {k: v.clone() for k, v in ck["ema"].items()} if "ema" in ck else None
+
+    def _check_same_shots(self, ck):
+        """A checkpoint learnt from other pictures (by `fingerprint`) is refused; one made before the
+        fingerprint was kept resumes as it did."""
+        if ck.get("shots", self.shots_id) != self.shots_id:
+            raise AdaptError(f"--resume: the checkpoint was trained on other pictures ({ck.get('n_shots', '?')} then, "
+                             f"{len(self.shots)} now); give the same --images, or start again with --force")
 
     def export(self):
         """The adapted generator (eval mode, no gradients), separate from the training copy; with
@@ -512,16 +553,6 @@ def write_outputs(adapter, out, meta, rows_csv, plot=True):
         plot_losses(rows_csv, folder / "loss_curves.png")
 
 
-def _drop_rows_after(csv_path, step):
-    """A resumed run restarts at its checkpoint: rows the interrupted run logged after it go."""
-    with open(csv_path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= step]
-    with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-
-
 def plot_losses(csv_path, png_path):
     """G and D adversarial losses and the distance-consistency term per step, like the DCGAN trainer's curves."""
     from .figures import loss_rows
@@ -547,24 +578,44 @@ def plot_losses(csv_path, png_path):
 
 
 def check_out(out, force, resume):
-    """Refuse an output that is not a writable regular-file path, or that exists without --force/--resume."""
+    """Refuse, before any work, an output that cannot be written: not a .safetensors name, a name (or the
+    temporary and run-folder names made from it) too long for the file system, not a regular-file path,
+    under a file or in a system or read-only folder; or one that exists without --force/--resume."""
     out = Path(out)
     if not out.name.endswith(".safetensors"):
         raise AdaptError(f"--out {out}: give a .safetensors file name")
+    clisafe.check_name_fits(out, "--out", out.suffix)   # before any stat: a name too long cannot be asked about
+    _check_path_fits(out)
     try:
-        mode = os.stat(out).st_mode
-    except FileNotFoundError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or special file"
-        raise AdaptError(f"--out {out}: is {kind}, not a file the model can be written to")
-    state = run_dir(out) / "state.pt"
+        kind = clisafe.path_kind(out)
+    except OSError:
+        kind = None   # under a file, say: check_out_file names it
+    if kind not in (None, "file"):
+        raise AdaptError(f"--out {out}: is {'a folder' if kind == 'folder' else kind}, not a file the model can be "
+                         f"written to")
+    clisafe.check_out_file(out, "--out", (".safetensors",))   # under a file, a system folder, no permission
+    folder = run_dir(out)
+    if folder.exists() and not folder.is_dir():
+        raise AdaptError(f"--out {out}: its run folder {folder} exists and is not a folder")
+    state = folder / "state.pt"
     if resume:
         if not state.is_file():
             raise AdaptError(f"--resume: no checkpoint at {state} (run without --resume to start)")
-    elif (mode is not None or state.exists()) and not force:
-        raise AdaptError(f"--out {out}: already exists (its run folder: {run_dir(out)}); --resume to continue it, "
+    elif (kind is not None or state.exists()) and not force:
+        raise AdaptError(f"--out {out}: already exists (its run folder: {folder}); --resume to continue it, "
                          f"--force to start again and overwrite it")
+
+
+def _check_path_fits(out):
+    """The folders --out may create, and its whole path with the temporary suffix, fit the file system (its
+    file name and the temporary name beside it: clisafe.check_name_fits; its run folder's name is shorter)."""
+    long_parts = [part for part in out.parent.parts if len(os.fsencode(part)) > clisafe.NAME_MAX]
+    if long_parts:
+        raise AdaptError(f"--out {limits.short(str(out))}: a folder name of {len(os.fsencode(long_parts[0]))} bytes "
+                         f"is too long (at most {clisafe.NAME_MAX})")
+    if len(os.fsencode(str(out.absolute()) + TMP_SUFFIX)) >= PATH_MAX:
+        raise AdaptError(f"--out {limits.short(str(out))}: the path is too long (at most "
+                         f"{PATH_MAX - len(TMP_SUFFIX) - 1} bytes)")
 
 
 def train(adapter, until, out, meta_fn, stop=lambda: False, save_every=50, progress=True, on_row=None):
@@ -572,12 +623,7 @@ def train(adapter, until, out, meta_fn, stop=lambda: False, save_every=50, progr
     steps and at the end. Returns True if it ran to `until`."""
     folder = run_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / "losses.csv"
-    if csv_path.exists():
-        _drop_rows_after(csv_path, adapter.step_n)
-    else:
-        with open(csv_path, "w", newline="") as f:
-            csv.DictWriter(f, fieldnames=CSV_FIELDS).writeheader()
+    csv_path = clisafe.trim_log(folder / "losses.csv", "step", adapter.step_n, CSV_FIELDS)   # a resume: from its checkpoint
     bar = None
     if progress:
         from tqdm import tqdm
@@ -631,12 +677,15 @@ def parse_args(argv):
                    help="the distance consistency on the pictures themselves (their grey Laplacian bands, 64/32/16 px), "
                         f"0 = off (default {d.dcl_image:g})")
     p.add_argument("--anchors", type=int, default=d.anchors,
-                   help=f"anchor latents judged as whole images; the others patch-wise; 0 = all whole (default {d.anchors})")
+                   help=f"anchor latents judged as whole images, 0-{MAX_ANCHORS}; the others patch-wise; 0 = all whole "
+                        f"(default {d.anchors})")
     p.add_argument("--anchor-sigma", type=float, default=d.anchor_sigma, help=argparse.SUPPRESS)
-    p.add_argument("--augment", default=d.augment, help=f"DiffAugment transforms of {', '.join(TRANSFORMS)}, '' for none "
-                                                        f"(default {d.augment})")
+    p.add_argument("--augment", default=d.augment,
+                   help=f"DiffAugment transforms of {', '.join(TRANSFORMS)}, separated by commas; '' for none "
+                        f"(default {d.augment})")
     p.add_argument("--freeze-d", type=int, default=d.freeze_d, help=f"FreezeD: discriminator blocks frozen (default {d.freeze_d})")
-    p.add_argument("--d-warmup", type=int, default=d.d_warmup, help=f"discriminator-only steps first (default {d.d_warmup})")
+    p.add_argument("--d-warmup", type=int, default=d.d_warmup,
+                   help=f"discriminator-only steps first, fewer than --steps (default {d.d_warmup})")
     p.add_argument("--rgb-lr", type=float, default=d.rgb_lr,
                    help=f"learning-rate multiplier of the toRGB layers: colour and tone (default {d.rgb_lr:g})")
     p.add_argument("--last-lr", type=float, default=d.last_lr,
@@ -701,29 +750,18 @@ def parse_args(argv):
     p.add_argument("--coarse", type=float, default=d.coarse,
                    help=f"weight of a coarse colour-layout statistic: the per-position mean and spread of the "
                         f"samples' 8 x 8 colour thumbnails pulled toward the pictures', 0 = off (default {d.coarse:g})")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"the run's random stream (default {d.seed})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"the run's random stream, 0 to 2**63-1 (default {d.seed})")
     p.add_argument("--save-every", type=int, default=50, help="checkpoint every N steps (default 50)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    p.add_argument("--resume", action="store_true", help="continue the run of --out to --steps")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out and its run folder")
+    p.add_argument("--threads", type=int, default=None, help=f"torch threads, 1-{MAX_THREADS} (default: torch's choice)")
+    p.add_argument("--resume", action="store_true", help="continue the run of --out to --steps (with the same pictures and settings)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out and its run folder (not with --resume)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
 
-class _Interrupt:
-    """First Ctrl-C: finish the current step, checkpoint, exit 130. A second one stops at once."""
-
-    def __init__(self):
-        self.hit = False
-
-    def __call__(self, signum, frame):
-        if self.hit:
-            raise KeyboardInterrupt
-        self.hit = True
-        print("\ntraining.adapt: stopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr)
-
-
 def load_source(spec):
+    """The source generator of `spec` (a registry id or a file): a StyleGAN2 one (the loaders refuse weights
+    that are not all finite: stylegan.io.finite); AdaptError otherwise."""
     try:
         G = checkpoints.load(spec or checkpoints.DEFAULT_MODEL)
     except (ValueError, OSError, RuntimeError) as e:
@@ -733,60 +771,85 @@ def load_source(spec):
     return G
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    a = parse_args(argv)
-    s = Settings(**{f.name: getattr(a, f.name) for f in fields(Settings)})
+def check_command(a):
+    """The command line's own flags, beyond Settings: --save-every, --threads, --resume with --force."""
+    if a.save_every < 1:
+        raise AdaptError("--save-every must be at least 1")
+    if a.threads is not None and not 1 <= a.threads <= MAX_THREADS:
+        raise AdaptError(f"--threads must be a whole number from 1 to {MAX_THREADS} (leave it out for torch's "
+                         f"choice), got {limits.short(a.threads)}")
+    if a.resume and a.force:
+        raise AdaptError("--resume and --force contradict each other (--resume continues the run of --out, --force "
+                         "starts it again); give one of them")
+
+
+def prepare(a, s):
+    """Everything before the first step, checked cheapest first (the flags, --out, the pictures, then the
+    model, which may have to be downloaded) -> (Adapter at its first or resumed step, source spec, shot names,
+    notes). Every refusal raises a ValueError with one line."""
+    check_command(a)
+    check_settings(s)
+    check_out(a.out, a.force, a.resume)
     if a.threads:
         torch.set_num_threads(a.threads)
+    pictures = read_pictures(a.images)
+    spec = a.model or checkpoints.DEFAULT_MODEL
+    G = load_source(spec)
+    if G.img_shape[0] != G.img_shape[1]:
+        raise AdaptError(f"--model {spec}: a {G.img_shape[0]}x{G.img_shape[1]} model; adaptation takes square models")
+    shots, names, notes = to_shots(pictures, G.img_resolution)
+    adapter = Adapter(G, shots, s)
+    if a.resume:
+        resume_run(adapter, a.out)
+    elif a.force:
+        for p in (run_dir(a.out) / "state.pt", run_dir(a.out) / "losses.csv"):
+            p.unlink(missing_ok=True)
+    return adapter, spec, names, notes
+
+
+def resume_run(adapter, out):
+    """Load the run folder's checkpoint of `out` into `adapter`; AdaptError when it is unreadable, was made
+    with other settings or pictures, or is already at --steps."""
+    path = run_dir(out) / "state.pt"
     try:
-        if a.save_every < 1:
-            raise AdaptError("--save-every must be at least 1")
-        check_settings(s)
-        check_out(a.out, a.force, a.resume)
-        spec = a.model or checkpoints.DEFAULT_MODEL
-        G = load_source(spec)
-        shots, names, notes = read_shots(a.images, G.img_resolution)
-        if G.img_shape[0] != G.img_shape[1]:
-            raise AdaptError(f"--model {spec}: a {G.img_shape[0]}x{G.img_shape[1]} model; adaptation takes square models")
-        adapter = Adapter(G, shots, s)
-        if a.resume:
-            try:
-                ck = torch.load(run_dir(a.out) / "state.pt", map_location="cpu", weights_only=True)
-            except Exception as e:  # noqa: BLE001 - truncated, foreign or unsafe: one line
-                raise AdaptError(f"--resume: {run_dir(a.out) / 'state.pt'} is not a readable checkpoint "
-                                 f"({type(e).__name__})") from None
-            try:
-                adapter.load_state(ck)
-            except (KeyError, RuntimeError, ValueError, TypeError) as e:
-                if isinstance(e, AdaptError):
-                    raise
-                raise AdaptError(f"--resume: the checkpoint does not fit this model ({type(e).__name__})") from None
-            if adapter.step_n >= s.steps:
-                raise AdaptError(f"--resume: the run is already at step {adapter.step_n}; give a larger --steps")
-        elif a.force:
-            for p in (run_dir(a.out) / "state.pt", run_dir(a.out) / "losses.csv"):
-                p.unlink(missing_ok=True)
-    except (AdaptError, ShotError) as e:
-        print(f"training.adapt: {e}", file=sys.stderr)
-        return 2
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - truncated, foreign or unsafe: one line
+        raise AdaptError(f"--resume: {path} is not a readable checkpoint ({type(e).__name__})") from None
+    try:
+        adapter.load_state(ck)
+    except AdaptError:
+        raise
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as e:
+        raise AdaptError(f"--resume: the checkpoint does not fit this model ({type(e).__name__})") from None
+    if adapter.step_n >= adapter.s.steps:
+        raise AdaptError(f"--resume: the run is already at step {adapter.step_n}; give a larger --steps")
+
+
+def main(argv=None):
+    """`python -m training.adapt`: exit 0 done, 2 a bad input (one `error: ...` line, checked before the
+    model is loaded where it can be), 130 stopped by Ctrl-C (the last checkpoint kept)."""
+    return clisafe.run(_main, sys.argv[1:] if argv is None else argv, "training.adapt", (ValueError, OSError))
+
+
+def _main(argv):
+    a = parse_args(argv)
+    s = Settings(**{f.name: getattr(a, f.name) for f in fields(Settings)})
+    adapter, spec, names, notes = prepare(a, s)
     for n in notes:
         print(f"training.adapt: note: {n}", file=sys.stderr)
     command = "python -m training.adapt " + " ".join(argv)
     meta = lambda: model_card(adapter, spec, len(names), str(Path(a.images).name), adapter.wall_s, command)
     print(f"adapting {spec} to {len(names)} pictures of {a.images} ({s.steps} steps; from step {adapter.step_n})",
           file=sys.stderr)
-    handler = _Interrupt()
-    old = signal.signal(signal.SIGINT, handler)
+    handler = clisafe.StopAfterStep("\ntraining.adapt: stopping after this step (Ctrl-C again to abort without saving)")
     try:
-        finished = train(adapter, s.steps, a.out, meta, stop=lambda: handler.hit, save_every=a.save_every,
-                         progress=not a.no_progress)
+        with handler.installed():
+            finished = train(adapter, s.steps, a.out, meta, stop=lambda: handler.hit, save_every=a.save_every,
+                             progress=not a.no_progress)
     except KeyboardInterrupt:
         print(f"training.adapt: aborted; the last checkpoint ({run_dir(a.out) / 'state.pt'}) and {a.out} are kept",
               file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGINT, old)
     if not finished:
         print(f"training.adapt: stopped at step {adapter.step_n}; {a.out} holds it (continue with --resume)",
               file=sys.stderr)

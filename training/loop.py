@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+import clisafe
 from stylegan.imageops import quantize
 from stylegan.io import save as save_generator
 from stylegan.precision import cpu_has_bf16
@@ -144,32 +145,15 @@ class Trainer:
                        recipe=json.dumps([p.__dict__ for p in self.recipe.phases]))
 
 
-def _drop_rows_after(csv_path, step):
-    """A resumed run restarts at its checkpoint: rows logged after it (by the interrupted run) go."""
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    kept = [r for r in rows if r.get("step", "").isdigit() and int(r["step"]) <= step]
-    if len(kept) != len(rows):
-        with open(csv_path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=FIELDS, restval="", extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(kept)
-
-
 def run(trainer, until, command, ckpt_minutes=4.0, log_every=10, log=print):
     """Train until step `until` (a total: steps of earlier runs count), checkpointing every
     `ckpt_minutes` and at the end; returns the last held-out MAE."""
     out = trainer.out
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = out / "losses.csv"
-    new = not csv_path.exists()
-    if not new:
-        _drop_rows_after(csv_path, trainer.step_n)
+    csv_path = clisafe.trim_log(out / "losses.csv", "step", trainer.step_n, FIELDS)   # a resume: from its checkpoint
     z_eval = heldout_z()
     with open(csv_path, "a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS, restval="")
-        if new:
-            writer.writeheader()
         t0, c0, base_w, base_c, last = time.time(), time.process_time(), trainer.wall_s, trainer.cpu_s, time.time()
         val = float("nan")
         while trainer.step_n < until:
