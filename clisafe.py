@@ -20,6 +20,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -198,6 +199,19 @@ def _writable_parent(folder, flag, path):
         raise InputError(f"{flag} {path} cannot be written (no permission in {parent})")
 
 
+def leftover_of(name):
+    """The name an `atomic_file` / `atomic_dir` temporary was written for (`.NAME.partial-1a2b3c4d[.png]`, `.NAME.old-...`),
+    or None: such a file is what a write killed before its rename (SIGKILL, power loss) leaves."""
+    m = re.fullmatch(r"\.(.+)\.(?:partial|old)-[0-9a-f]{8}(?:\.[^.]+)?", name)
+    return m.group(1) if m else None
+
+
+def owned(name, ours):
+    """Whether `name` is one of `ours` (names, or prefixes ending in '*'), or a killed write's leftover of one."""
+    base = leftover_of(name) or name
+    return any(base == o or (o.endswith("*") and base.startswith(o[:-1])) for o in ours)
+
+
 def check_replaceable(out, ours, flag="--out"):
     """An existing output folder may be replaced only when it is empty or holds only entries this
     command writes (`ours`: names or name prefixes ending in '*'); a folder of the user's own files is
@@ -205,9 +219,7 @@ def check_replaceable(out, ours, flag="--out"):
     out = Path(out).expanduser()
     if not out.is_dir():
         return out
-    def owned(name):
-        return any(name == o or (o.endswith("*") and name.startswith(o[:-1])) for o in ours)
-    foreign = sorted(p.name for p in out.iterdir() if not owned(p.name))
+    foreign = sorted(p.name for p in out.iterdir() if not owned(p.name, ours))
     if foreign:
         raise InputError(f"{flag} {out} holds files this command did not write (e.g. {foreign[0]}); give a new or "
                          f"empty folder (the output replaces the whole folder when it is done)")

@@ -222,8 +222,8 @@ def _draw(G, fixed, epoch, csv_path, out):
 
 
 def _clear_run(out):
-    """The files an earlier run left in `out` removed, so a fresh run never mixes with them."""
-    for pattern in RUN_FILES:
-        for p in Path(out).glob(pattern):
-            if p.is_file():
-                p.unlink()
+    """The files an earlier run left in `out` removed, so a fresh run never mixes with them (a killed write's
+    temporary leftovers too: clisafe.leftover_of)."""
+    for p in Path(out).iterdir() if Path(out).is_dir() else ():
+        if p.is_file() and clisafe.owned(p.name, RUN_FILES):
+            p.unlink()

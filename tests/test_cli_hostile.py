@@ -159,8 +159,13 @@ def test_atomic_dir_swaps_whole_sets_and_keeps_the_old_one_on_failure(tmp_path):
             f.write_text("half")
             raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    (out / ".start.png.partial-0123abcd.png").write_text("a killed write's")   # ours: it does not block a swap
+    assert clisafe.check_replaceable(out, ("start.png",)) == out
+    (out / ".thesis.pdf.partial-0123abcd.pdf").write_text("not ours")
+    with pytest.raises(clisafe.InputError, match="did not write .e.g. .thesis.pdf"):
+        clisafe.check_replaceable(out, ("start.png",))
     (out / "thesis.pdf").write_text("mine")
-    with pytest.raises(clisafe.InputError, match="did not write .e.g. thesis.pdf"):
+    with pytest.raises(clisafe.InputError, match="did not write"):
         clisafe.check_replaceable(out, ("start.png",))
 
 

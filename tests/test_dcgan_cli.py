@@ -95,6 +95,24 @@ def test_an_existing_run_is_replaced_only_with_force(faces, tmp_path, capsys):
 
 
 @pytest.mark.integration   # one tiny run, ~2 s
+def test_a_write_killed_before_its_rename_does_not_block_a_fresh_run(faces, tmp_path, capsys):
+    import clisafe
+    out = tmp_path / "run"
+    out.mkdir()   # a first run SIGKILLed while writing its first checkpoint leaves only the temporary file
+    with pytest.raises(KeyboardInterrupt):   # the name atomic_file gives it, kept as a kill would keep it
+        with clisafe.atomic_file(out / "checkpoint.pt") as tmp:
+            tmp.write_bytes(b"half a checkpoint")
+            leftover = tmp
+            os.link(tmp, tmp_path / "kept")   # atomic_file deletes it on the way out; a kill would not
+            raise KeyboardInterrupt
+    os.rename(tmp_path / "kept", leftover)
+    assert clisafe.leftover_of(leftover.name) == "checkpoint.pt"
+    assert train(faces, out, "--epochs", "1", *TINY) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "loss_curves.png", "losses.csv",
+                                                      "samples_epoch001.png"]   # the leftover cleared too
+
+
+@pytest.mark.integration   # one tiny run, ~2 s
 def test_resume_refuses_a_run_with_nothing_left_or_other_widths(faces, tmp_path, capsys):
     out = tmp_path / "run"
     assert train(faces, out, "--epochs", "5", "--max-iters", "2", *TINY) == 0
