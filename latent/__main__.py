@@ -42,7 +42,7 @@ from stylegan.precision import choose
 from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid, sefa_directions, apply_direction
 from . import truncation_sweep, to_uint8, seed_z
 from .align import Layout, align, measure_layout
-from .invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, apply_delta, generator_delta, invert, load_image, load_photo
+from .invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, apply_delta, check_steps, generator_delta, invert, load_image, load_photo
 from .util import require_mapping
 
 PRECISION_HELP = "fp32, bf16, fp16 or auto (default: bf16 where the device computes it natively and the model is large)"
@@ -124,6 +124,7 @@ def invert_main(argv):
     # inputs first: numbers, the photo, the output folder; then the model
     for flag in ("steps_w", "steps_wplus", "pti_steps"):
         limits.check("inv_steps", getattr(args, flag), "--" + flag.replace("_", "-"))
+    check_steps(args.steps_w, args.steps_wplus, 0 if args.no_pti else args.pti_steps)
     limits.check("seed", args.seed, "--seed")
     for v in args.crop or ():
         limits.check("crop", v, "--crop")
@@ -229,6 +230,9 @@ def _check_grid_args(args):
     c("grid_seeds", len(args.seeds), "the number of --seeds")
     for s in args.seeds:
         c("seed", s, "--seeds")
+    if args.cmd == "interp" and (len(args.seeds) != 2 or args.seeds[0] == args.seeds[1]):
+        raise LatentError(f"interp goes from one seed to another: give two different seeds, e.g. --seeds 1 2 "
+                          f"(got --seeds {' '.join(map(str, args.seeds))})")
     c("frames", args.steps, "--steps"), c("psi", args.psi, "--psi"), c("sefa_k", args.k, "--k")
     c("sefa_strength", args.strength, "--strength")
     limits.check_sized("scale", args.scale, "--scale",
@@ -253,7 +257,7 @@ def _main(argv):
     ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
     ap.add_argument("--out", required=True, help="the image file to write (.png, .jpg, ...)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2],
-                    help="interp: the first and last are the ends; mix: the first seed's face takes the coarse, "
+                    help="interp: the two ends; mix: the first seed's face takes the coarse, "
                          "middle and fine rows of each other seed; truncation, sefa: the first seed (default 1 2)")
     ap.add_argument("--steps", type=int, default=8, help="frames of an interpolation")
     ap.add_argument("--psi", type=float, default=0.7, help="truncation psi of the samples (default 0.7)")

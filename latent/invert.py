@@ -94,6 +94,14 @@ PTI_LOSS, PTI_LR, PTI_NOISE_LR, PTI_LOCALITY = "l2", 3e-3, 0.02, 0.1
 PTI_NOISE_WEIGHT, PTI_NOISE_MIN_RES, PTI_LOCALITY_EVERY = 0.0, 0, 2
 
 
+def check_steps(steps_w, steps_wplus, pti_steps):
+    """An inversion needs steps in at least one stage: with none, the "reconstruction" is the model's average face
+    (about 9 dB on a photo), not the photo. -> LatentError, said before any work."""
+    if not (steps_w or steps_wplus or pti_steps):
+        raise LatentError("every stage has 0 steps: the reconstruction would be the model's average face, not the "
+                          "photo; give steps to the W, W+ or PTI stage")
+
+
 def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STEPS, progress=None, precision=None,
            pti_loss=PTI_LOSS, noise_lr=PTI_NOISE_LR, locality_weight=PTI_LOCALITY, noise_weight=PTI_NOISE_WEIGHT,
            noise_min_res=PTI_NOISE_MIN_RES, seed=0, locality_every=PTI_LOCALITY_EVERY, pti_lr=PTI_LR,

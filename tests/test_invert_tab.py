@@ -68,3 +68,10 @@ def test_an_upload_that_is_not_an_image_goes_at_once_with_one_line(tmp_path, mon
     new = tab_invert.new_photo({"path": str(photo), "orig_name": "astronaut.png"}, out[5])
     assert skip(new[0]) and new[1:] == (None, None, None, None, "") and photo.exists()   # the last one's line goes
     assert tab_invert.new_photo(None, "PSNR: W 15.7 dB")[5] == ""   # a photo taken away: the last status goes
+
+
+def test_an_inversion_with_no_steps_at_all_is_refused_before_any_work():
+    """All three stages at 0 would show the model's average face as "your photo" (about 9 dB): one line instead."""
+    with pytest.raises(gr.Error, match="every stage has 0 steps: the reconstruction would be the model's average face"):
+        tab_invert.invert_photo(Image.open(tab_invert.EXAMPLE), checkpoints.DEFAULT_MODEL, 0, 0, 0, None,
+                                progress=lambda *a, **k: 0)

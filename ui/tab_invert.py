@@ -16,7 +16,7 @@ import latent
 import limits
 from stylegan.imageops import to_uint8
 from latent.align import ADVICE_APP, Layout, align, paste_back
-from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, load_photo
+from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, check_steps, load_photo
 from ui import draw, mask, run_control
 from ui import models as models_ui
 from ui import guard as ug
@@ -35,6 +35,7 @@ def invert_photo(photo, model_id, steps_w, steps_wplus, pti_steps, uploads=None,
         raise gr.Error("Upload a photo first.")
     steps = [limits.check("inv_steps", v, label) for v, label in
              ((steps_w, "W steps"), (steps_wplus, "W+ steps"), (pti_steps, "PTI steps"))]
+    check_steps(*steps)
     G = get_model(model_id, uploads)
     latent.util.require_mapping(G)
     photo = load_photo(photo)
