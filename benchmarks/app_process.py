@@ -85,7 +85,8 @@ class AppProcess:
         self.proc = subprocess.Popen(argv, cwd=root or ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.output = collections.deque(maxlen=keep)
-        threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True).start()
+        self._drain = threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True)
+        self._drain.start()
         try:
             wait_until_served(self.url, self.proc, timeout, poll, self.output)
         except RuntimeError:
@@ -109,3 +110,6 @@ class AppProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._drain.join(timeout=2)   # the pipe's end reached: its reader closed here, not left to the collector
+        if not self._drain.is_alive():
+            self.proc.stdout.close()
