@@ -224,15 +224,38 @@ def layout_main(argv):
     return 0
 
 
+# the grid commands' own flags: {flag: (the commands that take it, its default)}; given to another, one line
+OWN_FLAGS = {"steps": (("interp",), 8), "k": (("sefa",), 3), "strength": (("sefa",), 3.0)}
+SEEDS = {"interp": [1, 2], "mix": [1, 2], "truncation": [1], "sefa": [1]}   # --seeds' default per command
+
+
+def _settle_flags(args):
+    """Each grid command's defaults filled in; a flag given to a command that does not take it is refused, not
+    ignored, and so is a seed count the command cannot use."""
+    for flag, (cmds, default) in OWN_FLAGS.items():
+        if getattr(args, flag) is not None and args.cmd not in cmds:
+            raise LatentError(f"--{flag} is for `latent {' / '.join(cmds)}`, not `latent {args.cmd}`: leave it out")
+        if getattr(args, flag) is None:
+            setattr(args, flag, default)
+    seeds = args.seeds = list(SEEDS[args.cmd]) if args.seeds is None else args.seeds
+    got = f"(got --seeds {' '.join(map(str, seeds))})"
+    if args.cmd == "interp" and (len(seeds) != 2 or seeds[0] == seeds[1]):
+        raise LatentError(f"interp goes from one seed to another: give two different seeds, e.g. --seeds 1 2 {got}")
+    if args.cmd == "mix" and len(seeds) < 2:
+        raise LatentError(f"mix crosses the first seed's face with each other seed's: give two or more seeds, e.g. "
+                          f"--seeds 1 2 3 {got}")
+    if args.cmd in ("truncation", "sefa") and len(seeds) != 1:
+        raise LatentError(f"{args.cmd} shows one seed's face: give one seed, e.g. --seeds {seeds[0]} {got}")
+
+
 def _check_grid_args(args):
     """The grid commands' numbers and output file, before the model is loaded."""
     c = limits.check
-    c("grid_seeds", len(args.seeds), "the number of --seeds")
+    if args.seeds is not None:
+        c("grid_seeds", len(args.seeds), "the number of --seeds")
+    _settle_flags(args)
     for s in args.seeds:
         c("seed", s, "--seeds")
-    if args.cmd == "interp" and (len(args.seeds) != 2 or args.seeds[0] == args.seeds[1]):
-        raise LatentError(f"interp goes from one seed to another: give two different seeds, e.g. --seeds 1 2 "
-                          f"(got --seeds {' '.join(map(str, args.seeds))})")
     c("frames", args.steps, "--steps"), c("psi", args.psi, "--psi"), c("sefa_k", args.k, "--k")
     c("sefa_strength", args.strength, "--strength")
     limits.check_sized("scale", args.scale, "--scale",
@@ -256,13 +279,13 @@ def _main(argv):
                          "layout (python -m latent layout --help)")
     ap.add_argument("--model", default=None, help="registry id or path (default: the bundled face model)")
     ap.add_argument("--out", required=True, help="the image file to write (.png, .jpg, ...)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2],
-                    help="interp: the two ends; mix: the first seed's face takes the coarse, "
-                         "middle and fine rows of each other seed; truncation, sefa: the first seed (default 1 2)")
-    ap.add_argument("--steps", type=int, default=8, help="frames of an interpolation")
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="interp: the two ends (default 1 2); mix: the first seed's face takes the coarse, middle and "
+                         "fine rows of each other seed (default 1 2); truncation, sefa: the one seed (default 1)")
+    ap.add_argument("--steps", type=int, default=None, help="interp: frames of the interpolation (default 8)")
     ap.add_argument("--psi", type=float, default=0.7, help="truncation psi of the samples (default 0.7)")
-    ap.add_argument("--k", type=int, default=3, help="sefa: how many directions, the strongest first (default 3)")
-    ap.add_argument("--strength", type=float, default=3.0,
+    ap.add_argument("--k", type=int, default=None, help="sefa: how many directions, the strongest first (default 3)")
+    ap.add_argument("--strength", type=float, default=None,
                     help="sefa: how far each direction is walked, either way (default 3)")
     ap.add_argument("--scale", type=int, default=2, help="pixel repeat of the grid")
     ap.add_argument("--precision", default="auto", help=PRECISION_HELP)
@@ -299,7 +322,7 @@ def run_command(args, G):
         print(json.dumps(report, indent=1))
         return image_strip(rows, args.scale)
     if args.cmd == "mix":
-        rows, labels = style_mix_grid(G, args.seeds[:1], args.seeds[1:] or [args.seeds[0] + 1], args.psi)
+        rows, labels = style_mix_grid(G, args.seeds[:1], args.seeds[1:], args.psi)
         print("\n".join(labels))
         return image_strip(rows, args.scale)
     if args.cmd == "truncation":
