@@ -155,8 +155,8 @@ DEFAULTS = [
     _bundled(DEFAULT_MODEL, "Faces 64px (bundled, offline)", "stylegan/pretrained/faces64.safetensors",
              "MIT (distilled from gan-face-generate)",
              notes="drags move content through the model's warp pathway (stylegan.warp): a deformation code, "
-                   "zero in every sampled image, that the engines optimise (DragGAN's preset: the code alone; "
-                   "FreeDrag's: with W+ rows 0-3)"),
+                   "zero in every sampled image, that the engines optimise, alone or with the W+ rows their "
+                   "presets name (each engine's \"W+ rows\" setting; on an inverted photo the code alone)"),
     _bundled("dcgan-faces-64", "DCGAN faces 64px (bundled, offline, Z space)",
              "dcgan/pretrained/dcgan_faces_64.safetensors", "MIT (gan-face-generate)", kind="dcgan"),
     _hub("faces-ffhq-512", "Faces (FFHQ 512, StyleGAN2)", "faces", [
