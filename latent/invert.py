@@ -119,6 +119,7 @@ def invert(G, image, steps_w=STEPS_W, steps_wplus=STEPS_WPLUS, pti_steps=PTI_STE
     (the projections' start maps and jitter, PTI's locality probes): the same photo, seed and thread count give
     the same latent and generator."""
     require_mapping(G)
+    check_steps(steps_w, steps_wplus, pti_steps)   # the CLI and the app say it before loading the model
     shape = tuple(G.img_shape)
     target = image if isinstance(image, torch.Tensor) else load_image(image, shape)
     if tuple(target.shape[-2:]) != shape:
