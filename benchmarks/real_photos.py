@@ -457,6 +457,10 @@ def main(argv=None):
     ap.add_argument("--photo-resample", choices=RESAMPLES, default=None,
                     help=f"how a photo drag's noise maps are read along the warp field (--noise photo; default "
                          f"drags.in_photo.RESAMPLE, {in_photo.RESAMPLE}); the drag rows' recipe names it")
+    ap.add_argument("--photo-picture", choices=("render", "field"), default=None,
+                    help=f"what a photo drag shows (--noise photo; default drags.in_photo.PICTURE, {in_photo.PICTURE}): "
+                         f"the tuned generator's render, or the reconstruction moved by the warp pathway's field "
+                         f"(dragcore.field_picture); the drag rows' recipe names it")
     ap.add_argument("--robust", type=int, default=0, metavar="K",
                     help="also judge each drag's face over K imperceptible variants of its picture (2-32; lost when "
                          "found in fewer than half), beside the one-rendering count (default 0: off)")
@@ -528,6 +532,9 @@ def main(argv=None):
         if args.photo_resample:
             in_photo.RESAMPLE = args.photo_resample   # this process only: its drags.in_photo.follow_noise reads it
             suffix += f", resample {args.photo_resample}"
+        if args.photo_picture:
+            in_photo.PICTURE = args.photo_picture   # this process only: its drags.in_photo.prepare reads it
+            suffix += f", picture {args.photo_picture}"
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
                                                              args.mp_python, engines=engines, noises=noises,
                                                              params=params, suffix=suffix, photo_params=photo_params,

@@ -91,6 +91,7 @@ class StyleGANAdapter:
             raise DragInputError(f"feature_res {self.feature_res} is not a synthesis block ({blocks})")
         self.noise_mode = noise_mode  # constant noise: resampling it every step makes the image flicker
         self.follower = None          # a dragcore.noise_follow.NoiseFollower: the maps follow the drag
+        self.picture = None           # a dragcore.field_picture.FieldPicture: every image is that (a photo drag's option)
         self.rows = min(TRAINABLE_ROWS, G.num_ws) if rows is None else rows
         self.code_rows = 0 if getattr(G.synthesis, "warp", None) is None else 1   # the deformation code row
         low = 0 if self.code_rows else 1   # 0: only the deformation code moves (a drag through the warp alone)
@@ -163,12 +164,16 @@ class StyleGANAdapter:
             return self.G.synthesis.features(ws, res=self.feature_res, noise_mode=self.noise_mode)
 
     def image(self, latent):
+        if self.picture is not None:
+            return self.picture(latent)
         with self._noise(latent), self._no_grad(latent) as tiles:
             if tiles:
                 return self._render(self.ws(latent))[0]
             return self.G.synthesis(self.ws(latent), noise_mode=self.noise_mode)
 
     def image_and_features(self, latent):
+        if self.picture is not None:
+            return self.picture(latent), self.features(latent)
         with self._noise(latent), self._no_grad(latent) as tiles:
             if tiles:
                 return self._render(self.ws(latent))
@@ -179,6 +184,8 @@ class StyleGANAdapter:
         `partial`, the image accumulated there: `features_and_preview`): only the stages above the block run
         (SynthesisNetwork.render_above), no gradients. None where that does not apply: render the whole image.
         The render keeps its start pass for the next drag as `image_and_features` does (dragcore.startpass)."""
+        if self.picture is not None:
+            return self.picture(latent)
         with self._noise(latent), torch.no_grad():
             ws = self.ws(latent)
             img = self.G.synthesis.render_above(ws, self.feature_res, features, partial, self.noise_mode)
@@ -204,6 +211,8 @@ class StyleGANAdapter:
 
     def image_near(self, latent, boxes):
         """The image computed only inside `boxes` (stylegan.windows.Box of the image), or None: render it whole."""
+        if self.picture is not None:
+            return None
         with self._noise(latent):
             return self.G.synthesis.image_near(self.ws(latent), boxes, self.noise_mode)
 
@@ -215,6 +224,10 @@ class StyleGANAdapter:
     def features_and_preview(self, latent):
         """(F as `features` returns it, the image accumulated up to the feature block [1, 3, fr, fw],
         no gradients): one pass, a preview at the feature block's resolution for nearly nothing."""
+        if self.picture is not None:
+            with torch.no_grad():
+                feats = self.features(latent)
+            return feats, torch.nn.functional.interpolate(self.picture(latent), size=feats.shape[-2:], mode="area")
         with self._noise(latent), self._no_grad(latent) as tiles:
             ws = self.ws(latent)
             kept = startpass.lookup(self.G.synthesis, ws, self.feature_res, self.noise_mode,

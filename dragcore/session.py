@@ -297,6 +297,27 @@ class DragSession:
                 rep.start_image()
         return self
 
+    def field_picture(self):
+        """Show every picture of this drag as the start latent's picture, its deformation code set to zero (an
+        inverted photo's reconstruction), moved by the warp pathway's field for each latent's code
+        (dragcore.field_picture): what the code means, without the tuned stages after the pathway drawing the
+        detail again. Only a generator with a warp pathway has that field; elsewhere a DragInputError."""
+        warp = getattr(getattr(getattr(self.gen, "G", None), "synthesis", None), "warp", None)
+        if warp is None or getattr(self.gen, "kind", None) != "stylegan":
+            raise DragInputError("only a StyleGAN with a warp pathway can show its drag as the field's move")
+        from .field_picture import FieldPicture
+        n = self.gen.G.num_ws
+        zero = self.latent.detach().clone()
+        if zero.ndim == 3 and zero.shape[1] == n + 1:
+            zero[:, -1] = 0
+        start = self.render(zero)
+        self.gen.picture = FieldPicture(warp, start, n)
+        rep = self.report
+        if rep._preview[0] == 0 and rep._start_image is rep._preview[1]:   # the start as rendered before: again
+            rep._preview, rep._start_image = (None, None, None), None
+            rep.start_image()
+        return self
+
     def sync(self):
         """Bring the handles up to date with the current latent (after the last Adam step)."""
 

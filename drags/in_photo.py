@@ -19,6 +19,12 @@ reads the maps at the nearest pixel (RESAMPLE): bicubic and bilinear reads take 
 leaves and move the smiles further, but on the tuning photos they lost a face at the detector's edge that the
 nearest read and the ideal local move keep (docs/benchmarks.md, "Your own photo, session 22").
 
+With PICTURE 'field' (off by default; `benchmarks.real_photos --photo-picture field`) every picture of a photo drag
+on such a generator is the reconstruction moved by the pathway's field for the drag's code (DragSession.field_picture,
+dragcore.field_picture) instead of the tuned generator's render: no blotches or ghost contours, the smiles further, every
+engine nearer the ideal local move on the tuning photos (docs/benchmarks.md, "Your own photo, session 23: the picture
+as the field's move"); not yet the default.
+
 `presets(model_presets, G)` is what every drag of an inverted photo is built from (the CLI's `--inverted`, the app's
 photo path, benchmarks.real_photos), applied BEFORE the session is built: a photo drag's engine settings over the
 model's presets (`SETTINGS`), a user's own setting still over both. They hold:
@@ -63,6 +69,7 @@ from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 RESAMPLE = "nearest"   # ... read along that field by grid_sample's mode (dragcore.noise_follow.RESAMPLES)
+PICTURE = "render"   # 'field': every picture of a photo drag is the reconstruction moved by the pathway's field
 # a photo drag's engine settings over the model's presets (`presets`)
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 30.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
@@ -106,7 +113,10 @@ def prepare(session, start=None, follow=True):
     maps follow (`follow_noise`). -> the follow mode or None."""
     if "warp_twist" in SETTINGS.get(session.method, {}) and session.guard.twist > 0:
         session.guard.limit_twist(session.guard.twist, TWIST_MAX)
-    return follow_noise(session, start) if follow else None
+    mode = follow_noise(session, start) if follow else None
+    if PICTURE == "field" and has_warp(session.gen.G):
+        session.field_picture()
+    return mode
 
 
 ALIGNMENT, PHOTO, RECONSTRUCTION, RESULT = "alignment.json", "photo.png", "reconstruction.png", "result_in_photo.png"

@@ -1,0 +1,40 @@
+"""A photo drag's picture as the reconstruction moved by the warp pathway's own field (an option of the photo path).
+
+On a generator with a warp pathway (stylegan.warp) a photo drag moves the deformation code alone (drags.in_photo),
+and the pathway displaces the content at its stage by the code's field. The stages after it, tuned by PTI for the
+pivot, then draw the photo's detail again on the moved content: the blotches and ghost contours of a photo drag
+(docs/benchmarks.md, "Your own photo, session 23"). `FieldPicture` shows instead what the code means: the start
+latent's own picture (the reconstruction, its code set to zero) resampled by the field of the latent's code at the
+image's resolution (bilinear, content at x moves to x + u(x), as the pathway moves it). The engines still optimise
+the code through the generator's features; every picture a session makes (its renders, previews, the trackers'
+and the report's images) is this one, so what is tracked, reported and shown agree.
+
+`DragSession.field_picture()` installs it on a session's adapter (StyleGANAdapter.picture);
+`drags.in_photo.PICTURE` says whether a photo drag does.
+"""
+import torch
+import torch.nn.functional as F
+
+from stylegan.warp import base_grid
+
+
+def moved(image, u):
+    """image [N, C, h, w] read at (pixel - u), u [N, h, w, 2] in normalised units (bilinear, border)."""
+    g = base_grid(*image.shape[-2:], image.device)[None] - u.to(image)
+    return F.grid_sample(image, g.expand(image.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
+class FieldPicture:
+    """picture(latent): `start` [1, 3, H, W] (the picture at a zero code) moved by `warp`'s field for the latent's
+    deformation code row (a latent without that row: `start` itself)."""
+
+    def __init__(self, warp, start, num_ws):
+        self.warp, self.start, self.num_ws = warp, start.detach().float(), int(num_ws)
+
+    def __call__(self, latent):
+        if latent.ndim != 3 or latent.shape[1] != self.num_ws + 1:
+            return self.start.clone()
+        with torch.no_grad():
+            code = latent[:, -1].detach().float().to(self.start.device)
+            return moved(self.start, self.warp.field(code, *self.start.shape[-2:]))
