@@ -13,16 +13,6 @@ and the report's images) is this one, so what is tracked, reported and shown agr
 `drags.in_photo.PICTURE` says whether a photo drag does.
 """
 import torch
-import torch.nn.functional as F
-
-from stylegan.warp import base_grid
-
-
-def moved(image, u):
-    """image [N, C, h, w] read at (pixel - u), u [N, h, w, 2] in normalised units (bilinear, border)."""
-    g = base_grid(*image.shape[-2:], image.device)[None] - u.to(image)
-    return F.grid_sample(image, g.expand(image.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border",
-                         align_corners=False)
 
 
 class FieldPicture:
@@ -37,4 +27,4 @@ class FieldPicture:
             return self.start.clone()
         with torch.no_grad():
             code = latent[:, -1].detach().float().to(self.start.device)
-            return moved(self.start, self.warp.field(code, *self.start.shape[-2:]))
+            return self.warp.apply(self.start, self.warp.field(code, *self.start.shape[-2:]))   # as the pathway moves

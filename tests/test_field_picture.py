@@ -8,7 +8,7 @@ import torch
 import checkpoints
 from benchmarks.report import make_session
 from dragcore.errors import DragInputError
-from dragcore.field_picture import FieldPicture, moved
+from dragcore.field_picture import FieldPicture
 from drag_testing import face_model
 from drags import in_photo
 
@@ -18,14 +18,6 @@ TURN = ([[28.2967, 42.1038]], [[34.6967, 42.1038]])   # seed 5002's nose tip, 6.
 def _session(G, steps=20):
     preset = in_photo.presets(checkpoints.presets(checkpoints.DEFAULT_MODEL), G)["draggan"]
     return make_session("draggan", G, *TURN, preset, seed=5002, psi=0.7, max_steps=steps)
-
-
-def test_a_shift_field_moves_the_picture_by_whole_pixels():
-    img = torch.arange(2 * 8 * 8, dtype=torch.float32).view(1, 2, 8, 8)
-    u = torch.zeros(1, 8, 8, 2)
-    u[..., 0] = 2 * 2 / 8   # two pixels right, in normalised units
-    out = moved(img, u)
-    assert torch.equal(out[..., 2:], img[..., :-2]) and torch.equal(out[..., :2], img[..., :1].expand(-1, -1, -1, 2))
 
 
 def test_every_picture_of_the_drag_is_the_start_moved_by_its_codes_field():
@@ -38,7 +30,7 @@ def test_every_picture_of_the_drag_is_the_start_moved_by_its_codes_field():
         s.step()
     code = s.latent[:, -1]
     assert float(code.abs().max()) > 0
-    expect = moved(start, G.synthesis.warp.field(code, *start.shape[-2:]))
+    expect = G.synthesis.warp.apply(start, G.synthesis.warp.field(code, *start.shape[-2:]))
     assert torch.equal(s.render(), expect)
     with torch.no_grad():
         own = G.synthesis(s.latent)   # what the generator itself draws there: not the picture
