@@ -38,9 +38,6 @@ import threading
 from contextlib import contextmanager
 
 import torch
-import torch.nn.functional as F
-
-from stylegan.warp import base_grid
 
 from .localmove import ideal_move
 
@@ -122,9 +119,7 @@ class NoiseFollower:
                 for k in self.moving:
                     m = self.base[k]
                     u = self.warp.field(code.to(m.device), *m.shape[-2:])
-                    g = base_grid(*m.shape[-2:], m.device)[None] - u
-                    out = F.grid_sample(m.float().reshape(1, 1, *m.shape[-2:]), g, mode=self.resample,
-                                        padding_mode="border", align_corners=False)
+                    out = self.warp.apply(m.float().reshape(1, 1, *m.shape[-2:]), u, self.resample)
                     warped[k] = out.reshape(m.shape).to(m)
         return warped
 

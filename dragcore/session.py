@@ -291,10 +291,7 @@ class DragSession:
                                           resample)
         if mode == "field":   # the maps as the start latent's deformation code has them (a continued drag)
             self.gen.follower.update(self.handles0, self.handles, self.targets, latent=self.latent)
-            rep = self.report
-            if rep._preview[0] == 0 and rep._start_image is rep._preview[1]:   # rendered before (a tracker's start
-                rep._preview, rep._start_image = (None, None, None), None    # image): again, with these maps
-                rep.start_image()
+            self._start_image_again()   # with these maps
         return self
 
     def field_picture(self):
@@ -312,11 +309,16 @@ class DragSession:
             zero[:, -1] = 0
         start = self.render(zero)
         self.gen.picture = FieldPicture(warp, start, n)
+        self._start_image_again()   # as this picture
+        return self
+
+    def _start_image_again(self):
+        """The start image the report (and a tracker's start) rendered before a change to how pictures are made
+        (`follow_noise`, `field_picture`), rendered again; one the caller gave is kept."""
         rep = self.report
-        if rep._preview[0] == 0 and rep._start_image is rep._preview[1]:   # the start as rendered before: again
+        if rep._preview[0] == 0 and rep._start_image is rep._preview[1]:
             rep._preview, rep._start_image = (None, None, None), None
             rep.start_image()
-        return self
 
     def sync(self):
         """Bring the handles up to date with the current latent (after the last Adam step)."""

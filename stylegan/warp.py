@@ -67,11 +67,11 @@ class WarpField(nn.Module):
         a = (code.float() @ self.proj.t().float()).view(code.shape[0], -1, 2)       # [N, k*k, 2]
         return self.gain * torch.einsum("njc,jhw->nhwc", a, bumps)
 
-    def apply(self, x, u):
-        """x [N, C, h, w] resampled at x - u (bilinear, border), in float32 for any input dtype."""
+    def apply(self, x, u, mode="bilinear"):
+        """x [N, C, h, w] resampled at x - u (grid_sample's `mode`, border), in float32 for any input dtype."""
         g = base_grid(x.shape[-2], x.shape[-1], x.device)[None] - u
         with torch.autocast(x.device.type, enabled=False):
-            return F.grid_sample(x.float(), g.expand(x.shape[0], -1, -1, -1), mode="bilinear",
+            return F.grid_sample(x.float(), g.expand(x.shape[0], -1, -1, -1), mode=mode,
                                  padding_mode="border", align_corners=False).to(x.dtype)
 
     def extra_repr(self):
