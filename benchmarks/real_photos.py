@@ -458,9 +458,10 @@ def main(argv=None):
                     help=f"how a photo drag's noise maps are read along the warp field (--noise photo; default "
                          f"drags.in_photo.RESAMPLE, {in_photo.RESAMPLE}); the drag rows' recipe names it")
     ap.add_argument("--photo-picture", choices=("render", "field"), default=None,
-                    help=f"what a photo drag shows (--noise photo; default drags.in_photo.PICTURE, {in_photo.PICTURE}): "
-                         f"the tuned generator's render, or the reconstruction moved by the warp pathway's field "
-                         f"(dragcore.field_picture); the drag rows' recipe names it")
+                    help=f"what every engine's photo drag shows (--noise photo; default per engine, "
+                         f"drags.in_photo.PICTURE: {in_photo.PICTURE}, else render): the tuned generator's render, or "
+                         f"the reconstruction moved by the warp pathway's field (dragcore.field_picture); the drag "
+                         f"rows' recipe names it")
     ap.add_argument("--robust", type=int, default=0, metavar="K",
                     help="also judge each drag's face over K imperceptible variants of its picture (2-32; lost when "
                          "found in fewer than half), beside the one-rendering count (default 0: off)")

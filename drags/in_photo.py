@@ -19,11 +19,16 @@ reads the maps at the nearest pixel (RESAMPLE): bicubic and bilinear reads take 
 leaves and move the smiles further, but on the tuning photos they lost a face at the detector's edge that the
 nearest read and the ideal local move keep (docs/benchmarks.md, "Your own photo, session 22").
 
-With PICTURE 'field' (off by default; `benchmarks.real_photos --photo-picture field`) every picture of a photo drag
-on such a generator is the reconstruction moved by the pathway's field for the drag's code (DragSession.field_picture,
-dragcore.field_picture) instead of the tuned generator's render: no blotches or ghost contours, the smiles further, every
-engine nearer the ideal local move on the tuning photos, but DragGAN's turns' far field over 6/255 four times against
-once (docs/benchmarks.md, "Your own photo, session 23: the picture as the field's move"): not the default.
+The picture (PICTURE, per engine): DragGAN's photo drags show the reconstruction moved by the warp pathway's field for
+the drag's code (DragSession.field_picture, dragcore.field_picture) instead of the tuned generator's render. The
+tuned stages after the pathway then do not draw the photo's detail again on the moved content: no blotches or ghost
+contours, the smiles further and the face nearer the ideal local move's on the tuning photos. With it DragGAN's reach
+term weighs 100 (below, its turns' far field kept as with the render; at 30 four turns went over 6/255, at 300 a turn
+lost its face). FreeDrag and StableDrag keep the render: with the field picture FreeDrag's smiles overshot the ideal's
+and StableDrag lost a turn's face that the render keeps (docs/benchmarks.md, "Your own photo, session 23: the picture
+as the field's move" and "session 24"). Every picture of a session is its engine's: a drag continued by another
+engine from that result shows that engine's own picture of the same latent (its report starts from the image shown).
+`benchmarks.real_photos --photo-picture render|field` sets one picture for every engine (one run).
 
 `presets(model_presets, G)` is what every drag of an inverted photo is built from (the CLI's `--inverted`, the app's
 photo path, benchmarks.real_photos), applied BEFORE the session is built: a photo drag's engine settings over the
@@ -42,17 +47,17 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
   DragGAN's weight it lost a profile's turn pushed back across the face that the ideal local move keeps, and the
   lighter term kept it and kept the tuning photos' faces, motion and far field (docs/benchmarks.md, "Your own photo,
   session 15").
-
 - for every engine the warp guard's reach term (`warp_reach`, dragcore.warpreach): a turned nose carried the whole head
   along (the outline, the hair and the far eye each shifted by about a pixel), a far-field change the ideal local move
   does not make. Its weight per engine is the largest that kept the engine's landmark motion at the ideal's on the
-  tuning photos (docs/benchmarks.md, "Your own photo, session 13").
+  tuning photos (docs/benchmarks.md, "Your own photo, session 13"); DragGAN's (100, with its field picture) the one of
+  30, 100 and 300 that kept its turns' far field and every face the render keeps (session 23).
 - for FreeDrag a stiffer warp guard band (`warp_floor`, dragcore.warpguard): a profile's turn pushed back across the
   face left a second line where the nose's edge had been and lost the face where the ideal local move keeps it; the
   stiffer band kept it, and kept the tuning photos' faces, motion and far field (docs/benchmarks.md, "Your own photo,
   session 14").
 
-`prepare(session)` is the rest, on the built session: the maps following as above, and for the engines whose photo
+`prepare(session)` is the rest, on the built session: the maps following as above, the picture as PICTURE says, and for the engines whose photo
 settings carry a twist term the rotation that term lets through, TWIST_MAX (half the ideal turn's largest local
 rotation, warpguard.TWIST_MAX, which the `warp_twist` setting alone uses): at that the tuning photos' turns looked
 cleanest. The term's weight is the session's own (the setting), so a user's `warp_twist` still wins.
@@ -69,9 +74,9 @@ from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 RESAMPLE = "nearest"   # ... read along that field by grid_sample's mode (dragcore.noise_follow.RESAMPLES)
-PICTURE = "render"   # 'field': every picture of a photo drag is the reconstruction moved by the pathway's field
+PICTURE = {"draggan": "field"}   # per engine, else "render"; 'field': the reconstruction moved by the pathway's field
 # a photo drag's engine settings over the model's presets (`presets`)
-SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 30.0},
+SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 100.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
             "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 30.0, "warp_reach": 300.0}}
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
@@ -94,6 +99,12 @@ def presets(model_presets, G):
     return out
 
 
+def picture(method):
+    """What a photo drag by `method` shows: 'field' (the reconstruction moved by the warp pathway's field) or
+    'render' (the tuned generator's)."""
+    return PICTURE.get(method, "render") if isinstance(PICTURE, dict) else PICTURE
+
+
 def follow_mode(G):
     """The noise-follow mode for a drag of an inverted photo on G."""
     return FOLLOW if FOLLOW != "field" or has_warp(G) else "nearest"
@@ -114,7 +125,7 @@ def prepare(session, start=None, follow=True):
     if "warp_twist" in SETTINGS.get(session.method, {}) and session.guard.twist > 0:
         session.guard.limit_twist(session.guard.twist, TWIST_MAX)
     mode = follow_noise(session, start) if follow else None
-    if PICTURE == "field" and has_warp(session.gen.G):
+    if picture(session.method) == "field" and has_warp(session.gen.G):
         session.field_picture()
     return mode
 
