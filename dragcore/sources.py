@@ -40,6 +40,7 @@ class Start:
     source: dict = field(default_factory=dict)  # what result.json records
     delta: Path = None                          # an inverted photo's generator delta
     model: str = None                           # the model the files were made with (None: not recorded)
+    picture: str = None                         # what the photo drag it continues showed (drags.in_photo.PICTURE)
 
 
 def expected_latents(G):
@@ -176,8 +177,12 @@ def inverted(folder):
         raise DragInputError(f"--inverted {folder}: no {DELTA_FILE} in it, so not an inverted photo (a drag that "
                              f"started from a seed or a latent continues with --latent {d / LATENT_FILE})")
     latent, meta = read_latent(d / LATENT_FILE, "--inverted")
+    picture = meta.get("picture")
+    if picture not in (None, *PICTURES):
+        raise DragInputError(f"--inverted {folder}: {LATENT_FILE} says its drag showed picture {picture!r}, "
+                             f"not one of {', '.join(PICTURES)}")
     return Start(latent=latent, delta=d / DELTA_FILE, model=recorded_model(meta, d),
-                 source=dict(kind="inverted", dir=str(folder)))
+                 source=dict(kind="inverted", dir=str(folder)), picture=picture)
 
 
 def exported(file):
@@ -191,13 +196,19 @@ def exported(file):
     return Start(latent=latent, model=recorded_model(meta), source=dict(kind="latent", file=str(file)))
 
 
-def save(out, latent, model, method, start, moved_noise=None):
+PICTURES = ("render", "field")   # what a photo drag shows (drags.in_photo.PICTURE)
+
+
+def save(out, latent, model, method, start, moved_noise=None, picture=None):
     """The result's latent.safetensors (and an inverted photo's delta) in the output folder, so a
     later drag continues from it. `moved_noise` ({state_dict key: warped - tuned}, dragcore.noise_follow's
-    `changes`): the noise maps as the drag left them, added to the delta. Returns the names written."""
+    `changes`): the noise maps as the drag left them, added to the delta. `picture`: what a photo drag showed,
+    kept in the latent's metadata (a drag continued from it shows the same). Returns the names written."""
     from safetensors.torch import save_file
     out = Path(out)
     meta = dict(model=str(model), method=method, source=json.dumps(start.source))
+    if picture is not None:
+        meta["picture"] = picture
     tmp = out / (LATENT_FILE + ".tmp")
     save_file({"latent": latent.detach().to(torch.float32).cpu().contiguous()}, str(tmp), metadata=meta)
     tmp.replace(out / LATENT_FILE)

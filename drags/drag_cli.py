@@ -8,7 +8,9 @@ dragcore.sources.
 Writes DIR/start.png, DIR/result.png, DIR/latent.safetensors (the result's latent, to continue
 from; with an inverted photo's generator_delta.safetensors beside it: its tuned noise maps follow the drag,
 drags.in_photo.follow_noise: by the warp pathway's field, derived from the latent again when a drag continues, or
-on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them; DragGAN and
+on a model without one by the handles, the delta carrying them as moved; --fixed-noise keeps them; what the drag
+shows, --picture: by default what the drag it continues showed, else the engine's own (drags.in_photo.PICTURE),
+recorded as result.json's picture and in latent.safetensors' metadata; DragGAN and
 FreeDrag also get the warp guard's twist term, drags.in_photo's SETTINGS and prepare, recorded as result.json's
 params.warp_twist), for a photo inverted with its face aligned DIR/result_in_photo.png (the result back in the
 photo: drags.in_photo) and DIR/result.json (method,
@@ -139,6 +141,11 @@ def add_source_args(p):
     p.add_argument("--fixed-noise", action="store_true",
                    help="--inverted: keep the tuned noise maps where the inversion left them (default: they follow "
                         "the drag, drags.in_photo.follow_noise: by the model's warp field, else by the handles)")
+    p.add_argument("--picture", choices=("render", "field"), default=None,
+                   help="--inverted: what the drag shows, the tuned generator's render or the reconstruction moved by "
+                        "the warp pathway's field (dragcore.field_picture; a model with a warp pathway). Default: what "
+                        "the drag it continues showed, else the engine's, drags.in_photo.PICTURE (DragGAN field, the "
+                        "others render)")
 
 
 def load_start(args):
@@ -152,6 +159,10 @@ def load_start(args):
                              "inverted by python -m latent invert) or --latent FILE (an exported latent)")
     if len(given) > 1:
         raise DragInputError(f"{' and '.join(given)}: give only one of them (each says where the drag starts)")
+    photo_only = [f for f, v in (("--fixed-noise", args.fixed_noise), ("--picture", args.picture)) if v]
+    if photo_only and args.inverted is None:
+        raise DragInputError(f"{' and '.join(photo_only)}: only a drag of an inverted photo (--inverted DIR) has "
+                             f"tuned noise maps and a reconstruction; {given[0]} has neither")
     if args.seed is not None:
         G, name = load_model(args.model, args.device)
         psi = C.psi if args.psi is None else args.psi
@@ -254,7 +265,8 @@ def _drag(session_cls, args, engine_kwargs):
     session = session_cls(G, [h for h, _ in pairs], [t for _, t in pairs], cfg, latent=start.latent, mask=mask,
                           device=device)
     follow = start.delta is not None and not args.fixed_noise and generator_kind(G) == "stylegan"
-    mode = in_photo.prepare(session, follow=follow) if start.delta is not None else None   # a photo's drag
+    picture = args.picture or start.picture   # a drag continued from a photo drag shows what that one showed
+    mode = in_photo.prepare(session, follow=follow, picture=picture) if start.delta is not None else None
     photo = None
     if args.inverted is not None and hasattr(G, "img_shape"):
         photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))
@@ -272,7 +284,9 @@ def _drag(session_cls, args, engine_kwargs):
         moved = session.gen.follower.changes(session.gen.G) if follow and mode != "field" else None
         record["noise_maps"] = None if start.delta is None else (
             ("follow the warp field" if mode == "field" else "follow") if follow else "fixed")
-        record["files"] = sources.save(out, session.latent, model_name, method, start, moved_noise=moved)
+        record["picture"] = None if start.delta is None else in_photo.shown(session)
+        record["files"] = sources.save(out, session.latent, model_name, method, start, moved_noise=moved,
+                                       picture=record["picture"])
         if photo is not None:
             record["files"] += in_photo.write(photo, session.report.preview(), args.inverted, out)
         elif args.inverted is not None:

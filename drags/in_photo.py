@@ -26,8 +26,9 @@ contours, the smiles further and the face nearer the ideal local move's on the t
 term weighs 100 (below, its turns' far field kept as with the render; at 30 four turns went over 6/255, at 300 a turn
 lost its face). FreeDrag and StableDrag keep the render: with the field picture FreeDrag's smiles overshot the ideal's
 and StableDrag lost a turn's face that the render keeps (docs/benchmarks.md, "Your own photo, session 23: the picture
-as the field's move" and "session 24"). Every picture of a session is its engine's: a drag continued by another
-engine from that result shows that engine's own picture of the same latent (its report starts from the image shown).
+as the field's move" and "session 24"). A drag continued from a photo drag's result shows what that drag showed (the
+CLI: the latent's metadata, dragcore.sources; the app: the chain's head), so it starts from the image shown, whichever
+engine continues; a drag from the reconstruction shows its engine's own. `--picture` (the CLI) sets it for one drag.
 `benchmarks.real_photos --photo-picture render|field` sets one picture for every engine (one run).
 
 `presets(model_presets, G)` is what every drag of an inverted photo is built from (the CLI's `--inverted`, the app's
@@ -118,16 +119,30 @@ def follow_noise(session, start=None):
     return mode
 
 
-def prepare(session, start=None, follow=True):
+def prepare(session, start=None, follow=True, picture=None):
     """Set a session built from `presets` up as a drag of an inverted photo: its twist term (at the weight the
-    session has, an engine whose SETTINGS carry one) lets through TWIST_MAX, and with `follow` its tuned noise
-    maps follow (`follow_noise`). -> the follow mode or None."""
+    session has, an engine whose SETTINGS carry one) lets through TWIST_MAX, with `follow` its tuned noise maps
+    follow (`follow_noise`), and it shows `picture` ('render' or 'field'; None: the engine's, PICTURE). The engine's
+    own field picture needs a warp pathway (else the render); one asked for on a generator without it is a
+    DragInputError. -> the follow mode or None."""
     if "warp_twist" in SETTINGS.get(session.method, {}) and session.guard.twist > 0:
         session.guard.limit_twist(session.guard.twist, TWIST_MAX)
     mode = follow_noise(session, start) if follow else None
-    if picture(session.method) == "field" and has_warp(session.gen.G):
+    if picture not in (None, "render", "field"):
+        raise DragInputError(f"picture {picture!r}: choose render or field")
+    if (picture or _picture(session)) == "field":
         session.field_picture()
     return mode
+
+
+def _picture(session):
+    """The engine's own picture for this session: PICTURE's, where its generator has the field it needs."""
+    return picture(session.method) if has_warp(session.gen.G) else "render"
+
+
+def shown(session):
+    """What `session` shows: 'field' or 'render' (after `prepare`)."""
+    return "field" if getattr(session.gen, "picture", None) is not None else "render"
 
 
 ALIGNMENT, PHOTO, RECONSTRUCTION, RESULT = "alignment.json", "photo.png", "reconstruction.png", "result_in_photo.png"

@@ -25,6 +25,21 @@ def _drag(state, methods, steps=4):
         pass
 
 
+def _field_picture(G, latent):
+    """What a DragGAN photo drag shows (drags.in_photo.PICTURE, dragcore.field_picture): the reconstruction (the
+    latent with its deformation code set to zero, PTI's own maps) moved by the warp pathway's field for its code."""
+    zero = latent.detach().clone()
+    zero[:, -1] = 0
+    with torch.no_grad():
+        start = StyleGANAdapter(G).image(zero)
+        warp = G.synthesis.warp
+        return to_uint8(warp.apply(start, warp.field(latent[:, -1], *start.shape[-2:])))[0]
+
+
+def _close(a, b):
+    return int(np.abs(a.astype(int) - b.astype(int)).max()) <= 1   # the same picture, up to a float's rounding
+
+
 def _render(G, latent, maps):
     """The image of `latent` with every noise map of G's synthesis set to `maps` (G's own put back)."""
     layers = list(G.synthesis._noisy())
@@ -61,9 +76,12 @@ def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_expo
     assert moved and all(own[k].shape[-1] == 64 for k in moved)   # the 64 px maps moved, the coarser ones not
     for m, o in zip(G.synthesis.noise_maps(), own):
         assert torch.equal(m, o)                                 # the generator keeps its own between passes
-    # the result shown is the image made with the moved maps (not the one with the maps where PTI left them)
-    assert np.array_equal(run1.image, _render(G, run1.latent, run1.noise))
-    assert not np.array_equal(run1.image, _render(G, run1.latent, own))
+    # the result shown is DragGAN's picture of a photo drag: the reconstruction moved by the code's field, not
+    # the tuned generator's render (with the moved maps or with the maps where PTI left them)
+    assert in_photo.picture("draggan") == "field" and in_photo.picture("freedrag") == "render"
+    assert _close(run1.image, _field_picture(G, run1.latent))
+    for maps in (run1.noise, own):
+        assert not _close(run1.image, _render(G, run1.latent, maps))
 
     # the chain's next drag starts from drag 1's moved maps: its sessions render drag 1's image at step 0
     record = drag_handlers.plan(state, ["draggan"], None)
@@ -78,17 +96,18 @@ def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_expo
     _drag(state, ["draggan"], steps=3)
     run2 = state.results["draggan"]
     assert len(state.chain) == 2 and not all(torch.equal(a, b) for a, b in zip(run2.noise, run1.noise))
-    assert np.array_equal(run2.image, _render(G, run2.latent, run2.noise))
+    assert _close(run2.image, _field_picture(G, run2.latent))
     # undo: drag 1's result with its maps is the head again; Reset: the photo's own maps
     state.undo()
     assert state.head_noise(state.source("draggan")) is run1.noise and np.array_equal(state.image, run1.image)
 
-    # Compare from drag 1: each engine starts from drag 1's maps and keeps its own, on the one generator
+    # Compare from drag 1: each engine starts from drag 1's maps and keeps its own, on the one generator, and shows
+    # what drag 1 showed (DragGAN's field picture: the image the drag starts from), FreeDrag too
     _drag(state, ["draggan", "freedrag"], steps=3)
     for m in ("draggan", "freedrag"):
         run = state.results[m]
-        assert state.chain[-1].sources[m] == "draggan"
-        assert np.array_equal(run.image, _render(G, run.latent, run.noise))
+        assert state.chain[-1].sources[m] == "draggan" and run.picture == "field"
+        assert _close(run.image, _field_picture(G, run.latent))
     # the exports carry them: the result PNG and the result back in the photo are the images made with them
     files = drag_handlers.export_files(state)
     for m in ("draggan", "freedrag"):
@@ -99,6 +118,11 @@ def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_expo
     assert state.head_noise(state.source("draggan")) is None
     for m, o in zip(G.synthesis.noise_maps(), own):
         assert torch.equal(m, o)
+    # from the reconstruction FreeDrag shows its own picture: the tuned generator's render with the maps it moved
+    state.points = [[32.0, 36.0], [38.0, 36.0]]
+    _drag(state, ["freedrag"], steps=3)
+    free = state.results["freedrag"]
+    assert free.picture == "render" and np.array_equal(free.image, _render(G, free.latent, free.noise))
 
 
 def test_a_seed_s_drag_keeps_its_maps_fixed():
@@ -107,3 +131,4 @@ def test_a_seed_s_drag_keeps_its_maps_fixed():
     state.points = [[20.0, 30.0], [26.0, 30.0]]
     _drag(state, ["draggan"], steps=2)
     assert state.results["draggan"].noise is None   # a generated face: nothing tuned, nothing follows
+    assert state.results["draggan"].picture is None

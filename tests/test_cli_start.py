@@ -85,12 +85,18 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     assert r["params"]["warp_twist"] == in_photo_settings.SETTINGS["draggan"]["warp_twist"] and "warp_twist" not in r
     d0, d1 = (load_file(str(d / "generator_delta.safetensors")) for d in (inverted, out))
     assert d0.keys() == d1.keys() and all(torch.equal(d0[k], d1[k]) for k in d0)
-    fixed = tmp_path / "fixed"
-    assert _cli("draggan", "--inverted", str(inverted), "--point", "32,40,37,40", "--steps", "8", "--out", str(fixed),
-                "--device", "cpu", "--fixed-noise") == 0
-    rf = json.loads((fixed / "result.json").read_text())
-    assert rf["noise_maps"] == "fixed" and rf["params"]["warp_twist"] == r["params"]["warp_twist"]   # without the maps too
-    assert not np.array_equal(_png(fixed / "result.png"), _png(out / "result.png"))   # the maps made a difference
+    assert r["picture"] == "field"   # DragGAN's own on a photo: the reconstruction moved (drags.in_photo.PICTURE)
+    renders = {}
+    for name, extra in (("fixed", ["--fixed-noise"]), ("follow", [])):   # the tuned generator's render, asked for
+        assert _cli("draggan", "--inverted", str(inverted), "--point", "32,40,37,40", "--steps", "8", "--out",
+                    str(tmp_path / name), "--device", "cpu", "--picture", "render", *extra) == 0
+        renders[name] = json.loads((tmp_path / name / "result.json").read_text())
+    rf = renders["fixed"]
+    assert (rf["noise_maps"], rf["picture"], renders["follow"]["picture"]) == ("fixed", "render", "render")
+    assert rf["params"]["warp_twist"] == r["params"]["warp_twist"]   # without the maps too
+    fixed, follow = (_png(tmp_path / name / "result.png") for name in ("fixed", "follow"))
+    assert not np.array_equal(fixed, follow)   # in the render the maps made a difference
+    assert not np.array_equal(follow, _png(out / "result.png"))   # and the render is not the field's picture
     # the inversion aligned the face and kept the transform: the drag is pasted back into the photo
     assert "result_in_photo.png" in r["files"] and (inverted / "aligned.png").is_file()
     photo, in_photo = _png(inverted / "photo.png"), _png(out / "result_in_photo.png")
@@ -106,6 +112,8 @@ def test_inverted_photo_is_dragged_with_its_tuned_generator_and_continues(invert
     assert _cli("freedrag", "--inverted", str(out), "--point", "35,40,38,40", "--steps", "3", "--out", str(out2),
                 "--device", "cpu") == 0
     assert np.array_equal(_png(out2 / "start.png"), _png(out / "result.png"))
+    # ... showing what DragGAN's drag showed (kept in the latent's metadata), so it starts from the image shown
+    assert json.loads((out2 / "result.json").read_text())["picture"] == "field"
     assert json.loads((out2 / "result.json").read_text())["source"] == {"kind": "inverted", "dir": str(out)}
     assert _png(out2 / "result_in_photo.png").shape == photo.shape   # the continued drag: the same photo
 
@@ -215,6 +223,8 @@ def test_bad_starts_are_one_line_and_exit_2(inverted, tmp_path, capsys):
         (["--inverted", str(foreign)], "'not.a.layer'"),
         (["--inverted", str(inverted), "--model", "faces-ffhq-512"], "made with model"),
         (["--inverted", str(inverted), "--space", "w"], "--space"),
+        (["--seed", "3", "--fixed-noise"], "--fixed-noise: only a drag of an inverted photo"),
+        (["--latent", str(tmp_path / "other.pt"), "--picture", "field"], "--picture: only a drag of an inverted"),
     ]
     for args, msg in cases:
         assert main(DragGANSession, argv=args + pt) == 2, args

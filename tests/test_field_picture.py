@@ -1,7 +1,7 @@
 """A photo drag's picture as the reconstruction moved by the warp pathway's field (dragcore.field_picture,
 DragSession.field_picture, drags.in_photo.PICTURE), on the bundled model's real network: every picture the session
 makes is its start picture resampled by the field of its latent's code, the drag still moves the content, and it
-is installed by the photo path only when asked."""
+is installed by the photo path for the engines drags.in_photo.PICTURE names (DragGAN)."""
 import pytest
 import torch
 
@@ -42,15 +42,20 @@ def test_every_picture_of_the_drag_is_the_start_moved_by_its_codes_field():
     assert r.moved_fraction[0] > 0.5   # the content moved, as the report's optical flow reads the picture
 
 
-def test_the_photo_path_installs_it_only_when_asked(monkeypatch):
+def test_the_photo_path_installs_it_for_the_engines_picture_names(monkeypatch):
     G = face_model()
-    s = _session(G, steps=1)
-    in_photo.prepare(s, follow=False)
-    assert s.gen.picture is None   # the default: the tuned generator's render
-    monkeypatch.setattr(in_photo, "PICTURE", "field")
+    assert in_photo.PICTURE == {"draggan": "field"}   # DragGAN's photo drags (session 23's tuning), the rest render
     s = _session(G, steps=1)
     in_photo.prepare(s, follow=False)
     assert isinstance(s.gen.picture, FieldPicture)
+    preset = in_photo.presets(checkpoints.presets(checkpoints.DEFAULT_MODEL), G)["freedrag"]
+    free = make_session("freedrag", G, *TURN, preset, seed=5002, psi=0.7, max_steps=1)
+    in_photo.prepare(free, follow=False)
+    assert free.gen.picture is None   # the tuned generator's render
+    monkeypatch.setattr(in_photo, "PICTURE", "render")   # one picture for every engine (real_photos --photo-picture)
+    s = _session(G, steps=1)
+    in_photo.prepare(s, follow=False)
+    assert s.gen.picture is None
 
 
 def test_a_generator_without_a_warp_pathway_says_so():

@@ -65,7 +65,8 @@ def make_sessions(configs, state, record, uploads=None):
                                               latent=state.head_latent(record.sources[m]),
                                               start_image=state.head_image(record.sources[m])))
         if follows(state, G):   # its tuned maps hold detail at fixed pixels: they move with the drag
-            in_photo.prepare(sessions[m], start=state.head_noise(record.sources[m]))
+            in_photo.prepare(sessions[m], start=state.head_noise(record.sources[m]),
+                             picture=state.head_picture(record.sources[m]))   # as the image it starts from
     return sessions
 
 
@@ -81,7 +82,9 @@ def _finished(record, runs, sessions):
     for m, run in runs.items():
         follower = getattr(sessions[m].gen, "follower", None)
         noise = None if follower is None else tuple(follower.maps())
-        record.results[m] = replace(run, frames=[export.gif_frame(f) for f in run.frames], noise=noise)
+        picture = None if follower is None else in_photo.shown(sessions[m])
+        record.results[m] = replace(run, frames=[export.gif_frame(f) for f in run.frames], noise=noise,
+                                    picture=picture)
     return record
 
 

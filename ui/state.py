@@ -37,6 +37,7 @@ class EngineRun:
     latent: object         # the latent it left (its next drag starts there)
     noise: tuple = None    # an inverted photo's noise maps as the drag left them (every map of the synthesis,
                            # dragcore.noise_follow): its next drag starts from them; None: the generator's own
+    picture: str = None    # what a photo drag showed ('field' or 'render', drags.in_photo): its next drag shows the same
 
 
 def engine_points(run):
@@ -117,6 +118,11 @@ class DragState:
         """The noise maps a drag from `source` starts with (an inverted photo's, as that result's drag moved
         them); None: the generator's own."""
         return None if source is None else self.chain[-1].results[source].noise
+
+    def head_picture(self, source):
+        """What a photo drag from `source` shows: what that result's drag showed; None (the reconstruction): the
+        engine's own (drags.in_photo.PICTURE)."""
+        return None if source is None else self.chain[-1].results[source].picture
 
     def head_image(self, source):
         """The image shown for the latent a drag from `source` starts at (the start, or that result's)."""
