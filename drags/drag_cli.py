@@ -144,8 +144,8 @@ def add_source_args(p):
     p.add_argument("--picture", choices=("render", "field"), default=None,
                    help="--inverted: what the drag shows, the tuned generator's render or the reconstruction moved by "
                         "the warp pathway's field (dragcore.field_picture; a model with a warp pathway). Default: what "
-                        "the drag it continues showed, else the engine's, drags.in_photo.PICTURE (DragGAN field, the "
-                        "others render)")
+                        "the drag it continues showed, else the engine's, drags.in_photo.PICTURE (DragGAN and "
+                        "StableDrag field, FreeDrag render)")
 
 
 def load_start(args):

@@ -19,16 +19,17 @@ reads the maps at the nearest pixel (RESAMPLE): bicubic and bilinear reads take 
 leaves and move the smiles further, but on the tuning photos they lost a face at the detector's edge that the
 nearest read and the ideal local move keep (docs/benchmarks.md, "Your own photo, session 22").
 
-The picture (PICTURE, per engine): DragGAN's photo drags show the reconstruction moved by the warp pathway's field for
-the drag's code (DragSession.field_picture, dragcore.field_picture) instead of the tuned generator's render. The
-tuned stages after the pathway then do not draw the photo's detail again on the moved content: no blotches or ghost
-contours, the smiles further and the face nearer the ideal local move's on the tuning photos. With it DragGAN's reach
-term weighs 100 (below, its turns' far field kept as with the render; at 30 four turns went over 6/255, at 300 a turn
-lost its face). FreeDrag and StableDrag keep the render: with the field picture FreeDrag's smiles overshot the ideal's
-and StableDrag lost a turn's face that the render keeps (docs/benchmarks.md, "Your own photo, session 23: the picture
-as the field's move" and "session 24"). A drag continued from a photo drag's result shows what that drag showed (the
-CLI: the latent's metadata, dragcore.sources; the app: the chain's head), so it starts from the image shown, whichever
-engine continues; a drag from the reconstruction shows its engine's own. `--picture` (the CLI) sets it for one drag.
+The picture (PICTURE, per engine): DragGAN's and StableDrag's photo drags show the reconstruction moved by the warp
+pathway's field for the drag's code (DragSession.field_picture, dragcore.field_picture) instead of the tuned
+generator's render. The tuned stages after the pathway then do not draw the photo's detail again on the moved content:
+no blotches or ghost contours, the smiles further and the face nearer the ideal local move's on the tuning photos.
+With it their reach terms weigh 100 (below; with the field picture DragGAN's at 30 sent four turns over a far field
+of 6/255, and DragGAN's at 30 or 300 and StableDrag's at 300 lost a turn's face that the render keeps). FreeDrag keeps
+the render: with the field picture its smiles overshot the ideal's, or lost motion and a face when held back
+(docs/benchmarks.md, "Your own photo, session 23: the picture as the field's move" and "session 24"). A drag continued
+from a photo drag's result shows what that drag showed (the CLI: the latent's metadata, dragcore.sources; the app: the
+chain's head), so it starts from the image shown, whichever engine continues; a drag from the reconstruction shows
+its engine's own. `--picture` (the CLI) sets it for one drag.
 `benchmarks.real_photos --photo-picture render|field` sets one picture for every engine (one run).
 
 `presets(model_presets, G)` is what every drag of an inverted photo is built from (the CLI's `--inverted`, the app's
@@ -51,8 +52,8 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
 - for every engine the warp guard's reach term (`warp_reach`, dragcore.warpreach): a turned nose carried the whole head
   along (the outline, the hair and the far eye each shifted by about a pixel), a far-field change the ideal local move
   does not make. Its weight per engine is the largest that kept the engine's landmark motion at the ideal's on the
-  tuning photos (docs/benchmarks.md, "Your own photo, session 13"); DragGAN's (100, with its field picture) the one of
-  30, 100 and 300 that kept its turns' far field and every face the render keeps (session 23).
+  tuning photos (docs/benchmarks.md, "Your own photo, session 13"); DragGAN's and StableDrag's (100, with their field
+  picture) kept their turns' far field and every face the render keeps (sessions 23-24).
 - for FreeDrag a stiffer warp guard band (`warp_floor`, dragcore.warpguard): a profile's turn pushed back across the
   face left a second line where the nose's edge had been and lost the face where the ideal local move keeps it; the
   stiffer band kept it, and kept the tuning photos' faces, motion and far field (docs/benchmarks.md, "Your own photo,
@@ -75,11 +76,11 @@ from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 RESAMPLE = "nearest"   # ... read along that field by grid_sample's mode (dragcore.noise_follow.RESAMPLES)
-PICTURE = {"draggan": "field"}   # per engine, else "render"; 'field': the reconstruction moved by the pathway's field
+PICTURE = {"draggan": "field", "stabledrag": "field"}   # per engine, else "render"; 'field': the reconstruction moved by the pathway's field
 # a photo drag's engine settings over the model's presets (`presets`)
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 100.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
-            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 30.0, "warp_reach": 300.0}}
+            "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 30.0, "warp_reach": 100.0}}
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 
 

@@ -1,7 +1,7 @@
 """A photo drag's picture as the reconstruction moved by the warp pathway's field (dragcore.field_picture,
 DragSession.field_picture, drags.in_photo.PICTURE), on the bundled model's real network: every picture the session
 makes is its start picture resampled by the field of its latent's code, the drag still moves the content, and it
-is installed by the photo path for the engines drags.in_photo.PICTURE names (DragGAN)."""
+is installed by the photo path for the engines drags.in_photo.PICTURE names (DragGAN, StableDrag)."""
 import pytest
 import torch
 
@@ -44,7 +44,7 @@ def test_every_picture_of_the_drag_is_the_start_moved_by_its_codes_field():
 
 def test_the_photo_path_installs_it_for_the_engines_picture_names(monkeypatch):
     G = face_model()
-    assert in_photo.PICTURE == {"draggan": "field"}   # DragGAN's photo drags (session 23's tuning), the rest render
+    assert in_photo.PICTURE == {"draggan": "field", "stabledrag": "field"}   # sessions 23-24's tuning; FreeDrag renders
     s = _session(G, steps=1)
     in_photo.prepare(s, follow=False)
     assert isinstance(s.gen.picture, FieldPicture)

@@ -22,10 +22,11 @@ def test_a_photo_s_presets_set_stabledrag_s_rows_on_a_warp_model_only():
     photo = in_photo.presets(own, face_model())
     # the code alone, guarded, with a twist term a third of DragGAN's (session 15: a profile's turn kept)
     assert photo["stabledrag"] == {**own["stabledrag"], "rows": 0, "warp_guard": 1.0, "warp_twist": 30.0,
-                                   "warp_reach": 300.0}
+                                   "warp_reach": 100.0}
     for m in ("draggan", "freedrag"):   # the twist term (drags.in_photo.prepare sets the angle it lets through)
         assert photo[m] == {**own[m], **in_photo.SETTINGS[m]} and "warp_twist" not in own[m]
-    # the reach term (session 13): the far field kept still, at each engine's own weight
+    # the reach term (session 13; DragGAN's and StableDrag's with the field picture, sessions 23-24): the far field kept
+    # still, at each engine's own weight
     assert photo["freedrag"]["warp_reach"] == 1000.0 and all("warp_reach" not in own[m] for m in own)
     # FreeDrag's stiffer band (session 14: a profile's turn kept); the other engines keep the guard's default band
     assert photo["freedrag"]["warp_floor"] == 0.8 and all("warp_floor" not in photo[m] for m in ("draggan", "stabledrag"))
@@ -81,7 +82,7 @@ def test_the_benchmarks_photo_drags_are_built_with_a_photo_s_settings():
     assert plain.gen.rows == 2
     free = real_photos.drag_session("freedrag", G, h, t, ws, 1, "photo", params, photo_params)
     assert (free.guard.twist, free.guard.twist_max) == (300.0, in_photo.TWIST_MAX)   # its own weight, the photo's angle
-    assert (free.guard.reach, photo.guard.reach) == (1000.0, 300.0) and plain.guard.reach == 0   # a photo's reach
+    assert (free.guard.reach, photo.guard.reach) == (1000.0, 100.0) and plain.guard.reach == 0   # a photo's reach
 
 
 def test_a_photo_drag_s_maps_are_read_as_in_photo_resample_says(monkeypatch):
