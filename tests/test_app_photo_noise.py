@@ -3,6 +3,9 @@ model (a short inversion), sent to the Drag tab and dragged. The tuned 64 px noi
 on the command line (dragcore.noise_follow); each result keeps its maps, the chain's next drag starts from
 them, undo and Reset give the earlier ones back, Compare runs each engine from its own result's maps (one
 generator, two sessions), and the exports show the result as it was made."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -114,6 +117,8 @@ def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_expo
         png = next(f for f in files if f.endswith(f"{m}_result.png"))
         assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), state.results[m].image)
         assert any(f.endswith(f"{m}_result_in_photo.png") for f in files)
+        edit = json.loads(Path(next(f for f in files if f.endswith(f"{m}_edit.json"))).read_text())
+        assert [d["picture"] for d in edit["drags"]] == ["field", "field"]   # what each drag of the chain showed
     state.reset()
     assert state.head_noise(state.source("draggan")) is None
     for m, o in zip(G.synthesis.noise_maps(), own):

@@ -189,7 +189,8 @@ def export_files(state):
     for m, r in state.results.items():
         lineage = state.lineage(m)
         drags = [export.drag_entry(method=e, points=rec.points[e], mask=rec.mask, params=rec.results[e].result.params,
-                                   steps=rec.results[e].result.steps, outcome=export.outcome(rec.results[e].result))
+                                   steps=rec.results[e].result.steps, outcome=export.outcome(rec.results[e].result),
+                                   picture=rec.results[e].picture)
                  for rec, e in lineage]
         record = export.edit_record(model=("inverted:" if inverted else "") + state.model, seed=state.seed,
                                     psi=state.psi, space=state.space, drags=drags, shape=state.shape)

@@ -88,12 +88,14 @@ def mask_from_b64(s):
         raise EditError(f"the edit's mask is not a valid PNG ({type(e).__name__})") from None
 
 
-def drag_entry(*, method, points, mask, params, steps, outcome=None):
-    """One drag of an edit JSON's `drags`."""
+def drag_entry(*, method, points, mask, params, steps, outcome=None, picture=None):
+    """One drag of an edit JSON's `drags`; `picture`: what a photo drag showed (drags.in_photo), informational."""
     entry = dict(method=method, points=[[float(x), float(y)] for x, y in points], mask=mask_to_b64(mask),
                  params=params, steps=int(steps))
     if outcome is not None:
         entry["outcome"] = outcome
+    if picture is not None:
+        entry["picture"] = picture
     return entry
 
 
