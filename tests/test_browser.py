@@ -250,3 +250,44 @@ def test_a_one_point_edit_is_timed_in_the_browser(server, record_property):
     assert "done." in status and "step " in status and "Measuring" not in status   # the verdict followed
     assert shown == 1                            # the result panel shows the result
     assert 0 < seconds < 300 and 0 < verdict < 300 and marks["click"] is not None
+
+
+def test_a_photo_inverted_dragged_and_back_in_the_photo(server, tmp_path):
+    """The photo flow as a user clicks it: the Inversion tab, the example photo, Invert (short stages), "Drag this
+    photo" (the Drag tab opens on the reconstruction), a handle and its target, "Drag with DragGAN", then "Back in
+    the photo": the result is pasted into the photo, the face changed and the rest of the photo kept."""
+    from benchmarks.profile_edit import click_pair
+    with browser_page(server, 1400, 1500) as page:
+        page.get_by_role("tab", name="Inversion").click()
+        for label, steps in (("W steps", 10), ("W+ steps", 10), ("PTI steps (0 = off)", 30)):
+            page.get_by_role("spinbutton", name=f"number input for {label}", exact=True).fill(str(steps))
+        page.get_by_text("Example photo").first.wait_for(timeout=30_000)
+        page.locator(".gallery-item, button.gallery-item, tr.tr-body, .example").first.click()
+        page.locator("img[alt='Photo'], [data-testid='image'] img").first.wait_for(state="visible", timeout=30_000)
+        page.get_by_role("button", name="Invert", exact=True).click()
+        page.get_by_text("PSNR: W ").first.wait_for(timeout=180_000)
+        md = page.get_by_text("PSNR: W ").first.inner_text()
+        page.get_by_role("button", name="Drag this photo").click()
+        page.locator("#drag-image img").first.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(1500)
+        start = _shot(page, "#drag-image img", tmp_path / "start.png")
+        page.get_by_text("Shared settings").click()
+        click_pair(page, (0.50, 0.58), (0.60, 0.58))
+        status = _drag(page, "#btn-draggan", 20, 1)
+        result = _shot(page, "#out-draggan img", tmp_path / "result.png")
+        page.get_by_role("tab", name="Inversion").click()
+        page.get_by_role("button", name="Back in the photo").click()
+        page.locator("#inv-back img").first.wait_for(state="visible", timeout=60_000)
+        _shot(page, "#inv-back img", tmp_path / "back_shown.png")   # settled as shown; the file it shows:
+        src = page.locator("#inv-back img").first.get_attribute("src")
+        (tmp_path / "back.png").write_bytes(page.request.get(src).body())
+    assert "W+ + PTI" in md and "done." in status
+    assert np.abs(result - start).mean() > 1.0   # the drag changed the reconstruction
+    from ui.tab_invert import EXAMPLE
+    photo = Image.open(EXAMPLE).convert("RGB")
+    back = Image.open(tmp_path / "back.png").convert("RGB")
+    assert back.size == photo.size   # the whole photo, at its own size
+    diff = np.abs(np.asarray(back, float) - np.asarray(photo, float)).mean(-1)
+    h, w = diff.shape
+    face = diff[: h // 2, w // 4: 3 * w // 4]   # the astronaut's face is in the upper middle of the photo
+    assert face.mean() > 2 and np.percentile(diff[int(h * 0.6):], 99) < 6   # the face changed; the suit is the photo's

@@ -173,7 +173,8 @@ def build(uploads, drag_state, drag_outputs, show_chain, tabs=None):
                                  interactive=False, format="png")
         with gr.Column(min_width=200):
             _, back = captioned(gr.Image, "**Back in the photo** (the Drag tab's image)",
-                                label="Back in the photo", type="numpy", height=300, interactive=False, format="png")
+                                label="Back in the photo", type="numpy", height=300, interactive=False, format="png",
+                                elem_id="inv-back")
     # a new photo (`new_photo`) or a new inversion: what was shown of the last one goes
     photo.change(new_photo, [photo, md], [photo, inv_state, target, recon, back, md], preprocess=False, queue=False,
                  api_visibility="undocumented")
