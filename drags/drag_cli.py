@@ -90,8 +90,9 @@ def build_parser(method, add_args=None):
     p.add_argument("--space", default=None, help="latent space: w+ (default) or w for StyleGAN, z for a DCGAN")
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default: model preset, else {StyleGANAdapter.default_lr:g} in W/W+, "
                                                           f"{DCGANAdapter.default_lr:g} in Z)")
-    p.add_argument("--mask-weight", type=float, default=C.mask_weight,
-                   help=f"weight of the fixed-region term (default {C.mask_weight:g})")
+    p.add_argument("--mask-weight", type=float, default=None,
+                   help=f"weight of the term that keeps the region outside --mask still (default {C.mask_weight:g}; "
+                        f"only with --mask)")
     p.add_argument("--out", default=f"outputs/{method}", help=f"output folder (default outputs/{method})")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--rows", type=int, default=None, help="trainable W+ rows (default: model preset, else 6)")
@@ -195,7 +196,12 @@ def _check_args(args, given):
         limits.check("seed", args.seed, "--seed")
     if args.psi is not None:
         limits.check("psi", args.psi, "--psi")
-    limits.check("max_steps", args.steps, "--steps"), limits.check("mask_weight", args.mask_weight, "--mask-weight")
+    limits.check("max_steps", args.steps, "--steps")
+    if args.mask_weight is not None:
+        limits.check("mask_weight", args.mask_weight, "--mask-weight")
+        if not args.mask:
+            raise DragInputError("--mask-weight weighs the region a --mask keeps still; without --mask FILE there "
+                                 "is none (give both, or leave --mask-weight out)")
     for name, value in given.items():
         if value is not None and name in limits.RANGES:
             limits.check(name, value, "--" + name.replace("_", "-"))
@@ -250,7 +256,8 @@ def _drag(session_cls, args, engine_kwargs):
     if start.delta is not None:   # a photo's drag: its engine settings over the model's (drags.in_photo.presets)
         preset = in_photo.presets({method: preset}, G)[method]
     cfg = config.with_presets(method, preset, seed=args.seed, psi=args.psi,
-                              mask_weight=args.mask_weight, max_steps=args.steps, mode=args.mode,
+                              mask_weight=C.mask_weight if args.mask_weight is None else args.mask_weight,
+                              max_steps=args.steps, mode=args.mode,
                               precision=args.precision, **given)
     if start.latent is not None:   # --inverted / --latent: the latent is the start (its space, no seed)
         cfg = replace(cfg, seed=None, psi=None)

@@ -224,6 +224,7 @@ def test_bad_starts_are_one_line_and_exit_2(inverted, tmp_path, capsys):
         (["--inverted", str(inverted), "--model", "faces-ffhq-512"], "made with model"),
         (["--inverted", str(inverted), "--space", "w"], "--space"),
         (["--seed", "3", "--fixed-noise"], "--fixed-noise: only a drag of an inverted photo"),
+        (["--seed", "3", "--mask-weight", "50"], "--mask-weight weighs the region a --mask keeps still"),
         (["--latent", str(tmp_path / "other.pt"), "--picture", "field"], "--picture: only a drag of an inverted"),
     ]
     for args, msg in cases:

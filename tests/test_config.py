@@ -39,7 +39,8 @@ def test_a_session_takes_one_config_and_reports_it_in_its_units():
 def test_cli_defaults_and_limits_ranges_are_the_config():
     p = build_parser("draggan")
     assert p.get_default("steps") == DragConfig.max_steps
-    assert p.get_default("mask_weight") == DragConfig.mask_weight
+    assert p.get_default("mask_weight") is None   # given only with --mask; the config's default otherwise
+    assert f"(default {DragConfig.mask_weight:g};" in " ".join(p.format_help().split())
     # --psi is None unless given (a drag from --inverted / --latent has no psi); a seed's default is the config's
     assert p.get_default("psi") is None and f"(default {DragConfig.psi:g})" in " ".join(p.format_help().split())
     assert p.get_default("mode") == DragConfig.mode and p.get_default("precision") == DragConfig.precision
