@@ -312,6 +312,11 @@ def generator_kind(generator):
                          "a dcgan generator or a protocol adapter")
 
 
+def warp_of(gen):
+    """The warp pathway (stylegan.warp) an adapter's generator draws through, or None."""
+    return getattr(getattr(getattr(gen, "G", None), "synthesis", None), "warp", None)
+
+
 def adapt(generator, device="cpu", feature_res=None, rows=None):
     """Wrap a network in its adapter (an adapter passes through unchanged). rows: how many W+ rows
     a StyleGAN drag optimises (default 6, the papers'); a DCGAN moves all of z, so rows is an error there."""

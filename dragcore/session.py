@@ -50,7 +50,7 @@ from .config import MODES, DragConfig
 from .errors import DragInputError
 from .features import feature_boxes, resize_to_image
 from .points import distances, to_list, validate_points
-from .protocol import adapt
+from .protocol import adapt, warp_of
 from .report import STEP_PREVIEW_RATIO, Reporter
 from .warpguard import WarpGuard
 from adam import Adam
@@ -131,6 +131,12 @@ class DragSession:
         floor = positive("warp floor", cfg.warp_floor)
         if floor >= 1:
             raise DragInputError(f"warp floor must be below 1 (the guard's band is [floor, 1 / floor]), got {floor!r}")
+        weights = {"warp guard": cfg.warp_guard, "warp heading": cfg.warp_heading, "warp twist": cfg.warp_twist,
+                   "warp reach": cfg.warp_reach}
+        given = [f"{name} {value:g}" for name, value in weights.items() if value]
+        if given and warp_of(self.gen) is None:   # set by hand (no model's presets give them without a pathway)
+            raise DragInputError(f"{', '.join(given)}: this model has no warp pathway (stylegan.warp), so there is no "
+                                 f"field for the warp guard to hold; leave them at 0")
         # a photo drag's twist: its weight a setting (drags.in_photo.SETTINGS), its angle set by in_photo.prepare
         self.guard = WarpGuard(self.gen, positive("warp guard", cfg.warp_guard, allow_zero=True), floor).keep_heading(
             positive("warp heading", cfg.warp_heading, allow_zero=True), self.handles0, self.targets, self.shape
@@ -299,7 +305,7 @@ class DragSession:
         inverted photo's reconstruction), moved by the warp pathway's field for each latent's code
         (dragcore.field_picture): what the code means, without the tuned stages after the pathway drawing the
         detail again. Only a generator with a warp pathway has that field; elsewhere a DragInputError."""
-        warp = getattr(getattr(getattr(self.gen, "G", None), "synthesis", None), "warp", None)
+        warp = warp_of(self.gen)
         if warp is None or getattr(self.gen, "kind", None) != "stylegan":
             raise DragInputError("only a StyleGAN with a warp pathway can show its drag as the field's move")
         from .field_picture import FieldPicture

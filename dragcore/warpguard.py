@@ -56,6 +56,7 @@ over half the page (the adapted section's, docs/benchmarks.md "Drags on adapted 
 import torch
 
 from . import warpreach
+from .protocol import warp_of
 from .warpheading import TOLERANCE, heading_field, heading_penalty
 
 DET_FLOOR = 0.75   # allowed area change and stretch of the backward map: [DET_FLOOR, 1 / DET_FLOOR]
@@ -115,7 +116,7 @@ class WarpGuard:
 
     def __init__(self, gen, weight, floor=DET_FLOOR):
         G = getattr(gen, "G", None)
-        self.warp = getattr(getattr(G, "synthesis", None), "warp", None)
+        self.warp = warp_of(gen)
         self.weight = float(weight)
         self.floor = float(floor)   # the area and stretch band: [floor, 1 / floor]
         self._has_code = self.warp is not None and getattr(gen, "code_rows", 0) > 0

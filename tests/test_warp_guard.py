@@ -70,8 +70,10 @@ def test_a_drag_that_folds_without_the_guard_does_not_with_it(warped):
 def test_off_by_default_and_inert_without_a_pathway(warped):
     s = DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, rows=0))
     assert not s.guard.active and s.guard(s._trainable) is None
-    plain = DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, warp_guard=10.0))
+    plain = DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1))
     assert not plain.guard.active       # no warp pathway (an official model): nothing to guard
+    with pytest.raises(DragInputError, match="warp guard 10: this model has no warp pathway"):   # not ignored
+        DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, warp_guard=10.0))
     with pytest.raises(DragInputError, match="warp guard must be a non-negative number"):
         DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_guard=-1.0))
 

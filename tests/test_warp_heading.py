@@ -61,8 +61,8 @@ def test_heading_keeps_a_guarded_turn_on_its_heading(warped):
     assert headed.report.result().moved_fraction[0] > 0.5
     s = DragGANSession(warped, [[28, 30]], [[34, 30]], DragGANConfig(seed=2, max_steps=1, rows=0, warp_heading=5.0))
     assert s.guard.heading_active and s.guard.active and s.guard.weight == 0   # the heading term alone, no fold term
-    plain = DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, warp_heading=5.0))
-    assert not plain.guard.heading_active and plain.guard(plain._trainable) is None
+    with pytest.raises(DragInputError, match="warp heading 5: this model has no warp pathway"):
+        DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, warp_heading=5.0))
     with pytest.raises(DragInputError, match="warp heading must be a non-negative number"):
         DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_heading=-1.0))
 

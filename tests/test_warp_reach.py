@@ -114,8 +114,11 @@ def test_a_chain_s_earlier_field_costs_nothing(warped):
 def test_off_by_default_nothing_without_a_pathway_and_a_bad_weight_is_refused(warped, capsys, tmp_path):
     s = DragGANSession(warped, [[28, 30]], [[34, 30]], DragGANConfig(seed=2, max_steps=1, rows=0))
     assert s.guard.reach == 0 and not s.guard.active
-    plain = DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, warp_reach=5.0))
+    plain = DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1))
     assert plain.guard(plain._trainable) is None
+    for name in ("warp_reach", "warp_guard", "warp_heading", "warp_twist"):   # set by hand where no field is drawn
+        with pytest.raises(DragInputError, match="this model has no warp pathway"):
+            DragGANSession(small_G(), [[28, 32]], [[34, 32]], DragGANConfig(seed=2, max_steps=1, **{name: 5.0}))
     with pytest.raises(DragInputError, match="warp reach must be a non-negative number"):
         DragGANSession(warped, [[28, 32]], [[34, 32]], DragGANConfig(warp_reach=-1.0))
     from drags import drag_cli
