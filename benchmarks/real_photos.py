@@ -462,6 +462,9 @@ def main(argv=None):
                          f"drags.in_photo.PICTURE: {in_photo.PICTURE}, else render): the tuned generator's render, or "
                          f"the reconstruction moved by the warp pathway's field (dragcore.field_picture); the drag "
                          f"rows' recipe names it")
+    ap.add_argument("--photo-picture-mode", choices=("bilinear", "bicubic"), default=None,
+                    help=f"how a field picture reads the reconstruction along the field (default "
+                         f"drags.in_photo.PICTURE_MODE, {in_photo.PICTURE_MODE}); the drag rows' recipe names it")
     ap.add_argument("--robust", type=int, default=0, metavar="K",
                     help="also judge each drag's face over K imperceptible variants of its picture (2-32; lost when "
                          "found in fewer than half), beside the one-rendering count (default 0: off)")
@@ -536,6 +539,9 @@ def main(argv=None):
         if args.photo_picture:
             in_photo.PICTURE = args.photo_picture   # this process only: its drags.in_photo.prepare reads it
             suffix += f", picture {args.photo_picture}"
+        if args.photo_picture_mode:
+            in_photo.PICTURE_MODE = args.photo_picture_mode   # this process only, as --photo-picture
+            suffix += f", picture mode {args.photo_picture_mode}"
         rows, drag_rows, kept, drag_images, aligned_lm = run(G, photos, layout, recipes, drags, args.steps,
                                                              args.mp_python, engines=engines, noises=noises,
                                                              params=params, suffix=suffix, photo_params=photo_params,

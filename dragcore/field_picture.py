@@ -5,7 +5,8 @@ and the pathway displaces the content at its stage by the code's field. The stag
 pivot, then draw the photo's detail again on the moved content: the blotches and ghost contours of a photo drag
 (docs/benchmarks.md, "Your own photo, session 23"). `FieldPicture` shows instead what the code means: the start
 latent's own picture (the reconstruction, its code set to zero) resampled by the field of the latent's code at the
-image's resolution (bilinear, content at x moves to x + u(x), as the pathway moves it). The engines still optimise
+image's resolution (content at x moves to x + u(x), as the pathway moves it; read by grid_sample's `mode`,
+bilinear as the pathway reads its features, or bicubic, which keeps the reconstruction's sharpness). The engines still optimise
 the code through the generator's features; every picture a session makes (its renders, previews, the trackers'
 and the report's images) is this one, so what is tracked, reported and shown agree.
 
@@ -15,16 +16,22 @@ and the report's images) is this one, so what is tracked, reported and shown agr
 import torch
 
 
+MODES = ("bilinear", "bicubic")   # how the picture is read along the field (grid_sample's mode)
+
+
 class FieldPicture:
     """picture(latent): `start` [1, 3, H, W] (the picture at a zero code) moved by `warp`'s field for the latent's
-    deformation code row (a latent without that row: `start` itself)."""
+    deformation code row (a latent without that row: `start` itself), read by `mode` (MODES)."""
 
-    def __init__(self, warp, start, num_ws):
-        self.warp, self.start, self.num_ws = warp, start.detach().float(), int(num_ws)
+    def __init__(self, warp, start, num_ws, mode="bilinear"):
+        if mode not in MODES:
+            raise ValueError(f"picture mode {mode!r}: choose from {', '.join(MODES)}")
+        self.warp, self.start, self.num_ws, self.mode = warp, start.detach().float(), int(num_ws), mode
 
     def __call__(self, latent):
         if latent.ndim != 3 or latent.shape[1] != self.num_ws + 1:
             return self.start.clone()
         with torch.no_grad():
             code = latent[:, -1].detach().float().to(self.start.device)
-            return self.warp.apply(self.start, self.warp.field(code, *self.start.shape[-2:]))   # as the pathway moves
+            u = self.warp.field(code, *self.start.shape[-2:])
+            return self.warp.apply(self.start, u, mode=self.mode)   # as the pathway moves

@@ -300,11 +300,12 @@ class DragSession:
             self._start_image_again()   # with these maps
         return self
 
-    def field_picture(self):
+    def field_picture(self, mode="bilinear"):
         """Show every picture of this drag as the start latent's picture, its deformation code set to zero (an
         inverted photo's reconstruction), moved by the warp pathway's field for each latent's code
         (dragcore.field_picture): what the code means, without the tuned stages after the pathway drawing the
-        detail again. Only a generator with a warp pathway has that field; elsewhere a DragInputError."""
+        detail again; `mode`: how it is read along the field (dragcore.field_picture.MODES). Only a generator with a
+        warp pathway has that field; elsewhere a DragInputError."""
         warp = warp_of(self.gen)
         if warp is None or getattr(self.gen, "kind", None) != "stylegan":
             raise DragInputError("only a StyleGAN with a warp pathway can show its drag as the field's move")
@@ -314,7 +315,7 @@ class DragSession:
         if zero.ndim == 3 and zero.shape[1] == n + 1:
             zero[:, -1] = 0
         start = self.render(zero)
-        self.gen.picture = FieldPicture(warp, start, n)
+        self.gen.picture = FieldPicture(warp, start, n, mode)
         self._start_image_again()   # as this picture
         return self
 

@@ -81,6 +81,7 @@ PICTURE = {"draggan": "field", "stabledrag": "field"}   # per engine, else "rend
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 100.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
             "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 30.0, "warp_reach": 100.0}}
+PICTURE_MODE = "bilinear"   # how the field picture reads the reconstruction (dragcore.field_picture.MODES)
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 
 
@@ -132,7 +133,7 @@ def prepare(session, start=None, follow=True, picture=None):
     if picture not in (None, "render", "field"):
         raise DragInputError(f"picture {picture!r}: choose render or field")
     if (picture or _picture(session)) == "field":
-        session.field_picture()
+        session.field_picture(PICTURE_MODE)
     return mode
 
 

@@ -63,3 +63,26 @@ def test_a_generator_without_a_warp_pathway_says_so():
     s = make_session("draggan", small_G(), [[10.0, 10.0]], [[12.0, 10.0]], {"rows": 2}, seed=1, max_steps=1)
     with pytest.raises(DragInputError, match="only a StyleGAN with a warp pathway"):
         s.field_picture()
+
+
+def test_the_picture_is_read_by_its_mode():
+    """The picture is the start read along the field by its mode; a bicubic read keeps more of the start's detail
+    than a bilinear one (mean absolute Laplacian); an unknown mode is refused."""
+    G = face_model()
+    s = _session(G, steps=1)
+    start = s.render().clone()
+    n = G.num_ws
+    latent = s.latent.detach().clone()
+    latent[:, -1] = 0
+    latent[:, -1, 0::2] = 0.3   # a field of fractions of a pixel
+    lap = lambda x: float((4 * x[..., 1:-1, 1:-1] - x[..., :-2, 1:-1] - x[..., 2:, 1:-1] - x[..., 1:-1, :-2]
+                           - x[..., 1:-1, 2:]).abs().mean())
+    warp = G.synthesis.warp
+    u = warp.field(latent[:, -1], *start.shape[-2:])
+    pics = {}
+    for mode in ("bilinear", "bicubic"):
+        pics[mode] = FieldPicture(warp, start, n, mode)(latent)
+        assert torch.equal(pics[mode], warp.apply(start, u, mode=mode))
+    assert lap(pics["bilinear"]) < lap(pics["bicubic"])
+    with pytest.raises(ValueError, match="picture mode 'nearest'"):
+        FieldPicture(warp, start, n, "nearest")
