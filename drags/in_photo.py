@@ -81,7 +81,8 @@ PICTURE = {"draggan": "field", "stabledrag": "field"}   # per engine, else "rend
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 100.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
             "stabledrag": {"rows": 0, "warp_guard": 1.0, "warp_twist": 30.0, "warp_reach": 100.0}}
-PICTURE_MODE = "bilinear"   # how the field picture reads the reconstruction (dragcore.field_picture.MODES)
+PICTURE_MODE = "bilinear"   # how the field picture reads the reconstruction (dragcore.field_picture.MODES; bicubic
+                            # is sharper and lost a face on the tuning photos, docs/benchmarks.md, session 24)
 TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets through (`prepare`; dragcore.warpguard)
 
 
