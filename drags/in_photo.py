@@ -109,6 +109,18 @@ def picture(method):
     return PICTURE.get(method, "render") if isinstance(PICTURE, dict) else PICTURE
 
 
+def describe(G, labels):
+    """What a user is told a photo drag on G shows, one sentence; labels: {engine: its label} (drags.engines)."""
+    if not has_warp(G):
+        return "Its fine detail (the noise maps the inversion tuned) moves with every drag."
+    field = [label for m, label in labels.items() if picture(m) == "field"]
+    render = [label for m, label in labels.items() if picture(m) != "field"]
+    verb = lambda names: " and ".join(names) + (" show" if len(names) > 1 else " shows")
+    said = [f"{verb(field)} the reconstruction moved by that field"] if field else []
+    said += [f"{verb(render)} the tuned generator's own drawing, its fine detail moved along"] if render else []
+    return "Each drag moves the face through the model's warp field: " + "; ".join(said) + "."
+
+
 def follow_mode(G):
     """The noise-follow mode for a drag of an inverted photo on G."""
     return FOLLOW if FOLLOW != "field" or has_warp(G) else "nearest"

@@ -14,6 +14,7 @@ import torch
 import checkpoints
 import latent
 import limits
+from drags import engines, in_photo
 from stylegan.imageops import to_uint8
 from latent.align import ADVICE_APP, Layout, align, paste_back
 from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, check_steps, load_photo
@@ -128,8 +129,8 @@ def send_to_drag(inv, state):
     fresh = DragState(model=inv["model"], seed=0, psi=1.0, space="w+", shape=frame.shape[:2], start=frame,
                       image=frame, generator=inv["generator"], latent=inv["ws"])
     fresh.photo = inv.get("photo")   # the photo and its transform: the result goes back into it
-    return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target. Its fine "
-                         "detail (the noise maps the inversion tuned) moves with every drag.")
+    return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target. "
+                         + in_photo.describe(inv["generator"], engines.labels()))
 
 
 def invertible_choices():
