@@ -14,7 +14,8 @@ import torch
 import checkpoints
 import latent
 import limits
-from drags import engines, in_photo
+from drags import engines
+from drags import in_photo as photo_drag
 from stylegan.imageops import to_uint8
 from latent.align import ADVICE_APP, Layout, align, paste_back
 from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, check_steps, load_photo
@@ -130,7 +131,7 @@ def send_to_drag(inv, state):
                       image=frame, generator=inv["generator"], latent=inv["ws"])
     fresh.photo = inv.get("photo")   # the photo and its transform: the result goes back into it
     return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target. "
-                         + in_photo.describe(inv["generator"], engines.labels()))
+                         + photo_drag.describe(inv["generator"], engines.labels()))
 
 
 def invertible_choices():
