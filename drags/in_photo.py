@@ -59,10 +59,11 @@ model's presets (`SETTINGS`), a user's own setting still over both. They hold:
   stiffer band kept it, and kept the tuning photos' faces, motion and far field (docs/benchmarks.md, "Your own photo,
   session 14").
 
-`prepare(session)` is the rest, on the built session: the maps following as above, the picture as PICTURE says, and for the engines whose photo
-settings carry a twist term the rotation that term lets through, TWIST_MAX (half the ideal turn's largest local
-rotation, warpguard.TWIST_MAX, which the `warp_twist` setting alone uses): at that the tuning photos' turns looked
-cleanest. The term's weight is the session's own (the setting), so a user's `warp_twist` still wins.
+`prepare(session)` is the rest, on the built session: the maps following as above, the picture as PICTURE says, and
+for the engines whose photo settings carry a twist term the rotation that term lets through, TWIST_MAX (half the
+ideal turn's largest local rotation, warpguard.TWIST_MAX, which the `warp_twist` setting alone uses): at that the
+tuning photos' turns looked cleanest. The term's weight is the session's own (the setting), so a user's `warp_twist`
+still wins.
 """
 import shutil
 from pathlib import Path
@@ -76,7 +77,8 @@ from latent.align import Alignment, paste_back
 
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 RESAMPLE = "nearest"   # ... read along that field by grid_sample's mode (dragcore.noise_follow.RESAMPLES)
-PICTURE = {"draggan": "field", "stabledrag": "field"}   # per engine, else "render"; 'field': the reconstruction moved by the pathway's field
+# per engine, else "render"; 'field': the reconstruction moved by the pathway's field
+PICTURE = {"draggan": "field", "stabledrag": "field"}
 # a photo drag's engine settings over the model's presets (`presets`)
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 100.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
