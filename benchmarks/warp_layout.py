@@ -8,7 +8,7 @@ tracker included) on the calibration drags of the given *training* seeds (benchm
 Reported per layout and engine: the content's motion along the request by optical flow (median),
 the colour cast and far-field change (medians, /255, dragcore.fidelity) and seconds per drag.
 "none" is the model without a pathway (where a preset moves the code alone, rows 0, it drags with
-the engines' default rows instead: it has no code). Writes benchmarks/results/warp_layout.{json,md}.
+the engines' default rows instead: it has no code; and without the presets' warp guard weights: no field to guard). Writes benchmarks/results/warp_layout.{json,md}.
 """
 import statistics as st
 import sys
@@ -21,6 +21,7 @@ from benchmarks.report import ENGINES, make_session, median, write
 from stylegan import Generator, GeneratorConfig
 from training.warp import with_warp
 
+WARP_WEIGHTS = ("warp_guard", "warp_heading", "warp_twist", "warp_reach")   # a session refuses them without a pathway
 DEFAULT_LAYOUTS = ("none", "16:8:0.3", "16:8:1.0", "16:11:1.0", "8:8:1.0", "32:11:1.0")
 
 
@@ -67,8 +68,9 @@ def main(argv=None):
         G = layout_model(base, layout)
         for engine in ENGINES:
             params = presets[engine]
-            if G.synthesis.warp is None and params.get("rows") == 0:   # no code to move alone: the papers' rows
-                params = dict(params, rows=None)
+            if G.synthesis.warp is None:   # no code to move alone (the papers' rows) and no field to guard
+                params = {k: v for k, v in params.items() if k not in WARP_WEIGHTS}
+                params = dict(params, rows=None) if params.get("rows") == 0 else params
             rows.append(dict(layout=layout, engine=engine, rows=params.get("rows"),
                              **evaluate(G, engine, params, cases, args.steps)))
             print(rows[-1], flush=True)
