@@ -259,7 +259,7 @@ def test_a_photo_inverted_dragged_and_back_in_the_photo(server, tmp_path):
     from benchmarks.profile_edit import click_pair
     with browser_page(server, 1400, 1500) as page:
         page.get_by_role("tab", name="Inversion").click()
-        for label, steps in (("W steps", 10), ("W+ steps", 10), ("PTI steps (0 = off)", 30)):
+        for label, steps in (("W steps", 5), ("W+ steps", 5), ("PTI steps (0 = off)", 15)):
             page.get_by_role("spinbutton", name=f"number input for {label}", exact=True).fill(str(steps))
         page.get_by_text("Example photo").first.wait_for(timeout=30_000)
         page.locator(".gallery-item, button.gallery-item, tr.tr-body, .example").first.click()
@@ -273,7 +273,7 @@ def test_a_photo_inverted_dragged_and_back_in_the_photo(server, tmp_path):
         start = _shot(page, "#drag-image img", tmp_path / "start.png")
         page.get_by_text("Shared settings").click()
         click_pair(page, (0.50, 0.58), (0.60, 0.58))
-        status = _drag(page, "#btn-draggan", 20, 1)
+        status = _drag(page, "#btn-draggan", 10, 1)
         result = _shot(page, "#out-draggan img", tmp_path / "result.png")
         page.get_by_role("tab", name="Inversion").click()
         page.get_by_role("button", name="Back in the photo").click()
