@@ -64,6 +64,7 @@ from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests
 from benchmarks.report import ENGINES, far_residual_summary, make_session, median, write
 from dragcore import fidelity, motion
 from dragcore.localmove import ideal_move
+from dragcore.field_picture import MODES as PICTURE_MODES, PICTURES
 from dragcore.noise_follow import RESAMPLES
 from drags import in_photo
 from latent import invert, load_image
@@ -457,12 +458,12 @@ def main(argv=None):
     ap.add_argument("--photo-resample", choices=RESAMPLES, default=None,
                     help=f"how a photo drag's noise maps are read along the warp field (--noise photo; default "
                          f"drags.in_photo.RESAMPLE, {in_photo.RESAMPLE}); the drag rows' recipe names it")
-    ap.add_argument("--photo-picture", choices=("render", "field"), default=None,
+    ap.add_argument("--photo-picture", choices=PICTURES, default=None,
                     help=f"what every engine's photo drag shows (--noise photo; default per engine, "
                          f"drags.in_photo.PICTURE: {in_photo.PICTURE}, else render): the tuned generator's render, or "
                          f"the reconstruction moved by the warp pathway's field (dragcore.field_picture); the drag "
                          f"rows' recipe names it")
-    ap.add_argument("--photo-picture-mode", choices=("bilinear", "bicubic"), default=None,
+    ap.add_argument("--photo-picture-mode", choices=PICTURE_MODES, default=None,
                     help=f"how a field picture reads the reconstruction along the field (default "
                          f"drags.in_photo.PICTURE_MODE, {in_photo.PICTURE_MODE}); the drag rows' recipe names it")
     ap.add_argument("--robust", type=int, default=0, metavar="K",

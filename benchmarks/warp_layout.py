@@ -18,10 +18,10 @@ import checkpoints
 from benchmarks import cli
 from benchmarks.calibrate import drags
 from benchmarks.report import ENGINES, make_session, median, write
+from dragcore.config import WARP_WEIGHTS   # a session refuses them without a pathway
 from stylegan import Generator, GeneratorConfig
 from training.warp import with_warp
 
-WARP_WEIGHTS = ("warp_guard", "warp_heading", "warp_twist", "warp_reach")   # a session refuses them without a pathway
 DEFAULT_LAYOUTS = ("none", "16:8:0.3", "16:8:1.0", "16:11:1.0", "8:8:1.0", "32:11:1.0")
 
 

@@ -33,6 +33,7 @@ from .warpguard import DET_FLOOR
 
 SEED_MAX = 2 ** 32 - 1  # numpy's RandomState, which turns seeds into z, takes 32-bit seeds
 MODES = ("fast", "reference")
+WARP_WEIGHTS = ("warp_guard", "warp_heading", "warp_twist", "warp_reach")   # the warp guard's terms (0: off)
 SPACES = ("w+", "w", "z")
 IMAGE = ("seed", "psi", "space")   # what makes the start image; the rest is how the drag runs
 

@@ -16,6 +16,7 @@ and the report's images) is this one, so what is tracked, reported and shown agr
 import torch
 
 
+PICTURES = ("render", "field")   # what a photo drag shows: the tuned generator's render, or this module's picture
 MODES = ("bilinear", "bicubic")   # how the picture is read along the field (grid_sample's mode)
 
 

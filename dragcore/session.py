@@ -46,7 +46,7 @@ import torch
 
 from . import mask as maskmod
 from . import tracking
-from .config import MODES, DragConfig
+from .config import MODES, WARP_WEIGHTS, DragConfig
 from .errors import DragInputError
 from .features import feature_boxes, resize_to_image
 from .points import distances, to_list, validate_points
@@ -131,9 +131,7 @@ class DragSession:
         floor = positive("warp floor", cfg.warp_floor)
         if floor >= 1:
             raise DragInputError(f"warp floor must be below 1 (the guard's band is [floor, 1 / floor]), got {floor!r}")
-        weights = {"warp guard": cfg.warp_guard, "warp heading": cfg.warp_heading, "warp twist": cfg.warp_twist,
-                   "warp reach": cfg.warp_reach}
-        given = [f"{name} {value:g}" for name, value in weights.items() if value]
+        given = [f"{name.replace('_', ' ')} {getattr(cfg, name):g}" for name in WARP_WEIGHTS if getattr(cfg, name)]
         if given and warp_of(self.gen) is None:   # set by hand (no model's presets give them without a pathway)
             raise DragInputError(f"{', '.join(given)}: this model has no warp pathway (stylegan.warp), so there is no "
                                  f"field for the warp guard to hold; leave them at 0")

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from .errors import DragInputError
+from .field_picture import PICTURES
 from .protocol import generator_kind
 
 MAX_LATENT_BYTES = 16 * 2**20      # a W+ latent of a 1024 px model is 36 KB
@@ -194,9 +195,6 @@ def exported(file):
                              f"use --inverted {p.parent} to drag it with its tuned generator")
     latent, meta = read_latent(p, "--latent")
     return Start(latent=latent, model=recorded_model(meta), source=dict(kind="latent", file=str(file)))
-
-
-PICTURES = ("render", "field")   # what a photo drag shows (drags.in_photo.PICTURE)
 
 
 def save(out, latent, model, method, start, moved_noise=None, picture=None):

@@ -41,6 +41,7 @@ import stylegan
 from dragcore import config, sources
 from dragcore.config import MODES, DragConfig as C
 from dragcore.errors import DragInputError
+from dragcore.field_picture import PICTURES
 from dragcore.mask import load_mask
 from dragcore.protocol import DCGANAdapter, StyleGANAdapter, generator_kind
 from dragcore.report import STOP_REASONS, all_held
@@ -142,7 +143,7 @@ def add_source_args(p):
     p.add_argument("--fixed-noise", action="store_true",
                    help="--inverted: keep the tuned noise maps where the inversion left them (default: they follow "
                         "the drag, drags.in_photo.follow_noise: by the model's warp field, else by the handles)")
-    p.add_argument("--picture", choices=("render", "field"), default=None,
+    p.add_argument("--picture", choices=PICTURES, default=None,
                    help="--inverted: what the drag shows, the tuned generator's render or the reconstruction moved by "
                         "the warp pathway's field (dragcore.field_picture; a model with a warp pathway). Default: what "
                         "the drag it continues showed, else the engine's, drags.in_photo.PICTURE (DragGAN and "

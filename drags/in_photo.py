@@ -72,6 +72,7 @@ import numpy as np
 from PIL import Image
 
 from dragcore.errors import DragInputError
+from dragcore.field_picture import PICTURES
 from latent import LatentError
 from latent.align import Alignment, paste_back
 
@@ -145,8 +146,8 @@ def prepare(session, start=None, follow=True, picture=None):
     if "warp_twist" in SETTINGS.get(session.method, {}) and session.guard.twist > 0:
         session.guard.limit_twist(session.guard.twist, TWIST_MAX)
     mode = follow_noise(session, start) if follow else None
-    if picture not in (None, "render", "field"):
-        raise DragInputError(f"picture {picture!r}: choose render or field")
+    if picture not in (None, *PICTURES):
+        raise DragInputError(f"picture {picture!r}: choose from {', '.join(PICTURES)}")
     if (picture or _picture(session)) == "field":
         session.field_picture(PICTURE_MODE)
     return mode
