@@ -538,7 +538,7 @@ def main(argv=None):
             in_photo.RESAMPLE = args.photo_resample   # this process only: its drags.in_photo.follow_noise reads it
             suffix += f", resample {args.photo_resample}"
         if args.photo_picture:
-            in_photo.PICTURE = args.photo_picture   # this process only: its drags.in_photo.prepare reads it
+            in_photo.PICTURE = dict.fromkeys(ENGINES, args.photo_picture)   # this process only: prepare reads it
             suffix += f", picture {args.photo_picture}"
         if args.photo_picture_mode:
             in_photo.PICTURE_MODE = args.photo_picture_mode   # this process only, as --photo-picture

@@ -313,8 +313,8 @@ def generator_kind(generator):
 
 
 def warp_of(gen):
-    """The warp pathway (stylegan.warp) an adapter's generator draws through, or None."""
-    return getattr(getattr(getattr(gen, "G", None), "synthesis", None), "warp", None)
+    """The warp pathway (stylegan.warp) a generator, or an adapter's generator, draws through, or None."""
+    return getattr(getattr(getattr(gen, "G", gen), "synthesis", None), "warp", None)
 
 
 def adapt(generator, device="cpu", feature_res=None, rows=None):

@@ -73,6 +73,7 @@ from PIL import Image
 
 from dragcore.errors import DragInputError
 from dragcore.field_picture import PICTURES
+from dragcore.protocol import warp_of
 from latent import LatentError
 from latent.align import Alignment, paste_back
 
@@ -91,7 +92,7 @@ TWIST_MAX = 0.12   # rad: the local rotation a photo drag's twist term lets thro
 
 def has_warp(G):
     """Whether G draws through a warp pathway (the bundled model's family): what FOLLOW and SETTINGS assume."""
-    return getattr(getattr(G, "synthesis", None), "warp", None) is not None
+    return warp_of(G) is not None
 
 
 def presets(model_presets, G):
@@ -109,7 +110,7 @@ def presets(model_presets, G):
 def picture(method):
     """What a photo drag by `method` shows: 'field' (the reconstruction moved by the warp pathway's field) or
     'render' (the tuned generator's)."""
-    return PICTURE.get(method, "render") if isinstance(PICTURE, dict) else PICTURE
+    return PICTURE.get(method, "render")
 
 
 def describe(G, labels):

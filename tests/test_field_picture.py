@@ -52,7 +52,7 @@ def test_the_photo_path_installs_it_for_the_engines_picture_names(monkeypatch):
     free = make_session("freedrag", G, *TURN, preset, seed=5002, psi=0.7, max_steps=1)
     in_photo.prepare(free, follow=False)
     assert free.gen.picture is None   # the tuned generator's render
-    monkeypatch.setattr(in_photo, "PICTURE", "render")   # one picture for every engine (real_photos --photo-picture)
+    monkeypatch.setattr(in_photo, "PICTURE", {"draggan": "render"})   # as real_photos --photo-picture render sets it
     s = _session(G, steps=1)
     in_photo.prepare(s, follow=False)
     assert s.gen.picture is None
