@@ -166,8 +166,8 @@ def test_invert_a_photo_and_drag_it(server, tmp_path):
     c = Client(server.url, verbose=False)
     offered = [comp for comp in c.config["components"] if comp.get("type") == "dataset"]
     assert any(EXAMPLE.name in json.dumps(comp["props"].get("samples")) for comp in offered)
-    target, recon, md = c.predict(photo=handle_file(str(EXAMPLE)), model_id=server_model(server), steps_w=20,
-                                  steps_wplus=20, pti_steps=20, api_name="/invert")
+    target, recon, md = c.predict(photo=handle_file(str(EXAMPLE)), model_id=server_model(server), steps_w=5,
+                                  steps_wplus=5, pti_steps=15, api_name="/invert")
     assert "PSNR: W" in md and "PTI" in md and img(recon).shape == (512, 512, 3)
     shown, *_ = c.predict(api_name="/send_to_drag")
     assert np.array_equal(img(shown), img(recon))

@@ -127,8 +127,8 @@ def test_two_drag_chain_with_a_mask_replays_to_the_same_latent(server, tmp_path)
 
 def test_compare_continues_each_engine_and_continue_from_one(server):
     c, _ = fresh(server, seed=7)
-    c.predict(None, max_steps=10, api_name="/compare")
-    _, _, _, status, table = c.predict(None, max_steps=5, api_name="/compare")
+    c.predict(None, max_steps=4, api_name="/compare")
+    _, _, _, status, table = c.predict(None, max_steps=3, api_name="/compare")
     assert "DragGAN from its own result of drag 1; FreeDrag from its own result of drag 1" in status
     assert [r[0] for r in table["data"]] == ["DragGAN", "FreeDrag", "StableDrag"]
     own = exported(c)
@@ -138,7 +138,7 @@ def test_compare_continues_each_engine_and_continue_from_one(server):
         c.predict("nope", api_name="/continue_from")
     shown, _, status = c.predict("draggan", api_name="/continue_from")
     assert "Every engine continues from DragGAN's result of drag 2" in status
-    _, _, _, status, _ = c.predict(None, max_steps=5, api_name="/compare")
+    _, _, _, status, _ = c.predict(None, max_steps=3, api_name="/compare")
     assert "Drag 3 of the chain" in status and "FreeDrag from DragGAN's result of drag 2" in status
     both = exported(c)
     assert [d["method"] for d in both["freedrag"]["edit"]["drags"]] == ["draggan", "draggan", "freedrag"]

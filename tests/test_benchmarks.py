@@ -254,7 +254,7 @@ def test_generator_speed_feature_pass_tiny():
 @pytest.mark.skipif(not cpu_has_bf16(), reason="needs a CPU with bfloat16 arithmetic")
 def test_training_precision_tiny(tmp_path):
     from benchmarks import training_precision
-    training_precision.main(["--steps", "2", "--every", "1", "--out", str(tmp_path)])
+    training_precision.main(["--steps", "2", "--every", "1", "--heldout", "20", "--out", str(tmp_path)])
     s = json.loads((tmp_path / "training_precision.json").read_text())["summary"]
     assert [r["step"] for r in s["mae"]] == [1, 2]
     # same weights and z stream: bf16 tracks fp32 far closer than an fp32 run from another seed does

@@ -1,8 +1,9 @@
-"""A real browser (Debian's chromium driven by Playwright): open the app, click a handle and a
-target on the image, press "Drag with FreeDrag", and see the result image appear and differ; and on
-a 1280x800 screen, two successive drags (the second starts from the first's result), a results
-table whose key columns are visible without scrolling sideways, Reset image, and the Model
-dropdown going back to the model shown after a model fails to load."""
+"""A real browser (Debian's chromium driven by Playwright) on a 1280x800 screen: click a handle and a
+target on the image, press "Drag with FreeDrag" and see the result appear and differ, then a second
+drag that starts from the first's result, a results table whose key columns are visible without
+scrolling sideways, Reset image, and the Model dropdown going back to the model shown after a model
+fails to load; the three engines side by side; a one-point edit timed; and the photo flow (Inversion
+tab, Drag this photo, a drag, Back in the photo)."""
 import contextlib
 import os
 import shutil
@@ -63,48 +64,6 @@ def browser_page(server, width, height):
             browser.close()
 
 
-def test_click_points_and_drag_with_freedrag(server, tmp_path):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    with browser_page(server, 1400, 1500) as page:
-        img = page.locator("#drag-image img").first
-        img.wait_for(state="visible", timeout=60_000)
-        page.wait_for_timeout(500)
-        img.screenshot(path=str(tmp_path / "start.png"))   # the start image, before any point is drawn
-        box = img.bounding_box()
-        # handle at 40% / 50%, target at 60% / 50% of the displayed image
-        page.mouse.click(box["x"] + 0.40 * box["width"], box["y"] + 0.5 * box["height"])
-        page.get_by_text("click the target").wait_for(timeout=60_000)
-        # the image is replaced by one with the handle drawn: click the target on the new one; a
-        # click that lands while Gradio swaps the image is dropped (a user clicks again: so do we,
-        # only while the app still asks for the target, so no extra point is ever added)
-        for attempt in range(3):
-            page.wait_for_timeout(1500)
-            img = page.locator("#drag-image img").first
-            box = img.bounding_box()
-            page.mouse.click(box["x"] + 0.60 * box["width"], box["y"] + 0.5 * box["height"])
-            try:
-                page.get_by_text("→ (").first.wait_for(timeout=40_000)
-                break
-            except PlaywrightTimeout:
-                if attempt == 2 or not page.get_by_text("click the target").count():
-                    raise
-        page.locator("#btn-freedrag").click()
-        page.get_by_text("done.").wait_for(timeout=120_000)
-        out = page.locator("#out-freedrag img").first
-        out.wait_for(state="visible", timeout=60_000)
-        shot = tmp_path / "browser_freedrag.png"
-        page.screenshot(path=str(shot), full_page=True)
-        out.screenshot(path=str(tmp_path / "result.png"))
-    assert shot.stat().st_size > 10_000
-    ra = np.asarray(Image.open(tmp_path / "result.png").convert("L").resize((64, 64)), float)
-    rb = np.asarray(Image.open(tmp_path / "start.png").convert("L").resize((64, 64)), float)
-    assert np.abs(ra - rb).mean() > 1.0  # the dragged image differs from the start
-    keep = os.environ.get("LATENTLAB_SCREENSHOT_DIR")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, Path(keep) / "browser_freedrag.png")
-
-
 def _click_pair(page, handle, target):
     """Click a handle and its target (fractions of the displayed image), as benchmarks.profile_edit does."""
     from benchmarks.profile_edit import click_pair
@@ -152,7 +111,7 @@ def test_successive_drags_and_a_table_that_fits_1280x800(server, tmp_path):
         seed = _shot(page, "#drag-image img", tmp_path / "seed.png")
         page.get_by_text("Shared settings").click()
         _click_pair(page, (0.40, 0.5), (0.60, 0.5))
-        status1 = _drag(page, "#btn-freedrag", 40, 1)
+        status1 = _drag(page, "#btn-freedrag", 15, 1)
         first = _shot(page, "#drag-image img", tmp_path / "drag1.png")
         # the results table: its key columns on screen, nothing to scroll sideways
         table = page.locator("#results-table")
