@@ -146,8 +146,8 @@ def add_source_args(p):
     p.add_argument("--picture", choices=PICTURES, default=None,
                    help="--inverted: what the drag shows, the tuned generator's render or the reconstruction moved by "
                         "the warp pathway's field (dragcore.field_picture; a model with a warp pathway). Default: what "
-                        "the drag it continues showed, else the engine's, drags.in_photo.PICTURE (DragGAN and "
-                        "StableDrag field, FreeDrag render)")
+                        "the drag it continues showed, else the engine's, drags.in_photo.PICTURE (field for every "
+                        "engine)")
 
 
 def load_start(args):

@@ -19,14 +19,17 @@ reads the maps at the nearest pixel (RESAMPLE): bicubic and bilinear reads take 
 leaves and move the smiles further, but on the tuning photos they lost a face at the detector's edge that the
 nearest read and the ideal local move keep (docs/benchmarks.md, "Your own photo, session 22").
 
-The picture (PICTURE, per engine): DragGAN's and StableDrag's photo drags show the reconstruction moved by the warp
-pathway's field for the drag's code (DragSession.field_picture, dragcore.field_picture) instead of the tuned
-generator's render. The tuned stages after the pathway then do not draw the photo's detail again on the moved content:
-no blotches or ghost contours, the smiles further and the face nearer the ideal local move's on the tuning photos.
-With it their reach terms weigh 100 (below; with the field picture DragGAN's at 30 sent four turns over a far field
-of 6/255, and DragGAN's at 30 or 300 and StableDrag's at 300 lost a turn's face that the render keeps). FreeDrag keeps
-the render: with the field picture its smiles overshot the ideal's, or lost motion and a face when held back
-(docs/benchmarks.md, "Your own photo, session 23: the picture as the field's move" and "session 24"). A drag continued
+The picture (PICTURE, per engine): every engine's photo drag shows the reconstruction moved by the warp pathway's
+field for the drag's code (DragSession.field_picture, dragcore.field_picture) instead of the tuned generator's
+render. The tuned stages after the pathway then do not draw the photo's detail again on the moved content: no
+blotches, grain or ghost contours, and the face nearer the ideal local move's on the tuning photos. With it
+DragGAN's and StableDrag's reach terms weigh 100 (below; with the field picture DragGAN's at 30 sent four turns over a
+far field of 6/255, and DragGAN's at 30 or 300 and StableDrag's at 300 lost a turn's face that the render keeps)
+(docs/benchmarks.md, "Your own photo, session 23: the picture as the field's move" and "session 24"). FreeDrag's
+followed in session 25, its settings unchanged: its landmarks then move about as far as asked (smiles 1.02 of the
+request, where the render's 0.94 and the ideal's 0.87), and the one tuning face it loses that its render keeps is
+one the ideal local move loses too (docs/benchmarks.md, "Your own photo, session 25"). The render stays one
+setting away (`--picture render`, a per-engine PICTURE entry). A drag continued
 from a photo drag's result shows what that drag showed (the CLI: the latent's metadata, dragcore.sources; the app: the
 chain's head), so it starts from the image shown, whichever engine continues; a drag from the reconstruction shows
 its engine's own. `--picture` (the CLI) sets it for one drag.
@@ -80,7 +83,7 @@ from latent.align import Alignment, paste_back
 FOLLOW = "field"   # the maps follow the warp pathway's field where there is one (else the handles, 'nearest')
 RESAMPLE = "nearest"   # ... read along that field by grid_sample's mode (dragcore.noise_follow.RESAMPLES)
 # per engine, else "render"; 'field': the reconstruction moved by the pathway's field
-PICTURE = {"draggan": "field", "stabledrag": "field"}
+PICTURE = {"draggan": "field", "freedrag": "field", "stabledrag": "field"}
 # a photo drag's engine settings over the model's presets (`presets`)
 SETTINGS = {"draggan": {"warp_twist": 100.0, "warp_reach": 100.0},
             "freedrag": {"warp_twist": 300.0, "warp_reach": 1000.0, "warp_floor": 0.8},
@@ -119,7 +122,8 @@ def describe(G, labels):
         return "Its fine detail (the noise maps the inversion tuned) moves with every drag."
     field = [label for m, label in labels.items() if picture(m) == "field"]
     render = [label for m, label in labels.items() if picture(m) != "field"]
-    verb = lambda names: " and ".join(names) + (" show" if len(names) > 1 else " shows")
+    verb = lambda names: (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1] + \
+        (" show" if len(names) > 1 else " shows")
     said = [f"{verb(field)} the reconstruction moved by that field"] if field else []
     said += [f"{verb(render)} the tuned generator's own drawing, its fine detail moved along"] if render else []
     return "Each drag moves the face through the model's warp field: " + "; ".join(said) + "."

@@ -67,7 +67,10 @@ def photo_state():
     return state
 
 
-def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_export(photo_state):
+def test_a_photo_s_maps_follow_its_drags_through_the_chain_undo_compare_and_export(photo_state, monkeypatch):
+    # every engine shows the field picture by default (drags.in_photo.PICTURE); here FreeDrag renders, as it did
+    # until session 25, so that a chain mixes the two pictures and a continued drag must show what its source showed
+    monkeypatch.setattr(in_photo, "PICTURE", {"draggan": "field", "stabledrag": "field"})
     state = photo_state
     G = state.generator
     own = [m.clone() for m in G.synthesis.noise_maps()]

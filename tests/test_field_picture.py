@@ -44,15 +44,20 @@ def test_every_picture_of_the_drag_is_the_start_moved_by_its_codes_field():
 
 def test_the_photo_path_installs_it_for_the_engines_picture_names(monkeypatch):
     G = face_model()
-    assert in_photo.PICTURE == {"draggan": "field", "stabledrag": "field"}   # sessions 23-24's tuning; FreeDrag renders
+    assert in_photo.PICTURE == dict.fromkeys(("draggan", "freedrag", "stabledrag"), "field")   # sessions 23-25's tuning
     s = _session(G, steps=1)
     in_photo.prepare(s, follow=False)
     assert isinstance(s.gen.picture, FieldPicture)
     preset = in_photo.presets(checkpoints.presets(checkpoints.DEFAULT_MODEL), G)["freedrag"]
     free = make_session("freedrag", G, *TURN, preset, seed=5002, psi=0.7, max_steps=1)
     in_photo.prepare(free, follow=False)
+    assert isinstance(free.gen.picture, FieldPicture)
+    # an engine PICTURE does not name renders (as real_photos --photo-picture render sets every one)
+    monkeypatch.setattr(in_photo, "PICTURE", {"draggan": "field"})
+    free = make_session("freedrag", G, *TURN, preset, seed=5002, psi=0.7, max_steps=1)
+    in_photo.prepare(free, follow=False)
     assert free.gen.picture is None   # the tuned generator's render
-    monkeypatch.setattr(in_photo, "PICTURE", {"draggan": "render"})   # as real_photos --photo-picture render sets it
+    monkeypatch.setattr(in_photo, "PICTURE", {"draggan": "render"})
     s = _session(G, steps=1)
     in_photo.prepare(s, follow=False)
     assert s.gen.picture is None

@@ -54,8 +54,7 @@ def test_the_apps_photo_path_shows_and_drags_with_a_photo_s_settings():
     out = _sent(G)
     state, values = out[0], out[3:3 + len(drag_settings.NAMES)]
     # the note says what each engine's photo drag shows (drags.in_photo.PICTURE)
-    assert ("DragGAN and StableDrag show the reconstruction moved by that field; FreeDrag shows the tuned "
-            "generator's own drawing") in out[-1]
+    assert "DragGAN, FreeDrag and StableDrag show the reconstruction moved by that field." in out[-1]
     assert _field(values, "stabledrag_rows") == 0 and _field(values, "draggan_rows") == 0
     seed_values = drag_image.new_image(MODEL, 3, 0.7, "w+", None)[3:3 + len(drag_settings.NAMES)]
     assert _field(seed_values, "stabledrag_rows") == 2   # a generated face: the model's presets
@@ -119,3 +118,17 @@ def test_real_photos_refuses_an_unknown_read_of_the_maps(capsys):
     with pytest.raises(SystemExit) as e:
         real_photos.main(["--photo-resample", "area"])
     assert e.value.code == 2 and "--photo-resample" in capsys.readouterr().err
+
+
+def test_the_note_names_what_each_engine_s_photo_drag_shows(monkeypatch):
+    """drags.in_photo.describe lists the engines by the picture PICTURE gives them, in the labels' order."""
+    labels = {"draggan": "DragGAN", "freedrag": "FreeDrag", "stabledrag": "StableDrag"}
+    monkeypatch.setattr(in_photo, "PICTURE", {"draggan": "field", "stabledrag": "field"})
+    assert in_photo.describe(face_model(), labels).endswith(
+        ": DragGAN and StableDrag show the reconstruction moved by that field; FreeDrag shows the tuned generator's "
+        "own drawing, its fine detail moved along.")
+    monkeypatch.setattr(in_photo, "PICTURE", {})
+    assert "DragGAN, FreeDrag and StableDrag show the tuned generator's own drawing" in in_photo.describe(face_model(),
+                                                                                                         labels)
+    assert in_photo.describe(small_G(), labels) == ("Its fine detail (the noise maps the inversion tuned) moves "
+                                                    "with every drag.")
