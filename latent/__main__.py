@@ -12,7 +12,8 @@ metrics.json (PSNR per stage, seconds at each stage's end and each stage's own, 
 same photo, seed and thread count invert to the same result); `python -m draggan|freedrag --inverted DIR` drags it headless (and writes
 result_in_photo.png). --crop looks for the face only inside the box; --no-align centre-crops instead
 (a picture that is not a face; a model without a layout is centre-cropped too, with a note). No face, a
-face too small, or several faces (the largest is used) are said in one line.
+face too small, or several faces (the largest is used) are said in one line; so is a centre-cropped picture
+under a quarter of the model's size (a 1x1 picture), and one smaller than the model's is enlarged with a note.
 
 layout measures where the model draws faces (mean face box and eyes over --n samples) and writes it to
 presets/<model>.layout.json (--out: elsewhere), the layout invert aligns photos to.
@@ -42,7 +43,8 @@ from stylegan.precision import choose
 from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid, sefa_directions, apply_direction
 from . import truncation_sweep, to_uint8, seed_z
 from .align import Layout, align, measure_layout
-from .invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, apply_delta, check_steps, generator_delta, invert, load_image, load_photo
+from .invert import (PTI_STEPS, STEPS_W, STEPS_WPLUS, apply_delta, centre_crop, check_steps, generator_delta, invert,
+                     load_image, load_photo, upscale_note)
 from .util import require_mapping
 
 PRECISION_HELP = "fp32, bf16, fp16 or auto (default: bf16 where the device computes it natively and the model is large)"
@@ -139,6 +141,7 @@ def invert_main(argv):
     precision = _precision(args.precision, G)
     photo = alignment = None
     if args.no_align:
+        _say_upscale(picture, _shape(G), args.crop)
         target = load_image(picture, _shape(G), box=args.crop)
     else:
         photo, target, alignment = align_photo(picture, G, model, args.crop)
@@ -183,6 +186,14 @@ def invert_main(argv):
     return 0
 
 
+def _say_upscale(photo, shape, crop):
+    """A centre-cropped picture smaller than the model's size is enlarged: a note says how much (one that is far
+    too small is refused by load_image)."""
+    note = upscale_note(centre_crop(photo.size, shape, crop), shape)
+    if note:
+        print(f"note: {note}")
+
+
 def align_photo(path, G, model, crop=None):
     """(the photo as RGB PIL, the target [1, 3, H, W], its Alignment or None); `path`: a file or a PIL image. A model without a face layout
     (not a face model, or not measured: python -m latent layout) is centre-cropped, and a note says so."""
@@ -191,7 +202,9 @@ def align_photo(path, G, model, crop=None):
     if layout_file is None or not layout_file.is_file():
         print(f"note: model {model!r} has no face layout (python -m latent layout --model ...): the photo is "
               f"centre-cropped, not aligned, and no result_in_photo.png can be made")
-        return None, load_image(path, tuple(G.img_shape), box=crop), None
+        photo = load_photo(path)
+        _say_upscale(photo, tuple(G.img_shape), crop)
+        return None, load_image(photo, tuple(G.img_shape), box=crop), None
     photo = load_photo(path)
     aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (G.img_shape[1], G.img_shape[0]), box=crop)
     if alignment.note:

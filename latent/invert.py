@@ -43,19 +43,41 @@ def load_photo(path_or_image):
     return im
 
 
+def centre_crop(size, shape, box=None):
+    """(x0, y0, x1, y1): the part of a picture of `size` (width, height) that `load_image` resizes to `shape`
+    (H, W) or an int (square): the largest centred box of the shape's aspect, within `box` if given. A part
+    narrower than a quarter of the shape (a 1x1 picture, a tiny crop box) is refused: upscaled that much it
+    holds nothing to invert."""
+    width, height = size
+    x0, y0, x1, y1 = box if box is not None else (0, 0, width, height)
+    if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
+        raise LatentError(f"crop box {box} is outside the {width}x{height} image")
+    H, W = (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
+    w, h = x1 - x0, y1 - y0
+    cw, ch = min(w, h * W // H), min(h, w * H // W)   # largest box of aspect W:H
+    if cw * 4 < W or ch * 4 < H:
+        raise LatentError(f"the picture{' in the crop box' if box is not None else ''} is {w}x{h} px: too small to "
+                          f"invert at the model's {W}x{H} (at least {-(-W // 4)}x{-(-H // 4)} px of that aspect); use "
+                          f"a larger picture")
+    x0, y0 = x0 + (w - cw) // 2, y0 + (h - ch) // 2
+    return x0, y0, x0 + cw, y0 + ch
+
+
+def upscale_note(region, shape):
+    """A sentence when the region (x0, y0, x1, y1) is enlarged to `shape` (H, W), else None."""
+    H, W = (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
+    w, h = region[2] - region[0], region[3] - region[1]
+    if w >= W and h >= H:
+        return None
+    return f"the picture used is {w}x{h} px, upscaled {W / w:.1f}x to the model's {W}x{H}: a larger one inverts sharper"
+
+
 def load_image(path_or_image, shape, box=None):
     """PIL/path -> [1, 3, H, W] in [-1, 1] for `shape` (H, W) or an int (square): the photo
-    (`load_photo`), cropped to the shape's aspect (centre, within `box` if given), resized."""
+    (`load_photo`), cropped to the shape's aspect (`centre_crop`: centre, within `box` if given), resized."""
     im = load_photo(path_or_image)
-    if box is not None:
-        x0, y0, x1, y1 = box
-        if not (0 <= x0 < x1 <= im.width and 0 <= y0 < y1 <= im.height):
-            raise LatentError(f"crop box {box} is outside the {im.width}x{im.height} image")
-        im = im.crop(box)
     H, W = (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
-    cw, ch = min(im.width, im.height * W // H), min(im.height, im.width * H // W)   # largest box of aspect W:H
-    x0, y0 = (im.width - cw) // 2, (im.height - ch) // 2
-    im = im.crop((x0, y0, x0 + cw, y0 + ch)).resize((W, H), Image.LANCZOS)
+    im = im.crop(centre_crop(im.size, (H, W), box)).resize((W, H), Image.LANCZOS)
     return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 

@@ -209,6 +209,7 @@ def test_latent_cli_checks_everything_first(tmp_path, capsys):
     from latent.__main__ import main
     (tmp_path / "afile").write_text("x")
     os.mkfifo(tmp_path / "fifo.png")
+    Image.new("RGB", (1, 1), (128, 100, 90)).save(tmp_path / "dot.png")   # centre-cropped, it would be upscaled 64x
     png = str(tmp_path / "a.png")
     for argv, match in (
             (["interp", "--scale", "400", "--out", png], "--scale must be a whole number from 1 to 16, got 400 (it "
@@ -238,12 +239,16 @@ def test_latent_cli_checks_everything_first(tmp_path, capsys):
             (["invert", str(tmp_path / "afile"), "--out", "/proc/x"], "/proc is a system folder"),
             (["invert", str(ASTRONAUT), "--model", "dcgan-faces-64", "--out", str(tmp_path / "i")],
              "latent invert needs a StyleGAN2 model"),
+            (["invert", str(tmp_path / "dot.png"), "--no-align", "--out", str(tmp_path / "i")],
+             "the picture is 1x1 px: too small to invert at the model's 64x64 (at least 16x16 px of that aspect)"),
+            (["invert", str(ASTRONAUT), "--no-align", "--crop", "100", "40", "110", "50", "--out", str(tmp_path / "i")],
+             "the picture in the crop box is 10x10 px: too small to invert"),
             # the photo is decoded before the model is loaded: a model to download is never fetched for it
             (["invert", str(tmp_path / "afile"), "--model", "cats-256", "--out", str(tmp_path / "i")],
              "cannot read the photo: not an image file or corrupt")):
         assert main(argv) == 2, argv
         one_line_error(capsys, match)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "fifo.png"]   # nothing written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "dot.png", "fifo.png"]   # nothing written
     assert main(["interp", "--model", "dcgan-faces-64", "--steps", "3", "--scale", "1", "--out", png]) == 0
     assert Image.open(png).size == (3 * 64, 2 * 64)   # a DCGAN interpolates in Z: lerp and slerp rows
 

@@ -12,6 +12,7 @@ from PIL import Image
 import stylegan
 from drag_testing import tiny_G
 from latent import LatentError, apply_delta, generator_delta, load_image, project, psnr, pti
+from latent.invert import centre_crop, upscale_note
 from latent.pti import LocalityProbe
 
 
@@ -64,12 +65,24 @@ def test_image_loading_and_bad_uploads(tmp_path):
         load_image(tmp_path / "cut.png", 16)
     with pytest.raises(LatentError, match="crop box"):
         load_image(tmp_path / "gray.png", 16, box=(0, 0, 99, 99))
+    # a picture far smaller than the model draws is refused (upscaled 16x it holds nothing to invert); a smaller one
+    # is enlarged, and the note that the command line and the app print says how much
+    Image.new("RGB", (1, 1)).save(tmp_path / "dot.png")
+    with pytest.raises(LatentError, match=r"^the picture is 1x1 px: too small to invert at the model's 16x16 \(at "
+                                          r"least 4x4 px of that aspect\); use a larger picture$"):
+        load_image(tmp_path / "dot.png", 16)
+    with pytest.raises(LatentError, match="the picture in the crop box is 3x30 px"):
+        load_image(tmp_path / "gray.png", (16, 16), box=(0, 0, 3, 30))
+    assert centre_crop((50, 30), 16) == (10, 0, 40, 30) and upscale_note((10, 0, 40, 30), 16) is None
+    assert centre_crop((8, 6), (16, 32)) == (0, 1, 8, 5)   # the shape's aspect, W:H = 2:1
+    assert upscale_note((0, 1, 8, 5), (16, 32)) == ("the picture used is 8x4 px, upscaled 4.0x to the model's 32x16: "
+                                                    "a larger one inverts sharper")
 
 
 @pytest.mark.integration   # the CLI, ~9 s
 def test_cli_writes_outputs(tmp_path, G):
     stylegan.save(G, tmp_path / "g.safetensors")
-    Image.fromarray((np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8)).save(tmp_path / "p.png")
+    Image.fromarray((np.random.default_rng(0).random((12, 12, 3)) * 255).astype(np.uint8)).save(tmp_path / "p.png")
     r = subprocess.run([sys.executable, "-m", "latent", "invert", str(tmp_path / "p.png"), "--model",
                         str(tmp_path / "g.safetensors"), "--out", str(tmp_path / "out"), "--steps-w", "5",
                         "--steps-wplus", "5", "--pti-steps", "5"], capture_output=True, text=True, timeout=120)
@@ -79,6 +92,7 @@ def test_cli_writes_outputs(tmp_path, G):
     assert abs(sum(m["stage_durations"].values()) - m["stage_seconds"]["pti"]) < 0.2   # each stage's own seconds
     assert m["loss"].startswith("multiscale-l1-l2 (W, W+); l2 (PTI)")
     assert "has no face layout" in r.stdout and m["aligned"] is False   # not a face model: centre-cropped, said
+    assert "note: the picture used is 12x12 px, upscaled 1.3x to the model's 16x16" in r.stdout   # and enlarged, said
     for f in ("latent.safetensors", "generator_delta.safetensors", "reconstruction.png", "target.png"):
         assert (tmp_path / "out" / f).stat().st_size > 0
     bad = subprocess.run([sys.executable, "-m", "latent", "invert", str(tmp_path / "missing.png"), "--model",

@@ -75,3 +75,17 @@ def test_an_inversion_with_no_steps_at_all_is_refused_before_any_work():
     with pytest.raises(gr.Error, match="every stage has 0 steps: the reconstruction would be the model's average face"):
         tab_invert.invert_photo(Image.open(tab_invert.EXAMPLE), checkpoints.DEFAULT_MODEL, 0, 0, 0, None,
                                 progress=lambda *a, **k: 0)
+
+
+def test_a_model_without_a_face_layout_centre_crops_and_says_how_much_it_enlarged():
+    """The tab on a model with no face layout (an upload, another kind of picture): the photo is centre-cropped and
+    the note says so, and how much it was enlarged when it is smaller than the model's pictures."""
+    from drag_testing import face_model
+    G = face_model()
+    target, alignment, note = tab_invert.align_to(G, None, Image.new("RGB", (48, 40), (120, 90, 80)))
+    assert target.shape == (1, 3, 64, 64) and alignment is None
+    assert note == ("This model has no face layout: the photo was centre-cropped, not aligned. Note: the picture used "
+                    "is 40x40 px, upscaled 1.6x to the model's 64x64: a larger one inverts sharper.")
+    assert tab_invert.align_to(G, None, Image.new("RGB", (90, 64)))[2].endswith("centre-cropped, not aligned.")
+    with pytest.raises(Exception, match="the picture is 8x8 px: too small to invert"):
+        tab_invert.align_to(G, None, Image.new("RGB", (8, 8)))
