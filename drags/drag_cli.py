@@ -274,7 +274,7 @@ def _drag(session_cls, args, engine_kwargs):
                           device=device)
     follow = start.delta is not None and not args.fixed_noise and generator_kind(G) == "stylegan"
     picture = args.picture or start.picture   # a drag continued from a photo drag shows what that one showed
-    mode = in_photo.prepare(session, follow=follow, picture=picture) if start.delta is not None else None
+    mode = in_photo.prepare(session, follow=follow, shows=picture) if start.delta is not None else None
     photo = None
     if args.inverted is not None and hasattr(G, "img_shape"):
         photo = in_photo.read(args.inverted, (G.img_shape[1], G.img_shape[0]))

@@ -142,18 +142,18 @@ def follow_noise(session, start=None):
     return mode
 
 
-def prepare(session, start=None, follow=True, picture=None):
+def prepare(session, start=None, follow=True, shows=None):
     """Set a session built from `presets` up as a drag of an inverted photo: its twist term (at the weight the
     session has, an engine whose SETTINGS carry one) lets through TWIST_MAX, with `follow` its tuned noise maps
-    follow (`follow_noise`), and it shows `picture` ('render' or 'field'; None: the engine's, PICTURE). The engine's
+    follow (`follow_noise`), and it shows `shows` ('render' or 'field'; None: the engine's, `picture`). The engine's
     own field picture needs a warp pathway (else the render); one asked for on a generator without it is a
     DragInputError. -> the follow mode or None."""
     if "warp_twist" in SETTINGS.get(session.method, {}) and session.guard.twist > 0:
         session.guard.limit_twist(session.guard.twist, TWIST_MAX)
     mode = follow_noise(session, start) if follow else None
-    if picture not in (None, *PICTURES):
-        raise DragInputError(f"picture {picture!r}: choose from {', '.join(PICTURES)}")
-    if (picture or _picture(session)) == "field":
+    if shows not in (None, *PICTURES):
+        raise DragInputError(f"picture {shows!r}: choose from {', '.join(PICTURES)}")
+    if (shows or _picture(session)) == "field":
         session.field_picture(PICTURE_MODE)
     return mode
 

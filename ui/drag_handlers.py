@@ -66,7 +66,7 @@ def make_sessions(configs, state, record, uploads=None):
                                               start_image=state.head_image(record.sources[m])))
         if follows(state, G):   # its tuned maps hold detail at fixed pixels: they move with the drag
             in_photo.prepare(sessions[m], start=state.head_noise(record.sources[m]),
-                             picture=state.head_picture(record.sources[m]))   # as the image it starts from
+                             shows=state.head_picture(record.sources[m]))   # as the image it starts from
     return sessions
 
 
