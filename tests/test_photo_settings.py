@@ -55,6 +55,7 @@ def test_the_apps_photo_path_shows_and_drags_with_a_photo_s_settings():
     state, values = out[0], out[3:3 + len(drag_settings.NAMES)]
     # the note says what each engine's photo drag shows (drags.in_photo.PICTURE)
     assert "DragGAN, FreeDrag and StableDrag show the reconstruction moved by that field." in out[-1]
+    assert out[-1].endswith("(The seed and ψ above are New image's: the photo has a latent of its own.)")
     assert _field(values, "stabledrag_rows") == 0 and _field(values, "draggan_rows") == 0
     seed_values = drag_image.new_image(MODEL, 3, 0.7, "w+", None)[3:3 + len(drag_settings.NAMES)]
     assert _field(seed_values, "stabledrag_rows") == 2   # a generated face: the model's presets

@@ -132,7 +132,8 @@ def send_to_drag(inv, state):
                       image=frame, generator=inv["generator"], latent=inv["ws"])
     fresh.photo = inv.get("photo")   # the photo and its transform: the result goes back into it
     return shown_outputs(fresh, inv["generator"], "Inverted photo loaded: click a handle, then its target. "
-                         + photo_drag.describe(inv["generator"], engines.labels()))
+                         + photo_drag.describe(inv["generator"], engines.labels())
+                         + " (The seed and ψ above are New image's: the photo has a latent of its own.)")
 
 
 def invertible_choices():
