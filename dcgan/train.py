@@ -7,9 +7,13 @@ back with torch.load(weights_only=True)). The checkpoint is also saved where the
 (`stop()`, `max_iters`), mid-epoch included (`epoch`: the epochs done, `epoch_iters`: the batches
 done in the next one). Each file is replaced whole (clisafe.atomic_file), so a run stopped at any
 time, even killed, leaves a checkpoint that `resume` continues, the iteration count going on.
+
+Every random draw after the initial weights comes from the run's seed and where the run is: epoch e's shuffle
+from (seed, e), iteration i's z from (seed, i). A resumed run therefore goes on exactly as the run would have
+without the stop (mid-epoch: the batches that epoch had left, in its order), so 2 + 2 resumed iterations are
+4 straight ones.
 """
 import csv
-import itertools
 import math
 import time
 from pathlib import Path
@@ -129,17 +133,20 @@ def train(data, out, epochs=5, batch_size=128, lr=2e-4, seed=0, ngf=64, ndf=64, 
     iteration, epoch, in_epoch = _load_state(nets, ck, out / "checkpoint.pt") if ck is not None else (0, 0, 0)
     if ck is not None:
         log(f"resumed at iteration {iteration}, epoch {epoch}" + (f" (+{in_epoch} batches)" if in_epoch else ""))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=min(batch_size, len(dataset)), shuffle=True,
-                                         drop_last=True, num_workers=workers)
+    batch = min(batch_size, len(dataset))
+    per_epoch = len(dataset) // batch   # whole batches only (drop_last)
     bce, csv_path = torch.nn.BCELoss(), clisafe.trim_log(out / "losses.csv", "iteration", iteration, CSV_FIELDS)
     t0, row, stopped = time.perf_counter(), None, False
     with open(csv_path, "a", newline="") as f:
         writer = csv.writer(f)
         while epoch < epochs and not stopped and not _at_limit(iteration, max_iters):
-            left = max(0, len(loader) - in_epoch)   # a resumed epoch: the batches it had left
-            for real in tqdm(itertools.islice(loader, left), total=left, desc=f"epoch {epoch + 1}/{epochs}",
-                             leave=False, disable=None):
-                row = _step(nets, real.to(device), bce)
+            # this epoch's order; a resumed epoch: the batches it had left
+            order = _draws(seed, "epoch", epoch, lambda g: torch.randperm(len(dataset), generator=g))
+            loader = torch.utils.data.DataLoader(dataset, batch_size=batch, drop_last=True, num_workers=workers,
+                                                 sampler=order[in_epoch * batch:per_epoch * batch].tolist())
+            for real in tqdm(loader, total=len(loader), desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None):
+                z = _draws(seed, "z", iteration, lambda g: torch.randn(real.shape[0], 100, 1, 1, generator=g))
+                row = _step(nets, real.to(device), z.to(device), bce)
                 iteration, in_epoch = iteration + 1, in_epoch + 1
                 if not all(map(math.isfinite, row[:2])):
                     raise FloatingPointError(f"losses diverged at iteration {iteration}")
@@ -148,7 +155,7 @@ def train(data, out, epochs=5, batch_size=128, lr=2e-4, seed=0, ngf=64, ndf=64, 
                 if stopped or _at_limit(iteration, max_iters):
                     break
             f.flush()
-            shown, ended = epoch + 1, in_epoch >= len(loader)   # the epoch in progress, 1-based; is it done?
+            shown, ended = epoch + 1, in_epoch >= per_epoch   # the epoch in progress, 1-based; is it done?
             if ended:
                 epoch, in_epoch = epoch + 1, 0
             _save_checkpoint(out / "checkpoint.pt", nets, settings, epochs=epochs, max_iters=max_iters,
@@ -166,14 +173,23 @@ def _at_limit(iteration, max_iters):
     return max_iters is not None and iteration >= max_iters
 
 
-def _step(nets, real, bce):
+DRAWS = {"epoch": 0, "z": 1}   # what a run draws, each from a stream of its own
+
+
+def _draws(seed, what, at, draw):
+    """`draw(generator)` from a generator seeded by the run's seed, what is drawn (DRAWS) and where the run is
+    (the epoch, the iteration)."""
+    return draw(torch.Generator().manual_seed((((seed * len(DRAWS) + DRAWS[what]) << 30) + at) % 2**64))
+
+
+def _step(nets, real, z, bce):
     """One alternating step as the paper and the PyTorch tutorial give it: D maximises log D(x) +
     log(1 - D(G(z))), then G maximises log D(G(z)) (the non-saturating loss). Returns the numbers of
     its log row: loss_D, loss_G, D(x), D(G(z))."""
     G, D, optG, optD = nets["G"], nets["D"], nets["optG"], nets["optD"]
     D.zero_grad(set_to_none=True)
     out_real = D(real)
-    fake = G(torch.randn(real.shape[0], 100, 1, 1, device=real.device))
+    fake = G(z)
     out_fake = D(fake.detach())
     loss_D = bce(out_real, torch.ones_like(out_real)) + bce(out_fake, torch.zeros_like(out_fake))
     loss_D.backward()

@@ -52,6 +52,28 @@ def test_a_stop_mid_epoch_checkpoints_and_resume_ends_that_epoch(tmp_path):
     assert [(int(x["iteration"]), int(x["epoch"])) for x in rows] == [(i, (i - 1) // 4) for i in range(1, 9)]
 
 
+@pytest.mark.integration   # three tiny training runs, ~2 s
+def test_two_plus_two_resumed_iterations_are_four_straight(tmp_path):
+    """A stop after 2 iterations of an epoch, then resume: the same weights, optimisers and log as 4 straight
+    (the epoch's shuffle and each iteration's z come from the seed and where the run is, not from a stream a
+    resume would restart)."""
+    data = make_folder(tmp_path / "faces", n=16, size=64)
+    kw = dict(epochs=1, batch_size=4, ngf=8, ndf=8, log=lambda *a: None)
+    dcgan.train(data, tmp_path / "straight", **kw)
+    asked = iter(range(100))
+    assert dcgan.train(data, tmp_path / "resumed", stop=lambda: next(asked) == 1, **kw)["iterations"] == 2
+    assert dcgan.train(data, tmp_path / "resumed", resume=True, **kw)["iterations"] == 4
+    a, b = (torch.load(tmp_path / run / "checkpoint.pt", weights_only=True) for run in ("straight", "resumed"))
+    for key in ("G", "D"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key]), key
+    assert a["optG"]["state"][0]["exp_avg"].equal(b["optG"]["state"][0]["exp_avg"])
+    logs = [(tmp_path / run / "losses.csv").read_text() for run in ("straight", "resumed")]
+    assert logs[0] == logs[1] and logs[0].count("\n") == 5
+    # another seed draws other batches and noise
+    dcgan.train(data, tmp_path / "other", seed=1, **kw)
+    assert (tmp_path / "other" / "losses.csv").read_text() != logs[0]
+
+
 @pytest.mark.integration   # ends with a short training run
 def test_bad_inputs(tmp_path):
     with pytest.raises(dcgan.DataError, match="does not exist"):
