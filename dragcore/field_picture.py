@@ -11,7 +11,7 @@ the code through the generator's features; every picture a session makes (its re
 and the report's images) is this one, so what is tracked, reported and shown agree.
 
 `DragSession.field_picture()` installs it on a session's adapter (StyleGANAdapter.picture);
-`drags.in_photo.PICTURE` says which engines' photo drags do (DragGAN's and StableDrag's).
+`drags.in_photo.PICTURE` says which engines' photo drags do (every engine's since session 25).
 """
 import torch
 
