@@ -43,6 +43,11 @@ def load_photo(path_or_image):
     return im
 
 
+def _hw(shape):
+    """(H, W) of a shape given as (H, W) or as an int (square)."""
+    return (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
+
+
 def centre_crop(size, shape, box=None):
     """(x0, y0, x1, y1): the part of a picture of `size` (width, height) that `load_image` resizes to `shape`
     (H, W) or an int (square): the largest centred box of the shape's aspect, within `box` if given. A part
@@ -52,7 +57,7 @@ def centre_crop(size, shape, box=None):
     x0, y0, x1, y1 = box if box is not None else (0, 0, width, height)
     if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
         raise LatentError(f"crop box {box} is outside the {width}x{height} image")
-    H, W = (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
+    H, W = _hw(shape)
     w, h = x1 - x0, y1 - y0
     cw, ch = min(w, h * W // H), min(h, w * H // W)   # largest box of aspect W:H
     if cw * 4 < W or ch * 4 < H:
@@ -65,7 +70,7 @@ def centre_crop(size, shape, box=None):
 
 def upscale_note(region, shape):
     """A sentence when the region (x0, y0, x1, y1) is enlarged to `shape` (H, W), else None."""
-    H, W = (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
+    H, W = _hw(shape)
     w, h = region[2] - region[0], region[3] - region[1]
     if w >= W and h >= H:
         return None
@@ -76,7 +81,7 @@ def load_image(path_or_image, shape, box=None):
     """PIL/path -> [1, 3, H, W] in [-1, 1] for `shape` (H, W) or an int (square): the photo
     (`load_photo`), cropped to the shape's aspect (`centre_crop`: centre, within `box` if given), resized."""
     im = load_photo(path_or_image)
-    H, W = (shape, shape) if isinstance(shape, int) else (int(shape[0]), int(shape[1]))
+    H, W = _hw(shape)
     im = im.crop(centre_crop(im.size, (H, W), box)).resize((W, H), Image.LANCZOS)
     return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
 
