@@ -43,7 +43,7 @@ from stylegan.precision import choose
 from . import LatentError, image_strip, interpolate, smoothness, style_mix_grid, sefa_directions, apply_direction
 from . import truncation_sweep, to_uint8, seed_z
 from .align import Layout, align, measure_layout
-from .invert import (PTI_STEPS, STEPS_W, STEPS_WPLUS, apply_delta, centre_crop, check_steps, generator_delta, invert,
+from .invert import (PTI_STEPS, STEPS_W, STEPS_WPLUS, apply_delta, check_steps, generator_delta, invert,
                      load_image, load_photo, upscale_note)
 from .util import require_mapping
 
@@ -189,7 +189,7 @@ def invert_main(argv):
 def _say_upscale(photo, shape, crop):
     """A centre-cropped picture smaller than the model's size is enlarged: a note says how much (one that is far
     too small is refused by load_image)."""
-    note = upscale_note(centre_crop(photo.size, shape, crop), shape)
+    note = upscale_note(photo.size, shape, crop)
     if note:
         print(f"note: {note}")
 

@@ -68,10 +68,12 @@ def centre_crop(size, shape, box=None):
     return x0, y0, x0 + cw, y0 + ch
 
 
-def upscale_note(region, shape):
-    """A sentence when the region (x0, y0, x1, y1) is enlarged to `shape` (H, W), else None."""
+def upscale_note(size, shape, box=None):
+    """A sentence when the part of a picture of `size` that `load_image` uses (`centre_crop`, which refuses one far
+    too small) is enlarged to `shape`, else None."""
     H, W = _hw(shape)
-    w, h = region[2] - region[0], region[3] - region[1]
+    x0, y0, x1, y1 = centre_crop(size, shape, box)
+    w, h = x1 - x0, y1 - y0
     if w >= W and h >= H:
         return None
     return f"the picture used is {w}x{h} px, upscaled {W / w:.1f}x to the model's {W}x{H}: a larger one inverts sharper"

@@ -73,9 +73,9 @@ def test_image_loading_and_bad_uploads(tmp_path):
         load_image(tmp_path / "dot.png", 16)
     with pytest.raises(LatentError, match="the picture in the crop box is 3x30 px"):
         load_image(tmp_path / "gray.png", (16, 16), box=(0, 0, 3, 30))
-    assert centre_crop((50, 30), 16) == (10, 0, 40, 30) and upscale_note((10, 0, 40, 30), 16) is None
+    assert centre_crop((50, 30), 16) == (10, 0, 40, 30) and upscale_note((50, 30), 16) is None
     assert centre_crop((8, 6), (16, 32)) == (0, 1, 8, 5)   # the shape's aspect, W:H = 2:1
-    assert upscale_note((0, 1, 8, 5), (16, 32)) == ("the picture used is 8x4 px, upscaled 4.0x to the model's 32x16: "
+    assert upscale_note((8, 6), (16, 32)) == ("the picture used is 8x4 px, upscaled 4.0x to the model's 32x16: "
                                                     "a larger one inverts sharper")
 
 

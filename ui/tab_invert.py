@@ -18,7 +18,7 @@ from drags import engines
 from drags import in_photo as photo_drag
 from stylegan.imageops import to_uint8
 from latent.align import ADVICE_APP, Layout, align, paste_back
-from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, centre_crop, check_steps, load_photo, upscale_note
+from latent.invert import PTI_STEPS, STEPS_W, STEPS_WPLUS, check_steps, load_photo, upscale_note
 from ui import draw, mask, run_control
 from ui import models as models_ui
 from ui import guard as ug
@@ -95,7 +95,7 @@ def align_to(G, model_id, photo):
     layout_file = checkpoints.layout_file(model_id) if isinstance(model_id, str) else None
     shape = tuple(getattr(G, "img_shape", (G.img_resolution, G.img_resolution)))
     if layout_file is None or not layout_file.is_file():
-        note = upscale_note(centre_crop(photo.size, shape), shape)
+        note = upscale_note(photo.size, shape)
         return (latent.load_image(photo, shape), None, "This model has no face layout: the photo was centre-cropped, "
                 "not aligned." + (f" Note: {note}." if note else ""))
     aligned, alignment = align(np.asarray(photo), Layout.read(layout_file), (shape[1], shape[0]), advice=ADVICE_APP)
