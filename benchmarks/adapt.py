@@ -266,10 +266,12 @@ def colour_stats(x):
                 saturation=float((x.max(1).values - x.min(1).values).mean()), centre_minus_rim=float(centre - rim))
 
 
-def reference_rows(domain, shots, held):
+def reference_rows(domain, shots, held, S=None):
     """SWD of what is not a model: one half of the held-out targets to the other (the floor: two samples
-    of the same domain), and the ten shots alone (repeated with a little noise: a model that draws only
-    them) to the targets."""
+    of the same domain), the ten shots alone (repeated with a little noise: a model that draws only
+    them) to the targets, and, on a domain the benchmark renders (sketches) and with the source S, the
+    source's own samples through that rendering (every latent's layout kept, the style exact: what the
+    correspondence target leaves reachable)."""
     copier = (shots.repeat(20, 1, 1, 1)[:len(held)] + 0.03 * torch.randn(len(held), *shots.shape[1:],
                                                                           generator=torch.Generator().manual_seed(0)))
     half = len(held) // 2
@@ -281,6 +283,12 @@ def reference_rows(domain, shots, held):
     rows.append(dict(domain=domain, model="copier (shots + noise)", swd=s["mean"], swd_levels=s["levels"],
                      swd_half=swd(copier[:half].clamp(-1, 1), held[:half])["mean"],
                      copy_median=st.median(cr), copy_below=sum(r < 1 for r in cr) / len(cr), **colour_stats(shots)))
+    styled = None if S is None else adapt_data.restyle(domain, samples(S, len(held), 1.0))
+    if styled is not None:
+        s = swd(styled, held)
+        rows.append(dict(domain=domain, model="source's samples through the domain's rendering (layout kept)",
+                         swd=s["mean"], swd_levels=s["levels"], swd_half=swd(styled[:half], held[:half])["mean"],
+                         diversity=mean_pairwise(styled[:64]), **colour_stats(styled)))
     return rows
 
 
@@ -397,9 +405,12 @@ def run_domains(args, S, wheel, domains, picked, train_seeds, work):
     for d in domains:
         shots, held = adapt_data.domain(wheel, d, res)
         base = dict(domain=d, model="source", **measure(S, S, shots, held, args.mp_python))
-        rows += [base] + reference_rows(d, shots, held)
-        for r in rows[-2:]:   # what a model drawing the held-out pictures themselves, or the shots, would score
-            r["swd_half_ratio"] = r["swd_half"] / base["swd_half"]
+        refs = reference_rows(d, shots, held, S)
+        rows += [base] + refs
+        for r in refs:   # what a model drawing the held-out pictures themselves, or the shots, or the source
+            r["swd_half_ratio"] = r["swd_half"] / base["swd_half"]   # restyled, would score
+            if "swd" in r:
+                r["swd_ratio"] = r["swd"] / base["swd"]
         print(f"{d}: source SWD {base['swd']:.1f}, diversity {base['diversity']:.1f}")
         variants = VARIANTS if (args.ablation and d == "photo") else {"default": {}}
         if args.references_only:

@@ -83,6 +83,17 @@ def sketch(img):
     return Image.fromarray(out).convert("RGB")
 
 
+def restyle(name, images):
+    """The domain's own rendering applied to pictures [N, 3, H, W] in [-1, 1] at their own size (a sketch domain:
+    `sketch` of each), or None for a domain that is not a rendering (photos). What a model that kept every
+    latent's layout and learned the style exactly would draw, from the source's samples."""
+    if not name.startswith("sketch"):
+        return None
+    from stylegan.imageops import to_uint8
+    out = [np.asarray(sketch(Image.fromarray(a)), np.float32) for a in to_uint8(images)]
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2) / 127.5 - 1
+
+
 def to_tensor(img, res):
     a = np.asarray(img.crop(CROP).resize((res, res), Image.LANCZOS), np.float32)
     return torch.from_numpy(a).permute(2, 0, 1) / 127.5 - 1

@@ -262,6 +262,32 @@ def test_variants_are_picked_by_name_or_index():
         assert pick_variants(f"{long},{short}") == [long, short]
 
 
+def test_a_rendered_domain_gets_the_source_through_its_rendering_as_a_reference_row():
+    """On a domain the benchmark renders (sketches), the reference rows include the source's own samples through
+    that rendering: grey, bright pages, each sample's layout kept (its dark strokes where the sample's edges are),
+    and nearer sketch targets than the source's samples; a photo domain has no such row."""
+    from benchmarks import adapt_data
+    from benchmarks.adapt import reference_rows, samples
+    from benchmarks.swd import swd
+    G = face_model()
+    x = samples(G, 40, 1.0)
+    styled = adapt_data.restyle("sketch_cal", x)
+    assert styled.shape == x.shape and adapt_data.restyle("photo_cal", x) is None
+    assert torch.equal(styled[:, 0], styled[:, 1]) and torch.equal(styled[:, 1], styled[:, 2])   # grey
+    assert float(styled.mean()) > float(x.mean()) + 0.5           # a bright page
+    edges = lambda t: (t.mean(1)[:, 1:, :] - t.mean(1)[:, :-1, :]).abs().flatten(1)
+    own = torch.corrcoef(torch.stack([edges(x)[0], edges(styled)[0]]))[0, 1]
+    other = torch.corrcoef(torch.stack([edges(x)[1], edges(styled)[0]]))[0, 1]
+    assert own > other + 0.1                                     # its own sample's layout, not another's
+    # sketch "targets": other samples through the same rendering; the source's row is far, the reference near
+    held = adapt_data.restyle("sketch", samples(G, 40, 1.0, seed=5))
+    shots = held[:10]
+    rows = reference_rows("sketch_cal", shots, held, G)
+    ref = [r for r in rows if "rendering" in r["model"]]
+    assert len(ref) == 1 and ref[0]["swd"] < 0.6 * swd(x, held)["mean"]
+    assert not [r for r in reference_rows("photo_cal", shots, held, G) if "rendering" in r["model"]]
+
+
 def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
     """benchmarks.swd and the copy ratio on generated images: same-kind sets are nearer than a blurred
     set, and a copier of the shots scores far below a generator's fresh samples; each domain's shots
@@ -737,7 +763,7 @@ def test_benchmark_checkpoints_measure_what_a_straight_run_writes_and_medians_ta
     held = torch.cat([shots.flip(-1), shots.flip(-2)])
     monkeypatch.setattr(ba.adapt_data, "fetch_wheel", lambda wheel: None)
     monkeypatch.setattr(ba.adapt_data, "domain", lambda wheel, d, res: (shots, held))
-    monkeypatch.setattr(ba, "reference_rows", lambda d, shots, held: [])
+    monkeypatch.setattr(ba, "reference_rows", lambda d, shots, held, S=None: [])
     measured = []
 
     def fake_measure(G, S, shots, held, mp_python, spread=True):
