@@ -13,7 +13,9 @@ source model and each adapted model:
   held-out targets, with its spread over 4 sample sets. Target: adapted <= half the source's. The
   estimator is biased upward by the number of images per set (the paper used 16384), so beside it:
   100 samples to the first 100 targets, and the floor at that size (the other 100 targets to the
-  same first 100: what a model that draws the target population itself scores).
+  same first 100: what a model that draws the target population itself scores). On a domain the
+  benchmark renders (sketches), a reference row more: the source's own samples through that rendering
+  (every latent's layout kept, the style exact: what the correspondence target leaves reachable).
 * **No copying**: for 64 samples, the nearest RMS pixel distance to the 10 training shots over the
   nearest to 10 held-out targets of the same domain; the median of that ratio must not be
   systematically below 1 (pass: >= 0.9). A copier reference row (the shots plus a little noise)
