@@ -1,7 +1,7 @@
 """Latent Lab: one Gradio Blocks app. This file is the entry point: it builds the tabs (one module
-each under ui/: tab_drag, tab_latent, tab_invert, tab_dcgan) and launches the server. Engines live
-in draggan/, freedrag/ and dragcore/ (settings: dragcore/config.py); models in checkpoints/; the
-map: docs/architecture.md.
+each under ui/: tab_drag, tab_latent, tab_invert, tab_dcgan, tab_adapt) and launches the server.
+Engines live in draggan/, freedrag/ and stabledrag/ (their table: drags/engines.py) on dragcore/
+(settings: dragcore/config.py); models in checkpoints/; the map: docs/architecture.md.
 
     python app.py [--model ID_OR_PATH] [--share] [--server-name 0.0.0.0] [--server-port 7860]
 
@@ -56,7 +56,7 @@ def build():
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description="Latent Lab: explore GAN latents, drag with DragGAN and FreeDrag.")
+    ap = argparse.ArgumentParser(description="Latent Lab: explore GAN latents, drag with DragGAN, FreeDrag and StableDrag-GAN side by side.")
     ap.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: "
                     "$LATENTLAB_DEFAULT_MODEL, else the bundled offline model)")
     ap.add_argument("--share", action="store_true", help="create a public gradio.live link")

@@ -47,7 +47,7 @@ def setting(default, label, kind, low=None, high=None, choices=None, help="", ap
 
 @dataclass(frozen=True)
 class DragConfig:
-    """The settings both engines take."""
+    """The settings every engine takes."""
     seed: int = setting(0, "Seed", int, 0, SEED_MAX)
     psi: float = setting(0.7, "Truncation ψ", float, -2.0, 2.0)
     space: str = setting("w+", "Latent space", str, choices=SPACES)

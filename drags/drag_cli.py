@@ -1,4 +1,4 @@
-"""The command line both engines share: `python -m draggan|freedrag --seed S --point HX,HY,TX,TY ...`.
+"""The command line the engines share: `python -m draggan|freedrag|stabledrag --seed S --point HX,HY,TX,TY ...`.
 
 The drag starts from one of: `--seed S` (a generated image), `--inverted DIR` (a photo inverted by
 `python -m latent invert`: its latent, dragged with its tuned generator) or `--latent FILE` (an
