@@ -56,7 +56,8 @@ def build():
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description="Latent Lab: explore GAN latents, drag with DragGAN, FreeDrag and StableDrag-GAN side by side.")
+    ap = argparse.ArgumentParser(description="Latent Lab: explore GAN latents, drag with DragGAN, FreeDrag and "
+                                 "StableDrag-GAN side by side.")
     ap.add_argument("--model", default=None, help="registry id or path to a .pkl/.safetensors (default: "
                     "$LATENTLAB_DEFAULT_MODEL, else the bundled offline model)")
     ap.add_argument("--share", action="store_true", help="create a public gradio.live link")
