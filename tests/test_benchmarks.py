@@ -130,9 +130,12 @@ def test_landmarks_reports_a_pair_without_a_face(tmp_path):
 
 
 def test_landmarks_needs_mediapipe_python(tmp_path):
+    """A missing landmark interpreter is the benchmarks' bad input (one line, exit 2 through cli.run), naming it."""
     from benchmarks import landmarks
-    with pytest.raises(SystemExit, match="mediapipe"):
+    with pytest.raises(ValueError, match="no-such-python: no such file; .*mediapipe"):
         landmarks.detect({"a": torch.zeros(1, 3, 8, 8)}, str(tmp_path / "no-such-python"))
+    with pytest.raises(ValueError, match="^the landmark benchmark needs"):
+        landmarks.check_mp_python(None)
 
 
 @pytest.mark.slow          # ~10 s, real fits on the bundled model (the default suite's budget: -m slow)

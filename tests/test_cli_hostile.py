@@ -378,3 +378,45 @@ def test_hostile_cli_probes_are_named_and_expect_an_outcome(tmp_path):
     assert all(p.expect in (0, 2, 130) and p.match for p in ps)
     assert {p.argv[0] for p in ps} >= {"latent", "dcgan", "draggan", "checkpoints", "training", "training.warp",
                                        "benchmarks.drag_back"}
+
+
+# --- the benchmarks' command lines: the same one line and exit 2, before any work ------------------------
+_MP = sys.executable   # an interpreter file: what the up-front check asks (mediapipe is the worker's concern)
+BENCH_REFUSALS = [
+    ("benchmarks.adapt", ["--steps", "-1"], "--steps must be a whole number"),
+    ("benchmarks.adapt", ["--seeds", "-1", "--mp-python", _MP], "--seeds: each a whole number"),
+    ("benchmarks.adapt", ["--drag-seeds", "x", "--mp-python", _MP], "--drag-seeds must be 'A-B'"),
+    ("benchmarks.adapt", ["--drag-variant", "zz", "--mp-python", _MP], "--drag-variant 'zz'"),
+    ("benchmarks.adapt", ["--mp-python", "/nope/python"], "--mp-python /nope/python: no such file"),
+    ("benchmarks.adapt", ["--wheel", "/nope.whl", "--mp-python", _MP], "--wheel /nope.whl: no such file"),
+    ("benchmarks.real_photos", ["--ids", "1", "--mp-python", "/nope/python"], "--mp-python /nope/python"),
+    ("benchmarks.real_photos", ["--ids", "1", "--mp-python", _MP, "--wheel", "/nope.whl"], "--wheel /nope.whl"),
+    ("benchmarks.poster_edits", ["--mp-python", "/nope/python"], "--mp-python /nope/python"),
+    ("benchmarks.landmarks", ["--mp-python", "/nope/python"], "--mp-python /nope/python"),
+    ("benchmarks.engine_cost", ["--steps", "-1"], "--steps must be a whole number"),
+    ("benchmarks.tracker_distractors", ["--threads", "0"], "--threads must be a whole number from 1"),
+    ("benchmarks.hostile", ["--idle", "nan"], "--idle must be a finite number"),
+    ("benchmarks.hostile", ["--requests", "0"], "--requests must be above 0"),
+    ("benchmarks.face_detect", ["--n", "0"], "--n must be 1-100000"),
+]
+
+
+@pytest.mark.parametrize("module,args,match", BENCH_REFUSALS, ids=[f"{m.split('.')[1]} {' '.join(a[:2])}"
+                                                                    for m, a, _ in BENCH_REFUSALS])
+def test_a_benchmark_refuses_bad_input_in_one_line_with_exit_2_before_its_work(module, args, match, capsys,
+                                                                                  monkeypatch, tmp_path):
+    """Run as `python -m MODULE ARGS` (its __main__ entry, in this process): a bad value, a missing wheel or a
+    missing landmark interpreter is one line and exit 2, found before the work (no model measured, no photo
+    read), where it used to be a traceback, exit 1 or a failure minutes in."""
+    import runpy
+    monkeypatch.setattr(sys, "argv", [module, *args, *(["--out", str(tmp_path)] if "face_detect" not in module
+                                                       else [])])
+    monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "cache"))   # no wheel download is reached
+    t0 = time.time()
+    with pytest.raises(SystemExit) as e:
+        runpy.run_module(module, run_name="__main__")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) >= 1 and match in err[-1] and "Traceback" not in "\n".join(err), err
+    assert err[-1].startswith("error: ") or ": error: " in err[-1], err   # clisafe's line, or argparse's usage error
+    assert time.time() - t0 < 20                                      # refused before the work, not after it
+    assert not (tmp_path / "cache").exists()
