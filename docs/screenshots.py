@@ -26,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import limits
 from benchmarks.app_process import CHROMIUM, AppProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,6 +144,12 @@ def main(argv=None):
     ap.add_argument("--only", choices=["app", "photo"], default=None,
                     help="only the app's screenshots (browser) or only photo_drag.png (no browser)")
     args = ap.parse_args(argv)
+    if not (320 <= args.width <= 7680 and 240 <= args.height <= 4320):   # a browser window, before any work
+        ap.error(f"--width must be 320-7680 and --height 240-4320 px, got {args.width} and {args.height}")
+    try:
+        limits.check_out_dir(args.out)
+    except limits.LimitError as e:
+        ap.error(str(e))
     if args.only != "app":
         try:
             print(photo_figure(Path(args.out)))

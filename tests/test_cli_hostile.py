@@ -398,10 +398,11 @@ BENCH_REFUSALS = [
     ("benchmarks.hostile", ["--idle", "nan"], "--idle must be a finite number"),
     ("benchmarks.hostile", ["--requests", "0"], "--requests must be above 0"),
     ("benchmarks.face_detect", ["--n", "0"], "--n must be 1-100000"),
+    ("docs.screenshots", ["--height", "-1"], "--height 240-4320 px"),   # it drew the photo figure first
 ]
 
 
-@pytest.mark.parametrize("module,args,match", BENCH_REFUSALS, ids=[f"{m.split('.')[1]} {' '.join(a[:2])}"
+@pytest.mark.parametrize("module,args,match", BENCH_REFUSALS, ids=[f"{m.split('.')[-1]} {' '.join(a[:2])}"
                                                                     for m, a, _ in BENCH_REFUSALS])
 def test_a_benchmark_refuses_bad_input_in_one_line_with_exit_2_before_its_work(module, args, match, capsys,
                                                                                   monkeypatch, tmp_path):
