@@ -85,8 +85,9 @@ def main(argv=None):
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--md", help="also write a markdown table here")
     a = p.parse_args(argv)
-    if not 1 <= a.n <= 100_000 or not 0 <= a.seed < 2 ** 32:
-        (r if a.cmd == "render" else p).error(f"--n must be 1-100000 and --seed 0-{2 ** 32 - 1}, got {a.n} and {a.seed}")
+    if not 1 <= a.n <= 100_000 or not 0 <= a.seed < 2 ** 32:   # the command's own usage line (render's or this)
+        (r if a.cmd == "render" else p).error(f"--n must be 1-100000 and --seed 0-{2 ** 32 - 1}, "
+                                              f"got {a.n} and {a.seed}")
     if a.cmd == "render":
         return render(a.model, a.n, a.seed, a.out)
     if not a.model and not a.images:
