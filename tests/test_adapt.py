@@ -282,10 +282,10 @@ def test_a_rendered_domain_gets_the_source_through_its_rendering_as_a_reference_
     # sketch "targets": other samples through the same rendering; the source's row is far, the reference near
     held = adapt_data.restyle("sketch", samples(G, 40, 1.0, seed=5))
     shots = held[:10]
-    rows = reference_rows("sketch_cal", shots, held, G)
+    rows = reference_rows("sketch_cal", shots, held, x)
     ref = [r for r in rows if "rendering" in r["model"]]
     assert len(ref) == 1 and ref[0]["swd"] < 0.6 * swd(x, held)["mean"]
-    assert not [r for r in reference_rows("photo_cal", shots, held, G) if "rendering" in r["model"]]
+    assert not [r for r in reference_rows("photo_cal", shots, held, x) if "rendering" in r["model"]]
 
 
 def test_benchmark_measures_tell_near_from_far_and_copies_from_new(tmp_path):
@@ -763,10 +763,10 @@ def test_benchmark_checkpoints_measure_what_a_straight_run_writes_and_medians_ta
     held = torch.cat([shots.flip(-1), shots.flip(-2)])
     monkeypatch.setattr(ba.adapt_data, "fetch_wheel", lambda wheel: None)
     monkeypatch.setattr(ba.adapt_data, "domain", lambda wheel, d, res: (shots, held))
-    monkeypatch.setattr(ba, "reference_rows", lambda d, shots, held, S=None: [])
+    monkeypatch.setattr(ba, "reference_rows", lambda d, shots, held, source_samples=None: [])
     measured = []
 
-    def fake_measure(G, S, shots, held, mp_python, spread=True):
+    def fake_measure(G, S, shots, held, mp_python, spread=True, x=None):
         measured.append(copy.deepcopy(G.state_dict()))
         return dict(swd=float(len(measured)), swd_half=1.0, diversity=1.0, kept=30, source_faces=30, median_px=1.0)
 
