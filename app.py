@@ -36,8 +36,8 @@ def build():
         with gr.Tabs() as tabs:
             with gr.Tab("Drag", id="drag"):
                 drag_outputs, start_inputs, show_chain = tab_drag.build(state, uploads)
-            with gr.Tab("Latent space"):
-                latent_model = tab_latent.build(uploads)
+            with gr.Tab("Latent space") as latent_tab:
+                latent_model = tab_latent.build(uploads, latent_tab)
             with gr.Tab("Inversion"):
                 tab_invert.build(uploads, state, drag_outputs, show_chain, tabs)
             with gr.Tab("DCGAN"):

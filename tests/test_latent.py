@@ -1,4 +1,5 @@
 """Latent explorer: interpolation endpoints and slerp, smoothness, style mixing, truncation, SeFa."""
+import numpy as np
 import pytest
 import torch
 
@@ -77,3 +78,24 @@ def test_dcgan_is_z_only():
         interpolate(D, 1, 2, space="w")
     with pytest.raises(LatentError, match="no mapping network"):
         sefa_directions(D)
+
+
+def test_the_latent_tab_fills_its_panels_once_and_on_a_large_cpu_model_says_which_button_draws_them(monkeypatch):
+    """ui.tab_latent.latent_fill (the tab's first opening): the three panels, each what its button draws with the same
+    settings; nothing once filled; over FILL_MAX_RES on the CPU, no picture and one line per panel naming its button."""
+    import gradio as gr
+    from ui import tab_latent as tl
+    from ui.context import default_model
+    m = default_model()
+    args = (m, 0.7, 1, 2, 5, 3, "4 5", 3, 2, 5, "all")
+    out = tl.latent_fill(False, *args)
+    assert out[0] is True
+    parts = (tl.latent_interp(m, 1, 2, 5, 0.7), tl.latent_mix(m, 3, "4 5", 0.7), tl.latent_sefa(m, 3, 2, 5, "all", 0.7))
+    for (pic, md), want in zip((out[1:3], out[3:5], out[5:7]), parts):
+        assert np.array_equal(np.asarray(pic), np.asarray(want[0])) and md == want[1]
+    assert all(isinstance(o, type(gr.skip())) for o in tl.latent_fill(True, *args)[1:])
+    monkeypatch.setattr(tl, "FILL_MAX_RES", 32)
+    big = tl.latent_fill(False, *args)
+    assert big[0] is True and all(isinstance(o, type(gr.skip())) for o in big[1::2])
+    assert [b.split("**")[1] for b in big[2::2]] == ["Interpolate", "Style mixing", "SeFa"]
+    assert all("A 64 px model on the CPU" in b for b in big[2::2])

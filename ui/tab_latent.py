@@ -1,5 +1,7 @@
 """The Latent space tab: Z vs W interpolation (with the step sizes along each path), style mixing
-by coarse / middle / fine rows, SeFa directions."""
+by coarse / middle / fine rows, SeFa directions. The first time a session opens the tab, its three
+panels are drawn with the settings shown (on models up to FILL_MAX_RES px; a larger one on this
+device says which button draws each panel), so the tab never opens on empty panels."""
 import gradio as gr
 
 import latent
@@ -64,8 +66,29 @@ def latent_sefa(model_id, seed, directions, strength, layers, psi, uploads=None)
         "Eigenvalues: " + ", ".join(f"{float(v):.1f}" for v in vals) + " (one row per direction, strength -s..+s)"
 
 
-def build(uploads):
-    """The tab; returns its model box (the Adapt tab adds its adapted models there)."""
+FILL_MAX_RES = 256   # the panels drawn on opening the tab: ~0.4 s on 2 CPU cores at 64 px; a 1024 px model on CPU
+                     # would take about a minute, so there the buttons draw them
+
+
+def latent_fill(filled, model_id, psi, seed_a, seed_b, steps, mix_row, mix_cols, sefa_seed, sefa_k, sefa_strength,
+                sefa_layers, uploads=None):
+    """The tab opened: the first time in a session, the three panels with the settings shown (each panel's own
+    handler, so a bad setting is its one clear line); later, nothing changes."""
+    if filled:
+        return (True,) + (gr.skip(),) * 6
+    G = get_model(model_id, uploads)
+    if G.img_resolution > FILL_MAX_RES and next(G.parameters()).device.type == "cpu":
+        hint = f"A {G.img_resolution} px model on the CPU: press **{{}}** to draw this panel (it takes a while)."
+        return (True, gr.skip(), hint.format("Interpolate"), gr.skip(), hint.format("Style mixing"), gr.skip(),
+                hint.format("SeFa"))
+    return ((True,) + latent_interp(model_id, seed_a, seed_b, steps, psi, uploads)
+            + latent_mix(model_id, mix_row, mix_cols, psi, uploads)
+            + latent_sefa(model_id, sefa_seed, sefa_k, sefa_strength, sefa_layers, psi, uploads))
+
+
+def build(uploads, tab=None):
+    """The tab (`tab`: its gr.Tab, whose first opening draws the panels); returns its model box (the Adapt tab
+    adds its adapted models there)."""
     gr.Markdown("Z vs W: the same two seeds interpolated in Z and in W (linear and spherical), with the "
                 "step sizes along each path; style mixing by coarse / middle / fine rows; SeFa directions.")
     with gr.Row():
@@ -75,14 +98,15 @@ def build(uploads):
         seed_a, seed_b = ug.Number(1, label="Seed A"), ug.Number(2, label="Seed B")
         n_steps = ug.ranged("frames", 8)
         interp_btn = gr.Button("Interpolate")
-    _, interp_img = captioned(gr.Image, "**Interpolation**", label="Interpolation", type="pil")
+    _, interp_img = captioned(gr.Image, "**Interpolation**", label="Interpolation", type="pil",
+                              elem_id="latent-interp")
     interp_md = gr.Markdown()
     with gr.Row():
         mix_row = ug.Number(3, label="Destination seed")
         mix_cols = ug.Textbox("4 5 6", label="Source seeds", max_length=200,
                               info=f"at most {limits.RANGES['mix_seeds'][3]} seeds")
         mix_btn = gr.Button("Style mixing")
-    _, mix_img = captioned(gr.Image, "**Style mixing**", label="Style mixing", type="pil")
+    _, mix_img = captioned(gr.Image, "**Style mixing**", label="Style mixing", type="pil", elem_id="latent-mix")
     mix_md = gr.Markdown()
     with gr.Row():
         sefa_seed = ug.Number(3, label="Seed")
@@ -90,11 +114,17 @@ def build(uploads):
         sefa_strength = ug.ranged("sefa_strength", 5, step=0.5)
         sefa_layers = ug.Radio(["all", "coarse", "middle", "fine"], value="all", label="Layers")
         sefa_btn = gr.Button("SeFa")
-    _, sefa_img = captioned(gr.Image, "**SeFa directions**", label="SeFa directions", type="pil")
+    _, sefa_img = captioned(gr.Image, "**SeFa directions**", label="SeFa directions", type="pil",
+                           elem_id="latent-sefa")
     sefa_md = gr.Markdown()
     interp_btn.click(latent_interp, [model, seed_a, seed_b, n_steps, psi, uploads], [interp_img, interp_md],
                      api_name="interpolate")
     mix_btn.click(latent_mix, [model, mix_row, mix_cols, psi, uploads], [mix_img, mix_md], api_name="style_mix")
     sefa_btn.click(latent_sefa, [model, sefa_seed, sefa_k, sefa_strength, sefa_layers, psi, uploads],
                    [sefa_img, sefa_md], api_name="sefa")
+    if tab is not None:
+        filled = gr.State(False)
+        tab.select(ug.handler(latent_fill), [filled, model, psi, seed_a, seed_b, n_steps, mix_row, mix_cols, sefa_seed,
+                                             sefa_k, sefa_strength, sefa_layers, uploads],
+                   [filled, interp_img, interp_md, mix_img, mix_md, sefa_img, sefa_md], api_visibility="undocumented")
     return model
