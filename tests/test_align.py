@@ -121,6 +121,28 @@ def test_a_person_far_from_the_camera_in_a_large_photo_is_found(photo, layout):
                              la._cascade("haarcascade_frontalface_alt2.xml"))   # what the first look alone saw
 
 
+def test_a_face_of_40_px_in_a_6000_px_photo_is_found_by_the_third_look(photo, layout):
+    """The astronaut shrunk to a 40 px face in a 6000x4000 photo (grey with a little sensor-like noise): the second
+    look (2048 px) shrinks it to 14 px, under the detector's window, and finds nothing; the third (up to 4096 px, tile
+    by tile) finds it, and its eyes where the same face cut out alone has them, moved by the offset."""
+    import latent.align as la
+    k = 40 / 48.0
+    small = np.asarray(Image.fromarray(photo).resize((round(256 * k),) * 2, Image.LANCZOS))
+    canvas = np.random.default_rng(0).normal(128, 5, (4000, 6000, 1)).clip(0, 255).astype(np.uint8).repeat(3, 2)
+    x0, y0 = 4000, 2500
+    canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    shrink = 6000 / la.SECOND_LOOK
+    second = cv2.resize(cv2.createCLAHE(2.0, (8, 8)).apply(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)), None,
+                        fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA)
+    assert not la._faces(second, 12, la._cascade("haarcascade_frontalface_alt2.xml"))   # what the second look saw
+    _, a = align(canvas, layout, SIZE)
+    _, b = align(small, layout, SIZE)
+    assert a.faces_found == 1 and a.eyes is not None and not a.note and 36 < a.face[2] < 44, a
+    ex, ey = np.mean(a.eyes, axis=0)
+    fx, fy = np.mean(b.eyes, axis=0)
+    assert abs(ex - (fx + x0)) < 2 and abs(ey - (fy + y0)) < 2, (a.eyes, b.eyes)   # where it was pasted
+
+
 def test_the_app_is_told_what_it_can_do_and_a_face_without_eyes_is_said(photo, layout):
     """The advice ends with what the user of the app can do (no command-line flags); a face whose eye pair was
     not found is aligned by its box alone, and the note says so (a photo with no face can give such a box)."""
