@@ -143,6 +143,20 @@ def test_a_face_of_40_px_in_a_6000_px_photo_is_found_by_the_third_look(photo, la
     assert abs(ex - (fx + x0)) < 2 and abs(ey - (fy + y0)) < 2, (a.eyes, b.eyes)   # where it was pasted
 
 
+def test_a_textured_scene_whose_boxes_have_no_eyes_does_not_hide_the_face(photo, layout):
+    """The astronaut's suit blown up to a 4000x2667 scene, the astronaut (a 48 px face) pasted in: the first look sees
+    one large eyeless "face" in the suit's folds and not the real one (shrunk to 12 px); that box does not end the
+    search: the face is found with its eyes where it was pasted, and used."""
+    canvas = cv2.resize(np.ascontiguousarray(photo[150:]), (4000, 2667), interpolation=cv2.INTER_CUBIC)
+    x0, y0 = 2666, 1333
+    canvas[y0:y0 + photo.shape[0], x0:x0 + photo.shape[1]] = photo
+    _, a = align(canvas, layout, SIZE)
+    _, b = align(photo, layout, SIZE)
+    assert a.faces_found > 1 and "largest whose eyes were found" in a.note, a.note
+    (ex, ey), (fx, fy) = np.mean(a.eyes, axis=0), np.mean(b.eyes, axis=0)
+    assert abs(ex - (fx + x0)) < 2 and abs(ey - (fy + y0)) < 2, (a.eyes, b.eyes)
+
+
 def test_the_app_is_told_what_it_can_do_and_a_face_without_eyes_is_said(photo, layout):
     """The advice ends with what the user of the app can do (no command-line flags); a face whose eye pair was
     not found is aligned by its box alone, and the note says so (a photo with no face can give such a box)."""
