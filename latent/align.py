@@ -197,9 +197,11 @@ def detect_faces(rgb, min_size=20):
     the photo's grey levels equalised over the whole photo, shrunk to at most FIRST_LOOK px (the cascades are
     slow on more). When it finds nothing, a second look: equalised locally (CLAHE), at up to SECOND_LOOK px.
     A person not close to the camera has a face that the first look shrinks under the detector's 20 px window,
-    or whose contrast a plain background's histogram flattens. A look goes on to the next unless one of its
-    boxes has an eye pair: a textured scene (fabric, foliage) gives the cascade large boxes with no eyes, which
-    would hide a real face the next look finds (with none found with eyes, the first look's boxes are the answer). When a photo larger than SECOND_LOOK px still
+    or whose contrast a plain background's histogram flattens. A look whose boxes have no eye pair goes on
+    to the next when that one sees the photo at a finer scale: a large photo of a textured scene (fabric, foliage)
+    gives the first look's shrunk picture large boxes with no eyes, which would hide a small real face that a finer
+    look finds (with no face found with eyes, the first look's boxes are the answer). A photo the first look sees
+    whole (up to FIRST_LOOK px) keeps the first look's answer, as before. When a photo larger than SECOND_LOOK px still
     shows none, a third look at up to THIRD_LOOK px, tile by tile (a face of 25-60 px in a 6000 px photo:
     the second look shrinks it under the window; about 4 s on one core for 24 megapixels)."""
     import cv2
@@ -209,10 +211,11 @@ def detect_faces(rgb, min_size=20):
     looks = [(FIRST_LOOK, cv2.equalizeHist, False), (SECOND_LOOK, clahe, False)]
     if max(grey.shape) > SECOND_LOOK:
         looks.append((THIRD_LOOK, clahe, True))
-    first = []   # the first look that found boxes, none with eyes: the answer if no later look finds a face with eyes
-    for side, equalise, tiled in looks:
+    shrinks = [max(1.0, max(grey.shape) / side) for side, _, _ in looks]
+    first = []   # the first look that found boxes, none with eyes: the answer if no finer look finds a face with eyes
+    for i, (side, equalise, tiled) in enumerate(looks):
         gray = equalise(grey)
-        shrink = max(1.0, max(gray.shape) / side)
+        shrink = shrinks[i]
         window = max(12, int(min_size / shrink))
         if min(gray.shape) / shrink < window:   # a sliver of a photo: no face of the detector's window fits in it
             continue
@@ -220,8 +223,8 @@ def detect_faces(rgb, min_size=20):
             else gray
         found = [tuple(v * shrink for v in f) for f in (_tiled if tiled else _faces)(small, window, face_cascade)]
         faces = sorted((_refine(gray, f, face_cascade, eye_cascade) for f in found), key=lambda f: -f.box[2] * f.box[3])
-        if any(f.eyes is not None for f in faces):
-            return faces
+        if any(f.eyes is not None for f in faces) or (faces and not any(k < shrink for k in shrinks[i + 1:])):
+            return faces if any(f.eyes is not None for f in faces) else first or faces
         first = first or faces
     return first
 
