@@ -466,14 +466,16 @@ def raw_upload(url, path):
 
 
 def folder_usage(root):
-    """(files, bytes) under `root` (Gradio's folder of a test or benchmark run)."""
+    """(files, bytes) under `root` (Gradio's folder of a test or benchmark run). The app may remove a file or a
+    whole folder while this counts (a refused upload's cleanup): os.walk skips a folder gone before it is listed
+    (Path.rglob raised FileNotFoundError there), and a file gone before its stat is not counted."""
     sizes = []
-    for p in Path(root).rglob("*"):
-        try:
-            if p.is_file():
-                sizes.append(p.stat().st_size)
-        except OSError:   # removed while counting
-            pass
+    for folder, _, files in os.walk(root):
+        for name in files:
+            try:
+                sizes.append(os.stat(os.path.join(folder, name)).st_size)
+            except OSError:   # removed while counting
+                pass
     return len(sizes), sum(sizes)
 
 

@@ -320,3 +320,38 @@ def test_command_time_refuses_a_baseline_that_is_not_a_checkout_before_running_a
     with pytest.raises(ValueError, match="--repeats must be at least 1"):
         command_time.main(["--repeats", "0", "--out", str(tmp_path / "r")])
     assert not (tmp_path / "r").exists()
+
+
+def test_folder_usage_counts_a_folder_the_app_empties_while_it_counts(tmp_path):
+    """benchmarks.hostile.folder_usage walks Gradio's folder while the app removes a refused upload's folder (CI at
+    session 27: Path.rglob raised FileNotFoundError for a folder listed, then gone). A thread makes and removes
+    nested folders as fast as it can while the count runs 300 times: every count finishes, and a quiet folder's
+    count is exact."""
+    import shutil
+    import threading
+    from benchmarks.hostile import folder_usage
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "a.bin").write_bytes(b"x" * 10)
+    stop = threading.Event()
+
+    def churn():
+        i = 0
+        while not stop.is_set():
+            d = tmp_path / f"upload_{i % 4}" / "inner" / "deeper"
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "f.bin").write_bytes(b"y")
+            shutil.rmtree(tmp_path / f"upload_{i % 4}", ignore_errors=True)
+            i += 1
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        for _ in range(300):
+            files, size = folder_usage(tmp_path)
+            assert files >= 1 and size >= 10
+    finally:
+        stop.set()
+        t.join()
+    for i in range(4):
+        shutil.rmtree(tmp_path / f"upload_{i}", ignore_errors=True)
+    assert folder_usage(tmp_path) == (1, 10)
