@@ -202,8 +202,8 @@ def detect_faces(rgb, min_size=20):
     gives the first look's shrunk picture large boxes with no eyes, which would hide a small real face that a finer
     look finds (with no face found with eyes, the first look's boxes are the answer). A photo the first look sees
     whole (up to FIRST_LOOK px) keeps the first look's answer, as before. When a photo larger than SECOND_LOOK px still
-    shows none, a third look at up to THIRD_LOOK px, tile by tile (a face of 25-60 px in a 6000 px photo:
-    the second look shrinks it under the window; about 4 s on one core for 24 megapixels)."""
+    shows none, a third look at up to THIRD_LOOK px, tile by tile (a face of 25-60 px in a 6000 px photo: the
+    second look shrinks it under the window; its cost: docs/benchmarks.md, "A far face in a large photo")."""
     import cv2
     grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
     face_cascade, eye_cascade = _cascade("haarcascade_frontalface_alt2.xml"), _cascade("haarcascade_eye.xml")
@@ -223,8 +223,10 @@ def detect_faces(rgb, min_size=20):
             else gray
         found = [tuple(v * shrink for v in f) for f in (_tiled if tiled else _faces)(small, window, face_cascade)]
         faces = sorted((_refine(gray, f, face_cascade, eye_cascade) for f in found), key=lambda f: -f.box[2] * f.box[3])
-        if any(f.eyes is not None for f in faces) or (faces and not any(k < shrink for k in shrinks[i + 1:])):
-            return faces if any(f.eyes is not None for f in faces) else first or faces
+        if any(f.eyes is not None for f in faces):
+            return faces
+        if faces and not any(k < shrink for k in shrinks[i + 1:]):   # eyeless boxes, and no finer look to come
+            return first or faces
         first = first or faces
     return first
 

@@ -70,6 +70,7 @@ FILL_MAX_RES = 256   # the panels drawn on opening the tab: ~0.4 s on 2 CPU core
                      # would take about a minute, so there the buttons draw them
 
 
+@ug.handler
 def latent_fill(filled, model_id, psi, seed_a, seed_b, steps, mix_row, mix_cols, sefa_seed, sefa_k, sefa_strength,
                 sefa_layers, uploads=None):
     """The tab opened: the first time in a session, the three panels with the settings shown (each panel's own
@@ -124,7 +125,7 @@ def build(uploads, tab=None):
                    [sefa_img, sefa_md], api_name="sefa")
     if tab is not None:
         filled = gr.State(False)
-        tab.select(ug.handler(latent_fill), [filled, model, psi, seed_a, seed_b, n_steps, mix_row, mix_cols, sefa_seed,
-                                             sefa_k, sefa_strength, sefa_layers, uploads],
+        tab.select(latent_fill, [filled, model, psi, seed_a, seed_b, n_steps, mix_row, mix_cols, sefa_seed, sefa_k,
+                                 sefa_strength, sefa_layers, uploads],
                    [filled, interp_img, interp_md, mix_img, mix_md, sefa_img, sefa_md], api_visibility="undocumented")
     return model
