@@ -321,7 +321,7 @@ def measure_memory(n=100, tmp=None):
         messages = hostile_requests(c, tmp, n, model)
         seconds = time.perf_counter() - t
         end = rss_mb(srv.proc.pid)
-        status = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")[2]   # still works
+        _dg, _fd, _sd, status, _table = c.predict(None, 0.002, 10, 3, 12, 5, 0.3, 3, api_name="/drag_draggan")
         return dict(requests=n, refused=len(messages), rss_start_mb=round(start, 1), rss_end_mb=round(end, 1),
                     growth_mb=round(end - start, 1), seconds=round(seconds, 1), next_valid_request_ok="done" in status,
                     unsafe_code_ran=(tmp / "pwned").exists(), sample_messages=sorted(set(messages))[:12])

@@ -185,7 +185,6 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
     assert code == 2 and "is a FIFO" in err
 
 
-@pytest.mark.slow
 @pytest.mark.integration   # a subprocess interrupted with SIGINT (~6 s idle, ~20 s on a loaded machine)
 def test_ctrl_c_keeps_the_last_checkpoint_and_exits_130(tmp_path):
     model = saved_small_G(tmp_path)

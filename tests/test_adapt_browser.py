@@ -12,7 +12,7 @@ from drag_testing import face_model
 from stylegan.imageops import to_uint8
 from test_browser import ARGS, CHROMIUM, _require_browser
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]   # a real browser on the launched app: 84 s at load 13
+pytestmark = pytest.mark.integration   # a real browser on the launched app: 25 s (84 s at load 13)
 
 
 def _pictures(folder):

@@ -264,7 +264,7 @@ def test_raw_nan_in_the_request_json(env):
     assert "event: error" in stream and "Seed must be a whole number from 0 to 4294967295, got nan" in stream
 
 
-@pytest.mark.slow   # ~35 s; `python -m benchmarks.hostile` records the same measurement
+# ~20-35 s; `python -m benchmarks.hostile` records the same measurement
 def test_memory_after_100_hostile_requests(tmp_path):
     """RSS of the app process after 100 hostile requests stays within 200 MB of its warm start
     (the same measurement as `python -m benchmarks.hostile`, whose result is recorded)."""

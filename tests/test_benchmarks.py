@@ -138,8 +138,7 @@ def test_landmarks_needs_mediapipe_python(tmp_path):
         landmarks.check_mp_python(None)
 
 
-@pytest.mark.slow          # ~10 s, real fits on the bundled model (the default suite's budget: -m slow)
-@pytest.mark.integration
+@pytest.mark.integration   # ~12 s, real fits on the bundled model
 def test_reachability_the_pathway_moves_what_w_plus_cannot(tmp_path):
     """One held-out face, four local moves, 20 Adam steps each. The reference rows score what they
     must (no edit: 0; the ideal move: reached 1), and the optical flow, not the fit's loss, sees the
@@ -155,8 +154,7 @@ def test_reachability_the_pathway_moves_what_w_plus_cannot(tmp_path):
     assert len(rows) == 4 * 5 and "| code only |" in (tmp_path / "reachability.md").read_text()
 
 
-@pytest.mark.slow          # a subprocess (the default suite's budget: -m slow)
-@pytest.mark.integration
+@pytest.mark.integration   # a subprocess
 def test_step_time_edit_alone_counts_its_render_in_strips(tmp_path):
     from benchmarks.step_time import main
     assert main(["--res", "512", "--tiny", "--edits-only", "--edit-steps", "3", "--threads", "1", "--mask", "none",
@@ -168,7 +166,7 @@ def test_step_time_edit_alone_counts_its_render_in_strips(tmp_path):
     assert "| 512 |" in (tmp_path / "step_time_edit_tiny.md").read_text()
 
 
-@pytest.mark.slow          # ~10 s (the default suite's budget: -m slow)
+@pytest.mark.integration   # ~1-10 s
 def test_fixed_cost_reads_the_kept_passes(tmp_path):
     from benchmarks.fixed_cost import main
     assert main(["--res", "512", "--tiny", "--repeats", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
@@ -179,8 +177,7 @@ def test_fixed_cost_reads_the_kept_passes(tmp_path):
     assert "| 512 |" in (tmp_path / "fixed_cost.md").read_text()
 
 
-@pytest.mark.slow          # ~14 s, a subprocess per engine (the default suite's budget: -m slow)
-@pytest.mark.integration
+@pytest.mark.integration   # ~8-14 s, a subprocess per engine
 def test_step_time_benchmark_smoke(tmp_path):
     from benchmarks.step_time import main
     # a non-square shape (height x width, as StyleGAN-Human) runs the same code as a square one

@@ -52,7 +52,7 @@ def iteration(out):
 
 
 @pytest.mark.integration   # a real process stopped mid-run, then resumed: ~8 s each
-@pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM],
                          ids=["ctrl-c", "sigterm"])   # SIGTERM takes the same handler (clisafe.StopAfterStep, tested)
 def test_a_stop_keeps_a_checkpoint_that_resume_continues(faces, tmp_path, capsys, sig):
     out = tmp_path / "run"

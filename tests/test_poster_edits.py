@@ -94,8 +94,7 @@ def test_variants_of_a_generated_face_are_imperceptible_and_fixed():
         detector_noise.variants(face, 1)
 
 
-@pytest.mark.slow
-@pytest.mark.integration   # mediapipe in its own interpreter (~10 s)
+@pytest.mark.integration   # mediapipe in its own interpreter (~2-10 s)
 def test_a_generated_face_is_kept_in_its_variants_and_a_blank_picture_in_none():
     """poster_edits.robust_found by the real detector: the bundled model's face is found in at least half of its 8
     variants (the test above's face, margin >= 0.5), a flat grey picture in none."""

@@ -164,15 +164,14 @@ def test_splash_page_shows_the_face_then_turns_into_the_app():
             app.server_close()
 
 
-@pytest.mark.slow          # an app start (about 6 s on a quiet machine)
-@pytest.mark.integration
+@pytest.mark.integration   # an app start and a browser (about 14 s)
 def test_python_app_py_splash_then_the_app_with_the_same_first_image(tmp_path):
     """`python app.py`: a browser that opened the splash ends on the app by itself; the launcher
     returned only after the last 503; the app's first image is the splash's, drawn at display size."""
     from gradio_client import Client
     from playwright.sync_api import sync_playwright
 
-    from ui import draw
+    from ui import drag_image, draw
     port, seen, started = free_port(), {}, {}
     url = f"http://127.0.0.1:{port}/"
 
@@ -212,7 +211,7 @@ def test_python_app_py_splash_then_the_app_with_the_same_first_image(tmp_path):
             t.join(120)
         assert "app" in started, started
         assert started["at"] > seen["last_503"]   # the tests' launcher waited for the app, not the splash
-        out = Client(url, verbose=False).predict(model=splash.BUNDLED_ID, seed=3, psi=0.7, space="w+",
+        out = Client(url, verbose=False).predict(model=splash.BUNDLED_ID, seed=drag_image.FIRST_SEED, psi=0.7, space="w+",
                                                  api_name="/new_image")
         shown = np.asarray(Image.open(out[0]).convert("RGB"))
         assert np.array_equal(shown, np.asarray(draw.render(decode(splash.SHIPPED.read_bytes()))))
