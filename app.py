@@ -72,6 +72,10 @@ def parse_args(argv=None):
             args.server_port = int(os.environ["GRADIO_SERVER_PORT"])
         except ValueError:
             ap.error(f"GRADIO_SERVER_PORT={os.environ['GRADIO_SERVER_PORT'][:20]!r} is not a port number")
+        if not 1 <= args.server_port <= 65535:
+            ap.error(f"GRADIO_SERVER_PORT={args.server_port} is not a port number (1-65535)")
+    elif args.server_port is not None and not 1 <= args.server_port <= 65535:
+        ap.error(f"--server-port {args.server_port} is not a port number (1-65535)")
     return args
 
 
@@ -91,7 +95,11 @@ def check_environment():
 def main(argv=None):
     """`python app.py`: the splash (ui.splash) on the app's port first, then the lab replaces it."""
     args = parse_args(argv)
-    face = splash.start(args.server_name, args.server_port, splash.model_named(args.model))
+    try:
+        face = splash.start(args.server_name, args.server_port, splash.model_named(args.model))
+    except splash.ListenError as e:   # said at once, before anything is imported or loaded
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if face is not None:
         args.server_port = face.port   # Gradio binds where the splash was
         print(f"Latent Lab is starting at http://{args.server_name}:{face.port}/ (the page turns into the app "
@@ -149,9 +157,15 @@ def launch(args, face=None):
     middleware = [Middleware(m) for m in (sessions.Heartbeats, disk.Uploads, ug.KnownEvents)]
     if face is not None:
         face.close()   # the port released for Gradio: the page polls through the moment nobody answers
-    demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
-                max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware),
-                prevent_thread_lock=True)
+    try:
+        demo.launch(server_name=args.server_name, server_port=args.server_port, share=args.share,
+                    max_file_size=limits.SIZES["model_upload_bytes"], app_kwargs=dict(middleware=middleware),
+                    prevent_thread_lock=True)
+    except OSError as e:   # an address Gradio cannot serve on either, or a port taken since the splash let it go
+        where = f"{args.server_name}:{args.server_port}" if args.server_port else args.server_name
+        print(f"error: cannot serve on {where}: {ug.message(e)} (choose with --server-name and --server-port)",
+              file=sys.stderr)
+        return 2
     serve(demo)
 
 

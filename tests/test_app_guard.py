@@ -10,7 +10,7 @@ import limits
 
 
 BUILD = """
-import io, json, os, sys, contextlib
+import io, json, os, socket, sys, contextlib
 import gradio as gr
 import app
 from ui import drag_image, guard as ug
@@ -25,11 +25,14 @@ def _base(b):
 lost = sorted({type(b).__name__ for b in demo.blocks.values() if type(b).__module__ == "ui.guard"
                and set(b.get_config(cls=_base(b))) - set(b.get_config())})
 starts = []
+with socket.socket() as sock:   # a port nothing listens on (the splash binds it until the setting is refused)
+    sock.bind(("127.0.0.1", 0))
+    free = sock.getsockname()[1]
 for env, value in json.loads(sys.argv[1]):
     os.environ[env] = value
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        code = app.main(["--server-port", "9"])
+        code = app.main(["--server-port", str(free)])
     del os.environ[env]
     starts.append(dict(env=env, value=value, code=code, err=err.getvalue()))
 print(json.dumps(dict(handlers=handlers, click_wraps=click.__wrapped__ is drag_image.on_click, again=again,

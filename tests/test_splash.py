@@ -2,7 +2,8 @@
 shipped first image is exactly what the generator renders for the Drag tab's start settings; other
 models' first images are remembered per model and settings; and in a real browser the splash page
 shows the face and turns into whatever then answers 200 on its port, through the moment nobody
-answers. The end-to-end run with `python app.py` is -m slow (an app start)."""
+answers; `python app.py` from the splash to the app; and a port or address it cannot serve on refused in one
+line before anything loads."""
 import base64
 import io
 import os
@@ -91,6 +92,35 @@ def test_other_models_first_image_is_remembered_per_model_and_settings(tmp_path,
     assert splash.remember(splash.BUNDLED_ID, {}, frame) is None   # the bundled model's is shipped
 
 
+@pytest.mark.integration   # `python app.py` in a process of its own, three times (a fraction of a second each)
+def test_a_taken_port_or_a_foreign_address_is_one_line_before_anything_loads():
+    """A second `python app.py` on a port in use (the first app's) used to load its model, then print Gradio's
+    traceback; an address of another machine, or a name that resolves nowhere, the same. Now: one line naming the
+    flag to change, exit 2, at once (no model loaded)."""
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cases = [(["--server-port", str(port)], f"error: port {port} on 127.0.0.1 is in use (another Latent Lab, "
+                                                 "or another program): choose another with --server-port N"),
+                 (["--server-name", "203.0.113.5"], "error: 203.0.113.5 is not an address of this machine: serve on "
+                                                    "127.0.0.1 (this machine only) or 0.0.0.0"),
+                 (["--server-name", "no-such-host.invalid"], "error: 'no-such-host.invalid' is not a host name this "
+                                                             "machine can resolve"),
+                 (["--server-port", "70000"], "app.py: error: --server-port 70000 is not a port number (1-65535)")]
+        for argv, said in cases:
+            t = time.perf_counter()
+            p = subprocess.run([sys.executable, "app.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                               env=dict(os.environ, HF_ENDPOINT="http://127.0.0.1:9"))
+            took = time.perf_counter() - t
+            lines = [line for line in p.stderr.splitlines() if line.startswith(("error:", "app.py: error:"))]
+            assert p.returncode == 2 and lines == [p.stderr.strip().splitlines()[-1]] and lines[0].startswith(said), \
+                (argv, p.returncode, p.stderr[-2000:])
+            assert "Traceback" not in p.stderr and "ready in" not in p.stdout, (argv, p.stdout)   # no model loaded
+            assert took < 15, (argv, took)   # the imports of a Python start, not a model's load
+
+
 class _Running:
     """An app process that is still running (what wait_until_served asks of it)."""
     def poll(self):
@@ -107,7 +137,8 @@ def test_splash_answers_503_and_keeps_the_launcher_waiting():
         assert splash.STARTING in body and base64.b64encode(splash.SHIPPED.read_bytes()).decode() in body
         with pytest.raises(RuntimeError, match="did not answer"):   # the tests' launcher waits for the app itself
             wait_until_served(f"http://127.0.0.1:{face.port}/", _Running(), timeout=0.5, poll=0.1)
-        assert splash.start("127.0.0.1", face.port, splash.BUNDLED_ID) is None   # a taken port: no splash
+        with pytest.raises(splash.ListenError, match=f"port {face.port} on 127.0.0.1 is in use"):   # a taken port
+            splash.start("127.0.0.1", face.port, splash.BUNDLED_ID)
         assert splash.STARTING.encode() in splash.page(None) and b"<img" not in splash.page(None)   # no image yet
     finally:
         face.close()

@@ -8,6 +8,8 @@
   A 503 also keeps anything that waits for the app (benchmarks.app_process, a Space's health
   check) waiting for the app itself, never for this page.
 - `Splash.close()`: the port released, right before Gradio binds it.
+- `ListenError`: a port that is sure not to serve (taken, or kept for the system), said in one line
+  before the app loads anything.
 - `find(model)` / `remember(model, settings, frame)`: the first image itself. The bundled model's
   is shipped next to this file (tests/test_splash.py proves it equals what the generator renders);
   any other model's is the PNG the previous run rendered, in `$LATENTLAB_CACHE/first-image`, keyed
@@ -15,9 +17,11 @@
   model's first run): the page says "Starting the lab…" alone.
 """
 import base64
+import errno
 import hashlib
 import html
 import http.server
+import ipaddress
 import json
 import os
 import socket
@@ -198,9 +202,48 @@ def _handler(body):
     return Handler
 
 
+class ListenError(Exception):
+    """The app's port cannot be had (one line, naming the flag that chooses another)."""
+
+
+def _refusal(host, port, e):
+    """The one line for an OSError of binding (host, port), or None when it is not sure to stop Gradio too
+    (an address the splash's socket family could not take: Gradio resolves names its own way and may)."""
+    if e.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is in use (another Latent Lab, or another program): choose another with "
+                f"--server-port N (or GRADIO_SERVER_PORT)")
+    if e.errno == errno.EACCES:
+        return (f"port {port} on {host} needs privileges this user does not have: choose one from 1024 up with "
+                f"--server-port N (or GRADIO_SERVER_PORT)")
+    if isinstance(e, socket.gaierror) and not _resolves(host):
+        return (f"{host!r} is not a host name this machine can resolve: serve on 127.0.0.1 (this machine only) or "
+                f"0.0.0.0 (every network) with --server-name (or GRADIO_SERVER_NAME)")
+    if e.errno == errno.EADDRNOTAVAIL and _is_address(host):
+        return (f"{host} is not an address of this machine: serve on 127.0.0.1 (this machine only) or 0.0.0.0 "
+                f"(every network) with --server-name (or GRADIO_SERVER_NAME)")
+    return None
+
+
+def _resolves(host):
+    try:
+        return bool(socket.getaddrinfo(host, None))
+    except OSError:
+        return False
+
+
+def _is_address(host):
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
 def start(host, port, model):
     """A Splash on (host, port) showing `model`'s first image; port None: the first free one from 7860
-    (as Gradio would look). None when no port can be had: the app then starts as it would without it."""
+    (as Gradio would look). ListenError when the port is sure not to serve: taken or kept for the system, or
+    every port of Gradio's range taken. None when the splash cannot listen there for another reason (the app
+    then starts as it would without it, and Gradio says what it finds)."""
     try:
         body = page(find(model))
     except ValueError:   # a damaged cache entry: the page without a picture
@@ -211,7 +254,12 @@ def start(host, port, model):
     for p in [port] if port is not None else range(FIRST_PORT, FIRST_PORT + TRY_PORTS):
         try:
             return Splash(server_class((host, p), _handler(body)))
-        except OSError:
-            continue
-    return None
-
+        except OSError as e:
+            if port is None and e.errno == errno.EADDRINUSE:
+                continue   # the next port, as Gradio would
+            why = _refusal(host, p, e)
+            if why is not None:
+                raise ListenError(why) from None
+            return None
+    raise ListenError(f"every port from {FIRST_PORT} to {FIRST_PORT + TRY_PORTS - 1} on {host} is in use: choose "
+                      f"one with --server-port N (or GRADIO_SERVER_PORT)")
