@@ -51,10 +51,16 @@ def bundled_model():
     return str(BUNDLED)
 
 
-def wait_until_served(url, proc, timeout, poll=0.3, output=None):
+SERVED_LINE = "Running on local URL"   # what Gradio prints once this process serves (stdout)
+PORT_TRIES = 3                          # AppProcess's free ports, when the one drawn is taken before the app binds it
+
+
+def wait_until_served(url, proc, timeout, poll=0.3, output=None, served_line=None):
     """Poll `url` until it answers 200; RuntimeError when `proc` exits first or `timeout` s pass. The
     splash page that `python app.py` serves while it starts (ui.splash) answers 503 (an HTTPError,
-    so an OSError here): this waits for the app itself."""
+    so an OSError here): this waits for the app itself. With `served_line`, a 200 counts only once `output`
+    (the process's lines) holds it: two test processes that drew the same free port would otherwise each take
+    the other's app for its own, the second one's exit ("port ... is in use") not yet seen."""
     deadline = time.perf_counter() + timeout
     while True:
         if proc.poll() is not None:
@@ -63,11 +69,13 @@ def wait_until_served(url, proc, timeout, poll=0.3, output=None):
             raise RuntimeError(f"the app exited with code {proc.returncode} before serving:\n{said}")
         try:
             urllib.request.urlopen(url, timeout=2)
-            return
+            if served_line is None or any(served_line in line for line in list(output or ())):
+                return
         except OSError:
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"the app did not answer at {url} in {timeout} s") from None
-            time.sleep(poll)
+            pass
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"the app did not answer at {url} in {timeout} s") from None
+        time.sleep(poll)
 
 
 class AppProcess:
@@ -76,22 +84,25 @@ class AppProcess:
     where it serves (default: a free one)."""
 
     def __init__(self, model=None, extra_env=None, timeout=120, root=None, threads=1, keep=400, poll=0.3, port=None):
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
         env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
         env.update(extra_env or {})
-        argv = [sys.executable, "app.py", *(["--model", str(model)] if model else []), "--server-port", str(self.port)]
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen(argv, cwd=root or ROOT, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.output = collections.deque(maxlen=keep)
-        self._drain = threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True)
-        self._drain.start()
-        try:
-            wait_until_served(self.url, self.proc, timeout, poll, self.output)
-        except RuntimeError:
-            self.close()
-            raise
+        for attempt in range(1 if port else PORT_TRIES):   # a free port another process took first: the next one
+            self.port = port or free_port()
+            self.url = f"http://127.0.0.1:{self.port}/"
+            argv = [sys.executable, "app.py", *(["--model", str(model)] if model else []), "--server-port", str(self.port)]
+            self.proc = subprocess.Popen(argv, cwd=root or ROOT, env=env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True)
+            self.output = collections.deque(maxlen=keep)
+            self._drain = threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True)
+            self._drain.start()
+            try:
+                wait_until_served(self.url, self.proc, timeout, poll, self.output, served_line=SERVED_LINE)
+                break
+            except RuntimeError:
+                self.close()
+                if port or attempt == PORT_TRIES - 1 or f"port {self.port} on 127.0.0.1 is in use" not in self.tail(80):
+                    raise
         self.ready_seconds = time.perf_counter() - self.t0
 
     @property

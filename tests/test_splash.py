@@ -121,6 +121,31 @@ def test_a_taken_port_or_a_foreign_address_is_one_line_before_anything_loads():
             assert took < 15, (argv, took)   # the imports of a Python start, not a model's load
 
 
+@pytest.mark.integration   # one app start (and one refused)
+def test_the_launcher_takes_no_other_app_for_its_own_and_moves_to_another_free_port(monkeypatch):
+    """Two test processes (pytest -n 2) may draw the same free port. The launcher's app then finds it in use and
+    exits (the test above), while the other app answers 200 there: the launcher waits for its own app's line
+    (SERVED_LINE) rather than take that answer, and starts again on another port."""
+    from benchmarks import app_process
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _App)   # another app, already serving on the port drawn
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    drawn = iter([other.server_address[1], free_port()])
+    monkeypatch.setattr(app_process, "free_port", lambda: next(drawn))
+    try:
+        srv = AppProcess(BUNDLED, extra_env=dict(HF_ENDPOINT="http://127.0.0.1:9"))
+        try:
+            assert srv.port != other.server_address[1]
+            page = urllib.request.urlopen(srv.url, timeout=10).read()
+            assert b"real-app" not in page and b"gradio" in page.lower()   # its own app, not the other one
+        finally:
+            srv.close()
+        with pytest.raises(RuntimeError, match=f"port {other.server_address[1]} on 127.0.0.1 is in use"):
+            AppProcess(BUNDLED, port=other.server_address[1])   # a port asked for: no other one tried
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
 class _Running:
     """An app process that is still running (what wait_until_served asks of it)."""
     def poll(self):
