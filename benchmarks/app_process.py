@@ -74,7 +74,7 @@ def wait_until_served(url, proc, timeout, poll=0.3, output=None, served_line=Non
         except OSError:
             pass
         if time.perf_counter() > deadline:
-            raise RuntimeError(f"the app did not answer at {url} in {timeout} s") from None
+            raise RuntimeError(f"the app did not answer at {url} in {timeout} s")
         time.sleep(poll)
 
 

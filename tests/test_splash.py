@@ -92,7 +92,7 @@ def test_other_models_first_image_is_remembered_per_model_and_settings(tmp_path,
     assert splash.remember(splash.BUNDLED_ID, {}, frame) is None   # the bundled model's is shipped
 
 
-@pytest.mark.integration   # `python app.py` in a process of its own, three times (a fraction of a second each)
+@pytest.mark.integration   # `python app.py` in a process of its own, four times (a fraction of a second each)
 def test_a_taken_port_or_a_foreign_address_is_one_line_before_anything_loads():
     """A second `python app.py` on a port in use (the first app's) used to load its model, then print Gradio's
     traceback; an address of another machine, or a name that resolves nowhere, the same. Now: one line naming the
