@@ -10,9 +10,10 @@ import limits
 
 
 BUILD = """
-import io, json, os, socket, sys, contextlib
+import io, json, os, sys, contextlib
 import gradio as gr
 import app
+from benchmarks.app_process import free_port
 from ui import drag_image, guard as ug
 demo = app.build()
 handlers = [dict(name=d.name, guarded=bool(getattr(d.fn, ug.GUARDED, False))) for d in demo.fns.values() if d.fn]
@@ -25,9 +26,7 @@ def _base(b):
 lost = sorted({type(b).__name__ for b in demo.blocks.values() if type(b).__module__ == "ui.guard"
                and set(b.get_config(cls=_base(b))) - set(b.get_config())})
 starts = []
-with socket.socket() as sock:   # a port nothing listens on (the splash binds it until the setting is refused)
-    sock.bind(("127.0.0.1", 0))
-    free = sock.getsockname()[1]
+free = free_port()   # a port nothing listens on (the splash binds it until the setting is refused)
 for env, value in json.loads(sys.argv[1]):
     os.environ[env] = value
     err = io.StringIO()
